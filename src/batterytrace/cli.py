@@ -1,0 +1,296 @@
+"""The ``batterytrace`` command: a thin layer over :class:`batterytrace.repository.Repository`."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from batterytrace.epcis import documents, json_ld, xml
+from batterytrace.epcis.hash import event_hash, prehash
+from batterytrace.errors import BatteryTraceError
+from batterytrace.repository import Repository
+
+app = typer.Typer(
+    help="EPCIS 2.0 event repository with a tamper-evident ledger, for battery raw materials.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Print a user error as one line on stderr and exit 1, never a stack trace."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except BatteryTraceError as exc:
+            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f} events"),
+        TaskProgressColumn(show_speed=True),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+@app.command()
+@user_errors
+def init() -> None:
+    """Create (or upgrade) the store named by BATTERYTRACE_DB and the ledger signing key."""
+    result = Repository().init()
+    out.print(f"store   {result.url} (schema revision {result.revision})")
+    state = "created" if result.key_created else "kept existing"
+    out.print(f"key     {result.key_path} ({state}; public key in {result.key_path}.pub)")
+
+
+@app.command()
+@user_errors
+def capture(
+    files: Annotated[list[Path], typer.Argument(help="EPCIS 2.0 documents, JSON-LD or XML.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Capture documents: each file is stored whole or not at all (duplicates are skipped)."""
+    repo = Repository()
+    results = [_capture_file(repo, path) for path in files]
+    rejected = sum(1 for r in results if r["rejected"])
+    if json_output:
+        sys.stdout.write(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        for r in results:
+            if r["rejected"]:
+                err.print(
+                    f"[red]rejected[/red] {r['file']}: {r['error']}",
+                    soft_wrap=True,
+                    highlight=False,
+                )
+            else:
+                out.print(
+                    f"{r['file']}: captured {r['captured']}, duplicates {r['duplicates']}, "
+                    f"ledger at entry {r['ledger_head']['seq']}"
+                )
+        total_c = sum(r.get("captured", 0) for r in results)
+        total_d = sum(r.get("duplicates", 0) for r in results)
+        out.print(f"total: captured {total_c}, duplicates {total_d}, rejected files {rejected}")
+    if rejected:
+        raise typer.Exit(1)
+
+
+def _capture_file(repo: Repository, path: Path) -> dict[str, Any]:
+    with _progress() as progress:
+        task = progress.add_task(path.name, total=None)
+        try:
+            res = repo.capture(path, progress=lambda n: progress.update(task, completed=n))
+        except BatteryTraceError as exc:
+            return {"file": str(path), "rejected": True, "error": str(exc)}
+    head = {"seq": res.head_seq, "hash": res.head}
+    return {"file": str(path), "rejected": False, "captured": res.captured,
+            "duplicates": res.duplicates, "ledger_head": head}  # fmt: skip
+
+
+def _params(raw: list[str]) -> dict[str, list[str]]:
+    params: dict[str, list[str]] = {}
+    for item in raw:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"{item!r}: write query parameters as NAME=VALUE")
+        params.setdefault(name, []).extend(v for v in value.split(",") if v)
+    return params
+
+
+@app.command()
+@user_errors
+def events(
+    params: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="SimpleEventQuery parameters as NAME=VALUE (lists comma-separated), e.g. "
+            "eventType=ObjectEvent EQ_bizStep=shipping MATCH_epc=urn:epc:idpat:sgtin:0614141.*.* "
+            "GE_eventTime=2025-01-01T00:00:00Z orderBy=eventTime orderDirection=ASC perPage=50 "
+            "eventCountLimit=100 nextPageToken=..."
+        ),
+    ] = None,
+    count: Annotated[
+        bool, typer.Option("--count", help="Print only the number of matching events.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print an EPCISQueryDocument (JSON-LD).")
+    ] = False,
+    xml_output: Annotated[
+        bool, typer.Option("--xml", help="Print an EPCISQueryDocument (XML).")
+    ] = False,
+) -> None:
+    """Query stored events (EPCIS 2.0 SimpleEventQuery); one page at a time."""
+    query = _params(params or [])
+    repo = Repository()
+    if count:
+        number = repo.count(query)
+        sys.stdout.write(
+            orjson.dumps({"count": number}).decode() + "\n" if json_output else f"{number}\n"
+        )
+        return
+    doc, token = repo.query_document(query)
+    if json_output:
+        body = json_ld.document_to_json(doc)
+        if token:
+            body["nextPageToken"] = token
+        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    if xml_output:
+        sys.stdout.write(xml.write_document(doc).decode() + "\n")
+        if token:
+            err.print(f"nextPageToken={token}")
+        return
+    table = Table("eventTime", "type", "action", "bizStep", "what", "eventID", box=None)
+    for e in doc.events:
+        what = [*e.epcList, *e.childEPCs, *e.inputEPCList, *e.outputEPCList]
+        what += [
+            f"{q.quantity:g} {q.uom or ''} {q.epcClass}"
+            for q in (*e.quantityList, *e.outputQuantityList)
+        ]
+        table.add_row(
+            e.eventTime.isoformat(), e.type.value, e.action or "", e.bizStep or "",
+            (what[0] + (f" (+{len(what) - 1})" if len(what) > 1 else "")) if what else "",
+            e.eventID or "",
+        )  # fmt: skip
+    out.print(table)
+    out.print(
+        f"{len(doc.events)} events" + (f"; next page: nextPageToken={token}" if token else "")
+    )
+
+
+@app.command("hash")
+@user_errors
+def hash_(
+    file: Annotated[Path, typer.Argument(help="An EPCIS 2.0 document, JSON-LD or XML.")],
+    show_prehash: Annotated[
+        bool, typer.Option("--prehash", help="Print the canonical pre-hash strings instead.")
+    ] = False,
+) -> None:
+    """Print the CBV 2.0 event hash ID of every event, one line each, in document order."""
+    for event in documents.stream(file, check=False).events:
+        sys.stdout.write((prehash(event) if show_prehash else event_hash(event)) + "\n")
+
+
+@app.command()
+@user_errors
+def verify(
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Recompute every event hash, the whole chain and the checkpoint signatures."""
+    repo = Repository()
+    with _progress() as progress:
+        task = progress.add_task("verifying", total=None)
+        report = repo.verify(progress=lambda n: progress.update(task, completed=n))
+    problems = ([str(report.failure)] if report.failure else []) + report.checkpoint_failures
+    if json_output:
+        body = {"ok": report.ok, "entries": report.entries, "checkpoints": report.checkpoints,
+                "head": report.head, "problems": problems}  # fmt: skip
+        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+    elif report.ok:
+        out.print(
+            f"ledger OK: {report.entries} entries, {report.checkpoints} signed checkpoints, "
+            f"head {report.head}"
+        )
+    else:
+        for problem in problems:
+            err.print(f"[red]ledger broken:[/red] {problem}", soft_wrap=True, highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def demo(
+    examples: Annotated[
+        Path, typer.Option(help="Folder of EPCIS documents to capture, in name order.")
+    ] = Path("examples"),
+    workdir: Annotated[
+        Path, typer.Option(help="Where the fresh demo store and its ledger key are made.")
+    ] = Path(".demo"),
+) -> None:
+    """The main job for now: a fresh SQLite store, the example cobalt chain captured, the ledger
+    verified, and a summary of what is stored."""
+    files = sorted(p for p in examples.glob("*") if p.suffix in (".jsonld", ".json", ".xml"))
+    if not files:
+        raise BatteryTraceError(f"{examples}: no EPCIS documents (*.jsonld, *.json, *.xml) found")
+    workdir.mkdir(parents=True, exist_ok=True)
+    for stale in ("demo.db", "demo.db-wal", "demo.db-shm", "ledger.key", "ledger.key.pub"):
+        (workdir / stale).unlink(missing_ok=True)
+    repo = Repository(f"sqlite:///{workdir / 'demo.db'}", workdir / "ledger.key")
+    init_result = repo.init()
+    out.print(f"[bold]batterytrace demo[/bold]: fresh store {init_result.url}")
+    for path in files:
+        result = _capture_file(repo, path)
+        if result["rejected"]:
+            raise BatteryTraceError(f"{path}: {result['error']}")
+        out.print(f"  captured {path.name}: {result['captured']} events")
+    summary = demo_summary(repo)
+    out.print(summary)
+    report = repo.verify()
+    if not report.ok:
+        raise BatteryTraceError(f"ledger broken: {report.failure or report.checkpoint_failures}")
+    out.print(
+        f"ledger verified: {report.entries} entries chained, {report.checkpoints} checkpoints "
+        f"signed with Ed25519, head {report.head[:16]}…"
+    )
+
+
+def demo_summary(repo: Repository) -> Table:
+    """Stored events by type and business step, with the mass that each step moved (kg)."""
+    doc, _ = repo.query_document(
+        {"orderBy": "eventTime", "orderDirection": "ASC", "perPage": "10000"}
+    )
+    events: Counter[tuple[str, str]] = Counter()
+    kilograms: defaultdict[tuple[str, str], float] = defaultdict(float)
+    serials: Counter[tuple[str, str]] = Counter()
+    for e in doc.events:
+        key = (e.type.value, e.bizStep or "-")
+        events[key] += 1
+        quantities = (*e.quantityList, *e.outputQuantityList, *e.childQuantityList)
+        kilograms[key] += sum(q.quantity or 0.0 for q in quantities if q.uom == "KGM")
+        serials[key] += len(e.epcList) + len(e.childEPCs) + len(e.outputEPCList)
+    table = Table(
+        "event type",
+        "bizStep",
+        "events",
+        "kg (quantities)",
+        "serialised items",
+        title="stored events",
+    )
+    for key in sorted(events):
+        table.add_row(*key, str(events[key]), f"{kilograms[key]:,.1f}", str(serials[key]))
+    return table

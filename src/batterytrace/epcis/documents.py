@@ -1,0 +1,277 @@
+"""Open an EPCIS document file of either syntax, whole or as a stream of events.
+
+Streaming keeps memory constant for files of any size: JSON is walked member by member and each
+event decoded on its own (``json.JSONDecoder.raw_decode`` over a sliding buffer); XML uses
+lxml's iterparse (:func:`batterytrace.epcis.xml_syntax.iter_document`). Every event is checked by
+:mod:`batterytrace.epcis.rules` before it is handed on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from batterytrace.epcis import json_ld, rules
+from batterytrace.epcis import xml as xml_syntax
+from batterytrace.epcis.model import Document, DocumentKind, Event
+from batterytrace.errors import FieldError, InvalidDocument, event_error
+
+_CHUNK = 1 << 20
+_DECODER = json.JSONDecoder()
+_WHITESPACE = " \t\n\r"
+
+
+@dataclass(slots=True)
+class EventStream:
+    """A document's header (``header.events`` is empty) and an iterator over its checked events."""
+
+    header: Document
+    events: Iterator[Event]
+
+
+def sniff_syntax(path: Path) -> str:
+    """'json' or 'xml', from the first non-blank character of the file."""
+    with path.open("rb") as f:
+        head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<"):
+        return "xml"
+    if head.startswith((b"{", b"[")):
+        return "json"
+    raise InvalidDocument(f"{path.name}: neither JSON nor XML (starts with {head[:20]!r})")
+
+
+def stream(path: Path, check: bool = True) -> EventStream:
+    """Open ``path`` as a stream of events (constant memory), checked by the rules unless
+    ``check`` is False (reading syntax only, as hashing needs)."""
+    if not path.is_file():
+        raise InvalidDocument(f"{path}: no such file")
+    if sniff_syntax(path) == "xml":
+        header, events = xml_syntax.iter_document(path)
+    else:
+        header, events = _JsonStream(path).open()
+    return EventStream(header, _checked(events) if check else events)
+
+
+def read(path: Path) -> Document:
+    """The whole document, every event checked."""
+    opened = stream(path)
+    opened.header.events = list(opened.events)
+    return opened.header
+
+
+def parse_bytes(data: bytes) -> Document:
+    """A document given as bytes (JSON or XML), every event checked."""
+    text = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<"):
+        doc = xml_syntax.read_document(data)
+    else:
+        try:
+            obj = json.loads(data)
+        except ValueError as exc:
+            raise InvalidDocument(f"JSON not well-formed: {exc}") from None
+        doc = json_ld.document_from_json(obj)
+    rules.check_document(doc)
+    return doc
+
+
+def _checked(events: Iterator[Event]) -> Iterator[Event]:
+    for index, event in enumerate(events):
+        try:
+            rules.check_event(event)
+        except FieldError as exc:
+            raise event_error(index, event.eventID, exc) from None
+        yield event
+
+
+class _JsonStream:
+    """Walks the top-level JSON object, decoding the event list one event at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file: IO[str] | None = None
+        self.buf = ""
+        self.pos = 0
+        self.offset = 0  # characters dropped from the front of buf
+        self.eof = False
+
+    # -- buffer ------------------------------------------------------------------------------
+
+    def _fill(self) -> bool:
+        assert self.file is not None
+        chunk = self.file.read(_CHUNK)
+        if not chunk:
+            self.eof = True
+            return False
+        if self.pos > _CHUNK:
+            self.offset += self.pos
+            self.buf = self.buf[self.pos :]
+            self.pos = 0
+        self.buf += chunk
+        return True
+
+    def _peek(self) -> str:
+        while True:
+            while self.pos < len(self.buf) and self.buf[self.pos] in _WHITESPACE:
+                self.pos += 1
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._fill():
+                raise self._error("unexpected end of file")
+
+    def _expect(self, char: str) -> None:
+        if self._peek() != char:
+            raise self._error(f"expected {char!r}, found {self.buf[self.pos]!r}")
+        self.pos += 1
+
+    def _value(self) -> Any:
+        self._peek()
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as exc:
+                if self.eof or not self._fill():
+                    raise self._error(exc.msg, exc.pos) from None
+                continue
+            # a number at the end of the buffer may continue in the next chunk
+            if end == len(self.buf) and not self.eof and self._fill():
+                continue
+            self.pos = end
+            return value
+
+    def _error(self, msg: str, pos: int | None = None) -> InvalidDocument:
+        at = self.offset + (self.pos if pos is None else pos)
+        return InvalidDocument(f"JSON not well-formed: {msg} (character {at})")
+
+    def _members(self) -> Iterator[str]:
+        """Keys of the object starting at the cursor; the caller consumes each value."""
+        self._expect("{")
+        if self._peek() == "}":
+            self.pos += 1
+            return
+        while True:
+            key = self._value()
+            if not isinstance(key, str):
+                raise self._error("object keys must be strings")
+            self._expect(":")
+            yield key
+            if self._peek() == ",":
+                self.pos += 1
+                continue
+            self._expect("}")
+            return
+
+    # -- document ----------------------------------------------------------------------------
+
+    def open(self) -> tuple[Document, Iterator[Event]]:
+        self.file = self.path.open("r", encoding="utf-8-sig")
+        if self._peek() != "{":
+            raise InvalidDocument(
+                "document: must be a JSON object (an EPCISDocument or EPCISQueryDocument)"
+            )
+        members = self._members()
+        top: dict[str, Any] = {}
+        for key in members:
+            if key == "epcisBody":
+                break
+            top[key] = self._value()
+        else:
+            self.file.close()
+            json_ld.header_from_json(top)  # names a wrong type or header member first
+            raise InvalidDocument("document: epcisBody: is required")
+        if "@context" not in top or "type" not in top or "creationDate" not in top:
+            # The header follows the body: read it in a first pass (events skipped, not kept).
+            top.update(_JsonStream(self.path).header_members())
+        header = json_ld.header_from_json(top)
+        return header, self._events(header, members)
+
+    def header_members(self) -> dict[str, Any]:
+        self.file = self.path.open("r", encoding="utf-8-sig")
+        try:
+            out: dict[str, Any] = {}
+            for key in self._members():
+                if key == "epcisBody":
+                    for _ in self._body_events(DocumentKind.QUERY, {}, skip=True):
+                        pass
+                else:
+                    out[key] = self._value()
+            return out
+        finally:
+            self.file.close()
+
+    def _events(self, header: Document, members: Iterator[str]) -> Iterator[Event]:
+        assert self.file is not None
+        try:
+            yield from self._body_events(header.kind, header.namespaces, header=header)
+            for _key in members:  # members after epcisBody were read by header_members
+                self._value()
+            if self._peek_end():
+                raise self._error("unexpected data after the document")
+        finally:
+            self.file.close()
+
+    def _peek_end(self) -> bool:
+        while True:
+            while self.pos < len(self.buf) and self.buf[self.pos] in _WHITESPACE:
+                self.pos += 1
+            if self.pos < len(self.buf):
+                return True
+            if not self._fill():
+                return False
+
+    def _body_events(
+        self,
+        kind: DocumentKind,
+        namespaces: dict[str, str],
+        header: Document | None = None,
+        skip: bool = False,
+    ) -> Iterator[Event]:
+        """Events of the epcisBody object at the cursor (EPCISDocument or EPCISQueryDocument)."""
+        found = False
+        for key in self._members():
+            if key == "eventList":
+                found = True
+                yield from self._event_list(namespaces, skip)
+            elif key == "queryResults":
+                for rkey in self._members():
+                    if rkey == "resultsBody":
+                        for bkey in self._members():
+                            if bkey == "eventList":
+                                found = True
+                                yield from self._event_list(namespaces, skip)
+                            else:
+                                self._value()
+                    else:
+                        value = self._value()
+                        if header is not None:
+                            json_ld.query_results_header(header, {rkey: value})
+            else:
+                self._value()
+        if skip:
+            return
+        if not found:
+            where = (
+                "queryResults.resultsBody.eventList" if kind is DocumentKind.QUERY else "eventList"
+            )
+            raise InvalidDocument(f"document: epcisBody.{where}: is required")
+        if kind is DocumentKind.QUERY and header is not None and header.queryName is None:
+            raise InvalidDocument("document: epcisBody.queryResults.queryName: is required")
+
+    def _event_list(self, namespaces: dict[str, str], skip: bool) -> Iterator[Event]:
+        self._expect("[")
+        if self._peek() == "]":
+            self.pos += 1
+            return
+        index = 0
+        while True:
+            obj = self._value()
+            if not skip:
+                yield json_ld.event_at(index, obj, namespaces)
+            index += 1
+            if self._peek() == ",":
+                self.pos += 1
+                continue
+            self._expect("]")
+            return

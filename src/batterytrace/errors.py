@@ -1,0 +1,53 @@
+"""The project's exceptions: one root, precise subclasses.
+
+Every error a user can cause is a :class:`BatteryTraceError`; its message is one line that
+names what was wrong (the event, the field, the rule). The CLI prints that line and exits
+non-zero; it never shows a stack trace for these.
+"""
+
+
+class BatteryTraceError(Exception):
+    """Root of every error batterytrace raises on purpose."""
+
+
+class InvalidIdentifier(BatteryTraceError):
+    """A GS1 key, EPC URI or GS1 Digital Link URI is malformed or has a bad check digit."""
+
+
+class InvalidDocument(BatteryTraceError):
+    """An EPCIS document is malformed, fails the schema or breaks a semantic rule."""
+
+
+class DuplicateEventConflict(BatteryTraceError):
+    """An eventID is already stored with different content."""
+
+
+class QueryError(BatteryTraceError):
+    """A query parameter is unknown or has an invalid value."""
+
+
+class StoreError(BatteryTraceError):
+    """The store is missing, not initialised or not reachable."""
+
+
+class LedgerKeyError(BatteryTraceError):
+    """The checkpoint signing key is missing or unreadable."""
+
+
+class FieldError(InvalidDocument):
+    """One field of one event breaks one rule; readers add which event it was."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule
+
+    def nested(self, parent: str) -> "FieldError":
+        """The same error seen from the enclosing field (``quantityList[2].uom``)."""
+        return FieldError(f"{parent}.{self.field}" if self.field else parent, self.rule)
+
+
+def event_error(index: int, event_id: str | None, err: FieldError) -> InvalidDocument:
+    """The one-line rejection: which event (index and eventID), which field, which rule."""
+    where = f"event {index}" + (f" ({event_id})" if event_id else "")
+    return InvalidDocument(f"{where}: {err.field}: {err.rule}")

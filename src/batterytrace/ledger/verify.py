@@ -1,0 +1,176 @@
+"""Verify the ledger from the raw rows: event hash IDs, the chain, derived rows, checkpoints.
+
+Nothing stored is trusted: each event's hash ID is recomputed from its content, each chain entry
+from its predecessor, each indexed column and key row re-derived from the content, and each
+checkpoint signature checked with the public key kept outside the database. The first entry
+that does not match is named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Engine, Row, func, select
+
+from batterytrace.epcis.hash import event_hash
+from batterytrace.errors import BatteryTraceError
+from batterytrace.ledger import chain
+from batterytrace.ledger.keys import key_id, signature_valid
+from batterytrace.store import schema
+from batterytrace.store.records import columns, event_from_content, keys
+
+_E = schema.event
+_K = schema.event_key
+
+
+@dataclass(slots=True)
+class Failure:
+    seq: int
+    event_id: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        who = f"entry {self.seq}" + (f" (event {self.event_id})" if self.event_id else "")
+        return f"{who}: {self.reason}"
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    entries: int = 0
+    checkpoints: int = 0
+    head: str = chain.GENESIS
+    failure: Failure | None = None
+    checkpoint_failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None and not self.checkpoint_failures
+
+
+def verify(
+    engine: Engine, public_key: Ed25519PublicKey, progress: Callable[[int], None] | None = None
+) -> VerifyReport:
+    """Walk the whole ledger in order; stop at the first entry that does not match."""
+    report = VerifyReport()
+    heads: dict[int, str] = {}
+    with engine.connect() as conn:
+        checkpoints = list(
+            conn.execute(select(schema.checkpoint).order_by(schema.checkpoint.c.seq))
+        )
+        wanted = {c.seq for c in checkpoints}
+        key_rows = conn.execution_options(yield_per=20_000).execute(
+            select(_K.c.seq, _K.c.role, _K.c.value).order_by(_K.c.seq, _K.c.role, _K.c.value)
+        )
+        stored_keys = _KeyGroups((seq, role, value) for seq, role, value in key_rows)
+        rows = conn.execution_options(yield_per=5_000).execute(select(_E).order_by(_E.c.seq))
+        prev = chain.GENESIS
+        for expected_seq, row in enumerate(rows, start=1):
+            failure, prev = _check_entry(row, expected_seq, prev)
+            if failure is None:
+                failure = stored_keys.check(row)
+            if failure is not None:
+                report.failure = failure
+                break
+            report.entries += 1
+            if row.seq in wanted:
+                heads[row.seq] = prev
+            if progress is not None and report.entries % 10_000 == 0:
+                progress(report.entries)
+        else:
+            report.failure = stored_keys.orphans()
+        report.head = prev
+        total = conn.execute(select(func.count()).select_from(_E)).scalar_one()
+    if report.failure is None and total != report.entries:
+        report.failure = Failure(report.entries + 1, None, "entries are missing from the chain")
+    _check_checkpoints(report, checkpoints, heads, public_key)
+    return report
+
+
+def _check_entry(row: Row[Any], expected_seq: int, prev: str) -> tuple[Failure | None, str]:
+    """Chain link, hash ID and derived columns of one entry; returns the entry hash."""
+    seq, event_id = row.seq, row.event_id
+    if seq != expected_seq:
+        return Failure(expected_seq, None, f"entry missing (the next stored entry is {seq})"), prev
+    entry = chain.entry_hash(prev, seq, row.hash_id, row.content.encode())
+    if entry != row.entry_hash:
+        return Failure(
+            seq, event_id, "chain entry does not match its content and predecessor"
+        ), prev
+    try:
+        event = event_from_content(row.content)
+        recomputed = event_hash(event)
+    except (BatteryTraceError, ValueError) as exc:
+        return Failure(seq, event_id, f"stored content is not a valid event ({exc})"), entry
+    if recomputed != row.hash_id:
+        return Failure(seq, event_id, f"hash ID does not match the content ({recomputed})"), entry
+    if event_id not in (event.eventID, recomputed):
+        return Failure(seq, event_id, "event_id column does not match the content"), entry
+    if event.recordTime is None:
+        return Failure(seq, event_id, "stored content has no recordTime"), entry
+    for name, value in columns(event, event.recordTime).items():
+        if getattr(row, name) != value:
+            stored = getattr(row, name)
+            reason = f"column {name} = {stored!r} differs from the content ({value!r})"
+            return Failure(seq, event_id, reason), entry
+    return None, entry
+
+
+class _KeyGroups:
+    """The stored event_key rows, grouped by entry, walked alongside the entries."""
+
+    def __init__(self, rows: Iterable[tuple[int, str, str]]) -> None:
+        self._groups = self._group(iter(rows))
+        self._pending = next(self._groups, None)
+
+    @staticmethod
+    def _group(rows: Iterator[tuple[int, str, str]]) -> Iterator[tuple[int, set[tuple[str, str]]]]:
+        current: int | None = None
+        group: set[tuple[str, str]] = set()
+        for seq, role, value in rows:
+            if seq != current:
+                if current is not None:
+                    yield current, group
+                current, group = seq, set()
+            group.add((role, value))
+        if current is not None:
+            yield current, group
+
+    def check(self, row: Row[Any]) -> Failure | None:
+        if self._pending is not None and self._pending[0] < row.seq:
+            return self.orphans()
+        own: set[tuple[str, str]] = set()
+        if self._pending is not None and self._pending[0] == row.seq:
+            own = self._pending[1]
+            self._pending = next(self._groups, None)
+        if own != set(keys(event_from_content(row.content))):
+            return Failure(row.seq, row.event_id, "indexed keys differ from the content")
+        return None
+
+    def orphans(self) -> Failure | None:
+        if self._pending is None:
+            return None
+        return Failure(self._pending[0], None, "key rows exist for an entry that is not stored")
+
+
+def _check_checkpoints(
+    report: VerifyReport,
+    checkpoints: list[Row[Any]],
+    heads: dict[int, str],
+    public_key: Ed25519PublicKey,
+) -> None:
+    own_key = key_id(public_key)
+    for cp in checkpoints:
+        report.checkpoints += 1
+        message = chain.checkpoint_message(cp.seq, cp.head, cp.created)
+        if cp.key_id != own_key:
+            problem = "signed by another key"
+        elif not signature_valid(public_key, cp.signature, message):
+            problem = "signature invalid"
+        elif report.failure is None and heads.get(cp.seq) != cp.head:
+            problem = "signed head differs from the chain (history rewritten)"
+        else:
+            continue
+        report.checkpoint_failures.append(f"checkpoint at entry {cp.seq}: {problem}")

@@ -1,0 +1,114 @@
+"""The library entry point: one object over the store, the ledger key and the EPCIS codecs.
+
+The CLI (and later the HTTP API) are thin layers over :class:`Repository`::
+
+    repo = Repository()                 # BATTERYTRACE_DB, BATTERYTRACE_KEY
+    repo.init()                         # schema + signing key
+    repo.capture(Path("events.jsonld")) # all or nothing
+    page = repo.query({"EQ_bizStep": "shipping", "MATCH_epc": "urn:epc:idpat:sgtin:0614141.*.*"})
+    repo.verify().ok
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from batterytrace.epcis import documents, rules
+from batterytrace.epcis.model import Document, DocumentKind
+from batterytrace.errors import StoreError
+from batterytrace.ledger import keys
+from batterytrace.ledger.verify import VerifyReport, verify
+from batterytrace.store import database
+from batterytrace.store.events import CaptureResult, EventStore
+from batterytrace.store.query import ParamValue, QueryPage, SimpleEventQuery
+
+QUERY_NAME = "SimpleEventQuery"
+
+
+@dataclass(slots=True)
+class InitResult:
+    url: str
+    revision: str | None
+    key_path: Path
+    key_created: bool
+
+
+class Repository:
+    """An EPCIS event repository with its tamper-evident ledger."""
+
+    def __init__(self, url: str | None = None, key_path: Path | None = None) -> None:
+        self.url = url or database.database_url()
+        self.key_path = key_path or keys.key_path()
+        self.engine: Engine = database.connect(self.url)
+
+    def init(self) -> InitResult:
+        """Create or upgrade the schema; create the signing key when there is none."""
+        database.migrate(self.engine)
+        created = not self.key_path.exists()
+        if created:
+            keys.generate(self.key_path)
+        return InitResult(self.url, database.revision(self.engine), self.key_path, created)
+
+    def _store(self, signing: bool = False) -> EventStore:
+        if database.revision(self.engine) is None:
+            raise StoreError(
+                f"{self.url}: no batterytrace store here; run `batterytrace init` first"
+            )
+        return EventStore(self.engine, keys.load_private(self.key_path) if signing else None)
+
+    def capture(
+        self, path: Path, owner: str | None = None, progress: Callable[[int], None] | None = None
+    ) -> CaptureResult:
+        """Capture every event of the file at ``path`` (JSON-LD or XML), or none."""
+        store = self._store(signing=True)
+        return store.capture(
+            documents.stream(path), source=path.name, owner=owner, progress=progress
+        )
+
+    def capture_document(self, document: Document, owner: str | None = None) -> CaptureResult:
+        """Capture an already parsed document (its events are checked first)."""
+        rules.check_document(document)
+        header = Document(
+            kind=document.kind,
+            creationDate=document.creationDate,
+            masterData=document.masterData,
+            namespaces=document.namespaces,
+        )
+        stream = documents.EventStream(header, iter(document.events))
+        return self._store(signing=True).capture(stream, owner=owner)
+
+    def query(self, params: Mapping[str, ParamValue]) -> QueryPage:
+        """One page of a SimpleEventQuery (EPCIS 2.0 §8.2.7.1)."""
+        query = SimpleEventQuery(params)
+        with self._store().engine.connect() as conn:
+            return query.page(conn)
+
+    def query_document(self, params: Mapping[str, ParamValue]) -> tuple[Document, str | None]:
+        """The page as an EPCISQueryDocument, and the next-page token."""
+        page = self.query(params)
+        doc = Document(
+            kind=DocumentKind.QUERY,
+            creationDate=datetime.now(UTC),
+            events=page.events,
+            queryName=QUERY_NAME,
+        )
+        return doc, page.next_page_token
+
+    def count(self, params: Mapping[str, ParamValue]) -> int:
+        """How many events match (``eventCountLimit`` caps it; paging parameters are ignored)."""
+        query = SimpleEventQuery(params)
+        with self._store().engine.connect() as conn:
+            return query.count(conn)
+
+    def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
+        """Recompute every hash ID, the chain, derived rows and checkpoint signatures."""
+        store = self._store()
+        return verify(store.engine, keys.load_public(self.key_path), progress)
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy schema, Alembic migrations, the event repository and its queries."""

@@ -1,0 +1,68 @@
+"""The database: ``BATTERYTRACE_DB`` (a SQLAlchemy URL; default SQLite ``batterytrace.db``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
+
+from batterytrace.errors import StoreError
+
+DEFAULT_URL = "sqlite:///batterytrace.db"
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def database_url() -> str:
+    return os.environ.get("BATTERYTRACE_DB") or DEFAULT_URL
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-65536")
+    # EPC pattern matching (LIKE) must be case-sensitive, as on PostgreSQL.
+    cursor.execute("PRAGMA case_sensitive_like=ON")
+    cursor.close()
+
+
+def connect(url: str | None = None) -> Engine:
+    """An engine for ``url`` (or ``BATTERYTRACE_DB``); SQLite in WAL mode."""
+    url = url or database_url()
+    try:
+        engine = create_engine(url, future=True)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise StoreError(f"BATTERYTRACE_DB: cannot use {url!r}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except SQLAlchemyError as exc:
+        raise StoreError(
+            f"cannot migrate the store at {engine.url!r}: {exc.__class__.__name__}: {exc}"
+        ) from None
+
+
+def revision(engine: Engine) -> str | None:
+    """The schema revision of the store, None when it was never initialised."""
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open the store at {engine.url!r}: {exc}") from None

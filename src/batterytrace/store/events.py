@@ -1,0 +1,261 @@
+"""The event repository: atomic, idempotent capture onto the ledger, and reading events back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
+
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Connection, Engine, event, func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from batterytrace.epcis import json_ld
+from batterytrace.epcis.documents import EventStream
+from batterytrace.epcis.model import Event, Vocabulary
+from batterytrace.errors import (
+    BatteryTraceError,
+    DuplicateEventConflict,
+    InvalidDocument,
+    StoreError,
+)
+from batterytrace.ledger import chain
+from batterytrace.ledger.keys import key_id
+from batterytrace.store import schema
+from batterytrace.store.records import EventRecord, canonical_id, record
+
+BATCH = 2000
+_WRITE = "batterytrace_write"
+
+
+@dataclass(slots=True)
+class CaptureResult:
+    """What a capture did: events stored, duplicates skipped, the ledger head after it."""
+
+    captured: int = 0
+    duplicates: int = 0
+    duplicate_ids: list[str] = field(default_factory=list)
+    capture_id: int | None = None
+    head_seq: int = 0
+    head: str = chain.GENESIS
+    record_time: datetime | None = None
+
+
+def enable_write_locks(engine: Engine) -> None:
+    """Writers take the write lock when their transaction begins (SQLite BEGIN IMMEDIATE).
+
+    Without it two captures could read the same ledger head and one would fail late.
+    """
+    if engine.dialect.name != "sqlite" or getattr(engine, "_bt_locks", False):
+        return
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    engine._bt_locks = True  # type: ignore[attr-defined]
+
+
+class EventStore:
+    """Captures EPCIS events onto the hash-chained ledger and reads them back."""
+
+    def __init__(self, engine: Engine, signing_key: Ed25519PrivateKey | None = None) -> None:
+        self.engine = engine
+        self.signing_key = signing_key
+        enable_write_locks(engine)
+
+    def capture(
+        self,
+        stream: EventStream,
+        source: str | None = None,
+        owner: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> CaptureResult:
+        """Store every event of ``stream`` in one transaction, or none of them.
+
+        An event whose eventID (or hash ID when it has none) is stored with the same content
+        is a duplicate and skipped; the same eventID with other content rejects the capture.
+        """
+        if self.signing_key is None:
+            raise StoreError("capture needs the ledger signing key (run `batterytrace init`)")
+        result = CaptureResult(record_time=datetime.now(UTC))
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(**{_WRITE: True})
+                with conn.begin():
+                    self._lock(conn)
+                    self._capture(conn, stream, source, owner, result, progress)
+        except BatteryTraceError:
+            raise
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"capture failed, nothing stored: {exc.__class__.__name__}: {exc}"
+            ) from None
+        return result
+
+    def _lock(self, conn: Connection) -> None:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(7262022)"))
+
+    def _capture(
+        self,
+        conn: Connection,
+        stream: EventStream,
+        source: str | None,
+        owner: str | None,
+        result: CaptureResult,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        assert result.record_time is not None and self.signing_key is not None
+        record_time = result.record_time
+        head = conn.execute(
+            select(schema.event.c.seq, schema.event.c.entry_hash)
+            .order_by(schema.event.c.seq.desc())
+            .limit(1)
+        ).first()
+        seq, prev = (head[0], head[1]) if head else (0, chain.GENESIS)
+        namespaces = stream.header.namespaces
+        capture_id = conn.execute(
+            insert(schema.capture)
+            .values(
+                record_time=int(record_time.timestamp() * 1000),
+                source=source,
+                owner=owner,
+                captured=0,
+                duplicates=0,
+                namespaces=orjson.dumps(namespaces).decode(),
+            )
+            .returning(schema.capture.c.id)
+        ).scalar_one()
+        self._store_master_data(conn, stream.header.masterData, namespaces)
+        done = 0
+        for batch in _batches(stream.events, BATCH):
+            records = [record(e, record_time, namespaces) for e in batch]
+            new = self._new_records(conn, records, result)
+            rows: list[dict[str, Any]] = []
+            key_rows: list[dict[str, Any]] = []
+            for r in new:
+                seq += 1
+                prev = chain.entry_hash(prev, seq, r.hash_id, r.content.encode())
+                rows.append(
+                    {
+                        "seq": seq,
+                        "event_id": r.event_id,
+                        "hash_id": r.hash_id,
+                        "content_digest": r.content_digest,
+                        "owner": owner,
+                        "capture_id": capture_id,
+                        "content": r.content,
+                        "entry_hash": prev,
+                        **r.columns,
+                    }
+                )
+                key_rows.extend({"role": k, "value": v, "seq": seq} for k, v in r.keys)
+            if rows:
+                conn.execute(insert(schema.event), rows)
+            if key_rows:
+                conn.execute(insert(schema.event_key), key_rows)
+            result.captured += len(rows)
+            done += len(batch)
+            if progress is not None:
+                progress(done)
+        if done == 0:
+            raise InvalidDocument(
+                "document: epcisBody.eventList: has no events; nothing to capture"
+            )
+        result.capture_id = capture_id
+        result.head_seq, result.head = seq, prev
+        conn.execute(
+            schema.capture.update()
+            .where(schema.capture.c.id == capture_id)
+            .values(captured=result.captured, duplicates=result.duplicates)
+        )
+        if result.captured:
+            self._checkpoint(conn, seq, prev)
+
+    def _new_records(
+        self, conn: Connection, records: list[EventRecord], result: CaptureResult
+    ) -> list[EventRecord]:
+        """Drop duplicates (same id, same content); reject same id with other content."""
+        ids = {r.event_id for r in records}
+        found = conn.execute(
+            select(schema.event.c.event_id, schema.event.c.content_digest).where(
+                schema.event.c.event_id.in_(ids)
+            )
+        )
+        stored = {event_id: digest for event_id, digest in found}
+        new: list[EventRecord] = []
+        for r in records:
+            digest = stored.get(r.event_id)
+            if digest is None:
+                stored[r.event_id] = r.content_digest
+                new.append(r)
+            elif digest == r.content_digest:
+                result.duplicates += 1
+                if len(result.duplicate_ids) < 100:
+                    result.duplicate_ids.append(r.event_id)
+            else:
+                raise DuplicateEventConflict(
+                    f"event {r.event_id}: eventID already stored with different content; "
+                    "nothing was captured"
+                )
+        return new
+
+    def _checkpoint(self, conn: Connection, seq: int, head: str) -> None:
+        assert self.signing_key is not None
+        created = int(time.time() * 1000)
+        signature = self.signing_key.sign(chain.checkpoint_message(seq, head, created)).hex()
+        conn.execute(
+            insert(schema.checkpoint).values(
+                seq=seq,
+                head=head,
+                created=created,
+                key_id=key_id(self.signing_key.public_key()),
+                signature=signature,
+            )
+        )
+
+    def _store_master_data(
+        self, conn: Connection, vocabularies: Iterable[Vocabulary], namespaces: dict[str, str]
+    ) -> None:
+        """Upsert master data elements; children links are kept as canonical identifiers."""
+        upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        for voc in vocabularies:
+            for element in voc.elements:
+                names = json_ld.JsonNames(namespaces)
+                obj = json_ld.vocabulary_element_to_json(element, names)
+                extra = json_ld.extension_context(names.used)
+                content = orjson.dumps({"@context": extra, **obj} if extra else obj).decode()
+                stmt = upsert(schema.vocabulary_element).values(
+                    vtype=voc.type, id=element.id, content=content
+                )
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["vtype", "id"], set_={"content": content}
+                    )
+                )
+                for child in element.children:
+                    link = upsert(schema.vocabulary_child).values(
+                        parent=canonical_id(element.id), child=canonical_id(child)
+                    )
+                    conn.execute(link.on_conflict_do_nothing())
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(schema.event)).scalar_one())
+
+
+def _batches(events: Iterator[Event], size: int) -> Iterator[list[Event]]:
+    while batch := list(islice(events, size)):
+        yield batch

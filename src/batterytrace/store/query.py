@@ -1,0 +1,386 @@
+"""EPCIS 2.0 SimpleEventQuery (§8.2.7.1) over the store.
+
+Parameters arrive as the REST binding writes them: a name and a string value, lists
+comma-separated (a sequence of strings is accepted too). Every name is checked; an unknown one
+or a bad value raises :class:`QueryError` naming it (QueryParameterException).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
+
+from batterytrace.epcis import vocab
+from batterytrace.epcis.model import Action, Event, EventType
+from batterytrace.epcis.timestamps import parse_timestamp, utc_millis
+from batterytrace.errors import FieldError, InvalidIdentifier, QueryError
+from batterytrace.identifiers import class_like_patterns, is_pattern, like_pattern
+from batterytrace.store import schema
+from batterytrace.store.records import canonical_id, event_from_content
+
+ParamValue = str | Sequence[str]
+E = schema.event
+K = schema.event_key
+
+# MATCH_ parameters: which event_key roles they look in, and whether values are classes.
+_MATCH: dict[str, tuple[tuple[str, ...], bool]] = {
+    "MATCH_epc": (("epc", "childEPC"), False),
+    "MATCH_parentID": (("parentID",), False),
+    "MATCH_inputEPC": (("inputEPC",), False),
+    "MATCH_outputEPC": (("outputEPC",), False),
+    "MATCH_anyEPC": (("epc", "childEPC", "inputEPC", "outputEPC", "parentID"), False),
+    "MATCH_epcClass": (("epcClass", "childEPCClass"), True),
+    "MATCH_inputEPCClass": (("inputEPCClass",), True),
+    "MATCH_outputEPCClass": (("outputEPCClass",), True),
+    "MATCH_anyEPCClass": (("epcClass", "childEPCClass", "inputEPCClass", "outputEPCClass"), True),
+}
+_TIMES = {
+    "GE_eventTime": (E.c.event_time, True),
+    "LT_eventTime": (E.c.event_time, False),
+    "GE_recordTime": (E.c.record_time, True),
+    "LT_recordTime": (E.c.record_time, False),
+}
+_VOCAB_COLUMNS = {
+    "EQ_bizStep": (E.c.biz_step, vocab.BIZ_STEP),
+    "EQ_disposition": (E.c.disposition, vocab.DISPOSITION),
+}
+_TYPED = {
+    "EQ_bizTransaction_": ("bizTransaction", vocab.BIZ_TRANSACTION_TYPE),
+    "EQ_source_": ("source", vocab.SOURCE_DEST_TYPE),
+    "EQ_destination_": ("destination", vocab.SOURCE_DEST_TYPE),
+}
+_LOCATIONS = {"EQ_readPoint": E.c.read_point, "EQ_bizLocation": E.c.biz_location}
+_WITH_DESCENDANTS = {"WD_readPoint": E.c.read_point, "WD_bizLocation": E.c.biz_location}
+# EXISTS_ on standard fields looks at the stored JSON-LD content.
+_EXISTS_FIELDS = frozenset(
+    {
+        "eventID",
+        "certificationInfo",
+        "errorDeclaration",
+        "parentID",
+        "epcList",
+        "childEPCs",
+        "inputEPCList",
+        "outputEPCList",
+        "quantityList",
+        "childQuantityList",
+        "inputQuantityList",
+        "outputQuantityList",
+        "action",
+        "transformationID",
+        "bizStep",
+        "disposition",
+        "persistentDisposition",
+        "readPoint",
+        "bizLocation",
+        "bizTransactionList",
+        "sourceList",
+        "destinationList",
+        "sensorElementList",
+        "ilmd",
+    }
+)
+_ORDER = {"eventTime": E.c.event_time, "recordTime": E.c.record_time}
+_SHAPING = {
+    "orderBy",
+    "orderDirection",
+    "eventCountLimit",
+    "maxEventCount",
+    "perPage",
+    "nextPageToken",
+}
+DEFAULT_PER_PAGE = 30
+MAX_PER_PAGE = 10_000
+
+
+@dataclass(slots=True)
+class QueryPage:
+    events: list[Event]
+    next_page_token: str | None
+
+
+def _values(name: str, value: ParamValue) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    out = [v.strip() for v in items if v.strip()]
+    if not out:
+        raise QueryError(f"{name}: needs a value")
+    return out
+
+
+def _single(name: str, value: ParamValue) -> str:
+    values = [value] if isinstance(value, str) else list(value)
+    if len(values) != 1 or not values[0].strip():
+        raise QueryError(f"{name}: needs exactly one value")
+    return values[0].strip()
+
+
+def _int(name: str, value: ParamValue, minimum: int = 1) -> int:
+    text = _single(name, value)
+    try:
+        number = int(text)
+    except ValueError:
+        raise QueryError(f"{name}: {text!r} is not an integer") from None
+    if number < minimum:
+        raise QueryError(f"{name}: must be at least {minimum}")
+    return number
+
+
+def _canonical(name: str, value: str) -> str:
+    try:
+        return canonical_id(value)
+    except InvalidIdentifier as exc:
+        raise QueryError(f"{name}: {exc}") from None
+
+
+class SimpleEventQuery:
+    """Parsed, validated query parameters, turned into SQL on demand."""
+
+    def __init__(self, params: Mapping[str, ParamValue]) -> None:
+        self.params = dict(params)
+        self.conditions: list[ColumnElement[bool]] = []
+        self.descendants: list[tuple[str, list[str]]] = []
+        self.order_column = E.c.event_time
+        self.descending = True
+        self.limit: int | None = None
+        self.max_count: int | None = None
+        self.per_page = DEFAULT_PER_PAGE
+        self.token: str | None = None
+        for name, value in self.params.items():
+            self._parse(name, value)
+
+    def _parse(self, name: str, value: ParamValue) -> None:
+        if name == "eventType":
+            types = _values(name, value)
+            for t in types:
+                if t not in EventType._value2member_map_:
+                    raise QueryError(f"eventType: {t!r} is not an EPCIS 2.0 event type")
+            self.conditions.append(E.c.event_type.in_(types))
+        elif name in _TIMES:
+            column, lower = _TIMES[name]
+            try:
+                ms = utc_millis(parse_timestamp(_single(name, value), name))
+            except FieldError as exc:
+                raise QueryError(str(exc)) from None
+            self.conditions.append(column >= ms if lower else column < ms)
+        elif name == "EQ_action":
+            actions = _values(name, value)
+            for a in actions:
+                if a not in Action._value2member_map_:
+                    raise QueryError(f"EQ_action: {a!r} is not ADD, OBSERVE or DELETE")
+            self.conditions.append(E.c.action.in_(actions))
+        elif name in _VOCAB_COLUMNS:
+            column, voc = _VOCAB_COLUMNS[name]
+            self.conditions.append(column.in_([_term(name, voc, v) for v in _values(name, value)]))
+        elif name in (
+            "EQ_persistentDisposition",
+            "EQ_persistentDisposition_set",
+            "EQ_persistentDisposition_unset",
+        ):
+            roles = {
+                "EQ_persistentDisposition": (
+                    "persistentDisposition:set",
+                    "persistentDisposition:unset",
+                ),
+                "EQ_persistentDisposition_set": ("persistentDisposition:set",),
+                "EQ_persistentDisposition_unset": ("persistentDisposition:unset",),
+            }[name]
+            terms = [_term(name, vocab.DISPOSITION, v) for v in _values(name, value)]
+            self.conditions.append(_has_key(roles, K.c.value.in_(terms)))
+        elif name in _LOCATIONS:
+            ids = [_canonical(name, v) for v in _values(name, value)]
+            self.conditions.append(_LOCATIONS[name].in_(ids))
+        elif name in _WITH_DESCENDANTS:
+            self.descendants.append((name, [_canonical(name, v) for v in _values(name, value)]))
+        elif name == "EQ_transformationID":
+            self.conditions.append(E.c.transformation_id.in_(_values(name, value)))
+        elif name == "EQ_eventID":
+            self.conditions.append(E.c.event_id.in_(_values(name, value)))
+        elif name in _MATCH:
+            roles, classes = _MATCH[name]
+            self.conditions.append(_has_key(roles, _match_any(name, _values(name, value), classes)))
+        elif name.startswith(tuple(_TYPED)):
+            prefix = next(p for p in _TYPED if name.startswith(p))
+            role, voc = _TYPED[prefix]
+            kind = _term(name, voc, name[len(prefix) :]) if name[len(prefix) :] else ""
+            ids = [_canonical(name, v) for v in _values(name, value)]
+            self.conditions.append(_has_key((f"{role}:{kind}",), K.c.value.in_(ids)))
+        elif name.startswith("EXISTS_"):
+            self.conditions.append(_exists(name, name[len("EXISTS_") :]))
+        elif name == "orderBy":
+            key = _single(name, value)
+            if key not in _ORDER:
+                raise QueryError(f"orderBy: {key!r} is not eventTime or recordTime")
+            self.order_column = _ORDER[key]
+        elif name == "orderDirection":
+            direction = _single(name, value)
+            if direction not in ("ASC", "DESC"):
+                raise QueryError(f"orderDirection: {direction!r} is not ASC or DESC")
+            self.descending = direction == "DESC"
+        elif name == "eventCountLimit":
+            self.limit = _int(name, value)
+        elif name == "maxEventCount":
+            self.max_count = _int(name, value)
+        elif name == "perPage":
+            self.per_page = min(_int(name, value), MAX_PER_PAGE)
+        elif name == "nextPageToken":
+            self.token = _single(name, value)
+        else:
+            raise QueryError(f"{name}: not a SimpleEventQuery parameter")
+        if self.limit is not None and self.max_count is not None:
+            raise QueryError("eventCountLimit and maxEventCount cannot be used together")
+
+    # -- SQL -----------------------------------------------------------------------------------
+
+    def _where(self, conn: Connection) -> list[ColumnElement[bool]]:
+        conditions = list(self.conditions)
+        for name, roots in self.descendants:
+            column = _WITH_DESCENDANTS[name]
+            conditions.append(column.in_(_with_descendants(conn, roots)))
+        return conditions
+
+    def count(self, conn: Connection) -> int:
+        stmt = select(func.count()).select_from(E).where(*self._where(conn))
+        total = int(conn.execute(stmt).scalar_one())
+        return min(total, self.limit) if self.limit is not None else total
+
+    def fingerprint(self) -> str:
+        shown = {
+            k: v for k, v in sorted(self.params.items()) if k not in ("perPage", "nextPageToken")
+        }
+        return hashlib.sha256(orjson.dumps(shown)).hexdigest()[:16]
+
+    def page(self, conn: Connection) -> QueryPage:
+        """One page of matching events, and the token of the next page when there is one."""
+        where = self._where(conn)
+        returned = 0
+        if self.token is not None:
+            after, returned = self._decode_token()
+            order_value, seq = after
+            if self.descending:
+                where.append(
+                    or_(
+                        self.order_column < order_value,
+                        and_(self.order_column == order_value, E.c.seq < seq),
+                    )
+                )
+            else:
+                where.append(
+                    or_(
+                        self.order_column > order_value,
+                        and_(self.order_column == order_value, E.c.seq > seq),
+                    )
+                )
+        if self.max_count is not None and self.token is None:
+            total = int(
+                conn.execute(select(func.count()).select_from(E).where(*where)).scalar_one()
+            )
+            if total > self.max_count:
+                raise QueryError(
+                    f"maxEventCount: {total} events match, more than {self.max_count} "
+                    "(QueryTooLargeException)"
+                )
+        size = self.per_page
+        if self.limit is not None:
+            size = min(size, self.limit - returned)
+        stmt = (
+            select(E.c.content, self.order_column, E.c.seq)
+            .where(*where)
+            .order_by(
+                self.order_column.desc() if self.descending else self.order_column.asc(),
+                E.c.seq.desc() if self.descending else E.c.seq.asc(),
+            )
+            .limit(size + 1)
+        )
+        rows = conn.execute(stmt).all() if size > 0 else []
+        more = len(rows) > size
+        rows = rows[:size]
+        events = [event_from_content(row[0]) for row in rows]
+        returned += len(events)
+        token = None
+        if more and (self.limit is None or returned < self.limit):
+            token = self._encode_token((rows[-1][1], rows[-1][2]), returned)
+        return QueryPage(events, token)
+
+    def _encode_token(self, after: tuple[int, int], returned: int) -> str:
+        payload = orjson.dumps({"q": self.fingerprint(), "a": list(after), "n": returned})
+        return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+    def _decode_token(self) -> tuple[tuple[int, int], int]:
+        assert self.token is not None
+        try:
+            raw = base64.urlsafe_b64decode(self.token + "=" * (-len(self.token) % 4))
+            obj = orjson.loads(raw)
+            after = (int(obj["a"][0]), int(obj["a"][1]))
+            returned = int(obj["n"])
+            fingerprint = obj["q"]
+        except (
+            binascii.Error,
+            ValueError,
+            KeyError,
+            TypeError,
+            IndexError,
+            orjson.JSONDecodeError,
+        ):
+            raise QueryError("nextPageToken: not a token this repository issued") from None
+        if fingerprint != self.fingerprint():
+            raise QueryError("nextPageToken: was issued for a different query")
+        return after, returned
+
+
+def _term(name: str, voc: vocab.Vocabulary, value: str) -> str:
+    try:
+        return voc.normalise(value)
+    except ValueError as exc:
+        raise QueryError(f"{name}: {exc}") from None
+
+
+def _has_key(roles: Sequence[str], value_condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists().where(K.c.seq == E.c.seq, K.c.role.in_(roles), value_condition)
+
+
+def _match_any(name: str, values: list[str], classes: bool) -> ColumnElement[bool]:
+    exact: list[str] = []
+    likes: list[str] = []
+    for v in values:
+        try:
+            if classes and (is_pattern(v) or v.startswith("urn:epc:class:")):
+                likes.extend(class_like_patterns(v))
+            elif is_pattern(v):
+                likes.append(like_pattern(v))
+            else:
+                exact.append(canonical_id(v))
+        except InvalidIdentifier as exc:
+            raise QueryError(f"{name}: {exc}") from None
+    parts: list[ColumnElement[bool]] = [K.c.value.like(p, escape="\\") for p in likes]
+    if exact:
+        parts.append(K.c.value.in_(exact))
+    return or_(*parts) if parts else false()
+
+
+def _exists(name: str, field: str) -> ColumnElement[bool]:
+    if field in _EXISTS_FIELDS:
+        return E.c.content.contains(f'"{field}":')
+    if ":" in field:  # an extension element, named by its full URI (namespace + local name)
+        return _has_key(("extension", "ilmd"), K.c.value == field)
+    raise QueryError(f"{name}: {field!r} is neither an EPCIS event field nor an extension URI")
+
+
+def _with_descendants(conn: Connection, roots: list[str]) -> list[str]:
+    """The given locations and every descendant in the master-data hierarchy (§8.2.7.1 WD_)."""
+    found = set(roots)
+    frontier = list(roots)
+    while frontier:
+        children = conn.execute(
+            select(schema.vocabulary_child.c.child).where(
+                schema.vocabulary_child.c.parent.in_(frontier)
+            )
+        ).scalars()
+        frontier = [c for c in children if c not in found]
+        found.update(frontier)
+    return sorted(found)

@@ -1,0 +1,129 @@
+"""What the store writes for one event: its canonical content and the indexed values.
+
+Pure functions of the event, shared by capture (to write them) and verify (to re-derive and
+compare them), so both always agree on what a row must hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from batterytrace.epcis import json_ld
+from batterytrace.epcis.hash import event_hash
+from batterytrace.epcis.model import Event
+from batterytrace.epcis.timestamps import format_timestamp, utc_millis
+from batterytrace.identifiers import to_digital_link
+
+# event_key roles: (role, model field) for identifiers, classes by the list they sit in.
+_EPC_ROLES = (
+    ("epc", "epcList"),
+    ("childEPC", "childEPCs"),
+    ("inputEPC", "inputEPCList"),
+    ("outputEPC", "outputEPCList"),
+)
+_CLASS_ROLES = (
+    ("epcClass", "quantityList"),
+    ("childEPCClass", "childQuantityList"),
+    ("inputEPCClass", "inputQuantityList"),
+    ("outputEPCClass", "outputQuantityList"),
+)
+
+
+def canonical_id(uri: str) -> str:
+    """Identifiers are indexed and compared as canonical GS1 Digital Links (CBV 2.0 §8.9)."""
+    return to_digital_link(uri)
+
+
+@dataclass(slots=True, frozen=True)
+class EventRecord:
+    """The row values of one stored event (everything but its ledger position and chain)."""
+
+    event_id: str
+    hash_id: str
+    content_digest: str
+    content: str  # JSON text; the ledger hashes its UTF-8 bytes
+    columns: dict[str, Any]
+    keys: tuple[tuple[str, str], ...]
+
+
+def content_json(event: Event, namespaces: Mapping[str, str]) -> dict[str, Any]:
+    """The event as a self-contained JSON-LD object (its own @context for extension prefixes)."""
+    names = json_ld.JsonNames(namespaces)
+    obj = json_ld.event_to_json(event, names)
+    extra = json_ld.extension_context(names.used)
+    return {"@context": extra, **obj} if extra else obj
+
+
+def record(event: Event, record_time: datetime, namespaces: Mapping[str, str]) -> EventRecord:
+    """Hash ID, content with the store's recordTime, and indexed values of ``event``."""
+    hash_id = event_hash(event)
+    obj = content_json(replace(event, recordTime=None), namespaces)
+    digest = hashlib.sha256(orjson.dumps(obj)).hexdigest()
+    obj["recordTime"] = format_timestamp(record_time)
+    return EventRecord(
+        event_id=event.eventID or hash_id,
+        hash_id=hash_id,
+        content_digest=digest,
+        content=orjson.dumps(obj).decode(),
+        columns=columns(event, record_time),
+        keys=tuple(keys(event)),
+    )
+
+
+def columns(event: Event, record_time: datetime) -> dict[str, Any]:
+    return {
+        "event_type": event.type.value,
+        "event_time": utc_millis(event.eventTime),
+        "record_time": utc_millis(record_time),
+        "action": event.action.value if event.action else None,
+        "biz_step": event.bizStep,
+        "disposition": event.disposition,
+        "read_point": canonical_id(event.readPoint.id) if event.readPoint else None,
+        "biz_location": canonical_id(event.bizLocation.id) if event.bizLocation else None,
+        "transformation_id": event.transformationID,
+    }
+
+
+def keys(event: Event) -> Iterator[tuple[str, str]]:
+    """The distinct (role, value) pairs the query parameters look up."""
+    seen: set[tuple[str, str]] = set()
+
+    def emit(role: str, value: str) -> Iterator[tuple[str, str]]:
+        if (role, value) not in seen:
+            seen.add((role, value))
+            yield role, value
+
+    if event.parentID is not None:
+        yield from emit("parentID", canonical_id(event.parentID))
+    for role, name in _EPC_ROLES:
+        for epc in getattr(event, name):
+            yield from emit(role, canonical_id(epc))
+    for role, name in _CLASS_ROLES:
+        for q in getattr(event, name):
+            yield from emit(role, canonical_id(q.epcClass))
+    for bt in event.bizTransactionList:
+        yield from emit(f"bizTransaction:{bt.type or ''}", canonical_id(bt.bizTransaction))
+    for sd in event.sourceList:
+        yield from emit(f"source:{sd.type}", canonical_id(sd.id))
+    for sd in event.destinationList:
+        yield from emit(f"destination:{sd.type}", canonical_id(sd.id))
+    if event.persistentDisposition is not None:
+        for value in event.persistentDisposition.set:
+            yield from emit("persistentDisposition:set", value)
+        for value in event.persistentDisposition.unset:
+            yield from emit("persistentDisposition:unset", value)
+    for ext in event.extensions:
+        yield from emit("extension", ext.namespace + ext.name)
+    for ext in event.ilmd:
+        yield from emit("ilmd", ext.namespace + ext.name)
+
+
+def event_from_content(content: str) -> Event:
+    """Read a stored event back into the model."""
+    return json_ld.event_from_json(orjson.loads(content), {})

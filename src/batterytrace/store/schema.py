@@ -1,0 +1,104 @@
+"""The store's tables (SQLAlchemy Core). The Alembic migrations create exactly these.
+
+``event`` holds each captured event once, in ledger order (``seq``), with its canonical JSON-LD
+``content`` and the columns the EPCIS query parameters filter on; ``event_key`` indexes the
+repeated values (EPCs and classes by role, business transactions, sources and destinations,
+persistent dispositions, extension names). The ledger lives in the same rows: ``entry_hash``
+chains each entry to the previous one, and ``checkpoint`` holds signed chain heads.
+``owner`` is the organisation that captured an event (filled once organisations exist).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+capture = Table(
+    "capture",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("record_time", BigInteger, nullable=False),  # ms since epoch, UTC
+    Column("source", Text),
+    Column("owner", String(200)),
+    Column("captured", Integer, nullable=False),
+    Column("duplicates", Integer, nullable=False),
+    Column("namespaces", Text, nullable=False),  # JSON prefix -> URI used by the content
+)
+
+event = Table(
+    "event",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", Text, nullable=False, unique=True),
+    Column("hash_id", String(100), nullable=False),
+    Column("content_digest", String(64), nullable=False),  # sha256 of content without recordTime
+    Column("event_type", String(20), nullable=False),
+    Column("event_time", BigInteger, nullable=False),  # ms since epoch, UTC
+    Column("record_time", BigInteger, nullable=False),
+    Column("action", String(8)),
+    Column("biz_step", Text),
+    Column("disposition", Text),
+    Column("read_point", Text),
+    Column("biz_location", Text),
+    Column("transformation_id", Text),
+    Column("owner", String(200)),
+    Column("capture_id", Integer, nullable=False),
+    Column("content", Text, nullable=False),  # canonical JSON-LD of the event
+    Column("entry_hash", String(64), nullable=False),  # ledger: sha256 chained entry
+    Index("ix_event_hash_id", "hash_id"),
+    Index("ix_event_event_time", "event_time"),
+    Index("ix_event_record_time", "record_time"),
+    Index("ix_event_biz_step", "biz_step", "event_time"),
+    Index("ix_event_disposition", "disposition"),
+    Index("ix_event_read_point", "read_point"),
+    Index("ix_event_biz_location", "biz_location"),
+    Index("ix_event_transformation_id", "transformation_id"),
+)
+
+# One row per (role, value) of an event; value is the canonical GS1 Digital Link for identifiers.
+event_key = Table(
+    "event_key",
+    metadata,
+    Column("role", String(120), primary_key=True),
+    Column("value", Text, primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    sqlite_with_rowid=False,
+)
+Index("ix_event_key_seq", event_key.c.seq)
+
+checkpoint = Table(
+    "checkpoint",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("seq", BigInteger, nullable=False),  # chain length covered
+    Column("head", String(64), nullable=False),  # entry_hash of entry seq (or the genesis)
+    Column("created", BigInteger, nullable=False),
+    Column("key_id", String(64), nullable=False),  # sha256 of the raw Ed25519 public key
+    Column("signature", String(128), nullable=False),  # hex Ed25519 signature
+)
+
+# EPCIS master data (§7.2) as captured in document headers; issue-3 master data builds on it.
+vocabulary_element = Table(
+    "vocabulary_element",
+    metadata,
+    Column("vtype", Text, primary_key=True),
+    Column("id", Text, primary_key=True),
+    Column("content", Text, nullable=False),  # JSON: attributes and children as captured
+)
+vocabulary_child = Table(
+    "vocabulary_child",
+    metadata,
+    Column("parent", Text, primary_key=True),
+    Column("child", Text, primary_key=True),
+    sqlite_with_rowid=False,
+)

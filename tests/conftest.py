@@ -1,0 +1,67 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from batterytrace.repository import Repository
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFORMANCE = ROOT.parent / "shared" / "conformance"
+
+
+@pytest.fixture(scope="session")
+def conformance() -> Path:
+    """The conformance data (../shared/conformance); skipped when absent, failed under CI."""
+    if not CONFORMANCE.is_dir():
+        reason = f"conformance data not found at {CONFORMANCE}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return CONFORMANCE
+
+
+EXAMPLES = ROOT / "examples"
+
+
+def _pg_admin_url() -> str | None:
+    url = os.environ.get("BATTERYTRACE_TEST_PG")
+    if url is None and os.environ.get("CI") == "true":
+        pytest.fail("BATTERYTRACE_TEST_PG is not set: scripts/test starts PostgreSQL and sets it")
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each backend the store supports."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    admin = _pg_admin_url()
+    if admin is None:
+        pytest.skip("no PostgreSQL server (BATTERYTRACE_TEST_PG unset; run scripts/test)")
+    name = f"bt_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.fixture
+def repo(db_url: str, tmp_path: Path) -> Iterator[Repository]:
+    """An initialised repository (schema and signing key) on a fresh database."""
+    repository = Repository(db_url, tmp_path / "ledger.key")
+    repository.init()
+    yield repository
+    repository.close()

@@ -1,0 +1,138 @@
+"""verify names the first entry that was changed, removed or moved by raw SQL (no project code)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from batterytrace.ledger import keys
+from batterytrace.repository import Repository
+from factories import document, object_event, write
+
+
+@pytest.fixture
+def filled(repo: Repository, tmp_path: Path) -> Repository:
+    repo.capture(write(tmp_path / "a.jsonld", document([object_event(n) for n in range(1, 6)])))
+    repo.capture(write(tmp_path / "b.jsonld", document([object_event(n) for n in range(6, 11)])))
+    report = repo.verify()
+    assert report.ok and (report.entries, report.checkpoints) == (10, 2)
+    return repo
+
+
+def _sql(repo: Repository, statement: str, **params: object) -> None:
+    with repo.engine.begin() as conn:
+        conn.execute(text(statement), params)
+
+
+def _event_id(repo: Repository, seq: int) -> str:
+    with repo.engine.connect() as conn:
+        return str(
+            conn.execute(text("SELECT event_id FROM event WHERE seq = :s"), {"s": seq}).scalar_one()
+        )
+
+
+def test_changed_content_is_named(filled: Repository) -> None:
+    with filled.engine.connect() as conn:
+        content = conn.execute(text("SELECT content FROM event WHERE seq = 4")).scalar_one()
+    forged = content.replace('"quantity":1004', '"quantity":9004')
+    assert forged != content
+    _sql(filled, "UPDATE event SET content = :c WHERE seq = 4", c=forged)
+    report = filled.verify()
+    assert not report.ok
+    assert report.failure is not None and report.failure.seq == 4
+    assert report.failure.event_id == _event_id(filled, 4)
+    assert "chain entry does not match" in str(report.failure)
+
+
+def test_changed_index_column_is_named(filled: Repository) -> None:
+    _sql(filled, "UPDATE event SET biz_step = 'shipping' WHERE seq = 7")
+    report = filled.verify()
+    assert report.failure is not None and report.failure.seq == 7
+    assert "column biz_step" in report.failure.reason
+
+
+def test_changed_key_row_is_named(filled: Repository) -> None:
+    _sql(
+        filled, "UPDATE event_key SET value = 'https://id.gs1.org/01/00000000000000' WHERE seq = 2"
+    )
+    report = filled.verify()
+    assert report.failure is not None and report.failure.seq == 2
+    assert "indexed keys" in report.failure.reason
+
+
+def test_recomputed_chain_is_caught_by_the_signed_checkpoint(filled: Repository) -> None:
+    """Rewriting content and re-chaining every later entry still breaks the signed head."""
+    from batterytrace.epcis.hash import event_hash
+    from batterytrace.ledger import chain
+    from batterytrace.store.records import event_from_content
+
+    with filled.engine.connect() as conn:
+        rows = conn.execute(text("SELECT seq, content FROM event ORDER BY seq")).all()
+    prev = chain.GENESIS
+    with filled.engine.begin() as conn:
+        for seq, content in rows:
+            if seq == 3:
+                content = content.replace('"quantity":1003', '"quantity":1')
+            hash_id = event_hash(event_from_content(content))
+            prev = chain.entry_hash(prev, seq, hash_id, content.encode())
+            conn.execute(
+                text("UPDATE event SET content=:c, hash_id=:h, entry_hash=:e WHERE seq=:s"),
+                {"c": content, "h": hash_id, "e": prev, "s": seq},
+            )
+    report = filled.verify()
+    assert report.failure is None
+    assert any("entry 5: signed head differs" in p for p in report.checkpoint_failures)
+    assert not report.ok
+
+
+def test_deleted_row_is_named(filled: Repository) -> None:
+    _sql(filled, "DELETE FROM event_key WHERE seq = 6")
+    _sql(filled, "DELETE FROM event WHERE seq = 6")
+    report = filled.verify()
+    assert report.failure is not None and report.failure.seq == 6
+    assert "entry missing" in report.failure.reason
+
+
+def test_deleted_last_row_is_caught(filled: Repository) -> None:
+    _sql(filled, "DELETE FROM event_key WHERE seq = 10")
+    _sql(filled, "DELETE FROM event WHERE seq = 10")
+    report = filled.verify()
+    assert not report.ok
+    assert any("entry 10" in p for p in report.checkpoint_failures)
+
+
+def test_reordered_rows_are_named(filled: Repository) -> None:
+    # swap entries 3 and 8: every column moves with its row, so only the order changes
+    _sql(filled, "UPDATE event SET seq = -3 WHERE seq = 3")
+    _sql(filled, "UPDATE event SET seq = 3 WHERE seq = 8")
+    _sql(filled, "UPDATE event SET seq = 8 WHERE seq = -3")
+    _sql(filled, "UPDATE event_key SET seq = -3 WHERE seq = 3")
+    _sql(filled, "UPDATE event_key SET seq = 3 WHERE seq = 8")
+    _sql(filled, "UPDATE event_key SET seq = 8 WHERE seq = -3")
+    report = filled.verify()
+    assert report.failure is not None and report.failure.seq == 3
+    assert "chain entry does not match" in report.failure.reason
+
+
+def test_forged_checkpoint_signature_is_named(filled: Repository) -> None:
+    _sql(filled, "UPDATE checkpoint SET signature = :s WHERE seq = 5", s="00" * 64)
+    report = filled.verify()
+    assert report.checkpoint_failures == ["checkpoint at entry 5: signature invalid"]
+
+
+def test_verify_with_another_key_fails(filled: Repository, tmp_path: Path) -> None:
+    other = tmp_path / "other.key"
+    keys.generate(other)
+    report = Repository(filled.url, other).verify()
+    assert len(report.checkpoint_failures) == 2
+    assert all("signed by another key" in p for p in report.checkpoint_failures)
+
+
+def test_the_key_is_kept_outside_the_database(filled: Repository) -> None:
+    assert filled.key_path.exists() and keys.public_path(filled.key_path).exists()
+    assert oct(filled.key_path.stat().st_mode & 0o777) == "0o600"
+    with filled.engine.connect() as conn:
+        stored = "".join(r[0] for r in conn.execute(text("SELECT content FROM event")))
+    assert "PRIVATE KEY" not in stored

@@ -1,0 +1,212 @@
+"""Capture: atomic, idempotent, recordTime set by the store; bad input changes nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from batterytrace.epcis.hash import event_hash
+from batterytrace.epcis.json_ld import event_from_json
+from batterytrace.errors import DuplicateEventConflict, InvalidDocument, StoreError
+from batterytrace.repository import Repository
+from batterytrace.store import schema
+from factories import document, object_event, write
+
+
+def _counts(repo: Repository) -> tuple[int, int, int, int]:
+    with repo.engine.connect() as conn:
+        return tuple(  # type: ignore[return-value]
+            conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in (schema.event, schema.event_key, schema.capture, schema.checkpoint)
+        )
+
+
+def test_capture_stores_every_event_and_a_signed_checkpoint(
+    repo: Repository, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "d.jsonld", document([object_event(n) for n in range(1, 6)]))
+    result = repo.capture(path)
+    assert (result.captured, result.duplicates) == (5, 0)
+    assert result.head_seq == 5
+    events, keys, captures, checkpoints = _counts(repo)
+    assert (events, captures, checkpoints) == (5, 1, 1)
+    assert keys == 5  # one epcClass key per event
+    assert repo.verify().ok
+
+
+def test_recapture_is_idempotent_and_reports_duplicates(repo: Repository, tmp_path: Path) -> None:
+    path = write(tmp_path / "d.jsonld", document([object_event(n) for n in range(1, 4)]))
+    repo.capture(path)
+    again = repo.capture(path)
+    assert (again.captured, again.duplicates) == (0, 3)
+    assert _counts(repo)[0] == 3
+    # a document repeating one event inside itself: the second copy is a duplicate
+    twice = write(tmp_path / "t.jsonld", document([object_event(9), object_event(9)]))
+    result = repo.capture(twice)
+    assert (result.captured, result.duplicates) == (1, 1)
+
+
+def test_event_without_event_id_is_identified_by_its_hash(repo: Repository, tmp_path: Path) -> None:
+    event = object_event(1, eventID=None)
+    path = write(tmp_path / "d.jsonld", document([event]))
+    repo.capture(path)
+    page = repo.query({"EQ_eventID": event_hash(event_from_json(event, {}))})
+    assert len(page.events) == 1
+    assert repo.capture(path).duplicates == 1
+
+
+def test_same_event_id_with_other_content_rejects_the_whole_capture(
+    repo: Repository, tmp_path: Path
+) -> None:
+    repo.capture(write(tmp_path / "a.jsonld", document([object_event(1)])))
+    before = _counts(repo)
+    changed = object_event(1, bizStep="shipping")
+    doc = document([object_event(2), changed])
+    with pytest.raises(DuplicateEventConflict, match=r"event urn:uuid:\S+: eventID already stored"):
+        repo.capture(write(tmp_path / "b.jsonld", doc))
+    assert _counts(repo) == before
+
+
+def test_record_time_is_set_by_the_store(repo: Repository, tmp_path: Path) -> None:
+    event = object_event(1, recordTime="2001-01-01T00:00:00Z")
+    before = datetime.now(UTC)
+    repo.capture(write(tmp_path / "d.jsonld", document([event])))
+    stored = repo.query({}).events[0]
+    assert stored.recordTime is not None
+    assert (
+        before - timedelta(seconds=1)
+        <= stored.recordTime
+        <= datetime.now(UTC) + timedelta(seconds=1)
+    )
+
+
+def test_stored_event_reads_back_equal_apart_from_record_time(
+    repo: Repository, tmp_path: Path
+) -> None:
+    event = object_event(
+        1,
+        ilmd={"bt:cobaltMassFraction": 0.0112, "cbvmda:countryOfOrigin": "MA"},
+        **{"bt:assay": {"bt:method": "ICP-OES", "bt:lab": "Guemassa"}},
+    )
+    repo.capture(write(tmp_path / "d.jsonld", document([event])))
+    stored = repo.query({}).events[0]
+    original = event_from_json(event, {"bt": "https://batterytrace.org/voc/"})
+    assert stored.recordTime is not None
+    assert stored == dataclasses.replace(original, recordTime=stored.recordTime)
+
+
+BAD_DOCUMENTS = {
+    "malformed JSON": (b'{"type": "EPCISDocument", "epcisBody": {', "JSON not well-formed"),
+    "malformed XML": (
+        b"<epcis:EPCISDocument xmlns:epcis='urn:epcglobal:epcis:xsd:2'><EPCISBody>",
+        "XML",
+    ),
+    "JSON of the wrong shape": (b'{"hello": "world"}', "type"),
+    "JSON array": (b"[1, 2, 3]", "document: must be a JSON object"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_DOCUMENTS)
+def test_malformed_documents_are_rejected(repo: Repository, tmp_path: Path, name: str) -> None:
+    data, message = BAD_DOCUMENTS[name]
+    path = tmp_path / "bad"
+    path.write_bytes(data)
+    before = _counts(repo)
+    with pytest.raises(InvalidDocument, match=message) as info:
+        repo.capture(path)
+    assert "\n" not in str(info.value)
+    assert _counts(repo) == before
+
+
+BAD_EVENTS = {
+    "unknown event type": (
+        {"type": "MiningEvent"},
+        "type: 'MiningEvent' is not an EPCIS 2.0 event type",
+    ),
+    "timestamp without zone": (
+        {"eventTime": "2025-01-02T08:00:00"},
+        "eventTime: '2025-01-02T08:00:00' is not",
+    ),
+    "timestamp as date": ({"eventTime": "02/01/2025"}, "eventTime: '02/01/2025' is not"),
+    "offset out of range": (
+        {"eventTimeZoneOffset": "+15:00"},
+        "eventTimeZoneOffset: '\\+15:00' is not",
+    ),
+    "offset without colon": ({"eventTimeZoneOffset": "+0100"}, "eventTimeZoneOffset"),
+    "malformed EPC URI": (
+        {
+            "quantityList": [
+                {"epcClass": "urn:epc:class:lgtin:6111111.ORE", "quantity": 1, "uom": "KGM"}
+            ]
+        },
+        r"quantityList\[0\].epcClass",
+    ),
+    "digital link with a bad check digit": (
+        {"quantityList": [], "epcList": ["https://id.gs1.org/01/09520123456789/21/1"]},
+        r"epcList\[0\].*check digit",
+    ),
+    "negative quantity": (
+        {
+            "quantityList": [
+                {"epcClass": "urn:epc:class:lgtin:6111111.000001.A", "quantity": -5, "uom": "KGM"}
+            ]
+        },
+        r"quantityList\[0\].quantity: -5.0 must not be negative",
+    ),
+    "non-numeric quantity": (
+        {
+            "quantityList": [
+                {
+                    "epcClass": "urn:epc:class:lgtin:6111111.000001.A",
+                    "quantity": "5 t",
+                    "uom": "KGM",
+                }
+            ]
+        },
+        r"quantityList\[0\].quantity: must be a number",
+    ),
+    "unknown unit code": (
+        {
+            "quantityList": [
+                {"epcClass": "urn:epc:class:lgtin:6111111.000001.A", "quantity": 5, "uom": "KILO"}
+            ]
+        },
+        r"quantityList\[0\].uom: 'KILO' is not a known UN/CEFACT",
+    ),
+    "non-CBV bizStep": ({"bizStep": "mining"}, "bizStep: 'mining' is neither a CBV bizStep term"),
+    "un-namespaced extension": ({"cobalt": 1}, "cobalt: not an EPCIS 2.0 field"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_EVENTS)
+def test_bad_events_are_rejected_naming_event_field_and_rule(
+    repo: Repository, tmp_path: Path, name: str
+) -> None:
+    fields, message = BAD_EVENTS[name]
+    events = [object_event(1), object_event(2), object_event(3, **fields)]
+    path = write(tmp_path / "d.jsonld", document(events))
+    before = _counts(repo)
+    with pytest.raises(InvalidDocument) as info:
+        repo.capture(path)
+    text = str(info.value)
+    assert "\n" not in text
+    assert text.startswith(f"event 2 ({events[2].get('eventID')}): ")
+    assert re.search(message, text), text
+    assert _counts(repo) == before
+
+
+def test_document_without_events_is_rejected(repo: Repository, tmp_path: Path) -> None:
+    with pytest.raises(InvalidDocument, match="no events"):
+        repo.capture(write(tmp_path / "d.jsonld", document([])))
+    assert _counts(repo) == (0, 0, 0, 0)
+
+
+def test_capture_needs_an_initialised_store(tmp_path: Path) -> None:
+    repo = Repository(f"sqlite:///{tmp_path / 'none.db'}", tmp_path / "k")
+    with pytest.raises(StoreError, match="run `batterytrace init`"):
+        repo.capture(write(tmp_path / "d.jsonld", document([object_event(1)])))
