@@ -52,7 +52,10 @@ def stream(path: Path, check: bool = True) -> EventStream:
         header, events = xml_syntax.iter_document(path)
     else:
         header, events = _JsonStream(path).open()
-    return EventStream(header, _checked(events) if check else events)
+    if not check:
+        return EventStream(header, events)
+    rules.check_header(header)
+    return EventStream(header, _checked(events))
 
 
 def read(path: Path) -> Document:

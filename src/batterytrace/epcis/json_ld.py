@@ -142,7 +142,13 @@ def _extension_nodes(
 
 def _extension_node(namespace: str, name: str, value: Any, ns: Namespaces, field: str) -> Extension:
     if isinstance(value, dict):
-        return Extension(namespace, name, None, _extensions(value, ns, field, top=False))
+        # An element with text and attributes/children (XML mixed content) keeps its text
+        # under "@value", as a JSON-LD value object does.
+        text = value.get("@value")
+        if isinstance(text, dict | list):
+            raise FieldError(field, f"{name}: @value must be a plain value")
+        children = {k: v for k, v in value.items() if k != "@value"}
+        return Extension(namespace, name, text, _extensions(children, ns, field, top=False))
     if isinstance(value, list):
         raise FieldError(field, f"{name}: nested arrays cannot be expressed in EPCIS")
     return Extension(namespace, name, None if value == "" else value)
@@ -613,7 +619,11 @@ class JsonNames:
         out: JsonObj = {}
         for node in nodes:
             key = self.key(node)
-            value = self.extensions(node.children) if node.children else node.value
+            value: Any = node.value
+            if node.children:
+                value = self.extensions(node.children)
+                if node.value is not None:
+                    value = {"@value": node.value, **value}
             if key in out:
                 previous = out[key]
                 out[key] = [*previous, value] if isinstance(previous, list) else [previous, value]

@@ -10,9 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from batterytrace.epcis.model import Action, Document, Event, EventType, QuantityElement
+from batterytrace.epcis.model import (
+    Action,
+    Document,
+    DocumentKind,
+    Event,
+    EventType,
+    QuantityElement,
+)
 from batterytrace.epcis.vocab import is_absolute_uri
-from batterytrace.errors import FieldError, InvalidIdentifier, event_error
+from batterytrace.errors import FieldError, InvalidDocument, InvalidIdentifier, event_error
 from batterytrace.identifiers import validate_identifier
 from batterytrace.units import is_rec20
 
@@ -175,8 +182,15 @@ def _is_hex(text: str) -> bool:
     return bool(text) and all(c in "0123456789abcdefABCDEF" for c in text)
 
 
+def check_header(doc: Document) -> None:
+    """Header rules both syntaxes share (the XSD and the JSON Schema require a queryName)."""
+    if doc.kind is DocumentKind.QUERY and doc.queryName is None:
+        raise InvalidDocument("document: queryName: is required in an EPCISQueryDocument")
+
+
 def check_document(doc: Document) -> None:
-    """Check every event; the error names the first offending event, field and rule."""
+    """Check the header and every event; the error names the first offending event, field and rule."""
+    check_header(doc)
     for index, event in enumerate(doc.events):
         try:
             check_event(event)
