@@ -723,21 +723,22 @@ def _dl_canonical(uri: str) -> str | None:
     path = m.group(1)
     if _DL_HINT_RE.search(path) is None:
         return None
-    segs = [_ALPHAS.get(s, s) for s in path.split("/")]
+    segs = path.split("/")
     if len(segs) > 2 and segs[-1] == "":
         segs.pop()  # one trailing slash
     first = -1
     for i in range(1, len(segs) - 1):
-        ai = segs[i]
+        # convenience alphas (DL 1.x) name keys and qualifiers, never values
+        ai = _ALPHAS.get(segs[i], segs[i])
         if ai not in _PRIMARY or _LEAD4_RE.match(segs[i + 1]) is None:
             continue
         if first < 0:
             first = i
-        rest = segs[i + 2 :]
+        rest = [_ALPHAS.get(v, v) if j % 2 == 0 else v for j, v in enumerate(segs[i + 2 :])]
         allowed = _QUALIFIERS.get(ai, ())
         if len(rest) % 2 == 0 and all(rest[j] in allowed for j in range(0, len(rest), 2)):
             return _dl_build(uri, ai, segs[i + 1], rest)
-    ai = segs[first]
+    ai = _ALPHAS.get(segs[first], segs[first])
     allowed = _QUALIFIERS.get(ai, ())
     if allowed:
         rule = f"only key qualifier pairs /{'/, /'.join(allowed)}/ may follow /{ai}/<key>"

@@ -189,7 +189,7 @@ def check_header(doc: Document) -> None:
 
 
 def check_document(doc: Document) -> None:
-    """Check the header and every event; the error names the first offending event, field and rule."""
+    """Check the header and every event; the error names the event, the field and the rule."""
     check_header(doc)
     for index, event in enumerate(doc.events):
         try:
