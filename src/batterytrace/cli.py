@@ -294,3 +294,7 @@ def demo_summary(repo: Repository) -> Table:
     for key in sorted(events):
         table.add_row(*key, str(events[key]), f"{kilograms[key]:,.1f}", str(serials[key]))
     return table
+
+
+if __name__ == "__main__":
+    app()

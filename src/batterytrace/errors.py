@@ -42,6 +42,9 @@ class FieldError(InvalidDocument):
         self.field = field
         self.rule = rule
 
+    def __reduce__(self) -> tuple[type["FieldError"], tuple[str, str]]:
+        return FieldError, (self.field, self.rule)
+
     def nested(self, parent: str) -> "FieldError":
         """The same error seen from the enclosing field (``quantityList[2].uom``)."""
         return FieldError(f"{parent}.{self.field}" if self.field else parent, self.rule)

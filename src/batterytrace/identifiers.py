@@ -75,6 +75,7 @@ def _isdigits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def gs1_check_digit(digits: str) -> str:
     """GS1 mod-10 check digit of ``digits`` (the key without its check digit), GenSpecs §7.9.1.
 
@@ -558,7 +559,50 @@ def _parse_epc(uri: str) -> _Epc:
     return _Epc(kind, name, scheme, _components(uri, scheme, body, pattern))
 
 
+# The common plain cases (all-digit keys, alphanumeric serial, lot or extension), converted
+# without the general parser; anything else takes the general path below.
+_FAST_EPC_RE = re.compile(
+    r"urn:epc:(id:sgtin|class:lgtin|id:sgln|id:sscc|id:pgln):(\d{6,12})\.(\d+)(?:\.([A-Za-z0-9]{1,20}))?"
+)
+_FAST_SHAPE = {  # scheme -> (digits of company prefix + reference, AI, qualifier AI, has 3rd part)
+    "id:sgtin": (13, "01", "21", True),
+    "class:lgtin": (13, "01", "10", True),
+    "id:sgln": (12, "414", "254", True),
+    "id:sscc": (17, "00", "", False),
+    "id:pgln": (12, "417", "", False),
+}
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _fast_key(scheme: str, cp: str, ref: str) -> tuple[str, str] | None:
+    """The Digital Link of the key, and the qualifier path prefix (``/21/``...), or None."""
+    digits, ai, qualifier, _ = _FAST_SHAPE[scheme]
+    if len(cp) + len(ref) != digits:
+        return None
+    # TDS §7: an indicator / extension digit leads the item or serial reference
+    key = cp + ref if ai in ("414", "417") else ref[:1] + cp + ref[1:]
+    return f"{_DL}/{ai}/{key}{gs1_check_digit(key)}", f"/{qualifier}/"
+
+
+def _fast_epc_to_dl(uri: str) -> str | None:
+    m = _FAST_EPC_RE.fullmatch(uri)
+    if m is None:
+        return None
+    scheme, cp, ref, extra = m.groups()
+    if (extra is None) == _FAST_SHAPE[scheme][3]:
+        return None
+    key = _fast_key(scheme, cp, ref)
+    if key is None:
+        return None
+    if extra is None or (extra == "0" and scheme == "id:sgln"):
+        return key[0]
+    return key[0] + key[1] + extra
+
+
 def _epc_to_dl(uri: str) -> str:
+    fast = _fast_epc_to_dl(uri)
+    if fast is not None:
+        return fast
     epc = _parse_epc(uri)
     scheme = epc.scheme
     if scheme is None:
@@ -768,7 +812,6 @@ def to_digital_link(uri: str) -> str:
     return uri if dl is None else dl
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
 def validate_identifier(uri: str) -> None:
     """Raise :class:`InvalidIdentifier` if ``uri`` looks like a GS1 identifier but is malformed.
 
@@ -777,10 +820,10 @@ def validate_identifier(uri: str) -> None:
     followed by digits) are checked for format, length, character set and check digits.
     Other URIs pass.
     """
-    if uri.startswith("urn:epc:"):
+    if is_pattern(uri):
         _parse_epc(uri)
     else:
-        _dl_canonical(uri)
+        to_digital_link(uri)  # validates, and caches the conversion for the hash and the index
 
 
 def is_pattern(uri: str) -> bool:

@@ -1,9 +1,10 @@
 """Open an EPCIS document file of either syntax, whole or as a stream of events.
 
 Streaming keeps memory constant for files of any size: JSON is walked member by member and each
-event decoded on its own (``json.JSONDecoder.raw_decode`` over a sliding buffer); XML uses
-lxml's iterparse (:func:`batterytrace.epcis.xml_syntax.iter_document`). Every event is checked by
-:mod:`batterytrace.epcis.rules` before it is handed on.
+event cut out on its own (``json.JSONDecoder.raw_decode`` over a sliding buffer) and handed on as
+its JSON text, decoded where it is needed (in capture: in a worker process); XML uses lxml's
+iterparse (:func:`batterytrace.epcis.xml.iter_document`). Every event is checked by
+:mod:`batterytrace.epcis.rules` when it is decoded, unless the caller only wants the syntax.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+import orjson
 
 from batterytrace.epcis import json_ld, rules
 from batterytrace.epcis import xml as xml_syntax
@@ -24,12 +27,42 @@ _DECODER = json.JSONDecoder()
 _WHITESPACE = " \t\n\r"
 
 
+# A streamed event: a model already (XML), or its JSON text, still to be decoded (JSON).
+Item = Event | str
+
+
 @dataclass(slots=True)
 class EventStream:
-    """A document's header (``header.events`` is empty) and an iterator over its checked events."""
+    """A document's header (``header.events`` is empty) and its events, in document order."""
 
     header: Document
-    events: Iterator[Event]
+    items: Iterator[Item]
+    check: bool = True
+
+    @property
+    def events(self) -> Iterator[Event]:
+        """The events decoded and (when ``check``) checked, one at a time."""
+        namespaces = self.header.namespaces
+        for index, item in enumerate(self.items):
+            yield decode(item, index, namespaces, self.check)
+
+
+def decode(item: Item, index: int, namespaces: dict[str, str], check: bool = True) -> Event:
+    """The event at ``index`` as a model, checked by the rules unless ``check`` is False."""
+    if isinstance(item, str):
+        try:
+            obj = orjson.loads(item)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidDocument(f"event {index}: not representable JSON ({exc})") from None
+        event = json_ld.event_at(index, obj, namespaces)
+    else:
+        event = item
+    if check:
+        try:
+            rules.check_event(event)
+        except FieldError as exc:
+            raise event_error(index, event.eventID, exc) from None
+    return event
 
 
 def sniff_syntax(path: Path) -> str:
@@ -48,19 +81,19 @@ def stream(path: Path, check: bool = True) -> EventStream:
     ``check`` is False (reading syntax only, as hashing needs)."""
     if not path.is_file():
         raise InvalidDocument(f"{path}: no such file")
+    items: Iterator[Item]
     if sniff_syntax(path) == "xml":
-        header, events = xml_syntax.iter_document(path)
+        header, items = xml_syntax.iter_document(path)
     else:
-        header, events = _JsonStream(path).open()
-    if not check:
-        return EventStream(header, events)
-    rules.check_header(header)
-    return EventStream(header, _checked(events))
+        header, items = _JsonStream(path).open()
+    if check:
+        rules.check_header(header)
+    return EventStream(header, items, check)
 
 
-def read(path: Path) -> Document:
-    """The whole document, every event checked."""
-    opened = stream(path)
+def read(path: Path, check: bool = True) -> Document:
+    """The whole document, every event checked (unless ``check`` is False)."""
+    opened = stream(path, check)
     opened.header.events = list(opened.events)
     return opened.header
 
@@ -80,15 +113,6 @@ def parse_bytes(data: bytes) -> Document:
     return doc
 
 
-def _checked(events: Iterator[Event]) -> Iterator[Event]:
-    for index, event in enumerate(events):
-        try:
-            rules.check_event(event)
-        except FieldError as exc:
-            raise event_error(index, event.eventID, exc) from None
-        yield event
-
-
 class _JsonStream:
     """Walks the top-level JSON object, decoding the event list one event at a time."""
 
@@ -99,6 +123,7 @@ class _JsonStream:
         self.pos = 0
         self.offset = 0  # characters dropped from the front of buf
         self.eof = False
+        self.last_text = ""  # the JSON text of the value _value() read last
 
     # -- buffer ------------------------------------------------------------------------------
 
@@ -141,6 +166,7 @@ class _JsonStream:
             # a number at the end of the buffer may continue in the next chunk
             if end == len(self.buf) and not self.eof and self._fill():
                 continue
+            self.last_text = self.buf[self.pos : end]
             self.pos = end
             return value
 
@@ -168,7 +194,7 @@ class _JsonStream:
 
     # -- document ----------------------------------------------------------------------------
 
-    def open(self) -> tuple[Document, Iterator[Event]]:
+    def open(self) -> tuple[Document, Iterator[str]]:
         self.file = self.path.open("r", encoding="utf-8-sig")
         if self._peek() != "{":
             raise InvalidDocument(
@@ -196,7 +222,7 @@ class _JsonStream:
             out: dict[str, Any] = {}
             for key in self._members():
                 if key == "epcisBody":
-                    for _ in self._body_events(DocumentKind.QUERY, {}, skip=True):
+                    for _ in self._body_events(DocumentKind.QUERY, skip=True):
                         pass
                 else:
                     out[key] = self._value()
@@ -204,10 +230,10 @@ class _JsonStream:
         finally:
             self.file.close()
 
-    def _events(self, header: Document, members: Iterator[str]) -> Iterator[Event]:
+    def _events(self, header: Document, members: Iterator[str]) -> Iterator[str]:
         assert self.file is not None
         try:
-            yield from self._body_events(header.kind, header.namespaces, header=header)
+            yield from self._body_events(header.kind, header=header)
             for _key in members:  # members after epcisBody were read by header_members
                 self._value()
             if self._peek_end():
@@ -225,25 +251,21 @@ class _JsonStream:
                 return False
 
     def _body_events(
-        self,
-        kind: DocumentKind,
-        namespaces: dict[str, str],
-        header: Document | None = None,
-        skip: bool = False,
-    ) -> Iterator[Event]:
-        """Events of the epcisBody object at the cursor (EPCISDocument or EPCISQueryDocument)."""
+        self, kind: DocumentKind, header: Document | None = None, skip: bool = False
+    ) -> Iterator[str]:
+        """Event texts of the epcisBody object at the cursor (EPCISDocument or query document)."""
         found = False
         for key in self._members():
             if key == "eventList":
                 found = True
-                yield from self._event_list(namespaces, skip)
+                yield from self._event_list(skip)
             elif key == "queryResults":
                 for rkey in self._members():
                     if rkey == "resultsBody":
                         for bkey in self._members():
                             if bkey == "eventList":
                                 found = True
-                                yield from self._event_list(namespaces, skip)
+                                yield from self._event_list(skip)
                             else:
                                 self._value()
                     else:
@@ -262,17 +284,15 @@ class _JsonStream:
         if kind is DocumentKind.QUERY and header is not None and header.queryName is None:
             raise InvalidDocument("document: epcisBody.queryResults.queryName: is required")
 
-    def _event_list(self, namespaces: dict[str, str], skip: bool) -> Iterator[Event]:
+    def _event_list(self, skip: bool) -> Iterator[str]:
         self._expect("[")
         if self._peek() == "]":
             self.pos += 1
             return
-        index = 0
         while True:
-            obj = self._value()
+            self._value()
             if not skip:
-                yield json_ld.event_at(index, obj, namespaces)
-            index += 1
+                yield self.last_text
             if self._peek() == ",":
                 self.pos += 1
                 continue

@@ -151,16 +151,12 @@ MEASUREMENT_TYPE = Vocabulary(
 SENSOR_ALERT = Vocabulary("sensor exception", _terms("ALARM_CONDITION ERROR_CONDITION"), GS1)
 
 
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
+
+
 def is_absolute_uri(value: str) -> bool:
     """RFC 3986 absolute URI: a scheme, a colon, and no whitespace."""
-    scheme, sep, rest = value.partition(":")
-    return bool(
-        sep
-        and rest
-        and scheme[:1].isalpha()
-        and all(c.isalnum() or c in "+-." for c in scheme)
-        and not any(c.isspace() for c in value)
-    )
+    return _ABSOLUTE_URI.fullmatch(value) is not None
 
 
 @cache

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 
 from batterytrace.epcis import json_ld
+from batterytrace.epcis.documents import Item, decode
 from batterytrace.epcis.hash import event_hash
 from batterytrace.epcis.model import Event
 from batterytrace.epcis.timestamps import format_timestamp, utc_millis
@@ -63,14 +64,15 @@ def content_json(event: Event, namespaces: Mapping[str, str]) -> dict[str, Any]:
 def record(event: Event, record_time: datetime, namespaces: Mapping[str, str]) -> EventRecord:
     """Hash ID, content with the store's recordTime, and indexed values of ``event``."""
     hash_id = event_hash(event)
-    obj = content_json(replace(event, recordTime=None), namespaces)
-    digest = hashlib.sha256(orjson.dumps(obj)).hexdigest()
-    obj["recordTime"] = format_timestamp(record_time)
+    obj = content_json(event, namespaces)
+    obj.pop("recordTime", None)  # the store sets it; the digest is of what was sent
+    sent = orjson.dumps(obj)
+    stamp = orjson.dumps({"recordTime": format_timestamp(record_time)})
     return EventRecord(
         event_id=event.eventID or hash_id,
         hash_id=hash_id,
-        content_digest=digest,
-        content=orjson.dumps(obj).decode(),
+        content_digest=hashlib.sha256(sent).hexdigest(),
+        content=(sent[:-1] + b"," + stamp[1:]).decode(),  # recordTime appended last
         columns=columns(event, record_time),
         keys=tuple(keys(event)),
     )
@@ -122,6 +124,29 @@ def keys(event: Event) -> Iterator[tuple[str, str]]:
         yield from emit("extension", ext.namespace + ext.name)
     for ext in event.ilmd:
         yield from emit("ilmd", ext.namespace + ext.name)
+
+
+@dataclass(slots=True, frozen=True)
+class Batch:
+    """Consecutive streamed events of one document, prepared together (maybe in a worker)."""
+
+    start: int  # index of the first event in the document
+    items: list[Item]
+    namespaces: dict[str, str]
+    check: bool
+    record_time: datetime
+
+
+def prepare(batch: Batch) -> list[EventRecord]:
+    """Decode, check and record every event of ``batch``; errors name the event's index."""
+    return [
+        record(
+            decode(item, batch.start + i, batch.namespaces, batch.check),
+            batch.record_time,
+            batch.namespaces,
+        )
+        for i, item in enumerate(batch.items)
+    ]
 
 
 def event_from_content(content: str) -> Event:
