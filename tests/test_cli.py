@@ -1,0 +1,120 @@
+"""The batterytrace command, end to end through Typer's runner (same code as the console script)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from factories import document, object_event, write
+from typer.testing import CliRunner
+
+from batterytrace.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("BATTERYTRACE_DB", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("BATTERYTRACE_KEY", str(tmp_path / "cli.key"))
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 0, result.output
+    assert "created" in result.output
+    return tmp_path
+
+
+def test_init_keeps_an_existing_key(env: Path) -> None:
+    key = (env / "cli.key").read_bytes()
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 0 and "kept existing" in result.output
+    assert (env / "cli.key").read_bytes() == key
+
+
+def test_capture_prints_counts_and_is_idempotent(env: Path) -> None:
+    files = [str(p) for p in sorted((ROOT / "examples").glob("0*"))]
+    first = runner.invoke(app, ["capture", "--json", *files])
+    assert first.exit_code == 0, first.output
+    counts = json.loads(first.stdout)
+    assert [c["captured"] for c in counts] == [9, 11, 8]
+    again = runner.invoke(app, ["capture", *files])
+    assert again.exit_code == 0
+    assert "total: captured 0, duplicates 28, rejected files 0" in again.stdout
+
+
+def test_rejected_file_exits_non_zero_with_one_line_and_no_traceback(env: Path) -> None:
+    bad = write(env / "bad.jsonld", document([object_event(1, eventTimeZoneOffset="+25:00")]))
+    good = write(env / "good.jsonld", document([object_event(2)]))
+    result = runner.invoke(app, ["capture", str(bad), str(good)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "rejected" in result.stderr and "eventTimeZoneOffset" in result.stderr
+    assert "captured 1, duplicates 0, rejected files 1" in result.stdout
+
+
+def test_events_query_count_json_and_xml(env: Path) -> None:
+    runner.invoke(app, ["capture", *map(str, sorted((ROOT / "examples").glob("0*")))])
+    count = runner.invoke(app, ["events", "--count", "eventType=TransformationEvent"])
+    assert count.exit_code == 0 and count.stdout.strip() == "3"
+    body = json.loads(runner.invoke(app, ["events", "--json", "EQ_bizStep=packing"]).stdout)
+    assert body["type"] == "EPCISQueryDocument"
+    events = body["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert len(events) == 3 and {e["type"] for e in events} == {"AggregationEvent"}
+    xml = runner.invoke(app, ["events", "--xml", "eventType=AssociationEvent"])
+    assert xml.exit_code == 0 and xml.stdout.count("<AssociationEvent>") == 1
+    table = runner.invoke(app, ["events", "perPage=2", "orderBy=eventTime", "orderDirection=ASC"])
+    assert "2 events; next page: nextPageToken=" in table.stdout
+
+
+def test_bad_query_parameter_is_one_line(env: Path) -> None:
+    result = runner.invoke(app, ["events", "EQ_nonsense=1"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "error: EQ_nonsense: not a SimpleEventQuery parameter"
+    usage = runner.invoke(app, ["events", "justaword"])
+    assert usage.exit_code == 2
+
+
+def test_hash_prints_one_line_per_event(conformance: Path) -> None:
+    name = conformance / "epcis-hash" / "examples" / "epcisDocWithVariousEventTypes"
+    expected = name.with_suffix(".hashes").read_text().split()
+    for suffix in (".jsonld", ".xml"):
+        result = runner.invoke(app, ["hash", str(name.with_suffix(suffix))])
+        assert result.exit_code == 0
+        assert result.stdout.split() == expected
+    pre = runner.invoke(app, ["hash", "--prehash", str(name.with_suffix(".jsonld"))])
+    assert pre.stdout.splitlines() == name.with_suffix(".prehashes").read_text().splitlines()
+
+
+def test_hash_of_a_missing_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["hash", str(tmp_path / "nope.json")])
+    assert result.exit_code == 1 and "no such file" in result.stderr
+
+
+def test_verify_reports_and_fails_on_tampering(env: Path) -> None:
+    import sqlite3
+
+    runner.invoke(app, ["capture", str(ROOT / "examples" / "01-mine-to-sulfate.jsonld")])
+    ok = runner.invoke(app, ["verify", "--json"])
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["entries"] == 9
+    with sqlite3.connect(env / "cli.db") as db:
+        db.execute("UPDATE event SET content = replace(content, '60000', '61000') WHERE seq = 1")
+    broken = runner.invoke(app, ["verify"])
+    assert broken.exit_code == 1
+    assert "ledger broken: entry 1 (event urn:uuid:" in broken.stderr
+
+
+def test_commands_need_an_initialised_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATTERYTRACE_DB", f"sqlite:///{tmp_path / 'empty.db'}")
+    monkeypatch.setenv("BATTERYTRACE_KEY", str(tmp_path / "k"))
+    for args in (["verify"], ["events"], ["capture", str(ROOT / "examples" / "01-mine-to-sulfate.jsonld")]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1
+        assert "run `batterytrace init` first" in result.output
+
+
+def test_demo_runs_the_main_job(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--examples", str(ROOT / "examples"), "--workdir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "ledger verified: 28 entries chained, 3 checkpoints" in result.stdout
+    assert "TransformationEvent" in result.stdout
