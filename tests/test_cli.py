@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from factories import document, object_event, write
 from typer.testing import CliRunner
 
 from batterytrace.cli import app
+from factories import document, object_event, write
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -104,17 +104,25 @@ def test_verify_reports_and_fails_on_tampering(env: Path) -> None:
     assert "ledger broken: entry 1 (event urn:uuid:" in broken.stderr
 
 
-def test_commands_need_an_initialised_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_commands_need_an_initialised_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BATTERYTRACE_DB", f"sqlite:///{tmp_path / 'empty.db'}")
     monkeypatch.setenv("BATTERYTRACE_KEY", str(tmp_path / "k"))
-    for args in (["verify"], ["events"], ["capture", str(ROOT / "examples" / "01-mine-to-sulfate.jsonld")]):
+    for args in (
+        ["verify"],
+        ["events"],
+        ["capture", str(ROOT / "examples" / "01-mine-to-sulfate.jsonld")],
+    ):
         result = runner.invoke(app, args)
         assert result.exit_code == 1
         assert "run `batterytrace init` first" in result.output
 
 
 def test_demo_runs_the_main_job(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--examples", str(ROOT / "examples"), "--workdir", str(tmp_path)])
+    result = runner.invoke(
+        app, ["demo", "--examples", str(ROOT / "examples"), "--workdir", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     assert "ledger verified: 28 entries chained, 3 checkpoints" in result.stdout
     assert "TransformationEvent" in result.stdout

@@ -3,19 +3,27 @@
 The public library API::
 
     from batterytrace import Repository, event_hash, prehash, read_document, stream_document
+
+Names are loaded on first use, so that importing one part (a capture worker imports only the
+EPCIS codecs) does not import the database layer.
 """
 
-from batterytrace.epcis.documents import read as read_document
-from batterytrace.epcis.documents import stream as stream_document
-from batterytrace.epcis.hash import event_hash, prehash
-from batterytrace.errors import BatteryTraceError
-from batterytrace.repository import Repository
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "BatteryTraceError",
-    "Repository",
-    "event_hash",
-    "prehash",
-    "read_document",
-    "stream_document",
-]
+_EXPORTS = {
+    "BatteryTraceError": ("batterytrace.errors", "BatteryTraceError"),
+    "Repository": ("batterytrace.repository", "Repository"),
+    "event_hash": ("batterytrace.epcis.hash", "event_hash"),
+    "prehash": ("batterytrace.epcis.hash", "prehash"),
+    "read_document": ("batterytrace.epcis.documents", "read"),
+    "stream_document": ("batterytrace.epcis.documents", "stream"),
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'batterytrace' has no attribute {name!r}")
+    module, attribute = _EXPORTS[name]
+    return getattr(import_module(module), attribute)

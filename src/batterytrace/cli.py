@@ -7,7 +7,7 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import orjson
 import typer
@@ -25,7 +25,9 @@ from rich.table import Table
 from batterytrace.epcis import documents, json_ld, xml
 from batterytrace.epcis.hash import event_hash, prehash
 from batterytrace.errors import BatteryTraceError
-from batterytrace.repository import Repository
+
+if TYPE_CHECKING:
+    from batterytrace.repository import Repository
 
 app = typer.Typer(
     help="EPCIS 2.0 event repository with a tamper-evident ledger, for battery raw materials.",
@@ -54,6 +56,14 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _repository(url: str | None = None, key: Path | None = None) -> Repository:
+    # Imported here: capture workers import this module (multiprocessing "spawn" re-imports
+    # the main module) and need none of the database layer.
+    from batterytrace.repository import Repository
+
+    return Repository(url, key)
+
+
 def _progress() -> Progress:
     return Progress(
         SpinnerColumn(),
@@ -71,7 +81,7 @@ def _progress() -> Progress:
 @user_errors
 def init() -> None:
     """Create (or upgrade) the store named by BATTERYTRACE_DB and the ledger signing key."""
-    result = Repository().init()
+    result = _repository().init()
     out.print(f"store   {result.url} (schema revision {result.revision})")
     state = "created" if result.key_created else "kept existing"
     out.print(f"key     {result.key_path} ({state}; public key in {result.key_path}.pub)")
@@ -84,7 +94,7 @@ def capture(
     json_output: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Capture documents: each file is stored whole or not at all (duplicates are skipped)."""
-    repo = Repository()
+    repo = _repository()
     results = [_capture_file(repo, path) for path in files]
     rejected = sum(1 for r in results if r["rejected"])
     if json_output:
@@ -155,7 +165,7 @@ def events(
 ) -> None:
     """Query stored events (EPCIS 2.0 SimpleEventQuery); one page at a time."""
     query = _params(params or [])
-    repo = Repository()
+    repo = _repository()
     if count:
         number = repo.count(query)
         sys.stdout.write(
@@ -187,9 +197,8 @@ def events(
             e.eventID or "",
         )  # fmt: skip
     out.print(table)
-    out.print(
-        f"{len(doc.events)} events" + (f"; next page: nextPageToken={token}" if token else "")
-    )
+    page = f"{len(doc.events)} events" + (f"; next page: nextPageToken={token}" if token else "")
+    out.print(page, soft_wrap=True, highlight=False)
 
 
 @app.command("hash")
@@ -211,7 +220,7 @@ def verify(
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Recompute every event hash, the whole chain and the checkpoint signatures."""
-    repo = Repository()
+    repo = _repository()
     with _progress() as progress:
         task = progress.add_task("verifying", total=None)
         report = repo.verify(progress=lambda n: progress.update(task, completed=n))
@@ -250,7 +259,7 @@ def demo(
     workdir.mkdir(parents=True, exist_ok=True)
     for stale in ("demo.db", "demo.db-wal", "demo.db-shm", "ledger.key", "ledger.key.pub"):
         (workdir / stale).unlink(missing_ok=True)
-    repo = Repository(f"sqlite:///{workdir / 'demo.db'}", workdir / "ledger.key")
+    repo = _repository(f"sqlite:///{workdir / 'demo.db'}", workdir / "ledger.key")
     init_result = repo.init()
     out.print(f"[bold]batterytrace demo[/bold]: fresh store {init_result.url}")
     for path in files:
@@ -283,14 +292,11 @@ def demo_summary(repo: Repository) -> Table:
         quantities = (*e.quantityList, *e.outputQuantityList, *e.childQuantityList)
         kilograms[key] += sum(q.quantity or 0.0 for q in quantities if q.uom == "KGM")
         serials[key] += len(e.epcList) + len(e.childEPCs) + len(e.outputEPCList)
-    table = Table(
-        "event type",
-        "bizStep",
-        "events",
-        "kg (quantities)",
-        "serialised items",
-        title="stored events",
-    )
+    table = Table(title="stored events (kg: quantities in KGM; serials: EPCs listed)")
+    table.add_column("event type", no_wrap=True)
+    table.add_column("bizStep", no_wrap=True)
+    for name in ("events", "kg", "serials"):
+        table.add_column(name, justify="right", no_wrap=True)
     for key in sorted(events):
         table.add_row(*key, str(events[key]), f"{kilograms[key]:,.1f}", str(serials[key]))
     return table

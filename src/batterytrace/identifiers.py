@@ -43,7 +43,7 @@ __all__ = [
 
 CANONICAL_DL_DOMAIN = "https://id.gs1.org"
 _DL = CANONICAL_DL_DOMAIN
-_CACHE_SIZE = 65536
+_CACHE_SIZE = 16384
 
 _Esc = Callable[[str], str]
 _Comps = Sequence[str | None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import orjson
 import psutil
+
 from factories import CONTEXT, object_event
 
 TARGET_BYTES = 200 * 10**6
@@ -30,7 +32,9 @@ def _write_large_document(path: Path) -> int:
             event = object_event(
                 n,
                 epcList=[f"urn:epc:id:sgtin:3700000.012345.{n}{k}" for k in range(4)],
-                bizTransactionList=[{"type": "po", "bizTransaction": f"https://po.example.com/{n}"}],
+                bizTransactionList=[
+                    {"type": "po", "bizTransaction": f"https://po.example.com/{n}"}
+                ],
                 ilmd={"bt:cobaltMassFraction": 0.0112, "bt:note": "x" * 200},
             )
             f.write((b"," if n > 1 else b"") + orjson.dumps(event))
@@ -55,10 +59,8 @@ def test_200_mb_document_captures_in_bounded_memory(tmp_path: Path) -> None:
     tree = psutil.Process(child.pid)
     peak = 0
     while child.poll() is None:
-        try:
+        with contextlib.suppress(psutil.Error):
             peak = max(peak, sum(p.memory_info().rss for p in [tree, *tree.children(True)]))
-        except psutil.Error:
-            pass
         time.sleep(0.05)
     assert child.stdout is not None
     result = orjson.loads(child.stdout.read())

@@ -63,10 +63,14 @@ def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-@lru_cache(maxsize=1 << 16)
 def _text(value: str) -> str:
     """A string leaf: trimmed; a number canonical; a CBV URN as Web URI; a GS1 id as DL."""
     text = value.strip()
+    if text.startswith(("urn:epc:", "https://", "http://")):
+        try:
+            return to_digital_link(text)  # cached there
+        except InvalidIdentifier:
+            return text  # not a well-formed GS1 identifier: hashed as written
     if text and text[0] in _NUMBER_START and _NUMBER.fullmatch(text):
         return _number(float(text))
     if text.startswith("urn:epcglobal:cbv:"):

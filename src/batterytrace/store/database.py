@@ -27,7 +27,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute("PRAGMA cache_size=-32768")
     # EPC pattern matching (LIKE) must be case-sensitive, as on PostgreSQL.
     cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.close()
