@@ -9,6 +9,13 @@ non-zero; it never shows a stack trace for these.
 class BatteryTraceError(Exception):
     """Root of every error batterytrace raises on purpose."""
 
+    def __str__(self) -> str:
+        # One line whatever the input held: control characters quoted from user data are escaped.
+        return super().__str__().translate(_ESCAPES)
+
+
+_ESCAPES = {c: f"\\x{c:02x}" for c in range(32)} | {10: "\\n", 13: "\\r", 9: "\\t"}
+
 
 class InvalidIdentifier(BatteryTraceError):
     """A GS1 key, EPC URI or GS1 Digital Link URI is malformed or has a bad check digit."""

@@ -7,6 +7,7 @@ units are checked on the model by :mod:`batterytrace.epcis.rules`, the same for 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -57,7 +58,10 @@ def _string(value: Any, field: str) -> str:
 def _number(value: Any, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise FieldError(field, f"must be a number, got {_json_type(value)} {value!r}")
-    return float(value)
+    number = float(value) if isinstance(value, float) or abs(value) < 10**300 else math.inf
+    if not math.isfinite(number):
+        raise FieldError(field, f"must be a finite number, got {value!r}")
+    return number
 
 
 def _boolean(value: Any, field: str) -> bool:

@@ -16,7 +16,7 @@ _OFFSET = re.compile(r"[+-]((0\d|1[0-3]):[0-5]\d|14:00)")
 
 
 def parse_timestamp(text: str, field: str) -> datetime:
-    """A timezone-aware datetime; more than 6 fractional digits are rounded to microseconds."""
+    """A timezone-aware datetime; past 6 fractional digits, rounded half up to microseconds."""
     text = text.strip()
     if not _TIMESTAMP.fullmatch(text):
         raise FieldError(
@@ -30,7 +30,8 @@ def parse_timestamp(text: str, field: str) -> datetime:
             end += 1
         digits = text[dot + 1 : end]
         if len(digits) > 6:
-            micros = round(int(digits) / 10 ** (len(digits) - 6))
+            scale = 10 ** (len(digits) - 6)
+            micros = (int(digits) * 2 // scale + 1) // 2  # half up
             extra = timedelta(microseconds=micros)
             text = text[:dot] + text[end:]
     try:

@@ -28,6 +28,7 @@ when it has one), then the field path, e.g. ``event 3 (urn:uuid:…): quantityLi
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import fields
@@ -208,7 +209,10 @@ def _number(text: str, field: str) -> float:
     text = text.strip()
     if not _NUMBER.fullmatch(text):
         raise FieldError(field, f"{text!r} is not a number")
-    return float(text)
+    number = float(text)
+    if not math.isfinite(number):
+        raise FieldError(field, f"must be a finite number, got {text!r}")
+    return number
 
 
 def _boolean(text: str, field: str) -> bool:
