@@ -57,6 +57,8 @@ def test_events_query_count_json_and_xml(env: Path) -> None:
     runner.invoke(app, ["capture", *map(str, sorted((ROOT / "examples").glob("0*")))])
     count = runner.invoke(app, ["events", "--count", "eventType=TransformationEvent"])
     assert count.exit_code == 0 and count.stdout.strip() == "3"
+    certified = runner.invoke(app, ["events", "--count", "EXISTS_certificationInfo"])
+    assert certified.stdout.strip() == "1"
     body = json.loads(runner.invoke(app, ["events", "--json", "EQ_bizStep=packing"]).stdout)
     assert body["type"] == "EPCISQueryDocument"
     events = body["epcisBody"]["queryResults"]["resultsBody"]["eventList"]

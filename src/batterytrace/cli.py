@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from batterytrace.epcis import documents, json_ld, xml
+from batterytrace.epcis import documents, json_ld, schema, xml
 from batterytrace.epcis.hash import event_hash, prehash
 from batterytrace.errors import BatteryTraceError
 
@@ -92,8 +93,18 @@ def init() -> None:
 def capture(
     files: Annotated[list[Path], typer.Argument(help="EPCIS 2.0 documents, JSON-LD or XML.")],
     json_output: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+    schema_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--schema",
+            help="Also validate JSON events against this copy of the official EPCIS 2.0 JSON "
+            "Schema (EPCIS-JSON-Schema.json; or set BATTERYTRACE_EPCIS_SCHEMA).",
+        ),
+    ] = None,
 ) -> None:
     """Capture documents: each file is stored whole or not at all (duplicates are skipped)."""
+    if schema_file is not None:
+        os.environ[schema.ENV] = str(schema_file.resolve())  # capture workers inherit it
     repo = _repository()
     results = [_capture_file(repo, path) for path in files]
     rejected = sum(1 for r in results if r["rejected"])
@@ -135,7 +146,7 @@ def _params(raw: list[str]) -> dict[str, list[str]]:
     params: dict[str, list[str]] = {}
     for item in raw:
         name, sep, value = item.partition("=")
-        if not sep or not name:
+        if not name or not (sep or name.startswith("EXISTS_")):
             raise typer.BadParameter(f"{item!r}: write query parameters as NAME=VALUE")
         params.setdefault(name, []).extend(v for v in value.split(",") if v)
     return params

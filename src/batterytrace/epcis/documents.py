@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import orjson
 
-from batterytrace.epcis import json_ld, rules
+from batterytrace.epcis import json_ld, rules, schema
 from batterytrace.epcis import xml as xml_syntax
 from batterytrace.epcis.model import Document, DocumentKind, Event
 from batterytrace.errors import FieldError, InvalidDocument, event_error
@@ -54,6 +54,15 @@ def decode(item: Item, index: int, namespaces: dict[str, str], check: bool = Tru
             obj = orjson.loads(item)
         except orjson.JSONDecodeError as exc:
             raise InvalidDocument(f"event {index}: not representable JSON ({exc})") from None
+        schema_path = schema.configured() if check else None
+        if schema_path is not None:
+            try:
+                schema.check_event_json(obj, schema_path)
+            except FieldError as exc:
+                event_id = obj.get("eventID") if isinstance(obj, dict) else None
+                raise event_error(
+                    index, event_id if isinstance(event_id, str) else None, exc
+                ) from None
         event = json_ld.event_at(index, obj, namespaces)
     else:
         event = item
