@@ -16,12 +16,14 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
-    TaskProgressColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from batterytrace.epcis import documents, json_ld, schema, xml
 from batterytrace.epcis.hash import event_hash, prehash
@@ -65,13 +67,23 @@ def _repository(url: str | None = None, key: Path | None = None) -> Repository:
     return Repository(url, key)
 
 
+class _EventRate(ProgressColumn):
+    """Events per second since the task started."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed or 0.0
+        rate = task.completed / elapsed if elapsed > 0 else 0.0
+        return Text(f"{rate:,.0f} events/s", style="progress.data.speed")
+
+
 def _progress() -> Progress:
+    """A pulsing bar with the count and rate of events (the total is not known ahead)."""
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed:,.0f} events"),
-        TaskProgressColumn(show_speed=True),
+        _EventRate(),
         TimeElapsedColumn(),
         console=err,
         transient=True,
@@ -80,9 +92,16 @@ def _progress() -> Progress:
 
 @app.command()
 @user_errors
-def init() -> None:
+def init(
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
     """Create (or upgrade) the store named by BATTERYTRACE_DB and the ledger signing key."""
     result = _repository().init()
+    if json_output:
+        body = {"store": result.url, "revision": result.revision, "key": str(result.key_path),
+                "key_created": result.key_created}  # fmt: skip
+        sys.stdout.write(orjson.dumps(body).decode() + "\n")
+        return
     out.print(f"store   {result.url} (schema revision {result.revision})")
     state = "created" if result.key_created else "kept existing"
     out.print(f"key     {result.key_path} ({state}; public key in {result.key_path}.pub)")
