@@ -48,9 +48,24 @@ CONTEXT: list[Any] = [
 PARTIES = ["6111111", "3012345", "3700000", "4012345", "0614141"]
 
 
+def _site_pool(size: int = 300, seed: int = 7) -> list[str]:
+    """The supply chain's sites: a few hundred locations (mines, plants, ports, warehouses)."""
+    rng = random.Random(seed)
+    pool = []
+    for _ in range(size):
+        cp = rng.choice(PARTIES)
+        digits = 12 - len(cp)
+        pool.append(
+            f"urn:epc:id:sgln:{cp}.{rng.randrange(10**digits):0{digits}d}.{rng.choice('0001')}"
+        )
+    return pool
+
+
+SITES = _site_pool()
+
+
 def _sgln(rng: random.Random) -> str:
-    cp = rng.choice(PARTIES)
-    return f"urn:epc:id:sgln:{cp}.{rng.randrange(10 ** (12 - len(cp))):0{12 - len(cp)}d}.0"
+    return rng.choice(SITES)
 
 
 def _sgtin(rng: random.Random, cp: str, item: int, serial: int) -> str:

@@ -27,6 +27,7 @@ from rich.text import Text
 
 from batterytrace.epcis import documents, json_ld, schema, xml
 from batterytrace.epcis.hash import event_hash, prehash
+from batterytrace.epcis.model import Event
 from batterytrace.errors import BatteryTraceError
 
 if TYPE_CHECKING:
@@ -214,21 +215,32 @@ def events(
         if token:
             err.print(f"nextPageToken={token}")
         return
-    table = Table("eventTime", "type", "action", "bizStep", "what", "eventID", box=None)
+    table = Table(box=None, caption="(--json or --xml print every field)")
+    table.add_column("eventTime (local)", no_wrap=True)
+    for name in ("type", "action", "bizStep"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("what", overflow="fold")
+    table.add_column("eventID", overflow="fold")
     for e in doc.events:
-        what = [*e.epcList, *e.childEPCs, *e.inputEPCList, *e.outputEPCList]
-        what += [
-            f"{q.quantity:g} {q.uom or ''} {q.epcClass}"
-            for q in (*e.quantityList, *e.outputQuantityList)
-        ]
         table.add_row(
-            e.eventTime.isoformat(), e.type.value, e.action or "", e.bizStep or "",
-            (what[0] + (f" (+{len(what) - 1})" if len(what) > 1 else "")) if what else "",
-            e.eventID or "",
+            e.eventTime.strftime("%Y-%m-%d %H:%M"), e.type.value.removesuffix("Event"),
+            e.action or "", e.bizStep or "", _what(e), e.eventID or "",
         )  # fmt: skip
     out.print(table)
     page = f"{len(doc.events)} events" + (f"; next page: nextPageToken={token}" if token else "")
     out.print(page, soft_wrap=True, highlight=False)
+
+
+def _what(event: Event) -> str:
+    """The first object an event is about, and how many more."""
+    e = event
+    objects = [e.parentID] if e.parentID else []
+    objects += [*e.epcList, *e.childEPCs, *e.inputEPCList, *e.outputEPCList]
+    lists = (e.quantityList, e.childQuantityList, e.inputQuantityList, e.outputQuantityList)
+    objects += [f"{q.quantity or 0:,g} {q.uom or ''} {q.epcClass}" for ql in lists for q in ql]
+    if not objects:
+        return ""
+    return objects[0] + (f" (+{len(objects) - 1} more)" if len(objects) > 1 else "")
 
 
 @app.command("hash")

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import orjson
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
@@ -113,6 +114,14 @@ def _values(name: str, value: ParamValue) -> list[str]:
     return out
 
 
+def _members(name: str, value: ParamValue, kind: type[StrEnum], what: str) -> list[str]:
+    values = _values(name, value)
+    for v in values:
+        if v not in kind._value2member_map_:
+            raise QueryError(f"{name}: {v!r} is not {what}")
+    return values
+
+
 def _single(name: str, value: ParamValue) -> str:
     values = [value] if isinstance(value, str) else list(value)
     if len(values) != 1 or not values[0].strip():
@@ -156,10 +165,7 @@ class SimpleEventQuery:
 
     def _parse(self, name: str, value: ParamValue) -> None:
         if name == "eventType":
-            types = _values(name, value)
-            for t in types:
-                if t not in EventType._value2member_map_:
-                    raise QueryError(f"eventType: {t!r} is not an EPCIS 2.0 event type")
+            types = _members(name, value, EventType, "an EPCIS 2.0 event type")
             self.conditions.append(E.c.event_type.in_(types))
         elif name in _TIMES:
             column, lower = _TIMES[name]
@@ -169,10 +175,7 @@ class SimpleEventQuery:
                 raise QueryError(str(exc)) from None
             self.conditions.append(column >= ms if lower else column < ms)
         elif name == "EQ_action":
-            actions = _values(name, value)
-            for a in actions:
-                if a not in Action._value2member_map_:
-                    raise QueryError(f"EQ_action: {a!r} is not ADD, OBSERVE or DELETE")
+            actions = _members(name, value, Action, "ADD, OBSERVE or DELETE")
             self.conditions.append(E.c.action.in_(actions))
         elif name in _VOCAB_COLUMNS:
             column, voc = _VOCAB_COLUMNS[name]
