@@ -250,10 +250,20 @@ def hash_(
     show_prehash: Annotated[
         bool, typer.Option("--prehash", help="Print the canonical pre-hash strings instead.")
     ] = False,
+    ignore_field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore-field",
+            help="An event extension to leave out of the hash, as namespace URI + name "
+            "(e.g. https://repository-x.example.com/captureID); repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Print the CBV 2.0 event hash ID of every event, one line each, in document order."""
+    ignore = frozenset(ignore_field or ())
     for event in documents.stream(file, check=False).events:
-        sys.stdout.write((prehash(event) if show_prehash else event_hash(event)) + "\n")
+        line = prehash(event, ignore) if show_prehash else event_hash(event, ignore)
+        sys.stdout.write(line + "\n")
 
 
 @app.command()

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from batterytrace.epcis import documents, json_ld
 from batterytrace.epcis.documents import parse_bytes, read
+from batterytrace.epcis.model import Document
 from batterytrace.epcis.timestamps import format_timestamp, parse_timestamp
 from batterytrace.epcis.xml import read_document
 from batterytrace.errors import BatteryTraceError, InvalidDocument
@@ -64,6 +65,32 @@ def test_streaming_equals_whole_document_at_any_buffer_size(
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_stream_and_parse_bytes_agree_on_the_examples(path: Path) -> None:
     assert read(path) == parse_bytes(path.read_bytes())
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "epcis/gs1/examples-jsonld/EPCISQueryDocument.jsonld",
+        "epcis-hash/examples/epcisQueryDocHavingEventWithIgnoreFields.jsonld",
+        "epcis-hash/examples/epcisXmlQueryDocHavingEventWithIgnoreFields.xml",
+        "epcis/gs1/examples-xml/WithFullCombinationOfFields/masterdata_all_possible_fields.xml",
+    ],
+)
+def test_query_documents_and_extensions_stream_like_whole_reads(
+    conformance: Path, name: str
+) -> None:
+    path = conformance / name
+    streamed = read(path, check=False)
+    assert streamed == parse_bytes_unchecked(path)
+    assert streamed.queryName == "SimpleEventQuery" or "masterdata" in name
+    if "IgnoreFields" in name:
+        assert {e.name for e in streamed.extensions} == {"ignoreFields"}
+
+
+def parse_bytes_unchecked(path: Path) -> Document:
+    if path.suffix == ".xml":
+        return read_document(path.read_bytes())
+    return json_ld.document_from_json(json.loads(path.read_bytes()))
 
 
 def test_trailing_garbage_and_truncation_are_named(tmp_path: Path) -> None:

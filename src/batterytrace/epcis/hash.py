@@ -238,8 +238,12 @@ def _location(out: list[str], name: str, loc: Location | None) -> None:
         out.extend((name, "id=", _text(loc.id), _extensions(loc.extensions)))
 
 
-def prehash(event: Event) -> str:
-    """The CBV 2.0 §8.9 pre-hash string of one event."""
+def prehash(event: Event, ignore: frozenset[str] = frozenset()) -> str:
+    """The CBV 2.0 §8.9 pre-hash string of one event.
+
+    ``ignore`` names event-level extension fields (namespace URI + local name) a repository
+    added itself and that must not change the hash (the reference generator's ignoreFields).
+    """
     e = event
     out = [
         "eventType=",
@@ -282,7 +286,11 @@ def prehash(event: Event) -> str:
             out.append("sensorElementList")
             out.extend(elements)
 
-    tail = [_extension(x) for x in e.extensions if not _is_comment(x)]
+    tail = [
+        _extension(x)
+        for x in e.extensions
+        if not _is_comment(x) and (not ignore or x.namespace + x.name not in ignore)
+    ]
     if e.bizTransactionList:
         tail.append(
             "bizTransactionList"
@@ -320,7 +328,7 @@ def prehash(event: Event) -> str:
     return "".join(out)
 
 
-def event_hash(event: Event) -> str:
+def event_hash(event: Event, ignore: frozenset[str] = frozenset()) -> str:
     """The EPCIS Event Hash ID: ``ni:///sha-256;<hex>?ver=CBV2.0`` (RFC 6920, CBV 2.0 §8.9)."""
-    digest = hashlib.sha256(prehash(event).encode()).hexdigest()
+    digest = hashlib.sha256(prehash(event, ignore).encode()).hexdigest()
     return f"ni:///sha-256;{digest}?ver=CBV2.0"

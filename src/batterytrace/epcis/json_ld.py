@@ -491,6 +491,12 @@ def _vocabularies(value: Any, field: str, ns: Namespaces) -> tuple[Vocabulary, .
     return tuple(out)
 
 
+_DOCUMENT_MEMBERS = frozenset(
+    {"@context", "type", "id", "schemaVersion", "creationDate", "instanceIdentifier", "sender",
+     "receiver", "epcisHeader", "epcisBody"}
+)  # fmt: skip
+
+
 def header_from_json(obj: Mapping[str, Any]) -> Document:
     """The document without its events: kind, header members, master data, namespaces."""
     try:
@@ -522,6 +528,13 @@ def header_from_json(obj: Mapping[str, Any]) -> Document:
         for key in ("id", "instanceIdentifier", "sender", "receiver"):
             if key in obj:
                 setattr(doc, key, _string(obj[key], key))
+        extra = {k: v for k, v in obj.items() if k not in _DOCUMENT_MEMBERS}
+        for key in extra:
+            if ":" not in key:
+                raise FieldError(
+                    key, "not an EPCIS document member; extensions need a namespace prefix"
+                )
+        doc.extensions = _extensions(extra, ns, "", top=True)
         if master is not None:
             doc.masterData = _vocabularies(
                 _object(master, "epcisHeader.epcisMasterData").get("vocabularyList", []),
@@ -534,13 +547,21 @@ def header_from_json(obj: Mapping[str, Any]) -> Document:
 
 
 def query_results_header(doc: Document, results: Mapping[str, Any]) -> None:
-    """Fill queryName and subscriptionID of an EPCISQueryDocument from ``queryResults``."""
+    """Take the members of ``queryResults`` other than ``resultsBody`` (those present):
+    queryName, subscriptionID, and namespaced extensions (kept with the document's)."""
+    extra: dict[str, Any] = {}
     try:
-        doc.queryName = _string(results.get("queryName"), "epcisBody.queryResults.queryName")
-        if "subscriptionID" in results:
-            doc.subscriptionID = _string(
-                results["subscriptionID"], "epcisBody.queryResults.subscriptionID"
-            )
+        for key, value in results.items():
+            where = f"epcisBody.queryResults.{key}"
+            if key in ("queryName", "subscriptionID"):
+                setattr(doc, key, _string(value, where))
+            elif key != "resultsBody":
+                if ":" not in key:
+                    raise FieldError(
+                        where, "not a member of queryResults; extensions need a prefix"
+                    )
+                extra[key] = value
+        doc.extensions += _extensions(extra, doc.namespaces, "", top=True)
     except FieldError as exc:
         raise InvalidDocument(f"document: {exc}") from None
 
@@ -790,6 +811,7 @@ def document_to_json(doc: Document) -> JsonObj:
     """The whole document as an EPCIS 2.0 JSON-LD object."""
     names = JsonNames(doc.namespaces)
     events = [event_to_json(e, names) for e in doc.events]
+    extensions = names.extensions(doc.extensions)
     master = [
         {
             "type": voc.type,
@@ -807,6 +829,7 @@ def document_to_json(doc: Document) -> JsonObj:
             out[key] = getattr(doc, key)
     if master:
         out["epcisHeader"] = {"epcisMasterData": {"vocabularyList": master}}
+    out.update(extensions)  # before the body, so that a streaming reader meets them first
     if doc.kind is DocumentKind.QUERY:
         results: JsonObj = {"queryName": doc.queryName or "SimpleEventQuery"}
         if doc.subscriptionID is not None:

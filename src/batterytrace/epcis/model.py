@@ -238,4 +238,5 @@ class Document:
     events: list[Event] = field(default_factory=list)
     queryName: str | None = None
     subscriptionID: str | None = None
+    extensions: tuple[Extension, ...] = ()  # document-level user extensions
     namespaces: dict[str, str] = field(default_factory=dict, compare=False)

@@ -548,8 +548,24 @@ def _header(root: _Element, kind: DocumentKind, event_list: _Element | None) -> 
         masterData=() if header is None else _master_data(header),
         queryName=None if results is None else _child_text(results, "queryName"),
         subscriptionID=None if results is None else _child_text(results, "subscriptionID"),
+        extensions=_leading_extensions(root, event_list if event_list is not None else body),
         namespaces={prefix: uri for prefix, uri in root.nsmap.items() if prefix},
     )
+
+
+def _leading_extensions(root: _Element, body: _Element | None) -> tuple[Extension, ...]:
+    """Document-level extensions before the part that holds the events (those after it are
+    read once the events are done: iterparse may have built them already, not yet ended)."""
+    top = body
+    while top is not None and top.getparent() is not root:
+        top = top.getparent()
+    out = []
+    for child in _elements(root):
+        if child is top:
+            break
+        if _std_name(child) is None:
+            out.append(_extension(child))
+    return tuple(out)
 
 
 def _results(event_list: _Element | None, body: _Element | None) -> _Element:
@@ -676,8 +692,11 @@ class _Stream:
                 if parent is not None:
                     del parent[: parent.index(el)]
                 yield event
-        for _ in self._steps:  # a well-formedness error after the events still counts
-            pass
+        for action, el in self._steps:  # a well-formedness error after the events still counts
+            parent = el.getparent()
+            at_top = action == "end" and parent is not None and parent.getparent() is None
+            if at_top and _std_name(el) is None:  # a document-level extension after the body
+                document.extensions += (_extension(el),)
 
 
 def _open(source: bytes | str | Path) -> tuple[Document, Iterator[Event]]:
@@ -905,6 +924,8 @@ class _Writer:
         event_list = etree.SubElement(container, "EventList")
         for event in doc.events:
             self._event(event_list, event)
+        for ext in doc.extensions:  # XSD: document-level extensions follow the body
+            self._extension(root, ext)
         return root
 
     def _header(self, header: _Element) -> None:
