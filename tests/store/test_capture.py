@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from batterytrace.epcis import json_ld
 from batterytrace.epcis.hash import event_hash
 from batterytrace.epcis.json_ld import event_from_json
 from batterytrace.errors import DuplicateEventConflict, InvalidDocument, StoreError
@@ -210,3 +211,15 @@ def test_capture_needs_an_initialised_store(tmp_path: Path) -> None:
     repo = Repository(f"sqlite:///{tmp_path / 'none.db'}", tmp_path / "k")
     with pytest.raises(StoreError, match="run `batterytrace init`"):
         repo.capture(write(tmp_path / "d.jsonld", document([object_event(1)])))
+
+
+def test_capture_of_a_parsed_document(repo: Repository) -> None:
+    doc = json_ld.document_from_json(document([object_event(n) for n in range(1, 4)]))
+    result = repo.capture_document(doc)
+    assert (result.captured, result.duplicates) == (3, 0)
+    assert repo.count({"eventType": "ObjectEvent"}) == 3
+    negative = [{"epcClass": "urn:epc:class:lgtin:6111111.000001.A", "quantity": -5, "uom": "KGM"}]
+    bad = json_ld.document_from_json(document([object_event(9, quantityList=negative)]))
+    with pytest.raises(InvalidDocument, match="must not be negative"):
+        repo.capture_document(bad)  # the rules run on parsed documents too
+    assert repo.count({}) == 3
