@@ -109,8 +109,8 @@ json_values = st.recursive(
     max_leaves=20,
 )
 FIELDS = (
-    "epcList", "quantityList", "readPoint", "bizStep", "eventTime", "ilmd", "sensorElementList",
-    "bizTransactionList", "persistentDisposition", "bt:x",
+    "type", "epcList", "quantityList", "readPoint", "bizStep", "eventTime", "ilmd",
+    "sensorElementList", "bizTransactionList", "persistentDisposition", "bt:x",
 )  # fmt: skip
 
 

@@ -424,10 +424,9 @@ def event_from_json(obj: Any, ns: Namespaces) -> Event:
     if "@context" in obj:
         ns = {**ns, **context_namespaces(obj["@context"])}
     kind = obj.get("type")
-    try:
-        event_type = EventType(kind)
-    except ValueError:
-        raise FieldError("type", f"{kind!r} is not an EPCIS 2.0 event type") from None
+    if not isinstance(kind, str) or kind not in EventType._value2member_map_:
+        raise FieldError("type", f"{kind!r} is not an EPCIS 2.0 event type")
+    event_type = EventType(kind)
     kwargs: dict[str, Any] = {"type": event_type}
     extra: dict[str, Any] = {}
     for key, value in obj.items():

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, Engine, event, func, insert, select, text
+from sqlalchemy import Connection, Engine, event, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -252,10 +252,6 @@ class EventStore:
                         parent=canonical_id(element.id), child=canonical_id(child)
                     )
                     conn.execute(link.on_conflict_do_nothing())
-
-    def count(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(schema.event)).scalar_one())
 
 
 # Bulk rows go to the driver's executemany directly: the SQLAlchemy Core layer costs more per
