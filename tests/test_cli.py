@@ -130,3 +130,15 @@ def test_demo_runs_the_main_job(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "ledger verified: 28 entries chained, 3 checkpoints" in result.stdout
     assert "TransformationEvent" in result.stdout
+
+
+def test_operating_system_errors_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    monkeypatch.setenv("BATTERYTRACE_DB", f"sqlite:///{tmp_path / 'x.db'}")
+    monkeypatch.setenv("BATTERYTRACE_KEY", str(not_a_folder / "ledger.key"))
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith("error: [Errno") and "file" in result.stderr

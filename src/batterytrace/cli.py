@@ -53,7 +53,7 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except BatteryTraceError as exc:
+        except (BatteryTraceError, OSError) as exc:  # OSError: unreadable file, full disk...
             err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
