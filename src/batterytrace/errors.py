@@ -61,3 +61,11 @@ def event_error(index: int, event_id: str | None, err: FieldError) -> InvalidDoc
     """The one-line rejection: which event (index and eventID), which field, which rule."""
     where = f"event {index}" + (f" ({event_id})" if event_id else "")
     return InvalidDocument(f"{where}: {err.field}: {err.rule}")
+
+
+class InvalidFormula(BatteryTraceError):
+    """A chemical formula cannot be read (unknown element, unbalanced parenthesis...)."""
+
+
+class UnitError(BatteryTraceError):
+    """A quantity's unit is unknown or cannot be converted to the unit asked for."""

@@ -1,4 +1,8 @@
-"""Units of measure: UN/CEFACT Recommendation 20 codes, as EPCIS quantities and sensor reports use.
+"""Units of measure and element content.
+
+UN/CEFACT Recommendation 20 codes, as EPCIS quantities and sensor reports use them; conversion of
+mass quantities to kilograms; and element mass fractions of compounds computed from their
+formula and standard atomic weights (kg Co in kg CoSO4·7H2O), never typed in.
 
 The table holds the Rec. 20 common codes this field meets (mass, volume, energy, power, length,
 area, time, temperature, counts, concentrations, electrical and sensor units), each with its
@@ -8,6 +12,11 @@ extend the table (with the Rec. 20 name) when a partner needs another one.
 """
 
 from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from batterytrace.errors import InvalidFormula, UnitError
 
 REC20: dict[str, str] = {
     # mass
@@ -65,3 +74,121 @@ REC20: dict[str, str] = {
 def is_rec20(code: str) -> bool:
     """True when ``code`` is a UN/CEFACT Rec. 20 code known to the table."""
     return code in REC20
+
+
+# Mass units to kilograms (Rec. 20 codes above).
+KG_PER: dict[str, float] = {
+    "KGM": 1.0, "GRM": 1e-3, "MGM": 1e-6, "MC": 1e-9, "TNE": 1e3, "KTN": 1e6, "DTN": 100.0,
+    "LBR": 0.45359237, "ONZ": 0.028349523125, "STN": 907.18474, "LTN": 1016.0469088,
+}  # fmt: skip
+
+
+def to_kg(quantity: float, uom: str) -> float:
+    """A mass in kilograms; a quantity in any other unit (pieces, litres...) is refused."""
+    factor = KG_PER.get(uom)
+    if factor is None:
+        raise UnitError(
+            f"uom {uom!r} is not a unit of mass (kg conversion known for {sorted(KG_PER)})"
+        )
+    return quantity * factor
+
+
+# IUPAC standard atomic weights, abridged to five significant figures (CIAAW 2021, "Standard
+# atomic weights of the elements 2021", Pure Appl. Chem. 94 (2022) 573); elements of battery
+# materials, their reagents and impurities.
+ATOMIC_WEIGHT: dict[str, float] = {
+    "H": 1.008, "Li": 6.94, "B": 10.81, "C": 12.011, "N": 14.007, "O": 15.999, "F": 18.998,
+    "Na": 22.990, "Mg": 24.305, "Al": 26.982, "Si": 28.085, "P": 30.974, "S": 32.06,
+    "Cl": 35.45, "K": 39.098, "Ca": 40.078, "Ti": 47.867, "V": 50.942, "Cr": 51.996,
+    "Mn": 54.938, "Fe": 55.845, "Co": 58.933, "Ni": 58.693, "Cu": 63.546, "Zn": 65.38,
+    "As": 74.922, "Se": 78.971, "Zr": 91.224, "Nb": 92.906, "Mo": 95.95, "Ag": 107.87,
+    "Cd": 112.41, "Sn": 118.71, "Sb": 121.76, "W": 183.84, "Pb": 207.2, "Hg": 200.59,
+}  # fmt: skip
+
+_TOKEN = re.compile(r"\s*(?:([A-Z][a-z]?)|(\()|(\))|([·.*•])|(\d+(?:\.\d+)?(?:/\d+)?))")
+
+
+def _number(text: str) -> float:
+    if "/" in text:  # LiNi1/3Mn1/3Co1/3O2
+        numerator, denominator = text.split("/")
+        return int(numerator) / int(denominator)
+    return float(text)
+
+
+@lru_cache(maxsize=1024)
+def composition(formula: str) -> dict[str, float]:
+    """Atoms of each element in one formula unit: ``CoSO4·7H2O`` → Co 1, S 1, O 11, H 14.
+
+    Accepts decimal and fractional counts (``LiNi0.8Mn0.1Co0.1O2``, ``LiNi1/3Mn1/3Co1/3O2``),
+    parentheses (``Ni(OH)2``) and hydrate parts after ``·``, ``*`` or ``•`` with a leading
+    count (``·7H2O``). An ASCII ``.`` is a decimal point, except before water (``.7H2O``).
+    """
+    parts = re.split(r"[·*•]|\.(?=\d*H2O)", formula.strip())
+    total: dict[str, float] = {}
+    for part in parts:
+        part = part.strip()
+        lead = re.match(r"(\d+(?:\.\d+)?)\s*", part)
+        factor = float(lead.group(1)) if lead else 1.0
+        for element, count in _group(formula, part[lead.end() if lead else 0 :]).items():
+            total[element] = total.get(element, 0.0) + factor * count
+    if not total:
+        raise InvalidFormula(f"{formula!r}: no element in the formula")
+    return total
+
+
+def _group(formula: str, text: str) -> dict[str, float]:
+    stack: list[dict[str, float]] = [{}]
+    last: dict[str, float] | None = None  # what a following count multiplies
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise InvalidFormula(f"{formula!r}: cannot read {text[pos:]!r}")
+        pos = m.end()
+        element, opening, closing, dot, count = m.groups()
+        if element is not None:
+            if element not in ATOMIC_WEIGHT:
+                raise InvalidFormula(f"{formula!r}: {element!r} is not a known element")
+            last = {element: 1.0}
+            _add(stack[-1], last)
+        elif opening is not None:
+            stack.append({})
+            last = None
+        elif closing is not None:
+            if len(stack) == 1:
+                raise InvalidFormula(f"{formula!r}: ')' without '('")
+            last = stack.pop()
+            if not last:
+                raise InvalidFormula(f"{formula!r}: empty parentheses")
+            _add(stack[-1], last)
+        elif count is not None:
+            if last is None:
+                raise InvalidFormula(f"{formula!r}: the count {count} follows no element or group")
+            _add(stack[-1], {e: n * (_number(count) - 1) for e, n in last.items()})
+            last = None
+        elif dot is not None:
+            raise InvalidFormula(f"{formula!r}: a hydrate dot inside parentheses")
+    if len(stack) != 1:
+        raise InvalidFormula(f"{formula!r}: '(' without ')'")
+    return stack[0]
+
+
+def _add(into: dict[str, float], atoms: dict[str, float]) -> None:
+    for element, n in atoms.items():
+        into[element] = into.get(element, 0.0) + n
+
+
+def molar_mass(formula: str) -> float:
+    """g/mol of one formula unit."""
+    return sum(ATOMIC_WEIGHT[e] * n for e, n in composition(formula).items())
+
+
+def mass_fractions(formula: str) -> dict[str, float]:
+    """kg of each element per kg of the compound (they sum to 1)."""
+    total = molar_mass(formula)
+    return {e: ATOMIC_WEIGHT[e] * n / total for e, n in composition(formula).items()}
+
+
+def element_mass_kg(formula: str, compound_kg: float, element: str) -> float:
+    """kg of ``element`` in ``compound_kg`` kg of the compound (0 when it holds none)."""
+    return compound_kg * mass_fractions(formula).get(element, 0.0)
