@@ -1,0 +1,476 @@
+"""Master data of the supply chain: parties, their sites, and the materials that move between them.
+
+Plain typed records with their rules (issue 3 §1): a site belongs to a known party; site and
+party identifiers are unique; a material's element mass fractions are computed from its formula
+when it is a pure compound (``CoSO4·7H2O``) and otherwise declared with their source (an assay,
+a specification); fractions are within [0, 1] and sum to at most 1; cells, modules and packs
+state their chemistry and energy. Exchanged as JSON, as CSV (one table per kind) and as EPCIS
+master data (``epcisHeader.epcisMasterData``: BusinessLocation, Party and EPCClass vocabularies).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from batterytrace.epcis.model import Vocabulary, VocabularyAttribute, VocabularyElement
+from batterytrace.errors import BatteryTraceError, InvalidFormula
+from batterytrace.units import mass_fractions
+
+ELEMENTS = ("Co", "Ni", "Li", "Mn", "Cu")
+BT = "https://batterytrace.org/voc/"
+MDA = "urn:epcglobal:cbv:mda#"
+VTYPE_LOCATION = "urn:epcglobal:epcis:vtype:BusinessLocation"
+VTYPE_PARTY = "urn:epcglobal:epcis:vtype:Party"
+VTYPE_CLASS = "urn:epcglobal:epcis:vtype:EPCClass"
+
+
+class InvalidMasterData(BatteryTraceError):
+    """A party, site or material breaks a rule; the message names the record and the field."""
+
+
+class SiteRole(StrEnum):
+    MINE = "mine"
+    CONCENTRATOR = "concentrator"
+    REFINERY = "refinery"
+    PRECURSOR = "precursor"  # pCAM
+    CATHODE = "cathode"  # CAM
+    CELL = "cell"
+    PACK = "pack"  # module and pack assembly
+    VEHICLE_ASSEMBLY = "vehicle_assembly"
+    RECYCLER = "recycler"
+    PORT = "port"
+    WAREHOUSE = "warehouse"
+
+
+class MaterialKind(StrEnum):
+    ORE = "ore"
+    CONCENTRATE = "concentrate"
+    HYDROXIDE = "hydroxide"
+    CARBONATE = "carbonate"
+    SULFATE = "sulfate"
+    PCAM = "pcam"
+    CAM = "cam"
+    CELL = "cell"
+    MODULE = "module"
+    PACK = "pack"
+    VEHICLE = "vehicle"
+    BLACK_MASS = "black_mass"
+    RECYCLED_SULFATE = "recycled_sulfate"
+
+
+BATTERY_KINDS = frozenset({MaterialKind.CELL, MaterialKind.MODULE, MaterialKind.PACK})
+
+
+@dataclass(slots=True, frozen=True)
+class Party:
+    id: str  # PGLN (EPC URN or Digital Link) or another URI
+    name: str
+    country: str  # ISO 3166-1 alpha-2
+    roles: tuple[str, ...] = ()
+    identifiers: tuple[tuple[str, str], ...] = ()  # (scheme, value), e.g. ("LEI", "...")
+
+
+@dataclass(slots=True, frozen=True)
+class Site:
+    id: str  # SGLN (EPC URN or Digital Link)
+    name: str
+    party: str  # Party.id
+    role: SiteRole
+    country: str
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class ElementFraction:
+    """kg of an element per kg of material, and where the figure comes from."""
+
+    element: str
+    fraction: float
+    source: str
+
+
+@dataclass(slots=True, frozen=True)
+class Material:
+    id: str  # EPC class: GTIN-based URI (urn:epc:idpat:sgtin:…, Digital Link /01/…)
+    name: str
+    kind: MaterialKind
+    formula: str | None = None  # pure compounds: fractions are computed from it
+    fractions: tuple[ElementFraction, ...] = ()
+    chemistry: str | None = None  # cells, modules, packs: e.g. NMC811
+    energy_kwh: float | None = None  # cells, modules, packs: energy of one item
+
+    def fraction(self, element: str) -> float | None:
+        """kg of ``element`` per kg, None when unknown (never a silent zero)."""
+        for f in self.fractions:
+            if f.element == element:
+                return f.fraction
+        return 0.0 if self.formula is not None else None
+
+
+def material(
+    id: str,
+    name: str,
+    kind: MaterialKind,
+    formula: str | None = None,
+    declared: Mapping[str, float] | None = None,
+    source: str | None = None,
+    chemistry: str | None = None,
+    energy_kwh: float | None = None,
+) -> Material:
+    """A checked material; a formula's fractions are computed, declared ones need a source."""
+    where = f"material {id}"
+    if formula is not None and declared:
+        raise InvalidMasterData(
+            f"{where}: fractions: computed from the formula {formula!r}; do not type them in"
+        )
+    if formula is not None:
+        try:
+            computed = mass_fractions(formula)
+        except InvalidFormula as exc:
+            raise InvalidMasterData(f"{where}: formula: {exc}") from None
+        fractions = tuple(
+            ElementFraction(e, computed[e], f"stoichiometry:{formula}")
+            for e in ELEMENTS
+            if e in computed
+        )
+    else:
+        if declared and not source:
+            raise InvalidMasterData(f"{where}: source: declared fractions need their source")
+        fractions = tuple(ElementFraction(e, v, source or "") for e, v in (declared or {}).items())
+    result = Material(id, name, kind, formula, fractions, chemistry, energy_kwh)
+    check_material(result)
+    return result
+
+
+def check_material(m: Material) -> None:
+    where = f"material {m.id}"
+    total = 0.0
+    for f in m.fractions:
+        if f.element not in ELEMENTS:
+            raise InvalidMasterData(
+                f"{where}: fractions.{f.element}: not one of {', '.join(ELEMENTS)}"
+            )
+        if not (math.isfinite(f.fraction) and 0.0 <= f.fraction <= 1.0):
+            raise InvalidMasterData(
+                f"{where}: fractions.{f.element}: {f.fraction} is not within [0, 1]"
+            )
+        total += f.fraction
+    if total > 1.0 + 1e-9:
+        listed = ", ".join(f"{f.element} {f.fraction:g}" for f in m.fractions)
+        raise InvalidMasterData(f"{where}: fractions: {listed} sum to {total:g}, more than 1")
+    if m.kind in BATTERY_KINDS:
+        if not m.chemistry:
+            raise InvalidMasterData(f"{where}: chemistry: required for a {m.kind.value}")
+        if m.energy_kwh is None or not (m.energy_kwh > 0 and math.isfinite(m.energy_kwh)):
+            raise InvalidMasterData(
+                f"{where}: energy_kwh: a {m.kind.value} needs a positive energy"
+            )
+
+
+def _check_country(where: str, country: str) -> None:
+    if len(country) != 2 or not country.isascii() or not country.isupper():
+        raise InvalidMasterData(f"{where}: country: {country!r} is not an ISO 3166-1 alpha-2 code")
+
+
+@dataclass(slots=True)
+class MasterData:
+    """Parties, sites and materials, checked together (references and uniqueness)."""
+
+    parties: dict[str, Party] = field(default_factory=dict)
+    sites: dict[str, Site] = field(default_factory=dict)
+    materials: dict[str, Material] = field(default_factory=dict)
+
+    def add_party(self, party: Party) -> None:
+        where = f"party {party.id}"
+        if party.id in self.parties:
+            raise InvalidMasterData(f"{where}: id: duplicate party id")
+        _check_country(where, party.country)
+        self.parties[party.id] = party
+
+    def add_site(self, site: Site) -> None:
+        where = f"site {site.id}"
+        if site.id in self.sites:
+            raise InvalidMasterData(f"{where}: id: duplicate site id")
+        if site.party not in self.parties:
+            raise InvalidMasterData(f"{where}: party: {site.party!r} is not a known party")
+        _check_country(where, site.country)
+        if site.latitude is not None and not -90 <= site.latitude <= 90:
+            raise InvalidMasterData(f"{where}: latitude: {site.latitude} is not within ±90")
+        if site.longitude is not None and not -180 <= site.longitude <= 180:
+            raise InvalidMasterData(f"{where}: longitude: {site.longitude} is not within ±180")
+        self.sites[site.id] = site
+
+    def add_material(self, m: Material) -> None:
+        if m.id in self.materials:
+            raise InvalidMasterData(f"material {m.id}: id: duplicate material id")
+        check_material(m)
+        self.materials[m.id] = m
+
+    # --- JSON -----------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "parties": [_party_json(p) for p in self.parties.values()],
+            "sites": [_site_json(s) for s in self.sites.values()],
+            "materials": [_material_json(m) for m in self.materials.values()],
+        }
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> MasterData:
+        data = cls()
+        try:
+            for p in obj.get("parties", []):
+                data.add_party(
+                    Party(
+                        p["id"], p["name"], p["country"], tuple(p.get("roles", ())),
+                        tuple((k, v) for k, v in p.get("identifiers", {}).items()),
+                    )
+                )  # fmt: skip
+            for s in obj.get("sites", []):
+                data.add_site(_site(s))
+            for m in obj.get("materials", []):
+                data.add_material(_material(m))
+        except KeyError as exc:
+            raise InvalidMasterData(f"master data: {exc.args[0]}: is required") from None
+        return data
+
+    # --- CSV --------------------------------------------------------------------------------
+
+    def to_csv(self) -> dict[str, str]:
+        """One CSV table per kind (parties, sites, materials); element fractions as columns."""
+        tables = {}
+        for kind, rows in (
+            ("parties", [_flat_party(p) for p in self.parties.values()]),
+            ("sites", [_site_json(s) for s in self.sites.values()]),
+            ("materials", [_flat_material(m) for m in self.materials.values()]),
+        ):
+            out = io.StringIO()
+            writer = csv.DictWriter(out, fieldnames=_CSV_COLUMNS[kind], lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+            tables[kind] = out.getvalue()
+        return tables
+
+    @classmethod
+    def from_csv(cls, tables: Mapping[str, str]) -> MasterData:
+        obj: dict[str, list[dict[str, Any]]] = {}
+        for kind in ("parties", "sites", "materials"):
+            rows = list(csv.DictReader(io.StringIO(tables.get(kind, ""))))
+            obj[kind] = [_unflatten(kind, row) for row in rows]
+        return cls.from_json(obj)
+
+    # --- EPCIS master data --------------------------------------------------------------------
+
+    def to_vocabularies(self) -> tuple[Vocabulary, ...]:
+        """EPCIS master data: Party, BusinessLocation and EPCClass vocabularies (CBV §10 names
+        where CBV has them, ``https://batterytrace.org/voc/`` for the rest)."""
+        return (
+            _vocabulary(VTYPE_PARTY, ((p.id, _party_attributes(p)) for p in self.parties.values())),
+            _vocabulary(VTYPE_LOCATION, ((s.id, _site_attributes(s)) for s in self.sites.values())),
+            _vocabulary(
+                VTYPE_CLASS, ((m.id, _material_attributes(m)) for m in self.materials.values())
+            ),
+        )
+
+    @classmethod
+    def from_vocabularies(cls, vocabularies: Iterable[Vocabulary]) -> MasterData:
+        """Read the Party, BusinessLocation and EPCClass vocabularies; a location or class
+        without batterytrace attributes (siteRole, materialKind) is not ours and is skipped."""
+        obj: dict[str, list[dict[str, Any]]] = {"parties": [], "sites": [], "materials": []}
+        for voc in vocabularies:
+            for element in voc.elements:
+                a = {attr.id: attr.value for attr in element.attributes}
+                if voc.type == VTYPE_PARTY:
+                    obj["parties"].append(_party_from(element.id, a))
+                elif voc.type == VTYPE_LOCATION and BT + "siteRole" in a:
+                    obj["sites"].append(_site_from(element.id, a))
+                elif voc.type == VTYPE_CLASS and BT + "materialKind" in a:
+                    obj["materials"].append(_material_from(element.id, a))
+        return cls.from_json(obj)
+
+
+def _vocabulary(vtype: str, elements: Iterable[tuple[str, dict[str, Any]]]) -> Vocabulary:
+    return Vocabulary(
+        vtype,
+        tuple(
+            VocabularyElement(
+                id, tuple(VocabularyAttribute(k, v) for k, v in values.items() if v is not None)
+            )
+            for id, values in elements
+        ),
+    )
+
+
+def _party_attributes(p: Party) -> dict[str, Any]:
+    return {
+        MDA + "name": p.name,
+        MDA + "countryCode": p.country,
+        BT + "roles": " ".join(p.roles) or None,
+        **{f"{BT}id.{scheme}": value for scheme, value in p.identifiers},
+    }
+
+
+def _party_from(id: str, a: Mapping[str, Any]) -> dict[str, Any]:
+    prefix = BT + "id."
+    return {
+        "id": id,
+        "name": a.get(MDA + "name"),
+        "country": a.get(MDA + "countryCode"),
+        "roles": str(a.get(BT + "roles") or "").split(),
+        "identifiers": {k[len(prefix) :]: v for k, v in a.items() if k.startswith(prefix)},
+    }
+
+
+def _site_attributes(s: Site) -> dict[str, Any]:
+    return {
+        MDA + "name": s.name,
+        MDA + "countryCode": s.country,
+        MDA + "latitude": s.latitude,
+        MDA + "longitude": s.longitude,
+        BT + "siteRole": s.role.value,
+        BT + "party": s.party,
+    }
+
+
+def _site_from(id: str, a: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": id,
+        "name": a.get(MDA + "name"),
+        "party": a.get(BT + "party"),
+        "role": a.get(BT + "siteRole"),
+        "country": a.get(MDA + "countryCode"),
+        "latitude": a.get(MDA + "latitude"),
+        "longitude": a.get(MDA + "longitude"),
+    }
+
+
+def _material_attributes(m: Material) -> dict[str, Any]:
+    declared = () if m.formula else m.fractions
+    return {
+        MDA + "descriptionShort": m.name,
+        BT + "materialKind": m.kind.value,
+        BT + "formula": m.formula,
+        BT + "chemistry": m.chemistry,
+        BT + "energyKWh": m.energy_kwh,
+        **{f"{BT}massFraction.{f.element}": f.fraction for f in declared},
+        BT + "fractionSource": declared[0].source if declared else None,
+    }
+
+
+def _material_from(id: str, a: Mapping[str, Any]) -> dict[str, Any]:
+    prefix = BT + "massFraction."
+    return {
+        "id": id,
+        "name": a.get(MDA + "descriptionShort"),
+        "kind": a.get(BT + "materialKind"),
+        "formula": a.get(BT + "formula"),
+        "chemistry": a.get(BT + "chemistry"),
+        "energy_kwh": a.get(BT + "energyKWh"),
+        "fractions": {k[len(prefix) :]: v for k, v in a.items() if k.startswith(prefix)},
+        "source": a.get(BT + "fractionSource"),
+    }
+
+
+_CSV_COLUMNS = {
+    "parties": ["id", "name", "country", "roles", "gln", "lei"],
+    "sites": ["id", "name", "party", "role", "country", "latitude", "longitude"],
+    "materials": ["id", "name", "kind", "formula", *(f"fraction_{e}" for e in ELEMENTS), "source",
+                  "chemistry", "energy_kwh"],
+}  # fmt: skip
+
+
+def _party_json(p: Party) -> dict[str, Any]:
+    return {"id": p.id, "name": p.name, "country": p.country, "roles": list(p.roles),
+            "identifiers": dict(p.identifiers)}  # fmt: skip
+
+
+def _flat_party(p: Party) -> dict[str, Any]:
+    ids = dict(p.identifiers)
+    return {"id": p.id, "name": p.name, "country": p.country, "roles": " ".join(p.roles),
+            "gln": ids.get("GLN", ""), "lei": ids.get("LEI", "")}  # fmt: skip
+
+
+def _site_json(s: Site) -> dict[str, Any]:
+    return {"id": s.id, "name": s.name, "party": s.party, "role": s.role.value,
+            "country": s.country, "latitude": s.latitude, "longitude": s.longitude}  # fmt: skip
+
+
+def _material_json(m: Material) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": m.id, "name": m.name, "kind": m.kind.value}
+    if m.formula is not None:
+        out["formula"] = m.formula
+    elif m.fractions:
+        out["fractions"] = {f.element: f.fraction for f in m.fractions}
+        out["source"] = m.fractions[0].source
+    if m.chemistry is not None:
+        out["chemistry"] = m.chemistry
+    if m.energy_kwh is not None:
+        out["energy_kwh"] = m.energy_kwh
+    return out
+
+
+def _flat_material(m: Material) -> dict[str, Any]:
+    declared = {} if m.formula else {f.element: f.fraction for f in m.fractions}
+    return {
+        "id": m.id, "name": m.name, "kind": m.kind.value, "formula": m.formula or "",
+        **{f"fraction_{e}": declared.get(e, "") for e in ELEMENTS},
+        "source": m.fractions[0].source if declared else "",
+        "chemistry": m.chemistry or "", "energy_kwh": "" if m.energy_kwh is None else m.energy_kwh,
+    }  # fmt: skip
+
+
+def _number(where: str, value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InvalidMasterData(f"{where}: {value!r} is not a number") from None
+
+
+def _site(s: Mapping[str, Any]) -> Site:
+    where = f"site {s['id']}"
+    try:
+        role = SiteRole(s["role"])
+    except ValueError:
+        raise InvalidMasterData(
+            f"{where}: role: {s['role']!r} is not one of {', '.join(r.value for r in SiteRole)}"
+        ) from None
+    return Site(s["id"], s["name"], s["party"], role, s["country"],
+                _number(f"{where}: latitude", s.get("latitude")),
+                _number(f"{where}: longitude", s.get("longitude")))  # fmt: skip
+
+
+def _material(m: Mapping[str, Any]) -> Material:
+    where = f"material {m['id']}"
+    try:
+        kind = MaterialKind(m["kind"])
+    except ValueError:
+        raise InvalidMasterData(
+            f"{where}: kind: {m['kind']!r} is not one of {', '.join(k.value for k in MaterialKind)}"
+        ) from None
+    fractions = {
+        e: _number(f"{where}: fractions.{e}", v) for e, v in (m.get("fractions") or {}).items()
+    }
+    return material(
+        m["id"], m["name"], kind, m.get("formula") or None,
+        {e: v for e, v in fractions.items() if v is not None}, m.get("source") or None,
+        m.get("chemistry") or None, _number(f"{where}: energy_kwh", m.get("energy_kwh")),
+    )  # fmt: skip
+
+
+def _unflatten(kind: str, row: Mapping[str, str]) -> dict[str, Any]:
+    if kind == "parties":
+        identifiers = {k.upper(): row[k] for k in ("gln", "lei") if row.get(k)}
+        return {**row, "roles": (row.get("roles") or "").split(), "identifiers": identifiers}
+    if kind == "materials":
+        fractions = {e: row[f"fraction_{e}"] for e in ELEMENTS if row.get(f"fraction_{e}")}
+        return {**row, "fractions": fractions}
+    return dict(row)
