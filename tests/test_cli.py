@@ -31,7 +31,7 @@ def test_init_keeps_an_existing_key(env: Path) -> None:
     assert result.exit_code == 0 and "kept existing" in result.output
     assert (env / "cli.key").read_bytes() == key
     body = json.loads(runner.invoke(app, ["init", "--json"]).stdout)
-    assert body["revision"] == "0001" and body["key_created"] is False
+    assert body["revision"] == "0002" and body["key_created"] is False
 
 
 def test_capture_prints_counts_and_is_idempotent(env: Path) -> None:
@@ -142,3 +142,11 @@ def test_operating_system_errors_are_one_line(
     result = runner.invoke(app, ["init"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stderr.startswith("error: [Errno") and "file" in result.stderr
+
+
+def test_user_text_is_printed_as_is(env: Path) -> None:
+    """Brackets and :codes: in user data are neither Rich markup nor emoji."""
+    quantity = [{"epcClass": "urn:x:lot", "quantity": 5, "uom": "KILO"}]
+    bad = write(env / "b.jsonld", document([object_event(1, quantityList=quantity)]))
+    result = runner.invoke(app, ["capture", str(bad)])
+    assert "quantityList[0].uom: 'KILO'" in result.stderr

@@ -29,6 +29,7 @@ from batterytrace.epcis import documents, json_ld, schema, xml
 from batterytrace.epcis.hash import event_hash, prehash
 from batterytrace.epcis.model import Event
 from batterytrace.errors import BatteryTraceError
+from batterytrace.masterdata import ELEMENTS, read_master_data, write_master_data
 
 if TYPE_CHECKING:
     from batterytrace.repository import Repository
@@ -39,8 +40,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
+# Markup and emoji codes off: user data (``[0]``, ``urn:x:…``) is printed as it is.
+out = Console(markup=False, emoji=False, highlight=False)
+err = Console(stderr=True, markup=False, emoji=False, highlight=False)
+
+
+def _flag(label: str, text: str) -> Text:
+    """``label`` in red, then the plain text."""
+    return Text.assemble((label, "red"), " ", text)
+
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -54,7 +62,7 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except (BatteryTraceError, OSError) as exc:  # OSError: unreadable file, full disk...
-            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
+            err.print(_flag("error:", str(exc)), soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -135,9 +143,8 @@ def capture(
         for r in results:
             if r["rejected"]:
                 err.print(
-                    f"[red]rejected[/red] {r['file']}: {r['error']}",
+                    _flag("rejected", f"{r['file']}: {r['error']}"),
                     soft_wrap=True,
-                    highlight=False,
                 )
             else:
                 out.print(
@@ -229,7 +236,7 @@ def events(
         )  # fmt: skip
     out.print(table)
     page = f"{len(doc.events)} events" + (f"; next page: nextPageToken={token}" if token else "")
-    out.print(page, soft_wrap=True, highlight=False)
+    out.print(page, soft_wrap=True)
 
 
 def _what(event: Event) -> str:
@@ -289,9 +296,62 @@ def verify(
         )
     else:
         for problem in problems:
-            err.print(f"[red]ledger broken:[/red] {problem}", soft_wrap=True, highlight=False)
+            err.print(_flag("ledger broken:", problem), soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
+
+
+masterdata_app = typer.Typer(
+    help="Supply-chain master data: parties, sites, materials.", no_args_is_help=True
+)
+app.add_typer(masterdata_app, name="masterdata")
+
+
+@masterdata_app.command("import")
+@user_errors
+def masterdata_import(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="Our JSON file, a folder of parties.csv / sites.csv / materials.csv, or an EPCIS "
+            "document whose header carries master data."
+        ),
+    ],
+) -> None:
+    """Add or replace records; checked with what is stored, all or nothing."""
+    counts = _repository().import_master_data(read_master_data(source))
+    out.print(", ".join(f"{n} {kind}" for kind, n in counts.items()) + " imported")
+
+
+@masterdata_app.command("export")
+@user_errors
+def masterdata_export(
+    target: Annotated[Path, typer.Argument(help="File (json, epcis) or folder (csv) to write.")],
+    form: Annotated[str, typer.Option("--format", help="json, csv or epcis.")] = "json",
+) -> None:
+    """Write every stored record as JSON, CSV tables or an EPCIS master-data document."""
+    for path in write_master_data(_repository().master_data(), target, form):
+        out.print(f"wrote {path}")
+
+
+@masterdata_app.command("show")
+@user_errors
+def masterdata_show() -> None:
+    """List parties, sites and materials with their element fractions."""
+    data = _repository().master_data()
+    sites = Table("site", "name", "role", "country", "party", title="sites")
+    for s in data.sites.values():
+        sites.add_row(s.id, s.name, s.role.value, s.country, s.party)
+    materials = Table("material", "name", "kind", *ELEMENTS, "source", title="materials (kg/kg)")
+    for m in data.materials.values():
+        shown = [m.fraction(e) for e in ELEMENTS]
+        source = m.fractions[0].source if m.fractions else "-"
+        materials.add_row(
+            m.id, m.name, m.kind.value, *("?" if f is None else f"{f:.4g}" for f in shown), source
+        )
+    out.print(f"{len(data.parties)} parties")
+    out.print(sites)
+    out.print(materials)
 
 
 @app.command()
@@ -314,7 +374,7 @@ def demo(
         (workdir / stale).unlink(missing_ok=True)
     repo = _repository(f"sqlite:///{workdir / 'demo.db'}", workdir / "ledger.key")
     init_result = repo.init()
-    out.print(f"[bold]batterytrace demo[/bold]: fresh store {init_result.url}")
+    out.print(Text.assemble(("batterytrace demo", "bold"), f": fresh store {init_result.url}"))
     for path in files:
         result = _capture_file(repo, path)
         if result["rejected"]:

@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
-from batterytrace.epcis.model import Vocabulary, VocabularyAttribute, VocabularyElement
+import orjson
+
+from batterytrace.epcis.documents import sniff_syntax, stream
+from batterytrace.epcis.json_ld import document_to_json
+from batterytrace.epcis.model import Document, Vocabulary, VocabularyAttribute, VocabularyElement
 from batterytrace.errors import BatteryTraceError, InvalidFormula
 from batterytrace.units import mass_fractions
 
@@ -212,6 +219,17 @@ class MasterData:
             raise InvalidMasterData(f"material {m.id}: id: duplicate material id")
         check_material(m)
         self.materials[m.id] = m
+
+    def merged(self, update: MasterData) -> MasterData:
+        """These records with ``update``'s added or replacing those of the same id, checked."""
+        out = MasterData()
+        for party in {**self.parties, **update.parties}.values():
+            out.add_party(party)
+        for site in {**self.sites, **update.sites}.values():
+            out.add_site(site)
+        for m in {**self.materials, **update.materials}.values():
+            out.add_material(m)
+        return out
 
     # --- JSON -----------------------------------------------------------------------------
 
@@ -474,3 +492,46 @@ def _unflatten(kind: str, row: Mapping[str, str]) -> dict[str, Any]:
         fractions = {e: row[f"fraction_{e}"] for e in ELEMENTS if row.get(f"fraction_{e}")}
         return {**row, "fractions": fractions}
     return dict(row)
+
+
+def read_master_data(path: Path) -> MasterData:
+    """Master data from a file: our JSON (``{"parties": […], "sites": […], "materials": […]}``),
+    a folder of CSV tables (parties.csv, sites.csv, materials.csv), or an EPCIS document whose
+    header carries master data (JSON-LD or XML)."""
+    if path.is_dir():
+        tables = {kind: (path / f"{kind}.csv") for kind in ("parties", "sites", "materials")}
+        if not any(t.exists() for t in tables.values()):
+            raise InvalidMasterData(f"{path}: no parties.csv, sites.csv or materials.csv")
+        return MasterData.from_csv(
+            {k: t.read_text(encoding="utf-8") for k, t in tables.items() if t.exists()}
+        )
+    if not path.is_file():
+        raise InvalidMasterData(f"{path}: no such file or folder")
+    if sniff_syntax(path) == "json":
+        try:
+            obj = json.loads(path.read_bytes())
+        except ValueError as exc:
+            raise InvalidMasterData(f"{path}: JSON not well-formed: {exc}") from None
+        if isinstance(obj, dict) and "type" not in obj:
+            return MasterData.from_json(obj)
+    return MasterData.from_vocabularies(stream(path, check=False).header.masterData)
+
+
+def write_master_data(data: MasterData, path: Path, form: str) -> list[Path]:
+    """Write ``data`` as ``json`` (one file), ``csv`` (a folder of three tables) or ``epcis``
+    (an EPCIS 2.0 JSON-LD document with the master data in its header); the paths written."""
+    if form == "json":
+        path.write_bytes(orjson.dumps(data.to_json(), option=orjson.OPT_INDENT_2))
+        return [path]
+    if form == "csv":
+        path.mkdir(parents=True, exist_ok=True)
+        written = []
+        for kind, text in data.to_csv().items():
+            (path / f"{kind}.csv").write_text(text, encoding="utf-8")
+            written.append(path / f"{kind}.csv")
+        return written
+    if form == "epcis":
+        doc = Document(creationDate=datetime.now(UTC), masterData=data.to_vocabularies())
+        path.write_bytes(orjson.dumps(document_to_json(doc), option=orjson.OPT_INDENT_2))
+        return [path]
+    raise InvalidMasterData(f"format: {form!r} is not json, csv or epcis")

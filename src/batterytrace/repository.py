@@ -23,7 +23,9 @@ from batterytrace.epcis.model import Document, DocumentKind
 from batterytrace.errors import StoreError
 from batterytrace.ledger import keys
 from batterytrace.ledger.verify import VerifyReport, verify
+from batterytrace.masterdata import MasterData
 from batterytrace.store import database
+from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store.events import CaptureResult, EventStore
 from batterytrace.store.query import ParamValue, QueryPage, SimpleEventQuery
 
@@ -104,6 +106,19 @@ class Repository:
         query = SimpleEventQuery(params)
         with self._store().engine.connect() as conn:
             return query.count(conn)
+
+    def import_master_data(self, data: MasterData, owner: str | None = None) -> dict[str, int]:
+        """Add or replace parties, sites and materials; checked with what is stored, all or
+        nothing. Returns how many records of each kind were written."""
+        store = self._store()
+        with store.engine.begin() as conn:
+            masterdata_store.load(conn).merged(data)  # raises before anything is written
+            return masterdata_store.save(conn, data, owner)
+
+    def master_data(self) -> MasterData:
+        """Every stored party, site and material."""
+        with self._store().engine.connect() as conn:
+            return masterdata_store.load(conn)
 
     def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
         """Recompute every hash ID, the chain, derived rows and checkpoint signatures."""

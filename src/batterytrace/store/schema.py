@@ -102,3 +102,30 @@ vocabulary_child = Table(
     Column("child", Text, primary_key=True),
     sqlite_with_rowid=False,
 )
+
+# Supply-chain master data (batterytrace.masterdata): typed keys, the whole record as JSON.
+party = Table(
+    "party",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("owner", String(200)),
+    Column("content", Text, nullable=False),
+)
+site = Table(
+    "site",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("party_id", Text, nullable=False),
+    Column("role", String(40), nullable=False),
+    Column("owner", String(200)),
+    Column("content", Text, nullable=False),
+    Index("ix_site_party", "party_id"),
+)
+material = Table(
+    "material",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("owner", String(200)),
+    Column("content", Text, nullable=False),
+)

@@ -1,0 +1,51 @@
+"""Supply-chain master data in the store: each record as its JSON, keyed and typed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Table, delete, insert, select
+
+from batterytrace.masterdata import MasterData
+from batterytrace.store import schema
+
+_TABLES: dict[str, Table] = {
+    "parties": schema.party,
+    "sites": schema.site,
+    "materials": schema.material,
+}
+
+
+def load(conn: Connection) -> MasterData:
+    """Every stored party, site and material, checked together."""
+    obj = {
+        kind: [
+            orjson.loads(row[0])
+            for row in conn.execute(select(table.c.content).order_by(table.c.id))
+        ]
+        for kind, table in _TABLES.items()
+    }
+    return MasterData.from_json(obj)
+
+
+def save(conn: Connection, data: MasterData, owner: str | None = None) -> dict[str, int]:
+    """Insert or replace the records of ``data``; how many of each kind were written."""
+    records = data.to_json()
+    counts = {}
+    for kind, table in _TABLES.items():
+        rows = records[kind]
+        for row in rows:
+            conn.execute(delete(table).where(table.c.id == row["id"]))
+            conn.execute(insert(table).values(**_columns(kind, row), owner=owner))
+        counts[kind] = len(rows)
+    return counts
+
+
+def _columns(kind: str, row: dict[str, Any]) -> dict[str, Any]:
+    content = orjson.dumps(row).decode()
+    if kind == "sites":
+        return {"id": row["id"], "party_id": row["party"], "role": row["role"], "content": content}
+    if kind == "materials":
+        return {"id": row["id"], "kind": row["kind"], "content": content}
+    return {"id": row["id"], "content": content}
