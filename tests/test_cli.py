@@ -150,3 +150,34 @@ def test_user_text_is_printed_as_is(env: Path) -> None:
     bad = write(env / "b.jsonld", document([object_event(1, quantityList=quantity)]))
     result = runner.invoke(app, ["capture", str(bad)])
     assert "quantityList[0].uom: 'KILO'" in result.stderr
+
+
+def test_trace_back_and_forward(env: Path) -> None:
+    runner.invoke(app, ["capture", *map(str, sorted((ROOT / "examples").glob("0*")))])
+    pack = "urn:epc:id:sgtin:3700000.030001.P2503130001"
+    body = json.loads(runner.invoke(app, ["trace", "back", pack, "--format", "json"]).stdout)
+    assert body["direction"] == "backward" and body["unit"] == "kg"
+    assert body["start_element_kg"] == pytest.approx(0.2544)
+    assert "in proportion to the element each brought in" in body["rule"]
+    assert len(body["gaps"]) == 3  # the Ni, Mn and Li salts carry no Co figure
+    tree = runner.invoke(app, ["trace", "back", pack], env={"COLUMNS": "200"})
+    assert "BA-2025-0108  0.1378 kg Co (54.2 %)" in tree.stdout
+    dot = runner.invoke(app, ["trace", "forward", "urn:epc:class:lgtin:6111111.000101.BA-2025-0108",
+                              "--format", "dot"]).stdout  # fmt: skip
+    assert dot.startswith('digraph "forward trace"') and "-> " in dot
+    nickel = json.loads(
+        runner.invoke(app, ["trace", "back", pack, "--element", "Ni", "--format", "json"]).stdout
+    )
+    assert nickel["start_element_kg"] is None and nickel["gaps"]
+
+
+def test_trace_errors_are_one_line(env: Path) -> None:
+    unknown = runner.invoke(app, ["trace", "back", "urn:epc:id:sgtin:3700000.030001.NOPE"])
+    assert unknown.exit_code == 1 and "no stored event mentions this identifier" in unknown.stderr
+    element = runner.invoke(
+        app, ["trace", "back", "urn:epc:id:sgtin:3700000.030001.X", "--element", "Fe"]
+    )
+    assert (
+        element.exit_code == 1
+        and "element: 'Fe' is not one of Co, Ni, Li, Mn, Cu" in element.stderr
+    )

@@ -24,6 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
+from rich.tree import Tree
 
 from batterytrace.epcis import documents, json_ld, schema, xml
 from batterytrace.epcis.hash import event_hash, prehash
@@ -33,6 +34,7 @@ from batterytrace.masterdata import ELEMENTS, read_master_data, write_master_dat
 
 if TYPE_CHECKING:
     from batterytrace.repository import Repository
+    from batterytrace.trace.genealogy import Trace
 
 app = typer.Typer(
     help="EPCIS 2.0 event repository with a tamper-evident ledger, for battery raw materials.",
@@ -352,6 +354,82 @@ def masterdata_show() -> None:
     out.print(f"{len(data.parties)} parties")
     out.print(sites)
     out.print(materials)
+
+
+trace_app = typer.Typer(
+    help="Genealogy with element mass: what went into an object, where a lot went.",
+    no_args_is_help=True,
+)
+app.add_typer(trace_app, name="trace")
+
+_ELEMENT = typer.Option("--element", help="Co, Ni, Li, Mn or Cu.")
+_FORMAT = typer.Option("--format", help="tree (terminal), json or dot (Graphviz).")
+
+
+def _trace(direction: str, identifier: str, element: str, form: str) -> None:
+    if form not in ("tree", "json", "dot"):
+        raise typer.BadParameter(f"--format {form!r}: tree, json or dot")
+    result = _repository().trace(identifier, direction, element)
+    if form == "json":
+        sys.stdout.write(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    if form == "dot":
+        sys.stdout.write(result.to_dot())
+        return
+    out.print(_trace_tree(result))
+    out.print(f"rule: {result.rule}", soft_wrap=True)
+    for gap in result.gaps:
+        out.print(_flag("gap:", gap), soft_wrap=True)
+    for cycle in result.cycles:
+        out.print(_flag("cycle:", cycle), soft_wrap=True)
+
+
+def _trace_tree(result: Trace) -> Tree:
+    """The trace as a tree; an object reached again is shown once, then referred to."""
+
+    def label(node: str, kind: str | None = None) -> str:
+        o = result.objects[node]
+        kg = "?" if o.element_kg is None else f"{o.element_kg:,.6g} kg {result.element}"
+        share = "" if o.share is None else f" ({o.share * 100:.3g} %)"
+        return f"{f'[{kind}] ' if kind else ''}{node}  {kg}{share}"
+
+    shown = {result.start}
+
+    def grow(branch: Tree, node: str) -> None:
+        for link in sorted(result.children(node), key=lambda link: link.target):
+            if link.target in shown:
+                branch.add(f"[{link.kind}] {link.target}  (shown above)")
+            else:
+                shown.add(link.target)
+                grow(branch.add(label(link.target, link.kind)), link.target)
+
+    root = Tree(label(result.start))
+    grow(root, result.start)
+    return root
+
+
+@trace_app.command("back")
+@user_errors
+def trace_back(
+    identifier: Annotated[
+        str, typer.Argument(help="EPC URI or Digital Link of a pack, cell, lot...")
+    ],
+    element: Annotated[str, _ELEMENT] = "Co",
+    form: Annotated[str, _FORMAT] = "tree",
+) -> None:
+    """Everything upstream, down to the mines, with the element mass each object contributed."""
+    _trace("backward", identifier, element, form)
+
+
+@trace_app.command("forward")
+@user_errors
+def trace_forward(
+    identifier: Annotated[str, typer.Argument(help="EPC URI or Digital Link of a lot or item.")],
+    element: Annotated[str, _ELEMENT] = "Co",
+    form: Annotated[str, _FORMAT] = "tree",
+) -> None:
+    """Every downstream lot, pack and vehicle holding some of it (recall, due diligence)."""
+    _trace("forward", identifier, element, form)
 
 
 @app.command()

@@ -20,14 +20,17 @@ from sqlalchemy import Engine
 
 from batterytrace.epcis import documents, rules
 from batterytrace.epcis.model import Document, DocumentKind
-from batterytrace.errors import StoreError
+from batterytrace.errors import QueryError, StoreError
 from batterytrace.ledger import keys
 from batterytrace.ledger.verify import VerifyReport, verify
 from batterytrace.masterdata import MasterData
 from batterytrace.store import database
 from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store.events import CaptureResult, EventStore
+from batterytrace.store.lineage import StoreLineage
 from batterytrace.store.query import ParamValue, QueryPage, SimpleEventQuery
+from batterytrace.trace.genealogy import Trace, backward, forward
+from batterytrace.trace.lineage import ELEMENT_NAMES
 
 QUERY_NAME = "SimpleEventQuery"
 
@@ -119,6 +122,17 @@ class Repository:
         """Every stored party, site and material."""
         with self._store().engine.connect() as conn:
             return masterdata_store.load(conn)
+
+    def trace(self, identifier: str, direction: str = "backward", element: str = "Co") -> Trace:
+        """Genealogy of an object: ``backward`` to its sources or ``forward`` to its uses, with
+        the element mass (kg) allocated along every link."""
+        walk = {"backward": backward, "forward": forward}.get(direction)
+        if walk is None:
+            raise QueryError(f"direction: {direction!r} is not backward or forward")
+        if element not in ELEMENT_NAMES:
+            raise QueryError(f"element: {element!r} is not one of {', '.join(ELEMENT_NAMES)}")
+        with self._store().engine.connect() as conn:
+            return walk(StoreLineage(conn), identifier, element)
 
     def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
         """Recompute every hash ID, the chain, derived rows and checkpoint signatures."""

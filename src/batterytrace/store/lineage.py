@@ -1,0 +1,120 @@
+"""The genealogy graph read from the store, through the event_key index.
+
+Which events made an object (it is an output or a parent there) and which used it (an input or
+a child) are index look-ups on (role, value); a transformation recorded in several events is
+joined by its transformationID. Everything read is cached for the life of one trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, select
+
+from batterytrace.epcis.model import Event
+from batterytrace.store import schema
+from batterytrace.store.records import event_from_content
+from batterytrace.trace.lineage import Fact, Step, facts_of, made_quantities, merge, step_of
+
+E = schema.event
+K = schema.event_key
+_MADE = ("outputEPC", "outputEPCClass", "parentID")
+_USED = ("inputEPC", "inputEPCClass", "childEPC", "childEPCClass")
+_COMMISSIONED = ("epc", "epcClass")
+_ALL = (*_MADE, *_USED, *_COMMISSIONED)
+
+
+class StoreLineage:
+    """A lineage over the events of one store (see :class:`batterytrace.trace.lineage.Lineage`)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._events: dict[int, Event] = {}
+        self._steps: dict[str, list[Step]] = {}
+        self._facts: dict[str, tuple[dict[tuple[str, str], Fact], float | None]] = {}
+
+    def _find(self, roles: Iterable[str], node: str) -> list[tuple[int, str]]:
+        """(seq, event_id) of the events where ``node`` has one of ``roles``."""
+        stmt = (
+            select(E.c.seq, E.c.event_id)
+            .join(K, K.c.seq == E.c.seq)
+            .where(K.c.role.in_(tuple(roles)), K.c.value == node)
+            .distinct()
+            .order_by(E.c.seq)
+        )
+        return [(row[0], row[1]) for row in self.conn.execute(stmt)]
+
+    def _load(self, seqs: Iterable[int]) -> None:
+        missing = [s for s in seqs if s not in self._events]
+        if missing:
+            rows = self.conn.execute(select(E.c.seq, E.c.content).where(E.c.seq.in_(missing)))
+            for seq, content in rows:
+                self._events[seq] = event_from_content(content)
+
+    def _steps_of(self, roles: tuple[str, ...], node: str) -> list[Step]:
+        found = self._find(roles, node)
+        self._load(seq for seq, _ in found)
+        steps: dict[str, Step] = {}
+        for seq, event_id in found:
+            event = self._events[seq]
+            key = event.transformationID or event_id
+            if key in steps:
+                continue
+            if event.transformationID:
+                step = self._transformation(event.transformationID)
+            else:
+                step = step_of(event, key)
+            if step is not None:
+                steps[key] = step
+        return list(steps.values())
+
+    def _transformation(self, transformation_id: str) -> Step | None:
+        """All events of one transformationID, as one step."""
+        seqs = list(
+            self.conn.execute(
+                select(E.c.seq).where(E.c.transformation_id == transformation_id)
+            ).scalars()
+        )
+        self._load(seqs)
+        parts = [
+            s for s in (step_of(self._events[q], transformation_id) for q in sorted(seqs)) if s
+        ]
+        return merge(parts) if parts else None
+
+    def made_by(self, node: str) -> list[Step]:
+        key = "made " + node
+        if key not in self._steps:
+            self._steps[key] = self._steps_of(_MADE, node)
+        return self._steps[key]
+
+    def used_in(self, node: str) -> list[Step]:
+        key = "used " + node
+        if key not in self._steps:
+            self._steps[key] = self._steps_of(_USED, node)
+        return self._steps[key]
+
+    def _origin(self, node: str) -> tuple[dict[tuple[str, str], Fact], float | None]:
+        """Element facts and made kg from the events that made or commissioned ``node``."""
+        if node not in self._facts:
+            found = self._find((*_MADE, *_COMMISSIONED), node)
+            self._load(seq for seq, _ in found)
+            facts: dict[tuple[str, str], Fact] = {}
+            made = 0.0
+            counted = False
+            for seq, _ in found:
+                event = self._events[seq]
+                facts.update(facts_of(event))
+                kg = made_quantities(event).get(node)
+                if kg is not None:
+                    made, counted = made + kg, True
+            self._facts[node] = (facts, made if counted else None)
+        return self._facts[node]
+
+    def fact(self, node: str, element: str) -> Fact | None:
+        return self._origin(node)[0].get((node, element))
+
+    def made_kg(self, node: str) -> float | None:
+        return self._origin(node)[1]
+
+    def known(self, node: str) -> bool:
+        return bool(self._find(_ALL, node))

@@ -1,0 +1,1 @@
+"""Genealogy: backward and forward trace through transformations, aggregations and associations."""

@@ -1,0 +1,280 @@
+"""Backward and forward genealogy trace with element-mass allocation.
+
+Backward from a pack, vehicle, cell or lot: every upstream object down to the mines, with the
+share of the root's element each one contributed. Forward from a lot: every downstream object
+holding some of it. The graph is walked once (a lot reached by several paths is expanded
+once), shares are then propagated in topological order, and every result states its rule
+(``RULE``). Where an object has no element figure the result names the gap instead of
+inventing a number; an object met again on its own path is a cycle: reported, not followed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from batterytrace.errors import BatteryTraceError
+from batterytrace.trace.lineage import Flow, Lineage, Step, node_id
+
+RULE = (
+    "element-mass allocation: the element of an object made in a step comes from the step's "
+    "inputs in proportion to the element each brought in (kg of the input times its element "
+    "mass fraction, or the element in a serialised item); aggregations and associations pass "
+    "their children's element on whole; forward, a lot's element goes to a step in proportion "
+    "to the part of the lot used there, and on to the outputs in proportion to their element"
+)
+
+
+class UnknownObject(BatteryTraceError):
+    """No stored event mentions the identifier a trace starts from."""
+
+
+@dataclass(slots=True)
+class Link:
+    """One edge of the trace: ``source`` passes ``weight`` of its share on to ``target``."""
+
+    source: str
+    target: str
+    step: str
+    kind: str
+    time: str
+    weight: float | None
+
+
+@dataclass(slots=True)
+class TracedObject:
+    id: str
+    depth: int  # steps from the start
+    share: float | None = None  # of the start's element (None: unknown, see gap)
+    element_kg: float | None = None
+    gap: str | None = None
+
+
+@dataclass(slots=True)
+class Trace:
+    direction: str
+    element: str
+    start: str
+    start_kg: float | None
+    objects: dict[str, TracedObject] = field(default_factory=dict)
+    links: list[Link] = field(default_factory=list)
+    cycles: list[str] = field(default_factory=list)
+    rule: str = RULE
+
+    @property
+    def gaps(self) -> list[str]:
+        return [o.gap for o in self.objects.values() if o.gap]
+
+    def children(self, node: str) -> list[Link]:
+        return [link for link in self.links if link.source == node]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "direction": self.direction,
+            "element": self.element,
+            "unit": "kg",
+            "start": self.start,
+            "start_element_kg": self.start_kg,
+            "rule": self.rule,
+            "objects": [
+                {"id": o.id, "depth": o.depth, "share": o.share, "element_kg": o.element_kg}
+                | ({"gap": o.gap} if o.gap else {})
+                for o in sorted(self.objects.values(), key=lambda o: (o.depth, o.id))
+            ],
+            "links": [
+                {
+                    "from": link.source,
+                    "to": link.target,
+                    "step": link.step,
+                    "kind": link.kind,
+                    "time": link.time,
+                    "weight": link.weight,
+                }
+                for link in self.links
+            ],
+            "gaps": self.gaps,
+            "cycles": self.cycles,
+        }
+
+    def to_dot(self) -> str:
+        """Graphviz DOT, material flowing left to right, edges labelled with the element kg."""
+        lines = [f'digraph "{self.direction} trace" {{', "  rankdir=LR;", "  node [shape=box];"]
+        for o in self.objects.values():
+            kg = "?" if o.element_kg is None else f"{o.element_kg:.6g} kg {self.element}"
+            colour = ', color="red"' if o.gap else ""
+            lines.append(f'  "{o.id}" [label="{o.id}\\n{kg}"{colour}];')
+        for link in self.links:
+            upstream, downstream = (
+                (link.target, link.source)
+                if self.direction == "backward"
+                else (link.source, link.target)
+            )
+            lines.append(f'  "{upstream}" -> "{downstream}" [label="{link.kind}"];')
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+
+def backward(lineage: Lineage, identifier: str, element: str) -> Trace:
+    """Everything upstream of ``identifier``, with the share of its element each contributed."""
+    return _trace(lineage, identifier, element, upstream=True)
+
+
+def forward(lineage: Lineage, identifier: str, element: str) -> Trace:
+    """Everything downstream of ``identifier`` that holds some of its element."""
+    return _trace(lineage, identifier, element, upstream=False)
+
+
+def _trace(lineage: Lineage, identifier: str, element: str, upstream: bool) -> Trace:
+    start = node_id(identifier)
+    if not lineage.known(start):
+        raise UnknownObject(f"{identifier}: no stored event mentions this identifier")
+    elements = _Elements(lineage, element)
+    trace = Trace("backward" if upstream else "forward", element, start, elements.in_object(start))
+    order = _discover(trace, elements, start, upstream)
+    _propagate(trace, order)
+    if trace.start_kg is None:
+        trace.objects[start].gap = f"no {element} figure for {start}: shares only"
+    return trace
+
+
+def _discover(trace: Trace, elements: _Elements, start: str, upstream: bool) -> list[str]:
+    """Walk the graph depth-first once; links and a topological order (start first)."""
+    trace.objects[start] = TracedObject(start, 0)
+    on_path: set[str] = set()
+    done: set[str] = set()
+    post: list[str] = []
+    stack: list[tuple[str, list[Link] | None]] = [(start, None)]
+    while stack:
+        node, pending = stack[-1]
+        if pending is None:
+            on_path.add(node)
+            pending = _links(trace, elements, node, upstream)
+            stack[-1] = (node, pending)
+        if not pending:
+            stack.pop()
+            on_path.discard(node)
+            done.add(node)
+            post.append(node)
+            continue
+        link = pending.pop()
+        if link.target in on_path:
+            relation = "ancestor" if upstream else "descendant"
+            trace.cycles.append(f"{link.target} is its own {relation} (via step {link.step})")
+            continue
+        trace.links.append(link)
+        depth = trace.objects[node].depth + 1
+        known = trace.objects.get(link.target)
+        if known is None:
+            trace.objects[link.target] = TracedObject(link.target, depth)
+        else:
+            known.depth = min(known.depth, depth)
+        if link.target not in done:
+            stack.append((link.target, None))
+    return post[::-1]
+
+
+def _propagate(trace: Trace, order: list[str]) -> None:
+    """Shares flow from the start along the links, in topological order."""
+    shares: dict[str, float] = defaultdict(float)
+    unknown: dict[str, str] = {}
+    shares[trace.start] = 1.0
+    outgoing: dict[str, list[Link]] = defaultdict(list)
+    for link in trace.links:
+        outgoing[link.source].append(link)
+    for node in order:
+        for link in outgoing[node]:
+            if link.weight is None:
+                unknown.setdefault(
+                    link.target, f"no {trace.element} figure for {link.target} in step {link.step}"
+                )
+            elif node not in unknown:
+                shares[link.target] += shares[node] * link.weight
+    for node, obj in trace.objects.items():
+        if node in unknown:
+            obj.gap = unknown[node]
+            continue
+        obj.share = shares[node]
+        if trace.start_kg is not None:
+            obj.element_kg = obj.share * trace.start_kg
+
+
+class _Elements:
+    """Element content of objects and flows, computed once per object."""
+
+    def __init__(self, lineage: Lineage, element: str) -> None:
+        self.lineage = lineage
+        self.element = element
+        self.memo: dict[str, float | None] = {}
+
+    def in_object(self, node: str) -> float | None:
+        """kg of the element in the whole object: a lot as made, or one item."""
+        if node not in self.memo:
+            self.memo[node] = None  # guards against cycles while computing
+            self.memo[node] = self._compute(node)
+        return self.memo[node]
+
+    def _compute(self, node: str) -> float | None:
+        fact = self.lineage.fact(node, self.element)
+        if fact is not None:
+            if fact.per_item:
+                return fact.value
+            made = self.lineage.made_kg(node)
+            return None if made is None else made * fact.value
+        for step in self.lineage.made_by(node):
+            if step.kind != "transformation":  # a container holds what its children hold
+                contents = [self.in_flow(f) for f in step.inputs]
+                return None if None in contents else sum(c for c in contents if c is not None)
+        return None
+
+    def in_flow(self, flow: Flow) -> float | None:
+        """kg of the element a flow carries into or out of a step."""
+        if flow.kg is None:
+            return self.in_object(flow.id)
+        fact = self.lineage.fact(flow.id, self.element)
+        return None if fact is None or fact.per_item else flow.kg * fact.value
+
+    def grouped(self, flows: tuple[Flow, ...]) -> dict[str, float | None]:
+        """Element per object in a step (listed twice: added up; unknown: None)."""
+        out: dict[str, float | None] = {}
+        for flow in flows:
+            content = self.in_flow(flow)
+            previous = out.get(flow.id, 0.0)
+            out[flow.id] = None if content is None or previous is None else previous + content
+        return out
+
+
+def _links(trace: Trace, elements: _Elements, node: str, upstream: bool) -> list[Link]:
+    """Links one step away from ``node``, weighted by the share of its element they carry."""
+    lineage = elements.lineage
+    out: list[Link] = []
+    for step in lineage.made_by(node) if upstream else lineage.used_in(node):
+        inputs = elements.grouped(step.inputs)
+        total_in = sum(c for c in inputs.values() if c is not None)
+        weights: dict[str, float | None]
+        if upstream:
+            weights = {
+                i: None if c is None or not total_in else c / total_in for i, c in inputs.items()
+            }
+        else:
+            weights = _forward_weights(elements, node, step, inputs.get(node), total_in)
+        out.extend(
+            Link(node, other, step.key, step.kind, step.time.isoformat(), weight)
+            for other, weight in weights.items()
+        )
+    return out
+
+
+def _forward_weights(
+    elements: _Elements, node: str, step: Step, mine: float | None, total_in: float
+) -> dict[str, float | None]:
+    """Part of the node used in the step, spread over the outputs by their element content
+    (evenly, with no loss, when some output's content is unknown)."""
+    outputs = elements.grouped(step.outputs)
+    whole = elements.in_object(node)
+    used = None if mine is None or not whole else mine / whole
+    if used is None:
+        return dict.fromkeys(outputs)
+    if None in outputs.values() or not total_in:
+        return dict.fromkeys(outputs, used / len(outputs))
+    return {o: used * (c or 0.0) / total_in for o, c in outputs.items()}

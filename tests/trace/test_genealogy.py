@@ -1,0 +1,207 @@
+"""Genealogy: backward and forward traces with element mass, computed by hand beside them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from batterytrace.epcis.documents import read
+from batterytrace.epcis.model import Action, Event, EventType, Extension, QuantityElement
+from batterytrace.repository import Repository
+from batterytrace.trace.genealogy import UnknownObject, backward, forward
+from batterytrace.trace.lineage import BT, EventLineage, node_id
+
+ROOT = Path(__file__).resolve().parents[2]
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def lot(n: str) -> str:
+    return f"urn:epc:class:lgtin:6111111.000101.{n}"
+
+
+def item(n: int) -> str:
+    return f"urn:epc:id:sgtin:3700000.010001.{n}"
+
+
+def fraction(element: str, value: float) -> Extension:
+    names = {"Co": "cobaltMassFraction", "Ni": "nickelMassFraction"}
+    return Extension(BT, names[element], value)
+
+
+def commission(name: str, kg: float, co: float | None, day: int) -> Event:
+    return Event(
+        type=EventType.OBJECT,
+        eventTime=T0 + timedelta(days=day),
+        eventTimeZoneOffset="+00:00",
+        eventID=f"urn:uuid:c-{name}",
+        action=Action.ADD,
+        quantityList=(QuantityElement(lot(name), kg, "KGM"),),
+        ilmd=() if co is None else (fraction("Co", co),),
+    )
+
+
+def transform(
+    key: str, inputs: dict[str, float], outputs: dict[str, tuple[float, float | None]], day: int
+) -> Event:
+    return Event(
+        type=EventType.TRANSFORMATION,
+        eventTime=T0 + timedelta(days=day),
+        eventTimeZoneOffset="+00:00",
+        eventID=f"urn:uuid:t-{key}",
+        inputQuantityList=tuple(QuantityElement(lot(n), kg, "KGM") for n, kg in inputs.items()),
+        outputQuantityList=tuple(
+            QuantityElement(lot(n), kg, "KGM") for n, (kg, _) in outputs.items()
+        ),
+        ilmd=tuple(
+            fraction("Co", co) for _, (_, co) in list(outputs.items())[:1] if co is not None
+        ),
+    )
+
+
+def chain() -> list[Event]:
+    """Ore A (1,000 kg at 1 % Co) and ore B (500 kg at 3 % Co) refined into sulfate S; 40 kg
+    of S with 60 kg of a nickel salt X (no Co figure) make cathode C; 2 kg of C make 4 cells
+    of 0.03 kg Co each; the cells go in a pack."""
+    cells = tuple(item(i) for i in range(1, 5))
+    return [
+        commission("A", 1000, 0.01, 1),
+        commission("B", 500, 0.03, 2),
+        commission("X", 60, None, 3),
+        transform("S", {"A": 1000, "B": 500}, {"S": (110, 0.2)}, 4),
+        transform("C", {"S": 40, "X": 60}, {"C": (95, 0.08)}, 5),
+        Event(
+            type=EventType.TRANSFORMATION,
+            eventTime=T0 + timedelta(days=6),
+            eventTimeZoneOffset="+00:00",
+            eventID="urn:uuid:t-cells",
+            inputQuantityList=(QuantityElement(lot("C"), 2, "KGM"),),
+            outputEPCList=cells,
+            ilmd=(Extension(BT, "cobaltMassKg", 0.03),),
+        ),
+        Event(
+            type=EventType.AGGREGATION,
+            eventTime=T0 + timedelta(days=7),
+            eventTimeZoneOffset="+00:00",
+            eventID="urn:uuid:pack",
+            parentID="urn:epc:id:sgtin:3700000.030001.P1",
+            childEPCs=cells,
+            action=Action.ADD,
+        ),
+    ]
+
+
+PACK = "urn:epc:id:sgtin:3700000.030001.P1"
+
+
+def test_backward_allocates_by_element_contributed() -> None:
+    trace = backward(EventLineage(chain()), PACK, "Co")
+    objects = {k: v for k, v in trace.objects.items()}
+    pack_co = 4 * 0.03
+    assert trace.start_kg == pytest.approx(pack_co)
+    # S is the only Co-bearing input of C (X has no figure: a gap, not a zero)
+    assert objects[node_id(lot("S"))].element_kg == pytest.approx(pack_co)
+    # A brought 10 kg Co and B 15 kg into S: 40 % and 60 %
+    assert objects[node_id(lot("A"))].element_kg == pytest.approx(pack_co * 10 / 25)
+    assert objects[node_id(lot("B"))].element_kg == pytest.approx(pack_co * 15 / 25)
+    assert objects[node_id(lot("X"))].element_kg is None
+    assert trace.gaps == [f"no Co figure for {node_id(lot('X'))} in step urn:uuid:t-C"]
+    assert "in proportion to the element each brought in" in trace.rule
+
+
+def test_forward_reaches_the_pack_with_the_same_kg() -> None:
+    lineage = EventLineage(chain())
+    back = backward(lineage, PACK, "Co")
+    for ore in ("A", "B"):
+        fwd = forward(lineage, lot(ore), "Co")
+        pack = fwd.objects[node_id(PACK)]
+        assert pack.element_kg == pytest.approx(back.objects[node_id(lot(ore))].element_kg)
+    # A's 10 kg Co: S gets 10 kg x 22/25 (the yield), C gets the part of S used (40 of 110 kg)
+    fwd = forward(lineage, lot("A"), "Co")
+    assert fwd.start_kg == pytest.approx(10.0)
+    assert fwd.objects[node_id(lot("S"))].element_kg == pytest.approx(10 * 22 / 25)
+    s_used = 40 / 110
+    c_kg = 10 * 22 / 25 * s_used * (95 * 0.08) / (40 * 0.2)
+    assert fwd.objects[node_id(lot("C"))].element_kg == pytest.approx(c_kg)
+
+
+def test_cycles_are_reported_not_followed() -> None:
+    events = [
+        commission("L1", 100, 0.1, 1),
+        transform("to-L2", {"L1": 100}, {"L2": (90, 0.1)}, 2),
+        transform("to-L1", {"L2": 90}, {"L1": (80, 0.1)}, 3),
+    ]
+    trace = backward(EventLineage(events), lot("L2"), "Co")
+    assert trace.cycles and "is its own ancestor" in trace.cycles[0]
+    assert set(trace.objects) == {node_id(lot("L1")), node_id(lot("L2"))}
+
+
+def test_unknown_identifier() -> None:
+    with pytest.raises(UnknownObject, match="no stored event mentions"):
+        backward(EventLineage(chain()), item(99), "Co")
+
+
+def test_a_transformation_spread_over_events_is_one_step() -> None:
+    events = chain()
+    split = [
+        Event(
+            type=EventType.TRANSFORMATION,
+            eventTime=T0 + timedelta(days=4),
+            eventTimeZoneOffset="+00:00",
+            eventID="urn:uuid:in",
+            transformationID="urn:uuid:campaign",
+            inputQuantityList=(
+                QuantityElement(lot("A"), 1000, "KGM"),
+                QuantityElement(lot("B"), 500, "KGM"),
+            ),
+        ),
+        Event(
+            type=EventType.TRANSFORMATION,
+            eventTime=T0 + timedelta(days=5),
+            eventTimeZoneOffset="+00:00",
+            eventID="urn:uuid:out",
+            transformationID="urn:uuid:campaign",
+            outputQuantityList=(QuantityElement(lot("S"), 110, "KGM"),),
+            ilmd=(fraction("Co", 0.2),),
+        ),
+    ]
+    events[3:4] = split
+    trace = backward(EventLineage(events), PACK, "Co")
+    assert trace.objects[node_id(lot("A"))].element_kg == pytest.approx(0.12 * 10 / 25)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(10, 5000), st.floats(0.001, 0.3)), min_size=1, max_size=6))
+def test_shares_of_the_inputs_add_up_to_the_output(ores: list[tuple[float, float]]) -> None:
+    events = [commission(f"O{i}", kg, co, 1) for i, (kg, co) in enumerate(ores)]
+    total_co = sum(kg * co for kg, co in ores)
+    events.append(
+        transform(
+            "M", {f"O{i}": kg for i, (kg, _) in enumerate(ores)}, {"M": (100, total_co / 100)}, 2
+        )
+    )
+    trace = backward(EventLineage(events), lot("M"), "Co")
+    ore_kg = [trace.objects[node_id(lot(f"O{i}"))].element_kg for i in range(len(ores))]
+    assert sum(k or 0 for k in ore_kg) == pytest.approx(total_co)
+    for (kg, co), got in zip(ores, ore_kg, strict=True):
+        assert got == pytest.approx(kg * co)
+
+
+def test_store_and_memory_agree_on_the_examples(repo: Repository) -> None:
+    paths = sorted((ROOT / "examples").glob("0*"))
+    for path in paths:
+        repo.capture(path)
+    events = [e for p in paths for e in read(p).events]
+    pack = "urn:epc:id:sgtin:3700000.030001.P2503130001"
+    stored = repo.trace(pack, "backward", "Co")
+    memory = backward(EventLineage(events), pack, "Co")
+    assert stored.to_json() == memory.to_json()
+    ore = stored.objects[node_id("urn:epc:class:lgtin:6111111.000101.BA-2025-0108")]
+    # examples/README.md: the pack holds 0.2544 kg Co; ore A brought 624 of the 1,152 kg Co
+    assert ore.element_kg == pytest.approx(0.2544 * 624 / 1152, rel=1e-6)
+    forward_ore = repo.trace("urn:epc:class:lgtin:6111111.000101.BA-2025-0108", "forward", "Co")
+    vehicle = node_id("urn:epc:id:sgtin:3700000.100001.VF1DM2025X0000042")
+    assert forward_ore.objects[vehicle].element_kg == pytest.approx(ore.element_kg, rel=1e-6)
