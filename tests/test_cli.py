@@ -181,3 +181,31 @@ def test_trace_errors_are_one_line(env: Path) -> None:
         element.exit_code == 1
         and "element: 'Fe' is not one of Co, Ni, Li, Mn, Cu" in element.stderr
     )
+
+
+def test_check_reports_balances(env: Path) -> None:
+    runner.invoke(app, ["capture", *map(str, sorted((ROOT / "examples").glob("0*")))])
+    clean = runner.invoke(app, ["check", "--json"])
+    assert clean.exit_code == 0
+    body = json.loads(clean.stdout)
+    assert body["ok"] and body["steps"] == 3 and body["violations"] == []
+    doc = document(
+        [
+            object_event(1, ilmd={"bt:cobaltMassFraction": 0.01}),
+            {
+                "type": "TransformationEvent",
+                "eventID": "urn:uuid:00000000-0000-0000-0000-0000000000aa",
+                "eventTime": "2025-02-01T00:00:00Z",
+                "eventTimeZoneOffset": "+00:00",
+                "inputQuantityList": [{"epcClass": "urn:epc:class:lgtin:6111111.000001.ORE-1",
+                                       "quantity": 1001, "uom": "KGM"}],
+                "outputQuantityList": [{"epcClass": "urn:epc:class:lgtin:6111111.000002.SUL-9",
+                                        "quantity": 100, "uom": "KGM"}],
+                "ilmd": {"bt:cobaltMassFraction": 0.2},
+            },
+        ]
+    )  # fmt: skip
+    runner.invoke(app, ["capture", str(write(env / "bad.jsonld", doc))])
+    broken = runner.invoke(app, ["check"], env={"COLUMNS": "200"})
+    assert broken.exit_code == 1
+    assert "20 kg Co out but only 10.01 kg in: 9.99 kg from nothing" in broken.stderr

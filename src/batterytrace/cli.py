@@ -432,6 +432,37 @@ def trace_forward(
     _trace("forward", identifier, element, form)
 
 
+@app.command("check")
+@user_errors
+def check_balance(
+    tolerance: Annotated[
+        float, typer.Option(help="Allowed excess of element out over in, kg per kg in.")
+    ] = 0.005,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Element mass balance of every transformation: no element out of nothing, stated yields
+    kept. Exit 1 when a step breaks it."""
+    report = _repository().check_balance(tolerance)
+    if json_output:
+        body = {"ok": report.ok, "steps": report.steps, "checked": report.checked,
+                "violations": [f.to_json() for f in report.violations],
+                "unchecked": [f.to_json() for f in report.unchecked]}  # fmt: skip
+        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        for finding in report.violations:
+            err.print(
+                _flag("violation:", f"step {finding.step}: {finding.message}"), soft_wrap=True
+            )
+        for finding in report.unchecked:
+            out.print(f"unchecked: step {finding.step}: {finding.message}", soft_wrap=True)
+        out.print(
+            f"{report.steps} transformations, {report.checked} element balances checked, "
+            f"{len(report.violations)} violations, {len(report.unchecked)} not checkable"
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 @app.command()
 @user_errors
 def demo(

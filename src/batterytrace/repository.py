@@ -29,6 +29,8 @@ from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store.events import CaptureResult, EventStore
 from batterytrace.store.lineage import StoreLineage
 from batterytrace.store.query import ParamValue, QueryPage, SimpleEventQuery
+from batterytrace.trace.balance import DEFAULT_TOLERANCE, BalanceReport
+from batterytrace.trace.balance import check as balance_of
 from batterytrace.trace.genealogy import Trace, backward, forward
 from batterytrace.trace.lineage import ELEMENT_NAMES
 
@@ -133,6 +135,12 @@ class Repository:
             raise QueryError(f"element: {element!r} is not one of {', '.join(ELEMENT_NAMES)}")
         with self._store().engine.connect() as conn:
             return walk(StoreLineage(conn), identifier, element)
+
+    def check_balance(self, tolerance: float = DEFAULT_TOLERANCE) -> BalanceReport:
+        """Element mass in against out for every stored transformation."""
+        with self._store().engine.connect() as conn:
+            lineage = StoreLineage(conn)
+            return balance_of(lineage, lineage.transformations(), tolerance=tolerance)
 
     def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
         """Recompute every hash ID, the chain, derived rows and checkpoint signatures."""

@@ -7,14 +7,22 @@ joined by its transformationID. Everything read is cached for the life of one tr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from sqlalchemy import Connection, select
 
 from batterytrace.epcis.model import Event
 from batterytrace.store import schema
 from batterytrace.store.records import event_from_content
-from batterytrace.trace.lineage import Fact, Step, facts_of, made_quantities, merge, step_of
+from batterytrace.trace.lineage import (
+    Fact,
+    Step,
+    facts_of,
+    made_quantities,
+    merge,
+    stated_yields,
+    step_of,
+)
 
 E = schema.event
 K = schema.event_key
@@ -118,3 +126,27 @@ class StoreLineage:
 
     def known(self, node: str) -> bool:
         return bool(self._find(_ALL, node))
+
+    def transformations(self) -> Iterator[tuple[Step, dict[str, float]]]:
+        """Every stored transformation step (events of one transformationID joined), with the
+        yields its events state, in capture order."""
+        rows = self.conn.execution_options(yield_per=2000).execute(
+            select(E.c.event_id, E.c.content)
+            .where(E.c.event_type == "TransformationEvent")
+            .order_by(E.c.seq)
+        )
+        grouped: dict[str, tuple[list[Step], dict[str, float]]] = {}
+        for event_id, content in rows:
+            event = event_from_content(content)
+            key = event.transformationID or event_id
+            step = step_of(event, key)
+            if step is None:
+                continue
+            if event.transformationID is None:
+                yield step, stated_yields(event)
+                continue
+            parts, yields = grouped.setdefault(key, ([], {}))
+            parts.append(step)
+            yields.update(stated_yields(event))
+        for parts, yields in grouped.values():
+            yield merge(parts), yields

@@ -129,7 +129,7 @@ def _trace(lineage: Lineage, identifier: str, element: str, upstream: bool) -> T
     start = node_id(identifier)
     if not lineage.known(start):
         raise UnknownObject(f"{identifier}: no stored event mentions this identifier")
-    elements = _Elements(lineage, element)
+    elements = ElementContent(lineage, element)
     trace = Trace("backward" if upstream else "forward", element, start, elements.in_object(start))
     order = _discover(trace, elements, start, upstream)
     _propagate(trace, order)
@@ -138,7 +138,7 @@ def _trace(lineage: Lineage, identifier: str, element: str, upstream: bool) -> T
     return trace
 
 
-def _discover(trace: Trace, elements: _Elements, start: str, upstream: bool) -> list[str]:
+def _discover(trace: Trace, elements: ElementContent, start: str, upstream: bool) -> list[str]:
     """Walk the graph depth-first once; links and a topological order (start first)."""
     trace.objects[start] = TracedObject(start, 0)
     on_path: set[str] = set()
@@ -199,7 +199,7 @@ def _propagate(trace: Trace, order: list[str]) -> None:
             obj.element_kg = obj.share * trace.start_kg
 
 
-class _Elements:
+class ElementContent:
     """Element content of objects and flows, computed once per object."""
 
     def __init__(self, lineage: Lineage, element: str) -> None:
@@ -244,7 +244,7 @@ class _Elements:
         return out
 
 
-def _links(trace: Trace, elements: _Elements, node: str, upstream: bool) -> list[Link]:
+def _links(trace: Trace, elements: ElementContent, node: str, upstream: bool) -> list[Link]:
     """Links one step away from ``node``, weighted by the share of its element they carry."""
     lineage = elements.lineage
     out: list[Link] = []
@@ -266,7 +266,7 @@ def _links(trace: Trace, elements: _Elements, node: str, upstream: bool) -> list
 
 
 def _forward_weights(
-    elements: _Elements, node: str, step: Step, mine: float | None, total_in: float
+    elements: ElementContent, node: str, step: Step, mine: float | None, total_in: float
 ) -> dict[str, float | None]:
     """Part of the node used in the step, spread over the outputs by their element content
     (evenly, with no loss, when some output's content is unknown)."""

@@ -104,6 +104,27 @@ def step_of(event: Event, key: str) -> Step | None:
     return None
 
 
+def stated_yields(event: Event) -> dict[str, float]:
+    """Element yields an event states, kg out per kg in: ``bt:cobaltYield``... for one element,
+    ``bt:yield`` for every element not given its own."""
+    general: float | None = None
+    specific: dict[str, float] = {}
+    names = {f"{name}Yield": element for element, name in ELEMENT_NAMES.items()}
+    for ext in (*event.ilmd, *event.extensions):
+        if (
+            ext.namespace != BT
+            or isinstance(ext.value, bool)
+            or not isinstance(ext.value, int | float)
+        ):
+            continue
+        if ext.name == "yield":
+            general = float(ext.value)
+        elif ext.name in names:
+            specific[names[ext.name]] = float(ext.value)
+    base = {} if general is None else dict.fromkeys(ELEMENT_NAMES, general)
+    return base | specific
+
+
 def merge(steps: list[Step]) -> Step:
     """The events of one long-running transformation (one transformationID) as one step."""
     first = min(steps, key=lambda s: s.time)
@@ -163,6 +184,7 @@ class EventLineage:
 
     def __init__(self, events: Iterable[Event]) -> None:
         grouped: dict[str, list[Step]] = defaultdict(list)
+        yields: dict[str, dict[str, float]] = defaultdict(dict)
         self._facts: dict[tuple[str, str], Fact] = {}
         self._made_kg: dict[str, float] = defaultdict(float)
         self._nodes: set[str] = set()
@@ -171,14 +193,18 @@ class EventLineage:
             step = step_of(event, key)
             if step is not None:
                 grouped[key].append(step)
+                yields[key] |= stated_yields(event)
             self._facts.update(facts_of(event))
             for node, kg in made_quantities(event).items():
                 self._made_kg[node] += kg
             self._nodes.update(node_id(e) for e in _identifiers(event))
         self._made: dict[str, list[Step]] = defaultdict(list)
         self._used: dict[str, list[Step]] = defaultdict(list)
-        for parts in grouped.values():
+        self._transformations: list[tuple[Step, dict[str, float]]] = []
+        for key, parts in grouped.items():
             step = merge(parts)
+            if step.kind == "transformation":
+                self._transformations.append((step, yields[key]))
             for flow in {f.id for f in step.outputs}:
                 self._made[flow].append(step)
             for flow in {f.id for f in step.inputs}:
@@ -195,6 +221,10 @@ class EventLineage:
 
     def made_kg(self, node: str) -> float | None:
         return self._made_kg.get(node)
+
+    def transformations(self) -> list[tuple[Step, dict[str, float]]]:
+        """Every transformation step with the yields its events state."""
+        return self._transformations
 
     def known(self, node: str) -> bool:
         return node in self._nodes
