@@ -125,11 +125,13 @@ def test_commands_need_an_initialised_store(
 
 def test_demo_runs_the_main_job(tmp_path: Path) -> None:
     result = runner.invoke(
-        app, ["demo", "--examples", str(ROOT / "examples"), "--workdir", str(tmp_path)]
+        app, ["demo", "--scale", "0.0002", "--workdir", str(tmp_path)], env={"COLUMNS": "200"}
     )
     assert result.exit_code == 0, result.output
-    assert "ledger verified: 28 entries chained, 3 checkpoints" in result.stdout
-    assert "TransformationEvent" in result.stdout
+    assert "represents 0.0200% of the agreement's physical volume" in result.stdout
+    assert "ledger verified:" in result.stdout and "0 violations" in result.stdout
+    assert "backward trace of pack" in result.stdout and "80.0%" in result.stdout
+    assert "forward trace of ore lot" in result.stdout
 
 
 def test_operating_system_errors_are_one_line(

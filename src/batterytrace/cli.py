@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
@@ -432,6 +431,33 @@ def trace_forward(
     _trace("forward", identifier, element, form)
 
 
+@app.command()
+@user_errors
+def scenario(
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for masterdata.json and events-YYYY.jsonld.")
+    ],
+    scale: Annotated[
+        float,
+        typer.Option(
+            help="Share of the agreement's full physical volume (1 = 5,000 t/yr sulfate)."
+        ),
+    ] = 0.001,
+    seed: Annotated[
+        int, typer.Option(help="Seed: the same scale and seed give the same files.")
+    ] = 2025,
+) -> None:
+    """Generate the agreement's supply chain 2025-2031 as master data and EPCIS documents."""
+    from batterytrace.scenario.generator import generate
+
+    with _progress() as progress:
+        task = progress.add_task("generating", total=None)
+        result = generate(out_dir, scale, seed, lambda n: progress.update(task, completed=n))
+    out.print(result.statement(), soft_wrap=True)
+    for path in result.files:
+        out.print(f"wrote {path}")
+
+
 @app.command("check")
 @user_errors
 def check_balance(
@@ -466,61 +492,93 @@ def check_balance(
 @app.command()
 @user_errors
 def demo(
-    examples: Annotated[
-        Path, typer.Option(help="Folder of EPCIS documents to capture, in name order.")
-    ] = Path("examples"),
+    scale: Annotated[float, typer.Option(help="Share of the agreement's full volume.")] = 0.0005,
+    seed: Annotated[int, typer.Option(help="Scenario seed.")] = 2025,
     workdir: Annotated[
-        Path, typer.Option(help="Where the fresh demo store and its ledger key are made.")
+        Path, typer.Option(help="Where the scenario files, the fresh store and its key are made.")
     ] = Path(".demo"),
 ) -> None:
-    """The main job for now: a fresh SQLite store, the example cobalt chain captured, the ledger
-    verified, and a summary of what is stored."""
-    files = sorted(p for p in examples.glob("*") if p.suffix in (".jsonld", ".json", ".xml"))
-    if not files:
-        raise BatteryTraceError(f"{examples}: no EPCIS documents (*.jsonld, *.json, *.xml) found")
+    """The main job: the agreement's scenario generated and captured into a fresh SQLite store,
+    the ledger verified, element mass balances checked, a pack traced back to its mines and an
+    ore lot traced forward to the vehicles."""
+    from batterytrace.scenario.generator import ORE, PACK, generate
+    from batterytrace.trace.lineage import node_id
+
     workdir.mkdir(parents=True, exist_ok=True)
     for stale in ("demo.db", "demo.db-wal", "demo.db-shm", "ledger.key", "ledger.key.pub"):
         (workdir / stale).unlink(missing_ok=True)
     repo = _repository(f"sqlite:///{workdir / 'demo.db'}", workdir / "ledger.key")
     init_result = repo.init()
     out.print(Text.assemble(("batterytrace demo", "bold"), f": fresh store {init_result.url}"))
-    for path in files:
+    with _progress() as progress:
+        task = progress.add_task("generating", total=None)
+        scenario = generate(
+            workdir / "scenario", scale, seed, lambda n: progress.update(task, completed=n)
+        )
+    out.print(scenario.statement(), soft_wrap=True)
+    counts = repo.import_master_data(read_master_data(workdir / "scenario" / "masterdata.json"))
+    out.print("master data: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    for path in sorted((workdir / "scenario").glob("events-*.jsonld")):
         result = _capture_file(repo, path)
         if result["rejected"]:
             raise BatteryTraceError(f"{path}: {result['error']}")
-        out.print(f"  captured {path.name}: {result['captured']} events")
-    summary = demo_summary(repo)
-    out.print(summary)
+        out.print(f"  captured {path.name}: {result['captured']:,} events")
+    out.print(demo_summary(repo))
     report = repo.verify()
     if not report.ok:
         raise BatteryTraceError(f"ledger broken: {report.failure or report.checkpoint_failures}")
     out.print(
-        f"ledger verified: {report.entries} entries chained, {report.checkpoints} checkpoints "
+        f"ledger verified: {report.entries:,} entries chained, {report.checkpoints} checkpoints "
         f"signed with Ed25519, head {report.head[:16]}…"
     )
+    balance = repo.check_balance()
+    out.print(
+        f"element mass balance: {balance.steps} transformations, {balance.checked} balances "
+        f"checked, {len(balance.violations)} violations, {len(balance.unchecked)} without figures"
+    )
+    pack = _first(repo, {"eventType": "AggregationEvent", "MATCH_parentID": PACK.class_id})
+    back = repo.trace(pack, "backward", "Co")
+    out.print(_sources(back, f"backward trace of pack {pack}"))
+    ore = ORE.lot(f"BA{2025}-0000")
+    forward_trace = repo.trace(ore, "forward", "Co")
+    packs = node_id(PACK.serial("x")).rsplit("/21/", 1)[0] + "/21/"
+    reached = [o for o in forward_trace.objects.values() if o.id.startswith(packs)]
+    kg = sum(o.element_kg or 0 for o in reached)
+    out.print(
+        f"forward trace of ore lot {ore}: {forward_trace.start_kg or 0:,.1f} kg Co, reaching "
+        f"{len(forward_trace.objects):,} objects of which {len(reached):,} packs holding "
+        f"{kg:,.2f} kg of it (the rest is in stock, in process losses or in later years' packs)"
+    )
+    out.print(f"rule: {back.rule}", soft_wrap=True)
+
+
+def _first(repo: Repository, params: dict[str, str]) -> str:
+    page = repo.query({**params, "orderBy": "eventTime", "orderDirection": "DESC", "perPage": "1"})
+    if not page.events or page.events[0].parentID is None:
+        raise BatteryTraceError(f"no event matches {params}")
+    return page.events[0].parentID
+
+
+def _sources(trace: Trace, title: str) -> Table:
+    """Where the traced object's element comes from: the lots at the start of the chain."""
+    table = Table(title=f"{title}: {trace.start_kg or 0:.4f} kg {trace.element}")
+    table.add_column("source lot (start of the chain)")
+    for name in (f"kg {trace.element}", "share"):
+        table.add_column(name, justify="right")
+    leaves = [o for o in trace.objects.values() if not trace.children(o.id) and o.share]
+    for o in sorted(leaves, key=lambda o: -(o.share or 0)):
+        table.add_row(o.id, f"{o.element_kg or 0:.4f}", f"{o.share or 0:.1%}")
+    return table
 
 
 def demo_summary(repo: Repository) -> Table:
-    """Stored events by type and business step, with the mass that each step moved (kg)."""
-    doc, _ = repo.query_document(
-        {"orderBy": "eventTime", "orderDirection": "ASC", "perPage": "10000"}
-    )
-    events: Counter[tuple[str, str]] = Counter()
-    kilograms: defaultdict[tuple[str, str], float] = defaultdict(float)
-    serials: Counter[tuple[str, str]] = Counter()
-    for e in doc.events:
-        key = (e.type.value, e.bizStep or "-")
-        events[key] += 1
-        quantities = (*e.quantityList, *e.outputQuantityList, *e.childQuantityList)
-        kilograms[key] += sum(q.quantity or 0.0 for q in quantities if q.uom == "KGM")
-        serials[key] += len(e.epcList) + len(e.childEPCs) + len(e.outputEPCList)
-    table = Table(title="stored events (kg: quantities in KGM; serials: EPCs listed)")
+    """Stored events by type and business step."""
+    table = Table(title="stored events")
     table.add_column("event type", no_wrap=True)
     table.add_column("bizStep", no_wrap=True)
-    for name in ("events", "kg", "serials"):
-        table.add_column(name, justify="right", no_wrap=True)
-    for key in sorted(events):
-        table.add_row(*key, str(events[key]), f"{kilograms[key]:,.1f}", str(serials[key]))
+    table.add_column("events", justify="right")
+    for kind, step, n in repo.event_counts():
+        table.add_row(kind, step or "-", f"{n:,}")
     return table
 
 

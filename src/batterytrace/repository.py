@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from batterytrace.epcis import documents, rules
 from batterytrace.epcis.model import Document, DocumentKind
@@ -24,7 +24,7 @@ from batterytrace.errors import QueryError, StoreError
 from batterytrace.ledger import keys
 from batterytrace.ledger.verify import VerifyReport, verify
 from batterytrace.masterdata import MasterData
-from batterytrace.store import database
+from batterytrace.store import database, schema
 from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store.events import CaptureResult, EventStore
 from batterytrace.store.lineage import StoreLineage
@@ -105,6 +105,17 @@ class Repository:
             queryName=QUERY_NAME,
         )
         return doc, page.next_page_token
+
+    def event_counts(self) -> list[tuple[str, str | None, int]]:
+        """How many events of each type and business step are stored."""
+        e = schema.event
+        stmt = (
+            select(e.c.event_type, e.c.biz_step, func.count())
+            .group_by(e.c.event_type, e.c.biz_step)
+            .order_by(e.c.event_type, e.c.biz_step)
+        )
+        with self._store().engine.connect() as conn:
+            return [(kind, step, int(n)) for kind, step, n in conn.execute(stmt)]
 
     def count(self, params: Mapping[str, ParamValue]) -> int:
         """How many events match (``eventCountLimit`` caps it; paging parameters are ignored)."""

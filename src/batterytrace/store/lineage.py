@@ -7,6 +7,7 @@ joined by its transformationID. Everything read is cached for the life of one tr
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from sqlalchemy import Connection, select
@@ -40,6 +41,7 @@ class StoreLineage:
         self._events: dict[int, Event] = {}
         self._steps: dict[str, list[Step]] = {}
         self._facts: dict[str, tuple[dict[tuple[str, str], Fact], float | None]] = {}
+        self._by_event: dict[int, tuple[dict[str, dict[str, Fact]], dict[str, float]]] = {}
 
     def _find(self, roles: Iterable[str], node: str) -> list[tuple[int, str]]:
         """(seq, event_id) of the events where ``node`` has one of ``roles``."""
@@ -101,21 +103,47 @@ class StoreLineage:
             self._steps[key] = self._steps_of(_USED, node)
         return self._steps[key]
 
+    def _event_facts(self, seq: int) -> tuple[dict[str, dict[str, Fact]], dict[str, float]]:
+        """Element facts (by object, then element) and made kg an event states, once."""
+        if seq not in self._by_event:
+            event = self._events[seq]
+            by_node: dict[str, dict[str, Fact]] = defaultdict(dict)
+            for (node, element), fact in facts_of(event).items():
+                by_node[node][element] = fact
+            self._by_event[seq] = (by_node, made_quantities(event))
+        return self._by_event[seq]
+
+    def prefetch(self, nodes: Iterable[str]) -> None:
+        """Read the origin events of many objects in one query (a step's flows, say)."""
+        wanted = [n for n in dict.fromkeys(nodes) if n not in self._facts]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            stmt = select(K.c.value, K.c.seq).where(
+                K.c.role.in_((*_MADE, *_COMMISSIONED)), K.c.value.in_(chunk)
+            )
+            origins: dict[str, set[int]] = {n: set() for n in chunk}
+            for value, seq in self.conn.execute(stmt):
+                origins[value].add(seq)
+            self._load(seq for seqs in origins.values() for seq in seqs)
+            for node, seqs in origins.items():
+                self._facts[node] = self._combine(node, sorted(seqs))
+
+    def _combine(
+        self, node: str, seqs: list[int]
+    ) -> tuple[dict[tuple[str, str], Fact], float | None]:
+        facts: dict[tuple[str, str], Fact] = {}
+        made: float | None = None
+        for seq in seqs:
+            event_facts, quantities = self._event_facts(seq)
+            facts.update({(node, e): f for e, f in event_facts.get(node, {}).items()})
+            if node in quantities:
+                made = (made or 0.0) + quantities[node]
+        return facts, made
+
     def _origin(self, node: str) -> tuple[dict[tuple[str, str], Fact], float | None]:
         """Element facts and made kg from the events that made or commissioned ``node``."""
         if node not in self._facts:
-            found = self._find((*_MADE, *_COMMISSIONED), node)
-            self._load(seq for seq, _ in found)
-            facts: dict[tuple[str, str], Fact] = {}
-            made = 0.0
-            counted = False
-            for seq, _ in found:
-                event = self._events[seq]
-                facts.update(facts_of(event))
-                kg = made_quantities(event).get(node)
-                if kg is not None:
-                    made, counted = made + kg, True
-            self._facts[node] = (facts, made if counted else None)
+            self.prefetch((node,))
         return self._facts[node]
 
     def fact(self, node: str, element: str) -> Fact | None:

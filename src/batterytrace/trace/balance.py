@@ -54,6 +54,7 @@ def check(
     contents = {e: ElementContent(lineage, e) for e in elements}
     for step, yields in steps:
         report.steps += 1
+        lineage.prefetch(f.id for f in (*step.inputs, *step.outputs))
         for element, content in contents.items():
             finding = _check_step(step, element, content, yields.get(element), tolerance)
             if finding is None:

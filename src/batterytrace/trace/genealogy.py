@@ -249,6 +249,7 @@ def _links(trace: Trace, elements: ElementContent, node: str, upstream: bool) ->
     lineage = elements.lineage
     out: list[Link] = []
     for step in lineage.made_by(node) if upstream else lineage.used_in(node):
+        lineage.prefetch(f.id for f in (*step.inputs, *step.outputs))
         inputs = elements.grouped(step.inputs)
         total_in = sum(c for c in inputs.values() if c is not None)
         weights: dict[str, float | None]

@@ -66,6 +66,10 @@ class Lineage(Protocol):
 
     def known(self, node: str) -> bool: ...
 
+    def prefetch(self, nodes: Iterable[str]) -> None:
+        """A hint that the facts of ``nodes`` are about to be read (a store reads them at once)."""
+        ...
+
 
 def node_id(identifier: str) -> str:
     return to_digital_link(identifier)
@@ -228,6 +232,9 @@ class EventLineage:
 
     def known(self, node: str) -> bool:
         return node in self._nodes
+
+    def prefetch(self, nodes: Iterable[str]) -> None:
+        return None  # everything is in memory already
 
 
 def _identifiers(event: Event) -> Iterable[str]:

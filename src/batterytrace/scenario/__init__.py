@@ -1,0 +1,1 @@
+"""The demo scenario: the Renault-Managem agreement supply chain as EPCIS documents."""

@@ -1,0 +1,98 @@
+"""The demo scenario: reproducible, valid EPCIS, physically consistent (mass, element, dates)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from batterytrace.epcis.documents import read
+from batterytrace.epcis.model import Event
+from batterytrace.masterdata import read_master_data
+from batterytrace.repository import Repository
+from batterytrace.scenario import agreement as A
+from batterytrace.scenario.generator import (
+    CONV_SULFATE,
+    EOL,
+    ORE,
+    Product,
+    ScenarioResult,
+    generate,
+)
+from batterytrace.trace.genealogy import backward
+from batterytrace.trace.lineage import EventLineage, node_id
+
+SCALE = 0.0003
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Event], ScenarioResult]:
+    out = tmp_path_factory.mktemp("scenario")
+    result = generate(out, SCALE, seed=7)
+    events = [e for path in sorted(out.glob("events-*.jsonld")) for e in read(path).events]
+    return out, events, result
+
+
+def test_same_seed_same_files(tmp_path: Path, scenario: tuple) -> None:
+    out, _, _ = scenario
+    again = generate(tmp_path / "again", SCALE, seed=7)
+    for path in again.files:
+        assert path.read_bytes() == (out / path.name).read_bytes()
+    other = generate(tmp_path / "other", SCALE, seed=8)
+    assert (tmp_path / "other" / "events-2025.jsonld").read_bytes() != (
+        out / "events-2025.jsonld"
+    ).read_bytes()
+    assert other.events > 0
+
+
+def test_every_document_is_valid_and_the_statement_names_the_scale(scenario: tuple) -> None:
+    out, events, result = scenario
+    assert len(events) == result.events > 1000
+    assert "represents 0.0300% of the agreement's physical volume" in result.statement()
+    assert len(read_master_data(out / "masterdata.json").sites) == 12
+
+
+def test_dates_follow_the_chain(scenario: tuple) -> None:
+    _, events, _ = scenario
+    lineage = EventLineage(events)
+    for step, _ in lineage.transformations():
+        for flow in step.inputs:
+            for maker in lineage.made_by(flow.id):
+                assert maker.time < step.time, (flow.id, step.key)
+
+
+def test_packs_carry_the_cobalt_of_their_cells_and_energy(scenario: tuple) -> None:
+    _, events, result = scenario
+    packs = [
+        e.parentID
+        for e in events
+        if e.type.value == "AggregationEvent" and "030001" in (e.parentID or "")
+    ]
+    assert len(packs) == result.packs > 0
+    trace = backward(EventLineage(events), packs[-1], "Co")
+    per_pack = A.CO_KG_PER_CELL * A.CELLS_PER_MODULE * A.MODULES_PER_PACK
+    assert trace.start_kg == pytest.approx(per_pack, rel=1e-9)
+    assert 0.08 <= per_pack / A.PACK_KWH <= 0.10  # NMC811, battery.md §3.2
+    leaves = [o for o in trace.objects.values() if not trace.children(o.id)]
+    assert sum(o.share or 0 for o in leaves) == pytest.approx(1.0, abs=1e-6)
+
+    def share_of(product: Product) -> float:
+        prefix = node_id(product.lot("x")).rsplit("/10/", 1)[0] + "/"
+        return sum(o.share or 0 for o in leaves if o.id.startswith(prefix))
+
+    # the precursor maker's cobalt mix, by cobalt mass (scenario/agreement.py)
+    assert share_of(ORE) == pytest.approx(A.AGREEMENT_SHARE, abs=1e-6)
+    assert share_of(CONV_SULFATE) == pytest.approx(A.CONVENTIONAL_SHARE, abs=1e-6)
+    assert share_of(EOL) == pytest.approx(A.RECYCLED_SHARE, abs=1e-6)
+    assert trace.gaps == [] and trace.cycles == []
+
+
+def test_the_scenario_balances_in_the_store(repo: Repository, scenario: tuple) -> None:
+    out, _, result = scenario
+    for path in sorted(out.glob("events-*.jsonld")):
+        repo.capture(path)
+    repo.import_master_data(read_master_data(out / "masterdata.json"))
+    report = repo.check_balance()
+    assert report.ok, [f.message for f in report.violations[:3]]
+    assert report.steps > 0 and report.checked > report.steps
+    assert repo.verify().entries == result.events
