@@ -30,6 +30,9 @@ def test_backward_allocates_by_element_contributed() -> None:
     assert objects[node_id(lot("A"))].element_kg == pytest.approx(pack_co * 10 / 25)
     assert objects[node_id(lot("B"))].element_kg == pytest.approx(pack_co * 15 / 25)
     assert objects[node_id(lot("X"))].element_kg is None
+    # each link carries the mass of the lot used in its step
+    assert [link.kg for link in trace.links if link.target == node_id(lot("S"))] == [40]
+    assert [link.kg for link in trace.links if link.target == node_id(lot("A"))] == [1000]
     assert trace.gaps == [f"no Co figure for {node_id(lot('X'))} in step urn:uuid:t-C"]
     assert "in proportion to the element each brought in" in trace.rule
 

@@ -40,6 +40,7 @@ class Link:
     kind: str
     time: str
     weight: float | None
+    kg: float | None = None  # mass of ``target`` in that step (lots; None for items)
 
 
 @dataclass(slots=True)
@@ -90,6 +91,7 @@ class Trace:
                     "kind": link.kind,
                     "time": link.time,
                     "weight": link.weight,
+                    "kg": link.kg,
                 }
                 for link in self.links
             ],
@@ -259,8 +261,13 @@ def _links(trace: Trace, elements: ElementContent, node: str, upstream: bool) ->
             }
         else:
             weights = _forward_weights(elements, node, step, inputs.get(node), total_in)
+        flows = step.inputs if upstream else step.outputs
+        masses: dict[str, float] = {}
+        for flow in flows:
+            if flow.kg is not None:
+                masses[flow.id] = masses.get(flow.id, 0.0) + flow.kg
         out.extend(
-            Link(node, other, step.key, step.kind, step.time.isoformat(), weight)
+            Link(node, other, step.key, step.kind, step.time.isoformat(), weight, masses.get(other))
             for other, weight in weights.items()
         )
     return out
