@@ -1,0 +1,171 @@
+"""Genealogy trace benchmark (not a test).
+
+Generates the agreement scenario sized to about ``--events`` events, captures it into a fresh
+store (SQLite by default, or ``--db URL``), then times, on the same random samples:
+
+- backward traces from packs and forward traces from cobalt sulfate lots with
+  ``Repository.trace`` (element-mass allocation included);
+- the same reachability done by a hand-written recursive SQL CTE over the raw tables: the
+  baseline.
+
+Prints the table and writes ``bench/results/trace.json`` with a flat ``summary``: ``events``,
+``back_p50_ms``, ``back_p95_ms``, ``forward_p50_ms``, ``forward_p95_ms``, ``back_ratio_vs_cte``,
+``forward_ratio_vs_cte``, ``generate_s``, ``capture_s``.
+
+Usage: ``python bench/trace.py [--events N] [--samples K] [--db URL] [--out FILE] [--keep]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import text
+
+from batterytrace.repository import Repository
+from batterytrace.scenario.generator import CO_SULFATE, PACK, generate
+from batterytrace.trace.lineage import node_id
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS_PER_UNIT_SCALE = 11_424 / 0.0005  # events of the scenario at scale 1 (measured)
+
+_STEP_TYPES = "('TransformationEvent', 'AggregationEvent', 'AssociationEvent')"
+_MADE = "('outputEPC', 'outputEPCClass', 'parentID')"
+_USED = "('inputEPC', 'inputEPCClass', 'childEPC', 'childEPCClass')"
+CTE = """
+WITH RECURSIVE walk(node, depth) AS (
+    SELECT :root, 0
+    UNION
+    SELECT k2.value, walk.depth + 1
+    FROM walk
+    JOIN event_key k1 ON k1.value = walk.node AND k1.role IN {near}
+    JOIN event e ON e.seq = k1.seq AND e.event_type IN {types}
+    JOIN event_key k2 ON k2.seq = k1.seq AND k2.role IN {far}
+    WHERE walk.depth < 64
+)
+SELECT count(DISTINCT node) FROM walk
+"""
+BACK_CTE = CTE.format(near=_MADE, far=_USED, types=_STEP_TYPES)
+FORWARD_CTE = CTE.format(near=_USED, far=_MADE, types=_STEP_TYPES)
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--db", help="SQLAlchemy URL of an empty database (default: SQLite)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "trace.json")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    console = Console()
+    work = Path(tempfile.mkdtemp(prefix="bt-trace-"))
+    scale = args.events / EVENTS_PER_UNIT_SCALE
+
+    started = time.perf_counter()
+    scenario = generate(work / "scenario", scale, seed=2025)
+    generate_s = time.perf_counter() - started
+    console.print(scenario.statement(), soft_wrap=True)
+
+    repo = Repository(args.db or f"sqlite:///{work / 'trace.db'}", work / "ledger.key")
+    repo.init()
+    started = time.perf_counter()
+    for path in sorted((work / "scenario").glob("events-*.jsonld")):
+        repo.capture(path)
+    capture_s = time.perf_counter() - started
+    console.print(f"captured {scenario.events:,} events in {capture_s:,.0f} s")
+
+    rng = random.Random(7)
+    with repo.engine.connect() as conn:
+        packs = [
+            row[0]
+            for row in conn.execute(
+                text("SELECT value FROM event_key WHERE role = 'parentID' AND value LIKE :p"),
+                {"p": node_id(PACK.serial("x")).rsplit("/21/", 1)[0] + "/21/%"},
+            )
+        ]
+        sulfates = [
+            row[0]
+            for row in conn.execute(
+                text(
+                    "SELECT DISTINCT value FROM event_key"
+                    " WHERE role = 'inputEPCClass' AND value LIKE :p"
+                ),
+                {"p": node_id(CO_SULFATE.lot("x")).rsplit("/10/", 1)[0] + "/10/%"},
+            )
+        ]
+    back_roots = rng.sample(packs, min(args.samples, len(packs)))
+    forward_roots = rng.sample(sulfates, min(args.samples, len(sulfates)))
+
+    back = [timed(lambda r=r: repo.trace(r, "backward", "Co")) for r in back_roots]
+    forward = [timed(lambda r=r: repo.trace(r, "forward", "Co")) for r in forward_roots]
+    with repo.engine.connect() as conn:
+        back_cte = [
+            timed(lambda r=r: conn.execute(text(BACK_CTE), {"root": r}).scalar())
+            for r in back_roots
+        ]
+        forward_cte = [
+            timed(lambda r=r: conn.execute(text(FORWARD_CTE), {"root": r}).scalar())
+            for r in forward_roots
+        ]
+
+    back_p50, back_p95 = percentiles(back)
+    fwd_p50, fwd_p95 = percentiles(forward)
+    summary = {
+        "events": scenario.events,
+        "back_p50_ms": round(back_p50, 2),
+        "back_p95_ms": round(back_p95, 2),
+        "forward_p50_ms": round(fwd_p50, 2),
+        "forward_p95_ms": round(fwd_p95, 2),
+        "back_ratio_vs_cte": round(back_p50 / percentiles(back_cte)[0], 2),
+        "forward_ratio_vs_cte": round(fwd_p50 / percentiles(forward_cte)[0], 2),
+        "generate_s": round(generate_s, 1),
+        "capture_s": round(capture_s, 1),
+        "back_cte_p50_ms": round(percentiles(back_cte)[0], 2),
+        "forward_cte_p50_ms": round(percentiles(forward_cte)[0], 2),
+        "samples": len(back_roots),
+        "backend": repo.engine.dialect.name,
+    }
+    table = Table("figure", "value", title=f"trace benchmark, {scenario.events:,} events")
+    for name, value in summary.items():
+        table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    result = {
+        "benchmark": "trace",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "scenario": scenario.statement(),
+        "summary": summary,
+    }
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    console.print(f"wrote {args.out}")
+    repo.close()
+    if not args.keep:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
