@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -223,3 +225,21 @@ def test_capture_of_a_parsed_document(repo: Repository) -> None:
     with pytest.raises(InvalidDocument, match="must not be negative"):
         repo.capture_document(bad)  # the rules run on parsed documents too
     assert repo.count({}) == 3
+
+
+def test_capture_survives_workers_that_cannot_start(tmp_path: Path) -> None:
+    """Code piped to ``python -`` has a main module spawned workers cannot re-import: the
+    capture then prepares the events itself, and stores all of them."""
+    source = write(tmp_path / "big.jsonld", document([object_event(n) for n in range(1, 4501)]))
+    script = (
+        "from pathlib import Path\n"
+        "from batterytrace.repository import Repository\n"
+        f"repo = Repository('sqlite:///{tmp_path / 'piped.db'}', Path('{tmp_path / 'k'}'))\n"
+        "repo.init()\n"
+        f"print(repo.capture(Path('{source}')).captured)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-"], input=script, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "4500"

@@ -8,7 +8,8 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -303,13 +304,24 @@ def _prepared(stream: EventStream, record_time: datetime) -> Iterator[list[Event
         yield from map(prepare, batches)
         return
     pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+    waiting: deque[Batch] = deque()  # submitted, result not yet handed on (oldest first)
+    futures: deque[Future[list[EventRecord]]] = deque()
     try:
-        pending = deque([pool.submit(prepare, first)])
-        for batch in batches:
-            pending.append(pool.submit(prepare, batch))
-            if len(pending) > 2 * count:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        for batch in itertools.chain((first,), batches):
+            waiting.append(batch)
+            futures.append(pool.submit(prepare, batch))
+            if len(waiting) > 2 * count:
+                records = futures[0].result()
+                waiting.popleft(), futures.popleft()
+                yield records
+        while waiting:
+            records = futures[0].result()
+            waiting.popleft(), futures.popleft()
+            yield records
+    except BrokenProcessPool:
+        # Workers could not start (e.g. a main module they cannot re-import, such as code
+        # piped to ``python -``): the same work is done here, in order, without them.
+        yield from map(prepare, waiting)
+        yield from map(prepare, batches)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
