@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from batterytrace.epcis.model import Extension
+from batterytrace.masterdata import MasterData, MaterialKind, material
 from batterytrace.repository import Repository
+from batterytrace.store.lineage import StoreLineage
 from batterytrace.trace.balance import check
-from batterytrace.trace.lineage import BT, EventLineage
+from batterytrace.trace.lineage import BT, EventLineage, node_id
 from factories import chain, commission, transform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,4 +64,33 @@ def test_the_examples_balance_in_the_store(repo: Repository) -> None:
         repo.capture(path)
     report = repo.check_balance()
     assert report.ok and report.steps == 3
-    assert report.checked == 8  # Co, Ni, Li, Mn where both sides have figures
+    assert report.checked == 2  # Co at the refinery and at the cell line: both sides stated
+
+
+def test_master_data_fills_figures_the_events_do_not_state(repo: Repository) -> None:
+    for path in sorted((ROOT / "examples").glob("0*")):
+        repo.capture(path)
+    before = repo.check_balance()
+    salts = MasterData()
+    for class_id, name, formula in [
+        ("urn:epc:idpat:sgtin:6412345.000101.*", "nickel sulfate", "NiSO4·6H2O"),
+        ("urn:epc:idpat:sgtin:6111111.000301.*", "manganese sulfate", "MnSO4·H2O"),
+        ("urn:epc:idpat:sgtin:4061234.000101.*", "lithium hydroxide", "LiOH·H2O"),
+        ("urn:epc:idpat:sgtin:6111111.000201.*", "cobalt sulfate", "CoSO4·7H2O"),
+    ]:
+        salts.add_material(material(class_id, name, MaterialKind.SULFATE, formula=formula))
+    repo.import_master_data(salts)
+    after = repo.check_balance()
+    assert after.ok
+    cam_step = "urn:uuid:216b68ce-c005-4c85-a671-c151ae75f434"
+    # Co, Ni, Mn, Li checkable now (the CAM lot states no Cu figure, so Cu stays unchecked)
+    assert [f.element for f in after.unchecked if f.step == cam_step] == ["Cu"]
+    assert after.checked > before.checked
+    cam = "urn:epc:class:lgtin:3012345.000811.NMC811-2503-01"
+    nickel = repo.trace(cam, "backward", "Ni")
+    salt = nickel.objects[node_id("urn:epc:class:lgtin:6412345.000101.TF-NS-2502-07")]
+    assert salt.share == pytest.approx(1.0) and salt.gap is None  # the only Ni-bearing input
+    with repo.engine.connect() as conn:
+        fact = StoreLineage(conn).fact(salt.id, "Ni")
+    assert fact is not None and fact.source.startswith("master data urn:epc:idpat:sgtin:6412345")
+    assert fact.value == pytest.approx(58.693 / 262.85, rel=1e-3)

@@ -14,9 +14,11 @@ from sqlalchemy import Connection, select
 
 from batterytrace.epcis.model import Event
 from batterytrace.store import schema
+from batterytrace.store.masterdata import load as load_master_data
 from batterytrace.store.records import event_from_content
 from batterytrace.trace.lineage import (
     Fact,
+    MaterialFacts,
     Step,
     facts_of,
     made_quantities,
@@ -42,6 +44,7 @@ class StoreLineage:
         self._steps: dict[str, list[Step]] = {}
         self._facts: dict[str, tuple[dict[tuple[str, str], Fact], float | None]] = {}
         self._by_event: dict[int, tuple[dict[str, dict[str, Fact]], dict[str, float]]] = {}
+        self._materials: MaterialFacts | None = None
 
     def _find(self, roles: Iterable[str], node: str) -> list[tuple[int, str]]:
         """(seq, event_id) of the events where ``node`` has one of ``roles``."""
@@ -147,7 +150,12 @@ class StoreLineage:
         return self._facts[node]
 
     def fact(self, node: str, element: str) -> Fact | None:
-        return self._origin(node)[0].get((node, element))
+        stated = self._origin(node)[0].get((node, element))
+        if stated is not None:
+            return stated
+        if self._materials is None:
+            self._materials = MaterialFacts(load_master_data(self.conn).materials.values())
+        return self._materials.fact(node, element)
 
     def made_kg(self, node: str) -> float | None:
         return self._origin(node)[1]

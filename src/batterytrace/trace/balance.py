@@ -56,44 +56,41 @@ def check(
         report.steps += 1
         lineage.prefetch(f.id for f in (*step.inputs, *step.outputs))
         for element, content in contents.items():
-            finding = _check_step(step, element, content, yields.get(element), tolerance)
-            if finding is None:
-                report.checked += 1
-            elif finding.kg_in is None or finding.kg_out is None:
-                report.unchecked.append(finding)
-            else:
-                report.checked += 1
-                report.violations.append(finding)
+            outcome, finding = _check_step(step, element, content, yields.get(element), tolerance)
+            if outcome != "absent":
+                report.checked += outcome != "unchecked"
+            if finding is not None:
+                (report.unchecked if outcome == "unchecked" else report.violations).append(finding)
     return report
 
 
 def _check_step(
     step: Step, element: str, content: ElementContent, stated: float | None, tolerance: float
-) -> Finding | None:
+) -> tuple[str, Finding | None]:
+    """("absent" | "ok" | "unchecked" | "violation", the finding if any)."""
     ins = [content.in_flow(f) for f in step.inputs]
     outs = [content.in_flow(f) for f in step.outputs]
     known_in = [c for c in ins if c is not None]
     known_out = [c for c in outs if c is not None]
     if not known_in and not known_out:
-        return None  # the element plays no part here (no figure on either side)
+        return "absent", None  # the element plays no part here (no figure on either side)
     kg_in = sum(known_in) if len(known_in) == len(ins) else None
     kg_out = sum(known_out) if len(known_out) == len(outs) else None
     if kg_in is None or kg_out is None:
         side = "inputs" if kg_in is None else "outputs"
-        return Finding(
-            step.key,
-            element,
-            kg_in,
-            kg_out,
-            f"cannot check {element}: some {side} have no {element} figure",
-        )
+        message = f"cannot check {element}: some {side} have no {element} figure"
+        return "unchecked", Finding(step.key, element, kg_in, kg_out, message)
     limit = kg_in * (1 + tolerance)
     if kg_out > limit + 1e-12:
-        return Finding(step.key, element, kg_in, kg_out,
-                       f"{kg_out:.6g} kg {element} out but only {kg_in:.6g} kg in: "
-                       f"{kg_out - kg_in:.6g} kg from nothing")  # fmt: skip
+        message = (
+            f"{kg_out:.6g} kg {element} out but only {kg_in:.6g} kg in: "
+            f"{kg_out - kg_in:.6g} kg from nothing"
+        )
+        return "violation", Finding(step.key, element, kg_in, kg_out, message)
     if stated is not None and kg_in > 0 and abs(kg_out / kg_in - stated) > tolerance:
-        return Finding(step.key, element, kg_in, kg_out,
-                       f"yield {kg_out / kg_in:.4f} differs from the stated {stated:.4f} "
-                       f"by more than {tolerance}")  # fmt: skip
-    return None
+        message = (
+            f"yield {kg_out / kg_in:.4f} differs from the stated {stated:.4f} "
+            f"by more than {tolerance}"
+        )
+        return "violation", Finding(step.key, element, kg_in, kg_out, message)
+    return "ok", None

@@ -18,6 +18,7 @@ from typing import Protocol
 from batterytrace.epcis.model import Action, Event, EventType, QuantityElement
 from batterytrace.errors import UnitError
 from batterytrace.identifiers import to_digital_link
+from batterytrace.masterdata import Material
 from batterytrace.units import to_kg
 
 BT = "https://batterytrace.org/voc/"
@@ -73,6 +74,29 @@ class Lineage(Protocol):
 
 def node_id(identifier: str) -> str:
     return to_digital_link(identifier)
+
+
+def class_of(node: str) -> str:
+    """The class-level Digital Link of a lot or an item (``…/01/<GTIN>``); others unchanged."""
+    at = node.find("/01/")
+    return node[: at + 18] if at != -1 else node
+
+
+class MaterialFacts:
+    """Element fractions of master-data materials, looked up by the class of an object: the
+    fallback when no event states a figure for the object itself."""
+
+    def __init__(self, materials: Iterable[Material]) -> None:
+        self._by_class = {class_of(node_id(m.id)): m for m in materials}
+
+    def fact(self, node: str, element: str) -> Fact | None:
+        m = self._by_class.get(class_of(node))
+        value = None if m is None else m.fraction(element)
+        if m is None or value is None:
+            return None
+        declared = next((f.source for f in m.fractions if f.element == element), None)
+        source = declared or f"stoichiometry:{m.formula}"
+        return Fact(value, False, f"master data {m.id} ({source})")
 
 
 def _flows(epcs: Iterable[str], quantities: Iterable[QuantityElement]) -> tuple[Flow, ...]:
@@ -186,7 +210,8 @@ def facts_of(event: Event) -> dict[tuple[str, str], Fact]:
 class EventLineage:
     """A lineage over events held in memory (a document, a test, a small export)."""
 
-    def __init__(self, events: Iterable[Event]) -> None:
+    def __init__(self, events: Iterable[Event], materials: Iterable[Material] = ()) -> None:
+        self._materials = MaterialFacts(materials)
         grouped: dict[str, list[Step]] = defaultdict(list)
         yields: dict[str, dict[str, float]] = defaultdict(dict)
         self._facts: dict[tuple[str, str], Fact] = {}
@@ -221,7 +246,7 @@ class EventLineage:
         return self._used.get(node, [])
 
     def fact(self, node: str, element: str) -> Fact | None:
-        return self._facts.get((node, element))
+        return self._facts.get((node, element)) or self._materials.fact(node, element)
 
     def made_kg(self, node: str) -> float | None:
         return self._made_kg.get(node)
