@@ -17,7 +17,7 @@ import math
 import random
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -768,7 +768,3 @@ def generate(
             run.doc.close()
         run.result.files.append(run.doc.path)
     return run.result
-
-
-def events_in(result: ScenarioResult) -> Iterator[Path]:
-    return (p for p in result.files if p.suffix == ".jsonld")

@@ -62,13 +62,19 @@ class Trace:
     links: list[Link] = field(default_factory=list)
     cycles: list[str] = field(default_factory=list)
     rule: str = RULE
+    _outgoing: dict[str, list[Link]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def gaps(self) -> list[str]:
         return [o.gap for o in self.objects.values() if o.gap]
 
     def children(self, node: str) -> list[Link]:
-        return [link for link in self.links if link.source == node]
+        """The links leaving ``node`` (indexed once, after the trace is complete)."""
+        if self._outgoing is None:
+            self._outgoing = defaultdict(list)
+            for link in self.links:
+                self._outgoing[link.source].append(link)
+        return self._outgoing.get(node, [])
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -181,11 +187,8 @@ def _propagate(trace: Trace, order: list[str]) -> None:
     shares: dict[str, float] = defaultdict(float)
     unknown: dict[str, str] = {}
     shares[trace.start] = 1.0
-    outgoing: dict[str, list[Link]] = defaultdict(list)
-    for link in trace.links:
-        outgoing[link.source].append(link)
     for node in order:
-        for link in outgoing[node]:
+        for link in trace.children(node):
             if link.weight is None:
                 unknown.setdefault(
                     link.target, f"no {trace.element} figure for {link.target} in step {link.step}"
