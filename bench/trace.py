@@ -12,7 +12,11 @@ Prints the table and writes ``bench/results/trace.json`` with a flat ``summary``
 ``back_p50_ms``, ``back_p95_ms``, ``forward_p50_ms``, ``forward_p95_ms``, ``back_ratio_vs_cte``,
 ``forward_ratio_vs_cte``, ``generate_s``, ``capture_s``.
 
-Usage: ``python bench/trace.py [--events N] [--samples K] [--db URL] [--out FILE] [--keep]``
+Usage: ``python bench/trace.py [--events N] [--samples K] [--db URL] [--store DIR] [--out FILE]``
+
+``--store DIR`` keeps the generated scenario and the SQLite store in DIR, with the generation and
+capture times in ``DIR/prepared.json``; a later run with the same DIR reuses them and times the
+traces only (generating and capturing 10M events takes most of an hour).
 """
 
 from __future__ import annotations
@@ -41,24 +45,39 @@ from batterytrace.trace.lineage import node_id
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS_PER_UNIT_SCALE = 11_424 / 0.0005  # events of the scenario at scale 1 (measured)
 
-_STEP_TYPES = "('TransformationEvent', 'AggregationEvent', 'AssociationEvent')"
 _MADE = "('outputEPC', 'outputEPCClass', 'parentID')"
 _USED = "('inputEPC', 'inputEPCClass', 'childEPC', 'childEPCClass')"
+# The trace's graph without its arithmetic: every object reachable through the steps a trace
+# follows (transformations, and aggregations and associations that are not DELETEs), from each
+# object to the events where it has a "near" role and on to the "far" objects of those events,
+# then every link (object, event, object) among them, fetched by the caller as a trace is.
+# UNION expands each object once (cycles end there). SQLite's CROSS JOIN fixes the loop order
+# (walk outermost), as one would by hand.
 CTE = """
-WITH RECURSIVE walk(node, depth) AS (
-    SELECT :root, 0
+WITH RECURSIVE walk(node) AS (
+    SELECT :root
     UNION
-    SELECT k2.value, walk.depth + 1
+    SELECT k2.value
     FROM walk
-    JOIN event_key k1 ON k1.value = walk.node AND k1.role IN {near}
-    JOIN event e ON e.seq = k1.seq AND e.event_type IN {types}
-    JOIN event_key k2 ON k2.seq = k1.seq AND k2.role IN {far}
-    WHERE walk.depth < 64
+    {join} event_key k1 ON k1.role IN {near} AND k1.value = walk.node
+    {join} event e ON e.seq = k1.seq AND (e.action IS NULL OR e.action <> 'DELETE')
+    {join} event_key k2 ON k2.seq = k1.seq AND k2.role IN {far}
 )
-SELECT count(DISTINCT node) FROM walk
+SELECT walk.node, k1.seq, k2.value
+FROM walk
+{join} event_key k1 ON k1.role IN {near} AND k1.value = walk.node
+{join} event e ON e.seq = k1.seq AND (e.action IS NULL OR e.action <> 'DELETE')
+{join} event_key k2 ON k2.seq = k1.seq AND k2.role IN {far}
 """
-BACK_CTE = CTE.format(near=_MADE, far=_USED, types=_STEP_TYPES)
-FORWARD_CTE = CTE.format(near=_USED, far=_MADE, types=_STEP_TYPES)
+
+
+def ctes(dialect: str) -> tuple[str, str]:
+    """(backward, forward) baseline queries for a database dialect."""
+    join = "CROSS JOIN" if dialect == "sqlite" else "JOIN"
+    return (
+        CTE.format(near=_MADE, far=_USED, join=join),
+        CTE.format(near=_USED, far=_MADE, join=join),
+    )
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -72,30 +91,48 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=10_000_000)
-    parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument("--db", help="SQLAlchemy URL of an empty database (default: SQLite)")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "trace.json")
-    parser.add_argument("--keep", action="store_true")
-    args = parser.parse_args()
-    console = Console()
-    work = Path(tempfile.mkdtemp(prefix="bt-trace-"))
-    scale = args.events / EVENTS_PER_UNIT_SCALE
-
+def prepare(
+    work: Path, events: int, db: str | None, console: Console
+) -> tuple[Repository, dict[str, object]]:
+    """Generate and capture the scenario into ``work``, or reuse what an earlier run left."""
+    done = work / "prepared.json"
+    repo = Repository(db or f"sqlite:///{work / 'trace.db'}", work / "ledger.key")
+    if done.exists():
+        prepared: dict[str, object] = json.loads(done.read_text())
+        console.print(f"reusing the store in {work}: {prepared['statement']}", soft_wrap=True)
+        return repo, prepared
+    work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    scenario = generate(work / "scenario", scale, seed=2025)
+    scenario = generate(work / "scenario", events / EVENTS_PER_UNIT_SCALE, seed=2025)
     generate_s = time.perf_counter() - started
     console.print(scenario.statement(), soft_wrap=True)
-
-    repo = Repository(args.db or f"sqlite:///{work / 'trace.db'}", work / "ledger.key")
     repo.init()
     started = time.perf_counter()
     for path in sorted((work / "scenario").glob("events-*.jsonld")):
         repo.capture(path)
     capture_s = time.perf_counter() - started
     console.print(f"captured {scenario.events:,} events in {capture_s:,.0f} s")
+    prepared = {
+        "events": scenario.events,
+        "statement": scenario.statement(),
+        "generate_s": round(generate_s, 1),
+        "capture_s": round(capture_s, 1),
+    }
+    done.write_text(json.dumps(prepared, indent=2) + "\n")
+    return repo, prepared
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--db", help="SQLAlchemy URL of an empty database (default: SQLite)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "trace.json")
+    parser.add_argument("--store", type=Path, help="keep (or reuse) scenario and store here")
+    args = parser.parse_args()
+    console = Console()
+    work = args.store or Path(tempfile.mkdtemp(prefix="bt-trace-"))
+    repo, prepared = prepare(work, args.events, args.db, console)
 
     rng = random.Random(7)
     with repo.engine.connect() as conn:
@@ -121,34 +158,34 @@ def main() -> None:
 
     back = [timed(lambda r=r: repo.trace(r, "backward", "Co")) for r in back_roots]
     forward = [timed(lambda r=r: repo.trace(r, "forward", "Co")) for r in forward_roots]
+    back_sql, forward_sql = ctes(repo.engine.dialect.name)
     with repo.engine.connect() as conn:
         back_cte = [
-            timed(lambda r=r: conn.execute(text(BACK_CTE), {"root": r}).scalar())
-            for r in back_roots
+            timed(lambda r=r: conn.execute(text(back_sql), {"root": r}).all()) for r in back_roots
         ]
         forward_cte = [
-            timed(lambda r=r: conn.execute(text(FORWARD_CTE), {"root": r}).scalar())
+            timed(lambda r=r: conn.execute(text(forward_sql), {"root": r}).all())
             for r in forward_roots
         ]
 
     back_p50, back_p95 = percentiles(back)
     fwd_p50, fwd_p95 = percentiles(forward)
     summary = {
-        "events": scenario.events,
+        "events": prepared["events"],
         "back_p50_ms": round(back_p50, 2),
         "back_p95_ms": round(back_p95, 2),
         "forward_p50_ms": round(fwd_p50, 2),
         "forward_p95_ms": round(fwd_p95, 2),
         "back_ratio_vs_cte": round(back_p50 / percentiles(back_cte)[0], 2),
         "forward_ratio_vs_cte": round(fwd_p50 / percentiles(forward_cte)[0], 2),
-        "generate_s": round(generate_s, 1),
-        "capture_s": round(capture_s, 1),
+        "generate_s": prepared["generate_s"],
+        "capture_s": prepared["capture_s"],
         "back_cte_p50_ms": round(percentiles(back_cte)[0], 2),
         "forward_cte_p50_ms": round(percentiles(forward_cte)[0], 2),
         "samples": len(back_roots),
         "backend": repo.engine.dialect.name,
     }
-    table = Table("figure", "value", title=f"trace benchmark, {scenario.events:,} events")
+    table = Table("figure", "value", title=f"trace benchmark, {prepared['events']:,} events")
     for name, value in summary.items():
         table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)
@@ -157,13 +194,13 @@ def main() -> None:
         "benchmark": "trace",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-        "scenario": scenario.statement(),
+        "scenario": prepared["statement"],
         "summary": summary,
     }
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     console.print(f"wrote {args.out}")
     repo.close()
-    if not args.keep:
+    if args.store is None:
         shutil.rmtree(work)
 
 

@@ -57,7 +57,7 @@ def test_dates_follow_the_chain(scenario: tuple) -> None:
     lineage = EventLineage(events)
     for step, _ in lineage.transformations():
         for flow in step.inputs:
-            for maker in lineage.made_by(flow.id):
+            for maker in lineage.made_by((flow.id,))[flow.id]:
                 assert maker.time < step.time, (flow.id, step.key)
 
 

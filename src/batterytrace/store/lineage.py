@@ -1,28 +1,36 @@
-"""The genealogy graph read from the store, through the event_key index.
+"""The genealogy graph read from the store, a whole frontier of objects per query.
 
-Which events made an object (it is an output or a parent there) and which used it (an input or
-a child) are index look-ups on (role, value); a transformation recorded in several events is
-joined by its transformationID. Everything read is cached for the life of one trace.
+Which events made objects (they are outputs or parents there) and which used them (inputs or
+children) are look-ups on the event_key index by (role, value) for many values at once; the
+identifiers a step moves come from the same index (already canonical Digital Links), and only
+quantities and ILMD figures are read from the stored JSON. A transformation recorded in several
+events is joined by its transformationID. Everything read is cached for the life of one trace.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, select
+import orjson
+from sqlalchemy import Connection, bindparam, select
 
-from batterytrace.epcis.model import Event
+from batterytrace.epcis.model import QuantityElement
 from batterytrace.store import schema
 from batterytrace.store.masterdata import load as load_master_data
 from batterytrace.store.records import event_from_content
 from batterytrace.trace.lineage import (
     Fact,
+    Flow,
     MaterialFacts,
     Step,
-    facts_of,
-    made_quantities,
+    element_facts,
+    kg_by_object,
     merge,
+    quantity_flows,
     stated_yields,
     step_of,
 )
@@ -31,8 +39,38 @@ E = schema.event
 K = schema.event_key
 _MADE = ("outputEPC", "outputEPCClass", "parentID")
 _USED = ("inputEPC", "inputEPCClass", "childEPC", "childEPCClass")
-_COMMISSIONED = ("epc", "epcClass")
-_ALL = (*_MADE, *_USED, *_COMMISSIONED)
+_ORIGIN = (*_MADE, "epc", "epcClass")
+_ALL = (*_USED, *_ORIGIN)
+_INSTANCES = ("inputEPC", "outputEPC", "childEPC", "parentID", "epc")
+_CHUNK = 2000  # values per IN list
+
+# Built once: SQLAlchemy compiles each statement once and reuses it for every trace.
+_BY_VALUE = select(K.c.value, K.c.seq, K.c.role).where(
+    K.c.role.in_(bindparam("roles", expanding=True)),
+    K.c.value.in_(bindparam("values", expanding=True)),
+)
+_KEYS = select(K.c.seq, K.c.role, K.c.value).where(
+    K.c.seq.in_(bindparam("seqs", expanding=True)), K.c.role.in_(_INSTANCES)
+)
+_EVENTS = select(
+    E.c.seq, E.c.event_id, E.c.event_type, E.c.action, E.c.event_time, E.c.biz_location,
+    E.c.transformation_id, E.c.content,
+).where(E.c.seq.in_(bindparam("seqs", expanding=True)))  # fmt: skip
+_JOINED = select(E.c.transformation_id, E.c.seq).where(
+    E.c.transformation_id.in_(bindparam("ids", expanding=True)),
+    E.c.event_type == "TransformationEvent",
+)
+_KNOWN = select(K.c.seq).where(K.c.role.in_(_ALL), K.c.value == bindparam("node")).limit(1)
+
+
+@dataclass(slots=True)
+class _Read:
+    """What one stored event says about the genealogy."""
+
+    step_key: str | None  # None: not a genealogy step
+    step: Step | None
+    stated: dict[str, dict[str, Fact]]
+    made_kg: dict[str, float]
 
 
 class StoreLineage:
@@ -40,117 +78,117 @@ class StoreLineage:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self._events: dict[int, Event] = {}
-        self._steps: dict[str, list[Step]] = {}
-        self._facts: dict[str, tuple[dict[tuple[str, str], Fact], float | None]] = {}
-        self._by_event: dict[int, tuple[dict[str, dict[str, Fact]], dict[str, float]]] = {}
+        self._read: dict[int, _Read] = {}
+        self._joined: dict[str, Step] = {}  # transformationID -> the step of all its events
+        self._made: dict[str, list[Step]] = {}
+        self._used: dict[str, list[Step]] = {}
+        self._origin: dict[str, tuple[dict[str, Fact], float | None]] = {}
         self._materials: MaterialFacts | None = None
 
-    def _find(self, roles: Iterable[str], node: str) -> list[tuple[int, str]]:
-        """(seq, event_id) of the events where ``node`` has one of ``roles``."""
-        stmt = (
-            select(E.c.seq, E.c.event_id)
-            .join(K, K.c.seq == E.c.seq)
-            .where(K.c.role.in_(tuple(roles)), K.c.value == node)
-            .distinct()
-            .order_by(E.c.seq)
-        )
-        return [(row[0], row[1]) for row in self.conn.execute(stmt)]
+    # --- the graph -------------------------------------------------------------------------
 
-    def _load(self, seqs: Iterable[int]) -> None:
-        missing = [s for s in seqs if s not in self._events]
-        if missing:
-            rows = self.conn.execute(select(E.c.seq, E.c.content).where(E.c.seq.in_(missing)))
-            for seq, content in rows:
-                self._events[seq] = event_from_content(content)
+    def made_by(self, nodes: Collection[str]) -> dict[str, list[Step]]:
+        """The steps that made each node; the origin events read on the way also settle each
+        node's element figures (no second read when the weights ask for them)."""
+        wanted = [n for n in dict.fromkeys(nodes) if n not in self._made]
+        found = self._seqs(wanted, _ORIGIN)
+        self._load({seq for seqs in found.values() for seq, _ in seqs})
+        for node, seqs in found.items():
+            self._made[node] = self._steps_of(seq for seq, role in seqs if role in _MADE)
+            if node not in self._origin:
+                self._origin[node] = self._figures(node, {seq for seq, _ in seqs})
+        return {node: self._made[node] for node in nodes}
 
-    def _steps_of(self, roles: tuple[str, ...], node: str) -> list[Step]:
-        found = self._find(roles, node)
-        self._load(seq for seq, _ in found)
+    def used_in(self, nodes: Collection[str]) -> dict[str, list[Step]]:
+        wanted = [n for n in dict.fromkeys(nodes) if n not in self._used]
+        found = self._seqs(wanted, _USED)
+        self._load({seq for seqs in found.values() for seq, _ in seqs})
+        for node, seqs in found.items():
+            self._used[node] = self._steps_of(seq for seq, _ in seqs)
+        return {node: self._used[node] for node in nodes}
+
+    def _steps_of(self, seqs: Iterable[int]) -> list[Step]:
+        """The distinct steps of some read events, in capture order."""
         steps: dict[str, Step] = {}
-        for seq, event_id in found:
-            event = self._events[seq]
-            key = event.transformationID or event_id
-            if key in steps:
-                continue
-            if event.transformationID:
-                step = self._transformation(event.transformationID)
-            else:
-                step = step_of(event, key)
-            if step is not None:
-                steps[key] = step
+        for seq in sorted(set(seqs)):
+            read = self._read[seq]
+            if read.step_key is not None and read.step_key not in steps:
+                step = self._joined.get(read.step_key, read.step)
+                if step is not None:
+                    steps[read.step_key] = step
         return list(steps.values())
 
-    def _transformation(self, transformation_id: str) -> Step | None:
-        """All events of one transformationID, as one step."""
-        seqs = list(
-            self.conn.execute(
-                select(E.c.seq).where(E.c.transformation_id == transformation_id)
-            ).scalars()
-        )
-        self._load(seqs)
-        parts = [
-            s for s in (step_of(self._events[q], transformation_id) for q in sorted(seqs)) if s
-        ]
-        return merge(parts) if parts else None
+    def _seqs(
+        self, nodes: Sequence[str], roles: tuple[str, ...]
+    ) -> dict[str, list[tuple[int, str]]]:
+        """(seq, role) of the events where each node has one of ``roles``."""
+        found: dict[str, list[tuple[int, str]]] = {node: [] for node in nodes}
+        for chunk in _chunks(nodes):
+            params = {"roles": roles, "values": chunk}
+            for value, seq, role in self.conn.execute(_BY_VALUE, params):
+                found[value].append((seq, role))
+        return found
 
-    def made_by(self, node: str) -> list[Step]:
-        key = "made " + node
-        if key not in self._steps:
-            self._steps[key] = self._steps_of(_MADE, node)
-        return self._steps[key]
+    def _load(self, seqs: Iterable[int]) -> None:
+        """Read events (and every other event of their transformationIDs) not read yet."""
+        missing = sorted(s for s in set(seqs) if s not in self._read)
+        joined: set[str] = set()
+        for chunk in _chunks(missing):
+            keys: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+            for seq, role, value in self.conn.execute(_KEYS, {"seqs": chunk}):
+                keys[seq][role].append(value)
+            for seq, event_id, kind, action, ms, location, tid, content in self.conn.execute(
+                _EVENTS, {"seqs": chunk}
+            ):
+                when = datetime.fromtimestamp(ms / 1000, UTC)
+                self._read[seq] = _read_event(
+                    event_id, kind, action, when, location, tid, keys[seq], orjson.loads(content)
+                )
+                if tid is not None and kind == "TransformationEvent":
+                    joined.add(tid)
+        self._join(joined - self._joined.keys())
 
-    def used_in(self, node: str) -> list[Step]:
-        key = "used " + node
-        if key not in self._steps:
-            self._steps[key] = self._steps_of(_USED, node)
-        return self._steps[key]
+    def _join(self, transformation_ids: set[str]) -> None:
+        """One step for all the events of each transformationID."""
+        if not transformation_ids:
+            return
+        seqs: dict[str, list[int]] = defaultdict(list)
+        for chunk in _chunks(sorted(transformation_ids)):
+            for tid, seq in self.conn.execute(_JOINED, {"ids": chunk}):
+                seqs[tid].append(seq)
+        self._load(s for group in seqs.values() for s in group)
+        for tid, group in seqs.items():
+            parts = [step for s in sorted(group) if (step := self._read[s].step) is not None]
+            self._joined[tid] = merge(parts)
 
-    def _event_facts(self, seq: int) -> tuple[dict[str, dict[str, Fact]], dict[str, float]]:
-        """Element facts (by object, then element) and made kg an event states, once."""
-        if seq not in self._by_event:
-            event = self._events[seq]
-            by_node: dict[str, dict[str, Fact]] = defaultdict(dict)
-            for (node, element), fact in facts_of(event).items():
-                by_node[node][element] = fact
-            self._by_event[seq] = (by_node, made_quantities(event))
-        return self._by_event[seq]
+    # --- element figures ---------------------------------------------------------------------
 
     def prefetch(self, nodes: Iterable[str]) -> None:
-        """Read the origin events of many objects in one query (a step's flows, say)."""
-        wanted = [n for n in dict.fromkeys(nodes) if n not in self._facts]
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            stmt = select(K.c.value, K.c.seq).where(
-                K.c.role.in_((*_MADE, *_COMMISSIONED)), K.c.value.in_(chunk)
-            )
-            origins: dict[str, set[int]] = {n: set() for n in chunk}
-            for value, seq in self.conn.execute(stmt):
-                origins[value].add(seq)
-            self._load(seq for seqs in origins.values() for seq in seqs)
-            for node, seqs in origins.items():
-                self._facts[node] = self._combine(node, sorted(seqs))
+        """Read the origin events of many objects in one go (a step's flows, say)."""
+        wanted = [n for n in dict.fromkeys(nodes) if n not in self._origin]
+        found = self._seqs(wanted, _ORIGIN)
+        self._load({seq for seqs in found.values() for seq, _ in seqs})
+        for node, seqs in found.items():
+            self._origin[node] = self._figures(node, {seq for seq, _ in seqs})
 
-    def _combine(
-        self, node: str, seqs: list[int]
-    ) -> tuple[dict[tuple[str, str], Fact], float | None]:
-        facts: dict[tuple[str, str], Fact] = {}
+    def _figures(self, node: str, seqs: set[int]) -> tuple[dict[str, Fact], float | None]:
+        """Element facts and made kg the origin events of ``node`` state, in capture order."""
+        facts: dict[str, Fact] = {}
         made: float | None = None
-        for seq in seqs:
-            event_facts, quantities = self._event_facts(seq)
-            facts.update({(node, e): f for e, f in event_facts.get(node, {}).items()})
-            if node in quantities:
-                made = (made or 0.0) + quantities[node]
+        for seq in sorted(seqs):
+            read = self._read[seq]
+            facts.update(read.stated.get(node, {}))
+            if node in read.made_kg:
+                made = (made or 0.0) + read.made_kg[node]
         return facts, made
 
-    def _origin(self, node: str) -> tuple[dict[tuple[str, str], Fact], float | None]:
-        """Element facts and made kg from the events that made or commissioned ``node``."""
-        if node not in self._facts:
+    def _origin_of(self, node: str) -> tuple[dict[str, Fact], float | None]:
+        if node not in self._origin:
             self.prefetch((node,))
-        return self._facts[node]
+        return self._origin[node]
 
     def fact(self, node: str, element: str) -> Fact | None:
-        stated = self._origin(node)[0].get((node, element))
+        stated = self._origin_of(node)[0].get(element)
         if stated is not None:
             return stated
         if self._materials is None:
@@ -158,10 +196,10 @@ class StoreLineage:
         return self._materials.fact(node, element)
 
     def made_kg(self, node: str) -> float | None:
-        return self._origin(node)[1]
+        return self._origin_of(node)[1]
 
     def known(self, node: str) -> bool:
-        return bool(self._find(_ALL, node))
+        return self.conn.execute(_KNOWN, {"node": node}).first() is not None
 
     def transformations(self) -> Iterator[tuple[Step, dict[str, float]]]:
         """Every stored transformation step (events of one transformationID joined), with the
@@ -186,3 +224,70 @@ class StoreLineage:
             yields.update(stated_yields(event))
         for parts, yields in grouped.values():
             yield merge(parts), yields
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _read_event(
+    event_id: str,
+    kind: str,
+    action: str | None,
+    when: datetime,
+    location: str | None,
+    transformation_id: str | None,
+    keys: dict[str, list[str]],
+    content: dict[str, Any],
+) -> _Read:
+    """The step, stated element figures and made kg of one stored event: identifiers from the
+    index, quantities and ILMD from the content (the same rules as ``step_of``/``facts_of``)."""
+
+    def quantities(name: str) -> tuple[Flow, ...]:
+        return quantity_flows(
+            QuantityElement(q["epcClass"], q.get("quantity"), q.get("uom"))
+            for q in content.get(name, ())
+        )
+
+    def instances(role: str) -> tuple[Flow, ...]:
+        return tuple(Flow(value) for value in keys.get(role, ()))
+
+    made: tuple[Flow, ...] = ()
+    step: Step | None = None
+    key = transformation_id or event_id
+    if kind == "TransformationEvent":
+        inputs = instances("inputEPC") + quantities("inputQuantityList")
+        made = instances("outputEPC") + quantities("outputQuantityList")
+        step = Step(key, "transformation", when, location, inputs, made)
+    elif kind == "ObjectEvent" and action == "ADD":
+        made = instances("epc") + quantities("quantityList")
+    elif kind in ("AggregationEvent", "AssociationEvent") and keys.get("parentID"):
+        if action != "DELETE":
+            children = instances("childEPC") + quantities("childQuantityList")
+            kind_name = "aggregation" if kind == "AggregationEvent" else "association"
+            step = Step(key, kind_name, when, location, children, instances("parentID"))
+        if kind == "AggregationEvent" and action == "ADD":
+            made = instances("parentID")
+    facts = element_facts(_extensions(content), f"ilmd of event {event_id}")
+    stated = {flow.id: facts for flow in made} if facts else {}
+    if step is not None and stated:
+        step = Step(step.key, step.kind, when, location, step.inputs, step.outputs, stated)
+    made_kg = kg_by_object(made) if kind != "AggregationEvent" else {}
+    return _Read(key if step else None, step, stated, made_kg)
+
+
+def _extensions(content: dict[str, Any]) -> Iterator[tuple[str, object]]:
+    """(URI, value) of the extension fields of a stored event and its ILMD."""
+    context: dict[str, str] = {}
+    declared = content.get("@context")
+    for entry in declared if isinstance(declared, list) else [declared]:
+        if isinstance(entry, dict):
+            context.update((k, v) for k, v in entry.items() if isinstance(v, str))
+    for fields in (content.get("ilmd") or {}, content):
+        for name, value in fields.items():
+            prefix, colon, local = name.partition(":")
+            if colon and prefix in context:
+                yield context[prefix] + local, value
+            elif name.startswith(("http://", "https://")):
+                yield name, value

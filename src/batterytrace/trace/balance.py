@@ -68,8 +68,8 @@ def _check_step(
     step: Step, element: str, content: ElementContent, stated: float | None, tolerance: float
 ) -> tuple[str, Finding | None]:
     """("absent" | "ok" | "unchecked" | "violation", the finding if any)."""
-    ins = [content.in_flow(f) for f in step.inputs]
-    outs = [content.in_flow(f) for f in step.outputs]
+    ins = [content.in_flow(f, step) for f in step.inputs]
+    outs = [content.in_flow(f, step) for f in step.outputs]
     known_in = [c for c in ins if c is not None]
     known_out = [c for c in outs if c is not None]
     if not known_in and not known_out:

@@ -11,11 +11,13 @@ inventing a number; an object met again on its own path is a cycle: reported, no
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 from batterytrace.errors import BatteryTraceError
-from batterytrace.trace.lineage import Flow, Lineage, Step, node_id
+from batterytrace.trace.lineage import Flow, Lineage, Step, kg_by_object, node_id
 
 RULE = (
     "element-mass allocation: the element of an object made in a step comes from the step's "
@@ -99,7 +101,7 @@ class Trace:
                     "weight": link.weight,
                     "kg": link.kg,
                 }
-                for link in self.links
+                for link in sorted(self.links, key=lambda k: (k.source, k.target, k.step))
             ],
             "gaps": self.gaps,
             "cycles": self.cycles,
@@ -137,48 +139,78 @@ def _trace(lineage: Lineage, identifier: str, element: str, upstream: bool) -> T
     start = node_id(identifier)
     if not lineage.known(start):
         raise UnknownObject(f"{identifier}: no stored event mentions this identifier")
+    depths, steps = _discover(lineage, start, upstream)
     elements = ElementContent(lineage, element)
     trace = Trace("backward" if upstream else "forward", element, start, elements.in_object(start))
-    order = _discover(trace, elements, start, upstream)
-    _propagate(trace, order)
+    trace.objects = {node: TracedObject(node, depth) for node, depth in depths.items()}
+    for node, found in steps.items():
+        trace.links.extend(_links(elements, node, found, upstream))
+    _propagate(trace, _acyclic_order(trace))
     if trace.start_kg is None:
         trace.objects[start].gap = f"no {element} figure for {start}: shares only"
     return trace
 
 
-def _discover(trace: Trace, elements: ElementContent, start: str, upstream: bool) -> list[str]:
-    """Walk the graph depth-first once; links and a topological order (start first)."""
-    trace.objects[start] = TracedObject(start, 0)
+def _discover(
+    lineage: Lineage, start: str, upstream: bool
+) -> tuple[dict[str, int], dict[str, list[Step]]]:
+    """Walk the graph breadth first, one batch of reads per level: each object's depth (fewest
+    steps from the start) and the steps leading on from it."""
+    depths = {start: 0}
+    steps: dict[str, list[Step]] = {}
+    frontier = [start]
+    while frontier:
+        found = lineage.made_by(frontier) if upstream else lineage.used_in(frontier)
+        steps.update(found)
+        if not upstream:  # upstream, reading what made an object reads its figures too
+            lineage.prefetch(_unstated_flows(found))
+        level: list[str] = []
+        for node in frontier:
+            for step in found[node]:
+                for flow in step.inputs if upstream else step.outputs:
+                    if flow.id not in depths:
+                        depths[flow.id] = depths[node] + 1
+                        level.append(flow.id)
+        frontier = level
+    return depths, steps
+
+
+def _unstated_flows(found: dict[str, list[Step]]) -> Iterator[str]:
+    """Flows of transformations whose figures the forward weights read and the steps do not
+    state (a container passes on what it received, whatever it holds besides)."""
+    for steps in found.values():
+        for step in steps:
+            if step.kind == "transformation":
+                yield from (f.id for f in (*step.inputs, *step.outputs) if f.id not in step.stated)
+
+
+def _acyclic_order(trace: Trace) -> list[str]:
+    """Topological order of the objects (start first); a link back to an object on its own path
+    is a cycle: reported and dropped."""
+    back: set[int] = set()
     on_path: set[str] = set()
     done: set[str] = set()
     post: list[str] = []
-    stack: list[tuple[str, list[Link] | None]] = [(start, None)]
+    stack: list[tuple[str, Iterator[Link]]] = [(trace.start, iter(trace.children(trace.start)))]
+    on_path.add(trace.start)
     while stack:
         node, pending = stack[-1]
-        if pending is None:
-            on_path.add(node)
-            pending = _links(trace, elements, node, upstream)
-            stack[-1] = (node, pending)
-        if not pending:
+        link = next(pending, None)
+        if link is None:
             stack.pop()
             on_path.discard(node)
             done.add(node)
             post.append(node)
-            continue
-        link = pending.pop()
-        if link.target in on_path:
-            relation = "ancestor" if upstream else "descendant"
+        elif link.target in on_path:
+            relation = "ancestor" if trace.direction == "backward" else "descendant"
             trace.cycles.append(f"{link.target} is its own {relation} (via step {link.step})")
-            continue
-        trace.links.append(link)
-        depth = trace.objects[node].depth + 1
-        known = trace.objects.get(link.target)
-        if known is None:
-            trace.objects[link.target] = TracedObject(link.target, depth)
-        else:
-            known.depth = min(known.depth, depth)
-        if link.target not in done:
-            stack.append((link.target, None))
+            back.add(id(link))
+        elif link.target not in done:
+            on_path.add(link.target)
+            stack.append((link.target, iter(trace.children(link.target))))
+    if back:
+        trace.links = [link for link in trace.links if id(link) not in back]
+        trace._outgoing = None
     return post[::-1]
 
 
@@ -226,66 +258,70 @@ class ElementContent:
                 return fact.value
             made = self.lineage.made_kg(node)
             return None if made is None else made * fact.value
-        for step in self.lineage.made_by(node):
+        for step in self.lineage.made_by((node,))[node]:
             if step.kind != "transformation":  # a container holds what its children hold
-                contents = [self.in_flow(f) for f in step.inputs]
+                contents = [self.in_flow(f, step) for f in step.inputs]
                 return None if None in contents else sum(c for c in contents if c is not None)
         return None
 
-    def in_flow(self, flow: Flow) -> float | None:
-        """kg of the element a flow carries into or out of a step."""
+    def in_flow(self, flow: Flow, step: Step) -> float | None:
+        """kg of the element a flow carries into or out of a step; what the step's own events
+        state about an object they made comes first."""
+        stated = step.stated.get(flow.id, {}).get(self.element)
         if flow.kg is None:
-            return self.in_object(flow.id)
-        fact = self.lineage.fact(flow.id, self.element)
+            return stated.value if stated and stated.per_item else self.in_object(flow.id)
+        fact = stated or self.lineage.fact(flow.id, self.element)
         return None if fact is None or fact.per_item else flow.kg * fact.value
 
-    def grouped(self, flows: tuple[Flow, ...]) -> dict[str, float | None]:
+    def grouped(self, flows: tuple[Flow, ...], step: Step) -> dict[str, float | None]:
         """Element per object in a step (listed twice: added up; unknown: None)."""
         out: dict[str, float | None] = {}
         for flow in flows:
-            content = self.in_flow(flow)
+            content = self.in_flow(flow, step)
             previous = out.get(flow.id, 0.0)
             out[flow.id] = None if content is None or previous is None else previous + content
         return out
 
 
-def _links(trace: Trace, elements: ElementContent, node: str, upstream: bool) -> list[Link]:
+def _links(elements: ElementContent, node: str, steps: list[Step], upstream: bool) -> list[Link]:
     """Links one step away from ``node``, weighted by the share of its element they carry."""
-    lineage = elements.lineage
     out: list[Link] = []
-    for step in lineage.made_by(node) if upstream else lineage.used_in(node):
-        lineage.prefetch(f.id for f in (*step.inputs, *step.outputs))
-        inputs = elements.grouped(step.inputs)
-        total_in = sum(c for c in inputs.values() if c is not None)
+    for step in steps:
         weights: dict[str, float | None]
         if upstream:
+            inputs = elements.grouped(step.inputs, step)
+            total_in = sum(c for c in inputs.values() if c is not None)
             weights = {
                 i: None if c is None or not total_in else c / total_in for i, c in inputs.items()
             }
         else:
-            weights = _forward_weights(elements, node, step, inputs.get(node), total_in)
-        flows = step.inputs if upstream else step.outputs
-        masses: dict[str, float] = {}
-        for flow in flows:
-            if flow.kg is not None:
-                masses[flow.id] = masses.get(flow.id, 0.0) + flow.kg
+            weights = _forward_weights(elements, node, step)
+        masses = kg_by_object(step.inputs if upstream else step.outputs)
+        time = step.time.astimezone(UTC).isoformat()  # one time scale in every result
         out.extend(
-            Link(node, other, step.key, step.kind, step.time.isoformat(), weight, masses.get(other))
+            Link(node, other, step.key, step.kind, time, weight, masses.get(other))
             for other, weight in weights.items()
         )
     return out
 
 
-def _forward_weights(
-    elements: ElementContent, node: str, step: Step, mine: float | None, total_in: float
-) -> dict[str, float | None]:
+def _forward_weights(elements: ElementContent, node: str, step: Step) -> dict[str, float | None]:
     """Part of the node used in the step, spread over the outputs by their element content
-    (evenly, with no loss, when some output's content is unknown)."""
-    outputs = elements.grouped(step.outputs)
-    whole = elements.in_object(node)
-    used = None if mine is None or not whole else mine / whole
-    if used is None:
-        return dict.fromkeys(outputs)
-    if None in outputs.values() or not total_in:
-        return dict.fromkeys(outputs, used / len(outputs))
-    return {o: used * (c or 0.0) / total_in for o, c in outputs.items()}
+    (evenly, with no loss, when some output's content is unknown). A whole item used in a step
+    takes all of its element there; an aggregation passes it on to its parent whole."""
+    mine = [f for f in step.inputs if f.id == node]
+    outputs = dict.fromkeys(f.id for f in step.outputs)
+    if all(f.kg is None for f in mine):
+        used: float | None = 1.0
+    else:
+        whole = elements.in_object(node)
+        contents = [elements.in_flow(f, step) for f in mine]
+        used = None if None in contents or not whole else sum(c or 0.0 for c in contents) / whole
+    if used is None or step.kind != "transformation":
+        return dict.fromkeys(outputs, used)
+    inputs = elements.grouped(step.inputs, step)
+    produced = elements.grouped(step.outputs, step)
+    total_in = sum(c for c in inputs.values() if c is not None)
+    if None in produced.values() or not total_in:
+        return dict.fromkeys(produced, used / len(produced))
+    return {o: used * (c or 0.0) / total_in for o, c in produced.items()}

@@ -10,8 +10,8 @@ or ``bt:<element>MassKg`` (kg in one serialised item), each with the event as it
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -34,16 +34,6 @@ class Flow:
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
-    key: str  # eventID (or hash ID), or the transformationID joining several events
-    kind: str  # transformation | aggregation | association
-    time: datetime
-    location: str | None
-    inputs: tuple[Flow, ...]
-    outputs: tuple[Flow, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Fact:
     """An element figure of one object: a mass fraction of a lot, or kg in one item."""
 
@@ -52,12 +42,28 @@ class Fact:
     source: str
 
 
+@dataclass(frozen=True, slots=True)
+class Step:
+    key: str  # eventID (or hash ID), or the transformationID joining several events
+    kind: str  # transformation | aggregation | association
+    time: datetime
+    location: str | None
+    inputs: tuple[Flow, ...]
+    outputs: tuple[Flow, ...]
+    # element figures the step's events state about what they made: object -> element -> fact
+    stated: Mapping[str, Mapping[str, Fact]] = field(default_factory=dict)
+
+
 class Lineage(Protocol):
     """What a trace reads; the store and an in-memory set of events both provide it."""
 
-    def made_by(self, node: str) -> list[Step]: ...
+    def made_by(self, nodes: Collection[str]) -> dict[str, list[Step]]:
+        """The steps that made each of ``nodes`` (all of them read at once)."""
+        ...
 
-    def used_in(self, node: str) -> list[Step]: ...
+    def used_in(self, nodes: Collection[str]) -> dict[str, list[Step]]:
+        """The steps that used each of ``nodes``."""
+        ...
 
     def fact(self, node: str, element: str) -> Fact | None: ...
 
@@ -99,8 +105,9 @@ class MaterialFacts:
         return Fact(value, False, f"master data {m.id} ({source})")
 
 
-def _flows(epcs: Iterable[str], quantities: Iterable[QuantityElement]) -> tuple[Flow, ...]:
-    flows = [Flow(node_id(e)) for e in epcs]
+def quantity_flows(quantities: Iterable[QuantityElement]) -> tuple[Flow, ...]:
+    """Class-level flows, with kg where the quantity is a mass."""
+    flows = []
     for q in quantities:
         kg = None
         if q.quantity is not None and q.uom is not None:
@@ -112,6 +119,10 @@ def _flows(epcs: Iterable[str], quantities: Iterable[QuantityElement]) -> tuple[
     return tuple(flows)
 
 
+def _flows(epcs: Iterable[str], quantities: Iterable[QuantityElement]) -> tuple[Flow, ...]:
+    return (*(Flow(node_id(e)) for e in epcs), *quantity_flows(quantities))
+
+
 def step_of(event: Event, key: str) -> Step | None:
     """The genealogy step an event records, if any."""
     location = event.bizLocation.id if event.bizLocation else None
@@ -120,15 +131,15 @@ def step_of(event: Event, key: str) -> Step | None:
             key, "transformation", event.eventTime, location,
             _flows(event.inputEPCList, event.inputQuantityList),
             _flows(event.outputEPCList, event.outputQuantityList),
+            stated_facts(event),
         )  # fmt: skip
     if event.type in (EventType.AGGREGATION, EventType.ASSOCIATION) and event.parentID:
         if event.action is Action.DELETE:
             return None
         kind = "aggregation" if event.type is EventType.AGGREGATION else "association"
         children = _flows(event.childEPCs, event.childQuantityList)
-        return Step(
-            key, kind, event.eventTime, location, children, (Flow(node_id(event.parentID)),)
-        )
+        parent = (Flow(node_id(event.parentID)),)
+        return Step(key, kind, event.eventTime, location, children, parent, stated_facts(event))
     return None
 
 
@@ -156,20 +167,30 @@ def stated_yields(event: Event) -> dict[str, float]:
 def merge(steps: list[Step]) -> Step:
     """The events of one long-running transformation (one transformationID) as one step."""
     first = min(steps, key=lambda s: s.time)
+    stated: dict[str, dict[str, Fact]] = {}
+    for step in sorted(steps, key=lambda s: s.time):
+        for node, facts in step.stated.items():
+            stated.setdefault(node, {}).update(facts)
     return Step(
         first.key, first.kind, first.time, first.location,
         tuple(f for s in steps for f in s.inputs), tuple(f for s in steps for f in s.outputs),
+        stated,
     )  # fmt: skip
 
 
 def made_quantities(event: Event) -> dict[str, float]:
     """kg of each lot an event makes (transformation outputs) or commissions (ObjectEvent ADD)."""
     if event.type is EventType.TRANSFORMATION:
-        flows = _flows((), event.outputQuantityList)
+        flows = quantity_flows(event.outputQuantityList)
     elif event.type is EventType.OBJECT and event.action is Action.ADD:
-        flows = _flows((), event.quantityList)
+        flows = quantity_flows(event.quantityList)
     else:
         return {}
+    return kg_by_object(flows)
+
+
+def kg_by_object(flows: Iterable[Flow]) -> dict[str, float]:
+    """kg per object of the flows that give a mass (an object listed twice: added up)."""
     out: dict[str, float] = {}
     for flow in flows:
         if flow.kg is not None:
@@ -177,34 +198,43 @@ def made_quantities(event: Event) -> dict[str, float]:
     return out
 
 
-def facts_of(event: Event) -> dict[tuple[str, str], Fact]:
-    """Element facts an event states about the objects it makes or commissions."""
-    made: tuple[str, ...] = ()
-    if event.type is EventType.TRANSFORMATION:
-        made = (*event.outputEPCList, *(q.epcClass for q in event.outputQuantityList))
-    elif event.type is EventType.OBJECT and event.action is Action.ADD:
-        made = (*event.epcList, *(q.epcClass for q in event.quantityList))
-    elif event.type is EventType.AGGREGATION and event.action is Action.ADD and event.parentID:
-        made = (event.parentID,)
-    out: dict[tuple[str, str], Fact] = {}
-    source = f"ilmd of event {event.eventID or ''}".strip()
-    for ext in (*event.ilmd, *event.extensions):
-        if (
-            ext.namespace != BT
-            or not isinstance(ext.value, int | float)
-            or isinstance(ext.value, bool)
-        ):
-            continue
-        for element, name in ELEMENT_NAMES.items():
-            if ext.name == f"{name}MassFraction":
-                fact = Fact(float(ext.value), False, source)
-            elif ext.name == f"{name}MassKg":
-                fact = Fact(float(ext.value), True, source)
-            else:
-                continue
-            for identifier in made:
-                out[(node_id(identifier), element)] = fact
+_FACT_NAMES = {
+    f"{BT}{name}{suffix}": (element, suffix == "MassKg")
+    for element, name in ELEMENT_NAMES.items()
+    for suffix in ("MassFraction", "MassKg")
+}
+
+
+def element_facts(values: Iterable[tuple[str, object]], source: str) -> dict[str, Fact]:
+    """Element figures among extension (URI, value) pairs: ``bt:<element>MassFraction`` (kg per
+    kg) or ``bt:<element>MassKg`` (kg in one item)."""
+    out: dict[str, Fact] = {}
+    for uri, value in values:
+        hit = _FACT_NAMES.get(uri)
+        if hit is not None and isinstance(value, int | float) and not isinstance(value, bool):
+            out[hit[0]] = Fact(float(value), hit[1], source)
     return out
+
+
+def made_identifiers(event: Event) -> tuple[str, ...]:
+    """What an event makes or commissions: the objects its ILMD describes."""
+    if event.type is EventType.TRANSFORMATION:
+        return (*event.outputEPCList, *(q.epcClass for q in event.outputQuantityList))
+    if event.type is EventType.OBJECT and event.action is Action.ADD:
+        return (*event.epcList, *(q.epcClass for q in event.quantityList))
+    if event.type is EventType.AGGREGATION and event.action is Action.ADD and event.parentID:
+        return (event.parentID,)
+    return ()
+
+
+def stated_facts(event: Event) -> dict[str, dict[str, Fact]]:
+    """Element facts an event states about the objects it makes or commissions."""
+    source = f"ilmd of event {event.eventID or ''}".strip()
+    values = ((ext.namespace + ext.name, ext.value) for ext in (*event.ilmd, *event.extensions))
+    facts = element_facts(values, source)
+    if not facts:
+        return {}
+    return {node_id(identifier): facts for identifier in made_identifiers(event)}
 
 
 class EventLineage:
@@ -214,7 +244,7 @@ class EventLineage:
         self._materials = MaterialFacts(materials)
         grouped: dict[str, list[Step]] = defaultdict(list)
         yields: dict[str, dict[str, float]] = defaultdict(dict)
-        self._facts: dict[tuple[str, str], Fact] = {}
+        self._facts: dict[str, dict[str, Fact]] = defaultdict(dict)
         self._made_kg: dict[str, float] = defaultdict(float)
         self._nodes: set[str] = set()
         for event in events:
@@ -223,7 +253,8 @@ class EventLineage:
             if step is not None:
                 grouped[key].append(step)
                 yields[key] |= stated_yields(event)
-            self._facts.update(facts_of(event))
+            for node, facts in (step.stated if step else stated_facts(event)).items():
+                self._facts[node].update(facts)
             for node, kg in made_quantities(event).items():
                 self._made_kg[node] += kg
             self._nodes.update(node_id(e) for e in _identifiers(event))
@@ -239,14 +270,15 @@ class EventLineage:
             for flow in {f.id for f in step.inputs}:
                 self._used[flow].append(step)
 
-    def made_by(self, node: str) -> list[Step]:
-        return self._made.get(node, [])
+    def made_by(self, nodes: Collection[str]) -> dict[str, list[Step]]:
+        return {node: self._made.get(node, []) for node in nodes}
 
-    def used_in(self, node: str) -> list[Step]:
-        return self._used.get(node, [])
+    def used_in(self, nodes: Collection[str]) -> dict[str, list[Step]]:
+        return {node: self._used.get(node, []) for node in nodes}
 
     def fact(self, node: str, element: str) -> Fact | None:
-        return self._facts.get((node, element)) or self._materials.fact(node, element)
+        stated = self._facts.get(node, {}).get(element)
+        return stated or self._materials.fact(node, element)
 
     def made_kg(self, node: str) -> float | None:
         return self._made_kg.get(node)
