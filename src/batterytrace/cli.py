@@ -400,7 +400,11 @@ def _trace_tree(result: Trace) -> Tree:
                 branch.add(f"[{link.kind}] {link.target}  (shown above)")
             else:
                 shown.add(link.target)
-                grow(branch.add(label(link.target, link.kind)), link.target)
+                child = branch.add(label(link.target, link.kind))
+                for hop in result.objects[link.target].custody:
+                    to = f" -> {hop.destination}" if hop.destination else ""
+                    child.add(f"{hop.step} {hop.time:%Y-%m-%d} at {hop.location}{to}")
+                grow(child, link.target)
 
     root = Tree(label(result.start))
     grow(root, result.start)

@@ -130,3 +130,22 @@ def test_store_and_memory_agree_on_the_examples(repo: Repository) -> None:
     forward_ore = repo.trace("urn:epc:class:lgtin:6111111.000101.BA-2025-0108", "forward", "Co")
     vehicle = node_id("urn:epc:id:sgtin:3700000.100001.VF1DM2025X0000042")
     assert forward_ore.objects[vehicle].element_kg == pytest.approx(ore.element_kg, rel=1e-6)
+
+
+def test_lots_carry_their_custody_path(repo: Repository) -> None:
+    for path in sorted((ROOT / "examples").glob("0*")):
+        repo.capture(path)
+    trace = repo.trace("urn:epc:id:sgtin:3700000.030001.P2503130001", "backward", "Co")
+    ore = trace.objects[node_id("urn:epc:class:lgtin:6111111.000101.BA-2025-0108")]
+    mine, plant = (
+        node_id("urn:epc:id:sgln:6111111.00100.DISPATCH"),
+        node_id("urn:epc:id:sgln:6111111.00200.0"),
+    )
+    assert [(h.step, h.location, h.destination) for h in ore.custody] == [
+        ("shipping", mine, plant),
+        ("receiving", plant, plant),  # the receiving event restates its destination
+    ]
+    assert ore.custody[0].time < ore.custody[1].time
+    assert trace.to_json()["objects"][0].get("custody") is None  # items: no custody of their own
+    as_json = next(o for o in trace.to_json()["objects"] if o["id"] == ore.id)
+    assert as_json["custody"][0]["destination"] == plant

@@ -23,8 +23,10 @@ from batterytrace.store import schema
 from batterytrace.store.masterdata import load as load_master_data
 from batterytrace.store.records import event_from_content
 from batterytrace.trace.lineage import (
+    CUSTODY_STEPS,
     Fact,
     Flow,
+    Hop,
     MaterialFacts,
     Step,
     element_facts,
@@ -44,18 +46,40 @@ _ALL = (*_USED, *_ORIGIN)
 _INSTANCES = ("inputEPC", "outputEPC", "childEPC", "parentID", "epc")
 _CHUNK = 2000  # values per IN list
 
-# Built once: SQLAlchemy compiles each statement once and reuses it for every trace.
-_BY_VALUE = select(K.c.value, K.c.seq, K.c.role).where(
-    K.c.role.in_(bindparam("roles", expanding=True)),
-    K.c.value.in_(bindparam("values", expanding=True)),
+# The hot look-ups go to the driver as plain SQL with one placeholder per value: rendering
+# thousands of expanding parameters through the SQL compiler costs more than the query.
+_BY_VALUE = "SELECT value, seq, role FROM event_key WHERE role IN ({roles}) AND value IN ({marks})"
+_KEYS = "SELECT seq, role, value FROM event_key WHERE role IN ({roles}) AND seq IN ({marks})"
+# Everything reachable from an object in one statement: from each object to the events where
+# it has a "near" role, on to the "far" objects of those events (UNION expands each object
+# once, cycles included); then the events of each reached object (none: one row of NULLs).
+# DELETE aggregations and ObjectEvents are not steps, so the walk does not go through them.
+_REACH = """
+WITH RECURSIVE walk(node) AS (
+    SELECT {mark}
+    UNION
+    SELECT k2.value
+    FROM walk
+    {join} event_key k1 ON k1.role IN ({near}) AND k1.value = walk.node
+    {join} event e ON e.seq = k1.seq AND (e.action IS NULL OR e.action <> 'DELETE')
+    {join} event_key k2 ON k2.seq = k1.seq AND k2.role IN ({far})
 )
-_KEYS = select(K.c.seq, K.c.role, K.c.value).where(
-    K.c.seq.in_(bindparam("seqs", expanding=True)), K.c.role.in_(_INSTANCES)
+SELECT walk.node, k.seq, k.role
+FROM walk LEFT JOIN event_key k ON k.role IN ({roles}) AND k.value = walk.node
+"""
+_CUSTODY = """
+SELECT k.value, e.event_id, e.biz_step, e.event_time, COALESCE(e.biz_location, e.read_point),
+    d.value
+FROM event_key k
+JOIN event e ON e.seq = k.seq AND e.event_type = 'ObjectEvent' AND e.biz_step IN ({steps})
+LEFT JOIN event_key d ON d.seq = e.seq AND d.role = 'destination:location'
+WHERE k.role IN ({roles}) AND k.value IN ({marks})
+ORDER BY e.event_time, e.seq
+"""
+_EVENTS = (
+    "SELECT seq, event_id, event_type, action, event_time, biz_location, transformation_id,"
+    " content FROM event WHERE seq IN ({marks})"
 )
-_EVENTS = select(
-    E.c.seq, E.c.event_id, E.c.event_type, E.c.action, E.c.event_time, E.c.biz_location,
-    E.c.transformation_id, E.c.content,
-).where(E.c.seq.in_(bindparam("seqs", expanding=True)))  # fmt: skip
 _JOINED = select(E.c.transformation_id, E.c.seq).where(
     E.c.transformation_id.in_(bindparam("ids", expanding=True)),
     E.c.event_type == "TransformationEvent",
@@ -87,30 +111,50 @@ class StoreLineage:
 
     # --- the graph -------------------------------------------------------------------------
 
+    def reach(self, start: str, upstream: bool) -> None:
+        """Read everything reachable from ``start`` (upstream: what made it, and so on) in one
+        recursive query and one read of the events, so a trace's levels are all in memory."""
+        near, far = (_MADE, _USED) if upstream else (_USED, _MADE)
+        sqlite = self.conn.dialect.name == "sqlite"  # its CROSS JOIN fixes the loop order
+        sql = _REACH.format(
+            mark="{mark}",
+            join="CROSS JOIN" if sqlite else "JOIN",
+            near=_inlined(near),
+            far=_inlined(far),
+            roles="{roles}",
+        )
+        found: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for node, seq, role in self._rows(sql, (start,), _ORIGIN if upstream else _USED):
+            found[node].extend(() if seq is None else ((seq, role),))
+        self._settle(found, upstream)
+
     def made_by(self, nodes: Collection[str]) -> dict[str, list[Step]]:
         """The steps that made each node; the origin events read on the way also settle each
         node's element figures (no second read when the weights ask for them)."""
         wanted = [n for n in dict.fromkeys(nodes) if n not in self._made]
-        found = self._seqs(wanted, _ORIGIN)
-        self._load({seq for seqs in found.values() for seq, _ in seqs})
-        for node, seqs in found.items():
-            self._made[node] = self._steps_of(seq for seq, role in seqs if role in _MADE)
-            if node not in self._origin:
-                self._origin[node] = self._figures(node, {seq for seq, _ in seqs})
+        self._settle(self._seqs(wanted, _ORIGIN), upstream=True)
         return {node: self._made[node] for node in nodes}
 
     def used_in(self, nodes: Collection[str]) -> dict[str, list[Step]]:
         wanted = [n for n in dict.fromkeys(nodes) if n not in self._used]
-        found = self._seqs(wanted, _USED)
-        self._load({seq for seqs in found.values() for seq, _ in seqs})
-        for node, seqs in found.items():
-            self._used[node] = self._steps_of(seq for seq, _ in seqs)
+        self._settle(self._seqs(wanted, _USED), upstream=False)
         return {node: self._used[node] for node in nodes}
 
-    def _steps_of(self, seqs: Iterable[int]) -> list[Step]:
+    def _settle(self, found: dict[str, list[tuple[int, str]]], upstream: bool) -> None:
+        """Cache the steps (and, upstream, the origin figures) of nodes from their events."""
+        self._load({seq for seqs in found.values() for seq, _ in seqs})
+        for node, seqs in found.items():
+            if not upstream:
+                self._used[node] = self._steps_of({seq for seq, _ in seqs})
+                continue
+            self._made[node] = self._steps_of({seq for seq, role in seqs if role in _MADE})
+            if node not in self._origin:
+                self._origin[node] = self._figures(node, {seq for seq, _ in seqs})
+
+    def _steps_of(self, seqs: set[int]) -> list[Step]:
         """The distinct steps of some read events, in capture order."""
         steps: dict[str, Step] = {}
-        for seq in sorted(set(seqs)):
+        for seq in sorted(seqs):
             read = self._read[seq]
             if read.step_key is not None and read.step_key not in steps:
                 step = self._joined.get(read.step_key, read.step)
@@ -124,10 +168,15 @@ class StoreLineage:
         """(seq, role) of the events where each node has one of ``roles``."""
         found: dict[str, list[tuple[int, str]]] = {node: [] for node in nodes}
         for chunk in _chunks(nodes):
-            params = {"roles": roles, "values": chunk}
-            for value, seq, role in self.conn.execute(_BY_VALUE, params):
+            for value, seq, role in self._rows(_BY_VALUE, chunk, roles):
                 found[value].append((seq, role))
         return found
+
+    def _rows(self, sql: str, values: Sequence[Any], roles: tuple[str, ...] = ()) -> Sequence[Any]:
+        """Rows of a look-up for many values (roles are this module's constants, inlined)."""
+        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+        text = sql.format(roles=_inlined(roles), marks=", ".join([mark] * len(values)), mark=mark)
+        return self.conn.exec_driver_sql(text, tuple(values)).all()
 
     def _load(self, seqs: Iterable[int]) -> None:
         """Read events (and every other event of their transformationIDs) not read yet."""
@@ -135,10 +184,10 @@ class StoreLineage:
         joined: set[str] = set()
         for chunk in _chunks(missing):
             keys: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-            for seq, role, value in self.conn.execute(_KEYS, {"seqs": chunk}):
+            for seq, role, value in self._rows(_KEYS, chunk, _INSTANCES):
                 keys[seq][role].append(value)
-            for seq, event_id, kind, action, ms, location, tid, content in self.conn.execute(
-                _EVENTS, {"seqs": chunk}
+            for seq, event_id, kind, action, ms, location, tid, content in self._rows(
+                _EVENTS, chunk
             ):
                 when = datetime.fromtimestamp(ms / 1000, UTC)
                 self._read[seq] = _read_event(
@@ -160,6 +209,17 @@ class StoreLineage:
         for tid, group in seqs.items():
             parts = [step for s in sorted(group) if (step := self._read[s].step) is not None]
             self._joined[tid] = merge(parts)
+
+    def custody(self, nodes: Collection[str]) -> dict[str, list[Hop]]:
+        hops: dict[str, list[Hop]] = {node: [] for node in nodes}
+        sql = _CUSTODY.replace("{steps}", _inlined(CUSTODY_STEPS))
+        for chunk in _chunks(list(hops)):
+            for node, event_id, step, ms, location, destination in self._rows(
+                sql, chunk, ("epc", "epcClass")
+            ):
+                when = datetime.fromtimestamp(ms / 1000, UTC)
+                hops[node].append(Hop(event_id, step, when, location, destination))
+        return hops
 
     # --- element figures ---------------------------------------------------------------------
 
@@ -224,6 +284,10 @@ class StoreLineage:
             yields.update(stated_yields(event))
         for parts, yields in grouped.values():
             yield merge(parts), yields
+
+
+def _inlined(roles: tuple[str, ...]) -> str:
+    return ", ".join(f"'{role}'" for role in roles)
 
 
 def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:

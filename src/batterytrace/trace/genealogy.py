@@ -4,8 +4,9 @@ Backward from a pack, vehicle, cell or lot: every upstream object down to the mi
 share of the root's element each one contributed. Forward from a lot: every downstream object
 holding some of it. The graph is walked once (a lot reached by several paths is expanded
 once), shares are then propagated in topological order, and every result states its rule
-(``RULE``). Where an object has no element figure the result names the gap instead of
-inventing a number; an object met again on its own path is a cycle: reported, not followed.
+(``RULE``). Lots carry their custody path (shipping and receiving events). Where an object
+has no element figure the result names the gap instead of inventing a number; an object met
+again on its own path is a cycle: reported, not followed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import UTC
 from typing import Any
 
 from batterytrace.errors import BatteryTraceError
-from batterytrace.trace.lineage import Flow, Lineage, Step, kg_by_object, node_id
+from batterytrace.trace.lineage import Flow, Hop, Lineage, Step, is_lot, kg_by_object, node_id
 
 RULE = (
     "element-mass allocation: the element of an object made in a step comes from the step's "
@@ -52,6 +53,7 @@ class TracedObject:
     share: float | None = None  # of the start's element (None: unknown, see gap)
     element_kg: float | None = None
     gap: str | None = None
+    custody: list[Hop] = field(default_factory=list)  # shipping and receiving of a lot
 
 
 @dataclass(slots=True)
@@ -89,6 +91,7 @@ class Trace:
             "objects": [
                 {"id": o.id, "depth": o.depth, "share": o.share, "element_kg": o.element_kg}
                 | ({"gap": o.gap} if o.gap else {})
+                | ({"custody": [_hop(h) for h in o.custody]} if o.custody else {})
                 for o in sorted(self.objects.values(), key=lambda o: (o.depth, o.id))
             ],
             "links": [
@@ -125,6 +128,15 @@ class Trace:
         return "\n".join(lines) + "\n"
 
 
+def _hop(hop: Hop) -> dict[str, Any]:
+    return {
+        "event": hop.event,
+        "step": hop.step,
+        "time": hop.time.astimezone(UTC).isoformat(),
+        "location": hop.location,
+    } | ({"destination": hop.destination} if hop.destination else {})
+
+
 def backward(lineage: Lineage, identifier: str, element: str) -> Trace:
     """Everything upstream of ``identifier``, with the share of its element each contributed."""
     return _trace(lineage, identifier, element, upstream=True)
@@ -143,9 +155,12 @@ def _trace(lineage: Lineage, identifier: str, element: str, upstream: bool) -> T
     elements = ElementContent(lineage, element)
     trace = Trace("backward" if upstream else "forward", element, start, elements.in_object(start))
     trace.objects = {node: TracedObject(node, depth) for node, depth in depths.items()}
+    for node, hops in lineage.custody([n for n in depths if is_lot(n)]).items():
+        trace.objects[node].custody = hops
+    times: dict[str, str] = {}  # when each step happened, in UTC: one time scale in every result
     for node, found in steps.items():
-        trace.links.extend(_links(elements, node, found, upstream))
-    _propagate(trace, _acyclic_order(trace))
+        trace.links.extend(_links(elements, node, found, upstream, times))
+    _propagate(trace, _ordered_links(trace))
     if trace.start_kg is None:
         trace.objects[start].gap = f"no {element} figure for {start}: shares only"
     return trace
@@ -156,6 +171,7 @@ def _discover(
 ) -> tuple[dict[str, int], dict[str, list[Step]]]:
     """Walk the graph breadth first, one batch of reads per level: each object's depth (fewest
     steps from the start) and the steps leading on from it."""
+    lineage.reach(start, upstream)
     depths = {start: 0}
     steps: dict[str, list[Step]] = {}
     frontier = [start]
@@ -184,15 +200,19 @@ def _unstated_flows(found: dict[str, list[Step]]) -> Iterator[str]:
                 yield from (f.id for f in (*step.inputs, *step.outputs) if f.id not in step.stated)
 
 
-def _acyclic_order(trace: Trace) -> list[str]:
-    """Topological order of the objects (start first); a link back to an object on its own path
-    is a cycle: reported and dropped."""
+def _ordered_links(trace: Trace) -> list[Link]:
+    """The links in an order where every link into an object comes before the links out of it.
+    When each link goes one level deeper, the order they were found in (level by level) is one;
+    otherwise a depth-first walk orders them, and a link back to an object on its own path is a
+    cycle: reported and dropped."""
+    objects = trace.objects
+    if all(objects[k.target].depth == objects[k.source].depth + 1 for k in trace.links):
+        return trace.links
     back: set[int] = set()
-    on_path: set[str] = set()
+    on_path = {trace.start}
     done: set[str] = set()
     post: list[str] = []
     stack: list[tuple[str, Iterator[Link]]] = [(trace.start, iter(trace.children(trace.start)))]
-    on_path.add(trace.start)
     while stack:
         node, pending = stack[-1]
         link = next(pending, None)
@@ -211,22 +231,21 @@ def _acyclic_order(trace: Trace) -> list[str]:
     if back:
         trace.links = [link for link in trace.links if id(link) not in back]
         trace._outgoing = None
-    return post[::-1]
+    return [link for node in reversed(post) for link in trace.children(node)]
 
 
-def _propagate(trace: Trace, order: list[str]) -> None:
-    """Shares flow from the start along the links, in topological order."""
+def _propagate(trace: Trace, links: list[Link]) -> None:
+    """Shares flow from the start along the links, taken in topological order."""
     shares: dict[str, float] = defaultdict(float)
     unknown: dict[str, str] = {}
     shares[trace.start] = 1.0
-    for node in order:
-        for link in trace.children(node):
-            if link.weight is None:
-                unknown.setdefault(
-                    link.target, f"no {trace.element} figure for {link.target} in step {link.step}"
-                )
-            elif node not in unknown:
-                shares[link.target] += shares[node] * link.weight
+    for link in links:
+        if link.weight is None:
+            unknown.setdefault(
+                link.target, f"no {trace.element} figure for {link.target} in step {link.step}"
+            )
+        elif link.source not in unknown:
+            shares[link.target] += shares[link.source] * link.weight
     for node, obj in trace.objects.items():
         if node in unknown:
             obj.gap = unknown[node]
@@ -283,7 +302,9 @@ class ElementContent:
         return out
 
 
-def _links(elements: ElementContent, node: str, steps: list[Step], upstream: bool) -> list[Link]:
+def _links(
+    elements: ElementContent, node: str, steps: list[Step], upstream: bool, times: dict[str, str]
+) -> list[Link]:
     """Links one step away from ``node``, weighted by the share of its element they carry."""
     out: list[Link] = []
     for step in steps:
@@ -297,7 +318,9 @@ def _links(elements: ElementContent, node: str, steps: list[Step], upstream: boo
         else:
             weights = _forward_weights(elements, node, step)
         masses = kg_by_object(step.inputs if upstream else step.outputs)
-        time = step.time.astimezone(UTC).isoformat()  # one time scale in every result
+        time = times.get(step.key) or times.setdefault(
+            step.key, step.time.astimezone(UTC).isoformat()
+        )
         out.extend(
             Link(node, other, step.key, step.kind, time, weight, masses.get(other))
             for other, weight in weights.items()
@@ -310,15 +333,13 @@ def _forward_weights(elements: ElementContent, node: str, step: Step) -> dict[st
     (evenly, with no loss, when some output's content is unknown). A whole item used in a step
     takes all of its element there; an aggregation passes it on to its parent whole."""
     mine = [f for f in step.inputs if f.id == node]
-    outputs = dict.fromkeys(f.id for f in step.outputs)
-    if all(f.kg is None for f in mine):
-        used: float | None = 1.0
-    else:
+    used: float | None = 1.0
+    if any(f.kg is not None for f in mine):
         whole = elements.in_object(node)
         contents = [elements.in_flow(f, step) for f in mine]
         used = None if None in contents or not whole else sum(c or 0.0 for c in contents) / whole
     if used is None or step.kind != "transformation":
-        return dict.fromkeys(outputs, used)
+        return {f.id: used for f in step.outputs}
     inputs = elements.grouped(step.inputs, step)
     produced = elements.grouped(step.outputs, step)
     total_in = sum(c for c in inputs.values() if c is not None)

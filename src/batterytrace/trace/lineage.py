@@ -54,6 +54,35 @@ class Step:
     stated: Mapping[str, Mapping[str, Fact]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """A custody event of a lot: shipped from a place (to a destination) or received at one;
+    the place is the event's business location, else its read point."""
+
+    event: str
+    step: str  # shipping | receiving
+    time: datetime
+    location: str | None
+    destination: str | None = None
+
+
+CUSTODY_STEPS = ("shipping", "receiving")
+
+
+def custody_step(biz_step: str | None) -> str | None:
+    """``shipping`` or ``receiving`` for those CBV business steps (bare, URN or Web URI form)."""
+    if not biz_step:
+        return None
+    name = biz_step.rsplit(":", 1)[-1].rsplit("-", 1)[-1]
+    return name if name in CUSTODY_STEPS else None
+
+
+def is_lot(node: str) -> bool:
+    """A class-level lot (LGTIN Digital Link): what moves between sites under its own identity;
+    serialised items travel inside their containers."""
+    return "/10/" in node
+
+
 class Lineage(Protocol):
     """What a trace reads; the store and an in-memory set of events both provide it."""
 
@@ -75,6 +104,14 @@ class Lineage(Protocol):
 
     def prefetch(self, nodes: Iterable[str]) -> None:
         """A hint that the facts of ``nodes`` are about to be read (a store reads them at once)."""
+        ...
+
+    def reach(self, start: str, upstream: bool) -> None:
+        """A hint that everything reachable from ``start`` is about to be walked."""
+        ...
+
+    def custody(self, nodes: Collection[str]) -> dict[str, list[Hop]]:
+        """Shipping and receiving events of each node, in time order."""
         ...
 
 
@@ -125,7 +162,7 @@ def _flows(epcs: Iterable[str], quantities: Iterable[QuantityElement]) -> tuple[
 
 def step_of(event: Event, key: str) -> Step | None:
     """The genealogy step an event records, if any."""
-    location = event.bizLocation.id if event.bizLocation else None
+    location = node_id(event.bizLocation.id) if event.bizLocation else None
     if event.type is EventType.TRANSFORMATION:
         return Step(
             key, "transformation", event.eventTime, location,
@@ -247,7 +284,9 @@ class EventLineage:
         self._facts: dict[str, dict[str, Fact]] = defaultdict(dict)
         self._made_kg: dict[str, float] = defaultdict(float)
         self._nodes: set[str] = set()
+        self._hops: dict[str, list[Hop]] = defaultdict(list)
         for event in events:
+            self._add_hops(event)
             key = event.transformationID or event.eventID or f"{event.type.value}@{event.eventTime}"
             step = step_of(event, key)
             if step is not None:
@@ -292,6 +331,23 @@ class EventLineage:
 
     def prefetch(self, nodes: Iterable[str]) -> None:
         return None  # everything is in memory already
+
+    def reach(self, start: str, upstream: bool) -> None:
+        return None
+
+    def custody(self, nodes: Collection[str]) -> dict[str, list[Hop]]:
+        return {node: sorted(self._hops.get(node, []), key=lambda h: h.time) for node in nodes}
+
+    def _add_hops(self, event: Event) -> None:
+        step = custody_step(event.bizStep) if event.type is EventType.OBJECT else None
+        if step is None:
+            return
+        place = event.bizLocation or event.readPoint
+        location = node_id(place.id) if place else None
+        places = [node_id(d.id) for d in event.destinationList if d.type.endswith("location")]
+        hop = Hop(event.eventID or "", step, event.eventTime, location, next(iter(places), None))
+        for identifier in (*event.epcList, *(q.epcClass for q in event.quantityList)):
+            self._hops[node_id(identifier)].append(hop)
 
 
 def _identifiers(event: Event) -> Iterable[str]:
