@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from batterytrace.cli import app
-from factories import document, object_event, write
+from factories import ORE_CLASS, document, object_event, write
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -171,6 +171,24 @@ def test_trace_back_and_forward(env: Path) -> None:
         runner.invoke(app, ["trace", "back", pack, "--element", "Ni", "--format", "json"]).stdout
     )
     assert nickel["start_element_kg"] is None and nickel["gaps"]
+
+
+def test_a_wide_trace_tree_shows_a_sample_and_counts_the_rest(env: Path) -> None:
+    cells = [f"urn:epc:id:sgtin:3700000.010001.{n}" for n in range(40)]
+    batch = {
+        "type": "TransformationEvent",
+        "eventID": "urn:uuid:00000000-0000-0000-0000-0000000000bb",
+        "eventTime": "2025-02-01T00:00:00Z",
+        "eventTimeZoneOffset": "+00:00",
+        "inputQuantityList": [{"epcClass": ORE_CLASS.format(n=1), "quantity": 10, "uom": "KGM"}],
+        "outputEPCList": cells,
+    }
+    wide = write(env / "w.jsonld", document([object_event(1), batch]))
+    assert runner.invoke(app, ["capture", str(wide)]).exit_code == 0
+    tree = runner.invoke(app, ["trace", "forward", ORE_CLASS.format(n=1)], env={"COLUMNS": "200"})
+    assert tree.exit_code == 0
+    assert "... 30 more (all of them: --format json)" in tree.stdout
+    assert tree.stdout.count("[transformation]") == 10
 
 
 def test_trace_errors_are_one_line(env: Path) -> None:

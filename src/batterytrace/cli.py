@@ -383,6 +383,9 @@ def _trace(direction: str, identifier: str, element: str, form: str) -> None:
         out.print(_flag("cycle:", cycle), soft_wrap=True)
 
 
+_TREE_FANOUT, _TREE_SAMPLE = 30, 10
+
+
 def _trace_tree(result: Trace) -> Tree:
     """The trace as a tree; an object reached again is shown once, then referred to."""
 
@@ -395,7 +398,11 @@ def _trace_tree(result: Trace) -> Tree:
     shown = {result.start}
 
     def grow(branch: Tree, node: str) -> None:
-        for link in sorted(result.children(node), key=lambda link: link.target):
+        links = sorted(result.children(node), key=lambda link: link.target)
+        if len(links) > _TREE_FANOUT:  # thousands of cells in one batch: a sample, then a count
+            branch.add(f"... {len(links) - _TREE_SAMPLE:,} more (all of them: --format json)")
+            links = links[:_TREE_SAMPLE]
+        for link in links:
             if link.target in shown:
                 branch.add(f"[{link.kind}] {link.target}  (shown above)")
             else:
