@@ -12,7 +12,8 @@ Prints the table and writes ``bench/results/trace.json`` with a flat ``summary``
 ``back_p50_ms``, ``back_p95_ms``, ``forward_p50_ms``, ``forward_p95_ms``, ``back_ratio_vs_cte``,
 ``forward_ratio_vs_cte``, ``generate_s``, ``capture_s``.
 
-Usage: ``python bench/trace.py [--events N] [--samples K] [--db URL] [--store DIR] [--out FILE]``
+Usage: ``python bench/trace.py [--events N] [--samples K] [--forward-samples K] [--db URL]
+[--store DIR] [--out FILE]``
 
 ``--store DIR`` keeps the generated scenario and the SQLite store in DIR, with the generation and
 capture times in ``DIR/prepared.json``; a later run with the same DIR reuses them and times the
@@ -36,7 +37,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from batterytrace.repository import Repository
 from batterytrace.scenario.generator import CO_SULFATE, PACK, generate
@@ -91,6 +92,33 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
+def compare(
+    repo: Repository, conn: Connection, direction: str, roots: list[str], sql: str
+) -> tuple[list[float], list[float], list[int]]:
+    """ms of the trace and of the baseline for each root (which runs first alternates, so
+    neither always finds the other's pages in the cache), and the objects each trace reached."""
+    ours: list[float] = []
+    baseline: list[float] = []
+    objects: list[int] = []
+    for i, root in enumerate(roots):
+        reached: list[int] = []
+
+        def trace(root: str = root, reached: list[int] = reached) -> None:
+            reached.append(len(repo.trace(root, direction, "Co").objects))
+
+        def cte(root: str = root) -> None:
+            conn.execute(text(sql), {"root": root}).all()
+
+        if i % 2:
+            baseline.append(timed(cte))
+            ours.append(timed(trace))
+        else:
+            ours.append(timed(trace))
+            baseline.append(timed(cte))
+        objects.extend(reached)
+    return ours, baseline, objects
+
+
 def prepare(
     work: Path, events: int, db: str | None, console: Console
 ) -> tuple[Repository, dict[str, object]]:
@@ -125,7 +153,8 @@ def prepare(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
-    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--samples", type=int, default=200, help="backward traces (packs)")
+    parser.add_argument("--forward-samples", type=int, default=20, help="sulfate lots")
     parser.add_argument("--db", help="SQLAlchemy URL of an empty database (default: SQLite)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "trace.json")
     parser.add_argument("--store", type=Path, help="keep (or reuse) scenario and store here")
@@ -154,19 +183,13 @@ def main() -> None:
             )
         ]
     back_roots = rng.sample(packs, min(args.samples, len(packs)))
-    forward_roots = rng.sample(sulfates, min(args.samples, len(sulfates)))
-
-    back = [timed(lambda r=r: repo.trace(r, "backward", "Co")) for r in back_roots]
-    forward = [timed(lambda r=r: repo.trace(r, "forward", "Co")) for r in forward_roots]
+    forward_roots = rng.sample(sulfates, min(args.forward_samples, len(sulfates)))
     back_sql, forward_sql = ctes(repo.engine.dialect.name)
     with repo.engine.connect() as conn:
-        back_cte = [
-            timed(lambda r=r: conn.execute(text(back_sql), {"root": r}).all()) for r in back_roots
-        ]
-        forward_cte = [
-            timed(lambda r=r: conn.execute(text(forward_sql), {"root": r}).all())
-            for r in forward_roots
-        ]
+        back, back_cte, back_objects = compare(repo, conn, "backward", back_roots, back_sql)
+        forward, forward_cte, forward_objects = compare(
+            repo, conn, "forward", forward_roots, forward_sql
+        )
 
     back_p50, back_p95 = percentiles(back)
     fwd_p50, fwd_p95 = percentiles(forward)
@@ -182,7 +205,10 @@ def main() -> None:
         "capture_s": prepared["capture_s"],
         "back_cte_p50_ms": round(percentiles(back_cte)[0], 2),
         "forward_cte_p50_ms": round(percentiles(forward_cte)[0], 2),
-        "samples": len(back_roots),
+        "back_objects_p50": int(statistics.median(back_objects)),
+        "forward_objects_p50": int(statistics.median(forward_objects)),
+        "back_samples": len(back_roots),
+        "forward_samples": len(forward_roots),
         "backend": repo.engine.dialect.name,
     }
     table = Table("figure", "value", title=f"trace benchmark, {prepared['events']:,} events")

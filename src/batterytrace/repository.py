@@ -52,6 +52,7 @@ class Repository:
         self.url = url or database.database_url()
         self.key_path = key_path or keys.key_path()
         self.engine: Engine = database.connect(self.url)
+        self._initialised = False  # the schema check runs once per repository, not per call
 
     def init(self) -> InitResult:
         """Create or upgrade the schema; create the signing key when there is none."""
@@ -62,10 +63,11 @@ class Repository:
         return InitResult(self.url, database.revision(self.engine), self.key_path, created)
 
     def _store(self, signing: bool = False) -> EventStore:
-        if database.revision(self.engine) is None:
+        if not self._initialised and database.revision(self.engine) is None:
             raise StoreError(
                 f"{self.url}: no batterytrace store here; run `batterytrace init` first"
             )
+        self._initialised = True
         return EventStore(self.engine, keys.load_private(self.key_path) if signing else None)
 
     def capture(

@@ -351,7 +351,9 @@ def _extensions(content: dict[str, Any]) -> Iterator[tuple[str, object]]:
     for fields in (content.get("ilmd") or {}, content):
         for name, value in fields.items():
             prefix, colon, local = name.partition(":")
-            if colon and prefix in context:
+            if not colon:
+                continue  # a standard EPCIS field
+            if prefix in context:
                 yield context[prefix] + local, value
-            elif name.startswith(("http://", "https://")):
+            elif prefix in ("http", "https"):
                 yield name, value
