@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batterytrace.epcis.documents import read
-from batterytrace.epcis.model import Event, EventType, QuantityElement
+from batterytrace.epcis.model import Document, Event, EventType, QuantityElement
 from batterytrace.repository import Repository
 from batterytrace.trace.genealogy import UnknownObject, backward, forward
 from batterytrace.trace.lineage import EventLineage, node_id
@@ -149,3 +149,28 @@ def test_lots_carry_their_custody_path(repo: Repository) -> None:
     assert trace.to_json()["objects"][0].get("custody") is None  # items: no custody of their own
     as_json = next(o for o in trace.to_json()["objects"] if o["id"] == ore.id)
     assert as_json["custody"][0]["destination"] == plant
+
+
+def test_the_store_agrees_on_chains_with_a_cycle(repo: Repository) -> None:
+    events = [
+        commission("L1", 100, 0.1, 1),
+        transform("to-L2", {"L1": 100}, {"L2": (90, 0.1)}, 2),
+        transform("to-L1", {"L2": 90}, {"L1": (80, 0.1)}, 3),
+    ]
+    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
+    for direction, walk in (("backward", backward), ("forward", forward)):
+        stored = repo.trace(lot("L2"), direction, "Co")
+        assert (
+            stored.cycles
+            and stored.to_json() == walk(EventLineage(events), lot("L2"), "Co").to_json()
+        )
+
+
+def test_the_store_agrees_on_the_chain_both_ways(repo: Repository) -> None:
+    events = chain()
+    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
+    memory = EventLineage(events)
+    assert repo.trace(PACK, "backward", "Co").to_json() == backward(memory, PACK, "Co").to_json()
+    assert (
+        repo.trace(lot("A"), "forward", "Co").to_json() == forward(memory, lot("A"), "Co").to_json()
+    )

@@ -61,6 +61,10 @@ class QuantityElement:
     quantity: float | None = None
     uom: str | None = None
 
+    def __post_init__(self) -> None:
+        if isinstance(self.quantity, int) and not isinstance(self.quantity, bool):
+            object.__setattr__(self, "quantity", float(self.quantity))  # one number type
+
 
 @dataclass(slots=True, frozen=True)
 class Location:
