@@ -1,10 +1,11 @@
-"""The genealogy graph read from the store, a whole frontier of objects per query.
+"""The genealogy graph read from the store.
 
-Which events made objects (they are outputs or parents there) and which used them (inputs or
-children) are look-ups on the event_key index by (role, value) for many values at once; the
-identifiers a step moves come from the same index (already canonical Digital Links), and only
-quantities and ILMD figures are read from the stored JSON. A transformation recorded in several
-events is joined by its transformationID. Everything read is cached for the life of one trace.
+A trace first reads everything reachable from its start with one recursive query over the
+event_key index (made by: output and parent roles; used in: input and child roles), then the
+events on the way in one batch: the identifiers a step moves come from the index (already
+canonical Digital Links), quantities and ILMD figures from the stored JSON. Look-ups the walk
+still needs (a transformation recorded in several events, joined by its transformationID) go
+by whole frontiers. Everything read is cached for the life of one trace.
 """
 
 from __future__ import annotations
