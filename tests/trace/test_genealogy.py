@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batterytrace.epcis.documents import read
-from batterytrace.epcis.model import Document, Event, EventType, QuantityElement
+from batterytrace.epcis.model import Action, Document, Event, EventType, QuantityElement
 from batterytrace.repository import Repository
 from batterytrace.trace.genealogy import UnknownObject, backward, forward
 from batterytrace.trace.lineage import EventLineage, node_id
@@ -174,3 +174,24 @@ def test_the_store_agrees_on_the_chain_both_ways(repo: Repository) -> None:
     assert (
         repo.trace(lot("A"), "forward", "Co").to_json() == forward(memory, lot("A"), "Co").to_json()
     )
+
+
+def test_forward_from_an_item_without_a_figure_names_the_gap() -> None:
+    scrap = item(7)
+    events = [
+        Event(
+            type=EventType.OBJECT, eventTime=T0, eventTimeZoneOffset="+00:00",
+            eventID="urn:uuid:c-scrap", action=Action.ADD, epcList=(scrap,),
+        ),
+        commission("L", 100, 0.1, 1),
+        Event(
+            type=EventType.TRANSFORMATION, eventTime=T0 + timedelta(days=2),
+            eventTimeZoneOffset="+00:00", eventID="urn:uuid:t-R", inputEPCList=(scrap,),
+            inputQuantityList=(QuantityElement(lot("L"), 100, "KGM"),),
+            outputQuantityList=(QuantityElement(lot("R"), 90, "KGM"),),
+            ilmd=(fraction("Co", 0.1),),
+        ),
+    ]  # fmt: skip
+    trace = forward(EventLineage(events), scrap, "Co")
+    recycled = trace.objects[node_id(lot("R"))]
+    assert recycled.share is None and recycled.gap  # not 90 % of L's cobalt credited to scrap

@@ -329,18 +329,17 @@ def _links(
 
 
 def _forward_weights(elements: ElementContent, node: str, step: Step) -> dict[str, float | None]:
-    """Part of the node used in the step, spread over the outputs by their element content
-    (evenly, with no loss, when some output's content is unknown). A whole item used in a step
-    takes all of its element there; an aggregation passes it on to its parent whole."""
+    """Part of the node's element used in the step, spread over the outputs by their element
+    content (evenly, with no loss, when some output's content is unknown). A container takes a
+    whole item as it is and passes it on to its parent whole, without reading its content."""
     mine = [f for f in step.inputs if f.id == node]
-    used: float | None = 1.0
-    if any(f.kg is not None for f in mine):
-        whole = elements.in_object(node)
-        contents = [elements.in_flow(f, step) for f in mine]
-        used = None if None in contents or not whole else sum(c or 0.0 for c in contents) / whole
+    if step.kind != "transformation" and all(f.kg is None for f in mine):
+        return {f.id: 1.0 for f in step.outputs}
+    inputs = elements.grouped(step.inputs, step)
+    whole, own = elements.in_object(node), inputs.get(node)
+    used = None if own is None or not whole else own / whole
     if used is None or step.kind != "transformation":
         return {f.id: used for f in step.outputs}
-    inputs = elements.grouped(step.inputs, step)
     produced = elements.grouped(step.outputs, step)
     total_in = sum(c for c in inputs.values() if c is not None)
     if None in produced.values() or not total_in:
