@@ -326,72 +326,71 @@ def _vocabulary(vtype: str, elements: Iterable[tuple[str, dict[str, Any]]]) -> V
     )
 
 
+# The EPCIS master-data attribute of each plain field, per kind of record, in export order;
+# both directions read these tables (fields with a shape of their own are mapped beside them).
+_PARTY_URIS = {"name": MDA + "name", "country": MDA + "countryCode"}
+_SITE_URIS = {
+    "name": MDA + "name",
+    "country": MDA + "countryCode",
+    "latitude": MDA + "latitude",
+    "longitude": MDA + "longitude",
+    "role": BT + "siteRole",
+    "party": BT + "party",
+}
+_MATERIAL_URIS = {
+    "name": MDA + "descriptionShort",
+    "kind": BT + "materialKind",
+    "formula": BT + "formula",
+    "chemistry": BT + "chemistry",
+    "energy_kwh": BT + "energyKWh",
+}
+
+
+def _attributes(record: Mapping[str, Any], uris: Mapping[str, str]) -> dict[str, Any]:
+    return {uri: record.get(field) for field, uri in uris.items()}
+
+
+def _fields(id: str, a: Mapping[str, Any], uris: Mapping[str, str]) -> dict[str, Any]:
+    return {"id": id} | {field: a.get(uri) for field, uri in uris.items()}
+
+
+def _prefixed(a: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    return {k[len(prefix) :]: v for k, v in a.items() if k.startswith(prefix)}
+
+
 def _party_attributes(p: Party) -> dict[str, Any]:
-    return {
-        MDA + "name": p.name,
-        MDA + "countryCode": p.country,
+    return _attributes(_party_json(p), _PARTY_URIS) | {
         BT + "roles": " ".join(p.roles) or None,
         **{f"{BT}id.{scheme}": value for scheme, value in p.identifiers},
     }
 
 
 def _party_from(id: str, a: Mapping[str, Any]) -> dict[str, Any]:
-    prefix = BT + "id."
-    return {
-        "id": id,
-        "name": a.get(MDA + "name"),
-        "country": a.get(MDA + "countryCode"),
+    return _fields(id, a, _PARTY_URIS) | {
         "roles": str(a.get(BT + "roles") or "").split(),
-        "identifiers": {k[len(prefix) :]: v for k, v in a.items() if k.startswith(prefix)},
+        "identifiers": _prefixed(a, BT + "id."),
     }
 
 
 def _site_attributes(s: Site) -> dict[str, Any]:
-    return {
-        MDA + "name": s.name,
-        MDA + "countryCode": s.country,
-        MDA + "latitude": s.latitude,
-        MDA + "longitude": s.longitude,
-        BT + "siteRole": s.role.value,
-        BT + "party": s.party,
-    }
+    return _attributes(_site_json(s), _SITE_URIS)
 
 
 def _site_from(id: str, a: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "id": id,
-        "name": a.get(MDA + "name"),
-        "party": a.get(BT + "party"),
-        "role": a.get(BT + "siteRole"),
-        "country": a.get(MDA + "countryCode"),
-        "latitude": a.get(MDA + "latitude"),
-        "longitude": a.get(MDA + "longitude"),
-    }
+    return _fields(id, a, _SITE_URIS)
 
 
 def _material_attributes(m: Material) -> dict[str, Any]:
     declared = () if m.formula else m.fractions
-    return {
-        MDA + "descriptionShort": m.name,
-        BT + "materialKind": m.kind.value,
-        BT + "formula": m.formula,
-        BT + "chemistry": m.chemistry,
-        BT + "energyKWh": m.energy_kwh,
+    return _attributes(_material_json(m), _MATERIAL_URIS) | {
         **{f"{BT}massFraction.{f.element}": f.fraction for f in declared},
         BT + "fractionSource": declared[0].source if declared else None,
     }
 
 
 def _material_from(id: str, a: Mapping[str, Any]) -> dict[str, Any]:
-    prefix = BT + "massFraction."
-    return {
-        "id": id,
-        "name": a.get(MDA + "descriptionShort"),
-        "kind": a.get(BT + "materialKind"),
-        "formula": a.get(BT + "formula"),
-        "chemistry": a.get(BT + "chemistry"),
-        "energy_kwh": a.get(BT + "energyKWh"),
-        "fractions": {k[len(prefix) :]: v for k, v in a.items() if k.startswith(prefix)},
+    return _fields(id, a, _MATERIAL_URIS) | {
+        "fractions": _prefixed(a, BT + "massFraction."),
         "source": a.get(BT + "fractionSource"),
     }
 
