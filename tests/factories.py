@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from batterytrace.epcis.model import Action, Event, EventType, Extension, QuantityElement
-from batterytrace.trace.lineage import BT
+from batterytrace.masterdata import BT
 
 CONTEXT = [
     "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",

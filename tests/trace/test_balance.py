@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from batterytrace.epcis.model import Extension
-from batterytrace.masterdata import MasterData, MaterialKind, material
+from batterytrace.masterdata import BT, MasterData, MaterialKind, material
 from batterytrace.repository import Repository
 from batterytrace.store.lineage import StoreLineage
 from batterytrace.trace.balance import check
-from batterytrace.trace.lineage import BT, EventLineage, node_id
+from batterytrace.trace.lineage import EventLineage, node_id
 from factories import chain, commission, transform
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -26,6 +26,7 @@ from typing import IO, Any
 import orjson
 
 from batterytrace.masterdata import (
+    BT,
     MasterData,
     MaterialKind,
     Party,
@@ -40,7 +41,7 @@ from batterytrace.units import mass_fractions
 
 CONTEXT = [
     "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
-    {"bt": "https://batterytrace.org/voc/"},
+    {"bt": BT},
 ]
 AGREEMENT_ID = "https://batterytrace.org/agreement/renault-managem-2022"
 RMAP_CERTIFICATE = "https://certificates.example.org/rmi-rmap/managem-guemassa"

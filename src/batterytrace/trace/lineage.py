@@ -18,10 +18,9 @@ from typing import Protocol
 from batterytrace.epcis.model import Action, Event, EventType, QuantityElement
 from batterytrace.errors import UnitError
 from batterytrace.identifiers import to_digital_link
-from batterytrace.masterdata import Material
+from batterytrace.masterdata import BT, Material
 from batterytrace.units import to_kg
 
-BT = "https://batterytrace.org/voc/"
 ELEMENT_NAMES = {"Co": "cobalt", "Ni": "nickel", "Li": "lithium", "Mn": "manganese", "Cu": "copper"}
 
 
