@@ -117,15 +117,16 @@ class StoreLineage:
         recursive query and one read of the events, so a trace's levels are all in memory."""
         near, far = (_MADE, _USED) if upstream else (_USED, _MADE)
         sqlite = self.conn.dialect.name == "sqlite"  # its CROSS JOIN fixes the loop order
-        sql = _REACH.format(
-            mark="{mark}",
+        rows = self._rows(
+            _REACH,
+            (start,),
+            _ORIGIN if upstream else _USED,
             join="CROSS JOIN" if sqlite else "JOIN",
             near=_inlined(near),
             far=_inlined(far),
-            roles="{roles}",
         )
         found: dict[str, list[tuple[int, str]]] = defaultdict(list)
-        for node, seq, role in self._rows(sql, (start,), _ORIGIN if upstream else _USED):
+        for node, seq, role in rows:
             found[node].extend(() if seq is None else ((seq, role),))
         self._settle(found, upstream)
 
@@ -173,10 +174,14 @@ class StoreLineage:
                 found[value].append((seq, role))
         return found
 
-    def _rows(self, sql: str, values: Sequence[Any], roles: tuple[str, ...] = ()) -> Sequence[Any]:
-        """Rows of a look-up for many values (roles are this module's constants, inlined)."""
+    def _rows(
+        self, sql: str, values: Sequence[Any], roles: tuple[str, ...] = (), **inline: str
+    ) -> Sequence[Any]:
+        """Rows of a look-up for many values (roles and ``inline`` are this module's constants,
+        written into the SQL; the values go as parameters)."""
         mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
-        text = sql.format(roles=_inlined(roles), marks=", ".join([mark] * len(values)), mark=mark)
+        marks = ", ".join([mark] * len(values))
+        text = sql.format(roles=_inlined(roles), marks=marks, mark=mark, **inline)
         return self.conn.exec_driver_sql(text, tuple(values)).all()
 
     def _load(self, seqs: Iterable[int]) -> None:
@@ -213,10 +218,10 @@ class StoreLineage:
 
     def custody(self, nodes: Collection[str]) -> dict[str, list[Hop]]:
         hops: dict[str, list[Hop]] = {node: [] for node in nodes}
-        sql = _CUSTODY.replace("{steps}", _inlined(CUSTODY_STEPS))
+        steps = _inlined(CUSTODY_STEPS)
         for chunk in _chunks(list(hops)):
             for node, event_id, step, ms, location, destination in self._rows(
-                sql, chunk, ("epc", "epcClass")
+                _CUSTODY, chunk, ("epc", "epcClass"), steps=steps
             ):
                 when = datetime.fromtimestamp(ms / 1000, UTC)
                 hops[node].append(Hop(event_id, step, when, location, destination))
