@@ -92,8 +92,7 @@ _KNOWN = select(K.c.seq).where(K.c.role.in_(_ALL), K.c.value == bindparam("node"
 class _Read:
     """What one stored event says about the genealogy."""
 
-    step_key: str | None  # None: not a genealogy step
-    step: Step | None
+    step: Step | None  # None: not a genealogy step
     stated: dict[str, dict[str, Fact]]
     made_kg: dict[str, float]
 
@@ -157,11 +156,9 @@ class StoreLineage:
         """The distinct steps of some read events, in capture order."""
         steps: dict[str, Step] = {}
         for seq in sorted(seqs):
-            read = self._read[seq]
-            if read.step_key is not None and read.step_key not in steps:
-                step = self._joined.get(read.step_key, read.step)
-                if step is not None:
-                    steps[read.step_key] = step
+            step = self._read[seq].step
+            if step is not None and step.key not in steps:
+                steps[step.key] = self._joined.get(step.key, step)
         return list(steps.values())
 
     def _seqs(
@@ -312,7 +309,8 @@ def _read_event(
     content: dict[str, Any],
 ) -> _Read:
     """The step, stated element figures and made kg of one stored event: identifiers from the
-    index, quantities and ILMD from the content (the same rules as ``step_of``/``facts_of``)."""
+    index, quantities and ILMD from the content (the rules of ``step_of``, ``stated_facts`` and
+    ``made_quantities``, which the store-versus-memory tests hold them to)."""
 
     def quantities(name: str) -> tuple[Flow, ...]:
         return quantity_flows(
@@ -324,27 +322,27 @@ def _read_event(
         return tuple(Flow(value) for value in keys.get(role, ()))
 
     made: tuple[Flow, ...] = ()
-    step: Step | None = None
-    key = transformation_id or event_id
+    flows: tuple[tuple[Flow, ...], tuple[Flow, ...]] | None = None  # a step's inputs, outputs
+    step_kind = {"AggregationEvent": "aggregation", "AssociationEvent": "association"}.get(kind)
     if kind == "TransformationEvent":
-        inputs = instances("inputEPC") + quantities("inputQuantityList")
+        step_kind = "transformation"
         made = instances("outputEPC") + quantities("outputQuantityList")
-        step = Step(key, "transformation", when, location, inputs, made)
+        flows = (instances("inputEPC") + quantities("inputQuantityList"), made)
     elif kind == "ObjectEvent" and action == "ADD":
         made = instances("epc") + quantities("quantityList")
-    elif kind in ("AggregationEvent", "AssociationEvent") and keys.get("parentID"):
+    elif step_kind and keys.get("parentID"):
         if action != "DELETE":
             children = instances("childEPC") + quantities("childQuantityList")
-            kind_name = "aggregation" if kind == "AggregationEvent" else "association"
-            step = Step(key, kind_name, when, location, children, instances("parentID"))
+            flows = (children, instances("parentID"))
         if kind == "AggregationEvent" and action == "ADD":
             made = instances("parentID")
     facts = element_facts(_extensions(content), f"ilmd of event {event_id}")
     stated = {flow.id: facts for flow in made} if facts else {}
-    if step is not None and stated:
-        step = Step(step.key, step.kind, when, location, step.inputs, step.outputs, stated)
-    made_kg = kg_by_object(made) if kind != "AggregationEvent" else {}
-    return _Read(key if step else None, step, stated, made_kg)
+    if flows is None or step_kind is None:
+        return _Read(None, stated, kg_by_object(made))
+    key = transformation_id or event_id
+    step = Step(key, step_kind, when, location, *flows, stated)
+    return _Read(step, stated, kg_by_object(made))
 
 
 def _extensions(content: dict[str, Any]) -> Iterator[tuple[str, object]]:
