@@ -31,7 +31,7 @@ def test_init_keeps_an_existing_key(env: Path) -> None:
     assert result.exit_code == 0 and "kept existing" in result.output
     assert (env / "cli.key").read_bytes() == key
     body = json.loads(runner.invoke(app, ["init", "--json"]).stdout)
-    assert body["revision"] == "0002" and body["key_created"] is False
+    assert body["revision"] == "0003" and body["key_created"] is False
 
 
 def test_capture_prints_counts_and_is_idempotent(env: Path) -> None:
@@ -183,12 +183,28 @@ def test_a_wide_trace_tree_shows_a_sample_and_counts_the_rest(env: Path) -> None
         "inputQuantityList": [{"epcClass": ORE_CLASS.format(n=1), "quantity": 10, "uom": "KGM"}],
         "outputEPCList": cells,
     }
-    wide = write(env / "w.jsonld", document([object_event(1), batch]))
+    module = {
+        "type": "AggregationEvent",
+        "eventID": "urn:uuid:00000000-0000-0000-0000-0000000000bc",
+        "eventTime": "2025-02-02T00:00:00Z",
+        "eventTimeZoneOffset": "+00:00",
+        "parentID": "urn:epc:id:sgtin:3700000.010002.M1",
+        "childEPCs": cells,
+        "action": "ADD",
+    }
+    wide = write(env / "w.jsonld", document([object_event(1), batch, module]))
     assert runner.invoke(app, ["capture", str(wide)]).exit_code == 0
-    tree = runner.invoke(app, ["trace", "forward", ORE_CLASS.format(n=1)], env={"COLUMNS": "200"})
+    tree = runner.invoke(app, ["trace", "back", module["parentID"]], env={"COLUMNS": "200"})
     assert tree.exit_code == 0
-    assert "... 30 more (all of them: --format json)" in tree.stdout
-    assert tree.stdout.count("[transformation]") == 10
+    assert (
+        "... 30 more: 30 of https://id.gs1.org/01/03700000100010 (all: --format json)"
+        in tree.stdout
+    )
+    assert tree.stdout.count("[aggregation]") == 10
+    # forward, the 40 cells are one object of their class, and the module holds them
+    ahead = runner.invoke(app, ["trace", "forward", ORE_CLASS.format(n=1)], env={"COLUMNS": "200"})
+    assert "[transformation] https://id.gs1.org/01/03700000100010  40 items" in ahead.stdout
+    assert "[holding] https://id.gs1.org/01/03700000100027/21/M1" in ahead.stdout
 
 
 def test_trace_errors_are_one_line(env: Path) -> None:

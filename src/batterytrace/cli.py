@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
@@ -30,6 +31,7 @@ from batterytrace.epcis.hash import event_hash, prehash
 from batterytrace.epcis.model import Event
 from batterytrace.errors import BatteryTraceError
 from batterytrace.masterdata import ELEMENTS, read_master_data, write_master_data
+from batterytrace.trace.lineage import class_of
 
 if TYPE_CHECKING:
     from batterytrace.repository import Repository
@@ -393,14 +395,18 @@ def _trace_tree(result: Trace) -> Tree:
         o = result.objects[node]
         kg = "?" if o.element_kg is None else f"{o.element_kg:,.6g} kg {result.element}"
         share = "" if o.share is None else f" ({o.share * 100:.3g} %)"
-        return f"{f'[{kind}] ' if kind else ''}{node}  {kg}{share}"
+        items = "" if o.items is None else f"  {o.items:,} items"
+        return f"{f'[{kind}] ' if kind else ''}{node}{items}  {kg}{share}"
 
     shown = {result.start}
 
     def grow(branch: Tree, node: str) -> None:
-        links = sorted(result.children(node), key=lambda link: link.target)
-        if len(links) > _TREE_FANOUT:  # thousands of cells in one batch: a sample, then a count
-            branch.add(f"... {len(links) - _TREE_SAMPLE:,} more (all of them: --format json)")
+        targets = {link.target: link for link in result.children(node)}  # one line per object
+        links = sorted(targets.values(), key=lambda k: (result.objects[k.target].depth, k.target))
+        if len(links) > _TREE_FANOUT:  # thousands of modules and packs: a sample, then counts
+            rest = Counter(class_of(link.target) for link in links[_TREE_SAMPLE:])
+            by_class = ", ".join(f"{n:,} of {c}" for c, n in sorted(rest.items()))
+            branch.add(f"... {len(links) - _TREE_SAMPLE:,} more: {by_class} (all: --format json)")
             links = links[:_TREE_SAMPLE]
         for link in links:
             if link.target in shown:

@@ -53,6 +53,43 @@ def test_forward_reaches_the_pack_with_the_same_kg() -> None:
     assert fwd.objects[node_id(lot("C"))].element_kg == pytest.approx(c_kg)
 
 
+def recycled(pack: str) -> list[Event]:
+    """The chain's pack dismantled into 1 kg of black mass at 10 % Co (0.1 of its 0.12 kg)."""
+    return [
+        *chain(),
+        Event(
+            type=EventType.TRANSFORMATION, eventTime=T0 + timedelta(days=9),
+            eventTimeZoneOffset="+00:00", eventID="urn:uuid:t-BM", inputEPCList=(pack,),
+            outputQuantityList=(QuantityElement(lot("BM"), 1, "KGM"),),
+            ilmd=(fraction("Co", 0.1),),
+        ),
+    ]  # fmt: skip
+
+
+def test_forward_lists_containers_not_items_and_follows_a_consumed_pack() -> None:
+    lineage = EventLineage(recycled(PACK))
+    back = backward(lineage, PACK, "Co")
+    fwd = forward(lineage, lot("A"), "Co")
+    from_a = back.objects[node_id(lot("A"))].element_kg
+    assert fwd.objects[node_id(PACK)].element_kg == pytest.approx(from_a)
+    assert fwd.objects[node_id(lot("BM"))].element_kg == pytest.approx(from_a * 0.1 / 0.12)
+    assert not any(node_id(item(i)) in fwd.objects for i in range(1, 5))  # counted, not listed
+    (held,) = [link for link in fwd.links if link.target == node_id(PACK)]
+    assert (held.kind, held.items, held.step) == ("holding", 4, "urn:uuid:t-cells")
+    assert fwd.objects[node_id(PACK)].depth == fwd.objects[node_id(lot("C"))].depth + 2
+
+
+def test_forward_follows_a_consumed_item(repo: Repository) -> None:
+    events = recycled(item(2))
+    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
+    memory = forward(EventLineage(events), lot("A"), "Co")
+    assert repo.trace(lot("A"), "forward", "Co").to_json() == memory.to_json()
+    pack, cell = memory.objects[node_id(PACK)], memory.objects[node_id(item(2))]
+    assert cell.element_kg == pytest.approx((pack.element_kg or 0) / 4)
+    black_mass = memory.objects[node_id(lot("BM"))].element_kg
+    assert black_mass == pytest.approx((cell.element_kg or 0) * 0.1 / 0.03)
+
+
 def test_cycles_are_reported_not_followed() -> None:
     events = [
         commission("L1", 100, 0.1, 1),
@@ -166,8 +203,8 @@ def test_the_store_agrees_on_chains_with_a_cycle(repo: Repository) -> None:
         )
 
 
-def test_the_store_agrees_on_the_chain_both_ways(repo: Repository) -> None:
-    events = chain()
+@pytest.mark.parametrize("events", [chain(), recycled(PACK)], ids=["chain", "recycled"])
+def test_the_store_agrees_on_the_chain_both_ways(repo: Repository, events: list[Event]) -> None:
     repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
     memory = EventLineage(events)
     assert repo.trace(PACK, "backward", "Co").to_json() == backward(memory, PACK, "Co").to_json()

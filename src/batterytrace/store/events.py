@@ -33,7 +33,7 @@ from batterytrace.errors import (
 )
 from batterytrace.ledger import chain
 from batterytrace.ledger.keys import key_id
-from batterytrace.store import schema
+from batterytrace.store import holdings, schema
 from batterytrace.store.records import Batch, EventRecord, canonical_id, prepare
 
 BATCH = 2000
@@ -169,6 +169,8 @@ class EventStore:
                 key_rows.extend((role, value, seq) for role, value in r.keys)
             _insert_many(conn, schema.event.name, _EVENT_COLUMNS, rows)
             _insert_many(conn, schema.event_key.name, ("role", "value", "seq"), key_rows)
+            if rows:
+                holdings.record(conn, rows[0][0], seq)
             result.captured += len(rows)
             done += len(records)
             if progress is not None:

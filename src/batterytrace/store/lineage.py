@@ -27,10 +27,13 @@ from batterytrace.trace.lineage import (
     CUSTODY_STEPS,
     Fact,
     Flow,
+    Held,
     Hop,
+    ItemBatch,
     MaterialFacts,
     Step,
     element_facts,
+    item_batch,
     kg_by_object,
     merge,
     quantity_flows,
@@ -44,7 +47,7 @@ _MADE = ("outputEPC", "outputEPCClass", "parentID")
 _USED = ("inputEPC", "inputEPCClass", "childEPC", "childEPCClass")
 _ORIGIN = (*_MADE, "epc", "epcClass")
 _ALL = (*_USED, *_ORIGIN)
-_INSTANCES = ("inputEPC", "outputEPC", "childEPC", "parentID", "epc")
+_INSTANCES = ("inputEPC", "childEPC", "parentID", "epc")  # items made: counted, not listed
 _CHUNK = 2000  # values per IN list
 
 # The hot look-ups go to the driver as plain SQL with one placeholder per value: rendering
@@ -77,6 +80,25 @@ LEFT JOIN event_key d ON d.seq = e.seq AND d.role = 'destination:location'
 WHERE k.role IN ({roles}) AND k.value IN ({marks})
 ORDER BY e.event_time, e.seq
 """
+_ITEMS_MADE = (
+    "SELECT seq, count(*), min(value), max(value) FROM event_key"
+    " WHERE role = 'outputEPC' AND seq IN ({marks}) GROUP BY seq"
+)
+# What holds the items of some batches (store.holdings), and which of those containers and
+# items a transformation consumed (the walk goes on from them).
+_HELD = "SELECT source, container, items, level FROM holding WHERE source IN ({marks})"
+_CONSUMED = (
+    """
+SELECT h.source, h.container, h.items, h.level FROM event_key k
+{join} holding h ON h.container = k.value
+WHERE k.role = 'inputEPC' AND h.source IN ({marks})
+""",
+    """
+SELECT o.seq, o.value, 1, 0 FROM event_key k
+{join} event_key o ON o.role = 'outputEPC' AND o.value = k.value
+WHERE k.role = 'inputEPC' AND o.seq IN ({marks})
+""",
+)
 _EVENTS = (
     "SELECT seq, event_id, event_type, action, event_time, biz_location, transformation_id,"
     " content FROM event WHERE seq IN ({marks})"
@@ -93,7 +115,8 @@ class _Read:
     """What one stored event says about the genealogy."""
 
     step: Step | None  # None: not a genealogy step
-    stated: dict[str, dict[str, Fact]]
+    facts: dict[str, Fact]  # element figures it states about everything it made
+    makes: tuple[str, ...]  # the roles of what it made
     made_kg: dict[str, float]
 
 
@@ -103,6 +126,7 @@ class StoreLineage:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._read: dict[int, _Read] = {}
+        self._seq: dict[str, int] = {}  # eventID -> seq of the events read
         self._joined: dict[str, Step] = {}  # transformationID -> the step of all its events
         self._made: dict[str, list[Step]] = {}
         self._used: dict[str, list[Step]] = {}
@@ -150,7 +174,7 @@ class StoreLineage:
                 continue
             self._made[node] = self._steps_of({seq for seq, role in seqs if role in _MADE})
             if node not in self._origin:
-                self._origin[node] = self._figures(node, {seq for seq, _ in seqs})
+                self._origin[node] = self._figures(node, seqs)
 
     def _steps_of(self, seqs: set[int]) -> list[Step]:
         """The distinct steps of some read events, in capture order."""
@@ -189,13 +213,16 @@ class StoreLineage:
             keys: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
             for seq, role, value in self._rows(_KEYS, chunk, _INSTANCES):
                 keys[seq][role].append(value)
+            items = {seq: made for seq, *made in self._rows(_ITEMS_MADE, chunk)}
             for seq, event_id, kind, action, ms, location, tid, content in self._rows(
                 _EVENTS, chunk
             ):
                 when = datetime.fromtimestamp(ms / 1000, UTC)
+                self._seq[event_id] = seq
                 self._read[seq] = _read_event(
-                    event_id, kind, action, when, location, tid, keys[seq], orjson.loads(content)
-                )
+                    event_id, kind, action, when, location, tid, keys[seq], items.get(seq),
+                    orjson.loads(content),
+                )  # fmt: skip
                 if tid is not None and kind == "TransformationEvent":
                     joined.add(tid)
         self._join(joined - self._joined.keys())
@@ -224,6 +251,19 @@ class StoreLineage:
                 hops[node].append(Hop(event_id, step, when, location, destination))
         return hops
 
+    def held(self, batches: Collection[ItemBatch]) -> dict[str, list[Held]]:
+        event_of = {self._seq[b.event]: b.event for b in batches}
+        sources = list(event_of)
+        found: dict[str, dict[str, Held]] = {event: {} for event in event_of.values()}
+        join = "CROSS JOIN" if self.conn.dialect.name == "sqlite" else "JOIN"
+        for chunk in _chunks(sources):
+            for source, container, items, level in self._rows(_HELD, chunk):
+                found[event_of[source]][container] = Held(container, items, level)
+            for sql in _CONSUMED:
+                for source, node, items, level in self._rows(sql, chunk, join=join):
+                    found[event_of[source]][node] = Held(node, items, level, consumed=True)
+        return {event: list(held.values()) for event, held in found.items()}
+
     # --- element figures ---------------------------------------------------------------------
 
     def prefetch(self, nodes: Iterable[str]) -> None:
@@ -232,15 +272,18 @@ class StoreLineage:
         found = self._seqs(wanted, _ORIGIN)
         self._load({seq for seqs in found.values() for seq, _ in seqs})
         for node, seqs in found.items():
-            self._origin[node] = self._figures(node, {seq for seq, _ in seqs})
+            self._origin[node] = self._figures(node, seqs)
 
-    def _figures(self, node: str, seqs: set[int]) -> tuple[dict[str, Fact], float | None]:
+    def _figures(
+        self, node: str, seqs: list[tuple[int, str]]
+    ) -> tuple[dict[str, Fact], float | None]:
         """Element facts and made kg the origin events of ``node`` state, in capture order."""
         facts: dict[str, Fact] = {}
         made: float | None = None
-        for seq in sorted(seqs):
+        for seq, role in sorted(set(seqs)):
             read = self._read[seq]
-            facts.update(read.stated.get(node, {}))
+            if role in read.makes:
+                facts.update(read.facts)
             if node in read.made_kg:
                 made = (made or 0.0) + read.made_kg[node]
         return facts, made
@@ -306,6 +349,7 @@ def _read_event(
     location: str | None,
     transformation_id: str | None,
     keys: dict[str, list[str]],
+    items_made: list[Any] | None,  # count, least and greatest item
     content: dict[str, Any],
 ) -> _Read:
     """The step, stated element figures and made kg of one stored event: identifiers from the
@@ -321,28 +365,29 @@ def _read_event(
     def instances(role: str) -> tuple[Flow, ...]:
         return tuple(Flow(value) for value in keys.get(role, ()))
 
-    made: tuple[Flow, ...] = ()
+    made: tuple[Flow, ...] = ()  # the lots it made (items: counted) and parents it filled
+    makes: tuple[str, ...] = ()
     flows: tuple[tuple[Flow, ...], tuple[Flow, ...]] | None = None  # a step's inputs, outputs
     step_kind = {"AggregationEvent": "aggregation", "AssociationEvent": "association"}.get(kind)
     if kind == "TransformationEvent":
-        step_kind = "transformation"
-        made = instances("outputEPC") + quantities("outputQuantityList")
+        step_kind, makes = "transformation", ("outputEPC", "outputEPCClass")
+        made = quantities("outputQuantityList")
         flows = (instances("inputEPC") + quantities("inputQuantityList"), made)
     elif kind == "ObjectEvent" and action == "ADD":
-        made = instances("epc") + quantities("quantityList")
+        made, makes = instances("epc") + quantities("quantityList"), ("epc", "epcClass")
     elif step_kind and keys.get("parentID"):
         if action != "DELETE":
             children = instances("childEPC") + quantities("childQuantityList")
             flows = (children, instances("parentID"))
         if kind == "AggregationEvent" and action == "ADD":
-            made = instances("parentID")
+            made, makes = instances("parentID"), ("parentID",)
     facts = element_facts(_extensions(content), f"ilmd of event {event_id}")
-    stated = {flow.id: facts for flow in made} if facts else {}
     if flows is None or step_kind is None:
-        return _Read(None, stated, kg_by_object(made))
-    key = transformation_id or event_id
-    step = Step(key, step_kind, when, location, *flows, stated)
-    return _Read(step, stated, kg_by_object(made))
+        return _Read(None, facts, makes, kg_by_object(made))
+    stated = {flow.id: facts for flow in made} if facts else {}
+    batches = (item_batch(event_id, facts, *items_made),) if items_made else ()
+    step = Step(transformation_id or event_id, step_kind, when, location, *flows, stated, batches)
+    return _Read(step, facts, makes, kg_by_object(made))
 
 
 def _extensions(content: dict[str, Any]) -> Iterator[tuple[str, object]]:

@@ -76,6 +76,19 @@ event_key = Table(
 )
 Index("ix_event_key_seq", event_key.c.seq)
 
+# Derived from the events (store.holdings): containers holding serialised items, per event that
+# made the items (source seq), with the fewest containment steps between them.
+holding = Table(
+    "holding",
+    metadata,
+    Column("source", BigInteger, primary_key=True),
+    Column("container", Text, primary_key=True),
+    Column("items", BigInteger, nullable=False),
+    Column("level", Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+Index("ix_holding_container", holding.c.container)
+
 checkpoint = Table(
     "checkpoint",
     metadata,

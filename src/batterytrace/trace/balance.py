@@ -69,7 +69,9 @@ def _check_step(
 ) -> tuple[str, Finding | None]:
     """("absent" | "ok" | "unchecked" | "violation", the finding if any)."""
     ins = [content.in_flow(f, step) for f in step.inputs]
-    outs = [content.in_flow(f, step) for f in step.outputs]
+    outs = [content.in_flow(f, step) for f in step.outputs] + [
+        None if (each := content.in_item(b)) is None else each * b.count for b in step.batches
+    ]
     known_in = [c for c in ins if c is not None]
     known_out = [c for c in outs if c is not None]
     if not known_in and not known_out:

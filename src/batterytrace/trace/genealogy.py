@@ -1,12 +1,14 @@
 """Backward and forward genealogy trace with element-mass allocation.
 
 Backward from a pack, vehicle, cell or lot: every upstream object down to the mines, with the
-share of the root's element each one contributed. Forward from a lot: every downstream object
-holding some of it. The graph is walked once (a lot reached by several paths is expanded
-once), shares are then propagated in topological order, and every result states its rule
-(``RULE``). Lots carry their custody path (shipping and receiving events). Where an object
-has no element figure the result names the gap instead of inventing a number; an object met
-again on its own path is a cycle: reported, not followed.
+share of the root's element each one contributed. Forward from a lot: every downstream lot and
+every container (module, pack, vehicle) holding some of it; the serialised items made on the way
+are counted per class, not listed (a sulfate lot ends in some 400,000 cells). The graph is
+walked once (a lot reached by several paths is expanded once), shares are then propagated in
+topological order, and every result states its rule (``RULE``). Lots carry their custody path
+(shipping and receiving events). Where an object has no element figure the result names the
+gap instead of inventing a number; an object met again on its own path is a cycle: reported,
+not followed.
 """
 
 from __future__ import annotations
@@ -18,14 +20,26 @@ from datetime import UTC
 from typing import Any
 
 from batterytrace.errors import BatteryTraceError
-from batterytrace.trace.lineage import Flow, Hop, Lineage, Step, is_lot, kg_by_object, node_id
+from batterytrace.trace.lineage import (
+    Flow,
+    Held,
+    Hop,
+    ItemBatch,
+    Lineage,
+    Step,
+    is_lot,
+    kg_by_object,
+    node_id,
+)
 
 RULE = (
     "element-mass allocation: the element of an object made in a step comes from the step's "
     "inputs in proportion to the element each brought in (kg of the input times its element "
     "mass fraction, or the element in a serialised item); aggregations and associations pass "
     "their children's element on whole; forward, a lot's element goes to a step in proportion "
-    "to the part of the lot used there, and on to the outputs in proportion to their element"
+    "to the part of the lot used there, and on to the outputs in proportion to their element; "
+    "serialised items made in a step are counted per class, and each container holding some "
+    "of them (module, pack, vehicle, at any level) gets their element"
 )
 
 
@@ -44,6 +58,7 @@ class Link:
     time: str
     weight: float | None
     kg: float | None = None  # mass of ``target`` in that step (lots; None for items)
+    items: int | None = None  # forward: items of the step's batches ``target`` holds
 
 
 @dataclass(slots=True)
@@ -54,6 +69,7 @@ class TracedObject:
     element_kg: float | None = None
     gap: str | None = None
     custody: list[Hop] = field(default_factory=list)  # shipping and receiving of a lot
+    items: int | None = None  # forward: serialised items of this class made from the start
 
 
 @dataclass(slots=True)
@@ -90,6 +106,7 @@ class Trace:
             "rule": self.rule,
             "objects": [
                 {"id": o.id, "depth": o.depth, "share": o.share, "element_kg": o.element_kg}
+                | ({"items": o.items} if o.items is not None else {})
                 | ({"gap": o.gap} if o.gap else {})
                 | ({"custody": [_hop(h) for h in o.custody]} if o.custody else {})
                 for o in sorted(self.objects.values(), key=lambda o: (o.depth, o.id))
@@ -104,6 +121,7 @@ class Trace:
                     "weight": link.weight,
                     "kg": link.kg,
                 }
+                | ({"items": link.items} if link.items is not None else {})
                 for link in sorted(self.links, key=lambda k: (k.source, k.target, k.step))
             ],
             "gaps": self.gaps,
@@ -151,15 +169,17 @@ def _trace(lineage: Lineage, identifier: str, element: str, upstream: bool) -> T
     start = node_id(identifier)
     if not lineage.known(start):
         raise UnknownObject(f"{identifier}: no stored event mentions this identifier")
-    depths, steps = _discover(lineage, start, upstream)
+    depths, steps, held = _discover(lineage, start, upstream)
     elements = ElementContent(lineage, element)
     trace = Trace("backward" if upstream else "forward", element, start, elements.in_object(start))
     trace.objects = {node: TracedObject(node, depth) for node, depth in depths.items()}
+    for node, made in {} if upstream else _items(steps).items():
+        trace.objects[node].items = made
     for node, hops in lineage.custody([n for n in depths if is_lot(n)]).items():
         trace.objects[node].custody = hops
     times: dict[str, str] = {}  # when each step happened, in UTC: one time scale in every result
     for node, found in steps.items():
-        trace.links.extend(_links(elements, node, found, upstream, times))
+        trace.links.extend(_links(elements, node, found, upstream, times, held))
     _propagate(trace, _ordered_links(trace))
     if trace.start_kg is None:
         trace.objects[start].gap = f"no {element} figure for {start}: shares only"
@@ -168,27 +188,55 @@ def _trace(lineage: Lineage, identifier: str, element: str, upstream: bool) -> T
 
 def _discover(
     lineage: Lineage, start: str, upstream: bool
-) -> tuple[dict[str, int], dict[str, list[Step]]]:
+) -> tuple[dict[str, int], dict[str, list[Step]], dict[str, list[Held]]]:
     """Walk the graph breadth first, one batch of reads per level: each object's depth (fewest
-    steps from the start) and the steps leading on from it."""
+    steps from the start), the steps leading on from it and, forward, what holds the items
+    each step made. Forward, the items a transformation made are not walked one by one: their
+    containers at every level come from ``Lineage.held``; the walk goes on only from those a
+    transformation consumed, and only through transformations (their containers are known)."""
     lineage.reach(start, upstream)
     depths = {start: 0}
     steps: dict[str, list[Step]] = {}
+    held: dict[str, list[Held]] = {}
+    inside: set[str] = set()  # reached through ``held``: containment already followed
     frontier = [start]
     while frontier:
         found = lineage.made_by(frontier) if upstream else lineage.used_in(frontier)
+        for node in inside.intersection(frontier):
+            found[node] = [step for step in found[node] if step.kind == "transformation"]
         steps.update(found)
+        level: list[str] = []
         if not upstream:  # upstream, reading what made an object reads its figures too
             lineage.prefetch(_unstated_flows(found))
-        level: list[str] = []
+            batches = {b.event: b for ss in found.values() for st in ss for b in st.batches}
+            held.update(lineage.held([b for e, b in batches.items() if e not in held]))
         for node in frontier:
             for step in found[node]:
                 for flow in step.inputs if upstream else step.outputs:
                     if flow.id not in depths:
                         depths[flow.id] = depths[node] + 1
                         level.append(flow.id)
+                for batch in () if upstream else step.batches:
+                    depths[batch.node] = min(
+                        depths.get(batch.node, depths[node] + 1), depths[node] + 1
+                    )
+                    for h in held[batch.event]:
+                        depth = depths[node] + 1 + h.level
+                        if h.container not in depths and h.consumed:
+                            level.append(h.container)
+                        inside.add(h.container)
+                        depths[h.container] = min(depths.get(h.container, depth), depth)
         frontier = level
-    return depths, steps
+    return depths, steps, held
+
+
+def _items(steps: dict[str, list[Step]]) -> dict[str, int]:
+    """Items made in the steps, per object standing for them (each batch counted once)."""
+    batches = {b.event: b for found in steps.values() for step in found for b in step.batches}
+    made: dict[str, int] = defaultdict(int)
+    for batch in batches.values():
+        made[batch.node] += batch.count
+    return made
 
 
 def _unstated_flows(found: dict[str, list[Step]]) -> Iterator[str]:
@@ -202,12 +250,12 @@ def _unstated_flows(found: dict[str, list[Step]]) -> Iterator[str]:
 
 def _ordered_links(trace: Trace) -> list[Link]:
     """The links in an order where every link into an object comes before the links out of it.
-    When each link goes one level deeper, the order they were found in (level by level) is one;
+    When each link goes deeper, the links ordered by the depth they leave from are one;
     otherwise a depth-first walk orders them, and a link back to an object on its own path is a
     cycle: reported and dropped."""
     objects = trace.objects
-    if all(objects[k.target].depth == objects[k.source].depth + 1 for k in trace.links):
-        return trace.links
+    if all(objects[k.target].depth > objects[k.source].depth for k in trace.links):
+        return sorted(trace.links, key=lambda k: objects[k.source].depth)
     back: set[int] = set()
     on_path = {trace.start}
     done: set[str] = set()
@@ -292,6 +340,11 @@ class ElementContent:
         fact = stated or self.lineage.fact(flow.id, self.element)
         return None if fact is None or fact.per_item else flow.kg * fact.value
 
+    def in_item(self, batch: ItemBatch) -> float | None:
+        """kg of the element in one item of a batch, as its event states it."""
+        fact = batch.facts.get(self.element)
+        return fact.value if fact is not None and fact.per_item else None
+
     def grouped(self, flows: tuple[Flow, ...], step: Step) -> dict[str, float | None]:
         """Element per object in a step (listed twice: added up; unknown: None)."""
         out: dict[str, float | None] = {}
@@ -303,12 +356,19 @@ class ElementContent:
 
 
 def _links(
-    elements: ElementContent, node: str, steps: list[Step], upstream: bool, times: dict[str, str]
+    elements: ElementContent,
+    node: str,
+    steps: list[Step],
+    upstream: bool,
+    times: dict[str, str],
+    held: dict[str, list[Held]],
 ) -> list[Link]:
-    """Links one step away from ``node``, weighted by the share of its element they carry."""
+    """Links one step away from ``node``, weighted by the share of its element they carry;
+    forward, items made in bulk link the node to each container holding them."""
     out: list[Link] = []
     for step in steps:
         weights: dict[str, float | None]
+        per_item: dict[str, float | None] = {}
         if upstream:
             inputs = elements.grouped(step.inputs, step)
             total_in = sum(c for c in inputs.values() if c is not None)
@@ -316,7 +376,7 @@ def _links(
                 i: None if c is None or not total_in else c / total_in for i, c in inputs.items()
             }
         else:
-            weights = _forward_weights(elements, node, step)
+            weights, per_item = _forward_weights(elements, node, step)
         masses = kg_by_object(step.inputs if upstream else step.outputs)
         time = times.get(step.key) or times.setdefault(
             step.key, step.time.astimezone(UTC).isoformat()
@@ -325,23 +385,42 @@ def _links(
             Link(node, other, step.key, step.kind, time, weight, masses.get(other))
             for other, weight in weights.items()
         )
+        for batch in () if upstream else step.batches:
+            w = per_item[batch.event]
+            weight = None if w is None else w * batch.count
+            out.append(Link(node, batch.node, step.key, step.kind, time, weight, None, batch.count))
+            out.extend(
+                Link(node, h.container, step.key, "holding", time,
+                     None if w is None else w * h.items, None, h.items)
+                for h in held[batch.event]
+            )  # fmt: skip
     return out
 
 
-def _forward_weights(elements: ElementContent, node: str, step: Step) -> dict[str, float | None]:
+def _forward_weights(
+    elements: ElementContent, node: str, step: Step
+) -> tuple[dict[str, float | None], dict[str, float | None]]:
     """Part of the node's element used in the step, spread over the outputs by their element
-    content (evenly, with no loss, when some output's content is unknown). A container takes a
-    whole item as it is and passes it on to its parent whole, without reading its content."""
+    content (evenly per object, with no loss, when some output's content is unknown): weights
+    of the lots made, and of one item of each batch. A container takes a whole item as it is
+    and passes it on to its parent whole, without reading its content."""
     mine = [f for f in step.inputs if f.id == node]
     if step.kind != "transformation" and all(f.kg is None for f in mine):
-        return {f.id: 1.0 for f in step.outputs}
+        return {f.id: 1.0 for f in step.outputs}, {}
     inputs = elements.grouped(step.inputs, step)
     whole, own = elements.in_object(node), inputs.get(node)
     used = None if own is None or not whole else own / whole
     if used is None or step.kind != "transformation":
-        return {f.id: used for f in step.outputs}
+        return {f.id: used for f in step.outputs}, dict.fromkeys(
+            (b.event for b in step.batches), used
+        )
     produced = elements.grouped(step.outputs, step)
+    each = {b.event: elements.in_item(b) for b in step.batches}
     total_in = sum(c for c in inputs.values() if c is not None)
-    if None in produced.values() or not total_in:
-        return dict.fromkeys(produced, used / len(produced))
-    return {o: used * (c or 0.0) / total_in for o, c in produced.items()}
+    if None in produced.values() or None in each.values() or not total_in:
+        objects = len(produced) + sum(b.count for b in step.batches)
+        return dict.fromkeys(produced, used / objects), dict.fromkeys(each, used / objects)
+    return (
+        {o: used * (c or 0.0) / total_in for o, c in produced.items()},
+        {e: used * (c or 0.0) / total_in for e, c in each.items()},
+    )

@@ -42,15 +42,52 @@ class Fact:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemBatch:
+    """The serialised items one event of a transformation made (a cell line's 500 cells),
+    summarised: how many, and the element figures the event states for each of them."""
+
+    event: str  # the event that made them
+    count: int
+    facts: Mapping[str, Fact]
+    item_class: str | None  # their class (``…/01/<GTIN>``) when they share one
+
+    @property
+    def node(self) -> str:
+        """The trace object standing for the items: their class, else the event's outputs."""
+        return self.item_class or f"{self.event}#outputEPCList"
+
+
+def item_batch(
+    event: str, facts: Mapping[str, Fact], count: int, first: str, last: str
+) -> ItemBatch:
+    """The batch of ``count`` items whose least and greatest Digital Links are ``first`` and
+    ``last`` (a class is a prefix: if those two share it, every item between does)."""
+    shared = class_of(first) if class_of(first) == class_of(last) != first else None
+    return ItemBatch(event, count, facts, shared)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """``items`` items of a batch inside ``container``, ``level`` containment steps above them
+    (0: the item itself); ``consumed`` when a transformation used the container or item."""
+
+    container: str
+    items: int
+    level: int
+    consumed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     key: str  # eventID (or hash ID), or the transformationID joining several events
     kind: str  # transformation | aggregation | association
     time: datetime
     location: str | None
     inputs: tuple[Flow, ...]
-    outputs: tuple[Flow, ...]
+    outputs: tuple[Flow, ...]  # of a transformation: lots; the items it made are in batches
     # element figures the step's events state about what they made: object -> element -> fact
     stated: Mapping[str, Mapping[str, Fact]] = field(default_factory=dict)
+    batches: tuple[ItemBatch, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +150,11 @@ class Lineage(Protocol):
         """Shipping and receiving events of each node, in time order."""
         ...
 
+    def held(self, batches: Collection[ItemBatch]) -> dict[str, list[Held]]:
+        """For each batch (by event): every container holding some of its items, at every
+        level, and the items and containers a transformation consumed."""
+        ...
+
 
 def node_id(identifier: str) -> str:
     return to_digital_link(identifier)
@@ -163,11 +205,17 @@ def step_of(event: Event, key: str) -> Step | None:
     """The genealogy step an event records, if any."""
     location = node_id(event.bizLocation.id) if event.bizLocation else None
     if event.type is EventType.TRANSFORMATION:
+        stated = stated_facts(event)
+        batches: tuple[ItemBatch, ...] = ()
+        if event.outputEPCList:
+            items = sorted(node_id(e) for e in event.outputEPCList)
+            facts = stated[items[0]] if stated else {}
+            batches = (item_batch(event.eventID or key, facts, len(items), items[0], items[-1]),)
         return Step(
             key, "transformation", event.eventTime, location,
             _flows(event.inputEPCList, event.inputQuantityList),
-            _flows(event.outputEPCList, event.outputQuantityList),
-            stated_facts(event),
+            quantity_flows(event.outputQuantityList),
+            stated, batches,
         )  # fmt: skip
     if event.type in (EventType.AGGREGATION, EventType.ASSOCIATION) and event.parentID:
         if event.action is Action.DELETE:
@@ -210,7 +258,7 @@ def merge(steps: list[Step]) -> Step:
     return Step(
         first.key, first.kind, first.time, first.location,
         tuple(f for s in steps for f in s.inputs), tuple(f for s in steps for f in s.outputs),
-        stated,
+        stated, tuple(b for s in steps for b in s.batches),
     )  # fmt: skip
 
 
@@ -284,6 +332,8 @@ class EventLineage:
         self._made_kg: dict[str, float] = defaultdict(float)
         self._nodes: set[str] = set()
         self._hops: dict[str, list[Hop]] = defaultdict(list)
+        items: dict[str, list[str]] = defaultdict(list)  # step key -> items its events made
+        self._batch_items: dict[str, list[str]] = {}  # batch event -> its items
         for event in events:
             self._add_hops(event)
             key = event.transformationID or event.eventID or f"{event.type.value}@{event.eventTime}"
@@ -291,6 +341,9 @@ class EventLineage:
             if step is not None:
                 grouped[key].append(step)
                 yields[key] |= stated_yields(event)
+                for batch in step.batches:
+                    self._batch_items[batch.event] = [node_id(e) for e in event.outputEPCList]
+                    items[key].extend(self._batch_items[batch.event])
             for node, facts in (step.stated if step else stated_facts(event)).items():
                 self._facts[node].update(facts)
             for node, kg in made_quantities(event).items():
@@ -303,7 +356,7 @@ class EventLineage:
             step = merge(parts)
             if step.kind == "transformation":
                 self._transformations.append((step, yields[key]))
-            for flow in {f.id for f in step.outputs}:
+            for flow in {f.id for f in step.outputs} | set(items[key]):
                 self._made[flow].append(step)
             for flow in {f.id for f in step.inputs}:
                 self._used[flow].append(step)
@@ -336,6 +389,37 @@ class EventLineage:
 
     def custody(self, nodes: Collection[str]) -> dict[str, list[Hop]]:
         return {node: sorted(self._hops.get(node, []), key=lambda h: h.time) for node in nodes}
+
+    def held(self, batches: Collection[ItemBatch]) -> dict[str, list[Held]]:
+        """Each item's containers, walked up level by level (each counted once per item)."""
+        out: dict[str, list[Held]] = {}
+        for batch in batches:
+            count: dict[str, int] = defaultdict(int)
+            level: dict[str, int] = {}
+            for item in self._batch_items[batch.event]:
+                seen = {item: 0}
+                frontier = [item]
+                while frontier:
+                    above = []
+                    for node in frontier:
+                        for step in self._used.get(node, []):
+                            if step.kind == "transformation":
+                                continue
+                            for parent in {f.id for f in step.outputs} - seen.keys():
+                                seen[parent] = seen[node] + 1
+                                above.append(parent)
+                    frontier = above
+                for node, steps in seen.items():
+                    if steps or self._consumed(node):
+                        count[node] += 1
+                        level[node] = min(level.get(node, steps), steps)
+            out[batch.event] = [
+                Held(node, n, level[node], self._consumed(node)) for node, n in count.items()
+            ]
+        return out
+
+    def _consumed(self, node: str) -> bool:
+        return any(step.kind == "transformation" for step in self._used.get(node, []))
 
     def _add_hops(self, event: Event) -> None:
         step = custody_step(event.bizStep) if event.type is EventType.OBJECT else None

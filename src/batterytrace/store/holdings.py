@@ -1,0 +1,172 @@
+"""Holdings: which containers hold serialised items, and how many of each making event's items.
+
+A forward trace from a lot reaches the items made from it (a 96 t sulfate lot ends in about
+400,000 cells) and then every module, pack and vehicle holding them. Walking each item is the
+slow part, so the store keeps, for every event that made serialised items (a
+TransformationEvent with an outputEPCList, the *source*), each container that holds some of
+them at any level, how many, and the fewest containment steps between them (``level``: 1 for
+the module that holds the cell).
+
+Containment is what the trace follows: AggregationEvents and AssociationEvents that are not
+DELETEs, ever recorded (a cell later taken out of a module was in it). Each distinct (child,
+parent) pair counts once, however many events state it. An item counts once per path; where
+each object has one container per level, as in a pack, that is the number of items.
+
+The table is kept at capture, event by event in ledger order, so it is the same whatever order
+events arrive in: a new item reaches every container its item is already in; a new
+(child, parent) pair brings what the child holds to the parent and to every container above
+it. ``rebuild`` replays every stored event (the migration that adds the table does that).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+_MAX_LEVELS = 32  # containment deeper than this is a cycle, not a supply chain
+
+# The containment steps and item-making outputs of a range of events, in ledger order.
+_CHANGES = """
+SELECT k.seq, e.event_type, k.role, k.value
+FROM event e {join} event_key k ON k.seq = e.seq
+WHERE e.seq BETWEEN {mark} AND {mark}
+  AND k.role IN ('outputEPC', 'childEPC', 'parentID')
+  AND e.event_type IN ('TransformationEvent', 'AggregationEvent', 'AssociationEvent')
+  AND (e.action IS NULL OR e.action <> 'DELETE')
+ORDER BY k.seq
+"""
+# (child, parent) pairs among ``values`` that an earlier event recorded.
+_EDGE = """
+{join} event e ON e.seq = c.seq AND (e.action IS NULL OR e.action <> 'DELETE')
+    AND e.event_type IN ('AggregationEvent', 'AssociationEvent')
+{join} event_key p ON p.seq = c.seq AND p.role = 'parentID'
+"""
+_KNOWN_EDGES = (
+    "SELECT c.value FROM event_key c" + _EDGE
+    + " WHERE c.role = 'childEPC' AND c.value IN ({marks}) AND c.seq < {mark}"
+    + " AND p.value = {mark}"
+)  # fmt: skip
+# Every container above ``values`` (edges of earlier events), with the fewest steps to it.
+_ABOVE = (
+    """
+WITH RECURSIVE up(start, node, steps) AS (
+    SELECT c.value, p.value, 1 FROM event_key c"""
+    + _EDGE
+    + """
+    WHERE c.role = 'childEPC' AND c.value IN ({marks}) AND c.seq < {mark}
+    UNION
+    SELECT up.start, p.value, up.steps + 1 FROM up
+    {join} event_key c ON c.role = 'childEPC' AND c.value = up.node AND c.seq < {mark}"""
+    + _EDGE
+    + f"""
+    WHERE up.steps < {_MAX_LEVELS}
+)
+SELECT start, node, min(steps) FROM up GROUP BY start, node
+"""
+)
+# What each child brings: itself when an earlier event made it, and what it holds.
+_HELD_BY = """
+SELECT seq, 1, 0 FROM event_key WHERE role = 'outputEPC' AND value IN ({marks}) AND seq < {mark}
+UNION ALL
+SELECT source, items, level FROM holding WHERE container IN ({marks})
+"""
+_ADD = """
+INSERT INTO holding (source, container, items, level) VALUES ({mark}, {mark}, {mark}, {mark})
+ON CONFLICT (source, container) DO UPDATE SET items = holding.items + excluded.items,
+    level = CASE WHEN excluded.level < holding.level THEN excluded.level ELSE holding.level END
+"""
+
+
+class _Sql:
+    """The statements above for one connection's driver (placeholders, join order), run on
+    its DBAPI cursor inside the connection's transaction: thousands of small statements per
+    capture batch, where the SQLAlchemy layer would cost more than the queries."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        self.join = "CROSS JOIN" if conn.dialect.name == "sqlite" else "JOIN"
+        self.cursor = conn.connection.cursor()
+        self.texts: dict[tuple[str, int], str] = {}
+
+    def rows(self, sql: str, params: Sequence[Any], n: int = 0) -> list[Any]:
+        text = self.texts.get((sql, n))
+        if text is None:
+            marks = ", ".join([self.mark] * n)
+            text = self.texts[sql, n] = sql.format(mark=self.mark, marks=marks, join=self.join)
+        self.cursor.execute(text, tuple(params))
+        return list(self.cursor.fetchall())
+
+    def add(self, rows: list[tuple[int, str, int, int]]) -> None:
+        if rows:
+            self.cursor.executemany(_ADD.format(mark=self.mark), rows)
+
+
+def record(conn: Connection, first: int, last: int) -> None:
+    """Update the holdings with the events ``first``..``last`` (ledger seqs), in order."""
+    sql = _Sql(conn)
+    events: dict[int, tuple[str, dict[str, list[str]]]] = {}
+    for seq, kind, role, value in sql.rows(_CHANGES, (first, last)):
+        events.setdefault(seq, (kind, defaultdict(list)))[1][role].append(value)
+    for seq, (kind, roles) in events.items():
+        if kind == "TransformationEvent":
+            _made(sql, seq, roles.get("outputEPC", []))
+        elif roles.get("parentID") and roles.get("childEPC"):
+            _contained(sql, seq, roles["parentID"][0], roles["childEPC"])
+
+
+def _made(sql: _Sql, seq: int, items: list[str]) -> None:
+    """Items made by event ``seq`` count in every container they are already in."""
+    if not items:
+        return
+    count: dict[str, int] = defaultdict(int)
+    level: dict[str, int] = {}
+    for _, container, steps in _above(sql, items, seq):
+        count[container] += 1
+        level[container] = min(level.get(container, steps), steps)
+    sql.add([(seq, c, n, level[c]) for c, n in count.items()])
+
+
+def _contained(sql: _Sql, seq: int, parent: str, children: list[str]) -> None:
+    """A (child, parent) pair new in event ``seq`` brings what the child holds (itself, if it
+    is an item) to the parent and every container above it."""
+    children = list(dict.fromkeys(children))
+    known = {row[0] for row in sql.rows(_KNOWN_EDGES, (*children, seq, parent), len(children))}
+    new = [c for c in children if c not in known]
+    if not new:
+        return
+    brought: dict[int, list[int]] = {}
+    for source, items, level in sql.rows(_HELD_BY, (*new, seq, *new), len(new)):
+        total, lowest = brought.get(source, [0, level])
+        brought[source] = [total + items, min(lowest, level)]
+    if not brought:
+        return
+    targets = [(parent, 0)] + [(node, steps) for _, node, steps in _above(sql, [parent], seq)]
+    sql.add(
+        [
+            (source, node, items, level + 1 + steps)
+            for source, (items, level) in brought.items()
+            for node, steps in targets
+        ]
+    )
+
+
+def _above(sql: _Sql, values: list[str], seq: int) -> Sequence[Any]:
+    """(start, container, steps) for every container above ``values`` in events before seq."""
+    return sql.rows(_ABOVE, (*values, seq, seq), len(values))
+
+
+def rebuild(conn: Connection, progress: Callable[[int], None] | None = None) -> int:
+    """Recompute every holding from the stored events; the number of rows."""
+    conn.exec_driver_sql("DELETE FROM holding")
+    last = conn.exec_driver_sql("SELECT max(seq) FROM event").scalar() or 0
+    for first in range(1, last + 1, _REPLAY_CHUNK):
+        record(conn, first, min(last, first + _REPLAY_CHUNK - 1))
+        if progress is not None:
+            progress(min(last, first + _REPLAY_CHUNK - 1))
+    return conn.exec_driver_sql("SELECT count(*) FROM holding").scalar() or 0
+
+
+_REPLAY_CHUNK = 20_000

@@ -1,0 +1,147 @@
+"""Holdings kept at capture: the same whatever order events arrive in, equal to a replay, and
+equal to each item's containers counted one by one."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from batterytrace.epcis.model import Action, Document, Event, EventType, QuantityElement
+from batterytrace.repository import Repository
+from batterytrace.store import database, holdings
+from batterytrace.trace.lineage import node_id
+from factories import T0, chain, item, lot
+
+Rows = set[tuple[str, str, int, int]]  # (event that made the items, container, items, level)
+
+
+def container(kind: str, n: int) -> str:
+    return f"urn:epc:id:sgtin:3700000.{kind}.{n}"
+
+
+def made(event_id: str, items: list[str], day: int) -> Event:
+    return Event(
+        type=EventType.TRANSFORMATION, eventTime=T0 + timedelta(days=day),
+        eventTimeZoneOffset="+00:00", eventID=event_id,
+        inputQuantityList=(QuantityElement(lot("C"), 1, "KGM"),), outputEPCList=tuple(items),
+    )  # fmt: skip
+
+
+def packed(event_id: str, parent: str, children: list[str], day: int, kind: EventType) -> Event:
+    action = Action.ADD if day % 3 else Action.OBSERVE
+    return Event(
+        type=kind, eventTime=T0 + timedelta(days=day), eventTimeZoneOffset="+00:00",
+        eventID=event_id, parentID=parent, childEPCs=tuple(children), action=action,
+    )  # fmt: skip
+
+
+def stored(repo: Repository) -> Rows:
+    with repo.engine.connect() as conn:
+        return set(
+            conn.exec_driver_sql(
+                "SELECT e.event_id, h.container, h.items, h.level"
+                " FROM holding h JOIN event e ON e.seq = h.source"
+            ).all()
+        )
+
+
+def expected(events: list[Event]) -> Rows:
+    """Each item's containers, walked up one parent at a time, counted per container."""
+    parent: dict[str, str] = {}
+    for e in events:
+        for child in e.childEPCs:
+            if e.parentID:
+                parent[node_id(child)] = node_id(e.parentID)
+    rows: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 99])
+    for e in events:
+        for x in e.outputEPCList:
+            node, level = node_id(x), 0
+            while node in parent:
+                node, level = parent[node], level + 1
+                row = rows[e.eventID or "", node]
+                row[0], row[1] = row[0] + 1, min(row[1], level)
+    return {(event, c, n, level) for (event, c), (n, level) in rows.items()}
+
+
+def forest(rng: random.Random) -> list[Event]:
+    """Batches of cells made, packed into modules, packs and vehicles; some containments
+    stated twice (an OBSERVE after the ADD)."""
+    events: list[Event] = []
+    cells = [item(i) for i in range(rng.randint(1, 40))]
+    at = 0
+    while at < len(cells):
+        size = rng.randint(1, 12)
+        events.append(made(f"urn:uuid:cells-{at}", cells[at : at + size], 1))
+        at += size
+    levels = [("010002", EventType.AGGREGATION), ("030001", EventType.AGGREGATION),
+              ("040001", EventType.ASSOCIATION)]  # fmt: skip
+    below, day = cells, 2
+    for depth, (kind, event_type) in enumerate(levels):
+        rng.shuffle(below)
+        above: list[str] = []
+        start = 0
+        while start < len(below):
+            n, size = len(above), rng.randint(1, 5)
+            parent, children = container(kind, n), below[start : start + size]
+            above.append(parent)
+            events.append(packed(f"urn:uuid:{depth}-{n}", parent, children, day, event_type))
+            if rng.random() < 0.2:
+                again = children[: rng.randint(1, len(children))]
+                events.append(
+                    packed(f"urn:uuid:{depth}-{n}-again", parent, again, day + 3, event_type)
+                )
+            start, day = start + size, day + 1
+        below = above
+    return events
+
+
+def capture_one_by_one(repo: Repository, events: list[Event]) -> None:
+    for event in events:
+        repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=(event,)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_holdings_do_not_depend_on_the_capture_order(rng: random.Random) -> None:
+    events = forest(rng)
+    shuffled = events[:]
+    rng.shuffle(shuffled)
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Repository(f"sqlite:///{Path(tmp) / 's.db'}", Path(tmp) / "key")
+        repo.init()
+        capture_one_by_one(repo, shuffled)
+        assert stored(repo) == expected(events)
+        with repo.engine.begin() as conn:
+            holdings.rebuild(conn)
+        assert stored(repo) == expected(events)
+        repo.close()
+
+
+def test_holdings_on_both_backends(repo: Repository) -> None:
+    events = forest(random.Random(7))
+    capture_one_by_one(repo, events[::-1])  # containers before the items they hold
+    assert stored(repo) == expected(events)
+    with repo.engine.begin() as conn:
+        holdings.rebuild(conn)
+    assert stored(repo) == expected(events)
+
+
+def test_the_migration_derives_holdings_of_a_store_that_has_events(repo: Repository) -> None:
+    events = chain()
+    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
+    assert stored(repo) == expected(events) != set()
+    config = Config()
+    config.set_main_option("script_location", str(Path(database.__file__).with_name("migrations")))
+    with repo.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+    database.migrate(repo.engine)
+    assert stored(repo) == expected(events)
