@@ -6,11 +6,14 @@ store (SQLite by default, or ``--db URL``), then times, on the same random sampl
 - backward traces from packs and forward traces from cobalt sulfate lots with
   ``Repository.trace`` (element-mass allocation included);
 - the same reachability done by a hand-written recursive SQL CTE over the raw tables: the
-  baseline.
+  baseline;
+- forward, also the same answer by hand with the holding table the trace reads (the walk
+  through lots, then the containers of the items each step made).
 
 Prints the table and writes ``bench/results/trace.json`` with a flat ``summary``: ``events``,
 ``back_p50_ms``, ``back_p95_ms``, ``forward_p50_ms``, ``forward_p95_ms``, ``back_ratio_vs_cte``,
-``forward_ratio_vs_cte``, ``generate_s``, ``capture_s``.
+``forward_ratio_vs_cte``, ``generate_s``, ``capture_s``, and beside them the baselines' own
+figures, ``forward_ratio_vs_held_cte``, objects reached and samples.
 
 Usage: ``python bench/trace.py [--events N] [--samples K] [--forward-samples K] [--db URL]
 [--store DIR] [--out FILE]``
@@ -39,6 +42,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Connection, text
 
+from batterytrace.masterdata import read_master_data
 from batterytrace.repository import Repository
 from batterytrace.scenario.generator import CO_SULFATE, PACK, generate
 from batterytrace.trace.lineage import node_id
@@ -72,12 +76,26 @@ FROM walk
 """
 
 
-def ctes(dialect: str) -> tuple[str, str]:
-    """(backward, forward) baseline queries for a database dialect."""
+# The forward answer by hand with the index the trace uses: the walk through lots (not items),
+# then the containers holding the items each step made, from the holding table.
+HELD_CTE = (
+    CTE
+    + """UNION ALL
+SELECT walk.node, h.source, h.container
+FROM walk
+{join} event_key k1 ON k1.role IN {near} AND k1.value = walk.node
+{join} holding h ON h.source = k1.seq
+"""
+)
+
+
+def ctes(dialect: str) -> tuple[str, str, str]:
+    """(backward, forward, forward with holdings) baseline queries for a database dialect."""
     join = "CROSS JOIN" if dialect == "sqlite" else "JOIN"
     return (
         CTE.format(near=_MADE, far=_USED, join=join),
         CTE.format(near=_USED, far=_MADE, join=join),
+        HELD_CTE.format(near=_USED, far="('outputEPCClass', 'parentID')", join=join),
     )
 
 
@@ -93,12 +111,12 @@ def percentiles(values: list[float]) -> tuple[float, float]:
 
 
 def compare(
-    repo: Repository, conn: Connection, direction: str, roots: list[str], sql: str
-) -> tuple[list[float], list[float], list[int]]:
-    """ms of the trace and of the baseline for each root (which runs first alternates, so
-    neither always finds the other's pages in the cache), and the objects each trace reached."""
+    repo: Repository, conn: Connection, direction: str, roots: list[str], *sqls: str
+) -> tuple[list[float], list[list[float]], list[int]]:
+    """ms of the trace and of each baseline for each root (which runs first alternates, so
+    none always finds the others' pages in the cache), and the objects each trace reached."""
     ours: list[float] = []
-    baseline: list[float] = []
+    baselines: list[list[float]] = [[] for _ in sqls]
     objects: list[int] = []
     for i, root in enumerate(roots):
         reached: list[int] = []
@@ -106,17 +124,14 @@ def compare(
         def trace(root: str = root, reached: list[int] = reached) -> None:
             reached.append(len(repo.trace(root, direction, "Co").objects))
 
-        def cte(root: str = root) -> None:
-            conn.execute(text(sql), {"root": root}).all()
-
-        if i % 2:
-            baseline.append(timed(cte))
-            ours.append(timed(trace))
-        else:
-            ours.append(timed(trace))
-            baseline.append(timed(cte))
+        runs = [(ours, trace)] + [
+            (times, lambda sql=sql, root=root: conn.execute(text(sql), {"root": root}).all())
+            for times, sql in zip(baselines, sqls, strict=True)
+        ]
+        for times, run in runs[::-1] if i % 2 else runs:
+            times.append(timed(run))
         objects.extend(reached)
-    return ours, baseline, objects
+    return ours, baselines, objects
 
 
 def prepare(
@@ -128,6 +143,8 @@ def prepare(
     if done.exists():
         prepared: dict[str, object] = json.loads(done.read_text())
         console.print(f"reusing the store in {work}: {prepared['statement']}", soft_wrap=True)
+        if not repo.master_data().materials:  # stores captured before the bench imported it
+            repo.import_master_data(read_master_data(work / "scenario" / "masterdata.json"))
         return repo, prepared
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -135,6 +152,7 @@ def prepare(
     generate_s = time.perf_counter() - started
     console.print(scenario.statement(), soft_wrap=True)
     repo.init()
+    repo.import_master_data(read_master_data(work / "scenario" / "masterdata.json"))
     started = time.perf_counter()
     for path in sorted((work / "scenario").glob("events-*.jsonld")):
         repo.capture(path)
@@ -184,11 +202,11 @@ def main() -> None:
         ]
     back_roots = rng.sample(packs, min(args.samples, len(packs)))
     forward_roots = rng.sample(sulfates, min(args.forward_samples, len(sulfates)))
-    back_sql, forward_sql = ctes(repo.engine.dialect.name)
+    back_sql, forward_sql, held_sql = ctes(repo.engine.dialect.name)
     with repo.engine.connect() as conn:
-        back, back_cte, back_objects = compare(repo, conn, "backward", back_roots, back_sql)
-        forward, forward_cte, forward_objects = compare(
-            repo, conn, "forward", forward_roots, forward_sql
+        back, (back_cte,), back_objects = compare(repo, conn, "backward", back_roots, back_sql)
+        forward, (forward_cte, held_cte), forward_objects = compare(
+            repo, conn, "forward", forward_roots, forward_sql, held_sql
         )
 
     back_p50, back_p95 = percentiles(back)
@@ -205,6 +223,8 @@ def main() -> None:
         "capture_s": prepared["capture_s"],
         "back_cte_p50_ms": round(percentiles(back_cte)[0], 2),
         "forward_cte_p50_ms": round(percentiles(forward_cte)[0], 2),
+        "forward_held_cte_p50_ms": round(percentiles(held_cte)[0], 2),
+        "forward_ratio_vs_held_cte": round(fwd_p50 / percentiles(held_cte)[0], 2),
         "back_objects_p50": int(statistics.median(back_objects)),
         "forward_objects_p50": int(statistics.median(forward_objects)),
         "back_samples": len(back_roots),

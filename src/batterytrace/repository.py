@@ -27,7 +27,7 @@ from batterytrace.masterdata import MasterData
 from batterytrace.store import database, schema
 from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store.events import CaptureResult, EventStore
-from batterytrace.store.lineage import StoreLineage
+from batterytrace.store.lineage import DecodedEvents, StoreLineage
 from batterytrace.store.query import ParamValue, QueryPage, SimpleEventQuery
 from batterytrace.trace.balance import DEFAULT_TOLERANCE, BalanceReport
 from batterytrace.trace.balance import check as balance_of
@@ -53,6 +53,7 @@ class Repository:
         self.key_path = key_path or keys.key_path()
         self.engine: Engine = database.connect(self.url)
         self._initialised = False  # the schema check runs once per repository, not per call
+        self._decoded = DecodedEvents()  # events decoded for traces, kept across them
 
     def init(self) -> InitResult:
         """Create or upgrade the schema; create the signing key when there is none."""
@@ -147,7 +148,7 @@ class Repository:
         if element not in ELEMENT_NAMES:
             raise QueryError(f"element: {element!r} is not one of {', '.join(ELEMENT_NAMES)}")
         with self._store().engine.connect() as conn:
-            return walk(StoreLineage(conn), identifier, element)
+            return walk(StoreLineage(conn, self._decoded), identifier, element)
 
     def check_balance(self, tolerance: float = DEFAULT_TOLERANCE) -> BalanceReport:
         """Element mass in against out for every stored transformation."""

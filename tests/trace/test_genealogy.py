@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 
 from batterytrace.epcis.documents import read
 from batterytrace.epcis.model import Action, Document, Event, EventType, QuantityElement
+from batterytrace.masterdata import MasterData, MaterialKind, material
 from batterytrace.repository import Repository
+from batterytrace.store.lineage import DecodedEvents, StoreLineage
 from batterytrace.trace.genealogy import UnknownObject, backward, forward
-from batterytrace.trace.lineage import EventLineage, node_id
+from batterytrace.trace.lineage import EventLineage, class_of, node_id
 from factories import PACK, T0, chain, commission, fraction, item, lot, transform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,6 +90,64 @@ def test_forward_follows_a_consumed_item(repo: Repository) -> None:
     assert cell.element_kg == pytest.approx((pack.element_kg or 0) / 4)
     black_mass = memory.objects[node_id(lot("BM"))].element_kg
     assert black_mass == pytest.approx((cell.element_kg or 0) * 0.1 / 0.03)
+
+
+MODULE = "urn:epc:id:sgtin:3700000.010002.M{n}"
+
+
+def in_modules() -> tuple[list[Event], MasterData]:
+    """The chain's four cells in two modules, the modules (not the cells) in the pack; the
+    master data says which classes are modules and packs."""
+    events = [e for e in chain() if e.type is not EventType.AGGREGATION]
+    for n, cells in ((1, (item(1), item(2))), (2, (item(3), item(4)))):
+        events.append(packed(MODULE.format(n=n), cells, 7))
+    events.append(packed(PACK, (MODULE.format(n=1), MODULE.format(n=2)), 8))
+    data = MasterData()
+    for name, kind, one, kwh in (("module", MaterialKind.MODULE, MODULE.format(n=1), 2.0),
+                                 ("pack", MaterialKind.PACK, PACK, 4.0)):  # fmt: skip
+        pattern = one.rsplit(".", 1)[0].replace(":id:sgtin:", ":idpat:sgtin:") + ".*"
+        data.add_material(material(pattern, name, kind, chemistry="NMC811", energy_kwh=kwh))
+    return events, data
+
+
+def packed(parent: str, children: tuple[str, ...], day: int) -> Event:
+    return Event(
+        type=EventType.AGGREGATION, eventTime=T0 + timedelta(days=day),
+        eventTimeZoneOffset="+00:00", eventID=f"urn:uuid:pack-{parent[-2:]}",
+        parentID=parent, childEPCs=children, action=Action.ADD,
+    )  # fmt: skip
+
+
+def test_forward_counts_modules_per_class_and_lists_packs(repo: Repository) -> None:
+    events, data = in_modules()
+    memory = forward(EventLineage(events, data.materials.values()), lot("A"), "Co")
+    modules = memory.objects[class_of(node_id(MODULE.format(n=1)))]
+    pack = memory.objects[node_id(PACK)]
+    assert (modules.items, pack.items) == (2, None)
+    assert modules.element_kg == pytest.approx(pack.element_kg or 0) != 0
+    assert node_id(MODULE.format(n=1)) not in memory.objects
+    assert modules.depth == pack.depth - 1
+    repo.import_master_data(data)
+    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
+    assert repo.trace(lot("A"), "forward", "Co").to_json() == memory.to_json()
+
+
+def test_decoded_events_are_known_by_their_ledger_entry(tmp_path: Path) -> None:
+    """Two stores whose events share seqs but not content, read through one cache: each trace
+    is its own store's (a store rebuilt under the same repository is the same case)."""
+    decoded = DecodedEvents()
+    traces = []
+    for name, ore_co in (("one", 0.01), ("two", 0.02)):
+        repo = Repository(f"sqlite:///{tmp_path / name}.db", tmp_path / "key")
+        repo.init()
+        events = chain()
+        events[0] = commission("A", 1000, ore_co, 1)
+        repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
+        with repo.engine.connect() as conn:
+            traces.append(backward(StoreLineage(conn, decoded), PACK, "Co"))
+        assert traces[-1].to_json() == backward(EventLineage(events), PACK, "Co").to_json()
+        repo.close()
+    assert traces[0].to_json() != traces[1].to_json()
 
 
 def test_cycles_are_reported_not_followed() -> None:

@@ -10,7 +10,8 @@ by whole frontiers. Everything read is cached for the life of one trace.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ import orjson
 from sqlalchemy import Connection, bindparam, select
 
 from batterytrace.epcis.model import QuantityElement
+from batterytrace.masterdata import MaterialKind
 from batterytrace.store import schema
 from batterytrace.store.masterdata import load as load_master_data
 from batterytrace.store.records import event_from_content
@@ -43,7 +45,7 @@ from batterytrace.trace.lineage import (
 
 E = schema.event
 K = schema.event_key
-_MADE = ("outputEPC", "outputEPCClass", "parentID")
+_MADE = ("outputEPC", "outputEPCClass", "parentID")  # items first: _MADE[1:] made as a whole
 _USED = ("inputEPC", "inputEPCClass", "childEPC", "childEPCClass")
 _ORIGIN = (*_MADE, "epc", "epcClass")
 _ALL = (*_USED, *_ORIGIN)
@@ -99,6 +101,7 @@ SELECT o.seq, o.value, 1, 0 FROM event_key k
 WHERE k.role = 'inputEPC' AND o.seq IN ({marks})
 """,
 )
+_HEADS = "SELECT seq, entry_hash FROM event WHERE seq IN ({marks})"
 _EVENTS = (
     "SELECT seq, event_id, event_type, action, event_time, biz_location, transformation_id,"
     " content FROM event WHERE seq IN ({marks})"
@@ -114,17 +117,45 @@ _KNOWN = select(K.c.seq).where(K.c.role.in_(_ALL), K.c.value == bindparam("node"
 class _Read:
     """What one stored event says about the genealogy."""
 
+    event_id: str
+    joins: str | None  # the transformationID joining it with other events
     step: Step | None  # None: not a genealogy step
     facts: dict[str, Fact]  # element figures it states about everything it made
     makes: tuple[str, ...]  # the roles of what it made
     made_kg: dict[str, float]
 
 
+class DecodedEvents:
+    """What stored events say about the genealogy, decoded once and kept across traces (the
+    most recently used ``size``). A stored event never changes and its ledger entry hash
+    names it (the hash covers its place in the chain and its content), so an entry found
+    under that hash is always the event it stands for, even in a store rebuilt since."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self.size = size
+        self._reads: OrderedDict[str, _Read] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, entry_hash: str) -> _Read | None:
+        with self._lock:
+            read = self._reads.get(entry_hash)
+            if read is not None:
+                self._reads.move_to_end(entry_hash)
+            return read
+
+    def put(self, entry_hash: str, read: _Read) -> None:
+        with self._lock:
+            self._reads[entry_hash] = read
+            while len(self._reads) > self.size:
+                self._reads.popitem(last=False)
+
+
 class StoreLineage:
     """A lineage over the events of one store (see :class:`batterytrace.trace.lineage.Lineage`)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, decoded: DecodedEvents | None = None) -> None:
         self.conn = conn
+        self.decoded = decoded or DecodedEvents()
         self._read: dict[int, _Read] = {}
         self._seq: dict[str, int] = {}  # eventID -> seq of the events read
         self._joined: dict[str, Step] = {}  # transformationID -> the step of all its events
@@ -137,8 +168,9 @@ class StoreLineage:
 
     def reach(self, start: str, upstream: bool) -> None:
         """Read everything reachable from ``start`` (upstream: what made it, and so on) in one
-        recursive query and one read of the events, so a trace's levels are all in memory."""
-        near, far = (_MADE, _USED) if upstream else (_USED, _MADE)
+        recursive query and one read of the events, so a trace's levels are all in memory.
+        Downstream, the walk does not enter the items steps make (``held`` answers for them)."""
+        near, far = (_MADE, _USED) if upstream else (_USED, _MADE[1:])
         sqlite = self.conn.dialect.name == "sqlite"  # its CROSS JOIN fixes the loop order
         rows = self._rows(
             _REACH,
@@ -208,24 +240,32 @@ class StoreLineage:
     def _load(self, seqs: Iterable[int]) -> None:
         """Read events (and every other event of their transformationIDs) not read yet."""
         missing = sorted(s for s in set(seqs) if s not in self._read)
-        joined: set[str] = set()
         for chunk in _chunks(missing):
-            keys: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-            for seq, role, value in self._rows(_KEYS, chunk, _INSTANCES):
-                keys[seq][role].append(value)
-            items = {seq: made for seq, *made in self._rows(_ITEMS_MADE, chunk)}
-            for seq, event_id, kind, action, ms, location, tid, content in self._rows(
-                _EVENTS, chunk
-            ):
-                when = datetime.fromtimestamp(ms / 1000, UTC)
-                self._seq[event_id] = seq
-                self._read[seq] = _read_event(
-                    event_id, kind, action, when, location, tid, keys[seq], items.get(seq),
-                    orjson.loads(content),
-                )  # fmt: skip
-                if tid is not None and kind == "TransformationEvent":
-                    joined.add(tid)
+            heads = dict(self._rows(_HEADS, chunk))
+            for seq, entry_hash in heads.items():
+                if (read := self.decoded.get(entry_hash)) is not None:
+                    self._read[seq] = read
+            self._decode([seq for seq in chunk if seq not in self._read], heads)
+        for seq in missing:
+            self._seq[self._read[seq].event_id] = seq
+        joined = {tid for seq in missing if (tid := self._read[seq].joins) is not None}
         self._join(joined - self._joined.keys())
+
+    def _decode(self, seqs: Sequence[int], heads: dict[int, str]) -> None:
+        """Read and decode events: identifiers from the index, the rest from the content."""
+        if not seqs:
+            return
+        keys: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for seq, role, value in self._rows(_KEYS, seqs, _INSTANCES):
+            keys[seq][role].append(value)
+        items = {seq: made for seq, *made in self._rows(_ITEMS_MADE, seqs)}
+        for seq, event_id, kind, action, ms, location, tid, content in self._rows(_EVENTS, seqs):
+            when = datetime.fromtimestamp(ms / 1000, UTC)
+            self._read[seq] = read = _read_event(
+                event_id, kind, action, when, location, tid, keys[seq], items.get(seq),
+                orjson.loads(content),
+            )  # fmt: skip
+            self.decoded.put(heads[seq], read)
 
     def _join(self, transformation_ids: set[str]) -> None:
         """One step for all the events of each transformationID."""
@@ -295,11 +335,15 @@ class StoreLineage:
 
     def fact(self, node: str, element: str) -> Fact | None:
         stated = self._origin_of(node)[0].get(element)
-        if stated is not None:
-            return stated
+        return stated if stated is not None else self._master_data().fact(node, element)
+
+    def kind(self, node: str) -> MaterialKind | None:
+        return self._master_data().kind(node)
+
+    def _master_data(self) -> MaterialFacts:
         if self._materials is None:
             self._materials = MaterialFacts(load_master_data(self.conn).materials.values())
-        return self._materials.fact(node, element)
+        return self._materials
 
     def made_kg(self, node: str) -> float | None:
         return self._origin_of(node)[1]
@@ -382,12 +426,13 @@ def _read_event(
         if kind == "AggregationEvent" and action == "ADD":
             made, makes = instances("parentID"), ("parentID",)
     facts = element_facts(_extensions(content), f"ilmd of event {event_id}")
+    joins = transformation_id if kind == "TransformationEvent" else None
     if flows is None or step_kind is None:
-        return _Read(None, facts, makes, kg_by_object(made))
+        return _Read(event_id, joins, None, facts, makes, kg_by_object(made))
     stated = {flow.id: facts for flow in made} if facts else {}
     batches = (item_batch(event_id, facts, *items_made),) if items_made else ()
     step = Step(transformation_id or event_id, step_kind, when, location, *flows, stated, batches)
-    return _Read(step, facts, makes, kg_by_object(made))
+    return _Read(event_id, joins, step, facts, makes, kg_by_object(made))
 
 
 def _extensions(content: dict[str, Any]) -> Iterator[tuple[str, object]]:

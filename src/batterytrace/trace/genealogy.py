@@ -14,12 +14,13 @@ not followed.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
 from batterytrace.errors import BatteryTraceError
+from batterytrace.masterdata import MaterialKind
 from batterytrace.trace.lineage import (
     Flow,
     Held,
@@ -27,6 +28,7 @@ from batterytrace.trace.lineage import (
     ItemBatch,
     Lineage,
     Step,
+    class_of,
     is_lot,
     kg_by_object,
     node_id,
@@ -169,17 +171,17 @@ def _trace(lineage: Lineage, identifier: str, element: str, upstream: bool) -> T
     start = node_id(identifier)
     if not lineage.known(start):
         raise UnknownObject(f"{identifier}: no stored event mentions this identifier")
-    depths, steps, held = _discover(lineage, start, upstream)
+    depths, steps, holdings = _discover(lineage, start, upstream)
     elements = ElementContent(lineage, element)
     trace = Trace("backward" if upstream else "forward", element, start, elements.in_object(start))
     trace.objects = {node: TracedObject(node, depth) for node, depth in depths.items()}
-    for node, made in {} if upstream else _items(steps).items():
+    for node, made in {} if upstream else holdings.items(steps).items():
         trace.objects[node].items = made
     for node, hops in lineage.custody([n for n in depths if is_lot(n)]).items():
         trace.objects[node].custody = hops
     times: dict[str, str] = {}  # when each step happened, in UTC: one time scale in every result
     for node, found in steps.items():
-        trace.links.extend(_links(elements, node, found, upstream, times, held))
+        trace.links.extend(_links(elements, node, found, upstream, times, holdings.of))
     _propagate(trace, _ordered_links(trace))
     if trace.start_kg is None:
         trace.objects[start].gap = f"no {element} figure for {start}: shares only"
@@ -188,7 +190,7 @@ def _trace(lineage: Lineage, identifier: str, element: str, upstream: bool) -> T
 
 def _discover(
     lineage: Lineage, start: str, upstream: bool
-) -> tuple[dict[str, int], dict[str, list[Step]], dict[str, list[Held]]]:
+) -> tuple[dict[str, int], dict[str, list[Step]], _Holdings]:
     """Walk the graph breadth first, one batch of reads per level: each object's depth (fewest
     steps from the start), the steps leading on from it and, forward, what holds the items
     each step made. Forward, the items a transformation made are not walked one by one: their
@@ -197,8 +199,8 @@ def _discover(
     lineage.reach(start, upstream)
     depths = {start: 0}
     steps: dict[str, list[Step]] = {}
-    held: dict[str, list[Held]] = {}
-    inside: set[str] = set()  # reached through ``held``: containment already followed
+    holdings = _Holdings(lineage)
+    inside: set[str] = set()  # reached through holdings: containment already followed
     frontier = [start]
     while frontier:
         found = lineage.made_by(frontier) if upstream else lineage.used_in(frontier)
@@ -208,8 +210,7 @@ def _discover(
         level: list[str] = []
         if not upstream:  # upstream, reading what made an object reads its figures too
             lineage.prefetch(_unstated_flows(found))
-            batches = {b.event: b for ss in found.values() for st in ss for b in st.batches}
-            held.update(lineage.held([b for e, b in batches.items() if e not in held]))
+            holdings.read(b for ss in found.values() for st in ss for b in st.batches)
         for node in frontier:
             for step in found[node]:
                 for flow in step.inputs if upstream else step.outputs:
@@ -217,26 +218,63 @@ def _discover(
                         depths[flow.id] = depths[node] + 1
                         level.append(flow.id)
                 for batch in () if upstream else step.batches:
-                    depths[batch.node] = min(
-                        depths.get(batch.node, depths[node] + 1), depths[node] + 1
-                    )
-                    for h in held[batch.event]:
+                    reached = [Held(batch.node, batch.count, 0), *holdings.of[batch.event]]
+                    for h in reached:
                         depth = depths[node] + 1 + h.level
                         if h.container not in depths and h.consumed:
                             level.append(h.container)
                         inside.add(h.container)
                         depths[h.container] = min(depths.get(h.container, depth), depth)
         frontier = level
-    return depths, steps, held
+    return depths, steps, holdings
 
 
-def _items(steps: dict[str, list[Step]]) -> dict[str, int]:
-    """Items made in the steps, per object standing for them (each batch counted once)."""
-    batches = {b.event: b for found in steps.values() for step in found for b in step.batches}
-    made: dict[str, int] = defaultdict(int)
-    for batch in batches.values():
-        made[batch.node] += batch.count
-    return made
+COUNTED = frozenset({MaterialKind.CELL, MaterialKind.MODULE})
+
+
+class _Holdings:
+    """Forward: what holds the items each step made. Containers whose class is a cell or a
+    module in the master data are counted per class (one object standing for all of them);
+    packs, vehicles, containers of any other or unknown kind, and whatever a transformation
+    consumed are listed one by one."""
+
+    def __init__(self, lineage: Lineage) -> None:
+        self.lineage = lineage
+        self.of: dict[str, list[Held]] = {}  # batch event -> listed containers, class objects
+        self.members: dict[str, set[str]] = defaultdict(set)  # class object -> its containers
+        self._counted: dict[str, bool] = {}
+
+    def read(self, batches: Iterable[ItemBatch]) -> None:
+        fresh = {b.event: b for b in batches if b.event not in self.of}
+        for event, held in self.lineage.held(list(fresh.values())).items():
+            self.of[event] = self._summarised(held)
+
+    def _summarised(self, held: list[Held]) -> list[Held]:
+        listed: list[Held] = []
+        classes: dict[str, tuple[int, int]] = {}
+        for h in held:
+            cls = class_of(h.container)
+            if h.consumed or not self._is_counted(cls):
+                listed.append(h)
+                continue
+            self.members[cls].add(h.container)
+            items, level = classes.get(cls, (0, h.level))
+            classes[cls] = (items + h.items, min(level, h.level))
+        return listed + [Held(cls, items, level) for cls, (items, level) in classes.items()]
+
+    def _is_counted(self, cls: str) -> bool:
+        if cls not in self._counted:
+            self._counted[cls] = self.lineage.kind(cls) in COUNTED
+        return self._counted[cls]
+
+    def items(self, steps: dict[str, list[Step]]) -> dict[str, int]:
+        """How many objects each class object stands for: the items made in the steps (each
+        batch once), the counted containers holding them."""
+        batches = {b.event: b for found in steps.values() for step in found for b in step.batches}
+        made: dict[str, int] = defaultdict(int)
+        for batch in batches.values():
+            made[batch.node] += batch.count
+        return made | {cls: len(members) for cls, members in self.members.items()}
 
 
 def _unstated_flows(found: dict[str, list[Step]]) -> Iterator[str]:

@@ -18,7 +18,7 @@ from typing import Protocol
 from batterytrace.epcis.model import Action, Event, EventType, QuantityElement
 from batterytrace.errors import UnitError
 from batterytrace.identifiers import to_digital_link
-from batterytrace.masterdata import BT, Material
+from batterytrace.masterdata import BT, Material, MaterialKind
 from batterytrace.units import to_kg
 
 ELEMENT_NAMES = {"Co": "cobalt", "Ni": "nickel", "Li": "lithium", "Mn": "manganese", "Cu": "copper"}
@@ -132,6 +132,10 @@ class Lineage(Protocol):
 
     def fact(self, node: str, element: str) -> Fact | None: ...
 
+    def kind(self, node: str) -> MaterialKind | None:
+        """The master-data material kind of the object's class, if known."""
+        ...
+
     def made_kg(self, node: str) -> float | None:
         """kg of the object made or commissioned (a lot's quantity), None when not a mass."""
         ...
@@ -172,6 +176,10 @@ class MaterialFacts:
 
     def __init__(self, materials: Iterable[Material]) -> None:
         self._by_class = {class_of(node_id(m.id)): m for m in materials}
+
+    def kind(self, node: str) -> MaterialKind | None:
+        m = self._by_class.get(class_of(node))
+        return None if m is None else m.kind
 
     def fact(self, node: str, element: str) -> Fact | None:
         m = self._by_class.get(class_of(node))
@@ -370,6 +378,9 @@ class EventLineage:
     def fact(self, node: str, element: str) -> Fact | None:
         stated = self._facts.get(node, {}).get(element)
         return stated or self._materials.fact(node, element)
+
+    def kind(self, node: str) -> MaterialKind | None:
+        return self._materials.kind(node)
 
     def made_kg(self, node: str) -> float | None:
         return self._made_kg.get(node)
