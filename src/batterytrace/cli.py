@@ -391,17 +391,21 @@ _TREE_FANOUT, _TREE_SAMPLE = 30, 10
 def _trace_tree(result: Trace) -> Tree:
     """The trace as a tree; an object reached again is shown once, then referred to."""
 
-    def label(node: str, kind: str | None = None) -> str:
+    def label(node: str, kind: str | None = None, held: int | None = None) -> str:
         o = result.objects[node]
         kg = "?" if o.element_kg is None else f"{o.element_kg:,.6g} kg {result.element}"
         share = "" if o.share is None else f" ({o.share * 100:.3g} %)"
-        items = "" if o.items is None else f"  {o.items:,} items"
+        items = f"  {o.items:,} items" if o.items is not None else ""
+        items = items or ("" if held is None else f"  holding {held:,} items")
         return f"{f'[{kind}] ' if kind else ''}{node}{items}  {kg}{share}"
 
     shown = {result.start}
 
     def grow(branch: Tree, node: str) -> None:
         targets = {link.target: link for link in result.children(node)}  # one line per object
+        held = Counter[str]()
+        for link in result.children(node):
+            held[link.target] += link.items or 0
         links = sorted(targets.values(), key=lambda k: (result.objects[k.target].depth, k.target))
         if len(links) > _TREE_FANOUT:  # thousands of modules and packs: a sample, then counts
             rest = Counter(class_of(link.target) for link in links[_TREE_SAMPLE:])
@@ -413,7 +417,7 @@ def _trace_tree(result: Trace) -> Tree:
                 branch.add(f"[{link.kind}] {link.target}  (shown above)")
             else:
                 shown.add(link.target)
-                child = branch.add(label(link.target, link.kind))
+                child = branch.add(label(link.target, link.kind, held[link.target] or None))
                 for hop in result.objects[link.target].custody:
                     to = f" -> {hop.destination}" if hop.destination else ""
                     child.add(f"{hop.step} {hop.time:%Y-%m-%d} at {hop.location}{to}")

@@ -1,5 +1,5 @@
 """Holdings kept at capture: the same whatever order events arrive in, equal to a replay, and
-equal to each item's containers counted one by one."""
+equal to the items counted by class and each item's containers counted one by one."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from batterytrace.epcis.model import Action, Document, Event, EventType, QuantityElement
 from batterytrace.repository import Repository
 from batterytrace.store import database, holdings
-from batterytrace.trace.lineage import node_id
+from batterytrace.trace.lineage import class_of, node_id
 from factories import T0, chain, item, lot
 
 Rows = set[tuple[str, str, int, int]]  # (event that made the items, container, items, level)
@@ -63,6 +63,8 @@ def expected(events: list[Event]) -> Rows:
     rows: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 99])
     for e in events:
         for x in e.outputEPCList:
+            made = rows[e.eventID or "", class_of(node_id(x))]  # the items by class
+            made[0], made[1] = made[0] + 1, 0
             node, level = node_id(x), 0
             while node in parent:
                 node, level = parent[node], level + 1

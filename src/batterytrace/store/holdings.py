@@ -3,9 +3,10 @@
 A forward trace from a lot reaches the items made from it (a 96 t sulfate lot ends in about
 400,000 cells) and then every module, pack and vehicle holding them. Walking each item is the
 slow part, so the store keeps, for every event that made serialised items (a
-TransformationEvent with an outputEPCList, the *source*), each container that holds some of
-them at any level, how many, and the fewest containment steps between them (``level``: 1 for
-the module that holds the cell).
+TransformationEvent with an outputEPCList, the *source*), how many items of each class it made
+(``level`` 0, the container being the class's Digital Link, "" for items without one), and
+each container that holds some of them at any level, how many, and the fewest containment
+steps between them (``level`` 1 for the module that holds the cell).
 
 Containment is what the trace follows: AggregationEvents and AssociationEvents that are not
 DELETEs, ever recorded (a cell later taken out of a module was in it). Each distinct (child,
@@ -20,11 +21,13 @@ it. ``rebuild`` replays every stored event (the migration that adds the table do
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
+
+from batterytrace.trace.lineage import item_class
 
 _MAX_LEVELS = 32  # containment deeper than this is a cycle, not a supply chain
 
@@ -74,8 +77,10 @@ UNION ALL
 SELECT source, items, level FROM holding WHERE container IN ({marks})
 """
 _ADD = """
-INSERT INTO holding (source, container, items, level) VALUES ({mark}, {mark}, {mark}, {mark})
-ON CONFLICT (source, container) DO UPDATE SET items = holding.items + excluded.items,
+INSERT INTO holding (source, container_class, container, items, level)
+VALUES ({mark}, {mark}, {mark}, {mark}, {mark})
+ON CONFLICT (source, container_class, container) DO UPDATE SET
+    items = holding.items + excluded.items,
     level = CASE WHEN excluded.level < holding.level THEN excluded.level ELSE holding.level END
 """
 
@@ -100,8 +105,10 @@ class _Sql:
         return list(self.cursor.fetchall())
 
     def add(self, rows: list[tuple[int, str, int, int]]) -> None:
+        """Add (source, container, items, level) rows, each under its container's class."""
         if rows:
-            self.cursor.executemany(_ADD.format(mark=self.mark), rows)
+            classed = [(s, item_class(c) if level else c, c, n, level) for s, c, n, level in rows]
+            self.cursor.executemany(_ADD.format(mark=self.mark), classed)
 
 
 def record(conn: Connection, first: int, last: int) -> None:
@@ -118,9 +125,11 @@ def record(conn: Connection, first: int, last: int) -> None:
 
 
 def _made(sql: _Sql, seq: int, items: list[str]) -> None:
-    """Items made by event ``seq`` count in every container they are already in."""
+    """Items made by event ``seq``: how many of each class (level 0), and they count in every
+    container they are already in."""
     if not items:
         return
+    sql.add([(seq, cls, n, 0) for cls, n in Counter(map(item_class, items)).items()])
     count: dict[str, int] = defaultdict(int)
     level: dict[str, int] = {}
     for _, container, steps in _above(sql, items, seq):

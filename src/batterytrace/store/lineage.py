@@ -21,7 +21,6 @@ import orjson
 from sqlalchemy import Connection, bindparam, select
 
 from batterytrace.epcis.model import QuantityElement
-from batterytrace.masterdata import MaterialKind
 from batterytrace.store import schema
 from batterytrace.store.masterdata import load as load_master_data
 from batterytrace.store.records import event_from_content
@@ -35,7 +34,7 @@ from batterytrace.trace.lineage import (
     MaterialFacts,
     Step,
     element_facts,
-    item_batch,
+    item_class,
     kg_by_object,
     merge,
     quantity_flows,
@@ -82,13 +81,23 @@ LEFT JOIN event_key d ON d.seq = e.seq AND d.role = 'destination:location'
 WHERE k.role IN ({roles}) AND k.value IN ({marks})
 ORDER BY e.event_time, e.seq
 """
-_ITEMS_MADE = (
-    "SELECT seq, count(*), min(value), max(value) FROM event_key"
-    " WHERE role = 'outputEPC' AND seq IN ({marks}) GROUP BY seq"
+# What holds the items of some batches (store.holdings): the items themselves by class (level
+# 0); containers listed one by one, or added up per class for the counted classes (cells and
+# modules in the master data); which containers and items a transformation consumed (the walk
+# goes on from them). The sources are the ledger seqs of the events that made the items,
+# written into the SQL as integers (one statement, any size).
+_MADE_CLASSES = (
+    "SELECT source, container, items FROM holding WHERE level = 0 AND source IN ({marks})"
 )
-# What holds the items of some batches (store.holdings), and which of those containers and
-# items a transformation consumed (the walk goes on from them).
-_HELD = "SELECT source, container, items, level FROM holding WHERE source IN ({marks})"
+_LISTED = (
+    "SELECT source, container, items, level FROM holding WHERE source IN ({sources})"
+    " AND level > 0{classes}"
+)  # one statement per span of classes between the counted ones (index ranges, not a scan)
+_BY_CLASS = (
+    "SELECT source, container_class, sum(items), min(level) FROM holding"
+    " WHERE source IN ({sources}) AND container_class IN ({counted}) AND level > 0"
+    " GROUP BY source, container_class"
+)
 _CONSUMED = (
     """
 SELECT h.source, h.container, h.items, h.level FROM event_key k
@@ -101,7 +110,7 @@ SELECT o.seq, o.value, 1, 0 FROM event_key k
 WHERE k.role = 'inputEPC' AND o.seq IN ({marks})
 """,
 )
-_HEADS = "SELECT seq, entry_hash FROM event WHERE seq IN ({marks})"
+_HEADS = "SELECT seq, event_id, content_digest FROM event WHERE seq IN ({marks})"
 _EVENTS = (
     "SELECT seq, event_id, event_type, action, event_time, biz_location, transformation_id,"
     " content FROM event WHERE seq IN ({marks})"
@@ -127,25 +136,24 @@ class _Read:
 
 class DecodedEvents:
     """What stored events say about the genealogy, decoded once and kept across traces (the
-    most recently used ``size``). A stored event never changes and its ledger entry hash
-    names it (the hash covers its place in the chain and its content), so an entry found
-    under that hash is always the event it stands for, even in a store rebuilt since."""
+    most recently used ``size``), under the event's ID and the digest of its content: what a
+    decoded event holds is a function of those alone, in this store or any other."""
 
     def __init__(self, size: int = 100_000) -> None:
         self.size = size
         self._reads: OrderedDict[str, _Read] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, entry_hash: str) -> _Read | None:
+    def get(self, name: str) -> _Read | None:
         with self._lock:
-            read = self._reads.get(entry_hash)
+            read = self._reads.get(name)
             if read is not None:
-                self._reads.move_to_end(entry_hash)
+                self._reads.move_to_end(name)
             return read
 
-    def put(self, entry_hash: str, read: _Read) -> None:
+    def put(self, name: str, read: _Read) -> None:
         with self._lock:
-            self._reads[entry_hash] = read
+            self._reads[name] = read
             while len(self._reads) > self.size:
                 self._reads.popitem(last=False)
 
@@ -241,9 +249,11 @@ class StoreLineage:
         """Read events (and every other event of their transformationIDs) not read yet."""
         missing = sorted(s for s in set(seqs) if s not in self._read)
         for chunk in _chunks(missing):
-            heads = dict(self._rows(_HEADS, chunk))
-            for seq, entry_hash in heads.items():
-                if (read := self.decoded.get(entry_hash)) is not None:
+            heads = {
+                seq: f"{event_id} {digest}" for seq, event_id, digest in self._rows(_HEADS, chunk)
+            }
+            for seq, name in heads.items():
+                if (read := self.decoded.get(name)) is not None:
                     self._read[seq] = read
             self._decode([seq for seq in chunk if seq not in self._read], heads)
         for seq in missing:
@@ -258,11 +268,13 @@ class StoreLineage:
         keys: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for seq, role, value in self._rows(_KEYS, seqs, _INSTANCES):
             keys[seq][role].append(value)
-        items = {seq: made for seq, *made in self._rows(_ITEMS_MADE, seqs)}
+        items: dict[int, list[tuple[str, int]]] = defaultdict(list)
+        for seq, cls, n in self._rows(_MADE_CLASSES, seqs):
+            items[seq].append((cls, n))
         for seq, event_id, kind, action, ms, location, tid, content in self._rows(_EVENTS, seqs):
             when = datetime.fromtimestamp(ms / 1000, UTC)
             self._read[seq] = read = _read_event(
-                event_id, kind, action, when, location, tid, keys[seq], items.get(seq),
+                event_id, kind, action, when, location, tid, keys[seq], sorted(items.get(seq, ())),
                 orjson.loads(content),
             )  # fmt: skip
             self.decoded.put(heads[seq], read)
@@ -293,16 +305,46 @@ class StoreLineage:
 
     def held(self, batches: Collection[ItemBatch]) -> dict[str, list[Held]]:
         event_of = {self._seq[b.event]: b.event for b in batches}
-        sources = list(event_of)
         found: dict[str, dict[str, Held]] = {event: {} for event in event_of.values()}
-        join = "CROSS JOIN" if self.conn.dialect.name == "sqlite" else "JOIN"
-        for chunk in _chunks(sources):
-            for source, container, items, level in self._rows(_HELD, chunk):
+        counted = self._counted()
+        for below, above in zip(["", *counted], [*counted, ""], strict=True):
+            bounds = [b for b in (below, above) if b]
+            classes = (" AND container_class > {mark}" if below else "") + (
+                " AND container_class < {mark}" if above else ""
+            )
+            listed = _LISTED.replace("{classes}", classes)
+            for source, container, items, level in self._holding(listed, event_of, bounds):
                 found[event_of[source]][container] = Held(container, items, level)
-            for sql in _CONSUMED:
-                for source, node, items, level in self._rows(sql, chunk, join=join):
-                    found[event_of[source]][node] = Held(node, items, level, consumed=True)
-        return {event: list(held.values()) for event, held in found.items()}
+        for source, cls, items, level in (
+            self._holding(_BY_CLASS, event_of, counted) if counted else ()
+        ):
+            found[event_of[source]][cls] = Held(cls, int(items), level)  # PG sums: numeric
+        for source, node, items, level in self._consumed(list(event_of)):
+            held = found[event_of[source]]
+            if (cls := item_class(node)) in counted and level > 0:  # listed, not counted
+                held[cls] = Held(cls, held[cls].items - items, held[cls].level)
+            held[node] = Held(node, items, level, consumed=True)
+        return {event: [h for h in held.values() if h.items > 0] for event, held in found.items()}
+
+    def _holding(self, sql: str, sources: Collection[int], values: Sequence[str]) -> Sequence[Any]:
+        """Rows of a holding query over some sources, with class ``values`` as parameters."""
+        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+        text = sql.format(
+            sources=", ".join(str(int(seq)) for seq in sources) or "NULL",
+            counted=", ".join([mark] * len(values)),
+            mark=mark,
+        )
+        return self.conn.exec_driver_sql(text, tuple(values)).all()
+
+    def _consumed(self, sources: Sequence[int]) -> list[Any]:
+        join = "CROSS JOIN" if self.conn.dialect.name == "sqlite" else "JOIN"
+        return [
+            row for chunk in _chunks(sources) for sql in _CONSUMED
+            for row in self._rows(sql, chunk, join=join)
+        ]  # fmt: skip
+
+    def _counted(self) -> list[str]:
+        return sorted(self._master_data().counted())
 
     # --- element figures ---------------------------------------------------------------------
 
@@ -336,9 +378,6 @@ class StoreLineage:
     def fact(self, node: str, element: str) -> Fact | None:
         stated = self._origin_of(node)[0].get(element)
         return stated if stated is not None else self._master_data().fact(node, element)
-
-    def kind(self, node: str) -> MaterialKind | None:
-        return self._master_data().kind(node)
 
     def _master_data(self) -> MaterialFacts:
         if self._materials is None:
@@ -393,7 +432,7 @@ def _read_event(
     location: str | None,
     transformation_id: str | None,
     keys: dict[str, list[str]],
-    items_made: list[Any] | None,  # count, least and greatest item
+    items_made: list[tuple[str, int]],  # (class, how many) of the items it made
     content: dict[str, Any],
 ) -> _Read:
     """The step, stated element figures and made kg of one stored event: identifiers from the
@@ -430,7 +469,7 @@ def _read_event(
     if flows is None or step_kind is None:
         return _Read(event_id, joins, None, facts, makes, kg_by_object(made))
     stated = {flow.id: facts for flow in made} if facts else {}
-    batches = (item_batch(event_id, facts, *items_made),) if items_made else ()
+    batches = (ItemBatch(event_id, facts, tuple(items_made)),) if items_made else ()
     step = Step(transformation_id or event_id, step_kind, when, location, *flows, stated, batches)
     return _Read(event_id, joins, step, facts, makes, kg_by_object(made))
 

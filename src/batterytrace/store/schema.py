@@ -77,11 +77,13 @@ event_key = Table(
 Index("ix_event_key_seq", event_key.c.seq)
 
 # Derived from the events (store.holdings): containers holding serialised items, per event that
-# made the items (source seq), with the fewest containment steps between them.
+# made the items (source seq), by the container's class (``…/01/<GTIN>``, "" for none), with the
+# fewest containment steps between them; level 0: the items made, by class.
 holding = Table(
     "holding",
     metadata,
     Column("source", BigInteger, primary_key=True),
+    Column("container_class", Text, primary_key=True),
     Column("container", Text, primary_key=True),
     Column("items", BigInteger, nullable=False),
     Column("level", Integer, nullable=False),

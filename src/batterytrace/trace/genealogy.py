@@ -14,13 +14,12 @@ not followed.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
 from batterytrace.errors import BatteryTraceError
-from batterytrace.masterdata import MaterialKind
 from batterytrace.trace.lineage import (
     Flow,
     Held,
@@ -28,7 +27,6 @@ from batterytrace.trace.lineage import (
     ItemBatch,
     Lineage,
     Step,
-    class_of,
     is_lot,
     kg_by_object,
     node_id,
@@ -70,8 +68,8 @@ class TracedObject:
     share: float | None = None  # of the start's element (None: unknown, see gap)
     element_kg: float | None = None
     gap: str | None = None
-    custody: list[Hop] = field(default_factory=list)  # shipping and receiving of a lot
-    items: int | None = None  # forward: serialised items of this class made from the start
+    custody: Sequence[Hop] = ()  # shipping and receiving of a lot
+    items: int | None = None  # forward: the items of this class made from the start
 
 
 @dataclass(slots=True)
@@ -175,7 +173,7 @@ def _trace(lineage: Lineage, identifier: str, element: str, upstream: bool) -> T
     elements = ElementContent(lineage, element)
     trace = Trace("backward" if upstream else "forward", element, start, elements.in_object(start))
     trace.objects = {node: TracedObject(node, depth) for node, depth in depths.items()}
-    for node, made in {} if upstream else holdings.items(steps).items():
+    for node, made in {} if upstream else holdings.items().items():
         trace.objects[node].items = made
     for node, hops in lineage.custody([n for n in depths if is_lot(n)]).items():
         trace.objects[node].custody = hops
@@ -218,7 +216,8 @@ def _discover(
                         depths[flow.id] = depths[node] + 1
                         level.append(flow.id)
                 for batch in () if upstream else step.batches:
-                    reached = [Held(batch.node, batch.count, 0), *holdings.of[batch.event]]
+                    made = [Held(batch.node(cls), n, 0) for cls, n in batch.classes]
+                    reached = made + holdings.of[batch.event]
                     for h in reached:
                         depth = depths[node] + 1 + h.level
                         if h.container not in depths and h.consumed:
@@ -229,52 +228,26 @@ def _discover(
     return depths, steps, holdings
 
 
-COUNTED = frozenset({MaterialKind.CELL, MaterialKind.MODULE})
-
-
 class _Holdings:
-    """Forward: what holds the items each step made. Containers whose class is a cell or a
-    module in the master data are counted per class (one object standing for all of them);
-    packs, vehicles, containers of any other or unknown kind, and whatever a transformation
-    consumed are listed one by one."""
+    """Forward: what holds the items each step made (``Lineage.held``), read once per batch."""
 
     def __init__(self, lineage: Lineage) -> None:
         self.lineage = lineage
-        self.of: dict[str, list[Held]] = {}  # batch event -> listed containers, class objects
-        self.members: dict[str, set[str]] = defaultdict(set)  # class object -> its containers
-        self._counted: dict[str, bool] = {}
+        self.of: dict[str, list[Held]] = {}  # batch event -> containers and counted classes
+        self.batches: dict[str, ItemBatch] = {}
 
     def read(self, batches: Iterable[ItemBatch]) -> None:
         fresh = {b.event: b for b in batches if b.event not in self.of}
-        for event, held in self.lineage.held(list(fresh.values())).items():
-            self.of[event] = self._summarised(held)
+        self.of.update(self.lineage.held(list(fresh.values())))
+        self.batches.update(fresh)
 
-    def _summarised(self, held: list[Held]) -> list[Held]:
-        listed: list[Held] = []
-        classes: dict[str, tuple[int, int]] = {}
-        for h in held:
-            cls = class_of(h.container)
-            if h.consumed or not self._is_counted(cls):
-                listed.append(h)
-                continue
-            self.members[cls].add(h.container)
-            items, level = classes.get(cls, (0, h.level))
-            classes[cls] = (items + h.items, min(level, h.level))
-        return listed + [Held(cls, items, level) for cls, (items, level) in classes.items()]
-
-    def _is_counted(self, cls: str) -> bool:
-        if cls not in self._counted:
-            self._counted[cls] = self.lineage.kind(cls) in COUNTED
-        return self._counted[cls]
-
-    def items(self, steps: dict[str, list[Step]]) -> dict[str, int]:
-        """How many objects each class object stands for: the items made in the steps (each
-        batch once), the counted containers holding them."""
-        batches = {b.event: b for found in steps.values() for step in found for b in step.batches}
+    def items(self) -> dict[str, int]:
+        """How many items each class object stands for (each batch counted once)."""
         made: dict[str, int] = defaultdict(int)
-        for batch in batches.values():
-            made[batch.node] += batch.count
-        return made | {cls: len(members) for cls, members in self.members.items()}
+        for batch in self.batches.values():
+            for cls, n in batch.classes:
+                made[batch.node(cls)] += n
+        return made
 
 
 def _unstated_flows(found: dict[str, list[Step]]) -> Iterator[str]:
@@ -425,8 +398,11 @@ def _links(
         )
         for batch in () if upstream else step.batches:
             w = per_item[batch.event]
-            weight = None if w is None else w * batch.count
-            out.append(Link(node, batch.node, step.key, step.kind, time, weight, None, batch.count))
+            out.extend(
+                Link(node, batch.node(cls), step.key, step.kind, time,
+                     None if w is None else w * n, None, n)
+                for cls, n in batch.classes
+            )  # fmt: skip
             out.extend(
                 Link(node, h.container, step.key, "holding", time,
                      None if w is None else w * h.items, None, h.items)

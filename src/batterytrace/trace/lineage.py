@@ -9,11 +9,11 @@ or ``bt:<element>MassKg`` (kg in one serialised item), each with the event as it
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from batterytrace.epcis.model import Action, Event, EventType, QuantityElement
 from batterytrace.errors import UnitError
@@ -44,30 +44,35 @@ class Fact:
 @dataclass(frozen=True, slots=True)
 class ItemBatch:
     """The serialised items one event of a transformation made (a cell line's 500 cells),
-    summarised: how many, and the element figures the event states for each of them."""
+    counted per class, with the element figures the event states for each of them."""
 
     event: str  # the event that made them
-    count: int
     facts: Mapping[str, Fact]
-    item_class: str | None  # their class (``…/01/<GTIN>``) when they share one
+    classes: tuple[tuple[str, int], ...]  # (class ``…/01/<GTIN>``, "" for none; how many)
 
     @property
-    def node(self) -> str:
-        """The trace object standing for the items: their class, else the event's outputs."""
-        return self.item_class or f"{self.event}#outputEPCList"
+    def count(self) -> int:
+        return sum(n for _, n in self.classes)
+
+    def node(self, cls: str) -> str:
+        """The trace object standing for the batch's items of one class."""
+        return cls or f"{self.event}#outputEPCList"
 
 
-def item_batch(
-    event: str, facts: Mapping[str, Fact], count: int, first: str, last: str
-) -> ItemBatch:
-    """The batch of ``count`` items whose least and greatest Digital Links are ``first`` and
-    ``last`` (a class is a prefix: if those two share it, every item between does)."""
-    shared = class_of(first) if class_of(first) == class_of(last) != first else None
-    return ItemBatch(event, count, facts, shared)
+def item_class(node: str) -> str:
+    """The class an item is counted under: its GTIN's Digital Link, "" when it has none."""
+    cls = class_of(node)
+    return "" if cls == node else cls
 
 
-@dataclass(frozen=True, slots=True)
-class Held:
+def item_batch(event: str, facts: Mapping[str, Fact], items: Iterable[str]) -> ItemBatch:
+    return ItemBatch(event, facts, tuple(sorted(Counter(map(item_class, items)).items())))
+
+
+COUNTED_KINDS = frozenset({MaterialKind.CELL, MaterialKind.MODULE})
+
+
+class Held(NamedTuple):  # a tuple: a forward trace makes tens of thousands
     """``items`` items of a batch inside ``container``, ``level`` containment steps above them
     (0: the item itself); ``consumed`` when a transformation used the container or item."""
 
@@ -132,10 +137,6 @@ class Lineage(Protocol):
 
     def fact(self, node: str, element: str) -> Fact | None: ...
 
-    def kind(self, node: str) -> MaterialKind | None:
-        """The master-data material kind of the object's class, if known."""
-        ...
-
     def made_kg(self, node: str) -> float | None:
         """kg of the object made or commissioned (a lot's quantity), None when not a mass."""
         ...
@@ -155,8 +156,10 @@ class Lineage(Protocol):
         ...
 
     def held(self, batches: Collection[ItemBatch]) -> dict[str, list[Held]]:
-        """For each batch (by event): every container holding some of its items, at every
-        level, and the items and containers a transformation consumed."""
+        """For each batch (by event), what holds its items at every level: each container
+        listed, except those whose class the master data calls a cell or a module (one entry
+        per class, the items inside them added up); and every item or container a
+        transformation consumed, listed."""
         ...
 
 
@@ -177,9 +180,9 @@ class MaterialFacts:
     def __init__(self, materials: Iterable[Material]) -> None:
         self._by_class = {class_of(node_id(m.id)): m for m in materials}
 
-    def kind(self, node: str) -> MaterialKind | None:
-        m = self._by_class.get(class_of(node))
-        return None if m is None else m.kind
+    def counted(self) -> set[str]:
+        """The classes whose objects a forward trace counts instead of listing them."""
+        return {cls for cls, m in self._by_class.items() if m.kind in COUNTED_KINDS}
 
     def fact(self, node: str, element: str) -> Fact | None:
         m = self._by_class.get(class_of(node))
@@ -216,9 +219,9 @@ def step_of(event: Event, key: str) -> Step | None:
         stated = stated_facts(event)
         batches: tuple[ItemBatch, ...] = ()
         if event.outputEPCList:
-            items = sorted(node_id(e) for e in event.outputEPCList)
+            items = [node_id(e) for e in event.outputEPCList]
             facts = stated[items[0]] if stated else {}
-            batches = (item_batch(event.eventID or key, facts, len(items), items[0], items[-1]),)
+            batches = (item_batch(event.eventID or key, facts, items),)
         return Step(
             key, "transformation", event.eventTime, location,
             _flows(event.inputEPCList, event.inputQuantityList),
@@ -379,9 +382,6 @@ class EventLineage:
         stated = self._facts.get(node, {}).get(element)
         return stated or self._materials.fact(node, element)
 
-    def kind(self, node: str) -> MaterialKind | None:
-        return self._materials.kind(node)
-
     def made_kg(self, node: str) -> float | None:
         return self._made_kg.get(node)
 
@@ -402,32 +402,43 @@ class EventLineage:
         return {node: sorted(self._hops.get(node, []), key=lambda h: h.time) for node in nodes}
 
     def held(self, batches: Collection[ItemBatch]) -> dict[str, list[Held]]:
-        """Each item's containers, walked up level by level (each counted once per item)."""
+        counted = self._materials.counted()
         out: dict[str, list[Held]] = {}
         for batch in batches:
-            count: dict[str, int] = defaultdict(int)
-            level: dict[str, int] = {}
-            for item in self._batch_items[batch.event]:
-                seen = {item: 0}
-                frontier = [item]
-                while frontier:
-                    above = []
-                    for node in frontier:
-                        for step in self._used.get(node, []):
-                            if step.kind == "transformation":
-                                continue
-                            for parent in {f.id for f in step.outputs} - seen.keys():
-                                seen[parent] = seen[node] + 1
-                                above.append(parent)
-                    frontier = above
-                for node, steps in seen.items():
-                    if steps or self._consumed(node):
-                        count[node] += 1
-                        level[node] = min(level.get(node, steps), steps)
-            out[batch.event] = [
-                Held(node, n, level[node], self._consumed(node)) for node, n in count.items()
-            ]
+            listed: list[Held] = []
+            classes: dict[str, list[int]] = defaultdict(lambda: [0, 1 << 30])
+            for node, (items, level) in self._holders(batch).items():
+                if self._consumed(node) or class_of(node) not in counted:
+                    listed.append(Held(node, items, level, self._consumed(node)))
+                else:
+                    total = classes[class_of(node)]
+                    total[0], total[1] = total[0] + items, min(total[1], level)
+            out[batch.event] = listed + [Held(c, n, level) for c, (n, level) in classes.items()]
         return out
+
+    def _holders(self, batch: ItemBatch) -> dict[str, tuple[int, int]]:
+        """Each container of the batch's items (walked up one level at a time, counted once
+        per item) and each consumed item: (items, fewest steps up)."""
+        count: dict[str, int] = defaultdict(int)
+        level: dict[str, int] = {}
+        for item in self._batch_items[batch.event]:
+            seen = {item: 0}
+            frontier = [item]
+            while frontier:
+                above = []
+                for node in frontier:
+                    for step in self._used.get(node, []):
+                        if step.kind == "transformation":
+                            continue
+                        for parent in {f.id for f in step.outputs} - seen.keys():
+                            seen[parent] = seen[node] + 1
+                            above.append(parent)
+                frontier = above
+            for node, steps in seen.items():
+                if steps or self._consumed(node):
+                    count[node] += 1
+                    level[node] = min(level.get(node, steps), steps)
+        return {node: (n, level[node]) for node, n in count.items()}
 
     def _consumed(self, node: str) -> bool:
         return any(step.kind == "transformation" for step in self._used.get(node, []))

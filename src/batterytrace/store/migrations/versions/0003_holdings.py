@@ -17,6 +17,7 @@ def upgrade() -> None:
     op.create_table(
         "holding",
         sa.Column("source", sa.BigInteger, primary_key=True),
+        sa.Column("container_class", sa.Text, primary_key=True),
         sa.Column("container", sa.Text, primary_key=True),
         sa.Column("items", sa.BigInteger, nullable=False),
         sa.Column("level", sa.Integer, nullable=False),
