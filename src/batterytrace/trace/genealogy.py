@@ -177,9 +177,9 @@ def _trace(lineage: Lineage, identifier: str, element: str, upstream: bool) -> T
         trace.objects[node].items = made
     for node, hops in lineage.custody([n for n in depths if is_lot(n)]).items():
         trace.objects[node].custody = hops
-    times: dict[str, str] = {}  # when each step happened, in UTC: one time scale in every result
+    linker = _Linker(elements, upstream, holdings.of)
     for node, found in steps.items():
-        trace.links.extend(_links(elements, node, found, upstream, times, holdings.of))
+        trace.links.extend(linker.links(node, found))
     _propagate(trace, _ordered_links(trace))
     if trace.start_kg is None:
         trace.objects[start].gap = f"no {element} figure for {start}: shares only"
@@ -366,49 +366,57 @@ class ElementContent:
         return out
 
 
-def _links(
-    elements: ElementContent,
-    node: str,
-    steps: list[Step],
-    upstream: bool,
-    times: dict[str, str],
-    held: dict[str, list[Held]],
-) -> list[Link]:
-    """Links one step away from ``node``, weighted by the share of its element they carry;
-    forward, items made in bulk link the node to each container holding them."""
-    out: list[Link] = []
-    for step in steps:
-        weights: dict[str, float | None]
-        per_item: dict[str, float | None] = {}
-        if upstream:
-            inputs = elements.grouped(step.inputs, step)
-            total_in = sum(c for c in inputs.values() if c is not None)
-            weights = {
-                i: None if c is None or not total_in else c / total_in for i, c in inputs.items()
-            }
-        else:
-            weights, per_item = _forward_weights(elements, node, step)
-        masses = kg_by_object(step.inputs if upstream else step.outputs)
-        time = times.get(step.key) or times.setdefault(
-            step.key, step.time.astimezone(UTC).isoformat()
-        )
-        out.extend(
-            Link(node, other, step.key, step.kind, time, weight, masses.get(other))
-            for other, weight in weights.items()
-        )
-        for batch in () if upstream else step.batches:
-            w = per_item[batch.event]
+class _Linker:
+    """The links one step away from each node, weighted by the share of its element they
+    carry; forward, items made in bulk link the node to each container holding them. What
+    does not depend on the node is computed once per step: its time (in UTC, one time scale
+    in every result), the masses it moved, and upstream its weights (a pack's 96 cells share
+    one or two steps)."""
+
+    def __init__(
+        self, elements: ElementContent, upstream: bool, held: dict[str, list[Held]]
+    ) -> None:
+        self.elements, self.upstream, self.held = elements, upstream, held
+        self.memo: dict[str, tuple[str, dict[str, float], dict[str, float | None]]] = {}
+
+    def links(self, node: str, steps: list[Step]) -> list[Link]:
+        out: list[Link] = []
+        for step in steps:
+            time, masses, weights = self._of(step)
+            per_item: dict[str, float | None] = {}
+            if not self.upstream:
+                weights, per_item = _forward_weights(self.elements, node, step)
             out.extend(
-                Link(node, batch.node(cls), step.key, step.kind, time,
-                     None if w is None else w * n, None, n)
-                for cls, n in batch.classes
-            )  # fmt: skip
-            out.extend(
-                Link(node, h.container, step.key, "holding", time,
-                     None if w is None else w * h.items, None, h.items)
-                for h in held[batch.event]
-            )  # fmt: skip
-    return out
+                Link(node, other, step.key, step.kind, time, weight, masses.get(other))
+                for other, weight in weights.items()
+            )
+            for batch in () if self.upstream else step.batches:
+                w = per_item[batch.event]
+                out.extend(
+                    Link(node, batch.node(cls), step.key, step.kind, time,
+                         None if w is None else w * n, None, n)
+                    for cls, n in batch.classes
+                )  # fmt: skip
+                out.extend(
+                    Link(node, h.container, step.key, "holding", time,
+                         None if w is None else w * h.items, None, h.items)
+                    for h in self.held[batch.event]
+                )  # fmt: skip
+        return out
+
+    def _of(self, step: Step) -> tuple[str, dict[str, float], dict[str, float | None]]:
+        if step.key not in self.memo:
+            time = step.time.astimezone(UTC).isoformat()
+            masses = kg_by_object(step.inputs if self.upstream else step.outputs)
+            weights: dict[str, float | None] = {}
+            if self.upstream:
+                inputs = self.elements.grouped(step.inputs, step)
+                total = sum(c for c in inputs.values() if c is not None)
+                weights = {
+                    i: None if c is None or not total else c / total for i, c in inputs.items()
+                }
+            self.memo[step.key] = (time, masses, weights)
+        return self.memo[step.key]
 
 
 def _forward_weights(
