@@ -62,11 +62,21 @@ def test_changed_key_row_is_named(filled: Repository) -> None:
     assert "indexed keys" in report.failure.reason
 
 
+def test_changed_event_figures_are_named(filled: Repository) -> None:
+    _sql(filled, "UPDATE event_figure SET figures = replace(figures, '1004.0', '9004.0')")
+    report = filled.verify()
+    assert report.failure is not None and report.failure.seq == 4
+    assert "event figures differ" in report.failure.reason
+
+
 def test_recomputed_chain_is_caught_by_the_signed_checkpoint(filled: Repository) -> None:
-    """Rewriting content and re-chaining every later entry still breaks the signed head."""
+    """Rewriting content, its derived rows and re-chaining every later entry still breaks the
+    signed head."""
+    import orjson
+
     from batterytrace.epcis.hash import event_hash
     from batterytrace.ledger import chain
-    from batterytrace.store.records import event_from_content
+    from batterytrace.store.records import event_from_content, figures
 
     with filled.engine.connect() as conn:
         rows = conn.execute(text("SELECT seq, content FROM event ORDER BY seq")).all()
@@ -75,6 +85,8 @@ def test_recomputed_chain_is_caught_by_the_signed_checkpoint(filled: Repository)
         for seq, content in rows:
             if seq == 3:
                 content = content.replace('"quantity":1003', '"quantity":1')
+                derived = figures(orjson.loads(content))
+                conn.execute(text("UPDATE event_figure SET figures=:f WHERE seq=3"), {"f": derived})
             hash_id = event_hash(event_from_content(content))
             prev = chain.entry_hash(prev, seq, hash_id, content.encode())
             conn.execute(
@@ -97,6 +109,7 @@ def test_deleted_row_is_named(filled: Repository) -> None:
 
 def test_deleted_last_row_is_caught(filled: Repository) -> None:
     _sql(filled, "DELETE FROM event_key WHERE seq = 10")
+    _sql(filled, "DELETE FROM event_figure WHERE seq = 10")
     _sql(filled, "DELETE FROM event WHERE seq = 10")
     report = filled.verify()
     assert not report.ok

@@ -1,17 +1,19 @@
 """Verify the ledger from the raw rows: event hash IDs, the chain, derived rows, checkpoints.
 
 Nothing stored is trusted: each event's hash ID is recomputed from its content, each chain entry
-from its predecessor, each indexed column and key row re-derived from the content, and each
-checkpoint signature checked with the public key kept outside the database. The first entry
-that does not match is named.
+from its predecessor, each indexed column, key row and event figure re-derived from the
+content, and each checkpoint signature checked with the public key kept outside the database.
+The first entry that does not match is named.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine, Row, func, select
 
@@ -20,10 +22,11 @@ from batterytrace.errors import BatteryTraceError
 from batterytrace.ledger import chain
 from batterytrace.ledger.keys import key_id, signature_valid
 from batterytrace.store import schema
-from batterytrace.store.records import columns, event_from_content, keys
+from batterytrace.store.records import columns, event_from_content, figures, keys
 
 _E = schema.event
 _K = schema.event_key
+_F = schema.event_figure
 
 
 @dataclass(slots=True)
@@ -64,13 +67,29 @@ def verify(
         key_rows = conn.execution_options(yield_per=20_000).execute(
             select(_K.c.seq, _K.c.role, _K.c.value).order_by(_K.c.seq, _K.c.role, _K.c.value)
         )
-        stored_keys = _KeyGroups((seq, role, value) for seq, role, value in key_rows)
+        figure_rows = conn.execution_options(yield_per=20_000).execute(
+            select(_F.c.seq, _F.c.figures).order_by(_F.c.seq)
+        )
+        derived = (
+            _Derived(
+                _key_groups(key_rows),
+                lambda content: set(keys(event_from_content(content))),
+                set(),
+                "indexed keys",
+            ),
+            _Derived(
+                ((seq, text) for seq, text in figure_rows),
+                lambda content: figures(orjson.loads(content)),
+                None,
+                "event figures",
+            ),
+        )
         rows = conn.execution_options(yield_per=5_000).execute(select(_E).order_by(_E.c.seq))
         prev = chain.GENESIS
         for expected_seq, row in enumerate(rows, start=1):
             failure, prev = _check_entry(row, expected_seq, prev)
-            if failure is None:
-                failure = stored_keys.check(row)
+            for rows_of in derived if failure is None else ():
+                failure = failure or rows_of.check(row)
             if failure is not None:
                 report.failure = failure
                 break
@@ -80,7 +99,7 @@ def verify(
             if progress is not None and report.entries % 10_000 == 0:
                 progress(report.entries)
         else:
-            report.failure = stored_keys.orphans()
+            report.failure = next((f for d in derived if (f := d.orphans())), None)
         report.head = prev
         total = conn.execute(select(func.count()).select_from(_E)).scalar_one()
     if report.failure is None and total != report.entries:
@@ -118,41 +137,41 @@ def _check_entry(row: Row[Any], expected_seq: int, prev: str) -> tuple[Failure |
     return None, entry
 
 
-class _KeyGroups:
-    """The stored event_key rows, grouped by entry, walked alongside the entries."""
+class _Derived:
+    """Rows derived from each entry's content (key rows, figures), stored per entry and walked
+    alongside the entries in ledger order: each must equal what the content gives again."""
 
-    def __init__(self, rows: Iterable[tuple[int, str, str]]) -> None:
-        self._groups = self._group(iter(rows))
+    def __init__(
+        self,
+        groups: Iterator[tuple[int, object]],
+        derive: Callable[[str], object],
+        absent: object,
+        what: str,
+    ) -> None:
+        self._groups, self._derive, self._absent, self._what = groups, derive, absent, what
         self._pending = next(self._groups, None)
-
-    @staticmethod
-    def _group(rows: Iterator[tuple[int, str, str]]) -> Iterator[tuple[int, set[tuple[str, str]]]]:
-        current: int | None = None
-        group: set[tuple[str, str]] = set()
-        for seq, role, value in rows:
-            if seq != current:
-                if current is not None:
-                    yield current, group
-                current, group = seq, set()
-            group.add((role, value))
-        if current is not None:
-            yield current, group
 
     def check(self, row: Row[Any]) -> Failure | None:
         if self._pending is not None and self._pending[0] < row.seq:
             return self.orphans()
-        own: set[tuple[str, str]] = set()
+        own = self._absent
         if self._pending is not None and self._pending[0] == row.seq:
             own = self._pending[1]
             self._pending = next(self._groups, None)
-        if own != set(keys(event_from_content(row.content))):
-            return Failure(row.seq, row.event_id, "indexed keys differ from the content")
+        if own != self._derive(row.content):
+            return Failure(row.seq, row.event_id, f"{self._what} differ from the content")
         return None
 
     def orphans(self) -> Failure | None:
         if self._pending is None:
             return None
-        return Failure(self._pending[0], None, "key rows exist for an entry that is not stored")
+        return Failure(self._pending[0], None, f"{self._what} exist for an entry not stored")
+
+
+def _key_groups(rows: Iterable[tuple[int, str, str]]) -> Iterator[tuple[int, object]]:
+    """The key rows (in seq order) as one set of (role, value) per entry."""
+    for seq, group in itertools.groupby(rows, key=lambda row: row[0]):
+        yield seq, {(role, value) for _, role, value in group}
 
 
 def _check_checkpoints(

@@ -150,6 +150,7 @@ class EventStore:
             new = self._new_records(conn, records, result)
             rows: list[tuple[Any, ...]] = []
             key_rows: list[tuple[str, str, int]] = []
+            figure_rows: list[tuple[int, str]] = []
             for r in new:
                 seq += 1
                 prev = chain.entry_hash(prev, seq, r.hash_id, r.content.encode())
@@ -167,8 +168,10 @@ class EventStore:
                     )
                 )
                 key_rows.extend((role, value, seq) for role, value in r.keys)
+                figure_rows.extend(((seq, r.figures),) if r.figures else ())
             _insert_many(conn, schema.event.name, _EVENT_COLUMNS, rows)
             _insert_many(conn, schema.event_key.name, ("role", "value", "seq"), key_rows)
+            _insert_many(conn, schema.event_figure.name, ("seq", "figures"), figure_rows)
             if rows:
                 holdings.record(conn, rows[0][0], seq)
             result.captured += len(rows)

@@ -20,7 +20,6 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, select
 
-from batterytrace.epcis.model import QuantityElement
 from batterytrace.store import schema
 from batterytrace.store.masterdata import load as load_master_data
 from batterytrace.store.records import event_from_content
@@ -33,11 +32,9 @@ from batterytrace.trace.lineage import (
     ItemBatch,
     MaterialFacts,
     Step,
-    element_facts,
     item_class,
     kg_by_object,
     merge,
-    quantity_flows,
     stated_yields,
     step_of,
 )
@@ -112,8 +109,9 @@ WHERE k.role = 'inputEPC' AND o.seq IN ({marks})
 )
 _HEADS = "SELECT seq, event_id, content_digest FROM event WHERE seq IN ({marks})"
 _EVENTS = (
-    "SELECT seq, event_id, event_type, action, event_time, biz_location, transformation_id,"
-    " content FROM event WHERE seq IN ({marks})"
+    "SELECT e.seq, e.event_id, e.event_type, e.action, e.event_time, e.biz_location,"
+    " e.transformation_id, f.figures FROM event e LEFT JOIN event_figure f ON f.seq = e.seq"
+    " WHERE e.seq IN ({marks})"
 )
 _JOINED = select(E.c.transformation_id, E.c.seq).where(
     E.c.transformation_id.in_(bindparam("ids", expanding=True)),
@@ -271,11 +269,11 @@ class StoreLineage:
         items: dict[int, list[tuple[str, int]]] = defaultdict(list)
         for seq, cls, n in self._rows(_MADE_CLASSES, seqs):
             items[seq].append((cls, n))
-        for seq, event_id, kind, action, ms, location, tid, content in self._rows(_EVENTS, seqs):
+        for seq, event_id, kind, action, ms, location, tid, figures in self._rows(_EVENTS, seqs):
             when = datetime.fromtimestamp(ms / 1000, UTC)
             self._read[seq] = read = _read_event(
                 event_id, kind, action, when, location, tid, keys[seq], sorted(items.get(seq, ())),
-                orjson.loads(content),
+                orjson.loads(figures) if figures else {},
             )  # fmt: skip
             self.decoded.put(heads[seq], read)
 
@@ -433,17 +431,15 @@ def _read_event(
     transformation_id: str | None,
     keys: dict[str, list[str]],
     items_made: list[tuple[str, int]],  # (class, how many) of the items it made
-    content: dict[str, Any],
+    figures: dict[str, Any],
 ) -> _Read:
     """The step, stated element figures and made kg of one stored event: identifiers from the
-    index, quantities and ILMD from the content (the rules of ``step_of``, ``stated_facts`` and
-    ``made_quantities``, which the store-versus-memory tests hold them to)."""
+    index, quantities and element figures from what capture derived from the content
+    (``records.figures``), by the rules of ``step_of``, ``stated_facts`` and
+    ``made_quantities``, which the store-versus-memory tests hold them to."""
 
     def quantities(name: str) -> tuple[Flow, ...]:
-        return quantity_flows(
-            QuantityElement(q["epcClass"], q.get("quantity"), q.get("uom"))
-            for q in content.get(name, ())
-        )
+        return tuple(Flow(node, kg) for node, kg in figures.get(name, ()))
 
     def instances(role: str) -> tuple[Flow, ...]:
         return tuple(Flow(value) for value in keys.get(role, ()))
@@ -464,7 +460,8 @@ def _read_event(
             flows = (children, instances("parentID"))
         if kind == "AggregationEvent" and action == "ADD":
             made, makes = instances("parentID"), ("parentID",)
-    facts = element_facts(_extensions(content), f"ilmd of event {event_id}")
+    source = f"ilmd of event {event_id}"
+    facts = {e: Fact(v, per_item, source) for e, (v, per_item) in figures.get("facts", {}).items()}
     joins = transformation_id if kind == "TransformationEvent" else None
     if flows is None or step_kind is None:
         return _Read(event_id, joins, None, facts, makes, kg_by_object(made))
@@ -472,21 +469,3 @@ def _read_event(
     batches = (ItemBatch(event_id, facts, tuple(items_made)),) if items_made else ()
     step = Step(transformation_id or event_id, step_kind, when, location, *flows, stated, batches)
     return _Read(event_id, joins, step, facts, makes, kg_by_object(made))
-
-
-def _extensions(content: dict[str, Any]) -> Iterator[tuple[str, object]]:
-    """(URI, value) of the extension fields of a stored event and its ILMD."""
-    context: dict[str, str] = {}
-    declared = content.get("@context")
-    for entry in declared if isinstance(declared, list) else [declared]:
-        if isinstance(entry, dict):
-            context.update((k, v) for k, v in entry.items() if isinstance(v, str))
-    for fields in (content.get("ilmd") or {}, content):
-        for name, value in fields.items():
-            prefix, colon, local = name.partition(":")
-            if not colon:
-                continue  # a standard EPCIS field
-            if prefix in context:
-                yield context[prefix] + local, value
-            elif prefix in ("http", "https"):
-                yield name, value

@@ -17,9 +17,10 @@ import orjson
 from batterytrace.epcis import json_ld
 from batterytrace.epcis.documents import Item, decode
 from batterytrace.epcis.hash import event_hash
-from batterytrace.epcis.model import Event
+from batterytrace.epcis.model import Event, QuantityElement
 from batterytrace.epcis.timestamps import format_timestamp, utc_millis
 from batterytrace.identifiers import to_digital_link
+from batterytrace.trace.lineage import element_facts, quantity_flows
 
 # event_key roles: (role, model field) for identifiers, classes by the list they sit in.
 _EPC_ROLES = (
@@ -51,6 +52,7 @@ class EventRecord:
     content: str  # JSON text; the ledger hashes its UTF-8 bytes
     columns: dict[str, Any]
     keys: tuple[tuple[str, str], ...]
+    figures: str | None  # what genealogy reads from the content (``figures``), None: nothing
 
 
 def content_json(event: Event, namespaces: Mapping[str, str]) -> dict[str, Any]:
@@ -75,6 +77,7 @@ def record(event: Event, record_time: datetime, namespaces: Mapping[str, str]) -
         content=(sent[:-1] + b"," + stamp[1:]).decode(),  # recordTime appended last
         columns=columns(event, record_time),
         keys=tuple(keys(event)),
+        figures=figures(obj),
     )
 
 
@@ -124,6 +127,47 @@ def keys(event: Event) -> Iterator[tuple[str, str]]:
         yield from emit("extension", ext.namespace + ext.name)
     for ext in event.ilmd:
         yield from emit("ilmd", ext.namespace + ext.name)
+
+
+_QUANTITY_LISTS = ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList")
+
+
+def figures(content: Mapping[str, Any]) -> str | None:
+    """What a genealogy trace reads from an event's content, as compact JSON, so a trace never
+    parses the content (a cell line's event lists 500 cells): each quantity list as (class
+    Digital Link, kg or null) pairs, and the element figures its ILMD and extensions state
+    (``bt:<element>MassFraction``, ``bt:<element>MassKg``) as (value, per item). None when the
+    event has neither."""
+    out: dict[str, Any] = {}
+    for name in _QUANTITY_LISTS:
+        listed = content.get(name) or ()
+        flows = quantity_flows(
+            QuantityElement(q["epcClass"], q.get("quantity"), q.get("uom")) for q in listed
+        )
+        if flows:
+            out[name] = [[flow.id, flow.kg] for flow in flows]
+    facts = element_facts(extension_values(content), "")
+    if facts:
+        out["facts"] = {element: [f.value, f.per_item] for element, f in facts.items()}
+    return orjson.dumps(out).decode() if out else None
+
+
+def extension_values(content: Mapping[str, Any]) -> Iterator[tuple[str, object]]:
+    """(URI, value) of the extension fields of an event's JSON-LD content and of its ILMD."""
+    context: dict[str, str] = {}
+    declared = content.get("@context")
+    for entry in declared if isinstance(declared, list) else [declared]:
+        if isinstance(entry, dict):
+            context.update((k, v) for k, v in entry.items() if isinstance(v, str))
+    for fields in (content.get("ilmd") or {}, content):
+        for name, value in fields.items():
+            prefix, colon, local = name.partition(":")
+            if not colon:
+                continue  # a standard EPCIS field
+            if prefix in context:
+                yield context[prefix] + local, value
+            elif prefix in ("http", "https"):
+                yield name, value
 
 
 @dataclass(slots=True, frozen=True)

@@ -76,6 +76,15 @@ event_key = Table(
 )
 Index("ix_event_key_seq", event_key.c.seq)
 
+# Derived from each event's content at capture (records.figures): the quantities and element
+# figures a genealogy trace reads, so it never parses the content; only events that have some.
+event_figure = Table(
+    "event_figure",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("figures", Text, nullable=False),
+)
+
 # Derived from the events (store.holdings): containers holding serialised items, per event that
 # made the items (source seq), by the container's class (``…/01/<GTIN>``, "" for none), with the
 # fewest containment steps between them; level 0: the items made, by class.
