@@ -134,6 +134,22 @@ def test_forward_counts_modules_per_class_and_lists_packs(repo: Repository) -> N
     assert repo.trace(lot("A"), "forward", "Co").to_json() == memory.to_json()
 
 
+def test_a_delete_aggregation_is_not_a_step(repo: Repository) -> None:
+    """Taking cells out of the pack (one of them never in it) puts nothing in: traces stay as
+    they were (the cell taken out was in the pack)."""
+    unpacked = Event(
+        type=EventType.AGGREGATION, eventTime=T0 + timedelta(days=9),
+        eventTimeZoneOffset="+00:00", eventID="urn:uuid:unpack",
+        parentID=PACK, childEPCs=(item(1), item(9)), action=Action.DELETE,
+    )  # fmt: skip
+    events = [*chain(), unpacked]
+    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
+    for walk, start in ((backward, PACK), (forward, lot("A"))):
+        before = walk(EventLineage(chain()), start, "Co").to_json()
+        assert walk(EventLineage(events), start, "Co").to_json() == before
+        assert repo.trace(start, walk.__name__, "Co").to_json() == before
+
+
 def test_decoded_events_are_known_by_their_ledger_entry(tmp_path: Path) -> None:
     """Two stores whose events share seqs but not content, read through one cache: each trace
     is its own store's (a store rebuilt under the same repository is the same case)."""

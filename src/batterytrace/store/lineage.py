@@ -55,7 +55,8 @@ _KEYS = "SELECT seq, role, value FROM event_key WHERE role IN ({roles}) AND seq 
 # Everything reachable from an object in one statement: from each object to the events where
 # it has a "near" role, on to the "far" objects of those events (UNION expands each object
 # once, cycles included); then the events of each reached object (none: one row of NULLs).
-# DELETE aggregations and ObjectEvents are not steps, so the walk does not go through them.
+# DELETE aggregations and ObjectEvents are not steps, so the walk does not go through them
+# (only a parent or child role can be a DELETE's: transformations' events are not read).
 _REACH = """
 WITH RECURSIVE walk(node) AS (
     SELECT {mark}
@@ -63,8 +64,9 @@ WITH RECURSIVE walk(node) AS (
     SELECT k2.value
     FROM walk
     {join} event_key k1 ON k1.role IN ({near}) AND k1.value = walk.node
-    {join} event e ON e.seq = k1.seq AND (e.action IS NULL OR e.action <> 'DELETE')
     {join} event_key k2 ON k2.seq = k1.seq AND k2.role IN ({far})
+    WHERE k1.role NOT IN ('parentID', 'childEPC', 'childEPCClass') OR NOT EXISTS (
+        SELECT 1 FROM event e WHERE e.seq = k1.seq AND e.action = 'DELETE')
 )
 SELECT walk.node, k.seq, k.role
 FROM walk LEFT JOIN event_key k ON k.role IN ({roles}) AND k.value = walk.node
