@@ -29,7 +29,7 @@ from batterytrace.masterdata import MasterData
 from batterytrace.store import database, schema
 from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store.events import CaptureResult, EventStore
-from batterytrace.store.lineage import DecodedEvents, StoreLineage
+from batterytrace.store.lineage import Decoded, StoreLineage
 from batterytrace.store.query import ParamValue, QueryPage, SimpleEventQuery
 from batterytrace.trace.balance import DEFAULT_TOLERANCE, BalanceReport
 from batterytrace.trace.balance import check as balance_of
@@ -69,7 +69,7 @@ class Repository:
         self.key_path = key_path or keys.key_path()
         self.engine: Engine = database.connect(self.url)
         self._initialised = False  # the schema check runs once per repository, not per call
-        self._decoded = DecodedEvents()  # events decoded for traces, kept across them
+        self._decoded = Decoded()  # events decoded for traces, kept across them
 
     def init(self) -> InitResult:
         """Create or upgrade the schema; create the signing key when there is none."""

@@ -13,7 +13,7 @@ from batterytrace.epcis.documents import read
 from batterytrace.epcis.model import Action, Document, Event, EventType, QuantityElement
 from batterytrace.masterdata import MasterData, MaterialKind, material
 from batterytrace.repository import Repository
-from batterytrace.store.lineage import DecodedEvents, StoreLineage
+from batterytrace.store.lineage import Decoded, StoreLineage
 from batterytrace.trace.genealogy import UnknownObject, backward, forward
 from batterytrace.trace.lineage import EventLineage, class_of, node_id
 from factories import PACK, T0, chain, commission, fraction, item, lot, transform
@@ -153,7 +153,7 @@ def test_a_delete_aggregation_is_not_a_step(repo: Repository) -> None:
 def test_decoded_events_are_known_by_their_ledger_entry(tmp_path: Path) -> None:
     """Two stores whose events share seqs but not content, read through one cache: each trace
     is its own store's (a store rebuilt under the same repository is the same case)."""
-    decoded = DecodedEvents()
+    decoded = Decoded()
     traces = []
     for name, ore_co in (("one", 0.01), ("two", 0.02)):
         repo = Repository(f"sqlite:///{tmp_path / name}.db", tmp_path / "key")
@@ -166,6 +166,16 @@ def test_decoded_events_are_known_by_their_ledger_entry(tmp_path: Path) -> None:
         assert traces[-1].to_json() == backward(EventLineage(events), PACK, "Co").to_json()
         repo.close()
     assert traces[0].to_json() != traces[1].to_json()
+
+
+def test_a_trace_sees_master_data_imported_after_an_earlier_trace(repo: Repository) -> None:
+    events, data = in_modules()
+    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
+    module = node_id(MODULE.format(n=1))
+    assert module in repo.trace(lot("A"), "forward", "Co").objects  # no master data: listed
+    repo.import_master_data(data)
+    counted = repo.trace(lot("A"), "forward", "Co").objects
+    assert module not in counted and class_of(module) in counted
 
 
 def test_cycles_are_reported_not_followed() -> None:

@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, select
 
+from batterytrace.masterdata import MasterData
 from batterytrace.store import schema
-from batterytrace.store.masterdata import load as load_master_data
 from batterytrace.store.records import event_from_content
 from batterytrace.trace.lineage import (
     CUSTODY_STEPS,
@@ -109,6 +109,7 @@ SELECT o.seq, o.value, 1, 0 FROM event_key k
 WHERE k.role = 'inputEPC' AND o.seq IN ({marks})
 """,
 )
+_MATERIALS = "SELECT content FROM material ORDER BY id"
 _HEADS = "SELECT seq, event_id, content_digest FROM event WHERE seq IN ({marks})"
 _EVENTS = (
     "SELECT e.seq, e.event_id, e.event_type, e.action, e.event_time, e.biz_location,"
@@ -134,14 +135,16 @@ class _Read:
     made_kg: dict[str, float]
 
 
-class DecodedEvents:
-    """What stored events say about the genealogy, decoded once and kept across traces (the
-    most recently used ``size``), under the event's ID and the digest of its content: what a
-    decoded event holds is a function of those alone, in this store or any other."""
+class Decoded:
+    """What stored events and master data say about the genealogy, decoded once and kept across
+    traces. Events (the most recently used ``size``) under the event's ID and the digest of
+    its content: what a decoded event holds is a function of those alone, in this store or any
+    other. Materials as element facts, decoded again whenever the stored records differ."""
 
     def __init__(self, size: int = 100_000) -> None:
         self.size = size
         self._reads: OrderedDict[str, _Read] = OrderedDict()
+        self._materials: tuple[tuple[str, ...], MaterialFacts] | None = None
         self._lock = threading.Lock()
 
     def get(self, name: str) -> _Read | None:
@@ -157,13 +160,21 @@ class DecodedEvents:
             while len(self._reads) > self.size:
                 self._reads.popitem(last=False)
 
+    def materials(self, stored: tuple[str, ...]) -> MaterialFacts:
+        """The materials of the stored records (JSON, in id order) as element facts."""
+        with self._lock:
+            if self._materials is None or self._materials[0] != stored:
+                data = MasterData.from_json({"materials": [orjson.loads(c) for c in stored]})
+                self._materials = (stored, MaterialFacts(data.materials.values()))
+            return self._materials[1]
+
 
 class StoreLineage:
     """A lineage over the events of one store (see :class:`batterytrace.trace.lineage.Lineage`)."""
 
-    def __init__(self, conn: Connection, decoded: DecodedEvents | None = None) -> None:
+    def __init__(self, conn: Connection, decoded: Decoded | None = None) -> None:
         self.conn = conn
-        self.decoded = decoded or DecodedEvents()
+        self.decoded = decoded or Decoded()
         self._read: dict[int, _Read] = {}
         self._seq: dict[str, int] = {}  # eventID -> seq of the events read
         self._joined: dict[str, Step] = {}  # transformationID -> the step of all its events
@@ -381,13 +392,16 @@ class StoreLineage:
 
     def _master_data(self) -> MaterialFacts:
         if self._materials is None:
-            self._materials = MaterialFacts(load_master_data(self.conn).materials.values())
+            stored = tuple(content for (content,) in self._rows(_MATERIALS, ()))
+            self._materials = self.decoded.materials(stored)
         return self._materials
 
     def made_kg(self, node: str) -> float | None:
         return self._origin_of(node)[1]
 
     def known(self, node: str) -> bool:
+        if self._made.get(node) or self._used.get(node):  # read on the way already
+            return True
         return self.conn.execute(_KNOWN, {"node": node}).first() is not None
 
     def transformations(self) -> Iterator[tuple[Step, dict[str, float]]]:

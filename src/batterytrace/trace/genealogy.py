@@ -167,6 +167,7 @@ def forward(lineage: Lineage, identifier: str, element: str) -> Trace:
 
 def _trace(lineage: Lineage, identifier: str, element: str, upstream: bool) -> Trace:
     start = node_id(identifier)
+    lineage.reach(start, upstream)
     if not lineage.known(start):
         raise UnknownObject(f"{identifier}: no stored event mentions this identifier")
     depths, steps, holdings = _discover(lineage, start, upstream)
@@ -194,7 +195,6 @@ def _discover(
     each step made. Forward, the items a transformation made are not walked one by one: their
     containers at every level come from ``Lineage.held``; the walk goes on only from those a
     transformation consumed, and only through transformations (their containers are known)."""
-    lineage.reach(start, upstream)
     depths = {start: 0}
     steps: dict[str, list[Step]] = {}
     holdings = _Holdings(lineage)
