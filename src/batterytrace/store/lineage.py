@@ -175,6 +175,8 @@ class StoreLineage:
     def __init__(self, conn: Connection, decoded: Decoded | None = None) -> None:
         self.conn = conn
         self.decoded = decoded or Decoded()
+        self.mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"  # the driver's placeholder
+        self.join = "CROSS JOIN" if conn.dialect.name == "sqlite" else "JOIN"  # SQLite: fixed order
         self._read: dict[int, _Read] = {}
         self._seq: dict[str, int] = {}  # eventID -> seq of the events read
         self._joined: dict[str, Step] = {}  # transformationID -> the step of all its events
@@ -190,14 +192,8 @@ class StoreLineage:
         recursive query and one read of the events, so a trace's levels are all in memory.
         Downstream, the walk does not enter the items steps make (``held`` answers for them)."""
         near, far = (_MADE, _USED) if upstream else (_USED, _MADE[1:])
-        sqlite = self.conn.dialect.name == "sqlite"  # its CROSS JOIN fixes the loop order
         rows = self._rows(
-            _REACH,
-            (start,),
-            _ORIGIN if upstream else _USED,
-            join="CROSS JOIN" if sqlite else "JOIN",
-            near=_inlined(near),
-            far=_inlined(far),
+            _REACH, (start,), _ORIGIN if upstream else _USED, near=_inlined(near), far=_inlined(far)
         )
         found: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for node, seq, role in rows:
@@ -251,9 +247,10 @@ class StoreLineage:
     ) -> Sequence[Any]:
         """Rows of a look-up for many values (roles and ``inline`` are this module's constants,
         written into the SQL; the values go as parameters)."""
-        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
-        marks = ", ".join([mark] * len(values))
-        text = sql.format(roles=_inlined(roles), marks=marks, mark=mark, **inline)
+        marks = ", ".join([self.mark] * len(values))
+        text = sql.format(
+            roles=_inlined(roles), marks=marks, mark=self.mark, join=self.join, **inline
+        )
         return self.conn.exec_driver_sql(text, tuple(values)).all()
 
     def _load(self, seqs: Iterable[int]) -> None:
@@ -339,20 +336,17 @@ class StoreLineage:
 
     def _holding(self, sql: str, sources: Collection[int], values: Sequence[str]) -> Sequence[Any]:
         """Rows of a holding query over some sources, with class ``values`` as parameters."""
-        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
         text = sql.format(
             sources=", ".join(str(int(seq)) for seq in sources) or "NULL",
-            counted=", ".join([mark] * len(values)),
-            mark=mark,
+            counted=", ".join([self.mark] * len(values)),
+            mark=self.mark,
         )
         return self.conn.exec_driver_sql(text, tuple(values)).all()
 
     def _consumed(self, sources: Sequence[int]) -> list[Any]:
-        join = "CROSS JOIN" if self.conn.dialect.name == "sqlite" else "JOIN"
         return [
-            row for chunk in _chunks(sources) for sql in _CONSUMED
-            for row in self._rows(sql, chunk, join=join)
-        ]  # fmt: skip
+            row for chunk in _chunks(sources) for sql in _CONSUMED for row in self._rows(sql, chunk)
+        ]
 
     def _counted(self) -> list[str]:
         return sorted(self._master_data().counted())
