@@ -69,7 +69,7 @@ class Repository:
         self.key_path = key_path or keys.key_path()
         self.engine: Engine = database.connect(self.url)
         self._initialised = False  # the schema check runs once per repository, not per call
-        self._decoded = Decoded()  # events decoded for traces, kept across them
+        self._decoded = Decoded()  # events and materials decoded for traces, kept across them
 
     def init(self) -> InitResult:
         """Create or upgrade the schema; create the signing key when there is none."""

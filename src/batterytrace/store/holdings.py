@@ -30,6 +30,7 @@ from sqlalchemy import Connection
 from batterytrace.trace.lineage import item_class
 
 _MAX_LEVELS = 32  # containment deeper than this is a cycle, not a supply chain
+_REPLAY_CHUNK = 20_000  # events per read when ``rebuild`` replays the store
 
 # The containment steps and item-making outputs of a range of events, in ledger order.
 _CHANGES = """
@@ -176,6 +177,3 @@ def rebuild(conn: Connection, progress: Callable[[int], None] | None = None) -> 
         if progress is not None:
             progress(min(last, first + _REPLAY_CHUNK - 1))
     return conn.exec_driver_sql("SELECT count(*) FROM holding").scalar() or 0
-
-
-_REPLAY_CHUNK = 20_000
