@@ -175,6 +175,7 @@ def test_trace_back_and_forward(env: Path) -> None:
 
 def test_a_wide_trace_tree_shows_a_sample_and_counts_the_rest(env: Path) -> None:
     cells = [f"urn:epc:id:sgtin:3700000.010001.{n}" for n in range(40)]
+    boards = [f"urn:epc:id:sgtin:3700000.010003.{n}" for n in range(40)]
     batch = {
         "type": "TransformationEvent",
         "eventID": "urn:uuid:00000000-0000-0000-0000-0000000000bb",
@@ -183,24 +184,34 @@ def test_a_wide_trace_tree_shows_a_sample_and_counts_the_rest(env: Path) -> None
         "inputQuantityList": [{"epcClass": ORE_CLASS.format(n=1), "quantity": 10, "uom": "KGM"}],
         "outputEPCList": cells,
     }
+    commissioned = {
+        "type": "ObjectEvent",
+        "eventID": "urn:uuid:00000000-0000-0000-0000-0000000000ba",
+        "eventTime": "2025-02-01T00:00:00Z",
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": boards,
+        "action": "ADD",
+    }
     module = {
         "type": "AggregationEvent",
         "eventID": "urn:uuid:00000000-0000-0000-0000-0000000000bc",
         "eventTime": "2025-02-02T00:00:00Z",
         "eventTimeZoneOffset": "+00:00",
         "parentID": "urn:epc:id:sgtin:3700000.010002.M1",
-        "childEPCs": cells,
+        "childEPCs": cells + boards,
         "action": "ADD",
     }
-    wide = write(env / "w.jsonld", document([object_event(1), batch, module]))
+    wide = write(env / "w.jsonld", document([object_event(1), batch, commissioned, module]))
     assert runner.invoke(app, ["capture", str(wide)]).exit_code == 0
     tree = runner.invoke(app, ["trace", "back", module["parentID"]], env={"COLUMNS": "200"})
     assert tree.exit_code == 0
+    # the cells a transformation made are counted (the holdings), the boards listed
+    assert "[holding] https://id.gs1.org/01/03700000100010  40 items" in tree.stdout
     assert (
-        "... 30 more: 30 of https://id.gs1.org/01/03700000100010 (all: --format json)"
+        "... 31 more: 31 of https://id.gs1.org/01/03700000100034 (all: --format json)"
         in tree.stdout
     )
-    assert tree.stdout.count("[aggregation]") == 10
+    assert tree.stdout.count("[aggregation]") == 9
     # forward, the 40 cells are one object of their class, and the module holds them
     ahead = runner.invoke(app, ["trace", "forward", ORE_CLASS.format(n=1)], env={"COLUMNS": "200"})
     assert "[transformation] https://id.gs1.org/01/03700000100010  40 items" in ahead.stdout

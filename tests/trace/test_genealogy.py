@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batterytrace.epcis.documents import read
-from batterytrace.epcis.model import Action, Document, Event, EventType, QuantityElement
-from batterytrace.masterdata import MasterData, MaterialKind, material
+from batterytrace.epcis.model import Action, Document, Event, EventType, Extension, QuantityElement
+from batterytrace.masterdata import BT, MasterData, MaterialKind, material
 from batterytrace.repository import Repository
 from batterytrace.store.lineage import Decoded, StoreLineage
 from batterytrace.trace.genealogy import UnknownObject, backward, forward
@@ -132,6 +132,53 @@ def test_forward_counts_modules_per_class_and_lists_packs(repo: Repository) -> N
     repo.import_master_data(data)
     repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
     assert repo.trace(lot("A"), "forward", "Co").to_json() == memory.to_json()
+
+
+def test_backward_counts_the_items_a_container_holds(repo: Repository) -> None:
+    """The pack's modules are listed; the cells in them are one object of their class, and
+    the allocation is the one of the cells walked one by one (the hand figures above)."""
+    events, data = in_modules()
+    memory = backward(EventLineage(events, data.materials.values()), PACK, "Co")
+    pack_co = 4 * 0.03
+    cells = memory.objects[class_of(node_id(item(1)))]
+    assert (cells.items, cells.element_kg) == (4, pytest.approx(pack_co))
+    assert not any(node_id(item(i)) in memory.objects for i in range(1, 5))
+    module = memory.objects[node_id(MODULE.format(n=1))]
+    assert module.element_kg == pytest.approx(pack_co / 2) and module.depth == 1
+    into = sorted((k.source, k.kind, k.items, k.step) for k in memory.links if k.target == cells.id)
+    assert into == [(node_id(MODULE.format(n=n)), "holding", 2, "urn:uuid:t-cells") for n in (1, 2)]
+    assert cells.depth == 2 and memory.objects[node_id(lot("C"))].depth == 3
+    assert memory.objects[node_id(lot("A"))].element_kg == pytest.approx(pack_co * 10 / 25)
+    assert memory.objects[node_id(lot("B"))].element_kg == pytest.approx(pack_co * 15 / 25)
+    repo.import_master_data(data)
+    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
+    assert repo.trace(PACK, "backward", "Co").to_json() == memory.to_json()
+
+
+def test_backward_walks_items_the_holdings_do_not_account_for(repo: Repository) -> None:
+    """A fifth cell of the same class, commissioned (no transformation made it) and put in
+    module 2: that module's cells are walked one by one, module 1's still counted."""
+    events, data = in_modules()
+    extra = Event(
+        type=EventType.OBJECT, eventTime=T0 + timedelta(days=6), eventTimeZoneOffset="+00:00",
+        eventID="urn:uuid:c-5", action=Action.ADD, epcList=(item(5),),
+        ilmd=(Extension(BT, "cobaltMassKg", 0.05),),
+    )  # fmt: skip
+    events = [extra, *(e for e in events if e.eventID != "urn:uuid:pack-M2")]
+    events.append(packed(MODULE.format(n=2), (item(3), item(4), item(5)), 7))
+    memory = backward(EventLineage(events, data.materials.values()), PACK, "Co")
+    pack_co = 4 * 0.03 + 0.05
+    assert memory.start_kg == pytest.approx(pack_co)
+    cells = memory.objects[class_of(node_id(item(1)))]
+    assert cells.items == 2 and cells.element_kg == pytest.approx(0.06)
+    walked = {i: memory.objects[node_id(item(i))].element_kg for i in (3, 4, 5)}
+    assert walked == {3: pytest.approx(0.03), 4: pytest.approx(0.03), 5: pytest.approx(0.05)}
+    assert node_id(item(1)) not in memory.objects
+    cathode = memory.objects[node_id(lot("C"))]  # from the counted and the walked cells
+    assert cathode.element_kg == pytest.approx(4 * 0.03)
+    repo.import_master_data(data)
+    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
+    assert repo.trace(PACK, "backward", "Co").to_json() == memory.to_json()
 
 
 def test_a_delete_aggregation_is_not_a_step(repo: Repository) -> None:

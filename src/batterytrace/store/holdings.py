@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from batterytrace.store.driver import Driver
 from batterytrace.trace.lineage import item_class
 
 _MAX_LEVELS = 32  # containment deeper than this is a cycle, not a supply chain
@@ -86,35 +87,14 @@ ON CONFLICT (source, container_class, container) DO UPDATE SET
 """
 
 
-class _Sql:
-    """The statements above for one connection's driver (placeholders, join order), run on
-    its DBAPI cursor inside the connection's transaction: thousands of small statements per
-    capture batch, where the SQLAlchemy layer would cost more than the queries."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        self.join = "CROSS JOIN" if conn.dialect.name == "sqlite" else "JOIN"
-        self.cursor = conn.connection.cursor()
-        self.texts: dict[tuple[str, int], str] = {}
-
-    def rows(self, sql: str, params: Sequence[Any], n: int = 0) -> list[Any]:
-        text = self.texts.get((sql, n))
-        if text is None:
-            marks = ", ".join([self.mark] * n)
-            text = self.texts[sql, n] = sql.format(mark=self.mark, marks=marks, join=self.join)
-        self.cursor.execute(text, tuple(params))
-        return list(self.cursor.fetchall())
-
-    def add(self, rows: list[tuple[int, str, int, int]]) -> None:
-        """Add (source, container, items, level) rows, each under its container's class."""
-        if rows:
-            classed = [(s, item_class(c) if level else c, c, n, level) for s, c, n, level in rows]
-            self.cursor.executemany(_ADD.format(mark=self.mark), classed)
+def _add(sql: Driver, rows: list[tuple[int, str, int, int]]) -> None:
+    """Add (source, container, items, level) rows, each under its container's class."""
+    sql.many(_ADD, [(s, item_class(c) if level else c, c, n, level) for s, c, n, level in rows])
 
 
 def record(conn: Connection, first: int, last: int) -> None:
     """Update the holdings with the events ``first``..``last`` (ledger seqs), in order."""
-    sql = _Sql(conn)
+    sql = Driver(conn)
     events: dict[int, tuple[str, dict[str, list[str]]]] = {}
     for seq, kind, role, value in sql.rows(_CHANGES, (first, last)):
         events.setdefault(seq, (kind, defaultdict(list)))[1][role].append(value)
@@ -125,21 +105,21 @@ def record(conn: Connection, first: int, last: int) -> None:
             _contained(sql, seq, roles["parentID"][0], roles["childEPC"])
 
 
-def _made(sql: _Sql, seq: int, items: list[str]) -> None:
+def _made(sql: Driver, seq: int, items: list[str]) -> None:
     """Items made by event ``seq``: how many of each class (level 0), and they count in every
     container they are already in."""
     if not items:
         return
-    sql.add([(seq, cls, n, 0) for cls, n in Counter(map(item_class, items)).items()])
+    _add(sql, [(seq, cls, n, 0) for cls, n in Counter(map(item_class, items)).items()])
     count: dict[str, int] = defaultdict(int)
     level: dict[str, int] = {}
     for _, container, steps in _above(sql, items, seq):
         count[container] += 1
         level[container] = min(level.get(container, steps), steps)
-    sql.add([(seq, c, n, level[c]) for c, n in count.items()])
+    _add(sql, [(seq, c, n, level[c]) for c, n in count.items()])
 
 
-def _contained(sql: _Sql, seq: int, parent: str, children: list[str]) -> None:
+def _contained(sql: Driver, seq: int, parent: str, children: list[str]) -> None:
     """A (child, parent) pair new in event ``seq`` brings what the child holds (itself, if it
     is an item) to the parent and every container above it."""
     children = list(dict.fromkeys(children))
@@ -154,16 +134,17 @@ def _contained(sql: _Sql, seq: int, parent: str, children: list[str]) -> None:
     if not brought:
         return
     targets = [(parent, 0)] + [(node, steps) for _, node, steps in _above(sql, [parent], seq)]
-    sql.add(
+    _add(
+        sql,
         [
             (source, node, items, level + 1 + steps)
             for source, (items, level) in brought.items()
             for node, steps in targets
-        ]
+        ],
     )
 
 
-def _above(sql: _Sql, values: list[str], seq: int) -> Sequence[Any]:
+def _above(sql: Driver, values: list[str], seq: int) -> Sequence[Any]:
     """(start, container, steps) for every container above ``values`` in events before seq."""
     return sql.rows(_ABOVE, (*values, seq, seq), len(values))
 

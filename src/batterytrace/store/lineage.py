@@ -22,6 +22,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from batterytrace.masterdata import MasterData
 from batterytrace.store import schema
+from batterytrace.store.driver import Driver
 from batterytrace.store.records import event_from_content
 from batterytrace.trace.lineage import (
     CUSTODY_STEPS,
@@ -29,6 +30,7 @@ from batterytrace.trace.lineage import (
     Flow,
     Held,
     Hop,
+    Inside,
     ItemBatch,
     MaterialFacts,
     Step,
@@ -48,29 +50,49 @@ _ALL = (*_USED, *_ORIGIN)
 _INSTANCES = ("inputEPC", "childEPC", "parentID", "epc")  # items made: counted, not listed
 _CHUNK = 2000  # values per IN list
 
-# The hot look-ups go to the driver as plain SQL with one placeholder per value: rendering
-# thousands of expanding parameters through the SQL compiler costs more than the query.
-_BY_VALUE = "SELECT value, seq, role FROM event_key WHERE role IN ({roles}) AND value IN ({marks})"
+# The hot look-ups go to the driver as plain SQL (store.driver) with one placeholder per
+# value: rendering thousands of expanding parameters through the SQL compiler costs more than
+# the query.
+# An ObjectEvent says something about the genealogy only when it commissions (ADD): the
+# others (shipping, receiving, observing) are custody, read on their own.
+_COMMISSIONED = """(k.role NOT IN ('epc', 'epcClass') OR EXISTS (SELECT 1 FROM event e
+    WHERE e.seq = k.seq AND e.action = 'ADD' AND e.event_type = 'ObjectEvent'))"""
+_BY_VALUE = (
+    "SELECT k.value, k.seq, k.role FROM event_key k WHERE k.role IN ({roles})"
+    " AND k.value IN ({marks}) AND " + _COMMISSIONED
+)
 _KEYS = "SELECT seq, role, value FROM event_key WHERE role IN ({roles}) AND seq IN ({marks})"
 # Everything reachable from an object in one statement: from each object to the events where
 # it has a "near" role, on to the "far" objects of those events (UNION expands each object
 # once, cycles included); then the events of each reached object (none: one row of NULLs).
 # DELETE aggregations and ObjectEvents are not steps, so the walk does not go through them
 # (only a parent or child role can be a DELETE's: transformations' events are not read).
-_REACH = """
+# Upstream, the children of a container that directly holds items transformations made are
+# not walked: the holding table counts them (``contents``), and the next round walks on from
+# the inputs of the events that made them (_SOURCED: the sources as integers).
+_REACH = (
+    """
 WITH RECURSIVE walk(node) AS (
-    SELECT {mark}
+    {anchor}
     UNION
     SELECT k2.value
     FROM walk
     {join} event_key k1 ON k1.role IN ({near}) AND k1.value = walk.node
     {join} event_key k2 ON k2.seq = k1.seq AND k2.role IN ({far})
-    WHERE k1.role NOT IN ('parentID', 'childEPC', 'childEPCClass') OR NOT EXISTS (
-        SELECT 1 FROM event e WHERE e.seq = k1.seq AND e.action = 'DELETE')
+    WHERE (k1.role NOT IN ('parentID', 'childEPC', 'childEPCClass') OR NOT EXISTS (
+        SELECT 1 FROM event e WHERE e.seq = k1.seq AND e.action = 'DELETE')){counted}
 )
 SELECT walk.node, k.seq, k.role
 FROM walk LEFT JOIN event_key k ON k.role IN ({roles}) AND k.value = walk.node
-"""
+    AND """
+    + _COMMISSIONED
+)
+_SOURCED = (
+    " UNION SELECT value FROM event_key WHERE role IN ('inputEPC', 'inputEPCClass')"
+    " AND seq IN ({sources})"
+)
+_COUNTED = """ AND (k1.role <> 'parentID' OR NOT EXISTS (
+        SELECT 1 FROM holding h WHERE h.container = walk.node AND h.level = 1))"""
 _CUSTODY = """
 SELECT k.value, e.event_id, e.biz_step, e.event_time, COALESCE(e.biz_location, e.read_point),
     d.value
@@ -109,12 +131,12 @@ SELECT o.seq, o.value, 1, 0 FROM event_key k
 WHERE k.role = 'inputEPC' AND o.seq IN ({marks})
 """,
 )
+_INSIDE = "SELECT container, source, items FROM holding WHERE level = 1 AND container IN ({marks})"
 _MATERIALS = "SELECT content FROM material ORDER BY id"
-_HEADS = "SELECT seq, event_id, content_digest FROM event WHERE seq IN ({marks})"
 _EVENTS = (
-    "SELECT e.seq, e.event_id, e.event_type, e.action, e.event_time, e.biz_location,"
-    " e.transformation_id, f.figures FROM event e LEFT JOIN event_figure f ON f.seq = e.seq"
-    " WHERE e.seq IN ({marks})"
+    "SELECT e.seq, e.event_id, e.content_digest, e.event_type, e.action, e.event_time,"
+    " e.biz_location, e.transformation_id, f.figures"
+    " FROM event e LEFT JOIN event_figure f ON f.seq = e.seq WHERE e.seq IN ({marks})"
 )
 _JOINED = select(E.c.transformation_id, E.c.seq).where(
     E.c.transformation_id.in_(bindparam("ids", expanding=True)),
@@ -175,30 +197,56 @@ class StoreLineage:
     def __init__(self, conn: Connection, decoded: Decoded | None = None) -> None:
         self.conn = conn
         self.decoded = decoded or Decoded()
-        self.mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"  # the driver's placeholder
-        self.join = "CROSS JOIN" if conn.dialect.name == "sqlite" else "JOIN"  # SQLite: fixed order
+        self.sql = Driver(conn)
         self._read: dict[int, _Read] = {}
         self._seq: dict[str, int] = {}  # eventID -> seq of the events read
         self._joined: dict[str, Step] = {}  # transformationID -> the step of all its events
         self._made: dict[str, list[Step]] = {}
         self._used: dict[str, list[Step]] = {}
         self._origin: dict[str, tuple[dict[str, Fact], float | None]] = {}
+        self._inside: dict[str, list[Inside]] = {}
+        self._holders: dict[str, list[tuple[int, int]]] = {}  # container -> (source, items)
         self._materials: MaterialFacts | None = None
 
     # --- the graph -------------------------------------------------------------------------
 
     def reach(self, start: str, upstream: bool) -> None:
-        """Read everything reachable from ``start`` (upstream: what made it, and so on) in one
-        recursive query and one read of the events, so a trace's levels are all in memory.
-        Downstream, the walk does not enter the items steps make (``held`` answers for them)."""
+        """Read everything reachable from ``start`` (upstream: what made it, and so on) with
+        recursive queries and batched reads of the events, so a trace's levels are all in
+        memory. The walk does not enter the serialised items transformations made: downstream
+        ``held`` answers for them; upstream ``contents`` counts those a container holds, and
+        the next round walks on from the inputs of the events that made them."""
+        starts, sources, walked = [start], list[int](), set[str]()
+        while starts or sources:
+            found = self._walk(starts, sources, upstream)
+            self._load([*sources, *(seq for seqs in found.values() for seq, _ in seqs)])
+            self._settle(found, upstream)
+            if not upstream:
+                return
+            walked.update(found)
+            parents = [n for n, seqs in found.items() if any(r == "parentID" for _, r in seqs)]
+            self._read_holders(parents)
+            held = {seq for p in parents for seq, _ in self._holders[p]}
+            starts, sources = [], sorted(held - self._read.keys())
+
+    def _walk(
+        self, starts: Sequence[str], sources: Sequence[int], upstream: bool
+    ) -> dict[str, list[tuple[int, str]]]:
+        """(seq, role) of the events of everything one recursive query reaches from
+        ``starts`` and the inputs of the events ``sources`` (upstream: the events that made
+        each object; downstream: those that used it)."""
         near, far = (_MADE, _USED) if upstream else (_USED, _MADE[1:])
-        rows = self._rows(
-            _REACH, (start,), _ORIGIN if upstream else _USED, near=_inlined(near), far=_inlined(far)
-        )
+        anchor = " UNION ".join([f"SELECT {self.sql.mark}"] * len(starts))
+        if sources:
+            anchor += _SOURCED.format(sources=", ".join(str(int(seq)) for seq in sources))
         found: dict[str, list[tuple[int, str]]] = defaultdict(list)
-        for node, seq, role in rows:
+        for node, seq, role in self._rows(
+            _REACH, starts, _ORIGIN if upstream else _USED,
+            anchor=anchor.removeprefix(" UNION "), near=_inlined(near), far=_inlined(far),
+            counted=_COUNTED if upstream else "",
+        ):  # fmt: skip
             found[node].extend(() if seq is None else ((seq, role),))
-        self._settle(found, upstream)
+        return found
 
     def made_by(self, nodes: Collection[str]) -> dict[str, list[Step]]:
         """The steps that made each node; the origin events read on the way also settle each
@@ -244,48 +292,47 @@ class StoreLineage:
 
     def _rows(
         self, sql: str, values: Sequence[Any], roles: tuple[str, ...] = (), **inline: str
-    ) -> Sequence[Any]:
+    ) -> list[Any]:
         """Rows of a look-up for many values (roles and ``inline`` are this module's constants,
         written into the SQL; the values go as parameters)."""
-        marks = ", ".join([self.mark] * len(values))
-        text = sql.format(
-            roles=_inlined(roles), marks=marks, mark=self.mark, join=self.join, **inline
-        )
-        return self.conn.exec_driver_sql(text, tuple(values)).all()
+        return self.sql.rows(sql, values, len(values), roles=_inlined(roles), **inline)
 
     def _load(self, seqs: Iterable[int]) -> None:
         """Read events (and every other event of their transformationIDs) not read yet."""
         missing = sorted(s for s in set(seqs) if s not in self._read)
+        if not missing:
+            return
         for chunk in _chunks(missing):
-            heads = {
-                seq: f"{event_id} {digest}" for seq, event_id, digest in self._rows(_HEADS, chunk)
-            }
-            for seq, name in heads.items():
-                if (read := self.decoded.get(name)) is not None:
-                    self._read[seq] = read
-            self._decode([seq for seq in chunk if seq not in self._read], heads)
+            rows = self._rows(_EVENTS, chunk)
+            for row in rows:
+                if (read := self.decoded.get(f"{row[1]} {row[2]}")) is not None:
+                    self._read[row[0]] = read
+            self._decode([row for row in rows if row[0] not in self._read])
         for seq in missing:
             self._seq[self._read[seq].event_id] = seq
         joined = {tid for seq in missing if (tid := self._read[seq].joins) is not None}
         self._join(joined - self._joined.keys())
 
-    def _decode(self, seqs: Sequence[int], heads: dict[int, str]) -> None:
-        """Read and decode events: identifiers from the index, the rest from the content."""
-        if not seqs:
+    def _decode(self, rows: Sequence[Any]) -> None:
+        """Decode events read: identifiers from the index, the rest from the event row and
+        the figures capture derived from the content."""
+        if not rows:
             return
+        seqs = [row[0] for row in rows]
         keys: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for seq, role, value in self._rows(_KEYS, seqs, _INSTANCES):
             keys[seq][role].append(value)
         items: dict[int, list[tuple[str, int]]] = defaultdict(list)
-        for seq, cls, n in self._rows(_MADE_CLASSES, seqs):
+        made = [row[0] for row in rows if row[3] == "TransformationEvent"]
+        for seq, cls, n in self._rows(_MADE_CLASSES, made) if made else ():
             items[seq].append((cls, n))
-        for seq, event_id, kind, action, ms, location, tid, figures in self._rows(_EVENTS, seqs):
+        for seq, event_id, digest, kind, action, ms, location, tid, figures in rows:
             when = datetime.fromtimestamp(ms / 1000, UTC)
             self._read[seq] = read = _read_event(
                 event_id, kind, action, when, location, tid, keys[seq], sorted(items.get(seq, ())),
                 orjson.loads(figures) if figures else {},
             )  # fmt: skip
-            self.decoded.put(heads[seq], read)
+            self.decoded.put(f"{event_id} {digest}", read)
 
     def _join(self, transformation_ids: set[str]) -> None:
         """One step for all the events of each transformationID."""
@@ -320,7 +367,7 @@ class StoreLineage:
             classes = (" AND container_class > {mark}" if below else "") + (
                 " AND container_class < {mark}" if above else ""
             )
-            listed = _LISTED.replace("{classes}", classes)
+            listed = _LISTED.replace("{classes}", classes)  # {mark}: the driver fills it in
             for source, container, items, level in self._holding(listed, event_of, bounds):
                 found[event_of[source]][container] = Held(container, items, level)
         for source, cls, items, level in (
@@ -334,14 +381,31 @@ class StoreLineage:
             held[node] = Held(node, items, level, consumed=True)
         return {event: [h for h in held.values() if h.items > 0] for event, held in found.items()}
 
+    def contents(self, containers: Collection[str]) -> dict[str, list[Inside]]:
+        self._read_holders(containers)
+        self._load(seq for c in containers for seq, _ in self._holders[c])
+        for container in containers:
+            if container not in self._inside:
+                self._inside[container] = [
+                    Inside(self._joined.get(step.key, step), step.batches[0], items)
+                    for seq, items in self._holders[container]
+                    if (step := self._read[seq].step) is not None and step.batches
+                ]  # the sources made the items: transformations
+        return {c: self._inside[c] for c in containers}
+
+    def _read_holders(self, containers: Collection[str]) -> None:
+        """(source, items) of the items transformations made directly in each container."""
+        wanted = [c for c in dict.fromkeys(containers) if c not in self._holders]
+        self._holders.update((c, []) for c in wanted)
+        for chunk in _chunks(wanted):
+            for container, source, items in self._rows(_INSIDE, chunk):
+                self._holders[container].append((source, items))
+
     def _holding(self, sql: str, sources: Collection[int], values: Sequence[str]) -> Sequence[Any]:
         """Rows of a holding query over some sources, with class ``values`` as parameters."""
-        text = sql.format(
-            sources=", ".join(str(int(seq)) for seq in sources) or "NULL",
-            counted=", ".join([self.mark] * len(values)),
-            mark=self.mark,
-        )
-        return self.conn.exec_driver_sql(text, tuple(values)).all()
+        listed = ", ".join(str(int(seq)) for seq in sources) or "NULL"
+        counted = ", ".join([self.sql.mark] * len(values))
+        return self.sql.rows(sql, values, sources=listed, counted=counted)
 
     def _consumed(self, sources: Sequence[int]) -> list[Any]:
         return [

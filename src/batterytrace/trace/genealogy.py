@@ -13,9 +13,9 @@ not followed.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC
 from typing import Any
 
@@ -24,10 +24,12 @@ from batterytrace.trace.lineage import (
     Flow,
     Held,
     Hop,
+    Inside,
     ItemBatch,
     Lineage,
     Step,
     is_lot,
+    item_class,
     kg_by_object,
     node_id,
 )
@@ -170,16 +172,16 @@ def _trace(lineage: Lineage, identifier: str, element: str, upstream: bool) -> T
     lineage.reach(start, upstream)
     if not lineage.known(start):
         raise UnknownObject(f"{identifier}: no stored event mentions this identifier")
-    depths, steps, holdings = _discover(lineage, start, upstream)
-    elements = ElementContent(lineage, element)
+    graph = _upstream(lineage, start) if upstream else _downstream(lineage, start)
+    elements = ElementContent(lineage, element, graph.steps if upstream else {}, graph.inside)
     trace = Trace("backward" if upstream else "forward", element, start, elements.in_object(start))
-    trace.objects = {node: TracedObject(node, depth) for node, depth in depths.items()}
-    for node, made in {} if upstream else holdings.items().items():
+    trace.objects = {node: TracedObject(node, depth) for node, depth in graph.depths.items()}
+    for node, made in graph.items.items():
         trace.objects[node].items = made
-    for node, hops in lineage.custody([n for n in depths if is_lot(n)]).items():
+    for node, hops in lineage.custody([n for n in graph.depths if is_lot(n)]).items():
         trace.objects[node].custody = hops
-    linker = _Linker(elements, upstream, holdings.of)
-    for node, found in steps.items():
+    linker = _Linker(elements, upstream, graph)
+    for node, found in graph.steps.items():
         trace.links.extend(linker.links(node, found))
     _propagate(trace, _ordered_links(trace))
     if trace.start_kg is None:
@@ -187,67 +189,133 @@ def _trace(lineage: Lineage, identifier: str, element: str, upstream: bool) -> T
     return trace
 
 
-def _discover(
-    lineage: Lineage, start: str, upstream: bool
-) -> tuple[dict[str, int], dict[str, list[Step]], _Holdings]:
-    """Walk the graph breadth first, one batch of reads per level: each object's depth (fewest
-    steps from the start), the steps leading on from it and, forward, what holds the items
-    each step made. Forward, the items a transformation made are not walked one by one: their
-    containers at every level come from ``Lineage.held``; the walk goes on only from those a
-    transformation consumed, and only through transformations (their containers are known)."""
-    depths = {start: 0}
-    steps: dict[str, list[Step]] = {}
-    holdings = _Holdings(lineage)
+@dataclass(slots=True)
+class _Graph:
+    """What a walk found: each object's depth (fewest steps from the start), the steps leading
+    on from it, and how many items each class object stands for; forward, what holds the
+    items of each batch (by event); backward, the items counted inside each container and the
+    batches each class object counts."""
+
+    depths: dict[str, int]
+    steps: dict[str, list[Step]]
+    items: dict[str, int] = field(default_factory=dict)
+    held: dict[str, list[Held]] = field(default_factory=dict)
+    inside: dict[str, list[Inside]] = field(default_factory=dict)
+    counted: dict[str, list[Inside]] = field(default_factory=dict)
+
+
+def _downstream(lineage: Lineage, start: str) -> _Graph:
+    """Walk forward breadth first, one batch of reads per level. The items a transformation
+    made are not walked one by one: their containers at every level come from
+    ``Lineage.held``; the walk goes on only from those a transformation consumed, and only
+    through transformations (their containers are known)."""
+    graph = _Graph({start: 0}, {})
+    depths = graph.depths
     inside: set[str] = set()  # reached through holdings: containment already followed
     frontier = [start]
     while frontier:
-        found = lineage.made_by(frontier) if upstream else lineage.used_in(frontier)
+        found = lineage.used_in(frontier)
         for node in inside.intersection(frontier):
             found[node] = [step for step in found[node] if step.kind == "transformation"]
-        steps.update(found)
+        graph.steps.update(found)
+        lineage.prefetch(_unstated_flows(found))
+        fresh = {b.event: b for ss in found.values() for st in ss for b in st.batches}
+        graph.held.update(lineage.held([b for e, b in fresh.items() if e not in graph.held]))
         level: list[str] = []
-        if not upstream:  # upstream, reading what made an object reads its figures too
-            lineage.prefetch(_unstated_flows(found))
-            holdings.read(b for ss in found.values() for st in ss for b in st.batches)
         for node in frontier:
             for step in found[node]:
-                for flow in step.inputs if upstream else step.outputs:
+                for flow in step.outputs:
                     if flow.id not in depths:
                         depths[flow.id] = depths[node] + 1
                         level.append(flow.id)
-                for batch in () if upstream else step.batches:
+                for batch in step.batches:
                     made = [Held(batch.node(cls), n, 0) for cls, n in batch.classes]
-                    reached = made + holdings.of[batch.event]
-                    for h in reached:
+                    for h in made + graph.held[batch.event]:
                         depth = depths[node] + 1 + h.level
                         if h.container not in depths and h.consumed:
                             level.append(h.container)
                         inside.add(h.container)
                         depths[h.container] = min(depths.get(h.container, depth), depth)
         frontier = level
-    return depths, steps, holdings
+    batches = {b.event: b for steps in graph.steps.values() for s in steps for b in s.batches}
+    for batch in batches.values():  # each batch counted once
+        for cls, n in batch.classes:
+            graph.items[batch.node(cls)] = graph.items.get(batch.node(cls), 0) + n
+    return graph
 
 
-class _Holdings:
-    """Forward: what holds the items each step made (``Lineage.held``), read once per batch."""
+def _upstream(lineage: Lineage, start: str) -> _Graph:
+    """Walk backward breadth first, one batch of reads per level. The items transformations
+    made that a container holds directly are not walked one by one when the holdings account
+    for all of its children of their class (``_account``): one class object stands for them,
+    and the walk goes on from the events that made them."""
+    graph = _Graph({start: 0}, {})
+    depths, counted = graph.depths, graph.counted
+    frontier = [start]
+    while frontier:
+        found = lineage.made_by([n for n in frontier if n not in counted])
+        parents = [n for n, steps in found.items() if _containment(steps) is not None]
+        for node, held in lineage.contents(parents).items():
+            found[node], graph.inside[node] = _account(found[node], held)
+        for node in counted.keys() & set(frontier):
+            found[node] = list({i.step.key: i.step for i in counted[node]}.values())
+        graph.steps.update(found)
+        level: list[str] = []
+        for node in frontier:
+            for step in found[node]:
+                for flow in step.inputs:
+                    _visit(depths, level, flow.id, depths[node] + 1)
+            for i in graph.inside.get(node, ()):
+                cls = i.batch.node(i.batch.classes[0][0])
+                _visit(depths, level, cls, depths[node] + 1)
+                counted.setdefault(cls, []).append(i)
+                graph.items[cls] = graph.items.get(cls, 0) + i.items
+                made = graph.steps.get(cls)
+                if made is not None and all(s.key != i.step.key for s in made):  # expanded
+                    made.append(i.step)
+                    for flow in i.step.inputs:
+                        _visit(depths, level, flow.id, depths[cls] + 1)
+        frontier = level
+    return graph
 
-    def __init__(self, lineage: Lineage) -> None:
-        self.lineage = lineage
-        self.of: dict[str, list[Held]] = {}  # batch event -> containers and counted classes
-        self.batches: dict[str, ItemBatch] = {}
 
-    def read(self, batches: Iterable[ItemBatch]) -> None:
-        fresh = {b.event: b for b in batches if b.event not in self.of}
-        self.of.update(self.lineage.held(list(fresh.values())))
-        self.batches.update(fresh)
+def _visit(depths: dict[str, int], level: list[str], node: str, depth: int) -> None:
+    """Give a node first met its depth and walk it at the next level."""
+    if node not in depths:
+        depths[node] = depth
+        level.append(node)
 
-    def items(self) -> dict[str, int]:
-        """How many items each class object stands for (each batch counted once)."""
-        made: dict[str, int] = defaultdict(int)
-        for batch in self.batches.values():
-            for cls, n in batch.classes:
-                made[batch.node(cls)] += n
-        return made
+
+def _containment(steps: Sequence[Step]) -> Step | None:
+    """The step that puts a container's children in it (its first aggregation or
+    association), which also carries the items counted inside it."""
+    return next((s for s in steps if s.kind != "transformation"), None)
+
+
+def _account(steps: list[Step], held: list[Inside]) -> tuple[list[Step], list[Inside]]:
+    """The container's steps without the children the holdings count, and the batches that
+    count them: a class of children is counted when batches of that class alone hold exactly
+    as many of the container's distinct children of that class; otherwise its children are
+    walked one by one."""
+    children = {f.id for s in steps if s.kind != "transformation" for f in s.inputs if f.kg is None}
+    class_of_child = {child: item_class(child) for child in children}
+    of_class = Counter(class_of_child.values())
+    single: dict[str, int] = defaultdict(int)
+    mixed: set[str] = set()
+    for i in held:
+        if len(i.batch.classes) == 1:
+            single[i.batch.classes[0][0]] += i.items
+        else:
+            mixed.update(cls for cls, _ in i.batch.classes)
+    done = {cls for cls, n in single.items() if cls not in mixed and of_class[cls] == n}
+    if not done:
+        return steps, []
+    kept = [
+        s if s.kind == "transformation" else replace(s, inputs=tuple(
+            f for f in s.inputs if f.kg is not None or class_of_child[f.id] not in done))
+        for s in steps
+    ]  # fmt: skip
+    return kept, [i for i in held if i.batch.classes[0][0] in done and len(i.batch.classes) == 1]
 
 
 def _unstated_flows(found: dict[str, list[Step]]) -> Iterator[str]:
@@ -315,11 +383,21 @@ def _propagate(trace: Trace, links: list[Link]) -> None:
 
 
 class ElementContent:
-    """Element content of objects and flows, computed once per object."""
+    """Element content of objects and flows, computed once per object. A backward trace
+    passes the steps it walked (a container's without the children it counts) and the items
+    counted inside each container."""
 
-    def __init__(self, lineage: Lineage, element: str) -> None:
+    def __init__(
+        self,
+        lineage: Lineage,
+        element: str,
+        steps: Mapping[str, list[Step]] | None = None,
+        inside: Mapping[str, list[Inside]] | None = None,
+    ) -> None:
         self.lineage = lineage
         self.element = element
+        self.steps = steps or {}
+        self.inside = inside or {}
         self.memo: dict[str, float | None] = {}
 
     def in_object(self, node: str) -> float | None:
@@ -336,11 +414,13 @@ class ElementContent:
                 return fact.value
             made = self.lineage.made_kg(node)
             return None if made is None else made * fact.value
-        for step in self.lineage.made_by((node,))[node]:
-            if step.kind != "transformation":  # a container holds what its children hold
-                contents = [self.in_flow(f, step) for f in step.inputs]
-                return None if None in contents else sum(c for c in contents if c is not None)
-        return None
+        steps = self.steps.get(node)
+        step = _containment(self.lineage.made_by((node,))[node] if steps is None else steps)
+        if step is None:
+            return None
+        contents = [self.in_flow(f, step) for f in step.inputs]  # a container holds what its
+        contents += [self.in_items(i) for i in self.inside.get(node, ())]  # children hold
+        return None if None in contents else sum(c for c in contents if c is not None)
 
     def in_flow(self, flow: Flow, step: Step) -> float | None:
         """kg of the element a flow carries into or out of a step; what the step's own events
@@ -356,6 +436,10 @@ class ElementContent:
         fact = batch.facts.get(self.element)
         return fact.value if fact is not None and fact.per_item else None
 
+    def in_items(self, inside: Inside) -> float | None:
+        each = self.in_item(inside.batch)
+        return None if each is None else each * inside.items
+
     def grouped(self, flows: tuple[Flow, ...], step: Step) -> dict[str, float | None]:
         """Element per object in a step (listed twice: added up; unknown: None)."""
         out: dict[str, float | None] = {}
@@ -368,29 +452,31 @@ class ElementContent:
 
 class _Linker:
     """The links one step away from each node, weighted by the share of its element they
-    carry; forward, items made in bulk link the node to each container holding them. What
-    does not depend on the node is computed once per step: its time (in UTC, one time scale
-    in every result), the masses it moved, and upstream its weights (a pack's 96 cells share
-    one or two steps)."""
+    carry: forward, items made in bulk link the node to each container holding them;
+    backward, a container links to the class objects counting the items inside it, and a
+    class object to the inputs of the events that made its items, each in proportion to the
+    element those items hold. What does not depend on the node is computed once per step:
+    its time (in UTC, one time scale in every result), the masses it moved, and upstream its
+    weights."""
 
-    def __init__(
-        self, elements: ElementContent, upstream: bool, held: dict[str, list[Held]]
-    ) -> None:
-        self.elements, self.upstream, self.held = elements, upstream, held
-        self.memo: dict[str, tuple[str, dict[str, float], dict[str, float | None]]] = {}
+    def __init__(self, elements: ElementContent, upstream: bool, graph: _Graph) -> None:
+        self.elements, self.upstream, self.graph = elements, upstream, graph
+        self.memo: dict[str, tuple[str, dict[str, float]]] = {}
+        self.weights: dict[str, tuple[dict[str, float | None], list[float | None]]] = {}
 
     def links(self, node: str, steps: list[Step]) -> list[Link]:
+        return self._backward(node, steps) if self.upstream else self._forward(node, steps)
+
+    def _forward(self, node: str, steps: list[Step]) -> list[Link]:
         out: list[Link] = []
         for step in steps:
-            time, masses, weights = self._of(step)
-            per_item: dict[str, float | None] = {}
-            if not self.upstream:
-                weights, per_item = _forward_weights(self.elements, node, step)
+            time, masses = self._of(step)
+            weights, per_item = _forward_weights(self.elements, node, step)
             out.extend(
                 Link(node, other, step.key, step.kind, time, weight, masses.get(other))
                 for other, weight in weights.items()
             )
-            for batch in () if self.upstream else step.batches:
+            for batch in step.batches:
                 w = per_item[batch.event]
                 out.extend(
                     Link(node, batch.node(cls), step.key, step.kind, time,
@@ -400,23 +486,72 @@ class _Linker:
                 out.extend(
                     Link(node, h.container, step.key, "holding", time,
                          None if w is None else w * h.items, None, h.items)
-                    for h in self.held[batch.event]
+                    for h in self.graph.held[batch.event]
                 )  # fmt: skip
         return out
 
-    def _of(self, step: Step) -> tuple[str, dict[str, float], dict[str, float | None]]:
+    def _backward(self, node: str, steps: list[Step]) -> list[Link]:
+        out: list[Link] = []
+        share = self._share(node)
+        container = _containment(steps)
+        for step in steps:
+            time, masses = self._of(step)
+            held = self.graph.inside.get(node, []) if step is container else []
+            weights, each = self._upstream_weights(step, held)
+            part = 1.0 if share is None else share[step.key]
+            out.extend(
+                Link(node, other, step.key, step.kind, time,
+                     None if w is None or part is None else w * part, masses.get(other))
+                for other, w in weights.items()
+            )  # fmt: skip
+            out.extend(
+                Link(node, i.batch.node(i.batch.classes[0][0]), i.step.key, "holding",
+                     self._of(i.step)[0], w, None, i.items)
+                for i, w in zip(held, each, strict=True)
+            )  # fmt: skip
+        return out
+
+    def _of(self, step: Step) -> tuple[str, dict[str, float]]:
         if step.key not in self.memo:
             time = step.time.astimezone(UTC).isoformat()
-            masses = kg_by_object(step.inputs if self.upstream else step.outputs)
-            weights: dict[str, float | None] = {}
-            if self.upstream:
-                inputs = self.elements.grouped(step.inputs, step)
-                total = sum(c for c in inputs.values() if c is not None)
-                weights = {
-                    i: None if c is None or not total else c / total for i, c in inputs.items()
-                }
-            self.memo[step.key] = (time, masses, weights)
+            self.memo[step.key] = (
+                time,
+                kg_by_object(step.inputs if self.upstream else step.outputs),
+            )
         return self.memo[step.key]
+
+    def _upstream_weights(
+        self, step: Step, held: list[Inside]
+    ) -> tuple[dict[str, float | None], list[float | None]]:
+        """Each input's share of the element a step made, and each counted batch's (a step
+        has one parent, so the batches counted in it are the same whenever it is asked)."""
+        if step.key not in self.weights:
+            inputs = self.elements.grouped(step.inputs, step)
+            items = [self.elements.in_items(i) for i in held]
+            total = sum(c for c in (*inputs.values(), *items) if c is not None)
+
+            def weight(c: float | None) -> float | None:
+                return None if c is None or not total else c / total
+
+            self.weights[step.key] = (
+                {i: weight(c) for i, c in inputs.items()},
+                [weight(c) for c in items],
+            )
+        return self.weights[step.key]
+
+    def _share(self, node: str) -> dict[str, float | None] | None:
+        """A class object's element by the step that made its items (None: not one)."""
+        counted = self.graph.counted.get(node)
+        if counted is None:
+            return None
+        by_step: dict[str, float] = defaultdict(float)
+        for i in counted:
+            content = self.elements.in_items(i)
+            if content is None:
+                return dict.fromkeys((i.step.key for i in counted), None)
+            by_step[i.step.key] += content
+        total = sum(by_step.values())
+        return {key: c / total if total else None for key, c in by_step.items()}
 
 
 def _forward_weights(

@@ -82,6 +82,15 @@ class Held(NamedTuple):  # a tuple: a forward trace makes tens of thousands
     consumed: bool = False
 
 
+class Inside(NamedTuple):
+    """Backward: ``items`` items of ``batch``, made in ``step``, directly inside a container
+    (store.holdings, level 1)."""
+
+    step: Step
+    batch: ItemBatch
+    items: int
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     key: str  # eventID (or hash ID), or the transformationID joining several events
@@ -160,6 +169,11 @@ class Lineage(Protocol):
         listed, except those whose class the master data calls a cell or a module (one entry
         per class, the items inside them added up); and every item or container a
         transformation consumed, listed."""
+        ...
+
+    def contents(self, containers: Collection[str]) -> dict[str, list[Inside]]:
+        """For each container, the items transformations made that it holds directly (each
+        distinct child once), counted per batch."""
         ...
 
 
@@ -345,6 +359,8 @@ class EventLineage:
         self._hops: dict[str, list[Hop]] = defaultdict(list)
         items: dict[str, list[str]] = defaultdict(list)  # step key -> items its events made
         self._batch_items: dict[str, list[str]] = {}  # batch event -> its items
+        self._made_in: dict[str, list[str]] = defaultdict(list)  # item -> batch events
+        self._batches: dict[str, tuple[str, ItemBatch]] = {}  # batch event -> step key, batch
         for event in events:
             self._add_hops(event)
             key = event.transformationID or event.eventID or f"{event.type.value}@{event.eventTime}"
@@ -355,6 +371,9 @@ class EventLineage:
                 for batch in step.batches:
                     self._batch_items[batch.event] = [node_id(e) for e in event.outputEPCList]
                     items[key].extend(self._batch_items[batch.event])
+                    self._batches[batch.event] = (key, batch)
+                    for item in self._batch_items[batch.event]:
+                        self._made_in[item].append(batch.event)
             for node, facts in (step.stated if step else stated_facts(event)).items():
                 self._facts[node].update(facts)
             for node, kg in made_quantities(event).items():
@@ -363,8 +382,9 @@ class EventLineage:
         self._made: dict[str, list[Step]] = defaultdict(list)
         self._used: dict[str, list[Step]] = defaultdict(list)
         self._transformations: list[tuple[Step, dict[str, float]]] = []
+        self._steps: dict[str, Step] = {}
         for key, parts in grouped.items():
-            step = merge(parts)
+            step = self._steps[key] = merge(parts)
             if step.kind == "transformation":
                 self._transformations.append((step, yields[key]))
             for flow in {f.id for f in step.outputs} | set(items[key]):
@@ -414,6 +434,16 @@ class EventLineage:
                     total = classes[class_of(node)]
                     total[0], total[1] = total[0] + items, min(total[1], level)
             out[batch.event] = listed + [Held(c, n, level) for c, (n, level) in classes.items()]
+        return out
+
+    def contents(self, containers: Collection[str]) -> dict[str, list[Inside]]:
+        out: dict[str, list[Inside]] = {}
+        for container in containers:
+            steps = self._made.get(container, [])
+            children = {f.id for s in steps if s.kind != "transformation" for f in s.inputs}
+            count = Counter(e for child in children for e in self._made_in.get(child, ()))
+            batches = [self._batches[event] for event in count]
+            out[container] = [Inside(self._steps[k], b, count[b.event]) for k, b in batches]
         return out
 
     def _holders(self, batch: ItemBatch) -> dict[str, tuple[int, int]]:
