@@ -31,7 +31,7 @@ from batterytrace.epcis.hash import event_hash, prehash
 from batterytrace.epcis.model import Event
 from batterytrace.errors import BatteryTraceError
 from batterytrace.masterdata import ELEMENTS, read_master_data, write_master_data
-from batterytrace.trace.lineage import class_of
+from batterytrace.trace.lineage import class_of, is_lot
 
 if TYPE_CHECKING:
     from batterytrace.repository import Repository
@@ -586,7 +586,9 @@ def _sources(trace: Trace, title: str) -> Table:
     table.add_column("source lot (start of the chain)")
     for name in (f"kg {trace.element}", "share"):
         table.add_column(name, justify="right")
-    leaves = [o for o in trace.objects.values() if not trace.children(o.id) and o.share]
+    leaves = [
+        o for o in trace.objects.values() if is_lot(o.id) and not trace.children(o.id) and o.share
+    ]
     for o in sorted(leaves, key=lambda o: -(o.share or 0)):
         table.add_row(o.id, f"{o.element_kg or 0:.4f}", f"{o.share or 0:.1%}")
     return table

@@ -135,29 +135,38 @@ def test_forward_counts_modules_per_class_and_lists_packs(repo: Repository) -> N
 
 
 def test_backward_counts_the_items_a_container_holds(repo: Repository) -> None:
-    """The pack's modules are listed; the cells in them are one object of their class, and
-    the allocation is the one of the cells walked one by one (the hand figures above)."""
+    """The cells are one object of their class and so are the modules holding only them (the
+    master data counts modules), each linked from the pack; the allocation is the one of the
+    cells walked one by one (the hand figures above)."""
     events, data = in_modules()
     memory = backward(EventLineage(events, data.materials.values()), PACK, "Co")
     pack_co = 4 * 0.03
     cells = memory.objects[class_of(node_id(item(1)))]
+    modules = memory.objects[class_of(node_id(MODULE.format(n=1)))]
     assert (cells.items, cells.element_kg) == (4, pytest.approx(pack_co))
-    assert not any(node_id(item(i)) in memory.objects for i in range(1, 5))
-    module = memory.objects[node_id(MODULE.format(n=1))]
-    assert module.element_kg == pytest.approx(pack_co / 2) and module.depth == 1
-    into = sorted((k.source, k.kind, k.items, k.step) for k in memory.links if k.target == cells.id)
-    assert into == [(node_id(MODULE.format(n=n)), "holding", 2, "urn:uuid:t-cells") for n in (1, 2)]
-    assert cells.depth == 2 and memory.objects[node_id(lot("C"))].depth == 3
+    assert (modules.items, modules.element_kg) == (2, pytest.approx(pack_co))
+    assert (cells.depth, modules.depth) == (1, 1)
+    listed = {node_id(item(i)) for i in range(1, 5)} | {node_id(MODULE.format(n=n)) for n in (1, 2)}
+    assert not listed & memory.objects.keys()
+    links = sorted((k.target, k.kind, k.items) for k in memory.links if k.source == node_id(PACK))
+    assert links == [(cells.id, "holding", 4), (modules.id, "holding", 2)]
+    assert memory.objects[node_id(lot("C"))].depth == 2
     assert memory.objects[node_id(lot("A"))].element_kg == pytest.approx(pack_co * 10 / 25)
     assert memory.objects[node_id(lot("B"))].element_kg == pytest.approx(pack_co * 15 / 25)
     repo.import_master_data(data)
     repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
     assert repo.trace(PACK, "backward", "Co").to_json() == memory.to_json()
+    # without master data saying what a module is, the modules are listed
+    listing = backward(EventLineage(events), PACK, "Co")
+    module = listing.objects[node_id(MODULE.format(n=1))]
+    assert module.element_kg == pytest.approx(pack_co / 2) and module.depth == 1
+    into = sorted((k.source, k.items) for k in listing.links if k.target == cells.id)
+    assert into == [(node_id(MODULE.format(n=n)), 2) for n in (1, 2)]
 
 
 def test_backward_walks_items_the_holdings_do_not_account_for(repo: Repository) -> None:
-    """A fifth cell of the same class, commissioned (no transformation made it) and put in
-    module 2: that module's cells are walked one by one, module 1's still counted."""
+    """A fifth cell of the same class, commissioned (no transformation made it), in module 2:
+    that module is listed and its cells walked one by one; module 1 is still counted."""
     events, data = in_modules()
     extra = Event(
         type=EventType.OBJECT, eventTime=T0 + timedelta(days=6), eventTimeZoneOffset="+00:00",
@@ -169,6 +178,9 @@ def test_backward_walks_items_the_holdings_do_not_account_for(repo: Repository) 
     memory = backward(EventLineage(events, data.materials.values()), PACK, "Co")
     pack_co = 4 * 0.03 + 0.05
     assert memory.start_kg == pytest.approx(pack_co)
+    modules = memory.objects[class_of(node_id(MODULE.format(n=1)))]
+    assert (modules.items, modules.element_kg) == (1, pytest.approx(0.06))
+    assert memory.objects[node_id(MODULE.format(n=2))].element_kg == pytest.approx(0.11)
     cells = memory.objects[class_of(node_id(item(1)))]
     assert cells.items == 2 and cells.element_kg == pytest.approx(0.06)
     walked = {i: memory.objects[node_id(item(i))].element_kg for i in (3, 4, 5)}

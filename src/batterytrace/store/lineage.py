@@ -26,6 +26,7 @@ from batterytrace.store.driver import Driver
 from batterytrace.store.records import event_from_content
 from batterytrace.trace.lineage import (
     CUSTODY_STEPS,
+    Contents,
     Fact,
     Flow,
     Held,
@@ -34,6 +35,7 @@ from batterytrace.trace.lineage import (
     ItemBatch,
     MaterialFacts,
     Step,
+    class_of,
     item_class,
     kg_by_object,
     merge,
@@ -131,7 +133,17 @@ SELECT o.seq, o.value, 1, 0 FROM event_key k
 WHERE k.role = 'inputEPC' AND o.seq IN ({marks})
 """,
 )
-_INSIDE = "SELECT container, source, items FROM holding WHERE level = 1 AND container IN ({marks})"
+# What containers hold directly: items transformations made, by source (store.holdings), and
+# (source 0) how many distinct children they have in all.
+_INSIDE = """
+SELECT container, source, items FROM holding WHERE level = 1 AND container IN ({marks})
+UNION ALL
+SELECT p.value, 0, count(DISTINCT c.value) FROM event_key p
+{join} event_key c ON c.seq = p.seq AND c.role IN ('childEPC', 'childEPCClass')
+WHERE p.role = 'parentID' AND p.value IN ({marks}) AND NOT EXISTS (
+    SELECT 1 FROM event e WHERE e.seq = p.seq AND e.action = 'DELETE')
+GROUP BY p.value
+"""
 _MATERIALS = "SELECT content FROM material ORDER BY id"
 _EVENTS = (
     "SELECT e.seq, e.event_id, e.content_digest, e.event_type, e.action, e.event_time,"
@@ -204,7 +216,7 @@ class StoreLineage:
         self._made: dict[str, list[Step]] = {}
         self._used: dict[str, list[Step]] = {}
         self._origin: dict[str, tuple[dict[str, Fact], float | None]] = {}
-        self._inside: dict[str, list[Inside]] = {}
+        self._inside: dict[str, Contents] = {}
         self._holders: dict[str, list[tuple[int, int]]] = {}  # container -> (source, items)
         self._materials: MaterialFacts | None = None
 
@@ -216,18 +228,30 @@ class StoreLineage:
         memory. The walk does not enter the serialised items transformations made: downstream
         ``held`` answers for them; upstream ``contents`` counts those a container holds, and
         the next round walks on from the inputs of the events that made them."""
-        starts, sources, walked = [start], list[int](), set[str]()
+        starts, sources = [start], list[int]()
         while starts or sources:
             found = self._walk(starts, sources, upstream)
-            self._load([*sources, *(seq for seqs in found.values() for seq, _ in seqs)])
-            self._settle(found, upstream)
             if not upstream:
+                self._settle(found, upstream)
                 return
-            walked.update(found)
             parents = [n for n, seqs in found.items() if any(r == "parentID" for _, r in seqs)]
             self._read_holders(parents)
-            held = {seq for p in parents for seq, _ in self._holders[p]}
+            for node in self._foldable(parents):  # read only if the trace cannot fold it
+                del found[node]
+            self._load([*sources, *(seq for seqs in found.values() for seq, _ in seqs)])
+            self._settle(found, upstream)
+            held = {seq for p in parents for seq, _ in self._holders[p] if seq}
             starts, sources = [], sorted(held - self._read.keys())
+
+    def _foldable(self, containers: Iterable[str]) -> list[str]:
+        """Containers a backward trace may count per class instead of walking them: of a
+        class the master data counts, holding items transformations made."""
+        counted = self._master_data().counted()
+        return [
+            c
+            for c in containers
+            if class_of(c) in counted and any(seq for seq, _ in self._holders[c])
+        ]
 
     def _walk(
         self, starts: Sequence[str], sources: Sequence[int], upstream: bool
@@ -381,25 +405,30 @@ class StoreLineage:
             held[node] = Held(node, items, level, consumed=True)
         return {event: [h for h in held.values() if h.items > 0] for event, held in found.items()}
 
-    def contents(self, containers: Collection[str]) -> dict[str, list[Inside]]:
+    def contents(self, containers: Collection[str]) -> dict[str, Contents]:
         self._read_holders(containers)
-        self._load(seq for c in containers for seq, _ in self._holders[c])
+        self._load(seq for c in containers for seq, _ in self._holders[c] if seq)
+        counted = self._master_data().counted()
         for container in containers:
             if container not in self._inside:
-                self._inside[container] = [
+                held = self._holders[container]
+                inside = [
                     Inside(self._joined.get(step.key, step), step.batches[0], items)
-                    for seq, items in self._holders[container]
-                    if (step := self._read[seq].step) is not None and step.batches
+                    for seq, items in held
+                    if seq and (step := self._read[seq].step) is not None and step.batches
                 ]  # the sources made the items: transformations
+                children = sum(items for seq, items in held if not seq)
+                self._inside[container] = Contents(inside, children, class_of(container) in counted)
         return {c: self._inside[c] for c in containers}
 
     def _read_holders(self, containers: Collection[str]) -> None:
-        """(source, items) of the items transformations made directly in each container."""
+        """(source, items) of the items transformations made directly in each container, and
+        (0, n) its n distinct children in all."""
         wanted = [c for c in dict.fromkeys(containers) if c not in self._holders]
         self._holders.update((c, []) for c in wanted)
         for chunk in _chunks(wanted):
-            for container, source, items in self._rows(_INSIDE, chunk):
-                self._holders[container].append((source, items))
+            for container, source, items in self.sql.rows(_INSIDE, (*chunk, *chunk), len(chunk)):
+                self._holders[container].append((source, int(items)))
 
     def _holding(self, sql: str, sources: Collection[int], values: Sequence[str]) -> Sequence[Any]:
         """Rows of a holding query over some sources, with class ``values`` as parameters."""

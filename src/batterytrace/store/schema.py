@@ -98,7 +98,11 @@ holding = Table(
     Column("level", Integer, nullable=False),
     sqlite_with_rowid=False,
 )
-Index("ix_holding_container", holding.c.container)
+# By container, covering what a backward trace reads (the items each source put directly in
+# it, level 1) and what capture reads (what a new child brings).
+Index(
+    "ix_holding_contents", *(holding.c[name] for name in ("container", "level", "source", "items"))
+)
 
 checkpoint = Table(
     "checkpoint",

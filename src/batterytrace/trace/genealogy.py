@@ -14,7 +14,7 @@ not followed.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC
 from typing import Any
@@ -28,6 +28,7 @@ from batterytrace.trace.lineage import (
     ItemBatch,
     Lineage,
     Step,
+    class_of,
     is_lot,
     item_class,
     kg_by_object,
@@ -193,8 +194,9 @@ def _trace(lineage: Lineage, identifier: str, element: str, upstream: bool) -> T
 class _Graph:
     """What a walk found: each object's depth (fewest steps from the start), the steps leading
     on from it, and how many items each class object stands for; forward, what holds the
-    items of each batch (by event); backward, the items counted inside each container and the
-    batches each class object counts."""
+    items of each batch (by event); backward, the items counted inside each container, the
+    batches each class object counts, and the child containers counted per class in each
+    container (class, how many, the items inside them)."""
 
     depths: dict[str, int]
     steps: dict[str, list[Step]]
@@ -202,6 +204,7 @@ class _Graph:
     held: dict[str, list[Held]] = field(default_factory=dict)
     inside: dict[str, list[Inside]] = field(default_factory=dict)
     counted: dict[str, list[Inside]] = field(default_factory=dict)
+    folded: dict[str, list[tuple[str, int, list[Inside]]]] = field(default_factory=dict)
 
 
 def _downstream(lineage: Lineage, start: str) -> _Graph:
@@ -248,7 +251,9 @@ def _upstream(lineage: Lineage, start: str) -> _Graph:
     """Walk backward breadth first, one batch of reads per level. The items transformations
     made that a container holds directly are not walked one by one when the holdings account
     for all of its children of their class (``_account``): one class object stands for them,
-    and the walk goes on from the events that made them."""
+    and the walk goes on from the events that made them. A child container the master data
+    counts (a module) whose children are all such items is not walked either (``_fold``): one
+    object per class stands for those containers, and their items count in the parent."""
     graph = _Graph({start: 0}, {})
     depths, counted = graph.depths, graph.counted
     frontier = [start]
@@ -256,7 +261,8 @@ def _upstream(lineage: Lineage, start: str) -> _Graph:
         found = lineage.made_by([n for n in frontier if n not in counted])
         parents = [n for n, steps in found.items() if _containment(steps) is not None]
         for node, held in lineage.contents(parents).items():
-            found[node], graph.inside[node] = _account(found[node], held)
+            found[node], graph.inside[node] = _account(found[node], held.inside)
+        _fold(lineage, found, parents, graph)
         for node in counted.keys() & set(frontier):
             found[node] = list({i.step.key: i.step for i in counted[node]}.values())
         graph.steps.update(found)
@@ -265,6 +271,9 @@ def _upstream(lineage: Lineage, start: str) -> _Graph:
             for step in found[node]:
                 for flow in step.inputs:
                     _visit(depths, level, flow.id, depths[node] + 1)
+            for cls, n, _ in graph.folded.get(node, ()):
+                depths.setdefault(cls, depths[node] + 1)
+                graph.items[cls] = graph.items.get(cls, 0) + n
             for i in graph.inside.get(node, ()):
                 cls = i.batch.node(i.batch.classes[0][0])
                 _visit(depths, level, cls, depths[node] + 1)
@@ -277,6 +286,60 @@ def _upstream(lineage: Lineage, start: str) -> _Graph:
                         _visit(depths, level, flow.id, depths[cls] + 1)
         frontier = level
     return graph
+
+
+def _fold(
+    lineage: Lineage, found: dict[str, list[Step]], parents: list[str], graph: _Graph
+) -> None:
+    """Count per class the child containers of ``parents`` that the master data counts and
+    that hold only items transformations made, all accounted for by their batches (as many
+    items as distinct children, batches of one class each): their items count in the parent
+    and the containers leave its steps."""
+    candidates = {
+        node: [f.id for f in step.inputs if f.kg is None]
+        for node in parents
+        if (step := _containment(found[node])) is not None
+    }
+    held = lineage.contents({c for children in candidates.values() for c in children})
+    whole = {
+        c
+        for c, contents in held.items()
+        if contents.counted
+        and contents.inside
+        and all(len(i.batch.classes) == 1 for i in contents.inside)
+        and sum(i.items for i in contents.inside) == contents.children
+    }
+    for node, children in candidates.items():
+        folded = [c for c in dict.fromkeys(children) if c in whole]
+        if not folded:
+            continue
+        by_class: dict[str, list[str]] = defaultdict(list)
+        for c in folded:
+            by_class[class_of(c)].append(c)
+        graph.folded[node] = [
+            (cls, len(cs), _merged(i for c in cs for i in held[c].inside))
+            for cls, cs in sorted(by_class.items())
+        ]
+        graph.inside[node] = _merged(
+            [*graph.inside.get(node, ()), *(i for c in folded for i in held[c].inside)]
+        )
+        gone = set(folded)
+        found[node] = [
+            s if s.kind == "transformation" else replace(s, inputs=tuple(
+                f for f in s.inputs if f.kg is not None or f.id not in gone))
+            for s in found[node]
+        ]  # fmt: skip
+
+
+def _merged(inside: Iterable[Inside]) -> list[Inside]:
+    """The items of each batch added up."""
+    total: dict[str, Inside] = {}
+    for i in inside:
+        before = total.get(i.batch.event)
+        total[i.batch.event] = (
+            i if before is None else before._replace(items=before.items + i.items)
+        )
+    return list(total.values())
 
 
 def _visit(depths: dict[str, int], level: list[str], node: str, depth: int) -> None:
@@ -509,7 +572,19 @@ class _Linker:
                      self._of(i.step)[0], w, None, i.items)
                 for i, w in zip(held, each, strict=True)
             )  # fmt: skip
+            if step is container:
+                out.extend(self._folded(node, step, time))
         return out
+
+    def _folded(self, node: str, step: Step, time: str) -> Iterator[Link]:
+        """Links to the child containers counted per class, each with the share of the
+        container's element in the items they hold."""
+        total = self.elements.in_object(node)
+        for cls, n, inside in self.graph.folded.get(node, ()):
+            contents = [self.elements.in_items(i) for i in inside]
+            known = None if None in contents or not total else sum(filter(None, contents))
+            weight = None if known is None or not total else known / total
+            yield Link(node, cls, step.key, "holding", time, weight, None, n)
 
     def _of(self, step: Step) -> tuple[str, dict[str, float]]:
         if step.key not in self.memo:

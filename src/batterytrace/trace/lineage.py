@@ -91,6 +91,16 @@ class Inside(NamedTuple):
     items: int
 
 
+class Contents(NamedTuple):
+    """Backward: what a container holds directly: the items transformations made (each
+    distinct child once, counted per batch), how many distinct children it has in all, and
+    whether the master data counts its class (cells, modules) instead of listing it."""
+
+    inside: list[Inside]
+    children: int
+    counted: bool
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     key: str  # eventID (or hash ID), or the transformationID joining several events
@@ -171,9 +181,8 @@ class Lineage(Protocol):
         transformation consumed, listed."""
         ...
 
-    def contents(self, containers: Collection[str]) -> dict[str, list[Inside]]:
-        """For each container, the items transformations made that it holds directly (each
-        distinct child once), counted per batch."""
+    def contents(self, containers: Collection[str]) -> dict[str, Contents]:
+        """What each container holds directly (store.holdings, level 1)."""
         ...
 
 
@@ -436,14 +445,16 @@ class EventLineage:
             out[batch.event] = listed + [Held(c, n, level) for c, (n, level) in classes.items()]
         return out
 
-    def contents(self, containers: Collection[str]) -> dict[str, list[Inside]]:
-        out: dict[str, list[Inside]] = {}
+    def contents(self, containers: Collection[str]) -> dict[str, Contents]:
+        out: dict[str, Contents] = {}
+        counted = self._materials.counted()
         for container in containers:
             steps = self._made.get(container, [])
             children = {f.id for s in steps if s.kind != "transformation" for f in s.inputs}
             count = Counter(e for child in children for e in self._made_in.get(child, ()))
             batches = [self._batches[event] for event in count]
-            out[container] = [Inside(self._steps[k], b, count[b.event]) for k, b in batches]
+            inside = [Inside(self._steps[k], b, count[b.event]) for k, b in batches]
+            out[container] = Contents(inside, len(children), class_of(container) in counted)
         return out
 
     def _holders(self, batch: ItemBatch) -> dict[str, tuple[int, int]]:
