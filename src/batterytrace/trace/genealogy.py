@@ -42,7 +42,9 @@ RULE = (
     "their children's element on whole; forward, a lot's element goes to a step in proportion "
     "to the part of the lot used there, and on to the outputs in proportion to their element; "
     "serialised items made in a step are counted per class, and each container holding some "
-    "of them (module, pack, vehicle, at any level) gets their element"
+    "of them (module, pack, vehicle, at any level) gets their element; backward, the items a "
+    "container holds are counted per class and take their element from the steps that made "
+    "them, each in proportion to the element of its items"
 )
 
 
