@@ -69,3 +69,23 @@ class InvalidFormula(BatteryTraceError):
 
 class UnitError(BatteryTraceError):
     """A quantity's unit is unknown or cannot be converted to the unit asked for."""
+
+
+class CustodyError(BatteryTraceError):
+    """A chain-of-custody claim or a mass-balance operation breaks a rule."""
+
+
+class InvalidClaim(CustodyError):
+    """A claim's name or value is not one the chain-of-custody models know."""
+
+
+class Overdraft(CustodyError):
+    """A debit would take a mass-balance account below zero; ``shortfall`` kg is missing."""
+
+    def __init__(self, message: str, shortfall: float) -> None:
+        super().__init__(message)
+        self.shortfall = shortfall
+
+
+class PeriodClosed(CustodyError):
+    """An accounting period is closed already: it cannot be closed again or take entries."""
