@@ -1,0 +1,336 @@
+"""Claims carried through the recorded events (ISO 22095), in time order.
+
+- **Origin.** Material a site commissions (ObjectEvent ADD) or makes (TransformationEvent
+  output) takes every claim the rules originate there, while the evidence holds on the day
+  (otherwise the claim is not attached, and a note says why).
+- **Identity preserved, segregated.** The claim stays on the material: a transformation's
+  outputs keep it on an element only when every input holding that element carries it in
+  full; mixed with unclaimed input, it is removed (a note names the inputs).
+- **Mass balance, book and claim.** Claimed material received (a receiving ObjectEvent) or
+  used by the site becomes credits on the site's account, kg of each element; when a
+  transformation uses it, the element its yield loses is booked as a loss. Output carries a
+  claim only through an allocation, which debits the account: an ObjectEvent naming the lot
+  with ``bt:claim`` and the kg of element claimed (``bt:claimedCobaltKg`` ...).
+
+Everything is derived from the events and the rules: apply the same events again and the same
+accounts, claims and notes come out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from batterytrace.custody.claims import Claim, parse_claim
+from batterytrace.custody.ledger import Account
+from batterytrace.custody.rules import CustodyRules, Policy
+from batterytrace.epcis.model import Action, Event, EventType
+from batterytrace.errors import BatteryTraceError, Overdraft
+from batterytrace.masterdata import BT
+from batterytrace.trace.lineage import (
+    ELEMENT_NAMES,
+    Fact,
+    custody_step,
+    kg_by_object,
+    node_id,
+    quantity_flows,
+)
+
+ELEMENTS = ("Co", "Ni", "Li")  # the elements claims are accounted in (Art. 8 materials)
+_CLAIMED = {f"{BT}claimed{ELEMENT_NAMES[e].capitalize()}Kg": e for e in ELEMENTS}
+_SHARE = 1 - 1e-9  # "in full", float sums allowed for
+
+
+class ElementFacts(Protocol):
+    """Element figures of objects (a trace lineage provides them)."""
+
+    def fact(self, node: str, element: str) -> Fact | None: ...
+
+    def made_kg(self, node: str) -> float | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    event: str
+    claim: Claim | None
+    text: str
+
+
+@dataclass(slots=True)
+class _Receipt:
+    """Claimed material a mass-balance site received and credited, not used yet: kg of the
+    lot, and kg of each (claim, element) credited per kg of it."""
+
+    kg: float = 0.0
+    per_kg: dict[tuple[Claim, str], float] = field(default_factory=dict)
+
+    def add(self, kg: float, credits: dict[tuple[Claim, str], float]) -> None:
+        total = self.kg + kg
+        for key in self.per_kg.keys() | credits.keys():
+            held = self.per_kg.get(key, 0.0) * self.kg + credits.get(key, 0.0)
+            self.per_kg[key] = held / total if total else 0.0
+        self.kg = total
+
+
+@dataclass(slots=True)
+class Custody:
+    """The state the events leave: claims on lots (the share of each element of the lot the
+    claim covers: 1 made or kept under a physical model, allocated kg over the lot's content
+    under mass balance), what backs them, the accounts, notes and violations."""
+
+    rules: CustodyRules
+    facts: ElementFacts
+    lots: dict[str, dict[Claim, dict[str, float]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(dict))
+    )
+    backing: dict[tuple[str, Claim], list[str]] = field(default_factory=lambda: defaultdict(list))
+    accounts: dict[tuple[str, Claim, str], Account] = field(default_factory=dict)
+    received: dict[tuple[str, str], _Receipt] = field(default_factory=dict)
+    notes: list[Note] = field(default_factory=list)
+    violations: list[Note] = field(default_factory=list)
+
+    def apply(self, event: Event) -> None:
+        site = _site(event)
+        name = event.eventID or ""
+        if event.type is EventType.TRANSFORMATION:
+            self._transform(event, site, name)
+        elif event.type is EventType.OBJECT:
+            lots = kg_by_object(quantity_flows(event.quantityList))
+            if event.action is Action.ADD:
+                self._originate(event, site, name, lots)
+            elif custody_step(event.bizStep) == "receiving":
+                self._receive(site, name, event, lots)
+            self._allocations(event, site, name)
+
+    # --- element content ---------------------------------------------------------------------
+
+    def content(self, lot: str, element: str, kg: float | None = None) -> float | None:
+        """kg of the element in ``kg`` of a lot (the whole lot as made when None)."""
+        fact = self.facts.fact(lot, element)
+        mass = self.facts.made_kg(lot) if kg is None else kg
+        if fact is None or fact.per_item or mass is None:
+            return None
+        return mass * fact.value
+
+    def claimed(self, lot: str) -> dict[Claim, dict[str, float]]:
+        """kg of each element the lot's claims cover (the whole lot as made)."""
+        return {
+            claim: {e: share * (self.content(lot, e) or 0.0) for e, share in elements.items()}
+            for claim, elements in self.lots.get(lot, {}).items()
+        }
+
+    # --- the events --------------------------------------------------------------------------
+
+    def _originate(self, event: Event, site: str | None, name: str, lots: dict[str, float]) -> None:
+        for origin in self.rules.origins_at(site):
+            if not origin.evidence.covers(event.eventTime):
+                self.notes.append(Note(name, origin.claim, (
+                    f"not attached to {', '.join(lots)}: evidence {origin.evidence.describe()} "
+                    f"does not cover {event.eventTime.date()}")))  # fmt: skip
+                continue
+            made = {lot: self._contents(lot, kg) for lot, kg in lots.items()}
+            backing = f"origin at {site}: evidence {origin.evidence.describe()}"
+            self._put(event, self.rules.policy(site, origin.claim), name, made, backing)
+
+    def _put(
+        self, event: Event, policy: Policy, name: str, made: dict[str, dict[str, float]], why: str
+    ) -> None:
+        """Claimed material made at a site: on the material, or credits under mass balance."""
+        for lot, contents in made.items():
+            for element, kg in contents.items():
+                if not policy.model.physical:
+                    self._account(policy, element).credit(event.eventTime, kg, f"{name} {lot}")
+                    continue
+                self.lots[lot][policy.claim][element] = 1.0
+            if policy.model.physical:
+                self.backing[lot, policy.claim].append(why)
+
+    def _receive(self, site: str | None, name: str, event: Event, lots: dict[str, float]) -> None:
+        """Claimed material received at a mass-balance site: its claims become credits."""
+        for lot, kg in lots.items():
+            credits: dict[tuple[Claim, str], float] = {}
+            for claim, elements in self.lots.get(lot, {}).items():
+                policy = self.rules.policy(site, claim)
+                if policy.model.physical:
+                    continue
+                for element in elements:
+                    if credit := self._covered(lot, kg, claim, element):
+                        ref = f"{name} {lot}"
+                        self._account(policy, element).credit(event.eventTime, credit, ref)
+                        credits[claim, element] = credit
+            if credits and site is not None:
+                self.received.setdefault((site, lot), _Receipt()).add(kg, credits)
+
+    def _transform(self, event: Event, site: str | None, name: str) -> None:
+        inputs = kg_by_object(quantity_flows(event.inputQuantityList))
+        outputs = kg_by_object(quantity_flows(event.outputQuantityList))
+        made = {lot: self._contents(lot, kg) for lot, kg in outputs.items()}
+        total_in = {
+            e: _total(self.content(lot, e, kg) for lot, kg in inputs.items()) for e in ELEMENTS
+        }
+        total_out = {
+            e: _total(self.content(lot, e, kg) for lot, kg in outputs.items()) for e in ELEMENTS
+        }
+        receipts = {lot: r for lot in inputs if (r := self.received.get((site or "", lot)))}
+        claims = {c for lot in inputs for c in self.lots.get(lot, {})}
+        claims |= {c for r in receipts.values() for c, _ in r.per_kg}
+        for claim in sorted(claims):
+            policy = self.rules.policy(site, claim)
+            if policy.model.physical:
+                self._segregated(event, name, policy, inputs, made, total_in)
+            else:
+                self._balanced(event, name, policy, inputs, receipts, total_in, total_out)
+        for lot, receipt in receipts.items():  # what this step used of them
+            receipt.kg -= min(receipt.kg, inputs[lot])
+        for origin in self.rules.origins_at(site):
+            if origin.evidence.covers(event.eventTime):
+                backing = f"made at {site}: evidence {origin.evidence.describe()}"
+                self._put(event, self.rules.policy(site, origin.claim), name, made, backing)
+            else:
+                self.notes.append(Note(name, origin.claim, (
+                    f"not attached to {', '.join(made)}: evidence {origin.evidence.describe()} "
+                    f"does not cover {event.eventTime.date()}")))  # fmt: skip
+
+    def _segregated(
+        self,
+        event: Event,
+        name: str,
+        policy: Policy,
+        inputs: dict[str, float],
+        made: dict[str, dict[str, float]],
+        total_in: dict[str, float | None],
+    ) -> None:
+        """Outputs keep the claim on an element when every input holding it carries it in full."""
+        claim = policy.claim
+        for element in ELEMENTS:
+            unclaimed = [
+                lot
+                for lot in inputs
+                if (self.content(lot, element) or 0) > 0
+                and not self.lots.get(lot, {}).get(claim, {}).get(element)
+            ]
+            claimed = sum(self._covered(lot, kg, claim, element) for lot, kg in inputs.items())
+            whole = total_in[element]
+            if not claimed:
+                continue
+            if whole is not None and claimed >= whole * _SHARE:
+                for lot, contents in made.items():
+                    if contents.get(element):
+                        self.lots[lot][claim][element] = 1.0
+                        self.backing[lot, claim].append(
+                            f"{policy.model.value} at {policy.site}: inputs {', '.join(inputs)}"
+                        )
+                continue
+            mixed = ", ".join(unclaimed) or "input of unknown content"
+            self.notes.append(Note(name, claim, (
+                f"removed from {element} at {policy.site} ({policy.model.value}): claimed input "
+                f"mixed with unclaimed {mixed}")))  # fmt: skip
+
+    def _balanced(
+        self,
+        event: Event,
+        name: str,
+        policy: Policy,
+        inputs: dict[str, float],
+        receipts: dict[str, _Receipt],
+        total_in: dict[str, float | None],
+        total_out: dict[str, float | None],
+    ) -> None:
+        """Claimed input used: credited now unless its receipt was; the element the step's
+        yield loses of it is booked as a loss."""
+        for element in ELEMENTS:
+            used = 0.0
+            for lot, kg in inputs.items():
+                receipt = receipts.get(lot)
+                from_receipt = min(kg, receipt.kg) if receipt else 0.0
+                if receipt and from_receipt:
+                    used += receipt.per_kg.get((policy.claim, element), 0.0) * from_receipt
+                claimed = self._covered(lot, kg - from_receipt, policy.claim, element)
+                if claimed:
+                    self._account(policy, element).credit(event.eventTime, claimed, f"{name} {lot}")
+                    used += claimed
+            whole_in, whole_out = total_in[element], total_out[element]
+            if used and whole_in and whole_out is not None and whole_out < whole_in:
+                loss = used * (1 - whole_out / whole_in)
+                self._book(policy, element, "loss", event, loss, f"{name} (yield)")
+
+    def _allocations(self, event: Event, site: str | None, name: str) -> None:
+        values = {ext.namespace + ext.name: ext.value for ext in event.extensions}
+        text = values.get(f"{BT}claim")
+        amounts = {e: v for uri, e in _CLAIMED.items() if (v := values.get(uri)) is not None}
+        if text is None and not amounts:
+            return
+        try:
+            claim = parse_claim(str(text))
+        except BatteryTraceError as err:
+            self.violations.append(Note(name, None, f"allocation: {err}"))
+            return
+        lots = kg_by_object(quantity_flows(event.quantityList)) or dict.fromkeys(
+            (node_id(q.epcClass) for q in event.quantityList), 0.0
+        )
+        policy = self.rules.policy(site, claim)
+        if len(lots) != 1 or not amounts:
+            self.violations.append(Note(name, claim, (
+                "allocation: names one lot (quantityList) and the kg claimed "
+                f"({', '.join(_CLAIMED)})")))  # fmt: skip
+            return
+        if policy.model.physical:
+            self.violations.append(Note(name, claim, (
+                f"allocation at {site}, which runs {claim} {policy.model.value}: claims there "
+                "travel with the material, not from an account")))  # fmt: skip
+            return
+        (lot,) = lots
+        for element, kg in amounts.items():
+            if isinstance(kg, bool) or not isinstance(kg, int | float) or not kg > 0:
+                self.violations.append(Note(name, claim, f"allocation: {element}: {kg!r} kg"))
+                continue
+            content = self.content(lot, element)
+            already = self.claimed(lot).get(claim, {}).get(element, 0.0)
+            if not content or already + kg > content * (1 + 1e-9):
+                self.violations.append(Note(name, claim, (
+                    f"allocation of {kg:.6g} kg {element} to {lot}, which holds "
+                    f"{content:.6g} kg ({already:.6g} kg claimed already)")))  # fmt: skip
+                continue
+            if self._book(policy, element, "debit", event, float(kg), f"{name} {lot}"):
+                self.lots[lot][claim][element] = (already + float(kg)) / content
+                self.backing[lot, claim].append(f"allocation {name} from the account at {site}")
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _book(
+        self, policy: Policy, element: str, kind: str, event: Event, kg: float, ref: str
+    ) -> bool:
+        """A draw on an account; an overdraft is a violation (nothing is taken)."""
+        try:
+            getattr(self._account(policy, element), kind)(event.eventTime, kg, ref)
+        except Overdraft as err:
+            self.violations.append(Note(event.eventID or "", policy.claim, str(err)))
+            return False
+        return True
+
+    def _account(self, policy: Policy, element: str) -> Account:
+        key = (policy.site, policy.claim, element)
+        if key not in self.accounts:
+            self.accounts[key] = Account(policy.site, policy.claim, element, policy.rules)
+        return self.accounts[key]
+
+    def _contents(self, lot: str, kg: float) -> dict[str, float]:
+        return {e: c for e in ELEMENTS if (c := self.content(lot, e, kg))}
+
+    def _covered(self, lot: str, kg: float, claim: Claim, element: str) -> float:
+        """The claimed kg of element in ``kg`` of a lot."""
+        share = self.lots.get(lot, {}).get(claim, {}).get(element)
+        return share * (self.content(lot, element, kg) or 0.0) if share else 0.0
+
+
+def _site(event: Event) -> str | None:
+    place = event.bizLocation or event.readPoint
+    return node_id(place.id) if place else None
+
+
+def _total(values: Iterable[float | None]) -> float | None:
+    """The sum, unknown when any part is."""
+    parts = list(values)
+    return None if None in parts else sum(p for p in parts if p is not None)

@@ -1,0 +1,183 @@
+"""Claims through events: origin with evidence, segregation ended by mixing, mass-balance
+credits, yield losses and allocations, each figure worked out by hand beside the test."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from batterytrace.custody.claims import Claim
+from batterytrace.custody.flows import Custody
+from batterytrace.custody.rules import CustodyRules
+from batterytrace.epcis.model import Action, Event, EventType, Extension, Location, QuantityElement
+from batterytrace.errors import CustodyError
+from batterytrace.masterdata import BT
+from batterytrace.trace.lineage import EventLineage, node_id
+from factories import T0, commission, lot, transform
+
+MINE, REFINERY, PCAM = (f"urn:epc:id:sgln:6111111.00{n}00.0" for n in (1, 2, 3))
+MA, LOW, RMAP = Claim("origin", "MA"), Claim("low-carbon"), Claim("certified", "RMI-RMAP")
+
+
+def at(site: str, event: Event) -> Event:
+    return replace(event, bizLocation=Location(site))
+
+
+def received(name: str, kg: float, day: int) -> Event:
+    return Event(
+        type=EventType.OBJECT, eventTime=T0 + timedelta(days=day), eventTimeZoneOffset="+00:00",
+        eventID=f"urn:uuid:r-{name}", action=Action.OBSERVE, bizStep="receiving",
+        quantityList=(QuantityElement(lot(name), kg, "KGM"),), bizLocation=Location(PCAM),
+    )  # fmt: skip
+
+
+def allocation(name: str, claim: str, co_kg: object, day: int, site: str = PCAM) -> Event:
+    return Event(
+        type=EventType.OBJECT, eventTime=T0 + timedelta(days=day), eventTimeZoneOffset="+00:00",
+        eventID=f"urn:uuid:a-{name}-{day}", action=Action.OBSERVE,
+        quantityList=(QuantityElement(lot(name), 1, "KGM"),), bizLocation=Location(site),
+        extensions=(Extension(BT, "claim", claim), Extension(BT, "claimedCobaltKg", co_kg)),
+    )  # fmt: skip
+
+
+RULES = {
+    "origins": [
+        {"claim": "origin:MA", "site": MINE, "evidence": {"reference": "MINE-PERMIT-7"}},
+        {"claim": "certified:RMI-RMAP", "site": MINE,
+         "evidence": {"reference": "RMAP-42", "issuer": "RMI", "validUntil": "2025-01-01"}},
+        {"claim": "low-carbon", "site": REFINERY, "evidence": {"reference": "PPA-WIND-1"}},
+    ],
+    "policies": [
+        {"site": PCAM, "claim": "low-carbon", "model": "mass-balance", "period": "quarter"},
+    ],
+}  # fmt: skip
+
+
+def chain() -> list[Event]:
+    """Ore O1 (1,000 kg, 1 % Co) from the certified mine; ore O2 (500 kg, 2 % Co) from
+    elsewhere. The refinery makes S1 (40 kg at 20 % Co = 8 kg) from O1 alone and S2 (50 kg at
+    20 % = 10 kg) from 500 kg of O1 and all of O2; conventional sulfate CN (40 kg at 20 %) is
+    bought in. The pCAM plant receives S1 and uses it with CN: 16 kg Co in, P1 (76 kg at 20 %
+    = 15.2 kg) out, a 95 % yield."""
+    return [
+        at(MINE, commission("O1", 1000, 0.01, 1)),  # evidence RMAP-42 lapsed the day before
+        commission("O2", 500, 0.02, 1),
+        commission("CN", 40, 0.2, 1),
+        at(REFINERY, transform("S1", {"O1": 500}, {"S1": (40, 0.2)}, 3)),
+        at(REFINERY, transform("S2", {"O1": 500, "O2": 500}, {"S2": (50, 0.2)}, 4)),
+        received("S1", 40, 6),
+        at(PCAM, transform("P1", {"S1": 40, "CN": 40}, {"P1": (76, 0.2)}, 8)),
+    ]
+
+
+def custody(events: list[Event]) -> Custody:
+    state = Custody(CustodyRules.from_json(RULES), EventLineage(events))
+    for event in sorted(events, key=lambda e: e.eventTime):
+        state.apply(event)
+    return state
+
+
+def test_origin_claims_need_evidence_on_the_day() -> None:
+    state = custody(chain())
+    assert state.claimed(node_id(lot("O1"))) == {MA: {"Co": pytest.approx(10.0)}}
+    (lapsed,) = [n for n in state.notes if n.claim == RMAP]
+    assert lapsed.event == "urn:uuid:c-O1"
+    assert "evidence RMAP-42 (RMI), … to 2025-01-01 does not cover 2025-01-02" in lapsed.text
+
+
+def test_segregated_claims_stay_unmixed_and_mixing_removes_them() -> None:
+    state = custody(chain())
+    assert state.claimed(node_id(lot("S1")))[MA] == {"Co": pytest.approx(8.0)}
+    assert MA not in state.claimed(node_id(lot("S2")))  # O1 mixed with O2
+    removed = {n.event: n.text for n in state.notes if n.claim == MA}
+    assert removed.keys() == {"urn:uuid:t-S2", "urn:uuid:t-P1"}  # P1: S1 with CN
+    assert f"mixed with unclaimed {node_id(lot('O2'))}" in removed["urn:uuid:t-S2"]
+    # the refinery's own low-carbon claim is on both of its outputs
+    assert state.claimed(node_id(lot("S2")))[LOW] == {"Co": pytest.approx(10.0)}
+
+
+def test_mass_balance_credits_receipts_and_books_the_yield() -> None:
+    state = custody(chain())
+    account = state.accounts[node_id(PCAM), LOW, "Co"]
+    (quarter,) = account.statements()
+    # S1's 8 kg low-carbon Co credited on receipt; the step keeps 15.2 of 16 kg Co: 0.4 lost
+    assert (quarter.credits, quarter.losses) == (pytest.approx(8.0), pytest.approx(0.4))
+    assert account.balance == pytest.approx(7.6)
+    assert LOW not in state.claimed(node_id(lot("P1")))  # mass balance: only by allocation
+    # MA is segregated at the pCAM plant (no policy): mixing S1 with CN removes it
+    assert MA not in state.claimed(node_id(lot("P1")))
+
+
+def test_allocations_draw_from_the_balance_and_never_twice() -> None:
+    events = [
+        *chain(),
+        allocation("P1", "low-carbon", 5.0, 9),
+        allocation("P1", "low-carbon", 5.0, 10),
+    ]
+    state = custody(events)
+    assert state.claimed(node_id(lot("P1")))[LOW] == {"Co": pytest.approx(5.0)}
+    assert state.accounts[node_id(PCAM), LOW, "Co"].balance == pytest.approx(2.6)
+    (over,) = state.violations
+    assert (
+        over.event == "urn:uuid:a-P1-10" and "exceeds the balance of 2.6 kg by 2.4 kg" in over.text
+    )
+    assert any("allocation urn:uuid:a-P1-9" in b for b in state.backing[node_id(lot("P1")), LOW])
+
+
+@pytest.mark.parametrize(
+    ("event", "rule"),
+    [
+        (allocation("S1", "origin:MA", 1.0, 9, REFINERY), "which runs origin:MA segregated"),
+        (allocation("P1", "low-carbon", -1.0, 9), "allocation: Co: -1.0 kg"),
+        (allocation("P1", "low-carbon", 0, 9), "allocation: Co: 0 kg"),
+        (allocation("P1", "green", 1.0, 9), "allocation: claim: 'green'"),
+        (allocation("P1", "low-carbon", 20.0, 9), "which holds 15.2 kg (0 kg claimed already)"),
+    ],
+)
+def test_bad_allocations_are_violations(event: Event, rule: str) -> None:
+    state = custody([*chain(), event])
+    (violation,) = state.violations
+    assert rule in violation.text
+    assert state.accounts[node_id(PCAM), LOW, "Co"].balance == pytest.approx(7.6)
+
+
+def test_the_same_events_give_the_same_state() -> None:
+    events = [*chain(), allocation("P1", "low-carbon", 5.0, 9)]
+    first, again = custody(events), custody(list(reversed(events)))
+    assert first.claimed(node_id(lot("P1"))) == again.claimed(node_id(lot("P1")))
+    assert [s.closing for s in first.accounts[node_id(PCAM), LOW, "Co"].statements()] == [
+        s.closing for s in again.accounts[node_id(PCAM), LOW, "Co"].statements()
+    ]
+    assert first.notes == again.notes
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        ({"policies": [{"site": PCAM, "claim": "low-carbon", "model": "pooled"}]},
+         "policies[0].model: 'pooled' is not one of identity-preserved, segregated"),
+        ({"policies": [{"site": PCAM, "claim": "low-carbon", "model": "mass-balance",
+                        "expiry": 0}]},
+         "policies[0].expiry: 0 is not a whole number of periods >= 1"),
+        ({"origins": [{"claim": "origin:MA", "site": MINE}]}, "origins[0].evidence: required"),
+        ({"origins": [{"claim": "origin:MA", "site": "mine-1", "evidence": {"reference": "x"}}]},
+         "origins[0].site:"),
+        ({"origins": [{"claim": "origin:MA", "site": MINE,
+                       "evidence": {"reference": "x", "validFrom": "2025-02-01",
+                                    "validUntil": "2025-01-01"}}]},
+         "origins[0].evidence.validUntil: 2025-01-01 is before validFrom"),
+        ({"policies": [{"site": PCAM, "claim": "low-carbon", "model": "segregated"},
+                       {"site": PCAM, "claim": "low-carbon", "model": "mass-balance"}]},
+         "policies[1]: a second policy for low-carbon"),
+    ],
+)  # fmt: skip
+def test_bad_rules_name_the_entry_and_field(rules: dict[str, object], message: str) -> None:
+    with pytest.raises(CustodyError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        CustodyRules.from_json(rules)
+
+
+def test_rules_round_trip() -> None:
+    rules = CustodyRules.from_json(RULES)
+    assert CustodyRules.from_json(rules.to_json()) == rules
