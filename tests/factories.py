@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from batterytrace.epcis.model import Action, Event, EventType, Extension, QuantityElement
+from batterytrace.epcis.model import (
+    Action,
+    Event,
+    EventType,
+    Extension,
+    Location,
+    QuantityElement,
+)
 from batterytrace.masterdata import BT
 
 CONTEXT = [
@@ -137,3 +145,61 @@ def chain() -> list[Event]:
 
 
 PACK = "urn:epc:id:sgtin:3700000.030001.P1"
+
+
+# --- the same kind of chain with sites, for chain-of-custody tests ----------------------------
+
+CERTIFIED_MINE, REFINERY, PCAM = (f"urn:epc:id:sgln:6111111.00{n}00.0" for n in (1, 2, 3))
+
+
+def at(site: str, event: Event) -> Event:
+    return replace(event, bizLocation=Location(site))
+
+
+def received(name: str, kg: float, day: int) -> Event:
+    return Event(
+        type=EventType.OBJECT, eventTime=T0 + timedelta(days=day), eventTimeZoneOffset="+00:00",
+        eventID=f"urn:uuid:r-{name}", action=Action.OBSERVE, bizStep="receiving",
+        quantityList=(QuantityElement(lot(name), kg, "KGM"),), bizLocation=Location(PCAM),
+    )  # fmt: skip
+
+
+def allocation(name: str, claim: str, co_kg: object, day: int, site: str = PCAM) -> Event:
+    return Event(
+        type=EventType.OBJECT, eventTime=T0 + timedelta(days=day), eventTimeZoneOffset="+00:00",
+        eventID=f"urn:uuid:a-{name}-{day}", action=Action.OBSERVE,
+        quantityList=(QuantityElement(lot(name), 1, "KGM"),), bizLocation=Location(site),
+        extensions=(Extension(BT, "claim", claim), Extension(BT, "claimedCobaltKg", co_kg)),
+    )  # fmt: skip
+
+
+CUSTODY_RULES = {
+    "origins": [
+        {"claim": "origin:MA", "site": CERTIFIED_MINE, "evidence": {"reference": "PERMIT-7"}},
+        {"claim": "certified:RMI-RMAP", "site": CERTIFIED_MINE,
+         "evidence": {"reference": "RMAP-42", "issuer": "RMI", "validUntil": "2025-01-01"}},
+        {"claim": "low-carbon", "site": REFINERY, "evidence": {"reference": "PPA-WIND-1"}},
+    ],
+    "policies": [
+        {"site": PCAM, "claim": "low-carbon", "model": "mass-balance", "period": "quarter"},
+    ],
+}  # fmt: skip
+
+
+def custody_chain() -> list[Event]:
+    """Ore O1 (1,000 kg, 1 % Co) from the certified mine; ore O2 (500 kg, 2 % Co) from
+    elsewhere. The refinery makes S1 (40 kg at 20 % Co = 8 kg) from O1 alone and S2 (50 kg at
+    20 % = 10 kg) from 500 kg of O1 and all of O2; conventional sulfate CN (40 kg at 20 %) is
+    bought in. The pCAM plant receives S1 and uses it with CN: 16 kg Co in, P1 (76 kg at 20 %
+    = 15.2 kg) out, a 95 % yield."""
+    return [
+        at(
+            CERTIFIED_MINE, commission("O1", 1000, 0.01, 1)
+        ),  # evidence RMAP-42 lapsed the day before
+        commission("O2", 500, 0.02, 1),
+        commission("CN", 40, 0.2, 1),
+        at(REFINERY, transform("S1", {"O1": 500}, {"S1": (40, 0.2)}, 3)),
+        at(REFINERY, transform("S2", {"O1": 500, "O2": 500}, {"S2": (50, 0.2)}, 4)),
+        received("S1", 40, 6),
+        at(PCAM, transform("P1", {"S1": 40, "CN": 40}, {"P1": (76, 0.2)}, 8)),
+    ]

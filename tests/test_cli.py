@@ -31,7 +31,7 @@ def test_init_keeps_an_existing_key(env: Path) -> None:
     assert result.exit_code == 0 and "kept existing" in result.output
     assert (env / "cli.key").read_bytes() == key
     body = json.loads(runner.invoke(app, ["init", "--json"]).stdout)
-    assert body["revision"] == "0005" and body["key_created"] is False
+    assert body["revision"] == "0006" and body["key_created"] is False
 
 
 def test_capture_prints_counts_and_is_idempotent(env: Path) -> None:
@@ -256,3 +256,70 @@ def test_check_reports_balances(env: Path) -> None:
     broken = runner.invoke(app, ["check"], env={"COLUMNS": "200"})
     assert broken.exit_code == 1
     assert "20 kg Co out but only 10.01 kg in: 9.99 kg from nothing" in broken.stderr
+
+
+def test_custody_commands(env: Path) -> None:
+    from batterytrace.epcis.model import Document
+    from batterytrace.repository import Repository
+    from factories import CUSTODY_RULES, PCAM, T0, custody_chain, lot
+
+    rules = write(env / "rules.json", CUSTODY_RULES)
+    assert (
+        runner.invoke(app, ["custody", "import", str(rules)]).stdout == "4 custody rules imported\n"
+    )
+    Repository().capture_document(Document(creationDate=T0, events=custody_chain()))
+    balance = json.loads(runner.invoke(app, ["custody", "balance", PCAM, "--json"]).stdout)
+    (account,) = balance["accounts"]
+    assert (account["claim"], account["element"], account["period"]) == (
+        "low-carbon",
+        "Co",
+        "quarter",
+    )
+    (q1,) = account["statements"]
+    assert (q1["period"], q1["credits"], q1["losses"]) == ("2025-Q1", 8.0, pytest.approx(0.4))
+    table = runner.invoke(app, ["custody", "balance"], env={"COLUMNS": "250"}).stdout
+    assert "2025-Q1" in table and "7.600" in table
+    pcam_lot = lot("P1")
+    done = runner.invoke(
+        app, ["custody", "allocate", pcam_lot, "low-carbon", "--site", PCAM, "--co", "5"]
+    )
+    assert done.exit_code == 0 and "allocated low-carbon on" in done.stdout
+    again = runner.invoke(
+        app, ["custody", "allocate", pcam_lot, "low-carbon", "--site", PCAM, "--co", "5"]
+    )
+    assert again.exit_code == 1 and "exceeds the balance of 2.6 kg by 2.4 kg" in again.stderr
+    report = json.loads(runner.invoke(app, ["custody", "report", pcam_lot, "--json"]).stdout)
+    (claim,) = report["claims"]
+    assert claim["claim"] == "low-carbon" and claim["elements"]["Co"]["kg"] == pytest.approx(5.0)
+    assert claim["elements"]["Co"]["share"] == pytest.approx(5 / 15.2)
+    assert any(n["text"].startswith("removed from Co") for n in report["notes"])
+    text = runner.invoke(app, ["custody", "report", pcam_lot]).stdout
+    assert "low-carbon: 5 kg Co (32.9%)" in text and "backed by allocation" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["custody", "allocate", "urn:epc:class:lgtin:6111111.000101.P1", "green", "--site",
+          "urn:epc:id:sgln:6111111.00300.0", "--co", "1"], "claim: 'green': kind 'green'"),
+        (["custody", "allocate", "urn:epc:class:lgtin:6111111.000101.P1", "low-carbon", "--site",
+          "urn:epc:id:sgln:6111111.00300.0"], "kg: give --co, --ni or --li"),
+        (["custody", "balance", "--period", "2025-Q9"], None),
+    ],
+)  # fmt: skip
+def test_custody_errors_are_one_line(env: Path, args: list[str], message: str | None) -> None:
+    result = runner.invoke(app, args)
+    if message is None:
+        assert result.exit_code == 0
+        return
+    assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_custody_import_refuses_bad_rules(env: Path) -> None:
+    policy = {"site": "urn:epc:id:sgln:6111111.00300.0", "claim": "low-carbon", "model": "pooled"}
+    bad = write(env / "bad.json", {"policies": [policy]})
+    result = runner.invoke(app, ["custody", "import", str(bad)])
+    assert result.exit_code == 1 and "policies[0].model: 'pooled' is not one of" in result.stderr
+    (env / "broken.json").write_text("{")
+    broken = runner.invoke(app, ["custody", "import", str(env / "broken.json")])
+    assert broken.exit_code == 1 and "not JSON" in broken.stderr

@@ -26,12 +26,16 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from batterytrace.custody.claims import parse_claim
+from batterytrace.custody.flows import Note
+from batterytrace.custody.ledger import Statement
+from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis import documents, json_ld, schema, xml
 from batterytrace.epcis.hash import event_hash, prehash
 from batterytrace.epcis.model import Event
-from batterytrace.errors import BatteryTraceError
+from batterytrace.errors import BatteryTraceError, CustodyError
 from batterytrace.masterdata import ELEMENTS, read_master_data, write_master_data
-from batterytrace.trace.lineage import class_of, is_lot
+from batterytrace.trace.lineage import class_of, is_lot, node_id
 
 if TYPE_CHECKING:
     from batterytrace.repository import Repository
@@ -355,6 +359,145 @@ def masterdata_show() -> None:
     out.print(f"{len(data.parties)} parties")
     out.print(sites)
     out.print(materials)
+
+
+custody_app = typer.Typer(
+    help="Chain of custody (ISO 22095): claims on lots, mass-balance accounts.",
+    no_args_is_help=True,
+)
+app.add_typer(custody_app, name="custody")
+
+
+@custody_app.command("import")
+@user_errors
+def custody_import(
+    source: Annotated[Path, typer.Argument(help="JSON rules: origins and site policies.")],
+) -> None:
+    """Replace the custody rules: where claims originate (with their evidence) and the model
+    each site runs per claim (decision 008)."""
+    try:
+        data = orjson.loads(source.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise CustodyError(f"{source}: not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise CustodyError(f"{source}: a JSON object with origins and policies is expected")
+    count = _repository().import_custody_rules(CustodyRules.from_json(data))
+    out.print(f"{count} custody rules imported")
+
+
+@custody_app.command("balance")
+@user_errors
+def custody_balance(
+    site: Annotated[
+        str | None, typer.Argument(help="A site (SGLN); every account if none.")
+    ] = None,
+    period: Annotated[str | None, typer.Option(help="One period: 2025-03, 2025-Q1, 2025.")] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the accounts as JSON.")
+    ] = False,
+) -> None:
+    """Mass-balance accounts per site, claim and element, period by period (kg of element),
+    recomputed from the stored events; violations (overdrafts...) on stderr."""
+    state = _repository().custody()
+    wanted = None if site is None else node_id(site)
+    accounts = [a for key, a in sorted(state.accounts.items()) if wanted in (None, a.site)]
+    rows = [
+        (a, s) for a in accounts for s in a.statements() if period is None or s.period == period
+    ]
+    if json_output:
+        body = {
+            "unit": "kg",
+            "accounts": [
+                {"site": a.site, "claim": str(a.claim), "element": a.element,
+                 "period": a.rules.period.value, "balance": a.balance,
+                 "statements": [_statement(s) for acc, s in rows if acc is a]}
+                for a in accounts
+            ],
+            "violations": [_note(n) for n in state.violations],
+        }  # fmt: skip
+        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table(
+        "site", "claim", "el.", "period", "opening", "credits", "debits", "losses", "expired",
+        "closing", "carried", title="mass-balance accounts (kg of element)",
+    )  # fmt: skip
+    for a, s in rows:
+        figures = (s.opening, s.credits, s.debits, s.losses, s.expired, s.closing)
+        carried = "open" if s.carried is None else f"{s.carried:,.3f}"
+        table.add_row(
+            a.site, str(a.claim), a.element, s.period, *(f"{f:,.3f}" for f in figures), carried
+        )
+    out.print(table)
+    for note in state.violations:
+        err.print(_flag("violation:", f"{note.event}: {note.text}"), soft_wrap=True)
+
+
+@custody_app.command("report")
+@user_errors
+def custody_report(
+    lot: Annotated[str, typer.Argument(help="A lot (LGTIN, EPC class URI or Digital Link).")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """The claims a lot carries, kg and share of each element, under which model, backed by
+    what (origin evidence, inputs, allocations); notes about claims it lost."""
+    repo = _repository()
+    node = node_id(lot)
+    state = repo.custody()
+    claims: list[dict[str, Any]] = []
+    for claim, elements in sorted(state.claimed(node).items()):
+        shares = state.lots[node][claim]
+        claims.append({
+            "claim": str(claim),
+            "elements": {e: {"kg": kg, "share": shares[e]} for e, kg in elements.items()},
+            "backing": state.backing.get((node, claim), []),
+        })  # fmt: skip
+    notes = [_note(n) for n in state.notes + state.violations if node in n.lots]
+    if json_output:
+        body = {"lot": node, "unit": "kg", "claims": claims, "notes": notes}
+        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    out.print(f"{node}: {len(claims)} claims" + ("" if claims else " (none carried)"))
+    for c in claims:
+        figures = ", ".join(
+            f"{v['kg']:.6g} kg {e} ({v['share']:.1%})" for e, v in c["elements"].items()
+        )
+        out.print(f"  {c['claim']}: {figures}", soft_wrap=True)
+        for why in c["backing"]:
+            out.print(f"    backed by {why}", soft_wrap=True)
+    for note in notes:
+        out.print(f"  note: {note['event']}: {note['text']}", soft_wrap=True)
+
+
+@custody_app.command("allocate")
+@user_errors
+def custody_allocate(
+    lot: Annotated[str, typer.Argument(help="The lot the claim goes on.")],
+    claim: Annotated[str, typer.Argument(help="low-carbon, recycled, certified:..., origin:...")],
+    site: Annotated[str, typer.Option(help="The site whose account it draws on (SGLN).")],
+    co: Annotated[float | None, typer.Option("--co", help="kg of cobalt claimed.")] = None,
+    ni: Annotated[float | None, typer.Option("--ni", help="kg of nickel claimed.")] = None,
+    li: Annotated[float | None, typer.Option("--li", help="kg of lithium claimed.")] = None,
+) -> None:
+    """Claim kg of element of a lot from a site's mass-balance account: refused with the
+    shortfall if the balance cannot cover it; otherwise captured as an allocation event."""
+    kg = {e: v for e, v in (("Co", co), ("Ni", ni), ("Li", li)) if v is not None}
+    if not kg:
+        raise CustodyError("kg: give --co, --ni or --li")
+    event = _repository().allocate(lot, parse_claim(claim), kg, site)
+    out.print(f"allocated {claim} on {node_id(lot)} from {node_id(site)}: event {event}")
+
+
+def _statement(s: Statement) -> dict[str, Any]:
+    return {
+        "period": s.period, "opening": s.opening, "credits": s.credits, "debits": s.debits,
+        "losses": s.losses, "expired": s.expired, "closing": s.closing, "carried": s.carried,
+        "forfeited": s.forfeited, "closed": s.closed,
+    }  # fmt: skip
+
+
+def _note(note: Note) -> dict[str, Any]:
+    return {"event": note.event, "claim": str(note.claim) if note.claim else None,
+            "text": note.text}  # fmt: skip
 
 
 trace_app = typer.Typer(

@@ -20,12 +20,16 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+from batterytrace.custody.claims import Claim
+from batterytrace.custody.flows import Custody, allocation_event
+from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis import documents, rules
 from batterytrace.epcis.model import Document, DocumentKind
 from batterytrace.errors import QueryError, StoreError
 from batterytrace.ledger import keys
 from batterytrace.ledger.verify import VerifyReport, verify
 from batterytrace.masterdata import MasterData
+from batterytrace.store import custody as custody_store
 from batterytrace.store import database, schema
 from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store.events import CaptureResult, EventStore
@@ -34,7 +38,7 @@ from batterytrace.store.query import ParamValue, QueryPage, SimpleEventQuery
 from batterytrace.trace.balance import DEFAULT_TOLERANCE, BalanceReport
 from batterytrace.trace.balance import check as balance_of
 from batterytrace.trace.genealogy import Trace, backward, forward
-from batterytrace.trace.lineage import ELEMENT_NAMES
+from batterytrace.trace.lineage import ELEMENT_NAMES, node_id
 
 QUERY_NAME = "SimpleEventQuery"
 
@@ -154,6 +158,39 @@ class Repository:
         """Every stored party, site and material."""
         with self._store().engine.connect() as conn:
             return masterdata_store.load(conn)
+
+    def import_custody_rules(self, rules: CustodyRules, owner: str | None = None) -> int:
+        """Replace the chain-of-custody rules (origins, site policies); how many entries."""
+        with self._store().engine.begin() as conn:
+            return custody_store.save(conn, rules, owner)
+
+    def custody_rules(self) -> CustodyRules:
+        with self._store().engine.connect() as conn:
+            return custody_store.load(conn)
+
+    def custody(self) -> Custody:
+        """Claims on lots and the mass-balance accounts, recomputed from every stored event and
+        the rules (decision 008)."""
+        with self._store().engine.connect() as conn:
+            state = Custody(custody_store.load(conn), StoreLineage(conn, self._decoded))
+            for event in custody_store.events(conn):
+                state.apply(event)
+            return state
+
+    def allocate(self, lot: str, claim: Claim, kg: Mapping[str, float], site: str) -> str:
+        """Claim ``kg`` of elements of a lot from the site's mass-balance account: checked
+        against everything stored, then captured as an allocation event (its eventID).
+        CustodyError (an overdraft: Overdraft, with the shortfall) when it cannot be."""
+        state = self.custody()
+        event = allocation_event(node_id(lot), claim, kg, node_id(site), datetime.now(UTC))
+        before = len(state.violations)
+        state.apply(event)
+        if len(state.violations) > before:
+            raise state.violations[-1].error()
+        self.capture_document(
+            Document(kind=DocumentKind.CAPTURE, creationDate=event.eventTime, events=[event])
+        )
+        return event.eventID or ""
 
     def trace(self, identifier: str, direction: str = "backward", element: str = "Co") -> Trace:
         """Genealogy of an object: ``backward`` to its sources or ``forward`` to its uses, with

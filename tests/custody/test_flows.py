@@ -3,73 +3,20 @@ credits, yield losses and allocations, each figure worked out by hand beside the
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import timedelta
-
 import pytest
 
 from batterytrace.custody.claims import Claim
 from batterytrace.custody.flows import Custody
 from batterytrace.custody.rules import CustodyRules
-from batterytrace.epcis.model import Action, Event, EventType, Extension, Location, QuantityElement
+from batterytrace.epcis.model import Event
 from batterytrace.errors import CustodyError
-from batterytrace.masterdata import BT
 from batterytrace.trace.lineage import EventLineage, node_id
-from factories import T0, commission, lot, transform
+from factories import CERTIFIED_MINE as MINE
+from factories import CUSTODY_RULES as RULES
+from factories import PCAM, REFINERY, allocation, lot
+from factories import custody_chain as chain
 
-MINE, REFINERY, PCAM = (f"urn:epc:id:sgln:6111111.00{n}00.0" for n in (1, 2, 3))
 MA, LOW, RMAP = Claim("origin", "MA"), Claim("low-carbon"), Claim("certified", "RMI-RMAP")
-
-
-def at(site: str, event: Event) -> Event:
-    return replace(event, bizLocation=Location(site))
-
-
-def received(name: str, kg: float, day: int) -> Event:
-    return Event(
-        type=EventType.OBJECT, eventTime=T0 + timedelta(days=day), eventTimeZoneOffset="+00:00",
-        eventID=f"urn:uuid:r-{name}", action=Action.OBSERVE, bizStep="receiving",
-        quantityList=(QuantityElement(lot(name), kg, "KGM"),), bizLocation=Location(PCAM),
-    )  # fmt: skip
-
-
-def allocation(name: str, claim: str, co_kg: object, day: int, site: str = PCAM) -> Event:
-    return Event(
-        type=EventType.OBJECT, eventTime=T0 + timedelta(days=day), eventTimeZoneOffset="+00:00",
-        eventID=f"urn:uuid:a-{name}-{day}", action=Action.OBSERVE,
-        quantityList=(QuantityElement(lot(name), 1, "KGM"),), bizLocation=Location(site),
-        extensions=(Extension(BT, "claim", claim), Extension(BT, "claimedCobaltKg", co_kg)),
-    )  # fmt: skip
-
-
-RULES = {
-    "origins": [
-        {"claim": "origin:MA", "site": MINE, "evidence": {"reference": "MINE-PERMIT-7"}},
-        {"claim": "certified:RMI-RMAP", "site": MINE,
-         "evidence": {"reference": "RMAP-42", "issuer": "RMI", "validUntil": "2025-01-01"}},
-        {"claim": "low-carbon", "site": REFINERY, "evidence": {"reference": "PPA-WIND-1"}},
-    ],
-    "policies": [
-        {"site": PCAM, "claim": "low-carbon", "model": "mass-balance", "period": "quarter"},
-    ],
-}  # fmt: skip
-
-
-def chain() -> list[Event]:
-    """Ore O1 (1,000 kg, 1 % Co) from the certified mine; ore O2 (500 kg, 2 % Co) from
-    elsewhere. The refinery makes S1 (40 kg at 20 % Co = 8 kg) from O1 alone and S2 (50 kg at
-    20 % = 10 kg) from 500 kg of O1 and all of O2; conventional sulfate CN (40 kg at 20 %) is
-    bought in. The pCAM plant receives S1 and uses it with CN: 16 kg Co in, P1 (76 kg at 20 %
-    = 15.2 kg) out, a 95 % yield."""
-    return [
-        at(MINE, commission("O1", 1000, 0.01, 1)),  # evidence RMAP-42 lapsed the day before
-        commission("O2", 500, 0.02, 1),
-        commission("CN", 40, 0.2, 1),
-        at(REFINERY, transform("S1", {"O1": 500}, {"S1": (40, 0.2)}, 3)),
-        at(REFINERY, transform("S2", {"O1": 500, "O2": 500}, {"S2": (50, 0.2)}, 4)),
-        received("S1", 40, 6),
-        at(PCAM, transform("P1", {"S1": 40, "CN": 40}, {"P1": (76, 0.2)}, 8)),
-    ]
 
 
 def custody(events: list[Event]) -> Custody:
@@ -133,7 +80,7 @@ def test_allocations_draw_from_the_balance_and_never_twice() -> None:
         (allocation("P1", "low-carbon", -1.0, 9), "allocation: Co: -1.0 kg"),
         (allocation("P1", "low-carbon", 0, 9), "allocation: Co: 0 kg"),
         (allocation("P1", "green", 1.0, 9), "allocation: claim: 'green'"),
-        (allocation("P1", "low-carbon", 20.0, 9), "which holds 15.2 kg (0 kg claimed already)"),
+        (allocation("P1", "low-carbon", 20.0, 9), "which holds 15.2 kg Co (0 kg claimed already)"),
     ],
 )
 def test_bad_allocations_are_violations(event: Event, rule: str) -> None:

@@ -18,16 +18,25 @@ accounts, claims and notes come out.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from batterytrace.custody.claims import Claim, parse_claim
 from batterytrace.custody.ledger import Account
 from batterytrace.custody.rules import CustodyRules, Policy
-from batterytrace.epcis.model import Action, Event, EventType
-from batterytrace.errors import BatteryTraceError, Overdraft
+from batterytrace.epcis.model import (
+    Action,
+    Event,
+    EventType,
+    Extension,
+    Location,
+    QuantityElement,
+)
+from batterytrace.errors import BatteryTraceError, CustodyError, Overdraft
 from batterytrace.masterdata import BT
 from batterytrace.trace.lineage import (
     ELEMENT_NAMES,
@@ -56,6 +65,27 @@ class Note:
     event: str
     claim: Claim | None
     text: str
+    lots: tuple[str, ...] = ()  # the lots it is about
+
+    def error(self) -> CustodyError:
+        return CustodyError(f"{self.event}: {self.text}")
+
+
+def allocation_event(
+    lot: str, claim: Claim, kg: Mapping[str, float], site: str, when: datetime
+) -> Event:
+    """The ObjectEvent that claims ``kg`` of elements of a lot from a site's account."""
+    names = {e: uri.removeprefix(BT) for uri, e in _CLAIMED.items()}
+    unknown = sorted(set(kg) - names.keys())
+    if unknown:
+        raise CustodyError(f"element: {unknown[0]!r} is not one of {', '.join(ELEMENTS)}")
+    return Event(
+        type=EventType.OBJECT, eventTime=when, eventTimeZoneOffset="+00:00",
+        eventID=f"urn:uuid:{uuid.uuid4()}", action=Action.OBSERVE,
+        quantityList=(QuantityElement(lot),), bizLocation=Location(site),
+        extensions=(Extension(BT, "claim", str(claim)),
+                    *(Extension(BT, names[e], float(v)) for e, v in sorted(kg.items()))),
+    )  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -128,7 +158,7 @@ class Custody:
             if not origin.evidence.covers(event.eventTime):
                 self.notes.append(Note(name, origin.claim, (
                     f"not attached to {', '.join(lots)}: evidence {origin.evidence.describe()} "
-                    f"does not cover {event.eventTime.date()}")))  # fmt: skip
+                    f"does not cover {event.eventTime.date()}"), tuple(lots)))  # fmt: skip
                 continue
             made = {lot: self._contents(lot, kg) for lot, kg in lots.items()}
             backing = f"origin at {site}: evidence {origin.evidence.describe()}"
@@ -191,7 +221,7 @@ class Custody:
             else:
                 self.notes.append(Note(name, origin.claim, (
                     f"not attached to {', '.join(made)}: evidence {origin.evidence.describe()} "
-                    f"does not cover {event.eventTime.date()}")))  # fmt: skip
+                    f"does not cover {event.eventTime.date()}"), tuple(made)))  # fmt: skip
 
     def _segregated(
         self,
@@ -226,7 +256,7 @@ class Custody:
             mixed = ", ".join(unclaimed) or "input of unknown content"
             self.notes.append(Note(name, claim, (
                 f"removed from {element} at {policy.site} ({policy.model.value}): claimed input "
-                f"mixed with unclaimed {mixed}")))  # fmt: skip
+                f"mixed with unclaimed {mixed}"), tuple(made)))  # fmt: skip
 
     def _balanced(
         self,
@@ -254,7 +284,7 @@ class Custody:
             whole_in, whole_out = total_in[element], total_out[element]
             if used and whole_in and whole_out is not None and whole_out < whole_in:
                 loss = used * (1 - whole_out / whole_in)
-                self._book(policy, element, "loss", event, loss, f"{name} (yield)")
+                self._book(policy, element, "loss", event, loss, f"{name} (yield)", tuple(inputs))
 
     def _allocations(self, event: Event, site: str | None, name: str) -> None:
         values = {ext.namespace + ext.name: ext.value for ext in event.extensions}
@@ -262,51 +292,59 @@ class Custody:
         amounts = {e: v for uri, e in _CLAIMED.items() if (v := values.get(uri)) is not None}
         if text is None and not amounts:
             return
+        named = tuple(dict.fromkeys(node_id(q.epcClass) for q in event.quantityList))
         try:
             claim = parse_claim(str(text))
         except BatteryTraceError as err:
-            self.violations.append(Note(name, None, f"allocation: {err}"))
+            self.violations.append(Note(name, None, f"allocation: {err}", named))
             return
-        lots = kg_by_object(quantity_flows(event.quantityList)) or dict.fromkeys(
-            (node_id(q.epcClass) for q in event.quantityList), 0.0
-        )
         policy = self.rules.policy(site, claim)
-        if len(lots) != 1 or not amounts:
+        if len(named) != 1 or not amounts:
             self.violations.append(Note(name, claim, (
                 "allocation: names one lot (quantityList) and the kg claimed "
-                f"({', '.join(_CLAIMED)})")))  # fmt: skip
+                f"({', '.join(_CLAIMED)})"), named))  # fmt: skip
             return
         if policy.model.physical:
             self.violations.append(Note(name, claim, (
                 f"allocation at {site}, which runs {claim} {policy.model.value}: claims there "
-                "travel with the material, not from an account")))  # fmt: skip
+                "travel with the material, not from an account"), named))  # fmt: skip
             return
-        (lot,) = lots
+        (lot,) = named
         for element, kg in amounts.items():
             if isinstance(kg, bool) or not isinstance(kg, int | float) or not kg > 0:
-                self.violations.append(Note(name, claim, f"allocation: {element}: {kg!r} kg"))
+                self.violations.append(
+                    Note(name, claim, f"allocation: {element}: {kg!r} kg", named)
+                )
                 continue
             content = self.content(lot, element)
             already = self.claimed(lot).get(claim, {}).get(element, 0.0)
             if not content or already + kg > content * (1 + 1e-9):
+                holds = "no known" if not content else f"{content:.6g} kg"
                 self.violations.append(Note(name, claim, (
-                    f"allocation of {kg:.6g} kg {element} to {lot}, which holds "
-                    f"{content:.6g} kg ({already:.6g} kg claimed already)")))  # fmt: skip
+                    f"allocation of {kg:.6g} kg {element} to {lot}, which holds {holds} "
+                    f"{element} ({already:.6g} kg claimed already)"), named))  # fmt: skip
                 continue
-            if self._book(policy, element, "debit", event, float(kg), f"{name} {lot}"):
+            if self._book(policy, element, "debit", event, float(kg), f"{name} {lot}", named):
                 self.lots[lot][claim][element] = (already + float(kg)) / content
                 self.backing[lot, claim].append(f"allocation {name} from the account at {site}")
 
     # --- helpers -------------------------------------------------------------------------------
 
     def _book(
-        self, policy: Policy, element: str, kind: str, event: Event, kg: float, ref: str
+        self,
+        policy: Policy,
+        element: str,
+        kind: str,
+        event: Event,
+        kg: float,
+        ref: str,
+        lots: tuple[str, ...],
     ) -> bool:
         """A draw on an account; an overdraft is a violation (nothing is taken)."""
         try:
             getattr(self._account(policy, element), kind)(event.eventTime, kg, ref)
         except Overdraft as err:
-            self.violations.append(Note(event.eventID or "", policy.claim, str(err)))
+            self.violations.append(Note(event.eventID or "", policy.claim, str(err), lots))
             return False
         return True
 
@@ -334,3 +372,34 @@ def _total(values: Iterable[float | None]) -> float | None:
     """The sum, unknown when any part is."""
     parts = list(values)
     return None if None in parts else sum(p for p in parts if p is not None)
+
+
+def changes(before: Custody, after: Custody) -> list[str]:
+    """What a recomputation changed (late events, new rules): the claims on each lot, kg by
+    element, and the closing balance of each account period."""
+    found: list[str] = []
+    for lot in sorted(before.lots.keys() | after.lots.keys()):
+        was, now = before.claimed(lot), after.claimed(lot)
+        for claim in sorted(was.keys() | now.keys()):
+            old, new = was.get(claim, {}), now.get(claim, {})
+            if any(abs(old.get(e, 0.0) - new.get(e, 0.0)) > 1e-9 for e in old.keys() | new.keys()):
+                found.append(f"{lot} {claim}: {_kg(old)} -> {_kg(new)}")
+    for key in sorted(before.accounts.keys() | after.accounts.keys()):
+        was_s, now_s = (
+            {s.period: s.closing for s in state.accounts[key].statements()}
+            if key in state.accounts
+            else {}
+            for state in (before, after)
+        )
+        for period in sorted(was_s.keys() | now_s.keys()):
+            old_kg, new_kg = was_s.get(period, 0.0), now_s.get(period, 0.0)
+            if abs(old_kg - new_kg) > 1e-9:
+                site, claim, element = key
+                found.append(
+                    f"{site} {claim} {element} {period}: closing {old_kg:.6g} -> {new_kg:.6g} kg"
+                )
+    return found
+
+
+def _kg(elements: Mapping[str, float]) -> str:
+    return ", ".join(f"{kg:.6g} kg {e}" for e, kg in sorted(elements.items())) or "none"

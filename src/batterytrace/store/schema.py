@@ -157,3 +157,15 @@ material = Table(
     Column("owner", String(200)),
     Column("content", Text, nullable=False),
 )
+
+# Chain-of-custody rules (custody.rules): each origin and site policy as its JSON.
+custody_rule = Table(
+    "custody_rule",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(10), nullable=False),  # origin | policy
+    Column("site", Text, nullable=False),
+    Column("claim", Text, nullable=False),
+    Column("owner", String(200)),
+    Column("content", Text, nullable=False),
+)

@@ -1,0 +1,86 @@
+"""Chain of custody over the store: rules kept, claims and accounts recomputed from the
+stored events equal to the same events in memory, allocations checked then captured."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from batterytrace.custody.claims import Claim
+from batterytrace.custody.flows import Custody, changes
+from batterytrace.custody.rules import CustodyRules
+from batterytrace.epcis.model import Document, Event
+from batterytrace.errors import CustodyError
+from batterytrace.repository import Repository
+from batterytrace.trace.lineage import EventLineage, node_id
+from factories import CUSTODY_RULES, PCAM, T0, custody_chain, lot
+
+LOW = Claim("low-carbon")
+
+
+def capture(repo: Repository, events: list[Event]) -> None:
+    repo.capture_document(Document(creationDate=T0, events=events))
+
+
+def in_memory(events: list[Event]) -> Custody:
+    state = Custody(CustodyRules.from_json(CUSTODY_RULES), EventLineage(events))
+    for event in sorted(events, key=lambda e: e.eventTime):
+        state.apply(event)
+    return state
+
+
+def test_rules_are_kept_and_replaced(repo: Repository) -> None:
+    rules = CustodyRules.from_json(CUSTODY_RULES)
+    assert repo.import_custody_rules(rules) == 4
+    assert repo.custody_rules() == rules
+    assert repo.import_custody_rules(CustodyRules()) == 0
+    assert repo.custody_rules() == CustodyRules()
+
+
+def test_the_store_recomputes_what_memory_computes(repo: Repository) -> None:
+    events = custody_chain()
+    repo.import_custody_rules(CustodyRules.from_json(CUSTODY_RULES))
+    capture(repo, events)
+    stored, memory = repo.custody(), in_memory(events)
+    assert changes(memory, stored) == []
+    assert stored.notes == memory.notes
+    assert stored.accounts[node_id(PCAM), LOW, "Co"].balance == pytest.approx(7.6)
+
+
+def test_allocations_are_checked_then_captured(repo: Repository) -> None:
+    repo.import_custody_rules(CustodyRules.from_json(CUSTODY_RULES))
+    capture(repo, custody_chain())
+    count = repo.count({})
+    repo.allocate(lot("P1"), LOW, {"Co": 5.0}, PCAM)
+    assert repo.count({}) == count + 1
+    assert repo.custody().claimed(node_id(lot("P1")))[LOW] == {"Co": pytest.approx(5.0)}
+    with pytest.raises(CustodyError, match=r"exceeds the balance of 2\.6 kg by 2\.4 kg"):
+        repo.allocate(lot("P1"), LOW, {"Co": 5.0}, PCAM)  # the same credit a second time
+    assert repo.count({}) == count + 1  # nothing captured
+    with pytest.raises(CustodyError, match="element: 'Fe' is not one of Co, Ni, Li"):
+        repo.allocate(lot("P1"), LOW, {"Fe": 1.0}, PCAM)
+
+
+def test_a_late_receipt_recomputes_the_periods_it_falls_in(repo: Repository) -> None:
+    """The pCAM step runs in the second quarter; its input's receipt, dated in the first, is
+    captured after it: the credit moves to the first quarter, and the change is reported."""
+    events = custody_chain()
+    receipt = next(e for e in events if e.bizStep == "receiving")
+    late_step = [
+        replace(e, eventTime=T0 + timedelta(days=100)) if e.eventID == "urn:uuid:t-P1" else e
+        for e in events
+        if e is not receipt
+    ]
+    repo.import_custody_rules(CustodyRules.from_json(CUSTODY_RULES))
+    capture(repo, late_step)
+    before = repo.custody()
+    capture(repo, [receipt])
+    after = repo.custody()
+    account = f"{node_id(PCAM)} low-carbon Co"
+    assert changes(before, after) == [
+        f"{account} 2025-Q1: closing 0 -> 8 kg",  # credited on receipt now
+    ]
+    q1, q2 = after.accounts[node_id(PCAM), LOW, "Co"].statements()
+    assert (q1.credits, q2.opening, q2.credits, q2.closing) == (8, 8, 0, pytest.approx(7.6))
