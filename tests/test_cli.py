@@ -31,7 +31,7 @@ def test_init_keeps_an_existing_key(env: Path) -> None:
     assert result.exit_code == 0 and "kept existing" in result.output
     assert (env / "cli.key").read_bytes() == key
     body = json.loads(runner.invoke(app, ["init", "--json"]).stdout)
-    assert body["revision"] == "0006" and body["key_created"] is False
+    assert body["revision"] == "0007" and body["key_created"] is False
 
 
 def test_capture_prints_counts_and_is_idempotent(env: Path) -> None:
@@ -323,3 +323,29 @@ def test_custody_import_refuses_bad_rules(env: Path) -> None:
     (env / "broken.json").write_text("{")
     broken = runner.invoke(app, ["custody", "import", str(env / "broken.json")])
     assert broken.exit_code == 1 and "not JSON" in broken.stderr
+
+
+def test_contract_commands(env: Path) -> None:
+    from batterytrace.scenario.generator import AGREEMENT_ID, contract
+
+    agreement = contract(1.0) | {"purchaseOrders": ["PO-1"]}
+    path = write(env / "contract.json", agreement)
+    assert runner.invoke(app, ["contract", "import", str(path)]).stdout == "1 agreements imported\n"
+    status = json.loads(runner.invoke(app, ["contract", "status", "--json"]).stdout)
+    (report,) = status["contracts"]
+    annual = report["annual"]
+    assert annual["element_kg"] == pytest.approx(1_048_300, rel=1e-3)  # ≈ 1,048 t Co a year
+    assert annual["matching_chemistry"] == "NMC811"
+    assert annual["gwh"]["NMC811"] == pytest.approx(annual["element_kg"] / 0.081 / 1e6)
+    assert len(report["years"]) == 7 and report["term"]["committed_kg"] == 35_000_000
+    text = runner.invoke(app, ["contract", "status", AGREEMENT_ID], env={"COLUMNS": "200"}).stdout
+    assert "15 GWh a year as stated matches NMC811" in text and "1,048.3 t Co" in text
+    unknown = runner.invoke(app, ["contract", "status", "urn:x"])
+    assert unknown.exit_code == 1 and "'urn:x' is not a stored agreement" in unknown.stderr
+    bad = write(env / "bad.json", agreement | {"annualKg": -1})
+    refused = runner.invoke(app, ["contract", "import", str(bad)])
+    assert (
+        refused.exit_code == 1 and "contract[0].annualKg: -1 is not a number >= 0" in refused.stderr
+    )
+    date = runner.invoke(app, ["contract", "status", "--as-of", "2025-13-01"])
+    assert date.exit_code == 1 and "--as-of: '2025-13-01' is not a date" in date.stderr

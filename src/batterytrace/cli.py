@@ -6,7 +6,8 @@ import functools
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
@@ -26,6 +27,9 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from batterytrace.contracts.agreement import Agreement
+from batterytrace.contracts.deliveries import YearStatus, enabled, matching_chemistry
+from batterytrace.contracts.intensity import Intensity, intensities
 from batterytrace.custody.claims import parse_claim
 from batterytrace.custody.flows import Note
 from batterytrace.custody.ledger import Statement
@@ -33,7 +37,7 @@ from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis import documents, json_ld, schema, xml
 from batterytrace.epcis.hash import event_hash, prehash
 from batterytrace.epcis.model import Event
-from batterytrace.errors import BatteryTraceError, CustodyError
+from batterytrace.errors import BatteryTraceError, ContractError, CustodyError
 from batterytrace.masterdata import ELEMENTS, read_master_data, write_master_data
 from batterytrace.trace.lineage import class_of, is_lot, node_id
 
@@ -361,6 +365,13 @@ def masterdata_show() -> None:
     out.print(materials)
 
 
+def _read_json(source: Path, error: type[BatteryTraceError]) -> Any:
+    try:
+        return orjson.loads(source.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise error(f"{source}: not JSON ({exc})") from None
+
+
 custody_app = typer.Typer(
     help="Chain of custody (ISO 22095): claims on lots, mass-balance accounts.",
     no_args_is_help=True,
@@ -375,10 +386,7 @@ def custody_import(
 ) -> None:
     """Replace the custody rules: where claims originate (with their evidence) and the model
     each site runs per claim (decision 008)."""
-    try:
-        data = orjson.loads(source.read_bytes())
-    except orjson.JSONDecodeError as exc:
-        raise CustodyError(f"{source}: not JSON ({exc})") from None
+    data = _read_json(source, CustodyError)
     if not isinstance(data, dict):
         raise CustodyError(f"{source}: a JSON object with origins and policies is expected")
     count = _repository().import_custody_rules(CustodyRules.from_json(data))
@@ -500,6 +508,134 @@ def _note(note: Note) -> dict[str, Any]:
             "text": note.text}  # fmt: skip
 
 
+contract_app = typer.Typer(
+    help="Offtake agreements: volumes, deliveries from events, cobalt and GWh.",
+    no_args_is_help=True,
+)
+app.add_typer(contract_app, name="contract")
+
+
+@contract_app.command("import")
+@user_errors
+def contract_import(
+    source: Annotated[Path, typer.Argument(help="JSON: one agreement, or a list of them.")],
+) -> None:
+    """Add or replace offtake agreements (by id)."""
+    data = _read_json(source, ContractError)
+    items = data if isinstance(data, list) else [data]
+    if not all(isinstance(item, dict) for item in items):
+        raise ContractError(f"{source}: an agreement object or a list of them is expected")
+    agreements = [Agreement.from_json(item, f"contract[{i}]") for i, item in enumerate(items)]
+    out.print(f"{_repository().import_contracts(agreements)} agreements imported")
+
+
+@contract_app.command("status")
+@user_errors
+def contract_status(
+    contract: Annotated[str | None, typer.Argument(help="An agreement id; all if none.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date of the status (default: latest event).")
+    ] = None,
+    intensity: Annotated[
+        Path | None, typer.Option(help="CSV of kg Co per kWh by chemistry (default: shipped).")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Per contract year: committed, delivered, in transit, remaining, element contained, the
+    GWh it enables per chemistry and a shortfall forecast from the run rate; findings (events
+    naming unknown agreements...) on stderr."""
+    repo = _repository()
+    table = intensities(intensity)
+    when = _date(as_of) if as_of else None
+    state = repo.deliveries()
+    chosen = [a for a in state.agreements if contract in (None, a.id)]
+    if contract is not None and not chosen:
+        raise ContractError(f"contract: {contract!r} is not a stored agreement")
+    reports = [_contract_report(a, state.status(a, table, when), table) for a in chosen]
+    findings = [{"event": f.event, "text": f.text} for f in state.findings]
+    if json_output:
+        body = {"unit": "kg", "contracts": reports, "findings": findings}
+        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    for report in reports:
+        _print_contract(report)
+    for finding in findings:
+        err.print(_flag("finding:", f"{finding['event']}: {finding['text']}"), soft_wrap=True)
+
+
+def _contract_report(
+    agreement: Agreement, years: list[YearStatus], table: Mapping[str, Intensity]
+) -> dict[str, Any]:
+    annual_element = agreement.annual_kg * agreement.element_fraction
+    term = {
+        name: sum(getattr(y, name) for y in years)
+        for name in ("committed", "delivered", "in_transit", "remaining", "element_delivered")
+    }
+    return {
+        "agreement": agreement.to_json(),
+        "annual": {
+            "committed_kg": agreement.annual_kg,
+            "element_kg": annual_element,
+            "gwh": enabled(annual_element, agreement.element, table),
+            "matching_chemistry": matching_chemistry(agreement, table),
+        },
+        "intensity": {c: {"kg_co_per_kwh": i.kg_co_per_kwh, "source": i.source}
+                      for c, i in table.items()},
+        "years": [
+            {"year": y.year, "committed_kg": y.committed, "delivered_kg": y.delivered,
+             "in_transit_kg": y.in_transit, "remaining_kg": y.remaining,
+             "element_delivered_kg": y.element_delivered, "forecast_kg": y.forecast,
+             "shortfall_kg": y.shortfall, "gwh": y.gwh}
+            for y in years
+        ],
+        "term": {f"{k}_kg": v for k, v in term.items()}
+        | {"gwh": enabled(term["element_delivered"], agreement.element, table)},
+    }  # fmt: skip
+
+
+def _print_contract(report: dict[str, Any]) -> None:
+    a, annual = report["agreement"], report["annual"]
+    element = a["element"]
+    out.print(
+        f"{a['id']}: {a['seller']} -> {a['buyer']}, {a['product']}, {a['deliveryTerms']}; "
+        f"{a['annualKg'] / 1000:,.0f} t a year {a['startYear']}-{a['startYear'] + a['years'] - 1} "
+        f"(±{a['tolerance']:.0%}), {a['elementFraction']:.2%} {element} ({a['fractionSource']})",
+        soft_wrap=True,
+    )
+    gwh = ", ".join(f"{c} {v:,.1f}" for c, v in annual["gwh"].items())
+    out.print(
+        f"a year: {annual['element_kg'] / 1000:,.1f} t {element}"
+        + (f", GWh: {gwh}" if gwh else ""),
+        soft_wrap=True,
+    )
+    if annual["matching_chemistry"]:
+        out.print(
+            f"{a['annualGWh']:g} GWh a year as stated matches {annual['matching_chemistry']}",
+            soft_wrap=True,
+        )
+    chemistry = annual["matching_chemistry"] or next(iter(annual["gwh"]), None)
+    table = Table("year", "committed t", "delivered t", "in transit t", "remaining t",
+                  f"{element} t", "forecast t", "shortfall t",
+                  *([f"GWh {chemistry}"] if chemistry else []))  # fmt: skip
+    for y in [*report["years"], {"year": "term", **report["term"], "forecast_kg": None,
+                                 "shortfall_kg": None}]:  # fmt: skip
+        tonnes = [y["committed_kg"], y["delivered_kg"], y["in_transit_kg"], y["remaining_kg"],
+                  y["element_delivered_kg"], y["forecast_kg"], y["shortfall_kg"]]  # fmt: skip
+        cells = ["-" if t is None else f"{t / 1000:,.3f}" for t in tonnes]
+        table.add_row(
+            str(y["year"]), *cells, *([f"{y['gwh'][chemistry]:,.4f}"] if chemistry else [])
+        )
+    out.print(table)
+
+
+def _date(text: str) -> datetime:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ContractError(f"--as-of: {text!r} is not a date (YYYY-MM-DD)") from None
+    return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
+
+
 trace_app = typer.Typer(
     help="Genealogy with element mass: what went into an object, where a lot went.",
     no_args_is_help=True,
@@ -599,7 +735,10 @@ def trace_forward(
 @user_errors
 def scenario(
     out_dir: Annotated[
-        Path, typer.Option("--out", help="Folder for masterdata.json and events-YYYY.jsonld.")
+        Path,
+        typer.Option(
+            "--out", help="Folder for masterdata.json, contracts.json and events-YYYY.jsonld."
+        ),
     ],
     scale: Annotated[
         float,

@@ -89,3 +89,7 @@ class Overdraft(CustodyError):
 
 class PeriodClosed(CustodyError):
     """An accounting period is closed already: it cannot be closed again or take entries."""
+
+
+class ContractError(BatteryTraceError):
+    """An offtake agreement or a delivery against one breaks a rule."""

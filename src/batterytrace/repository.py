@@ -20,6 +20,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+from batterytrace.contracts.agreement import Agreement
+from batterytrace.contracts.deliveries import Deliveries
 from batterytrace.custody.claims import Claim
 from batterytrace.custody.flows import Custody, allocation_event
 from batterytrace.custody.rules import CustodyRules
@@ -29,6 +31,7 @@ from batterytrace.errors import QueryError, StoreError
 from batterytrace.ledger import keys
 from batterytrace.ledger.verify import VerifyReport, verify
 from batterytrace.masterdata import MasterData
+from batterytrace.store import contracts as contracts_store
 from batterytrace.store import custody as custody_store
 from batterytrace.store import database, schema
 from batterytrace.store import masterdata as masterdata_store
@@ -173,7 +176,7 @@ class Repository:
         the rules (decision 008)."""
         with self._store().engine.connect() as conn:
             state = Custody(custody_store.load(conn), StoreLineage(conn, self._decoded))
-            for event in custody_store.events(conn):
+            for event in custody_store.lot_events(conn):
                 state.apply(event)
             return state
 
@@ -191,6 +194,23 @@ class Repository:
             Document(kind=DocumentKind.CAPTURE, creationDate=event.eventTime, events=[event])
         )
         return event.eventID or ""
+
+    def import_contracts(self, agreements: list[Agreement], owner: str | None = None) -> int:
+        """Add or replace offtake agreements (by id); how many were written."""
+        with self._store().engine.begin() as conn:
+            return contracts_store.save(conn, agreements, owner)
+
+    def contracts(self) -> list[Agreement]:
+        with self._store().engine.connect() as conn:
+            return contracts_store.load(conn)
+
+    def deliveries(self) -> Deliveries:
+        """Every agreement's shipments and findings, read from the stored events."""
+        with self._store().engine.connect() as conn:
+            state = Deliveries(contracts_store.load(conn))
+            for event in custody_store.lot_events(conn):
+                state.apply(event)
+            return state
 
     def trace(self, identifier: str, direction: str = "backward", element: str = "Co") -> Trace:
         """Genealogy of an object: ``backward`` to its sources or ``forward`` to its uses, with

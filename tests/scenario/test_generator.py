@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
+from batterytrace.contracts.agreement import Agreement
+from batterytrace.contracts.intensity import intensities
 from batterytrace.epcis.documents import read
 from batterytrace.epcis.model import Event
 from batterytrace.masterdata import read_master_data
@@ -96,3 +99,24 @@ def test_the_scenario_balances_in_the_store(repo: Repository, scenario: tuple) -
     assert report.ok, [f.message for f in report.violations[:3]]
     assert report.steps > 0 and report.checked > report.steps
     assert repo.verify().entries == result.events
+
+
+def test_the_agreement_is_delivered_year_by_year(repo: Repository, scenario: tuple) -> None:
+    """The scenario's contract at its scale: every year's sulfate shipped to Dunkirk under the
+    agreement's purchase order is delivered there within the year, within the tolerance."""
+    out, _, _ = scenario
+    for path in sorted(out.glob("events-*.jsonld")):
+        repo.capture(path)
+    (data,) = orjson.loads((out / "contracts.json").read_bytes())
+    agreement = Agreement.from_json(data)
+    repo.import_contracts([agreement])
+    state = repo.deliveries()
+    assert state.findings == []
+    years = state.status(agreement, intensities())
+    assert [y.year for y in years] == list(A.YEARS)
+    committed = A.SULFATE_T_PER_YEAR * 1000 * SCALE
+    for year in years:
+        assert year.committed == pytest.approx(committed)
+        assert year.delivered == pytest.approx(committed, rel=1e-5)  # rounding of lot masses
+        assert year.in_transit == 0 and year.shortfall == 0
+        assert year.element_delivered == pytest.approx(committed * A.CO_IN_SULFATE, rel=1e-5)

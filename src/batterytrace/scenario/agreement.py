@@ -14,6 +14,8 @@ YEARS = tuple(range(2025, 2032))  # DESIGN.md: from 2025, for 7 years
 SULFATE_T_PER_YEAR = 5_000.0  # DESIGN.md
 SULFATE = "CoSO4·7H2O"
 WIND_SHARE = 0.8  # DESIGN.md: "over 80 %"
+AGREEMENT_GWH = 15.0  # DESIGN.md: "battery production of up to 15 GWh per year"
+CONTRACT_TOLERANCE = 0.05  # scenario: ±5 % of the annual volume
 
 CO_IN_SULFATE = mass_fractions(SULFATE)["Co"]
 AGREEMENT_CO_KG = SULFATE_T_PER_YEAR * 1000 * CO_IN_SULFATE  # ≈ 1,048 t Co per year

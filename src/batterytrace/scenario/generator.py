@@ -752,15 +752,41 @@ class _Run:
             self.result.packs += 1
 
 
+def contract(scale: float) -> dict[str, Any]:
+    """The agreement (DESIGN.md) as an offtake contract, its volumes at the run's scale:
+    5,000 t a year of CoSO4·7H2O for 2025-2031, up to 15 GWh a year, cost, insurance and
+    freight to Dunkirk (scenario: the tolerance and the delivery terms)."""
+    return {
+        "id": AGREEMENT_ID,
+        "buyer": "urn:epc:id:pgln:3700000.00000",
+        "seller": "urn:epc:id:pgln:6111111.00000",
+        "product": CO_SULFATE.class_id,
+        "formula": A.SULFATE,
+        "element": "Co",
+        "annualKg": A.SULFATE_T_PER_YEAR * 1000 * scale,
+        "startYear": A.YEARS[0],
+        "years": len(A.YEARS),
+        "tolerance": A.CONTRACT_TOLERANCE,
+        "deliveryTerms": "CIF Port of Dunkirk (Incoterms 2020)",
+        "deliverySite": DUNKIRK.sgln,
+        "annualGWh": A.AGREEMENT_GWH * scale,
+    }
+
+
 def generate(
     out: Path, scale: float = 0.001, seed: int = 2025, progress: Callable[[int], None] | None = None
 ) -> ScenarioResult:
-    """Write ``masterdata.json`` and one EPCIS document per year (``events-YYYY.jsonld``)."""
+    """Write ``masterdata.json``, ``contracts.json`` (the agreement at this scale) and one
+    EPCIS document per year (``events-YYYY.jsonld``)."""
     if not (0 < scale <= 2):
         raise ValueError(f"scale: {scale} is not within (0, 2]")
     out.mkdir(parents=True, exist_ok=True)
     run = _Run(out, scale, seed, progress)
     run.result.files.extend(write_master_data(master_data(), out / "masterdata.json", "json"))
+    (out / "contracts.json").write_bytes(
+        orjson.dumps([contract(scale)], option=orjson.OPT_INDENT_2)
+    )
+    run.result.files.append(out / "contracts.json")
     for year in A.YEARS:
         run.doc = _Document(out / f"events-{year}.jsonld")
         try:

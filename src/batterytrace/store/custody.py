@@ -1,4 +1,4 @@
-"""Chain of custody in the store: the rules as records, the events that move claims."""
+"""Chain of custody in the store: the rules as records, the events that move lots."""
 
 from __future__ import annotations
 
@@ -42,9 +42,10 @@ def save(conn: Connection, rules: CustodyRules, owner: str | None = None) -> int
     return len(rows)
 
 
-def events(conn: Connection) -> Iterator[Event]:
-    """The events that can move a claim, in time order (then ledger order): transformations,
-    and ObjectEvents naming lots (commissioning, receipts, allocations)."""
+def lot_events(conn: Connection) -> Iterator[Event]:
+    """The events that can move a claim or deliver a lot, in time order (then ledger order):
+    transformations, and events naming lots (commissioning, shipping and receiving, purchase
+    orders, allocations)."""
     lots = select(K.c.seq).where(K.c.role == "epcClass")
     query = (
         select(E.c.content)

@@ -169,3 +169,12 @@ custody_rule = Table(
     Column("owner", String(200)),
     Column("content", Text, nullable=False),
 )
+
+# Offtake agreements (contracts.agreement): each as its JSON.
+contract = Table(
+    "contract",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("owner", String(200)),
+    Column("content", Text, nullable=False),
+)

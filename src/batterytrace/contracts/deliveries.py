@@ -1,0 +1,171 @@
+"""Deliveries against offtake agreements, read from the events, and each contract year's
+status: committed, delivered, in transit, remaining, element contained, the battery capacity
+it enables, and a shortfall forecast from the run rate.
+
+A lot belongs to an agreement once an event names both (a TransactionEvent binding it to a
+purchase order, a shipment carrying the despatch advice). It is *in transit* from its first
+shipping event and *delivered* when received at the agreement's delivery site; its kg are
+those of that receipt. Events naming business transactions of no known agreement, lots that
+are not the agreement's product, and shipments of an agreement's product naming no agreement
+are findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from batterytrace.contracts.agreement import Agreement
+from batterytrace.contracts.intensity import Intensity
+from batterytrace.epcis.model import Event, EventType
+from batterytrace.masterdata import BT
+from batterytrace.trace.lineage import class_of, custody_step, kg_by_object, node_id, quantity_flows
+
+
+@dataclass(slots=True)
+class Shipment:
+    lot: str
+    kg: float
+    shipped: datetime | None = None
+    delivered: datetime | None = None
+    events: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    event: str
+    text: str
+
+
+@dataclass(slots=True)
+class YearStatus:
+    """One contract year, kg of product unless named otherwise."""
+
+    year: int
+    committed: float
+    delivered: float
+    in_transit: float
+    remaining: float
+    element_delivered: float  # kg of the agreement's element in what was delivered
+    forecast: float | None  # the year's expected total at the run rate (None: not begun)
+    shortfall: float | None  # below the committed volume less the tolerance, if forecast
+    gwh: dict[str, float]  # battery capacity the delivered element enables, per chemistry
+
+
+@dataclass(slots=True)
+class Deliveries:
+    """The shipments of every agreement, built from events applied in time order."""
+
+    agreements: list[Agreement]
+    shipments: dict[str, dict[str, Shipment]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    latest: datetime | None = None
+    _bound: dict[str, Agreement] = field(default_factory=dict)
+
+    def apply(self, event: Event) -> None:
+        name = event.eventID or ""
+        self.latest = max(self.latest or event.eventTime, event.eventTime)
+        lots = kg_by_object(quantity_flows(event.quantityList)) or dict.fromkeys(
+            (node_id(q.epcClass) for q in event.quantityList), 0.0
+        )
+        refs = [b.bizTransaction for b in event.bizTransactionList]
+        refs += [str(e.value) for e in event.extensions if e.namespace + e.name == f"{BT}agreement"]
+        for named in self._named(refs, name):
+            for lot in lots:
+                if class_of(lot) != named.product:
+                    self.findings.append(Finding(name, (
+                        f"{lot} is not {named.id}'s product {named.product}")))  # fmt: skip
+                else:
+                    self._bound[lot] = named
+        step = custody_step(event.bizStep) if event.type is EventType.OBJECT else None
+        if step is None:
+            return
+        place = event.bizLocation or event.readPoint
+        site = node_id(place.id) if place else None
+        for lot, kg in lots.items():
+            bound = self._bound.get(lot)
+            if bound is None:
+                products = {a.product: a.id for a in self.agreements}
+                if step == "shipping" and class_of(lot) in products and not refs:
+                    self.findings.append(Finding(name, (
+                        f"shipment of {lot}, {products[class_of(lot)]}'s product, names no "
+                        "agreement")))  # fmt: skip
+                continue
+            shipment = self.shipments.setdefault(bound.id, {}).setdefault(lot, Shipment(lot, kg))
+            shipment.events.append(name)
+            if step == "shipping" and shipment.shipped is None:
+                shipment.shipped = event.eventTime
+            elif step == "receiving" and site == bound.delivery_site and not shipment.delivered:
+                shipment.delivered, shipment.kg = event.eventTime, kg
+                shipment.shipped = shipment.shipped or event.eventTime
+
+    def _named(self, refs: list[str], name: str) -> list[Agreement]:
+        """The agreements business transactions name (a finding when they name none)."""
+        if not refs:
+            return []
+        named = [a for a in self.agreements if any(r == a.id or a.names(r) for r in refs)]
+        if not named:
+            self.findings.append(Finding(name, f"names {', '.join(refs)}: no known agreement"))
+        return named
+
+    def status(
+        self,
+        agreement: Agreement,
+        intensities: Mapping[str, Intensity],
+        as_of: datetime | None = None,
+    ) -> list[YearStatus]:
+        """Each contract year as of a date (default: the latest event)."""
+        now = as_of or self.latest or datetime.now(UTC)
+        shipments = self.shipments.get(agreement.id, {}).values()
+        return [_year(agreement, y, shipments, now, intensities) for y in agreement.term]
+
+
+def _year(
+    agreement: Agreement,
+    year: int,
+    shipments: Iterable[Shipment],
+    now: datetime,
+    intensities: Mapping[str, Intensity],
+) -> YearStatus:
+    delivered = sum(
+        s.kg for s in shipments if s.delivered and s.delivered <= now and s.delivered.year == year
+    )
+    in_transit = sum(
+        s.kg
+        for s in shipments
+        if s.shipped and s.shipped <= now and s.shipped.year == year
+        and not (s.delivered and s.delivered <= now)
+    )  # fmt: skip
+    committed = agreement.annual_kg
+    start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+    forecast: float | None = None
+    if now >= end:
+        forecast = delivered + in_transit
+    elif now > start:
+        forecast = (delivered + in_transit) / ((now - start) / (end - start))
+    floor = committed * (1 - agreement.tolerance)
+    element = delivered * agreement.element_fraction
+    return YearStatus(
+        year, committed, delivered, in_transit, max(0.0, committed - delivered - in_transit),
+        element, forecast, None if forecast is None else max(0.0, floor - forecast),
+        enabled(element, agreement.element, intensities),
+    )  # fmt: skip
+
+
+def enabled(
+    element_kg: float, element: str, intensities: Mapping[str, Intensity]
+) -> dict[str, float]:
+    """GWh of cells the element enables per chemistry (cobalt only: the table is kg Co/kWh)."""
+    if element != "Co":
+        return {}
+    return {c: element_kg / i.kg_co_per_kwh / 1e6 for c, i in intensities.items()}
+
+
+def matching_chemistry(agreement: Agreement, intensities: Mapping[str, Intensity]) -> str | None:
+    """The chemistry whose intensity turns the committed element into the capacity the parties
+    state (the nearest, by kg per kWh), when they state one."""
+    if not agreement.annual_gwh or agreement.element != "Co" or not intensities:
+        return None
+    implied = agreement.annual_kg * agreement.element_fraction / (agreement.annual_gwh * 1e6)
+    return min(intensities.values(), key=lambda i: abs(i.kg_co_per_kwh - implied)).chemistry
