@@ -33,6 +33,8 @@ from batterytrace.contracts.intensity import Intensity, intensities
 from batterytrace.custody.claims import parse_claim
 from batterytrace.custody.flows import Note
 from batterytrace.custody.ledger import Statement
+from batterytrace.custody.recycled import MINIMUMS
+from batterytrace.custody.recycled import SOURCE as MINIMUM_SOURCE
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis import documents, json_ld, schema, xml
 from batterytrace.epcis.hash import event_hash, prehash
@@ -493,6 +495,44 @@ def custody_allocate(
         raise CustodyError("kg: give --co, --ni or --li")
     event = _repository().allocate(lot, parse_claim(claim), kg, site)
     out.print(f"allocated {claim} on {node_id(lot)} from {node_id(site)}: event {event}")
+
+
+@custody_app.command("recycled")
+@user_errors
+def custody_recycled(
+    battery: Annotated[str, typer.Argument(help="A pack (or any object) to trace back.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the shares as JSON.")] = False,
+) -> None:
+    """Recycled share of the battery's cobalt, nickel and lithium: traced (from recyclers'
+    output through the genealogy) and claimed (backed by the chain of custody), against the
+    minimums of Regulation (EU) 2023/1542 Art. 8."""
+    shares = _repository().recycled_content(battery)
+    rows = [
+        {"element": s.element, "element_kg": s.element_kg, "traced": s.traced,
+         "claimed": s.claimed, "meets": s.meets()}
+        for s in shares
+    ]  # fmt: skip
+    minimums = [{"from": str(day), "shares": m} for day, m in MINIMUMS]
+    if json_output:
+        body = {"battery": node_id(battery), "shares": rows, "minimums": minimums,
+                "source": MINIMUM_SOURCE}  # fmt: skip
+        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table("element", "kg", "traced", "claimed",
+                  *(f"min. from {day}" for day, _ in MINIMUMS),
+                  title=f"recycled content of {node_id(battery)}")  # fmt: skip
+    verdicts = {True: "met", False: "not met", None: "?"}
+    for s in shares:
+        meets = s.meets()
+        marks = [
+            f"{m[s.element]:.0%} {verdicts[meets[str(day)]]}" if s.element in m else "-"
+            for day, m in MINIMUMS
+        ]
+        figures = ("?" if v is None else f"{v:.2%}" for v in (s.traced, s.claimed))
+        kg = "?" if s.element_kg is None else f"{s.element_kg:.4g}"
+        table.add_row(s.element, kg, *figures, *marks)
+    out.print(table)
+    out.print(f"minimums: {MINIMUM_SOURCE}", soft_wrap=True)
 
 
 def _statement(s: Statement) -> dict[str, Any]:

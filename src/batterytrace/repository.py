@@ -23,7 +23,9 @@ from sqlalchemy import Engine, func, select
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.contracts.deliveries import Deliveries
 from batterytrace.custody.claims import Claim
-from batterytrace.custody.flows import Custody, allocation_event
+from batterytrace.custody.flows import ELEMENTS, Custody, allocation_event
+from batterytrace.custody.recycled import Share
+from batterytrace.custody.recycled import share as recycled_share
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis import documents, rules
 from batterytrace.epcis.model import Document, DocumentKind
@@ -194,6 +196,12 @@ class Repository:
             Document(kind=DocumentKind.CAPTURE, creationDate=event.eventTime, events=[event])
         )
         return event.eventID or ""
+
+    def recycled_content(self, identifier: str) -> list[Share]:
+        """Recycled share of the cobalt, nickel and lithium of a battery, traced and claimed
+        (Art. 8; custody.recycled)."""
+        state = self.custody()
+        return [recycled_share(self.trace(identifier, "backward", e), state) for e in ELEMENTS]
 
     def import_contracts(self, agreements: list[Agreement], owner: str | None = None) -> int:
         """Add or replace offtake agreements (by id); how many were written."""

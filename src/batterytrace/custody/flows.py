@@ -116,6 +116,7 @@ class Custody:
         default_factory=lambda: defaultdict(lambda: defaultdict(dict))
     )
     backing: dict[tuple[str, Claim], list[str]] = field(default_factory=lambda: defaultdict(list))
+    originated: dict[Claim, set[str]] = field(default_factory=lambda: defaultdict(set))
     accounts: dict[tuple[str, Claim, str], Account] = field(default_factory=dict)
     received: dict[tuple[str, str], _Receipt] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
@@ -146,10 +147,13 @@ class Custody:
 
     def claimed(self, lot: str) -> dict[Claim, dict[str, float]]:
         """kg of each element the lot's claims cover (the whole lot as made)."""
-        return {
-            claim: {e: share * (self.content(lot, e) or 0.0) for e, share in elements.items()}
+        covered = {
+            claim: {
+                e: share * (self.content(lot, e) or 0.0) for e, share in elements.items() if share
+            }
             for claim, elements in self.lots.get(lot, {}).items()
         }
+        return {claim: elements for claim, elements in covered.items() if elements}
 
     # --- the events --------------------------------------------------------------------------
 
@@ -168,6 +172,7 @@ class Custody:
         self, event: Event, policy: Policy, name: str, made: dict[str, dict[str, float]], why: str
     ) -> None:
         """Claimed material made at a site: on the material, or credits under mass balance."""
+        self.originated[policy.claim].update(made)
         for lot, contents in made.items():
             for element, kg in contents.items():
                 if not policy.model.physical:
@@ -212,6 +217,9 @@ class Custody:
                 self._segregated(event, name, policy, inputs, made, total_in)
             else:
                 self._balanced(event, name, policy, inputs, receipts, total_in, total_out)
+                for lot, contents in made.items():  # the claim left the material: credits now
+                    for element in contents:
+                        self.lots[lot][claim].setdefault(element, 0.0)
         for lot, receipt in receipts.items():  # what this step used of them
             receipt.kg -= min(receipt.kg, inputs[lot])
         for origin in self.rules.origins_at(site):
@@ -232,31 +240,34 @@ class Custody:
         made: dict[str, dict[str, float]],
         total_in: dict[str, float | None],
     ) -> None:
-        """Outputs keep the claim on an element when every input holding it carries it in full."""
+        """Outputs keep the claim on an element when every input holding that element carries
+        it (its share: the claimed part of the element coming in); mixed with an input that
+        does not, the outputs lose it (share 0, and a note names the inputs)."""
         claim = policy.claim
         for element in ELEMENTS:
-            unclaimed = [
-                lot
-                for lot in inputs
-                if (self.content(lot, element) or 0) > 0
-                and not self.lots.get(lot, {}).get(claim, {}).get(element)
-            ]
             claimed = sum(self._covered(lot, kg, claim, element) for lot, kg in inputs.items())
-            whole = total_in[element]
             if not claimed:
                 continue
-            if whole is not None and claimed >= whole * _SHARE:
-                for lot, contents in made.items():
-                    if contents.get(element):
-                        self.lots[lot][claim][element] = 1.0
+            unclaimed = [
+                lot
+                for lot, kg in inputs.items()
+                if (self.content(lot, element, kg) or 0) > 0
+                and not self.lots.get(lot, {}).get(claim, {}).get(element)
+            ]
+            whole = total_in[element]
+            share = 0.0 if whole is None or unclaimed else min(1.0, claimed / whole)
+            for lot, contents in made.items():
+                if contents.get(element):
+                    self.lots[lot][claim][element] = share
+                    if share:
                         self.backing[lot, claim].append(
                             f"{policy.model.value} at {policy.site}: inputs {', '.join(inputs)}"
                         )
-                continue
-            mixed = ", ".join(unclaimed) or "input of unknown content"
-            self.notes.append(Note(name, claim, (
-                f"removed from {element} at {policy.site} ({policy.model.value}): claimed input "
-                f"mixed with unclaimed {mixed}"), tuple(made)))  # fmt: skip
+            if not share:
+                mixed = ", ".join(unclaimed) or "input of unknown content"
+                self.notes.append(Note(name, claim, (
+                    f"removed from {element} at {policy.site} ({policy.model.value}): claimed "
+                    f"input mixed with unclaimed {mixed}"), tuple(made)))  # fmt: skip
 
     def _balanced(
         self,

@@ -616,10 +616,11 @@ class _Run:
         pcam, cam = _fractions(A.PCAM), _fractions(A.CAM)
         for i in range(n):
             co_in = co_kg / n
+            recycled = self.take("recycled", "Co", co_in * A.RECYCLED_SHARE)
             inputs = (
                 self.take("agreement", "Co", co_in * A.AGREEMENT_SHARE)
                 + self.take("conventional", "Co", co_in * A.CONVENTIONAL_SHARE)
-                + self.take("recycled", "Co", co_in * A.RECYCLED_SHARE)
+                + recycled
             )
             co_in = sum(kg * _fractions(A.SULFATE)["Co"] for _, kg in inputs)
             if co_in <= 0:
@@ -637,6 +638,7 @@ class _Run:
                 [(pcam_lot, pcam_kg)],
                 _ilmd(pcam, {"bt:yield": A.PCAM_YIELD}),
             )
+            self.allocate(when + timedelta(hours=2), pcam_lot, recycled)
             self.move(when + timedelta(days=1), PCAM_PLANT, CAM_PLANT, pcam_lot, pcam_kg, 1)
             cam_kg = pcam_kg * pcam["Co"] * A.CAM_YIELD / cam["Co"]
             lithium = self.take("Li", "Li", moles * A.CAM_YIELD * A.LI_EXCESS * 6.94 / A.CAM_YIELD)
@@ -654,6 +656,21 @@ class _Run:
             )
             self.move(when + timedelta(days=4), CAM_PLANT, CELL_PLANT, cam_lot, cam_kg, 1)
             self.make_cells(y, cam_lot, cam_kg, cam, when + timedelta(days=30))
+
+    def allocate(self, when: datetime, lot: str, recycled: list[tuple[str, float]]) -> None:
+        """The pCAM maker claims the recycled cobalt its mass-balance account received with
+        the recycled sulfate a lot used, less the step's loss (and 0.1 % kept as a margin)."""
+        co = sum(kg for _, kg in recycled) * _fractions(A.SULFATE)["Co"] * A.PCAM_YIELD
+        if co <= 0:
+            return
+        self.emit(
+            "ObjectEvent",
+            when,
+            PCAM_PLANT,
+            action="OBSERVE",
+            quantityList=[{"epcClass": lot}],
+            **{"bt:claim": "recycled", "bt:claimedCobaltKg": math.floor(co * 0.999e6) / 1e6},
+        )
 
     def make_cells(
         self, y: int, cam_lot: str, cam_kg: float, cam: dict[str, float], when: datetime
@@ -773,20 +790,43 @@ def contract(scale: float) -> dict[str, Any]:
     }
 
 
+def custody_rules() -> dict[str, Any]:
+    """Where the scenario's claims originate and the model the pCAM maker runs (scenario:
+    the evidence references; decision 008 for the default, segregated, everywhere else)."""
+    evidence = {"validFrom": "2024-01-01", "validUntil": "2031-12-31"}
+    return {
+        "origins": [
+            {"claim": "origin:MA", "site": MINE.sgln,
+             "evidence": {"reference": "Bou Azzer mining title (scenario)"}},
+            {"claim": "certified:RMI-RMAP", "site": REFINERY.sgln,
+             "evidence": {"reference": RMAP_CERTIFICATE, "issuer": "RMI", **evidence}},
+            {"claim": "low-carbon", "site": REFINERY.sgln,
+             "evidence": {"reference": "wind power purchase agreement, 80 % (DESIGN.md)",
+                          **evidence}},
+            {"claim": "recycled", "site": RECYCLER.sgln,
+             "evidence": {"reference": "recycling permit (scenario)"}},
+        ],
+        "policies": [
+            {"site": PCAM_PLANT.sgln, "claim": claim, "model": "mass-balance", "period": "year"}
+            for claim in ("recycled", "low-carbon")
+        ],
+    }  # fmt: skip
+
+
 def generate(
     out: Path, scale: float = 0.001, seed: int = 2025, progress: Callable[[int], None] | None = None
 ) -> ScenarioResult:
-    """Write ``masterdata.json``, ``contracts.json`` (the agreement at this scale) and one
-    EPCIS document per year (``events-YYYY.jsonld``)."""
+    """Write ``masterdata.json``, ``contracts.json`` (the agreement at this scale),
+    ``custody.json`` (claim origins, site policies) and one EPCIS document per year
+    (``events-YYYY.jsonld``)."""
     if not (0 < scale <= 2):
         raise ValueError(f"scale: {scale} is not within (0, 2]")
     out.mkdir(parents=True, exist_ok=True)
     run = _Run(out, scale, seed, progress)
     run.result.files.extend(write_master_data(master_data(), out / "masterdata.json", "json"))
-    (out / "contracts.json").write_bytes(
-        orjson.dumps([contract(scale)], option=orjson.OPT_INDENT_2)
-    )
-    run.result.files.append(out / "contracts.json")
+    for name, content in (("contracts.json", [contract(scale)]), ("custody.json", custody_rules())):
+        (out / name).write_bytes(orjson.dumps(content, option=orjson.OPT_INDENT_2))
+        run.result.files.append(out / name)
     for year in A.YEARS:
         run.doc = _Document(out / f"events-{year}.jsonld")
         try:

@@ -1,0 +1,93 @@
+"""Recycled content of a battery (Regulation (EU) 2023/1542, Art. 8), per element.
+
+Two figures per element, both shares of the element in the battery:
+
+- *traced*: what its genealogy brings from lots the ``recycled`` claim originated on (a
+  recycler's output), whatever the models downstream;
+- *claimed*: what the chain of custody backs: along each path back from the battery, the
+  nearest lot carrying a share of the claim (1 kept segregated, an allocated share under mass
+  balance, 0 where mixing removed it) gives that share of the element coming through it.
+
+Each is compared with the minimum shares of Art. 8(2) (from 18 August 2031) and 8(3) (from
+18 August 2036).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from batterytrace.custody.claims import Claim
+from batterytrace.custody.flows import Custody
+from batterytrace.trace.genealogy import Trace
+
+RECYCLED = Claim("recycled")
+SOURCE = (
+    "Regulation (EU) 2023/1542, Art. 8(2) and 8(3): minimum shares of cobalt, lithium and "
+    "nickel recovered from waste in active materials, and of lead in the battery"
+)
+MINIMUMS = (
+    (date(2031, 8, 18), {"Co": 0.16, "Li": 0.06, "Ni": 0.06, "Pb": 0.85}),
+    (date(2036, 8, 18), {"Co": 0.26, "Li": 0.12, "Ni": 0.15, "Pb": 0.85}),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    element: str
+    element_kg: float | None  # in the battery
+    traced: float | None  # None: a gap in the genealogy (see the trace)
+    claimed: float | None
+
+    def meets(self) -> dict[str, bool | None]:
+        """Whether the claimed share reaches each minimum (keyed by the date it applies from)."""
+        return {
+            str(day): None if self.claimed is None else self.claimed >= minimum[self.element]
+            for day, minimum in MINIMUMS
+            if self.element in minimum
+        }
+
+
+def share(trace: Trace, custody: Custody, claim: Claim = RECYCLED) -> Share:
+    """The traced and claimed share of the trace's element (a backward trace of a battery)."""
+    element = trace.element
+
+    def origin(node: str) -> float | None:
+        return 1.0 if node in custody.originated.get(claim, ()) else None
+
+    def carried(node: str) -> float | None:
+        return custody.lots.get(node, {}).get(claim, {}).get(element)
+
+    if trace.start_kg is None:  # no figure for the element in the battery: no share either
+        return Share(element, None, None, None)
+    return Share(element, trace.start_kg, _propagated(trace, origin), _propagated(trace, carried))
+
+
+def _propagated(trace: Trace, explicit: Callable[[str], float | None]) -> float | None:
+    """The share of the start's element coming through objects with an explicit share: an
+    object's own share where it has one, else its inputs' weighted by their links."""
+    memo: dict[str, float | None] = {}
+
+    def value(node: str, path: frozenset[str]) -> float | None:
+        if node in memo:
+            return memo[node]
+        own = explicit(node)
+        if own is not None:
+            memo[node] = own
+            return own
+        total: float | None = 0.0
+        for link in trace.children(node):
+            if link.target in path:
+                continue  # a cycle (reported by the trace)
+            upstream = value(link.target, path | {link.target})
+            if upstream and link.weight is None:
+                total = None
+            elif upstream is None:
+                total = None if link.weight else total
+            elif total is not None:
+                total += link.weight * upstream if link.weight else 0.0
+        memo[node] = total
+        return total
+
+    return value(trace.start, frozenset({trace.start}))
