@@ -117,6 +117,7 @@ class Account:
     rules: Rules = field(default_factory=Rules)
     entries: list[Entry] = field(default_factory=list)
     _tranches: deque[_Tranche] = field(default_factory=deque)
+    _balance: float = 0.0  # the tranches' sum, kept as they change
     _periods: dict[int, Statement] = field(default_factory=dict)
     _current: int | None = None
 
@@ -126,11 +127,12 @@ class Account:
 
     @property
     def balance(self) -> float:
-        return sum(t.kg for t in self._tranches)
+        return max(0.0, self._balance)
 
     def credit(self, when: datetime, kg: float, ref: str) -> None:
         statement = self._entry("credit", when, kg, ref)
         self._tranches.append(_Tranche(self.rules.period.number(when), kg))
+        self._balance += kg
         statement.credits += kg
 
     def debit(self, when: datetime, kg: float, ref: str) -> None:
@@ -185,13 +187,16 @@ class Account:
                 f"{self.balance:.6g} kg by {shortfall:.6g} kg",
                 shortfall,
             )
+        self._balance -= kg
         while kg > 0 and self._tranches:
             oldest = self._tranches[0]
             taken = min(oldest.kg, kg)
             oldest.kg -= taken
             kg -= taken
-            if oldest.kg <= _EPSILON:
-                self._tranches.popleft()
+            if oldest.kg <= _EPSILON:  # rounding left over: gone with its tranche
+                self._balance -= self._tranches.popleft().kg
+        if not self._tranches:
+            self._balance = 0.0
 
     def _in_order(self, index: int, when: datetime) -> None:
         if self._current is not None and index < self._current:
@@ -219,7 +224,9 @@ class Account:
         if self.rules.expiry is not None:
             expiring = index - self.rules.expiry + 1  # booked then or before: expired
             while self._tranches and self._tranches[0].period <= expiring:
-                statement.expired += self._tranches.popleft().kg
+                expired = self._tranches.popleft().kg
+                statement.expired += expired
+                self._balance -= expired
         statement.closing = self.balance
         cap = (
             statement.closing

@@ -1,0 +1,134 @@
+"""Chain-of-custody benchmark (not a test).
+
+On the agreement scenario's store (prepared by ``bench/trace.py``: ``--store DIR`` reuses it,
+``--events N`` makes one), imports the scenario's custody rules and times, each in a fresh
+process and twice, alternating:
+
+- the full recomputation of every mass-balance account and every lot's claims from the stored
+  events (``Repository.custody``);
+- the baseline: merely reading the same events from the store, in the same order, into the
+  event model (what any recomputation has to do).
+
+Prints the table and writes ``bench/results/custody.json`` with a flat ``summary``: ``events``
+(in the store), ``recompute_s``, ``read_s`` (the faster of each pair), ``ratio``,
+``peak_rss_mb`` (of the recomputing process), and beside them the events read, the accounts,
+the lots with claims and the violations found.
+
+Usage: ``python bench/custody.py [--store DIR | --events N] [--out FILE]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from batterytrace.custody.rules import CustodyRules
+from batterytrace.repository import Repository
+from batterytrace.scenario.generator import custody_rules
+from batterytrace.store import custody as custody_store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
+
+
+def read(url: str, key: str) -> dict[str, Any]:
+    repo = Repository(url, Path(key))
+    started = time.perf_counter()
+    with repo.engine.connect() as conn:
+        events = sum(1 for _ in custody_store.lot_events(conn))
+    return {"s": time.perf_counter() - started, "events": events, "rss_mb": _peak_rss_mb()}
+
+
+def recompute(url: str, key: str) -> dict[str, Any]:
+    repo = Repository(url, Path(key))
+    started = time.perf_counter()
+    state = repo.custody()
+    seconds = time.perf_counter() - started
+    return {
+        "s": seconds,
+        "accounts": len(state.accounts),
+        "lots": sum(1 for lot in state.lots if state.claimed(lot)),
+        "violations": len(state.violations),
+        "rss_mb": _peak_rss_mb(),
+    }
+
+
+def _alone(phase: Any, url: str, key: str) -> dict[str, Any]:
+    """Run a phase in a process of its own (its peak memory is its own)."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), max_tasks_per_child=1) as pool:
+        result: dict[str, Any] = pool.submit(phase, url, key).result()
+        return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, help="a store bench/trace.py prepared (or will)")
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "custody.json")
+    args = parser.parse_args()
+    console = Console()
+    spec = importlib.util.spec_from_file_location("bench_trace", ROOT / "bench" / "trace.py")
+    assert spec is not None and spec.loader is not None
+    trace_bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(trace_bench)
+    work = args.store or Path(tempfile.mkdtemp(prefix="bt-custody-"))
+    repo, prepared = trace_bench.prepare(work, args.events, None, console)
+    repo.import_custody_rules(CustodyRules.from_json(custody_rules()))
+    url, key = str(repo.engine.url.render_as_string(hide_password=False)), str(repo.key_path)
+    repo.close()
+
+    reads, recomputes = [], []
+    for _ in range(2):
+        reads.append(_alone(read, url, key))
+        recomputes.append(_alone(recompute, url, key))
+        console.print(f"read {reads[-1]['s']:.1f} s, recompute {recomputes[-1]['s']:.1f} s")
+    read_s = min(r["s"] for r in reads)
+    recompute_s = min(r["s"] for r in recomputes)
+    last = recomputes[-1]
+    summary = {
+        "events": prepared["events"],
+        "recompute_s": round(recompute_s, 1),
+        "read_s": round(read_s, 1),
+        "ratio": round(recompute_s / read_s, 2),
+        "peak_rss_mb": round(max(r["rss_mb"] for r in recomputes), 1),
+        "read_peak_rss_mb": round(max(r["rss_mb"] for r in reads), 1),
+        "events_read": reads[-1]["events"],
+        "accounts": last["accounts"],
+        "lots_with_claims": last["lots"],
+        "violations": last["violations"],
+    }
+    table = Table("figure", "value", title=f"custody benchmark, {prepared['events']:,} events")
+    for name, value in summary.items():
+        table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    result = {
+        "benchmark": "custody",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "scenario": prepared["statement"],
+        "summary": summary,
+    }
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    console.print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
