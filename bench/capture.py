@@ -34,11 +34,11 @@ from typing import Any
 import orjson
 import psutil
 from rich.console import Console
-from rich.table import Table
 
 from batterytrace.epcis.hash import event_hash
 from batterytrace.epcis.json_ld import context_namespaces, event_from_json
 from batterytrace.repository import Repository
+from report import publish
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTEXT: list[Any] = [
@@ -332,23 +332,11 @@ def main() -> None:
         "json_loads_per_s": round(loads_per_s),
         "hash_vs_json_loads": round(hash_per_s / loads_per_s, 3),
     }
-    table = Table("figure", "value", title=f"capture benchmark, {args.events:,} events")
-    for name, value in summary.items():
-        table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
-    console.print(table)
+    publish(console, "capture", f"{args.events:,} events", summary, args.out)
     console.print(
         "ratio = capture events/s ÷ (events ÷ time to executemany the same rows); "
         f"hash rate measured on {hashed:,} events"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    result = {
-        "benchmark": "capture",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-        "summary": summary,
-    }
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    console.print(f"wrote {args.out}")
     if not args.keep:
         for path in sorted(work.iterdir()):
             path.unlink()

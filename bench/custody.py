@@ -21,25 +21,21 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
-import os
 import resource
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.repository import Repository
 from batterytrace.scenario.generator import custody_rules
 from batterytrace.store import custody as custody_store
+from report import publish
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,20 +110,14 @@ def main() -> None:
         "lots_with_claims": last["lots"],
         "violations": last["violations"],
     }
-    table = Table("figure", "value", title=f"custody benchmark, {prepared['events']:,} events")
-    for name, value in summary.items():
-        table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
-    console.print(table)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    result = {
-        "benchmark": "custody",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-        "scenario": prepared["statement"],
-        "summary": summary,
-    }
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    console.print(f"wrote {args.out}")
+    publish(
+        console,
+        "custody",
+        f"{prepared['events']:,} events",
+        summary,
+        args.out,
+        scenario=prepared["statement"],
+    )
 
 
 if __name__ == "__main__":

@@ -29,19 +29,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import Connection, text
 
 from batterytrace.masterdata import read_master_data
@@ -49,6 +45,7 @@ from batterytrace.repository import Repository
 from batterytrace.scenario.generator import CO_SULFATE, PACK, generate
 from batterytrace.store import holdings
 from batterytrace.trace.lineage import node_id
+from report import publish
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS_PER_UNIT_SCALE = 11_424 / 0.0005  # events of the scenario at scale 1 (measured)
@@ -240,20 +237,14 @@ def main() -> None:
         "forward_samples": len(forward_roots),
         "backend": repo.engine.dialect.name,
     }
-    table = Table("figure", "value", title=f"trace benchmark, {prepared['events']:,} events")
-    for name, value in summary.items():
-        table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
-    console.print(table)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    result = {
-        "benchmark": "trace",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-        "scenario": prepared["statement"],
-        "summary": summary,
-    }
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    console.print(f"wrote {args.out}")
+    publish(
+        console,
+        "trace",
+        f"{prepared['events']:,} events",
+        summary,
+        args.out,
+        scenario=prepared["statement"],
+    )
     repo.close()
     if args.store is None:
         shutil.rmtree(work)
