@@ -31,7 +31,7 @@ def test_init_keeps_an_existing_key(env: Path) -> None:
     assert result.exit_code == 0 and "kept existing" in result.output
     assert (env / "cli.key").read_bytes() == key
     body = json.loads(runner.invoke(app, ["init", "--json"]).stdout)
-    assert body["revision"] == "0007" and body["key_created"] is False
+    assert body["revision"] == "0008" and body["key_created"] is False
 
 
 def test_capture_prints_counts_and_is_idempotent(env: Path) -> None:
@@ -261,8 +261,11 @@ def test_check_reports_balances(env: Path) -> None:
 def test_custody_commands(env: Path) -> None:
     from batterytrace.epcis.model import Document
     from batterytrace.repository import Repository
+    from batterytrace.trace.lineage import node_id
     from factories import CUSTODY_RULES, PCAM, T0, custody_chain, lot
 
+    first = runner.invoke(app, ["custody", "changes"]).stdout
+    assert first.startswith("first custody recomputation kept")
     rules = write(env / "rules.json", CUSTODY_RULES)
     assert (
         runner.invoke(app, ["custody", "import", str(rules)]).stdout == "4 custody rules imported\n"
@@ -295,6 +298,16 @@ def test_custody_commands(env: Path) -> None:
     assert any(n["text"].startswith("removed from Co") for n in report["notes"])
     text = runner.invoke(app, ["custody", "report", pcam_lot]).stdout
     assert "low-carbon: 5 kg Co (32.9%)" in text and "backed by allocation" in text
+    closed = runner.invoke(app, ["custody", "close", PCAM, "low-carbon", "2025-Q1"])
+    assert closed.exit_code == 0 and closed.stdout.startswith("closed 2025-Q1 of low-carbon")
+    twice = runner.invoke(app, ["custody", "close", PCAM, "low-carbon", "2025-Q1"])
+    assert twice.exit_code == 1 and "period 2025-Q1 is closed already" in twice.stderr
+    since = runner.invoke(app, ["custody", "changes"], env={"COLUMNS": "200"}).stdout
+    assert f"{node_id(pcam_lot)} low-carbon: none -> 5 kg Co" in since  # rules, events came
+    assert (
+        runner.invoke(app, ["custody", "changes"]).stdout
+        == "0 changes since the last recomputation\n"
+    )
 
 
 @pytest.mark.parametrize(

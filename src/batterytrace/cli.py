@@ -497,6 +497,33 @@ def custody_allocate(
     out.print(f"allocated {claim} on {node_id(lot)} from {node_id(site)}: event {event}")
 
 
+@custody_app.command("close")
+@user_errors
+def custody_close(
+    site: Annotated[str, typer.Argument(help="The site (SGLN) whose accounts close.")],
+    claim: Annotated[str, typer.Argument(help="The claim: low-carbon, recycled, ...")],
+    period: Annotated[str, typer.Argument(help="The period: 2025-03, 2025-Q1 or 2025.")],
+) -> None:
+    """Close a period of a site's mass-balance accounts for a claim (once, after it ended):
+    entries recorded later in it are refused and reported as violations."""
+    _repository().close_period(site, parse_claim(claim), period)
+    out.print(f"closed {period} of {claim} at {node_id(site)}")
+
+
+@custody_app.command("changes")
+@user_errors
+def custody_changes() -> None:
+    """What the chain of custody gives now that differs from the last time this was asked:
+    claims on lots and account closings changed by late events or new rules."""
+    found, compared = _repository().custody_changes()
+    if not compared:
+        out.print("first custody recomputation kept: later runs report what changes")
+        return
+    for change in found:
+        out.print(change, soft_wrap=True)
+    out.print(f"{len(found)} changes since the last recomputation")
+
+
 @custody_app.command("recycled")
 @user_errors
 def custody_recycled(

@@ -23,13 +23,13 @@ from sqlalchemy import Engine, func, select
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.contracts.deliveries import Deliveries
 from batterytrace.custody.claims import Claim
-from batterytrace.custody.flows import ELEMENTS, Custody, allocation_event
+from batterytrace.custody.flows import ELEMENTS, Custody, allocation_event, changes, snapshot
 from batterytrace.custody.recycled import Share
 from batterytrace.custody.recycled import share as recycled_share
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis import documents, rules
 from batterytrace.epcis.model import Document, DocumentKind
-from batterytrace.errors import QueryError, StoreError
+from batterytrace.errors import CustodyError, PeriodClosed, QueryError, StoreError
 from batterytrace.ledger import keys
 from batterytrace.ledger.verify import VerifyReport, verify
 from batterytrace.masterdata import MasterData
@@ -177,10 +177,40 @@ class Repository:
         """Claims on lots and the mass-balance accounts, recomputed from every stored event and
         the rules (decision 008)."""
         with self._store().engine.connect() as conn:
-            state = Custody(custody_store.load(conn), StoreLineage(conn, self._decoded))
+            lineage = StoreLineage(conn, self._decoded)
+            state = Custody(custody_store.load(conn), lineage, custody_store.closes(conn))
             for event in custody_store.lot_events(conn):
                 state.apply(event)
+            state.finish()
             return state
+
+    def close_period(self, site: str, claim: Claim, period: str) -> None:
+        """Close an accounting period of a site's mass-balance accounts for a claim, once and
+        after it has ended: entries recorded later in it are refused (violations)."""
+        place = node_id(site)
+        with self._store().engine.begin() as conn:
+            policy = custody_store.load(conn).policy(place, claim)
+            if policy.model.physical:
+                raise CustodyError(
+                    f"{place} runs {claim} {policy.model.value}: it keeps no account to close"
+                )
+            number = policy.rules.period.parse(period)
+            if policy.rules.period.number(datetime.now(UTC)) <= number:
+                raise CustodyError(f"period {period} has not ended")
+            if period in custody_store.closes(conn).get((place, claim), {}):
+                raise PeriodClosed(f"{place} {claim}: period {period} is closed already")
+            custody_store.close(conn, place, claim, period, datetime.now(UTC))
+
+    def custody_changes(self) -> tuple[list[str], bool]:
+        """What the custody recomputation now gives that differs from the last one reported
+        (late events, new rules), and whether there was one; keeps this one for next time."""
+        state = snapshot(self.custody())
+        with self._store().engine.begin() as conn:
+            before = custody_store.last_snapshot(conn)
+            custody_store.keep_snapshot(conn, state, datetime.now(UTC))
+        if before is None:
+            return [], False
+        return changes(before, state), True
 
     def allocate(self, lot: str, claim: Claim, kg: Mapping[str, float], site: str) -> str:
         """Claim ``kg`` of elements of a lot from the site's mass-balance account: checked

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 
 from batterytrace.custody.claims import Claim
-from batterytrace.custody.flows import Custody, changes
+from batterytrace.custody.flows import Custody, changes, snapshot
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Document, Event
-from batterytrace.errors import CustodyError
+from batterytrace.errors import CustodyError, PeriodClosed
 from batterytrace.repository import Repository
 from batterytrace.trace.lineage import EventLineage, node_id
 from factories import CUSTODY_RULES, PCAM, T0, custody_chain, lot
@@ -44,7 +44,7 @@ def test_the_store_recomputes_what_memory_computes(repo: Repository) -> None:
     repo.import_custody_rules(CustodyRules.from_json(CUSTODY_RULES))
     capture(repo, events)
     stored, memory = repo.custody(), in_memory(events)
-    assert changes(memory, stored) == []
+    assert changes(snapshot(memory), snapshot(stored)) == []
     assert stored.notes == memory.notes
     assert stored.accounts[node_id(PCAM), LOW, "Co"].balance == pytest.approx(7.6)
 
@@ -75,12 +75,30 @@ def test_a_late_receipt_recomputes_the_periods_it_falls_in(repo: Repository) -> 
     ]
     repo.import_custody_rules(CustodyRules.from_json(CUSTODY_RULES))
     capture(repo, late_step)
-    before = repo.custody()
+    assert repo.custody_changes() == ([], False)  # the first one is kept
     capture(repo, [receipt])
-    after = repo.custody()
     account = f"{node_id(PCAM)} low-carbon Co"
-    assert changes(before, after) == [
-        f"{account} 2025-Q1: closing 0 -> 8 kg",  # credited on receipt now
-    ]
-    q1, q2 = after.accounts[node_id(PCAM), LOW, "Co"].statements()
+    assert repo.custody_changes() == ([f"{account} 2025-Q1: closing 0 -> 8 kg"], True)
+    assert repo.custody_changes() == ([], True)  # nothing new since
+    q1, q2 = repo.custody().accounts[node_id(PCAM), LOW, "Co"].statements()
     assert (q1.credits, q2.opening, q2.credits, q2.closing) == (8, 8, 0, pytest.approx(7.6))
+
+
+def test_a_closed_period_refuses_what_is_recorded_later(repo: Repository) -> None:
+    events = custody_chain()
+    receipt = next(e for e in events if e.bizStep == "receiving")
+    repo.import_custody_rules(CustodyRules.from_json(CUSTODY_RULES))
+    capture(repo, [e for e in events if e is not receipt])
+    repo.close_period(PCAM, LOW, "2025-Q1")
+    with pytest.raises(PeriodClosed, match="period 2025-Q1 is closed already"):
+        repo.close_period(PCAM, LOW, "2025-Q1")
+    with pytest.raises(CustodyError, match="runs origin:MA segregated: it keeps no account"):
+        repo.close_period(PCAM, Claim("origin", "MA"), "2025-Q1")
+    with pytest.raises(CustodyError, match="period 2099-Q1 has not ended"):
+        repo.close_period(PCAM, LOW, "2099-Q1")
+    capture(repo, [receipt])  # dated in the closed quarter, recorded after it closed
+    state = repo.custody()
+    (late,) = state.violations
+    assert late.event == receipt.eventID and "falls in period 2025-Q1, closed at" in late.text
+    (q1,) = state.accounts[node_id(PCAM), LOW, "Co"].statements()[:1]
+    assert q1.closed and q1.credits == pytest.approx(8.0)  # credited when the pCAM step used S1

@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from batterytrace.custody.claims import Claim, parse_claim
 from batterytrace.custody.ledger import Account
@@ -112,6 +112,8 @@ class Custody:
 
     rules: CustodyRules
     facts: ElementFacts
+    closed: dict[tuple[str, Claim], dict[str, datetime]] = field(default_factory=dict)
+    # (site, claim) -> period -> when the operator closed it: later-recorded entries refused
     lots: dict[str, dict[Claim, dict[str, float]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(dict))
     )
@@ -121,6 +123,12 @@ class Custody:
     received: dict[tuple[str, str], _Receipt] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
     violations: list[Note] = field(default_factory=list)
+
+    def finish(self) -> None:
+        """Mark the closed periods on the accounts (after every event is applied)."""
+        for (site, claim, _), account in self.accounts.items():
+            for label in sorted(self.closed.get((site, claim), {})):
+                account.close(label)
 
     def apply(self, event: Event) -> None:
         site = _site(event)
@@ -176,7 +184,7 @@ class Custody:
         for lot, contents in made.items():
             for element, kg in contents.items():
                 if not policy.model.physical:
-                    self._account(policy, element).credit(event.eventTime, kg, f"{name} {lot}")
+                    self._book(policy, element, "credit", event, kg, f"{name} {lot}", (lot,))
                     continue
                 self.lots[lot][policy.claim][element] = 1.0
             if policy.model.physical:
@@ -193,8 +201,8 @@ class Custody:
                 for element in elements:
                     if credit := self._covered(lot, kg, claim, element):
                         ref = f"{name} {lot}"
-                        self._account(policy, element).credit(event.eventTime, credit, ref)
-                        credits[claim, element] = credit
+                        if self._book(policy, element, "credit", event, credit, ref, (lot,)):
+                            credits[claim, element] = credit
             if credits and site is not None:
                 self.received.setdefault((site, lot), _Receipt()).add(kg, credits)
 
@@ -290,8 +298,9 @@ class Custody:
                     used += receipt.per_kg.get((policy.claim, element), 0.0) * from_receipt
                 claimed = self._covered(lot, kg - from_receipt, policy.claim, element)
                 if claimed:
-                    self._account(policy, element).credit(event.eventTime, claimed, f"{name} {lot}")
-                    used += claimed
+                    ref = f"{name} {lot}"
+                    if self._book(policy, element, "credit", event, claimed, ref, (lot,)):
+                        used += claimed
             whole_in, whole_out = total_in[element], total_out[element]
             if used and whole_in and whole_out is not None and whole_out < whole_in:
                 loss = used * (1 - whole_out / whole_in)
@@ -351,7 +360,16 @@ class Custody:
         ref: str,
         lots: tuple[str, ...],
     ) -> bool:
-        """A draw on an account; an overdraft is a violation (nothing is taken)."""
+        """An entry on an account; an overdraft, or an entry recorded after the operator
+        closed its period, is a violation (nothing is booked)."""
+        period = policy.rules.period.label(policy.rules.period.number(event.eventTime))
+        closed_at = self.closed.get((policy.site, policy.claim), {}).get(period)
+        if closed_at is not None and event.recordTime is not None and event.recordTime > closed_at:
+            self.violations.append(Note(event.eventID or "", policy.claim, (
+                f"{kind} of {kg:.6g} kg {element} for {ref} falls in period {period}, closed at "
+                f"{policy.site} on {closed_at.isoformat()} before this event was recorded"),
+                lots))  # fmt: skip
+            return False
         try:
             getattr(self._account(policy, element), kind)(event.eventTime, kg, ref)
         except Overdraft as err:
@@ -385,30 +403,39 @@ def _total(values: Iterable[float | None]) -> float | None:
     return None if None in parts else sum(p for p in parts if p is not None)
 
 
-def changes(before: Custody, after: Custody) -> list[str]:
+Snapshot = dict[str, dict[str, Any]]
+
+
+def snapshot(state: Custody) -> Snapshot:
+    """What a recomputation found, in a form to keep and compare: kg of each element each
+    lot's claims cover, and each account period's closing balance."""
+    claims = {
+        f"{lot} {claim}": elements
+        for lot in sorted(state.lots)
+        for claim, elements in sorted(state.claimed(lot).items())
+    }
+    closings = {
+        f"{site} {claim} {element} {s.period}": s.closing
+        for (site, claim, element), account in sorted(state.accounts.items())
+        for s in account.statements()
+    }
+    return {"claims": claims, "closings": closings}
+
+
+def changes(before: Snapshot, after: Snapshot) -> list[str]:
     """What a recomputation changed (late events, new rules): the claims on each lot, kg by
     element, and the closing balance of each account period."""
     found: list[str] = []
-    for lot in sorted(before.lots.keys() | after.lots.keys()):
-        was, now = before.claimed(lot), after.claimed(lot)
-        for claim in sorted(was.keys() | now.keys()):
-            old, new = was.get(claim, {}), now.get(claim, {})
-            if any(abs(old.get(e, 0.0) - new.get(e, 0.0)) > 1e-9 for e in old.keys() | new.keys()):
-                found.append(f"{lot} {claim}: {_kg(old)} -> {_kg(new)}")
-    for key in sorted(before.accounts.keys() | after.accounts.keys()):
-        was_s, now_s = (
-            {s.period: s.closing for s in state.accounts[key].statements()}
-            if key in state.accounts
-            else {}
-            for state in (before, after)
-        )
-        for period in sorted(was_s.keys() | now_s.keys()):
-            old_kg, new_kg = was_s.get(period, 0.0), now_s.get(period, 0.0)
-            if abs(old_kg - new_kg) > 1e-9:
-                site, claim, element = key
-                found.append(
-                    f"{site} {claim} {element} {period}: closing {old_kg:.6g} -> {new_kg:.6g} kg"
-                )
+    was, now = before.get("claims", {}), after.get("claims", {})
+    for key in sorted(was.keys() | now.keys()):
+        old, new = was.get(key, {}), now.get(key, {})
+        if any(abs(old.get(e, 0.0) - new.get(e, 0.0)) > 1e-9 for e in old.keys() | new.keys()):
+            found.append(f"{key}: {_kg(old)} -> {_kg(new)}")
+    was, now = before.get("closings", {}), after.get("closings", {})
+    for key in sorted(was.keys() | now.keys()):
+        old_kg, new_kg = was.get(key, 0.0), now.get(key, 0.0)
+        if abs(old_kg - new_kg) > 1e-9:
+            found.append(f"{key}: closing {old_kg:.6g} -> {new_kg:.6g} kg")
     return found
 
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import orjson
 from sqlalchemy import Connection, delete, insert, select
 
+from batterytrace.custody.claims import Claim, parse_claim
+from batterytrace.custody.flows import Snapshot
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Event
 from batterytrace.store import schema
 from batterytrace.store.records import event_from_content
 
 R = schema.custody_rule
+S = schema.custody_snapshot
+CLOSE = schema.custody_close
 E = schema.event
 K = schema.event_key
 _KINDS = {"origins": "origin", "policies": "policy"}
@@ -40,6 +45,34 @@ def save(conn: Connection, rules: CustodyRules, owner: str | None = None) -> int
     if rows:
         conn.execute(insert(R), rows)
     return len(rows)
+
+
+def closes(conn: Connection) -> dict[tuple[str, Claim], dict[str, datetime]]:
+    """The periods closed, per (site, claim), with when."""
+    found: dict[tuple[str, Claim], dict[str, datetime]] = {}
+    for site, claim, period, ms in conn.execute(
+        select(CLOSE.c.site, CLOSE.c.claim, CLOSE.c.period, CLOSE.c.closed_at)
+    ):
+        found.setdefault((site, parse_claim(claim)), {})[period] = datetime.fromtimestamp(
+            ms / 1000, UTC
+        )
+    return found
+
+
+def close(conn: Connection, site: str, claim: Claim, period: str, when: datetime) -> None:
+    ms = int(when.timestamp() * 1000)
+    conn.execute(insert(CLOSE).values(site=site, claim=str(claim), period=period, closed_at=ms))
+
+
+def last_snapshot(conn: Connection) -> Snapshot | None:
+    content = conn.execute(select(S.c.content).where(S.c.id == 1)).scalar()
+    return None if content is None else orjson.loads(content)
+
+
+def keep_snapshot(conn: Connection, state: Snapshot, taken: datetime) -> None:
+    conn.execute(delete(S))
+    ms = int(taken.timestamp() * 1000)
+    conn.execute(insert(S).values(id=1, taken=ms, content=orjson.dumps(state).decode()))
 
 
 def lot_events(conn: Connection) -> Iterator[Event]:
