@@ -490,11 +490,24 @@ def custody_allocate(
 ) -> None:
     """Claim kg of element of a lot from a site's mass-balance account: refused with the
     shortfall if the balance cannot cover it; otherwise captured as an allocation event."""
-    kg = {e: v for e, v in (("Co", co), ("Ni", ni), ("Li", li)) if v is not None}
-    if not kg:
-        raise CustodyError("kg: give --co, --ni or --li")
-    event = _repository().allocate(lot, parse_claim(claim), kg, site)
+    event = _repository().allocate(lot, parse_claim(claim), _element_kg(co, ni, li), site)
     out.print(f"allocated {claim} on {node_id(lot)} from {node_id(site)}: event {event}")
+
+
+@custody_app.command("transfer")
+@user_errors
+def custody_transfer(
+    source: Annotated[str, typer.Argument(help="The site (SGLN) whose credits move.")],
+    target: Annotated[str, typer.Argument(help="The site (SGLN) that receives them.")],
+    claim: Annotated[str, typer.Argument(help="The claim both run book-and-claim.")],
+    co: Annotated[float | None, typer.Option("--co", help="kg of cobalt.")] = None,
+    ni: Annotated[float | None, typer.Option("--ni", help="kg of nickel.")] = None,
+    li: Annotated[float | None, typer.Option("--li", help="kg of lithium.")] = None,
+) -> None:
+    """Book and claim: move credits between two sites' accounts, apart from any material;
+    refused with the shortfall when the source's balance cannot cover it."""
+    ref = _repository().transfer(source, target, parse_claim(claim), _element_kg(co, ni, li))
+    out.print(f"transferred {claim} from {node_id(source)} to {node_id(target)}: {ref}")
 
 
 @custody_app.command("close")
@@ -560,6 +573,13 @@ def custody_recycled(
         table.add_row(s.element, kg, *figures, *marks)
     out.print(table)
     out.print(f"minimums: {MINIMUM_SOURCE}", soft_wrap=True)
+
+
+def _element_kg(co: float | None, ni: float | None, li: float | None) -> dict[str, float]:
+    kg = {e: v for e, v in (("Co", co), ("Ni", ni), ("Li", li)) if v is not None}
+    if not kg:
+        raise CustodyError("kg: give --co, --ni or --li")
+    return kg
 
 
 def _statement(s: Statement) -> dict[str, Any]:

@@ -12,6 +12,8 @@ The CLI (and later the HTTP API) are thin layers over :class:`Repository`::
 from __future__ import annotations
 
 import gc
+import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +25,14 @@ from sqlalchemy import Engine, func, select
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.contracts.deliveries import Deliveries
 from batterytrace.custody.claims import Claim
-from batterytrace.custody.flows import ELEMENTS, Custody, allocation_event, changes, snapshot
+from batterytrace.custody.flows import (
+    ELEMENTS,
+    Custody,
+    Transfer,
+    allocation_event,
+    changes,
+    snapshot,
+)
 from batterytrace.custody.recycled import Share
 from batterytrace.custody.recycled import share as recycled_share
 from batterytrace.custody.rules import CustodyRules
@@ -179,10 +188,34 @@ class Repository:
         with self._store().engine.connect() as conn:
             lineage = StoreLineage(conn, self._decoded)
             state = Custody(custody_store.load(conn), lineage, custody_store.closes(conn))
+            transfers = deque(custody_store.transfers(conn))
             for event in custody_store.lot_events(conn):
+                while transfers and transfers[0].when < event.eventTime:
+                    state.transfer(transfers.popleft())
                 state.apply(event)
+            for transfer in transfers:
+                state.transfer(transfer)
             state.finish()
             return state
+
+    def transfer(self, source: str, target: str, claim: Claim, kg: Mapping[str, float]) -> str:
+        """Book and claim: move credits of a claim from one site's account to another's, now;
+        checked against everything stored (CustodyError, an Overdraft with the shortfall,
+        when it cannot be), then kept. Returns its reference."""
+        now = datetime.now(UTC)
+        unknown = sorted(set(kg) - set(ELEMENTS))
+        if unknown:
+            raise CustodyError(f"element: {unknown[0]!r} is not one of {', '.join(ELEMENTS)}")
+        move = Transfer(now, node_id(source), node_id(target), claim, dict(kg),
+                        f"urn:uuid:{uuid.uuid4()}", now)  # fmt: skip
+        state = self.custody()
+        before = len(state.violations)
+        state.transfer(move)
+        if len(state.violations) > before:
+            raise state.violations[-1].error()
+        with self._store().engine.begin() as conn:
+            custody_store.keep_transfer(conn, move)
+        return move.ref
 
     def close_period(self, site: str, claim: Claim, period: str) -> None:
         """Close an accounting period of a site's mass-balance accounts for a claim, once and

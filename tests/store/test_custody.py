@@ -15,7 +15,7 @@ from batterytrace.epcis.model import Document, Event
 from batterytrace.errors import CustodyError, PeriodClosed
 from batterytrace.repository import Repository
 from batterytrace.trace.lineage import EventLineage, node_id
-from factories import CUSTODY_RULES, PCAM, T0, custody_chain, lot
+from factories import CERTIFIED_MINE, CUSTODY_RULES, PCAM, REFINERY, T0, custody_chain, lot
 
 LOW = Claim("low-carbon")
 
@@ -102,3 +102,43 @@ def test_a_closed_period_refuses_what_is_recorded_later(repo: Repository) -> Non
     assert late.event == receipt.eventID and "falls in period 2025-Q1, closed at" in late.text
     (q1,) = state.accounts[node_id(PCAM), LOW, "Co"].statements()[:1]
     assert q1.closed and q1.credits == pytest.approx(8.0)  # credited when the pCAM step used S1
+
+
+BOOKED = {
+    "origins": [{"claim": "recycled", "site": REFINERY, "evidence": {"reference": "R-1"}}],
+    "policies": [
+        {"site": site, "claim": "recycled", "model": model, "period": "year"}
+        for site, model in ((REFINERY, "book-and-claim"), (PCAM, "book-and-claim"),
+                            (CERTIFIED_MINE, "mass-balance"))
+    ],
+}  # fmt: skip
+
+
+def test_book_and_claim_credits_move_apart_from_the_material(repo: Repository) -> None:
+    """The refinery's output is recycled (its rules say so) and it runs the claim book and
+    claim: S1's 8 kg and S2's 10 kg of cobalt become credits there, not claims on the lots.
+    It sells 3 kg of them to the pCAM plant, which claims them on a lot it never handled."""
+    recycled = Claim("recycled")
+    repo.import_custody_rules(CustodyRules.from_json(BOOKED))
+    capture(repo, custody_chain())
+    assert recycled not in repo.custody().claimed(node_id(lot("S1")))
+    assert repo.custody().accounts[node_id(REFINERY), recycled, "Co"].balance == pytest.approx(18)
+    repo.transfer(REFINERY, PCAM, recycled, {"Co": 3.0})
+    state = repo.custody()
+    assert state.accounts[node_id(REFINERY), recycled, "Co"].balance == pytest.approx(15)
+    assert state.accounts[node_id(PCAM), recycled, "Co"].balance == pytest.approx(3)
+    repo.allocate(lot("O2"), recycled, {"Co": 3.0}, PCAM)  # no physical link needed
+    assert repo.custody().claimed(node_id(lot("O2")))[recycled] == {"Co": pytest.approx(3)}
+    with pytest.raises(CustodyError, match=r"exceeds the balance of 15 kg by 5 kg"):
+        repo.transfer(REFINERY, PCAM, recycled, {"Co": 20.0})
+    with pytest.raises(CustodyError, match="runs it mass-balance, not book-and-claim"):
+        repo.transfer(REFINERY, CERTIFIED_MINE, recycled, {"Co": 1.0})
+    with pytest.raises(CustodyError, match=r"transfer: Co: -1\.0 kg"):
+        repo.transfer(REFINERY, PCAM, recycled, {"Co": -1.0})
+
+
+def test_mass_balance_claims_only_the_sites_own_material(repo: Repository) -> None:
+    repo.import_custody_rules(CustodyRules.from_json(CUSTODY_RULES))
+    capture(repo, custody_chain())
+    with pytest.raises(CustodyError, match="which neither made nor received it"):
+        repo.allocate(lot("O2"), LOW, {"Co": 1.0}, PCAM)

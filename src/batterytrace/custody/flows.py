@@ -23,9 +23,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from batterytrace.custody.claims import Claim, parse_claim
+from batterytrace.custody.claims import Claim, Model, parse_claim
 from batterytrace.custody.ledger import Account
 from batterytrace.custody.rules import CustodyRules, Policy
 from batterytrace.epcis.model import (
@@ -88,6 +88,32 @@ def allocation_event(
     )  # fmt: skip
 
 
+class _Stamp(NamedTuple):
+    """When an entry happened, when it was recorded, and what records it."""
+
+    when: datetime
+    recorded: datetime | None
+    name: str
+
+    @classmethod
+    def of(cls, event: Event) -> _Stamp:
+        return cls(event.eventTime, event.recordTime, event.eventID or "")
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Book and claim: credits of a claim moved from one site's account to another's, apart
+    from any material (a certificate sold)."""
+
+    when: datetime
+    source: str  # site (Digital Link)
+    target: str
+    claim: Claim
+    kg: Mapping[str, float]  # element -> kg
+    ref: str  # what records it
+    recorded: datetime | None = None
+
+
 @dataclass(slots=True)
 class _Receipt:
     """Claimed material a mass-balance site received and credited, not used yet: kg of the
@@ -121,6 +147,7 @@ class Custody:
     originated: dict[Claim, set[str]] = field(default_factory=lambda: defaultdict(set))
     accounts: dict[tuple[str, Claim, str], Account] = field(default_factory=dict)
     received: dict[tuple[str, str], _Receipt] = field(default_factory=dict)
+    handled: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     notes: list[Note] = field(default_factory=list)
     violations: list[Note] = field(default_factory=list)
 
@@ -166,6 +193,7 @@ class Custody:
     # --- the events --------------------------------------------------------------------------
 
     def _originate(self, event: Event, site: str | None, name: str, lots: dict[str, float]) -> None:
+        self._handled(site, lots)
         for origin in self.rules.origins_at(site):
             if not origin.evidence.covers(event.eventTime):
                 self.notes.append(Note(name, origin.claim, (
@@ -184,7 +212,9 @@ class Custody:
         for lot, contents in made.items():
             for element, kg in contents.items():
                 if not policy.model.physical:
-                    self._book(policy, element, "credit", event, kg, f"{name} {lot}", (lot,))
+                    self._book(
+                        policy, element, "credit", _Stamp.of(event), kg, f"{name} {lot}", (lot,)
+                    )
                     continue
                 self.lots[lot][policy.claim][element] = 1.0
             if policy.model.physical:
@@ -192,6 +222,7 @@ class Custody:
 
     def _receive(self, site: str | None, name: str, event: Event, lots: dict[str, float]) -> None:
         """Claimed material received at a mass-balance site: its claims become credits."""
+        self._handled(site, lots)
         for lot, kg in lots.items():
             credits: dict[tuple[Claim, str], float] = {}
             for claim, elements in self.lots.get(lot, {}).items():
@@ -201,7 +232,9 @@ class Custody:
                 for element in elements:
                     if credit := self._covered(lot, kg, claim, element):
                         ref = f"{name} {lot}"
-                        if self._book(policy, element, "credit", event, credit, ref, (lot,)):
+                        if self._book(
+                            policy, element, "credit", _Stamp.of(event), credit, ref, (lot,)
+                        ):
                             credits[claim, element] = credit
             if credits and site is not None:
                 self.received.setdefault((site, lot), _Receipt()).add(kg, credits)
@@ -210,6 +243,7 @@ class Custody:
         inputs = kg_by_object(quantity_flows(event.inputQuantityList))
         outputs = kg_by_object(quantity_flows(event.outputQuantityList))
         made = {lot: self._contents(lot, kg) for lot, kg in outputs.items()}
+        self._handled(site, outputs)
         total_in = {
             e: _total(self.content(lot, e, kg) for lot, kg in inputs.items()) for e in ELEMENTS
         }
@@ -299,12 +333,22 @@ class Custody:
                 claimed = self._covered(lot, kg - from_receipt, policy.claim, element)
                 if claimed:
                     ref = f"{name} {lot}"
-                    if self._book(policy, element, "credit", event, claimed, ref, (lot,)):
+                    if self._book(
+                        policy, element, "credit", _Stamp.of(event), claimed, ref, (lot,)
+                    ):
                         used += claimed
             whole_in, whole_out = total_in[element], total_out[element]
             if used and whole_in and whole_out is not None and whole_out < whole_in:
                 loss = used * (1 - whole_out / whole_in)
-                self._book(policy, element, "loss", event, loss, f"{name} (yield)", tuple(inputs))
+                self._book(
+                    policy,
+                    element,
+                    "loss",
+                    _Stamp.of(event),
+                    loss,
+                    f"{name} (yield)",
+                    tuple(inputs),
+                )
 
     def _allocations(self, event: Event, site: str | None, name: str) -> None:
         values = {ext.namespace + ext.name: ext.value for ext in event.extensions}
@@ -330,6 +374,11 @@ class Custody:
                 "travel with the material, not from an account"), named))  # fmt: skip
             return
         (lot,) = named
+        if policy.model is Model.MASS_BALANCE and site not in self.handled.get(lot, ()):
+            self.violations.append(Note(name, claim, (
+                f"allocation of {claim} to {lot} at {site}, which neither made nor received it: "
+                "under mass balance a site claims its own material"), named))  # fmt: skip
+            return
         for element, kg in amounts.items():
             if isinstance(kg, bool) or not isinstance(kg, int | float) or not kg > 0:
                 self.violations.append(
@@ -344,36 +393,63 @@ class Custody:
                     f"allocation of {kg:.6g} kg {element} to {lot}, which holds {holds} "
                     f"{element} ({already:.6g} kg claimed already)"), named))  # fmt: skip
                 continue
-            if self._book(policy, element, "debit", event, float(kg), f"{name} {lot}", named):
+            if self._book(
+                policy, element, "debit", _Stamp.of(event), float(kg), f"{name} {lot}", named
+            ):
                 self.lots[lot][claim][element] = (already + float(kg)) / content
                 self.backing[lot, claim].append(f"allocation {name} from the account at {site}")
 
+    def transfer(self, t: Transfer) -> None:
+        """Book and claim: move credits between two accounts (each site must run the claim so);
+        refused (a violation) when the source's balance cannot cover it."""
+        policies = [self.rules.policy(site, t.claim) for site in (t.source, t.target)]
+        wrong = [p for p in policies if p.model is not Model.BOOK_AND_CLAIM]
+        if wrong:
+            self.violations.append(Note(t.ref, t.claim, (
+                f"transfer of {t.claim}: {wrong[0].site} runs it {wrong[0].model.value}, "
+                "not book-and-claim")))  # fmt: skip
+            return
+        stamp = _Stamp(t.when, t.recorded, t.ref)
+        source, target = policies
+        for element, kg in t.kg.items():
+            if not kg > 0:
+                self.violations.append(Note(t.ref, t.claim, f"transfer: {element}: {kg!r} kg"))
+            elif self._book(source, element, "debit", stamp, kg, f"{t.ref} to {t.target}", ()):
+                self._book(target, element, "credit", stamp, kg, f"{t.ref} from {t.source}", ())
+
     # --- helpers -------------------------------------------------------------------------------
+
+    def _handled(self, site: str | None, lots: Iterable[str]) -> None:
+        """The lots a site made, commissioned or received (what it may claim under mass
+        balance)."""
+        if site is not None:
+            for lot in lots:
+                self.handled[lot].add(site)
 
     def _book(
         self,
         policy: Policy,
         element: str,
         kind: str,
-        event: Event,
+        stamp: _Stamp,
         kg: float,
         ref: str,
         lots: tuple[str, ...],
     ) -> bool:
         """An entry on an account; an overdraft, or an entry recorded after the operator
         closed its period, is a violation (nothing is booked)."""
-        period = policy.rules.period.label(policy.rules.period.number(event.eventTime))
+        period = policy.rules.period.label(policy.rules.period.number(stamp.when))
         closed_at = self.closed.get((policy.site, policy.claim), {}).get(period)
-        if closed_at is not None and event.recordTime is not None and event.recordTime > closed_at:
-            self.violations.append(Note(event.eventID or "", policy.claim, (
+        if closed_at is not None and stamp.recorded is not None and stamp.recorded > closed_at:
+            self.violations.append(Note(stamp.name, policy.claim, (
                 f"{kind} of {kg:.6g} kg {element} for {ref} falls in period {period}, closed at "
-                f"{policy.site} on {closed_at.isoformat()} before this event was recorded"),
+                f"{policy.site} on {closed_at.isoformat()} before this was recorded"),
                 lots))  # fmt: skip
             return False
         try:
-            getattr(self._account(policy, element), kind)(event.eventTime, kg, ref)
+            getattr(self._account(policy, element), kind)(stamp.when, kg, ref)
         except Overdraft as err:
-            self.violations.append(Note(event.eventID or "", policy.claim, str(err), lots))
+            self.violations.append(Note(stamp.name, policy.claim, str(err), lots))
             return False
         return True
 

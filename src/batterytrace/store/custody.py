@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import Connection, delete, insert, select
 
 from batterytrace.custody.claims import Claim, parse_claim
-from batterytrace.custody.flows import Snapshot
+from batterytrace.custody.flows import Snapshot, Transfer
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Event
 from batterytrace.store import schema
@@ -18,6 +18,7 @@ from batterytrace.store.records import event_from_content
 R = schema.custody_rule
 S = schema.custody_snapshot
 CLOSE = schema.custody_close
+T = schema.custody_transfer
 E = schema.event
 K = schema.event_key
 _KINDS = {"origins": "origin", "policies": "policy"}
@@ -62,6 +63,27 @@ def closes(conn: Connection) -> dict[tuple[str, Claim], dict[str, datetime]]:
 def close(conn: Connection, site: str, claim: Claim, period: str, when: datetime) -> None:
     ms = int(when.timestamp() * 1000)
     conn.execute(insert(CLOSE).values(site=site, claim=str(claim), period=period, closed_at=ms))
+
+
+def transfers(conn: Connection) -> list[Transfer]:
+    """Every book-and-claim transfer, in time order."""
+    rows = conn.execute(
+        select(T.c.ref, T.c.at, T.c.source, T.c.target, T.c.claim, T.c.kg).order_by(T.c.at, T.c.ref)
+    )
+    return [
+        Transfer(when, source, target, parse_claim(claim), orjson.loads(kg), ref, when)
+        for ref, ms, source, target, claim, kg in rows
+        for when in (datetime.fromtimestamp(ms / 1000, UTC),)
+    ]
+
+
+def keep_transfer(conn: Connection, t: Transfer) -> None:
+    conn.execute(
+        insert(T).values(
+            ref=t.ref, at=int(t.when.timestamp() * 1000), source=t.source, target=t.target,
+            claim=str(t.claim), kg=orjson.dumps(dict(t.kg)).decode(),
+        )
+    )  # fmt: skip
 
 
 def last_snapshot(conn: Connection) -> Snapshot | None:

@@ -200,3 +200,16 @@ custody_close = Table(
     Column("closed_at", BigInteger, nullable=False),  # ms since the epoch
     Column("owner", String(200)),
 )
+
+# Book-and-claim transfers of credits between sites' accounts (custody.flows.Transfer).
+custody_transfer = Table(
+    "custody_transfer",
+    metadata,
+    Column("ref", Text, primary_key=True),
+    Column("at", BigInteger, nullable=False),  # ms since the epoch
+    Column("source", Text, nullable=False),
+    Column("target", Text, nullable=False),
+    Column("claim", Text, nullable=False),
+    Column("kg", Text, nullable=False),  # JSON: element -> kg
+    Column("owner", String(200)),
+)
