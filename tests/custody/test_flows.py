@@ -13,7 +13,7 @@ from batterytrace.errors import CustodyError
 from batterytrace.trace.lineage import EventLineage, node_id
 from factories import CERTIFIED_MINE as MINE
 from factories import CUSTODY_RULES as RULES
-from factories import PCAM, REFINERY, allocation, lot
+from factories import PCAM, REFINERY, allocation, at, commission, lot, transform
 from factories import custody_chain as chain
 
 MA, LOW, RMAP = Claim("origin", "MA"), Claim("low-carbon"), Claim("certified", "RMI-RMAP")
@@ -128,3 +128,21 @@ def test_bad_rules_name_the_entry_and_field(rules: dict[str, object], message: s
 def test_rules_round_trip() -> None:
     rules = CustodyRules.from_json(RULES)
     assert CustodyRules.from_json(rules.to_json()) == rules
+
+
+def test_identity_preserved_notes_claimed_lots_mixed() -> None:
+    """Two ores of the certified mine refined together at a site running origin:MA identity
+    preserved: the claim holds (both claimed) but identity is lost, and a note says so."""
+    rules = RULES | {"policies": [{"site": REFINERY, "claim": "origin:MA",
+                                   "model": "identity-preserved"}]}  # fmt: skip
+    events = [
+        at(MINE, commission("O1", 1000, 0.01, 1)),
+        at(MINE, commission("O3", 1000, 0.01, 1)),
+        at(REFINERY, transform("S9", {"O1": 1000, "O3": 1000}, {"S9": (90, 0.2)}, 3)),
+    ]
+    state = Custody(CustodyRules.from_json(rules), EventLineage(events))
+    for event in events:
+        state.apply(event)
+    assert state.claimed(node_id(lot("S9")))[MA] == {"Co": pytest.approx(18.0)}
+    (note,) = [n for n in state.notes if n.claim == MA]
+    assert "identity of Co not preserved" in note.text and "holds as segregated" in note.text

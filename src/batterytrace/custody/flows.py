@@ -284,7 +284,9 @@ class Custody:
     ) -> None:
         """Outputs keep the claim on an element when every input holding that element carries
         it (its share: the claimed part of the element coming in); mixed with an input that
-        does not, the outputs lose it (share 0, and a note names the inputs)."""
+        does not, the outputs lose it (share 0, and a note names the inputs). Identity
+        preserved also keeps claimed lots apart: mixing two is noted (the claim then holds as
+        segregated)."""
         claim = policy.claim
         for element in ELEMENTS:
             claimed = sum(self._covered(lot, kg, claim, element) for lot, kg in inputs.items())
@@ -298,6 +300,12 @@ class Custody:
             ]
             whole = total_in[element]
             share = 0.0 if whole is None or unclaimed else min(1.0, claimed / whole)
+            sources = [lot for lot in inputs if self.lots.get(lot, {}).get(claim, {}).get(element)]
+            if share and policy.model is Model.IDENTITY_PRESERVED and len(sources) > 1:
+                self.notes.append(Note(name, claim, (
+                    f"identity of {element} not preserved at {policy.site}: claimed inputs "
+                    f"{', '.join(sources)} mixed; the claim holds as segregated"),
+                    tuple(made)))  # fmt: skip
             for lot, contents in made.items():
                 if contents.get(element):
                     self.lots[lot][claim][element] = share
