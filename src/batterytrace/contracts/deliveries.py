@@ -29,7 +29,6 @@ class Shipment:
     kg: float
     shipped: datetime | None = None
     delivered: datetime | None = None
-    events: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +92,6 @@ class Deliveries:
                         "agreement")))  # fmt: skip
                 continue
             shipment = self.shipments.setdefault(bound.id, {}).setdefault(lot, Shipment(lot, kg))
-            shipment.events.append(name)
             if step == "shipping" and shipment.shipped is None:
                 shipment.shipped = event.eventTime
             elif step == "receiving" and site == bound.delivery_site and not shipment.delivered:
