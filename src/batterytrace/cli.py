@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 from collections import Counter
@@ -27,6 +28,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from batterytrace.carbon import activity, factors
+from batterytrace.carbon.footprint import Contribution, Footprint
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.contracts.deliveries import YearStatus, enabled, matching_chemistry
 from batterytrace.contracts.intensity import Intensity, intensities
@@ -39,7 +42,13 @@ from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis import documents, json_ld, schema, xml
 from batterytrace.epcis.hash import event_hash, prehash
 from batterytrace.epcis.model import Event
-from batterytrace.errors import BatteryTraceError, ContractError, CustodyError
+from batterytrace.errors import (
+    ActivityError,
+    BatteryTraceError,
+    ContractError,
+    CustodyError,
+    FactorError,
+)
 from batterytrace.masterdata import ELEMENTS, read_master_data, write_master_data
 from batterytrace.trace.lineage import class_of, is_lot, node_id
 
@@ -947,6 +956,147 @@ def _first(repo: Repository, params: dict[str, str]) -> str:
     if not page.events or page.events[0].parentID is None:
         raise BatteryTraceError(f"no event matches {params}")
     return page.events[0].parentID
+
+
+carbon_app = typer.Typer(
+    help="Carbon-footprint inputs: activity data, allocation, lanes, proxies, factor sets.",
+    no_args_is_help=True,
+)
+app.add_typer(carbon_app, name="carbon")
+
+
+@carbon_app.command("import")
+@user_errors
+def carbon_import(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="JSON model (activities, lanes, allocation, proxies) or CSV activities."
+        ),
+    ],
+) -> None:
+    """Add activity data and modelling choices (decision 010); settings of later imports
+    replace earlier ones for the same site, lane or product, activity data add up."""
+    if source.suffix.lower() == ".csv":
+        model = activity.from_csv(source.read_text(encoding="utf-8"), source.name)
+    else:
+        model = activity.from_json(_read_json(source, ActivityError), source.name)
+    count = _repository().import_carbon(model, source.name)
+    out.print(f"{count} activity data, {len(model.lanes)} lanes, {len(model.allocation)} "
+              f"allocation rules, {len(model.proxies)} proxies imported")  # fmt: skip
+
+
+@carbon_app.command("factors")
+@user_errors
+def carbon_factors(
+    label: Annotated[
+        str | None, typer.Argument(help="A set (name@version); the shipped one if none.")
+    ] = None,
+    add: Annotated[
+        Path | None, typer.Option("--add", help="Add a set from this CSV (with --name, --version).")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Name of the set added.")] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="Version of the set added.")
+    ] = None,
+) -> None:
+    """List the emission factors of a set with their sources, or add a set of your own (only
+    the factors it overrides are needed: the shipped set stands under it)."""
+    repo = _repository()
+    if add is not None:
+        if not name or not version:
+            raise FactorError("--add needs --name and --version")
+        repo.import_factors(factors.read_csv(add.read_text(encoding="utf-8"), name, version))
+        out.print(f"factor set {name}@{version} added")
+        return
+    chosen = repo.factor_set(label)
+    table = Table(title=f"emission factors {chosen.label} (kg CO2e per unit); sets: "
+                  + ", ".join(s.label for s in repo.factor_sets()))  # fmt: skip
+    for column in ("id", "per", "kg CO2e", "geo", "year", "GSD", "source"):
+        table.add_column(column, justify="right" if column in ("kg CO2e", "GSD") else "left")
+    for f in sorted(chosen.factors.values(), key=lambda f: f.id):
+        table.add_row(f.id, f.unit, f"{f.value:.6g}", f.geography, str(f.year),
+                      f"{math.exp(f.sigma):.3g}", f.source)  # fmt: skip
+    out.print(table)
+
+
+@app.command("footprint")
+@user_errors
+def footprint_command(
+    identifier: Annotated[
+        str, typer.Argument(help="A lot, a pack or a serialised item (EPC URI or Digital Link).")
+    ],
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the footprint as JSON.")
+    ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain", help="The tree of contributions down to each activity datum and factor."
+        ),
+    ] = False,
+    factor_set: Annotated[
+        str | None,
+        typer.Option("--factors", help="Factor set name@version (default: the shipped one)."),
+    ] = None,
+) -> None:
+    """Cradle-to-gate carbon footprint of one unit of a product (a kg of a lot, an item, a
+    pack): total, per kWh, by life-cycle stage and material, primary-data share, data quality,
+    performance class, and where every number comes from."""
+    repo = _repository()
+    fp, result = repo.footprint(identifier, factor_set)
+    if json_output:
+        data = fp.to_json()
+        if explain:
+            data["explain"] = _contribution_json(repo.explain_footprint(result, identifier))
+        out.print_json(orjson.dumps(data).decode())
+        return
+    out.print(_footprint_table(fp))
+    if explain:
+        out.print(_contribution_tree(repo.explain_footprint(result, identifier)))
+
+
+def _footprint_table(fp: Footprint) -> Table:
+    per = f"{fp.kg_co2e:,.4g} kg CO2e per {fp.unit}"
+    if fp.per_kwh is not None:
+        per += f", {fp.per_kwh:,.4g} kg CO2e/kWh of {fp.capacity_kwh:g} kWh"
+    table = Table(title=f"{fp.id}: {per}" + ("" if fp.complete else "  (INCOMPLETE)"))
+    table.add_column("breakdown")
+    table.add_column("kg CO2e", justify="right")
+    table.add_column("share", justify="right")
+    for title, parts in (("stage", fp.stages), ("material", fp.materials)):
+        for name, kg in parts.items():
+            table.add_row(
+                f"{title}: {name}", f"{kg:,.4g}", f"{kg / fp.kg_co2e:.1%}" if fp.kg_co2e else "-"
+            )
+    table.add_row("fossil / biogenic", f"{fp.fossil:,.4g} / {fp.biogenic:,.4g}", "")
+    table.add_row("primary data share", "", f"{fp.primary_share:.1%}")
+    dqr = ", ".join(f"{k} {v:.2f}" for k, v in fp.dqr.items())
+    table.add_row(f"data quality (PACT DQR, 1 best .. 3): {dqr}", "", "")
+    if fp.performance is not None:
+        table.add_row(f"performance class {fp.performance.label} ({fp.performance.status})", "", "")
+    table.add_row(f"factors: {fp.factor_set}; allocation: {'; '.join(fp.allocation)}", "", "")
+    for doc in fp.supplier_documents:
+        table.add_row(f"supplier PACT footprint {doc} used instead of a proxy", "", "")
+    for missing in fp.missing:
+        table.add_row(f"missing: {missing}", "", "")
+    return table
+
+
+def _contribution_tree(c: Contribution) -> Tree:
+    def grow(branch: Tree, node: Contribution) -> None:
+        for child in node.children:
+            grow(branch.add(f"{child.kg_co2e:,.4g} kg CO2e  {child.label}"
+                            + (f"  [{child.detail}]" if child.detail else "")), child)  # fmt: skip
+
+    root = Tree(f"{c.kg_co2e:,.4g} kg CO2e  {c.label}  [{c.detail}]")
+    grow(root, c)
+    return root
+
+
+def _contribution_json(c: Contribution) -> dict[str, Any]:
+    return {"label": c.label, "kgCO2e": c.kg_co2e, "detail": c.detail,
+            "children": [_contribution_json(k) for k in c.children]}  # fmt: skip
 
 
 def _sources(trace: Trace, title: str) -> Table:

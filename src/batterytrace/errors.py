@@ -93,3 +93,25 @@ class PeriodClosed(CustodyError):
 
 class ContractError(BatteryTraceError):
     """An offtake agreement or a delivery against one breaks a rule."""
+
+
+class FootprintError(BatteryTraceError):
+    """Carbon-footprint inputs or a footprint calculation break a rule."""
+
+
+class FactorError(FootprintError):
+    """An emission factor is malformed, missing from the set used, or in a unit the activity
+    cannot be converted to."""
+
+
+class ActivityError(FootprintError):
+    """An activity datum (energy, fuel, reagent, process emission, transport leg) is invalid."""
+
+
+class AllocationError(FootprintError):
+    """An allocation rule cannot share a step's emissions among its outputs (shares not
+    summing to 1, no basis for an output)."""
+
+
+class PactError(FootprintError):
+    """A PACT (WBCSD Pathfinder) ProductFootprint document fails its schema or cannot be used."""

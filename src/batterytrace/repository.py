@@ -22,6 +22,18 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+from batterytrace.carbon import pact
+from batterytrace.carbon.activity import Model
+from batterytrace.carbon.factors import FactorSet, shipped
+from batterytrace.carbon.footprint import (
+    Contribution,
+    Footprint,
+    Rollup,
+    explain,
+    footprint,
+    rollup,
+)
+from batterytrace.carbon.system import Builder, SupplierPcf, System
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.contracts.deliveries import Deliveries
 from batterytrace.custody.claims import Claim
@@ -38,10 +50,18 @@ from batterytrace.custody.recycled import share as recycled_share
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis import documents, rules
 from batterytrace.epcis.model import Document, DocumentKind
-from batterytrace.errors import CustodyError, PeriodClosed, QueryError, StoreError
+from batterytrace.errors import (
+    CustodyError,
+    FactorError,
+    FootprintError,
+    PeriodClosed,
+    QueryError,
+    StoreError,
+)
 from batterytrace.ledger import keys
 from batterytrace.ledger.verify import VerifyReport, verify
-from batterytrace.masterdata import MasterData
+from batterytrace.masterdata import MasterData, MaterialKind
+from batterytrace.store import carbon as carbon_store
 from batterytrace.store import contracts as contracts_store
 from batterytrace.store import custody as custody_store
 from batterytrace.store import database, schema
@@ -52,7 +72,7 @@ from batterytrace.store.query import ParamValue, QueryPage, SimpleEventQuery
 from batterytrace.trace.balance import DEFAULT_TOLERANCE, BalanceReport
 from batterytrace.trace.balance import check as balance_of
 from batterytrace.trace.genealogy import Trace, backward, forward
-from batterytrace.trace.lineage import ELEMENT_NAMES, node_id
+from batterytrace.trace.lineage import ELEMENT_NAMES, class_of, node_id
 
 QUERY_NAME = "SimpleEventQuery"
 
@@ -282,6 +302,113 @@ class Repository:
             for event in custody_store.lot_events(conn):
                 state.apply(event)
             return state
+
+    # --- carbon footprint (issue 5, decision 010) ------------------------------------------
+
+    def import_carbon(self, model: Model, source: str, owner: str | None = None) -> int:
+        """Add a carbon model (activity data, lanes, allocation rules, proxies); it is checked
+        together with the stored ones first. How many activity data it holds."""
+        with self._store().engine.begin() as conn:
+            carbon_store.model(conn).merged(model)
+            carbon_store.add_model(conn, model, source, owner)
+        return len(model.activities)
+
+    def carbon_model(self) -> Model:
+        with self._store().engine.connect() as conn:
+            return carbon_store.model(conn)
+
+    def import_factors(self, factors: FactorSet, owner: str | None = None) -> None:
+        """Add (or replace) a user's emission-factor set, chosen by ``name@version``."""
+        if factors.label == shipped().label:
+            raise FactorError(f"{factors.label} is the shipped set; give your set another name")
+        with self._store().engine.begin() as conn:
+            carbon_store.save_factors(conn, factors, owner)
+
+    def factor_sets(self) -> list[FactorSet]:
+        """The shipped set, then the users' sets."""
+        with self._store().engine.connect() as conn:
+            return [shipped(), *carbon_store.factor_sets(conn).values()]
+
+    def factor_set(self, label: str | None = None) -> FactorSet:
+        """The set a calculation uses: the shipped one, or a user's (over the shipped one, so a
+        set overriding a few factors keeps the others)."""
+        if label is None or label == shipped().label:
+            return shipped()
+        with self._store().engine.connect() as conn:
+            found = carbon_store.factor_sets(conn).get(label)
+        if found is None:
+            labels = ", ".join(s.label for s in self.factor_sets())
+            raise FactorError(f"factor set {label!r} is unknown; known: {labels}")
+        return found.over(shipped())
+
+    def import_supplier_footprint(
+        self, document: Mapping[str, object], product: str
+    ) -> pact.SupplierFootprint:
+        """Keep a supplier's PACT footprint as the footprint of a product class or lot: it
+        replaces the proxy factor (or the site's activity data) for that product."""
+        read = pact.read(document)
+        with self._store().engine.begin() as conn:
+            carbon_store.save_supplier(conn, read.id, node_id(product), document)
+        return read
+
+    def product_system(self, factors: str | None = None, model: Model | None = None) -> System:
+        """The product system of everything stored (decision 010); ``model`` replaces the
+        stored carbon model (what-if)."""
+        with self._store().engine.connect() as conn:
+            data = masterdata_store.load(conn)
+            packs = tuple(
+                sorted(
+                    node_id(m.id) for m in data.materials.values() if m.kind is MaterialKind.PACK
+                )
+            )
+            suppliers = {}
+            for product, document in carbon_store.suppliers(conn):
+                read = pact.read(document)
+                share = (read.primary_data_share or 0.0) / 100
+                suppliers[product] = SupplierPcf(
+                    read.id, read.kg_co2e_per_kg, share, read.company_name
+                )
+            builder = Builder(
+                model or carbon_store.model(conn), self.factor_set(factors), data.sites, suppliers
+            )
+            steps, legs, assembled = carbon_store.recorded(conn, packs)
+        for step in steps:
+            builder.step(step)
+        for pack in assembled:
+            builder.assembled(pack)
+        for leg in legs:
+            builder.leg(leg)
+        return builder.build()
+
+    def footprints(self, factors: str | None = None) -> Rollup:
+        """Every stored lot, item batch and pack, rolled up."""
+        return rollup(self.product_system(factors))
+
+    def footprint_node(self, identifier: str) -> str:
+        """The product-system node that stands for an identifier: a lot, a pack, or the batch
+        of the transformation that made a serialised item."""
+        node = node_id(identifier)
+        with self._store().engine.connect() as conn:
+            batch = carbon_store.batch_of(conn, node)
+        return batch or node
+
+    def capacity_kwh(self, identifier: str) -> float | None:
+        """Energy of one item of the identifier's class, from the master data."""
+        materials = self.master_data().materials
+        cls = class_of(node_id(identifier))
+        return next((m.energy_kwh for m in materials.values() if node_id(m.id) == cls), None)
+
+    def footprint(self, identifier: str, factors: str | None = None) -> tuple[Footprint, Rollup]:
+        result = self.footprints(factors)
+        node = self.footprint_node(identifier)
+        if result.system.node(node) is None:
+            raise FootprintError(
+                f"{identifier}: not a lot, pack or item made by a transformation in this store"
+            )
+        return footprint(result, node, self.capacity_kwh(identifier)), result
+
+    def explain_footprint(self, result: Rollup, identifier: str) -> Contribution:
+        return explain(result, self.footprint_node(identifier))
 
     def trace(self, identifier: str, direction: str = "backward", element: str = "Co") -> Trace:
         """Genealogy of an object: ``backward`` to its sources or ``forward`` to its uses, with

@@ -192,3 +192,48 @@ def mass_fractions(formula: str) -> dict[str, float]:
 def element_mass_kg(formula: str, compound_kg: float, element: str) -> float:
     """kg of ``element`` in ``compound_kg`` kg of the compound (0 when it holds none)."""
     return compound_kg * mass_fractions(formula).get(element, 0.0)
+
+
+# Activity units of the carbon footprint, by dimension: each unit's size in the dimension's base
+# unit (kWh, kg, L, tkm, kWh_capacity, kgCO2e, item) as an exact ratio numerator/denominator, so
+# that 1 kWh is exactly 3.6 MJ. Energy and battery capacity are different dimensions on purpose:
+# a kWh of electricity used is never a kWh of battery capacity made.
+ACTIVITY_UNITS: dict[str, tuple[str, int, int]] = {
+    "Wh": ("energy", 1, 1000), "kWh": ("energy", 1, 1), "MWh": ("energy", 1000, 1),
+    "GWh": ("energy", 10**6, 1), "kJ": ("energy", 1, 3600), "MJ": ("energy", 5, 18),
+    "GJ": ("energy", 2500, 9), "TJ": ("energy", 2_500_000, 9),
+    "g": ("mass", 1, 1000), "kg": ("mass", 1, 1), "t": ("mass", 1000, 1),
+    "L": ("volume", 1, 1), "m3": ("volume", 1000, 1),
+    "tkm": ("freight", 1, 1), "kgkm": ("freight", 1, 1000),
+    "kWh_capacity": ("capacity", 1, 1), "MWh_capacity": ("capacity", 1000, 1),
+    "gCO2e": ("emissions", 1, 1000), "kgCO2e": ("emissions", 1, 1), "tCO2e": ("emissions", 1000, 1),
+    "item": ("count", 1, 1),
+}  # fmt: skip
+
+# The Rec. 20 codes (table above) accepted for the same activity units.
+ACTIVITY_REC20: dict[str, str] = {
+    "WHR": "Wh", "KWH": "kWh", "MWH": "MWh", "GWH": "GWh", "KJO": "kJ", "3B": "MJ", "GV": "GJ",
+    "GRM": "g", "KGM": "kg", "TNE": "t", "LTR": "L", "MTQ": "m3", "TKM": "tkm",
+}  # fmt: skip
+
+
+def _activity_unit(unit: str) -> tuple[str, int, int]:
+    found = ACTIVITY_UNITS.get(ACTIVITY_REC20.get(unit, unit))
+    if found is None:
+        raise UnitError(f"unknown unit {unit!r}; known: {', '.join(ACTIVITY_UNITS)}")
+    return found
+
+
+def dimension(unit: str) -> str:
+    """The dimension of an activity unit: energy, mass, volume, freight, capacity, emissions or
+    count; an unknown unit is a :class:`UnitError`."""
+    return _activity_unit(unit)[0]
+
+
+def convert(amount: float, unit: str, to: str) -> float:
+    """``amount`` in ``unit`` expressed in ``to``, both activity units of one dimension."""
+    dim, num, den = _activity_unit(unit)
+    dim_to, num_to, den_to = _activity_unit(to)
+    if dim != dim_to:
+        raise UnitError(f"cannot convert {unit} ({dim}) to {to} ({dim_to})")
+    return amount * (num * den_to) / (den * num_to)

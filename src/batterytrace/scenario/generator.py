@@ -813,18 +813,117 @@ def custody_rules() -> dict[str, Any]:
     }  # fmt: skip
 
 
+# Activity data intensities of the scenario's sites, per unit of what each makes (scenario
+# assumptions in the ranges of public LCA inventories, stated so every footprint can show them):
+# (site, kind, factor or electricity mix, amount per unit, unit, unit the amount is per).
+GRID_FR = {"electricity-grid-fr": 1.0}
+INTENSITIES: tuple[tuple[Place, str, str | dict[str, float], float, str], ...] = (
+    (MINE, "fuel", "diesel", 1.5, "L"),  # per t of ore: loaders, trucks, ventilation
+    (MINE, "electricity", {"electricity-grid-ma": 1.0}, 25.0, "kWh"),  # hoisting, pumping
+    (MINE, "reagent", "explosives", 0.35, "kg"),
+    (REFINERY, "electricity", {"electricity-wind-onshore": A.WIND_SHARE,
+                               "electricity-grid-ma": round(1 - A.WIND_SHARE, 6)}, 1400.0, "kWh"),
+    (REFINERY, "fuel", "natural-gas", 3500.0, "MJ"),  # per t of sulfate: steam, crystallisation
+    (REFINERY, "reagent", "sulfuric-acid", 900.0, "kg"),
+    (REFINERY, "reagent", "sodium-hydroxide", 350.0, "kg"),
+    (REFINERY, "reagent", "lime", 450.0, "kg"),
+    (REFINERY, "reagent", "hydrogen-peroxide", 60.0, "kg"),
+    (REFINERY, "reagent", "sodium-carbonate", 100.0, "kg"),
+    (REFINERY, "process", "", 40.0, "kgCO2e"),  # CO2 from neutralising acid liquors
+    (RECYCLER, "electricity", GRID_FR, 600.0, "kWh"),  # per t of black mass
+    (RECYCLER, "reagent", "sulfuric-acid", 1200.0, "kg"),
+    (RECYCLER, "reagent", "sodium-hydroxide", 400.0, "kg"),
+    (RECYCLER, "reagent", "hydrogen-peroxide", 150.0, "kg"),
+    (RECYCLER, "fuel", "natural-gas", 1500.0, "MJ"),
+    (PCAM_PLANT, "electricity", GRID_FR, 1800.0, "kWh"),  # per t of precursor
+    (PCAM_PLANT, "reagent", "sodium-hydroxide", 850.0, "kg"),
+    (PCAM_PLANT, "reagent", "ammonia", 60.0, "kg"),
+    (PCAM_PLANT, "fuel", "natural-gas", 4000.0, "MJ"),
+    (CAM_PLANT, "electricity", GRID_FR, 4000.0, "kWh"),  # per t of cathode: calcination
+    (CAM_PLANT, "fuel", "natural-gas", 2000.0, "MJ"),
+    (CELL_PLANT, "electricity", GRID_FR, 25.0, "kWh"),  # per kWh of cells: coating, dry rooms
+    (CELL_PLANT, "fuel", "natural-gas", 15.0, "MJ"),
+    (CELL_PLANT, "material", "cell-materials-other", 1.0, "kWh_capacity"),  # anode, electrolyte...
+    (PACK_PLANT, "electricity", GRID_FR, 1.5, "kWh"),  # per kWh of packs
+    (PACK_PLANT, "material", "pack-components", 1.0, "kWh_capacity"),  # housing, BMS, wiring
+)  # fmt: skip
+
+
+def _annual_output(scale: float) -> dict[Place, float]:
+    """What each site with activity data makes in a year at ``scale``: t of ore, sulfate,
+    black mass, precursor, cathode; kWh of cells and packs (the plan, not the draw)."""
+    agreement = A.AGREEMENT_CO_KG * scale
+    total = agreement / A.AGREEMENT_SHARE
+    co = mass_fractions(A.SULFATE)["Co"]
+    grade = (A.ORE_GRADE[1] - A.ORE_GRADE[0]) / math.log(A.ORE_GRADE[1] / A.ORE_GRADE[0])
+    black_mass_co = total * A.RECYCLED_SHARE / A.RECYCLED_SULFATE_CO_YIELD
+    cam_co = total * A.PCAM_YIELD * A.CAM_YIELD
+    kwh = cam_co * A.CELL_YIELD / A.CO_KG_PER_KWH
+    return {
+        MINE: agreement / A.REFINERY_CO_YIELD / grade / 1000,
+        REFINERY: agreement / co / 1000,
+        RECYCLER: black_mass_co / A.BLACK_MASS_CO_FRACTION / 1000,
+        PCAM_PLANT: total * A.PCAM_YIELD / mass_fractions(A.PCAM)["Co"] / 1000,
+        CAM_PLANT: cam_co / mass_fractions(A.CAM)["Co"] / 1000,
+        CELL_PLANT: kwh,
+        PACK_PLANT: kwh,
+    }
+
+
+def carbon_model(scale: float) -> dict[str, Any]:
+    """The scenario's carbon-footprint model (decision 010): each site's activity data per
+    year (intensities above times the plan), transport lanes, proxies for the purchased salts
+    and conventional sulfate, end-of-life packs cut off; allocation by mass everywhere."""
+    output = _annual_output(scale)
+    activities = [
+        {"site": place.sgln, "period": str(year), "kind": kind,
+         "amount": round(amount * output[place], 6), "unit": unit, "quality": "calculated"}
+        | ({"mix": factor} if isinstance(factor, dict) else {"factor": factor} if factor else {})
+        for year in A.YEARS
+        for place, kind, factor, amount, unit in INTENSITIES
+    ]  # fmt: skip
+    lanes = [
+        (MINE, REFINERY, "road", None), (REFINERY, CASABLANCA, "road", None),
+        (CASABLANCA, DUNKIRK, "sea", 2400.0), (DUNKIRK, PCAM_PLANT, "road", None),
+        (CHINA, PCAM_PLANT, "sea", 19800.0), (RECYCLER, PCAM_PLANT, "road", None),
+        (NICKEL, PCAM_PLANT, "sea", 3300.0), (REFINERY, PCAM_PLANT, "sea", 2700.0),
+        (LITHIUM, CAM_PLANT, "road", None), (PCAM_PLANT, CAM_PLANT, "road", None),
+        (CAM_PLANT, CELL_PLANT, "road", None),
+    ]  # fmt: skip
+    proxies = [
+        (CONV_SULFATE, "cobalt-sulfate-conventional"), (NI_SULFATE, "nickel-sulfate"),
+        (MN_SULFATE, "manganese-sulfate"), (LIOH, "lithium-hydroxide"), (EOL, None),
+    ]  # fmt: skip
+    return {
+        "activities": activities,
+        "lanes": [
+            {"from": a.sgln, "to": b.sgln, "mode": mode}
+            | ({} if km is None else {"distanceKm": km})
+            for a, b, mode, km in lanes
+        ],
+        "allocation": [],
+        "proxies": [{"product": p.class_id, "factor": f} for p, f in proxies],
+    }
+
+
 def generate(
     out: Path, scale: float = 0.001, seed: int = 2025, progress: Callable[[int], None] | None = None
 ) -> ScenarioResult:
     """Write ``masterdata.json``, ``contracts.json`` (the agreement at this scale),
-    ``custody.json`` (claim origins, site policies) and one EPCIS document per year
+    ``custody.json`` (claim origins, site policies), ``carbon.json`` (activity data, lanes,
+    proxies) and one EPCIS document per year
     (``events-YYYY.jsonld``)."""
     if not (0 < scale <= 2):
         raise ValueError(f"scale: {scale} is not within (0, 2]")
     out.mkdir(parents=True, exist_ok=True)
     run = _Run(out, scale, seed, progress)
     run.result.files.extend(write_master_data(master_data(), out / "masterdata.json", "json"))
-    for name, content in (("contracts.json", [contract(scale)]), ("custody.json", custody_rules())):
+    written = (
+        ("contracts.json", [contract(scale)]),
+        ("custody.json", custody_rules()),
+        ("carbon.json", carbon_model(scale)),
+    )
+    for name, content in written:
         (out / name).write_bytes(orjson.dumps(content, option=orjson.OPT_INDENT_2))
         run.result.files.append(out / name)
     for year in A.YEARS:

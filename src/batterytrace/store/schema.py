@@ -213,3 +213,32 @@ custody_transfer = Table(
     Column("kg", Text, nullable=False),  # JSON: element -> kg
     Column("owner", String(200)),
 )
+
+# Carbon footprint (issue 5): the model (activity data, allocation, lanes, proxies) as imported,
+# one JSON document per import, applied in import order; emission-factor sets users added
+# (the shipped set is in the package); suppliers' PACT footprints with the product they stand for.
+carbon_model = Table(
+    "carbon_model",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("imported", BigInteger, nullable=False),  # ms since the epoch
+    Column("content", Text, nullable=False),
+    Column("owner", String(200)),
+)
+factor_set = Table(
+    "factor_set",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("version", String(50), primary_key=True),
+    Column("content", Text, nullable=False),  # CSV, the columns of carbon.factors
+    Column("owner", String(200)),
+)
+supplier_footprint = Table(
+    "supplier_footprint",
+    metadata,
+    Column("id", Text, primary_key=True),  # the PACT ProductFootprint id
+    Column("product", Text, nullable=False),  # class or lot Digital Link it stands for
+    Column("content", Text, nullable=False),  # the PACT document as received
+    Column("owner", String(200)),
+)

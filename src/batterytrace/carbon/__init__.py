@@ -1,0 +1,1 @@
+"""Product carbon footprint: emission factors, activity data, roll-up, targets, PACT exchange."""

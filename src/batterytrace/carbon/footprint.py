@@ -1,0 +1,361 @@
+"""Cradle-to-gate product carbon footprints: the roll-up of a product system, and what one
+product's figure is made of.
+
+The roll-up follows the genealogy from the sources to the packs, ISO 14044 fashion: a product's
+footprint per unit is its own burdens (its allocated share of activity data, proxies, supplier
+footprints, transport legs) divided by the units it came out as, plus what each unit used of
+its inputs times their footprint per unit. Products are processed level by level (a level: the
+products whose inputs are all in lower levels), each level in one sparse product, so every lot,
+batch and pack of a store is rolled up at once.
+
+Each product's figure is kept as amounts per burden key (factor x life-cycle stage x material,
+in the factor's unit) plus five running sums in kg CO2e: total, primary, and the three PACT data
+quality ratings weighted by emissions, so breakdowns, primary-data share, data quality, Monte
+Carlo draws and what-if factor changes all read the same numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from batterytrace.carbon.system import MATERIALS, Stage, System
+from batterytrace.errors import FootprintError
+
+SUMS = ("kgCO2e", "primary", "technological", "temporal", "geographical")
+DQR = SUMS[2:]
+_MAX_LEVELS = 1000  # deeper than this is a cycle, not a supply chain
+
+
+@dataclass(slots=True)
+class Rollup:
+    """Every product's footprint per unit: ``per_unit[node]`` holds the key amounts, then
+    :data:`SUMS`; ``incomplete[node]`` when something it depends on is missing."""
+
+    system: System
+    values: np.ndarray  # kg CO2e per unit of each key's factor
+    per_unit: np.ndarray
+    incomplete: np.ndarray
+    levels: np.ndarray
+
+    def total(self, node: int) -> float:
+        return float(self.per_unit[node, len(self.values)])
+
+
+def matrices(system: System) -> tuple[sparse.csr_array, np.ndarray, np.ndarray]:
+    """The system as matrices: ``uses`` (n x n, row j: amount of each input per unit of j),
+    ``own`` (n x keys+sums, per unit of j) and the key values."""
+    for group in system.groups:
+        for b in group.burdens:
+            system.key(b.key)
+    n, k = len(system.nodes), len(system.keys)
+    values = np.array([system.value(key.factor) for key in system.keys], dtype=float)
+    grouped = np.zeros((len(system.groups), k + len(SUMS)))
+    for g, group in enumerate(system.groups):
+        for b in group.burdens:
+            col = system.keys[b.key]
+            kg = b.amount * values[col]
+            grouped[g, col] += b.amount
+            grouped[g, k:] += (kg, kg * b.primary, *(kg * r for r in b.ratings))
+    output = np.array([node.output for node in system.nodes])
+    if (output <= 0).any():
+        bad = system.nodes[int(np.argmax(output <= 0))].id
+        raise FootprintError(f"{bad}: made in a quantity of zero; it has no footprint per unit")
+    shares = _per_output([node.own for node in system.nodes], output, len(system.groups))
+    uses = _per_output([node.inputs for node in system.nodes], output, n)
+    return uses, np.asarray(shares @ grouped), values
+
+
+def _per_output(rows: list[dict[int, float]], output: np.ndarray, width: int) -> sparse.csr_array:
+    """Row j: each entry of ``rows[j]`` divided by what product j made."""
+    counts = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    cols = np.fromiter((c for r in rows for c in r), dtype=np.int64, count=int(counts.sum()))
+    data = np.fromiter((v for r in rows for v in r.values()), dtype=float, count=len(cols))
+    indptr = np.concatenate(([0], np.cumsum(counts)))
+    data /= np.repeat(output, counts)
+    matrix = sparse.csr_array((data, cols, indptr), shape=(len(rows), width))
+    matrix.sum_duplicates()
+    return matrix
+
+
+def _levels(uses: sparse.csr_array, system: System) -> np.ndarray:
+    """Each product's level: 0 without inputs, else one more than its deepest input."""
+    n = uses.shape[0]
+    level = np.zeros(n, dtype=np.int64)
+    starts, ends = uses.indptr[:-1], uses.indptr[1:]
+    has = ends > starts
+    for _ in range(_MAX_LEVELS):
+        deeper = np.zeros(n, dtype=np.int64)
+        if uses.nnz:
+            deeper[has] = np.maximum.reduceat(level[uses.indices] + 1, starts[has])
+        if np.array_equal(deeper, level):
+            return level
+        level = deeper
+    stuck = system.nodes[int(np.argmax(level))].id
+    raise FootprintError(f"{stuck}: its genealogy has a cycle (a product among its own inputs)")
+
+
+def rollup(system: System) -> Rollup:
+    """Every product's footprint per unit (see the module docstring)."""
+    uses, per_unit, values = matrices(system)
+    levels = _levels(uses, system)
+    missing = np.array([bool(node.missing) for node in system.nodes])
+    incomplete = missing.astype(np.float64)
+    for level in range(1, int(levels.max(initial=0)) + 1):
+        rows = np.flatnonzero(levels == level)
+        part = uses[rows]
+        per_unit[rows] += part @ per_unit
+        incomplete[rows] += part @ incomplete
+    return Rollup(system, values, per_unit, incomplete > 0, levels)
+
+
+# --- one product ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceClass:
+    label: str
+    at_most: float | None  # kg CO2e per kWh; None: above the last bound
+    status: str
+    source: str
+
+
+def performance_classes() -> list[PerformanceClass]:
+    """The carbon-footprint performance classes (Art. 7(2)), from the table shipped as data."""
+    text = (
+        resources.files("batterytrace.carbon").joinpath("data/performance-classes.csv").read_text()
+    )
+    return [
+        PerformanceClass(
+            r["class"],
+            float(r["max_kgco2e_per_kwh"]) if r["max_kgco2e_per_kwh"] else None,
+            r["status"],
+            r["source"],
+        )
+        for r in csv.DictReader(io.StringIO(text))
+    ]
+
+
+def performance_class(per_kwh: float) -> PerformanceClass:
+    classes = performance_classes()
+    for c in classes:
+        if c.at_most is None or per_kwh <= c.at_most:
+            return c
+    return classes[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Footprint:
+    """The cradle-to-gate footprint of one unit of a product (a kg of a lot, one item, a pack),
+    with what it is made of and where its numbers come from."""
+
+    id: str
+    unit: str
+    kg_co2e: float
+    fossil: float
+    biogenic: float
+    capacity_kwh: float | None
+    stages: dict[str, float]
+    materials: dict[str, float]
+    factors: dict[str, float]  # kg CO2e by factor id
+    primary_share: float  # 0..1 of kg CO2e from primary data
+    dqr: dict[str, float]  # emission-weighted PACT ratings, 1 (good) .. 3 (poor)
+    complete: bool
+    missing: tuple[str, ...]
+    factor_set: str
+    sources: tuple[tuple[str, str, str], ...]  # (factor id, source, reference) used
+    allocation: tuple[str, ...]  # the rules used upstream, by site
+    performance: PerformanceClass | None = None
+    supplier_documents: tuple[str, ...] = ()
+
+    @property
+    def per_kwh(self) -> float | None:
+        return self.kg_co2e / self.capacity_kwh if self.capacity_kwh else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "declaredUnit": self.unit,
+            "kgCO2e": self.kg_co2e,
+            "kgCO2ePerKWh": self.per_kwh,
+            "capacityKWh": self.capacity_kwh,
+            "fossilKgCO2e": self.fossil,
+            "biogenicKgCO2e": self.biogenic,
+            "byStage": self.stages,
+            "byMaterial": self.materials,
+            "byFactor": self.factors,
+            "primaryDataShare": self.primary_share,
+            "dataQualityRatings": self.dqr,
+            "complete": self.complete,
+            "missing": list(self.missing),
+            "performanceClass": None
+            if self.performance is None
+            else {
+                "class": self.performance.label,
+                "status": self.performance.status,
+                "source": self.performance.source,
+            },
+            "provenance": {
+                "factorSet": self.factor_set,
+                "factors": [{"id": i, "source": s, "reference": r} for i, s, r in self.sources],
+                "allocation": list(self.allocation),
+                "supplierFootprints": list(self.supplier_documents),
+                "boundary": "cradle to gate; use phase and end of life excluded",
+            },
+        }
+
+
+def footprint(result: Rollup, node_id: str, capacity_kwh: float | None = None) -> Footprint:
+    system = result.system
+    j = system.node(node_id)
+    if j is None:
+        raise FootprintError(f"{node_id}: no lot, item batch or pack of that id in the system")
+    row = result.per_unit[j]
+    k = len(result.values)
+    kg = row[:k] * result.values
+    total = float(row[k])
+    stages: dict[str, float] = {s.value: 0.0 for s in Stage if s is not Stage.OTHER}
+    materials: dict[str, float] = dict.fromkeys(MATERIALS, 0.0)
+    factors: dict[str, float] = defaultdict(float)
+    biogenic = 0.0
+    for key, col in system.keys.items():
+        stages[key.stage.value] = stages.get(key.stage.value, 0.0) + float(kg[col])
+        materials[key.material] += float(kg[col])
+        factors[key.factor] += float(kg[col])
+        if key.factor in system.factors:
+            biogenic += float(kg[col]) * system.factors.get(key.factor).biogenic_share
+    upstream = list(_upstream(system, j))
+    missing = tuple(dict.fromkeys(m for i in upstream for m in system.nodes[i].missing))
+    used = sorted(f for f, v in factors.items() if v and f in system.factors)
+    per_kwh = total / capacity_kwh if capacity_kwh else None
+    return Footprint(
+        node_id,
+        system.nodes[j].unit.value,
+        total,
+        total - biogenic,
+        biogenic,
+        capacity_kwh,
+        stages,
+        materials,
+        dict(factors),
+        float(row[k + 1] / total) if total else 0.0,
+        {name: float(row[k + 2 + n] / total) if total else 0.0 for n, name in enumerate(DQR)},
+        not bool(result.incomplete[j]),
+        missing,
+        system.factors.label,
+        tuple((f, system.factors.get(f).source, system.factors.get(f).reference) for f in used),
+        tuple(
+            sorted(
+                {
+                    f"{system.nodes[i].site}: {system.groups[g].rule}"
+                    for i in upstream
+                    for g in system.nodes[i].own
+                }
+            )
+        ),
+        None if per_kwh is None else performance_class(per_kwh),
+        tuple(
+            sorted(
+                {
+                    system.suppliers[system.nodes[i].id]
+                    for i in upstream
+                    if system.nodes[i].id in system.suppliers
+                }
+            )
+        ),
+    )
+
+
+def _upstream(system: System, start: int) -> Iterator[int]:
+    seen = {start}
+    todo = [start]
+    while todo:
+        j = todo.pop()
+        yield j
+        for i in system.nodes[j].inputs:
+            if i not in seen:
+                seen.add(i)
+                todo.append(i)
+
+
+# --- explaining it ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Contribution:
+    """One branch of a footprint's explanation: ``kg_co2e`` of the root from ``label``."""
+
+    label: str
+    kg_co2e: float
+    detail: str = ""
+    children: list[Contribution] = field(default_factory=list)
+
+
+def explain(result: Rollup, node_id: str, floor: float = 0.001) -> Contribution:
+    """The tree of contributions to one unit of a product, down to each activity datum and
+    factor; branches under ``floor`` of the total are summed into one line per level."""
+    system = result.system
+    j = system.node(node_id)
+    if j is None:
+        raise FootprintError(f"{node_id}: no lot, item batch or pack of that id in the system")
+    total = result.total(j)
+    return _explain(result, j, 1.0, max(total, 1e-300) * floor, set())
+
+
+def _explain(result: Rollup, j: int, units: float, floor: float, path: set[int]) -> Contribution:
+    system = result.system
+    node = system.nodes[j]
+    here = Contribution(
+        f"{node.id}",
+        units * result.total(j),
+        f"{units:.6g} {node.unit.value} made at {node.site} ({node.time:%Y-%m-%d})",
+    )
+    small = 0.0
+    for g, share in node.own.items():
+        group = system.groups[g]
+        scale = units * share / node.output
+        kids = []
+        for b in group.burdens:
+            col = system.keys[b.key]
+            kg = b.amount * scale * result.values[col]
+            value = system.value(b.key.factor)
+            unit = (
+                system.factors.get(b.key.factor).unit
+                if b.key.factor in system.factors
+                else "kg CO2e"
+            )
+            kids.append(
+                Contribution(
+                    b.source,
+                    kg,
+                    f"{b.amount * scale:.6g} {unit} x {value:g} kg CO2e/{unit} "
+                    f"({b.key.factor}, {b.key.stage.value}, {b.key.material})",
+                )
+            )
+        branch = Contribution(
+            f"{group.label} [{group.rule}]",
+            sum(c.kg_co2e for c in kids),
+            f"share {share:.6g} of the group",
+            kids,
+        )
+        if branch.kg_co2e < floor:
+            small += branch.kg_co2e
+        else:
+            here.children.append(branch)
+    for i, amount in sorted(node.inputs.items(), key=lambda kv: -kv[1] * result.total(kv[0])):
+        used = units * amount / node.output
+        if used * result.total(i) < floor or i in path:
+            small += used * result.total(i)
+            continue
+        here.children.append(_explain(result, i, used, floor, path | {j}))
+    if small:
+        here.children.append(Contribution("(smaller contributions)", small))
+    return here

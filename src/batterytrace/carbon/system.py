@@ -1,0 +1,683 @@
+"""The product system a footprint is computed on: products, what each used, what each emitted.
+
+Built from what the events recorded (decision 010) and the model (activity data, allocation,
+lanes, proxies):
+
+- a *product* (node) is a lot (kg), the serialised items one transformation event made (a cell
+  line's batch: per item), or a battery pack assembled by aggregation (per pack, holding the
+  items the store's holdings count per making event);
+- each product's *inputs* are what its making steps consumed (kg of lots, items), so the
+  genealogy decides what reaches it;
+- its *own burdens* are its share of activity data: a site's data for a period shared among the
+  products the site made in that period by the site's allocation rule (ISO 14044 §4.3.4),
+  data stated on an event shared among that event's products, a proxy factor for a purchased
+  product without recorded upstream, a supplier's PACT footprint, and the transport legs its
+  shipping events record (tonne-kilometres by mode).
+
+Burdens of one allocation *group* (one activity set shared among products) are kept once with
+each product's share, so a year of a pack plant's data shared among 100,000 packs is one group.
+Nothing missing is counted as zero: a product with no footprint source, a factor the set lacks or
+a leg of unknown mode is named on the product, and everything downstream is incomplete.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from batterytrace.carbon.activity import DETOUR, Activity, Allocation, Mode, Model, Quality, Rule
+from batterytrace.carbon.factors import Factor, FactorSet
+from batterytrace.custody.ledger import Period
+from batterytrace.errors import AllocationError, BatteryTraceError, FactorError
+from batterytrace.masterdata import Site, SiteRole
+from batterytrace.trace.lineage import ELEMENT_NAMES, node_id
+from batterytrace.units import convert
+
+DIRECT = "direct"  # process emissions: kg CO2e as recorded, no factor
+EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
+
+
+class Stage(StrEnum):
+    EXTRACTION = "extraction"
+    REFINING = "refining"
+    CATHODE = "pCAM/CAM"
+    CELL = "cell"
+    PACK = "pack"
+    TRANSPORT = "transport"
+    OTHER = "other"
+
+
+STAGE_OF_ROLE = {
+    SiteRole.MINE: Stage.EXTRACTION,
+    SiteRole.CONCENTRATOR: Stage.EXTRACTION,
+    SiteRole.REFINERY: Stage.REFINING,
+    SiteRole.RECYCLER: Stage.REFINING,
+    SiteRole.PRECURSOR: Stage.CATHODE,
+    SiteRole.CATHODE: Stage.CATHODE,
+    SiteRole.CELL: Stage.CELL,
+    SiteRole.PACK: Stage.PACK,
+    SiteRole.VEHICLE_ASSEMBLY: Stage.PACK,
+    SiteRole.PORT: Stage.TRANSPORT,
+    SiteRole.WAREHOUSE: Stage.TRANSPORT,
+}
+MATERIALS = (*ELEMENT_NAMES, "other")
+EU = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "HU",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+    ]
+)
+
+
+class Unit(StrEnum):
+    KG = "kg"
+    ITEM = "item"
+
+
+# --- what the events recorded ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """A product a step made: a lot (``kg``) or ``items`` serialised items of one event."""
+
+    node: str
+    unit: Unit
+    quantity: float
+    cls: str  # class Digital Link, for allocation values and proxies
+    elements: Mapping[str, float]  # kg of each known element in the quantity made
+
+
+@dataclass(frozen=True, slots=True)
+class Made:
+    """One step that made products (a transformation, a commissioning)."""
+
+    event: str
+    site: str
+    time: datetime
+    inputs: tuple[tuple[str, float], ...]  # (node, kg of a lot or number of items)
+    outputs: tuple[Output, ...]
+    activities: tuple[Activity, ...] = ()  # stated on the event (bt:activity)
+    commissioned: bool = False  # no inputs by nature: proxies apply
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """A shipping event moving ``kg`` of a lot from its site towards ``destination``."""
+
+    event: str
+    lot: str
+    kg: float
+    origin: str
+    destination: str | None
+    time: datetime
+    mode: str | None = None  # bt:transportMode on the event
+    distance_km: float | None = None  # bt:distanceKm on the event
+
+
+@dataclass(frozen=True, slots=True)
+class Assembled:
+    """A pack aggregated at a site: the items it holds, counted per making event's batch."""
+
+    node: str
+    cls: str
+    site: str
+    time: datetime
+    contents: tuple[tuple[str, int], ...]  # (batch node, items)
+
+
+# --- the system ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """What a burden amount is: of which factor, at which life-cycle stage, for which material."""
+
+    factor: str
+    stage: Stage
+    material: str
+
+
+@dataclass(frozen=True, slots=True)
+class Burden:
+    """An amount (in its factor's unit) in an allocation group, with its provenance."""
+
+    key: Key
+    amount: float
+    primary: float  # share of it from primary data, 0..1
+    ratings: tuple[int, int, int]  # PACT DQR: technological, temporal, geographical (1 best..3)
+    source: str  # the activity datum, proxy, leg or supplier document
+
+
+@dataclass(slots=True)
+class Group:
+    """Burdens shared among products by one rule (a site's period, an event, a leg...)."""
+
+    label: str
+    rule: str
+    burdens: list[Burden] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Node:
+    id: str
+    unit: Unit
+    output: float  # units made
+    cls: str
+    site: str
+    time: datetime
+    material: str
+    inputs: dict[int, float] = field(default_factory=dict)  # node index -> amount
+    own: dict[int, float] = field(default_factory=dict)  # group index -> share
+    missing: list[str] = field(default_factory=list)
+    elements: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class System:
+    factors: FactorSet
+    nodes: list[Node] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)
+    groups: list[Group] = field(default_factory=list)
+    keys: dict[Key, int] = field(default_factory=dict)
+    suppliers: dict[str, str] = field(default_factory=dict)  # node -> supplier document id
+    notes: list[str] = field(default_factory=list)  # data no product could take
+
+    def node(self, node_id: str) -> int | None:
+        return self.index.get(node_id)
+
+    def key(self, key: Key) -> int:
+        found = self.keys.get(key)
+        if found is None:
+            found = self.keys[key] = len(self.keys)
+        return found
+
+    def value(self, factor: str) -> float:
+        """kg CO2e per unit of a key's factor (1 for direct emissions and supplier PCFs, whose
+        amounts are kg CO2e already)."""
+        return (
+            1.0
+            if factor == DIRECT or factor.startswith("pact:")
+            else self.factors.get(factor).value
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierPcf:
+    """A supplier's footprint standing for a product class or lot (PACT import)."""
+
+    id: str
+    kg_co2e_per_kg: float
+    primary_share: float  # 0..1
+    company: str
+
+
+# --- building it ------------------------------------------------------------------------------
+
+
+def material_of(elements: Mapping[str, float]) -> str:
+    """The material a product's own burdens count under: its one tracked element, or "other"
+    (a mixed product: precursor, cathode, cell, pack)."""
+    present = [e for e, kg in elements.items() if kg > 0]
+    return present[0] if len(present) == 1 else "other"
+
+
+def great_circle_km(a: Site, b: Site) -> float | None:
+    if None in (a.latitude, a.longitude, b.latitude, b.longitude):
+        return None
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))  # type: ignore[arg-type]
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
+
+
+class Builder:
+    """Assembles a :class:`System` from recorded steps, legs and packs, and the model."""
+
+    def __init__(
+        self,
+        model: Model,
+        factors: FactorSet,
+        sites: Mapping[str, Site],
+        suppliers: Mapping[str, SupplierPcf] | None = None,
+    ) -> None:
+        self.model = model
+        self.sites = {node_id(s.id): s for s in sites.values()}
+        self.suppliers = dict(suppliers or {})
+        self.system = System(factors)
+        self._pending_inputs: list[tuple[int, str, float]] = []
+        # (site) -> products made there: (node index, time, quantity, element kg, event)
+        self._made: dict[str, list[tuple[int, datetime, float, Mapping[str, float], str]]] = (
+            defaultdict(list)
+        )
+        self._event_activities: list[tuple[Made, list[int]]] = []
+        self._legs: list[Leg] = []
+
+    # products ----------------------------------------------------------------------------
+
+    def _product(self, out: Output, site: str, time: datetime) -> int:
+        s = self.system
+        i = s.index.get(out.node)
+        if i is None:
+            i = s.index[out.node] = len(s.nodes)
+            node = Node(out.node, out.unit, 0.0, out.cls, site, time, material_of(out.elements))
+            s.nodes.append(node)
+        node = s.nodes[i]
+        node.output += out.quantity
+        for e, kg in out.elements.items():
+            node.elements[e] = node.elements.get(e, 0.0) + kg
+        return i
+
+    def step(self, made: Made) -> None:
+        indices = [self._product(out, made.site, made.time) for out in made.outputs]
+        for i, out in zip(indices, made.outputs, strict=True):
+            for source, amount in made.inputs:
+                self._pending_inputs.append((i, source, amount * self._output_share(made, out)))
+            if self._sourced(i, out, made):
+                continue
+            self._made[made.site].append((i, made.time, out.quantity, out.elements, made.event))
+        if made.activities:
+            self._event_activities.append((made, indices))
+
+    @staticmethod
+    def _output_share(made: Made, out: Output) -> float:
+        """Inputs of a multi-output step go to its outputs by the same basis as mass (one
+        output: all of them); decision 010 keeps multi-output inputs by output mass."""
+        if len(made.outputs) == 1:
+            return 1.0
+        total = sum(o.quantity for o in made.outputs if o.unit is out.unit)
+        if any(o.unit is not out.unit for o in made.outputs):
+            raise AllocationError(
+                f"event {made.event}: outputs in kg and in items; inputs cannot be shared by mass"
+            )
+        return out.quantity / total
+
+    def _sourced(self, i: int, out: Output, made: Made) -> bool:
+        """A supplier PCF or (for commissioned products) a proxy stands for the product's own
+        footprint; it then takes no share of the site's activity data."""
+        s = self.system
+        supplier = self.suppliers.get(out.node) or self.suppliers.get(out.cls)
+        stage = self._stage(made.site)
+        if supplier is not None:
+            kg = out.quantity if out.unit is Unit.KG else None
+            if kg is None:
+                s.nodes[i].missing.append(
+                    f"supplier footprint {supplier.id} is per kg; {out.node} is counted in items"
+                )
+                return True
+            group = self._group(
+                f"supplier footprint {supplier.id} ({supplier.company})", "per kg of product"
+            )
+            key = Key(f"pact:{supplier.id}", stage, s.nodes[i].material)
+            group.burdens.append(
+                Burden(
+                    key,
+                    supplier.kg_co2e_per_kg * kg,
+                    supplier.primary_share,
+                    (1 if supplier.primary_share > 0.5 else 2, 1, 1),
+                    f"PACT footprint {supplier.id} from {supplier.company}: "
+                    f"{supplier.kg_co2e_per_kg:g} kg CO2e/kg",
+                )
+            )
+            s.nodes[i].own[len(s.groups) - 1] = 1.0
+            s.suppliers[out.node] = supplier.id
+            return True
+        if not made.commissioned:
+            return False
+        proxy = self.model.proxies.get(out.cls)
+        if proxy is None:
+            return False
+        if proxy.factor is None:
+            return True  # cut off: no burden, complete by rule
+        group = self._group(f"proxy {proxy.factor} for {out.cls}", "per kg of product")
+        self._burden(
+            group,
+            proxy.factor,
+            out.quantity,
+            "kg" if out.unit is Unit.KG else "item",
+            stage,
+            s.nodes[i].material,
+            Quality.ESTIMATED,
+            made.site,
+            made.time,
+            f"proxy for {out.node}: {out.quantity:g} {out.unit.value}",
+        )
+        s.nodes[i].own[len(s.groups) - 1] = 1.0
+        return True
+
+    def assembled(self, pack: Assembled) -> None:
+        elements: dict[str, float] = {}
+        out = Output(pack.node, Unit.ITEM, 1.0, pack.cls, elements)
+        i = self._product(out, pack.site, pack.time)
+        for batch, items in pack.contents:
+            self._pending_inputs.append((i, batch, float(items)))
+        self._made[pack.site].append((i, pack.time, 1.0, elements, pack.node))
+
+    def leg(self, leg: Leg) -> None:
+        """A transport leg: its tonne-kilometres are burdens of the lot moved (all of them on
+        the whole lot, decision 010), counted once every step is known."""
+        self._legs.append(leg)
+
+    def _leg(self, i: int, leg: Leg) -> None:
+        s = self.system
+        node = s.nodes[i]
+        where = f"leg {leg.event} ({leg.lot})"
+        lane = self.model.lane(leg.origin, leg.destination) if leg.destination else None
+        mode_name = leg.mode or (lane.mode.value if lane else None)
+        if mode_name is None:
+            node.missing.append(
+                f"{where}: transport mode unknown from {leg.origin} to {leg.destination}"
+            )
+            return
+        try:
+            mode = Mode(mode_name)
+        except ValueError:
+            node.missing.append(f"{where}: transport mode {mode_name!r} unknown")
+            return
+        distance = (
+            leg.distance_km if leg.distance_km is not None else (lane.distance_km if lane else None)
+        )
+        stated = distance is not None
+        if distance is None:
+            a, b = self.sites.get(leg.origin), self.sites.get(leg.destination or "")
+            crow = great_circle_km(a, b) if a and b else None
+            if crow is None:
+                node.missing.append(f"{where}: no distance (no lane distance, no site coordinates)")
+                return
+            distance = crow * DETOUR[mode]
+        group = self._group(where, "on the lot moved")
+        tkm = leg.kg / 1000 * distance
+        self._burden(
+            group,
+            mode.factor,
+            tkm,
+            "tkm",
+            Stage.TRANSPORT,
+            node.material,
+            Quality.CALCULATED if stated else Quality.ESTIMATED,
+            leg.origin,
+            leg.time,
+            f"{where}: {leg.kg:g} kg x {distance:,.0f} km {mode.value}"
+            + ("" if stated else f" (great circle x {DETOUR[mode]})"),
+        )
+        node.own[len(s.groups) - 1] = node.own.get(len(s.groups) - 1, 0.0) + 1.0
+
+    # burdens -----------------------------------------------------------------------------
+
+    def _group(self, label: str, rule: str) -> Group:
+        group = Group(label, rule)
+        self.system.groups.append(group)
+        return group
+
+    def _stage(self, site: str) -> Stage:
+        known = self.sites.get(site)
+        return STAGE_OF_ROLE.get(known.role, Stage.OTHER) if known else Stage.OTHER
+
+    def _ratings(
+        self, factor: Factor, primary: bool, site: str, when: datetime
+    ) -> tuple[int, int, int]:
+        """PACT data quality ratings (1 good, 2 fair, 3 poor): technological (primary site
+        data or not), temporal (factor year within 1 or 3 years), geographical (factor for the
+        site's country, its region, or global)."""
+        gap = abs(when.year - factor.year)
+        country = self.sites[site].country if site in self.sites else None
+        geo = (
+            1
+            if factor.geography == country
+            else 2
+            if factor.geography in ("EU", "RER") and country in EU
+            else 3
+        )
+        if factor.geography == "GLO" and factor.id.startswith("freight-"):
+            geo = 2  # freight intensities are global by nature (GLEC)
+        return (1 if primary else 2, 1 if gap <= 1 else 2 if gap <= 3 else 3, geo)
+
+    def _burden(
+        self,
+        group: Group,
+        factor_id: str | None,
+        amount: float,
+        unit: str,
+        stage: Stage,
+        material: str,
+        quality: Quality,
+        site: str,
+        when: datetime,
+        source: str,
+    ) -> None:
+        s = self.system
+        if factor_id is None:  # process emissions, kg CO2e
+            kg = convert(amount, unit, "kgCO2e")
+            group.burdens.append(
+                Burden(Key(DIRECT, stage, material), kg, float(quality.primary), (1, 1, 1), source)
+            )
+            return
+        if factor_id not in s.factors:
+            group.missing.append(f"factor {factor_id!r} is not in {s.factors.label} ({source})")
+            return
+        factor = s.factors.get(factor_id)
+        try:
+            converted = convert(amount, unit, factor.unit)
+        except BatteryTraceError:
+            raise FactorError(
+                f"{source}: factor {factor.id} is per {factor.unit}; "
+                f"{unit} cannot be converted to it"
+            ) from None
+        ratings = self._ratings(factor, quality.primary, site, when)
+        group.burdens.append(
+            Burden(
+                Key(factor.id, stage, material), converted, float(quality.primary), ratings, source
+            )
+        )
+
+    def _activity_group(
+        self,
+        label: str,
+        rule: str,
+        data: Iterable[Activity],
+        stage: Stage,
+        material: str,
+        when: datetime,
+    ) -> Group:
+        group = self._group(label, rule)
+        for a in data:
+            for factor, share in a.factor_shares():
+                self._burden(
+                    group,
+                    factor,
+                    a.amount * share,
+                    a.unit,
+                    stage,
+                    material,
+                    a.quality,
+                    a.site,
+                    when,
+                    f"{a.where}: {a.kind.value} {a.amount:g} {a.unit}"
+                    + (f" x {share:g} {factor}" if a.mix else f" ({factor or 'direct'})"),
+                )
+        return group
+
+    def _allocate(
+        self,
+        products: list[tuple[int, float, Mapping[str, float], str]],
+        rule: Allocation,
+        where: str,
+    ) -> list[tuple[int, float]]:
+        """Each product's share of a site's period (or an event's) data under the rule."""
+        s = self.system
+        units = {s.nodes[i].unit for i, *_ in products}
+        classes = {s.nodes[i].cls for i, *_ in products}
+        if rule.rule is Rule.MASS:
+            if Unit.ITEM in units and (len(units) > 1 or len(classes) > 1):
+                raise AllocationError(
+                    f"{where}: mass allocation among items of {len(classes)} classes"
+                    + (" and lots" if len(units) > 1 else "")
+                    + " needs their masses; choose economic or shares for this site"
+                )
+            basis = [q for _, q, _, _ in products]
+        elif rule.rule is Rule.ELEMENT:
+            assert rule.element is not None
+            basis = [els.get(rule.element, math.nan) for _, _, els, _ in products]
+            unknown = [
+                s.nodes[i].id for (i, *_), b in zip(products, basis, strict=True) if math.isnan(b)
+            ]
+            if unknown:
+                raise AllocationError(
+                    f"{where}: {rule.element} mass of {unknown[0]} is unknown; "
+                    "element allocation needs it"
+                )
+        else:
+            missing = sorted(classes - set(rule.values))
+            if missing:
+                raise AllocationError(
+                    f"{where}: {rule.rule.value} allocation has no value "
+                    f"for product class {missing[0]}"
+                )
+            if rule.rule is Rule.ECONOMIC:
+                basis = [rule.values[s.nodes[i].cls] * q for i, q, _, _ in products]
+            else:
+                by_class: dict[str, float] = defaultdict(float)
+                for i, q, _, _ in products:
+                    by_class[s.nodes[i].cls] += q
+                basis = [
+                    rule.values[s.nodes[i].cls] * q / by_class[s.nodes[i].cls]
+                    for i, q, _, _ in products
+                ]
+        total = sum(basis)
+        if total <= 0:
+            raise AllocationError(f"{where}: the products' {rule.describe()} sums to zero")
+        return [(i, b / total) for (i, *_), b in zip(products, basis, strict=True)]
+
+    # finishing -----------------------------------------------------------------------------
+
+    def build(self) -> System:
+        s = self.system
+        for i, source, amount in self._pending_inputs:
+            j = s.index.get(source)
+            if j is None:
+                s.nodes[i].missing.append(f"input {source}: no recorded origin or footprint source")
+                continue
+            s.nodes[i].inputs[j] = s.nodes[i].inputs.get(j, 0.0) + amount
+        for leg in self._legs:
+            lot = s.index.get(leg.lot)
+            if lot is None:
+                s.notes.append(
+                    f"leg {leg.event}: lot {leg.lot} has no recorded origin; leg not counted"
+                )
+            else:
+                self._leg(lot, leg)
+        self._events()
+        self._site_periods()
+        for node in s.nodes:
+            for g in node.own:
+                node.missing.extend(s.groups[g].missing)
+        return s
+
+    def _events(self) -> None:
+        s = self.system
+        for made, indices in self._event_activities:
+            products = [
+                (i, out.quantity, out.elements, made.event)
+                for i, out in zip(indices, made.outputs, strict=True)
+            ]
+            shares = self._allocate(
+                products, self.model.allocation_of(made.site), f"event {made.event}"
+            )
+            group = self._activity_group(
+                f"event {made.event}",
+                self.model.allocation_of(made.site).describe(),
+                made.activities,
+                self._stage(made.site),
+                "other",
+                made.time,
+            )
+            self._material_split(group, [s.nodes[i].material for i in indices])
+            for i, share in shares:
+                s.nodes[i].own[len(s.groups) - 1] = share
+
+    @staticmethod
+    def _material_split(group: Group, materials: list[str]) -> None:
+        """Burdens of a group count under its products' material when they share one."""
+        if len(set(materials)) == 1 and materials[0] != "other":
+            group.burdens[:] = [
+                Burden(
+                    Key(b.key.factor, b.key.stage, materials[0]),
+                    b.amount,
+                    b.primary,
+                    b.ratings,
+                    b.source,
+                )
+                for b in group.burdens
+            ]
+
+    def _site_periods(self) -> None:
+        s = self.system
+        by_span: dict[tuple[str, Period, int], list[Activity]] = defaultdict(list)
+        for a in self.model.activities:
+            length, number = a.span()
+            by_span[(a.site, length, number)].append(a)
+        covered: set[int] = set()
+        for (site, length, number), data in sorted(
+            by_span.items(), key=lambda kv: (kv[0][0], str(kv[0][1]), kv[0][2])
+        ):
+            products = [
+                (i, q, els, ev)
+                for i, when, q, els, ev in self._made.get(site, ())
+                if length.number(when) == number
+            ]
+            label = f"{site} {data[0].period}"
+            if not products:
+                s.notes.append(
+                    f"{label}: {len(data)} activity data but no product made there then; "
+                    "not counted"
+                )
+                continue
+            rule = self.model.allocation_of(site)
+            shares = self._allocate(products, rule, label)
+            first = products[0][0]
+            group = self._activity_group(
+                label, rule.describe(), data, self._stage(site), "other", s.nodes[first].time
+            )
+            self._material_split(group, [s.nodes[i].material for i, *_ in products])
+            g = len(s.groups) - 1
+            for i, share in shares:
+                s.nodes[i].own[g] = s.nodes[i].own.get(g, 0.0) + share
+                covered.add(i)
+        for site, made in self._made.items():
+            for i, *_ in made:
+                if i not in covered and not any(s.groups[g].burdens for g in s.nodes[i].own):
+                    s.nodes[i].missing.append(
+                        f"no activity data for {site} when {s.nodes[i].id} was made"
+                    )

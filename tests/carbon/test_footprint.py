@@ -1,0 +1,348 @@
+"""The roll-up on small chains written out by hand, and against a technosphere-matrix solve."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from batterytrace.carbon import activity as act
+from batterytrace.carbon.factors import read_csv
+from batterytrace.carbon.footprint import explain, footprint, rollup
+from batterytrace.carbon.system import (
+    Assembled,
+    Builder,
+    Leg,
+    Made,
+    Output,
+    Stage,
+    SupplierPcf,
+    System,
+    Unit,
+)
+from batterytrace.errors import ActivityError, AllocationError, FactorError, FootprintError
+from batterytrace.masterdata import Site, SiteRole
+from batterytrace.trace.lineage import node_id
+from technosphere import solve
+
+FACTORS = read_csv(
+    """id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,source,reference
+diesel,Diesel,L,2.5,GLO,2025,1.1,,,0,test,https://example.org
+grid-ma,Grid MA,kWh,0.6,MA,2025,1.2,,,0,test,https://example.org
+grid-fr,Grid FR,MJ,0.0138888888888889,FR,2025,1.2,,,0,test (per MJ: 0.05 per kWh),https://example.org
+wind,Wind,kWh,0.01,GLO,2025,1.3,,,0,test,https://example.org
+freight-sea-container,Sea,tkm,0.01,GLO,2025,1.5,,,0,test,https://example.org
+freight-road-truck,Road,tkm,0.1,GLO,2025,1.5,,,0,test,https://example.org
+conventional,Conventional sulfate,kg,10,CN,2025,,5,15,0,test,https://example.org
+cell-materials,Cell materials,kWh_capacity,5,GLO,2025,1.4,,,0.1,test,https://example.org
+""",
+    "test",
+    "1",
+)
+
+
+def site(code: str, role: SiteRole, country: str, lat: float = 0.0, lon: float = 0.0) -> Site:
+    sgln = f"urn:epc:id:sgln:{code[:7]}.{code[7:]}.0"
+    return Site(node_id(sgln), code, "urn:epc:id:pgln:0.0", role, country, lat, lon)
+
+
+MINE, REFINERY, CHINA, PLANT, CELLS, PACKS = (
+    site("611111100100", SiteRole.MINE, "MA"),
+    site("611111100200", SiteRole.REFINERY, "MA", 31.39, -8.24),
+    site("690123400100", SiteRole.REFINERY, "CN"),
+    site("301234500100", SiteRole.PRECURSOR, "FR", 50.99, 2.30),
+    site("370000000100", SiteRole.CELL, "FR"),
+    site("370000000200", SiteRole.PACK, "FR"),
+)
+SITES = {s.id: s for s in (MINE, REFINERY, CHINA, PLANT, CELLS, PACKS)}
+WHEN = datetime(2025, 6, 1, tzinfo=UTC)
+ORE, SUL, CONV = "lot:ore", "lot:sulfate", "lot:conventional"
+X, Y = "lot:pcam-x", "lot:pcam-y"
+BATCH, PACK = "urn:uuid:cells#outputEPCList", "pack:1"
+
+
+def model(**changes: object) -> act.Model:
+    content = {
+        "activities": [
+            {
+                "site": MINE.id,
+                "period": "2025",
+                "kind": "fuel",
+                "factor": "diesel",
+                "amount": 100,
+                "unit": "L",
+            },
+            {
+                "site": MINE.id,
+                "period": "2025",
+                "kind": "electricity",
+                "factor": "grid-ma",
+                "amount": 200,
+                "unit": "kWh",
+            },
+            {
+                "site": REFINERY.id,
+                "period": "2025",
+                "kind": "electricity",
+                "mix": {"wind": 0.8, "grid-ma": 0.2},
+                "amount": 1,
+                "unit": "MWh",
+            },
+            {
+                "site": REFINERY.id,
+                "period": "2025-Q2",
+                "kind": "process",
+                "amount": 0.05,
+                "unit": "tCO2e",
+                "quality": "estimated",
+            },
+            {
+                "site": PLANT.id,
+                "period": "2025",
+                "kind": "electricity",
+                "factor": "grid-fr",
+                "amount": 500,
+                "unit": "kWh",
+            },
+            {
+                "site": CELLS.id,
+                "period": "2025",
+                "kind": "electricity",
+                "factor": "grid-fr",
+                "amount": 100,
+                "unit": "kWh",
+            },
+            {
+                "site": CELLS.id,
+                "period": "2025",
+                "kind": "material",
+                "factor": "cell-materials",
+                "amount": 10,
+                "unit": "kWh_capacity",
+            },
+            {
+                "site": PACKS.id,
+                "period": "2025",
+                "kind": "electricity",
+                "factor": "grid-fr",
+                "amount": 20,
+                "unit": "kWh",
+            },
+        ],
+        "lanes": [{"from": REFINERY.id, "to": PLANT.id, "mode": "sea", "distanceKm": 2000}],
+        "proxies": [{"product": "cls:conventional", "factor": "conventional"}],
+    } | changes
+    return act.from_json(content, "model.json")
+
+
+def out(node: str, kg: float, cls: str = "", **elements: float) -> Output:
+    return Output(node, Unit.KG, kg, cls or f"cls:{node[4:]}", elements)
+
+
+def chain(m: act.Model | None = None, suppliers: dict[str, SupplierPcf] | None = None) -> System:
+    b = Builder(m or model(), FACTORS, SITES, suppliers)
+    b.step(Made("e1", MINE.id, WHEN, (), (out(ORE, 1000, Co=10),), commissioned=True))
+    b.step(Made("e2", REFINERY.id, WHEN, ((ORE, 1000),), (out(SUL, 100, Co=21),)))
+    b.step(
+        Made(
+            "e3", CHINA.id, WHEN, (), (out(CONV, 50, "cls:conventional", Co=10),), commissioned=True
+        )
+    )
+    b.leg(Leg("e4", SUL, 100, REFINERY.id, PLANT.id, WHEN))
+    b.step(Made("e5", PLANT.id, WHEN, ((SUL, 80), (CONV, 20)), (out(X, 60, Co=3.6, Ni=28),)))
+    b.step(Made("e6", PLANT.id, WHEN, ((SUL, 20), (CONV, 30)), (out(Y, 40, Co=2.4, Ni=19),)))
+    cells = Output(BATCH, Unit.ITEM, 10, "cls:cell", {"Co": 0.5, "Ni": 4})
+    b.step(Made("urn:uuid:cells", CELLS.id, WHEN, ((X, 30),), (cells,)))
+    b.assembled(Assembled(PACK, "cls:pack", PACKS.id, WHEN, ((BATCH, 4),)))
+    return b.build()
+
+
+def test_hand_computed_chain() -> None:
+    result = rollup(chain())
+    per_unit = {n.id: result.total(i) for i, n in enumerate(result.system.nodes)}
+    # ore: 100 L x 2.5 + 200 kWh x 0.6 = 370 kg CO2e on 1,000 kg
+    assert per_unit[ORE] == pytest.approx(0.37, rel=1e-12)
+    # sulfate: 370 + 1 MWh (0.8 x 0.01 + 0.2 x 0.6 per kWh) = 128 + 50 process + 200 tkm x 0.01
+    assert per_unit[SUL] == pytest.approx((370 + 128 + 50 + 2) / 100, rel=1e-12)
+    assert per_unit[CONV] == pytest.approx(10, rel=1e-12)
+    # the plant's 25 kg CO2e (500 kWh at 0.05) shared by mass: 60/100 and 40/100
+    assert per_unit[X] == pytest.approx((80 * 5.5 + 20 * 10 + 15) / 60, rel=1e-12)
+    assert per_unit[Y] == pytest.approx((20 * 5.5 + 30 * 10 + 10) / 40, rel=1e-12)
+    # cells: 30 kg of X + 100 kWh x 0.05 + 10 kWh capacity x 5, on 10 cells
+    cell = (30 * 655 / 60 + 5 + 50) / 10
+    assert per_unit[BATCH] == pytest.approx(cell, rel=1e-12)
+    assert per_unit[PACK] == pytest.approx(4 * cell + 1, rel=1e-12)
+
+
+def test_breakdown_and_provenance() -> None:
+    result = rollup(chain())
+    fp = footprint(result, PACK, capacity_kwh=2.0)
+    assert fp.kg_co2e == pytest.approx(sum(fp.stages.values()), rel=1e-12)
+    assert fp.kg_co2e == pytest.approx(sum(fp.materials.values()), rel=1e-12)
+    assert fp.per_kwh == pytest.approx(fp.kg_co2e / 2)
+    # 4 cells of 10 from 30 kg of X's 60: 0.2 of X; X took 80 kg of the 100 kg sulfate
+    share_of_sulfate = 0.4 * 30 / 60 * 80 / 100
+    assert fp.stages[Stage.EXTRACTION.value] == pytest.approx(370 * share_of_sulfate, rel=1e-12)
+    assert fp.stages[Stage.TRANSPORT.value] == pytest.approx(2 * share_of_sulfate, rel=1e-12)
+    assert fp.materials["Co"] == pytest.approx(
+        (370 + 128 + 50 + 2) * share_of_sulfate + 10 * 20 * 0.4 * 30 / 60, rel=1e-12
+    )
+    # the process emission is estimated (not primary); everything else here is measured
+    primary = fp.kg_co2e - 50 * share_of_sulfate - 10 * 20 * 0.4 * 30 / 60
+    assert fp.primary_share == pytest.approx(primary / fp.kg_co2e, rel=1e-12)
+    assert fp.biogenic == pytest.approx(0.1 * 50 * 0.4, rel=1e-12)
+    assert fp.complete and not fp.missing
+    assert fp.factor_set == "test@1"
+    assert {s[0] for s in fp.sources} >= {"diesel", "grid-ma", "wind", "conventional"}
+    assert min(fp.dqr.values()) >= 1 and max(fp.dqr.values()) <= 3
+
+
+def test_explain_reaches_every_activity_datum() -> None:
+    result = rollup(chain())
+    tree = explain(result, PACK, floor=0)
+
+    def leaves(c):  # type: ignore[no-untyped-def]
+        return [c] if not c.children else [x for k in c.children for x in leaves(k)]
+
+    found = leaves(tree)
+    assert sum(c.kg_co2e for c in found) == pytest.approx(tree.kg_co2e, rel=1e-12)
+    sources = " ".join(c.label for c in found)
+    assert "model.json: activities[0]" in sources  # the mine's diesel
+    assert "proxy for lot:conventional" in sources
+    assert "leg e4" in sources
+
+
+def test_matches_the_technosphere_solve() -> None:
+    system = chain()
+    result = rollup(system)
+    expected = solve(system)
+    np.testing.assert_allclose(
+        result.per_unit[:, : len(result.values)], expected, rtol=1e-9, atol=1e-12
+    )
+
+
+def test_element_and_economic_allocation() -> None:
+    by_co = model(allocation=[{"site": PLANT.id, "rule": "element", "element": "Co"}])
+    result = rollup(chain(by_co))
+    x = result.total(result.system.index[X])
+    assert x == pytest.approx((80 * 5.5 + 20 * 10 + 25 * 3.6 / 6.0) / 60, rel=1e-12)
+    prices = {"cls:pcam-x": 30, "cls:pcam-y": 15}
+    priced = model(allocation=[{"site": PLANT.id, "rule": "economic", "values": prices}])
+    result = rollup(chain(priced))
+    x = result.total(result.system.index[X])
+    assert x == pytest.approx((80 * 5.5 + 20 * 10 + 25 * 1800 / 2400) / 60, rel=1e-12)
+
+
+def test_supplier_footprint_replaces_the_proxy() -> None:
+    supplier = SupplierPcf("pf-1", 7.0, 0.6, "Refiner")
+    result = rollup(chain(suppliers={"cls:conventional": supplier}))
+    fp = footprint(result, X)
+    assert fp.kg_co2e == pytest.approx((80 * 5.5 + 20 * 7 + 15) / 60, rel=1e-12)
+    assert fp.supplier_documents == ("pf-1",)
+    assert "conventional" not in fp.factors
+
+
+def test_missing_factor_marks_incomplete_not_zero() -> None:
+    broken = model(proxies=[{"product": "cls:conventional", "factor": "no-such-factor"}])
+    result = rollup(chain(broken))
+    fp = footprint(result, PACK)
+    assert not fp.complete
+    assert any("'no-such-factor' is not in test@1" in m for m in fp.missing)
+    assert footprint(result, ORE).complete
+
+
+def test_missing_activity_and_mode_are_named() -> None:
+    result = rollup(chain(model(lanes=[])))
+    fp = footprint(result, SUL)
+    assert not fp.complete
+    assert any("transport mode unknown" in m for m in fp.missing)
+    data = [a for a in model().to_json()["activities"] if a["site"] != CELLS.id]
+    fp = footprint(rollup(chain(model(activities=data))), PACK)
+    assert any(f"no activity data for {CELLS.id}" in m for m in fp.missing)
+
+
+def test_units_converted_or_refused() -> None:
+    # the cell plant's electricity is in kWh and the factor per MJ: converted (3.6 MJ per kWh)
+    result = rollup(chain())
+    assert result.total(result.system.index[BATCH]) > 0
+    wrong = model(
+        activities=[
+            {
+                "site": MINE.id,
+                "period": "2025",
+                "kind": "fuel",
+                "factor": "diesel",
+                "amount": 100,
+                "unit": "kg",
+            }
+        ]
+    )
+    with pytest.raises(FactorError, match="diesel is per L; kg cannot be converted"):
+        chain(wrong)
+
+
+@pytest.mark.parametrize(
+    ("entry", "error", "message"),
+    [
+        (
+            {"kind": "electricity", "factor": "grid-ma", "amount": -5, "unit": "kWh"},
+            ActivityError,
+            "amount: -5 must be a finite number ≥ 0",
+        ),
+        (
+            {"kind": "electricity", "factor": "grid-ma", "amount": 5, "unit": "kg"},
+            ActivityError,
+            "electricity is energy",
+        ),
+        (
+            {
+                "kind": "electricity",
+                "mix": {"wind": 0.5, "grid-ma": 0.4},
+                "amount": 5,
+                "unit": "kWh",
+            },
+            ActivityError,
+            "mix: shares sum to 0.9, not 1",
+        ),
+        (
+            {"kind": "steam", "factor": "x", "amount": 5, "unit": "kWh"},
+            ActivityError,
+            "kind: 'steam'",
+        ),
+        (
+            {"kind": "process", "amount": 5, "unit": "kWh"},
+            ActivityError,
+            "process emissions are in kgCO2e",
+        ),
+    ],
+)
+def test_bad_activity_data(entry: dict[str, object], error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        act.from_json({"activities": [{"site": MINE.id, "period": "2025"} | entry]}, "f.json")
+
+
+def test_allocation_shares_must_sum_to_one() -> None:
+    shares = {"site": PLANT.id, "rule": "shares", "values": {"cls:pcam-x": 0.7, "cls:pcam-y": 0.2}}
+    with pytest.raises(AllocationError, match=r"shares sum to 0\.9, not 1"):
+        model(allocation=[shares])
+    unpriced = {"site": PLANT.id, "rule": "economic", "values": {"cls:pcam-x": 30}}
+    with pytest.raises(AllocationError, match="no value for product class cls:pcam-y"):
+        chain(model(allocation=[unpriced]))
+
+
+def test_csv_activities() -> None:
+    header = "site,period,kind,factor,amount,unit,mix,quality\n"
+    text = header + f"{MINE.id},2025-03,fuel,diesel,10,L,,estimated\n"
+    m = act.from_csv(text, "mine.csv")
+    assert m.activities[0].where == "mine.csv:2"
+    with pytest.raises(ActivityError, match=r"mine\.csv:2: period: '2025-13'"):
+        act.from_csv(text.replace("2025-03", "2025-13"), "mine.csv")
+
+
+def test_cycle_is_refused() -> None:
+    b = Builder(model(), FACTORS, SITES)
+    b.step(Made("a", PLANT.id, WHEN, (("lot:b", 1),), (out("lot:a", 1),)))
+    b.step(Made("b", PLANT.id, WHEN, (("lot:a", 1),), (out("lot:b", 1),)))
+    with pytest.raises(FootprintError, match="cycle"):
+        rollup(b.build())
