@@ -65,7 +65,8 @@ def chain() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-FACTORS = """id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,source,reference
+FACTORS = """id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,source,\
+reference
 diesel,Diesel,L,3,GLO,2025,1.1,,,0,test,https://example.org
 grid,Grid,kWh,0.5,FR,2025,1.2,,,0,test,https://example.org
 freight-road-truck,Road,tkm,0.1,GLO,2025,1.5,,,0,test,https://example.org
@@ -75,8 +76,8 @@ freight-road-truck,Road,tkm,0.1,GLO,2025,1.5,,,0,test,https://example.org
 def master_data() -> MasterData:
     data = MasterData()
     data.add_party(Party("urn:epc:id:pgln:6111111.00000", "Maker", "FR"))
-    for sgln, role in zip((MINE, PLANT, CELLS, PACKS), (SiteRole.MINE, SiteRole.REFINERY,
-                                                         SiteRole.CELL, SiteRole.PACK), strict=True):  # fmt: skip
+    roles = (SiteRole.MINE, SiteRole.REFINERY, SiteRole.CELL, SiteRole.PACK)
+    for sgln, role in zip((MINE, PLANT, CELLS, PACKS), roles, strict=True):
         data.add_site(Site(sgln, role.value, "urn:epc:id:pgln:6111111.00000", role, "FR"))
     data.add_material(material("urn:epc:idpat:sgtin:6111111.000501.*", "Pack", MaterialKind.PACK,
                                chemistry="NMC811", energy_kwh=2.0))  # fmt: skip
@@ -91,14 +92,14 @@ def setup(repo: Repository, tmp_path: Path) -> None:
     path.write_bytes(orjson.dumps(doc))
     repo.capture(path)
     repo.import_master_data(master_data())
-    model = {
-        "activities": [
-            {"site": MINE, "period": "2025", "kind": "fuel", "factor": "diesel", "amount": 100, "unit": "L"},
-            {"site": PLANT, "period": "2025-03", "kind": "electricity", "factor": "grid", "amount": 40, "unit": "kWh"},
-            {"site": CELLS, "period": "2025-Q1", "kind": "electricity", "factor": "grid", "amount": 8, "unit": "kWh"},
-            {"site": PACKS, "period": "2025", "kind": "electricity", "factor": "grid", "amount": 2, "unit": "kWh"},
-        ]
-    }  # fmt: skip
+    data = [
+        (MINE, "2025", "fuel", "diesel", 100, "L"),
+        (PLANT, "2025-03", "electricity", "grid", 40, "kWh"),
+        (CELLS, "2025-Q1", "electricity", "grid", 8, "kWh"),
+        (PACKS, "2025", "electricity", "grid", 2, "kWh"),
+    ]
+    fields = ("site", "period", "kind", "factor", "amount", "unit")
+    model = {"activities": [dict(zip(fields, row, strict=True)) for row in data]}
     repo.import_carbon(from_json(model, "model.json"), "model.json")
     repo.import_factors(read_csv(FACTORS, "test", "1"))
 
