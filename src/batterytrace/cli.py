@@ -30,6 +30,8 @@ from rich.tree import Tree
 
 from batterytrace.carbon import activity, factors
 from batterytrace.carbon.footprint import Contribution, Footprint
+from batterytrace.carbon.targets import TARGETS
+from batterytrace.carbon.uncertainty import DRAWS, SEED, Interval, interval
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.contracts.deliveries import YearStatus, enabled, matching_chemistry
 from batterytrace.contracts.intensity import Intensity, intensities
@@ -48,6 +50,7 @@ from batterytrace.errors import (
     ContractError,
     CustodyError,
     FactorError,
+    PactError,
 )
 from batterytrace.masterdata import ELEMENTS, read_master_data, write_master_data
 from batterytrace.trace.lineage import class_of, is_lot, node_id
@@ -1039,24 +1042,125 @@ def footprint_command(
         str | None,
         typer.Option("--factors", help="Factor set name@version (default: the shipped one)."),
     ] = None,
+    draws: Annotated[
+        int, typer.Option("--draws", help="Monte Carlo draws for the 95 % interval.")
+    ] = DRAWS,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the draws.")] = SEED,
 ) -> None:
     """Cradle-to-gate carbon footprint of one unit of a product (a kg of a lot, an item, a
     pack): total, per kWh, by life-cycle stage and material, primary-data share, data quality,
     performance class, and where every number comes from."""
     repo = _repository()
     fp, result = repo.footprint(identifier, factor_set)
+    spread = interval(result, repo.footprint_node(identifier), draws, seed)
     if json_output:
-        data = fp.to_json()
+        data = fp.to_json() | {"uncertainty": spread.to_json()}
         if explain:
             data["explain"] = _contribution_json(repo.explain_footprint(result, identifier))
         out.print_json(orjson.dumps(data).decode())
         return
-    out.print(_footprint_table(fp))
+    out.print(_footprint_table(fp, spread))
     if explain:
         out.print(_contribution_tree(repo.explain_footprint(result, identifier)))
 
 
-def _footprint_table(fp: Footprint) -> Table:
+pact_app = typer.Typer(
+    help="PACT (WBCSD Pathfinder) product footprints: export ours, import suppliers'.",
+    no_args_is_help=True,
+)
+app.add_typer(pact_app, name="pact")
+
+
+@pact_app.command("export")
+@user_errors
+def pact_export(
+    identifier: Annotated[str, typer.Argument(help="A lot, a pack or a serialised item.")],
+    version: Annotated[
+        str, typer.Option("--version", help="2 (PACT v2.3) or 3 (PACT v3.0).")
+    ] = "3",
+    factor_set: Annotated[
+        str | None, typer.Option("--factors", help="Factor set name@version.")
+    ] = None,
+) -> None:
+    """Print the PACT ProductFootprint of a product (a lot per kg, a battery per kWh)."""
+    out.print_json(
+        orjson.dumps(_repository().pact_footprint(identifier, version, factor_set)).decode()
+    )
+
+
+@pact_app.command("import")
+@user_errors
+def pact_import(
+    source: Annotated[Path, typer.Argument(help="A PACT ProductFootprint (v2.x or v3.x) as JSON.")],
+    product: Annotated[
+        str,
+        typer.Option(
+            "--product", help="The product class (EPC class pattern) or lot it stands for."
+        ),
+    ],
+) -> None:
+    """Use a supplier's PACT footprint for a product class or lot: it replaces the proxy
+    factor (or the site's activity data), and footprints downstream say so."""
+    read = _repository().import_supplier_footprint(_read_json(source, PactError), product)
+    out.print(f"supplier footprint {read.id} ({read.company_name}): {read.kg_co2e_per_kg:.6g} "
+              f"kg CO2e/kg, PACT {read.spec_version}, used for {product}")  # fmt: skip
+
+
+@app.command("targets")
+@user_errors
+def targets_command(
+    what_if: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--what-if",
+            help="LEVER=VALUE: wind=0.9, recycled=0.16, transport=rail, cell-grid=FI, "
+            "chemistry=NMC622 (repeat; default: one of each).",
+        ),
+    ] = None,
+    baseline: Annotated[
+        float | None,
+        typer.Option(
+            "--baseline",
+            help="2020 baseline in kg CO2e/kWh (default: the recorded chain with "
+            "conventional sulfate and grid power).",
+        ),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    factor_set: Annotated[
+        str | None, typer.Option("--factors", help="Factor set name@version.")
+    ] = None,
+) -> None:
+    """The battery footprint per kWh against the agreement's targets (-20 % by 2025, -35 % by
+    2030, against 2020), year by year, and what each lever would change; recorded data are
+    never touched."""
+    report = _repository().targets(list(what_if or ()), baseline, factor_set)
+    if json_output:
+        out.print_json(orjson.dumps(report.to_json()).decode())
+        return
+    data = report.to_json()
+    base = data["baseline"]
+    out.print(f"2020 baseline {report.baseline:,.2f} kg CO2e/kWh ({base['source']})")  # type: ignore[index]
+    table = Table(title="packs assembled, kg CO2e per kWh of capacity")
+    for column in ("year", "kg CO2e/kWh", "vs 2020", "target", "met"):
+        table.add_column(column, justify="right")
+    for row in data["progress"]:  # type: ignore[attr-defined]
+        target = row["target"]
+        table.add_row(str(row["year"]), f"{row['kgCO2ePerKWh']:,.2f}", f"{row['vsBaseline']:+.1%}",
+                      "-" if target is None else f"{target:,.2f}",
+                      "-" if row["met"] is None else ("yes" if row["met"] else "no"))  # fmt: skip
+    out.print(table)
+    levers = Table(title=f"what-if, on the latest year ({max(report.recorded.by_year)})")
+    for column in ("lever", "kg CO2e/kWh", "change", *(f"reaches {y}" for y, _ in TARGETS)):
+        levers.add_column(column, justify="left" if column == "lever" else "right")
+    for lv, ev in report.levers:
+        reached = report.reaches(ev)
+        levers.add_row(str(lv) if lv else "all together", f"{ev.latest:,.2f}",
+                       f"{ev.latest / report.recorded.latest - 1:+.1%}",
+                       *("yes" if reached[y] else "no" for y, _ in TARGETS))  # fmt: skip
+    out.print(levers)
+
+
+def _footprint_table(fp: Footprint, spread: Interval) -> Table:
     per = f"{fp.kg_co2e:,.4g} kg CO2e per {fp.unit}"
     if fp.per_kwh is not None:
         per += f", {fp.per_kwh:,.4g} kg CO2e/kWh of {fp.capacity_kwh:g} kWh"
@@ -1070,6 +1174,8 @@ def _footprint_table(fp: Footprint) -> Table:
                 f"{title}: {name}", f"{kg:,.4g}", f"{kg / fp.kg_co2e:.1%}" if fp.kg_co2e else "-"
             )
     table.add_row("fossil / biogenic", f"{fp.fossil:,.4g} / {fp.biogenic:,.4g}", "")
+    table.add_row(f"95 % interval ({spread.draws:,} Monte Carlo draws, seed {spread.seed})",
+                  f"{spread.low:,.4g} - {spread.high:,.4g}", "")  # fmt: skip
     table.add_row("primary data share", "", f"{fp.primary_share:.1%}")
     dqr = ", ".join(f"{k} {v:.2f}" for k, v in fp.dqr.items())
     table.add_row(f"data quality (PACT DQR, 1 best .. 3): {dqr}", "", "")

@@ -23,10 +23,11 @@ Every error is an :class:`~batterytrace.errors.InvalidIdentifier` whose one-line
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from batterytrace.errors import InvalidIdentifier
 
@@ -899,3 +900,26 @@ def gtin_of(uri: str) -> str | None:
     if dl.startswith(f"{_DL}/01/"):
         return dl[len(_DL) + 4 : len(_DL) + 18]
     return None
+
+
+def epc_urn(identifier: str, class_pattern: str | None) -> str:
+    """An SGTIN or LGTIN as an EPC URN (what exchanges such as PACT take as a URN): as given
+    when it is one; from a Digital Link, with the company prefix length its class pattern
+    (``urn:epc:idpat:sgtin:3700000.030001.*``, from the master data) states; otherwise a
+    name-based UUID URN of the Digital Link."""
+    if identifier.startswith("urn:"):
+        return identifier
+    link = to_digital_link(identifier)
+    match = re.fullmatch(r"https://id\.gs1\.org/01/\d{14}/(21|10)/(.+)", link)
+    prefix = "urn:epc:idpat:sgtin:"
+    if (
+        match
+        and class_pattern
+        and class_pattern.startswith(prefix)
+        and class_pattern.endswith(".*")
+    ):
+        company_item = class_pattern[len(prefix) : -2]
+        tail = quote(unquote(match.group(2)), safe="")
+        kind = "id:sgtin" if match.group(1) == "21" else "class:lgtin"
+        return f"urn:epc:{kind}:{company_item}.{tail}"
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, link)}"

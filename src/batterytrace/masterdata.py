@@ -112,6 +112,7 @@ class Material:
     fractions: tuple[ElementFraction, ...] = ()
     chemistry: str | None = None  # cells, modules, packs: e.g. NMC811
     energy_kwh: float | None = None  # cells, modules, packs: energy of one item
+    mass_kg: float | None = None  # items: mass of one (a pack's, for footprints per kg)
 
     def fraction(self, element: str) -> float | None:
         """kg of ``element`` per kg, None when unknown (never a silent zero)."""
@@ -130,6 +131,7 @@ def material(
     source: str | None = None,
     chemistry: str | None = None,
     energy_kwh: float | None = None,
+    mass_kg: float | None = None,
 ) -> Material:
     """A checked material; a formula's fractions are computed, declared ones need a source."""
     where = f"material {id}"
@@ -151,7 +153,7 @@ def material(
         if declared and not source:
             raise InvalidMasterData(f"{where}: source: declared fractions need their source")
         fractions = tuple(ElementFraction(e, v, source or "") for e, v in (declared or {}).items())
-    result = Material(id, name, kind, formula, fractions, chemistry, energy_kwh)
+    result = Material(id, name, kind, formula, fractions, chemistry, energy_kwh, mass_kg)
     check_material(result)
     return result
 
@@ -179,6 +181,8 @@ def check_material(m: Material) -> None:
             raise InvalidMasterData(
                 f"{where}: energy_kwh: a {m.kind.value} needs a positive energy"
             )
+    if m.mass_kg is not None and not (m.mass_kg > 0 and math.isfinite(m.mass_kg)):
+        raise InvalidMasterData(f"{where}: mass_kg: {m.mass_kg} is not a positive mass")
 
 
 def _check_country(where: str, country: str) -> None:
@@ -343,6 +347,7 @@ _MATERIAL_URIS = {
     "formula": BT + "formula",
     "chemistry": BT + "chemistry",
     "energy_kwh": BT + "energyKWh",
+    "mass_kg": BT + "massKg",
 }
 
 
@@ -399,7 +404,7 @@ _CSV_COLUMNS = {
     "parties": ["id", "name", "country", "roles", "gln", "lei"],
     "sites": ["id", "name", "party", "role", "country", "latitude", "longitude"],
     "materials": ["id", "name", "kind", "formula", *(f"fraction_{e}" for e in ELEMENTS), "source",
-                  "chemistry", "energy_kwh"],
+                  "chemistry", "energy_kwh", "mass_kg"],
 }  # fmt: skip
 
 
@@ -430,6 +435,8 @@ def _material_json(m: Material) -> dict[str, Any]:
         out["chemistry"] = m.chemistry
     if m.energy_kwh is not None:
         out["energy_kwh"] = m.energy_kwh
+    if m.mass_kg is not None:
+        out["mass_kg"] = m.mass_kg
     return out
 
 
@@ -440,6 +447,7 @@ def _flat_material(m: Material) -> dict[str, Any]:
         **{f"fraction_{e}": declared.get(e, "") for e in ELEMENTS},
         "source": m.fractions[0].source if declared else "",
         "chemistry": m.chemistry or "", "energy_kwh": "" if m.energy_kwh is None else m.energy_kwh,
+        "mass_kg": "" if m.mass_kg is None else m.mass_kg,
     }  # fmt: skip
 
 
@@ -480,6 +488,7 @@ def _material(m: Mapping[str, Any]) -> Material:
         m["id"], m["name"], kind, m.get("formula") or None,
         {e: v for e, v in fractions.items() if v is not None}, m.get("source") or None,
         m.get("chemistry") or None, _number(f"{where}: energy_kwh", m.get("energy_kwh")),
+        _number(f"{where}: mass_kg", m.get("mass_kg")),
     )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
@@ -28,12 +29,15 @@ from batterytrace.carbon.factors import FactorSet, shipped
 from batterytrace.carbon.footprint import (
     Contribution,
     Footprint,
+    Product,
     Rollup,
+    declared,
     explain,
     footprint,
     rollup,
 )
 from batterytrace.carbon.system import Builder, SupplierPcf, System
+from batterytrace.carbon.targets import Targets, targets
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.contracts.deliveries import Deliveries
 from batterytrace.custody.claims import Claim
@@ -58,6 +62,7 @@ from batterytrace.errors import (
     QueryError,
     StoreError,
 )
+from batterytrace.identifiers import epc_urn
 from batterytrace.ledger import keys
 from batterytrace.ledger.verify import VerifyReport, verify
 from batterytrace.masterdata import MasterData, MaterialKind
@@ -406,6 +411,49 @@ class Repository:
                 f"{identifier}: not a lot, pack or item made by a transformation in this store"
             )
         return footprint(result, node, self.capacity_kwh(identifier)), result
+
+    def pact_footprint(
+        self, identifier: str, version: str = "3", factors: str | None = None
+    ) -> dict[str, Any]:
+        """The PACT ProductFootprint (v2.3 or v3.0) of a lot, item or pack."""
+        fp, result = self.footprint(identifier, factors)
+        node = result.system.nodes[result.system.index[self.footprint_node(identifier)]]
+        data = self.master_data()
+        cls = class_of(node_id(identifier))
+        kind = next((m for m in data.materials.values() if node_id(m.id) == cls), None)
+        site = next((s for s in data.sites.values() if node_id(s.id) == node.site), None)
+        party = data.parties.get(site.party) if site else None
+        if site is None or party is None:
+            raise FootprintError(
+                f"{identifier}: its site {node.site} is not in the master data "
+                "(PACT needs the company)"
+            )
+        product = Product(
+            ids=(epc_urn(identifier, kind.id if kind else None),),
+            name=kind.name if kind else cls,
+            company=party.name,
+            company_ids=(
+                party.id
+                if party.id.startswith("urn:")
+                else f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, party.id)}",
+            ),
+            country=site.country,
+            mass_kg=kind.mass_kg if kind else None,
+            made=node.time,
+        )
+        return pact.export(declared(fp, product), version)
+
+    def targets(
+        self, what_if: list[str], baseline: float | None = None, factors: str | None = None
+    ) -> Targets:
+        """Average footprint per kWh of the packs by year against the 2020 baseline and the
+        targets, and what the levers would change (carbon.targets)."""
+        packs = {
+            node_id(m.id): (m.energy_kwh or 0.0, m.chemistry or "")
+            for m in self.master_data().materials.values()
+            if m.kind is MaterialKind.PACK and m.energy_kwh
+        }
+        return targets(self.product_system(factors), packs, what_if, baseline)
 
     def explain_footprint(self, result: Rollup, identifier: str) -> Contribution:
         return explain(result, self.footprint_node(identifier))

@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 
+from batterytrace.carbon import pact
 from batterytrace.carbon.system import MATERIALS, Stage, System
 from batterytrace.errors import FootprintError
 
@@ -255,9 +258,10 @@ def footprint(result: Rollup, node_id: str, capacity_kwh: float | None = None) -
         tuple(
             sorted(
                 {
-                    f"{system.nodes[i].site}: {system.groups[g].rule}"
+                    f"{system.site_name(system.nodes[i].site)}: {system.groups[g].rule}"
                     for i in upstream
                     for g in system.nodes[i].own
+                    if system.groups[g].allocated
                 }
             )
         ),
@@ -359,3 +363,61 @@ def _explain(result: Rollup, j: int, units: float, floor: float, path: set[int])
     if small:
         here.children.append(Contribution("(smaller contributions)", small))
     return here
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """What a PACT footprint says of the product besides its figures (from the master data)."""
+
+    ids: tuple[str, ...]  # URNs
+    name: str
+    company: str
+    company_ids: tuple[str, ...]
+    country: str
+    mass_kg: float | None  # of one item; None for a lot (declared per kg)
+    made: datetime
+
+
+def declared(fp: Footprint, product: Product, created: datetime | None = None) -> pact.Declared:
+    """A footprint as a PACT ProductFootprint states it: a lot per kilogram, a battery per kWh
+    of capacity (or per piece without one); reference period: the calendar year it was made."""
+    if fp.unit == "kg":
+        unit, amount, mass = "kilogram", 1.0, None
+    elif fp.capacity_kwh:
+        unit, amount = "kilowatt hour", fp.capacity_kwh
+        mass = None if product.mass_kg is None else product.mass_kg / fp.capacity_kwh
+    else:
+        unit, amount, mass = "piece", 1.0, product.mass_kg
+    year = product.made.year
+    name, _, version = fp.factor_set.partition("@")
+    return pact.Declared(
+        id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{fp.id}#{fp.factor_set}")),
+        product_ids=product.ids,
+        product_name=product.name,
+        product_description=f"{product.name}, {fp.id}; cradle-to-gate carbon footprint",
+        company_name=product.company,
+        company_ids=product.company_ids,
+        declared_unit=unit,
+        unitary_amount=amount,
+        fossil_kg_per_unit=fp.fossil / amount,
+        biogenic_kg_per_unit=fp.biogenic / amount,
+        period_start=datetime(year, 1, 1, tzinfo=UTC),
+        period_end=datetime(year + 1, 1, 1, tzinfo=UTC),
+        geography_country=product.country,
+        primary_data_share=100 * fp.primary_share,
+        # completeness 1 when nothing is missing upstream, else 3; reliability from the
+        # primary-data share (1: all primary, 2: all secondary) (decision 010)
+        dqr={
+            "coverage": 100.0,
+            **fp.dqr,
+            "completeness": 1.0 if fp.complete else 3.0,
+            "reliability": 2.0 - fp.primary_share,
+        },
+        factor_sources=((name, version),),
+        allocation="; ".join(fp.allocation) or "none needed (single-output steps)",
+        boundary="cradle to gate: extraction, refining, precursor and cathode, cell and pack "
+        "making, transport between sites; use phase and end of life excluded",
+        created=created or datetime.now(UTC),
+        mass_kg_per_unit=mass,
+        cpc="46420" if fp.unit != "kg" else "342",  # battery; basic inorganic chemicals (group)
+    )

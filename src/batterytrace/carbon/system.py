@@ -184,6 +184,7 @@ class Group:
 
     label: str
     rule: str
+    allocated: bool = False  # shared by an allocation rule (a site's period, an event)
     burdens: list[Burden] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
 
@@ -201,6 +202,7 @@ class Node:
     own: dict[int, float] = field(default_factory=dict)  # group index -> share
     missing: list[str] = field(default_factory=list)
     elements: dict[str, float] = field(default_factory=dict)
+    origin: str = "made"  # or: proxy, supplier, cut-off (what stands for its own footprint)
 
 
 @dataclass(slots=True)
@@ -212,6 +214,26 @@ class System:
     keys: dict[Key, int] = field(default_factory=dict)
     suppliers: dict[str, str] = field(default_factory=dict)  # node -> supplier document id
     notes: list[str] = field(default_factory=list)  # data no product could take
+    sites: dict[str, Site] = field(default_factory=dict)
+    mixes: list[tuple[str, frozenset[str]]] = field(default_factory=list)  # site, mix factors
+
+    def site_name(self, site: str) -> str:
+        known = self.sites.get(site)
+        return f"{known.name} ({site})" if known else site
+
+    def role(self, site: str) -> SiteRole | None:
+        known = self.sites.get(site)
+        return known.role if known else None
+
+    def wind_mix(self) -> frozenset[str]:
+        """The factors of the electricity mixes with wind that refineries record."""
+        return frozenset(
+            f
+            for site, mix in self.mixes
+            if self.role(site) is SiteRole.REFINERY
+            if any("wind" in m for m in mix)
+            for f in mix
+        )
 
     def node(self, node_id: str) -> int | None:
         return self.index.get(node_id)
@@ -276,7 +298,10 @@ class Builder:
         self.model = model
         self.sites = {node_id(s.id): s for s in sites.values()}
         self.suppliers = dict(suppliers or {})
-        self.system = System(factors)
+        self.system = System(factors, sites=self.sites)
+        self.system.mixes = [
+            (a.site, frozenset(f for f, _ in a.mix)) for a in model.activities if a.mix
+        ]
         self._pending_inputs: list[tuple[int, str, float]] = []
         # (site) -> products made there: (node index, time, quantity, element kg, event)
         self._made: dict[str, list[tuple[int, datetime, float, Mapping[str, float], str]]] = (
@@ -352,6 +377,7 @@ class Builder:
                 )
             )
             s.nodes[i].own[len(s.groups) - 1] = 1.0
+            s.nodes[i].origin = "supplier"
             s.suppliers[out.node] = supplier.id
             return True
         if not made.commissioned:
@@ -360,7 +386,8 @@ class Builder:
         if proxy is None:
             return False
         if proxy.factor is None:
-            return True  # cut off: no burden, complete by rule
+            s.nodes[i].origin = "cut-off"
+            return True  # no burden, complete by rule
         group = self._group(f"proxy {proxy.factor} for {out.cls}", "per kg of product")
         self._burden(
             group,
@@ -375,6 +402,7 @@ class Builder:
             f"proxy for {out.node}: {out.quantity:g} {out.unit.value}",
         )
         s.nodes[i].own[len(s.groups) - 1] = 1.0
+        s.nodes[i].origin = "proxy"
         return True
 
     def assembled(self, pack: Assembled) -> None:
@@ -512,6 +540,7 @@ class Builder:
         when: datetime,
     ) -> Group:
         group = self._group(label, rule)
+        group.allocated = True
         for a in data:
             for factor, share in a.factor_shares():
                 self._burden(

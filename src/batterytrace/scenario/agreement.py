@@ -31,6 +31,11 @@ PACK_KWH = 52.0
 CELL_KWH = PACK_KWH / (CELLS_PER_MODULE * MODULES_PER_PACK)
 CO_KG_PER_CELL = CELL_KWH * CO_KG_PER_KWH
 CAM_KG_PER_CELL = CO_KG_PER_CELL / mass_fractions(CAM)["Co"]
+# Masses (scenario): cells at 250 Wh/kg; a module adds 3 kg of housing, a pack 90 kg of tray,
+# cooling and electronics (about 160 Wh/kg at pack level, as published high-nickel packs)
+CELL_KG = round(CELL_KWH / 0.250, 3)
+MODULE_KG = round(CELL_KG * CELLS_PER_MODULE + 3.0, 3)
+PACK_KG = round(MODULE_KG * MODULES_PER_PACK + 90.0, 3)
 
 # Sources of the precursor maker's cobalt, by cobalt mass (scenario)
 AGREEMENT_SHARE = 0.80

@@ -239,7 +239,14 @@ def master_data() -> MasterData:
         )
     )
     data.add_material(
-        material(CELL.class_id, CELL.name, CELL.kind, energy_kwh=A.CELL_KWH, chemistry=A.CHEMISTRY)
+        material(
+            CELL.class_id,
+            CELL.name,
+            CELL.kind,
+            energy_kwh=A.CELL_KWH,
+            chemistry=A.CHEMISTRY,
+            mass_kg=A.CELL_KG,
+        )
     )
     data.add_material(
         material(
@@ -248,10 +255,18 @@ def master_data() -> MasterData:
             MODULE.kind,
             energy_kwh=A.CELL_KWH * A.CELLS_PER_MODULE,
             chemistry=A.CHEMISTRY,
+            mass_kg=A.MODULE_KG,
         )
     )
     data.add_material(
-        material(PACK.class_id, PACK.name, PACK.kind, energy_kwh=A.PACK_KWH, chemistry=A.CHEMISTRY)
+        material(
+            PACK.class_id,
+            PACK.name,
+            PACK.kind,
+            energy_kwh=A.PACK_KWH,
+            chemistry=A.CHEMISTRY,
+            mass_kg=A.PACK_KG,
+        )
     )
     data.add_material(
         material(
