@@ -362,3 +362,80 @@ def test_contract_commands(env: Path) -> None:
     )
     date = runner.invoke(app, ["contract", "status", "--as-of", "2025-13-01"])
     assert date.exit_code == 1 and "--as-of: '2025-13-01' is not a date" in date.stderr
+
+
+@pytest.fixture(scope="module")
+def scenario_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from batterytrace.scenario.generator import generate
+
+    out = tmp_path_factory.mktemp("cli-scenario")
+    generate(out, 0.0002, seed=11)
+    return out
+
+
+def test_carbon_commands(env: Path, scenario_files: Path) -> None:
+    events = sorted(str(p) for p in scenario_files.glob("events-*.jsonld"))
+    assert runner.invoke(app, ["capture", *events]).exit_code == 0
+    md = runner.invoke(app, ["masterdata", "import", str(scenario_files / "masterdata.json")])
+    assert md.exit_code == 0
+    imported = runner.invoke(app, ["carbon", "import", str(scenario_files / "carbon.json")])
+    assert imported.stdout.startswith("189 activity data, 11 lanes, 0 allocation rules, 5 proxies")
+    listing = runner.invoke(app, ["carbon", "factors"], env={"COLUMNS": "250"}).stdout
+    assert "batterytrace@2026.1" in listing and "electricity-grid-ma" in listing
+    pack = runner.invoke(app, ["events", "--json", "EQ_bizStep=packing", "perPage=1000"])
+    listed = json.loads(pack.stdout)["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    parents = [e["parentID"] for e in listed if ".030001." in e["parentID"]]
+    assert parents
+    shown = json.loads(runner.invoke(app, ["footprint", parents[0], "--json"]).stdout)
+    assert shown["complete"] and 30 < shown["kgCO2ePerKWh"] < 150
+    low, high = shown["uncertainty"]["p2.5"], shown["uncertainty"]["p97.5"]
+    assert low < shown["kgCO2e"] < high
+    text = runner.invoke(app, ["footprint", parents[0], "--explain"], env={"COLUMNS": "250"})
+    assert "kg CO2e/kWh of 52 kWh" in text.stdout and "carbon.json: activities[" in text.stdout
+    targets = json.loads(runner.invoke(app, ["targets", "--json"]).stdout)
+    assert targets["baseline"]["year"] == 2020 and len(targets["levers"]) == 6
+    what_if = runner.invoke(app, ["targets", "--what-if", "wind=0.5"], env={"COLUMNS": "200"})
+    assert "wind=0.5" in what_if.stdout and "2020 baseline" in what_if.stdout
+    document = json.loads(
+        runner.invoke(app, ["pact", "export", parents[0], "--version", "2"]).stdout
+    )
+    assert document["specVersion"] == "2.3.0" and document["pcf"]["declaredUnit"] == "kilowatt hour"
+    lot = "urn:epc:class:lgtin:6901234.000201.CN2025-000"
+    exported = runner.invoke(app, ["pact", "export", lot])
+    assert exported.exit_code == 0, exported.stderr
+    supplier = write(env / "pcf.json", json.loads(exported.stdout))
+    used = runner.invoke(
+        app, ["pact", "import", str(supplier), "--product", "urn:epc:idpat:sgtin:6901234.000201.*"]
+    )
+    assert used.exit_code == 0 and "kg CO2e/kg, PACT 3.0.0" in used.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["footprint", "urn:epc:class:lgtin:6111111.000201.NONE"], "not a lot, pack or item"),
+        (["footprint", "urn:epc:class:lgtin:6111111.000201.X", "--factors", "a@1"], "unknown"),
+        (["targets", "--what-if", "sun=1"], "is not LEVER=VALUE"),
+        (["carbon", "factors", "--add", "x.csv"], "--add needs --name and --version"),
+    ],
+)
+def test_carbon_errors_are_one_line(env: Path, args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_carbon_import_refuses_bad_data(env: Path) -> None:
+    csv_path = env / "activity.csv"
+    csv_path.write_text(
+        "site,period,kind,factor,amount,unit\n"
+        "urn:epc:id:sgln:6111111.00100.0,2025,electricity,electricity-grid-ma,-5,kWh\n"
+    )
+    refused = runner.invoke(app, ["carbon", "import", str(csv_path)])
+    assert refused.exit_code == 1
+    assert "activity.csv:2: amount: '-5' must be a finite number ≥ 0" in refused.stderr
+    csv_path.write_text(
+        "site,period,kind,factor,amount,unit\n"
+        "urn:epc:id:sgln:6111111.00100.0,2025,electricity,electricity-grid-ma,5,MJ\n"
+    )
+    assert runner.invoke(app, ["carbon", "import", str(csv_path)]).exit_code == 0

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from batterytrace.carbon.pact import Declared, export, read
 from batterytrace.errors import PactError
+from pact_schema import OPENAPI, validators
 
 LOT = Declared(
     id="urn:uuid:5b2f3a1e-0c4d-5e6f-8a9b-0c1d2e3f4a5b",
@@ -66,40 +67,18 @@ PACK = replace(
     comment="Cells from two plants, weighted by the cells received.",
     standards=("ISO14067", "GHGP-Product", "ISO14040-44", "PEF", "PACT"),
 )
-DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-DATE_TIME = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})"
-)
-
-# Format checks: jsonschema knows uuid; date-time needs an optional package, so it is given here
-# with the PACT Decimal and the URN the OpenAPI files use.
-FORMATS = jsonschema.FormatChecker()
-FORMATS.checks("date-time")(lambda v: not isinstance(v, str) or bool(DATE_TIME.fullmatch(v)))
-FORMATS.checks("decimal")(lambda v: not isinstance(v, str) or bool(DECIMAL.fullmatch(v)))
-FORMATS.checks("urn")(lambda v: not isinstance(v, str) or v.lower().startswith("urn:"))
-OPENAPI = {"2": "openapi_v2_3.yaml", "3": "openapi_v3_0.yaml"}
 
 
 @pytest.fixture(scope="module")
 def openapi(conformance: Path) -> dict[str, dict[str, Any]]:
-    """The components of the two OpenAPI files (3.1, i.e. JSON Schema 2020-12; no ``nullable``)."""
+    """The two OpenAPI files (3.1, i.e. JSON Schema 2020-12; no ``nullable``)."""
     folder = conformance / "pact" / "openapi"
     return {v: yaml.safe_load((folder / name).read_text()) for v, name in OPENAPI.items()}
 
 
 @pytest.fixture(scope="module")
-def schemas(openapi: dict[str, dict[str, Any]]) -> dict[str, jsonschema.Draft202012Validator]:
-    """Validators of ProductFootprint: the refs ``#/components/schemas/...`` resolve in place."""
-    validators = {}
-    for version, document in openapi.items():
-        schema = {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$ref": "#/components/schemas/ProductFootprint",
-            "components": document["components"],
-        }
-        jsonschema.Draft202012Validator.check_schema(schema)
-        validators[version] = jsonschema.Draft202012Validator(schema, format_checker=FORMATS)
-    return validators
+def schemas(conformance: Path) -> dict[str, jsonschema.Draft202012Validator]:
+    return validators(conformance)
 
 
 @pytest.fixture(scope="module")

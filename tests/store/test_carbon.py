@@ -13,12 +13,13 @@ import pytest
 
 from batterytrace.carbon.activity import from_json
 from batterytrace.carbon.factors import read_csv
-from batterytrace.errors import FactorError, FootprintError
+from batterytrace.errors import FactorError, FootprintError, PactError
 from batterytrace.masterdata import MasterData, MaterialKind, Party, Site, SiteRole, material
 from batterytrace.repository import Repository
 from batterytrace.scenario.generator import generate
 from batterytrace.trace.lineage import node_id
 from factories import CONTEXT
+from pact_schema import validators
 from technosphere import solve
 
 MINE, PLANT, CELLS, PACKS = (f"urn:epc:id:sgln:6111111.00{n}00.0" for n in range(1, 5))
@@ -79,8 +80,10 @@ def master_data() -> MasterData:
     roles = (SiteRole.MINE, SiteRole.REFINERY, SiteRole.CELL, SiteRole.PACK)
     for sgln, role in zip((MINE, PLANT, CELLS, PACKS), roles, strict=True):
         data.add_site(Site(sgln, role.value, "urn:epc:id:pgln:6111111.00000", role, "FR"))
-    data.add_material(material("urn:epc:idpat:sgtin:6111111.000501.*", "Pack", MaterialKind.PACK,
-                               chemistry="NMC811", energy_kwh=2.0))  # fmt: skip
+    pack = "urn:epc:idpat:sgtin:6111111.000501.*"
+    data.add_material(
+        material(pack, "Pack", MaterialKind.PACK, chemistry="NMC811", energy_kwh=2.0, mass_kg=12.0)
+    )
     return data
 
 
@@ -174,3 +177,43 @@ def test_every_scenario_pack_is_complete_and_broken_down(scenario_store: Reposit
     assert 30 < fp.per_kwh < 150  # kg CO2e/kWh: the range of published EV-battery results
     assert fp.materials["Co"] > 0 and fp.stages["transport"] > 0
     assert node_id(pack) == pack
+
+
+def test_pact_exports_are_valid_and_carry_the_figures(
+    repo: Repository, tmp_path: Path, conformance: Path
+) -> None:
+    setup(repo, tmp_path)
+    schema = validators(conformance)
+    fp, _ = repo.footprint(PACK, "test@1")
+    for version in ("2", "3"):
+        document = repo.pact_footprint(PACK, version, "test@1")
+        assert list(schema[version].iter_errors(document)) == []
+        assert document["productIds"] == [PACK]
+        assert document["companyName"] == "Maker"
+    v3 = repo.pact_footprint(PACK, "3", "test@1")["pcf"]
+    assert (v3["declaredUnitOfMeasurement"], v3["declaredUnitAmount"]) == ("kilowatt hour", "2")
+    assert float(v3["pcfExcludingBiogenicUptake"]) == pytest.approx(fp.kg_co2e, rel=1e-5)
+    assert float(v3["productMassPerDeclaredUnit"]) == pytest.approx(12.0)
+    lot = repo.pact_footprint(SUL, "2", "test@1")
+    assert list(schema["2"].iter_errors(lot)) == []
+    assert lot["pcf"]["declaredUnit"] == "kilogram"
+    assert lot["productIds"] == [SUL]
+
+
+def test_a_supplier_footprint_replaces_what_the_chain_recorded(
+    repo: Repository, tmp_path: Path
+) -> None:
+    setup(repo, tmp_path)
+    document = repo.pact_footprint(SUL, "3", "test@1")
+    for name in ("pcfExcludingBiogenicUptake", "pcfIncludingBiogenicUptake", "fossilGhgEmissions"):
+        document["pcf"][name] = "2.5"
+    read = repo.import_supplier_footprint(document, "urn:epc:idpat:sgtin:6111111.000201.*")
+    assert read.kg_co2e_per_kg == 2.5
+    fp, _ = repo.footprint(PACK, "test@1")
+    cell = (10 * 2.5 + 8 * 0.5) / 4  # the sulfate at the supplier's 2.5 kg CO2e/kg, no upstream
+    assert fp.kg_co2e == pytest.approx(3 * cell + 2 * 0.5, rel=1e-12)
+    assert fp.supplier_documents == (read.id,)
+    assert "diesel" not in fp.factors
+    document["pcf"]["pcfExcludingBiogenicUptake"] = "-1"
+    with pytest.raises(PactError, match="pcfExcludingBiogenicUptake"):
+        repo.import_supplier_footprint(document, SUL)

@@ -248,7 +248,7 @@ def footprint(result: Rollup, node_id: str, capacity_kwh: float | None = None) -
         capacity_kwh,
         stages,
         materials,
-        dict(factors),
+        {f: v for f, v in factors.items() if v},
         float(row[k + 1] / total) if total else 0.0,
         {name: float(row[k + 2 + n] / total) if total else 0.0 for n, name in enumerate(DQR)},
         not bool(result.incomplete[j]),

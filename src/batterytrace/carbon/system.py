@@ -160,11 +160,13 @@ class Assembled:
 
 @dataclass(frozen=True, slots=True)
 class Key:
-    """What a burden amount is: of which factor, at which life-cycle stage, for which material."""
+    """What a burden amount is: of which factor, at which life-cycle stage, for which material,
+    and what kind of datum (an activity kind, transport, proxy, supplier)."""
 
     factor: str
     stage: Stage
     material: str
+    kind: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,7 +309,7 @@ class Builder:
         self._made: dict[str, list[tuple[int, datetime, float, Mapping[str, float], str]]] = (
             defaultdict(list)
         )
-        self._event_activities: list[tuple[Made, list[int]]] = []
+        self._event_activities: list[tuple[Made, list[tuple[int, Output]]]] = []
         self._legs: list[Leg] = []
 
     # products ----------------------------------------------------------------------------
@@ -326,15 +328,17 @@ class Builder:
         return i
 
     def step(self, made: Made) -> None:
-        indices = [self._product(out, made.site, made.time) for out in made.outputs]
-        for i, out in zip(indices, made.outputs, strict=True):
+        made_here = []
+        for out in made.outputs:
+            i = self._product(out, made.site, made.time)
+            if self._sourced(i, out, made):
+                continue  # its footprint stands for its upstream too (cradle to gate)
             for source, amount in made.inputs:
                 self._pending_inputs.append((i, source, amount * self._output_share(made, out)))
-            if self._sourced(i, out, made):
-                continue
             self._made[made.site].append((i, made.time, out.quantity, out.elements, made.event))
-        if made.activities:
-            self._event_activities.append((made, indices))
+            made_here.append((i, out))
+        if made.activities and made_here:
+            self._event_activities.append((made, made_here))
 
     @staticmethod
     def _output_share(made: Made, out: Output) -> float:
@@ -365,7 +369,7 @@ class Builder:
             group = self._group(
                 f"supplier footprint {supplier.id} ({supplier.company})", "per kg of product"
             )
-            key = Key(f"pact:{supplier.id}", stage, s.nodes[i].material)
+            key = Key(f"pact:{supplier.id}", stage, s.nodes[i].material, "supplier")
             group.burdens.append(
                 Burden(
                     key,
@@ -391,6 +395,7 @@ class Builder:
         group = self._group(f"proxy {proxy.factor} for {out.cls}", "per kg of product")
         self._burden(
             group,
+            "proxy",
             proxy.factor,
             out.quantity,
             "kg" if out.unit is Unit.KG else "item",
@@ -449,6 +454,7 @@ class Builder:
         tkm = leg.kg / 1000 * distance
         self._burden(
             group,
+            "transport",
             mode.factor,
             tkm,
             "tkm",
@@ -495,6 +501,7 @@ class Builder:
     def _burden(
         self,
         group: Group,
+        kind: str,
         factor_id: str | None,
         amount: float,
         unit: str,
@@ -509,7 +516,13 @@ class Builder:
         if factor_id is None:  # process emissions, kg CO2e
             kg = convert(amount, unit, "kgCO2e")
             group.burdens.append(
-                Burden(Key(DIRECT, stage, material), kg, float(quality.primary), (1, 1, 1), source)
+                Burden(
+                    Key(DIRECT, stage, material, kind),
+                    kg,
+                    float(quality.primary),
+                    (1, 1, 1),
+                    source,
+                )
             )
             return
         if factor_id not in s.factors:
@@ -526,7 +539,11 @@ class Builder:
         ratings = self._ratings(factor, quality.primary, site, when)
         group.burdens.append(
             Burden(
-                Key(factor.id, stage, material), converted, float(quality.primary), ratings, source
+                Key(factor.id, stage, material, kind),
+                converted,
+                float(quality.primary),
+                ratings,
+                source,
             )
         )
 
@@ -545,6 +562,7 @@ class Builder:
             for factor, share in a.factor_shares():
                 self._burden(
                     group,
+                    a.kind.value,
                     factor,
                     a.amount * share,
                     a.unit,
@@ -636,11 +654,8 @@ class Builder:
 
     def _events(self) -> None:
         s = self.system
-        for made, indices in self._event_activities:
-            products = [
-                (i, out.quantity, out.elements, made.event)
-                for i, out in zip(indices, made.outputs, strict=True)
-            ]
+        for made, outputs in self._event_activities:
+            products = [(i, out.quantity, out.elements, made.event) for i, out in outputs]
             shares = self._allocate(
                 products, self.model.allocation_of(made.site), f"event {made.event}"
             )
@@ -652,7 +667,7 @@ class Builder:
                 "other",
                 made.time,
             )
-            self._material_split(group, [s.nodes[i].material for i in indices])
+            self._material_split(group, [s.nodes[i].material for i, _ in outputs])
             for i, share in shares:
                 s.nodes[i].own[len(s.groups) - 1] = share
 
@@ -662,7 +677,7 @@ class Builder:
         if len(set(materials)) == 1 and materials[0] != "other":
             group.burdens[:] = [
                 Burden(
-                    Key(b.key.factor, b.key.stage, materials[0]),
+                    Key(b.key.factor, b.key.stage, materials[0], b.key.kind),
                     b.amount,
                     b.primary,
                     b.ratings,

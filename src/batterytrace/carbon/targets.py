@@ -36,7 +36,7 @@ from batterytrace.carbon.system import Stage, System
 from batterytrace.contracts.intensity import intensities
 from batterytrace.errors import BatteryTraceError, FootprintError
 from batterytrace.masterdata import SiteRole
-from batterytrace.units import mass_fractions
+from batterytrace.units import convert, mass_fractions
 
 BASE_YEAR = 2020
 TARGETS = ((2025, 0.20), (2030, 0.35))  # DESIGN.md: -20 % by 2025, -35 % by 2030 against 2020
@@ -145,46 +145,54 @@ def _lever_values(
     system: System,
     values: np.ndarray,
     levers: Sequence[Lever],
-    wind: float | None,
-    chemistry: str | None,
     current: str,
 ) -> np.ndarray:
     """kg CO2e per unit of each key's amount once the levers apply."""
     out = values.copy()
-    factors = system.factors
     keys = list(system.keys)
+
+    def value_of(factor: str, col: int) -> float:
+        """A factor's kg CO2e per unit of the key's amount (in its own factor's unit)."""
+        new, old = system.factors.get(factor), system.factors.get(keys[col].factor)
+        return new.value * convert(1.0, old.unit, new.unit)
+
     for lv in levers:
         if lv.name == "transport":
-            mode_value = factors.get(Mode(lv.value).factor).value
             for col, key in enumerate(keys):
-                if key.stage is Stage.TRANSPORT and key.factor.startswith("freight-"):
-                    out[col] = mode_value
+                if key.kind == "transport":
+                    out[col] = value_of(Mode(lv.value).factor, col)
         elif lv.name == "cell-grid":
-            factor = lv.value if lv.value in factors else f"electricity-grid-{lv.value.lower()}"
-            replacement = factors.get(factor).value
-            for col, key in enumerate(keys):
-                if key.stage is Stage.CELL and key.factor.startswith("electricity-"):
-                    out[col] = replacement
-    if wind is not None:
-        mixed = system.wind_mix()
-        winds = [f for f in mixed if "wind" in f]
-        grids = [f for f in mixed if "wind" not in f]
-        if not winds:
-            raise FootprintError(
-                "what-if: wind: no electricity mix with wind recorded at a refinery"
+            factor = (
+                lv.value if lv.value in system.factors else f"electricity-grid-{lv.value.lower()}"
             )
-        grid = np.mean([factors.get(f).value for f in grids]) if grids else 0.0
-        blended = wind * factors.get(winds[0]).value + (1 - wind) * grid
-        for col, key in enumerate(keys):
-            if key.stage is Stage.REFINING and key.factor in mixed:
-                out[col] = blended
-    if chemistry is not None and chemistry != current:
-        ratio = _chemistry_ratios(current, chemistry)
-        for col, key in enumerate(keys):
-            if key.material in ratio:
-                out[col] *= ratio[key.material]
-            elif key.stage is Stage.CATHODE:
-                out[col] *= ratio["cathode"]
+            system.factors.get(factor)  # a FactorError when the set has no such factor
+            for col, key in enumerate(keys):
+                if key.stage is Stage.CELL and key.kind == "electricity":
+                    out[col] = value_of(factor, col)
+        elif lv.name == "wind":
+            mixed = system.wind_mix()
+            winds = sorted(f for f in mixed if "wind" in f)
+            grids = sorted(f for f in mixed if "wind" not in f)
+            if not winds:
+                raise FootprintError(
+                    "what-if: wind: no electricity mix with wind recorded at a refinery"
+                )
+            share = float(lv.value)
+            for col, key in enumerate(keys):
+                if (
+                    key.stage is Stage.REFINING
+                    and key.kind == "electricity"
+                    and key.factor in mixed
+                ):
+                    grid = np.mean([value_of(f, col) for f in grids]) if grids else 0.0
+                    out[col] = share * value_of(winds[0], col) + (1 - share) * grid
+        elif lv.name == "chemistry" and lv.value != current:
+            ratio = _chemistry_ratios(current, lv.value)
+            for col, key in enumerate(keys):
+                if key.material in ratio:
+                    out[col] *= ratio[key.material]
+                elif key.stage is Stage.CATHODE:
+                    out[col] *= ratio["cathode"]
     return out
 
 
@@ -245,7 +253,7 @@ class Targets:
         def show(ev: Evaluation) -> dict[str, object]:
             return {
                 "label": ev.label,
-                "kgCO2ePerKWhByYear": ev.by_year,
+                "kgCO2ePerKWhByYear": {str(y): v for y, v in ev.by_year.items()},
                 "latest": ev.latest,
                 "changeVsRecorded": ev.latest / self.recorded.latest - 1,
                 "reaches": {str(y): ok for y, ok in self.reaches(ev).items()},
@@ -323,10 +331,9 @@ def targets(
         levers: Sequence[Lever], label: str, shares: dict[str, float] | None = None
     ) -> Evaluation:
         rolled = rollup(cobalt_mix(system, shares)) if shares else recorded
-        wind = next((float(lv.value) for lv in levers if lv.name == "wind"), None)
-        chem = next((lv.value for lv in levers if lv.name == "chemistry"), None)
-        values = _lever_values(system, rolled.values, levers, wind, chem, chemistry)
-        return evaluate(rolled, packs, label, values)
+        return evaluate(
+            rolled, packs, label, _lever_values(rolled.system, rolled.values, levers, chemistry)
+        )
 
     if baseline is None:
         base = under([Lever("wind", "0")], "2020", {"purchased": 1.0})

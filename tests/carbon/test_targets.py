@@ -1,0 +1,92 @@
+"""Targets and what-if levers on the hand-written chain, each effect worked out by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from batterytrace.carbon.footprint import footprint, rollup
+from batterytrace.carbon.targets import TARGETS, cobalt_mix, lever, targets
+from batterytrace.errors import FootprintError
+from batterytrace.units import mass_fractions
+from carbon_chain import CONV, PACK, SUL, X, Y, chain
+
+PACKS = {"cls:pack": (2.0, "NMC811")}  # kWh and chemistry of the chain's pack
+
+
+def pack_per_kwh(what_if: list[str]) -> float:
+    report = targets(chain(), PACKS, what_if, baseline=100.0)
+    return report.levers[0][1].latest
+
+
+def recorded() -> float:
+    return rollup(chain()).total(chain().index[PACK]) / 2.0
+
+
+def test_cobalt_bought_instead_of_traced() -> None:
+    system = cobalt_mix(chain(), {"purchased": 1.0})
+    x, y = (system.nodes[system.index[n]].inputs for n in (X, Y))
+    conv, sul = system.index[CONV], system.index[SUL]
+    # X used 80 kg of sulfate (21 % Co) and 20 kg of conventional (20 % Co): 20.8 kg Co,
+    # now all conventional: 104 kg; Y: 20 x 0.21 + 30 x 0.2 = 10.2 kg Co, 51 kg
+    assert x[conv] == pytest.approx(104, rel=1e-12) and x.get(sul, 0) == 0
+    assert y[conv] == pytest.approx(51, rel=1e-12)
+
+
+def test_baseline_and_progress() -> None:
+    report = targets(chain(), PACKS, ["wind=1.0"])
+    base = cobalt_mix(chain(), {"purchased": 1.0})
+    # the 2020 chain: cobalt bought conventional (wind does not matter: no sulfate left)
+    assert report.baseline == pytest.approx(rollup(base).total(base.index[PACK]) / 2, rel=1e-12)
+    assert report.recorded.by_year == {2025: pytest.approx(recorded(), rel=1e-12)}
+    assert report.target(2024) is None
+    assert report.target(2027) == pytest.approx(report.baseline * 0.8)
+    assert report.target(2031) == pytest.approx(report.baseline * 0.65)
+    assert [y for y, _ in TARGETS] == [2025, 2030]
+    data = report.to_json()
+    assert data["baseline"]["kgCO2ePerKWh"] == report.baseline  # type: ignore[index]
+
+
+def test_wind_lever() -> None:
+    # the refinery's 1 MWh moves from 0.8 x 0.01 + 0.2 x 0.6 to 0.01 per kWh: 118 kg CO2e less on
+    # 100 kg of sulfate; the pack holds 4 of 10 cells from 30 kg of X's 60, X 80 of the 100 kg
+    share = 0.4 * 30 / 60 * 80 / 100
+    assert pack_per_kwh(["wind=1.0"]) == pytest.approx(recorded() - 118 * share / 2, rel=1e-12)
+
+
+def test_transport_and_cell_grid_levers() -> None:
+    share = 0.4 * 30 / 60 * 80 / 100
+    # 200 t.km by road (0.1) instead of sea (0.01)
+    assert pack_per_kwh(["transport=road"]) == pytest.approx(recorded() + 18 * share / 2, rel=1e-12)
+    # the cell line's 100 kWh at 0.6 instead of 0.05, 4 of its 10 cells in the pack
+    assert pack_per_kwh(["cell-grid=grid-ma"]) == pytest.approx(
+        recorded() + 55 * 0.4 / 2, rel=1e-12
+    )
+
+
+def test_chemistry_lever_scales_cobalt_by_its_intensity() -> None:
+    fp = footprint(rollup(chain()), PACK, 2.0)
+    change = pack_per_kwh(["chemistry=NMC622"]) - recorded()
+    # NMC622 needs 0.18 kg Co/kWh against 0.081 (contracts' table): Co-bound burdens x 2.22;
+    # the precursor plant's own burdens scale with the cathode's kg per kWh (0.18 / 12.2 % Co
+    # against 0.081 / 6.1 % Co); cell, pack and the pack's transport do not move
+    co = {f: mass_fractions(f)["Co"] for f in ("LiNi0.6Mn0.2Co0.2O2", "LiNi0.8Mn0.1Co0.1O2")}
+    cathode = (0.18 / co["LiNi0.6Mn0.2Co0.2O2"]) / (0.081 / co["LiNi0.8Mn0.1Co0.1O2"])
+    plant = 25 * 60 / 100 * 0.4 * 30 / 60  # the plant's 25 kg CO2e: X's 60 %, the pack's 20 %
+    expected = fp.materials["Co"] * (0.18 / 0.081 - 1) + plant * (cathode - 1)
+    assert change == pytest.approx(expected / 2, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("wind=1.5", "wind: '1.5' is not a share"),
+        ("sun=1", "is not LEVER=VALUE"),
+        ("transport=teleport", "transport: 'teleport' is not one of"),
+        ("recycled=0.2", "no recycled cobalt lots recorded"),
+        ("chemistry=NMC999", "chemistry: 'NMC999' is not one of"),
+    ],
+)
+def test_bad_levers_are_named(text: str, message: str) -> None:
+    with pytest.raises(FootprintError, match=message):
+        lever(text)
+        targets(chain(), PACKS, [text])
