@@ -30,7 +30,6 @@ import resource
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import orjson
@@ -75,7 +74,9 @@ def solve(system: System) -> np.ndarray:
             rows.append(j)
             cols.append(g)
             data.append(share)
-    interventions = sparse.csr_array((data, (rows, cols)), shape=(n, len(system.groups))) @ per_group
+    interventions = (
+        sparse.csr_array((data, (rows, cols)), shape=(n, len(system.groups))) @ per_group
+    )
     return np.asarray(linalg.spsolve(technosphere.T.tocsc(), interventions))
 
 
@@ -100,7 +101,11 @@ def main() -> None:
     started = time.perf_counter()
     system = repo.product_system()
     read_s = time.perf_counter() - started
-    packs = [i for i, n in enumerate(system.nodes) if n.unit.value == "item" and n.inputs and "#" not in n.id]
+    packs = [
+        i
+        for i, n in enumerate(system.nodes)
+        if n.unit.value == "item" and n.inputs and "#" not in n.id
+    ]
     console.print(f"read {len(system.nodes):,} products ({len(packs):,} packs) in {read_s:.1f} s")
 
     rollups, solves, result, solved = [], [], None, None

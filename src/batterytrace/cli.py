@@ -902,7 +902,7 @@ def demo(
 ) -> None:
     """The main job: the agreement's scenario generated and captured into a fresh SQLite store,
     the ledger verified, element mass balances checked, a pack traced back to its mines and an
-    ore lot traced forward to the vehicles."""
+    ore lot traced forward to the vehicles, the pack's carbon footprint and the targets."""
     from batterytrace.scenario.generator import ORE, PACK, generate
     from batterytrace.trace.lineage import node_id
 
@@ -952,6 +952,18 @@ def demo(
         f"{kg:,.2f} kg of it (the rest is in stock, in process losses or in later years' packs)"
     )
     out.print(f"rule: {back.rule}", soft_wrap=True)
+    model = activity.from_json(_read_json(workdir / "scenario" / "carbon.json", ActivityError))
+    repo.import_carbon(model, "carbon.json")
+    fp, rolled = repo.footprint(pack)
+    out.print(_footprint_table(fp, interval(rolled, repo.footprint_node(pack))))
+    goals = repo.targets([])
+    out.print(
+        f"targets: 2020 baseline {goals.baseline:,.2f} kg CO2e/kWh; packs of "
+        f"{max(goals.recorded.by_year)} at {goals.recorded.latest:,.2f} "
+        f"({goals.recorded.latest / goals.baseline - 1:+.1%}; -20 % by 2025, -35 % by 2030); "
+        "`batterytrace targets` for the years and the levers",
+        soft_wrap=True,
+    )
 
 
 def _first(repo: Repository, params: dict[str, str]) -> str:

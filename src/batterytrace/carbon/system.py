@@ -221,7 +221,7 @@ class System:
 
     def site_name(self, site: str) -> str:
         known = self.sites.get(site)
-        return f"{known.name} ({site})" if known else site
+        return known.name if known else site
 
     def role(self, site: str) -> SiteRole | None:
         known = self.sites.get(site)
