@@ -408,12 +408,19 @@ def test_carbon_commands(env: Path, scenario_files: Path) -> None:
         app, ["pact", "import", str(supplier), "--product", "urn:epc:idpat:sgtin:6901234.000201.*"]
     )
     assert used.exit_code == 0 and "kg CO2e/kg, PACT 3.0.0" in used.stdout
+    assembled = runner.invoke(app, ["events", "--json", "EQ_bizStep=assembling", "perPage=1"])
+    body = json.loads(assembled.stdout)["epcisBody"]["queryResults"]["resultsBody"]
+    vehicle = runner.invoke(app, ["footprint", body["eventList"][0]["parentID"]])
+    assert vehicle.exit_code == 1 and "ask for the pack it holds" in vehicle.stderr
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["footprint", "urn:epc:class:lgtin:6111111.000201.NONE"], "not a lot, pack or item"),
+        (
+            ["footprint", "urn:epc:class:lgtin:6111111.000201.NONE"],
+            "not a lot, pack, module or item",
+        ),
         (["footprint", "urn:epc:class:lgtin:6111111.000201.X", "--factors", "a@1"], "unknown"),
         (["targets", "--what-if", "sun=1"], "is not LEVER=VALUE"),
         (["carbon", "factors", "--add", "x.csv"], "--add needs --name and --version"),

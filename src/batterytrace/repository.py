@@ -403,14 +403,33 @@ class Repository:
         cls = class_of(node_id(identifier))
         return next((m.energy_kwh for m in materials.values() if node_id(m.id) == cls), None)
 
+    def held(self, identifier: str) -> list[tuple[str, int]]:
+        """What a container the product system does not count (a module) holds, per batch."""
+        with self._store().engine.connect() as conn:
+            return carbon_store.held(conn, node_id(identifier))
+
     def footprint(self, identifier: str, factors: str | None = None) -> tuple[Footprint, Rollup]:
+        """One unit of a lot, an item, a pack or a module (the items it holds); a vehicle is
+        outside the battery's boundary."""
+        if self._kind(identifier) is MaterialKind.VEHICLE:
+            raise FootprintError(
+                f"{identifier}: a vehicle is outside the battery's cradle-to-gate boundary; "
+                "ask for the pack it holds"
+            )
         result = self.footprints(factors)
         node = self.footprint_node(identifier)
-        if result.system.node(node) is None:
+        held = [] if result.system.node(node) is not None else self.held(identifier)
+        if result.system.node(node) is None and not held:
             raise FootprintError(
-                f"{identifier}: not a lot, pack or item made by a transformation in this store"
+                f"{identifier}: not a lot, pack, module or item made by a transformation "
+                "in this store"
             )
-        return footprint(result, node, self.capacity_kwh(identifier)), result
+        return footprint(result, node, self.capacity_kwh(identifier), held), result
+
+    def _kind(self, identifier: str) -> MaterialKind | None:
+        cls = class_of(node_id(identifier))
+        materials = self.master_data().materials.values()
+        return next((m.kind for m in materials if node_id(m.id) == cls), None)
 
     def pact_footprint(
         self, identifier: str, version: str = "3", factors: str | None = None
@@ -456,7 +475,9 @@ class Repository:
         return targets(self.product_system(factors), packs, what_if, baseline)
 
     def explain_footprint(self, result: Rollup, identifier: str) -> Contribution:
-        return explain(result, self.footprint_node(identifier))
+        node = self.footprint_node(identifier)
+        held = [] if result.system.node(node) is not None else self.held(identifier)
+        return explain(result, node, held=held)
 
     def trace(self, identifier: str, direction: str = "backward", element: str = "Co") -> Trace:
         """Genealogy of an object: ``backward`` to its sources or ``forward`` to its uses, with

@@ -123,11 +123,15 @@ def test_a_recorded_chain_figured_by_hand(repo: Repository, tmp_path: Path) -> N
     assert item.kg_co2e == pytest.approx(cell, rel=1e-12)
     lot, _ = repo.footprint(SUL, "test@1")
     assert lot.kg_co2e == pytest.approx(sulfate, rel=1e-12) and lot.unit == "kg"
+    module, _ = repo.footprint(MODULE, "test@1")  # its 3 cells; the pack plant's data go to packs
+    assert module.kg_co2e == pytest.approx(3 * cell, rel=1e-12) and module.complete
+    tree = repo.explain_footprint(repo.footprints("test@1"), MODULE)
+    assert tree.kg_co2e == pytest.approx(3 * cell, rel=1e-12) and len(tree.children) == 1
 
 
 def test_unknown_ids_and_sets_are_named(repo: Repository, tmp_path: Path) -> None:
     setup(repo, tmp_path)
-    with pytest.raises(FootprintError, match="not a lot, pack or item"):
+    with pytest.raises(FootprintError, match="not a lot, pack, module or item"):
         repo.footprint("urn:epc:class:lgtin:6111111.000201.NONE")
     with pytest.raises(FactorError, match="factor set 'nope@1' is unknown"):
         repo.footprint(PACK, "nope@1")

@@ -20,7 +20,7 @@ import csv
 import io
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -216,12 +216,34 @@ class Footprint:
         }
 
 
-def footprint(result: Rollup, node_id: str, capacity_kwh: float | None = None) -> Footprint:
+def _parts(
+    result: Rollup, node_id: str, held: Sequence[tuple[str, int]]
+) -> list[tuple[int, float]]:
+    """The products (and units of each) one unit of ``node_id`` is: itself when the system has
+    it, else the items a container holds (per batch node), as the holdings count them."""
     system = result.system
     j = system.node(node_id)
-    if j is None:
+    if j is not None:
+        return [(j, 1.0)]
+    parts = [(system.index[batch], float(n)) for batch, n in held if batch in system.index]
+    if not parts or len(parts) < len(held):
         raise FootprintError(f"{node_id}: no lot, item batch or pack of that id in the system")
-    row = result.per_unit[j]
+    return parts
+
+
+def footprint(
+    result: Rollup,
+    node_id: str,
+    capacity_kwh: float | None = None,
+    held: Sequence[tuple[str, int]] = (),
+) -> Footprint:
+    """One unit of a product; ``held``: for a container the system does not count as a product
+    (a module), the items it holds per batch node (its footprint is theirs)."""
+    system = result.system
+    parts = _parts(result, node_id, held)
+    row = sum(
+        (result.per_unit[i] * units for i, units in parts), np.zeros(result.per_unit.shape[1])
+    )
     k = len(result.values)
     kg = row[:k] * result.values
     total = float(row[k])
@@ -235,13 +257,13 @@ def footprint(result: Rollup, node_id: str, capacity_kwh: float | None = None) -
         factors[key.factor] += float(kg[col])
         if key.factor in system.factors:
             biogenic += float(kg[col]) * system.factors.get(key.factor).biogenic_share
-    upstream = list(_upstream(system, j))
+    upstream = list(_upstream(system, [i for i, _ in parts]))
     missing = tuple(dict.fromkeys(m for i in upstream for m in system.nodes[i].missing))
     used = sorted(f for f, v in factors.items() if v and f in system.factors)
     per_kwh = total / capacity_kwh if capacity_kwh else None
     return Footprint(
         node_id,
-        system.nodes[j].unit.value,
+        system.nodes[parts[0][0]].unit.value if len(parts) == 1 and parts[0][1] == 1 else "item",
         total,
         total - biogenic,
         biogenic,
@@ -251,7 +273,7 @@ def footprint(result: Rollup, node_id: str, capacity_kwh: float | None = None) -
         {f: v for f, v in factors.items() if v},
         float(row[k + 1] / total) if total else 0.0,
         {name: float(row[k + 2 + n] / total) if total else 0.0 for n, name in enumerate(DQR)},
-        not bool(result.incomplete[j]),
+        not any(result.incomplete[i] for i, _ in parts),
         missing,
         system.factors.label,
         tuple((f, system.factors.get(f).source, system.factors.get(f).reference) for f in used),
@@ -278,9 +300,9 @@ def footprint(result: Rollup, node_id: str, capacity_kwh: float | None = None) -
     )
 
 
-def _upstream(system: System, start: int) -> Iterator[int]:
-    seen = {start}
-    todo = [start]
+def _upstream(system: System, starts: list[int]) -> Iterator[int]:
+    seen = set(starts)
+    todo = list(starts)
     while todo:
         j = todo.pop()
         yield j
@@ -303,15 +325,18 @@ class Contribution:
     children: list[Contribution] = field(default_factory=list)
 
 
-def explain(result: Rollup, node_id: str, floor: float = 0.001) -> Contribution:
+def explain(
+    result: Rollup, node_id: str, floor: float = 0.001, held: Sequence[tuple[str, int]] = ()
+) -> Contribution:
     """The tree of contributions to one unit of a product, down to each activity datum and
     factor; branches under ``floor`` of the total are summed into one line per level."""
-    system = result.system
-    j = system.node(node_id)
-    if j is None:
-        raise FootprintError(f"{node_id}: no lot, item batch or pack of that id in the system")
-    total = result.total(j)
-    return _explain(result, j, 1.0, max(total, 1e-300) * floor, set())
+    parts = _parts(result, node_id, held)
+    if len(parts) == 1 and parts[0][1] == 1:
+        j = parts[0][0]
+        return _explain(result, j, 1.0, max(result.total(j), 1e-300) * floor, set())
+    total = sum(result.total(i) * units for i, units in parts)
+    children = [_explain(result, i, units, max(total, 1e-300) * floor, set()) for i, units in parts]
+    return Contribution(node_id, total, "the items it holds", children)
 
 
 def _explain(result: Rollup, j: int, units: float, floor: float, path: set[int]) -> Contribution:

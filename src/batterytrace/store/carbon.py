@@ -56,6 +56,10 @@ SELECT e.event_id FROM event_key k {join} event e ON e.seq = k.seq
 WHERE k.role = 'outputEPC' AND k.value = {mark} AND e.event_type = 'TransformationEvent'
 ORDER BY e.seq LIMIT 1
 """
+_HELD = """
+SELECT e.event_id, h.items FROM holding h {join} event e ON e.seq = h.source
+WHERE h.container = {mark} AND h.level > 0
+"""
 _DESTINATIONS = "SELECT seq, value FROM event_key WHERE role = 'destination:location'"
 _PACK_CONTENTS = """
 SELECT container, source, items FROM holding
@@ -256,3 +260,9 @@ def batch_of(conn: Connection, item: str) -> str | None:
     driver = Driver(conn)
     found = driver.rows(_MADE_BY, (item,))
     return f"{found[0][0]}#outputEPCList" if found else None
+
+
+def held(conn: Connection, container: str) -> list[tuple[str, int]]:
+    """The items a container holds, per batch node of the event that made them."""
+    rows = Driver(conn).rows(_HELD, (container,))
+    return [(f"{event_id}#outputEPCList", int(n)) for event_id, n in rows]
