@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -11,6 +14,7 @@ from batterytrace.carbon import activity as act
 from batterytrace.carbon.footprint import explain, footprint, rollup
 from batterytrace.carbon.system import Builder, Made, Stage, SupplierPcf
 from batterytrace.errors import ActivityError, AllocationError, FactorError, FootprintError
+from batterytrace.trace.lineage import node_id
 from carbon_chain import (
     BATCH,
     CELLS,
@@ -247,3 +251,12 @@ def test_any_acyclic_chain_equals_the_solve(steps: list) -> None:  # type: ignor
     np.testing.assert_allclose(
         result.per_unit[:, : len(result.values)], expected, rtol=1e-9, atol=1e-9
     )
+
+
+def test_the_documented_model_reads() -> None:
+    """docs/carbon-data.md's example is a model the reader takes."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "carbon-data.md").read_text()
+    example = text.split("```json\n", 1)[1].split("```", 1)[0]
+    read = act.from_json(json.loads(example), "carbon-data.md")
+    assert len(read.activities) == 3 and len(read.lanes) == 2 and len(read.proxies) == 2
+    assert read.allocation[node_id("urn:epc:id:sgln:3012345.00100.0")].element == "Co"
