@@ -21,15 +21,15 @@ from batterytrace.masterdata import Site, SiteRole
 from batterytrace.trace.lineage import node_id
 
 FACTORS = read_csv(
-    """id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,source,reference
-diesel,Diesel,L,2.5,GLO,2025,1.1,,,0,test,https://example.org
-grid-ma,Grid MA,kWh,0.6,MA,2025,1.2,,,0,test,https://example.org
-grid-fr,Grid FR,MJ,0.0138888888888889,FR,2025,1.2,,,0,test (per MJ: 0.05 per kWh),https://example.org
-wind,Wind,kWh,0.01,GLO,2025,1.3,,,0,test,https://example.org
-freight-sea-container,Sea,tkm,0.01,GLO,2025,1.5,,,0,test,https://example.org
-freight-road-truck,Road,tkm,0.1,GLO,2025,1.5,,,0,test,https://example.org
-conventional,Conventional sulfate,kg,10,CN,2025,,5,15,0,test,https://example.org
-cell-materials,Cell materials,kWh_capacity,5,GLO,2025,1.4,,,0.1,test,https://example.org
+    """id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,reference
+diesel,Diesel,L,2.5,GLO,2025,1.1,,,0,AR6,test,https://example.org
+grid-ma,Grid MA,kWh,0.6,MA,2025,1.2,,,0,AR6,test,https://example.org
+grid-fr,Grid FR,MJ,0.0138888888888889,FR,2025,1.2,,,0,AR6,test (per MJ: 0.05 per kWh),https://example.org
+wind,Wind,kWh,0.01,GLO,2025,1.3,,,0,AR6,test,https://example.org
+freight-sea-container,Sea,tkm,0.01,GLO,2025,1.5,,,0,AR6,test,https://example.org
+freight-road-truck,Road,tkm,0.1,GLO,2025,1.5,,,0,AR6,test,https://example.org
+conventional,Conventional sulfate,kg,10,CN,2025,,5,15,0,AR6,test,https://example.org
+cell-materials,Cell materials,kWh_capacity,5,GLO,2025,1.4,,,0.1,AR6,test,https://example.org
 """,
     "test",
     "1",

@@ -400,6 +400,9 @@ def test_carbon_commands(env: Path, scenario_files: Path) -> None:
         runner.invoke(app, ["pact", "export", parents[0], "--version", "2"]).stdout
     )
     assert document["specVersion"] == "2.3.0" and document["pcf"]["declaredUnit"] == "kilowatt hour"
+    # the shipped factors use AR5 and AR6 GWPs: v2 does not claim AR6 throughout, and says both
+    assert document["pcf"]["characterizationFactors"] == "AR5"
+    assert document["pcf"]["ipccCharacterizationFactorsSources"] == ["AR5", "AR6"]
     lot = "urn:epc:class:lgtin:6901234.000201.CN2025-000"
     exported = runner.invoke(app, ["pact", "export", lot])
     assert exported.exit_code == 0, exported.stderr

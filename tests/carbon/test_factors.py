@@ -36,8 +36,10 @@ REQUIRED = (
     "cell-materials-other", "pack-components",
 )  # fmt: skip
 
-HEADER = "id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,source,reference"
-ROW = "diesel,Diesel,L,3.3,GB,2025,1.05,,,0,DESNZ 2025,https://example.org/desnz"
+HEADER = (
+    "id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,reference"
+)
+ROW = "diesel,Diesel,L,3.3,GB,2025,1.05,,,0,AR5,DESNZ 2025,https://example.org/desnz"
 
 
 def value(id: str) -> float:
@@ -212,7 +214,8 @@ def test_write_then_read_is_the_same_set() -> None:
 
 def factor(**change: Any) -> Factor:
     return replace(
-        Factor("x", "X", "kg", 2.0, "GLO", 2024, None, None, None, 0.0, "s", "https://r"), **change
+        Factor("x", "X", "kg", 2.0, "GLO", 2024, None, None, None, 0.0, "AR6", "s", "https://r"),
+        **change,
     )
 
 
@@ -233,3 +236,9 @@ def test_over_overrides_one_factor_and_keeps_the_rest() -> None:
     assert merged.get("lpg") == shipped().get("lpg")
     assert set(merged.factors) == set(shipped().factors)
     assert shipped().get("diesel").value != 2.9  # the shipped set is untouched
+
+
+def test_gwp_names_an_ipcc_report() -> None:
+    assert {f.gwp for f in shipped().factors.values()} <= {"AR5", "AR6"}
+    with pytest.raises(FactorError, match="line 2: gwp: 'GWP100' is not an IPCC report"):
+        read_csv(f"{HEADER}\n{ROW.replace(',AR5,', ',GWP100,')}\n", "mine", "2")

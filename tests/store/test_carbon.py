@@ -66,11 +66,11 @@ def chain() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-FACTORS = """id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,source,\
+FACTORS = """id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,\
 reference
-diesel,Diesel,L,3,GLO,2025,1.1,,,0,test,https://example.org
-grid,Grid,kWh,0.5,FR,2025,1.2,,,0,test,https://example.org
-freight-road-truck,Road,tkm,0.1,GLO,2025,1.5,,,0,test,https://example.org
+diesel,Diesel,L,3,GLO,2025,1.1,,,0,AR6,test,https://example.org
+grid,Grid,kWh,0.5,FR,2025,1.2,,,0,AR6,test,https://example.org
+freight-road-truck,Road,tkm,0.1,GLO,2025,1.5,,,0,AR6,test,https://example.org
 """
 
 
@@ -198,6 +198,7 @@ def test_pact_exports_are_valid_and_carry_the_figures(
     assert (v3["declaredUnitOfMeasurement"], v3["declaredUnitAmount"]) == ("kilowatt hour", "2")
     assert float(v3["pcfExcludingBiogenicUptake"]) == pytest.approx(fp.kg_co2e, rel=1e-5)
     assert float(v3["productMassPerDeclaredUnit"]) == pytest.approx(12.0)
+    assert v3["ipccCharacterizationFactors"] == ["AR6"]  # every test factor is AR6
     lot = repo.pact_footprint(SUL, "2", "test@1")
     assert list(schema["2"].iter_errors(lot)) == []
     assert lot["pcf"]["declaredUnit"] == "kilogram"

@@ -35,7 +35,7 @@ SHIPPED_VERSION = "2026.1"
 
 _COLUMNS = (
     "id", "name", "unit", "kgco2e_per_unit", "geography", "year", "gsd", "low", "high",
-    "biogenic_share", "source", "reference",
+    "biogenic_share", "gwp", "source", "reference",
 )  # fmt: skip
 _ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 _GEOGRAPHY = re.compile(r"[A-Z]{2}|GLO|EU|RER")  # ISO 3166-1 alpha-2, or a region
@@ -54,6 +54,7 @@ class Factor:
     low: float | None
     high: float | None
     biogenic_share: float
+    gwp: str  # the IPCC report whose GWP100 the value uses: AR4, AR5, AR6
     source: str
     reference: str
 
@@ -178,9 +179,11 @@ def _factor(row: dict[str, str], n: int) -> Factor:
     share = number("biogenic_share")
     if share is None or not 0 <= share <= 1:
         raise FactorError(f"line {n}: biogenic_share: a share from 0 to 1 is required")
+    if not re.fullmatch(r"AR[1-9]", required("gwp")):
+        raise FactorError(f"line {n}: gwp: {text['gwp']!r} is not an IPCC report (AR5, AR6...)")
     return Factor(
         text["id"], required("name"), text["unit"], value, text["geography"], int(text["year"]),
-        gsd, low, high, share, required("source"), required("reference"),
+        gsd, low, high, share, text["gwp"], required("source"), required("reference"),
     )  # fmt: skip
 
 
@@ -196,7 +199,8 @@ def write_csv(factors: FactorSet) -> str:
     for f in factors.factors.values():
         writer.writerow((
             f.id, f.name, f.unit, number(f.value), f.geography, f.year, number(f.gsd),
-            number(f.low), number(f.high), number(f.biogenic_share), f.source, f.reference,
+            number(f.low), number(f.high), number(f.biogenic_share), f.gwp, f.source,
+            f.reference,
         ))  # fmt: skip
     return out.getvalue()
 

@@ -178,6 +178,7 @@ class Footprint:
     allocation: tuple[str, ...]  # the rules used upstream, by site
     performance: PerformanceClass | None = None
     supplier_documents: tuple[str, ...] = ()
+    gwp: tuple[str, ...] = ()  # the IPCC reports (GWP100) of the factors used
 
     @property
     def per_kwh(self) -> float | None:
@@ -211,6 +212,7 @@ class Footprint:
                 "factors": [{"id": i, "source": s, "reference": r} for i, s, r in self.sources],
                 "allocation": list(self.allocation),
                 "supplierFootprints": list(self.supplier_documents),
+                "gwp100": list(self.gwp),
                 "boundary": "cradle to gate; use phase and end of life excluded",
             },
         }
@@ -297,6 +299,7 @@ def footprint(
                 }
             )
         ),
+        tuple(sorted({system.factors.get(f).gwp for f in used})),
     )
 
 
@@ -439,6 +442,7 @@ def declared(fp: Footprint, product: Product, created: datetime | None = None) -
             "reliability": 2.0 - fp.primary_share,
         },
         factor_sources=((name, version),),
+        ipcc_reports=fp.gwp or ("AR6",),
         allocation="; ".join(fp.allocation) or "none needed (single-output steps)",
         boundary="cradle to gate: extraction, refining, precursor and cathode, cell and pack "
         "making, transport between sites; use phase and end of life excluded",

@@ -33,9 +33,6 @@ from batterytrace.errors import PactError
 
 SPEC_VERSIONS = {"2": "2.3.0", "3": "3.0.0"}
 
-# Characterization declared: GWP100 of IPCC AR6, the latest report, which the PACT Methodology asks
-# for (Methodology v3 §3.2.2); the emission-factor sets a footprint is computed with must use it.
-IPCC_REPORT = "AR6"
 
 # Standards a Declared may name; "PACT" is the PACT Methodology of the Tech Specs version written
 # (Pathfinder Framework / PACT Methodology 2.0 for v2.x, 3.0 for v3.0).
@@ -92,6 +89,9 @@ class Declared:
     # kilogram (a pack in kWh: its mass / its capacity); for kilogram it is 1.
     mass_kg_per_unit: float | None = None
     fossil_carbon_kg_per_unit: float = 0.0  # kg C per declared unit in the product (graphite...)
+    # The IPCC reports whose GWP100 the factors used (PACT Methodology: AR6 where available, else
+    # every report used).
+    ipcc_reports: tuple[str, ...] = ("AR6",)
 
 
 def export(declared: Declared, version: str = "3") -> dict[str, Any]:
@@ -151,8 +151,9 @@ def _pcf_v2(d: Declared, mass: float | None, standards: list[str]) -> dict[str, 
         "fossilCarbonContent": _decimal(d.fossil_carbon_kg_per_unit),
         # Battery materials and packs are declared without biogenic carbon in the product.
         "biogenicCarbonContent": "0",
-        "characterizationFactors": IPCC_REPORT,
-        "ipccCharacterizationFactorsSources": [IPCC_REPORT],
+        # v2 takes one report: AR6 only when every factor used it (never claimed otherwise)
+        "characterizationFactors": "AR6" if d.ipcc_reports == ("AR6",) else "AR5",
+        "ipccCharacterizationFactorsSources": list(d.ipcc_reports),
         "crossSectoralStandardsUsed": [
             _V2_STANDARDS_USED[s] for s in d.standards if s in _V2_STANDARDS_USED
         ],
@@ -179,7 +180,7 @@ def _pcf_v3(d: Declared, mass: float, standards: list[str]) -> dict[str, Any]:
         "fossilGhgEmissions": _decimal(d.fossil_kg_per_unit * n),
         "fossilCarbonContent": _decimal(d.fossil_carbon_kg_per_unit * n),
         "ccsTechnologicalCO2CaptureIncluded": False,
-        "ipccCharacterizationFactors": [IPCC_REPORT],
+        "ipccCharacterizationFactors": list(d.ipcc_reports),  # every report used (v3)
         "crossSectoralStandards": standards,
         "exemptedEmissionsPercent": "0",
         "primaryDataShare": _decimal(d.primary_data_share),
