@@ -19,10 +19,7 @@ Usage: ``python bench/custody.py [--store DIR | --events N] [--out FILE]``
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
 import resource
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -36,8 +33,7 @@ from batterytrace.repository import Repository
 from batterytrace.scenario.generator import custody_rules
 from batterytrace.store import custody as custody_store
 from report import publish
-
-ROOT = Path(__file__).resolve().parents[1]
+from scenario_store import open_store
 
 
 def _peak_rss_mb() -> float:
@@ -74,18 +70,8 @@ def _alone(phase: Any, url: str, key: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", type=Path, help="a store bench/trace.py prepared (or will)")
-    parser.add_argument("--events", type=int, default=10_000_000)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "custody.json")
-    args = parser.parse_args()
     console = Console()
-    spec = importlib.util.spec_from_file_location("bench_trace", ROOT / "bench" / "trace.py")
-    assert spec is not None and spec.loader is not None
-    trace_bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(trace_bench)
-    work = args.store or Path(tempfile.mkdtemp(prefix="bt-custody-"))
-    repo, prepared = trace_bench.prepare(work, args.events, None, console)
+    args, repo, prepared = open_store("custody", __doc__, console)
     repo.import_custody_rules(CustodyRules.from_json(custody_rules()))
     url, key = str(repo.engine.url.render_as_string(hide_password=False)), str(repo.key_path)
     repo.close()

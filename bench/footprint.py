@@ -23,26 +23,23 @@ Usage: ``python bench/footprint.py [--store DIR | --events N] [--out FILE]``
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import re
 import resource
-import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
 from rich.console import Console
-from scipy import sparse
-from scipy.sparse import linalg
 
 from batterytrace.carbon.activity import from_json
 from batterytrace.carbon.footprint import rollup
-from batterytrace.carbon.system import System
 from batterytrace.carbon.uncertainty import interval
 from batterytrace.scenario.generator import carbon_model
 from report import publish
+from scenario_store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,48 +48,20 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
 
 
-def solve(system: System) -> np.ndarray:
-    """kg CO2e per unit of every product from A and B (Heijungs & Suh), one sparse solve."""
-    n = len(system.nodes)
-    rows, cols, data = [], [], []
-    for j, node in enumerate(system.nodes):
-        rows.append(j)
-        cols.append(j)
-        data.append(node.output)
-        for i, amount in node.inputs.items():
-            rows.append(i)
-            cols.append(j)
-            data.append(-amount)
-    technosphere = sparse.csc_array((data, (rows, cols)), shape=(n, n))
-    values = np.array([system.value(k.factor) for k in system.keys])
-    per_group = np.zeros(len(system.groups))
-    for g, group in enumerate(system.groups):
-        per_group[g] = sum(b.amount * values[system.keys[b.key]] for b in group.burdens)
-    rows, cols, data = [], [], []
-    for j, node in enumerate(system.nodes):
-        for g, share in node.own.items():
-            rows.append(j)
-            cols.append(g)
-            data.append(share)
-    interventions = (
-        sparse.csr_array((data, (rows, cols)), shape=(n, len(system.groups))) @ per_group
+def _technosphere() -> Any:
+    """tests/technosphere.py: the independent solve the tests check the roll-up against."""
+    spec = importlib.util.spec_from_file_location(
+        "technosphere", ROOT / "tests" / "technosphere.py"
     )
-    return np.asarray(linalg.spsolve(technosphere.T.tocsc(), interventions))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", type=Path, help="a store bench/trace.py prepared (or will)")
-    parser.add_argument("--events", type=int, default=10_000_000)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "footprint.json")
-    args = parser.parse_args()
     console = Console()
-    spec = importlib.util.spec_from_file_location("bench_trace", ROOT / "bench" / "trace.py")
-    assert spec is not None and spec.loader is not None
-    trace_bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(trace_bench)
-    work = args.store or Path(tempfile.mkdtemp(prefix="bt-footprint-"))
-    repo, prepared = trace_bench.prepare(work, args.events, None, console)
+    args, repo, prepared = open_store("footprint", __doc__, console)
     repo.init()  # the carbon tables, on stores prepared before them
     if not repo.carbon_model().activities:
         scale = float(re.match(r"scale ([0-9.]+)", str(prepared["statement"])).group(1))  # type: ignore[union-attr]
@@ -108,13 +77,14 @@ def main() -> None:
     ]
     console.print(f"read {len(system.nodes):,} products ({len(packs):,} packs) in {read_s:.1f} s")
 
+    technosphere = _technosphere()
     rollups, solves, result, solved = [], [], None, None
     for _ in range(2):
         started = time.perf_counter()
         result = rollup(system)
         rollups.append(time.perf_counter() - started)
         started = time.perf_counter()
-        solved = solve(system)
+        solved = technosphere.solve(system) @ result.values
         solves.append(time.perf_counter() - started)
         console.print(f"roll-up {rollups[-1]:.2f} s, sparse solve {solves[-1]:.2f} s")
     assert result is not None and solved is not None
