@@ -466,7 +466,7 @@ class Builder:
             f"{where}: {leg.kg:g} kg x {distance:,.0f} km {mode.value}"
             + ("" if stated else f" (great circle x {DETOUR[mode]})"),
         )
-        node.own[len(s.groups) - 1] = node.own.get(len(s.groups) - 1, 0.0) + 1.0
+        node.own[len(s.groups) - 1] = 1.0
 
     # burdens -----------------------------------------------------------------------------
 
