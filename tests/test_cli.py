@@ -449,3 +449,11 @@ def test_carbon_import_refuses_bad_data(env: Path) -> None:
         "urn:epc:id:sgln:6111111.00100.0,2025,electricity,electricity-grid-ma,5,MJ\n"
     )
     assert runner.invoke(app, ["carbon", "import", str(csv_path)]).exit_code == 0
+
+
+def test_a_binary_file_is_one_line(env: Path) -> None:
+    path = env / "binary.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
+    result = runner.invoke(app, ["carbon", "import", str(path)])
+    assert result.exit_code == 1 and "codec can't decode" in result.stderr
+    assert "Traceback" not in result.stderr

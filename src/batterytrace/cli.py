@@ -86,7 +86,7 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except (BatteryTraceError, OSError) as exc:  # OSError: unreadable file, full disk...
+        except (BatteryTraceError, OSError, UnicodeDecodeError) as exc:  # unreadable file...
             err.print(_flag("error:", str(exc)), soft_wrap=True)
             raise typer.Exit(1) from None
 

@@ -436,7 +436,13 @@ class Repository:
     ) -> dict[str, Any]:
         """The PACT ProductFootprint (v2.3 or v3.0) of a lot, item or pack."""
         fp, result = self.footprint(identifier, factors)
-        node = result.system.nodes[result.system.index[self.footprint_node(identifier)]]
+        j = result.system.node(self.footprint_node(identifier))
+        if j is None:  # a module: no site or date of its own in the product system
+            raise FootprintError(
+                f"{identifier}: PACT footprints are exported for lots, packs and items made by "
+                "a transformation"
+            )
+        node = result.system.nodes[j]
         data = self.master_data()
         cls = class_of(node_id(identifier))
         kind = next((m for m in data.materials.values() if node_id(m.id) == cls), None)

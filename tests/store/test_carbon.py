@@ -199,6 +199,8 @@ def test_pact_exports_are_valid_and_carry_the_figures(
     assert float(v3["pcfExcludingBiogenicUptake"]) == pytest.approx(fp.kg_co2e, rel=1e-5)
     assert float(v3["productMassPerDeclaredUnit"]) == pytest.approx(12.0)
     assert v3["ipccCharacterizationFactors"] == ["AR6"]  # every test factor is AR6
+    with pytest.raises(FootprintError, match="PACT footprints are exported for lots, packs"):
+        repo.pact_footprint(MODULE, "3", "test@1")
     lot = repo.pact_footprint(SUL, "2", "test@1")
     assert list(schema["2"].iter_errors(lot)) == []
     assert lot["pcf"]["declaredUnit"] == "kilogram"
