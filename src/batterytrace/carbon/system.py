@@ -287,6 +287,9 @@ def great_circle_km(a: Site, b: Site) -> float | None:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
 
 
+_Product = tuple[int, float, Mapping[str, float], str]  # node, quantity, element kg, event
+
+
 class Builder:
     """Assembles a :class:`System` from recorded steps, legs and packs, and the model."""
 
@@ -578,7 +581,7 @@ class Builder:
 
     def _allocate(
         self,
-        products: list[tuple[int, float, Mapping[str, float], str]],
+        products: list[_Product],
         rule: Allocation,
         where: str,
     ) -> list[tuple[int, float]]:
@@ -692,15 +695,17 @@ class Builder:
         for a in self.model.activities:
             length, number = a.span()
             by_span[(a.site, length, number)].append(a)
+        # the products of each site by period, for the period lengths the data use
+        made: dict[tuple[str, Period], dict[int, list[_Product]]] = {}
+        for site, length in {(site, length) for site, length, _ in by_span}:
+            periods = made[(site, length)] = defaultdict(list)
+            for i, when, q, els, ev in self._made.get(site, ()):
+                periods[length.number(when)].append((i, q, els, ev))
         covered: set[int] = set()
         for (site, length, number), data in sorted(
             by_span.items(), key=lambda kv: (kv[0][0], str(kv[0][1]), kv[0][2])
         ):
-            products = [
-                (i, q, els, ev)
-                for i, when, q, els, ev in self._made.get(site, ())
-                if length.number(when) == number
-            ]
+            products = made[(site, length)].get(number, [])
             label = f"{site} {data[0].period}"
             if not products:
                 s.notes.append(
@@ -719,8 +724,8 @@ class Builder:
             for i, share in shares:
                 s.nodes[i].own[g] = s.nodes[i].own.get(g, 0.0) + share
                 covered.add(i)
-        for site, made in self._made.items():
-            for i, *_ in made:
+        for site, listed in self._made.items():
+            for i, *_ in listed:
                 if i not in covered and not any(s.groups[g].burdens for g in s.nodes[i].own):
                     s.nodes[i].missing.append(
                         f"no activity data for {site} when {s.nodes[i].id} was made"

@@ -42,11 +42,8 @@ WHERE e.event_type = 'TransformationEvent'
    OR (e.event_type = 'ObjectEvent' AND (e.action = 'ADD' OR e.biz_step = 'shipping'))
 ORDER BY f.seq
 """
-_ITEMS_MADE = """
-SELECT h.source, h.container_class, h.items
-FROM event e {join} holding h ON h.source = e.seq AND h.level = 0
-WHERE e.event_type = 'TransformationEvent'
-"""
+# the items each transformation made (holdings at level 0: only transformations make items)
+_ITEMS_MADE = "SELECT source, container_class, items FROM holding WHERE level = 0"
 _STATED = """
 SELECT k.seq, e.content FROM event_key k {join} event e ON e.seq = k.seq
 WHERE k.role = 'extension' AND k.value = {mark}
