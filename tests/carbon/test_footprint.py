@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from batterytrace.carbon import activity as act
 from batterytrace.carbon.footprint import explain, footprint, rollup
-from batterytrace.carbon.system import Builder, Made, Stage, SupplierPcf
+from batterytrace.carbon.system import Builder, Made, Output, Stage, SupplierPcf, Unit
 from batterytrace.errors import ActivityError, AllocationError, FactorError, FootprintError
 from batterytrace.trace.lineage import node_id
 from carbon_chain import (
@@ -260,3 +260,20 @@ def test_the_documented_model_reads() -> None:
     read = act.from_json(json.loads(example), "carbon-data.md")
     assert len(read.activities) == 3 and len(read.lanes) == 2 and len(read.proxies) == 2
     assert read.allocation[node_id("urn:epc:id:sgln:3012345.00100.0")].element == "Co"
+
+
+def test_mass_allocation_needs_masses_for_several_item_classes() -> None:
+    data = [{"site": PLANT.id, "period": "2025", "kind": "process", "amount": 5, "unit": "kgCO2e"}]
+    b = Builder(model(activities=data), FACTORS, SITES)
+    for n, cls in enumerate(("cls:cell-a", "cls:cell-b")):
+        items = Output(f"e{n}#outputEPCList", Unit.ITEM, 10, cls, {})
+        b.step(Made(f"e{n}", PLANT.id, WHEN, (), (items,), commissioned=True))
+    with pytest.raises(AllocationError, match="mass allocation among items of 2 classes"):
+        b.build()
+
+
+def test_unknown_quality_is_named() -> None:
+    entry = {"site": MINE.id, "period": "2025", "kind": "fuel", "factor": "diesel",
+             "amount": 1, "unit": "L", "quality": "guessed"}  # fmt: skip
+    with pytest.raises(ActivityError, match="quality: 'guessed' is not one of measured"):
+        act.from_json({"activities": [entry]}, "f.json")
