@@ -131,18 +131,18 @@ def test_convert_round_trip(x: float, units: tuple[str, str]) -> None:
     assert convert(convert(x, a, b), b, a) == pytest.approx(x, rel=1e-12, abs=1e-300)
 
 
-def test_factor_per_converts_units() -> None:
+def test_factor_amount_converts_units() -> None:
     gas = shipped().get("natural-gas")
-    assert gas.per(1, "kWh") == pytest.approx(gas.value * 3.6)
-    assert gas.per(2, "GJ") == pytest.approx(gas.value * 2000)
+    assert gas.amount(1, "kWh") == pytest.approx(3.6)
+    assert gas.amount(2, "GJ") == pytest.approx(2000)
     with pytest.raises(
         FactorError, match=r"factor natural-gas is per MJ: cannot convert kg \(mass\)"
     ):
-        gas.per(1, "kg")
+        gas.amount(1, "kg")
     with pytest.raises(FactorError, match=r"factor natural-gas is per MJ: unknown unit 'kwhh'"):
-        gas.per(1, "kwhh")
+        gas.amount(1, "kwhh")
     with pytest.raises(FactorError, match="kWh_capacity"):
-        shipped().get("cell-manufacturing").per(10, "kWh")
+        shipped().get("cell-manufacturing").amount(10, "kWh")
 
 
 def test_missing_factor_names_id_and_set() -> None:

@@ -156,7 +156,9 @@ def test_units_converted_or_refused() -> None:
             }
         ]
     )
-    with pytest.raises(FactorError, match="diesel is per L; kg cannot be converted"):
+    with pytest.raises(
+        FactorError, match=r"factor diesel is per L: cannot convert kg \(mass\) to L \(volume\)"
+    ):
         chain(wrong)
 
 

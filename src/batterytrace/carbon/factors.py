@@ -68,10 +68,10 @@ class Factor:
             raise FactorError(f"factor {self.id}: no uncertainty (gsd, or low and high)")
         return max(math.log(self.high / self.value), math.log(self.value / self.low)) / _Z95
 
-    def per(self, amount: float, unit: str) -> float:
-        """kg CO2e for ``amount`` in ``unit``, converted to the factor's unit."""
+    def amount(self, amount: float, unit: str) -> float:
+        """``amount`` in ``unit`` expressed in the factor's unit (what its value multiplies)."""
         try:
-            return self.value * convert(amount, unit, self.unit)
+            return convert(amount, unit, self.unit)
         except UnitError as err:
             raise FactorError(f"factor {self.id} is per {self.unit}: {err}") from None
 

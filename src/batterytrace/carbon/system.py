@@ -32,7 +32,7 @@ from enum import StrEnum
 from batterytrace.carbon.activity import DETOUR, Activity, Allocation, Mode, Model, Quality, Rule
 from batterytrace.carbon.factors import Factor, FactorSet
 from batterytrace.custody.ledger import Period
-from batterytrace.errors import AllocationError, BatteryTraceError, FactorError
+from batterytrace.errors import AllocationError, FactorError
 from batterytrace.masterdata import Site, SiteRole
 from batterytrace.trace.lineage import ELEMENT_NAMES, node_id
 from batterytrace.units import convert
@@ -533,12 +533,9 @@ class Builder:
             return
         factor = s.factors.get(factor_id)
         try:
-            converted = convert(amount, unit, factor.unit)
-        except BatteryTraceError:
-            raise FactorError(
-                f"{source}: factor {factor.id} is per {factor.unit}; "
-                f"{unit} cannot be converted to it"
-            ) from None
+            converted = factor.amount(amount, unit)
+        except FactorError as err:
+            raise FactorError(f"{source}: {err}") from None
         ratings = self._ratings(factor, quality.primary, site, when)
         group.burdens.append(
             Burden(
