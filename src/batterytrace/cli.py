@@ -1039,7 +1039,10 @@ def carbon_factors(
 @user_errors
 def footprint_command(
     identifier: Annotated[
-        str, typer.Argument(help="A lot, a pack or a serialised item (EPC URI or Digital Link).")
+        str,
+        typer.Argument(
+            help="A lot, a pack, a module or a serialised item (EPC URI or Digital Link)."
+        ),
     ],
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the footprint as JSON.")
