@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from batterytrace.carbon.footprint import footprint, rollup
 from batterytrace.carbon.targets import TARGETS, cobalt_mix, lever, targets
@@ -90,3 +92,16 @@ def test_bad_levers_are_named(text: str, message: str) -> None:
     with pytest.raises(FootprintError, match=message):
         lever(text)
         targets(chain(), PACKS, [text])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(0, 1))
+def test_reweighing_keeps_each_steps_cobalt(share: float) -> None:
+    system = cobalt_mix(chain(), {"purchased": share})
+    co = {n.id: n.elements.get("Co", 0) / n.output for n in system.nodes if n.material == "Co"}
+    for lot, expected in ((X, 20.8), (Y, 10.2)):
+        inputs = system.nodes[system.index[lot]].inputs
+        kg_co = sum(a * co.get(system.nodes[i].id, 0) for i, a in inputs.items())
+        assert kg_co == pytest.approx(expected, rel=1e-12)
+        conv = inputs.get(system.index[CONV], 0.0) * 0.2
+        assert conv == pytest.approx(share * expected, rel=1e-9, abs=1e-12)

@@ -123,13 +123,16 @@ def cobalt_mix(system: System, shares: Mapping[str, float]) -> System:
         if not total:
             continue
         rest = 1 - sum(shares.values())
-        others = sum(v for r, v in by_route.items() if r not in shares)
+        # the routes not set share the rest as this step used them, or as the chain did when
+        # this step used none of them
+        weights = {r: v for r, v in by_route.items() if r not in shares}
+        if not any(weights.values()):
+            weights = {r: sum(pools[r].values()) for r in ROUTES if r not in shares and r in pools}
+        others = sum(weights.values())
+        if rest > 1e-12 and not others:
+            raise FootprintError("what-if: no other cobalt route recorded to take the rest")
         for name in ROUTES:
-            share = (
-                shares[name]
-                if name in shares
-                else (rest * by_route[name] / others if others else 0.0)
-            )
+            share = shares[name] if name in shares else rest * weights.get(name, 0.0) / others
             pool = pools.get(name, {})
             weight = sum(pool.values())
             for i, used in pool.items():
