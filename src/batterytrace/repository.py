@@ -65,7 +65,7 @@ from batterytrace.errors import (
 from batterytrace.identifiers import epc_urn
 from batterytrace.ledger import keys
 from batterytrace.ledger.verify import VerifyReport, verify
-from batterytrace.masterdata import MasterData, MaterialKind
+from batterytrace.masterdata import MasterData, Material, MaterialKind
 from batterytrace.store import carbon as carbon_store
 from batterytrace.store import contracts as contracts_store
 from batterytrace.store import custody as custody_store
@@ -397,11 +397,11 @@ class Repository:
             batch = carbon_store.batch_of(conn, node)
         return batch or node
 
-    def capacity_kwh(self, identifier: str) -> float | None:
-        """Energy of one item of the identifier's class, from the master data."""
-        materials = self.master_data().materials
+    @staticmethod
+    def _material(data: MasterData, identifier: str) -> Material | None:
+        """The master-data material of the identifier's class."""
         cls = class_of(node_id(identifier))
-        return next((m.energy_kwh for m in materials.values() if node_id(m.id) == cls), None)
+        return next((m for m in data.materials.values() if node_id(m.id) == cls), None)
 
     def held(self, identifier: str) -> list[tuple[str, int]]:
         """What a container the product system does not count (a module) holds, per batch."""
@@ -411,7 +411,8 @@ class Repository:
     def footprint(self, identifier: str, factors: str | None = None) -> tuple[Footprint, Rollup]:
         """One unit of a lot, an item, a pack or a module (the items it holds); a vehicle is
         outside the battery's boundary."""
-        if self._kind(identifier) is MaterialKind.VEHICLE:
+        material = self._material(self.master_data(), identifier)
+        if material is not None and material.kind is MaterialKind.VEHICLE:
             raise FootprintError(
                 f"{identifier}: a vehicle is outside the battery's cradle-to-gate boundary; "
                 "ask for the pack it holds"
@@ -424,12 +425,8 @@ class Repository:
                 f"{identifier}: not a lot, pack, module or item made by a transformation "
                 "in this store"
             )
-        return footprint(result, node, self.capacity_kwh(identifier), held), result
-
-    def _kind(self, identifier: str) -> MaterialKind | None:
-        cls = class_of(node_id(identifier))
-        materials = self.master_data().materials.values()
-        return next((m.kind for m in materials if node_id(m.id) == cls), None)
+        capacity = material.energy_kwh if material else None
+        return footprint(result, node, capacity, held), result
 
     def pact_footprint(
         self, identifier: str, version: str = "3", factors: str | None = None
@@ -445,7 +442,7 @@ class Repository:
         node = result.system.nodes[j]
         data = self.master_data()
         cls = class_of(node_id(identifier))
-        kind = next((m for m in data.materials.values() if node_id(m.id) == cls), None)
+        kind = self._material(data, identifier)
         site = next((s for s in data.sites.values() if node_id(s.id) == node.site), None)
         party = data.parties.get(site.party) if site else None
         if site is None or party is None:

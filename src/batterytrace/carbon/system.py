@@ -370,7 +370,7 @@ class Builder:
                 )
                 return True
             group = self._group(
-                f"supplier footprint {supplier.id} ({supplier.company})", "per kg of product"
+                f"supplier footprint {supplier.id} ({supplier.company})", "per kg of product", i
             )
             key = Key(f"pact:{supplier.id}", stage, s.nodes[i].material, "supplier")
             group.burdens.append(
@@ -383,7 +383,6 @@ class Builder:
                     f"{supplier.kg_co2e_per_kg:g} kg CO2e/kg",
                 )
             )
-            s.nodes[i].own[len(s.groups) - 1] = 1.0
             s.nodes[i].origin = "supplier"
             s.suppliers[out.node] = supplier.id
             return True
@@ -395,7 +394,7 @@ class Builder:
         if proxy.factor is None:
             s.nodes[i].origin = "cut-off"
             return True  # no burden, complete by rule
-        group = self._group(f"proxy {proxy.factor} for {out.cls}", "per kg of product")
+        group = self._group(f"proxy {proxy.factor} for {out.cls}", "per kg of product", i)
         self._burden(
             group,
             "proxy",
@@ -409,7 +408,6 @@ class Builder:
             made.time,
             f"proxy for {out.node}: {out.quantity:g} {out.unit.value}",
         )
-        s.nodes[i].own[len(s.groups) - 1] = 1.0
         s.nodes[i].origin = "proxy"
         return True
 
@@ -453,7 +451,7 @@ class Builder:
                 node.missing.append(f"{where}: no distance (no lane distance, no site coordinates)")
                 return
             distance = crow * DETOUR[mode]
-        group = self._group(where, "on the lot moved")
+        group = self._group(where, "on the lot moved", i)
         tkm = leg.kg / 1000 * distance
         self._burden(
             group,
@@ -469,13 +467,15 @@ class Builder:
             f"{where}: {leg.kg:g} kg x {distance:,.0f} km {mode.value}"
             + ("" if stated else f" (great circle x {DETOUR[mode]})"),
         )
-        node.own[len(s.groups) - 1] = 1.0
 
     # burdens -----------------------------------------------------------------------------
 
-    def _group(self, label: str, rule: str) -> Group:
+    def _group(self, label: str, rule: str, owner: int | None = None) -> Group:
+        """A new group; ``owner``: the one product that takes all of it."""
         group = Group(label, rule)
         self.system.groups.append(group)
+        if owner is not None:
+            self.system.nodes[owner].own[len(self.system.groups) - 1] = 1.0
         return group
 
     def _stage(self, site: str) -> Stage:

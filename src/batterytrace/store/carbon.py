@@ -26,6 +26,7 @@ from batterytrace.masterdata import BT
 from batterytrace.store import schema
 from batterytrace.store.driver import Driver
 from batterytrace.store.records import extension_values
+from batterytrace.trace.lineage import class_of
 
 M, F, P = schema.carbon_model, schema.factor_set, schema.supplier_footprint
 EXTENSIONS = {
@@ -193,7 +194,7 @@ def recorded(
             "outputQuantityList" if kind == "TransformationEvent" else "quantityList", ()
         )
         outputs = [
-            Output(lot, Unit.KG, kg, _class(lot), _elements(facts, kg, False))
+            Output(lot, Unit.KG, kg, class_of(lot), _elements(facts, kg, False))
             for lot, kg in listed
             if kg is not None
         ]
@@ -218,11 +219,6 @@ def recorded(
         steps[key] = _joined(steps[key], step) if key in steps else step
     packs = list(_packs(driver, pack_classes, batches))
     return list(steps.values()), legs, packs
-
-
-def _class(node: str) -> str:
-    at = node.find("/10/")
-    return node[:at] if at != -1 else node
 
 
 def _joined(a: Made, b: Made) -> Made:
