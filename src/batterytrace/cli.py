@@ -28,22 +28,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from batterytrace.carbon import activity, factors
-from batterytrace.carbon.footprint import Contribution, Footprint
-from batterytrace.carbon.targets import TARGETS
-from batterytrace.carbon.uncertainty import DRAWS, SEED, Interval, interval
-from batterytrace.contracts.agreement import Agreement
-from batterytrace.contracts.deliveries import YearStatus, enabled, matching_chemistry
-from batterytrace.contracts.intensity import Intensity, intensities
-from batterytrace.custody.claims import parse_claim
-from batterytrace.custody.flows import Note
-from batterytrace.custody.ledger import Statement
-from batterytrace.custody.recycled import MINIMUMS
-from batterytrace.custody.recycled import SOURCE as MINIMUM_SOURCE
-from batterytrace.custody.rules import CustodyRules
-from batterytrace.epcis import documents, json_ld, schema, xml
-from batterytrace.epcis.hash import event_hash, prehash
-from batterytrace.epcis.model import Event
+from batterytrace.carbon import DRAWS, SEED
 from batterytrace.errors import (
     ActivityError,
     BatteryTraceError,
@@ -52,10 +37,16 @@ from batterytrace.errors import (
     FactorError,
     PactError,
 )
-from batterytrace.masterdata import ELEMENTS, read_master_data, write_master_data
-from batterytrace.trace.lineage import class_of, is_lot, node_id
 
 if TYPE_CHECKING:
+    from batterytrace.carbon.footprint import Contribution, Footprint
+    from batterytrace.carbon.uncertainty import Interval
+    from batterytrace.contracts.agreement import Agreement
+    from batterytrace.contracts.deliveries import YearStatus
+    from batterytrace.contracts.intensity import Intensity
+    from batterytrace.custody.flows import Note
+    from batterytrace.custody.ledger import Statement
+    from batterytrace.epcis.model import Event
     from batterytrace.repository import Repository
     from batterytrace.trace.genealogy import Trace
 
@@ -64,6 +55,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # plain help: typer's rich help formatter alone takes 0.15 s to load
 )
 # Markup and emoji codes off: user data (``[0]``, ``urn:x:…``) is printed as it is.
 out = Console(markup=False, emoji=False, highlight=False)
@@ -157,6 +149,8 @@ def capture(
     ] = None,
 ) -> None:
     """Capture documents: each file is stored whole or not at all (duplicates are skipped)."""
+    from batterytrace.epcis import schema
+
     if schema_file is not None:
         os.environ[schema.ENV] = str(schema_file.resolve())  # capture workers inherit it
     repo = _repository()
@@ -228,6 +222,8 @@ def events(
     ] = False,
 ) -> None:
     """Query stored events (EPCIS 2.0 SimpleEventQuery); one page at a time."""
+    from batterytrace.epcis import json_ld, xml
+
     query = _params(params or [])
     repo = _repository()
     if count:
@@ -288,15 +284,32 @@ def hash_(
         typer.Option(
             "--ignore-field",
             help="An event extension to leave out of the hash, as namespace URI + name "
-            "(e.g. https://repository-x.example.com/captureID); repeatable.",
+            "(e.g. https://repository-x.example.com/captureID); repeatable. Added to those the "
+            "document's own ignoreFields extension lists.",
         ),
     ] = None,
 ) -> None:
-    """Print the CBV 2.0 event hash ID of every event, one line each, in document order."""
-    ignore = frozenset(ignore_field or ())
-    for event in documents.stream(file, check=False).events:
-        line = prehash(event, ignore) if show_prehash else event_hash(event, ignore)
-        sys.stdout.write(line + "\n")
+    """Print the CBV 2.0 event hash ID of every event, one line each, in document order.
+
+    Fields the document lists in an ``ignoreFields`` extension are left out, as the reference
+    generator does."""
+    from batterytrace.epcis import documents
+    from batterytrace.epcis.hash import event_hash, ignored_fields, prehash
+
+    digest = prehash if show_prehash else event_hash
+    given = frozenset(ignore_field or ())
+    opened = documents.stream(file, check=False)
+    lines: list[str] = []
+    ignore: frozenset[str] | None = None
+    for event in opened.events:
+        # A query document's ignoreFields sits in queryResults, read as the stream reaches it.
+        ignore = ignored_fields(opened.header) | given if ignore is None else ignore
+        lines.append(digest(event, ignore) + "\n")
+    if ignore is not None and ignored_fields(opened.header) | given != ignore:
+        # Listed after the events: hash them again with the whole list.
+        ignore = ignored_fields(opened.header) | given
+        lines = [digest(e, ignore) + "\n" for e in documents.stream(file, check=False).events]
+    sys.stdout.writelines(lines)
 
 
 @app.command()
@@ -344,6 +357,8 @@ def masterdata_import(
     ],
 ) -> None:
     """Add or replace records; checked with what is stored, all or nothing."""
+    from batterytrace.masterdata import read_master_data
+
     counts = _repository().import_master_data(read_master_data(source))
     out.print(", ".join(f"{n} {kind}" for kind, n in counts.items()) + " imported")
 
@@ -355,6 +370,8 @@ def masterdata_export(
     form: Annotated[str, typer.Option("--format", help="json, csv or epcis.")] = "json",
 ) -> None:
     """Write every stored record as JSON, CSV tables or an EPCIS master-data document."""
+    from batterytrace.masterdata import write_master_data
+
     for path in write_master_data(_repository().master_data(), target, form):
         out.print(f"wrote {path}")
 
@@ -363,6 +380,8 @@ def masterdata_export(
 @user_errors
 def masterdata_show() -> None:
     """List parties, sites and materials with their element fractions."""
+    from batterytrace.masterdata import ELEMENTS
+
     data = _repository().master_data()
     sites = Table("site", "name", "role", "country", "party", title="sites")
     for s in data.sites.values():
@@ -400,6 +419,8 @@ def custody_import(
 ) -> None:
     """Replace the custody rules: where claims originate (with their evidence) and the model
     each site runs per claim (decision 008)."""
+    from batterytrace.custody.rules import CustodyRules
+
     data = _read_json(source, CustodyError)
     if not isinstance(data, dict):
         raise CustodyError(f"{source}: a JSON object with origins and policies is expected")
@@ -420,6 +441,8 @@ def custody_balance(
 ) -> None:
     """Mass-balance accounts per site, claim and element, period by period (kg of element),
     recomputed from the stored events; violations (overdrafts...) on stderr."""
+    from batterytrace.trace.lineage import node_id
+
     state = _repository().custody()
     wanted = None if site is None else node_id(site)
     accounts = [a for key, a in sorted(state.accounts.items()) if wanted in (None, a.site)]
@@ -462,6 +485,8 @@ def custody_report(
 ) -> None:
     """The claims a lot carries, kg and share of each element, under which model, backed by
     what (origin evidence, inputs, allocations); notes about claims it lost."""
+    from batterytrace.trace.lineage import node_id
+
     repo = _repository()
     node = node_id(lot)
     state = repo.custody()
@@ -502,6 +527,9 @@ def custody_allocate(
 ) -> None:
     """Claim kg of element of a lot from a site's mass-balance account: refused with the
     shortfall if the balance cannot cover it; otherwise captured as an allocation event."""
+    from batterytrace.custody.claims import parse_claim
+    from batterytrace.trace.lineage import node_id
+
     event = _repository().allocate(lot, parse_claim(claim), _element_kg(co, ni, li), site)
     out.print(f"allocated {claim} on {node_id(lot)} from {node_id(site)}: event {event}")
 
@@ -518,6 +546,9 @@ def custody_transfer(
 ) -> None:
     """Book and claim: move credits between two sites' accounts, apart from any material;
     refused with the shortfall when the source's balance cannot cover it."""
+    from batterytrace.custody.claims import parse_claim
+    from batterytrace.trace.lineage import node_id
+
     ref = _repository().transfer(source, target, parse_claim(claim), _element_kg(co, ni, li))
     out.print(f"transferred {claim} from {node_id(source)} to {node_id(target)}: {ref}")
 
@@ -531,6 +562,9 @@ def custody_close(
 ) -> None:
     """Close a period of a site's mass-balance accounts for a claim (once, after it ended):
     entries recorded later in it are refused and reported as violations."""
+    from batterytrace.custody.claims import parse_claim
+    from batterytrace.trace.lineage import node_id
+
     _repository().close_period(site, parse_claim(claim), period)
     out.print(f"closed {period} of {claim} at {node_id(site)}")
 
@@ -558,6 +592,10 @@ def custody_recycled(
     """Recycled share of the battery's cobalt, nickel and lithium: traced (from recyclers'
     output through the genealogy) and claimed (backed by the chain of custody), against the
     minimums of Regulation (EU) 2023/1542 Art. 8."""
+    from batterytrace.custody.recycled import MINIMUMS
+    from batterytrace.custody.recycled import SOURCE as MINIMUM_SOURCE
+    from batterytrace.trace.lineage import node_id
+
     shares = _repository().recycled_content(battery)
     rows = [
         {"element": s.element, "element_kg": s.element_kg, "traced": s.traced,
@@ -620,6 +658,8 @@ def contract_import(
     source: Annotated[Path, typer.Argument(help="JSON: one agreement, or a list of them.")],
 ) -> None:
     """Add or replace offtake agreements (by id)."""
+    from batterytrace.contracts.agreement import Agreement
+
     data = _read_json(source, ContractError)
     items = data if isinstance(data, list) else [data]
     if not all(isinstance(item, dict) for item in items):
@@ -643,6 +683,8 @@ def contract_status(
     """Per contract year: committed, delivered, in transit, remaining, element contained, the
     GWh it enables per chemistry and a shortfall forecast from the run rate; findings (events
     naming unknown agreements...) on stderr."""
+    from batterytrace.contracts.intensity import intensities
+
     repo = _repository()
     table = intensities(intensity)
     when = _date(as_of) if as_of else None
@@ -665,6 +707,8 @@ def contract_status(
 def _contract_report(
     agreement: Agreement, years: list[YearStatus], table: Mapping[str, Intensity]
 ) -> dict[str, Any]:
+    from batterytrace.contracts.deliveries import enabled, matching_chemistry
+
     annual_element = agreement.annual_kg * agreement.element_fraction
     term = {
         name: sum(getattr(y, name) for y in years)
@@ -768,6 +812,7 @@ _TREE_FANOUT, _TREE_SAMPLE = 30, 10
 
 def _trace_tree(result: Trace) -> Tree:
     """The trace as a tree; an object reached again is shown once, then referred to."""
+    from batterytrace.trace.lineage import class_of
 
     def label(node: str, kind: str | None = None, held: int | None = None) -> str:
         o = result.objects[node]
@@ -903,6 +948,9 @@ def demo(
     """The main job: the agreement's scenario generated and captured into a fresh SQLite store,
     the ledger verified, element mass balances checked, a pack traced back to its mines and an
     ore lot traced forward to the vehicles, the pack's carbon footprint and the targets."""
+    from batterytrace.carbon import activity
+    from batterytrace.carbon.uncertainty import interval
+    from batterytrace.masterdata import read_master_data
     from batterytrace.scenario.generator import ORE, PACK, generate
     from batterytrace.trace.lineage import node_id
 
@@ -992,6 +1040,8 @@ def carbon_import(
 ) -> None:
     """Add activity data and modelling choices (decision 010); settings of later imports
     replace earlier ones for the same site, lane or product, activity data add up."""
+    from batterytrace.carbon import activity
+
     if source.suffix.lower() == ".csv":
         model = activity.from_csv(source.read_text(encoding="utf-8"), source.name)
     else:
@@ -1017,6 +1067,8 @@ def carbon_factors(
 ) -> None:
     """List the emission factors of a set with their sources, or add a set of your own (only
     the factors it overrides are needed: the shipped set stands under it)."""
+    from batterytrace.carbon import factors
+
     repo = _repository()
     if add is not None:
         if not name or not version:
@@ -1065,6 +1117,8 @@ def footprint_command(
     """Cradle-to-gate carbon footprint of one unit of a product (a kg of a lot, an item, a
     pack): total, per kWh, by life-cycle stage and material, primary-data share, data quality,
     performance class, and where every number comes from."""
+    from batterytrace.carbon.uncertainty import interval
+
     repo = _repository()
     fp, result = repo.footprint(identifier, factor_set)
     spread = interval(result, repo.footprint_node(identifier), draws, seed)
@@ -1148,6 +1202,8 @@ def targets_command(
     """The battery footprint per kWh against the agreement's targets (-20 % by 2025, -35 % by
     2030, against 2020), year by year, and what each lever would change; recorded data are
     never touched."""
+    from batterytrace.carbon.targets import TARGETS
+
     report = _repository().targets(list(what_if or ()), baseline, factor_set)
     if json_output:
         out.print_json(orjson.dumps(report.to_json()).decode())
@@ -1205,6 +1261,7 @@ def _footprint_table(fp: Footprint, spread: Interval) -> Table:
 
 
 def _contribution_tree(c: Contribution) -> Tree:
+
     def grow(branch: Tree, node: Contribution) -> None:
         for child in node.children:
             grow(branch.add(f"{child.kg_co2e:,.4g} kg CO2e  {child.label}"
@@ -1222,6 +1279,8 @@ def _contribution_json(c: Contribution) -> dict[str, Any]:
 
 def _sources(trace: Trace, title: str) -> Table:
     """Where the traced object's element comes from: the lots at the start of the chain."""
+    from batterytrace.trace.lineage import is_lot
+
     table = Table(title=f"{title}: {trace.start_kg or 0:.4f} kg {trace.element}")
     table.add_column("source lot (start of the chain)")
     for name in (f"kg {trace.element}", "share"):

@@ -14,8 +14,10 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
-from batterytrace.epcis.hash import event_hash, prehash
+from batterytrace.cli import app
+from batterytrace.epcis.hash import event_hash, ignored_fields, prehash
 from batterytrace.epcis.json_ld import document_from_json
 from batterytrace.epcis.model import (
     Action,
@@ -66,20 +68,6 @@ def _events(path: Path) -> list[Event]:
     return _document(path).events
 
 
-def _ignored(doc: Document) -> frozenset[str]:
-    """The fields an ``ignoreFields`` document extension of the vectors lists (JSON: CURIEs,
-    XML: empty elements), as namespace + name; the test passes them as --ignore-field would."""
-    names: set[str] = set()
-    for ext in doc.extensions:
-        if ext.name != "ignoreFields":
-            continue
-        names.update(child.namespace + child.name for child in ext.children)
-        if isinstance(ext.value, str):
-            prefix, _, local = ext.value.partition(":")
-            names.add(doc.namespaces[prefix] + local)
-    return frozenset(names)
-
-
 def _ni(prehash_line: str) -> str:
     return f"ni:///sha-256;{hashlib.sha256(prehash_line.encode()).hexdigest()}?ver=CBV2.0"
 
@@ -87,9 +75,20 @@ def _ni(prehash_line: str) -> str:
 def _check_hashes(path: Path) -> None:
     expected = path.with_suffix(".hashes").read_text(encoding="utf-8").split()
     doc = _document(path)
-    ignore = _ignored(doc)
+    ignore = ignored_fields(doc)
     assert bool(ignore) == ("IgnoreFields" in path.name)
     assert [event_hash(e, ignore) for e in doc.events] == expected
+
+
+@pytest.mark.parametrize(
+    "name", sorted({*_names(EXAMPLES, ".jsonld", ".hashes"), *_names(EXAMPLES, ".xml", ".hashes")})
+)
+def test_hash_command_matches_vectors_without_flags(conformance: Path, name: str) -> None:
+    """`batterytrace hash FILE` alone gives the reference hashes, ignoreFields honoured."""
+    path = conformance / EXAMPLES / name
+    result = CliRunner().invoke(app, ["hash", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split() == path.with_suffix(".hashes").read_text("utf-8").split()
 
 
 @pytest.mark.parametrize("name", _names(EXAMPLES, ".jsonld", ".hashes"))
@@ -120,7 +119,7 @@ def test_prehash_lines(conformance: Path, name: str) -> None:
     if not consistent:
         pytest.skip(f"{path.with_suffix('.prehashes').name} is inconsistent with its .hashes")
     doc = _document(path)
-    got = [(i, prehash(doc.events[i], _ignored(doc))) for i, _ in consistent]
+    got = [(i, prehash(doc.events[i], ignored_fields(doc))) for i, _ in consistent]
     assert got == consistent
 
 

@@ -14,11 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from batterytrace.carbon import DRAWS, SEED
 from batterytrace.carbon.footprint import Rollup
 from batterytrace.errors import FootprintError
-
-DRAWS = 10_000
-SEED = 2026
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from typing import Any
 
 from batterytrace.epcis import vocab
 from batterytrace.epcis.model import (
+    Document,
     Event,
     Extension,
     Location,
@@ -236,6 +237,23 @@ def _quantities(out: list[str], name: str, items: tuple[QuantityElement, ...]) -
 def _location(out: list[str], name: str, loc: Location | None) -> None:
     if loc is not None:
         out.extend((name, "id=", _text(loc.id), _extensions(loc.extensions)))
+
+
+def ignored_fields(document: Document) -> frozenset[str]:
+    """The fields a document's own ``ignoreFields`` extension lists, as namespace URI + name.
+
+    The reference generator's extension (2024, not in CBV): in JSON-LD an array of CURIEs, in
+    XML empty elements named after the fields; any namespace may carry it.
+    """
+    names: set[str] = set()
+    for ext in document.extensions:
+        if ext.name != "ignoreFields":
+            continue
+        names.update(child.namespace + child.name for child in ext.children)
+        if isinstance(ext.value, str):
+            prefix, _, local = ext.value.partition(":")
+            names.add(document.namespaces.get(prefix, prefix + ":") + local)
+    return frozenset(names)
 
 
 def prehash(event: Event, ignore: frozenset[str] = frozenset()) -> str:
