@@ -294,22 +294,9 @@ def hash_(
     Fields the document lists in an ``ignoreFields`` extension are left out, as the reference
     generator does."""
     from batterytrace.epcis import documents
-    from batterytrace.epcis.hash import event_hash, ignored_fields, prehash
 
-    digest = prehash if show_prehash else event_hash
-    given = frozenset(ignore_field or ())
-    opened = documents.stream(file, check=False)
-    lines: list[str] = []
-    ignore: frozenset[str] | None = None
-    for event in opened.events:
-        # A query document's ignoreFields sits in queryResults, read as the stream reaches it.
-        ignore = ignored_fields(opened.header) | given if ignore is None else ignore
-        lines.append(digest(event, ignore) + "\n")
-    if ignore is not None and ignored_fields(opened.header) | given != ignore:
-        # Listed after the events: hash them again with the whole list.
-        ignore = ignored_fields(opened.header) | given
-        lines = [digest(e, ignore) + "\n" for e in documents.stream(file, check=False).events]
-    sys.stdout.writelines(lines)
+    lines = documents.hashes(file, frozenset(ignore_field or ()), canonical=show_prehash)
+    sys.stdout.writelines(line + "\n" for line in lines)
 
 
 @app.command()

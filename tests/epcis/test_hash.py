@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from batterytrace.cli import app
+from batterytrace.epcis import documents
 from batterytrace.epcis.hash import event_hash, ignored_fields, prehash
 from batterytrace.epcis.json_ld import document_from_json
 from batterytrace.epcis.model import (
@@ -224,3 +225,41 @@ def test_order_of_unordered_lists_does_not_matter(
     taken = {int(e.rsplit(".", 1)[1]) for e in epcs}
     epcs[index] = _epc(data.draw(st.integers(0, 10**9).filter(lambda s: s not in taken)))
     assert event_hash(dataclasses.replace(event, epcList=tuple(epcs))) != event_hash(event)
+
+
+def _query_document(events: list[dict[str, object]], ignore_after: bool) -> dict[str, object]:
+    """A query document of ``events`` whose ignoreFields sits in queryResults, before or after
+    the results body."""
+    ignore = {"ex:ignoreFields": ["ex:captureID"]}
+    body = {"eventList": events}
+    results = {"queryName": "SimpleEventQuery", **({} if ignore_after else ignore),
+               "resultsBody": body, **(ignore if ignore_after else {})}  # fmt: skip
+    context = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+               {"ex": "https://ex.example.com/"}]  # fmt: skip
+    header = {"@context": context, "type": "EPCISQueryDocument", "schemaVersion": "2.0",
+              "creationDate": "2025-01-01T00:00:00Z"}  # fmt: skip
+    return {**header, "epcisBody": {"queryResults": results}}
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("ignore_after", [False, True])
+def test_document_hashes_in_workers_equal_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str, ignore_after: bool
+) -> None:
+    """Past one batch the events are hashed in worker processes: the same IDs, in document
+    order, with the document's ignoreFields applied wherever queryResults lists it."""
+    monkeypatch.setenv("BATTERYTRACE_WORKERS", workers)
+    events = [
+        {"type": "ObjectEvent", "eventTime": f"2025-01-01T00:00:{i % 60:02d}Z",
+         "eventTimeZoneOffset": "+01:00", "action": "OBSERVE",
+         "epcList": [f"urn:epc:id:sgtin:4012345.011111.{i}"], "ex:captureID": str(i)}
+        for i in range(2_500)
+    ]  # fmt: skip
+    path = tmp_path / "query.jsonld"
+    path.write_bytes(orjson.dumps(_query_document(events, ignore_after)))
+    expected = [
+        event_hash(dataclasses.replace(e, extensions=()))
+        for e in (documents.read(path, check=False).events)
+    ]
+    assert len(set(expected)) == 2_500
+    assert documents.hashes(path) == expected

@@ -9,6 +9,7 @@ iterparse (:func:`batterytrace.epcis.xml.iter_document`). Every event is checked
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,8 +20,10 @@ import orjson
 
 from batterytrace.epcis import json_ld, rules, schema
 from batterytrace.epcis import xml as xml_syntax
+from batterytrace.epcis.hash import event_hash, ignored_fields, prehash
 from batterytrace.epcis.model import Document, DocumentKind, Event
 from batterytrace.errors import FieldError, InvalidDocument, event_error
+from batterytrace.workers import Pool
 
 _CHUNK = 1 << 20
 _DECODER = json.JSONDecoder()
@@ -105,6 +108,50 @@ def read(path: Path, check: bool = True) -> Document:
     opened = stream(path, check)
     opened.header.events = list(opened.events)
     return opened.header
+
+
+_HASH_BATCH = 1000
+
+
+@dataclass(slots=True)
+class _HashBatch:
+    start: int
+    items: list[Item]
+    namespaces: dict[str, str]
+    ignore: frozenset[str]
+    canonical: bool  # the pre-hash strings, not their hash IDs
+
+
+def _hash_batch(batch: _HashBatch) -> list[str]:
+    digest = prehash if batch.canonical else event_hash
+    namespaces, ignore = batch.namespaces, batch.ignore
+    return [
+        digest(decode(item, batch.start + i, namespaces, check=False), ignore)
+        for i, item in enumerate(batch.items)
+    ]
+
+
+def hashes(path: Path, ignore: frozenset[str] = frozenset(), canonical: bool = False) -> list[str]:
+    """The CBV 2.0 hash ID (or pre-hash string) of every event of a file, in document order,
+    leaving out ``ignore`` and the fields the document's own ``ignoreFields`` lists. Past one
+    batch, the events are decoded and hashed in worker processes."""
+    opened = stream(path, check=False)
+    used: list[frozenset[str]] = []
+
+    def batches() -> Iterator[_HashBatch]:
+        starts = itertools.count(0, _HASH_BATCH)
+        for items in iter(lambda: list(itertools.islice(opened.items, _HASH_BATCH)), []):
+            if not used:  # a query document's ignoreFields is read as the stream reaches it
+                used.append(ignored_fields(opened.header) | ignore)
+            yield _HashBatch(next(starts), items, opened.header.namespaces, used[0], canonical)
+
+    pool = Pool(_hash_batch, start="fork")
+    lines = [line for part in pool.map(batches(), lambda b: len(b.items) == _HASH_BATCH)
+             for line in part]  # fmt: skip
+    if used and ignored_fields(opened.header) | ignore != used[0]:
+        # ignoreFields written after the events: hash them again with the whole list
+        return hashes(path, ignored_fields(opened.header) | ignore, canonical)
+    return lines
 
 
 def parse_bytes(data: bytes) -> Document:

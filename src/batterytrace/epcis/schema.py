@@ -12,17 +12,20 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from batterytrace.errors import FieldError, InvalidDocument
+
+if TYPE_CHECKING:
+    import jsonschema
 
 ENV = "BATTERYTRACE_EPCIS_SCHEMA"
 
 
 @lru_cache(maxsize=4)
 def _validator(path: str) -> jsonschema.Draft7Validator:
+    import jsonschema  # only when a schema is configured: it takes a quarter second to load
+
     try:
         root = json.loads(Path(path).read_text(encoding="utf-8"))
         definitions = root["definitions"]
@@ -41,7 +44,9 @@ def configured() -> str | None:
 
 def check_event_json(obj: Any, schema_path: str) -> None:
     """Raise FieldError for the most relevant schema violation of one JSON event."""
-    error = jsonschema.exceptions.best_match(_validator(schema_path).iter_errors(obj))
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator(schema_path).iter_errors(obj))
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path) or "event"
         message = error.message if len(error.message) <= 200 else error.message[:197] + "..."

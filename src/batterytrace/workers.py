@@ -1,0 +1,72 @@
+"""Work on a stream of batches in worker processes: results in order, memory bounded.
+
+Past the first batch the work goes to ``workers()`` processes with a bounded window of batches
+in flight, so a file of any size is processed in constant memory; a single batch, or a single
+worker, is done here. Workers that cannot start (a main module they cannot re-import, such as
+code piped to ``python -``) leave the same work to this process, in order, and the caller is
+told (``Pool.fell_back``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def workers() -> int:
+    """Worker processes: ``BATTERYTRACE_WORKERS``, else one per CPU."""
+    configured = os.environ.get("BATTERYTRACE_WORKERS")
+    return max(1, int(configured) if configured and configured.isdigit() else os.cpu_count() or 1)
+
+
+@dataclass(slots=True)
+class Pool(Generic[T, R]):
+    """``map`` of ``fn`` over batches; ``start`` is "spawn" (nothing inherited: safe beside
+    database connections and threads) or "fork" (no re-import: quick, for plain work)."""
+
+    fn: Callable[[T], R]
+    start: str = "spawn"
+    fell_back: bool = False
+
+    def map(self, batches: Iterable[T], full: Callable[[T], bool]) -> Iterator[R]:
+        """``fn`` of each batch, in order; workers only once the first batch is ``full``."""
+        batches = iter(batches)
+        first = next(batches, None)
+        if first is None:
+            return
+        count = workers()
+        if not full(first) or count < 2:
+            yield self.fn(first)
+            yield from map(self.fn, batches)
+            return
+        pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context(self.start))
+        waiting: deque[T] = deque()  # submitted, result not yet handed on (oldest first)
+        futures: deque[Future[R]] = deque()
+        try:
+            for batch in itertools.chain((first,), batches):
+                waiting.append(batch)
+                futures.append(pool.submit(self.fn, batch))
+                if len(waiting) > 2 * count:
+                    result = futures[0].result()
+                    waiting.popleft(), futures.popleft()
+                    yield result
+            while waiting:
+                result = futures[0].result()
+                waiting.popleft(), futures.popleft()
+                yield result
+        except BrokenProcessPool:
+            self.fell_back = True
+            yield from map(self.fn, waiting)
+            yield from map(self.fn, batches)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
