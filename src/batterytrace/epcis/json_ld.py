@@ -64,6 +64,12 @@ def _number(value: Any, field: str) -> float:
     return number
 
 
+def _plain_number(value: Any) -> bool:
+    """A number _number takes as it is."""
+    kind = type(value)
+    return (kind is float and math.isfinite(value)) or (kind is int and abs(value) < 10**300)
+
+
 def _boolean(value: Any, field: str) -> bool:
     if not isinstance(value, bool):
         raise FieldError(field, f"must be true or false, got {_json_type(value)}")
@@ -87,7 +93,12 @@ def _object(value: Any, field: str) -> JsonObj:
 
 
 def _strings(value: Any, field: str) -> tuple[str, ...]:
-    return tuple(_string(v, f"{field}[{i}]") for i, v in enumerate(_list(value, field)))
+    items = _list(value, field)
+    if all(type(v) is str for v in items):  # the common case, without a name per item
+        texts = tuple(v.strip() for v in items)
+        if all(texts):
+            return texts
+    return tuple(_string(v, f"{field}[{i}]") for i, v in enumerate(items))
 
 
 def _json_type(value: Any) -> str:
@@ -170,34 +181,47 @@ def _extensions(
 
 
 def _split_standard(
-    obj: Any, field: str, known: Iterable[str], ns: Namespaces
+    obj: Any, field: str, known: frozenset[str], ns: Namespaces
 ) -> tuple[JsonObj, tuple[Extension, ...]]:
     """The standard members of an object, and its namespaced extension members."""
     obj = _object(obj, field)
-    names = set(known)
-    standard = {k: v for k, v in obj.items() if k in names}
-    extra = {k: v for k, v in obj.items() if k not in names}
+    if obj.keys() <= known:  # no extensions: the common case
+        return obj, ()
+    standard = {k: v for k, v in obj.items() if k in known}
+    extra = {k: v for k, v in obj.items() if k not in known}
     return standard, _extensions(extra, ns, field, top=True)
 
 
 # --- reading: structured fields ----------------------------------------------------------------
 
 
+_QUANTITY = frozenset({"epcClass", "quantity", "uom"})
+
+
 def _quantities(value: Any, field: str) -> tuple[QuantityElement, ...]:
     out = []
     for i, item in enumerate(_list(value, field)):
+        obj = _object(item, f"{field}[{i}]")
+        epc_class, quantity, uom = obj.get("epcClass"), obj.get("quantity"), obj.get("uom")
+        if (  # the common case, without a name per member
+            obj.keys() <= _QUANTITY
+            and type(epc_class) is str
+            and epc_class.strip()
+            and (quantity is None or (type(quantity) in (int, float) and math.isfinite(quantity)))
+            and (uom is None or (type(uom) is str and uom.strip()))
+        ):
+            number = None if quantity is None else float(quantity)
+            out.append(QuantityElement(epc_class.strip(), number, uom and uom.strip()))
+            continue
         where = f"{field}[{i}]"
-        obj = _object(item, where)
         for key in obj:
-            if key not in ("epcClass", "quantity", "uom"):
+            if key not in _QUANTITY:
                 raise FieldError(f"{where}.{key}", "not a member of a quantityElement")
-        if "epcClass" not in obj:
+        if epc_class is None:
             raise FieldError(f"{where}.epcClass", "is required")
-        quantity = obj.get("quantity")
-        uom = obj.get("uom")
         out.append(
             QuantityElement(
-                _string(obj["epcClass"], f"{where}.epcClass"),
+                _string(epc_class, f"{where}.epcClass"),
                 None if quantity is None else _number(quantity, f"{where}.quantity"),
                 None if uom is None else _string(uom, f"{where}.uom"),
             )
@@ -205,8 +229,11 @@ def _quantities(value: Any, field: str) -> tuple[QuantityElement, ...]:
     return tuple(out)
 
 
+_LOCATION = frozenset({"id"})
+
+
 def _location(value: Any, field: str, ns: Namespaces) -> Location:
-    standard, ext = _split_standard(value, field, ("id",), ns)
+    standard, ext = _split_standard(value, field, _LOCATION, ns)
     if "id" not in standard:
         raise FieldError(f"{field}.id", "is required")
     return Location(_string(standard["id"], f"{field}.id"), ext)
@@ -265,10 +292,11 @@ def _persistent_disposition(value: Any, field: str, ns: Namespaces) -> Persisten
     return PersistentDisposition(terms("set"), terms("unset"))
 
 
+_DECLARATION = frozenset({"declarationTime", "reason", "correctiveEventIDs"})
+
+
 def _error_declaration(value: Any, field: str, ns: Namespaces) -> ErrorDeclaration:
-    standard, ext = _split_standard(
-        value, field, ("declarationTime", "reason", "correctiveEventIDs"), ns
-    )
+    standard, ext = _split_standard(value, field, _DECLARATION, ns)
     if "declarationTime" not in standard:
         raise FieldError(f"{field}.declarationTime", "is required")
     reason = standard.get("reason")
@@ -289,10 +317,15 @@ _REPORT_URIS = (
 _REPORT_NUMBERS = ("value", "minValue", "maxValue", "meanValue", "sDev", "percRank", "percValue")
 _REPORT_STRINGS = ("stringValue", "hexBinaryValue", "uom")
 _REPORT_VOCAB = {"type": _measurement, "exception": _alert, "component": _component}
+_METADATA = frozenset(_METADATA_TIMES + _METADATA_URIS)
+_REPORT = frozenset(
+    (*_REPORT_URIS, *_REPORT_NUMBERS, *_REPORT_STRINGS, *_REPORT_VOCAB, "time", "booleanValue")
+)
+_SENSOR_ELEMENT = frozenset({"sensorMetadata", "sensorReport"})
 
 
 def _sensor_metadata(value: Any, field: str, ns: Namespaces) -> SensorMetadata:
-    standard, ext = _split_standard(value, field, _METADATA_TIMES + _METADATA_URIS, ns)
+    standard, ext = _split_standard(value, field, _METADATA, ns)
     kwargs: dict[str, Any] = {}
     for key, v in standard.items():
         where = f"{field}.{key}"
@@ -301,15 +334,7 @@ def _sensor_metadata(value: Any, field: str, ns: Namespaces) -> SensorMetadata:
 
 
 def _sensor_report(value: Any, field: str, ns: Namespaces) -> SensorReport:
-    known = (
-        *_REPORT_URIS,
-        *_REPORT_NUMBERS,
-        *_REPORT_STRINGS,
-        *_REPORT_VOCAB,
-        "time",
-        "booleanValue",
-    )
-    standard, ext = _split_standard(value, field, known, ns)
+    standard, ext = _split_standard(value, field, _REPORT, ns)
     kwargs: dict[str, Any] = {}
     for key, v in standard.items():
         where = f"{field}.{key}"
@@ -330,7 +355,7 @@ def _sensor_elements(value: Any, field: str, ns: Namespaces) -> tuple[SensorElem
     out = []
     for i, item in enumerate(_list(value, field)):
         where = f"{field}[{i}]"
-        standard, ext = _split_standard(item, where, ("sensorMetadata", "sensorReport"), ns)
+        standard, ext = _split_standard(item, where, _SENSOR_ELEMENT, ns)
         if "sensorReport" not in standard:
             raise FieldError(f"{where}.sensorReport", "is required")
         reports = _list(standard["sensorReport"], f"{where}.sensorReport")
