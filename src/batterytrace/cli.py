@@ -389,12 +389,13 @@ def imports_command(
         body = [r.to_json() for r in records]
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    table = Table("#", "recorded (UTC)", "kind", "action", "source", "effect", "content sha256")
     for r in records:
         effect = ", ".join(f"{n} {what}" for what, n in r.effect.items()) or "-"
-        table.add_row(str(r.seq), f"{r.when:%Y-%m-%d %H:%M:%S}", r.kind, r.action,
-                      r.source or "-", effect, r.content_hash[:16] + "…")  # fmt: skip
-    out.print(table)
+        out.print(
+            f"{r.seq:>4}  {r.when:%Y-%m-%d %H:%M:%S} UTC  {r.kind} {r.action}  "
+            f"{r.source or '-'}  {effect}  sha256 {r.content_hash}",
+            soft_wrap=True,
+        )
 
 
 masterdata_app = typer.Typer(

@@ -213,7 +213,10 @@ def adopt(conn: Connection) -> ImportRecord | None:
     """Record, once, the imported rows a store held before import records existed."""
     if conn.execute(select(R.c.seq).limit(1)).first() is not None:
         return None
-    content = {t.name: [dict(r._mapping) for r in conn.execute(select(t))] for t in TABLES}
+    content = {
+        str(t.name): [{str(k): v for k, v in r._mapping.items()} for r in conn.execute(select(t))]
+        for t in TABLES
+    }
     if not any(content.values()):
         return None
     return record(conn, "store", "adopt", content, _adopt_effect(content))

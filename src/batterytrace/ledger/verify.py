@@ -67,7 +67,7 @@ def verify(
     entries that fail their own check after it; then the import records and the signed heads
     (and a head exported earlier, ``against``)."""
     report = VerifyReport()
-    heads: dict[int, str] = {}
+    heads: dict[int, str] = {0: chain.GENESIS}
     with engine.connect() as conn:
         checkpoints = checkpoint.stored(conn)
         wanted = {c.seq for c in checkpoints} | ({against.seq} if against else set())
