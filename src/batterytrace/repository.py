@@ -160,12 +160,23 @@ class Repository:
     ) -> imports.ImportRecord:
         """Write an import, record it in the ledger and sign the heads: all or nothing.
         ``check`` runs first, against what is stored, in the same transaction."""
+        return self._record(kind, "import", content, source, owner, check)
+
+    def _record(
+        self,
+        kind: str,
+        action: str,
+        content: object,
+        source: str | None = None,
+        owner: str | None = None,
+        check: Callable[[Connection], object] | None = None,
+    ) -> imports.ImportRecord:
         store = self._store(signing=True)
         assert store.signing_key is not None
-        with store.writing(f"{kind} import") as conn:
+        with store.writing(f"{kind} {action}") as conn:
             if check is not None:
                 check(conn)
-            record = imports.apply(conn, kind, "import", content, source, owner)
+            record = imports.apply(conn, kind, action, content, source, owner)
             checkpoint.sign(conn, store.signing_key)
         return record
 
@@ -286,15 +297,17 @@ class Repository:
         state.transfer(move)
         if len(state.violations) > before:
             raise state.violations[-1].error()
-        with self._store().engine.begin() as conn:
-            custody_store.keep_transfer(conn, move)
+        content = {"ref": move.ref, "at": int(now.timestamp() * 1000), "source": move.source,
+                   "target": move.target, "claim": str(claim), "kg": dict(kg)}  # fmt: skip
+        self._record("custody", "transfer", content)
         return move.ref
 
     def close_period(self, site: str, claim: Claim, period: str) -> None:
         """Close an accounting period of a site's mass-balance accounts for a claim, once and
         after it has ended: entries recorded later in it are refused (violations)."""
         place = node_id(site)
-        with self._store().engine.begin() as conn:
+
+        def closable(conn: Connection) -> None:
             policy = custody_store.load(conn).policy(place, claim)
             if policy.model.physical:
                 raise CustodyError(
@@ -305,7 +318,10 @@ class Repository:
                 raise CustodyError(f"period {period} has not ended")
             if period in custody_store.closes(conn).get((place, claim), {}):
                 raise PeriodClosed(f"{place} {claim}: period {period} is closed already")
-            custody_store.close(conn, place, claim, period, datetime.now(UTC))
+
+        content = {"site": place, "claim": str(claim), "period": period,
+                   "closedAt": int(datetime.now(UTC).timestamp() * 1000)}  # fmt: skip
+        self._record("custody", "close", content, check=closable)
 
     def custody_changes(self) -> tuple[list[str], bool]:
         """What the custody recomputation now gives that differs from the last one reported

@@ -19,10 +19,12 @@ from batterytrace.carbon.factors import read_csv
 from batterytrace.carbon.pact import Declared, export
 from batterytrace.cli import app
 from batterytrace.contracts.agreement import Agreement
+from batterytrace.custody.claims import Claim
 from batterytrace.custody.rules import CustodyRules
+from batterytrace.epcis.model import Document
 from batterytrace.masterdata import MasterData, MaterialKind, Party, Site, SiteRole, material
 from batterytrace.repository import Repository
-from factories import CUSTODY_RULES
+from factories import CUSTODY_RULES, PCAM, REFINERY, T0, custody_chain
 
 MAKER = "urn:epc:id:pgln:6111111.00000"
 PLANT = "urn:epc:id:sgln:6111111.00040.0"
@@ -225,3 +227,30 @@ def test_rows_imported_before_records_existed_are_adopted_once(
     assert repo.verify().import_failure == (
         f"material {PACK}: differs from what {adopted.describe()} wrote"
     )
+
+
+def test_custody_closes_and_transfers_are_recorded(repo: Repository) -> None:
+    """The operator's custody acts change accounts as much as an import: both are records, and
+    a transfer's kilograms changed by hand fail."""
+    rules = {
+        "origins": [{"claim": "recycled", "site": REFINERY, "evidence": {"reference": "R-1"}}],
+        "policies": [
+            {"site": site, "claim": "recycled", "model": "book-and-claim", "period": "quarter"}
+            for site in (REFINERY, PCAM)
+        ],
+    }
+    repo.import_custody_rules(CustodyRules.from_json(rules), "booked.json")
+    repo.capture_document(Document(creationDate=T0, events=custody_chain()))
+    repo.transfer(REFINERY, PCAM, Claim("recycled"), {"Co": 3.0})
+    repo.close_period(REFINERY, Claim("recycled"), "2025-Q1")
+    listed = [(r.kind, r.action, r.effect) for r in repo.import_records()]
+    assert listed == [
+        ("custody", "import", {"rules": 3}),
+        ("custody", "transfer", {"transfers": 1}),
+        ("custody", "close", {"periods closed": 1}),
+    ]
+    assert repo.verify().ok
+    _sql(repo, "UPDATE custody_transfer SET kg = :kg", kg='{"Co":30.0}')
+    failure = repo.verify().import_failure
+    assert failure is not None and failure.startswith("custody_transfer urn:uuid:")
+    assert "differs from what import record 2 (custody transfer, " in failure

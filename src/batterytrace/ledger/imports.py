@@ -1,12 +1,13 @@
-"""Import records (decision 015): every import, removal and key rotation, hash-chained like the
-events and covered by the signed checkpoints.
+"""Import records (decision 015): every import, removal, key rotation and custody operator act
+(a period closed, credits transferred), hash-chained like the events and covered by the signed
+checkpoints.
 
 A record keeps what was imported as canonical JSON with its sha256, when, from which source,
 by whom, and its effect (counts). An import is applied through the same function that
 ``verify`` replays: verify recomputes every imported table (master data, carbon models, custody
-rules, contracts, factor sets, supplier footprints) from the recorded imports, in a scratch
-in-memory database, and compares it with the stored rows, so a row changed, removed or added
-by hand fails and names the import that wrote it.
+rules, closed periods and transfers, contracts, factor sets, supplier footprints) from the
+recorded imports, in a scratch in-memory database, and compares it with the stored rows, so a
+row changed, removed or added by hand fails and names the import that wrote it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from sqlalchemy.pool import StaticPool
 from batterytrace.carbon.activity import from_json as model_from_json
 from batterytrace.carbon.factors import read_csv
 from batterytrace.contracts.agreement import Agreement
+from batterytrace.custody.claims import parse_claim
+from batterytrace.custody.flows import Transfer
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.ledger import chain
 from batterytrace.ledger.checkpoint import Rotation
@@ -92,6 +95,23 @@ def _custody(
     return {"rules": custody_store.save(conn, CustodyRules.from_json(content), owner)}
 
 
+def _close(conn: Connection, content: Content, _: str | None, owner: str | None) -> dict[str, int]:
+    when = datetime.fromtimestamp(content["closedAt"] / 1000, UTC)
+    claim = parse_claim(content["claim"])
+    custody_store.close(conn, content["site"], claim, content["period"], when)
+    return {"periods closed": 1}
+
+
+def _transfer(conn: Connection, content: Content, _: str | None, __: str | None) -> dict[str, int]:
+    when = datetime.fromtimestamp(content["at"] / 1000, UTC)
+    custody_store.keep_transfer(
+        conn,
+        Transfer(when, content["source"], content["target"], parse_claim(content["claim"]),
+                 content["kg"], content["ref"], when),
+    )  # fmt: skip
+    return {"transfers": 1}
+
+
 def _contracts(
     conn: Connection, content: Content, _: str | None, owner: str | None
 ) -> dict[str, int]:
@@ -141,6 +161,8 @@ def _adopt(conn: Connection, content: Content, _: str | None, __: str | None) ->
 APPLIERS: dict[tuple[str, str], Applier] = {
     ("masterdata", "import"): _masterdata,
     ("custody", "import"): _custody,
+    ("custody", "close"): _close,
+    ("custody", "transfer"): _transfer,
     ("contracts", "import"): _contracts,
     ("carbon", "import"): _carbon,
     ("factors", "import"): _factors,
@@ -151,8 +173,9 @@ APPLIERS: dict[tuple[str, str], Applier] = {
 # The tables imports write, and the columns each row is compared on: a surrogate id (its value
 # depends on the backend) and the time of writing are not replayed.
 TABLES: tuple[Table, ...] = (
-    schema.party, schema.site, schema.material, schema.custody_rule, schema.contract,
-    schema.carbon_model, schema.factor_set, schema.supplier_footprint,
+    schema.party, schema.site, schema.material, schema.custody_rule, schema.custody_close,
+    schema.custody_transfer, schema.contract, schema.carbon_model, schema.factor_set,
+    schema.supplier_footprint,
 )  # fmt: skip
 _NOT_REPLAYED = {"carbon_model": ("id", "imported"), "custody_rule": ("id",)}
 
