@@ -95,7 +95,7 @@ def _custody(
     return {"rules": custody_store.save(conn, CustodyRules.from_json(content), owner)}
 
 
-def _close(conn: Connection, content: Content, _: str | None, owner: str | None) -> dict[str, int]:
+def _close(conn: Connection, content: Content, _: str | None, __: str | None) -> dict[str, int]:
     when = datetime.fromtimestamp(content["closedAt"] / 1000, UTC)
     claim = parse_claim(content["claim"])
     custody_store.close(conn, content["site"], claim, content["period"], when)
