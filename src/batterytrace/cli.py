@@ -303,27 +303,99 @@ def hash_(
 @user_errors
 def verify(
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            "--against",
+            help="A head exported earlier (`checkpoint export`): the store must still hold it "
+            "and both chains up to it, unchanged (a truncated tail fails).",
+        ),
+    ] = None,
 ) -> None:
-    """Recompute every event hash, the whole chain and the checkpoint signatures."""
+    """Recompute every event hash, the whole chain, the imported tables from the import
+    records, and the signed checkpoints; name the first broken entry."""
     repo = _repository()
     with _progress() as progress:
         task = progress.add_task("verifying", total=None)
-        report = repo.verify(progress=lambda n: progress.update(task, completed=n))
-    problems = ([str(report.failure)] if report.failure else []) + report.checkpoint_failures
+        report = repo.verify(lambda n: progress.update(task, completed=n), against)
+    first = str(report.failure) if report.failure else None
+    if first and report.broken > 1:
+        first += f" ({report.broken} entries fail their own check in all)"
+    problems = [p for p in (first, report.import_failure) if p] + report.checkpoint_failures
     if json_output:
-        body = {"ok": report.ok, "entries": report.entries, "checkpoints": report.checkpoints,
+        body = {"ok": report.ok, "entries": report.entries, "broken": report.broken,
+                "importRecords": report.records, "checkpoints": report.checkpoints,
                 "head": report.head, "problems": problems}  # fmt: skip
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
     elif report.ok:
         out.print(
-            f"ledger OK: {report.entries} entries, {report.checkpoints} signed checkpoints, "
-            f"head {report.head}"
+            f"ledger OK: {report.entries} entries, {report.records} import records, "
+            f"{report.checkpoints} signed checkpoints, head {report.head}"
+            + (f"; matches {against}" if against else "")
         )
     else:
         for problem in problems:
             err.print(_flag("ledger broken:", problem), soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
+
+
+checkpoint_app = typer.Typer(help="Signed heads of the ledger.", no_args_is_help=True)
+app.add_typer(checkpoint_app, name="checkpoint")
+
+
+@checkpoint_app.command("export")
+@user_errors
+def checkpoint_export(
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write it to this file (default: stdout).")
+    ] = None,
+) -> None:
+    """The newest signed head (checkpoint number, both chains' length and head, signature) as
+    JSON, to keep outside the store: `verify --against FILE` later catches a truncated tail."""
+    body = orjson.dumps(_repository().export_head(), option=orjson.OPT_INDENT_2) + b"\n"
+    if out_file is None:
+        sys.stdout.write(body.decode())
+    else:
+        out_file.write_bytes(body)
+        out.print(f"wrote {out_file}")
+
+
+key_app = typer.Typer(help="The ledger's signing key.", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+
+
+@key_app.command("rotate")
+@user_errors
+def key_rotate() -> None:
+    """Replace the signing key: the old key signs the new public key, the rotation is recorded
+    in the ledger and signed with the new key; older checkpoints keep verifying under the old
+    public key. The old private key is kept beside the new one as <file>.retired-<id>."""
+    repo = _repository()
+    old, new = repo.rotate_key()
+    out.print(f"key {repo.key_path}: rotated from {old[:16]}… to {new[:16]}… (recorded)")
+
+
+@app.command("imports")
+@user_errors
+def imports_command(
+    json_output: Annotated[bool, typer.Option("--json", help="Print them as JSON.")] = False,
+) -> None:
+    """Every recorded import (master data, carbon model, custody rules, contracts, factor
+    sets, supplier footprints), removal and key rotation, in ledger order, with its content
+    hash, time, source and effect."""
+    records = _repository().import_records()
+    if json_output:
+        body = [r.to_json() for r in records]
+        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    for r in records:
+        effect = ", ".join(f"{n} {what}" for what, n in r.effect.items()) or "-"
+        out.print(
+            f"{r.seq:>4}  {r.when:%Y-%m-%d %H:%M:%S} UTC  {r.kind} {r.action}  "
+            f"{r.source or '-'}  {effect}  sha256 {r.content_hash}",
+            soft_wrap=True,
+        )
 
 
 masterdata_app = typer.Typer(
@@ -346,7 +418,7 @@ def masterdata_import(
     """Add or replace records; checked with what is stored, all or nothing."""
     from batterytrace.masterdata import read_master_data
 
-    counts = _repository().import_master_data(read_master_data(source))
+    counts = _repository().import_master_data(read_master_data(source), source.name)
     out.print(", ".join(f"{n} {kind}" for kind, n in counts.items()) + " imported")
 
 
@@ -411,7 +483,7 @@ def custody_import(
     data = _read_json(source, CustodyError)
     if not isinstance(data, dict):
         raise CustodyError(f"{source}: a JSON object with origins and policies is expected")
-    count = _repository().import_custody_rules(CustodyRules.from_json(data))
+    count = _repository().import_custody_rules(CustodyRules.from_json(data), source.name)
     out.print(f"{count} custody rules imported")
 
 
@@ -652,7 +724,7 @@ def contract_import(
     if not all(isinstance(item, dict) for item in items):
         raise ContractError(f"{source}: an agreement object or a list of them is expected")
     agreements = [Agreement.from_json(item, f"contract[{i}]") for i, item in enumerate(items)]
-    out.print(f"{_repository().import_contracts(agreements)} agreements imported")
+    out.print(f"{_repository().import_contracts(agreements, source.name)} agreements imported")
 
 
 @contract_app.command("status")
@@ -953,7 +1025,8 @@ def demo(
             workdir / "scenario", scale, seed, lambda n: progress.update(task, completed=n)
         )
     out.print(scenario.statement(), soft_wrap=True)
-    counts = repo.import_master_data(read_master_data(workdir / "scenario" / "masterdata.json"))
+    masterdata = workdir / "scenario" / "masterdata.json"
+    counts = repo.import_master_data(read_master_data(masterdata), masterdata.name)
     out.print("master data: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     for path in sorted((workdir / "scenario").glob("events-*.jsonld")):
         result = _capture_file(repo, path)
@@ -1157,7 +1230,8 @@ def pact_import(
 ) -> None:
     """Use a supplier's PACT footprint for a product class or lot: it replaces the proxy
     factor (or the site's activity data), and footprints downstream say so."""
-    read = _repository().import_supplier_footprint(_read_json(source, PactError), product)
+    document = _read_json(source, PactError)
+    read = _repository().import_supplier_footprint(document, product, source.name)
     out.print(f"supplier footprint {read.id} ({read.company_name}): {read.kg_co2e_per_kg:.6g} "
               f"kg CO2e/kg, PACT {read.spec_version}, used for {product}")  # fmt: skip
 

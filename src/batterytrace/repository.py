@@ -21,11 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Connection, Engine, func, select
 
 from batterytrace.carbon import pact
 from batterytrace.carbon.activity import Model
-from batterytrace.carbon.factors import FactorSet, shipped
+from batterytrace.carbon.factors import FactorSet, shipped, write_csv
 from batterytrace.carbon.footprint import (
     Contribution,
     Footprint,
@@ -58,12 +60,13 @@ from batterytrace.errors import (
     CustodyError,
     FactorError,
     FootprintError,
+    LedgerKeyError,
     PeriodClosed,
     QueryError,
     StoreError,
 )
 from batterytrace.identifiers import epc_urn
-from batterytrace.ledger import keys
+from batterytrace.ledger import chain, checkpoint, imports, keys
 from batterytrace.ledger.verify import VerifyReport, verify
 from batterytrace.masterdata import MasterData, Material, MaterialKind
 from batterytrace.store import carbon as carbon_store
@@ -115,11 +118,28 @@ class Repository:
         self._decoded = Decoded()  # events and materials decoded for traces, kept across them
 
     def init(self) -> InitResult:
-        """Create or upgrade the schema; create the signing key when there is none."""
+        """Create or upgrade the schema; create the signing key when there is none and the
+        store never signed (a store's key is replaced only by :meth:`rotate_key`). A store
+        upgraded from before import records has its imported rows recorded once and signed."""
         database.migrate(self.engine)
         created = not self.key_path.exists()
-        if created:
-            keys.generate(self.key_path)
+        with EventStore(self.engine).writing("init") as conn:
+            expected = checkpoint.signing_key_id(conn)
+            if expected is not None and created:
+                raise LedgerKeyError(
+                    f"{self.key_path}: no ledger key, and this store is signed by key "
+                    f"{expected[:16]}…: restore that key file or set BATTERYTRACE_KEY to it "
+                    "(init never replaces a store's key; `batterytrace key rotate` does)"
+                )
+            if expected is not None and keys.key_id(keys.load_public(self.key_path)) != expected:
+                raise LedgerKeyError(
+                    f"{self.key_path}: not this store's key (it is signed by {expected[:16]}…); "
+                    "set BATTERYTRACE_KEY to the store's key file"
+                )
+            if created:
+                keys.generate(self.key_path)
+            if imports.adopt(conn) is not None:
+                checkpoint.sign(conn, keys.load_private(self.key_path))
         return InitResult(self.url, database.revision(self.engine), self.key_path, created)
 
     def _store(self, signing: bool = False) -> EventStore:
@@ -129,6 +149,41 @@ class Repository:
             )
         self._initialised = True
         return EventStore(self.engine, keys.load_private(self.key_path) if signing else None)
+
+    def _import(
+        self,
+        kind: str,
+        content: object,
+        source: str | None = None,
+        owner: str | None = None,
+        check: Callable[[Connection], object] | None = None,
+    ) -> imports.ImportRecord:
+        """Write an import, record it in the ledger and sign the heads: all or nothing.
+        ``check`` runs first, against what is stored, in the same transaction."""
+        return self._record(kind, "import", content, source, owner, check)
+
+    def _record(
+        self,
+        kind: str,
+        action: str,
+        content: object,
+        source: str | None = None,
+        owner: str | None = None,
+        check: Callable[[Connection], object] | None = None,
+    ) -> imports.ImportRecord:
+        store = self._store(signing=True)
+        assert store.signing_key is not None
+        with store.writing(f"{kind} {action}") as conn:
+            if check is not None:
+                check(conn)
+            record = imports.apply(conn, kind, action, content, source, owner)
+            checkpoint.sign(conn, store.signing_key)
+        return record
+
+    def import_records(self) -> list[imports.ImportRecord]:
+        """Every recorded import, removal and key rotation, in order."""
+        with self._store().engine.connect() as conn:
+            return imports.records(conn)
 
     def capture(
         self, path: Path, owner: str | None = None, progress: Callable[[int], None] | None = None
@@ -185,23 +240,27 @@ class Repository:
         with self._store().engine.connect() as conn:
             return query.count(conn)
 
-    def import_master_data(self, data: MasterData, owner: str | None = None) -> dict[str, int]:
+    def import_master_data(
+        self, data: MasterData, source: str | None = None, owner: str | None = None
+    ) -> dict[str, int]:
         """Add or replace parties, sites and materials; checked with what is stored, all or
         nothing. Returns how many records of each kind were written."""
-        store = self._store()
-        with store.engine.begin() as conn:
-            masterdata_store.load(conn).merged(data)  # raises before anything is written
-            return masterdata_store.save(conn, data, owner)
+        record = self._import(
+            "masterdata", data.to_json(), source, owner,
+            lambda conn: masterdata_store.load(conn).merged(data),  # raises before any write
+        )  # fmt: skip
+        return record.effect
 
     def master_data(self) -> MasterData:
         """Every stored party, site and material."""
         with self._store().engine.connect() as conn:
             return masterdata_store.load(conn)
 
-    def import_custody_rules(self, rules: CustodyRules, owner: str | None = None) -> int:
+    def import_custody_rules(
+        self, rules: CustodyRules, source: str | None = None, owner: str | None = None
+    ) -> int:
         """Replace the chain-of-custody rules (origins, site policies); how many entries."""
-        with self._store().engine.begin() as conn:
-            return custody_store.save(conn, rules, owner)
+        return self._import("custody", rules.to_json(), source, owner).effect["rules"]
 
     def custody_rules(self) -> CustodyRules:
         with self._store().engine.connect() as conn:
@@ -238,15 +297,17 @@ class Repository:
         state.transfer(move)
         if len(state.violations) > before:
             raise state.violations[-1].error()
-        with self._store().engine.begin() as conn:
-            custody_store.keep_transfer(conn, move)
+        content = {"ref": move.ref, "at": int(now.timestamp() * 1000), "source": move.source,
+                   "target": move.target, "claim": str(claim), "kg": dict(kg)}  # fmt: skip
+        self._record("custody", "transfer", content)
         return move.ref
 
     def close_period(self, site: str, claim: Claim, period: str) -> None:
         """Close an accounting period of a site's mass-balance accounts for a claim, once and
         after it has ended: entries recorded later in it are refused (violations)."""
         place = node_id(site)
-        with self._store().engine.begin() as conn:
+
+        def closable(conn: Connection) -> None:
             policy = custody_store.load(conn).policy(place, claim)
             if policy.model.physical:
                 raise CustodyError(
@@ -257,7 +318,10 @@ class Repository:
                 raise CustodyError(f"period {period} has not ended")
             if period in custody_store.closes(conn).get((place, claim), {}):
                 raise PeriodClosed(f"{place} {claim}: period {period} is closed already")
-            custody_store.close(conn, place, claim, period, datetime.now(UTC))
+
+        content = {"site": place, "claim": str(claim), "period": period,
+                   "closedAt": int(datetime.now(UTC).timestamp() * 1000)}  # fmt: skip
+        self._record("custody", "close", content, check=closable)
 
     def custody_changes(self) -> tuple[list[str], bool]:
         """What the custody recomputation now gives that differs from the last one reported
@@ -291,10 +355,12 @@ class Repository:
         state = self.custody()
         return [recycled_share(self.trace(identifier, "backward", e), state) for e in ELEMENTS]
 
-    def import_contracts(self, agreements: list[Agreement], owner: str | None = None) -> int:
+    def import_contracts(
+        self, agreements: list[Agreement], source: str | None = None, owner: str | None = None
+    ) -> int:
         """Add or replace offtake agreements (by id); how many were written."""
-        with self._store().engine.begin() as conn:
-            return contracts_store.save(conn, agreements, owner)
+        content = [a.to_json() for a in agreements]
+        return self._import("contracts", content, source, owner).effect["agreements"]
 
     def contracts(self) -> list[Agreement]:
         with self._store().engine.connect() as conn:
@@ -313,9 +379,10 @@ class Repository:
     def import_carbon(self, model: Model, source: str, owner: str | None = None) -> int:
         """Add a carbon model (activity data, lanes, allocation rules, proxies); it is checked
         together with the stored ones first. How many activity data it holds."""
-        with self._store().engine.begin() as conn:
-            carbon_store.model(conn).merged(model)
-            carbon_store.add_model(conn, model, source, owner)
+        self._import(
+            "carbon", model.to_json(), source, owner,
+            lambda conn: carbon_store.model(conn).merged(model),
+        )  # fmt: skip
         return len(model.activities)
 
     def carbon_model(self) -> Model:
@@ -326,8 +393,8 @@ class Repository:
         """Add (or replace) a user's emission-factor set, chosen by ``name@version``."""
         if factors.label == shipped().label:
             raise FactorError(f"{factors.label} is the shipped set; give your set another name")
-        with self._store().engine.begin() as conn:
-            carbon_store.save_factors(conn, factors, owner)
+        content = {"name": factors.name, "version": factors.version, "csv": write_csv(factors)}
+        self._import("factors", content, factors.label, owner)
 
     def factor_sets(self) -> list[FactorSet]:
         """The shipped set, then the users' sets."""
@@ -347,13 +414,17 @@ class Repository:
         return found.over(shipped())
 
     def import_supplier_footprint(
-        self, document: Mapping[str, object], product: str
+        self,
+        document: Mapping[str, object],
+        product: str,
+        source: str | None = None,
+        owner: str | None = None,
     ) -> pact.SupplierFootprint:
         """Keep a supplier's PACT footprint as the footprint of a product class or lot: it
         replaces the proxy factor (or the site's activity data) for that product."""
         read = pact.read(document)
-        with self._store().engine.begin() as conn:
-            carbon_store.save_supplier(conn, read.id, node_id(product), document)
+        content = {"id": read.id, "product": node_id(product), "document": document}
+        self._import("supplier", content, source, owner)
         return read
 
     def product_system(self, factors: str | None = None, model: Model | None = None) -> System:
@@ -499,10 +570,56 @@ class Repository:
             lineage = StoreLineage(conn)
             return balance_of(lineage, lineage.transformations(), tolerance=tolerance)
 
-    def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
-        """Recompute every hash ID, the chain, derived rows and checkpoint signatures."""
+    def verify(
+        self, progress: Callable[[int], None] | None = None, against: Path | None = None
+    ) -> VerifyReport:
+        """Recompute every hash ID, the chain, derived rows, the imported tables and checkpoint
+        signatures; ``against``: a head exported earlier (:meth:`export_head`) the store must
+        still hold."""
         store = self._store()
-        return verify(store.engine, keys.load_public(self.key_path), progress)
+        head = None
+        if against is not None:
+            head = checkpoint.SignedHead.from_json(orjson.loads(against.read_bytes()), str(against))
+        return verify(store.engine, keys.load_public(self.key_path), progress, head)
+
+    def export_head(self) -> dict[str, Any]:
+        """The newest signed checkpoint, to keep outside the store (``verify --against``)."""
+        with self._store().engine.connect() as conn:
+            last = checkpoint.latest(conn)
+        if last is None:
+            raise StoreError(f"{self.url}: no signed checkpoint yet (nothing captured or imported)")
+        return last.to_json()
+
+    def rotate_key(self) -> tuple[str, str]:
+        """Replace the signing key: the old key signs the new public key, the rotation is
+        recorded in the ledger and the heads signed with the new key, in one transaction; then
+        the new key takes the key file's place and the old one is kept beside it as
+        ``<file>.retired-<id>``. Returns (old key id, new key id)."""
+        store = self._store()
+        old = keys.load_private(self.key_path)
+        new = Ed25519PrivateKey.generate()
+        old_id, new_raw = keys.key_id(old.public_key()), checkpoint.raw(new.public_key())
+        signature = old.sign(chain.rotation_message(old_id, new_raw)).hex()
+        staged = self.key_path.with_name(self.key_path.name + ".new")
+        for stale in (staged, keys.public_path(staged)):
+            stale.unlink(missing_ok=True)
+        keys.write(staged, new)
+        with store.writing("key rotation") as conn:
+            expected = checkpoint.signing_key_id(conn)
+            if expected is not None and expected != old_id:
+                raise LedgerKeyError(
+                    f"{self.key_path}: not this store's key (it is signed by {expected[:16]}…)"
+                )
+            content = {"old": checkpoint.raw(old.public_key()), "new": new_raw,
+                       "signature": signature}  # fmt: skip
+            imports.record(conn, "key", "rotate", content, {}, str(self.key_path))
+            checkpoint.sign(conn, new)
+        retired = self.key_path.with_name(f"{self.key_path.name}.retired-{old_id[:16]}")
+        self.key_path.rename(retired)
+        keys.public_path(self.key_path).rename(keys.public_path(retired))
+        staged.rename(self.key_path)
+        keys.public_path(staged).rename(keys.public_path(self.key_path))
+        return old_id, keys.key_id(new.public_key())
 
     def close(self) -> None:
         self.engine.dispose()

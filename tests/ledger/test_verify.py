@@ -95,7 +95,9 @@ def test_recomputed_chain_is_caught_by_the_signed_checkpoint(filled: Repository)
             )
     report = filled.verify()
     assert report.failure is None
-    assert any("entry 5: signed head differs" in p for p in report.checkpoint_failures)
+    assert any(
+        "checkpoint 1 (entry 5): signed head differs" in p for p in report.checkpoint_failures
+    )
     assert not report.ok
 
 
@@ -132,7 +134,7 @@ def test_reordered_rows_are_named(filled: Repository) -> None:
 def test_forged_checkpoint_signature_is_named(filled: Repository) -> None:
     _sql(filled, "UPDATE checkpoint SET signature = :s WHERE seq = 5", s="00" * 64)
     report = filled.verify()
-    assert report.checkpoint_failures == ["checkpoint at entry 5: signature invalid"]
+    assert report.checkpoint_failures == ["checkpoint 1 (entry 5): signature invalid"]
 
 
 def test_verify_with_another_key_fails(filled: Repository, tmp_path: Path) -> None:

@@ -35,10 +35,15 @@ def key_id(public: Ed25519PublicKey) -> str:
 
 def generate(path: Path) -> Ed25519PublicKey:
     """Create a new key pair at ``path`` (refuses to overwrite an existing key)."""
+    return write(path, Ed25519PrivateKey.generate())
+
+
+def write(path: Path, private: Ed25519PrivateKey) -> Ed25519PublicKey:
+    """Write ``private`` to ``path`` (mode 0600) and its public key beside it; never over an
+    existing key."""
     if path.exists():
         raise LedgerKeyError(f"{path}: a ledger key already exists; refusing to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -59,7 +64,8 @@ def load_private(path: Path) -> Ed25519PrivateKey:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except FileNotFoundError:
         raise LedgerKeyError(
-            f"{path}: no ledger key; run `batterytrace init` or set BATTERYTRACE_KEY"
+            f"{path}: no ledger key; set BATTERYTRACE_KEY to the store's key file "
+            "(`batterytrace init` makes a key only for a store that never signed)"
         ) from None
     except ValueError as exc:
         raise LedgerKeyError(f"{path}: not a PEM private key ({exc})") from None

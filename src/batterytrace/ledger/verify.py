@@ -2,8 +2,9 @@
 
 Nothing stored is trusted: each event's hash ID is recomputed from its content, each chain entry
 from its predecessor, each indexed column, key row and event figure re-derived from the
-content, and each checkpoint signature checked with the public key kept outside the database.
-The first entry that does not match is named.
+content, and each checkpoint signature checked with the public key kept outside the database
+(decision 015: every entry and import record is covered by a signed head). The first entry that
+does not match is named.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from sqlalchemy import Engine, Row, func, select
 
 from batterytrace.epcis.hash import event_hash
 from batterytrace.errors import BatteryTraceError
-from batterytrace.ledger import chain
-from batterytrace.ledger.keys import key_id, signature_valid
+from batterytrace.ledger import chain, checkpoint, imports
+from batterytrace.ledger.checkpoint import SignedHead
 from batterytrace.store import schema
 from batterytrace.store.records import columns, event_from_content, figures, keys
 
@@ -46,24 +47,30 @@ class VerifyReport:
     checkpoints: int = 0
     head: str = chain.GENESIS
     failure: Failure | None = None
+    broken: int = 0  # entries that fail their own check, the first named in ``failure``
+    records: int = 0  # import records (ledger.imports)
+    import_failure: str | None = None
     checkpoint_failures: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.failure is None and not self.checkpoint_failures
+        return self.failure is None and self.import_failure is None and not self.checkpoint_failures
 
 
 def verify(
-    engine: Engine, public_key: Ed25519PublicKey, progress: Callable[[int], None] | None = None
+    engine: Engine,
+    public_key: Ed25519PublicKey,
+    progress: Callable[[int], None] | None = None,
+    against: SignedHead | None = None,
 ) -> VerifyReport:
-    """Walk the whole ledger in order; stop at the first entry that does not match."""
+    """Walk the whole ledger in order; name the first entry that does not match and count the
+    entries that fail their own check after it; then the import records and the signed heads
+    (and a head exported earlier, ``against``)."""
     report = VerifyReport()
-    heads: dict[int, str] = {}
+    heads: dict[int, str] = {0: chain.GENESIS}
     with engine.connect() as conn:
-        checkpoints = list(
-            conn.execute(select(schema.checkpoint).order_by(schema.checkpoint.c.seq))
-        )
-        wanted = {c.seq for c in checkpoints}
+        checkpoints = checkpoint.stored(conn)
+        wanted = {c.seq for c in checkpoints} | ({against.seq} if against else set())
         key_rows = conn.execution_options(yield_per=20_000).execute(
             select(_K.c.seq, _K.c.role, _K.c.value).order_by(_K.c.seq, _K.c.role, _K.c.value)
         )
@@ -85,26 +92,41 @@ def verify(
             ),
         )
         rows = conn.execution_options(yield_per=5_000).execute(select(_E).order_by(_E.c.seq))
-        prev = chain.GENESIS
-        for expected_seq, row in enumerate(rows, start=1):
-            failure, prev = _check_entry(row, expected_seq, prev)
-            for rows_of in derived if failure is None else ():
-                failure = failure or rows_of.check(row)
-            if failure is not None:
+        prev, expected_seq = chain.GENESIS, 1
+        for row in rows:
+            failure, entry = _check_entry(row, expected_seq, prev)
+            if report.failure is None:
+                for rows_of in derived if failure is None else ():
+                    failure = failure or rows_of.check(row)
                 report.failure = failure
-                break
-            report.entries += 1
-            if row.seq in wanted:
-                heads[row.seq] = prev
-            if progress is not None and report.entries % 10_000 == 0:
-                progress(report.entries)
-        else:
+            if failure is not None:
+                # each later entry is judged on its own, against the entry stored before it
+                report.broken += 1
+                entry = row.entry_hash
+            elif report.failure is None:
+                report.entries, report.head = report.entries + 1, entry
+                if row.seq in wanted:
+                    heads[row.seq] = entry
+                if progress is not None and report.entries % 10_000 == 0:
+                    progress(report.entries)
+            prev, expected_seq = entry, row.seq + 1
+        if report.failure is None:
             report.failure = next((f for d in derived if (f := d.orphans())), None)
-        report.head = prev
         total = conn.execute(select(func.count()).select_from(_E)).scalar_one()
+        recorded = imports.check(conn)
     if report.failure is None and total != report.entries:
         report.failure = Failure(report.entries + 1, None, "entries are missing from the chain")
-    _check_checkpoints(report, checkpoints, heads, public_key)
+    report.records, report.import_failure = recorded.records, recorded.failure
+    report.checkpoints = len(checkpoints)
+    trusted = checkpoint.Keys(public_key, recorded.rotations)
+    event_heads = heads if report.failure is None else None
+    report.checkpoint_failures = checkpoint.check(
+        checkpoints, trusted, event_heads, recorded.heads, total, recorded.records
+    )
+    if against is not None:
+        report.checkpoint_failures += checkpoint.check_against(
+            against, checkpoints, trusted, event_heads, recorded.heads, total, recorded.records
+        )
     return report
 
 
@@ -172,24 +194,3 @@ def _key_groups(rows: Iterable[tuple[int, str, str]]) -> Iterator[tuple[int, obj
     """The key rows (in seq order) as one set of (role, value) per entry."""
     for seq, group in itertools.groupby(rows, key=lambda row: row[0]):
         yield seq, {(role, value) for _, role, value in group}
-
-
-def _check_checkpoints(
-    report: VerifyReport,
-    checkpoints: list[Row[Any]],
-    heads: dict[int, str],
-    public_key: Ed25519PublicKey,
-) -> None:
-    own_key = key_id(public_key)
-    for cp in checkpoints:
-        report.checkpoints += 1
-        message = chain.checkpoint_message(cp.seq, cp.head, cp.created)
-        if cp.key_id != own_key:
-            problem = "signed by another key"
-        elif not signature_valid(public_key, cp.signature, message):
-            problem = "signature invalid"
-        elif report.failure is None and heads.get(cp.seq) != cp.head:
-            problem = "signed head differs from the chain (history rewritten)"
-        else:
-            continue
-        report.checkpoint_failures.append(f"checkpoint at entry {cp.seq}: {problem}")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -31,8 +31,7 @@ from batterytrace.errors import (
     InvalidDocument,
     StoreError,
 )
-from batterytrace.ledger import chain
-from batterytrace.ledger.keys import key_id
+from batterytrace.ledger import chain, checkpoint
 from batterytrace.store import holdings, schema
 from batterytrace.store.records import Batch, EventRecord, canonical_id, prepare
 
@@ -96,23 +95,27 @@ class EventStore:
         if self.signing_key is None:
             raise StoreError("capture needs the ledger signing key (run `batterytrace init`)")
         result = CaptureResult(record_time=datetime.now(UTC))
+        with self.writing("capture") as conn:
+            self._capture(conn, stream, source, owner, result, progress)
+        return result
+
+    @contextmanager
+    def writing(self, what: str) -> Iterator[Connection]:
+        """One transaction holding the ledger's write lock (captures, imports, key rotation
+        serialise on the ledger heads); nothing is written when it fails."""
         try:
             with self.engine.connect() as conn:
                 conn = conn.execution_options(**{_WRITE: True})
                 with conn.begin():
-                    self._lock(conn)
-                    self._capture(conn, stream, source, owner, result, progress)
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(7262022)"))
+                    yield conn
         except BatteryTraceError:
             raise
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"capture failed, nothing stored: {exc.__class__.__name__}: {exc}"
+                f"{what} failed, nothing stored: {exc.__class__.__name__}: {exc}"
             ) from None
-        return result
-
-    def _lock(self, conn: Connection) -> None:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(7262022)"))
 
     def _capture(
         self,
@@ -190,7 +193,7 @@ class EventStore:
             .values(captured=result.captured, duplicates=result.duplicates)
         )
         if result.captured:
-            self._checkpoint(conn, seq, prev)
+            self._checkpoint(conn)
 
     def _new_records(
         self, conn: Connection, records: list[EventRecord], result: CaptureResult
@@ -220,19 +223,10 @@ class EventStore:
                 )
         return new
 
-    def _checkpoint(self, conn: Connection, seq: int, head: str) -> None:
+    def _checkpoint(self, conn: Connection) -> None:
+        """Sign the heads this capture leaves (ledger.checkpoint, decision 015)."""
         assert self.signing_key is not None
-        created = int(time.time() * 1000)
-        signature = self.signing_key.sign(chain.checkpoint_message(seq, head, created)).hex()
-        conn.execute(
-            insert(schema.checkpoint).values(
-                seq=seq,
-                head=head,
-                created=created,
-                key_id=key_id(self.signing_key.public_key()),
-                signature=signature,
-            )
-        )
+        checkpoint.sign(conn, self.signing_key)
 
     def _store_master_data(
         self, conn: Connection, vocabularies: Iterable[Vocabulary], namespaces: dict[str, str]

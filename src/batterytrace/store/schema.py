@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -104,15 +105,39 @@ Index(
     "ix_holding_contents", *(holding.c[name] for name in ("container", "level", "source", "items"))
 )
 
+# Signed heads (ledger.checkpoint, decision 015): numbered 1, 2, 3… with no gap; since format 2
+# each covers both chains, the events' and the import records'.
 checkpoint = Table(
     "checkpoint",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("number", BigInteger, nullable=False),  # 1, 2, 3… in signing order
     Column("seq", BigInteger, nullable=False),  # chain length covered
     Column("head", String(64), nullable=False),  # entry_hash of entry seq (or the genesis)
+    Column("imports_seq", BigInteger),  # import records covered (None: format 1, events only)
+    Column("imports_head", String(64)),  # entry_hash of import record imports_seq
     Column("created", BigInteger, nullable=False),
     Column("key_id", String(64), nullable=False),  # sha256 of the raw Ed25519 public key
     Column("signature", String(128), nullable=False),  # hex Ed25519 signature
+    UniqueConstraint("number", name="uq_checkpoint_number"),
+)
+
+# Every import (master data, carbon model, custody rules, contracts, factor sets, supplier
+# footprints), removal and key rotation, in order, hash-chained like the events
+# (ledger.imports): what was imported (canonical JSON), its hash, when, from where, its effect.
+import_record = Table(
+    "import_record",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(20), nullable=False),  # masterdata, carbon, custody, contracts, ...
+    Column("action", String(20), nullable=False),  # import, replace, remove, rotate, adopt
+    Column("source", Text),
+    Column("recorded", BigInteger, nullable=False),  # ms since the epoch
+    Column("owner", String(200)),
+    Column("content", Text, nullable=False),  # canonical JSON of what was imported
+    Column("content_hash", String(64), nullable=False),  # sha256 of content
+    Column("effect", Text, nullable=False),  # JSON: counts of what it wrote
+    Column("entry_hash", String(64), nullable=False),  # chained like event.entry_hash
 )
 
 # EPCIS master data (§7.2) as captured in document headers; issue-3 master data builds on it.

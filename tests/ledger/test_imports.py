@@ -1,0 +1,256 @@
+"""Every import is recorded and chained (decision 015): its content hash, time, source and
+effect are listed, and verify recomputes each imported table from the records, so a row
+changed, added or removed by hand, or a record rewritten, fails and is named."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from batterytrace.carbon.activity import from_json
+from batterytrace.carbon.factors import read_csv
+from batterytrace.carbon.pact import Declared, export
+from batterytrace.cli import app
+from batterytrace.contracts.agreement import Agreement
+from batterytrace.custody.claims import Claim
+from batterytrace.custody.rules import CustodyRules
+from batterytrace.epcis.model import Document
+from batterytrace.masterdata import MasterData, MaterialKind, Party, Site, SiteRole, material
+from batterytrace.repository import Repository
+from factories import CUSTODY_RULES, PCAM, REFINERY, T0, custody_chain
+
+MAKER = "urn:epc:id:pgln:6111111.00000"
+PLANT = "urn:epc:id:sgln:6111111.00040.0"
+PACK = "urn:epc:idpat:sgtin:6111111.000501.*"
+FACTORS = """id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,\
+reference
+grid,Grid,kWh,0.5,FR,2025,1.2,,,0,AR6,test,https://example.org
+"""
+AGREEMENT = {
+    "id": "https://batterytrace.org/agreement/test",
+    "buyer": "urn:epc:id:pgln:3700000.00000",
+    "seller": MAKER,
+    "product": "urn:epc:idpat:sgtin:6111111.000201.*",
+    "formula": "CoSO4·7H2O",
+    "annualKg": 1000,
+    "startYear": 2025,
+    "years": 2,
+    "tolerance": 0.05,
+    "deliveryTerms": "CIF Dunkirk (Incoterms 2020)",
+    "deliverySite": "urn:epc:id:sgln:3012345.00001.0",
+}
+
+
+def master_data() -> MasterData:
+    data = MasterData()
+    data.add_party(Party(MAKER, "Maker", "FR"))
+    data.add_site(Site(PLANT, "Pack plant", MAKER, SiteRole.PACK, "FR"))
+    data.add_material(
+        material(PACK, "Pack", MaterialKind.PACK, chemistry="NMC811", energy_kwh=52.0, mass_kg=338)
+    )
+    return data
+
+
+def supplier_document() -> dict[str, Any]:
+    return export(
+        Declared(
+            id="urn:uuid:5b2f3a1e-0c4d-5e6f-8a9b-0c1d2e3f4a5b",
+            product_ids=("urn:epc:class:lgtin:6111111.000201.SUL-7",),
+            product_name="Cobalt sulfate",
+            product_description="CoSO4·7H2O",
+            company_name="Refinery Oy",
+            company_ids=("urn:epc:id:pgln:3700000.00000",),
+            declared_unit="kilogram",
+            unitary_amount=1,
+            fossil_kg_per_unit=4.85,
+            biogenic_kg_per_unit=0.0,
+            period_start=datetime(2025, 1, 1, tzinfo=UTC),
+            period_end=datetime(2025, 4, 1, tzinfo=UTC),
+            geography_country="FI",
+            primary_data_share=62.5,
+            dqr={
+                "coverage": 95,
+                "technological": 1.5,
+                "temporal": 1.2,
+                "geographical": 1.4,
+                "completeness": 1.8,
+                "reliability": 1.6,
+            },
+            factor_sources=(("ecoinvent", "3.10"),),
+            allocation="mass",
+            boundary="cradle to gate",
+            created=datetime(2025, 5, 2, tzinfo=UTC),
+            cpc="342",
+        ),
+        "3",
+    )
+
+
+@pytest.fixture
+def imported(repo: Repository) -> Repository:
+    """One import of every kind."""
+    repo.import_master_data(master_data(), "masterdata.json")
+    model = {"activities": [{"site": PLANT, "period": "2025", "kind": "electricity",
+                             "factor": "grid", "amount": 40, "unit": "kWh"}]}  # fmt: skip
+    repo.import_carbon(from_json(model, "carbon.json"), "carbon.json")
+    repo.import_custody_rules(CustodyRules.from_json(CUSTODY_RULES), "custody.json")
+    repo.import_contracts([Agreement.from_json(AGREEMENT)], "contracts.json")
+    repo.import_factors(read_csv(FACTORS, "test", "1"))
+    repo.import_supplier_footprint(supplier_document(), "urn:epc:idpat:sgtin:6111111.000201.*")
+    return repo
+
+
+def _sql(repo: Repository, statement: str, **params: object) -> None:
+    with repo.engine.begin() as conn:
+        conn.execute(text(statement), params)
+
+
+def test_every_import_kind_is_recorded_and_listed(imported: Repository) -> None:
+    env = {"BATTERYTRACE_DB": imported.url, "BATTERYTRACE_KEY": str(imported.key_path)}
+    result = CliRunner().invoke(app, ["imports", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    listed = orjson.loads(result.stdout)
+    assert [(r["seq"], r["kind"], r["action"], r["source"]) for r in listed] == [
+        (1, "masterdata", "import", "masterdata.json"),
+        (2, "carbon", "import", "carbon.json"),
+        (3, "custody", "import", "custody.json"),
+        (4, "contracts", "import", "contracts.json"),
+        (5, "factors", "import", "test@1"),
+        (6, "supplier", "import", None),
+    ]
+    assert [r["effect"] for r in listed] == [
+        {"parties": 1, "sites": 1, "materials": 1},
+        {"activities": 1, "lanes": 0, "allocation rules": 0, "proxies": 0},
+        {"rules": 4},
+        {"agreements": 1},
+        {"factors": 1},
+        {"footprints": 1},
+    ]
+    with imported.engine.connect() as conn:
+        contents = [r[0] for r in conn.execute(text("SELECT content FROM import_record"))]
+    assert [r["contentHash"] for r in listed] == [
+        hashlib.sha256(c.encode()).hexdigest() for c in contents
+    ]
+    assert orjson.loads(contents[0])["materials"][0]["energy_kwh"] == 52.0
+    table = CliRunner().invoke(app, ["imports"], env=env)
+    assert "masterdata" in table.stdout and "1 agreements" in table.stdout
+    report = imported.verify()
+    assert report.ok, (report.import_failure, report.checkpoint_failures)
+    assert (report.records, report.checkpoints) == (6, 6)  # each import signs the heads
+
+
+def test_a_master_data_row_changed_by_hand_fails_naming_the_import(imported: Repository) -> None:
+    """A pack's energy from 52 to 104 kWh would halve every footprint per kWh."""
+    _sql(imported, "UPDATE material SET content = replace(content, '52.0', '104.0')")
+    report = imported.verify()
+    assert not report.ok
+    assert report.import_failure is not None
+    assert report.import_failure.startswith(
+        "material urn:epc:idpat:sgtin:6111111.000501.*: differs from what import record 1 "
+        "(masterdata import of masterdata.json, "
+    )
+    env = {"BATTERYTRACE_DB": imported.url, "BATTERYTRACE_KEY": str(imported.key_path)}
+    result = CliRunner().invoke(app, ["verify"], env=env)
+    assert result.exit_code == 1 and "differs from what import record 1" in result.output
+
+
+@pytest.mark.parametrize(
+    ("statement", "named"),
+    [
+        ("UPDATE carbon_model SET content = replace(content, '40', '80')",
+         "carbon_model row 1: differs from what import record 2 (carbon import of carbon.json"),
+        ("DELETE FROM custody_rule WHERE kind = 'policy'",
+         "custody_rule row 4: written by import record 3 (custody import of custody.json"),
+        ("INSERT INTO contract (id, content) VALUES ('urn:x', '{}')",
+         "contract urn:x: in the store, but no recorded import wrote it"),
+        ("UPDATE factor_set SET content = replace(content, '0.5', '0.05')",
+         "factor_set test 1: differs from what import record 5 (factors import of test@1"),
+        ("UPDATE supplier_footprint SET product = 'https://id.gs1.org/01/00000000000000'",
+         "supplier_footprint 5b2f3a1e-0c4d-5e6f-8a9b-0c1d2e3f4a5b: differs from what "
+         "import record 6 (supplier import, "),
+    ],
+)  # fmt: skip
+def test_each_imported_table_is_recomputed(
+    imported: Repository, statement: str, named: str
+) -> None:
+    _sql(imported, statement)
+    report = imported.verify()
+    assert report.import_failure is not None and report.import_failure.startswith(named)
+
+
+def test_a_rewritten_or_removed_record_fails(imported: Repository) -> None:
+    _sql(imported, "UPDATE import_record SET content = replace(content, '52.0', '104.0')")
+    _sql(imported, "UPDATE material SET content = replace(content, '52.0', '104.0')")
+    report = imported.verify()
+    assert report.import_failure is not None
+    assert "import record 1 (masterdata import of masterdata.json" in report.import_failure
+    assert report.import_failure.endswith("content does not match its hash")
+
+
+def test_removed_last_record_is_not_covered(imported: Repository) -> None:
+    _sql(imported, "DELETE FROM import_record WHERE seq = 6")
+    _sql(imported, "DELETE FROM supplier_footprint")
+    report = imported.verify()
+    assert report.import_failure is None  # the records left replay to the stored rows...
+    assert report.checkpoint_failures == [  # ...but the signed heads counted six records
+        "checkpoint 6 (entry 0): signed import head differs from the import records "
+        "(imports rewritten)"
+    ]
+
+
+def test_rows_imported_before_records_existed_are_adopted_once(
+    repo: Repository, tmp_path: Path
+) -> None:
+    """A store upgraded from revision 0010: its imported rows, as they stand, become one
+    record at init, signed; later changes by hand fail."""
+    from batterytrace.store import masterdata as masterdata_store
+
+    with repo.engine.begin() as conn:
+        masterdata_store.save(conn, master_data())
+    assert repo.verify().import_failure == (
+        "party urn:epc:id:pgln:6111111.00000: in the store, but no recorded import wrote it"
+    )
+    repo.init()
+    repo.init()
+    (adopted,) = repo.import_records()
+    assert (adopted.kind, adopted.action) == ("store", "adopt")
+    assert adopted.effect["material"] == 1
+    assert repo.verify().ok
+    _sql(repo, "UPDATE material SET content = replace(content, '52.0', '104.0')")
+    assert repo.verify().import_failure == (
+        f"material {PACK}: differs from what {adopted.describe()} wrote"
+    )
+
+
+def test_custody_closes_and_transfers_are_recorded(repo: Repository) -> None:
+    """The operator's custody acts change accounts as much as an import: both are records, and
+    a transfer's kilograms changed by hand fail."""
+    rules = {
+        "origins": [{"claim": "recycled", "site": REFINERY, "evidence": {"reference": "R-1"}}],
+        "policies": [
+            {"site": site, "claim": "recycled", "model": "book-and-claim", "period": "quarter"}
+            for site in (REFINERY, PCAM)
+        ],
+    }
+    repo.import_custody_rules(CustodyRules.from_json(rules), "booked.json")
+    repo.capture_document(Document(creationDate=T0, events=custody_chain()))
+    repo.transfer(REFINERY, PCAM, Claim("recycled"), {"Co": 3.0})
+    repo.close_period(REFINERY, Claim("recycled"), "2025-Q1")
+    listed = [(r.kind, r.action, r.effect) for r in repo.import_records()]
+    assert listed == [
+        ("custody", "import", {"rules": 3}),
+        ("custody", "transfer", {"transfers": 1}),
+        ("custody", "close", {"periods closed": 1}),
+    ]
+    assert repo.verify().ok
+    _sql(repo, "UPDATE custody_transfer SET kg = :kg", kg='{"Co":30.0}')
+    failure = repo.verify().import_failure
+    assert failure is not None and failure.startswith("custody_transfer urn:uuid:")
+    assert "differs from what import record 2 (custody transfer, " in failure
