@@ -374,7 +374,11 @@ class Repository:
                     read.id, read.kg_co2e_per_kg, share, read.company_name
                 )
             builder = Builder(
-                model or carbon_store.model(conn), self.factor_set(factors), data.sites, suppliers
+                model or carbon_store.model(conn),
+                self.factor_set(factors),
+                data.sites,
+                suppliers,
+                carbon_store.parents(conn),
             )
             steps, legs, assembled = carbon_store.recorded(conn, packs)
         for step in steps:

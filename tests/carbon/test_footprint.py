@@ -137,7 +137,9 @@ def test_missing_activity_and_mode_are_named() -> None:
     assert any("transport mode unknown" in m for m in fp.missing)
     data = [a for a in model().to_json()["activities"] if a["site"] != CELLS.id]
     fp = footprint(rollup(chain(model(activities=data))), PACK)
-    assert any(f"no activity data for {CELLS.id}" in m for m in fp.missing)
+    assert any(
+        f"no activity data for site {CELLS.name} ({CELLS.id}) in 2025" in m for m in fp.missing
+    )
 
 
 def test_units_converted_or_refused() -> None:

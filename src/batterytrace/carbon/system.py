@@ -25,12 +25,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from batterytrace.carbon.activity import DETOUR, Activity, Allocation, Mode, Model, Quality, Rule
 from batterytrace.carbon.factors import Factor, FactorSet
+from batterytrace.carbon.places import Places, Stated
 from batterytrace.custody.ledger import Period
 from batterytrace.errors import AllocationError, FactorError
 from batterytrace.masterdata import Site, SiteRole
@@ -132,16 +133,19 @@ class Made:
 
 @dataclass(frozen=True, slots=True)
 class Leg:
-    """A shipping event moving ``kg`` of a lot from its site towards ``destination``."""
+    """A shipping event moving ``kg`` of a lot (None: not stated in kg) from ``origin`` (its
+    bizLocation) towards ``destination`` (its destination location); where either is missing,
+    :class:`~batterytrace.carbon.places.Places` finds the ends from what else is ``stated``."""
 
     event: str
     lot: str
-    kg: float
-    origin: str
+    kg: float | None
+    origin: str | None
     destination: str | None
     time: datetime
     mode: str | None = None  # bt:transportMode on the event
     distance_km: float | None = None  # bt:distanceKm on the event
+    stated: Stated = field(default_factory=Stated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +211,42 @@ class Node:
     origin: str = "made"  # or: proxy, supplier, cut-off (what stands for its own footprint)
 
 
+@dataclass(frozen=True, slots=True)
+class Unused:
+    """Burden no product takes, listed rather than dropped: a site's activity data for a period
+    in which it made nothing, or a leg not counted."""
+
+    kind: str  # "activity data" or "leg"
+    what: str  # the site and period, or the leg
+    start: datetime  # the period the data cover; a leg: its time
+    end: datetime
+    reason: str
+    data: tuple[str, ...] = ()  # the activity data, each where it was read
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "what": self.what,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "reason": self.reason,
+            "data": list(self.data),
+        }
+
+
+def span(length: Period, number: int) -> tuple[datetime, datetime]:
+    """The instants a period covers, [start, end) in UTC."""
+    if length is Period.YEAR:
+        return datetime(number, 1, 1, tzinfo=UTC), datetime(number + 1, 1, 1, tzinfo=UTC)
+    months = number * (3 if length is Period.QUARTER else 1)
+    size = 3 if length is Period.QUARTER else 1
+    end = months + size
+    return (
+        datetime(months // 12, months % 12 + 1, 1, tzinfo=UTC),
+        datetime(end // 12, end % 12 + 1, 1, tzinfo=UTC),
+    )
+
+
 @dataclass(slots=True)
 class System:
     factors: FactorSet
@@ -215,7 +255,7 @@ class System:
     groups: list[Group] = field(default_factory=list)
     keys: dict[Key, int] = field(default_factory=dict)
     suppliers: dict[str, str] = field(default_factory=dict)  # node -> supplier document id
-    notes: list[str] = field(default_factory=list)  # data no product could take
+    unused: list[Unused] = field(default_factory=list)  # burden no product takes
     sites: dict[str, Site] = field(default_factory=dict)
     mixes: list[tuple[str, frozenset[str]]] = field(default_factory=list)  # site, mix factors
 
@@ -239,6 +279,13 @@ class System:
 
     def node(self, node_id: str) -> int | None:
         return self.index.get(node_id)
+
+    def not_counted(self, period: tuple[Period, int] | None = None) -> list[Unused]:
+        """What no product takes; ``period``: only what overlaps it."""
+        if period is None:
+            return list(self.unused)
+        start, end = span(*period)
+        return [u for u in self.unused if u.start < end and (u.end > start or u.start >= start)]
 
     def key(self, key: Key) -> int:
         found = self.keys.get(key)
@@ -299,9 +346,13 @@ class Builder:
         factors: FactorSet,
         sites: Mapping[str, Site],
         suppliers: Mapping[str, SupplierPcf] | None = None,
+        parents: Mapping[str, str] | None = None,
     ) -> None:
+        """``parents``: the location hierarchy the master data declare (child -> parent)."""
         self.model = model
         self.sites = {node_id(s.id): s for s in sites.values()}
+        named = {a.site for a in model.activities} | set(model.allocation)
+        self.places = Places(self.sites, parents or {}, frozenset(named.union(*model.lanes)))
         self.suppliers = dict(suppliers or {})
         self.system = System(factors, sites=self.sites)
         self.system.mixes = [
@@ -331,6 +382,7 @@ class Builder:
         return i
 
     def step(self, made: Made) -> None:
+        made = replace(made, site=self.places.site(made.site)) if made.site else made
         made_here = []
         for out in made.outputs:
             i = self._product(out, made.site, made.time)
@@ -412,6 +464,7 @@ class Builder:
         return True
 
     def assembled(self, pack: Assembled) -> None:
+        pack = replace(pack, site=self.places.site(pack.site)) if pack.site else pack
         elements: dict[str, float] = {}
         out = Output(pack.node, Unit.ITEM, 1.0, pack.cls, elements)
         i = self._product(out, pack.site, pack.time)
@@ -424,31 +477,54 @@ class Builder:
         the whole lot, decision 010), counted once every step is known."""
         self._legs.append(leg)
 
+    def _not_counted(self, leg: Leg, what: str, reason: str, node: Node | None = None) -> None:
+        """A leg not counted: listed, and (when its lot is a product) named as missing."""
+        self.system.unused.append(Unused("leg", what, leg.time, leg.time, reason))
+        if node is not None:
+            node.missing.append(f"{what}: {reason}")
+
+    def _ends(self, leg: Leg, made: str | None) -> tuple[str | None, str, str | None, str]:
+        """Where a leg starts (and on what basis) and ends, and the leg so described."""
+        origin, basis = self.places.origin(leg.origin, leg.stated, made) or (None, "unknown")
+        destination = self.places.destination(leg.destination, leg.stated)
+        what = f"leg {leg.event} ({leg.lot}) from {origin} ({basis}) to {destination}"
+        return origin, basis, destination, what
+
     def _leg(self, i: int, leg: Leg) -> None:
         s = self.system
         node = s.nodes[i]
         where = f"leg {leg.event} ({leg.lot})"
-        lane = self.model.lane(leg.origin, leg.destination) if leg.destination else None
+        origin, basis, destination, what = self._ends(leg, node.site)
+        assert origin is not None  # where the lot was made closes the order
+        if leg.kg is None:
+            self._not_counted(leg, what, "its mass is not stated in kg", node)
+            return
+        lane = self.model.lane(origin, destination) if origin and destination else None
         mode_name = leg.mode or (lane.mode.value if lane else None)
         if mode_name is None:
-            node.missing.append(
-                f"{where}: transport mode unknown from {leg.origin} to {leg.destination}"
+            self._not_counted(
+                leg, what, "transport mode unknown (no bt:transportMode, no lane)", node
             )
             return
         try:
             mode = Mode(mode_name)
         except ValueError:
-            node.missing.append(f"{where}: transport mode {mode_name!r} unknown")
+            self._not_counted(leg, what, f"transport mode {mode_name!r} unknown", node)
             return
         distance = (
             leg.distance_km if leg.distance_km is not None else (lane.distance_km if lane else None)
         )
         stated = distance is not None
         if distance is None:
-            a, b = self.sites.get(leg.origin), self.sites.get(leg.destination or "")
+            a, b = self.sites.get(origin), self.sites.get(destination or "")
             crow = great_circle_km(a, b) if a and b else None
             if crow is None:
-                node.missing.append(f"{where}: no distance (no lane distance, no site coordinates)")
+                self._not_counted(
+                    leg,
+                    what,
+                    "no distance (no bt:distanceKm, lane distance or site coordinates)",
+                    node,
+                )
                 return
             distance = crow * DETOUR[mode]
         group = self._group(where, "on the lot moved", i)
@@ -462,9 +538,9 @@ class Builder:
             Stage.TRANSPORT,
             node.material,
             Quality.CALCULATED if stated else Quality.ESTIMATED,
-            leg.origin,
+            origin,
             leg.time,
-            f"{where}: {leg.kg:g} kg x {distance:,.0f} km {mode.value}"
+            f"{where}: {leg.kg:g} kg x {distance:,.0f} km {mode.value} from {origin} ({basis})"
             + ("" if stated else f" (great circle x {DETOUR[mode]})"),
         )
 
@@ -569,7 +645,7 @@ class Builder:
                     stage,
                     material,
                     a.quality,
-                    a.site,
+                    self.places.site(a.site),
                     when,
                     f"{a.where}: {a.kind.value} {a.amount:g} {a.unit}"
                     + (f" x {share:g} {factor}" if a.mix else f" ({factor or 'direct'})"),
@@ -640,8 +716,10 @@ class Builder:
         for leg in self._legs:
             lot = s.index.get(leg.lot)
             if lot is None:
-                s.notes.append(
-                    f"leg {leg.event}: lot {leg.lot} has no recorded origin; leg not counted"
+                self._not_counted(
+                    leg,
+                    self._ends(leg, None)[3],
+                    "what it moves is no lot, item batch or pack of the product system",
                 )
             else:
                 self._leg(lot, leg)
@@ -705,9 +783,14 @@ class Builder:
             products = made[(site, length)].get(number, [])
             label = f"{site} {data[0].period}"
             if not products:
-                s.notes.append(
-                    f"{label}: {len(data)} activity data but no product made there then; "
-                    "not counted"
+                s.unused.append(
+                    Unused(
+                        "activity data",
+                        f"{self.system.site_name(site)} ({site}) {data[0].period}",
+                        *span(length, number),
+                        "no product made there then",
+                        tuple(f"{a.where}: {a.kind.value} {a.amount:g} {a.unit}" for a in data),
+                    )
                 )
                 continue
             rule = self.model.allocation_of(site)
@@ -721,9 +804,18 @@ class Builder:
             for i, share in shares:
                 s.nodes[i].own[g] = s.nodes[i].own.get(g, 0.0) + share
                 covered.add(i)
+        # no site data, no completeness: other burden (a leg) does not stand in for them
+        lengths: dict[str, set[Period]] = defaultdict(set)
+        for site, length, _ in by_span:
+            lengths[site].add(length)
         for site, listed in self._made.items():
-            for i, *_ in listed:
-                if i not in covered and not any(s.groups[g].burdens for g in s.nodes[i].own):
-                    s.nodes[i].missing.append(
-                        f"no activity data for {site} when {s.nodes[i].id} was made"
-                    )
+            for i, when, *_ in listed:
+                if i in covered or any(s.groups[g].allocated for g in s.nodes[i].own):
+                    continue
+                labels = " or ".join(
+                    sorted(p.label(p.number(when)) for p in lengths[site] or {Period.YEAR})
+                )
+                s.nodes[i].missing.append(
+                    f"no activity data for site {s.site_name(site)} ({site}) in {labels}"
+                    f" ({s.nodes[i].id} made {when:%Y-%m-%d})"
+                )

@@ -4,9 +4,10 @@ recorded steps, legs and packs a product system is built from.
 The reads go through the derived tables, never the events' content (a cell line's event lists
 500 cells): ``event_figure`` gives every event with quantities (its flows and element figures),
 ``holding`` the items each transformation made (level 0) and what each pack holds, and
-``event_key`` the destinations of shipments, the parents of aggregations and the events that
-state extension fields (``bt:activity``, ``bt:transportMode``, ``bt:distanceKm``), whose content
-alone is parsed.
+``event_key`` the sources and destinations of shipments (CBV types: location, parties), the
+objects of shipments without quantities, the parents of aggregations and the events that state
+extension fields (``bt:activity``, ``bt:transportMode``, ``bt:distanceKm``), whose content alone
+is parsed. ``vocabulary_child`` gives the location hierarchy the master data declare.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from batterytrace.carbon.activity import Model, event_activities, from_json
 from batterytrace.carbon.factors import FactorSet, read_csv, write_csv
+from batterytrace.carbon.places import Stated
 from batterytrace.carbon.system import Assembled, Leg, Made, Output, Unit
 from batterytrace.masterdata import BT
 from batterytrace.store import schema
@@ -37,11 +39,20 @@ EXTENSIONS = {
 
 _FIGURED = """
 SELECT f.seq, f.figures, e.event_id, e.event_type, e.biz_step, e.biz_location,
-       e.event_time, e.transformation_id
+       e.event_time, e.transformation_id, e.read_point, e.action
 FROM event_figure f {join} event e ON e.seq = f.seq
 WHERE e.event_type = 'TransformationEvent'
-   OR (e.event_type = 'ObjectEvent' AND (e.action = 'ADD' OR e.biz_step = 'shipping'))
+   OR (e.event_type = 'ObjectEvent'
+       AND (e.action = 'ADD' OR e.biz_step = 'shipping' OR e.biz_step = 'receiving'))
 ORDER BY f.seq
+"""
+# shipments of identified objects only (no quantity list: no figures), and what they move
+_UNFIGURED_SHIPMENTS = """
+SELECT e.seq, e.event_id, e.biz_location, e.event_time, e.read_point, k.value
+FROM event e {join} event_key k ON k.seq = e.seq
+WHERE e.event_type = 'ObjectEvent' AND e.biz_step = 'shipping' AND k.role = 'epc'
+  AND NOT EXISTS (SELECT 1 FROM event_figure f WHERE f.seq = e.seq)
+ORDER BY e.seq
 """
 # the items each transformation made (holdings at level 0: only transformations make items)
 _ITEMS_MADE = "SELECT source, container_class, items FROM holding WHERE level = 0"
@@ -58,7 +69,12 @@ _HELD = """
 SELECT e.event_id, h.items FROM holding h {join} event e ON e.seq = h.source
 WHERE h.container = {mark} AND h.level > 0
 """
-_DESTINATIONS = "SELECT seq, value FROM event_key WHERE role = 'destination:location'"
+_ENDS = """
+SELECT seq, role, value FROM event_key
+WHERE role LIKE 'source:%' OR role LIKE 'destination:%'
+ORDER BY seq, role, value
+"""
+_PARENTS = "SELECT child, parent FROM vocabulary_child ORDER BY child, parent"
 _PACK_CONTENTS = """
 SELECT container, source, items FROM holding
 WHERE container > {mark} AND container < {mark} AND level > 0
@@ -157,6 +173,11 @@ def _elements(facts: Mapping[str, list[Any]], quantity: float, per_item: bool) -
     return {e: value * quantity for e, (value, item) in facts.items() if bool(item) == per_item}
 
 
+def parents(conn: Connection) -> dict[str, str]:
+    """The location hierarchy the master data declare: child -> parent (Digital Links)."""
+    return {child: parent for child, parent in Driver(conn).rows(_PARENTS, ())}
+
+
 def recorded(
     conn: Connection, pack_classes: tuple[str, ...]
 ) -> tuple[list[Made], list[Leg], list[Assembled]]:
@@ -166,29 +187,27 @@ def recorded(
     items: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for source, cls, n in driver.rows(_ITEMS_MADE, ()):
         items[source].append((cls, int(n)))
-    destinations = dict(driver.rows(_DESTINATIONS, ()))
+    ends: dict[int, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
+    for seq, role, value in driver.rows(_ENDS, ()):
+        side, _, kind = role.partition(":")
+        ends[seq][side].append((kind, value))
     steps: dict[str, Made] = {}
-    legs: list[Leg] = []
+    # (seq, event, time, lot, kg, bizLocation, readPoint) of each shipment, and receipts by lot
+    shipped: list[tuple[int, str, int, str, float | None, str | None, str | None]] = []
+    receipts: dict[str, list[tuple[int, str]]] = defaultdict(list)
     batches: dict[int, str] = {}
-    for seq, figures, event_id, kind, biz_step, site, ms, tid in driver.rows(_FIGURED, ()):
+    for seq, figures, event_id, kind, biz_step, site, ms, tid, point, action in driver.rows(
+        _FIGURED, ()
+    ):
         flows = orjson.loads(figures)
         facts = flows.get("facts", {})
         when = _when(ms)
-        if kind == "ObjectEvent" and biz_step == "shipping":
-            legs.extend(
-                Leg(
-                    event_id,
-                    lot,
-                    kg,
-                    site,
-                    destinations.get(seq),
-                    when,
-                    stated["mode"].get(seq),
-                    stated["distance"].get(seq),
-                )
-                for lot, kg in flows.get("quantityList", ())
-                if kg is not None
-            )
+        if kind == "ObjectEvent" and biz_step in ("shipping", "receiving") and action != "ADD":
+            for lot, kg in flows.get("quantityList", ()):
+                if biz_step == "shipping":
+                    shipped.append((seq, event_id, ms, lot, kg, site, point))
+                elif site or point:
+                    receipts[lot].append((ms, site or point))
             continue
         listed = flows.get(
             "outputQuantityList" if kind == "TransformationEvent" else "quantityList", ()
@@ -217,6 +236,30 @@ def recorded(
         step = Made(event_id, site, when, inputs, tuple(outputs), activities, kind == "ObjectEvent")
         key = tid or event_id  # the events of one transformation are one step
         steps[key] = _joined(steps[key], step) if key in steps else step
+    for seq, event_id, site, ms, point, epc in driver.rows(_UNFIGURED_SHIPMENTS, ()):
+        shipped.append((seq, event_id, ms, epc, None, site, point))
+    legs = []
+    for seq, event_id, ms, lot, kg, site, point in shipped:
+        before = [(at, place) for at, place in receipts.get(lot, ()) if at < ms]
+        places = Stated(
+            point,
+            tuple(ends[seq]["source"]),
+            tuple(ends[seq]["destination"]),
+            max(before)[1] if before else None,  # the last receipt before the shipment
+        )
+        legs.append(
+            Leg(
+                event_id,
+                lot,
+                kg,
+                site,
+                dict(ends[seq]["destination"]).get("location"),
+                _when(ms),
+                stated["mode"].get(seq),
+                stated["distance"].get(seq),
+                places,
+            )
+        )
     packs = list(_packs(driver, pack_classes, batches))
     return list(steps.values()), legs, packs
 
