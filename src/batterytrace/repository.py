@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from batterytrace.carbon import pact
-from batterytrace.carbon.activity import Model
+from batterytrace.carbon.activity import Model, period_of
 from batterytrace.carbon.factors import FactorSet, shipped
 from batterytrace.carbon.footprint import (
     Contribution,
@@ -36,7 +36,7 @@ from batterytrace.carbon.footprint import (
     footprint,
     rollup,
 )
-from batterytrace.carbon.system import Builder, SupplierPcf, System
+from batterytrace.carbon.system import Builder, SupplierPcf, System, Unused
 from batterytrace.carbon.targets import Targets, targets
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.contracts.deliveries import Deliveries
@@ -388,6 +388,12 @@ class Repository:
         for leg in legs:
             builder.leg(leg)
         return builder.build()
+
+    def not_counted(self, period: str | None = None, factors: str | None = None) -> list[Unused]:
+        """Activity data no product takes and legs not counted; ``period``: only what overlaps
+        it (``YYYY``, ``YYYY-Qn``, ``YYYY-MM``)."""
+        span = None if period is None else period_of(period)
+        return self.product_system(factors).not_counted(span)
 
     def footprints(self, factors: str | None = None) -> Rollup:
         """Every stored lot, item batch and pack, rolled up."""

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from batterytrace.carbon import activity as act
 from batterytrace.carbon.footprint import explain, footprint, rollup
-from batterytrace.carbon.system import Builder, Made, Output, Stage, SupplierPcf, Unit
+from batterytrace.carbon.system import Builder, Leg, Made, Output, Stage, SupplierPcf, Unit
+from batterytrace.custody.ledger import Period
 from batterytrace.errors import ActivityError, AllocationError, FactorError, FootprintError
 from batterytrace.trace.lineage import node_id
 from carbon_chain import (
@@ -24,6 +25,7 @@ from carbon_chain import (
     ORE,
     PACK,
     PLANT,
+    REFINERY,
     SITES,
     SUL,
     WHEN,
@@ -140,6 +142,56 @@ def test_missing_activity_and_mode_are_named() -> None:
     assert any(
         f"no activity data for site {CELLS.name} ({CELLS.id}) in 2025" in m for m in fp.missing
     )
+
+
+def test_no_site_data_no_completeness() -> None:
+    """The sulfate's refinery has no data for the quarter it was made in: its leg (2 kg CO2e)
+    and the ore (370) are counted, but the result is incomplete, naming the site and period;
+    the refinery's data of another quarter are listed as taken by no product."""
+    data = [a for a in model().to_json()["activities"] if a["site"] != REFINERY.id]
+    q1 = {"site": REFINERY.id, "period": "2025-Q1", "kind": "process", "amount": 3,
+          "unit": "kgCO2e"}  # fmt: skip
+    for refinery, periods in (([], "2025"), ([q1], "2025-Q2")):
+        result = rollup(chain(model(activities=data + refinery)))
+        fp = footprint(result, SUL)
+        assert fp.kg_co2e == pytest.approx((370 + 2) / 100, rel=1e-12)
+        assert not fp.complete
+        assert (
+            f"no activity data for site {REFINERY.name} ({REFINERY.id}) in {periods} "
+            f"({SUL} made 2025-06-01)"
+        ) in fp.missing
+        assert not footprint(result, PACK).complete
+    listed = [(u.kind, u.what, u.reason, u.data) for u in result.system.not_counted()]
+    assert listed == [
+        ("activity data", f"{REFINERY.name} ({REFINERY.id}) 2025-Q1",
+         "no product made there then", (f"model.json: activities[{len(data)}]: process 3 kgCO2e",)),
+    ]  # fmt: skip
+    assert result.system.not_counted((Period.QUARTER, Period.QUARTER.parse("2025-Q2"))) == []
+    assert len(result.system.not_counted((Period.YEAR, 2025))) == 1
+
+
+def test_legs_not_counted_are_listed() -> None:
+    b = Builder(model(), FACTORS, SITES)
+    b.step(Made("e1", MINE.id, WHEN, (), (out(ORE, 1000, Co=10),), commissioned=True))
+    b.leg(Leg("e9", "lot:nobody-made", 50, REFINERY.id, PLANT.id, WHEN))
+    b.leg(Leg("e8", ORE, None, MINE.id, REFINERY.id, WHEN))  # in items, not kg
+    system = b.build()
+    legs = [(u.what, u.reason) for u in system.not_counted() if u.kind == "leg"]
+    assert legs == [
+        (f"leg e9 (lot:nobody-made) from {REFINERY.id} (bizLocation) to {PLANT.id}",
+         "what it moves is no lot, item batch or pack of the product system"),
+        (f"leg e8 ({ORE}) from {MINE.id} (bizLocation) to {REFINERY.id}",
+         "its mass is not stated in kg"),
+    ]  # fmt: skip
+    assert f"{legs[1][0]}: {legs[1][1]}" in system.nodes[system.index[ORE]].missing
+    fp = footprint(rollup(system), ORE)
+    assert not fp.complete and [u.what for u in fp.not_counted if u.kind == "leg"] == [
+        w for w, _ in legs
+    ]
+    assert fp.to_json()["notCounted"][0]["reason"] == legs[0][1]
+    for month, count in (("2025-05", 0), ("2025-06", 2), ("2025-07", 0)):
+        period = (Period.MONTH, Period.MONTH.parse(month))
+        assert len([u for u in system.not_counted(period) if u.kind == "leg"]) == count
 
 
 def test_units_converted_or_refused() -> None:
