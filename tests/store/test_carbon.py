@@ -230,3 +230,160 @@ def test_a_supplier_footprint_replaces_what_the_chain_recorded(
     document["pcf"]["pcfExcludingBiogenicUptake"] = "-1"
     with pytest.raises(PactError, match="pcfExcludingBiogenicUptake"):
         repo.import_supplier_footprint(document, SUL)
+
+
+# --- documents written the CBV way (issue 12: points 5, 6, 9, 10) -------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+BOU_AZZER, GUEMASSA = "urn:epc:id:sgln:6111111.00100.0", "urn:epc:id:sgln:6111111.00200.0"
+CATHODES, DOUAI = "urn:epc:id:sgln:3012345.00100.0", "urn:epc:id:sgln:3700000.00100.0"
+VEHICLES, HUB = "urn:epc:id:sgln:3700000.00200.0", "urn:epc:id:sgln:3700000.00300.0"
+ORE_A = "urn:epc:class:lgtin:6111111.000101.BA-2025-0108"
+SULFATE = "urn:epc:class:lgtin:6111111.000201.GCS-2025-0205"
+CAM = "urn:epc:class:lgtin:3012345.000811.NMC811-2503-01"
+VEHICLE = "urn:epc:id:sgtin:3700000.100001.VF1DM2025X0000042"
+EXAMPLE_FACTORS = FACTORS + (
+    "freight-sea-container,Sea,tkm,0.01,GLO,2025,1.5,,,0,AR6,test,https://example.org\n"
+)
+
+
+def example_master_data() -> MasterData:
+    data = MasterData()
+    for pgln, name, country in (
+        ("urn:epc:id:pgln:6111111.00010", "CTT", "MA"),
+        ("urn:epc:id:pgln:6111111.00000", "Managem", "MA"),
+        ("urn:epc:id:pgln:3012345.00000", "Cathodes du Nord", "FR"),
+        ("urn:epc:id:pgln:3700000.00000", "Renault", "FR"),
+    ):
+        data.add_party(Party(pgln, name, country))
+    for sgln, name, party, role in (
+        (BOU_AZZER, "Bou Azzer", "6111111.00010", SiteRole.MINE),
+        (GUEMASSA, "Guemassa", "6111111.00000", SiteRole.REFINERY),
+        (CATHODES, "Cathode plant", "3012345.00000", SiteRole.CATHODE),
+        (DOUAI, "Douai cells", "3700000.00000", SiteRole.CELL),
+        (VEHICLES, "Douai vehicles", "3700000.00000", SiteRole.VEHICLE_ASSEMBLY),
+        (HUB, "Hub", "3700000.00000", SiteRole.WAREHOUSE),
+    ):
+        country = "MA" if party.startswith("6111111") else "FR"
+        data.add_site(Site(sgln, name, f"urn:epc:id:pgln:{party}", role, country))
+    return data
+
+
+def examples(repo: Repository, guemassa: str = "2025-02") -> None:
+    for name in (
+        "01-mine-to-sulfate.jsonld",
+        "02-sulfate-to-cells.xml",
+        "03-cells-to-vehicle.jsonld",
+    ):
+        repo.capture(EXAMPLES / name)
+    repo.import_master_data(example_master_data())
+    model = {
+        "activities": [
+            {"site": BOU_AZZER, "period": "2025-01", "kind": "fuel", "factor": "diesel",
+             "amount": 1000, "unit": "L"},
+            {"site": GUEMASSA, "period": guemassa, "kind": "electricity", "factor": "grid",
+             "amount": 20000, "unit": "kWh"},
+        ],
+        "lanes": [
+            {"from": BOU_AZZER, "to": GUEMASSA, "mode": "road", "distanceKm": 250},
+            {"from": GUEMASSA, "to": CATHODES, "mode": "sea", "distanceKm": 2500},
+            {"from": CATHODES, "to": DOUAI, "mode": "road", "distanceKm": 60},
+        ],
+    }  # fmt: skip
+    repo.import_carbon(from_json(model, "examples.json"), "examples.json")
+    repo.import_factors(read_csv(EXAMPLE_FACTORS, "test", "1"))
+
+
+# The sulfate lot (4,944 kg, file 01) by hand: the mine's 1,000 L of diesel at 3 (both ore lots
+# were mined in January: all of it), the ore legs (sourceList location, no bizLocation: 60 t
+# and 55 t x 250 km road x 0.1), Guemassa's 20,000 kWh at 0.5 (February), and its own sea leg
+# to the cathode plant (file 02: 4.944 t x 2,500 km x 0.01).
+ORE_LEGS = 60 * 250 * 0.1 + 55 * 250 * 0.1
+SEA_LEG = 4.944 * 2500 * 0.01
+SULFATE_KG = 1000 * 3 + ORE_LEGS + 20000 * 0.5 + SEA_LEG
+
+
+def test_the_examples_give_their_legs(repo: Repository) -> None:
+    examples(repo)
+    fp, result = repo.footprint(SULFATE, "test@1")
+    assert fp.kg_co2e == pytest.approx(SULFATE_KG / 4944, rel=1e-12)
+    assert fp.stages["transport"] == pytest.approx((ORE_LEGS + SEA_LEG) / 4944, rel=1e-12)
+    assert fp.complete, fp.missing
+    labels = " ".join(b.source for g in result.system.groups for b in g.burdens)
+    assert f"from {node_id(BOU_AZZER)} (sourceList location)" in labels  # file 01
+    assert f"from {node_id(GUEMASSA)} (sourceList location)" in labels  # file 02 (XML)
+    # the CAM (file 02) takes the whole sulfate lot and its own leg to the cell plant
+    cam, _ = repo.footprint(CAM, "test@1")
+    assert cam.stages["transport"] == pytest.approx(
+        (ORE_LEGS + SEA_LEG + 1.0 * 60 * 0.1) / 16942, rel=1e-12
+    )
+    # file 03 ships a vehicle: outside the battery's system, listed with its ends
+    events = orjson.loads((EXAMPLES / "03-cells-to-vehicle.jsonld").read_bytes())
+    shipped = [e for e in events["epcisBody"]["eventList"] if e.get("bizStep") == "shipping"]
+    legs = [u for u in repo.not_counted() if u.kind == "leg"]
+    assert [u.what for u in legs] == [
+        f"leg {shipped[0]['eventID']} ({node_id(VEHICLE)}) from {node_id(VEHICLES)} "
+        f"(sourceList location) to {node_id(HUB)}"
+    ]
+
+
+def test_a_refinery_without_data_is_named(repo: Repository) -> None:
+    """Guemassa's data are for January; the sulfate was made in February: its legs and the ore
+    are counted, the result is incomplete and says which site and period lack data."""
+    examples(repo, guemassa="2025-01")
+    fp, _ = repo.footprint(SULFATE, "test@1")
+    assert fp.kg_co2e == pytest.approx((SULFATE_KG - 20000 * 0.5) / 4944, rel=1e-12)
+    assert not fp.complete
+    sulfate = node_id(SULFATE)
+    assert (
+        f"no activity data for site Guemassa ({node_id(GUEMASSA)}) in 2025-02 "
+        f"({sulfate} made 2025-02-05)"
+    ) in fp.missing
+    unused = [(u.kind, u.what) for u in fp.not_counted]
+    assert ("activity data", f"Guemassa ({node_id(GUEMASSA)}) 2025-01") in unused
+
+
+def _at(events: list[dict[str, Any]], location: str) -> list[dict[str, Any]]:
+    """The chain with the refinery's transformation recorded at ``location``."""
+    for e in events:
+        if e["type"] == "TransformationEvent" and e["bizLocation"]["id"] == PLANT:
+            e["readPoint"] = e["bizLocation"] = {"id": location}
+    return events
+
+
+@pytest.mark.parametrize(
+    ("location", "children"),
+    [
+        ("urn:epc:id:sgln:6111111.00200.CS-PLANT", []),  # a GLN extension of the plant's GLN
+        ("urn:epc:id:sgln:6111111.00900.0", ["urn:epc:id:sgln:6111111.00900.0"]),  # declared
+    ],
+)
+def test_a_sites_data_go_to_events_at_its_parts(
+    repo: Repository, tmp_path: Path, location: str, children: list[str]
+) -> None:
+    header = {"epcisMasterData": {"vocabularyList": [{
+        "type": "urn:epcglobal:epcis:vtype:BusinessLocation",
+        "vocabularyElementList": [{"id": PLANT, "children": children}],
+    }]}} if children else {}  # fmt: skip
+    events = _at(chain(), location)
+    doc = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
+           "creationDate": "2025-03-31T00:00:00Z", **({"epcisHeader": header} if header else {}),
+           "epcisBody": {"eventList": events}}  # fmt: skip
+    path = tmp_path / "chain.jsonld"
+    path.write_bytes(orjson.dumps(doc))
+    repo.capture(path)
+    repo.import_master_data(master_data())
+    data = [
+        {"site": PLANT, "period": "2025-03", "kind": "electricity", "factor": "grid",
+         "amount": 40, "unit": "kWh"},
+        {"site": MINE, "period": "2025", "kind": "fuel",
+         "factor": "diesel", "amount": 100, "unit": "L"},
+    ]  # fmt: skip
+    repo.import_carbon(from_json({"activities": data}, "model.json"), "model.json")
+    repo.import_factors(read_csv(FACTORS, "test", "1"))
+    fp, _ = repo.footprint(SUL, "test@1")
+    # as in test_carbon: the ore (100 L x 3 + 1 t x 50 km road x 0.1), the event's 12 kg
+    # CO2e, the plant's 40 kWh x 0.5, on 40 kg of sulfate
+    assert fp.kg_co2e == pytest.approx((100 * 3 + 5 + 12 + 40 * 0.5) / 40, rel=1e-12)
+    assert fp.complete, fp.missing
+    assert not [u for u in repo.not_counted() if u.kind == "activity data"]
