@@ -18,6 +18,20 @@ from batterytrace.masterdata import MasterData, MaterialKind, Party, Site, SiteR
 from batterytrace.repository import Repository
 from batterytrace.scenario.generator import generate
 from batterytrace.trace.lineage import node_id
+from carbon_examples import (
+    BOU_AZZER,
+    CAM,
+    DOCUMENTS,
+    EXAMPLE_FACTORS,
+    EXAMPLES,
+    GUEMASSA,
+    HUB,
+    SULFATE,
+    VEHICLE,
+    VEHICLES,
+    master_data_of_examples,
+    model_of_examples,
+)
 from factories import CONTEXT
 from pact_schema import validators
 from technosphere import solve
@@ -234,63 +248,12 @@ def test_a_supplier_footprint_replaces_what_the_chain_recorded(
 
 # --- documents written the CBV way (issue 12: points 5, 6, 9, 10) -------------------------
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-BOU_AZZER, GUEMASSA = "urn:epc:id:sgln:6111111.00100.0", "urn:epc:id:sgln:6111111.00200.0"
-CATHODES, DOUAI = "urn:epc:id:sgln:3012345.00100.0", "urn:epc:id:sgln:3700000.00100.0"
-VEHICLES, HUB = "urn:epc:id:sgln:3700000.00200.0", "urn:epc:id:sgln:3700000.00300.0"
-ORE_A = "urn:epc:class:lgtin:6111111.000101.BA-2025-0108"
-SULFATE = "urn:epc:class:lgtin:6111111.000201.GCS-2025-0205"
-CAM = "urn:epc:class:lgtin:3012345.000811.NMC811-2503-01"
-VEHICLE = "urn:epc:id:sgtin:3700000.100001.VF1DM2025X0000042"
-EXAMPLE_FACTORS = FACTORS + (
-    "freight-sea-container,Sea,tkm,0.01,GLO,2025,1.5,,,0,AR6,test,https://example.org\n"
-)
-
-
-def example_master_data() -> MasterData:
-    data = MasterData()
-    for pgln, name, country in (
-        ("urn:epc:id:pgln:6111111.00010", "CTT", "MA"),
-        ("urn:epc:id:pgln:6111111.00000", "Managem", "MA"),
-        ("urn:epc:id:pgln:3012345.00000", "Cathodes du Nord", "FR"),
-        ("urn:epc:id:pgln:3700000.00000", "Renault", "FR"),
-    ):
-        data.add_party(Party(pgln, name, country))
-    for sgln, name, party, role in (
-        (BOU_AZZER, "Bou Azzer", "6111111.00010", SiteRole.MINE),
-        (GUEMASSA, "Guemassa", "6111111.00000", SiteRole.REFINERY),
-        (CATHODES, "Cathode plant", "3012345.00000", SiteRole.CATHODE),
-        (DOUAI, "Douai cells", "3700000.00000", SiteRole.CELL),
-        (VEHICLES, "Douai vehicles", "3700000.00000", SiteRole.VEHICLE_ASSEMBLY),
-        (HUB, "Hub", "3700000.00000", SiteRole.WAREHOUSE),
-    ):
-        country = "MA" if party.startswith("6111111") else "FR"
-        data.add_site(Site(sgln, name, f"urn:epc:id:pgln:{party}", role, country))
-    return data
-
 
 def examples(repo: Repository, guemassa: str = "2025-02") -> None:
-    for name in (
-        "01-mine-to-sulfate.jsonld",
-        "02-sulfate-to-cells.xml",
-        "03-cells-to-vehicle.jsonld",
-    ):
+    for name in DOCUMENTS:
         repo.capture(EXAMPLES / name)
-    repo.import_master_data(example_master_data())
-    model = {
-        "activities": [
-            {"site": BOU_AZZER, "period": "2025-01", "kind": "fuel", "factor": "diesel",
-             "amount": 1000, "unit": "L"},
-            {"site": GUEMASSA, "period": guemassa, "kind": "electricity", "factor": "grid",
-             "amount": 20000, "unit": "kWh"},
-        ],
-        "lanes": [
-            {"from": BOU_AZZER, "to": GUEMASSA, "mode": "road", "distanceKm": 250},
-            {"from": GUEMASSA, "to": CATHODES, "mode": "sea", "distanceKm": 2500},
-            {"from": CATHODES, "to": DOUAI, "mode": "road", "distanceKm": 60},
-        ],
-    }  # fmt: skip
-    repo.import_carbon(from_json(model, "examples.json"), "examples.json")
+    repo.import_master_data(master_data_of_examples())
+    repo.import_carbon(from_json(model_of_examples(guemassa), "examples.json"), "examples.json")
     repo.import_factors(read_csv(EXAMPLE_FACTORS, "test", "1"))
 
 
