@@ -350,3 +350,46 @@ def test_a_sites_data_go_to_events_at_its_parts(
     assert fp.kg_co2e == pytest.approx((100 * 3 + 5 + 12 + 40 * 0.5) / 40, rel=1e-12)
     assert fp.complete, fp.missing
     assert not [u for u in repo.not_counted() if u.kind == "activity data"]
+
+
+def test_a_shipment_that_says_nowhere_leaves_from_the_last_receipt(
+    repo: Repository, tmp_path: Path
+) -> None:
+    """A lot mined at the mine, received at the refinery (a part of it: its receiving dock),
+    then shipped by its owner with no location, readPoint or bizLocation: the leg starts at the
+    refinery, the lane refinery -> cell plant (100 km road) counts, not the mine's (1,000 km)."""
+    lot = "urn:epc:class:lgtin:6111111.000101.ORE9"
+    received = event("ObjectEvent", 2, PLANT, action="OBSERVE", bizStep="receiving",
+                     quantityList=[kg(lot, 1000)])  # fmt: skip
+    received["readPoint"] = {"id": "urn:epc:id:sgln:6111111.00200.RECEIVING"}
+    del received["bizLocation"]
+    owner = {"type": "owning_party", "source": "urn:epc:id:pgln:6111111.00000"}
+    shipped = event("ObjectEvent", 3, PLANT, action="OBSERVE", bizStep="shipping",
+                    quantityList=[kg(lot, 1000)], sourceList=[owner],
+                    destinationList=[{"type": "location", "destination": CELLS}])  # fmt: skip
+    del shipped["readPoint"], shipped["bizLocation"]
+    events = [
+        event("ObjectEvent", 1, MINE, action="ADD", bizStep="commissioning",
+              quantityList=[kg(lot, 1000)]),
+        received,
+        shipped,
+    ]  # fmt: skip
+    path = tmp_path / "receipt.jsonld"
+    path.write_bytes(orjson.dumps({"@context": CONTEXT, "type": "EPCISDocument",
+                                   "schemaVersion": "2.0", "creationDate": "2025-03-31T00:00:00Z",
+                                   "epcisBody": {"eventList": events}}))  # fmt: skip
+    repo.capture(path)
+    repo.import_master_data(master_data())  # one party with four sites: no party rule
+    model = {
+        "activities": [{"site": MINE, "period": "2025", "kind": "fuel", "factor": "diesel",
+                        "amount": 100, "unit": "L"}],
+        "lanes": [{"from": PLANT, "to": CELLS, "mode": "road", "distanceKm": 100},
+                  {"from": MINE, "to": CELLS, "mode": "road", "distanceKm": 1000}],
+    }  # fmt: skip
+    repo.import_carbon(from_json(model, "model.json"), "model.json")
+    repo.import_factors(read_csv(FACTORS, "test", "1"))
+    fp, result = repo.footprint(lot, "test@1")
+    assert fp.kg_co2e == pytest.approx((100 * 3 + 1 * 100 * 0.1) / 1000, rel=1e-12)
+    assert fp.complete, fp.missing
+    labels = [b.source for g in result.system.groups for b in g.burdens]
+    assert any(f"from {node_id(PLANT)} (last receipt)" in label for label in labels), labels

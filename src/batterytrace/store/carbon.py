@@ -39,13 +39,21 @@ EXTENSIONS = {
 
 _FIGURED = """
 SELECT f.seq, f.figures, e.event_id, e.event_type, e.biz_step, e.biz_location,
-       e.event_time, e.transformation_id, e.read_point, e.action
+       e.event_time, e.transformation_id, e.read_point
 FROM event_figure f {join} event e ON e.seq = f.seq
 WHERE e.event_type = 'TransformationEvent'
-   OR (e.event_type = 'ObjectEvent'
-       AND (e.action = 'ADD' OR e.biz_step = 'shipping' OR e.biz_step = 'receiving'))
+   OR (e.event_type = 'ObjectEvent' AND (e.action = 'ADD' OR e.biz_step = 'shipping'))
 ORDER BY f.seq
 """
+# where these lots or items were received (for shipments that say nowhere where they left)
+_RECEIPTS = """
+SELECT k.value, e.event_time, COALESCE(e.biz_location, e.read_point)
+FROM event_key k {join} event e ON e.seq = k.seq
+WHERE k.role IN ('epcClass', 'epc') AND k.value IN ({marks})
+  AND e.event_type = 'ObjectEvent' AND e.biz_step = 'receiving'
+  AND COALESCE(e.biz_location, e.read_point) IS NOT NULL
+"""
+_CHUNK = 500  # identifiers per IN list
 # shipments of identified objects only (no quantity list: no figures), and what they move
 _UNFIGURED_SHIPMENTS = """
 SELECT e.seq, e.event_id, e.biz_location, e.event_time, e.read_point, k.value
@@ -192,22 +200,18 @@ def recorded(
         side, _, kind = role.partition(":")
         ends[seq][side].append((kind, value))
     steps: dict[str, Made] = {}
-    # (seq, event, time, lot, kg, bizLocation, readPoint) of each shipment, and receipts by lot
+    # (seq, event, time, lot, kg, bizLocation, readPoint) of each shipment
     shipped: list[tuple[int, str, int, str, float | None, str | None, str | None]] = []
-    receipts: dict[str, list[tuple[int, str]]] = defaultdict(list)
     batches: dict[int, str] = {}
-    for seq, figures, event_id, kind, biz_step, site, ms, tid, point, action in driver.rows(
-        _FIGURED, ()
-    ):
+    for seq, figures, event_id, kind, biz_step, site, ms, tid, point in driver.rows(_FIGURED, ()):
         flows = orjson.loads(figures)
         facts = flows.get("facts", {})
         when = _when(ms)
-        if kind == "ObjectEvent" and biz_step in ("shipping", "receiving") and action != "ADD":
-            for lot, kg in flows.get("quantityList", ()):
-                if biz_step == "shipping":
-                    shipped.append((seq, event_id, ms, lot, kg, site, point))
-                elif site or point:
-                    receipts[lot].append((ms, site or point))
+        if kind == "ObjectEvent" and biz_step == "shipping":
+            shipped.extend(
+                (seq, event_id, ms, lot, kg, site, point)
+                for lot, kg in flows.get("quantityList", ())
+            )
             continue
         listed = flows.get(
             "outputQuantityList" if kind == "TransformationEvent" else "quantityList", ()
@@ -238,6 +242,12 @@ def recorded(
         steps[key] = _joined(steps[key], step) if key in steps else step
     for seq, event_id, site, ms, point, epc in driver.rows(_UNFIGURED_SHIPMENTS, ()):
         shipped.append((seq, event_id, ms, epc, None, site, point))
+    unplaced = {
+        lot
+        for seq, _, _, lot, _, site, point in shipped
+        if not (site or point or dict(ends[seq]["source"]).get("location"))
+    }
+    receipts = _receipts(driver, sorted(unplaced))
     legs = []
     for seq, event_id, ms, lot, kg, site, point in shipped:
         before = [(at, place) for at, place in receipts.get(lot, ()) if at < ms]
@@ -262,6 +272,16 @@ def recorded(
         )
     packs = list(_packs(driver, pack_classes, batches))
     return list(steps.values()), legs, packs
+
+
+def _receipts(driver: Driver, objects: list[str]) -> dict[str, list[tuple[int, str]]]:
+    """(time, location) of each receiving event of these lots or items."""
+    out: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for start in range(0, len(objects), _CHUNK):
+        chunk = objects[start : start + _CHUNK]
+        for value, ms, place in driver.rows(_RECEIPTS, chunk, len(chunk)):
+            out[value].append((ms, place))
+    return out
 
 
 def _joined(a: Made, b: Made) -> Made:
