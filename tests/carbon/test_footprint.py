@@ -24,6 +24,7 @@ from carbon_chain import (
     MINE,
     ORE,
     PACK,
+    PACKS,
     PLANT,
     REFINERY,
     SITES,
@@ -192,6 +193,20 @@ def test_legs_not_counted_are_listed() -> None:
     for month, count in (("2025-05", 0), ("2025-06", 2), ("2025-07", 0)):
         period = (Period.MONTH, Period.MONTH.parse(month))
         assert len([u for u in system.not_counted(period) if u.kind == "leg"]) == count
+
+
+def test_legs_not_counted_are_listed_by_ends_and_month() -> None:
+    """A thousand vehicles shipped from one plant in a month are one line, naming three."""
+    b = Builder(model(), FACTORS, SITES)
+    for n in range(5):
+        b.leg(Leg(f"v{n}", f"vehicle:{n}", None, PACKS.id, PLANT.id, WHEN.replace(day=n + 1)))
+    b.leg(Leg("v9", "vehicle:9", None, PACKS.id, PLANT.id, WHEN.replace(month=7)))
+    legs = [u for u in b.build().not_counted() if u.kind == "leg"]
+    assert [(u.what, u.start.day, u.end.day) for u in legs] == [
+        (f"5 legs v0 (vehicle:0), v1 (vehicle:1), v2 (vehicle:2) and 2 more from {PACKS.id} "
+         f"(bizLocation) to {PLANT.id}", 1, 5),
+        (f"leg v9 (vehicle:9) from {PACKS.id} (bizLocation) to {PLANT.id}", 1, 1),
+    ]  # fmt: skip
 
 
 def test_units_converted_or_refused() -> None:

@@ -335,6 +335,17 @@ def great_circle_km(a: Site, b: Site) -> float | None:
 
 
 _Product = tuple[int, float, Mapping[str, float], str]  # node, quantity, element kg, event
+_Ends = tuple[str | None, str, str | None]  # origin, on what basis, destination
+LISTED_LEGS = 3  # legs named in one line of legs not counted; the rest are counted
+
+
+def _leg_text(legs: list[Leg], ends: _Ends) -> str:
+    """``leg E (lot) from A (basis) to B``, or ``N legs E1 (lot1), ... from ...``."""
+    origin, basis, destination = ends
+    named = ", ".join(f"{leg.event} ({leg.lot})" for leg in legs[:LISTED_LEGS])
+    more = f" and {len(legs) - LISTED_LEGS} more" if len(legs) > LISTED_LEGS else ""
+    which = f"leg {named}" if len(legs) == 1 else f"{len(legs)} legs {named}{more}"
+    return f"{which} from {origin} ({basis}) to {destination}"
 
 
 class Builder:
@@ -365,6 +376,10 @@ class Builder:
         )
         self._event_activities: list[tuple[Made, list[tuple[int, Output]]]] = []
         self._legs: list[Leg] = []
+        # legs not counted, by reason, ends and month
+        self._uncounted: dict[tuple[str, str | None, str, str | None, int], list[Leg]] = (
+            defaultdict(list)
+        )
 
     # products ----------------------------------------------------------------------------
 
@@ -477,39 +492,38 @@ class Builder:
         the whole lot, decision 010), counted once every step is known."""
         self._legs.append(leg)
 
-    def _not_counted(self, leg: Leg, what: str, reason: str, node: Node | None = None) -> None:
-        """A leg not counted: listed, and (when its lot is a product) named as missing."""
-        self.system.unused.append(Unused("leg", what, leg.time, leg.time, reason))
+    def _not_counted(self, leg: Leg, ends: _Ends, reason: str, node: Node | None = None) -> None:
+        """A leg not counted: listed (with the others of its ends, reason and month), and
+        when its lot is a product, named as missing on it."""
+        self._uncounted[(reason, *ends, Period.MONTH.number(leg.time))].append(leg)
         if node is not None:
-            node.missing.append(f"{what}: {reason}")
+            node.missing.append(f"{_leg_text([leg], ends)}: {reason}")
 
-    def _ends(self, leg: Leg, made: str | None) -> tuple[str | None, str, str | None, str]:
-        """Where a leg starts (and on what basis) and ends, and the leg so described."""
+    def _ends(self, leg: Leg, made: str | None) -> _Ends:
+        """Where a leg starts, on what basis, and where it ends."""
         origin, basis = self.places.origin(leg.origin, leg.stated, made) or (None, "unknown")
-        destination = self.places.destination(leg.destination, leg.stated)
-        what = f"leg {leg.event} ({leg.lot}) from {origin} ({basis}) to {destination}"
-        return origin, basis, destination, what
+        return origin, basis, self.places.destination(leg.destination, leg.stated)
 
     def _leg(self, i: int, leg: Leg) -> None:
         s = self.system
         node = s.nodes[i]
         where = f"leg {leg.event} ({leg.lot})"
-        origin, basis, destination, what = self._ends(leg, node.site)
+        ends = origin, basis, destination = self._ends(leg, node.site)
         assert origin is not None  # where the lot was made closes the order
         if leg.kg is None:
-            self._not_counted(leg, what, "its mass is not stated in kg", node)
+            self._not_counted(leg, ends, "its mass is not stated in kg", node)
             return
         lane = self.model.lane(origin, destination) if origin and destination else None
         mode_name = leg.mode or (lane.mode.value if lane else None)
         if mode_name is None:
             self._not_counted(
-                leg, what, "transport mode unknown (no bt:transportMode, no lane)", node
+                leg, ends, "transport mode unknown (no bt:transportMode, no lane)", node
             )
             return
         try:
             mode = Mode(mode_name)
         except ValueError:
-            self._not_counted(leg, what, f"transport mode {mode_name!r} unknown", node)
+            self._not_counted(leg, ends, f"transport mode {mode_name!r} unknown", node)
             return
         distance = (
             leg.distance_km if leg.distance_km is not None else (lane.distance_km if lane else None)
@@ -521,7 +535,7 @@ class Builder:
             if crow is None:
                 self._not_counted(
                     leg,
-                    what,
+                    ends,
                     "no distance (no bt:distanceKm, lane distance or site coordinates)",
                     node,
                 )
@@ -718,11 +732,15 @@ class Builder:
             if lot is None:
                 self._not_counted(
                     leg,
-                    self._ends(leg, None)[3],
+                    self._ends(leg, None),
                     "what it moves is no lot, item batch or pack of the product system",
                 )
             else:
                 self._leg(lot, leg)
+        for (reason, origin, basis, destination, _), legs in self._uncounted.items():
+            when = [leg.time for leg in legs]
+            what = _leg_text(legs, (origin, basis, destination))
+            s.unused.append(Unused("leg", what, min(when), max(when), reason))
         self._events()
         self._site_periods()
         for node in s.nodes:
