@@ -975,7 +975,8 @@ def _first(repo: Repository, params: dict[str, str]) -> str:
 
 
 carbon_app = typer.Typer(
-    help="Carbon-footprint inputs: activity data, allocation, lanes, proxies, factor sets.",
+    help="Carbon-footprint inputs: activity data, allocation, lanes, proxies, factor sets; "
+    "and what no product takes.",
     no_args_is_help=True,
 )
 app.add_typer(carbon_app, name="carbon")
