@@ -217,11 +217,18 @@ class Unused:
     in which it made nothing, or a leg not counted."""
 
     kind: str  # "activity data" or "leg"
-    what: str  # the site and period, or the leg
-    start: datetime  # the period the data cover; a leg: its time
+    what: str  # the site and period, or the legs
+    start: datetime  # the period the data cover, [start, end); legs: the first and last time
     end: datetime
     reason: str
     data: tuple[str, ...] = ()  # the activity data, each where it was read
+
+    def within(self, start: datetime, end: datetime) -> bool:
+        """Whether it concerns [start, end): data of an overlapping period, legs shipped in it
+        (legs are listed by month, and periods are months or longer)."""
+        if self.kind == "leg":
+            return start <= self.start < end
+        return self.start < end and self.end > start
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -236,14 +243,11 @@ class Unused:
 
 def span(length: Period, number: int) -> tuple[datetime, datetime]:
     """The instants a period covers, [start, end) in UTC."""
-    if length is Period.YEAR:
-        return datetime(number, 1, 1, tzinfo=UTC), datetime(number + 1, 1, 1, tzinfo=UTC)
-    months = number * (3 if length is Period.QUARTER else 1)
-    size = 3 if length is Period.QUARTER else 1
-    end = months + size
+    months = {Period.YEAR: 12, Period.QUARTER: 3, Period.MONTH: 1}[length]
+    first, after = number * months, (number + 1) * months
     return (
-        datetime(months // 12, months % 12 + 1, 1, tzinfo=UTC),
-        datetime(end // 12, end % 12 + 1, 1, tzinfo=UTC),
+        datetime(first // 12, first % 12 + 1, 1, tzinfo=UTC),
+        datetime(after // 12, after % 12 + 1, 1, tzinfo=UTC),
     )
 
 
@@ -284,8 +288,7 @@ class System:
         """What no product takes; ``period``: only what overlaps it."""
         if period is None:
             return list(self.unused)
-        start, end = span(*period)
-        return [u for u in self.unused if u.start < end and (u.end > start or u.start >= start)]
+        return [u for u in self.unused if u.within(*span(*period))]
 
     def key(self, key: Key) -> int:
         found = self.keys.get(key)
