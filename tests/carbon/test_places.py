@@ -4,9 +4,12 @@ hand on a small chain (mine -> refinery -> a shipped sulfate lot)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import pairwise
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from batterytrace.carbon.footprint import Rollup, explain, footprint, rollup
 from batterytrace.carbon.places import Places, Stated
@@ -139,8 +142,27 @@ def test_places_walk_up_to_a_site() -> None:
     assert places.site(REFINERY.id) == REFINERY.id
     # a part with data of its own (the model names it) is a site of its own
     assert places.site(sub(CHINA.id, "METERED")) == sub(CHINA.id, "METERED")
-    # nothing above is known: the top of the way up; a declared loop ends
-    assert places.site(sub(unknown, "DOCK")) == loop
+    # nothing above is known: the top of the way up; a declared loop ends at its least
+    assert places.site(sub(unknown, "DOCK")) == min(unknown, loop)
     assert places.site(node_id("urn:epc:id:sgln:6111111.00555.X")) == node_id(
         "urn:epc:id:sgln:6111111.00555.0"
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(1, 40), min_size=1, max_size=8, unique=True),  # GLNs, child to parent
+    st.integers(0, 8),  # which of them is a site (8: none)
+    st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", min_size=1, max_size=8),
+)
+def test_a_location_resolves_to_the_first_site_up(
+    chain: list[int], known: int, extension: str
+) -> None:
+    """A part of the first GLN of a declared chain belongs to the first site up the chain, or
+    to its top; and the site of a site is itself."""
+    glns = [node_id(f"urn:epc:id:sgln:6111111.{n:05d}.0") for n in chain]
+    sites = {glns[known]: replace(REFINERY, id=glns[known])} if known < len(glns) else {}
+    places = Places(sites, dict(pairwise(glns)), frozenset())
+    found = places.site(sub(glns[0], extension) if extension != "0" else glns[0])
+    assert found == (glns[known] if sites else glns[-1])
+    assert places.site(found) == found

@@ -71,13 +71,16 @@ class Places:
 
     def site(self, location: str) -> str:
         """The site ``location`` belongs to: itself when it is one, else the first site up its
-        parents; a location with no site above it stands for itself at its top."""
+        parents; with no site above it, the top of its way up."""
         found = self._cache.get(location)
         if found is None:
             path = [location]
             while path[-1] not in self.sites and path[-1] not in self.named:
                 up = self.parents.get(path[-1]) or parent_location(path[-1])
-                if up is None or up in path:
+                if up is None:
+                    break
+                if up in path:  # a declared loop: its least location stands for its top
+                    path.append(min(path[path.index(up) :]))
                     break
                 path.append(up)
             found = self._cache[location] = path[-1]

@@ -77,10 +77,12 @@ _HELD = """
 SELECT e.event_id, h.items FROM holding h {join} event e ON e.seq = h.source
 WHERE h.container = {mark} AND h.level > 0
 """
+# the source and destination lists of shipments (CBV types: location, owning_party...)
 _ENDS = """
-SELECT seq, role, value FROM event_key
-WHERE role LIKE 'source:%' OR role LIKE 'destination:%'
-ORDER BY seq, role, value
+SELECT k.seq, k.role, k.value FROM event_key k {join} event e ON e.seq = k.seq
+WHERE (k.role LIKE 'source:%' OR k.role LIKE 'destination:%')
+  AND e.event_type = 'ObjectEvent' AND e.biz_step = 'shipping'
+ORDER BY k.seq, k.role, k.value
 """
 _PARENTS = "SELECT child, parent FROM vocabulary_child ORDER BY child, parent"
 _PACK_CONTENTS = """
