@@ -80,7 +80,7 @@ WHERE h.container = {mark} AND h.level > 0
 # the source and destination lists of shipments (CBV types: location, owning_party...)
 _ENDS = """
 SELECT k.seq, k.role, k.value FROM event_key k {join} event e ON e.seq = k.seq
-WHERE (k.role LIKE 'source:%' OR k.role LIKE 'destination:%')
+WHERE (k.role LIKE {mark} OR k.role LIKE {mark})
   AND e.event_type = 'ObjectEvent' AND e.biz_step = 'shipping'
 ORDER BY k.seq, k.role, k.value
 """
@@ -198,7 +198,7 @@ def recorded(
     for source, cls, n in driver.rows(_ITEMS_MADE, ()):
         items[source].append((cls, int(n)))
     ends: dict[int, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
-    for seq, role, value in driver.rows(_ENDS, ()):
+    for seq, role, value in driver.rows(_ENDS, ("source:%", "destination:%")):
         side, _, kind = role.partition(":")
         ends[seq][side].append((kind, value))
     steps: dict[str, Made] = {}
