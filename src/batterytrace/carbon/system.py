@@ -16,8 +16,11 @@ lanes, proxies):
 
 Burdens of one allocation *group* (one activity set shared among products) are kept once with
 each product's share, so a year of a pack plant's data shared among 100,000 packs is one group.
-Nothing missing is counted as zero: a product with no footprint source, a factor the set lacks or
-a leg of unknown mode is named on the product, and everything downstream is incomplete.
+Nothing missing is counted as zero: a product with no footprint source, made at a site without
+activity data for the period, a factor the set lacks or a leg of unknown mode is named on the
+product, and everything downstream is incomplete; what no product takes (a site's data for a
+period it made nothing in, legs not counted) is listed (:attr:`System.unused`). Locations count
+as the sites they belong to, and legs find their ends, as :mod:`batterytrace.carbon.places` says.
 """
 
 from __future__ import annotations
