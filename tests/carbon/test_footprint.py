@@ -195,6 +195,21 @@ def test_legs_not_counted_are_listed() -> None:
         assert len([u for u in system.not_counted(period) if u.kind == "leg"]) == count
 
 
+def test_data_of_an_event_whose_products_are_sourced_elsewhere_are_listed() -> None:
+    supplier = SupplierPcf("pf-2", 7.0, 0.6, "Refiner")
+    data = (act.Activity(PLANT.id, None, act.Kind.PROCESS, 4, "kgCO2e", event="e7",
+                         where="event e7: bt:activity[0]"),)  # fmt: skip
+    b = Builder(model(), FACTORS, SITES, {"cls:bought": supplier})
+    b.step(Made("e7", PLANT.id, WHEN, (), (out("lot:bought", 10),), data, commissioned=True))
+    system = b.build()
+    fp = footprint(rollup(system), "lot:bought")
+    assert fp.kg_co2e == pytest.approx(7.0, rel=1e-12) and fp.complete
+    (listed,) = [u for u in system.not_counted() if u.what.startswith("event e7")]
+    assert listed.reason == "a supplier footprint or proxy stands for all its products"
+    assert listed.data == ("event e7: bt:activity[0]: process 4 kgCO2e",)
+    assert listed in system.not_counted((Period.MONTH, Period.MONTH.parse("2025-06")))
+
+
 def test_legs_not_counted_are_listed_by_ends_and_month() -> None:
     """A thousand vehicles shipped from one plant in a month are one line, naming three."""
     b = Builder(model(), FACTORS, SITES)

@@ -221,17 +221,15 @@ class Unused:
 
     kind: str  # "activity data" or "leg"
     what: str  # the site and period, or the legs
-    start: datetime  # the period the data cover, [start, end); legs: the first and last time
+    start: datetime  # the period the data cover, [start, end); legs, an event: first, last time
     end: datetime
     reason: str
     data: tuple[str, ...] = ()  # the activity data, each where it was read
 
     def within(self, start: datetime, end: datetime) -> bool:
-        """Whether it concerns [start, end): data of an overlapping period, legs shipped in it
-        (legs are listed by month, and periods are months or longer)."""
-        if self.kind == "leg":
-            return start <= self.start < end
-        return self.start < end and self.end > start
+        """Whether it concerns [start, end): it overlaps it or begins in it (legs are listed by
+        month, and periods are months or longer)."""
+        return self.start < end and (self.end > start or self.start >= start)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -415,6 +413,19 @@ class Builder:
             made_here.append((i, out))
         if made.activities and made_here:
             self._event_activities.append((made, made_here))
+        elif made.activities:
+            self.system.unused.append(
+                Unused(
+                    "activity data",
+                    f"event {made.event} at {self.system.site_name(made.site)} ({made.site})",
+                    made.time,
+                    made.time,
+                    "a supplier footprint or proxy stands for all its products",
+                    tuple(
+                        f"{a.where}: {a.kind.value} {a.amount:g} {a.unit}" for a in made.activities
+                    ),
+                )
+            )
 
     @staticmethod
     def _output_share(made: Made, out: Output) -> float:
