@@ -485,7 +485,7 @@ def test_carbon_unused_and_footprint_list_what_no_product_takes(env: Path) -> No
     assert f"({vehicle}) from {vehicles} (sourceList location)" in listed[0]["what"]
     assert listed[1]["what"] == f"Guemassa ({guemassa}) 2025-01"
     assert listed[1]["data"] == ["model.json: activities[1]: electricity 20000 kWh"]
-    assert listed[1]["reason"] == "no product made there then"
+    assert listed[1]["reason"] == "no product made there then takes them"
     march = json.loads(
         runner.invoke(app, ["carbon", "unused", "--period", "2025-03", "--json"]).stdout
     )

@@ -165,7 +165,8 @@ def test_no_site_data_no_completeness() -> None:
     listed = [(u.kind, u.what, u.reason, u.data) for u in result.system.not_counted()]
     assert listed == [
         ("activity data", f"{REFINERY.name} ({REFINERY.id}) 2025-Q1",
-         "no product made there then", (f"model.json: activities[{len(data)}]: process 3 kgCO2e",)),
+         "no product made there then takes them",
+         (f"model.json: activities[{len(data)}]: process 3 kgCO2e",)),
     ]  # fmt: skip
     assert result.system.not_counted((Period.QUARTER, Period.QUARTER.parse("2025-Q2"))) == []
     assert len(result.system.not_counted((Period.YEAR, 2025))) == 1

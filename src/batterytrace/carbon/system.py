@@ -823,7 +823,7 @@ class Builder:
                         "activity data",
                         f"{self.system.site_name(site)} ({site}) {data[0].period}",
                         *span(length, number),
-                        "no product made there then",
+                        "no product made there then takes them",
                         tuple(f"{a.where}: {a.kind.value} {a.amount:g} {a.unit}" for a in data),
                     )
                 )
