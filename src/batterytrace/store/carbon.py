@@ -79,9 +79,9 @@ WHERE h.container = {mark} AND h.level > 0
 """
 # the source and destination lists of shipments (CBV types: location, owning_party...)
 _ENDS = """
-SELECT k.seq, k.role, k.value FROM event_key k {join} event e ON e.seq = k.seq
-WHERE (k.role LIKE {mark} OR k.role LIKE {mark})
-  AND e.event_type = 'ObjectEvent' AND e.biz_step = 'shipping'
+SELECT k.seq, k.role, k.value FROM event e {join} event_key k ON k.seq = e.seq
+WHERE e.biz_step = 'shipping' AND e.event_type = 'ObjectEvent'
+  AND (k.role LIKE {mark} OR k.role LIKE {mark})
 ORDER BY k.seq, k.role, k.value
 """
 _PARENTS = "SELECT child, parent FROM vocabulary_child ORDER BY child, parent"
