@@ -9,6 +9,17 @@ import pytest
 from typer.testing import CliRunner
 
 from batterytrace.cli import app
+from batterytrace.trace.lineage import node_id
+from carbon_examples import (
+    DOCUMENTS,
+    EXAMPLES,
+    GUEMASSA,
+    SULFATE,
+    VEHICLE,
+    VEHICLES,
+    master_data_of_examples,
+    model_of_examples,
+)
 from factories import ORE_CLASS, document, object_event, write
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -457,3 +468,38 @@ def test_a_binary_file_is_one_line(env: Path) -> None:
     result = runner.invoke(app, ["carbon", "import", str(path)])
     assert result.exit_code == 1 and "codec can't decode" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_carbon_unused_and_footprint_list_what_no_product_takes(env: Path) -> None:
+    """The examples with Guemassa's data put in January, before it made anything: the data
+    and the vehicle's leg (file 03) are listed by `carbon unused` and by `footprint`."""
+    for name in DOCUMENTS:
+        assert runner.invoke(app, ["capture", str(EXAMPLES / name)]).exit_code == 0
+    md = write(env / "md.json", master_data_of_examples().to_json())
+    assert runner.invoke(app, ["masterdata", "import", str(md)]).exit_code == 0
+    model = write(env / "model.json", model_of_examples(guemassa="2025-01"))
+    assert runner.invoke(app, ["carbon", "import", str(model)]).exit_code == 0
+    listed = json.loads(runner.invoke(app, ["carbon", "unused", "--json"]).stdout)
+    guemassa, vehicles, vehicle = (node_id(x) for x in (GUEMASSA, VEHICLES, VEHICLE))
+    assert [u["kind"] for u in listed] == ["leg", "activity data"]
+    assert f"({vehicle}) from {vehicles} (sourceList location)" in listed[0]["what"]
+    assert listed[1]["what"] == f"Guemassa ({guemassa}) 2025-01"
+    assert listed[1]["data"] == ["model.json: activities[1]: electricity 20000 kWh"]
+    assert listed[1]["reason"] == "no product made there then takes them"
+    march = json.loads(
+        runner.invoke(app, ["carbon", "unused", "--period", "2025-03", "--json"]).stdout
+    )
+    assert [u["kind"] for u in march] == ["leg"]  # the vehicle left on 20 March
+    assert (
+        json.loads(runner.invoke(app, ["carbon", "unused", "--period", "2024", "--json"]).stdout)
+        == []
+    )
+    text = runner.invoke(app, ["carbon", "unused"], env={"COLUMNS": "250"}).stdout
+    assert "not counted: 2" in text and "activities[1]: electricity 20000 kWh" in text
+    shown = json.loads(runner.invoke(app, ["footprint", SULFATE, "--json"]).stdout)
+    assert shown["notCounted"] == listed and not shown["complete"]
+    assert any(f"({guemassa}) in 2025-02" in m for m in shown["missing"])
+    table = runner.invoke(app, ["footprint", SULFATE], env={"COLUMNS": "250"}).stdout
+    assert "not counted in any product: 2" in table and "(INCOMPLETE)" in table
+    bad = runner.invoke(app, ["carbon", "unused", "--period", "2025-13"])
+    assert bad.exit_code == 1 and "period: '2025-13' is not YYYY, YYYY-Qn or YYYY-MM" in bad.stderr

@@ -19,6 +19,7 @@ from batterytrace.identifiers import (
     gtin_of,
     is_pattern,
     like_pattern,
+    parent_location,
     to_digital_link,
     validate_identifier,
 )
@@ -467,6 +468,22 @@ def test_is_pattern() -> None:
 )
 def test_gtin_of(uri: str, gtin: str | None) -> None:
     assert gtin_of(uri) == gtin
+
+
+@pytest.mark.parametrize(
+    ("uri", "parent"),
+    [
+        ("urn:epc:id:sgln:6111111.00200.CS-PLANT", f"{DL}/414/6111111002006"),
+        (f"{DL}/414/6111111002006/254/CS-PLANT", f"{DL}/414/6111111002006"),
+        ("https://example.com/414/6111111002006/254/LAB", f"{DL}/414/6111111002006"),
+        ("urn:epc:id:sgln:6111111.00200.0", None),  # a GLN without extension: the site itself
+        ("urn:epc:id:pgln:6111111.00000", None),
+        ("urn:epc:id:sgtin:0614141.107346.2017", None),
+        ("urn:uuid:1234", None),
+    ],
+)
+def test_parent_location(uri: str, parent: str | None) -> None:
+    assert parent_location(uri) == parent
 
 
 # --------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from batterytrace.errors import (
 
 if TYPE_CHECKING:
     from batterytrace.carbon.footprint import Contribution, Footprint
+    from batterytrace.carbon.system import Unused
     from batterytrace.carbon.uncertainty import Interval
     from batterytrace.contracts.agreement import Agreement
     from batterytrace.contracts.deliveries import YearStatus
@@ -1082,7 +1083,8 @@ def _first(repo: Repository, params: dict[str, str]) -> str:
 
 
 carbon_app = typer.Typer(
-    help="Carbon-footprint inputs: activity data, allocation, lanes, proxies, factor sets.",
+    help="Carbon-footprint inputs: activity data, allocation, lanes, proxies, factor sets; "
+    "and what no product takes.",
     no_args_is_help=True,
 )
 app.add_typer(carbon_app, name="carbon")
@@ -1147,6 +1149,39 @@ def carbon_factors(
     out.print(table)
 
 
+@carbon_app.command("unused")
+@user_errors
+def carbon_unused(
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="Only what overlaps this period: YYYY, YYYY-Qn or YYYY-MM."),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+) -> None:
+    """What no product's footprint takes: activity data of a site and period in which it made
+    nothing, and transport legs not counted (with why); footprints list them too."""
+    unused = _repository().not_counted(period)
+    if json_output:
+        out.print_json(orjson.dumps([u.to_json() for u in unused]).decode())
+        return
+    out.print(_not_counted_table(unused, f"not counted{f' in {period}' if period else ''}"))
+
+
+NOT_COUNTED_SHOWN = 20  # rows a footprint table shows; `carbon unused` and --json show all
+
+
+def _not_counted_table(unused: list[Unused], title: str, limit: int | None = None) -> Table:
+    table = Table(title=f"{title}: {len(unused)}")
+    for column in ("kind", "what", "when", "why"):
+        table.add_column(column)
+    for u in unused[:limit]:
+        when = f"{u.start:%Y-%m-%d}" + ("" if u.end == u.start else f" - {u.end:%Y-%m-%d}")
+        table.add_row(u.kind, "\n".join((u.what, *u.data)), when, u.reason)
+    if limit is not None and len(unused) > limit:
+        table.add_row("...", f"{len(unused) - limit} more: batterytrace carbon unused", "", "")
+    return table
+
+
 @app.command("footprint")
 @user_errors
 def footprint_command(
@@ -1189,6 +1224,12 @@ def footprint_command(
         out.print_json(orjson.dumps(data).decode())
         return
     out.print(_footprint_table(fp, spread))
+    if fp.not_counted:
+        out.print(
+            _not_counted_table(
+                list(fp.not_counted), "not counted in any product", NOT_COUNTED_SHOWN
+            )
+        )
     if explain:
         out.print(_contribution_tree(repo.explain_footprint(result, identifier)))
 

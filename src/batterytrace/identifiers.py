@@ -38,6 +38,7 @@ __all__ = [
     "gtin_of",
     "is_pattern",
     "like_pattern",
+    "parent_location",
     "to_digital_link",
     "validate_identifier",
 ]
@@ -886,6 +887,16 @@ def class_like_patterns(pattern: str) -> list[str]:
     ``urn:epc:class:lgtin:`` URI or any other identifier gives its exact canonical form only.
     """
     return list(_class_like_patterns(pattern))
+
+
+def parent_location(uri: str) -> str | None:
+    """The location an SGLN with a GLN extension is part of: the GLN itself, as its canonical
+    Digital Link (GenSpecs §3.9.11, AI 254: the extension identifies an internal physical
+    location within the location the GLN identifies). None for a GLN without extension and
+    for anything that is not an SGLN."""
+    link = to_digital_link(uri)
+    gln, sep, _ = link.partition("/254/")
+    return gln if sep and gln.startswith(f"{_DL}/414/") else None
 
 
 @lru_cache(maxsize=_CACHE_SIZE)

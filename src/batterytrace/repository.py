@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine, func, select
 
 from batterytrace.carbon import pact
-from batterytrace.carbon.activity import Model
+from batterytrace.carbon.activity import Model, period_of
 from batterytrace.carbon.factors import FactorSet, shipped, write_csv
 from batterytrace.carbon.footprint import (
     Contribution,
@@ -38,7 +38,7 @@ from batterytrace.carbon.footprint import (
     footprint,
     rollup,
 )
-from batterytrace.carbon.system import Builder, SupplierPcf, System
+from batterytrace.carbon.system import Builder, SupplierPcf, System, Unused
 from batterytrace.carbon.targets import Targets, targets
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.contracts.deliveries import Deliveries
@@ -445,7 +445,11 @@ class Repository:
                     read.id, read.kg_co2e_per_kg, share, read.company_name
                 )
             builder = Builder(
-                model or carbon_store.model(conn), self.factor_set(factors), data.sites, suppliers
+                model or carbon_store.model(conn),
+                self.factor_set(factors),
+                data.sites,
+                suppliers,
+                carbon_store.parents(conn),
             )
             steps, legs, assembled = carbon_store.recorded(conn, packs)
         for step in steps:
@@ -455,6 +459,12 @@ class Repository:
         for leg in legs:
             builder.leg(leg)
         return builder.build()
+
+    def not_counted(self, period: str | None = None, factors: str | None = None) -> list[Unused]:
+        """Activity data no product takes and legs not counted; ``period``: only what overlaps
+        it (``YYYY``, ``YYYY-Qn``, ``YYYY-MM``)."""
+        span = None if period is None else period_of(period)
+        return self.product_system(factors).not_counted(span)
 
     def footprints(self, factors: str | None = None) -> Rollup:
         """Every stored lot, item batch and pack, rolled up."""

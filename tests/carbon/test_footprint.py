@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from batterytrace.carbon import activity as act
 from batterytrace.carbon.footprint import explain, footprint, rollup
-from batterytrace.carbon.system import Builder, Made, Output, Stage, SupplierPcf, Unit
+from batterytrace.carbon.system import Builder, Leg, Made, Output, Stage, SupplierPcf, Unit
+from batterytrace.custody.ledger import Period
 from batterytrace.errors import ActivityError, AllocationError, FactorError, FootprintError
 from batterytrace.trace.lineage import node_id
 from carbon_chain import (
@@ -23,7 +24,9 @@ from carbon_chain import (
     MINE,
     ORE,
     PACK,
+    PACKS,
     PLANT,
+    REFINERY,
     SITES,
     SUL,
     WHEN,
@@ -137,7 +140,89 @@ def test_missing_activity_and_mode_are_named() -> None:
     assert any("transport mode unknown" in m for m in fp.missing)
     data = [a for a in model().to_json()["activities"] if a["site"] != CELLS.id]
     fp = footprint(rollup(chain(model(activities=data))), PACK)
-    assert any(f"no activity data for {CELLS.id}" in m for m in fp.missing)
+    assert any(
+        f"no activity data for site {CELLS.name} ({CELLS.id}) in 2025" in m for m in fp.missing
+    )
+
+
+def test_no_site_data_no_completeness() -> None:
+    """The sulfate's refinery has no data for the quarter it was made in: its leg (2 kg CO2e)
+    and the ore (370) are counted, but the result is incomplete, naming the site and period;
+    the refinery's data of another quarter are listed as taken by no product."""
+    data = [a for a in model().to_json()["activities"] if a["site"] != REFINERY.id]
+    q1 = {"site": REFINERY.id, "period": "2025-Q1", "kind": "process", "amount": 3,
+          "unit": "kgCO2e"}  # fmt: skip
+    for refinery, periods in (([], "2025"), ([q1], "2025-Q2")):
+        result = rollup(chain(model(activities=data + refinery)))
+        fp = footprint(result, SUL)
+        assert fp.kg_co2e == pytest.approx((370 + 2) / 100, rel=1e-12)
+        assert not fp.complete
+        assert (
+            f"no activity data for site {REFINERY.name} ({REFINERY.id}) in {periods} "
+            f"({SUL} made 2025-06-01)"
+        ) in fp.missing
+        assert not footprint(result, PACK).complete
+    listed = [(u.kind, u.what, u.reason, u.data) for u in result.system.not_counted()]
+    assert listed == [
+        ("activity data", f"{REFINERY.name} ({REFINERY.id}) 2025-Q1",
+         "no product made there then takes them",
+         (f"model.json: activities[{len(data)}]: process 3 kgCO2e",)),
+    ]  # fmt: skip
+    assert result.system.not_counted((Period.QUARTER, Period.QUARTER.parse("2025-Q2"))) == []
+    assert len(result.system.not_counted((Period.YEAR, 2025))) == 1
+
+
+def test_legs_not_counted_are_listed() -> None:
+    b = Builder(model(), FACTORS, SITES)
+    b.step(Made("e1", MINE.id, WHEN, (), (out(ORE, 1000, Co=10),), commissioned=True))
+    b.leg(Leg("e9", "lot:nobody-made", 50, REFINERY.id, PLANT.id, WHEN))
+    b.leg(Leg("e8", ORE, None, MINE.id, REFINERY.id, WHEN))  # in items, not kg
+    system = b.build()
+    legs = [(u.what, u.reason) for u in system.not_counted() if u.kind == "leg"]
+    assert legs == [
+        (f"leg e9 (lot:nobody-made) from {REFINERY.id} (bizLocation) to {PLANT.id}",
+         "what it moves is no lot, item batch or pack of the product system"),
+        (f"leg e8 ({ORE}) from {MINE.id} (bizLocation) to {REFINERY.id}",
+         "its mass is not stated in kg"),
+    ]  # fmt: skip
+    assert f"{legs[1][0]}: {legs[1][1]}" in system.nodes[system.index[ORE]].missing
+    fp = footprint(rollup(system), ORE)
+    assert not fp.complete and [u.what for u in fp.not_counted if u.kind == "leg"] == [
+        w for w, _ in legs
+    ]
+    assert fp.to_json()["notCounted"][0]["reason"] == legs[0][1]
+    for month, count in (("2025-05", 0), ("2025-06", 2), ("2025-07", 0)):
+        period = (Period.MONTH, Period.MONTH.parse(month))
+        assert len([u for u in system.not_counted(period) if u.kind == "leg"]) == count
+
+
+def test_data_of_an_event_whose_products_are_sourced_elsewhere_are_listed() -> None:
+    supplier = SupplierPcf("pf-2", 7.0, 0.6, "Refiner")
+    data = (act.Activity(PLANT.id, None, act.Kind.PROCESS, 4, "kgCO2e", event="e7",
+                         where="event e7: bt:activity[0]"),)  # fmt: skip
+    b = Builder(model(), FACTORS, SITES, {"cls:bought": supplier})
+    b.step(Made("e7", PLANT.id, WHEN, (), (out("lot:bought", 10),), data, commissioned=True))
+    system = b.build()
+    fp = footprint(rollup(system), "lot:bought")
+    assert fp.kg_co2e == pytest.approx(7.0, rel=1e-12) and fp.complete
+    (listed,) = [u for u in system.not_counted() if u.what.startswith("event e7")]
+    assert listed.reason == "a supplier footprint or proxy stands for all its products"
+    assert listed.data == ("event e7: bt:activity[0]: process 4 kgCO2e",)
+    assert listed in system.not_counted((Period.MONTH, Period.MONTH.parse("2025-06")))
+
+
+def test_legs_not_counted_are_listed_by_ends_and_month() -> None:
+    """A thousand vehicles shipped from one plant in a month are one line, naming three."""
+    b = Builder(model(), FACTORS, SITES)
+    for n in range(5):
+        b.leg(Leg(f"v{n}", f"vehicle:{n}", None, PACKS.id, PLANT.id, WHEN.replace(day=n + 1)))
+    b.leg(Leg("v9", "vehicle:9", None, PACKS.id, PLANT.id, WHEN.replace(month=7)))
+    legs = [u for u in b.build().not_counted() if u.kind == "leg"]
+    assert [(u.what, u.start.day, u.end.day) for u in legs] == [
+        (f"5 legs v0 (vehicle:0), v1 (vehicle:1), v2 (vehicle:2) and 2 more from {PACKS.id} "
+         f"(bizLocation) to {PLANT.id}", 1, 5),
+        (f"leg v9 (vehicle:9) from {PACKS.id} (bizLocation) to {PLANT.id}", 1, 1),
+    ]  # fmt: skip
 
 
 def test_units_converted_or_refused() -> None:

@@ -18,6 +18,20 @@ from batterytrace.masterdata import MasterData, MaterialKind, Party, Site, SiteR
 from batterytrace.repository import Repository
 from batterytrace.scenario.generator import generate
 from batterytrace.trace.lineage import node_id
+from carbon_examples import (
+    BOU_AZZER,
+    CAM,
+    DOCUMENTS,
+    EXAMPLE_FACTORS,
+    EXAMPLES,
+    GUEMASSA,
+    HUB,
+    SULFATE,
+    VEHICLE,
+    VEHICLES,
+    master_data_of_examples,
+    model_of_examples,
+)
 from factories import CONTEXT
 from pact_schema import validators
 from technosphere import solve
@@ -173,7 +187,13 @@ def test_every_scenario_pack_is_complete_and_broken_down(scenario_store: Reposit
     packs = [i for i, n in enumerate(result.system.nodes) if n.cls.endswith("03700000300014")]
     assert packs
     assert not result.incomplete[packs].any(), result.system.nodes[packs[0]].missing
-    assert not result.system.notes
+    # every activity datum is taken; the only legs not counted move vehicles (outside the
+    # battery's boundary), listed all the same
+    unused = result.system.not_counted()
+    vehicles = {node_id(m.id) for m in scenario_store.master_data().materials.values()
+                if m.kind is MaterialKind.VEHICLE}  # fmt: skip
+    assert unused and {u.kind for u in unused} == {"leg"}
+    assert all(any(f"({v}/21/" in u.what for v in vehicles) for u in unused), unused[0]
     pack = result.system.nodes[packs[0]].id
     fp, _ = scenario_store.footprint(pack)
     assert sum(fp.stages.values()) == pytest.approx(fp.kg_co2e, rel=1e-9)
@@ -224,3 +244,152 @@ def test_a_supplier_footprint_replaces_what_the_chain_recorded(
     document["pcf"]["pcfExcludingBiogenicUptake"] = "-1"
     with pytest.raises(PactError, match="pcfExcludingBiogenicUptake"):
         repo.import_supplier_footprint(document, SUL)
+
+
+# --- documents written the CBV way (issue 12: points 5, 6, 9, 10) -------------------------
+
+
+def examples(repo: Repository, guemassa: str = "2025-02") -> None:
+    for name in DOCUMENTS:
+        repo.capture(EXAMPLES / name)
+    repo.import_master_data(master_data_of_examples())
+    repo.import_carbon(from_json(model_of_examples(guemassa), "examples.json"), "examples.json")
+    repo.import_factors(read_csv(EXAMPLE_FACTORS, "test", "1"))
+
+
+# The sulfate lot (4,944 kg, file 01) by hand: the mine's 1,000 L of diesel at 3 (both ore lots
+# were mined in January: all of it), the ore legs (sourceList location, no bizLocation: 60 t
+# and 55 t x 250 km road x 0.1), Guemassa's 20,000 kWh at 0.5 (February), and its own sea leg
+# to the cathode plant (file 02: 4.944 t x 2,500 km x 0.01).
+ORE_LEGS = 60 * 250 * 0.1 + 55 * 250 * 0.1
+SEA_LEG = 4.944 * 2500 * 0.01
+SULFATE_KG = 1000 * 3 + ORE_LEGS + 20000 * 0.5 + SEA_LEG
+
+
+def test_the_examples_give_their_legs(repo: Repository) -> None:
+    examples(repo)
+    fp, result = repo.footprint(SULFATE, "test@1")
+    assert fp.kg_co2e == pytest.approx(SULFATE_KG / 4944, rel=1e-12)
+    assert fp.stages["transport"] == pytest.approx((ORE_LEGS + SEA_LEG) / 4944, rel=1e-12)
+    assert fp.complete, fp.missing
+    labels = " ".join(b.source for g in result.system.groups for b in g.burdens)
+    assert f"from {node_id(BOU_AZZER)} (sourceList location)" in labels  # file 01
+    assert f"from {node_id(GUEMASSA)} (sourceList location)" in labels  # file 02 (XML)
+    # the CAM (file 02) takes the whole sulfate lot and its own leg to the cell plant
+    cam, _ = repo.footprint(CAM, "test@1")
+    assert cam.stages["transport"] == pytest.approx(
+        (ORE_LEGS + SEA_LEG + 1.0 * 60 * 0.1) / 16942, rel=1e-12
+    )
+    # file 03 ships a vehicle: outside the battery's system, listed with its ends
+    events = orjson.loads((EXAMPLES / "03-cells-to-vehicle.jsonld").read_bytes())
+    shipped = [e for e in events["epcisBody"]["eventList"] if e.get("bizStep") == "shipping"]
+    legs = [u for u in repo.not_counted() if u.kind == "leg"]
+    assert [u.what for u in legs] == [
+        f"leg {shipped[0]['eventID']} ({node_id(VEHICLE)}) from {node_id(VEHICLES)} "
+        f"(sourceList location) to {node_id(HUB)}"
+    ]
+
+
+def test_a_refinery_without_data_is_named(repo: Repository) -> None:
+    """Guemassa's data are for January; the sulfate was made in February: its legs and the ore
+    are counted, the result is incomplete and says which site and period lack data."""
+    examples(repo, guemassa="2025-01")
+    fp, _ = repo.footprint(SULFATE, "test@1")
+    assert fp.kg_co2e == pytest.approx((SULFATE_KG - 20000 * 0.5) / 4944, rel=1e-12)
+    assert not fp.complete
+    sulfate = node_id(SULFATE)
+    assert (
+        f"no activity data for site Guemassa ({node_id(GUEMASSA)}) in 2025-02 "
+        f"({sulfate} made 2025-02-05)"
+    ) in fp.missing
+    unused = [(u.kind, u.what) for u in fp.not_counted]
+    assert ("activity data", f"Guemassa ({node_id(GUEMASSA)}) 2025-01") in unused
+
+
+def _at(events: list[dict[str, Any]], location: str) -> list[dict[str, Any]]:
+    """The chain with the refinery's transformation recorded at ``location``."""
+    for e in events:
+        if e["type"] == "TransformationEvent" and e["bizLocation"]["id"] == PLANT:
+            e["readPoint"] = e["bizLocation"] = {"id": location}
+    return events
+
+
+@pytest.mark.parametrize(
+    ("location", "children"),
+    [
+        ("urn:epc:id:sgln:6111111.00200.CS-PLANT", []),  # a GLN extension of the plant's GLN
+        ("urn:epc:id:sgln:6111111.00900.0", ["urn:epc:id:sgln:6111111.00900.0"]),  # declared
+    ],
+)
+def test_a_sites_data_go_to_events_at_its_parts(
+    repo: Repository, tmp_path: Path, location: str, children: list[str]
+) -> None:
+    header = {"epcisMasterData": {"vocabularyList": [{
+        "type": "urn:epcglobal:epcis:vtype:BusinessLocation",
+        "vocabularyElementList": [{"id": PLANT, "children": children}],
+    }]}} if children else {}  # fmt: skip
+    events = _at(chain(), location)
+    doc = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
+           "creationDate": "2025-03-31T00:00:00Z", **({"epcisHeader": header} if header else {}),
+           "epcisBody": {"eventList": events}}  # fmt: skip
+    path = tmp_path / "chain.jsonld"
+    path.write_bytes(orjson.dumps(doc))
+    repo.capture(path)
+    repo.import_master_data(master_data())
+    data = [
+        {"site": PLANT, "period": "2025-03", "kind": "electricity", "factor": "grid",
+         "amount": 40, "unit": "kWh"},
+        {"site": MINE, "period": "2025", "kind": "fuel",
+         "factor": "diesel", "amount": 100, "unit": "L"},
+    ]  # fmt: skip
+    repo.import_carbon(from_json({"activities": data}, "model.json"), "model.json")
+    repo.import_factors(read_csv(FACTORS, "test", "1"))
+    fp, _ = repo.footprint(SUL, "test@1")
+    # as in test_carbon: the ore (100 L x 3 + 1 t x 50 km road x 0.1), the event's 12 kg
+    # CO2e, the plant's 40 kWh x 0.5, on 40 kg of sulfate
+    assert fp.kg_co2e == pytest.approx((100 * 3 + 5 + 12 + 40 * 0.5) / 40, rel=1e-12)
+    assert fp.complete, fp.missing
+    assert not [u for u in repo.not_counted() if u.kind == "activity data"]
+
+
+def test_a_shipment_that_says_nowhere_leaves_from_the_last_receipt(
+    repo: Repository, tmp_path: Path
+) -> None:
+    """A lot mined at the mine, received at the refinery (a part of it: its receiving dock),
+    then shipped by its owner with no location, readPoint or bizLocation: the leg starts at the
+    refinery, the lane refinery -> cell plant (100 km road) counts, not the mine's (1,000 km)."""
+    lot = "urn:epc:class:lgtin:6111111.000101.ORE9"
+    received = event("ObjectEvent", 2, PLANT, action="OBSERVE", bizStep="receiving",
+                     quantityList=[kg(lot, 1000)])  # fmt: skip
+    received["readPoint"] = {"id": "urn:epc:id:sgln:6111111.00200.RECEIVING"}
+    del received["bizLocation"]
+    owner = {"type": "owning_party", "source": "urn:epc:id:pgln:6111111.00000"}
+    shipped = event("ObjectEvent", 3, PLANT, action="OBSERVE", bizStep="shipping",
+                    quantityList=[kg(lot, 1000)], sourceList=[owner],
+                    destinationList=[{"type": "location", "destination": CELLS}])  # fmt: skip
+    del shipped["readPoint"], shipped["bizLocation"]
+    events = [
+        event("ObjectEvent", 1, MINE, action="ADD", bizStep="commissioning",
+              quantityList=[kg(lot, 1000)]),
+        received,
+        shipped,
+    ]  # fmt: skip
+    path = tmp_path / "receipt.jsonld"
+    path.write_bytes(orjson.dumps({"@context": CONTEXT, "type": "EPCISDocument",
+                                   "schemaVersion": "2.0", "creationDate": "2025-03-31T00:00:00Z",
+                                   "epcisBody": {"eventList": events}}))  # fmt: skip
+    repo.capture(path)
+    repo.import_master_data(master_data())  # one party with four sites: no party rule
+    model = {
+        "activities": [{"site": MINE, "period": "2025", "kind": "fuel", "factor": "diesel",
+                        "amount": 100, "unit": "L"}],
+        "lanes": [{"from": PLANT, "to": CELLS, "mode": "road", "distanceKm": 100},
+                  {"from": MINE, "to": CELLS, "mode": "road", "distanceKm": 1000}],
+    }  # fmt: skip
+    repo.import_carbon(from_json(model, "model.json"), "model.json")
+    repo.import_factors(read_csv(FACTORS, "test", "1"))
+    fp, result = repo.footprint(lot, "test@1")
+    assert fp.kg_co2e == pytest.approx((100 * 3 + 1 * 100 * 0.1) / 1000, rel=1e-12)
+    assert fp.complete, fp.missing
+    labels = [b.source for g in result.system.groups for b in g.burdens]
+    assert any(f"from {node_id(PLANT)} (last receipt)" in label for label in labels), labels

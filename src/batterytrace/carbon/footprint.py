@@ -30,7 +30,7 @@ import numpy as np
 from scipy import sparse
 
 from batterytrace.carbon import pact
-from batterytrace.carbon.system import MATERIALS, Stage, System
+from batterytrace.carbon.system import MATERIALS, Stage, System, Unused
 from batterytrace.errors import FootprintError
 
 SUMS = ("kgCO2e", "primary", "technological", "temporal", "geographical")
@@ -179,6 +179,7 @@ class Footprint:
     performance: PerformanceClass | None = None
     supplier_documents: tuple[str, ...] = ()
     gwp: tuple[str, ...] = ()  # the IPCC reports (GWP100) of the factors used
+    not_counted: tuple[Unused, ...] = ()  # what no product of the system takes
 
     @property
     def per_kwh(self) -> float | None:
@@ -200,6 +201,7 @@ class Footprint:
             "dataQualityRatings": self.dqr,
             "complete": self.complete,
             "missing": list(self.missing),
+            "notCounted": [u.to_json() for u in self.not_counted],
             "performanceClass": None
             if self.performance is None
             else {
@@ -300,6 +302,7 @@ def footprint(
             )
         ),
         tuple(sorted({system.factors.get(f).gwp for f in used})),
+        tuple(system.unused),
     )
 
 

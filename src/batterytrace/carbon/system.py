@@ -16,8 +16,11 @@ lanes, proxies):
 
 Burdens of one allocation *group* (one activity set shared among products) are kept once with
 each product's share, so a year of a pack plant's data shared among 100,000 packs is one group.
-Nothing missing is counted as zero: a product with no footprint source, a factor the set lacks or
-a leg of unknown mode is named on the product, and everything downstream is incomplete.
+Nothing missing is counted as zero: a product with no footprint source, made at a site without
+activity data for the period, a factor the set lacks or a leg of unknown mode is named on the
+product, and everything downstream is incomplete; what no product takes (a site's data for a
+period it made nothing in, legs not counted) is listed (:attr:`System.unused`). Locations count
+as the sites they belong to, and legs find their ends, as :mod:`batterytrace.carbon.places` says.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from batterytrace.carbon.activity import DETOUR, Activity, Allocation, Mode, Model, Quality, Rule
 from batterytrace.carbon.factors import Factor, FactorSet
+from batterytrace.carbon.places import Places, Stated
 from batterytrace.custody.ledger import Period
 from batterytrace.errors import AllocationError, FactorError
 from batterytrace.masterdata import Site, SiteRole
@@ -132,16 +136,19 @@ class Made:
 
 @dataclass(frozen=True, slots=True)
 class Leg:
-    """A shipping event moving ``kg`` of a lot from its site towards ``destination``."""
+    """A shipping event moving ``kg`` of a lot (None: not stated in kg) from ``origin`` (its
+    bizLocation) towards ``destination`` (its destination location); where either is missing,
+    :class:`~batterytrace.carbon.places.Places` finds the ends from what else is ``stated``."""
 
     event: str
     lot: str
-    kg: float
-    origin: str
+    kg: float | None
+    origin: str | None
     destination: str | None
     time: datetime
     mode: str | None = None  # bt:transportMode on the event
     distance_km: float | None = None  # bt:distanceKm on the event
+    stated: Stated = field(default_factory=Stated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +214,44 @@ class Node:
     origin: str = "made"  # or: proxy, supplier, cut-off (what stands for its own footprint)
 
 
+@dataclass(frozen=True, slots=True)
+class Unused:
+    """Burden no product takes, listed rather than dropped: a site's activity data for a period
+    in which it made nothing, or a leg not counted."""
+
+    kind: str  # "activity data" or "leg"
+    what: str  # the site and period, or the legs
+    start: datetime  # the period the data cover, [start, end); legs, an event: first, last time
+    end: datetime
+    reason: str
+    data: tuple[str, ...] = ()  # the activity data, each where it was read
+
+    def within(self, start: datetime, end: datetime) -> bool:
+        """Whether it concerns [start, end): it overlaps it or begins in it (legs are listed by
+        month, and periods are months or longer)."""
+        return self.start < end and (self.end > start or self.start >= start)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "what": self.what,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "reason": self.reason,
+            "data": list(self.data),
+        }
+
+
+def span(length: Period, number: int) -> tuple[datetime, datetime]:
+    """The instants a period covers, [start, end) in UTC."""
+    months = {Period.YEAR: 12, Period.QUARTER: 3, Period.MONTH: 1}[length]
+    first, after = number * months, (number + 1) * months
+    return (
+        datetime(first // 12, first % 12 + 1, 1, tzinfo=UTC),
+        datetime(after // 12, after % 12 + 1, 1, tzinfo=UTC),
+    )
+
+
 @dataclass(slots=True)
 class System:
     factors: FactorSet
@@ -215,7 +260,7 @@ class System:
     groups: list[Group] = field(default_factory=list)
     keys: dict[Key, int] = field(default_factory=dict)
     suppliers: dict[str, str] = field(default_factory=dict)  # node -> supplier document id
-    notes: list[str] = field(default_factory=list)  # data no product could take
+    unused: list[Unused] = field(default_factory=list)  # burden no product takes
     sites: dict[str, Site] = field(default_factory=dict)
     mixes: list[tuple[str, frozenset[str]]] = field(default_factory=list)  # site, mix factors
 
@@ -239,6 +284,12 @@ class System:
 
     def node(self, node_id: str) -> int | None:
         return self.index.get(node_id)
+
+    def not_counted(self, period: tuple[Period, int] | None = None) -> list[Unused]:
+        """What no product takes; ``period``: only what overlaps it."""
+        if period is None:
+            return list(self.unused)
+        return [u for u in self.unused if u.within(*span(*period))]
 
     def key(self, key: Key) -> int:
         found = self.keys.get(key)
@@ -288,6 +339,17 @@ def great_circle_km(a: Site, b: Site) -> float | None:
 
 
 _Product = tuple[int, float, Mapping[str, float], str]  # node, quantity, element kg, event
+_Ends = tuple[str | None, str, str | None]  # origin, on what basis, destination
+LISTED_LEGS = 3  # legs named in one line of legs not counted; the rest are counted
+
+
+def _leg_text(legs: list[Leg], ends: _Ends) -> str:
+    """``leg E (lot) from A (basis) to B``, or ``N legs E1 (lot1), ... from ...``."""
+    origin, basis, destination = ends
+    named = ", ".join(f"{leg.event} ({leg.lot})" for leg in legs[:LISTED_LEGS])
+    more = f" and {len(legs) - LISTED_LEGS} more" if len(legs) > LISTED_LEGS else ""
+    which = f"leg {named}" if len(legs) == 1 else f"{len(legs)} legs {named}{more}"
+    return f"{which} from {origin} ({basis}) to {destination}"
 
 
 class Builder:
@@ -299,9 +361,13 @@ class Builder:
         factors: FactorSet,
         sites: Mapping[str, Site],
         suppliers: Mapping[str, SupplierPcf] | None = None,
+        parents: Mapping[str, str] | None = None,
     ) -> None:
+        """``parents``: the location hierarchy the master data declare (child -> parent)."""
         self.model = model
         self.sites = {node_id(s.id): s for s in sites.values()}
+        named = {a.site for a in model.activities} | set(model.allocation)
+        self.places = Places(self.sites, parents or {}, frozenset(named.union(*model.lanes)))
         self.suppliers = dict(suppliers or {})
         self.system = System(factors, sites=self.sites)
         self.system.mixes = [
@@ -314,6 +380,10 @@ class Builder:
         )
         self._event_activities: list[tuple[Made, list[tuple[int, Output]]]] = []
         self._legs: list[Leg] = []
+        # legs not counted, by reason, ends and month
+        self._uncounted: dict[tuple[str, str | None, str, str | None, int], list[Leg]] = (
+            defaultdict(list)
+        )
 
     # products ----------------------------------------------------------------------------
 
@@ -331,6 +401,7 @@ class Builder:
         return i
 
     def step(self, made: Made) -> None:
+        made = replace(made, site=self.places.site(made.site)) if made.site else made
         made_here = []
         for out in made.outputs:
             i = self._product(out, made.site, made.time)
@@ -342,6 +413,19 @@ class Builder:
             made_here.append((i, out))
         if made.activities and made_here:
             self._event_activities.append((made, made_here))
+        elif made.activities:
+            self.system.unused.append(
+                Unused(
+                    "activity data",
+                    f"event {made.event} at {self.system.site_name(made.site)} ({made.site})",
+                    made.time,
+                    made.time,
+                    "a supplier footprint or proxy stands for all its products",
+                    tuple(
+                        f"{a.where}: {a.kind.value} {a.amount:g} {a.unit}" for a in made.activities
+                    ),
+                )
+            )
 
     @staticmethod
     def _output_share(made: Made, out: Output) -> float:
@@ -412,6 +496,7 @@ class Builder:
         return True
 
     def assembled(self, pack: Assembled) -> None:
+        pack = replace(pack, site=self.places.site(pack.site)) if pack.site else pack
         elements: dict[str, float] = {}
         out = Output(pack.node, Unit.ITEM, 1.0, pack.cls, elements)
         i = self._product(out, pack.site, pack.time)
@@ -424,31 +509,53 @@ class Builder:
         the whole lot, decision 010), counted once every step is known."""
         self._legs.append(leg)
 
+    def _not_counted(self, leg: Leg, ends: _Ends, reason: str, node: Node | None = None) -> None:
+        """A leg not counted: listed (with the others of its ends, reason and month), and
+        when its lot is a product, named as missing on it."""
+        self._uncounted[(reason, *ends, Period.MONTH.number(leg.time))].append(leg)
+        if node is not None:
+            node.missing.append(f"{_leg_text([leg], ends)}: {reason}")
+
+    def _ends(self, leg: Leg, made: str | None) -> _Ends:
+        """Where a leg starts, on what basis, and where it ends."""
+        origin, basis = self.places.origin(leg.origin, leg.stated, made) or (None, "unknown")
+        return origin, basis, self.places.destination(leg.destination, leg.stated)
+
     def _leg(self, i: int, leg: Leg) -> None:
         s = self.system
         node = s.nodes[i]
         where = f"leg {leg.event} ({leg.lot})"
-        lane = self.model.lane(leg.origin, leg.destination) if leg.destination else None
+        ends = origin, basis, destination = self._ends(leg, node.site)
+        assert origin is not None  # where the lot was made closes the order
+        if leg.kg is None:
+            self._not_counted(leg, ends, "its mass is not stated in kg", node)
+            return
+        lane = self.model.lane(origin, destination) if origin and destination else None
         mode_name = leg.mode or (lane.mode.value if lane else None)
         if mode_name is None:
-            node.missing.append(
-                f"{where}: transport mode unknown from {leg.origin} to {leg.destination}"
+            self._not_counted(
+                leg, ends, "transport mode unknown (no bt:transportMode, no lane)", node
             )
             return
         try:
             mode = Mode(mode_name)
         except ValueError:
-            node.missing.append(f"{where}: transport mode {mode_name!r} unknown")
+            self._not_counted(leg, ends, f"transport mode {mode_name!r} unknown", node)
             return
         distance = (
             leg.distance_km if leg.distance_km is not None else (lane.distance_km if lane else None)
         )
         stated = distance is not None
         if distance is None:
-            a, b = self.sites.get(leg.origin), self.sites.get(leg.destination or "")
+            a, b = self.sites.get(origin), self.sites.get(destination or "")
             crow = great_circle_km(a, b) if a and b else None
             if crow is None:
-                node.missing.append(f"{where}: no distance (no lane distance, no site coordinates)")
+                self._not_counted(
+                    leg,
+                    ends,
+                    "no distance (no bt:distanceKm, lane distance or site coordinates)",
+                    node,
+                )
                 return
             distance = crow * DETOUR[mode]
         group = self._group(where, "on the lot moved", i)
@@ -462,9 +569,9 @@ class Builder:
             Stage.TRANSPORT,
             node.material,
             Quality.CALCULATED if stated else Quality.ESTIMATED,
-            leg.origin,
+            origin,
             leg.time,
-            f"{where}: {leg.kg:g} kg x {distance:,.0f} km {mode.value}"
+            f"{where}: {leg.kg:g} kg x {distance:,.0f} km {mode.value} from {origin} ({basis})"
             + ("" if stated else f" (great circle x {DETOUR[mode]})"),
         )
 
@@ -569,7 +676,7 @@ class Builder:
                     stage,
                     material,
                     a.quality,
-                    a.site,
+                    self.places.site(a.site),
                     when,
                     f"{a.where}: {a.kind.value} {a.amount:g} {a.unit}"
                     + (f" x {share:g} {factor}" if a.mix else f" ({factor or 'direct'})"),
@@ -640,11 +747,17 @@ class Builder:
         for leg in self._legs:
             lot = s.index.get(leg.lot)
             if lot is None:
-                s.notes.append(
-                    f"leg {leg.event}: lot {leg.lot} has no recorded origin; leg not counted"
+                self._not_counted(
+                    leg,
+                    self._ends(leg, None),
+                    "what it moves is no lot, item batch or pack of the product system",
                 )
             else:
                 self._leg(lot, leg)
+        for (reason, origin, basis, destination, _), legs in self._uncounted.items():
+            when = [leg.time for leg in legs]
+            what = _leg_text(legs, (origin, basis, destination))
+            s.unused.append(Unused("leg", what, min(when), max(when), reason))
         self._events()
         self._site_periods()
         for node in s.nodes:
@@ -705,9 +818,14 @@ class Builder:
             products = made[(site, length)].get(number, [])
             label = f"{site} {data[0].period}"
             if not products:
-                s.notes.append(
-                    f"{label}: {len(data)} activity data but no product made there then; "
-                    "not counted"
+                s.unused.append(
+                    Unused(
+                        "activity data",
+                        f"{self.system.site_name(site)} ({site}) {data[0].period}",
+                        *span(length, number),
+                        "no product made there then takes them",
+                        tuple(f"{a.where}: {a.kind.value} {a.amount:g} {a.unit}" for a in data),
+                    )
                 )
                 continue
             rule = self.model.allocation_of(site)
@@ -721,9 +839,18 @@ class Builder:
             for i, share in shares:
                 s.nodes[i].own[g] = s.nodes[i].own.get(g, 0.0) + share
                 covered.add(i)
+        # no site data, no completeness: other burden (a leg) does not stand in for them
+        lengths: dict[str, set[Period]] = defaultdict(set)
+        for site, length, _ in by_span:
+            lengths[site].add(length)
         for site, listed in self._made.items():
-            for i, *_ in listed:
-                if i not in covered and not any(s.groups[g].burdens for g in s.nodes[i].own):
-                    s.nodes[i].missing.append(
-                        f"no activity data for {site} when {s.nodes[i].id} was made"
-                    )
+            for i, when, *_ in listed:
+                if i in covered or any(s.groups[g].allocated for g in s.nodes[i].own):
+                    continue
+                labels = " or ".join(
+                    sorted(p.label(p.number(when)) for p in lengths[site] or {Period.YEAR})
+                )
+                s.nodes[i].missing.append(
+                    f"no activity data for site {s.site_name(site)} ({site}) in {labels}"
+                    f" ({s.nodes[i].id} made {when:%Y-%m-%d})"
+                )

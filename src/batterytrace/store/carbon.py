@@ -4,9 +4,10 @@ recorded steps, legs and packs a product system is built from.
 The reads go through the derived tables, never the events' content (a cell line's event lists
 500 cells): ``event_figure`` gives every event with quantities (its flows and element figures),
 ``holding`` the items each transformation made (level 0) and what each pack holds, and
-``event_key`` the destinations of shipments, the parents of aggregations and the events that
-state extension fields (``bt:activity``, ``bt:transportMode``, ``bt:distanceKm``), whose content
-alone is parsed.
+``event_key`` the sources and destinations of shipments (CBV types: location, parties), the
+objects of shipments without quantities, the parents of aggregations and the events that state
+extension fields (``bt:activity``, ``bt:transportMode``, ``bt:distanceKm``), whose content alone
+is parsed. ``vocabulary_child`` gives the location hierarchy the master data declare.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from batterytrace.carbon.activity import Model, event_activities, from_json
 from batterytrace.carbon.factors import FactorSet, read_csv, write_csv
+from batterytrace.carbon.places import Stated
 from batterytrace.carbon.system import Assembled, Leg, Made, Output, Unit
 from batterytrace.masterdata import BT
 from batterytrace.store import schema
@@ -37,11 +39,28 @@ EXTENSIONS = {
 
 _FIGURED = """
 SELECT f.seq, f.figures, e.event_id, e.event_type, e.biz_step, e.biz_location,
-       e.event_time, e.transformation_id
+       e.event_time, e.transformation_id, e.read_point
 FROM event_figure f {join} event e ON e.seq = f.seq
 WHERE e.event_type = 'TransformationEvent'
    OR (e.event_type = 'ObjectEvent' AND (e.action = 'ADD' OR e.biz_step = 'shipping'))
 ORDER BY f.seq
+"""
+# where these lots or items were received (for shipments that say nowhere where they left)
+_RECEIPTS = """
+SELECT k.value, e.event_time, COALESCE(e.biz_location, e.read_point)
+FROM event_key k {join} event e ON e.seq = k.seq
+WHERE k.role IN ('epcClass', 'epc') AND k.value IN ({marks})
+  AND e.event_type = 'ObjectEvent' AND e.biz_step = 'receiving'
+  AND COALESCE(e.biz_location, e.read_point) IS NOT NULL
+"""
+_CHUNK = 500  # identifiers per IN list
+# shipments of identified objects only (no quantity list: no figures), and what they move
+_UNFIGURED_SHIPMENTS = """
+SELECT e.seq, e.event_id, e.biz_location, e.event_time, e.read_point, k.value
+FROM event e {join} event_key k ON k.seq = e.seq
+WHERE e.event_type = 'ObjectEvent' AND e.biz_step = 'shipping' AND k.role = 'epc'
+  AND NOT EXISTS (SELECT 1 FROM event_figure f WHERE f.seq = e.seq)
+ORDER BY e.seq
 """
 # the items each transformation made (holdings at level 0: only transformations make items)
 _ITEMS_MADE = "SELECT source, container_class, items FROM holding WHERE level = 0"
@@ -58,7 +77,14 @@ _HELD = """
 SELECT e.event_id, h.items FROM holding h {join} event e ON e.seq = h.source
 WHERE h.container = {mark} AND h.level > 0
 """
-_DESTINATIONS = "SELECT seq, value FROM event_key WHERE role = 'destination:location'"
+# the source and destination lists of shipments (CBV types: location, owning_party...)
+_ENDS = """
+SELECT k.seq, k.role, k.value FROM event e {join} event_key k ON k.seq = e.seq
+WHERE e.biz_step = 'shipping' AND e.event_type = 'ObjectEvent'
+  AND (k.role LIKE {mark} OR k.role LIKE {mark})
+ORDER BY k.seq, k.role, k.value
+"""
+_PARENTS = "SELECT child, parent FROM vocabulary_child ORDER BY child, parent"
 _PACK_CONTENTS = """
 SELECT container, source, items FROM holding
 WHERE container > {mark} AND container < {mark} AND level > 0
@@ -157,6 +183,11 @@ def _elements(facts: Mapping[str, list[Any]], quantity: float, per_item: bool) -
     return {e: value * quantity for e, (value, item) in facts.items() if bool(item) == per_item}
 
 
+def parents(conn: Connection) -> dict[str, str]:
+    """The location hierarchy the master data declare: child -> parent (Digital Links)."""
+    return {child: parent for child, parent in Driver(conn).rows(_PARENTS, ())}
+
+
 def recorded(
     conn: Connection, pack_classes: tuple[str, ...]
 ) -> tuple[list[Made], list[Leg], list[Assembled]]:
@@ -166,28 +197,22 @@ def recorded(
     items: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for source, cls, n in driver.rows(_ITEMS_MADE, ()):
         items[source].append((cls, int(n)))
-    destinations = dict(driver.rows(_DESTINATIONS, ()))
+    ends: dict[int, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
+    for seq, role, value in driver.rows(_ENDS, ("source:%", "destination:%")):
+        side, _, kind = role.partition(":")
+        ends[seq][side].append((kind, value))
     steps: dict[str, Made] = {}
-    legs: list[Leg] = []
+    # (seq, event, time, lot, kg, bizLocation, readPoint) of each shipment
+    shipped: list[tuple[int, str, int, str, float | None, str | None, str | None]] = []
     batches: dict[int, str] = {}
-    for seq, figures, event_id, kind, biz_step, site, ms, tid in driver.rows(_FIGURED, ()):
+    for seq, figures, event_id, kind, biz_step, site, ms, tid, point in driver.rows(_FIGURED, ()):
         flows = orjson.loads(figures)
         facts = flows.get("facts", {})
         when = _when(ms)
         if kind == "ObjectEvent" and biz_step == "shipping":
-            legs.extend(
-                Leg(
-                    event_id,
-                    lot,
-                    kg,
-                    site,
-                    destinations.get(seq),
-                    when,
-                    stated["mode"].get(seq),
-                    stated["distance"].get(seq),
-                )
+            shipped.extend(
+                (seq, event_id, ms, lot, kg, site, point)
                 for lot, kg in flows.get("quantityList", ())
-                if kg is not None
             )
             continue
         listed = flows.get(
@@ -217,8 +242,48 @@ def recorded(
         step = Made(event_id, site, when, inputs, tuple(outputs), activities, kind == "ObjectEvent")
         key = tid or event_id  # the events of one transformation are one step
         steps[key] = _joined(steps[key], step) if key in steps else step
+    for seq, event_id, site, ms, point, epc in driver.rows(_UNFIGURED_SHIPMENTS, ()):
+        shipped.append((seq, event_id, ms, epc, None, site, point))
+    unplaced = {
+        lot
+        for seq, _, _, lot, _, site, point in shipped
+        if not (site or point or dict(ends[seq]["source"]).get("location"))
+    }
+    receipts = _receipts(driver, sorted(unplaced))
+    legs = []
+    for seq, event_id, ms, lot, kg, site, point in shipped:
+        before = [(at, place) for at, place in receipts.get(lot, ()) if at < ms]
+        places = Stated(
+            point,
+            tuple(ends[seq]["source"]),
+            tuple(ends[seq]["destination"]),
+            max(before)[1] if before else None,  # the last receipt before the shipment
+        )
+        legs.append(
+            Leg(
+                event_id,
+                lot,
+                kg,
+                site,
+                dict(ends[seq]["destination"]).get("location"),
+                _when(ms),
+                stated["mode"].get(seq),
+                stated["distance"].get(seq),
+                places,
+            )
+        )
     packs = list(_packs(driver, pack_classes, batches))
     return list(steps.values()), legs, packs
+
+
+def _receipts(driver: Driver, objects: list[str]) -> dict[str, list[tuple[int, str]]]:
+    """(time, location) of each receiving event of these lots or items."""
+    out: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for start in range(0, len(objects), _CHUNK):
+        chunk = objects[start : start + _CHUNK]
+        for value, ms, place in driver.rows(_RECEIPTS, chunk, len(chunk)):
+            out[value].append((ms, place))
+    return out
 
 
 def _joined(a: Made, b: Made) -> Made:
