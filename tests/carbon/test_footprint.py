@@ -24,6 +24,7 @@ from carbon_chain import (
     ORE,
     PACK,
     PLANT,
+    REFINERY,
     SITES,
     SUL,
     WHEN,
@@ -279,3 +280,23 @@ def test_unknown_quality_is_named() -> None:
              "amount": 1, "unit": "L", "quality": "guessed"}  # fmt: skip
     with pytest.raises(ActivityError, match="quality: 'guessed' is not one of measured"):
         act.from_json({"activities": [entry]}, "f.json")
+
+
+def test_a_multi_output_step_shares_its_inputs_by_the_site_rule() -> None:
+    """ISO 14044 §4.3.4.2: one rule per unit process. The refinery allocates economically, so
+    the ore it refines goes to its sulfate and its copper by value, like its own data."""
+    copper = "lot:copper"
+    prices = {"cls:sulfate": 4, "cls:copper": 1}  # per kg
+    priced = model(allocation=[{"site": REFINERY.id, "rule": "economic", "values": prices}])
+    b = Builder(priced, FACTORS, SITES)
+    b.step(Made("e1", MINE.id, WHEN, (), (out(ORE, 1000, Co=10),), commissioned=True))
+    b.step(Made("e2", REFINERY.id, WHEN, ((ORE, 1000),), (out(SUL, 100), out(copper, 300))))
+    result = rollup(b.build())
+    per_unit = {n.id: result.total(i) for i, n in enumerate(result.system.nodes)}
+    # economic values: sulfate 100 kg x 4 = 400, copper 300 kg x 1 = 300; sulfate takes 4/7.
+    # ore 370 kg CO2e (100 L x 2.5 + 200 kWh x 0.6); the refinery's own data 128 + 50
+    # (1 MWh at 0.8 x 0.01 + 0.2 x 0.6 per kWh, and 0.05 t process) by the same 4/7 and 3/7
+    assert per_unit[SUL] == pytest.approx((370 * 4 / 7 + 178 * 4 / 7) / 100, rel=1e-12)
+    assert per_unit[copper] == pytest.approx((370 * 3 / 7 + 178 * 3 / 7) / 300, rel=1e-12)
+    tree = explain(result, SUL, floor=0)
+    assert "inputs shared by economic (prices per product class)" in tree.detail

@@ -205,6 +205,7 @@ class Node:
     missing: list[str] = field(default_factory=list)
     elements: dict[str, float] = field(default_factory=dict)
     origin: str = "made"  # or: proxy, supplier, cut-off (what stands for its own footprint)
+    inputs_rule: str | None = None  # the rule a multi-output step shared its inputs by
 
 
 @dataclass(slots=True)
@@ -331,30 +332,33 @@ class Builder:
         return i
 
     def step(self, made: Made) -> None:
+        products = [(self._product(out, made.site, made.time), out) for out in made.outputs]
         made_here = []
-        for out in made.outputs:
-            i = self._product(out, made.site, made.time)
+        for (i, out), share in zip(products, self._input_shares(made, products), strict=True):
             if self._sourced(i, out, made):
                 continue  # its footprint stands for its upstream too (cradle to gate)
             for source, amount in made.inputs:
-                self._pending_inputs.append((i, source, amount * self._output_share(made, out)))
+                self._pending_inputs.append((i, source, amount * share))
             self._made[made.site].append((i, made.time, out.quantity, out.elements, made.event))
             made_here.append((i, out))
         if made.activities and made_here:
             self._event_activities.append((made, made_here))
 
-    @staticmethod
-    def _output_share(made: Made, out: Output) -> float:
-        """Inputs of a multi-output step go to its outputs by the same basis as mass (one
-        output: all of them); decision 010 keeps multi-output inputs by output mass."""
-        if len(made.outputs) == 1:
-            return 1.0
-        total = sum(o.quantity for o in made.outputs if o.unit is out.unit)
-        if any(o.unit is not out.unit for o in made.outputs):
-            raise AllocationError(
-                f"event {made.event}: outputs in kg and in items; inputs cannot be shared by mass"
-            )
-        return out.quantity / total
+    def _input_shares(self, made: Made, products: list[tuple[int, Output]]) -> list[float]:
+        """Each output's share of the step's inputs: one output takes them all; several share
+        them by the site's allocation rule, the one its own data follow (ISO 14044 §4.3.4.2:
+        one rule per unit process), named on the products for ``--explain``."""
+        if len(products) == 1 or not made.inputs:
+            return [1.0] * len(products)
+        rule = self.model.allocation_of(made.site)
+        shares = self._allocate(
+            [(i, out.quantity, out.elements, made.event) for i, out in products],
+            rule,
+            f"event {made.event} (its inputs)",
+        )
+        for i, _ in shares:
+            self.system.nodes[i].inputs_rule = rule.describe()
+        return [share for _, share in shares]
 
     def _sourced(self, i: int, out: Output, made: Made) -> bool:
         """A supplier PCF or (for commissioned products) a proxy stands for the product's own
