@@ -66,11 +66,11 @@ def chain() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-FACTORS = """id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,\
-reference
-diesel,Diesel,L,3,GLO,2025,1.1,,,0,AR6,test,https://example.org
-grid,Grid,kWh,0.5,FR,2025,1.2,,,0,AR6,test,https://example.org
-freight-road-truck,Road,tkm,0.1,GLO,2025,1.5,,,0,AR6,test,https://example.org
+FACTORS = """id,name,kind,mode,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,\
+gwp,source,reference
+diesel,Diesel,fuel,,L,3,GLO,2025,1.1,,,0,AR6,test,https://example.org
+grid,Grid,grid,,kWh,0.5,FR,2025,1.2,,,0,AR6,test,https://example.org
+freight-road-truck,Road,freight,road,tkm,0.1,GLO,2025,1.5,,,0,AR6,test,https://example.org
 """
 
 

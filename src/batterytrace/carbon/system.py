@@ -30,7 +30,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from batterytrace.carbon.activity import DETOUR, Activity, Allocation, Mode, Model, Quality, Rule
-from batterytrace.carbon.factors import Factor, FactorSet
+from batterytrace.carbon.factors import Factor, FactorKind, FactorSet
 from batterytrace.custody.ledger import Period
 from batterytrace.errors import AllocationError, FactorError
 from batterytrace.masterdata import Site, SiteRole
@@ -229,14 +229,20 @@ class System:
         return known.role if known else None
 
     def wind_mix(self) -> frozenset[str]:
-        """The factors of the electricity mixes with wind that refineries record."""
+        """The factors of the electricity mixes with wind (a factor of kind wind) that
+        refineries record."""
         return frozenset(
             f
             for site, mix in self.mixes
             if self.role(site) is SiteRole.REFINERY
-            if any("wind" in m for m in mix)
+            if any(self.kind(m) is FactorKind.WIND for m in mix)
             for f in mix
         )
+
+    def kind(self, factor: str) -> FactorKind | None:
+        """What a factor of the set is a factor of (None: not in the set)."""
+        known = self.factors.factors.get(factor)
+        return known.kind if known else None
 
     def node(self, node_id: str) -> int | None:
         return self.index.get(node_id)
@@ -501,7 +507,7 @@ class Builder:
             if factor.geography in ("EU", "RER") and country in EU
             else 3
         )
-        if factor.geography == "GLO" and factor.id.startswith("freight-"):
+        if factor.geography == "GLO" and factor.kind is FactorKind.FREIGHT:
             geo = 2  # freight intensities are global by nature (GLEC)
         return (1 if primary else 2, 1 if gap <= 1 else 2 if gap <= 3 else 3, geo)
 
