@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from batterytrace.cli import app
-from factories import ORE_CLASS, document, object_event, write
+from factories import ORE_CLASS, broken_workers, document, object_event, write
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -457,3 +457,16 @@ def test_a_binary_file_is_one_line(env: Path) -> None:
     result = runner.invoke(app, ["carbon", "import", str(path)])
     assert result.exit_code == 1 and "codec can't decode" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_capture_prints_that_it_worked_without_its_workers(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken_workers(monkeypatch)
+    source = write(env / "d.jsonld", document([object_event(n) for n in range(1, 6)]))
+    result = runner.invoke(app, ["capture", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "captured 5" in result.stdout
+    assert "worker processes" in result.output and "prepared in this process" in result.output
+    body = json.loads(runner.invoke(app, ["capture", "--json", str(source)]).stdout)
+    assert body[0]["duplicates"] == 5 and "prepared in this process" in body[0]["fallback"]

@@ -176,6 +176,8 @@ def capture(
                     f"{r['file']}: captured {r['captured']}, duplicates {r['duplicates']}, "
                     f"ledger at entry {r['ledger_head']['seq']}"
                 )
+                if r["fallback"]:
+                    err.print(_flag("note", f"{r['file']}: {r['fallback']}"), soft_wrap=True)
         total_c = sum(r.get("captured", 0) for r in results)
         total_d = sum(r.get("duplicates", 0) for r in results)
         out.print(f"total: captured {total_c}, duplicates {total_d}, rejected files {rejected}")
@@ -192,7 +194,8 @@ def _capture_file(repo: Repository, path: Path) -> dict[str, Any]:
             return {"file": str(path), "rejected": True, "error": str(exc)}
     head = {"seq": res.head_seq, "hash": res.head}
     return {"file": str(path), "rejected": False, "captured": res.captured,
-            "duplicates": res.duplicates, "ledger_head": head}  # fmt: skip
+            "duplicates": res.duplicates, "ledger_head": head,
+            "fallback": res.fallback}  # fmt: skip
 
 
 def _params(raw: list[str]) -> dict[str, list[str]]:
