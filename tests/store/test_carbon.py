@@ -224,3 +224,33 @@ def test_a_supplier_footprint_replaces_what_the_chain_recorded(
     document["pcf"]["pcfExcludingBiogenicUptake"] = "-1"
     with pytest.raises(PactError, match="pcfExcludingBiogenicUptake"):
         repo.import_supplier_footprint(document, SUL)
+
+
+def test_an_event_falls_in_the_period_of_its_local_time(repo: Repository, tmp_path: Path) -> None:
+    """One period rule (decision 014): ore commissioned at 23:30 on 31 March at the mine
+    (-02:00), 01:30 on 1 April in UTC, is Q1's product, whether its eventTime is written in
+    the local offset or in UTC; the mine's Q1 data go to it, its Q2 data to nothing."""
+    repo.init()
+    local, utc = (f"urn:epc:class:lgtin:6111111.000101.{n}" for n in ("LOCAL", "UTC"))
+    made = [
+        {**event("ObjectEvent", 1, MINE, action="ADD", bizStep="commissioning",
+                 quantityList=[kg(lot, 1000)]), "eventTime": written,
+         "eventTimeZoneOffset": "-02:00"}
+        for lot, written in ((local, "2025-03-31T23:30:00-02:00"), (utc, "2025-04-01T01:30:00Z"))
+    ]  # fmt: skip
+    path = tmp_path / "mine.jsonld"
+    doc = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
+           "creationDate": "2025-04-01T00:00:00Z", "epcisBody": {"eventList": made}}  # fmt: skip
+    path.write_bytes(orjson.dumps(doc))
+    repo.capture(path)
+    repo.import_master_data(master_data())
+    data = [{"site": MINE, "period": period, "kind": "fuel", "factor": "diesel", "amount": litres,
+             "unit": "L"} for period, litres in (("2025-Q1", 100), ("2025-Q2", 1))]  # fmt: skip
+    repo.import_carbon(from_json({"activities": data}, "model.json"), "model.json")
+    repo.import_factors(read_csv(FACTORS, "test", "1"))
+    for lot in (local, utc):
+        fp, _ = repo.footprint(lot, "test@1")
+        # Q1: 100 L x 3 kg CO2e/L shared by mass between the two 1,000 kg lots
+        assert fp.kg_co2e == pytest.approx(100 * 3 / 2000, rel=1e-12) and fp.complete
+    notes = repo.footprints("test@1").system.notes
+    assert any("2025-Q2" in n and "no product made there then" in n for n in notes)

@@ -36,6 +36,7 @@ from batterytrace.epcis.model import (
     Location,
     QuantityElement,
 )
+from batterytrace.epcis.timestamps import local_time
 from batterytrace.errors import BatteryTraceError, CustodyError, Overdraft
 from batterytrace.masterdata import BT
 from batterytrace.trace.lineage import (
@@ -97,7 +98,7 @@ class _Stamp(NamedTuple):
 
     @classmethod
     def of(cls, event: Event) -> _Stamp:
-        return cls(event.eventTime, event.recordTime, event.eventID or "")
+        return cls(_local(event), event.recordTime, event.eventID or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,10 +196,10 @@ class Custody:
     def _originate(self, event: Event, site: str | None, name: str, lots: dict[str, float]) -> None:
         self._handled(site, lots)
         for origin in self.rules.origins_at(site):
-            if not origin.evidence.covers(event.eventTime):
+            if not origin.evidence.covers(_local(event)):
                 self.notes.append(Note(name, origin.claim, (
                     f"not attached to {', '.join(lots)}: evidence {origin.evidence.describe()} "
-                    f"does not cover {event.eventTime.date()}"), tuple(lots)))  # fmt: skip
+                    f"does not cover {_local(event).date()}"), tuple(lots)))  # fmt: skip
                 continue
             made = {lot: self._contents(lot, kg) for lot, kg in lots.items()}
             backing = f"origin at {site}: evidence {origin.evidence.describe()}"
@@ -265,13 +266,13 @@ class Custody:
         for lot, receipt in receipts.items():  # what this step used of them
             receipt.kg -= min(receipt.kg, inputs[lot])
         for origin in self.rules.origins_at(site):
-            if origin.evidence.covers(event.eventTime):
+            if origin.evidence.covers(_local(event)):
                 backing = f"made at {site}: evidence {origin.evidence.describe()}"
                 self._put(event, self.rules.policy(site, origin.claim), name, made, backing)
             else:
                 self.notes.append(Note(name, origin.claim, (
                     f"not attached to {', '.join(made)}: evidence {origin.evidence.describe()} "
-                    f"does not cover {event.eventTime.date()}"), tuple(made)))  # fmt: skip
+                    f"does not cover {_local(event).date()}"), tuple(made)))  # fmt: skip
 
     def _segregated(
         self,
@@ -474,6 +475,12 @@ class Custody:
         """The claimed kg of element in ``kg`` of a lot."""
         share = self.lots.get(lot, {}).get(claim, {}).get(element)
         return share * (self.content(lot, element, kg) or 0.0) if share else 0.0
+
+
+def _local(event: Event) -> datetime:
+    """When the event happened, on its own clock: the day evidence must cover, the period an
+    entry falls in (decision 014)."""
+    return local_time(event.eventTime, event.eventTimeZoneOffset)
 
 
 def _site(event: Event) -> str | None:

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, delete, insert, select
 from batterytrace.carbon.activity import Model, event_activities, from_json
 from batterytrace.carbon.factors import FactorSet, read_csv, write_csv
 from batterytrace.carbon.system import Assembled, Leg, Made, Output, Unit
+from batterytrace.epcis.timestamps import local_time
 from batterytrace.masterdata import BT
 from batterytrace.store import schema
 from batterytrace.store.driver import Driver
@@ -37,7 +38,7 @@ EXTENSIONS = {
 
 _FIGURED = """
 SELECT f.seq, f.figures, e.event_id, e.event_type, e.biz_step, e.biz_location,
-       e.event_time, e.transformation_id
+       e.event_time, e.event_time_zone_offset, e.transformation_id
 FROM event_figure f {join} event e ON e.seq = f.seq
 WHERE e.event_type = 'TransformationEvent'
    OR (e.event_type = 'ObjectEvent' AND (e.action = 'ADD' OR e.biz_step = 'shipping'))
@@ -64,7 +65,7 @@ SELECT container, source, items FROM holding
 WHERE container > {mark} AND container < {mark} AND level > 0
 """
 _PACKED = """
-SELECT k.value, e.biz_location, e.event_time
+SELECT k.value, e.biz_location, e.event_time, e.event_time_zone_offset
 FROM event_key k {join} event e ON e.seq = k.seq
 WHERE k.role = 'parentID' AND k.value > {mark} AND k.value < {mark}
   AND e.event_type = 'AggregationEvent' AND (e.action IS NULL OR e.action <> 'DELETE')
@@ -138,8 +139,9 @@ def suppliers(conn: Connection) -> list[tuple[str, dict[str, Any]]]:
 # --- what the events recorded -----------------------------------------------------------------
 
 
-def _when(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
+def _when(ms: int, offset: str) -> datetime:
+    """An event's local time (the periods' clock, decision 014)."""
+    return local_time(datetime.fromtimestamp(ms / 1000, UTC), offset)
 
 
 def _stated(driver: Driver, name: str) -> dict[int, Any]:
@@ -170,10 +172,10 @@ def recorded(
     steps: dict[str, Made] = {}
     legs: list[Leg] = []
     batches: dict[int, str] = {}
-    for seq, figures, event_id, kind, biz_step, site, ms, tid in driver.rows(_FIGURED, ()):
+    for seq, figures, event_id, kind, biz_step, site, ms, offset, tid in driver.rows(_FIGURED, ()):
         flows = orjson.loads(figures)
         facts = flows.get("facts", {})
-        when = _when(ms)
+        when = _when(ms, offset)
         if kind == "ObjectEvent" and biz_step == "shipping":
             legs.extend(
                 Leg(
@@ -242,10 +244,10 @@ def _packs(
         for container, source, n in driver.rows(_PACK_CONTENTS, (low, high)):
             contents[container].append((batches.get(source, f"event #{source}"), int(n)))
         seen: set[str] = set()
-        for pack, site, ms in driver.rows(_PACKED, (low, high)):
+        for pack, site, ms, offset in driver.rows(_PACKED, (low, high)):
             if pack not in seen:
                 seen.add(pack)
-                yield Assembled(pack, cls, site, _when(ms), tuple(contents.get(pack, ())))
+                yield Assembled(pack, cls, site, _when(ms, offset), tuple(contents.get(pack, ())))
 
 
 def batch_of(conn: Connection, item: str) -> str | None:

@@ -265,7 +265,7 @@ class EventStore:
 # row than SQLite itself (bench/capture.py).
 _COLUMNS = (
     "event_type", "event_time", "record_time", "action", "biz_step", "disposition",
-    "read_point", "biz_location", "transformation_id",
+    "read_point", "biz_location", "transformation_id", "event_time_zone_offset",
 )  # fmt: skip
 _EVENT_COLUMNS = (
     "seq", "event_id", "hash_id", "content_digest", "owner", "capture_id", "content",
