@@ -11,7 +11,7 @@ import pytest
 from batterytrace.custody.claims import Claim
 from batterytrace.custody.flows import Custody
 from batterytrace.custody.rules import CustodyRules
-from batterytrace.epcis.model import Event
+from batterytrace.epcis.model import Event, QuantityElement
 from batterytrace.errors import CustodyError
 from batterytrace.trace.lineage import EventLineage, node_id
 from factories import CERTIFIED_MINE as MINE
@@ -166,3 +166,38 @@ def test_an_entry_falls_in_the_period_of_the_events_local_time() -> None:
     assert (q1.period, q1.credits, q1.losses) == ("2025-Q1", pytest.approx(8.0), 0.0)
     assert (q2.period, q2.credits, q2.losses) == ("2025-Q2", 0.0, pytest.approx(0.4))
     assert q2.opening == pytest.approx(8.0)
+
+
+def test_a_claimed_input_without_an_element_figure_makes_the_claim_unknown_not_zero() -> None:
+    """OX, ore from the certified mine with no element figure, carries origin:MA, kg unknown.
+    Refined with O1 into SX, SX's MA share of its cobalt is unknown (not 0, not removed), and a
+    note names OX."""
+    events = [
+        *chain(),
+        at(MINE, commission("OX", 300, None, 2)),
+        at(REFINERY, transform("SX", {"O1": 500, "OX": 300}, {"SX": (40, 0.2)}, 4)),
+    ]
+    state = custody(events)
+    assert state.claimed(node_id(lot("OX")))[MA] == {"Co": None, "Ni": None, "Li": None}
+    assert state.claimed(node_id(lot("SX")))[MA] == {"Co": None}
+    (unknown,) = [n for n in state.notes if n.event == "urn:uuid:t-SX" and n.claim == MA]
+    assert unknown.lots == (node_id(lot("OX")),)
+    assert f"Co or its claimed share unknown on {node_id(lot('OX'))}" in unknown.text
+    assert "share of Co unknown" in unknown.text
+
+
+def test_a_credit_of_unknown_kg_is_named_and_the_period_incomplete() -> None:
+    """SX, low-carbon sulfate the refinery made with no element figure, received at the pCAM
+    plant (mass balance): its Co credit is unknown, not 0 kg; the quarter says so."""
+    events = [
+        *chain(),
+        at(REFINERY, transform("SX", {"O2": 100}, {"SX": (10, None)}, 4)),
+        replace(received("S1", 40, 6), eventID="urn:uuid:r-SX",
+                quantityList=(QuantityElement(lot("SX"), 10, "KGM"),)),
+    ]  # fmt: skip
+    state = custody(events)
+    (quarter,) = state.accounts[node_id(PCAM), LOW, "Co"].statements()
+    assert quarter.credits == pytest.approx(8.0)  # S1 only: SX's is not counted as 0 kg
+    assert quarter.unknown == [f"urn:uuid:r-SX {node_id(lot('SX'))}"]
+    (note,) = [n for n in state.notes if n.event == "urn:uuid:r-SX"]
+    assert note.lots == (node_id(lot("SX")),) and "credit of Co, Ni, Li unknown" in note.text
