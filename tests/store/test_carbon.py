@@ -17,6 +17,7 @@ from batterytrace.errors import FactorError, FootprintError, PactError
 from batterytrace.masterdata import MasterData, MaterialKind, Party, Site, SiteRole, material
 from batterytrace.repository import Repository
 from batterytrace.scenario.generator import generate
+from batterytrace.store import schema
 from batterytrace.trace.lineage import node_id
 from factories import CONTEXT
 from pact_schema import validators
@@ -254,3 +255,14 @@ def test_an_event_falls_in_the_period_of_its_local_time(repo: Repository, tmp_pa
         assert fp.kg_co2e == pytest.approx(100 * 3 / 2000, rel=1e-12) and fp.complete
     notes = repo.footprints("test@1").system.notes
     assert any("2025-Q2" in n and "no product made there then" in n for n in notes)
+
+
+def test_a_stored_set_without_the_kind_column_is_named(repo: Repository) -> None:
+    """A set added before factors declared their kind (decision 014) is named, not misread."""
+    repo.init()
+    old = "id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,"
+    old += "reference\ndiesel,Diesel,L,3,GLO,2025,1.1,,,0,AR6,test,https://example.org\n"
+    with repo.engine.begin() as conn:
+        conn.execute(schema.factor_set.insert().values(name="old", version="1", content=old))
+    with pytest.raises(FactorError, match=r"stored factor set old@1: line 1: kind: missing column"):
+        repo.factor_set("old@1")

@@ -23,6 +23,7 @@ from batterytrace.carbon.activity import Model, event_activities, from_json
 from batterytrace.carbon.factors import FactorSet, read_csv, write_csv
 from batterytrace.carbon.system import Assembled, Leg, Made, Output, Unit
 from batterytrace.epcis.timestamps import local_time
+from batterytrace.errors import FactorError
 from batterytrace.masterdata import BT
 from batterytrace.store import schema
 from batterytrace.store.driver import Driver
@@ -109,12 +110,19 @@ def save_factors(conn: Connection, factors: FactorSet, owner: str | None = None)
 
 
 def factor_sets(conn: Connection) -> dict[str, FactorSet]:
-    """The sets users added, by label (``name@version``)."""
-    sets = (
-        read_csv(content, name, version)
-        for name, version, content in conn.execute(select(F.c.name, F.c.version, F.c.content))
-    )
-    return {s.label: s for s in sets}
+    """The sets users added, by label (``name@version``); a set stored before a column it now
+    needs (``kind``, ``mode``: decision 014) is named, to be added again with it."""
+    sets = {}
+    for name, version, content in conn.execute(select(F.c.name, F.c.version, F.c.content)):
+        try:
+            found = read_csv(content, name, version)
+        except FactorError as err:
+            raise FactorError(
+                f"stored factor set {name}@{version}: {err}; add it again "
+                "(carbon factors --add) with the columns of docs/carbon-data.md"
+            ) from None
+        sets[found.label] = found
+    return sets
 
 
 def save_supplier(
