@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from batterytrace.carbon import activity as act
-from batterytrace.carbon.factors import read_csv
+from batterytrace.carbon.factors import FactorSet, read_csv
 from batterytrace.carbon.system import (
     Assembled,
     Builder,
@@ -21,15 +21,15 @@ from batterytrace.masterdata import Site, SiteRole
 from batterytrace.trace.lineage import node_id
 
 FACTORS = read_csv(
-    """id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,reference
-diesel,Diesel,L,2.5,GLO,2025,1.1,,,0,AR6,test,https://example.org
-grid-ma,Grid MA,kWh,0.6,MA,2025,1.2,,,0,AR6,test,https://example.org
-grid-fr,Grid FR,MJ,0.0138888888888889,FR,2025,1.2,,,0,AR6,test (per MJ: 0.05 per kWh),https://example.org
-wind,Wind,kWh,0.01,GLO,2025,1.3,,,0,AR6,test,https://example.org
-freight-sea-container,Sea,tkm,0.01,GLO,2025,1.5,,,0,AR6,test,https://example.org
-freight-road-truck,Road,tkm,0.1,GLO,2025,1.5,,,0,AR6,test,https://example.org
-conventional,Conventional sulfate,kg,10,CN,2025,,5,15,0,AR6,test,https://example.org
-cell-materials,Cell materials,kWh_capacity,5,GLO,2025,1.4,,,0.1,AR6,test,https://example.org
+    """id,name,kind,mode,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,reference
+diesel,Diesel,fuel,,L,2.5,GLO,2025,1.1,,,0,AR6,test,https://example.org
+grid-ma,Grid MA,grid,,kWh,0.6,MA,2025,1.2,,,0,AR6,test,https://example.org
+grid-fr,Grid FR,grid,,MJ,0.0138888888888889,FR,2025,1.2,,,0,AR6,test (per MJ: 0.05 per kWh),https://example.org
+wind,Wind,wind,,kWh,0.01,GLO,2025,1.3,,,0,AR6,test,https://example.org
+freight-sea-container,Sea,freight,sea,tkm,0.01,GLO,2025,1.5,,,0,AR6,test,https://example.org
+freight-road-truck,Road,freight,road,tkm,0.1,GLO,2025,1.5,,,0,AR6,test,https://example.org
+conventional,Conventional sulfate,material,,kg,10,CN,2025,,5,15,0,AR6,test,https://example.org
+cell-materials,Cell materials,material,,kWh_capacity,5,GLO,2025,1.4,,,0.1,AR6,test,https://example.org
 """,
     "test",
     "1",
@@ -134,8 +134,12 @@ def out(node: str, kg: float, cls: str = "", **elements: float) -> Output:
     return Output(node, Unit.KG, kg, cls or f"cls:{node[4:]}", elements)
 
 
-def chain(m: act.Model | None = None, suppliers: dict[str, SupplierPcf] | None = None) -> System:
-    b = Builder(m or model(), FACTORS, SITES, suppliers)
+def chain(
+    m: act.Model | None = None,
+    suppliers: dict[str, SupplierPcf] | None = None,
+    factors: FactorSet = FACTORS,
+) -> System:
+    b = Builder(m or model(), factors, SITES, suppliers)
     b.step(Made("e1", MINE.id, WHEN, (), (out(ORE, 1000, Co=10),), commissioned=True))
     b.step(Made("e2", REFINERY.id, WHEN, ((ORE, 1000),), (out(SUL, 100, Co=21),)))
     b.step(

@@ -17,12 +17,12 @@ VEHICLES, HUB = "urn:epc:id:sgln:3700000.00200.0", "urn:epc:id:sgln:3700000.0030
 SULFATE = "urn:epc:class:lgtin:6111111.000201.GCS-2025-0205"
 CAM = "urn:epc:class:lgtin:3012345.000811.NMC811-2503-01"
 VEHICLE = "urn:epc:id:sgtin:3700000.100001.VF1DM2025X0000042"
-EXAMPLE_FACTORS = """id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,\
-source,reference
-diesel,Diesel,L,3,GLO,2025,1.1,,,0,AR6,test,https://example.org
-grid,Grid,kWh,0.5,FR,2025,1.2,,,0,AR6,test,https://example.org
-freight-road-truck,Road,tkm,0.1,GLO,2025,1.5,,,0,AR6,test,https://example.org
-freight-sea-container,Sea,tkm,0.01,GLO,2025,1.5,,,0,AR6,test,https://example.org
+EXAMPLE_FACTORS = """id,name,kind,mode,unit,kgco2e_per_unit,geography,year,gsd,low,high,\
+biogenic_share,gwp,source,reference
+diesel,Diesel,fuel,,L,3,GLO,2025,1.1,,,0,AR6,test,https://example.org
+grid,Grid,grid,,kWh,0.5,FR,2025,1.2,,,0,AR6,test,https://example.org
+freight-road-truck,Road,freight,road,tkm,0.1,GLO,2025,1.5,,,0,AR6,test,https://example.org
+freight-sea-container,Sea,freight,sea,tkm,0.01,GLO,2025,1.5,,,0,AR6,test,https://example.org
 """
 
 

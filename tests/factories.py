@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from batterytrace.epcis.model import (
     Action,
@@ -19,6 +22,7 @@ from batterytrace.epcis.model import (
     QuantityElement,
 )
 from batterytrace.masterdata import BT
+from batterytrace.store import events
 
 CONTEXT = [
     "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
@@ -203,3 +207,25 @@ def custody_chain() -> list[Event]:
         received("S1", 40, 6),
         at(PCAM, transform("P1", {"S1": 40, "CN": 40}, {"P1": (76, 0.2)}, 8)),
     ]
+
+
+class _BrokenPool:
+    """A process pool whose workers never start (as when the main module cannot be re-imported)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def submit(self, fn: object, *args: object) -> Future[object]:
+        future: Future[object] = Future()
+        future.set_exception(BrokenProcessPool("a worker died before it started"))
+        return future
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
+def broken_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Captures of more than one batch go to (broken) workers: batches of 2 events, 2 workers."""
+    monkeypatch.setattr(events, "BATCH", 2)
+    monkeypatch.setattr(events, "ProcessPoolExecutor", _BrokenPool)
+    monkeypatch.setenv("BATTERYTRACE_WORKERS", "2")

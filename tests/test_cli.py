@@ -20,7 +20,7 @@ from carbon_examples import (
     master_data_of_examples,
     model_of_examples,
 )
-from factories import ORE_CLASS, document, object_event, write
+from factories import ORE_CLASS, broken_workers, document, object_event, write
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -42,7 +42,7 @@ def test_init_keeps_an_existing_key(env: Path) -> None:
     assert result.exit_code == 0 and "kept existing" in result.output
     assert (env / "cli.key").read_bytes() == key
     body = json.loads(runner.invoke(app, ["init", "--json"]).stdout)
-    assert body["revision"] == "0011" and body["key_created"] is False
+    assert body["revision"] == "0012" and body["key_created"] is False
 
 
 def test_capture_prints_counts_and_is_idempotent(env: Path) -> None:
@@ -503,3 +503,16 @@ def test_carbon_unused_and_footprint_list_what_no_product_takes(env: Path) -> No
     assert "not counted in any product: 2" in table and "(INCOMPLETE)" in table
     bad = runner.invoke(app, ["carbon", "unused", "--period", "2025-13"])
     assert bad.exit_code == 1 and "period: '2025-13' is not YYYY, YYYY-Qn or YYYY-MM" in bad.stderr
+
+
+def test_capture_prints_that_it_worked_without_its_workers(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken_workers(monkeypatch)
+    source = write(env / "d.jsonld", document([object_event(n) for n in range(1, 6)]))
+    result = runner.invoke(app, ["capture", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "captured 5" in result.stdout
+    assert "worker processes" in result.output and "prepared in this process" in result.output
+    body = json.loads(runner.invoke(app, ["capture", "--json", str(source)]).stdout)
+    assert body[0]["duplicates"] == 5 and "prepared in this process" in body[0]["fallback"]

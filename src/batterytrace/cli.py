@@ -171,6 +171,8 @@ def capture(
                     f"{r['file']}: captured {r['captured']}, duplicates {r['duplicates']}, "
                     f"ledger at entry {r['ledger_head']['seq']}"
                 )
+                if r["fallback"]:
+                    err.print(_flag("note", f"{r['file']}: {r['fallback']}"), soft_wrap=True)
         total_c = sum(r.get("captured", 0) for r in results)
         total_d = sum(r.get("duplicates", 0) for r in results)
         out.print(f"total: captured {total_c}, duplicates {total_d}, rejected files {rejected}")
@@ -187,7 +189,8 @@ def _capture_file(repo: Repository, path: Path) -> dict[str, Any]:
             return {"file": str(path), "rejected": True, "error": str(exc)}
     head = {"seq": res.head_seq, "hash": res.head}
     return {"file": str(path), "rejected": False, "captured": res.captured,
-            "duplicates": res.duplicates, "ledger_head": head}  # fmt: skip
+            "duplicates": res.duplicates, "ledger_head": head,
+            "fallback": res.fallback}  # fmt: skip
 
 
 def _params(raw: list[str]) -> dict[str, list[str]]:
@@ -533,6 +536,9 @@ def custody_balance(
             a.site, str(a.claim), a.element, s.period, *(f"{f:,.3f}" for f in figures), carried
         )
     out.print(table)
+    for a, s in rows:
+        for ref in s.unknown:
+            out.print(f"  {a.name} {s.period}: a credit of unknown kg ({ref}): figures are floors")
     for note in state.violations:
         err.print(_flag("violation:", f"{note.event}: {note.text}"), soft_wrap=True)
 
@@ -566,7 +572,11 @@ def custody_report(
     out.print(f"{node}: {len(claims)} claims" + ("" if claims else " (none carried)"))
     for c in claims:
         figures = ", ".join(
-            f"{v['kg']:.6g} kg {e} ({v['share']:.1%})" for e, v in c["elements"].items()
+            ("unknown kg" if v["kg"] is None else f"{v['kg']:.6g} kg")
+            + f" {e} ("
+            + ("share unknown" if v["share"] is None else f"{v['share']:.1%}")
+            + ")"
+            for e, v in c["elements"].items()
         )
         out.print(f"  {c['claim']}: {figures}", soft_wrap=True)
         for why in c["backing"]:
@@ -659,7 +669,7 @@ def custody_recycled(
     shares = _repository().recycled_content(battery)
     rows = [
         {"element": s.element, "element_kg": s.element_kg, "traced": s.traced,
-         "claimed": s.claimed, "meets": s.meets()}
+         "claimed": s.claimed, "unknown": list(s.unknown), "meets": s.meets()}
         for s in shares
     ]  # fmt: skip
     minimums = [{"from": str(day), "shares": m} for day, m in MINIMUMS]
@@ -682,6 +692,9 @@ def custody_recycled(
         kg = "?" if s.element_kg is None else f"{s.element_kg:.4g}"
         table.add_row(s.element, kg, *figures, *marks)
     out.print(table)
+    for s in shares:
+        if s.unknown:
+            out.print(f"{s.element}: claimed share unknown on {', '.join(s.unknown)}")
     out.print(f"minimums: {MINIMUM_SOURCE}", soft_wrap=True)
 
 
@@ -696,7 +709,7 @@ def _statement(s: Statement) -> dict[str, Any]:
     return {
         "period": s.period, "opening": s.opening, "credits": s.credits, "debits": s.debits,
         "losses": s.losses, "expired": s.expired, "closing": s.closing, "carried": s.carried,
-        "forfeited": s.forfeited, "closed": s.closed,
+        "forfeited": s.forfeited, "closed": s.closed, "unknown_credits": s.unknown,
     }  # fmt: skip
 
 

@@ -11,9 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from batterytrace.carbon.activity import Mode
 from batterytrace.carbon.factors import (
     SHIPPED_VERSION,
     Factor,
+    FactorKind,
     FactorSet,
     read_csv,
     shipped,
@@ -37,9 +39,10 @@ REQUIRED = (
 )  # fmt: skip
 
 HEADER = (
-    "id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,reference"
+    "id,name,kind,mode,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,"
+    "reference"
 )
-ROW = "diesel,Diesel,L,3.3,GB,2025,1.05,,,0,AR5,DESNZ 2025,https://example.org/desnz"
+ROW = "diesel,Diesel,fuel,,L,3.3,GB,2025,1.05,,,0,AR5,DESNZ 2025,https://example.org/desnz"
 
 
 def value(id: str) -> float:
@@ -162,6 +165,11 @@ def test_missing_factor_names_id_and_set() -> None:
         ({"id": "Diesel Oil"}, 2, "id", "not a lowercase kebab-case id"),
         ({"id": ""}, 2, "id", "required"),
         ({"name": ""}, 2, "name", "required"),
+        ({"kind": ""}, 2, "kind", "required"),
+        ({"kind": "wind-power"}, 2, "kind", "'wind-power' is not one of grid, wind, solar"),
+        ({"mode": "sea"}, 2, "mode", "required for kind freight, and only for it"),
+        ({"kind": "freight"}, 2, "mode", "required for kind freight, and only for it"),
+        ({"kind": "freight", "mode": "ship"}, 2, "mode", "'ship' is not one of sea, road"),
         ({"unit": "kwhh"}, 2, "unit", "unknown unit 'kwhh'"),
         ({"kgco2e_per_unit": "0"}, 2, "kgco2e_per_unit", "a positive number is required"),
         ({"kgco2e_per_unit": "-1"}, 2, "kgco2e_per_unit", "a positive number is required"),
@@ -214,7 +222,10 @@ def test_write_then_read_is_the_same_set() -> None:
 
 def factor(**change: Any) -> Factor:
     return replace(
-        Factor("x", "X", "kg", 2.0, "GLO", 2024, None, None, None, 0.0, "AR6", "s", "https://r"),
+        Factor(
+            *("x", "X", "kg", 2.0, "GLO", 2024, None, None, None, 0.0, "AR6", "s", "https://r"),
+            FactorKind.MATERIAL,
+        ),
         **change,
     )
 
@@ -242,3 +253,16 @@ def test_gwp_names_an_ipcc_report() -> None:
     assert {f.gwp for f in shipped().factors.values()} <= {"AR5", "AR6"}
     with pytest.raises(FactorError, match="line 2: gwp: 'GWP100' is not an IPCC report"):
         read_csv(f"{HEADER}\n{ROW.replace(',AR5,', ',GWP100,')}\n", "mine", "2")
+
+
+def test_shipped_factors_declare_what_they_are() -> None:
+    """Wind, grid and freight factors are known by their kind and mode, not their id."""
+    factors = shipped()
+    for mode in Mode:
+        assert factors.get(mode.factor).kind is FactorKind.FREIGHT
+        assert factors.get(mode.factor).mode is mode
+    assert factors.get("electricity-wind-onshore").kind is FactorKind.WIND
+    assert factors.get("electricity-grid-ma").kind is FactorKind.GRID
+    assert {f.id for f in factors.factors.values() if f.mode} == {
+        f.id for f in factors.factors.values() if f.kind is FactorKind.FREIGHT
+    }

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batterytrace.carbon import activity as act
+from batterytrace.carbon.factors import read_csv
 from batterytrace.carbon.footprint import explain, footprint, rollup
 from batterytrace.carbon.system import Builder, Leg, Made, Output, Stage, SupplierPcf, Unit
 from batterytrace.custody.ledger import Period
@@ -364,3 +365,46 @@ def test_unknown_quality_is_named() -> None:
              "amount": 1, "unit": "L", "quality": "guessed"}  # fmt: skip
     with pytest.raises(ActivityError, match="quality: 'guessed' is not one of measured"):
         act.from_json({"activities": [entry]}, "f.json")
+
+
+def test_a_multi_output_step_shares_its_inputs_by_the_site_rule() -> None:
+    """ISO 14044 §4.3.4.2: one rule per unit process. The refinery allocates economically, so
+    the ore it refines goes to its sulfate and its copper by value, like its own data."""
+    copper = "lot:copper"
+    prices = {"cls:sulfate": 4, "cls:copper": 1}  # per kg
+    priced = model(allocation=[{"site": REFINERY.id, "rule": "economic", "values": prices}])
+    b = Builder(priced, FACTORS, SITES)
+    b.step(Made("e1", MINE.id, WHEN, (), (out(ORE, 1000, Co=10),), commissioned=True))
+    b.step(Made("e2", REFINERY.id, WHEN, ((ORE, 1000),), (out(SUL, 100), out(copper, 300))))
+    result = rollup(b.build())
+    per_unit = {n.id: result.total(i) for i, n in enumerate(result.system.nodes)}
+    # economic values: sulfate 100 kg x 4 = 400, copper 300 kg x 1 = 300; sulfate takes 4/7.
+    # ore 370 kg CO2e (100 L x 2.5 + 200 kWh x 0.6); the refinery's own data 128 + 50
+    # (1 MWh at 0.8 x 0.01 + 0.2 x 0.6 per kWh, and 0.05 t process) by the same 4/7 and 3/7
+    assert per_unit[SUL] == pytest.approx((370 * 4 / 7 + 178 * 4 / 7) / 100, rel=1e-12)
+    assert per_unit[copper] == pytest.approx((370 * 3 / 7 + 178 * 3 / 7) / 300, rel=1e-12)
+    tree = explain(result, SUL, floor=0)
+    assert "inputs shared by economic (prices per product class)" in tree.detail
+
+
+def test_freight_is_known_by_the_factor_kind_not_its_id() -> None:
+    """Freight intensities rate as global by nature (geography rating 2 for GLO): a user's
+    freight factor without "freight" in its id is one; a fuel named "freight-fuel" is not."""
+    text = (
+        "id,name,kind,mode,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,"
+        "gwp,source,reference\n"
+        "ocean-box,Ocean,freight,sea,tkm,0.01,GLO,2025,1.5,,,0,AR6,test,https://example.org\n"
+        "freight-fuel,Fuel,fuel,,L,2.5,GLO,2025,1.1,,,0,AR6,test,https://example.org\n"
+    )
+    mine = read_csv(text, "mine", "1").over(FACTORS)
+    data = [
+        {"site": MINE.id, "period": "2025", "kind": "material", "factor": "ocean-box",
+         "amount": 100, "unit": "tkm"},
+        {"site": MINE.id, "period": "2025", "kind": "fuel", "factor": "freight-fuel",
+         "amount": 1, "unit": "L"},
+    ]  # fmt: skip
+    b = Builder(model(activities=data), mine, SITES)
+    b.step(Made("e1", MINE.id, WHEN, (), (out(ORE, 1000),), commissioned=True))
+    (group,) = [g for g in b.build().groups if g.burdens]
+    ratings = {b.key.factor: b.ratings[2] for b in group.burdens}
+    assert ratings == {"ocean-box": 2, "freight-fuel": 3}  # the mine is in MA

@@ -6,11 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from batterytrace.carbon.factors import read_csv
 from batterytrace.carbon.footprint import footprint, rollup
+from batterytrace.carbon.system import Builder
 from batterytrace.carbon.targets import TARGETS, cobalt_mix, lever, targets
 from batterytrace.errors import FootprintError
 from batterytrace.units import mass_fractions
-from carbon_chain import CONV, PACK, SUL, X, Y, chain
+from carbon_chain import CONV, FACTORS, PACK, SITES, SUL, X, Y, chain, model
 
 PACKS = {"cls:pack": (2.0, "NMC811")}  # kWh and chemistry of the chain's pack
 
@@ -53,6 +55,27 @@ def test_wind_lever() -> None:
     # 100 kg of sulfate; the pack holds 4 of 10 cells from 30 kg of X's 60, X 80 of the 100 kg
     share = 0.4 * 30 / 60 * 80 / 100
     assert pack_per_kwh(["wind=1.0"]) == pytest.approx(recorded() - 118 * share / 2, rel=1e-12)
+
+
+def test_wind_is_known_by_the_factor_kind_not_its_id() -> None:
+    """A user's set: the park's wind factor has no "wind" in its id, and "windy-grid" is a grid
+    factor; the lever moves the refinery to the park, as with the shipped names."""
+    text = (
+        "id,name,kind,mode,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,"
+        "gwp,source,reference\n"
+        "guemassa-park,Park,wind,,kWh,0.01,MA,2025,1.3,,,0,AR6,test,https://example.org\n"
+        "windy-grid,Grid,grid,,kWh,0.6,MA,2025,1.2,,,0,AR6,test,https://example.org\n"
+    )
+    mine = read_csv(text, "mine", "1").over(FACTORS)
+    mix = {"guemassa-park": 0.8, "windy-grid": 0.2}
+    data = [{**a, "mix": mix} if a.get("mix") else a for a in model().to_json()["activities"]]
+    system = Builder(model(activities=data), mine, SITES)
+    assert system.system.wind_mix() == {"guemassa-park", "windy-grid"}
+    report = targets(chain(model(activities=data), factors=mine), PACKS, ["wind=1.0"], 100.0)
+    # as test_wind_lever: 118 kg CO2e less on the sulfate's 100 kg (1 MWh at 0.01 instead of
+    # 0.8 x 0.01 + 0.2 x 0.6 per kWh)
+    share = 0.4 * 30 / 60 * 80 / 100
+    assert report.levers[0][1].latest == pytest.approx(recorded() - 118 * share / 2, rel=1e-12)
 
 
 def test_transport_and_cell_grid_levers() -> None:

@@ -19,8 +19,8 @@ from carbon_chain import MINE, ORE, PACK, SITES, WHEN, chain, out
 
 def one_factor(gsd: float, amount: float = 100.0) -> tuple[object, float]:
     factors = read_csv(
-        "id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,reference\n"
-        f"diesel,Diesel,L,2.5,GLO,2025,{gsd},,,0,AR6,test,https://example.org\n",
+        "id,name,kind,mode,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,reference\n"
+        f"diesel,Diesel,fuel,,L,2.5,GLO,2025,{gsd},,,0,AR6,test,https://example.org\n",
         "one",
         "1",
     )

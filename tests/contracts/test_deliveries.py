@@ -3,6 +3,7 @@ year's status with a forecast from the run rate."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -100,3 +101,14 @@ def test_status_after_the_year_is_final() -> None:
     assert (y2025.delivered, y2025.in_transit, y2025.forecast) == (69_500, 0, 69_500)
     assert y2025.shortfall == pytest.approx(90_000 - 69_500)  # committed less 10 % tolerance
     assert (y2026.forecast, y2026.shortfall) == (None, None)  # not begun on its first instant
+
+
+def test_a_delivery_counts_in_the_year_of_its_local_time() -> None:
+    """One period rule (decision 014): received at 23:30 on New Year's Eve at the buyer's site
+    (-02:00), 01:30 on 1 January in UTC: a 2025 delivery."""
+    state = deliveries()
+    late = event(9, datetime(2026, 1, 1, 1, 30, tzinfo=UTC), "L5", 20_000, "receiving",
+                 BUYER_SITE, "PO-77")  # fmt: skip
+    state.apply(replace(late, eventTimeZoneOffset="-02:00"))
+    y2025, y2026 = state.status(AGREEMENT, intensities(), d(2, 1, 2026))
+    assert (y2025.delivered, y2026.delivered) == (69_500 + 20_000, 0)

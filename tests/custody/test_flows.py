@@ -3,17 +3,20 @@ credits, yield losses and allocations, each figure worked out by hand beside the
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+
 import pytest
 
 from batterytrace.custody.claims import Claim
 from batterytrace.custody.flows import Custody
 from batterytrace.custody.rules import CustodyRules
-from batterytrace.epcis.model import Event
+from batterytrace.epcis.model import Event, QuantityElement
 from batterytrace.errors import CustodyError
 from batterytrace.trace.lineage import EventLineage, node_id
 from factories import CERTIFIED_MINE as MINE
 from factories import CUSTODY_RULES as RULES
-from factories import PCAM, REFINERY, allocation, at, commission, lot, transform
+from factories import PCAM, REFINERY, allocation, at, commission, lot, received, transform
 from factories import custody_chain as chain
 
 MA, LOW, RMAP = Claim("origin", "MA"), Claim("low-carbon"), Claim("certified", "RMI-RMAP")
@@ -146,3 +149,55 @@ def test_identity_preserved_notes_claimed_lots_mixed() -> None:
     assert state.claimed(node_id(lot("S9")))[MA] == {"Co": pytest.approx(18.0)}
     (note,) = [n for n in state.notes if n.claim == MA]
     assert "identity of Co not preserved" in note.text and "holds as segregated" in note.text
+
+
+def test_an_entry_falls_in_the_period_of_the_events_local_time() -> None:
+    """One period rule (decision 014): S1 is received at 23:30 on 31 March where the plant is
+    (eventTimeZoneOffset -02:00), written in UTC as 1 April 01:30: a Q1 credit. It is used on
+    2 April: the yield loss is Q2's."""
+    events = [
+        *(e for e in chain() if e.eventID not in ("urn:uuid:r-S1", "urn:uuid:t-P1")),
+        replace(received("S1", 40, 0), eventTime=datetime(2025, 4, 1, 1, 30, tzinfo=UTC),
+                eventTimeZoneOffset="-02:00"),
+        replace(at(PCAM, transform("P1", {"S1": 40, "CN": 40}, {"P1": (76, 0.2)}, 0)),
+                eventTime=datetime(2025, 4, 2, 8, tzinfo=UTC)),
+    ]  # fmt: skip
+    q1, q2 = custody(events).accounts[node_id(PCAM), LOW, "Co"].statements()
+    assert (q1.period, q1.credits, q1.losses) == ("2025-Q1", pytest.approx(8.0), 0.0)
+    assert (q2.period, q2.credits, q2.losses) == ("2025-Q2", 0.0, pytest.approx(0.4))
+    assert q2.opening == pytest.approx(8.0)
+
+
+def test_a_claimed_input_without_an_element_figure_makes_the_claim_unknown_not_zero() -> None:
+    """OX, ore from the certified mine with no element figure, carries origin:MA, kg unknown.
+    Refined with O1 into SX, SX's MA share of its cobalt is unknown (not 0, not removed), and a
+    note names OX."""
+    events = [
+        *chain(),
+        at(MINE, commission("OX", 300, None, 2)),
+        at(REFINERY, transform("SX", {"O1": 500, "OX": 300}, {"SX": (40, 0.2)}, 4)),
+    ]
+    state = custody(events)
+    assert state.claimed(node_id(lot("OX")))[MA] == {"Co": None, "Ni": None, "Li": None}
+    assert state.claimed(node_id(lot("SX")))[MA] == {"Co": None}
+    (unknown,) = [n for n in state.notes if n.event == "urn:uuid:t-SX" and n.claim == MA]
+    assert unknown.lots == (node_id(lot("OX")),)
+    assert f"Co or its claimed share unknown on {node_id(lot('OX'))}" in unknown.text
+    assert "share of Co unknown" in unknown.text
+
+
+def test_a_credit_of_unknown_kg_is_named_and_the_period_incomplete() -> None:
+    """SX, low-carbon sulfate the refinery made with no element figure, received at the pCAM
+    plant (mass balance): its Co credit is unknown, not 0 kg; the quarter says so."""
+    events = [
+        *chain(),
+        at(REFINERY, transform("SX", {"O2": 100}, {"SX": (10, None)}, 4)),
+        replace(received("S1", 40, 6), eventID="urn:uuid:r-SX",
+                quantityList=(QuantityElement(lot("SX"), 10, "KGM"),)),
+    ]  # fmt: skip
+    state = custody(events)
+    (quarter,) = state.accounts[node_id(PCAM), LOW, "Co"].statements()
+    assert quarter.credits == pytest.approx(8.0)  # S1 only: SX's is not counted as 0 kg
+    assert quarter.unknown == [f"urn:uuid:r-SX {node_id(lot('SX'))}"]
+    (note,) = [n for n in state.notes if n.event == "urn:uuid:r-SX"]
+    assert note.lots == (node_id(lot("SX")),) and "credit of Co, Ni, Li unknown" in note.text

@@ -3,6 +3,7 @@ against Art. 8; the figures worked out by hand in each test."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Action, Event, EventType, Extension, QuantityElement
 from batterytrace.masterdata import BT
 from batterytrace.trace.genealogy import backward
-from batterytrace.trace.lineage import EventLineage
+from batterytrace.trace.lineage import EventLineage, node_id
 from factories import PCAM, T0, allocation, at, commission, item, lot, transform
 
 RECYCLER = "urn:epc:id:sgln:3019999.00100.0"
@@ -99,3 +100,27 @@ def test_shares_are_compared_with_article_8() -> None:
     assert (nickel.element_kg, nickel.claimed) == (None, None)  # no nickel figures at all
     assert nickel.meets() == {"2031-08-18": None, "2036-08-18": None}
     assert Claim("recycled") in state.originated and state.originated[Claim("recycled")]
+
+
+def test_a_share_over_an_unknown_content_is_unknown_and_names_the_lot() -> None:
+    """Segregated at the pCAM plant, RS mixed with sulfate S2 of no element figure: P1's
+    recycled share of its cobalt is unknown, not 0 %; so is the cathode C's, made of P1, and
+    the pack's share is unknown and names C, the nearest lot whose share is unknown."""
+    events, rules = chain("segregated", None)
+    s2 = commission("S2", 40, None, 1)
+    events = [
+        s2 if e.eventID == "urn:uuid:c-S" else
+        replace(e, inputQuantityList=(QuantityElement(lot("S2"), 40, "KGM"),
+                                      QuantityElement(lot("RS"), 10, "KGM")))
+        if e.eventID == "urn:uuid:t-P1" else e
+        for e in events
+    ]  # fmt: skip
+    lineage = EventLineage(events)
+    state = Custody(CustodyRules.from_json(rules), lineage)
+    for event in sorted(events, key=lambda e: e.eventTime):
+        state.apply(event)
+    result = share(backward(lineage, PACK, "Co"), state)
+    assert result.claimed is None
+    assert result.unknown == (node_id(lot("C")),)
+    assert state.lots[node_id(lot("P1"))][Claim("recycled")] == {"Co": None}
+    assert any(node_id(lot("S2")) in n.lots and "unknown" in n.text for n in state.notes)

@@ -11,10 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from batterytrace.custody.ledger import Period
 from batterytrace.epcis import documents, json_ld
 from batterytrace.epcis.documents import parse_bytes, read
 from batterytrace.epcis.model import Document
-from batterytrace.epcis.timestamps import format_timestamp, parse_timestamp
+from batterytrace.epcis.timestamps import format_timestamp, local_time, parse_timestamp
 from batterytrace.epcis.xml import read_document
 from batterytrace.errors import BatteryTraceError, InvalidDocument
 from factories import CONTEXT, document, object_event
@@ -165,3 +166,14 @@ def test_context_prefixes_come_from_the_document() -> None:
     doc = json_ld.document_from_json(document([object_event(1, **{"bt:grade": "battery"})]))
     ext = doc.events[0].extensions[0]
     assert (ext.namespace, ext.name, ext.value) == (CONTEXT[1]["bt"], "grade", "battery")
+
+
+def test_local_time_places_an_event_in_its_own_period() -> None:
+    """The one period rule of custody and carbon (decision 014): 23:30 on New Year's Eve in
+    New York (-05:00) is 04:30 on 1 January in UTC, and December, Q4 and 2025 where it happened."""
+    moment = parse_timestamp("2026-01-01T04:30:00Z", "eventTime")
+    local = local_time(moment, "-05:00")
+    assert local == moment and local.isoformat() == "2025-12-31T23:30:00-05:00"
+    assert [p.label(p.number(local)) for p in Period] == ["2025-12", "2025-Q4", "2025"]
+    assert local_time(moment, "+14:00").isoformat() == "2026-01-01T18:30:00+14:00"
+    assert local_time(moment, "-00:30").isoformat() == "2026-01-01T04:00:00-00:30"

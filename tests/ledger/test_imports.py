@@ -29,9 +29,9 @@ from factories import CUSTODY_RULES, PCAM, REFINERY, T0, custody_chain
 MAKER = "urn:epc:id:pgln:6111111.00000"
 PLANT = "urn:epc:id:sgln:6111111.00040.0"
 PACK = "urn:epc:idpat:sgtin:6111111.000501.*"
-FACTORS = """id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,\
-reference
-grid,Grid,kWh,0.5,FR,2025,1.2,,,0,AR6,test,https://example.org
+FACTORS = """id,name,kind,mode,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,\
+gwp,source,reference
+grid,Grid,grid,,kWh,0.5,FR,2025,1.2,,,0,AR6,test,https://example.org
 """
 AGREEMENT = {
     "id": "https://batterytrace.org/agreement/test",

@@ -17,8 +17,8 @@ from batterytrace.epcis.hash import event_hash
 from batterytrace.epcis.json_ld import event_from_json
 from batterytrace.errors import DuplicateEventConflict, InvalidDocument, StoreError
 from batterytrace.repository import Repository
-from batterytrace.store import schema
-from factories import document, object_event, write
+from batterytrace.store import events, schema
+from factories import broken_workers, document, object_event, write
 
 
 def _counts(repo: Repository) -> tuple[int, int, int, int]:
@@ -243,3 +243,18 @@ def test_capture_survives_workers_that_cannot_start(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "4500"
+
+
+def test_a_capture_without_its_workers_says_so(
+    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write(tmp_path / "d.jsonld", document([object_event(n) for n in range(1, 8)]))
+    broken_workers(monkeypatch)
+    result = repo.capture(source)
+    assert result.captured == 7
+    assert result.fallback is not None
+    assert "prepared in this process" in result.fallback
+    assert "a worker died before it started" in result.fallback
+    monkeypatch.setattr(events, "BATCH", 2000)  # one batch: no workers, nothing to report
+    again = repo.capture(write(tmp_path / "e.jsonld", document([object_event(9)])))
+    assert again.captured == 1 and again.fallback is None

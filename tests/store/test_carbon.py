@@ -17,6 +17,7 @@ from batterytrace.errors import FactorError, FootprintError, PactError
 from batterytrace.masterdata import MasterData, MaterialKind, Party, Site, SiteRole, material
 from batterytrace.repository import Repository
 from batterytrace.scenario.generator import generate
+from batterytrace.store import schema
 from batterytrace.trace.lineage import node_id
 from carbon_examples import (
     BOU_AZZER,
@@ -80,11 +81,11 @@ def chain() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-FACTORS = """id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,\
-reference
-diesel,Diesel,L,3,GLO,2025,1.1,,,0,AR6,test,https://example.org
-grid,Grid,kWh,0.5,FR,2025,1.2,,,0,AR6,test,https://example.org
-freight-road-truck,Road,tkm,0.1,GLO,2025,1.5,,,0,AR6,test,https://example.org
+FACTORS = """id,name,kind,mode,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,\
+gwp,source,reference
+diesel,Diesel,fuel,,L,3,GLO,2025,1.1,,,0,AR6,test,https://example.org
+grid,Grid,grid,,kWh,0.5,FR,2025,1.2,,,0,AR6,test,https://example.org
+freight-road-truck,Road,freight,road,tkm,0.1,GLO,2025,1.5,,,0,AR6,test,https://example.org
 """
 
 
@@ -393,3 +394,45 @@ def test_a_shipment_that_says_nowhere_leaves_from_the_last_receipt(
     assert fp.complete, fp.missing
     labels = [b.source for g in result.system.groups for b in g.burdens]
     assert any(f"from {node_id(PLANT)} (last receipt)" in label for label in labels), labels
+
+
+def test_an_event_falls_in_the_period_of_its_local_time(repo: Repository, tmp_path: Path) -> None:
+    """One period rule (decision 014): ore commissioned at 23:30 on 31 March at the mine
+    (-02:00), 01:30 on 1 April in UTC, is Q1's product, whether its eventTime is written in
+    the local offset or in UTC; the mine's Q1 data go to it, its Q2 data to nothing."""
+    repo.init()
+    local, utc = (f"urn:epc:class:lgtin:6111111.000101.{n}" for n in ("LOCAL", "UTC"))
+    made = [
+        {**event("ObjectEvent", 1, MINE, action="ADD", bizStep="commissioning",
+                 quantityList=[kg(lot, 1000)]), "eventTime": written,
+         "eventTimeZoneOffset": "-02:00"}
+        for lot, written in ((local, "2025-03-31T23:30:00-02:00"), (utc, "2025-04-01T01:30:00Z"))
+    ]  # fmt: skip
+    path = tmp_path / "mine.jsonld"
+    doc = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
+           "creationDate": "2025-04-01T00:00:00Z", "epcisBody": {"eventList": made}}  # fmt: skip
+    path.write_bytes(orjson.dumps(doc))
+    repo.capture(path)
+    repo.import_master_data(master_data())
+    data = [{"site": MINE, "period": period, "kind": "fuel", "factor": "diesel", "amount": litres,
+             "unit": "L"} for period, litres in (("2025-Q1", 100), ("2025-Q2", 1))]  # fmt: skip
+    repo.import_carbon(from_json({"activities": data}, "model.json"), "model.json")
+    repo.import_factors(read_csv(FACTORS, "test", "1"))
+    for lot in (local, utc):
+        fp, _ = repo.footprint(lot, "test@1")
+        # Q1: 100 L x 3 kg CO2e/L shared by mass between the two 1,000 kg lots
+        assert fp.kg_co2e == pytest.approx(100 * 3 / 2000, rel=1e-12) and fp.complete
+    unused = [u for u in repo.not_counted() if u.kind == "activity data"]
+    assert [u.what.rsplit(" ", 1)[1] for u in unused] == ["2025-Q2"]
+    assert unused[0].reason == "no product made there then takes them"
+
+
+def test_a_stored_set_without_the_kind_column_is_named(repo: Repository) -> None:
+    """A set added before factors declared their kind (decision 014) is named, not misread."""
+    repo.init()
+    old = "id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,"
+    old += "reference\ndiesel,Diesel,L,3,GLO,2025,1.1,,,0,AR6,test,https://example.org\n"
+    with repo.engine.begin() as conn:
+        conn.execute(schema.factor_set.insert().values(name="old", version="1", content=old))
+    with pytest.raises(FactorError, match=r"stored factor set old@1: line 1: kind: missing column"):
+        repo.factor_set("old@1")

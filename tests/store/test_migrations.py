@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from batterytrace.epcis.model import Document
 from batterytrace.repository import Repository
-from batterytrace.store import schema
+from batterytrace.store import database, schema
+from factories import T0, chain
 
 
 def test_migrated_schema_equals_the_declared_one(repo: Repository) -> None:
@@ -36,4 +43,28 @@ def test_indexes_serve_the_query_parameters(repo: Repository) -> None:
 
 
 def test_init_twice_is_harmless(repo: Repository) -> None:
-    assert repo.init().revision == "0011"
+    assert repo.init().revision == "0012"
+
+
+def test_the_time_zone_offset_column_is_derived_for_stored_events(repo: Repository) -> None:
+    """Events captured before the column: the migration reads each one's eventTimeZoneOffset
+    from its content, as capture writes it, and verify checks it."""
+    events = tuple(
+        replace(e, eventTimeZoneOffset=offset)
+        for e, offset in zip(chain()[:3], ("-02:00", "+05:30", "+00:00"), strict=True)
+    )
+    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=events))
+    config = Config()
+    config.set_main_option("script_location", str(Path(database.__file__).with_name("migrations")))
+    with repo.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0011")
+    database.migrate(repo.engine)
+    with repo.engine.connect() as conn:
+        stored = [o for (o,) in conn.execute(text("SELECT event_time_zone_offset FROM event"))]
+    assert stored == ["-02:00", "+05:30", "+00:00"]
+    assert repo.verify().ok
+    with repo.engine.begin() as conn:
+        conn.execute(text("UPDATE event SET event_time_zone_offset = '+01:00' WHERE seq = 2"))
+    failure = repo.verify().failure
+    assert failure is not None and failure.seq == 2 and "event_time_zone_offset" in failure.reason

@@ -1,6 +1,8 @@
 """Emission factors: kg CO2e (GWP100) per unit of an activity, in named, versioned sets.
 
-A set is a CSV table, one factor a row (columns in :data:`_COLUMNS`): an id, the activity unit the
+A set is a CSV table, one factor a row (columns in :data:`_COLUMNS`): an id, what the factor is
+(its :class:`FactorKind`, and the transport :class:`~batterytrace.carbon.activity.Mode` of a
+freight factor: the code recognises factors by these, never by their id), the activity unit the
 factor is per (:data:`batterytrace.units.ACTIVITY_UNITS`), the value, its geography and reference
 year, its uncertainty, the biogenic share, and where it comes from. The package ships one set,
 ``data/batterytrace-2026.1.csv`` (:func:`shipped`); a user's set may hold only the factors it
@@ -24,22 +26,40 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
+from typing import TypeVar
 
+from batterytrace.carbon.activity import Mode
 from batterytrace.errors import FactorError, UnitError
 from batterytrace.units import convert, dimension
 
 SHIPPED_VERSION = "2026.1"
 
 _COLUMNS = (
-    "id", "name", "unit", "kgco2e_per_unit", "geography", "year", "gsd", "low", "high",
-    "biogenic_share", "gwp", "source", "reference",
+    "id", "name", "kind", "mode", "unit", "kgco2e_per_unit", "geography", "year", "gsd", "low",
+    "high", "biogenic_share", "gwp", "source", "reference",
 )  # fmt: skip
 _ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 _GEOGRAPHY = re.compile(r"[A-Z]{2}|GLO|EU|RER")  # ISO 3166-1 alpha-2, or a region
 _Z95 = 1.959963984540054  # two-sided 95 % quantile of the standard normal
+_E = TypeVar("_E", bound=StrEnum)
+
+
+class FactorKind(StrEnum):
+    """What a factor is a factor of (the ``kind`` column)."""
+
+    GRID = "grid"  # electricity from a grid (its consumption mix)
+    WIND = "wind"  # electricity from wind
+    SOLAR = "solar"  # electricity from the sun
+    ELECTRICITY = "electricity"  # electricity from another source (hydro, nuclear...)
+    FUEL = "fuel"
+    REAGENT = "reagent"
+    MATERIAL = "material"  # a purchased material or component, cradle to gate
+    PROCESS = "process"  # a process per unit of output (cell manufacturing per kWh)
+    FREIGHT = "freight"  # transport per t·km, by one ``mode``
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +77,8 @@ class Factor:
     gwp: str  # the IPCC report whose GWP100 the value uses: AR4, AR5, AR6
     source: str
     reference: str
+    kind: FactorKind
+    mode: Mode | None = None  # of a freight factor, and only of one
 
     @property
     def sigma(self) -> float:
@@ -149,6 +171,10 @@ def _factor(row: dict[str, str], n: int) -> Factor:
 
     if not _ID.fullmatch(required("id")):
         raise FactorError(f"line {n}: id: {text['id']!r} is not a lowercase kebab-case id")
+    kind = _choice(FactorKind, required("kind"), n, "kind")
+    mode = _choice(Mode, text["mode"], n, "mode") if text["mode"] else None
+    if (kind is FactorKind.FREIGHT) != (mode is not None):
+        raise FactorError(f"line {n}: mode: required for kind freight, and only for it")
     try:
         dimension(required("unit"))
     except UnitError as err:
@@ -183,8 +209,17 @@ def _factor(row: dict[str, str], n: int) -> Factor:
         raise FactorError(f"line {n}: gwp: {text['gwp']!r} is not an IPCC report (AR5, AR6...)")
     return Factor(
         text["id"], required("name"), text["unit"], value, text["geography"], int(text["year"]),
-        gsd, low, high, share, text["gwp"], required("source"), required("reference"),
+        gsd, low, high, share, text["gwp"], required("source"), required("reference"), kind, mode,
     )  # fmt: skip
+
+
+def _choice(enum: type[_E], value: str, n: int, column: str) -> _E:
+    try:
+        return enum(value)
+    except ValueError:
+        raise FactorError(
+            f"line {n}: {column}: {value!r} is not one of {', '.join(e.value for e in enum)}"
+        ) from None
 
 
 def write_csv(factors: FactorSet) -> str:
@@ -198,9 +233,9 @@ def write_csv(factors: FactorSet) -> str:
     writer.writerow(_COLUMNS)
     for f in factors.factors.values():
         writer.writerow((
-            f.id, f.name, f.unit, number(f.value), f.geography, f.year, number(f.gsd),
-            number(f.low), number(f.high), number(f.biogenic_share), f.gwp, f.source,
-            f.reference,
+            f.id, f.name, f.kind.value, f.mode.value if f.mode else "", f.unit, number(f.value),
+            f.geography, f.year, number(f.gsd), number(f.low), number(f.high),
+            number(f.biogenic_share), f.gwp, f.source, f.reference,
         ))  # fmt: skip
     return out.getvalue()
 

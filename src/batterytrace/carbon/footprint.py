@@ -351,7 +351,8 @@ def _explain(result: Rollup, j: int, units: float, floor: float, path: set[int])
     here = Contribution(
         f"{node.id}",
         units * result.total(j),
-        f"{units:.6g} {node.unit.value} made at {node.site} ({node.time:%Y-%m-%d})",
+        f"{units:.6g} {node.unit.value} made at {node.site} ({node.time:%Y-%m-%d})"
+        + (f"; inputs shared by {node.inputs_rule}" if node.inputs_rule else ""),
     )
     small = 0.0
     for g, share in node.own.items():

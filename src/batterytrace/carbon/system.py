@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from batterytrace.carbon.activity import DETOUR, Activity, Allocation, Mode, Model, Quality, Rule
-from batterytrace.carbon.factors import Factor, FactorSet
+from batterytrace.carbon.factors import Factor, FactorKind, FactorSet
 from batterytrace.carbon.places import Places, Stated
 from batterytrace.custody.ledger import Period
 from batterytrace.errors import AllocationError, FactorError
@@ -212,6 +212,7 @@ class Node:
     missing: list[str] = field(default_factory=list)
     elements: dict[str, float] = field(default_factory=dict)
     origin: str = "made"  # or: proxy, supplier, cut-off (what stands for its own footprint)
+    inputs_rule: str | None = None  # the rule a multi-output step shared its inputs by
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,14 +274,20 @@ class System:
         return known.role if known else None
 
     def wind_mix(self) -> frozenset[str]:
-        """The factors of the electricity mixes with wind that refineries record."""
+        """The factors of the electricity mixes with wind (a factor of kind wind) that
+        refineries record."""
         return frozenset(
             f
             for site, mix in self.mixes
             if self.role(site) is SiteRole.REFINERY
-            if any("wind" in m for m in mix)
+            if any(self.kind(m) is FactorKind.WIND for m in mix)
             for f in mix
         )
+
+    def kind(self, factor: str) -> FactorKind | None:
+        """What a factor of the set is a factor of (None: not in the set)."""
+        known = self.factors.factors.get(factor)
+        return known.kind if known else None
 
     def node(self, node_id: str) -> int | None:
         return self.index.get(node_id)
@@ -402,13 +409,13 @@ class Builder:
 
     def step(self, made: Made) -> None:
         made = replace(made, site=self.places.site(made.site)) if made.site else made
+        products = [(self._product(out, made.site, made.time), out) for out in made.outputs]
         made_here = []
-        for out in made.outputs:
-            i = self._product(out, made.site, made.time)
+        for (i, out), share in zip(products, self._input_shares(made, products), strict=True):
             if self._sourced(i, out, made):
                 continue  # its footprint stands for its upstream too (cradle to gate)
             for source, amount in made.inputs:
-                self._pending_inputs.append((i, source, amount * self._output_share(made, out)))
+                self._pending_inputs.append((i, source, amount * share))
             self._made[made.site].append((i, made.time, out.quantity, out.elements, made.event))
             made_here.append((i, out))
         if made.activities and made_here:
@@ -427,18 +434,21 @@ class Builder:
                 )
             )
 
-    @staticmethod
-    def _output_share(made: Made, out: Output) -> float:
-        """Inputs of a multi-output step go to its outputs by the same basis as mass (one
-        output: all of them); decision 010 keeps multi-output inputs by output mass."""
-        if len(made.outputs) == 1:
-            return 1.0
-        total = sum(o.quantity for o in made.outputs if o.unit is out.unit)
-        if any(o.unit is not out.unit for o in made.outputs):
-            raise AllocationError(
-                f"event {made.event}: outputs in kg and in items; inputs cannot be shared by mass"
-            )
-        return out.quantity / total
+    def _input_shares(self, made: Made, products: list[tuple[int, Output]]) -> list[float]:
+        """Each output's share of the step's inputs: one output takes them all; several share
+        them by the site's allocation rule, the one its own data follow (ISO 14044 §4.3.4.2:
+        one rule per unit process), named on the products for ``--explain``."""
+        if len(products) == 1 or not made.inputs:
+            return [1.0] * len(products)
+        rule = self.model.allocation_of(made.site)
+        shares = self._allocate(
+            [(i, out.quantity, out.elements, made.event) for i, out in products],
+            rule,
+            f"event {made.event} (its inputs)",
+        )
+        for i, _ in shares:
+            self.system.nodes[i].inputs_rule = rule.describe()
+        return [share for _, share in shares]
 
     def _sourced(self, i: int, out: Output, made: Made) -> bool:
         """A supplier PCF or (for commissioned products) a proxy stands for the product's own
@@ -604,7 +614,7 @@ class Builder:
             if factor.geography in ("EU", "RER") and country in EU
             else 3
         )
-        if factor.geography == "GLO" and factor.id.startswith("freight-"):
+        if factor.geography == "GLO" and factor.kind is FactorKind.FREIGHT:
             geo = 2  # freight intensities are global by nature (GLEC)
         return (1 if primary else 2, 1 if gap <= 1 else 2 if gap <= 3 else 3, geo)
 

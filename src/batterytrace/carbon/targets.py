@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from batterytrace.carbon.activity import Mode
+from batterytrace.carbon.factors import FactorKind
 from batterytrace.carbon.footprint import Rollup, rollup
 from batterytrace.carbon.system import Stage, System
 from batterytrace.contracts.intensity import intensities
@@ -174,8 +175,8 @@ def _lever_values(
                     out[col] = value_of(factor, col)
         elif lv.name == "wind":
             mixed = system.wind_mix()
-            winds = sorted(f for f in mixed if "wind" in f)
-            grids = sorted(f for f in mixed if "wind" not in f)
+            winds = sorted(f for f in mixed if system.kind(f) is FactorKind.WIND)
+            grids = sorted(f for f in mixed if system.kind(f) is not FactorKind.WIND)
             if not winds:
                 raise FootprintError(
                     "what-if: wind: no electricity mix with wind recorded at a refinery"

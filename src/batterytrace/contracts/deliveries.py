@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.contracts.intensity import Intensity
 from batterytrace.epcis.model import Event, EventType
+from batterytrace.epcis.timestamps import local_time
 from batterytrace.masterdata import BT
 from batterytrace.trace.lineage import class_of, custody_step, kg_by_object, node_id, quantity_flows
 
@@ -92,11 +93,12 @@ class Deliveries:
                         "agreement")))  # fmt: skip
                 continue
             shipment = self.shipments.setdefault(bound.id, {}).setdefault(lot, Shipment(lot, kg))
+            when = local_time(event.eventTime, event.eventTimeZoneOffset)  # its year: decision 014
             if step == "shipping" and shipment.shipped is None:
-                shipment.shipped = event.eventTime
+                shipment.shipped = when
             elif step == "receiving" and site == bound.delivery_site and not shipment.delivered:
-                shipment.delivered, shipment.kg = event.eventTime, kg
-                shipment.shipped = shipment.shipped or event.eventTime
+                shipment.delivered, shipment.kg = when, kg
+                shipment.shipped = shipment.shipped or when
 
     def _named(self, refs: list[str], name: str) -> list[Agreement]:
         """The agreements business transactions name (a finding when they name none)."""

@@ -36,6 +36,7 @@ from batterytrace.epcis.model import (
     Location,
     QuantityElement,
 )
+from batterytrace.epcis.timestamps import local_time
 from batterytrace.errors import BatteryTraceError, CustodyError, Overdraft
 from batterytrace.masterdata import BT
 from batterytrace.trace.lineage import (
@@ -97,7 +98,7 @@ class _Stamp(NamedTuple):
 
     @classmethod
     def of(cls, event: Event) -> _Stamp:
-        return cls(event.eventTime, event.recordTime, event.eventID or "")
+        return cls(_local(event), event.recordTime, event.eventID or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +141,7 @@ class Custody:
     facts: ElementFacts
     closed: dict[tuple[str, Claim], dict[str, datetime]] = field(default_factory=dict)
     # (site, claim) -> period -> when the operator closed it: later-recorded entries refused
-    lots: dict[str, dict[Claim, dict[str, float]]] = field(
+    lots: dict[str, dict[Claim, dict[str, float | None]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(dict))
     )
     backing: dict[tuple[str, Claim], list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -180,11 +181,14 @@ class Custody:
             return None
         return mass * fact.value
 
-    def claimed(self, lot: str) -> dict[Claim, dict[str, float]]:
-        """kg of each element the lot's claims cover (the whole lot as made)."""
+    def claimed(self, lot: str) -> dict[Claim, dict[str, float | None]]:
+        """kg of each element the lot's claims cover (the whole lot as made); None: unknown
+        (no element figure for the lot, or a share computed over one)."""
         covered = {
             claim: {
-                e: share * (self.content(lot, e) or 0.0) for e, share in elements.items() if share
+                e: _times(share, self.content(lot, e))
+                for e, share in elements.items()
+                if share != 0
             }
             for claim, elements in self.lots.get(lot, {}).items()
         }
@@ -195,21 +199,27 @@ class Custody:
     def _originate(self, event: Event, site: str | None, name: str, lots: dict[str, float]) -> None:
         self._handled(site, lots)
         for origin in self.rules.origins_at(site):
-            if not origin.evidence.covers(event.eventTime):
+            if not origin.evidence.covers(_local(event)):
                 self.notes.append(Note(name, origin.claim, (
                     f"not attached to {', '.join(lots)}: evidence {origin.evidence.describe()} "
-                    f"does not cover {event.eventTime.date()}"), tuple(lots)))  # fmt: skip
+                    f"does not cover {_local(event).date()}"), tuple(lots)))  # fmt: skip
                 continue
             made = {lot: self._contents(lot, kg) for lot, kg in lots.items()}
             backing = f"origin at {site}: evidence {origin.evidence.describe()}"
             self._put(event, self.rules.policy(site, origin.claim), name, made, backing)
 
     def _put(
-        self, event: Event, policy: Policy, name: str, made: dict[str, dict[str, float]], why: str
+        self,
+        event: Event,
+        policy: Policy,
+        name: str,
+        made: dict[str, dict[str, float | None]],
+        why: str,
     ) -> None:
         """Claimed material made at a site: on the material, or credits under mass balance."""
         self.originated[policy.claim].update(made)
         for lot, contents in made.items():
+            self._unknown(name, policy.claim, lot, [e for e, kg in contents.items() if kg is None])
             for element, kg in contents.items():
                 if not policy.model.physical:
                     self._book(
@@ -229,13 +239,21 @@ class Custody:
                 policy = self.rules.policy(site, claim)
                 if policy.model.physical:
                     continue
+                unknown = []
                 for element in elements:
-                    if credit := self._covered(lot, kg, claim, element):
+                    credit = self._covered(lot, kg, claim, element)
+                    if credit is None:
+                        unknown.append(element)
+                    if credit != 0:
                         ref = f"{name} {lot}"
-                        if self._book(
-                            policy, element, "credit", _Stamp.of(event), credit, ref, (lot,)
+                        if (
+                            self._book(
+                                policy, element, "credit", _Stamp.of(event), credit, ref, (lot,)
+                            )
+                            and credit is not None
                         ):
                             credits[claim, element] = credit
+                self._unknown(name, claim, lot, unknown, "credit")
             if credits and site is not None:
                 self.received.setdefault((site, lot), _Receipt()).add(kg, credits)
 
@@ -265,13 +283,13 @@ class Custody:
         for lot, receipt in receipts.items():  # what this step used of them
             receipt.kg -= min(receipt.kg, inputs[lot])
         for origin in self.rules.origins_at(site):
-            if origin.evidence.covers(event.eventTime):
+            if origin.evidence.covers(_local(event)):
                 backing = f"made at {site}: evidence {origin.evidence.describe()}"
                 self._put(event, self.rules.policy(site, origin.claim), name, made, backing)
             else:
                 self.notes.append(Note(name, origin.claim, (
                     f"not attached to {', '.join(made)}: evidence {origin.evidence.describe()} "
-                    f"does not cover {event.eventTime.date()}"), tuple(made)))  # fmt: skip
+                    f"does not cover {_local(event).date()}"), tuple(made)))  # fmt: skip
 
     def _segregated(
         self,
@@ -279,7 +297,7 @@ class Custody:
         name: str,
         policy: Policy,
         inputs: dict[str, float],
-        made: dict[str, dict[str, float]],
+        made: dict[str, dict[str, float | None]],
         total_in: dict[str, float | None],
     ) -> None:
         """Outputs keep the claim on an element when every input holding that element carries
@@ -289,35 +307,56 @@ class Custody:
         segregated)."""
         claim = policy.claim
         for element in ELEMENTS:
-            claimed = sum(self._covered(lot, kg, claim, element) for lot, kg in inputs.items())
-            if not claimed:
+            claimed = _total(self._covered(lot, kg, claim, element) for lot, kg in inputs.items())
+            if claimed == 0:
                 continue
             unclaimed = [
                 lot
                 for lot, kg in inputs.items()
                 if (self.content(lot, element, kg) or 0) > 0
-                and not self.lots.get(lot, {}).get(claim, {}).get(element)
+                and self.lots.get(lot, {}).get(claim, {}).get(element, 0.0) == 0
             ]
             whole = total_in[element]
-            share = 0.0 if whole is None or unclaimed else min(1.0, claimed / whole)
-            sources = [lot for lot in inputs if self.lots.get(lot, {}).get(claim, {}).get(element)]
+            share = (
+                0.0
+                if unclaimed
+                else None
+                if claimed is None or whole is None
+                else min(1.0, claimed / whole)
+            )
+            sources = [
+                lot
+                for lot in inputs
+                if self.lots.get(lot, {}).get(claim, {}).get(element, 0.0) != 0
+            ]
             if share and policy.model is Model.IDENTITY_PRESERVED and len(sources) > 1:
                 self.notes.append(Note(name, claim, (
                     f"identity of {element} not preserved at {policy.site}: claimed inputs "
                     f"{', '.join(sources)} mixed; the claim holds as segregated"),
                     tuple(made)))  # fmt: skip
-            for lot, contents in made.items():
-                if contents.get(element):
-                    self.lots[lot][claim][element] = share
-                    if share:
-                        self.backing[lot, claim].append(
-                            f"{policy.model.value} at {policy.site}: inputs {', '.join(inputs)}"
-                        )
-            if not share:
-                mixed = ", ".join(unclaimed) or "input of unknown content"
+            holding = [lot for lot, contents in made.items() if element in contents]
+            for lot in holding:
+                self.lots[lot][claim][element] = share
+                if share != 0:
+                    self.backing[lot, claim].append(
+                        f"{policy.model.value} at {policy.site}: inputs {', '.join(inputs)}"
+                    )
+            if share is None and holding:
+                unknown = [
+                    lot
+                    for lot, kg in inputs.items()
+                    if self.content(lot, element, kg) is None
+                    or self._covered(lot, kg, claim, element) is None
+                ]
+                self.notes.append(Note(name, claim, (
+                    f"share of {element} unknown at {policy.site} ({policy.model.value}): "
+                    f"{element} or its claimed share unknown on {', '.join(unknown)} (no element "
+                    "figure); not counted as 0 kg"), tuple(unknown)))  # fmt: skip
+            elif share == 0:
                 self.notes.append(Note(name, claim, (
                     f"removed from {element} at {policy.site} ({policy.model.value}): claimed "
-                    f"input mixed with unclaimed {mixed}"), tuple(made)))  # fmt: skip
+                    f"input mixed with unclaimed {', '.join(unclaimed)}"),
+                    tuple(made)))  # fmt: skip
 
     def _balanced(
         self,
@@ -339,12 +378,14 @@ class Custody:
                 if receipt and from_receipt:
                     used += receipt.per_kg.get((policy.claim, element), 0.0) * from_receipt
                 claimed = self._covered(lot, kg - from_receipt, policy.claim, element)
-                if claimed:
+                if claimed != 0:
                     ref = f"{name} {lot}"
                     if self._book(
                         policy, element, "credit", _Stamp.of(event), claimed, ref, (lot,)
                     ):
-                        used += claimed
+                        used += claimed or 0.0  # unknown: named on the period, not counted
+                    if claimed is None:
+                        self._unknown(name, policy.claim, lot, [element], "credit")
             whole_in, whole_out = total_in[element], total_out[element]
             if used and whole_in and whole_out is not None and whole_out < whole_in:
                 loss = used * (1 - whole_out / whole_in)
@@ -395,6 +436,11 @@ class Custody:
                 continue
             content = self.content(lot, element)
             already = self.claimed(lot).get(claim, {}).get(element, 0.0)
+            if already is None:
+                self.violations.append(Note(name, claim, (
+                    f"allocation of {kg:.6g} kg {element} to {lot}, whose claimed {element} is "
+                    "unknown"), named))  # fmt: skip
+                continue
             if not content or already + kg > content * (1 + 1e-9):
                 holds = "no known" if not content else f"{content:.6g} kg"
                 self.violations.append(Note(name, claim, (
@@ -440,22 +486,27 @@ class Custody:
         element: str,
         kind: str,
         stamp: _Stamp,
-        kg: float,
+        kg: float | None,
         ref: str,
         lots: tuple[str, ...],
     ) -> bool:
-        """An entry on an account; an overdraft, or an entry recorded after the operator
-        closed its period, is a violation (nothing is booked)."""
+        """An entry on an account (a credit of unknown kg: named on its period); an overdraft,
+        or an entry recorded after the operator closed its period, is a violation (nothing is
+        booked)."""
         period = policy.rules.period.label(policy.rules.period.number(stamp.when))
         closed_at = self.closed.get((policy.site, policy.claim), {}).get(period)
         if closed_at is not None and stamp.recorded is not None and stamp.recorded > closed_at:
             self.violations.append(Note(stamp.name, policy.claim, (
-                f"{kind} of {kg:.6g} kg {element} for {ref} falls in period {period}, closed at "
+                f"{kind} of {_kg_text(kg)} {element} for {ref} falls in period {period}, closed at "
                 f"{policy.site} on {closed_at.isoformat()} before this was recorded"),
                 lots))  # fmt: skip
             return False
+        account = self._account(policy, element)
         try:
-            getattr(self._account(policy, element), kind)(stamp.when, kg, ref)
+            if kg is None:
+                account.unknown(stamp.when, ref)
+            else:
+                getattr(account, kind)(stamp.when, kg, ref)
         except Overdraft as err:
             self.violations.append(Note(stamp.name, policy.claim, str(err), lots))
             return False
@@ -467,18 +518,48 @@ class Custody:
             self.accounts[key] = Account(policy.site, policy.claim, element, policy.rules)
         return self.accounts[key]
 
-    def _contents(self, lot: str, kg: float) -> dict[str, float]:
-        return {e: c for e in ELEMENTS if (c := self.content(lot, e, kg))}
+    def _contents(self, lot: str, kg: float) -> dict[str, float | None]:
+        """kg of each element in ``kg`` of a lot: those it has a figure for, or, a lot with no
+        element figure at all, every element, kg unknown (None), never 0."""
+        known = {e: self.content(lot, e, kg) for e in ELEMENTS}
+        if all(c is None for c in known.values()):
+            return dict.fromkeys(ELEMENTS)
+        return {e: c for e, c in known.items() if c}
 
-    def _covered(self, lot: str, kg: float, claim: Claim, element: str) -> float:
-        """The claimed kg of element in ``kg`` of a lot."""
-        share = self.lots.get(lot, {}).get(claim, {}).get(element)
-        return share * (self.content(lot, element, kg) or 0.0) if share else 0.0
+    def _covered(self, lot: str, kg: float, claim: Claim, element: str) -> float | None:
+        """The claimed kg of element in ``kg`` of a lot: 0 when the claim is not on it, None
+        when unknown (no element figure for the lot, or its share unknown)."""
+        share = self.lots.get(lot, {}).get(claim, {}).get(element, 0.0)
+        return 0.0 if share == 0 else _times(share, self.content(lot, element, kg))
+
+    def _unknown(
+        self, name: str, claim: Claim, lot: str, elements: list[str], what: str = "kg"
+    ) -> None:
+        """A note naming a lot whose claimed element content is unknown (not counted as 0 kg)."""
+        if elements:
+            self.notes.append(Note(name, claim, (
+                f"{claim} {what} of {', '.join(elements)} unknown on {lot}: no element figure "
+                "for it; not counted as 0 kg"), (lot,)))  # fmt: skip
+
+
+def _local(event: Event) -> datetime:
+    """When the event happened, on its own clock: the day evidence must cover, the period an
+    entry falls in (decision 014)."""
+    return local_time(event.eventTime, event.eventTimeZoneOffset)
 
 
 def _site(event: Event) -> str | None:
     place = event.bizLocation or event.readPoint
     return node_id(place.id) if place else None
+
+
+def _times(share: float | None, kg: float | None) -> float | None:
+    """share x kg, unknown when either is."""
+    return None if share is None or kg is None else share * kg
+
+
+def _kg_text(kg: float | None) -> str:
+    return "unknown kg" if kg is None else f"{kg:.6g} kg"
 
 
 def _total(values: Iterable[float | None]) -> float | None:
@@ -513,7 +594,7 @@ def changes(before: Snapshot, after: Snapshot) -> list[str]:
     was, now = before.get("claims", {}), after.get("claims", {})
     for key in sorted(was.keys() | now.keys()):
         old, new = was.get(key, {}), now.get(key, {})
-        if any(abs(old.get(e, 0.0) - new.get(e, 0.0)) > 1e-9 for e in old.keys() | new.keys()):
+        if any(_differ(old.get(e, 0.0), new.get(e, 0.0)) for e in old.keys() | new.keys()):
             found.append(f"{key}: {_kg(old)} -> {_kg(new)}")
     was, now = before.get("closings", {}), after.get("closings", {})
     for key in sorted(was.keys() | now.keys()):
@@ -523,5 +604,11 @@ def changes(before: Snapshot, after: Snapshot) -> list[str]:
     return found
 
 
-def _kg(elements: Mapping[str, float]) -> str:
-    return ", ".join(f"{kg:.6g} kg {e}" for e, kg in sorted(elements.items())) or "none"
+def _differ(old: float | None, new: float | None) -> bool:
+    if old is None or new is None:
+        return (old is None) != (new is None)
+    return abs(old - new) > 1e-9
+
+
+def _kg(elements: Mapping[str, float | None]) -> str:
+    return ", ".join(f"{_kg_text(kg)} {e}" for e, kg in sorted(elements.items())) or "none"

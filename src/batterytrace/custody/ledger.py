@@ -99,6 +99,7 @@ class Statement:
     carried: float | None = None
     forfeited: float | None = None
     closed: bool = False  # closed by the operator
+    unknown: list[str] = field(default_factory=list)  # credits of unknown kg: figures are floors
 
 
 @dataclass(slots=True)
@@ -143,6 +144,11 @@ class Account:
         """Element of credited input a transformation did not put in its outputs (its yield)."""
         self._entry("loss", when, kg, ref, draw=True).losses += kg
 
+    def unknown(self, when: datetime, ref: str) -> None:
+        """A credit whose kg is unknown (claimed input with no element figure): not booked as
+        0 kg but named on its period, whose figures are then lower bounds."""
+        self._period("credit", when, ref).unknown.append(ref)
+
     def close(self, label: str) -> Statement:
         """Close a period (once): its entries are final; later entries go to later periods."""
         index = self.rules.period.parse(label)
@@ -165,6 +171,14 @@ class Account:
     ) -> Statement:
         if not kg > 0:
             raise CustodyError(f"{self.name}: {kind} of {kg} kg for {ref}: kg must be positive")
+        statement = self._period(kind, when, ref)
+        if draw:
+            self._draw(kind, kg, ref)
+        self.entries.append(Entry(kind, when, kg, ref))
+        return statement
+
+    def _period(self, kind: str, when: datetime, ref: str) -> Statement:
+        """The open statement of the period ``when`` falls in (earlier ones rolled over)."""
         index = self.rules.period.number(when)
         if index in self._periods and self._periods[index].closed:
             raise PeriodClosed(
@@ -173,9 +187,6 @@ class Account:
             )
         self._in_order(index, when)
         self._advance(index)
-        if draw:
-            self._draw(kind, kg, ref)
-        self.entries.append(Entry(kind, when, kg, ref))
         return self._periods[index]
 
     def _draw(self, kind: str, kg: float, ref: str) -> None:

@@ -38,7 +38,8 @@ class Share:
     element: str
     element_kg: float | None  # in the battery
     traced: float | None  # None: a gap in the genealogy (see the trace)
-    claimed: float | None
+    claimed: float | None  # None: unknown (a gap, or lots whose claimed share is unknown)
+    unknown: tuple[str, ...] = ()  # lots on the way whose claimed share is unknown: incomplete
 
     def meets(self) -> dict[str, bool | None]:
         """Whether the claimed share reaches each minimum (keyed by the date it applies from)."""
@@ -52,21 +53,31 @@ class Share:
 def share(trace: Trace, custody: Custody, claim: Claim = RECYCLED) -> Share:
     """The traced and claimed share of the trace's element (a backward trace of a battery)."""
     element = trace.element
+    unknown: list[str] = []
 
-    def origin(node: str) -> float | None:
-        return 1.0 if node in custody.originated.get(claim, ()) else None
+    def origin(node: str) -> tuple[float | None] | None:
+        return (1.0,) if node in custody.originated.get(claim, ()) else None
 
-    def carried(node: str) -> float | None:
-        return custody.lots.get(node, {}).get(claim, {}).get(element)
+    def carried(node: str) -> tuple[float | None] | None:
+        elements = custody.lots.get(node, {}).get(claim, {})
+        if element not in elements:
+            return None
+        if elements[element] is None:
+            unknown.append(node)
+        return (elements[element],)
 
     if trace.start_kg is None:  # no figure for the element in the battery: no share either
         return Share(element, None, None, None)
-    return Share(element, trace.start_kg, _propagated(trace, origin), _propagated(trace, carried))
+    traced, claimed = _propagated(trace, origin), _propagated(trace, carried)
+    return Share(element, trace.start_kg, traced, claimed, tuple(unknown))
 
 
-def _propagated(trace: Trace, explicit: Callable[[str], float | None]) -> float | None:
-    """The share of the start's element coming through objects with an explicit share: an
-    object's own share where it has one, else its inputs' weighted by their links."""
+def _propagated(
+    trace: Trace, explicit: Callable[[str], tuple[float | None] | None]
+) -> float | None:
+    """The share of the start's element coming through objects with an explicit share (given
+    as a 1-tuple, its value None when unknown): an object's own share where it has one, else
+    its inputs' weighted by their links."""
     memo: dict[str, float | None] = {}
 
     def value(node: str, path: frozenset[str]) -> float | None:
@@ -74,8 +85,8 @@ def _propagated(trace: Trace, explicit: Callable[[str], float | None]) -> float 
             return memo[node]
         own = explicit(node)
         if own is not None:
-            memo[node] = own
-            return own
+            memo[node] = own[0]
+            return own[0]
         total: float | None = 0.0
         for link in trace.children(node):
             if link.target in path:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from batterytrace.errors import FieldError
 
@@ -52,6 +52,15 @@ def check_offset(text: str, field: str = "eventTimeZoneOffset") -> str:
     if not _OFFSET.fullmatch(text):
         raise FieldError(field, f"{text!r} is not a time zone offset (±hh:mm, -13:59..+14:00)")
     return text
+
+
+def local_time(moment: datetime, offset: str) -> datetime:
+    """``moment`` on the clock of ``offset`` (an event's eventTimeZoneOffset): the event's local
+    time. The one rule by which custody and carbon place an event in a month, quarter or year
+    (decision 014), whatever offset its eventTime was written in."""
+    hours, minutes = check_offset(offset)[1:].split(":")
+    delta = timedelta(hours=int(hours), minutes=int(minutes))
+    return moment.astimezone(timezone(-delta if offset.strip()[0] == "-" else delta))
 
 
 def utc_millis(value: datetime) -> int:

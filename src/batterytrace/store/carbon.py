@@ -24,6 +24,8 @@ from batterytrace.carbon.activity import Model, event_activities, from_json
 from batterytrace.carbon.factors import FactorSet, read_csv, write_csv
 from batterytrace.carbon.places import Stated
 from batterytrace.carbon.system import Assembled, Leg, Made, Output, Unit
+from batterytrace.epcis.timestamps import local_time
+from batterytrace.errors import FactorError
 from batterytrace.masterdata import BT
 from batterytrace.store import schema
 from batterytrace.store.driver import Driver
@@ -39,7 +41,7 @@ EXTENSIONS = {
 
 _FIGURED = """
 SELECT f.seq, f.figures, e.event_id, e.event_type, e.biz_step, e.biz_location,
-       e.event_time, e.transformation_id, e.read_point
+       e.event_time, e.event_time_zone_offset, e.transformation_id, e.read_point
 FROM event_figure f {join} event e ON e.seq = f.seq
 WHERE e.event_type = 'TransformationEvent'
    OR (e.event_type = 'ObjectEvent' AND (e.action = 'ADD' OR e.biz_step = 'shipping'))
@@ -56,7 +58,8 @@ WHERE k.role IN ('epcClass', 'epc') AND k.value IN ({marks})
 _CHUNK = 500  # identifiers per IN list
 # shipments of identified objects only (no quantity list: no figures), and what they move
 _UNFIGURED_SHIPMENTS = """
-SELECT e.seq, e.event_id, e.biz_location, e.event_time, e.read_point, k.value
+SELECT e.seq, e.event_id, e.biz_location, e.event_time, e.event_time_zone_offset, e.read_point,
+       k.value
 FROM event e {join} event_key k ON k.seq = e.seq
 WHERE e.event_type = 'ObjectEvent' AND e.biz_step = 'shipping' AND k.role = 'epc'
   AND NOT EXISTS (SELECT 1 FROM event_figure f WHERE f.seq = e.seq)
@@ -90,7 +93,7 @@ SELECT container, source, items FROM holding
 WHERE container > {mark} AND container < {mark} AND level > 0
 """
 _PACKED = """
-SELECT k.value, e.biz_location, e.event_time
+SELECT k.value, e.biz_location, e.event_time, e.event_time_zone_offset
 FROM event_key k {join} event e ON e.seq = k.seq
 WHERE k.role = 'parentID' AND k.value > {mark} AND k.value < {mark}
   AND e.event_type = 'AggregationEvent' AND (e.action IS NULL OR e.action <> 'DELETE')
@@ -134,12 +137,19 @@ def save_factors(conn: Connection, factors: FactorSet, owner: str | None = None)
 
 
 def factor_sets(conn: Connection) -> dict[str, FactorSet]:
-    """The sets users added, by label (``name@version``)."""
-    sets = (
-        read_csv(content, name, version)
-        for name, version, content in conn.execute(select(F.c.name, F.c.version, F.c.content))
-    )
-    return {s.label: s for s in sets}
+    """The sets users added, by label (``name@version``); a set stored before a column it now
+    needs (``kind``, ``mode``: decision 014) is named, to be added again with it."""
+    sets = {}
+    for name, version, content in conn.execute(select(F.c.name, F.c.version, F.c.content)):
+        try:
+            found = read_csv(content, name, version)
+        except FactorError as err:
+            raise FactorError(
+                f"stored factor set {name}@{version}: {err}; add it again "
+                "(carbon factors --add) with the columns of docs/carbon-data.md"
+            ) from None
+        sets[found.label] = found
+    return sets
 
 
 def save_supplier(
@@ -164,8 +174,9 @@ def suppliers(conn: Connection) -> list[tuple[str, dict[str, Any]]]:
 # --- what the events recorded -----------------------------------------------------------------
 
 
-def _when(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
+def _when(ms: int, offset: str) -> datetime:
+    """An event's local time (the periods' clock, decision 014)."""
+    return local_time(datetime.fromtimestamp(ms / 1000, UTC), offset)
 
 
 def _stated(driver: Driver, name: str) -> dict[int, Any]:
@@ -202,16 +213,17 @@ def recorded(
         side, _, kind = role.partition(":")
         ends[seq][side].append((kind, value))
     steps: dict[str, Made] = {}
-    # (seq, event, time, lot, kg, bizLocation, readPoint) of each shipment
-    shipped: list[tuple[int, str, int, str, float | None, str | None, str | None]] = []
+    # (seq, event, time, offset, lot, kg, bizLocation, readPoint) of each shipment
+    shipped: list[tuple[int, str, int, str, str, float | None, str | None, str | None]] = []
     batches: dict[int, str] = {}
-    for seq, figures, event_id, kind, biz_step, site, ms, tid, point in driver.rows(_FIGURED, ()):
+    rows = driver.rows(_FIGURED, ())
+    for seq, figures, event_id, kind, biz_step, site, ms, offset, tid, point in rows:
         flows = orjson.loads(figures)
         facts = flows.get("facts", {})
-        when = _when(ms)
+        when = _when(ms, offset)
         if kind == "ObjectEvent" and biz_step == "shipping":
             shipped.extend(
-                (seq, event_id, ms, lot, kg, site, point)
+                (seq, event_id, ms, offset, lot, kg, site, point)
                 for lot, kg in flows.get("quantityList", ())
             )
             continue
@@ -242,16 +254,16 @@ def recorded(
         step = Made(event_id, site, when, inputs, tuple(outputs), activities, kind == "ObjectEvent")
         key = tid or event_id  # the events of one transformation are one step
         steps[key] = _joined(steps[key], step) if key in steps else step
-    for seq, event_id, site, ms, point, epc in driver.rows(_UNFIGURED_SHIPMENTS, ()):
-        shipped.append((seq, event_id, ms, epc, None, site, point))
+    for seq, event_id, site, ms, offset, point, epc in driver.rows(_UNFIGURED_SHIPMENTS, ()):
+        shipped.append((seq, event_id, ms, offset, epc, None, site, point))
     unplaced = {
         lot
-        for seq, _, _, lot, _, site, point in shipped
+        for seq, _, _, _, lot, _, site, point in shipped
         if not (site or point or dict(ends[seq]["source"]).get("location"))
     }
     receipts = _receipts(driver, sorted(unplaced))
     legs = []
-    for seq, event_id, ms, lot, kg, site, point in shipped:
+    for seq, event_id, ms, offset, lot, kg, site, point in shipped:
         before = [(at, place) for at, place in receipts.get(lot, ()) if at < ms]
         places = Stated(
             point,
@@ -266,7 +278,7 @@ def recorded(
                 kg,
                 site,
                 dict(ends[seq]["destination"]).get("location"),
-                _when(ms),
+                _when(ms, offset),
                 stated["mode"].get(seq),
                 stated["distance"].get(seq),
                 places,
@@ -307,10 +319,10 @@ def _packs(
         for container, source, n in driver.rows(_PACK_CONTENTS, (low, high)):
             contents[container].append((batches.get(source, f"event #{source}"), int(n)))
         seen: set[str] = set()
-        for pack, site, ms in driver.rows(_PACKED, (low, high)):
+        for pack, site, ms, offset in driver.rows(_PACKED, (low, high)):
             if pack not in seen:
                 seen.add(pack)
-                yield Assembled(pack, cls, site, _when(ms), tuple(contents.get(pack, ())))
+                yield Assembled(pack, cls, site, _when(ms, offset), tuple(contents.get(pack, ())))
 
 
 def batch_of(conn: Connection, item: str) -> str | None:

@@ -50,6 +50,7 @@ class CaptureResult:
     head_seq: int = 0
     head: str = chain.GENESIS
     record_time: datetime | None = None
+    fallback: str | None = None  # why the events were prepared in this process, not by workers
 
 
 def enable_write_locks(engine: Engine) -> None:
@@ -149,7 +150,7 @@ class EventStore:
         ).scalar_one()
         self._store_master_data(conn, stream.header.masterData, namespaces)
         done = 0
-        for records in _prepared(stream, record_time):
+        for records in _prepared(stream, record_time, result):
             new = self._new_records(conn, records, result)
             rows: list[tuple[Any, ...]] = []
             key_rows: list[tuple[str, str, int]] = []
@@ -258,7 +259,7 @@ class EventStore:
 # row than SQLite itself (bench/capture.py).
 _COLUMNS = (
     "event_type", "event_time", "record_time", "action", "biz_step", "disposition",
-    "read_point", "biz_location", "transformation_id",
+    "read_point", "biz_location", "transformation_id", "event_time_zone_offset",
 )  # fmt: skip
 _EVENT_COLUMNS = (
     "seq", "event_id", "hash_id", "content_digest", "owner", "capture_id", "content",
@@ -282,11 +283,14 @@ def workers() -> int:
     return max(1, int(configured) if configured and configured.isdigit() else os.cpu_count() or 1)
 
 
-def _prepared(stream: EventStream, record_time: datetime) -> Iterator[list[EventRecord]]:
+def _prepared(
+    stream: EventStream, record_time: datetime, result: CaptureResult
+) -> Iterator[list[EventRecord]]:
     """The stream's events decoded, checked and recorded, batch by batch, in order.
 
     Past one batch the work goes to worker processes (a bounded window of batches in flight,
-    so memory stays constant); the first error, by event index, stops the capture.
+    so memory stays constant); the first error, by event index, stops the capture. Workers
+    that cannot run leave the work to this process, and ``result.fallback`` says so.
     """
     namespaces = stream.header.namespaces
     starts = itertools.count(0, BATCH)
@@ -317,9 +321,12 @@ def _prepared(stream: EventStream, record_time: datetime) -> Iterator[list[Event
             records = futures[0].result()
             waiting.popleft(), futures.popleft()
             yield records
-    except BrokenProcessPool:
+    except BrokenProcessPool as broken:
         # Workers could not start (e.g. a main module they cannot re-import, such as code
         # piped to ``python -``): the same work is done here, in order, without them.
+        result.fallback = (
+            f"worker processes failed ({broken}); the events were prepared in this process"
+        )
         yield from map(prepare, waiting)
         yield from map(prepare, batches)
     finally:

@@ -85,6 +85,7 @@ def columns(event: Event, record_time: datetime) -> dict[str, Any]:
     return {
         "event_type": event.type.value,
         "event_time": utc_millis(event.eventTime),
+        "event_time_zone_offset": event.eventTimeZoneOffset,
         "record_time": utc_millis(record_time),
         "action": event.action.value if event.action else None,
         "biz_step": event.bizStep,

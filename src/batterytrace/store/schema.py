@@ -55,6 +55,8 @@ event = Table(
     Column("owner", String(200)),
     Column("capture_id", Integer, nullable=False),
     Column("content", Text, nullable=False),  # canonical JSON-LD of the event
+    # eventTimeZoneOffset: with event_time, the event's local time (periods, decision 014)
+    Column("event_time_zone_offset", String(6), nullable=False),
     Column("entry_hash", String(64), nullable=False),  # ledger: sha256 chained entry
     Index("ix_event_hash_id", "hash_id"),
     Index("ix_event_event_time", "event_time"),
