@@ -376,7 +376,7 @@ class Repository:
             builder = Builder(
                 model or carbon_store.model(conn), self.factor_set(factors), data.sites, suppliers
             )
-            steps, legs, assembled = carbon_store.recorded(conn, packs)
+            steps, legs, assembled = carbon_store.recorded(conn, packs, data.materials.values())
         for step in steps:
             builder.step(step)
         for pack in assembled:

@@ -36,4 +36,4 @@ def test_indexes_serve_the_query_parameters(repo: Repository) -> None:
 
 
 def test_init_twice_is_harmless(repo: Repository) -> None:
-    assert repo.init().revision == "0010"
+    assert repo.init().revision == "0011"

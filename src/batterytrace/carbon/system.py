@@ -118,6 +118,19 @@ class Output:
 
 
 @dataclass(frozen=True, slots=True)
+class Unweighed:
+    """An input or output of a step stated in a quantity that the master data cannot turn into
+    kg (litres without a density, a count without a mass per item), or not stated at all."""
+
+    node: str
+    output: bool
+    why: str  # e.g. "stated as 10 LTR; the master data give no density for <class>"
+
+    def __str__(self) -> str:
+        return f"{'output' if self.output else 'input'} {self.node}: {self.why}"
+
+
+@dataclass(frozen=True, slots=True)
 class Made:
     """One step that made products (a transformation, a commissioning)."""
 
@@ -128,20 +141,23 @@ class Made:
     outputs: tuple[Output, ...]
     activities: tuple[Activity, ...] = ()  # stated on the event (bt:activity)
     commissioned: bool = False  # no inputs by nature: proxies apply
+    unweighed: tuple[Unweighed, ...] = ()  # each makes every output incomplete, named
 
 
 @dataclass(frozen=True, slots=True)
 class Leg:
-    """A shipping event moving ``kg`` of a lot from its site towards ``destination``."""
+    """A shipping event moving ``kg`` of a lot (or of a batch's items) from its site towards
+    ``destination``; ``kg`` None when the master data cannot weigh what it moved (``why``)."""
 
     event: str
     lot: str
-    kg: float
+    kg: float | None
     origin: str
     destination: str | None
     time: datetime
     mode: str | None = None  # bt:transportMode on the event
     distance_km: float | None = None  # bt:distanceKm on the event
+    why: str = ""  # what it moved, as stated, when it has no mass
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +330,7 @@ class Builder:
         )
         self._event_activities: list[tuple[Made, list[tuple[int, Output]]]] = []
         self._legs: list[Leg] = []
+        self._unweighed: dict[str, str] = {}  # products made in a quantity without mass: why
 
     # products ----------------------------------------------------------------------------
 
@@ -332,10 +349,12 @@ class Builder:
 
     def step(self, made: Made) -> None:
         made_here = []
+        self._unweighed.update((u.node, u.why) for u in made.unweighed if u.output)
         for out in made.outputs:
             i = self._product(out, made.site, made.time)
             if self._sourced(i, out, made):
                 continue  # its footprint stands for its upstream too (cradle to gate)
+            self.system.nodes[i].missing.extend(map(str, made.unweighed))
             for source, amount in made.inputs:
                 self._pending_inputs.append((i, source, amount * self._output_share(made, out)))
             self._made[made.site].append((i, made.time, out.quantity, out.elements, made.event))
@@ -428,6 +447,9 @@ class Builder:
         s = self.system
         node = s.nodes[i]
         where = f"leg {leg.event} ({leg.lot})"
+        if leg.kg is None:
+            node.missing.append(f"{where}: no mass for {leg.why}")
+            return
         lane = self.model.lane(leg.origin, leg.destination) if leg.destination else None
         mode_name = leg.mode or (lane.mode.value if lane else None)
         if mode_name is None:
@@ -634,7 +656,12 @@ class Builder:
         for i, source, amount in self._pending_inputs:
             j = s.index.get(source)
             if j is None:
-                s.nodes[i].missing.append(f"input {source}: no recorded origin or footprint source")
+                why = self._unweighed.get(source)
+                s.nodes[i].missing.append(
+                    f"input {source}: made without a mass ({why})"
+                    if why
+                    else f"input {source}: no recorded origin or footprint source"
+                )
                 continue
             s.nodes[i].inputs[j] = s.nodes[i].inputs.get(j, 0.0) + amount
         for leg in self._legs:
@@ -642,6 +669,8 @@ class Builder:
             if lot is None:
                 s.notes.append(
                     f"leg {leg.event}: lot {leg.lot} has no recorded origin; leg not counted"
+                    if leg.kg is not None
+                    else f"leg {leg.event}: no mass for {leg.why}; leg not counted"
                 )
             else:
                 self._leg(lot, leg)

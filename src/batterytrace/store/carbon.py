@@ -11,8 +11,8 @@ alone is parsed.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,12 +21,12 @@ from sqlalchemy import Connection, delete, insert, select
 
 from batterytrace.carbon.activity import Model, event_activities, from_json
 from batterytrace.carbon.factors import FactorSet, read_csv, write_csv
-from batterytrace.carbon.system import Assembled, Leg, Made, Output, Unit
-from batterytrace.masterdata import BT
+from batterytrace.carbon.system import Assembled, Leg, Made, Output, Unit, Unweighed
+from batterytrace.masterdata import BT, Material, MaterialKind, unweighed_because
 from batterytrace.store import schema
 from batterytrace.store.driver import Driver
 from batterytrace.store.records import extension_values
-from batterytrace.trace.lineage import class_of
+from batterytrace.trace.lineage import Flow, MaterialFacts, class_of
 
 M, F, P = schema.carbon_model, schema.factor_set, schema.supplier_footprint
 EXTENSIONS = {
@@ -35,13 +35,14 @@ EXTENSIONS = {
     "distance": BT + "distanceKm",
 }
 
+# (a transformation of items alone, inputEPCList to outputEPCList, has no figures)
 _FIGURED = """
-SELECT f.seq, f.figures, e.event_id, e.event_type, e.biz_step, e.biz_location,
+SELECT e.seq, f.figures, e.event_id, e.event_type, e.biz_step, e.biz_location,
        e.event_time, e.transformation_id
-FROM event_figure f {join} event e ON e.seq = f.seq
+FROM event e LEFT JOIN event_figure f ON f.seq = e.seq
 WHERE e.event_type = 'TransformationEvent'
    OR (e.event_type = 'ObjectEvent' AND (e.action = 'ADD' OR e.biz_step = 'shipping'))
-ORDER BY f.seq
+ORDER BY e.seq
 """
 # the items each transformation made (holdings at level 0: only transformations make items)
 _ITEMS_MADE = "SELECT source, container_class, items FROM holding WHERE level = 0"
@@ -59,6 +60,34 @@ SELECT e.event_id, h.items FROM holding h {join} event e ON e.seq = h.source
 WHERE h.container = {mark} AND h.level > 0
 """
 _DESTINATIONS = "SELECT seq, value FROM event_key WHERE role = 'destination:location'"
+# serialised inputs of transformations, each with the event that made it (if a transformation
+# did: its items are the batch node ``<event>#outputEPCList``)
+_ITEM_INPUTS = """
+SELECT k.seq, k.value, (
+    SELECT m.event_id FROM event_key o {join} event m ON m.seq = o.seq
+    WHERE o.role = 'outputEPC' AND o.value = k.value AND m.event_type = 'TransformationEvent'
+    ORDER BY o.seq LIMIT 1)
+FROM event_key k {join} event e ON e.seq = k.seq
+WHERE k.role = 'inputEPC' AND e.event_type = 'TransformationEvent'
+"""
+# what shipping ObjectEvents list in their epcList: items, packs, logistic units (SSCC)
+_SHIPPED_ITEMS = """
+SELECT e.seq, e.event_id, e.biz_location, e.event_time, k.value, (
+    SELECT m.event_id FROM event_key o {join} event m ON m.seq = o.seq
+    WHERE o.role = 'outputEPC' AND o.value = k.value AND m.event_type = 'TransformationEvent'
+    ORDER BY o.seq LIMIT 1)
+FROM event e {join} event_key k ON k.seq = e.seq
+WHERE e.event_type = 'ObjectEvent' AND e.biz_step = 'shipping' AND k.role = 'epc'
+ORDER BY e.seq
+"""
+# the items a container holds, per event that made them, with their class (one class a batch)
+_CONTAINED = """
+SELECT h.container, e.event_id, h.items, (
+    SELECT min(c.container_class) FROM holding c WHERE c.source = h.source AND c.level = 0
+    HAVING count(*) = 1)
+FROM holding h {join} event e ON e.seq = h.source
+WHERE h.level > 0 AND h.container IN ({marks})
+"""
 _PACK_CONTENTS = """
 SELECT container, source, items FROM holding
 WHERE container > {mark} AND container < {mark} AND level > 0
@@ -157,11 +186,28 @@ def _elements(facts: Mapping[str, list[Any]], quantity: float, per_item: bool) -
     return {e: value * quantity for e, (value, item) in facts.items() if bool(item) == per_item}
 
 
+def _weigh(entry: Sequence[Any], materials: MaterialFacts) -> tuple[str, float | None, str]:
+    """(class, kg, why not) of a quantity as ``records.figures`` keeps it: kg as stated, or a
+    volume or count weighed by the master data (issue 12, points 7 and 11)."""
+    flow = Flow(*entry)
+    if flow.kg is not None:
+        return flow.id, flow.kg, ""
+    if flow.quantity is None:
+        return flow.id, None, "no quantity stated"
+    kg = materials.weighed(flow)
+    stated = f"{flow.quantity:g} {flow.uom}" if flow.uom else f"{flow.quantity:g} (a count)"
+    why = f"stated as {stated}; {unweighed_because(flow.uom, class_of(flow.id))}"
+    return flow.id, kg, "" if kg is not None else why
+
+
 def recorded(
-    conn: Connection, pack_classes: tuple[str, ...]
+    conn: Connection, pack_classes: tuple[str, ...], materials: Iterable[Material] = ()
 ) -> tuple[list[Made], list[Leg], list[Assembled]]:
-    """The steps that made lots and items, the shipping legs, and the packs of these classes."""
+    """The steps that made lots and items, the shipping legs, and the packs of these classes;
+    ``materials`` weigh what the events state in volumes or counts."""
     driver = Driver(conn)
+    weights = MaterialFacts(materials)
+    item_inputs = _item_inputs(driver)
     stated = {name: _stated(driver, name) for name in EXTENSIONS}
     items: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for source, cls, n in driver.rows(_ITEMS_MADE, ()):
@@ -171,7 +217,7 @@ def recorded(
     legs: list[Leg] = []
     batches: dict[int, str] = {}
     for seq, figures, event_id, kind, biz_step, site, ms, tid in driver.rows(_FIGURED, ()):
-        flows = orjson.loads(figures)
+        flows = orjson.loads(figures) if figures else {}
         facts = flows.get("facts", {})
         when = _when(ms)
         if kind == "ObjectEvent" and biz_step == "shipping":
@@ -185,19 +231,20 @@ def recorded(
                     when,
                     stated["mode"].get(seq),
                     stated["distance"].get(seq),
+                    f"{lot} ({why})",
                 )
-                for lot, kg in flows.get("quantityList", ())
-                if kg is not None
+                for lot, kg, why in (_weigh(e, weights) for e in flows.get("quantityList", ()))
             )
             continue
         listed = flows.get(
             "outputQuantityList" if kind == "TransformationEvent" else "quantityList", ()
         )
-        outputs = [
-            Output(lot, Unit.KG, kg, class_of(lot), _elements(facts, kg, False))
-            for lot, kg in listed
-            if kg is not None
-        ]
+        outputs, unweighed = [], []
+        for lot, kg, why in (_weigh(e, weights) for e in listed):
+            if kg is None:
+                unweighed.append(Unweighed(lot, True, why))
+            else:
+                outputs.append(Output(lot, Unit.KG, kg, class_of(lot), _elements(facts, kg, False)))
         if seq in items:
             batch = f"{event_id}#outputEPCList"
             count = sum(n for _, n in items[seq])
@@ -206,19 +253,94 @@ def recorded(
                 Output(batch, Unit.ITEM, float(count), cls, _elements(facts, count, True))
             )
             batches[seq] = batch
-        inputs = tuple(
-            (lot, kg) for lot, kg in flows.get("inputQuantityList", ()) if kg is not None
-        )
+        inputs = list(item_inputs.pop(seq, {}).items())
+        for lot, kg, why in (_weigh(e, weights) for e in flows.get("inputQuantityList", ())):
+            if kg is None:
+                unweighed.append(Unweighed(lot, False, why))
+            else:
+                inputs.append((lot, kg))
         activities = (
             tuple(event_activities(stated["activity"][seq], site, event_id))
             if seq in stated["activity"]
             else ()
         )
-        step = Made(event_id, site, when, inputs, tuple(outputs), activities, kind == "ObjectEvent")
+        step = Made(
+            event_id, site, when, tuple(inputs), tuple(outputs), activities,
+            kind == "ObjectEvent", tuple(unweighed),
+        )  # fmt: skip
         key = tid or event_id  # the events of one transformation are one step
         steps[key] = _joined(steps[key], step) if key in steps else step
     packs = list(_packs(driver, pack_classes, batches))
+    legs.extend(_item_legs(driver, weights, destinations, stated, pack_classes))
     return list(steps.values()), legs, packs
+
+
+def _item_inputs(driver: Driver) -> dict[int, dict[str, float]]:
+    """seq -> the serialised inputs of a transformation, counted per node: the batch of the
+    transformation that made them, else the item itself (a pack is a product of its own; an
+    item nothing recorded making is named as an input without origin)."""
+    out: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for seq, item, maker in driver.rows(_ITEM_INPUTS, ()):
+        out[seq][f"{maker}#outputEPCList" if maker else item] += 1.0
+    return out
+
+
+def _item_legs(
+    driver: Driver,
+    weights: MaterialFacts,
+    destinations: Mapping[int, str],
+    stated: Mapping[str, Mapping[int, Any]],
+    pack_classes: tuple[str, ...],
+) -> Iterator[Leg]:
+    """Legs of shipments stated as an epcList (issue 12, points 8 and 11): items go with the
+    batch that made them, a pack as itself, a logistic unit (SSCC) or other container as the
+    items it holds; each weighed by its class's mass per item, or named without a mass.
+    Vehicles are outside the battery's cradle-to-gate boundary."""
+    rows = driver.rows(_SHIPPED_ITEMS, ())
+    containers = sorted({epc for *_, epc, maker in rows if maker is None})
+    held: dict[str, list[tuple[str, int, str | None]]] = defaultdict(list)
+    for start in range(0, len(containers), 500):
+        chunk = containers[start : start + 500]
+        for container, event_id, n, cls in driver.rows(_CONTAINED, chunk, len(chunk)):
+            held[container].append((f"{event_id}#outputEPCList", int(n), cls))
+    moved: dict[int, Counter[tuple[str, str]]] = defaultdict(Counter)  # seq -> (node, class)
+    shipments: dict[int, tuple[str, str, int]] = {}
+    for seq, event_id, site, ms, epc, maker in rows:
+        shipments[seq] = (event_id, site, ms)
+        cls = class_of(epc)
+        material = weights.material(epc)
+        if maker is not None:
+            moved[seq][(f"{maker}#outputEPCList", cls)] += 1
+        elif cls in pack_classes:
+            moved[seq][(epc, cls)] += 1
+        elif material is not None and material.kind is MaterialKind.VEHICLE:
+            continue
+        elif held.get(epc):
+            for batch, n, item_cls in held[epc]:
+                moved[seq][(batch, item_cls or "")] += n
+        else:
+            moved[seq][(epc, "")] += 1  # nothing recorded about it: named, not counted
+    for seq, counted in moved.items():
+        event_id, site, ms = shipments[seq]
+        for (node, cls), n in counted.items():
+            material = weights.material(cls) if cls else None
+            kg = None if material is None else material.kg(n, None)
+            why = (
+                f"{n:g} items of {node}; {unweighed_because(None, cls)}"
+                if cls
+                else f"{node}: no transformation made it and nothing recorded is inside it"
+            )
+            yield Leg(
+                event_id,
+                node,
+                kg,
+                site,
+                destinations.get(seq),
+                _when(ms),
+                stated["mode"].get(seq),
+                stated["distance"].get(seq),
+                why,
+            )
 
 
 def _joined(a: Made, b: Made) -> Made:
