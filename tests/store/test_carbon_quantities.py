@@ -1,0 +1,297 @@
+"""Quantities that are not kilograms (issue 12, points 7, 8 and 11): inputs stated as items or
+counts, volumes, shipments of serialised items and of logistic units. Each chain is captured as
+EPCIS events and its footprint worked by hand here from the factors and activity data below."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from batterytrace.carbon.activity import from_json
+from batterytrace.carbon.factors import read_csv
+from batterytrace.masterdata import MasterData, MaterialKind, Party, Site, SiteRole, material
+from batterytrace.repository import Repository
+from batterytrace.trace.lineage import class_of, node_id
+from factories import CONTEXT
+
+MINE, PLANT, CELLS, PACKS = (f"urn:epc:id:sgln:6111111.00{n}00.0" for n in range(1, 5))
+ORE = "urn:epc:class:lgtin:6111111.000101.ORE1"
+SOL = "urn:epc:class:lgtin:6111111.000202.SOL1"  # cobalt sulfate solution
+CELL = "urn:epc:id:sgtin:6111111.000301.C{n}"
+PACK = "urn:epc:id:sgtin:6111111.000501.P1"
+SSCC = "urn:epc:id:sscc:6111111.0000000001"
+CLASSES = {
+    "ore": "urn:epc:idpat:sgtin:6111111.000101.*",
+    "sol": "urn:epc:idpat:sgtin:6111111.000202.*",
+    "cell": "urn:epc:idpat:sgtin:6111111.000301.*",
+    "pack": "urn:epc:idpat:sgtin:6111111.000501.*",
+}
+CELLS_MADE = [CELL.format(n=n) for n in range(1, 5)]
+
+FACTORS = """id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,\
+reference
+diesel,Diesel,L,3,GLO,2025,1.1,,,0,AR6,test,https://example.org
+grid,Grid,kWh,0.5,FR,2025,1.2,,,0,AR6,test,https://example.org
+freight-road-truck,Road,tkm,0.1,GLO,2025,1.5,,,0,AR6,test,https://example.org
+"""
+# the activity data: mine 100 L diesel (300 kg CO2e), refinery 40 kWh (20), cell line 8 kWh
+# (4), pack plant 2 kWh (1)
+ORE_PER_KG = 100 * 3 / 1000  # the 1,000 kg ore lot carries the mine's 300 kg CO2e
+CELL_LINE, PACK_PLANT, REFINERY = 8 * 0.5, 2 * 0.5, 40 * 0.5
+ROAD = 0.1  # kg CO2e per tkm
+
+
+def event(kind: str, day: int, site: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "eventID": f"urn:uuid:{uuid.uuid4()}",
+        "eventTime": f"2025-03-{day:02d}T08:00:00.000Z",
+        "eventTimeZoneOffset": "+00:00",
+        **fields,
+        "readPoint": {"id": site},
+        "bizLocation": {"id": site},
+    }
+
+
+def quantity(lot: str, amount: float, uom: str | None = "KGM") -> dict[str, Any]:
+    return {"epcClass": lot, "quantity": amount} | ({"uom": uom} if uom else {})
+
+
+def mined() -> dict[str, Any]:
+    ore = {"quantityList": [quantity(ORE, 1000)], "ilmd": {"bt:cobaltMassFraction": 0.01}}
+    return event("ObjectEvent", 1, MINE, action="ADD", bizStep="commissioning", **ore)
+
+
+def cells_from(*inputs: dict[str, Any]) -> dict[str, Any]:
+    return event("TransformationEvent", 4, CELLS, inputQuantityList=list(inputs),
+                 outputEPCList=CELLS_MADE, ilmd={"bt:cobaltMassKg": 0.01})  # fmt: skip
+
+
+def pack_from(items: list[str]) -> dict[str, Any]:
+    """The pack made by a TransformationEvent from its cells (inputEPCList)."""
+    return event("TransformationEvent", 6, PACKS, inputEPCList=items, outputEPCList=[PACK],
+                 ilmd={"bt:cobaltMassKg": 0.03})  # fmt: skip
+
+
+def shipped(day: int, site: str, epcs: list[str], to: str) -> dict[str, Any]:
+    return event("ObjectEvent", day, site, action="OBSERVE", bizStep="shipping", epcList=epcs,
+                 destinationList=[{"type": "location", "destination": to}],
+                 **{"bt:transportMode": "road", "bt:distanceKm": 100})  # fmt: skip
+
+
+def master_data(**extra: dict[str, float]) -> MasterData:
+    """Sites and the materials; ``extra``: mass_kg / density_kg_per_l per material key."""
+    data = MasterData()
+    data.add_party(Party("urn:epc:id:pgln:6111111.00000", "Maker", "FR"))
+    roles = (SiteRole.MINE, SiteRole.REFINERY, SiteRole.CELL, SiteRole.PACK)
+    for sgln, role in zip((MINE, PLANT, CELLS, PACKS), roles, strict=True):
+        data.add_site(Site(sgln, role.value, "urn:epc:id:pgln:6111111.00000", role, "FR"))
+    kinds = {"ore": MaterialKind.ORE, "sol": MaterialKind.SULFATE, "cell": MaterialKind.CELL,
+             "pack": MaterialKind.PACK}  # fmt: skip
+    for key, cls in CLASSES.items():
+        fields: dict[str, Any] = {"chemistry": "NMC811", "energy_kwh": 0.2} if key in (
+            "cell", "pack") else {}  # fmt: skip
+        data.add_material(material(cls, key, kinds[key], **fields, **extra.get(key, {})))
+    return data
+
+
+def setup(repo: Repository, tmp_path: Path, events: list[dict[str, Any]], md: MasterData) -> None:
+    path = tmp_path / "chain.jsonld"
+    doc = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
+           "creationDate": "2025-03-31T00:00:00Z", "epcisBody": {"eventList": events}}  # fmt: skip
+    path.write_bytes(orjson.dumps(doc))
+    repo.capture(path)
+    repo.import_master_data(md)
+    data = [
+        (MINE, "2025", "fuel", "diesel", 100, "L"),
+        (PLANT, "2025-03", "electricity", "grid", 40, "kWh"),
+        (CELLS, "2025-Q1", "electricity", "grid", 8, "kWh"),
+        (PACKS, "2025", "electricity", "grid", 2, "kWh"),
+    ]
+    fields = ("site", "period", "kind", "factor", "amount", "unit")
+    model = {"activities": [dict(zip(fields, row, strict=True)) for row in data]}
+    repo.import_carbon(from_json(model, "model.json"), "model.json")
+    repo.import_factors(read_csv(FACTORS, "test", "1"))
+
+
+def cls(key: str) -> str:
+    return class_of(node_id(CLASSES[key]))
+
+
+# --- point 7: inputs stated as items (inputEPCList) or as a count --------------------------------
+
+
+def test_a_pack_made_from_its_cells_by_a_transformation_carries_them(
+    repo: Repository, tmp_path: Path
+) -> None:
+    events = [mined(), cells_from(quantity(ORE, 100)), pack_from(CELLS_MADE[:3])]
+    setup(repo, tmp_path, events, master_data())
+    fp, _ = repo.footprint(PACK, "test@1")
+    cell = (100 * ORE_PER_KG + CELL_LINE) / 4  # 100 kg of ore and the cell line's data, 4 cells
+    assert cell == pytest.approx(8.5)
+    assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)  # 26.5, not 1
+    assert fp.complete and not fp.missing
+
+
+def test_an_item_input_nothing_recorded_making_is_named(repo: Repository, tmp_path: Path) -> None:
+    stray = CELL.format(n=99)
+    events = [mined(), cells_from(quantity(ORE, 100)), pack_from([*CELLS_MADE[:3], stray])]
+    setup(repo, tmp_path, events, master_data())
+    fp, _ = repo.footprint(PACK, "test@1")
+    assert not fp.complete
+    assert fp.missing == (f"input {node_id(stray)}: no recorded origin or footprint source",)
+
+
+@pytest.mark.parametrize("uom", [None, "H87", "EA", "C62"])
+def test_a_count_input_is_weighed_by_the_mass_per_item(
+    repo: Repository, tmp_path: Path, uom: str | None
+) -> None:
+    """4 drums of the ore lot, 25 kg each (master data), are 100 kg of it."""
+    events = [mined(), cells_from(quantity(ORE, 4, uom)), pack_from(CELLS_MADE[:3])]
+    setup(repo, tmp_path, events, master_data(ore={"mass_kg": 25.0}))
+    fp, _ = repo.footprint(PACK, "test@1")
+    cell = (4 * 25 * ORE_PER_KG + CELL_LINE) / 4
+    assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)
+    assert fp.complete
+
+
+@pytest.mark.parametrize("uom", [None, "H87"])
+def test_a_count_without_mass_per_item_is_incomplete_and_named(
+    repo: Repository, tmp_path: Path, uom: str | None
+) -> None:
+    events = [mined(), cells_from(quantity(ORE, 4, uom)), pack_from(CELLS_MADE[:3])]
+    setup(repo, tmp_path, events, master_data())
+    fp, _ = repo.footprint(PACK, "test@1")
+    assert not fp.complete
+    stated = "4 H87" if uom else "4 (a count)"
+    assert fp.missing == (
+        f"input {node_id(ORE)}: stated as {stated}; the master data give no mass per item "
+        f"(mass_kg) for {cls('ore')}",
+    )
+    assert fp.kg_co2e == pytest.approx(3 * CELL_LINE / 4 + PACK_PLANT, rel=1e-12)  # what is known
+
+
+# --- point 11: volumes ---------------------------------------------------------------------
+
+
+def solution_chain(amount: float, uom: str) -> list[dict[str, Any]]:
+    """Ore → 2,000 L of solution at the refinery → cells from ``amount`` ``uom`` of it."""
+    refined = event("TransformationEvent", 3, PLANT, inputQuantityList=[quantity(ORE, 1000)],
+                    outputQuantityList=[quantity(SOL, 2000, "LTR")],
+                    ilmd={"bt:cobaltMassFraction": 0.004})  # fmt: skip
+    return [mined(), refined, cells_from(quantity(SOL, amount, uom)), pack_from(CELLS_MADE[:3])]
+
+
+@pytest.mark.parametrize(("amount", "uom"), [(10, "LTR"), (0.01, "MTQ"), (10_000, "MLT")])
+def test_litres_are_weighed_by_the_density(
+    repo: Repository, tmp_path: Path, amount: float, uom: str
+) -> None:
+    setup(repo, tmp_path, solution_chain(amount, uom), master_data(sol={"density_kg_per_l": 1.25}))
+    fp, _ = repo.footprint(PACK, "test@1")
+    solution = (1000 * ORE_PER_KG + REFINERY) / (2000 * 1.25)  # per kg: 320 on 2,500 kg
+    assert solution == pytest.approx(0.128)
+    cell = (10 * 1.25 * solution + CELL_LINE) / 4  # 10 L = 12.5 kg of it
+    assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)
+    assert fp.complete
+    report = repo.check_balance()
+    assert report.ok and not [f for f in report.unchecked if f.element == "Co"]
+    assert report.checked == 3  # Co in both steps and the pack's
+
+
+def test_litres_without_a_density_are_incomplete_named_and_unchecked(
+    repo: Repository, tmp_path: Path
+) -> None:
+    events = solution_chain(10, "LTR")
+    setup(repo, tmp_path, events, master_data())
+    fp, result = repo.footprint(PACK, "test@1")
+    assert not fp.complete
+    assert fp.missing == (
+        f"input {node_id(SOL)}: stated as 10 LTR; the master data give no density "
+        f"(density_kg_per_l) for {cls('sol')}",
+    )
+    # the refinery's output has no mass: its data are listed as taken by no product
+    assert any(f"{node_id(PLANT)} 2025-03" in note for note in result.system.notes)
+    # `check`: the steps making and using the solution cannot be balanced, and say so
+    report = repo.check_balance()
+    unchecked = {(f.step, f.element) for f in report.unchecked}
+    assert unchecked == {(events[1]["eventID"], "Co"), (events[2]["eventID"], "Co")}
+    assert report.checked == 1 and report.ok  # the pack's step alone
+
+
+def test_an_output_in_litres_without_density_names_itself_downstream(
+    repo: Repository, tmp_path: Path
+) -> None:
+    """The solution made in litres but used in kg: its user is incomplete, and says why."""
+    events = solution_chain(10, "LTR")
+    events[2] = cells_from(quantity(SOL, 12.5))
+    setup(repo, tmp_path, events, master_data())
+    fp, _ = repo.footprint(PACK, "test@1")
+    assert not fp.complete
+    assert fp.missing == (
+        f"input {node_id(SOL)}: made without a mass (stated as 2000 LTR; the master data give "
+        f"no density (density_kg_per_l) for {cls('sol')})",
+    )
+
+
+# --- points 8 and 11: shipments stated as items or as a logistic unit ----------------------------
+
+
+def shipment(form: str) -> list[dict[str, Any]]:
+    """3 cells shipped from the cell line to the pack plant, 100 km by road: listed, or in an
+    SSCC packed before."""
+    if form == "items":
+        return [shipped(5, CELLS, CELLS_MADE[:3], PACKS)]
+    packed = event("AggregationEvent", 5, CELLS, action="ADD", bizStep="packing", parentID=SSCC,
+                   childEPCs=CELLS_MADE[:3])  # fmt: skip
+    return [packed, shipped(5, CELLS, [SSCC], PACKS)]
+
+
+@pytest.mark.parametrize("form", ["items", "sscc"])
+def test_a_leg_of_serialised_items_counts_by_their_mass(
+    repo: Repository, tmp_path: Path, form: str
+) -> None:
+    events = [mined(), cells_from(quantity(ORE, 100)), *shipment(form), pack_from(CELLS_MADE[:3])]
+    setup(repo, tmp_path, events, master_data(cell={"mass_kg": 0.5}))
+    fp, _ = repo.footprint(PACK, "test@1")
+    leg = 3 * 0.5 / 1000 * 100 * ROAD  # 1.5 kg over 100 km: 0.15 tkm, spread over the 4 cells
+    cell = (100 * ORE_PER_KG + CELL_LINE + leg) / 4
+    assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)
+    assert fp.stages["transport"] == pytest.approx(3 * leg / 4, rel=1e-12)
+    assert fp.complete
+
+
+@pytest.mark.parametrize("form", ["items", "sscc"])
+def test_a_leg_of_items_without_mass_is_incomplete_and_named(
+    repo: Repository, tmp_path: Path, form: str
+) -> None:
+    ships = shipment(form)
+    events = [mined(), cells_from(quantity(ORE, 100)), *ships, pack_from(CELLS_MADE[:3])]
+    setup(repo, tmp_path, events, master_data())
+    fp, _ = repo.footprint(PACK, "test@1")
+    assert not fp.complete
+    batch = f"{events[1]['eventID']}#outputEPCList"
+    assert fp.missing == (
+        f"leg {ships[-1]['eventID']} ({batch}): no mass for 3 items of {batch}; the master data "
+        f"give no mass per item (mass_kg) for {cls('cell')}",
+    )
+
+
+def test_a_shipped_pack_and_an_unknown_logistic_unit(repo: Repository, tmp_path: Path) -> None:
+    """A pack shipped as itself by its mass; an SSCC nothing is recorded in is a leg without
+    mass, listed, not silently dropped."""
+    out = shipped(7, PACKS, [PACK], MINE)
+    empty = shipped(7, CELLS, ["urn:epc:id:sscc:6111111.0000000099"], PACKS)
+    events = [mined(), cells_from(quantity(ORE, 100)), pack_from(CELLS_MADE[:3]), out, empty]
+    setup(repo, tmp_path, events, master_data(pack={"mass_kg": 12.0}))
+    fp, result = repo.footprint(PACK, "test@1")
+    cell = (100 * ORE_PER_KG + CELL_LINE) / 4
+    assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT + 12 / 1000 * 100 * ROAD, rel=1e-12)
+    sscc = node_id("urn:epc:id:sscc:6111111.0000000099")
+    assert (
+        f"leg {empty['eventID']}: no mass for {sscc}: no transformation made it and nothing "
+        "recorded is inside it; leg not counted" in result.system.notes
+    )
