@@ -10,11 +10,14 @@ from typing import Any
 
 import orjson
 import pytest
+from alembic import command
+from alembic.config import Config
 
 from batterytrace.carbon.activity import from_json
 from batterytrace.carbon.factors import read_csv
 from batterytrace.masterdata import MasterData, MaterialKind, Party, Site, SiteRole, material
 from batterytrace.repository import Repository
+from batterytrace.store import database
 from batterytrace.trace.lineage import class_of, node_id
 from factories import CONTEXT
 
@@ -295,3 +298,37 @@ def test_a_shipped_pack_and_an_unknown_logistic_unit(repo: Repository, tmp_path:
         f"leg {empty['eventID']}: no mass for {sscc}: no transformation made it and nothing "
         "recorded is inside it; leg not counted" in result.system.notes
     )
+
+
+# --- the stored figures ----------------------------------------------------------------------
+
+
+def test_migration_keeps_the_stated_quantities_of_an_existing_store(
+    repo: Repository, tmp_path: Path
+) -> None:
+    """A store captured before 0011 kept (class, null) for 10 LTR; the migration re-derives the
+    stated quantity, as capture now writes it, and verify agrees."""
+    setup(repo, tmp_path, solution_chain(10, "LTR"), master_data(sol={"density_kg_per_l": 1.25}))
+    captured = figure_rows(repo)
+    assert [node_id(SOL), None, 10, "LTR"] in [
+        entry for _, f in captured for entry in orjson.loads(f).get("inputQuantityList", ())
+    ]
+    config = Config()
+    config.set_main_option("script_location", str(Path(database.__file__).with_name("migrations")))
+    with repo.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0010")
+    old = figure_rows(repo)
+    assert [node_id(SOL), None] in [
+        entry for _, f in old for entry in orjson.loads(f).get("inputQuantityList", ())
+    ]
+    database.migrate(repo.engine)
+    assert figure_rows(repo) == captured
+    assert repo.verify().ok
+    fp, _ = repo.footprint(PACK, "test@1")
+    assert fp.complete
+
+
+def figure_rows(repo: Repository) -> list[tuple[int, str]]:
+    with repo.engine.connect() as conn:
+        return list(conn.exec_driver_sql("SELECT seq, figures FROM event_figure ORDER BY seq"))
