@@ -332,3 +332,54 @@ def test_migration_keeps_the_stated_quantities_of_an_existing_store(
 def figure_rows(repo: Repository) -> list[tuple[int, str]]:
     with repo.engine.connect() as conn:
         return list(conn.exec_driver_sql("SELECT seq, figures FROM event_figure ORDER BY seq"))
+
+
+def packed_ore(amount: float, uom: str | None, shipping: str) -> list[dict[str, Any]]:
+    """``amount`` ``uom`` of the ore lot packed in an SSCC at the mine and shipped 100 km by
+    road to the refinery: by an ObjectEvent listing the SSCC, or by an AggregationEvent of the
+    SSCC listing what it holds."""
+    packed = event("AggregationEvent", 2, MINE, action="ADD", bizStep="packing", parentID=SSCC,
+                   childQuantityList=[quantity(ORE, amount, uom)])  # fmt: skip
+    if shipping == "object":
+        return [packed, shipped(2, MINE, [SSCC], PLANT)]
+    ship = event("AggregationEvent", 2, MINE, action="OBSERVE", bizStep="shipping", parentID=SSCC,
+                 childQuantityList=[quantity(ORE, amount, uom)],
+                 destinationList=[{"type": "location", "destination": PLANT}],
+                 **{"bt:transportMode": "road", "bt:distanceKm": 100})  # fmt: skip
+    return [packed, ship]
+
+
+@pytest.mark.parametrize(
+    ("amount", "uom", "shipping"),
+    [
+        (200, "KGM", "object"),
+        (200, "KGM", "aggregation"),
+        (8, None, "object"),
+        (8, None, "aggregation"),
+    ],
+)
+def test_lots_in_a_logistic_unit_carry_its_leg(
+    repo: Repository, tmp_path: Path, amount: float, uom: str | None, shipping: str
+) -> None:
+    """200 kg of ore (or 8 bags of 25 kg) in the SSCC: 0.2 t x 100 km by road, on the ore lot."""
+    events = [mined(), *packed_ore(amount, uom, shipping), cells_from(quantity(ORE, 100)),
+              pack_from(CELLS_MADE[:3])]  # fmt: skip
+    setup(repo, tmp_path, events, master_data(ore={"mass_kg": 25.0}))
+    fp, _ = repo.footprint(PACK, "test@1")
+    ore = (100 * 3 + 200 / 1000 * 100 * ROAD) / 1000  # the leg spread over the 1,000 kg lot
+    cell = (100 * ore + CELL_LINE) / 4
+    assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)
+    assert fp.complete
+
+
+def test_lots_in_a_logistic_unit_without_mass_are_named(repo: Repository, tmp_path: Path) -> None:
+    ships = packed_ore(8, None, "object")
+    events = [mined(), *ships, cells_from(quantity(ORE, 100)), pack_from(CELLS_MADE[:3])]
+    setup(repo, tmp_path, events, master_data())
+    fp, _ = repo.footprint(PACK, "test@1")
+    assert not fp.complete
+    ore = node_id(ORE)
+    assert fp.missing == (
+        f"leg {ships[1]['eventID']} ({ore}): no mass for {ore} (stated as 8 (a count); the "
+        f"master data give no mass per item (mass_kg) for {cls('ore')})",
+    )

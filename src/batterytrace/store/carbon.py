@@ -42,6 +42,7 @@ SELECT e.seq, f.figures, e.event_id, e.event_type, e.biz_step, e.biz_location,
 FROM event e LEFT JOIN event_figure f ON f.seq = e.seq
 WHERE e.event_type = 'TransformationEvent'
    OR (e.event_type = 'ObjectEvent' AND (e.action = 'ADD' OR e.biz_step = 'shipping'))
+   OR (e.event_type = 'AggregationEvent' AND e.biz_step = 'shipping')
 ORDER BY e.seq
 """
 # the items each transformation made (holdings at level 0: only transformations make items)
@@ -70,15 +71,26 @@ SELECT k.seq, k.value, (
 FROM event_key k {join} event e ON e.seq = k.seq
 WHERE k.role = 'inputEPC' AND e.event_type = 'TransformationEvent'
 """
-# what shipping ObjectEvents list in their epcList: items, packs, logistic units (SSCC)
+# what shipments state as instances: the epcList of a shipping ObjectEvent (items, packs,
+# logistic units), the children of a shipping AggregationEvent; with the transformation that
+# made each, if one did
 _SHIPPED_ITEMS = """
 SELECT e.seq, e.event_id, e.biz_location, e.event_time, k.value, (
     SELECT m.event_id FROM event_key o {join} event m ON m.seq = o.seq
     WHERE o.role = 'outputEPC' AND o.value = k.value AND m.event_type = 'TransformationEvent'
     ORDER BY o.seq LIMIT 1)
 FROM event e {join} event_key k ON k.seq = e.seq
-WHERE e.event_type = 'ObjectEvent' AND e.biz_step = 'shipping' AND k.role = 'epc'
+WHERE e.biz_step = 'shipping' AND (
+    (e.event_type = 'ObjectEvent' AND k.role = 'epc')
+    OR (e.event_type = 'AggregationEvent' AND k.role = 'childEPC'))
 ORDER BY e.seq
+"""
+# the lots (childQuantityList) packed into logistic units by aggregations
+_PACKED_LOTS = """
+SELECT k.value, f.figures FROM event_key k {join} event e ON e.seq = k.seq
+{join} event_figure f ON f.seq = k.seq
+WHERE k.role = 'parentID' AND k.value IN ({marks}) AND e.event_type = 'AggregationEvent'
+  AND e.action = 'ADD'
 """
 # the items a container holds, per event that made them, with their class (one class a batch)
 _CONTAINED = """
@@ -220,7 +232,7 @@ def recorded(
         flows = orjson.loads(figures) if figures else {}
         facts = flows.get("facts", {})
         when = _when(ms)
-        if kind == "ObjectEvent" and biz_step == "shipping":
+        if biz_step == "shipping" and kind != "TransformationEvent":  # what moved: its list
             legs.extend(
                 Leg(
                     event_id,
@@ -233,7 +245,10 @@ def recorded(
                     stated["distance"].get(seq),
                     f"{lot} ({why})",
                 )
-                for lot, kg, why in (_weigh(e, weights) for e in flows.get("quantityList", ()))
+                for lot, kg, why in (
+                    _weigh(e, weights)
+                    for e in flows.get("quantityList", flows.get("childQuantityList", ()))
+                )
             )
             continue
         listed = flows.get(
@@ -292,44 +307,43 @@ def _item_legs(
     stated: Mapping[str, Mapping[int, Any]],
     pack_classes: tuple[str, ...],
 ) -> Iterator[Leg]:
-    """Legs of shipments stated as an epcList (issue 12, points 8 and 11): items go with the
+    """Legs of shipments stated as instances (issue 12, points 8 and 11): items go with the
     batch that made them, a pack as itself, a logistic unit (SSCC) or other container as the
-    items it holds; each weighed by its class's mass per item, or named without a mass.
+    items and lots recorded inside it; items weighed by their class's mass per item, lots as
+    their aggregation states them; what cannot be weighed is a leg named without a mass.
     Vehicles are outside the battery's cradle-to-gate boundary."""
     rows = driver.rows(_SHIPPED_ITEMS, ())
-    containers = sorted({epc for *_, epc, maker in rows if maker is None})
-    held: dict[str, list[tuple[str, int, str | None]]] = defaultdict(list)
-    for start in range(0, len(containers), 500):
-        chunk = containers[start : start + 500]
-        for container, event_id, n, cls in driver.rows(_CONTAINED, chunk, len(chunk)):
-            held[container].append((f"{event_id}#outputEPCList", int(n), cls))
-    moved: dict[int, Counter[tuple[str, str]]] = defaultdict(Counter)  # seq -> (node, class)
+    inside = _inside(driver, sorted({epc for *_, epc, maker in rows if maker is None}))
+    moved: dict[int, Counter[tuple[str, str]]] = defaultdict(Counter)  # (node, item class)
+    lots: dict[int, list[tuple[str, float | None, str]]] = defaultdict(list)  # lot, kg, why
     shipments: dict[int, tuple[str, str, int]] = {}
     for seq, event_id, site, ms, epc, maker in rows:
         shipments[seq] = (event_id, site, ms)
         cls = class_of(epc)
         material = weights.material(epc)
+        items, packed = inside.get(epc, ([], []))
         if maker is not None:
             moved[seq][(f"{maker}#outputEPCList", cls)] += 1
         elif cls in pack_classes:
             moved[seq][(epc, cls)] += 1
         elif material is not None and material.kind is MaterialKind.VEHICLE:
             continue
-        elif held.get(epc):
-            for batch, n, item_cls in held[epc]:
+        elif items or packed:
+            for batch, n, item_cls in items:
                 moved[seq][(batch, item_cls or "")] += n
+            for lot, kg, why in (_weigh(entry, weights) for entry in packed):
+                lots[seq].append((lot, kg, f"{lot} ({why})"))
         else:
-            moved[seq][(epc, "")] += 1  # nothing recorded about it: named, not counted
+            why = f"{epc}: no transformation made it and nothing recorded is inside it"
+            lots[seq].append((epc, None, why))
     for seq, counted in moved.items():
-        event_id, site, ms = shipments[seq]
         for (node, cls), n in counted.items():
-            material = weights.material(cls) if cls else None
-            kg = None if material is None else material.kg(n, None)
-            why = (
-                f"{n:g} items of {node}; {unweighed_because(None, cls)}"
-                if cls
-                else f"{node}: no transformation made it and nothing recorded is inside it"
-            )
+            material = weights.material(cls)
+            why = f"{n:g} items of {node}; {unweighed_because(None, cls or 'them')}"
+            lots[seq].append((node, None if material is None else material.kg(n, None), why))
+    for seq, listed in lots.items():
+        event_id, site, ms = shipments[seq]
+        for node, kg, why in listed:
             yield Leg(
                 event_id,
                 node,
@@ -343,6 +357,23 @@ def _item_legs(
             )
 
 
+def _inside(
+    driver: Driver, containers: Sequence[str]
+) -> dict[str, tuple[list[tuple[str, int, str | None]], list[Any]]]:
+    """container -> (the items it holds per batch node, with their class if one; the lots its
+    aggregations packed, as ``records.figures`` keeps them)."""
+    out: dict[str, tuple[list[tuple[str, int, str | None]], list[Any]]] = defaultdict(
+        lambda: ([], [])
+    )
+    for start in range(0, len(containers), 500):
+        chunk = containers[start : start + 500]
+        for container, event_id, n, cls in driver.rows(_CONTAINED, chunk, len(chunk)):
+            out[container][0].append((f"{event_id}#outputEPCList", int(n), cls))
+        for container, figures in driver.rows(_PACKED_LOTS, chunk, len(chunk)):
+            out[container][1].extend(orjson.loads(figures).get("childQuantityList", ()))
+    return out
+
+
 def _joined(a: Made, b: Made) -> Made:
     return Made(
         a.event,
@@ -352,6 +383,7 @@ def _joined(a: Made, b: Made) -> Made:
         a.outputs + b.outputs,
         a.activities + b.activities,
         a.commissioned and b.commissioned,
+        a.unweighed + b.unweighed,
     )
 
 
