@@ -46,6 +46,12 @@ def sample() -> MasterData:
                  declared={"Co": 0.0011}, source="bill of materials 2025-03",
                  chemistry="NMC811", energy_kwh=52.0)
     )  # fmt: skip
+    return data
+
+
+def with_solution() -> MasterData:
+    """The sample and a liquid in drums: a density and a mass per item (drum)."""
+    data = sample()
     data.add_material(
         material(SOLUTION, "cobalt sulfate solution", MaterialKind.SULFATE,
                  declared={"Co": 0.08}, source="assay:urn:uuid:sol-a", density_kg_per_l=1.25,
@@ -87,7 +93,7 @@ def test_material_rules(kwargs: dict, message: str) -> None:
 
 
 def test_quantities_weighed_by_the_master_data() -> None:
-    solution = sample().materials[SOLUTION]
+    solution = with_solution().materials[SOLUTION]
     assert solution.kg(10, "LTR") == pytest.approx(10 * 1.25)
     assert solution.kg(2, "MTQ") == pytest.approx(2000 * 1.25)
     assert solution.kg(3, None) == pytest.approx(3 * 250)  # a count: drums of the class
@@ -122,13 +128,13 @@ def test_site_and_party_rules() -> None:
 
 
 def test_json_round_trip() -> None:
-    data = sample()
+    data = with_solution()
     again = MasterData.from_json(orjson.loads(orjson.dumps(data.to_json())))
     assert again == data
 
 
 def test_csv_round_trip() -> None:
-    data = sample()
+    data = with_solution()
     tables = data.to_csv()
     assert tables["materials"].splitlines()[0].startswith("id,name,kind,formula,fraction_Co")
     assert MasterData.from_csv(tables) == data
@@ -143,7 +149,7 @@ def test_csv_errors_name_the_record() -> None:
 
 @pytest.mark.parametrize("syntax", ["json", "xml"])
 def test_epcis_master_data_round_trip(syntax: str) -> None:
-    data = sample()
+    data = with_solution()
     doc = Document(creationDate=datetime(2025, 1, 1, tzinfo=UTC), masterData=data.to_vocabularies())
     if syntax == "json":
         read = json_ld.document_from_json(orjson.loads(orjson.dumps(json_ld.document_to_json(doc))))
