@@ -35,15 +35,19 @@ EXTENSIONS = {
     "distance": BT + "distanceKm",
 }
 
-# (a transformation of items alone, inputEPCList to outputEPCList, has no figures)
 _FIGURED = """
-SELECT e.seq, f.figures, e.event_id, e.event_type, e.biz_step, e.biz_location,
+SELECT f.seq, f.figures, e.event_id, e.event_type, e.biz_step, e.biz_location,
        e.event_time, e.transformation_id
-FROM event e LEFT JOIN event_figure f ON f.seq = e.seq
+FROM event_figure f {join} event e ON e.seq = f.seq
 WHERE e.event_type = 'TransformationEvent'
    OR (e.event_type = 'ObjectEvent' AND (e.action = 'ADD' OR e.biz_step = 'shipping'))
    OR (e.event_type = 'AggregationEvent' AND e.biz_step = 'shipping')
-ORDER BY e.seq
+ORDER BY f.seq
+"""
+# transformations of items alone (inputEPCList to outputEPCList) have no figures
+_UNFIGURED = """
+SELECT seq, NULL, event_id, event_type, biz_step, biz_location, event_time, transformation_id
+FROM event WHERE seq IN ({marks}) AND event_type = 'TransformationEvent'
 """
 # the items each transformation made (holdings at level 0: only transformations make items)
 _ITEMS_MADE = "SELECT source, container_class, items FROM holding WHERE level = 0"
@@ -61,24 +65,20 @@ SELECT e.event_id, h.items FROM holding h {join} event e ON e.seq = h.source
 WHERE h.container = {mark} AND h.level > 0
 """
 _DESTINATIONS = "SELECT seq, value FROM event_key WHERE role = 'destination:location'"
-# serialised inputs of transformations, each with the event that made it (if a transformation
-# did: its items are the batch node ``<event>#outputEPCList``)
+# serialised inputs of transformations
 _ITEM_INPUTS = """
-SELECT k.seq, k.value, (
-    SELECT m.event_id FROM event_key o {join} event m ON m.seq = o.seq
-    WHERE o.role = 'outputEPC' AND o.value = k.value AND m.event_type = 'TransformationEvent'
-    ORDER BY o.seq LIMIT 1)
-FROM event_key k {join} event e ON e.seq = k.seq
+SELECT k.seq, k.value FROM event_key k {join} event e ON e.seq = k.seq
 WHERE k.role = 'inputEPC' AND e.event_type = 'TransformationEvent'
 """
+# the transformations that made items (their items are the batch ``<event>#outputEPCList``)
+_MAKERS = """
+SELECT o.value, m.event_id, o.seq FROM event_key o {join} event m ON m.seq = o.seq
+WHERE o.role = 'outputEPC' AND o.value IN ({marks}) AND m.event_type = 'TransformationEvent'
+"""
 # what shipments state as instances: the epcList of a shipping ObjectEvent (items, packs,
-# logistic units), the children of a shipping AggregationEvent; with the transformation that
-# made each, if one did
+# logistic units), the children of a shipping AggregationEvent
 _SHIPPED_ITEMS = """
-SELECT e.seq, e.event_id, e.biz_location, e.event_time, k.value, (
-    SELECT m.event_id FROM event_key o {join} event m ON m.seq = o.seq
-    WHERE o.role = 'outputEPC' AND o.value = k.value AND m.event_type = 'TransformationEvent'
-    ORDER BY o.seq LIMIT 1)
+SELECT e.seq, e.event_id, e.biz_location, e.event_time, k.value
 FROM event e {join} event_key k ON k.seq = e.seq
 WHERE e.biz_step = 'shipping' AND (
     (e.event_type = 'ObjectEvent' AND k.role = 'epc')
@@ -228,7 +228,12 @@ def recorded(
     steps: dict[str, Made] = {}
     legs: list[Leg] = []
     batches: dict[int, str] = {}
-    for seq, figures, event_id, kind, biz_step, site, ms, tid in driver.rows(_FIGURED, ()):
+    rows = driver.rows(_FIGURED, ())
+    unfigured = sorted((items.keys() | item_inputs.keys()) - {row[0] for row in rows})
+    for chunk in _chunks(unfigured):
+        rows.extend(driver.rows(_UNFIGURED, chunk, len(chunk)))
+    rows.sort(key=lambda row: row[0])
+    for seq, figures, event_id, kind, biz_step, site, ms, tid in rows:
         flows = orjson.loads(figures) if figures else {}
         facts = flows.get("facts", {})
         when = _when(ms)
@@ -290,13 +295,30 @@ def recorded(
     return list(steps.values()), legs, packs
 
 
+def _chunks(values: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _makers(driver: Driver, items: Iterable[str]) -> dict[str, str]:
+    """item -> the batch node of the (first) transformation that made it, for those one did."""
+    found: dict[str, tuple[int, str]] = {}
+    for chunk in _chunks(sorted(set(items))):
+        for item, event_id, seq in driver.rows(_MAKERS, chunk, len(chunk)):
+            if item not in found or seq < found[item][0]:
+                found[item] = (seq, f"{event_id}#outputEPCList")
+    return {item: batch for item, (_, batch) in found.items()}
+
+
 def _item_inputs(driver: Driver) -> dict[int, dict[str, float]]:
     """seq -> the serialised inputs of a transformation, counted per node: the batch of the
     transformation that made them, else the item itself (a pack is a product of its own; an
     item nothing recorded making is named as an input without origin)."""
+    rows = driver.rows(_ITEM_INPUTS, ())
+    makers = _makers(driver, (item for _, item in rows))
     out: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for seq, item, maker in driver.rows(_ITEM_INPUTS, ()):
-        out[seq][f"{maker}#outputEPCList" if maker else item] += 1.0
+    for seq, item in rows:
+        out[seq][makers.get(item, item)] += 1.0
     return out
 
 
@@ -313,35 +335,41 @@ def _item_legs(
     their aggregation states them; what cannot be weighed is a leg named without a mass.
     Vehicles are outside the battery's cradle-to-gate boundary."""
     rows = driver.rows(_SHIPPED_ITEMS, ())
-    inside = _inside(driver, sorted({epc for *_, epc, maker in rows if maker is None}))
+    vehicles = {
+        epc
+        for *_, epc in rows
+        if (m := weights.material(epc)) is not None and m.kind is MaterialKind.VEHICLE
+    }
+    makers = _makers(driver, (epc for *_, epc in rows if epc not in vehicles))
+    containers = {epc for *_, epc in rows if class_of(epc) not in pack_classes}
+    inside = _inside(driver, sorted(containers - vehicles - makers.keys()))
     moved: dict[int, Counter[tuple[str, str]]] = defaultdict(Counter)  # (node, item class)
-    lots: dict[int, list[tuple[str, float | None, str]]] = defaultdict(list)  # lot, kg, why
+    weighed: dict[int, list[tuple[str, float | None, str]]] = defaultdict(list)  # node, kg, why
     shipments: dict[int, tuple[str, str, int]] = {}
-    for seq, event_id, site, ms, epc, maker in rows:
+    for seq, event_id, site, ms, epc in rows:
         shipments[seq] = (event_id, site, ms)
         cls = class_of(epc)
-        material = weights.material(epc)
         items, packed = inside.get(epc, ([], []))
-        if maker is not None:
-            moved[seq][(f"{maker}#outputEPCList", cls)] += 1
+        if epc in makers:
+            moved[seq][(makers[epc], cls)] += 1
         elif cls in pack_classes:
             moved[seq][(epc, cls)] += 1
-        elif material is not None and material.kind is MaterialKind.VEHICLE:
+        elif epc in vehicles:
             continue
         elif items or packed:
             for batch, n, item_cls in items:
                 moved[seq][(batch, item_cls or "")] += n
             for lot, kg, why in (_weigh(entry, weights) for entry in packed):
-                lots[seq].append((lot, kg, f"{lot} ({why})"))
+                weighed[seq].append((lot, kg, f"{lot} ({why})"))
         else:
             why = f"{epc}: no transformation made it and nothing recorded is inside it"
-            lots[seq].append((epc, None, why))
+            weighed[seq].append((epc, None, why))
     for seq, counted in moved.items():
         for (node, cls), n in counted.items():
             material = weights.material(cls)
             why = f"{n:g} items of {node}; {unweighed_because(None, cls or 'them')}"
-            lots[seq].append((node, None if material is None else material.kg(n, None), why))
-    for seq, listed in lots.items():
+            weighed[seq].append((node, None if material is None else material.kg(n, None), why))
+    for seq, listed in weighed.items():
         event_id, site, ms = shipments[seq]
         for node, kg, why in listed:
             yield Leg(
@@ -365,8 +393,7 @@ def _inside(
     out: dict[str, tuple[list[tuple[str, int, str | None]], list[Any]]] = defaultdict(
         lambda: ([], [])
     )
-    for start in range(0, len(containers), 500):
-        chunk = containers[start : start + 500]
+    for chunk in _chunks(containers):
         for container, event_id, n, cls in driver.rows(_CONTAINED, chunk, len(chunk)):
             out[container][0].append((f"{event_id}#outputEPCList", int(n), cls))
         for container, figures in driver.rows(_PACKED_LOTS, chunk, len(chunk)):
