@@ -4,9 +4,11 @@ recorded steps, legs and packs a product system is built from.
 The reads go through the derived tables, never the events' content (a cell line's event lists
 500 cells): ``event_figure`` gives every event with quantities (its flows and element figures),
 ``holding`` the items each transformation made (level 0) and what each pack holds, and
-``event_key`` the destinations of shipments, the parents of aggregations and the events that
-state extension fields (``bt:activity``, ``bt:transportMode``, ``bt:distanceKm``), whose content
-alone is parsed.
+``event_key`` the destinations of shipments, the parents of aggregations, the items
+transformations used and shipments moved, and the events that state extension fields
+(``bt:activity``, ``bt:transportMode``, ``bt:distanceKm``), whose content alone is parsed.
+Quantities stated in volumes or counts, and items shipped, are weighed by the master data
+(decision 012).
 """
 
 from __future__ import annotations
