@@ -22,9 +22,17 @@ _CHUNK = 2000
 
 
 def _rederive(derive: Callable[[str, str], str]) -> None:
-    """Replace each stored figure by ``derive(content, stored figures)`` where they differ."""
+    """Replace each stored figure by ``derive(content, stored figures)`` where they differ;
+    only figures with a flow of unknown kg (``[class, null…``) can."""
     conn = op.get_bind()
-    seqs = [seq for (seq,) in conn.execute(sa.select(_FIGURE.c.seq).order_by(_FIGURE.c.seq))]
+    seqs = [
+        seq
+        for (seq,) in conn.execute(
+            sa.select(_FIGURE.c.seq)
+            .where(_FIGURE.c.figures.like('%",null%'))
+            .order_by(_FIGURE.c.seq)
+        )
+    ]
     for start in range(0, len(seqs), _CHUNK):
         chunk = seqs[start : start + _CHUNK]
         rows = conn.execute(
