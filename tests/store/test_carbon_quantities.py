@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 from alembic import command
@@ -20,6 +21,7 @@ from batterytrace.repository import Repository
 from batterytrace.store import database
 from batterytrace.trace.lineage import class_of, node_id
 from factories import CONTEXT
+from technosphere import solve
 
 MINE, PLANT, CELLS, PACKS = (f"urn:epc:id:sgln:6111111.00{n}00.0" for n in range(1, 5))
 ORE = "urn:epc:class:lgtin:6111111.000101.ORE1"
@@ -383,3 +385,28 @@ def test_lots_in_a_logistic_unit_without_mass_are_named(repo: Repository, tmp_pa
         f"leg {ships[1]['eventID']} ({ore}): no mass for {ore} (stated as 8 (a count); the "
         f"master data give no mass per item (mass_kg) for {cls('ore')})",
     )
+
+
+def test_every_form_at_once_equals_the_technosphere_solve(repo: Repository, tmp_path: Path) -> None:
+    """Ore shipped in an SSCC as 8 bags, the solution in litres, cells shipped as items, the
+    pack from its cells: the roll-up equals the matrix solve of the system it builds, and the
+    pack the hand figure of its parts."""
+    refined = event("TransformationEvent", 3, PLANT, inputQuantityList=[quantity(ORE, 1000)],
+                    outputQuantityList=[quantity(SOL, 2000, "LTR")],
+                    ilmd={"bt:cobaltMassFraction": 0.004})  # fmt: skip
+    events = [mined(), *packed_ore(8, None, "object"), refined,
+              cells_from(quantity(SOL, 10, "LTR")), shipped(5, CELLS, CELLS_MADE[:3], PACKS),
+              pack_from(CELLS_MADE[:3])]  # fmt: skip
+    masses = {"ore": {"mass_kg": 25.0}, "sol": {"density_kg_per_l": 1.25}, "cell": {"mass_kg": 0.5}}
+    setup(repo, tmp_path, events, master_data(**masses))
+    result = repo.footprints("test@1")
+    keys = len(result.values)
+    np.testing.assert_allclose(
+        result.per_unit[:, :keys], solve(result.system), rtol=1e-9, atol=1e-12
+    )
+    ore = (100 * 3 + 200 / 1000 * 100 * ROAD) / 1000
+    solution = (1000 * ore + REFINERY) / 2500
+    cell = (12.5 * solution + CELL_LINE + 1.5 / 1000 * 100 * ROAD) / 4
+    fp, _ = repo.footprint(PACK, "test@1")
+    assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)
+    assert fp.complete
