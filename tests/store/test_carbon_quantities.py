@@ -34,7 +34,9 @@ CLASSES = {
     "sol": "urn:epc:idpat:sgtin:6111111.000202.*",
     "cell": "urn:epc:idpat:sgtin:6111111.000301.*",
     "pack": "urn:epc:idpat:sgtin:6111111.000501.*",
+    "drum": "urn:epc:idpat:sgtin:6111111.000203.*",  # purchased sulfate, in serialised drums
 }
+DRUM = "urn:epc:id:sgtin:6111111.000203.D{n}"
 CELLS_MADE = [CELL.format(n=n) for n in range(1, 5)]
 
 FACTORS = """id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,\
@@ -42,6 +44,7 @@ reference
 diesel,Diesel,L,3,GLO,2025,1.1,,,0,AR6,test,https://example.org
 grid,Grid,kWh,0.5,FR,2025,1.2,,,0,AR6,test,https://example.org
 freight-road-truck,Road,tkm,0.1,GLO,2025,1.5,,,0,AR6,test,https://example.org
+sulfate,Purchased sulfate,kg,2,CN,2025,1.2,,,0,AR6,test,https://example.org
 """
 # the activity data: mine 100 L diesel (300 kg CO2e), refinery 40 kWh (20), cell line 8 kWh
 # (4), pack plant 2 kWh (1)
@@ -96,7 +99,7 @@ def master_data(**extra: dict[str, float]) -> MasterData:
     for sgln, role in zip((MINE, PLANT, CELLS, PACKS), roles, strict=True):
         data.add_site(Site(sgln, role.value, "urn:epc:id:pgln:6111111.00000", role, "FR"))
     kinds = {"ore": MaterialKind.ORE, "sol": MaterialKind.SULFATE, "cell": MaterialKind.CELL,
-             "pack": MaterialKind.PACK}  # fmt: skip
+             "pack": MaterialKind.PACK, "drum": MaterialKind.SULFATE}  # fmt: skip
     for key, cls in CLASSES.items():
         fields: dict[str, Any] = {"chemistry": "NMC811", "energy_kwh": 0.2} if key in (
             "cell", "pack") else {}  # fmt: skip
@@ -118,7 +121,10 @@ def setup(repo: Repository, tmp_path: Path, events: list[dict[str, Any]], md: Ma
         (PACKS, "2025", "electricity", "grid", 2, "kWh"),
     ]
     fields = ("site", "period", "kind", "factor", "amount", "unit")
-    model = {"activities": [dict(zip(fields, row, strict=True)) for row in data]}
+    model = {
+        "activities": [dict(zip(fields, row, strict=True)) for row in data],
+        "proxies": [{"product": CLASSES["drum"], "factor": "sulfate"}],  # 2 kg CO2e per kg
+    }
     repo.import_carbon(from_json(model, "model.json"), "model.json")
     repo.import_factors(read_csv(FACTORS, "test", "1"))
 
@@ -297,8 +303,8 @@ def test_a_shipped_pack_and_an_unknown_logistic_unit(repo: Repository, tmp_path:
     assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT + 12 / 1000 * 100 * ROAD, rel=1e-12)
     sscc = node_id("urn:epc:id:sscc:6111111.0000000099")
     assert (
-        f"leg {empty['eventID']}: no mass for {sscc}: no transformation made it and nothing "
-        "recorded is inside it; leg not counted" in result.system.notes
+        f"leg {empty['eventID']}: no mass for {sscc}: nothing recorded made, commissioned or is "
+        "inside it; leg not counted" in result.system.notes
     )
 
 
@@ -410,3 +416,45 @@ def test_every_form_at_once_equals_the_technosphere_solve(repo: Repository, tmp_
     fp, _ = repo.footprint(PACK, "test@1")
     assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)
     assert fp.complete
+
+
+# --- point 7: items commissioned, not made by a recorded transformation ----------------------
+
+
+def drums() -> tuple[list[str], list[dict[str, Any]]]:
+    """4 drums of purchased sulfate commissioned at the cell plant, 2 of them shipped 100 km
+    by road, then used (inputEPCList) with 100 kg of ore to make the cells."""
+    listed = [DRUM.format(n=n) for n in range(1, 5)]
+    commissioned = event("ObjectEvent", 2, CELLS, action="ADD", bizStep="commissioning",
+                         epcList=listed)  # fmt: skip
+    cells = cells_from(quantity(ORE, 100)) | {"inputEPCList": listed[:2]}
+    events = [mined(), commissioned, shipped(3, CELLS, listed[:2], CELLS), cells,
+              pack_from(CELLS_MADE[:3])]  # fmt: skip
+    return listed, events
+
+
+def test_commissioned_items_are_weighed_by_their_mass_per_item(
+    repo: Repository, tmp_path: Path
+) -> None:
+    _, events = drums()
+    setup(repo, tmp_path, events, master_data(drum={"mass_kg": 250.0}))
+    fp, _ = repo.footprint(PACK, "test@1")
+    # the 4 drums: 1,000 kg at the proxy's 2 kg CO2e/kg, and the leg of 2 of them (0.5 t x
+    # 100 km by road = 5 kg CO2e) spread over all 1,000 kg
+    drum_kg = (1000 * 2 + 0.5 * 100 * ROAD) / 1000
+    cell = (2 * 250 * drum_kg + 100 * ORE_PER_KG + CELL_LINE) / 4
+    assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)
+    assert fp.complete
+
+
+def test_commissioned_items_without_mass_are_named(repo: Repository, tmp_path: Path) -> None:
+    listed, events = drums()
+    setup(repo, tmp_path, events, master_data())
+    fp, _ = repo.footprint(PACK, "test@1")
+    assert not fp.complete
+    node = f"{events[1]['eventID']}#epcList"
+    assert fp.missing == tuple(
+        f"input {node}: item {node_id(drum)}; the master data give no mass per item (mass_kg) "
+        f"for {cls('drum')}"
+        for drum in listed[:2]
+    )

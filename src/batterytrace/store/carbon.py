@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,6 +78,14 @@ _MAKERS = """
 SELECT o.value, m.event_id, o.seq FROM event_key o {join} event m ON m.seq = o.seq
 WHERE o.role = 'outputEPC' AND o.value IN ({marks}) AND m.event_type = 'TransformationEvent'
 """
+# the ObjectEvents that commissioned items (action ADD), and everything each of them listed
+_COMMISSIONED = """
+SELECT k.value, e.seq, e.event_id, e.biz_location, e.event_time
+FROM event_key k {join} event e ON e.seq = k.seq
+WHERE k.role = 'epc' AND k.value IN ({marks}) AND e.event_type = 'ObjectEvent'
+  AND e.action = 'ADD'
+"""
+_LISTED = "SELECT seq, value FROM event_key WHERE role = 'epc' AND seq IN ({marks})"
 # what shipments state as instances: the epcList of a shipping ObjectEvent (items, packs,
 # logistic units), the children of a shipping AggregationEvent
 _SHIPPED_ITEMS = """
@@ -221,7 +230,10 @@ def recorded(
     ``materials`` weigh what the events state in volumes or counts."""
     driver = Driver(conn)
     weights = MaterialFacts(materials)
-    item_inputs = _item_inputs(driver)
+    used = driver.rows(_ITEM_INPUTS, ())
+    shipped = driver.rows(_SHIPPED_ITEMS, ())
+    origins = _origins(driver, weights, [i for _, i in used] + [e for *_, e in shipped])
+    item_inputs = _item_inputs(used, origins, weights)
     stated = {name: _stated(driver, name) for name in EXTENSIONS}
     items: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for source, cls, n in driver.rows(_ITEMS_MADE, ()):
@@ -275,7 +287,9 @@ def recorded(
                 Output(batch, Unit.ITEM, float(count), cls, _elements(facts, count, True))
             )
             batches[seq] = batch
-        inputs = list(item_inputs.pop(seq, {}).items())
+        counted, unweighed_items = item_inputs.pop(seq, ({}, []))
+        inputs = list(counted.items())
+        unweighed.extend(unweighed_items)
         for lot, kg, why in (_weigh(e, weights) for e in flows.get("inputQuantityList", ())):
             if kg is None:
                 unweighed.append(Unweighed(lot, False, why))
@@ -292,8 +306,10 @@ def recorded(
         )  # fmt: skip
         key = tid or event_id  # the events of one transformation are one step
         steps[key] = _joined(steps[key], step) if key in steps else step
+    for step in origins.commissionings:
+        steps[step.event] = _joined(steps[step.event], step) if step.event in steps else step
     packs = list(_packs(driver, pack_classes, batches))
-    legs.extend(_item_legs(driver, weights, destinations, stated, pack_classes))
+    legs.extend(_item_legs(driver, shipped, origins, weights, destinations, stated, pack_classes))
     return list(steps.values()), legs, packs
 
 
@@ -302,30 +318,95 @@ def _chunks(values: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
         yield values[start : start + size]
 
 
-def _makers(driver: Driver, items: Iterable[str]) -> dict[str, str]:
-    """item -> the batch node of the (first) transformation that made it, for those one did."""
-    found: dict[str, tuple[int, str]] = {}
-    for chunk in _chunks(sorted(set(items))):
+@dataclass(frozen=True, slots=True)
+class _Origins:
+    """Where the product system finds serialised items: in the batch of the transformation that
+    made them (a product per item), or in what the ObjectEvent that commissioned them brought
+    in (a product per kg, weighed by its class's mass per item: proxies and suppliers apply)."""
+
+    made: dict[str, str]  # item -> batch node
+    commissioned: dict[str, str]  # item -> commissioning node
+    commissionings: list[Made]
+    vehicles: frozenset[str]  # outside the battery's cradle-to-gate boundary
+
+
+def _origins(driver: Driver, weights: MaterialFacts, items: Iterable[str]) -> _Origins:
+    wanted = set(items)
+    vehicles = frozenset(
+        item
+        for item in wanted
+        if (m := weights.material(item)) is not None and m.kind is MaterialKind.VEHICLE
+    )
+    made: dict[str, tuple[int, str]] = {}
+    for chunk in _chunks(sorted(wanted - vehicles)):
         for item, event_id, seq in driver.rows(_MAKERS, chunk, len(chunk)):
-            if item not in found or seq < found[item][0]:
-                found[item] = (seq, f"{event_id}#outputEPCList")
-    return {item: batch for item, (_, batch) in found.items()}
+            if item not in made or seq < made[item][0]:
+                made[item] = (seq, f"{event_id}#outputEPCList")
+    first: dict[str, tuple[int, str, str, int]] = {}
+    for chunk in _chunks(sorted(wanted - vehicles - made.keys())):
+        for item, seq, event_id, site, ms in driver.rows(_COMMISSIONED, chunk, len(chunk)):
+            if item not in first or seq < first[item][0]:
+                first[item] = (seq, event_id, site, ms)
+    events = {seq: (event_id, site, ms) for seq, event_id, site, ms in first.values()}
+    listed: dict[int, Counter[str]] = defaultdict(Counter)
+    for chunk in _chunks(sorted(events)):
+        for seq, epc in driver.rows(_LISTED, chunk, len(chunk)):
+            listed[seq][class_of(epc)] += 1
+
+    def node(seq: int, cls: str) -> str:
+        return f"{events[seq][0]}#epcList" + ("" if len(listed[seq]) == 1 else f"/{cls}")
+
+    commissionings = []
+    for seq, (event_id, site, ms) in events.items():
+        outputs, unweighed = [], []
+        for cls, n in listed[seq].items():
+            material = weights.material(cls)
+            kg = None if material is None else material.kg(n, None)
+            if kg is None:
+                why = f"{n} items commissioned; {unweighed_because(None, cls)}"
+                unweighed.append(Unweighed(node(seq, cls), True, why))
+            else:
+                outputs.append(Output(node(seq, cls), Unit.KG, kg, cls, {}))
+        commissionings.append(
+            Made(event_id, site, _when(ms), (), tuple(outputs), (), True, tuple(unweighed))
+        )
+    commissioned = {item: node(seq, class_of(item)) for item, (seq, *_) in first.items()}
+    return _Origins(
+        {item: batch for item, (_, batch) in made.items()}, commissioned, commissionings, vehicles
+    )
 
 
-def _item_inputs(driver: Driver) -> dict[int, dict[str, float]]:
-    """seq -> the serialised inputs of a transformation, counted per node: the batch of the
-    transformation that made them, else the item itself (a pack is a product of its own; an
-    item nothing recorded making is named as an input without origin)."""
-    rows = driver.rows(_ITEM_INPUTS, ())
-    makers = _makers(driver, (item for _, item in rows))
-    out: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for seq, item in rows:
-        out[seq][makers.get(item, item)] += 1.0
+def _item_inputs(
+    used: Sequence[tuple[int, str]], origins: _Origins, weights: MaterialFacts
+) -> dict[int, tuple[dict[str, float], list[Unweighed]]]:
+    """seq -> the serialised inputs of a transformation: items a transformation made counted
+    per its batch, commissioned items in kg of what their commissioning brought in (their
+    class's mass per item, or named without a mass); anything else is the item itself (a pack
+    is a product of its own; an item nothing recorded is named as an input without origin)."""
+    out: dict[int, tuple[dict[str, float], list[Unweighed]]] = defaultdict(
+        lambda: (defaultdict(float), [])
+    )
+    for seq, item in used:
+        amounts, unweighed = out[seq]
+        if item in origins.made:
+            amounts[origins.made[item]] += 1.0
+        elif item in origins.commissioned:
+            node, material = origins.commissioned[item], weights.material(item)
+            kg = None if material is None else material.kg(1, None)
+            if kg is None:
+                why = f"item {item}; {unweighed_because(None, class_of(item))}"
+                unweighed.append(Unweighed(node, False, why))
+            else:
+                amounts[node] += kg
+        else:
+            amounts[item] += 1.0
     return out
 
 
 def _item_legs(
     driver: Driver,
+    rows: Sequence[tuple[int, str, str, int, str]],
+    origins: _Origins,
     weights: MaterialFacts,
     destinations: Mapping[int, str],
     stated: Mapping[str, Mapping[int, Any]],
@@ -333,18 +414,12 @@ def _item_legs(
 ) -> Iterator[Leg]:
     """Legs of shipments stated as instances (issue 12, points 8 and 11): items go with the
     batch that made them, a pack as itself, a logistic unit (SSCC) or other container as the
-    items and lots recorded inside it; items weighed by their class's mass per item, lots as
-    their aggregation states them; what cannot be weighed is a leg named without a mass.
-    Vehicles are outside the battery's cradle-to-gate boundary."""
-    rows = driver.rows(_SHIPPED_ITEMS, ())
-    vehicles = {
-        epc
-        for *_, epc in rows
-        if (m := weights.material(epc)) is not None and m.kind is MaterialKind.VEHICLE
-    }
-    makers = _makers(driver, (epc for *_, epc in rows if epc not in vehicles))
+    items and lots recorded inside it, else items with what commissioned them; items weighed by
+    their class's mass per item, lots as their aggregation states them; what cannot be weighed
+    is a leg named without a mass. Vehicles are outside the battery's cradle-to-gate
+    boundary."""
     containers = {epc for *_, epc in rows if class_of(epc) not in pack_classes}
-    inside = _inside(driver, sorted(containers - vehicles - makers.keys()))
+    inside = _inside(driver, sorted(containers - origins.vehicles - origins.made.keys()))
     moved: dict[int, Counter[tuple[str, str]]] = defaultdict(Counter)  # (node, item class)
     weighed: dict[int, list[tuple[str, float | None, str]]] = defaultdict(list)  # node, kg, why
     shipments: dict[int, tuple[str, str, int]] = {}
@@ -352,19 +427,21 @@ def _item_legs(
         shipments[seq] = (event_id, site, ms)
         cls = class_of(epc)
         items, packed = inside.get(epc, ([], []))
-        if epc in makers:
-            moved[seq][(makers[epc], cls)] += 1
+        if epc in origins.made:
+            moved[seq][(origins.made[epc], cls)] += 1
         elif cls in pack_classes:
             moved[seq][(epc, cls)] += 1
-        elif epc in vehicles:
+        elif epc in origins.vehicles:
             continue
         elif items or packed:
             for batch, n, item_cls in items:
                 moved[seq][(batch, item_cls or "")] += n
             for lot, kg, why in (_weigh(entry, weights) for entry in packed):
                 weighed[seq].append((lot, kg, f"{lot} ({why})"))
+        elif epc in origins.commissioned:
+            moved[seq][(origins.commissioned[epc], cls)] += 1
         else:
-            why = f"{epc}: no transformation made it and nothing recorded is inside it"
+            why = f"{epc}: nothing recorded made, commissioned or is inside it"
             weighed[seq].append((epc, None, why))
     for seq, counted in moved.items():
         for (node, cls), n in counted.items():
