@@ -106,8 +106,8 @@ WHERE k.role = 'parentID' AND k.value IN ({marks}) AND e.event_type = 'Aggregati
 # the items a container holds, per event that made them, with their class (one class a batch)
 _CONTAINED = """
 SELECT h.container, e.event_id, h.items, (
-    SELECT min(c.container_class) FROM holding c WHERE c.source = h.source AND c.level = 0
-    HAVING count(*) = 1)
+    SELECT CASE WHEN count(*) = 1 THEN min(c.container_class) END FROM holding c
+    WHERE c.source = h.source AND c.level = 0)
 FROM holding h {join} event e ON e.seq = h.source
 WHERE h.level > 0 AND h.container IN ({marks})
 """
