@@ -7,7 +7,7 @@ import pytest
 
 from batterytrace.carbon.footprint import footprint, rollup
 from batterytrace.carbon.system import Builder, Leg, Made, Unweighed
-from carbon_chain import FACTORS, PLANT, REFINERY, SITES, SUL, WHEN, X, model, out
+from carbon_chain import FACTORS, PLANT, REFINERY, SITES, SUL, WHEN, X, Y, model, out
 
 WHY = "stated as 10 LTR; the master data give no density (density_kg_per_l) for cls:solution"
 
@@ -49,3 +49,18 @@ def test_a_leg_without_mass_is_named_on_what_it_moved() -> None:
     assert not fp.complete
     assert fp.missing[0] == f"leg e4 ({SUL}): no mass for 3 items of it; no mass_kg"
     assert "leg e5: no mass for sscc:1: nothing inside; leg not counted" in system.notes
+
+
+def test_a_site_sharing_its_data_with_a_product_without_mass_is_incomplete() -> None:
+    """The plant made X (60 kg) and, in another step, Y in litres it cannot weigh: its year's
+    25 kg CO2e cannot be shared by mass, so X is incomplete (with all of it, as far as known)."""
+    b = Builder(model(), FACTORS, SITES)
+    b.step(Made("e1", PLANT.id, WHEN, (), (out(X, 60),), commissioned=True))
+    b.step(
+        Made("e2", PLANT.id, WHEN, (), (), commissioned=True,
+             unweighed=(Unweighed(Y, True, WHY),))
+    )  # fmt: skip
+    fp = footprint(rollup(b.build()), X)
+    assert not fp.complete
+    assert fp.missing == (f"output {Y}: {WHY}",)
+    assert fp.kg_co2e == pytest.approx(25 / 60)

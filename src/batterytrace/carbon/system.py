@@ -331,6 +331,8 @@ class Builder:
         self._event_activities: list[tuple[Made, list[tuple[int, Output]]]] = []
         self._legs: list[Leg] = []
         self._unweighed: dict[str, str] = {}  # products made in a quantity without mass: why
+        # (site) -> (time, why) of those products: their site's data cannot be shared by mass
+        self._unweighed_at: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
 
     # products ----------------------------------------------------------------------------
 
@@ -349,7 +351,10 @@ class Builder:
 
     def step(self, made: Made) -> None:
         made_here = []
-        self._unweighed.update((u.node, u.why) for u in made.unweighed if u.output)
+        for u in made.unweighed:
+            if u.output:
+                self._unweighed[u.node] = u.why
+                self._unweighed_at[made.site].append((made.time, str(u)))
         for out in made.outputs:
             i = self._product(out, made.site, made.time)
             if self._sourced(i, out, made):
@@ -746,6 +751,8 @@ class Builder:
                 label, rule.describe(), data, self._stage(site), "other", s.nodes[first].time
             )
             self._material_split(group, [s.nodes[i].material for i, *_ in products])
+            unweighed = self._unweighed_at.get(site, ())  # products to share with, no mass
+            group.missing.extend(why for when, why in unweighed if length.number(when) == number)
             g = len(s.groups) - 1
             for i, share in shares:
                 s.nodes[i].own[g] = s.nodes[i].own.get(g, 0.0) + share
