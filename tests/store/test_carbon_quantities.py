@@ -458,3 +458,13 @@ def test_commissioned_items_without_mass_are_named(repo: Repository, tmp_path: P
         *(f"input {node}: item {node_id(drum)}; {lacks}" for drum in listed[:2]),
         f"output {node}: 4 items commissioned; {lacks}",  # the cell line's data: shared how?
     )
+
+
+def test_a_commissioned_item_has_the_footprint_of_what_brought_it_in(
+    repo: Repository, tmp_path: Path
+) -> None:
+    listed, events = drums()
+    setup(repo, tmp_path, events, master_data(drum={"mass_kg": 250.0}))
+    fp, _ = repo.footprint(listed[3], "test@1")  # a drum not shipped: per kg, like its lot
+    assert fp.unit == "kg"
+    assert fp.kg_co2e == pytest.approx((1000 * 2 + 0.5 * 100 * ROAD) / 1000, rel=1e-12)

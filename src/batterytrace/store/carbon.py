@@ -58,11 +58,6 @@ _STATED = """
 SELECT k.seq, e.content FROM event_key k {join} event e ON e.seq = k.seq
 WHERE k.role = 'extension' AND k.value = {mark}
 """
-_MADE_BY = """
-SELECT e.event_id FROM event_key k {join} event e ON e.seq = k.seq
-WHERE k.role = 'outputEPC' AND k.value = {mark} AND e.event_type = 'TransformationEvent'
-ORDER BY e.seq LIMIT 1
-"""
 _HELD = """
 SELECT e.event_id, h.items FROM holding h {join} event e ON e.seq = h.source
 WHERE h.container = {mark} AND h.level > 0
@@ -509,10 +504,10 @@ def _packs(
 
 
 def batch_of(conn: Connection, item: str) -> str | None:
-    """The batch node of the transformation that made a serialised item, if one did."""
-    driver = Driver(conn)
-    found = driver.rows(_MADE_BY, (item,))
-    return f"{found[0][0]}#outputEPCList" if found else None
+    """The product-system node of a serialised item: the batch of the transformation that made
+    it, else what the ObjectEvent that commissioned it brought in; None if neither did."""
+    origins = _origins(Driver(conn), MaterialFacts(()), (item,))
+    return origins.made.get(item) or origins.commissioned.get(item)
 
 
 def held(conn: Connection, container: str) -> list[tuple[str, int]]:
