@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from batterytrace.masterdata import MasterData, Party, Site, SiteRole
+from batterytrace.masterdata import MasterData, Material, MaterialKind, Party, Site, SiteRole
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DOCUMENTS = ("01-mine-to-sulfate.jsonld", "02-sulfate-to-cells.xml", "03-cells-to-vehicle.jsonld")
@@ -45,6 +45,9 @@ def master_data_of_examples() -> MasterData:
     ):
         country = "MA" if party.startswith("6111111") else "FR"
         data.add_site(Site(sgln, name, f"urn:epc:id:pgln:{party}", role, country))
+    data.add_material(
+        Material("urn:epc:idpat:sgtin:3700000.100001.*", "Vehicle", MaterialKind.VEHICLE)
+    )
     return data
 
 

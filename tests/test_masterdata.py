@@ -22,6 +22,7 @@ from batterytrace.masterdata import (
 MANAGEM = "urn:epc:id:pgln:6111111.00000"
 GUEMASSA = "urn:epc:id:sgln:6111111.00200.0"
 SULFATE = "urn:epc:idpat:sgtin:6111111.0000201.*"
+SOLUTION = "urn:epc:idpat:sgtin:6111111.0000202.*"  # in drums of 200 L
 
 
 def sample() -> MasterData:
@@ -48,6 +49,17 @@ def sample() -> MasterData:
     return data
 
 
+def with_solution() -> MasterData:
+    """The sample and a liquid in drums: a density and a mass per item (drum)."""
+    data = sample()
+    data.add_material(
+        material(SOLUTION, "cobalt sulfate solution", MaterialKind.SULFATE,
+                 declared={"Co": 0.08}, source="assay:urn:uuid:sol-a", density_kg_per_l=1.25,
+                 mass_kg=250.0)
+    )  # fmt: skip
+    return data
+
+
 def test_pure_compounds_get_computed_fractions() -> None:
     sulfate = sample().materials[SULFATE]
     assert sulfate.fraction("Co") == pytest.approx(58.933 / 281.09, rel=1e-4)
@@ -69,6 +81,8 @@ def test_pure_compounds_get_computed_fractions() -> None:
         ({"declared": {"Co": -0.1}, "source": "x"}, "fractions.Co: -0.1 is not within [0, 1]"),
         ({"declared": {"Fe": 0.1}, "source": "x"}, "fractions.Fe: not one of Co, Ni, Li, Mn, Cu"),
         ({"formula": "CoXq"}, "formula: 'CoXq': 'Xq' is not a known element"),
+        ({"density_kg_per_l": 0}, "density_kg_per_l: 0 is not a positive density"),
+        ({"density_kg_per_l": float("nan")}, "density_kg_per_l: nan is not a positive density"),
     ],
 )
 def test_material_rules(kwargs: dict, message: str) -> None:
@@ -76,6 +90,20 @@ def test_material_rules(kwargs: dict, message: str) -> None:
         material("urn:x:m", "m", MaterialKind.CONCENTRATE, **kwargs)
     assert str(info.value).startswith("material urn:x:m: ")
     assert message in str(info.value)
+
+
+def test_quantities_weighed_by_the_master_data() -> None:
+    solution = with_solution().materials[SOLUTION]
+    assert solution.kg(10, "LTR") == pytest.approx(10 * 1.25)
+    assert solution.kg(2, "MTQ") == pytest.approx(2000 * 1.25)
+    assert solution.kg(3, None) == pytest.approx(3 * 250)  # a count: drums of the class
+    assert solution.kg(3, "H87") == pytest.approx(3 * 250)
+    assert solution.kg(40, "TNE") == pytest.approx(40_000)
+    assert solution.kg(1, "KWH") is None  # not a mass, a volume or a count
+    sulfate = sample().materials[SULFATE]  # neither density nor mass per item
+    assert sulfate.kg(10, "LTR") is None
+    assert sulfate.kg(3, None) is None
+    assert sulfate.kg(5, "KGM") == 5
 
 
 def test_batteries_need_chemistry_and_energy() -> None:
@@ -100,13 +128,13 @@ def test_site_and_party_rules() -> None:
 
 
 def test_json_round_trip() -> None:
-    data = sample()
+    data = with_solution()
     again = MasterData.from_json(orjson.loads(orjson.dumps(data.to_json())))
     assert again == data
 
 
 def test_csv_round_trip() -> None:
-    data = sample()
+    data = with_solution()
     tables = data.to_csv()
     assert tables["materials"].splitlines()[0].startswith("id,name,kind,formula,fraction_Co")
     assert MasterData.from_csv(tables) == data
@@ -121,7 +149,7 @@ def test_csv_errors_name_the_record() -> None:
 
 @pytest.mark.parametrize("syntax", ["json", "xml"])
 def test_epcis_master_data_round_trip(syntax: str) -> None:
-    data = sample()
+    data = with_solution()
     doc = Document(creationDate=datetime(2025, 1, 1, tzinfo=UTC), masterData=data.to_vocabularies())
     if syntax == "json":
         read = json_ld.document_from_json(orjson.loads(orjson.dumps(json_ld.document_to_json(doc))))

@@ -27,7 +27,7 @@ from batterytrace.epcis.documents import sniff_syntax, stream
 from batterytrace.epcis.json_ld import document_to_json
 from batterytrace.epcis.model import Document, Vocabulary, VocabularyAttribute, VocabularyElement
 from batterytrace.errors import BatteryTraceError, InvalidFormula
-from batterytrace.units import mass_fractions
+from batterytrace.units import COUNT_UNITS, KG_PER, LITRES_PER, mass_fractions
 
 ELEMENTS = ("Co", "Ni", "Li", "Mn", "Cu")
 BT = "https://batterytrace.org/voc/"
@@ -113,6 +113,20 @@ class Material:
     chemistry: str | None = None  # cells, modules, packs: e.g. NMC811
     energy_kwh: float | None = None  # cells, modules, packs: energy of one item
     mass_kg: float | None = None  # items: mass of one (a pack's, for footprints per kg)
+    density_kg_per_l: float | None = None  # liquids, slurries: kg per litre
+
+    def kg(self, quantity: float, uom: str | None) -> float | None:
+        """kg of ``quantity`` of this material in ``uom``: a mass, a volume by its density, a
+        count (no unit, or a Rec. 20 count unit) by its mass per item; None when the figure
+        that takes is not in the master data (never a guess)."""
+        if uom in KG_PER:
+            return quantity * KG_PER[uom]
+        if uom in LITRES_PER:
+            density = self.density_kg_per_l
+            return None if density is None else quantity * LITRES_PER[uom] * density
+        if uom is None or uom in COUNT_UNITS:
+            return None if self.mass_kg is None else quantity * self.mass_kg
+        return None
 
     def fraction(self, element: str) -> float | None:
         """kg of ``element`` per kg, None when unknown (never a silent zero)."""
@@ -132,6 +146,7 @@ def material(
     chemistry: str | None = None,
     energy_kwh: float | None = None,
     mass_kg: float | None = None,
+    density_kg_per_l: float | None = None,
 ) -> Material:
     """A checked material; a formula's fractions are computed, declared ones need a source."""
     where = f"material {id}"
@@ -153,7 +168,9 @@ def material(
         if declared and not source:
             raise InvalidMasterData(f"{where}: source: declared fractions need their source")
         fractions = tuple(ElementFraction(e, v, source or "") for e, v in (declared or {}).items())
-    result = Material(id, name, kind, formula, fractions, chemistry, energy_kwh, mass_kg)
+    result = Material(
+        id, name, kind, formula, fractions, chemistry, energy_kwh, mass_kg, density_kg_per_l
+    )
     check_material(result)
     return result
 
@@ -183,6 +200,18 @@ def check_material(m: Material) -> None:
             )
     if m.mass_kg is not None and not (m.mass_kg > 0 and math.isfinite(m.mass_kg)):
         raise InvalidMasterData(f"{where}: mass_kg: {m.mass_kg} is not a positive mass")
+    density = m.density_kg_per_l
+    if density is not None and not (density > 0 and math.isfinite(density)):
+        raise InvalidMasterData(f"{where}: density_kg_per_l: {density} is not a positive density")
+
+
+def unweighed_because(uom: str | None, cls: str) -> str:
+    """Why a quantity in ``uom`` of class ``cls`` has no mass (:meth:`Material.kg` gave None)."""
+    if uom in LITRES_PER:
+        return f"the master data give no density (density_kg_per_l) for {cls}"
+    if uom is None or uom in COUNT_UNITS:
+        return f"the master data give no mass per item (mass_kg) for {cls}"
+    return f"{uom} is not a unit of mass, volume or count"
 
 
 def _check_country(where: str, country: str) -> None:
@@ -348,6 +377,7 @@ _MATERIAL_URIS = {
     "chemistry": BT + "chemistry",
     "energy_kwh": BT + "energyKWh",
     "mass_kg": BT + "massKg",
+    "density_kg_per_l": BT + "densityKgPerL",
 }
 
 
@@ -404,7 +434,7 @@ _CSV_COLUMNS = {
     "parties": ["id", "name", "country", "roles", "gln", "lei"],
     "sites": ["id", "name", "party", "role", "country", "latitude", "longitude"],
     "materials": ["id", "name", "kind", "formula", *(f"fraction_{e}" for e in ELEMENTS), "source",
-                  "chemistry", "energy_kwh", "mass_kg"],
+                  "chemistry", "energy_kwh", "mass_kg", "density_kg_per_l"],
 }  # fmt: skip
 
 
@@ -437,6 +467,8 @@ def _material_json(m: Material) -> dict[str, Any]:
         out["energy_kwh"] = m.energy_kwh
     if m.mass_kg is not None:
         out["mass_kg"] = m.mass_kg
+    if m.density_kg_per_l is not None:
+        out["density_kg_per_l"] = m.density_kg_per_l
     return out
 
 
@@ -448,6 +480,7 @@ def _flat_material(m: Material) -> dict[str, Any]:
         "source": m.fractions[0].source if declared else "",
         "chemistry": m.chemistry or "", "energy_kwh": "" if m.energy_kwh is None else m.energy_kwh,
         "mass_kg": "" if m.mass_kg is None else m.mass_kg,
+        "density_kg_per_l": "" if m.density_kg_per_l is None else m.density_kg_per_l,
     }  # fmt: skip
 
 
@@ -489,6 +522,7 @@ def _material(m: Mapping[str, Any]) -> Material:
         {e: v for e, v in fractions.items() if v is not None}, m.get("source") or None,
         m.get("chemistry") or None, _number(f"{where}: energy_kwh", m.get("energy_kwh")),
         _number(f"{where}: mass_kg", m.get("mass_kg")),
+        _number(f"{where}: density_kg_per_l", m.get("density_kg_per_l")),
     )  # fmt: skip
 
 

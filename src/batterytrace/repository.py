@@ -451,7 +451,7 @@ class Repository:
                 suppliers,
                 carbon_store.parents(conn),
             )
-            steps, legs, assembled = carbon_store.recorded(conn, packs)
+            steps, legs, assembled = carbon_store.recorded(conn, packs, data.materials.values())
         for step in steps:
             builder.step(step)
         for pack in assembled:
@@ -471,8 +471,9 @@ class Repository:
         return rollup(self.product_system(factors))
 
     def footprint_node(self, identifier: str) -> str:
-        """The product-system node that stands for an identifier: a lot, a pack, or the batch
-        of the transformation that made a serialised item."""
+        """The product-system node that stands for an identifier: a lot, a pack, or for a
+        serialised item the batch of the transformation that made it (or what the event that
+        commissioned it brought in, per kg)."""
         node = node_id(identifier)
         with self._store().engine.connect() as conn:
             batch = carbon_store.batch_of(conn, node)

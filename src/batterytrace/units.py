@@ -83,6 +83,16 @@ KG_PER: dict[str, float] = {
 }  # fmt: skip
 
 
+# Volume units to litres, and the count units (a quantity without a unit is a count too, EPCIS
+# 2.0 §7.3.3.3): a volume or a count becomes kg only by the master data (a density, a mass per
+# item).
+LITRES_PER: dict[str, float] = {
+    "LTR": 1.0, "MLT": 1e-3, "CLT": 1e-2, "DLT": 0.1, "HLT": 100.0, "MTQ": 1000.0, "DMQ": 1.0,
+    "CMQ": 1e-3, "MMQ": 1e-6, "GLL": 3.785411784, "GLI": 4.54609, "BLL": 158.987294928,
+}  # fmt: skip
+COUNT_UNITS = frozenset({"C62", "H87", "EA", "NAR"})
+
+
 def to_kg(quantity: float, uom: str) -> float:
     """A mass in kilograms; a quantity in any other unit (pieces, litres...) is refused."""
     factor = KG_PER.get(uom)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from batterytrace.epcis.model import Extension
+from batterytrace.epcis.model import Extension, QuantityElement
 from batterytrace.masterdata import BT, MasterData, MaterialKind, material
 from batterytrace.repository import Repository
 from batterytrace.store.lineage import StoreLineage
 from batterytrace.trace.balance import check
 from batterytrace.trace.lineage import EventLineage, node_id
-from factories import chain, commission, transform
+from factories import chain, commission, lot, transform
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,3 +95,43 @@ def test_master_data_fills_figures_the_events_do_not_state(repo: Repository) -> 
         fact = StoreLineage(conn).fact(salt.id, "Ni")
     assert fact is not None and fact.source.startswith("master data urn:epc:idpat:sgtin:6412345")
     assert fact.value == pytest.approx(58.693 / 262.85, rel=1e-3)
+
+
+def test_a_volume_is_checked_by_the_density_or_listed_unchecked() -> None:
+    """A (1,000 kg at 1 % Co) → 40 L of solution S at 0.2 kg Co per kg: with a density of
+    1.25 kg/L, 50 kg of S hold 10 kg Co, balanced; without it the step is listed unchecked,
+    never passed on the whole lot's figure."""
+    solution = QuantityElement(lot("S"), 40, "LTR")
+    step = replace(transform("S", {"A": 1000}, {"S": (0, 0.2)}, 2), outputQuantityList=(solution,))
+    events = [commission("A", 1000, 0.01, 1), step]
+    sol = "urn:epc:idpat:sgtin:6111111.000101.*"  # the class of lot("S")
+    for density, ok in ((1.25, True), (None, False)):
+        liquid = material(sol, "S", MaterialKind.SULFATE, declared={"Co": 0.01}, source="assay",
+                          density_kg_per_l=density)  # fmt: skip
+        lineage = EventLineage(events, [liquid])
+        report = check(lineage, lineage.transformations())
+        assert report.ok
+        assert [f.message for f in report.unchecked] == (
+            [] if ok else ["cannot check Co: some outputs have no Co figure"]
+        )
+    over = material(sol, "S", MaterialKind.SULFATE, declared={"Co": 0.01}, source="assay",
+                    density_kg_per_l=2.5)  # fmt: skip
+    lineage = EventLineage(events, [over])  # 100 kg of S: 20 kg Co out of 10 in
+    (violation,) = check(lineage, lineage.transformations()).violations
+    assert violation.kg_out == pytest.approx(20)
+
+
+def test_a_part_of_a_lot_in_litres_is_not_the_whole_lot() -> None:
+    """10 L taken from ore lot A (1,000 kg, 10 kg Co) into 5 kg of S at 0.2 % Co: the input is
+    not the whole lot's 10 kg Co. Without a density it is unchecked; with 1.5 kg/L it is 15 kg
+    holding 0.15 kg Co, and 0.01 kg out balances."""
+    litres = (QuantityElement(lot("A"), 10, "LTR"),)
+    step = replace(transform("S", {}, {"S": (5, 0.002)}, 2), inputQuantityList=litres)
+    events = [commission("A", 1000, 0.01, 1), step]
+    report = _report(events)
+    assert report.ok and [(f.element, f.kg_in) for f in report.unchecked] == [("Co", None)]
+    pulp = material("urn:epc:idpat:sgtin:6111111.000101.*", "A", MaterialKind.ORE,
+                    density_kg_per_l=1.5)  # fmt: skip
+    lineage = EventLineage(events, [pulp])
+    report = check(lineage, lineage.transformations())
+    assert report.ok and not report.unchecked and report.checked == 1

@@ -122,6 +122,19 @@ class Output:
 
 
 @dataclass(frozen=True, slots=True)
+class Unweighed:
+    """An input or output of a step stated in a quantity that the master data cannot turn into
+    kg (litres without a density, a count without a mass per item), or not stated at all."""
+
+    node: str
+    output: bool
+    why: str  # e.g. "stated as 10 LTR; the master data give no density for <class>"
+
+    def __str__(self) -> str:
+        return f"{'output' if self.output else 'input'} {self.node}: {self.why}"
+
+
+@dataclass(frozen=True, slots=True)
 class Made:
     """One step that made products (a transformation, a commissioning)."""
 
@@ -132,12 +145,14 @@ class Made:
     outputs: tuple[Output, ...]
     activities: tuple[Activity, ...] = ()  # stated on the event (bt:activity)
     commissioned: bool = False  # no inputs by nature: proxies apply
+    unweighed: tuple[Unweighed, ...] = ()  # each makes every output incomplete, named
 
 
 @dataclass(frozen=True, slots=True)
 class Leg:
-    """A shipping event moving ``kg`` of a lot (None: not stated in kg) from ``origin`` (its
-    bizLocation) towards ``destination`` (its destination location); where either is missing,
+    """A shipping event moving ``kg`` of a lot (or of a batch's items; None when neither the
+    event nor the master data weigh what it moved: ``why``) from ``origin`` (its bizLocation)
+    towards ``destination`` (its destination location); where either is missing,
     :class:`~batterytrace.carbon.places.Places` finds the ends from what else is ``stated``."""
 
     event: str
@@ -149,6 +164,7 @@ class Leg:
     mode: str | None = None  # bt:transportMode on the event
     distance_km: float | None = None  # bt:distanceKm on the event
     stated: Stated = field(default_factory=Stated)
+    why: str = ""  # what it moved, as stated, when it has no mass
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +375,10 @@ def _leg_text(legs: list[Leg], ends: _Ends) -> str:
     return f"{which} from {origin} ({basis}) to {destination}"
 
 
+def _no_mass(leg: Leg) -> str:
+    return f"no mass for {leg.why}" if leg.why else "its mass is not stated in kg"
+
+
 class Builder:
     """Assembles a :class:`System` from recorded steps, legs and packs, and the model."""
 
@@ -391,6 +411,9 @@ class Builder:
         self._uncounted: dict[tuple[str, str | None, str, str | None, int], list[Leg]] = (
             defaultdict(list)
         )
+        self._unweighed: dict[str, str] = {}  # products made in a quantity without mass: why
+        # (site) -> (time, why) of those products: their site's data cannot be shared by mass
+        self._unweighed_at: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
 
     # products ----------------------------------------------------------------------------
 
@@ -411,9 +434,14 @@ class Builder:
         made = replace(made, site=self.places.site(made.site)) if made.site else made
         products = [(self._product(out, made.site, made.time), out) for out in made.outputs]
         made_here = []
+        for u in made.unweighed:
+            if u.output:
+                self._unweighed[u.node] = u.why
+                self._unweighed_at[made.site].append((made.time, str(u)))
         for (i, out), share in zip(products, self._input_shares(made, products), strict=True):
             if self._sourced(i, out, made):
                 continue  # its footprint stands for its upstream too (cradle to gate)
+            self.system.nodes[i].missing.extend(map(str, made.unweighed))
             for source, amount in made.inputs:
                 self._pending_inputs.append((i, source, amount * share))
             self._made[made.site].append((i, made.time, out.quantity, out.elements, made.event))
@@ -438,7 +466,7 @@ class Builder:
         """Each output's share of the step's inputs: one output takes them all; several share
         them by the site's allocation rule, the one its own data follow (ISO 14044 §4.3.4.2:
         one rule per unit process), named on the products for ``--explain``."""
-        if len(products) == 1 or not made.inputs:
+        if len(products) <= 1 or not made.inputs:
             return [1.0] * len(products)
         rule = self.model.allocation_of(made.site)
         shares = self._allocate(
@@ -538,7 +566,7 @@ class Builder:
         ends = origin, basis, destination = self._ends(leg, node.site)
         assert origin is not None  # where the lot was made closes the order
         if leg.kg is None:
-            self._not_counted(leg, ends, "its mass is not stated in kg", node)
+            self._not_counted(leg, ends, _no_mass(leg), node)
             return
         lane = self.model.lane(origin, destination) if origin and destination else None
         mode_name = leg.mode or (lane.mode.value if lane else None)
@@ -751,7 +779,12 @@ class Builder:
         for i, source, amount in self._pending_inputs:
             j = s.index.get(source)
             if j is None:
-                s.nodes[i].missing.append(f"input {source}: no recorded origin or footprint source")
+                why = self._unweighed.get(source)
+                s.nodes[i].missing.append(
+                    f"input {source}: made without a mass ({why})"
+                    if why
+                    else f"input {source}: no recorded origin or footprint source"
+                )
                 continue
             s.nodes[i].inputs[j] = s.nodes[i].inputs.get(j, 0.0) + amount
         for leg in self._legs:
@@ -760,7 +793,9 @@ class Builder:
                 self._not_counted(
                     leg,
                     self._ends(leg, None),
-                    "what it moves is no lot, item batch or pack of the product system",
+                    "what it moves is no lot, item batch or pack of the product system"
+                    if leg.kg is not None
+                    else _no_mass(leg),
                 )
             else:
                 self._leg(lot, leg)
@@ -845,6 +880,8 @@ class Builder:
                 label, rule.describe(), data, self._stage(site), "other", s.nodes[first].time
             )
             self._material_split(group, [s.nodes[i].material for i, *_ in products])
+            unweighed = self._unweighed_at.get(site, ())  # products to share with, no mass
+            group.missing.extend(why for when, why in unweighed if length.number(when) == number)
             g = len(s.groups) - 1
             for i, share in shares:
                 s.nodes[i].own[g] = s.nodes[i].own.get(g, 0.0) + share

@@ -5,15 +5,18 @@ The reads go through the derived tables, never the events' content (a cell line'
 500 cells): ``event_figure`` gives every event with quantities (its flows and element figures),
 ``holding`` the items each transformation made (level 0) and what each pack holds, and
 ``event_key`` the sources and destinations of shipments (CBV types: location, parties), the
-objects of shipments without quantities, the parents of aggregations and the events that state
-extension fields (``bt:activity``, ``bt:transportMode``, ``bt:distanceKm``), whose content alone
-is parsed. ``vocabulary_child`` gives the location hierarchy the master data declare.
+items transformations used and shipments moved, the parents of aggregations and the events that
+state extension fields (``bt:activity``, ``bt:transportMode``, ``bt:distanceKm``), whose content
+alone is parsed. ``vocabulary_child`` gives the location hierarchy the master data declare.
+Quantities stated in volumes or counts, and items shipped, are weighed by the master data
+(decision 012).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,14 +26,14 @@ from sqlalchemy import Connection, delete, insert, select
 from batterytrace.carbon.activity import Model, event_activities, from_json
 from batterytrace.carbon.factors import FactorSet, read_csv, write_csv
 from batterytrace.carbon.places import Stated
-from batterytrace.carbon.system import Assembled, Leg, Made, Output, Unit
+from batterytrace.carbon.system import Assembled, Leg, Made, Output, Unit, Unweighed
 from batterytrace.epcis.timestamps import local_time
 from batterytrace.errors import FactorError
-from batterytrace.masterdata import BT
+from batterytrace.masterdata import BT, Material, MaterialKind, unweighed_because
 from batterytrace.store import schema
 from batterytrace.store.driver import Driver
 from batterytrace.store.records import extension_values
-from batterytrace.trace.lineage import class_of
+from batterytrace.trace.lineage import Flow, MaterialFacts, class_of
 
 M, F, P = schema.carbon_model, schema.factor_set, schema.supplier_footprint
 EXTENSIONS = {
@@ -45,7 +48,14 @@ SELECT f.seq, f.figures, e.event_id, e.event_type, e.biz_step, e.biz_location,
 FROM event_figure f {join} event e ON e.seq = f.seq
 WHERE e.event_type = 'TransformationEvent'
    OR (e.event_type = 'ObjectEvent' AND (e.action = 'ADD' OR e.biz_step = 'shipping'))
+   OR (e.event_type = 'AggregationEvent' AND e.biz_step = 'shipping')
 ORDER BY f.seq
+"""
+# transformations of items alone (inputEPCList to outputEPCList) have no figures
+_UNFIGURED = """
+SELECT seq, NULL, event_id, event_type, biz_step, biz_location, event_time, event_time_zone_offset,
+       transformation_id, read_point
+FROM event WHERE seq IN ({marks}) AND event_type = 'TransformationEvent'
 """
 # where these lots or items were received (for shipments that say nowhere where they left)
 _RECEIPTS = """
@@ -55,26 +65,11 @@ WHERE k.role IN ('epcClass', 'epc') AND k.value IN ({marks})
   AND e.event_type = 'ObjectEvent' AND e.biz_step = 'receiving'
   AND COALESCE(e.biz_location, e.read_point) IS NOT NULL
 """
-_CHUNK = 500  # identifiers per IN list
-# shipments of identified objects only (no quantity list: no figures), and what they move
-_UNFIGURED_SHIPMENTS = """
-SELECT e.seq, e.event_id, e.biz_location, e.event_time, e.event_time_zone_offset, e.read_point,
-       k.value
-FROM event e {join} event_key k ON k.seq = e.seq
-WHERE e.event_type = 'ObjectEvent' AND e.biz_step = 'shipping' AND k.role = 'epc'
-  AND NOT EXISTS (SELECT 1 FROM event_figure f WHERE f.seq = e.seq)
-ORDER BY e.seq
-"""
 # the items each transformation made (holdings at level 0: only transformations make items)
 _ITEMS_MADE = "SELECT source, container_class, items FROM holding WHERE level = 0"
 _STATED = """
 SELECT k.seq, e.content FROM event_key k {join} event e ON e.seq = k.seq
 WHERE k.role = 'extension' AND k.value = {mark}
-"""
-_MADE_BY = """
-SELECT e.event_id FROM event_key k {join} event e ON e.seq = k.seq
-WHERE k.role = 'outputEPC' AND k.value = {mark} AND e.event_type = 'TransformationEvent'
-ORDER BY e.seq LIMIT 1
 """
 _HELD = """
 SELECT e.event_id, h.items FROM holding h {join} event e ON e.seq = h.source
@@ -83,11 +78,54 @@ WHERE h.container = {mark} AND h.level > 0
 # the source and destination lists of shipments (CBV types: location, owning_party...)
 _ENDS = """
 SELECT k.seq, k.role, k.value FROM event e {join} event_key k ON k.seq = e.seq
-WHERE e.biz_step = 'shipping' AND e.event_type = 'ObjectEvent'
-  AND (k.role LIKE {mark} OR k.role LIKE {mark})
+WHERE e.biz_step = 'shipping' AND (k.role LIKE {mark} OR k.role LIKE {mark})
 ORDER BY k.seq, k.role, k.value
 """
 _PARENTS = "SELECT child, parent FROM vocabulary_child ORDER BY child, parent"
+# serialised inputs of transformations
+_ITEM_INPUTS = """
+SELECT k.seq, k.value FROM event_key k {join} event e ON e.seq = k.seq
+WHERE k.role = 'inputEPC' AND e.event_type = 'TransformationEvent'
+"""
+# the transformations that made items (their items are the batch ``<event>#outputEPCList``)
+_MAKERS = """
+SELECT o.value, m.event_id, o.seq FROM event_key o {join} event m ON m.seq = o.seq
+WHERE o.role = 'outputEPC' AND o.value IN ({marks}) AND m.event_type = 'TransformationEvent'
+"""
+# the ObjectEvents that commissioned items (action ADD), and everything each of them listed
+_COMMISSIONED = """
+SELECT k.value, e.seq, e.event_id, e.biz_location, e.event_time, e.event_time_zone_offset
+FROM event_key k {join} event e ON e.seq = k.seq
+WHERE k.role = 'epc' AND k.value IN ({marks}) AND e.event_type = 'ObjectEvent'
+  AND e.action = 'ADD'
+"""
+_LISTED = "SELECT seq, value FROM event_key WHERE role = 'epc' AND seq IN ({marks})"
+# what shipments state as instances: the epcList of a shipping ObjectEvent (items, packs,
+# logistic units), the children of a shipping AggregationEvent
+_SHIPPED_ITEMS = """
+SELECT e.seq, e.event_id, e.biz_location, e.event_time, e.event_time_zone_offset, e.read_point,
+       k.value
+FROM event e {join} event_key k ON k.seq = e.seq
+WHERE e.biz_step = 'shipping' AND (
+    (e.event_type = 'ObjectEvent' AND k.role = 'epc')
+    OR (e.event_type = 'AggregationEvent' AND k.role = 'childEPC'))
+ORDER BY e.seq
+"""
+# the lots (childQuantityList) packed into logistic units by aggregations
+_PACKED_LOTS = """
+SELECT k.value, f.figures FROM event_key k {join} event e ON e.seq = k.seq
+{join} event_figure f ON f.seq = k.seq
+WHERE k.role = 'parentID' AND k.value IN ({marks}) AND e.event_type = 'AggregationEvent'
+  AND e.action = 'ADD'
+"""
+# the items a container holds, per event that made them, with their class (one class a batch)
+_CONTAINED = """
+SELECT h.container, e.event_id, h.items, (
+    SELECT CASE WHEN count(*) = 1 THEN min(c.container_class) END FROM holding c
+    WHERE c.source = h.source AND c.level = 0)
+FROM holding h {join} event e ON e.seq = h.source
+WHERE h.level > 0 AND h.container IN ({marks})
+"""
 _PACK_CONTENTS = """
 SELECT container, source, items FROM holding
 WHERE container > {mark} AND container < {mark} AND level > 0
@@ -199,42 +237,63 @@ def parents(conn: Connection) -> dict[str, str]:
     return {child: parent for child, parent in Driver(conn).rows(_PARENTS, ())}
 
 
+def _weigh(entry: Sequence[Any], materials: MaterialFacts) -> tuple[str, float | None, str]:
+    """(class, kg, why not) of a quantity as ``records.figures`` keeps it: kg as stated, or a
+    volume or count weighed by the master data (issue 12, points 7 and 11)."""
+    flow = Flow(*entry)
+    if flow.kg is not None:
+        return flow.id, flow.kg, ""
+    if flow.quantity is None:
+        return flow.id, None, "no quantity stated"
+    kg = materials.weighed(flow)
+    stated = f"{flow.quantity:g} {flow.uom}" if flow.uom else f"{flow.quantity:g} (a count)"
+    why = f"stated as {stated}; {unweighed_because(flow.uom, class_of(flow.id))}"
+    return flow.id, kg, "" if kg is not None else why
+
+
 def recorded(
-    conn: Connection, pack_classes: tuple[str, ...]
+    conn: Connection, pack_classes: tuple[str, ...], materials: Iterable[Material] = ()
 ) -> tuple[list[Made], list[Leg], list[Assembled]]:
-    """The steps that made lots and items, the shipping legs, and the packs of these classes."""
+    """The steps that made lots and items, the shipping legs, and the packs of these classes;
+    ``materials`` weigh what the events state in volumes or counts."""
     driver = Driver(conn)
+    weights = MaterialFacts(materials)
+    used = driver.rows(_ITEM_INPUTS, ())
+    shipped_items = driver.rows(_SHIPPED_ITEMS, ())
+    origins = _origins(driver, weights, [i for _, i in used] + [e for *_, e in shipped_items])
+    item_inputs = _item_inputs(used, origins, weights)
     stated = {name: _stated(driver, name) for name in EXTENSIONS}
     items: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for source, cls, n in driver.rows(_ITEMS_MADE, ()):
         items[source].append((cls, int(n)))
-    ends: dict[int, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
-    for seq, role, value in driver.rows(_ENDS, ("source:%", "destination:%")):
-        side, _, kind = role.partition(":")
-        ends[seq][side].append((kind, value))
     steps: dict[str, Made] = {}
-    # (seq, event, time, offset, lot, kg, bizLocation, readPoint) of each shipment
-    shipped: list[tuple[int, str, int, str, str, float | None, str | None, str | None]] = []
+    shipped: list[_Shipped] = []
     batches: dict[int, str] = {}
     rows = driver.rows(_FIGURED, ())
+    unfigured = sorted((items.keys() | item_inputs.keys()) - {row[0] for row in rows})
+    for chunk in _chunks(unfigured):
+        rows.extend(driver.rows(_UNFIGURED, chunk, len(chunk)))
+    rows.sort(key=lambda row: row[0])
     for seq, figures, event_id, kind, biz_step, site, ms, offset, tid, point in rows:
-        flows = orjson.loads(figures)
+        flows = orjson.loads(figures) if figures else {}
         facts = flows.get("facts", {})
         when = _when(ms, offset)
-        if kind == "ObjectEvent" and biz_step == "shipping":
+        if biz_step == "shipping" and kind != "TransformationEvent":  # what moved: its list
+            moved = flows.get("quantityList", flows.get("childQuantityList", ()))
             shipped.extend(
-                (seq, event_id, ms, offset, lot, kg, site, point)
-                for lot, kg in flows.get("quantityList", ())
+                _Shipped(seq, event_id, ms, offset, lot, kg, f"{lot} ({why})", site, point)
+                for lot, kg, why in (_weigh(e, weights) for e in moved)
             )
             continue
         listed = flows.get(
             "outputQuantityList" if kind == "TransformationEvent" else "quantityList", ()
         )
-        outputs = [
-            Output(lot, Unit.KG, kg, class_of(lot), _elements(facts, kg, False))
-            for lot, kg in listed
-            if kg is not None
-        ]
+        outputs, unweighed = [], []
+        for lot, kg, why in (_weigh(e, weights) for e in listed):
+            if kg is None:
+                unweighed.append(Unweighed(lot, True, why))
+            else:
+                outputs.append(Output(lot, Unit.KG, kg, class_of(lot), _elements(facts, kg, False)))
         if seq in items:
             batch = f"{event_id}#outputEPCList"
             count = sum(n for _, n in items[seq])
@@ -243,58 +302,248 @@ def recorded(
                 Output(batch, Unit.ITEM, float(count), cls, _elements(facts, count, True))
             )
             batches[seq] = batch
-        inputs = tuple(
-            (lot, kg) for lot, kg in flows.get("inputQuantityList", ()) if kg is not None
-        )
+        counted, unweighed_items = item_inputs.pop(seq, ({}, []))
+        inputs = list(counted.items())
+        unweighed.extend(unweighed_items)
+        for lot, kg, why in (_weigh(e, weights) for e in flows.get("inputQuantityList", ())):
+            if kg is None:
+                unweighed.append(Unweighed(lot, False, why))
+            else:
+                inputs.append((lot, kg))
         activities = (
             tuple(event_activities(stated["activity"][seq], site, event_id))
             if seq in stated["activity"]
             else ()
         )
-        step = Made(event_id, site, when, inputs, tuple(outputs), activities, kind == "ObjectEvent")
+        step = Made(
+            event_id, site, when, tuple(inputs), tuple(outputs), activities,
+            kind == "ObjectEvent", tuple(unweighed),
+        )  # fmt: skip
         key = tid or event_id  # the events of one transformation are one step
         steps[key] = _joined(steps[key], step) if key in steps else step
-    for seq, event_id, site, ms, offset, point, epc in driver.rows(_UNFIGURED_SHIPMENTS, ()):
-        shipped.append((seq, event_id, ms, offset, epc, None, site, point))
+    for step in origins.commissionings:
+        steps[step.event] = _joined(steps[step.event], step) if step.event in steps else step
+    packs = list(_packs(driver, pack_classes, batches))
+    shipped.extend(_item_shipments(driver, shipped_items, origins, weights, pack_classes))
+    return list(steps.values()), _legs(driver, shipped, stated), packs
+
+
+@dataclass(frozen=True, slots=True)
+class _Shipped:
+    """What one shipping event moved: a lot, or a batch's items (``kg`` None: ``why``)."""
+
+    seq: int
+    event: str
+    ms: int
+    offset: str
+    lot: str
+    kg: float | None
+    why: str
+    site: str | None  # bizLocation
+    point: str | None  # readPoint
+
+
+def _legs(
+    driver: Driver, shipped: list[_Shipped], stated: Mapping[str, Mapping[int, Any]]
+) -> list[Leg]:
+    """The legs, with what their events state of where they went from and to."""
+    ends: dict[int, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
+    for seq, role, value in driver.rows(_ENDS, ("source:%", "destination:%")):
+        side, _, kind = role.partition(":")
+        ends[seq][side].append((kind, value))
     unplaced = {
-        lot
-        for seq, _, _, _, lot, _, site, point in shipped
-        if not (site or point or dict(ends[seq]["source"]).get("location"))
+        s.lot
+        for s in shipped
+        if not (s.site or s.point or dict(ends[s.seq]["source"]).get("location"))
     }
     receipts = _receipts(driver, sorted(unplaced))
     legs = []
-    for seq, event_id, ms, offset, lot, kg, site, point in shipped:
-        before = [(at, place) for at, place in receipts.get(lot, ()) if at < ms]
+    for s in shipped:
+        before = [(at, place) for at, place in receipts.get(s.lot, ()) if at < s.ms]
         places = Stated(
-            point,
-            tuple(ends[seq]["source"]),
-            tuple(ends[seq]["destination"]),
+            s.point,
+            tuple(ends[s.seq]["source"]),
+            tuple(ends[s.seq]["destination"]),
             max(before)[1] if before else None,  # the last receipt before the shipment
         )
         legs.append(
             Leg(
-                event_id,
-                lot,
-                kg,
-                site,
-                dict(ends[seq]["destination"]).get("location"),
-                _when(ms, offset),
-                stated["mode"].get(seq),
-                stated["distance"].get(seq),
+                s.event,
+                s.lot,
+                s.kg,
+                s.site,
+                dict(ends[s.seq]["destination"]).get("location"),
+                _when(s.ms, s.offset),
+                stated["mode"].get(s.seq),
+                stated["distance"].get(s.seq),
                 places,
+                "" if s.kg is not None else s.why,
             )
         )
-    packs = list(_packs(driver, pack_classes, batches))
-    return list(steps.values()), legs, packs
+    return legs
 
 
 def _receipts(driver: Driver, objects: list[str]) -> dict[str, list[tuple[int, str]]]:
     """(time, location) of each receiving event of these lots or items."""
     out: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for start in range(0, len(objects), _CHUNK):
-        chunk = objects[start : start + _CHUNK]
+    for chunk in _chunks(objects):
         for value, ms, place in driver.rows(_RECEIPTS, chunk, len(chunk)):
             out[value].append((ms, place))
+    return out
+
+
+def _chunks(values: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+@dataclass(frozen=True, slots=True)
+class _Origins:
+    """Where the product system finds serialised items: in the batch of the transformation that
+    made them (a product per item), or in what the ObjectEvent that commissioned them brought
+    in (a product per kg, weighed by its class's mass per item: proxies and suppliers apply)."""
+
+    made: dict[str, str]  # item -> batch node
+    commissioned: dict[str, str]  # item -> commissioning node
+    commissionings: list[Made]
+    vehicles: frozenset[str]  # outside the battery's cradle-to-gate boundary
+
+
+def _origins(driver: Driver, weights: MaterialFacts, items: Iterable[str]) -> _Origins:
+    wanted = set(items)
+    vehicles = frozenset(
+        item
+        for item in wanted
+        if (m := weights.material(item)) is not None and m.kind is MaterialKind.VEHICLE
+    )
+    made: dict[str, tuple[int, str]] = {}
+    for chunk in _chunks(sorted(wanted - vehicles)):
+        for item, event_id, seq in driver.rows(_MAKERS, chunk, len(chunk)):
+            if item not in made or seq < made[item][0]:
+                made[item] = (seq, f"{event_id}#outputEPCList")
+    first: dict[str, tuple[int, str, str, int, str]] = {}
+    for chunk in _chunks(sorted(wanted - vehicles - made.keys())):
+        for item, seq, event_id, site, ms, offset in driver.rows(_COMMISSIONED, chunk, len(chunk)):
+            if item not in first or seq < first[item][0]:
+                first[item] = (seq, event_id, site, ms, offset)
+    events = {
+        seq: (event_id, site, ms, offset) for seq, event_id, site, ms, offset in first.values()
+    }
+    listed: dict[int, Counter[str]] = defaultdict(Counter)
+    for chunk in _chunks(sorted(events)):
+        for seq, epc in driver.rows(_LISTED, chunk, len(chunk)):
+            listed[seq][class_of(epc)] += 1
+
+    def node(seq: int, cls: str) -> str:
+        return f"{events[seq][0]}#epcList" + ("" if len(listed[seq]) == 1 else f"/{cls}")
+
+    commissionings = []
+    for seq, (event_id, site, ms, offset) in events.items():
+        outputs, unweighed = [], []
+        for cls, n in listed[seq].items():
+            material = weights.material(cls)
+            kg = None if material is None else material.kg(n, None)
+            if kg is None:
+                why = f"{n} items commissioned; {unweighed_because(None, cls)}"
+                unweighed.append(Unweighed(node(seq, cls), True, why))
+            else:
+                outputs.append(Output(node(seq, cls), Unit.KG, kg, cls, {}))
+        commissionings.append(
+            Made(event_id, site, _when(ms, offset), (), tuple(outputs), (), True, tuple(unweighed))
+        )
+    commissioned = {item: node(seq, class_of(item)) for item, (seq, *_) in first.items()}
+    return _Origins(
+        {item: batch for item, (_, batch) in made.items()}, commissioned, commissionings, vehicles
+    )
+
+
+def _item_inputs(
+    used: Sequence[tuple[int, str]], origins: _Origins, weights: MaterialFacts
+) -> dict[int, tuple[dict[str, float], list[Unweighed]]]:
+    """seq -> the serialised inputs of a transformation: items a transformation made counted
+    per its batch, commissioned items in kg of what their commissioning brought in (their
+    class's mass per item, or named without a mass); anything else is the item itself (a pack
+    is a product of its own; an item nothing recorded is named as an input without origin)."""
+    out: dict[int, tuple[dict[str, float], list[Unweighed]]] = defaultdict(
+        lambda: (defaultdict(float), [])
+    )
+    for seq, item in used:
+        amounts, unweighed = out[seq]
+        if item in origins.made:
+            amounts[origins.made[item]] += 1.0
+        elif item in origins.commissioned:
+            node, material = origins.commissioned[item], weights.material(item)
+            kg = None if material is None else material.kg(1, None)
+            if kg is None:
+                why = f"item {item}; {unweighed_because(None, class_of(item))}"
+                unweighed.append(Unweighed(node, False, why))
+            else:
+                amounts[node] += kg
+        else:
+            amounts[item] += 1.0
+    return out
+
+
+def _item_shipments(
+    driver: Driver,
+    rows: Sequence[tuple[int, str, str | None, int, str, str | None, str]],
+    origins: _Origins,
+    weights: MaterialFacts,
+    pack_classes: tuple[str, ...],
+) -> Iterator[_Shipped]:
+    """What shipments stated as instances moved (issue 12, points 8 and 11): items go with the
+    batch that made them, a pack as itself, a logistic unit (SSCC) or other container as the
+    items and lots recorded inside it, else items with what commissioned them; items weighed by
+    their class's mass per item, lots as their aggregation states them; what cannot be weighed
+    is named without a mass. A vehicle goes as itself: outside the battery's cradle-to-gate
+    boundary, its leg is listed, not counted."""
+    containers = {epc for *_, epc in rows if class_of(epc) not in pack_classes}
+    inside = _inside(driver, sorted(containers - origins.vehicles - origins.made.keys()))
+    moved: dict[int, Counter[tuple[str, str]]] = defaultdict(Counter)  # (node, item class)
+    weighed: dict[int, list[tuple[str, float | None, str]]] = defaultdict(list)  # node, kg, why
+    shipments: dict[int, tuple[str, str | None, int, str, str | None]] = {}
+    for seq, event_id, site, ms, offset, point, epc in rows:
+        shipments[seq] = (event_id, site, ms, offset, point)
+        cls = class_of(epc)
+        items, packed = inside.get(epc, ([], []))
+        if epc in origins.made:
+            moved[seq][(origins.made[epc], cls)] += 1
+        elif cls in pack_classes or epc in origins.vehicles:
+            moved[seq][(epc, cls)] += 1
+        elif items or packed:
+            for batch, n, item_cls in items:
+                moved[seq][(batch, item_cls or "")] += n
+            for lot, kg, why in (_weigh(entry, weights) for entry in packed):
+                weighed[seq].append((lot, kg, f"{lot} ({why})"))
+        elif epc in origins.commissioned:
+            moved[seq][(origins.commissioned[epc], cls)] += 1
+        else:
+            why = f"{epc}: nothing recorded made, commissioned or is inside it"
+            weighed[seq].append((epc, None, why))
+    for seq, counted in moved.items():
+        for (node, cls), n in counted.items():
+            material = weights.material(cls)
+            why = f"{n:g} items of {node}; {unweighed_because(None, cls or 'them')}"
+            weighed[seq].append((node, None if material is None else material.kg(n, None), why))
+    for seq, listed in weighed.items():
+        event_id, site, ms, offset, point = shipments[seq]
+        for node, kg, why in listed:
+            yield _Shipped(seq, event_id, ms, offset, node, kg, why, site, point)
+
+
+def _inside(
+    driver: Driver, containers: Sequence[str]
+) -> dict[str, tuple[list[tuple[str, int, str | None]], list[Any]]]:
+    """container -> (the items it holds per batch node, with their class if one; the lots its
+    aggregations packed, as ``records.figures`` keeps them)."""
+    out: dict[str, tuple[list[tuple[str, int, str | None]], list[Any]]] = defaultdict(
+        lambda: ([], [])
+    )
+    for chunk in _chunks(containers):
+        for container, event_id, n, cls in driver.rows(_CONTAINED, chunk, len(chunk)):
+            out[container][0].append((f"{event_id}#outputEPCList", int(n), cls))
+        for container, figures in driver.rows(_PACKED_LOTS, chunk, len(chunk)):
+            out[container][1].extend(orjson.loads(figures).get("childQuantityList", ()))
     return out
 
 
@@ -307,6 +556,7 @@ def _joined(a: Made, b: Made) -> Made:
         a.outputs + b.outputs,
         a.activities + b.activities,
         a.commissioned and b.commissioned,
+        a.unweighed + b.unweighed,
     )
 
 
@@ -326,10 +576,10 @@ def _packs(
 
 
 def batch_of(conn: Connection, item: str) -> str | None:
-    """The batch node of the transformation that made a serialised item, if one did."""
-    driver = Driver(conn)
-    found = driver.rows(_MADE_BY, (item,))
-    return f"{found[0][0]}#outputEPCList" if found else None
+    """The product-system node of a serialised item: the batch of the transformation that made
+    it, else what the ObjectEvent that commissioned it brought in; None if neither did."""
+    origins = _origins(Driver(conn), MaterialFacts(()), (item,))
+    return origins.made.get(item) or origins.commissioned.get(item)
 
 
 def held(conn: Connection, container: str) -> list[tuple[str, int]]:

@@ -486,6 +486,9 @@ class StoreLineage:
     def made_kg(self, node: str) -> float | None:
         return self._origin_of(node)[1]
 
+    def weighed(self, flow: Flow) -> float | None:
+        return self._master_data().weighed(flow)
+
     def known(self, node: str) -> bool:
         if self._made.get(node) or self._used.get(node):  # read on the way already
             return True
@@ -542,7 +545,7 @@ def _read_event(
     ``made_quantities``, which the store-versus-memory tests hold them to."""
 
     def quantities(name: str) -> tuple[Flow, ...]:
-        return tuple(Flow(node, kg) for node, kg in figures.get(name, ()))
+        return tuple(Flow(*entry) for entry in figures.get(name, ()))
 
     def instances(role: str) -> tuple[Flow, ...]:
         return tuple(Flow(value) for value in keys.get(role, ()))

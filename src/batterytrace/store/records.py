@@ -136,9 +136,10 @@ _QUANTITY_LISTS = ("quantityList", "childQuantityList", "inputQuantityList", "ou
 def figures(content: Mapping[str, Any]) -> str | None:
     """What a genealogy trace reads from an event's content, as compact JSON, so a trace never
     parses the content (a cell line's event lists 500 cells): each quantity list as (class
-    Digital Link, kg or null) pairs, and the element figures its ILMD and extensions state
-    (``bt:<element>MassFraction``, ``bt:<element>MassKg``) as (value, per item). None when the
-    event has neither."""
+    Digital Link, kg or null) pairs, followed by the quantity and unit as stated when it is not
+    a mass (a volume; a count, unit null), and the element figures its ILMD and extensions
+    state (``bt:<element>MassFraction``, ``bt:<element>MassKg``) as (value, per item). None
+    when the event has neither."""
     out: dict[str, Any] = {}
     for name in _QUANTITY_LISTS:
         listed = content.get(name) or ()
@@ -146,7 +147,10 @@ def figures(content: Mapping[str, Any]) -> str | None:
             QuantityElement(q["epcClass"], q.get("quantity"), q.get("uom")) for q in listed
         )
         if flows:
-            out[name] = [[flow.id, flow.kg] for flow in flows]
+            out[name] = [
+                [flow.id, flow.kg] + ([] if flow.quantity is None else [flow.quantity, flow.uom])
+                for flow in flows
+            ]
     facts = element_facts(extension_values(content), "")
     if facts:
         out["facts"] = {element: [f.value, f.per_item] for element, f in facts.items()}

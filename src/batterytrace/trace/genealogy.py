@@ -491,10 +491,13 @@ class ElementContent:
         """kg of the element a flow carries into or out of a step; what the step's own events
         state about an object they made comes first."""
         stated = step.stated.get(flow.id, {}).get(self.element)
-        if flow.kg is None:
+        kg = flow.kg if flow.quantity is None else self.lineage.weighed(flow)
+        if kg is None:
+            if flow.quantity is not None:
+                return None  # a volume or count the master data cannot weigh: unknown
             return stated.value if stated and stated.per_item else self.in_object(flow.id)
         fact = stated or self.lineage.fact(flow.id, self.element)
-        return None if fact is None or fact.per_item else flow.kg * fact.value
+        return None if fact is None or fact.per_item else kg * fact.value
 
     def in_item(self, batch: ItemBatch) -> float | None:
         """kg of the element in one item of a batch, as its event states it."""

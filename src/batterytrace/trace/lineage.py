@@ -16,20 +16,23 @@ from datetime import datetime
 from typing import NamedTuple, Protocol
 
 from batterytrace.epcis.model import Action, Event, EventType, QuantityElement
-from batterytrace.errors import UnitError
 from batterytrace.identifiers import to_digital_link
 from batterytrace.masterdata import BT, Material, MaterialKind
-from batterytrace.units import to_kg
+from batterytrace.units import KG_PER, to_kg
 
 ELEMENT_NAMES = {"Co": "cobalt", "Ni": "nickel", "Li": "lithium", "Mn": "manganese", "Cu": "copper"}
 
 
 @dataclass(frozen=True, slots=True)
 class Flow:
-    """One object going into or out of a step; ``kg`` when the event gives a mass."""
+    """One object going into or out of a step; ``kg`` when the event gives a mass, else the
+    ``quantity`` it states in ``uom`` (a volume; a count when ``uom`` is None), which only the
+    master data can weigh; neither: the whole object (an instance, a class without quantity)."""
 
     id: str
     kg: float | None = None
+    quantity: float | None = None
+    uom: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +163,10 @@ class Lineage(Protocol):
         """kg of the object made or commissioned (a lot's quantity), None when not a mass."""
         ...
 
+    def weighed(self, flow: Flow) -> float | None:
+        """kg of a flow stated in a volume or a count, by its class's master data, or None."""
+        ...
+
     def known(self, node: str) -> bool: ...
 
     def prefetch(self, nodes: Iterable[str]) -> None:
@@ -216,18 +223,25 @@ class MaterialFacts:
         source = declared or f"stoichiometry:{m.formula}"
         return Fact(value, False, f"master data {m.id} ({source})")
 
+    def material(self, node: str) -> Material | None:
+        return self._by_class.get(class_of(node))
+
+    def weighed(self, flow: Flow) -> float | None:
+        m = self.material(flow.id)
+        return None if m is None or flow.quantity is None else m.kg(flow.quantity, flow.uom)
+
 
 def quantity_flows(quantities: Iterable[QuantityElement]) -> tuple[Flow, ...]:
-    """Class-level flows, with kg where the quantity is a mass."""
+    """Class-level flows, with kg where the quantity is a mass, else the quantity as stated."""
     flows = []
     for q in quantities:
-        kg = None
-        if q.quantity is not None and q.uom is not None:
-            try:
-                kg = to_kg(q.quantity, q.uom)
-            except UnitError:
-                kg = None  # a count or volume: the element content then comes from facts
-        flows.append(Flow(node_id(q.epcClass), kg))
+        node = node_id(q.epcClass)
+        if q.quantity is None:
+            flows.append(Flow(node))
+        elif q.uom is not None and q.uom in KG_PER:
+            flows.append(Flow(node, to_kg(q.quantity, q.uom)))
+        else:  # a volume or a count: the master data may weigh it
+            flows.append(Flow(node, None, q.quantity, q.uom))
     return tuple(flows)
 
 
@@ -413,6 +427,9 @@ class EventLineage:
 
     def made_kg(self, node: str) -> float | None:
         return self._made_kg.get(node)
+
+    def weighed(self, flow: Flow) -> float | None:
+        return self._materials.weighed(flow)
 
     def transformations(self) -> list[tuple[Step, dict[str, float]]]:
         """Every transformation step with the yields its events state."""
