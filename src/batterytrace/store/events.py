@@ -90,8 +90,8 @@ class EventStore:
     ) -> CaptureResult:
         """Store every event of ``stream`` in one transaction, or none of them.
 
-        An event whose eventID (or hash ID when it has none) is stored with the same content
-        is a duplicate and skipped; the same eventID with other content rejects the capture.
+        An event whose hash ID is stored (or came earlier in the stream) is a duplicate and
+        skipped; an eventID stored with another hash ID rejects the capture.
         """
         if self.signing_key is None:
             raise StoreError("capture needs the ledger signing key (run `batterytrace init`)")
@@ -195,29 +195,36 @@ class EventStore:
     def _new_records(
         self, conn: Connection, records: list[EventRecord], result: CaptureResult
     ) -> list[EventRecord]:
-        """Drop duplicates (same id, same content); reject same id with other content."""
-        ids = {r.event_id for r in records}
-        found = conn.execute(
-            select(schema.event.c.event_id, schema.event.c.content_digest).where(
-                schema.event.c.event_id.in_(ids)
-            )
+        """The records not stored yet, in order (earlier batches of the capture are stored).
+
+        The hash ID identifies an event's content (CBV 2.0 §8.9), whatever its syntax,
+        identifier forms or eventID: a record whose hash ID is stored is a duplicate. An
+        eventID stored with another hash ID is a conflict, which rejects the capture.
+        """
+        e = schema.event.c
+        hash_of = dict(
+            conn.execute(
+                select(e.event_id, e.hash_id).where(e.event_id.in_({r.event_id for r in records}))
+            ).all()
         )
-        stored = {event_id: digest for event_id, digest in found}
+        hashes = set(
+            conn.execute(select(e.hash_id).where(e.hash_id.in_({r.hash_id for r in records})))
+            .scalars()
+        )
         new: list[EventRecord] = []
         for r in records:
-            digest = stored.get(r.event_id)
-            if digest is None:
-                stored[r.event_id] = r.content_digest
-                new.append(r)
-            elif digest == r.content_digest:
+            if hash_of.setdefault(r.event_id, r.hash_id) != r.hash_id:
+                raise DuplicateEventConflict(
+                    f"event {r.event_id}: eventID already stored with different content "
+                    f"(hash ID {hash_of[r.event_id]}); nothing was captured"
+                )
+            if r.hash_id in hashes:
                 result.duplicates += 1
                 if len(result.duplicate_ids) < 100:
                     result.duplicate_ids.append(r.event_id)
             else:
-                raise DuplicateEventConflict(
-                    f"event {r.event_id}: eventID already stored with different content; "
-                    "nothing was captured"
-                )
+                hashes.add(r.hash_id)
+                new.append(r)
         return new
 
     def _checkpoint(self, conn: Connection, seq: int, head: str) -> None:
