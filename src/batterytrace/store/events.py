@@ -208,8 +208,9 @@ class EventStore:
             ).all()
         )
         hashes = set(
-            conn.execute(select(e.hash_id).where(e.hash_id.in_({r.hash_id for r in records})))
-            .scalars()
+            conn.execute(
+                select(e.hash_id).where(e.hash_id.in_({r.hash_id for r in records}))
+            ).scalars()
         )
         new: list[EventRecord] = []
         for r in records:
