@@ -174,6 +174,7 @@ def capture(
             else:
                 out.print(
                     f"{r['file']}: captured {r['captured']}, duplicates {r['duplicates']}, "
+                    f"master data elements {r['master_data_elements']}, "
                     f"ledger at entry {r['ledger_head']['seq']}"
                 )
         total_c = sum(r.get("captured", 0) for r in results)
@@ -192,7 +193,8 @@ def _capture_file(repo: Repository, path: Path) -> dict[str, Any]:
             return {"file": str(path), "rejected": True, "error": str(exc)}
     head = {"seq": res.head_seq, "hash": res.head}
     return {"file": str(path), "rejected": False, "captured": res.captured,
-            "duplicates": res.duplicates, "ledger_head": head}  # fmt: skip
+            "duplicates": res.duplicates, "master_data_elements": res.master_data_elements,
+            "ledger_head": head}  # fmt: skip
 
 
 def _params(raw: list[str]) -> dict[str, list[str]]:

@@ -205,8 +205,10 @@ def test_bad_events_are_rejected_naming_event_field_and_rule(
     assert _counts(repo) == before
 
 
-def test_document_without_events_is_rejected(repo: Repository, tmp_path: Path) -> None:
-    with pytest.raises(InvalidDocument, match="no events"):
+def test_document_without_events_or_master_data_is_rejected(
+    repo: Repository, tmp_path: Path
+) -> None:
+    with pytest.raises(InvalidDocument, match="neither events nor master data"):
         repo.capture(write(tmp_path / "d.jsonld", document([])))
     assert _counts(repo) == (0, 0, 0, 0)
 

@@ -46,6 +46,7 @@ class CaptureResult:
 
     captured: int = 0
     duplicates: int = 0
+    master_data_elements: int = 0  # vocabulary elements of the header, stored or updated
     duplicate_ids: list[str] = field(default_factory=list)
     capture_id: int | None = None
     head_seq: int = 0
@@ -144,7 +145,9 @@ class EventStore:
             )
             .returning(schema.capture.c.id)
         ).scalar_one()
-        self._store_master_data(conn, stream.header.masterData, namespaces)
+        result.master_data_elements = self._store_master_data(
+            conn, stream.header.masterData, namespaces
+        )
         done = 0
         for records in _prepared(stream, record_time):
             new = self._new_records(conn, records, result)
@@ -178,9 +181,9 @@ class EventStore:
             done += len(records)
             if progress is not None:
                 progress(done)
-        if done == 0:
+        if done == 0 and result.master_data_elements == 0:
             raise InvalidDocument(
-                "document: epcisBody.eventList: has no events; nothing to capture"
+                "document: has neither events nor master data; nothing to capture"
             )
         result.capture_id = capture_id
         result.head_seq, result.head = seq, prev
@@ -244,10 +247,13 @@ class EventStore:
 
     def _store_master_data(
         self, conn: Connection, vocabularies: Iterable[Vocabulary], namespaces: dict[str, str]
-    ) -> None:
-        """Upsert master data elements; children links are kept as canonical identifiers."""
+    ) -> int:
+        """Upsert master data elements (children links kept as canonical identifiers); how
+        many there were."""
         upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        count = 0
         for voc in vocabularies:
+            count += len(voc.elements)
             for element in voc.elements:
                 names = json_ld.JsonNames(namespaces)
                 obj = json_ld.vocabulary_element_to_json(element, names)
@@ -266,6 +272,7 @@ class EventStore:
                         parent=canonical_id(element.id), child=canonical_id(child)
                     )
                     conn.execute(link.on_conflict_do_nothing())
+        return count
 
 
 # Bulk rows go to the driver's executemany directly: the SQLAlchemy Core layer costs more per
