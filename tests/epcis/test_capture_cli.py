@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import orjson
 import pytest
 from lxml import etree
 from typer.testing import CliRunner
 
 from batterytrace.cli import app
+from batterytrace.epcis import documents, json_ld, xml
 from factories import document, write
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,3 +140,36 @@ def test_own_export_captures_back_as_duplicates(env: Path, syntax: str) -> None:
     [again] = _capture(path)
     assert (again["captured"], again["duplicates"]) == (0, stored)
     assert _verified()["entries"] == stored
+
+
+def _other_syntax(path: Path, into: Path) -> Path:
+    """The document as our writers put it in the other syntax (XML for JSON-LD and back)."""
+    doc = documents.read(path)
+    if documents.sniff_syntax(path) == "json":
+        return write_bytes(into / f"{path.stem}.xml", xml.write_document(doc))
+    return write_bytes(into / f"{path.stem}.jsonld", orjson.dumps(json_ld.document_to_json(doc)))
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in EXAMPLES if n not in NOT_DOCUMENTS and n not in MASTER_DATA_ONLY]
+)
+def test_every_gs1_example_re_sent_in_the_other_syntax_is_all_duplicates(
+    conformance: Path, env: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    original = GS1 / name
+    other = _other_syntax(original, env)
+    [first] = _capture(original)
+    [again] = _capture(other)
+    assert (again["captured"], again["duplicates"]) == (0, _events_in(original))
+    # the other way round, into a fresh store
+    monkeypatch.setenv("BATTERYTRACE_DB", f"sqlite:///{env / 'reverse.db'}")
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    [first_other] = _capture(other)
+    [again_original] = _capture(original)
+    assert first_other["captured"] == first["captured"]
+    assert (again_original["captured"], again_original["duplicates"]) == (0, _events_in(original))
