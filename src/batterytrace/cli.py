@@ -177,6 +177,13 @@ def capture(
                     f"master data elements {r['master_data_elements']}, "
                     f"ledger at entry {r['ledger_head']['seq']}"
                 )
+                if r["declarations_not_applied"]:
+                    err.print(
+                        _flag("warning", f"{r['file']}: {r['declarations_not_applied']} "
+                              "duplicates carry an errorDeclaration, not applied to the stored "
+                              "event (error declarations are not supported yet)"),
+                        soft_wrap=True,
+                    )  # fmt: skip
         total_c = sum(r.get("captured", 0) for r in results)
         total_d = sum(r.get("duplicates", 0) for r in results)
         out.print(f"total: captured {total_c}, duplicates {total_d}, rejected files {rejected}")
@@ -194,6 +201,7 @@ def _capture_file(repo: Repository, path: Path) -> dict[str, Any]:
     head = {"seq": res.head_seq, "hash": res.head}
     return {"file": str(path), "rejected": False, "captured": res.captured,
             "duplicates": res.duplicates, "master_data_elements": res.master_data_elements,
+            "declarations_not_applied": res.declarations_not_applied,
             "ledger_head": head}  # fmt: skip
 
 

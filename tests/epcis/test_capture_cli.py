@@ -173,3 +173,12 @@ def test_every_gs1_example_re_sent_in_the_other_syntax_is_all_duplicates(
     [again_original] = _capture(original)
     assert first_other["captured"] == first["captured"]
     assert (again_original["captured"], again_original["duplicates"]) == (0, _events_in(original))
+
+
+def test_an_error_declaration_not_applied_is_a_warning(conformance: Path, env: Path) -> None:
+    name = "examples-xml/AssociationEvent/AssociationEventExamples.xml"
+    result = runner.invoke(app, ["capture", str(GS1 / name)])
+    assert result.exit_code == 0, result.output
+    warning = " ".join(result.stderr.split())
+    assert warning.startswith("warning")
+    assert "1 duplicates carry an errorDeclaration, not applied to the stored event" in warning

@@ -349,8 +349,25 @@ def test_an_event_id_stored_with_another_hash_is_a_conflict_even_if_that_hash_is
 
 def test_gs1_association_examples_capture_alone(conformance: Path, repo: Repository) -> None:
     """Case (g) is case (d) with an errorDeclaration, which takes no part in the hash ID (CBV
-    2.0 §8.9): the same event, so a duplicate (decision 011)."""
+    2.0 §8.9): the same event, so a duplicate, whose declaration is reported as not applied
+    (decision 011)."""
     path = conformance / "epcis/gs1/examples-xml/AssociationEvent/AssociationEventExamples.xml"
     result = repo.capture(path)
-    assert (result.captured, result.duplicates) == (7, 1)
+    assert (result.captured, result.duplicates, result.declarations_not_applied) == (7, 1, 1)
     assert repo.verify().ok
+
+
+def test_an_error_declaration_of_a_stored_event_is_reported_not_applied(
+    conformance: Path, repo: Repository, tmp_path: Path
+) -> None:
+    path = conformance / "epcis/gs1/examples-jsonld/WithErrorDeclaration"
+    declared = orjson.loads((path / "ErrorDeclarationAndCorrectiveEvent.jsonld").read_bytes())
+    events = declared["epcisBody"]["eventList"]
+    original = {k: v for k, v in events[0].items() if k != "errorDeclaration"}
+    original_doc = {**declared, "epcisBody": {"eventList": [original]}}
+    repo.capture(write(tmp_path / "original.jsonld", original_doc))
+    result = repo.capture(path / "ErrorDeclarationAndCorrectiveEvent.jsonld")
+    # the corrective event is new; the declaration is the stored event again
+    assert (result.captured, result.duplicates, result.declarations_not_applied) == (1, 1, 1)
+    again = repo.capture(write(tmp_path / "again.jsonld", original_doc))
+    assert (again.duplicates, again.declarations_not_applied) == (1, 0)

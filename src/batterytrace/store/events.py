@@ -47,6 +47,8 @@ class CaptureResult:
     captured: int = 0
     duplicates: int = 0
     master_data_elements: int = 0  # vocabulary elements of the header, stored or updated
+    # duplicates carrying an errorDeclaration: not applied to the stored event (decision 011)
+    declarations_not_applied: int = 0
     duplicate_ids: list[str] = field(default_factory=list)
     capture_id: int | None = None
     head_seq: int = 0
@@ -224,6 +226,7 @@ class EventStore:
                 )
             if r.hash_id in hashes:
                 result.duplicates += 1
+                result.declarations_not_applied += r.declares_error
                 if len(result.duplicate_ids) < 100:
                     result.duplicate_ids.append(r.event_id)
             else:
