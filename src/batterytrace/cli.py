@@ -156,7 +156,9 @@ def capture(
         ),
     ] = None,
 ) -> None:
-    """Capture documents: each file is stored whole or not at all (duplicates are skipped)."""
+    """Capture documents: each file is stored whole or not at all. An event whose hash ID is
+    stored (the same event in any syntax or identifier form) is a duplicate and skipped; a
+    document may carry master data alone."""
     if schema_file is not None:
         os.environ[schema.ENV] = str(schema_file.resolve())  # capture workers inherit it
     repo = _repository()
