@@ -371,3 +371,23 @@ def test_an_error_declaration_of_a_stored_event_is_reported_not_applied(
     assert (result.captured, result.duplicates, result.declarations_not_applied) == (1, 1, 1)
     again = repo.capture(write(tmp_path / "again.jsonld", original_doc))
     assert (again.duplicates, again.declarations_not_applied) == (1, 0)
+
+
+def test_master_data_alone_is_captured(conformance: Path, repo: Repository) -> None:
+    """GS1's document of master data and no events: a BusinessLocation and a ReadPoint
+    vocabulary, one element each (the same SGLN), with one child."""
+    name = "epcis/gs1/examples-xml/WithFullCombinationOfFields/masterdata_all_possible_fields.xml"
+    result = repo.capture(conformance / name)
+    assert (result.captured, result.duplicates, result.master_data_elements) == (0, 0, 2)
+    with repo.engine.connect() as conn:
+        stored = conn.execute(
+            select(schema.vocabulary_element.c.vtype, schema.vocabulary_element.c.id)
+        ).all()
+        children = conn.execute(select(func.count()).select_from(schema.vocabulary_child))
+        assert sorted(stored) == [
+            ("urn:epcglobal:epcis:vtype:BusinessLocation", "urn:epc:id:sgln:0037000.00729.0"),
+            ("urn:epcglobal:epcis:vtype:ReadPoint", "urn:epc:id:sgln:0037000.00729.0"),
+        ]
+        assert children.scalar_one() == 1  # one parent id, one child, as canonical links
+    assert _counts(repo)[0] == 0
+    assert repo.verify().ok
