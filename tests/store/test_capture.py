@@ -347,6 +347,15 @@ def test_an_event_id_stored_with_another_hash_is_a_conflict_even_if_that_hash_is
     assert _counts(repo) == before
 
 
+def test_one_event_id_with_two_hashes_in_one_document_is_a_conflict(
+    repo: Repository, tmp_path: Path
+) -> None:
+    doc = document([object_event(1), object_event(1, bizStep="shipping")])
+    with pytest.raises(DuplicateEventConflict, match="eventID already stored"):
+        repo.capture(write(tmp_path / "d.jsonld", doc))
+    assert _counts(repo) == (0, 0, 0, 0)
+
+
 def test_gs1_association_examples_capture_alone(conformance: Path, repo: Repository) -> None:
     """Case (g) is case (d) with an errorDeclaration, which takes no part in the hash ID (CBV
     2.0 §8.9): the same event, so a duplicate, whose declaration is reported as not applied
