@@ -149,7 +149,9 @@ def capture(
         ),
     ] = None,
 ) -> None:
-    """Capture documents: each file is stored whole or not at all (duplicates are skipped)."""
+    """Capture documents: each file is stored whole or not at all. An event whose hash ID is
+    stored (the same event in any syntax or identifier form) is a duplicate and skipped; a
+    document may carry master data alone."""
     from batterytrace.epcis import schema
 
     if schema_file is not None:
@@ -169,10 +171,18 @@ def capture(
             else:
                 out.print(
                     f"{r['file']}: captured {r['captured']}, duplicates {r['duplicates']}, "
+                    f"master data elements {r['master_data_elements']}, "
                     f"ledger at entry {r['ledger_head']['seq']}"
                 )
                 if r["fallback"]:
                     err.print(_flag("note", f"{r['file']}: {r['fallback']}"), soft_wrap=True)
+                if r["declarations_not_applied"]:
+                    err.print(
+                        _flag("warning", f"{r['file']}: {r['declarations_not_applied']} "
+                              "duplicates carry an errorDeclaration, not applied to the stored "
+                              "event (error declarations are not supported yet)"),
+                        soft_wrap=True,
+                    )  # fmt: skip
         total_c = sum(r.get("captured", 0) for r in results)
         total_d = sum(r.get("duplicates", 0) for r in results)
         out.print(f"total: captured {total_c}, duplicates {total_d}, rejected files {rejected}")
@@ -189,8 +199,9 @@ def _capture_file(repo: Repository, path: Path) -> dict[str, Any]:
             return {"file": str(path), "rejected": True, "error": str(exc)}
     head = {"seq": res.head_seq, "hash": res.head}
     return {"file": str(path), "rejected": False, "captured": res.captured,
-            "duplicates": res.duplicates, "ledger_head": head,
-            "fallback": res.fallback}  # fmt: skip
+            "duplicates": res.duplicates, "master_data_elements": res.master_data_elements,
+            "declarations_not_applied": res.declarations_not_applied,
+            "ledger_head": head, "fallback": res.fallback}  # fmt: skip
 
 
 def _params(raw: list[str]) -> dict[str, list[str]]:

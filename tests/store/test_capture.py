@@ -9,12 +9,14 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 from sqlalchemy import func, select
 
-from batterytrace.epcis import json_ld
+from batterytrace.epcis import documents, json_ld, xml
 from batterytrace.epcis.hash import event_hash
 from batterytrace.epcis.json_ld import event_from_json
+from batterytrace.epcis.model import Document
 from batterytrace.errors import DuplicateEventConflict, InvalidDocument, StoreError
 from batterytrace.repository import Repository
 from batterytrace.store import events, schema
@@ -203,8 +205,10 @@ def test_bad_events_are_rejected_naming_event_field_and_rule(
     assert _counts(repo) == before
 
 
-def test_document_without_events_is_rejected(repo: Repository, tmp_path: Path) -> None:
-    with pytest.raises(InvalidDocument, match="no events"):
+def test_document_without_events_or_master_data_is_rejected(
+    repo: Repository, tmp_path: Path
+) -> None:
+    with pytest.raises(InvalidDocument, match="neither events nor master data"):
         repo.capture(write(tmp_path / "d.jsonld", document([])))
     assert _counts(repo) == (0, 0, 0, 0)
 
@@ -258,3 +262,156 @@ def test_a_capture_without_its_workers_says_so(
     monkeypatch.setattr(events, "BATCH", 2000)  # one batch: no workers, nothing to report
     again = repo.capture(write(tmp_path / "e.jsonld", document([object_event(9)])))
     assert again.captured == 1 and again.fallback is None
+
+
+# --- one event, whatever its form (CBV 2.0 §8.9: the hash ID identifies an event's content) ---
+
+HASH_FILES = "epcis/gs1/examples-xml/WithEventHashID"
+
+
+def _stored_hashes(repo: Repository) -> list[str]:
+    with repo.engine.connect() as conn:
+        return list(conn.execute(select(schema.event.c.hash_id).order_by(schema.event.c.seq)))
+
+
+def _orders(names: list[str]) -> list[list[str]]:
+    """Each file first once (every rotation) and each rotation reversed: every file is both
+    captured first and captured after every other one."""
+    rotations = [names[i:] + names[:i] for i in range(len(names))]
+    return rotations + [list(reversed(r)) for r in rotations]
+
+
+def test_gs1_identical_hash_files_in_any_order_are_two_events(
+    conformance: Path, tmp_path: Path
+) -> None:
+    """GS1 ships one ObjectEvent in six forms (field order, namespace prefixes, EPC URN or
+    Digital Link, CBV URN or bare word, XML or JSON), all of one hash ID, and in a seventh, _2,
+    whose eventTimeZoneOffset differs (-05:00: the same instant, another hash, another event)."""
+    folder = conformance / HASH_FILES
+    files = sorted(p.name for p in folder.iterdir())
+    assert len(files) == 7
+    for n, order in enumerate(_orders(files)):
+        repo = Repository(f"sqlite:///{tmp_path / f'{n}.db'}", tmp_path / "ledger.key")
+        repo.init()
+        results = {name: repo.capture(folder / name) for name in order}
+        first_of_six = next(name for name in order if not name.endswith("_2.xml"))
+        for name, result in results.items():
+            new = name in (first_of_six, "event_with_identical_hash_id_2.xml")
+            assert (result.captured, result.duplicates) == ((1, 0) if new else (0, 1)), (
+                order,
+                name,
+            )
+        assert len(set(_stored_hashes(repo))) == 2
+        assert repo.verify().ok
+        repo.close()
+
+
+def test_every_form_in_one_document_is_two_events(conformance: Path, tmp_path: Path) -> None:
+    folder = conformance / HASH_FILES
+    forms = [documents.read(path) for path in sorted(folder.iterdir())]
+    one = Document(creationDate=forms[0].creationDate, events=[f.events[0] for f in forms])
+    for name, data in (
+        ("all.xml", xml.write_document(one)),
+        ("all.jsonld", orjson.dumps(json_ld.document_to_json(one))),
+    ):
+        repo = Repository(f"sqlite:///{tmp_path / name}.db", tmp_path / "ledger.key")
+        repo.init()
+        (tmp_path / name).write_bytes(data)
+        result = repo.capture(tmp_path / name)
+        assert (result.captured, result.duplicates) == (2, 5)
+        repo.close()
+
+
+def test_same_instant_written_in_another_offset_is_a_duplicate(
+    repo: Repository, tmp_path: Path
+) -> None:
+    sent = object_event(1, eventTime="2025-01-02T08:00:00.000+01:00")
+    repo.capture(write(tmp_path / "a.jsonld", document([sent])))
+    again = {**sent, "eventTime": "2025-01-02T07:00:00Z"}  # same instant, same offset field
+    result = repo.capture(write(tmp_path / "b.jsonld", document([again])))
+    assert (result.captured, result.duplicates) == (0, 1)
+
+
+def test_the_same_content_under_another_or_no_event_id_is_a_duplicate(
+    repo: Repository, tmp_path: Path
+) -> None:
+    """The eventID takes no part in the hash ID: the content, sent again with another eventID
+    or none, is the stored event."""
+    repo.capture(write(tmp_path / "a.jsonld", document([object_event(1)])))
+    other_id = object_event(1, eventID="urn:uuid:00000000-0000-0000-0000-0000000000ff")
+    no_id = object_event(1, eventID=None)
+    result = repo.capture(write(tmp_path / "b.jsonld", document([other_id, no_id])))
+    assert (result.captured, result.duplicates) == (0, 2)
+    # and the other way round: stored without eventID, then sent with one, in one document
+    both = document([object_event(2, eventID=None), object_event(2)])
+    result = repo.capture(write(tmp_path / "c.jsonld", both))
+    assert (result.captured, result.duplicates) == (1, 1)
+    assert _counts(repo)[0] == 2
+    assert repo.verify().ok
+
+
+def test_an_event_id_stored_with_another_hash_is_a_conflict_even_if_that_hash_is_stored(
+    repo: Repository, tmp_path: Path
+) -> None:
+    repo.capture(write(tmp_path / "a.jsonld", document([object_event(1), object_event(2)])))
+    before = _counts(repo)
+    # the content of event 2 under the eventID of event 1
+    stolen = object_event(2, eventID=object_event(1)["eventID"])
+    with pytest.raises(DuplicateEventConflict, match="eventID already stored"):
+        repo.capture(write(tmp_path / "b.jsonld", document([stolen])))
+    assert _counts(repo) == before
+
+
+def test_one_event_id_with_two_hashes_in_one_document_is_a_conflict(
+    repo: Repository, tmp_path: Path
+) -> None:
+    doc = document([object_event(1), object_event(1, bizStep="shipping")])
+    with pytest.raises(DuplicateEventConflict, match="eventID already stored"):
+        repo.capture(write(tmp_path / "d.jsonld", doc))
+    assert _counts(repo) == (0, 0, 0, 0)
+
+
+def test_gs1_association_examples_capture_alone(conformance: Path, repo: Repository) -> None:
+    """Case (g) is case (d) with an errorDeclaration, which takes no part in the hash ID (CBV
+    2.0 §8.9): the same event, so a duplicate, whose declaration is reported as not applied
+    (decision 011)."""
+    path = conformance / "epcis/gs1/examples-xml/AssociationEvent/AssociationEventExamples.xml"
+    result = repo.capture(path)
+    assert (result.captured, result.duplicates, result.declarations_not_applied) == (7, 1, 1)
+    assert repo.verify().ok
+
+
+def test_an_error_declaration_of_a_stored_event_is_reported_not_applied(
+    conformance: Path, repo: Repository, tmp_path: Path
+) -> None:
+    path = conformance / "epcis/gs1/examples-jsonld/WithErrorDeclaration"
+    declared = orjson.loads((path / "ErrorDeclarationAndCorrectiveEvent.jsonld").read_bytes())
+    events = declared["epcisBody"]["eventList"]
+    original = {k: v for k, v in events[0].items() if k != "errorDeclaration"}
+    original_doc = {**declared, "epcisBody": {"eventList": [original]}}
+    repo.capture(write(tmp_path / "original.jsonld", original_doc))
+    result = repo.capture(path / "ErrorDeclarationAndCorrectiveEvent.jsonld")
+    # the corrective event is new; the declaration is the stored event again
+    assert (result.captured, result.duplicates, result.declarations_not_applied) == (1, 1, 1)
+    again = repo.capture(write(tmp_path / "again.jsonld", original_doc))
+    assert (again.duplicates, again.declarations_not_applied) == (1, 0)
+
+
+def test_master_data_alone_is_captured(conformance: Path, repo: Repository) -> None:
+    """GS1's document of master data and no events: a BusinessLocation and a ReadPoint
+    vocabulary, one element each (the same SGLN), with one child."""
+    name = "epcis/gs1/examples-xml/WithFullCombinationOfFields/masterdata_all_possible_fields.xml"
+    result = repo.capture(conformance / name)
+    assert (result.captured, result.duplicates, result.master_data_elements) == (0, 0, 2)
+    with repo.engine.connect() as conn:
+        stored = conn.execute(
+            select(schema.vocabulary_element.c.vtype, schema.vocabulary_element.c.id)
+        ).all()
+        children = conn.execute(select(func.count()).select_from(schema.vocabulary_child))
+        assert sorted(stored) == [
+            ("urn:epcglobal:epcis:vtype:BusinessLocation", "urn:epc:id:sgln:0037000.00729.0"),
+            ("urn:epcglobal:epcis:vtype:ReadPoint", "urn:epc:id:sgln:0037000.00729.0"),
+        ]
+        assert children.scalar_one() == 1  # one parent id, one child, as canonical links
+    assert _counts(repo)[0] == 0
+    assert repo.verify().ok

@@ -96,10 +96,12 @@ def stream(path: Path, check: bool = True) -> EventStream:
     items: Iterator[Item]
     if sniff_syntax(path) == "xml":
         header, items = xml_syntax.iter_document(path)
+        if check:
+            rules.check_header(header)
     else:
+        # queryResults may put queryName after the events: the JSON stream checks the header
+        # once it has read the body.
         header, items = _JsonStream(path).open()
-    if check:
-        rules.check_header(header)
     return EventStream(header, items, check)
 
 
@@ -337,8 +339,8 @@ class _JsonStream:
                 "queryResults.resultsBody.eventList" if kind is DocumentKind.QUERY else "eventList"
             )
             raise InvalidDocument(f"document: epcisBody.{where}: is required")
-        if kind is DocumentKind.QUERY and header is not None and header.queryName is None:
-            raise InvalidDocument("document: epcisBody.queryResults.queryName: is required")
+        if header is not None:
+            rules.check_header(header)
 
     def _event_list(self, skip: bool) -> Iterator[str]:
         self._expect("[")

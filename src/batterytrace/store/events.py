@@ -45,6 +45,9 @@ class CaptureResult:
 
     captured: int = 0
     duplicates: int = 0
+    master_data_elements: int = 0  # vocabulary elements of the header, stored or updated
+    # duplicates carrying an errorDeclaration: not applied to the stored event (decision 011)
+    declarations_not_applied: int = 0
     duplicate_ids: list[str] = field(default_factory=list)
     capture_id: int | None = None
     head_seq: int = 0
@@ -90,8 +93,8 @@ class EventStore:
     ) -> CaptureResult:
         """Store every event of ``stream`` in one transaction, or none of them.
 
-        An event whose eventID (or hash ID when it has none) is stored with the same content
-        is a duplicate and skipped; the same eventID with other content rejects the capture.
+        An event whose hash ID is stored (or came earlier in the stream) is a duplicate and
+        skipped; an eventID stored with another hash ID rejects the capture.
         """
         if self.signing_key is None:
             raise StoreError("capture needs the ledger signing key (run `batterytrace init`)")
@@ -148,7 +151,9 @@ class EventStore:
             )
             .returning(schema.capture.c.id)
         ).scalar_one()
-        self._store_master_data(conn, stream.header.masterData, namespaces)
+        result.master_data_elements = self._store_master_data(
+            conn, stream.header.masterData, namespaces
+        )
         done = 0
         for records in _prepared(stream, record_time, result):
             new = self._new_records(conn, records, result)
@@ -182,9 +187,9 @@ class EventStore:
             done += len(records)
             if progress is not None:
                 progress(done)
-        if done == 0:
+        if done == 0 and result.master_data_elements == 0:
             raise InvalidDocument(
-                "document: epcisBody.eventList: has no events; nothing to capture"
+                "document: has neither events nor master data; nothing to capture"
             )
         result.capture_id = capture_id
         result.head_seq, result.head = seq, prev
@@ -199,29 +204,38 @@ class EventStore:
     def _new_records(
         self, conn: Connection, records: list[EventRecord], result: CaptureResult
     ) -> list[EventRecord]:
-        """Drop duplicates (same id, same content); reject same id with other content."""
-        ids = {r.event_id for r in records}
-        found = conn.execute(
-            select(schema.event.c.event_id, schema.event.c.content_digest).where(
-                schema.event.c.event_id.in_(ids)
-            )
+        """The records not stored yet, in order (earlier batches of the capture are stored).
+
+        The hash ID identifies an event's content (CBV 2.0 §8.9), whatever its syntax,
+        identifier forms or eventID: a record whose hash ID is stored is a duplicate. An
+        eventID stored with another hash ID is a conflict, which rejects the capture.
+        """
+        e = schema.event.c
+        hash_of = dict(
+            conn.execute(
+                select(e.event_id, e.hash_id).where(e.event_id.in_({r.event_id for r in records}))
+            ).all()
         )
-        stored = {event_id: digest for event_id, digest in found}
+        hashes = set(
+            conn.execute(
+                select(e.hash_id).where(e.hash_id.in_({r.hash_id for r in records}))
+            ).scalars()
+        )
         new: list[EventRecord] = []
         for r in records:
-            digest = stored.get(r.event_id)
-            if digest is None:
-                stored[r.event_id] = r.content_digest
-                new.append(r)
-            elif digest == r.content_digest:
+            if hash_of.setdefault(r.event_id, r.hash_id) != r.hash_id:
+                raise DuplicateEventConflict(
+                    f"event {r.event_id}: eventID already stored with different content "
+                    f"(hash ID {hash_of[r.event_id]}); nothing was captured"
+                )
+            if r.hash_id in hashes:
                 result.duplicates += 1
+                result.declarations_not_applied += r.declares_error
                 if len(result.duplicate_ids) < 100:
                     result.duplicate_ids.append(r.event_id)
             else:
-                raise DuplicateEventConflict(
-                    f"event {r.event_id}: eventID already stored with different content; "
-                    "nothing was captured"
-                )
+                hashes.add(r.hash_id)
+                new.append(r)
         return new
 
     def _checkpoint(self, conn: Connection) -> None:
@@ -231,10 +245,13 @@ class EventStore:
 
     def _store_master_data(
         self, conn: Connection, vocabularies: Iterable[Vocabulary], namespaces: dict[str, str]
-    ) -> None:
-        """Upsert master data elements; children links are kept as canonical identifiers."""
+    ) -> int:
+        """Upsert master data elements (children links kept as canonical identifiers); how
+        many there were."""
         upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        count = 0
         for voc in vocabularies:
+            count += len(voc.elements)
             for element in voc.elements:
                 names = json_ld.JsonNames(namespaces)
                 obj = json_ld.vocabulary_element_to_json(element, names)
@@ -253,6 +270,7 @@ class EventStore:
                         parent=canonical_id(element.id), child=canonical_id(child)
                     )
                     conn.execute(link.on_conflict_do_nothing())
+        return count
 
 
 # Bulk rows go to the driver's executemany directly: the SQLAlchemy Core layer costs more per

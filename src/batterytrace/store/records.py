@@ -53,6 +53,7 @@ class EventRecord:
     columns: dict[str, Any]
     keys: tuple[tuple[str, str], ...]
     figures: str | None  # what genealogy reads from the content (``figures``), None: nothing
+    declares_error: bool  # carries an errorDeclaration (EPCIS 2.0 §7.4.1.2)
 
 
 def content_json(event: Event, namespaces: Mapping[str, str]) -> dict[str, Any]:
@@ -78,6 +79,7 @@ def record(event: Event, record_time: datetime, namespaces: Mapping[str, str]) -
         columns=columns(event, record_time),
         keys=tuple(keys(event)),
         figures=figures(obj),
+        declares_error=event.errorDeclaration is not None,
     )
 
 
