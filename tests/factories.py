@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
+from batterytrace import workers
 from batterytrace.epcis.model import (
     Action,
     Event,
@@ -227,5 +228,5 @@ class _BrokenPool:
 def broken_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Captures of more than one batch go to (broken) workers: batches of 2 events, 2 workers."""
     monkeypatch.setattr(events, "BATCH", 2)
-    monkeypatch.setattr(events, "ProcessPoolExecutor", _BrokenPool)
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", _BrokenPool)
     monkeypatch.setenv("BATTERYTRACE_WORKERS", "2")

@@ -4,7 +4,7 @@ Past the first batch the work goes to ``workers()`` processes with a bounded win
 in flight, so a file of any size is processed in constant memory; a single batch, or a single
 worker, is done here. Workers that cannot start (a main module they cannot re-import, such as
 code piped to ``python -``) leave the same work to this process, in order, and the caller is
-told (``Pool.fell_back``).
+told why (``Pool.fell_back``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Pool(Generic[T, R]):
 
     fn: Callable[[T], R]
     start: str = "spawn"
-    fell_back: bool = False
+    fell_back: str | None = None  # why the work was done in this process, not by workers
 
     def map(self, batches: Iterable[T], full: Callable[[T], bool]) -> Iterator[R]:
         """``fn`` of each batch, in order; workers only once the first batch is ``full``."""
@@ -64,8 +64,8 @@ class Pool(Generic[T, R]):
                 result = futures[0].result()
                 waiting.popleft(), futures.popleft()
                 yield result
-        except BrokenProcessPool:
-            self.fell_back = True
+        except BrokenProcessPool as broken:
+            self.fell_back = str(broken)
             yield from map(self.fn, waiting)
             yield from map(self.fn, batches)
         finally:

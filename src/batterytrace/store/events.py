@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import itertools
-import multiprocessing
-import os
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +29,7 @@ from batterytrace.errors import (
 from batterytrace.ledger import chain, checkpoint
 from batterytrace.store import holdings, schema
 from batterytrace.store.records import Batch, EventRecord, canonical_id, prepare
+from batterytrace.workers import Pool
 
 BATCH = 2000
 _WRITE = "batterytrace_write"
@@ -295,57 +291,22 @@ def _insert_many(
     conn.exec_driver_sql(sql, rows)
 
 
-def workers() -> int:
-    """Processes preparing events in a capture: ``BATTERYTRACE_WORKERS``, else one per CPU."""
-    configured = os.environ.get("BATTERYTRACE_WORKERS")
-    return max(1, int(configured) if configured and configured.isdigit() else os.cpu_count() or 1)
-
-
 def _prepared(
     stream: EventStream, record_time: datetime, result: CaptureResult
 ) -> Iterator[list[EventRecord]]:
-    """The stream's events decoded, checked and recorded, batch by batch, in order.
-
-    Past one batch the work goes to worker processes (a bounded window of batches in flight,
-    so memory stays constant); the first error, by event index, stops the capture. Workers
-    that cannot run leave the work to this process, and ``result.fallback`` says so.
-    """
+    """The stream's events decoded, checked and recorded, batch by batch, in order: past one
+    batch in worker processes (:class:`batterytrace.workers.Pool`); the first error, by event
+    index, stops the capture. Workers that cannot run leave the work to this process, and
+    ``result.fallback`` says so."""
     namespaces = stream.header.namespaces
     starts = itertools.count(0, BATCH)
     batches = (
         Batch(next(starts), items, namespaces, stream.check, record_time)
         for items in iter(lambda: list(islice(stream.items, BATCH)), [])
     )
-    first = next(batches, None)
-    if first is None:
-        return
-    count = workers()
-    if len(first.items) < BATCH or count < 2:
-        yield prepare(first)
-        yield from map(prepare, batches)
-        return
-    pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
-    waiting: deque[Batch] = deque()  # submitted, result not yet handed on (oldest first)
-    futures: deque[Future[list[EventRecord]]] = deque()
-    try:
-        for batch in itertools.chain((first,), batches):
-            waiting.append(batch)
-            futures.append(pool.submit(prepare, batch))
-            if len(waiting) > 2 * count:
-                records = futures[0].result()
-                waiting.popleft(), futures.popleft()
-                yield records
-        while waiting:
-            records = futures[0].result()
-            waiting.popleft(), futures.popleft()
-            yield records
-    except BrokenProcessPool as broken:
-        # Workers could not start (e.g. a main module they cannot re-import, such as code
-        # piped to ``python -``): the same work is done here, in order, without them.
+    pool = Pool(prepare)  # spawned: nothing of the open database inherited
+    yield from pool.map(batches, lambda batch: len(batch.items) == BATCH)
+    if pool.fell_back is not None:
         result.fallback = (
-            f"worker processes failed ({broken}); the events were prepared in this process"
+            f"worker processes failed ({pool.fell_back}); the events were prepared in this process"
         )
-        yield from map(prepare, waiting)
-        yield from map(prepare, batches)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
