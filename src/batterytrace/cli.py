@@ -304,11 +304,18 @@ def hash_(
 def verify(
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Recompute every event hash, the whole chain and the checkpoint signatures."""
+    """Recompute every event hash, the whole chain, the rows derived from the events (key rows,
+    event figures, holdings) and the checkpoint signatures."""
     repo = _repository()
     with _progress() as progress:
-        task = progress.add_task("verifying", total=None)
-        report = repo.verify(progress=lambda n: progress.update(task, completed=n))
+        task = progress.add_task("verifying entries", total=None)
+
+        def step(what: str, done: int, total: int) -> None:
+            if progress.tasks[task].description != f"verifying {what}":  # the next phase
+                progress.reset(task, description=f"verifying {what}")
+            progress.update(task, completed=done, total=total)
+
+        report = repo.verify(progress=step)
     problems = ([str(report.failure)] if report.failure else []) + report.checkpoint_failures
     if json_output:
         body = {"ok": report.ok, "entries": report.entries, "checkpoints": report.checkpoints,

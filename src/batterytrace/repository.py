@@ -64,7 +64,7 @@ from batterytrace.errors import (
 )
 from batterytrace.identifiers import epc_urn
 from batterytrace.ledger import keys
-from batterytrace.ledger.verify import VerifyReport, verify
+from batterytrace.ledger.verify import Progress, VerifyReport, verify
 from batterytrace.masterdata import MasterData, Material, MaterialKind
 from batterytrace.store import carbon as carbon_store
 from batterytrace.store import contracts as contracts_store
@@ -499,8 +499,9 @@ class Repository:
             lineage = StoreLineage(conn)
             return balance_of(lineage, lineage.transformations(), tolerance=tolerance)
 
-    def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
-        """Recompute every hash ID, the chain, derived rows and checkpoint signatures."""
+    def verify(self, progress: Progress | None = None) -> VerifyReport:
+        """Recompute every hash ID, the chain, derived rows (the holdings too) and checkpoint
+        signatures; ``progress`` gets what is checked, how far and out of how many."""
         store = self._store()
         return verify(store.engine, keys.load_public(self.key_path), progress)
 

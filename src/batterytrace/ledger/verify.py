@@ -2,8 +2,9 @@
 
 Nothing stored is trusted: each event's hash ID is recomputed from its content, each chain entry
 from its predecessor, each indexed column, key row and event figure re-derived from the
-content, and each checkpoint signature checked with the public key kept outside the database.
-The first entry that does not match is named.
+content, the holdings derived again from the events (ledger.derived), and each checkpoint
+signature checked with the public key kept outside the database. The first entry that does not
+match is named, and the table and row where a derived row differs.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy import Engine, Row, func, select
 
 from batterytrace.epcis.hash import event_hash
 from batterytrace.errors import BatteryTraceError
-from batterytrace.ledger import chain
+from batterytrace.ledger import chain, derived
 from batterytrace.ledger.keys import key_id, signature_valid
 from batterytrace.store import schema
 from batterytrace.store.records import columns, event_from_content, figures, keys
@@ -27,6 +28,9 @@ from batterytrace.store.records import columns, event_from_content, figures, key
 _E = schema.event
 _K = schema.event_key
 _F = schema.event_figure
+
+# What a verification is doing ("entries", then "holdings"), how far it is, and out of how many.
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(slots=True)
@@ -54,12 +58,14 @@ class VerifyReport:
 
 
 def verify(
-    engine: Engine, public_key: Ed25519PublicKey, progress: Callable[[int], None] | None = None
+    engine: Engine, public_key: Ed25519PublicKey, progress: Progress | None = None
 ) -> VerifyReport:
-    """Walk the whole ledger in order; stop at the first entry that does not match."""
+    """Walk the whole ledger in order; stop at the first entry that does not match. Then derive
+    the holdings again from the verified events and compare them with the stored ones."""
     report = VerifyReport()
     heads: dict[int, str] = {}
     with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(_E)).scalar_one()
         checkpoints = list(
             conn.execute(select(schema.checkpoint).order_by(schema.checkpoint.c.seq))
         )
@@ -70,25 +76,27 @@ def verify(
         figure_rows = conn.execution_options(yield_per=20_000).execute(
             select(_F.c.seq, _F.c.figures).order_by(_F.c.seq)
         )
-        derived = (
+        rederived = (
             _Derived(
                 _key_groups(key_rows),
                 lambda content: set(keys(event_from_content(content))),
                 set(),
                 "indexed keys",
+                "event_key",
             ),
             _Derived(
                 ((seq, text) for seq, text in figure_rows),
                 lambda content: figures(orjson.loads(content)),
                 None,
                 "event figures",
+                "event_figure",
             ),
         )
         rows = conn.execution_options(yield_per=5_000).execute(select(_E).order_by(_E.c.seq))
         prev = chain.GENESIS
         for expected_seq, row in enumerate(rows, start=1):
             failure, prev = _check_entry(row, expected_seq, prev)
-            for rows_of in derived if failure is None else ():
+            for rows_of in rederived if failure is None else ():
                 failure = failure or rows_of.check(row)
             if failure is not None:
                 report.failure = failure
@@ -97,15 +105,23 @@ def verify(
             if row.seq in wanted:
                 heads[row.seq] = prev
             if progress is not None and report.entries % 10_000 == 0:
-                progress(report.entries)
+                progress("entries", report.entries, total)
         else:
-            report.failure = next((f for d in derived if (f := d.orphans())), None)
+            report.failure = next((f for d in rederived if (f := d.orphans())), None)
         report.head = prev
-        total = conn.execute(select(func.count()).select_from(_E)).scalar_one()
-    if report.failure is None and total != report.entries:
-        report.failure = Failure(report.entries + 1, None, "entries are missing from the chain")
+        if report.failure is None and total != report.entries:
+            report.failure = Failure(report.entries + 1, None, "entries are missing from the chain")
+        if report.failure is None:
+            found = derived.check_holdings(conn, _phase(progress, "holdings", report.entries))
+            report.failure = None if found is None else Failure(*found)
     _check_checkpoints(report, checkpoints, heads, public_key)
     return report
+
+
+def _phase(progress: Progress | None, what: str, total: int) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    return lambda done: progress(what, done, total)
 
 
 def _check_entry(row: Row[Any], expected_seq: int, prev: str) -> tuple[Failure | None, str]:
@@ -147,8 +163,10 @@ class _Derived:
         derive: Callable[[str], object],
         absent: object,
         what: str,
+        table: str,
     ) -> None:
         self._groups, self._derive, self._absent, self._what = groups, derive, absent, what
+        self._table = table
         self._pending = next(self._groups, None)
 
     def check(self, row: Row[Any]) -> Failure | None:
@@ -158,14 +176,33 @@ class _Derived:
         if self._pending is not None and self._pending[0] == row.seq:
             own = self._pending[1]
             self._pending = next(self._groups, None)
-        if own != self._derive(row.content):
-            return Failure(row.seq, row.event_id, f"{self._what} differ from the content")
+        derived = self._derive(row.content)
+        if own != derived:
+            reason = f"{self._what} differ from the content ({self._difference(own, derived)})"
+            return Failure(row.seq, row.event_id, reason)
         return None
+
+    def _difference(self, stored: object, derived: object) -> str:
+        """The row that differs: a key row (role, value) stored or missing, or the figures."""
+        if isinstance(stored, set) and isinstance(derived, set):
+            extra, missing = sorted(stored - derived), sorted(derived - stored)
+            if extra:
+                return f"{self._table} row {extra[0]} is not in the content"
+            return f"{self._table} row {missing[0]} is missing"
+        if stored is None:
+            return f"{self._table} row is missing"
+        if derived is None:
+            return f"{self._table} row is stored for an event without figures"
+        return f"{self._table} row holds other figures"
 
     def orphans(self) -> Failure | None:
         if self._pending is None:
             return None
-        return Failure(self._pending[0], None, f"{self._what} exist for an entry not stored")
+        return Failure(
+            self._pending[0],
+            None,
+            f"{self._what} ({self._table} rows) exist for an entry not stored",
+        )
 
 
 def _key_groups(rows: Iterable[tuple[int, str, str]]) -> Iterator[tuple[int, object]]:
