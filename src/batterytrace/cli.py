@@ -996,16 +996,58 @@ def carbon_import(
             help="JSON model (activities, lanes, allocation, proxies) or CSV activities."
         ),
     ],
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Replace stored data of the same site, period, kind and factor (and settings "
+            "of the same lane, site or product) that the file states otherwise.",
+        ),
+    ] = False,
 ) -> None:
-    """Add activity data and modelling choices (decision 010); settings of later imports
-    replace earlier ones for the same site, lane or product, activity data add up."""
+    """Add activity data and modelling choices (decision 010). What is stored already changes
+    nothing; a datum for a site, period, kind and factor already stored with other values (or
+    another lane, allocation or proxy setting) is refused, nothing written, unless --replace."""
     if source.suffix.lower() == ".csv":
         model = activity.from_csv(source.read_text(encoding="utf-8"), source.name)
     else:
         model = activity.from_json(_read_json(source, ActivityError), source.name)
-    count = _repository().import_carbon(model, source.name)
-    out.print(f"{count} activity data, {len(model.lanes)} lanes, {len(model.allocation)} "
-              f"allocation rules, {len(model.proxies)} proxies imported")  # fmt: skip
+    done = _repository().import_carbon(model, source.name, replace=replace)
+    if done.id is None:
+        out.print(f"{source.name}: nothing changed, {done.unchanged} entries stored already")
+    else:
+        out.print(f"carbon import {done.id} ({source.name}): {done}")
+
+
+@carbon_app.command("list")
+@user_errors
+def carbon_list(
+    json_output: Annotated[bool, typer.Option("--json", help="Print the imports as JSON.")] = False,
+) -> None:
+    """The carbon imports kept, each with what it added or replaced (`carbon remove` undoes one)."""
+    rows = [
+        {"id": id_, "source": source, "imported": when.isoformat(),
+         "activities": len(m.activities), "lanes": len(m.lanes),
+         "allocation": len(m.allocation), "proxies": len(m.proxies)}
+        for id_, source, when, m in _repository().carbon_imports()
+    ]  # fmt: skip
+    if json_output:
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table(*rows[0].keys() if rows else ("id",), title="carbon imports")
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    out.print(table)
+
+
+@carbon_app.command("remove")
+@user_errors
+def carbon_remove(
+    import_id: Annotated[int, typer.Argument(metavar="ID", help="An import's id (`carbon list`).")],
+) -> None:
+    """Undo one carbon import: its data and settings go, what it replaced applies again."""
+    _repository().remove_carbon(import_id)
+    out.print(f"carbon import {import_id} removed")
 
 
 @carbon_app.command("factors")

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from batterytrace.carbon import pact
-from batterytrace.carbon.activity import Model
+from batterytrace.carbon.activity import Model, change
 from batterytrace.carbon.factors import FactorSet, shipped
 from batterytrace.carbon.footprint import (
     Contribution,
@@ -58,6 +58,7 @@ from batterytrace.errors import (
     CustodyError,
     FactorError,
     FootprintError,
+    ImportConflict,
     PeriodClosed,
     QueryError,
     StoreError,
@@ -72,6 +73,7 @@ from batterytrace.store import custody as custody_store
 from batterytrace.store import database, schema
 from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store.events import CaptureResult, EventStore
+from batterytrace.store.imported import Imported
 from batterytrace.store.lineage import Decoded, StoreLineage
 from batterytrace.store.query import ParamValue, QueryPage, SimpleEventQuery
 from batterytrace.trace.balance import DEFAULT_TOLERANCE, BalanceReport
@@ -310,13 +312,37 @@ class Repository:
 
     # --- carbon footprint (issue 5, decision 010) ------------------------------------------
 
-    def import_carbon(self, model: Model, source: str, owner: str | None = None) -> int:
-        """Add a carbon model (activity data, lanes, allocation rules, proxies); it is checked
-        together with the stored ones first. How many activity data it holds."""
+    def import_carbon(
+        self, model: Model, source: str, owner: str | None = None, replace: bool = False
+    ) -> Imported:
+        """Import a carbon model (activity data, lanes, allocation rules, proxies) over the
+        stored one (decision 016): what is stored already as given changes nothing; a datum
+        for a site, period, kind and factor already stated (or a lane, site's allocation,
+        proxy already set) with other values is refused, nothing written, unless ``replace``.
+        What the import changed is kept as one import (``carbon_imports``, ``remove_carbon``)."""
         with self._store().engine.begin() as conn:
-            carbon_store.model(conn).merged(model)
-            carbon_store.add_model(conn, model, source, owner)
-        return len(model.activities)
+            found = change(carbon_store.model(conn), model)
+            if found.replaced and not replace:
+                raise ImportConflict(
+                    f"{source}: {found.replaced[0]} is stored with other values; nothing was "
+                    "imported (replacing it is asked with --replace)"
+                )
+            done = Imported(found.added, len(found.replaced), found.unchanged)
+            if not done.changed:
+                return done
+            kept = carbon_store.add_model(conn, found.kept, source, owner)
+        return Imported(done.added, done.replaced, done.unchanged, kept)
+
+    def carbon_imports(self) -> list[tuple[int, str, datetime, Model]]:
+        """(id, source, when, what it changed) of every carbon import kept, in import order."""
+        with self._store().engine.connect() as conn:
+            return carbon_store.imports(conn)
+
+    def remove_carbon(self, id: int) -> None:
+        """Undo one carbon import: what it replaced applies again."""
+        with self._store().engine.begin() as conn:
+            if not carbon_store.remove_model(conn, id):
+                raise ImportConflict(f"carbon import {id}: no such import (see `carbon list`)")
 
     def carbon_model(self) -> Model:
         with self._store().engine.connect() as conn:

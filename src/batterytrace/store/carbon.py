@@ -75,27 +75,44 @@ ORDER BY e.event_time, e.seq
 # --- what users import ------------------------------------------------------------------------
 
 
-def add_model(conn: Connection, model: Model, source: str, owner: str | None = None) -> None:
-    conn.execute(
-        insert(M).values(
-            source=source,
-            imported=int(datetime.now(UTC).timestamp() * 1000),
-            content=orjson.dumps(model.to_json()).decode(),
-            owner=owner,
-        )
+def add_model(conn: Connection, model: Model, source: str, owner: str | None = None) -> int:
+    """Keep what an import changed; its id."""
+    return int(
+        conn.execute(
+            insert(M)
+            .values(
+                source=source,
+                imported=int(datetime.now(UTC).timestamp() * 1000),
+                content=orjson.dumps(model.to_json()).decode(),
+                owner=owner,
+            )
+            .returning(M.c.id)
+        ).scalar_one()
     )
 
 
 def model(conn: Connection) -> Model:
-    """Every imported model merged in import order (later settings win; activities add up)."""
+    """Every import merged in import order: a later one's data replace the earlier data of the
+    same site, period, kind and factor, its settings the earlier ones of the same lane, site or
+    product (each import keeps only what it changed, so removing it restores what it replaced)."""
     merged = Model()
     for source, content in conn.execute(select(M.c.source, M.c.content).order_by(M.c.id)):
         merged = merged.merged(from_json(orjson.loads(content), source))
     return merged
 
 
-def clear_models(conn: Connection) -> int:
-    return conn.execute(delete(M)).rowcount or 0
+def imports(conn: Connection) -> list[tuple[int, str, datetime, Model]]:
+    """(id, source, when, what it changed) of every import kept, in import order."""
+    rows = conn.execute(select(M.c.id, M.c.source, M.c.imported, M.c.content).order_by(M.c.id))
+    return [
+        (id_, source, _when(ms), from_json(orjson.loads(content), source))
+        for id_, source, ms, content in rows
+    ]
+
+
+def remove_model(conn: Connection, id: int) -> bool:
+    """Forget one import; whether it was there."""
+    return bool(conn.execute(delete(M).where(M.c.id == id)).rowcount)
 
 
 def save_factors(conn: Connection, factors: FactorSet, owner: str | None = None) -> None:

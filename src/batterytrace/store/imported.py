@@ -1,0 +1,31 @@
+"""What an import changed (decision 016): importing what is stored already changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """Entries an import added, replaced (another content under a stored key) and found stored
+    already as given (unchanged); ``id`` of the import kept, where imports are kept one by one
+    (carbon models), None when it changed nothing."""
+
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    id: int | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.replaced)
+
+    def __add__(self, other: Imported) -> Imported:
+        return Imported(
+            self.added + other.added,
+            self.replaced + other.replaced,
+            self.unchanged + other.unchanged,
+        )
+
+    def __str__(self) -> str:
+        return f"{self.added} added, {self.replaced} replaced, {self.unchanged} unchanged"
