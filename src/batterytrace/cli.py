@@ -350,9 +350,12 @@ def masterdata_import(
         ),
     ],
 ) -> None:
-    """Add or replace records; checked with what is stored, all or nothing."""
-    counts = _repository().import_master_data(read_master_data(source))
-    out.print(", ".join(f"{n} {kind}" for kind, n in counts.items()) + " imported")
+    """Add or replace records (by id); checked with what is stored, all or nothing. Records
+    stored already as given are left as they are; a record of a stored id with other content
+    replaces it."""
+    done = _repository().import_master_data(read_master_data(source))
+    for kind, effect in done.items():
+        out.print(f"{kind}: {effect}")
 
 
 @masterdata_app.command("export")
@@ -406,12 +409,12 @@ def custody_import(
     source: Annotated[Path, typer.Argument(help="JSON rules: origins and site policies.")],
 ) -> None:
     """Replace the custody rules: where claims originate (with their evidence) and the model
-    each site runs per claim (decision 008)."""
+    each site runs per claim (decision 008). The stored rules again change nothing."""
     data = _read_json(source, CustodyError)
     if not isinstance(data, dict):
         raise CustodyError(f"{source}: a JSON object with origins and policies is expected")
-    count = _repository().import_custody_rules(CustodyRules.from_json(data))
-    out.print(f"{count} custody rules imported")
+    done = _repository().import_custody_rules(CustodyRules.from_json(data))
+    out.print(f"custody rules: {done}")
 
 
 @custody_app.command("balance")
@@ -626,13 +629,14 @@ app.add_typer(contract_app, name="contract")
 def contract_import(
     source: Annotated[Path, typer.Argument(help="JSON: one agreement, or a list of them.")],
 ) -> None:
-    """Add or replace offtake agreements (by id)."""
+    """Add or replace offtake agreements (by id); one stored already as given is left as it
+    is."""
     data = _read_json(source, ContractError)
     items = data if isinstance(data, list) else [data]
     if not all(isinstance(item, dict) for item in items):
         raise ContractError(f"{source}: an agreement object or a list of them is expected")
     agreements = [Agreement.from_json(item, f"contract[{i}]") for i, item in enumerate(items)]
-    out.print(f"{_repository().import_contracts(agreements)} agreements imported")
+    out.print(f"agreements: {_repository().import_contracts(agreements)}")
 
 
 @contract_app.command("status")
@@ -926,7 +930,7 @@ def demo(
         )
     out.print(scenario.statement(), soft_wrap=True)
     counts = repo.import_master_data(read_master_data(workdir / "scenario" / "masterdata.json"))
-    out.print("master data: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    out.print("master data: " + ", ".join(f"{n.added} {kind}" for kind, n in counts.items()))
     for path in sorted((workdir / "scenario").glob("events-*.jsonld")):
         result = _capture_file(repo, path)
         if result["rejected"]:
@@ -1012,11 +1016,15 @@ def carbon_import(
         model = activity.from_csv(source.read_text(encoding="utf-8"), source.name)
     else:
         model = activity.from_json(_read_json(source, ActivityError), source.name)
-    done = _repository().import_carbon(model, source.name, replace=replace)
+    repo = _repository()
+    done = repo.import_carbon(model, source.name, replace=replace)
     if done.id is None:
         out.print(f"{source.name}: nothing changed, {done.unchanged} entries stored already")
-    else:
-        out.print(f"carbon import {done.id} ({source.name}): {done}")
+        return
+    kept = next(m for id_, _, _, m in repo.carbon_imports() if id_ == done.id)
+    out.print(f"carbon import {done.id} ({source.name}): {done} ({len(kept.activities)} activity "
+              f"data, {len(kept.lanes)} lanes, {len(kept.allocation)} allocation rules, "
+              f"{len(kept.proxies)} proxies kept)", soft_wrap=True)  # fmt: skip
 
 
 @carbon_app.command("list")
@@ -1065,13 +1073,14 @@ def carbon_factors(
     ] = None,
 ) -> None:
     """List the emission factors of a set with their sources, or add a set of your own (only
-    the factors it overrides are needed: the shipped set stands under it)."""
+    the factors it overrides are needed: the shipped set stands under it). Adding the same set
+    again changes nothing; other factors under a stored name@version are refused."""
     repo = _repository()
     if add is not None:
         if not name or not version:
             raise FactorError("--add needs --name and --version")
-        repo.import_factors(factors.read_csv(add.read_text(encoding="utf-8"), name, version))
-        out.print(f"factor set {name}@{version} added")
+        done = repo.import_factors(factors.read_csv(add.read_text(encoding="utf-8"), name, version))
+        out.print(f"factor set {name}@{version} " + ("added" if done.added else "unchanged"))
         return
     chosen = repo.factor_set(label)
     table = Table(title=f"emission factors {chosen.label} (kg CO2e per unit); sets: "
@@ -1162,10 +1171,20 @@ def pact_import(
             "--product", help="The product class (EPC class pattern) or lot it stands for."
         ),
     ],
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Replace the supplier footprint the product has."),
+    ] = False,
 ) -> None:
     """Use a supplier's PACT footprint for a product class or lot: it replaces the proxy
-    factor (or the site's activity data), and footprints downstream say so."""
-    read = _repository().import_supplier_footprint(_read_json(source, PactError), product)
+    factor (or the site's activity data), and footprints downstream say so. The same footprint
+    again changes nothing; another for a product that has one is refused unless --replace."""
+    read, done = _repository().import_supplier_footprint(
+        _read_json(source, PactError), product, replace
+    )
+    if not done.changed:
+        out.print(f"supplier footprint {read.id}: stored already for {product}, nothing changed")
+        return
     out.print(f"supplier footprint {read.id} ({read.company_name}): {read.kg_co2e_per_kg:.6g} "
               f"kg CO2e/kg, PACT {read.spec_version}, used for {product}")  # fmt: skip
 

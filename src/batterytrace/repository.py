@@ -187,9 +187,10 @@ class Repository:
         with self._store().engine.connect() as conn:
             return query.count(conn)
 
-    def import_master_data(self, data: MasterData, owner: str | None = None) -> dict[str, int]:
-        """Add or replace parties, sites and materials; checked with what is stored, all or
-        nothing. Returns how many records of each kind were written."""
+    def import_master_data(self, data: MasterData, owner: str | None = None) -> dict[str, Imported]:
+        """Add or replace parties, sites and materials (by id); checked with what is stored, all
+        or nothing; records stored already as given are left as they are. What changed, per
+        kind (parties, sites, materials)."""
         store = self._store()
         with store.engine.begin() as conn:
             masterdata_store.load(conn).merged(data)  # raises before anything is written
@@ -200,8 +201,9 @@ class Repository:
         with self._store().engine.connect() as conn:
             return masterdata_store.load(conn)
 
-    def import_custody_rules(self, rules: CustodyRules, owner: str | None = None) -> int:
-        """Replace the chain-of-custody rules (origins, site policies); how many entries."""
+    def import_custody_rules(self, rules: CustodyRules, owner: str | None = None) -> Imported:
+        """Replace the chain-of-custody rules (origins, site policies), unless they are the
+        stored ones (nothing written); entries added, unchanged and removed."""
         with self._store().engine.begin() as conn:
             return custody_store.save(conn, rules, owner)
 
@@ -293,8 +295,9 @@ class Repository:
         state = self.custody()
         return [recycled_share(self.trace(identifier, "backward", e), state) for e in ELEMENTS]
 
-    def import_contracts(self, agreements: list[Agreement], owner: str | None = None) -> int:
-        """Add or replace offtake agreements (by id); how many were written."""
+    def import_contracts(self, agreements: list[Agreement], owner: str | None = None) -> Imported:
+        """Add or replace offtake agreements (by id); one stored already as given is left as
+        it is."""
         with self._store().engine.begin() as conn:
             return contracts_store.save(conn, agreements, owner)
 
@@ -331,7 +334,7 @@ class Repository:
             if not done.changed:
                 return done
             kept = carbon_store.add_model(conn, found.kept, source, owner)
-        return Imported(done.added, done.replaced, done.unchanged, kept)
+        return Imported(done.added, done.replaced, done.unchanged, id=kept)
 
     def carbon_imports(self) -> list[tuple[int, str, datetime, Model]]:
         """(id, source, when, what it changed) of every carbon import kept, in import order."""
@@ -348,12 +351,13 @@ class Repository:
         with self._store().engine.connect() as conn:
             return carbon_store.model(conn)
 
-    def import_factors(self, factors: FactorSet, owner: str | None = None) -> None:
-        """Add (or replace) a user's emission-factor set, chosen by ``name@version``."""
+    def import_factors(self, factors: FactorSet, owner: str | None = None) -> Imported:
+        """Add a user's emission-factor set, chosen by ``name@version``: the same set again
+        changes nothing, other factors under a stored label are refused (ImportConflict)."""
         if factors.label == shipped().label:
             raise FactorError(f"{factors.label} is the shipped set; give your set another name")
         with self._store().engine.begin() as conn:
-            carbon_store.save_factors(conn, factors, owner)
+            return carbon_store.save_factors(conn, factors, owner)
 
     def factor_sets(self) -> list[FactorSet]:
         """The shipped set, then the users' sets."""
@@ -373,14 +377,18 @@ class Repository:
         return found.over(shipped())
 
     def import_supplier_footprint(
-        self, document: Mapping[str, object], product: str
-    ) -> pact.SupplierFootprint:
+        self, document: Mapping[str, object], product: str, replace: bool = False
+    ) -> tuple[pact.SupplierFootprint, Imported]:
         """Keep a supplier's PACT footprint as the footprint of a product class or lot: it
-        replaces the proxy factor (or the site's activity data) for that product."""
+        replaces the proxy factor (or the site's activity data) for that product. The same
+        again changes nothing; another footprint for a product that has one is refused unless
+        ``replace``, other content under a stored footprint id always (ImportConflict)."""
         read = pact.read(document)
         with self._store().engine.begin() as conn:
-            carbon_store.save_supplier(conn, read.id, node_id(product), document)
-        return read
+            done = carbon_store.save_supplier(
+                conn, read.id, node_id(product), document, replace=replace
+            )
+        return read, done
 
     def product_system(self, factors: str | None = None, model: Model | None = None) -> System:
         """The product system of everything stored (decision 010); ``model`` replaces the

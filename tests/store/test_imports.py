@@ -5,6 +5,8 @@ carbon import can be listed and undone. Figures worked by hand on a two-step cha
 from __future__ import annotations
 
 import json
+import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +17,16 @@ from typer.testing import CliRunner
 from batterytrace.carbon.activity import from_json
 from batterytrace.carbon.factors import read_csv
 from batterytrace.cli import app
+from batterytrace.contracts.agreement import Agreement
+from batterytrace.custody.rules import CustodyRules
 from batterytrace.errors import ImportConflict
 from batterytrace.masterdata import MasterData, Party, Site, SiteRole
 from batterytrace.repository import Repository
+from batterytrace.scenario.generator import contract
+from batterytrace.store import carbon as carbon_store
+from batterytrace.store.imported import Imported
 from batterytrace.trace.lineage import node_id
-from factories import CONTEXT
+from factories import CONTEXT, CUSTODY_RULES
 
 MINE, PLANT = "urn:epc:id:sgln:6111111.00100.0", "urn:epc:id:sgln:6111111.00200.0"
 ORE = "urn:epc:class:lgtin:6111111.000101.ORE1"
@@ -152,7 +159,10 @@ def test_cli_import_list_remove_round_trip(
     (tmp_path / "model.json").write_bytes(orjson.dumps(_model()))
     (tmp_path / "v2.json").write_bytes(orjson.dumps(_model(diesel=200)))
     first = runner.invoke(app, ["carbon", "import", str(tmp_path / "model.json")])
-    assert first.stdout.strip() == "carbon import 1 (model.json): 3 added, 0 replaced, 0 unchanged"
+    assert first.stdout.strip() == (
+        "carbon import 1 (model.json): 3 added, 0 replaced, 0 unchanged "
+        "(2 activity data, 1 lanes, 0 allocation rules, 0 proxies kept)"
+    )
     again = runner.invoke(app, ["carbon", "import", str(tmp_path / "model.json")])
     assert again.exit_code == 0
     assert again.stdout.strip() == "model.json: nothing changed, 3 entries stored already"
@@ -171,3 +181,86 @@ def test_cli_import_list_remove_round_trip(
     assert removed.exit_code == 0 and "carbon import 2 removed" in removed.stdout
     assert _sulfate(filled) == pytest.approx(SULFATE, rel=1e-12)
     assert runner.invoke(app, ["carbon", "remove", "2"]).exit_code == 1
+
+
+# --- the other imports: the same content again changes nothing ---------------------------------
+
+
+def _rows(repo: Repository, table: str) -> list[tuple[Any, ...]]:
+    with repo.engine.connect() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY 1")]
+
+
+def test_master_data_again_changes_nothing_and_a_changed_record_replaces(
+    filled: Repository,
+) -> None:
+    before = _rows(filled, "site")
+    again = filled.import_master_data(_master_data())
+    assert again == {"parties": Imported(unchanged=1), "sites": Imported(unchanged=2),
+                     "materials": Imported()}  # fmt: skip
+    assert _rows(filled, "site") == before
+    renamed = _master_data()
+    renamed.sites[MINE] = replace(renamed.sites[MINE], name="Bou Azzer")
+    assert filled.import_master_data(renamed)["sites"] == Imported(replaced=1, unchanged=1)
+    assert filled.master_data().sites[MINE].name == "Bou Azzer"
+
+
+def test_custody_rules_again_change_nothing_and_changed_rules_replace_the_set(
+    filled: Repository,
+) -> None:
+    rules = CustodyRules.from_json(CUSTODY_RULES)
+    assert filled.import_custody_rules(rules) == Imported(added=4)
+    before = _rows(filled, "custody_rule")
+    assert filled.import_custody_rules(rules) == Imported(unchanged=4)
+    assert _rows(filled, "custody_rule") == before  # not even rewritten
+    fewer = CustodyRules.from_json(CUSTODY_RULES | {"origins": CUSTODY_RULES["origins"][:1]})
+    done = filled.import_custody_rules(fewer)
+    assert (done.added, done.unchanged, done.removed) == (0, 4 - (len(rules.origins) - 1),
+                                                          len(rules.origins) - 1)  # fmt: skip
+    assert filled.custody_rules() == fewer
+
+
+def test_contracts_again_change_nothing_and_a_changed_one_replaces(filled: Repository) -> None:
+    agreement = Agreement.from_json(contract(1.0))
+    assert filled.import_contracts([agreement]) == Imported(added=1)
+    before = _rows(filled, "contract")
+    assert filled.import_contracts([agreement]) == Imported(unchanged=1)
+    assert _rows(filled, "contract") == before
+    bigger = Agreement.from_json(contract(2.0))
+    assert filled.import_contracts([bigger]) == Imported(replaced=1)
+    assert filled.contracts() == [bigger]
+
+
+def test_a_factor_set_again_changes_nothing_and_another_under_its_version_is_refused(
+    filled: Repository,
+) -> None:
+    assert filled.import_factors(read_csv(FACTORS, "test", "1")) == Imported(unchanged=1)
+    changed = read_csv(FACTORS.replace("diesel,Diesel,L,3,", "diesel,Diesel,L,30,"), "test", "1")
+    before = _rows(filled, "factor_set")
+    with pytest.raises(ImportConflict, match="factor set test@1 is stored with other factors"):
+        filled.import_factors(changed)
+    assert _rows(filled, "factor_set") == before
+    assert filled.import_factors(read_csv(FACTORS, "test", "2")) == Imported(added=1)
+
+
+def test_a_supplier_footprint_again_changes_nothing(filled: Repository) -> None:
+    filled.import_carbon(from_json(_model(), "model.json"), "model.json")
+    document = filled.pact_footprint(SUL, "3", "test@1")
+    product = "urn:epc:idpat:sgtin:6111111.000301.*"
+    read, done = filled.import_supplier_footprint(document, product)
+    assert done == Imported(added=1)
+    assert filled.import_supplier_footprint(document, product)[1] == Imported(unchanged=1)
+    altered = document | {"comment": "revised"}
+    with pytest.raises(ImportConflict, match=f"supplier footprint {read.id} is stored with other"):
+        filled.import_supplier_footprint(altered, product)
+    newer = altered | {"id": str(uuid.uuid4())}
+    with pytest.raises(ImportConflict, match=f"supplier footprint {read.id} stands for it"):
+        filled.import_supplier_footprint(newer, product)
+    assert [d["id"] for _, d in _suppliers(filled)] == [read.id]
+    assert filled.import_supplier_footprint(newer, product, replace=True)[1] == Imported(replaced=1)
+    assert [d["id"] for _, d in _suppliers(filled)] == [newer["id"]]
+
+
+def _suppliers(repo: Repository) -> list[tuple[str, dict[str, Any]]]:
+    with repo.engine.connect() as conn:
+        return carbon_store.suppliers(conn)

@@ -212,7 +212,8 @@ class Model:
 class Change:
     """What importing a model changes over the stored one (decision 016): ``kept`` holds what
     is new or differs (what the import stores), ``replaced`` names each entry that differs from
-    a stored one, ``unchanged`` counts the entries stored already as given."""
+    a stored one (the data of one key as one), ``added`` and ``unchanged`` count activity data
+    and settings new and stored already as given."""
 
     kept: Model = field(default_factory=Model)
     added: int = 0
@@ -229,11 +230,11 @@ def change(stored: Model, incoming: Model) -> Change:
     for key, group in groups.items():
         old = before.get(key)
         if old is not None and _contents(old) == _contents(group):
-            out.unchanged += 1
+            out.unchanged += len(group)
             continue
         out.kept.activities.extend(group)
         if old is None:
-            out.added += 1
+            out.added += len(group)
         else:
             out.replaced.append(f"a datum for {group[0].describe_key()} ({group[0].where})")
     _settings(out, incoming.lanes, stored.lanes, out.kept.lanes, "lane {0[0]} -> {0[1]}")

@@ -22,9 +22,11 @@ from sqlalchemy import Connection, delete, insert, select
 from batterytrace.carbon.activity import Model, event_activities, from_json
 from batterytrace.carbon.factors import FactorSet, read_csv, write_csv
 from batterytrace.carbon.system import Assembled, Leg, Made, Output, Unit
+from batterytrace.errors import ImportConflict
 from batterytrace.masterdata import BT
 from batterytrace.store import schema
 from batterytrace.store.driver import Driver
+from batterytrace.store.imported import Imported
 from batterytrace.store.records import extension_values
 from batterytrace.trace.lineage import class_of
 
@@ -115,13 +117,24 @@ def remove_model(conn: Connection, id: int) -> bool:
     return bool(conn.execute(delete(M).where(M.c.id == id)).rowcount)
 
 
-def save_factors(conn: Connection, factors: FactorSet, owner: str | None = None) -> None:
-    conn.execute(delete(F).where((F.c.name == factors.name) & (F.c.version == factors.version)))
-    conn.execute(
-        insert(F).values(
-            name=factors.name, version=factors.version, content=write_csv(factors), owner=owner
+def save_factors(conn: Connection, factors: FactorSet, owner: str | None = None) -> Imported:
+    """Add a set; the same set again changes nothing, another content under a stored
+    ``name@version`` is refused (a published version does not change: give it a new one)."""
+    content = write_csv(factors)
+    stored = conn.execute(
+        select(F.c.content).where((F.c.name == factors.name) & (F.c.version == factors.version))
+    ).scalar()
+    if stored == content:
+        return Imported(unchanged=1)
+    if stored is not None:
+        raise ImportConflict(
+            f"factor set {factors.label} is stored with other factors; a version does not "
+            "change: add it under a new version"
         )
+    conn.execute(
+        insert(F).values(name=factors.name, version=factors.version, content=content, owner=owner)
     )
+    return Imported(added=1)
 
 
 def factor_sets(conn: Connection) -> dict[str, FactorSet]:
@@ -134,14 +147,37 @@ def factor_sets(conn: Connection) -> dict[str, FactorSet]:
 
 
 def save_supplier(
-    conn: Connection, id: str, product: str, document: Mapping[str, Any], owner: str | None = None
-) -> None:
-    conn.execute(delete(P).where(P.c.id == id))
-    conn.execute(
-        insert(P).values(
-            id=id, product=product, content=orjson.dumps(document).decode(), owner=owner
+    conn: Connection,
+    id: str,
+    product: str,
+    document: Mapping[str, Any],
+    owner: str | None = None,
+    replace: bool = False,
+) -> Imported:
+    """Keep a supplier's footprint ``id`` for ``product``: the same again changes nothing; other
+    content under a stored id is refused (PACT gives an updated footprint a new id); a product
+    with another supplier footprint is refused unless ``replace`` (which drops that one)."""
+    content = orjson.dumps(document).decode()
+    stored = conn.execute(select(P.c.product, P.c.content).where(P.c.id == id)).first()
+    if stored is not None and stored.content != content:
+        raise ImportConflict(
+            f"supplier footprint {id} is stored with other content; PACT gives an updated "
+            "footprint a new id"
         )
-    )
+    if stored is not None and stored.product == product:
+        return Imported(unchanged=1)
+    other = conn.execute(
+        select(P.c.id).where((P.c.product == product) & (P.c.id != id)).limit(1)
+    ).scalar()
+    if other is not None and not replace:
+        raise ImportConflict(
+            f"{product}: supplier footprint {other} stands for it already; nothing was imported "
+            "(replacing it is asked with --replace)"
+        )
+    conn.execute(delete(P).where((P.c.id == id) | (P.c.product == product)))
+    conn.execute(insert(P).values(id=id, product=product, content=content, owner=owner))
+    return Imported(added=int(stored is None and other is None),
+                    replaced=int(stored is not None or other is not None))  # fmt: skip
 
 
 def suppliers(conn: Connection) -> list[tuple[str, dict[str, Any]]]:

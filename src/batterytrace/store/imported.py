@@ -7,25 +7,21 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Imported:
-    """Entries an import added, replaced (another content under a stored key) and found stored
-    already as given (unchanged); ``id`` of the import kept, where imports are kept one by one
-    (carbon models), None when it changed nothing."""
+    """Entries an import added, replaced (another content under a stored key), found stored
+    already as given (unchanged) and removed (an import that replaces a whole set: custody
+    rules); ``id`` of the import kept, where imports are kept one by one (carbon models), None
+    when it changed nothing."""
 
     added: int = 0
     replaced: int = 0
     unchanged: int = 0
+    removed: int = 0
     id: int | None = None
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.replaced)
-
-    def __add__(self, other: Imported) -> Imported:
-        return Imported(
-            self.added + other.added,
-            self.replaced + other.replaced,
-            self.unchanged + other.unchanged,
-        )
+        return bool(self.added or self.replaced or self.removed)
 
     def __str__(self) -> str:
-        return f"{self.added} added, {self.replaced} replaced, {self.unchanged} unchanged"
+        removed = f", {self.removed} removed" if self.removed else ""
+        return f"{self.added} added, {self.replaced} replaced, {self.unchanged} unchanged{removed}"
