@@ -309,9 +309,11 @@ def verify(
     repo = _repository()
     with _progress() as progress:
         task = progress.add_task("verifying entries", total=None)
+        phase = {"now": "entries"}
 
         def step(what: str, done: int, total: int) -> None:
-            if progress.tasks[task].description != f"verifying {what}":  # the next phase
+            if what != phase["now"]:  # the holdings after the entries: a bar of its own
+                phase["now"] = what
                 progress.reset(task, description=f"verifying {what}")
             progress.update(task, completed=done, total=total)
 
@@ -1034,7 +1036,7 @@ def carbon_list(
 ) -> None:
     """The carbon imports kept, each with what it added or replaced (`carbon remove` undoes one)."""
     rows = [
-        {"id": id_, "source": source, "imported": when.isoformat(),
+        {"id": id_, "source": source, "imported": when.isoformat(timespec="seconds"),
          "activities": len(m.activities), "lanes": len(m.lanes),
          "allocation": len(m.allocation), "proxies": len(m.proxies)}
         for id_, source, when, m in _repository().carbon_imports()

@@ -65,6 +65,8 @@ def verify(
     report = VerifyReport()
     heads: dict[int, str] = {}
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # one snapshot for the walk and the holdings
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
         total = conn.execute(select(func.count()).select_from(_E)).scalar_one()
         checkpoints = list(
             conn.execute(select(schema.checkpoint).order_by(schema.checkpoint.c.seq))
