@@ -271,7 +271,7 @@ def _by_key(
 
 def _contents(group: list[Activity]) -> list[tuple[Any, ...]]:
     """What the data of one key state, whatever their order and where they were read."""
-    return sorted((a.amount, a.unit, a.mix, a.quality.value) for a in group)
+    return sorted((a.amount, a.unit, tuple(sorted(a.mix)), a.quality.value) for a in group)
 
 
 def _activity_json(a: Activity) -> dict[str, Any]:
