@@ -3,11 +3,18 @@ holding) and names the table and the row a raw-SQL change, deletion or insertion
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import text
+from typer.testing import CliRunner
 
+from batterytrace.cli import app
+from batterytrace.epcis.hash import event_hash
 from batterytrace.epcis.model import Document
+from batterytrace.ledger import chain as ledger_chain
 from batterytrace.repository import Repository
+from batterytrace.store.records import event_from_content
 from factories import T0, chain
 
 CELLS = 6  # the entry of the transformation that made the four cells (factories.chain)
@@ -137,3 +144,46 @@ def test_a_changed_figure_row_is_named(filled: Repository) -> None:
         4,
         "event figures differ from the content (event_figure row holds other figures)",
     )
+
+
+def test_tampered_holdings_do_not_hide_a_rewritten_history(filled: Repository) -> None:
+    """The signed heads are still compared when only a derived row failed."""
+    _sql(filled, "UPDATE holding SET items = items * 10")
+    with filled.engine.begin() as conn:  # the last entry rewritten and chained again
+        prev, content = conn.execute(
+            text(
+                "SELECT p.entry_hash, e.content FROM event e, event p WHERE e.seq = 7 AND p.seq = 6"
+            )
+        ).one()
+        content = content.replace(
+            '"eventTimeZoneOffset":"+00:00"', '"eventTimeZoneOffset":"+01:00"'
+        )
+        hash_id = event_hash(event_from_content(content))
+        conn.execute(
+            text("UPDATE event SET content = :c, hash_id = :h, entry_hash = :e WHERE seq = 7"),
+            {
+                "c": content,
+                "h": hash_id,
+                "e": ledger_chain.entry_hash(prev, 7, hash_id, content.encode()),
+            },
+        )
+    report = filled.verify()
+    assert report.failure is not None and report.failure.reason.startswith("holding row")
+    assert report.checkpoint_failures == [
+        "checkpoint at entry 7: signed head differs from the chain (history rewritten)"
+    ]
+
+
+def test_the_command_names_the_holding_row(
+    filled: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BATTERYTRACE_DB", filled.url)
+    monkeypatch.setenv("BATTERYTRACE_KEY", str(filled.key_path))
+    pack = _pack(filled)
+    _sql(filled, "UPDATE holding SET items = items * 10 WHERE level = 1")
+    result = CliRunner().invoke(app, ["verify", "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["problems"] == [
+        f"entry 6 (event urn:uuid:t-cells): holding row (source 6, container {pack!r}) holds "
+        "items=40, level=1, the events give items=4, level=1"
+    ]

@@ -113,10 +113,12 @@ def verify(
         report.head = prev
         if report.failure is None and total != report.entries:
             report.failure = Failure(report.entries + 1, None, "entries are missing from the chain")
+        found = None
         if report.failure is None:
             found = derived.check_holdings(conn, _phase(progress, "holdings", report.entries))
-            report.failure = None if found is None else Failure(*found)
-    _check_checkpoints(report, checkpoints, heads, public_key)
+    _check_checkpoints(report, checkpoints, heads, public_key)  # the heads of a sound walk
+    if found is not None:
+        report.failure = Failure(*found)
     return report
 
 
