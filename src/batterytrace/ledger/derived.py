@@ -28,7 +28,8 @@ CREATE TEMPORARY TABLE {_CHECK} (
 )
 """
 _INDEX = f"CREATE INDEX ix_{_CHECK} ON {_CHECK} (container, level, source, items)"
-# Rows stored but not derived, and derived but not stored, by key (a changed row is both).
+# Rows stored but not derived, and derived but not stored, by key (a changed row is both): the
+# first three tell the first differing key whole and whether another differs.
 _DIFFERENT = f"""
 SELECT 'stored' AS side, d.* FROM (
     SELECT {_COLUMNS} FROM holding EXCEPT SELECT {_COLUMNS} FROM {_CHECK}
@@ -38,6 +39,7 @@ SELECT 'derived' AS side, d.* FROM (
     SELECT {_COLUMNS} FROM {_CHECK} EXCEPT SELECT {_COLUMNS} FROM holding
 ) d
 ORDER BY source, container_class, container, side
+LIMIT 3
 """
 _E = schema.event
 
@@ -54,13 +56,10 @@ def check_holdings(
     holdings.rebuild(conn, progress, table=_CHECK)
     first: dict[str, Row[Any]] = {}  # side -> row, of the first differing key
     keys: set[tuple[int, str, str]] = set()  # the differing keys, counted up to two
-    differing = conn.exec_driver_sql(_DIFFERENT)
-    for row in differing:
+    for row in conn.exec_driver_sql(_DIFFERENT).all():
         keys.add((row.source, row.container_class, row.container))
-        if len(keys) > 1:
-            break
-        first[row.side] = row
-    differing.close()
+        if len(keys) == 1:
+            first[row.side] = row
     conn.exec_driver_sql(f"DROP TABLE {_CHECK}")
     if not first:
         return None
