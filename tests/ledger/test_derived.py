@@ -92,6 +92,16 @@ def test_an_inserted_holding_is_named(filled: Repository) -> None:
     )
 
 
+def test_a_changed_key_row_is_named(filled: Repository) -> None:
+    _sql(filled, f"UPDATE event_key SET value = 'x' WHERE seq = {PACKED} AND role = 'parentID'")
+    seq, event_id, reason = _failure(filled)
+    assert (seq, event_id) == (PACKED, "urn:uuid:pack")
+    assert reason == (
+        "indexed keys differ from the content (event_key row ('parentID', 'x') is not in the "
+        "content)"
+    )
+
+
 def test_a_deleted_key_row_is_named(filled: Repository) -> None:
     _sql(filled, f"DELETE FROM event_key WHERE seq = {PACKED} AND role = 'parentID'")
     seq, _, reason = _failure(filled)
