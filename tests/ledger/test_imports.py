@@ -250,7 +250,7 @@ def test_custody_closes_and_transfers_are_recorded(repo: Repository) -> None:
     assert listed == [
         ("custody", "import", {"rules added": 3}),
         ("custody", "transfer", {"transfers added": 1}),
-        ("custody", "close", {"periods closed added": 1}),
+        ("custody", "close", {"closed periods added": 1}),
     ]
     assert repo.verify().ok
     _sql(repo, "UPDATE custody_transfer SET kg = :kg", kg='{"Co":30.0}')

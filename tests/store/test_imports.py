@@ -238,7 +238,9 @@ def test_a_factor_set_again_changes_nothing_and_another_under_its_version_is_ref
     filled: Repository,
 ) -> None:
     assert filled.import_factors(read_csv(FACTORS, "test", "1")) == Imported(unchanged=1)
-    changed = read_csv(FACTORS.replace("diesel,Diesel,fuel,,L,3,", "diesel,Diesel,fuel,,L,30,"), "test", "1")
+    changed = read_csv(
+        FACTORS.replace("diesel,Diesel,fuel,,L,3,", "diesel,Diesel,fuel,,L,30,"), "test", "1"
+    )
     before = _rows(filled, "factor_set")
     with pytest.raises(ImportConflict, match="factor set test@1 is stored with other factors"):
         filled.import_factors(changed)

@@ -7,7 +7,9 @@ by whom, and its effect (counts). An import is applied through the same function
 ``verify`` replays: verify recomputes every imported table (master data, carbon models, custody
 rules, closed periods and transfers, contracts, factor sets, supplier footprints) from the
 recorded imports, in a scratch in-memory database, and compares it with the stored rows, so a
-row changed, removed or added by hand fails and names the import that wrote it.
+row changed, removed or added by hand fails and names the import that wrote it. The appliers
+decide what an import changes (refusing a conflict before writing, decision 017): an import
+that changes nothing is not recorded.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def _close(conn: Connection, content: Content, _: Origin) -> Effect:
     when = datetime.fromtimestamp(content["closedAt"] / 1000, UTC)
     claim = parse_claim(content["claim"])
     custody_store.close(conn, content["site"], claim, content["period"], when)
-    return {"periods closed": Imported(added=1)}
+    return {"closed periods": Imported(added=1)}
 
 
 def _transfer(conn: Connection, content: Content, _: Origin) -> Effect:
