@@ -42,7 +42,7 @@ def test_init_keeps_an_existing_key(env: Path) -> None:
     assert result.exit_code == 0 and "kept existing" in result.output
     assert (env / "cli.key").read_bytes() == key
     body = json.loads(runner.invoke(app, ["init", "--json"]).stdout)
-    assert body["revision"] == "0013" and body["key_created"] is False
+    assert body["revision"] == "0014" and body["key_created"] is False
 
 
 def test_capture_prints_counts_and_is_idempotent(env: Path) -> None:
@@ -279,7 +279,8 @@ def test_custody_commands(env: Path) -> None:
     assert first.startswith("first custody recomputation kept")
     rules = write(env / "rules.json", CUSTODY_RULES)
     assert (
-        runner.invoke(app, ["custody", "import", str(rules)]).stdout == "4 custody rules imported\n"
+        runner.invoke(app, ["custody", "import", str(rules)]).stdout
+        == "custody rules: 4 added, 0 replaced, 0 unchanged\n"
     )
     Repository().capture_document(Document(creationDate=T0, events=custody_chain()))
     balance = json.loads(runner.invoke(app, ["custody", "balance", PCAM, "--json"]).stdout)
@@ -354,7 +355,8 @@ def test_contract_commands(env: Path) -> None:
 
     agreement = contract(1.0) | {"purchaseOrders": ["PO-1"]}
     path = write(env / "contract.json", agreement)
-    assert runner.invoke(app, ["contract", "import", str(path)]).stdout == "1 agreements imported\n"
+    imported = runner.invoke(app, ["contract", "import", str(path)]).stdout
+    assert imported == "agreements: 1 added, 0 replaced, 0 unchanged\n"
     status = json.loads(runner.invoke(app, ["contract", "status", "--json"]).stdout)
     (report,) = status["contracts"]
     annual = report["annual"]
@@ -390,7 +392,10 @@ def test_carbon_commands(env: Path, scenario_files: Path) -> None:
     md = runner.invoke(app, ["masterdata", "import", str(scenario_files / "masterdata.json")])
     assert md.exit_code == 0
     imported = runner.invoke(app, ["carbon", "import", str(scenario_files / "carbon.json")])
-    assert imported.stdout.startswith("189 activity data, 11 lanes, 0 allocation rules, 5 proxies")
+    assert imported.stdout.startswith(  # import record 2: the master data are record 1
+        "carbon import 2 (carbon.json): 205 added, 0 replaced, 0 unchanged (189 activity data, "
+        "11 lanes, 0 allocation rules, 5 proxies kept)"
+    )
     listing = runner.invoke(app, ["carbon", "factors"], env={"COLUMNS": "250"}).stdout
     assert "batterytrace@2026.1" in listing and "electricity-grid-ma" in listing
     pack = runner.invoke(app, ["events", "--json", "EQ_bizStep=packing", "perPage=1000"])

@@ -327,12 +327,21 @@ def verify(
         ),
     ] = None,
 ) -> None:
-    """Recompute every event hash, the whole chain, the imported tables from the import
-    records, and the signed checkpoints; name the first broken entry."""
+    """Recompute every event hash, the whole chain, the rows derived from the events (key rows,
+    event figures, holdings), the imported tables from the import records, and the signed
+    checkpoints; name the first broken entry."""
     repo = _repository()
     with _progress() as progress:
-        task = progress.add_task("verifying", total=None)
-        report = repo.verify(lambda n: progress.update(task, completed=n), against)
+        task = progress.add_task("verifying entries", total=None)
+        phase = {"now": "entries"}
+
+        def step(what: str, done: int, total: int) -> None:
+            if what != phase["now"]:  # the holdings after the entries: a bar of its own
+                phase["now"] = what
+                progress.reset(task, description=f"verifying {what}")
+            progress.update(task, completed=done, total=total)
+
+        report = repo.verify(step, against)
     first = str(report.failure) if report.failure else None
     if first and report.broken > 1:
         first += f" ({report.broken} entries fail their own check in all)"
@@ -430,11 +439,16 @@ def masterdata_import(
         ),
     ],
 ) -> None:
-    """Add or replace records; checked with what is stored, all or nothing."""
+    """Add or replace records (by id); checked with what is stored, all or nothing. Records
+    stored already as given are left as they are; a record of a stored id with other content
+    replaces it. An import that changes nothing is not recorded."""
     from batterytrace.masterdata import read_master_data
 
-    counts = _repository().import_master_data(read_master_data(source), source.name)
-    out.print(", ".join(f"{n} {kind}" for kind, n in counts.items()) + " imported")
+    done = _repository().import_master_data(read_master_data(source), source.name)
+    for kind, effect in done.items():
+        out.print(f"{kind}: {effect}")
+    if not any(effect.changed for effect in done.values()):
+        out.print(f"{source.name}: nothing changed, not recorded")
 
 
 @masterdata_app.command("export")
@@ -492,14 +506,16 @@ def custody_import(
     source: Annotated[Path, typer.Argument(help="JSON rules: origins and site policies.")],
 ) -> None:
     """Replace the custody rules: where claims originate (with their evidence) and the model
-    each site runs per claim (decision 008)."""
+    each site runs per claim (decision 008). The stored rules again change nothing."""
     from batterytrace.custody.rules import CustodyRules
 
     data = _read_json(source, CustodyError)
     if not isinstance(data, dict):
         raise CustodyError(f"{source}: a JSON object with origins and policies is expected")
-    count = _repository().import_custody_rules(CustodyRules.from_json(data), source.name)
-    out.print(f"{count} custody rules imported")
+    done = _repository().import_custody_rules(CustodyRules.from_json(data), source.name)
+    out.print(
+        f"custody rules: {done}" + ("" if done.changed else "; nothing changed, not recorded")
+    )
 
 
 @custody_app.command("balance")
@@ -741,7 +757,8 @@ app.add_typer(contract_app, name="contract")
 def contract_import(
     source: Annotated[Path, typer.Argument(help="JSON: one agreement, or a list of them.")],
 ) -> None:
-    """Add or replace offtake agreements (by id)."""
+    """Add or replace offtake agreements (by id); one stored already as given is left as it
+    is."""
     from batterytrace.contracts.agreement import Agreement
 
     data = _read_json(source, ContractError)
@@ -749,7 +766,8 @@ def contract_import(
     if not all(isinstance(item, dict) for item in items):
         raise ContractError(f"{source}: an agreement object or a list of them is expected")
     agreements = [Agreement.from_json(item, f"contract[{i}]") for i, item in enumerate(items)]
-    out.print(f"{_repository().import_contracts(agreements, source.name)} agreements imported")
+    done = _repository().import_contracts(agreements, source.name)
+    out.print(f"agreements: {done}" + ("" if done.changed else "; nothing changed, not recorded"))
 
 
 @contract_app.command("status")
@@ -1052,7 +1070,7 @@ def demo(
     out.print(scenario.statement(), soft_wrap=True)
     masterdata = workdir / "scenario" / "masterdata.json"
     counts = repo.import_master_data(read_master_data(masterdata), masterdata.name)
-    out.print("master data: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    out.print("master data: " + ", ".join(f"{n.added} {kind}" for kind, n in counts.items()))
     for path in sorted((workdir / "scenario").glob("events-*.jsonld")):
         result = _capture_file(repo, path)
         if result["rejected"]:
@@ -1123,18 +1141,72 @@ def carbon_import(
             help="JSON model (activities, lanes, allocation, proxies) or CSV activities."
         ),
     ],
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Replace stored data of the same site, period, kind and factor (and settings "
+            "of the same lane, site or product) that the file states otherwise.",
+        ),
+    ] = False,
 ) -> None:
-    """Add activity data and modelling choices (decision 010); settings of later imports
-    replace earlier ones for the same site, lane or product, activity data add up."""
+    """Add activity data and modelling choices (decision 010). What is stored already changes
+    nothing; a datum for a site, period, kind and factor already stored with other values (or
+    another lane, allocation or proxy setting) is refused, nothing written, unless --replace."""
     from batterytrace.carbon import activity
 
     if source.suffix.lower() == ".csv":
         model = activity.from_csv(source.read_text(encoding="utf-8"), source.name)
     else:
         model = activity.from_json(_read_json(source, ActivityError), source.name)
-    count = _repository().import_carbon(model, source.name)
-    out.print(f"{count} activity data, {len(model.lanes)} lanes, {len(model.allocation)} "
-              f"allocation rules, {len(model.proxies)} proxies imported")  # fmt: skip
+    repo = _repository()
+    done = repo.import_carbon(model, source.name, replace=replace)
+    if done.id is None:
+        out.print(
+            f"{source.name}: nothing changed, {done.unchanged} entries stored already "
+            "(not recorded)"
+        )
+        return
+    kept = next(m for id_, _, _, m in repo.carbon_imports() if id_ == done.id)
+    out.print(f"carbon import {done.id} ({source.name}): {done} ({len(kept.activities)} activity "
+              f"data, {len(kept.lanes)} lanes, {len(kept.allocation)} allocation rules, "
+              f"{len(kept.proxies)} proxies kept)", soft_wrap=True)  # fmt: skip
+
+
+@carbon_app.command("list")
+@user_errors
+def carbon_list(
+    json_output: Annotated[bool, typer.Option("--json", help="Print the imports as JSON.")] = False,
+) -> None:
+    """The carbon imports kept, each by its import record's number, with what it added or
+    replaced (`carbon remove` undoes one)."""
+    rows = [
+        {"id": id_, "source": source, "imported": when.isoformat(timespec="seconds"),
+         "activities": len(m.activities), "lanes": len(m.lanes),
+         "allocation": len(m.allocation), "proxies": len(m.proxies)}
+        for id_, source, when, m in _repository().carbon_imports()
+    ]  # fmt: skip
+    if json_output:
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table(*rows[0].keys() if rows else ("id",), title="carbon imports")
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    out.print(table)
+
+
+@carbon_app.command("remove")
+@user_errors
+def carbon_remove(
+    import_id: Annotated[
+        int,
+        typer.Argument(metavar="ID", help="The import's record number (`carbon list`, `imports`)."),
+    ],
+) -> None:
+    """Undo one carbon import: its data and settings go, what it replaced applies again. The
+    removal is recorded in the ledger like an import."""
+    _repository().remove_carbon(import_id)
+    out.print(f"carbon import {import_id} removed")
 
 
 @carbon_app.command("factors")
@@ -1152,15 +1224,16 @@ def carbon_factors(
     ] = None,
 ) -> None:
     """List the emission factors of a set with their sources, or add a set of your own (only
-    the factors it overrides are needed: the shipped set stands under it)."""
+    the factors it overrides are needed: the shipped set stands under it). Adding the same set
+    again changes nothing; other factors under a stored name@version are refused."""
     from batterytrace.carbon import factors
 
     repo = _repository()
     if add is not None:
         if not name or not version:
             raise FactorError("--add needs --name and --version")
-        repo.import_factors(factors.read_csv(add.read_text(encoding="utf-8"), name, version))
-        out.print(f"factor set {name}@{version} added")
+        done = repo.import_factors(factors.read_csv(add.read_text(encoding="utf-8"), name, version))
+        out.print(f"factor set {name}@{version} " + ("added" if done.added else "unchanged"))
         return
     chosen = repo.factor_set(label)
     table = Table(title=f"emission factors {chosen.label} (kg CO2e per unit); sets: "
@@ -1292,11 +1365,21 @@ def pact_import(
             "--product", help="The product class (EPC class pattern) or lot it stands for."
         ),
     ],
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Replace the supplier footprint the product has."),
+    ] = False,
 ) -> None:
     """Use a supplier's PACT footprint for a product class or lot: it replaces the proxy
-    factor (or the site's activity data), and footprints downstream say so."""
+    factor (or the site's activity data), and footprints downstream say so. The same footprint
+    again changes nothing; another for a product that has one is refused unless --replace."""
     document = _read_json(source, PactError)
-    read = _repository().import_supplier_footprint(document, product, source.name)
+    read, done = _repository().import_supplier_footprint(
+        document, product, source.name, replace=replace
+    )
+    if not done.changed:
+        out.print(f"supplier footprint {read.id}: stored already for {product}, nothing changed")
+        return
     out.print(f"supplier footprint {read.id} ({read.company_name}): {read.kg_co2e_per_kg:.6g} "
               f"kg CO2e/kg, PACT {read.spec_version}, used for {product}")  # fmt: skip
 

@@ -37,6 +37,11 @@ class StoreError(BatteryTraceError):
     """The store is missing, not initialised or not reachable."""
 
 
+class ImportConflict(BatteryTraceError):
+    """An import states other content under a key already stored (an activity datum, a
+    factor-set version, a supplier footprint id), or names an import that is not there."""
+
+
 class LedgerKeyError(BatteryTraceError):
     """The checkpoint signing key is missing or unreadable."""
 

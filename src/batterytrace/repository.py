@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ from batterytrace.errors import (
 )
 from batterytrace.identifiers import epc_urn
 from batterytrace.ledger import chain, checkpoint, imports, keys
-from batterytrace.ledger.verify import VerifyReport, verify
+from batterytrace.ledger.verify import Progress, VerifyReport, verify
 from batterytrace.masterdata import MasterData, Material, MaterialKind
 from batterytrace.store import carbon as carbon_store
 from batterytrace.store import contracts as contracts_store
@@ -75,6 +76,7 @@ from batterytrace.store import custody as custody_store
 from batterytrace.store import database, schema
 from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store.events import CaptureResult, EventStore
+from batterytrace.store.imported import Imported
 from batterytrace.store.lineage import Decoded, StoreLineage
 from batterytrace.store.query import ParamValue, QueryPage, SimpleEventQuery
 from batterytrace.trace.balance import DEFAULT_TOLERANCE, BalanceReport
@@ -150,18 +152,6 @@ class Repository:
         self._initialised = True
         return EventStore(self.engine, keys.load_private(self.key_path) if signing else None)
 
-    def _import(
-        self,
-        kind: str,
-        content: object,
-        source: str | None = None,
-        owner: str | None = None,
-        check: Callable[[Connection], object] | None = None,
-    ) -> imports.ImportRecord:
-        """Write an import, record it in the ledger and sign the heads: all or nothing.
-        ``check`` runs first, against what is stored, in the same transaction."""
-        return self._record(kind, "import", content, source, owner, check)
-
     def _record(
         self,
         kind: str,
@@ -170,15 +160,20 @@ class Repository:
         source: str | None = None,
         owner: str | None = None,
         check: Callable[[Connection], object] | None = None,
-    ) -> imports.ImportRecord:
+    ) -> tuple[imports.Effect, imports.ImportRecord | None]:
+        """Write an import (or removal, or custody act) through its applier, record it in the
+        ledger and sign the heads: all or nothing. ``check`` runs first, against what is
+        stored, in the same transaction. What it changed, and its record: one that changes
+        nothing is neither recorded nor signed (None)."""
         store = self._store(signing=True)
         assert store.signing_key is not None
         with store.writing(f"{kind} {action}") as conn:
             if check is not None:
                 check(conn)
-            record = imports.apply(conn, kind, action, content, source, owner)
-            checkpoint.sign(conn, store.signing_key)
-        return record
+            effect, record = imports.apply(conn, kind, action, content, source, owner)
+            if record is not None:
+                checkpoint.sign(conn, store.signing_key)
+        return effect, record
 
     def import_records(self) -> list[imports.ImportRecord]:
         """Every recorded import, removal and key rotation, in order."""
@@ -242,14 +237,11 @@ class Repository:
 
     def import_master_data(
         self, data: MasterData, source: str | None = None, owner: str | None = None
-    ) -> dict[str, int]:
-        """Add or replace parties, sites and materials; checked with what is stored, all or
-        nothing. Returns how many records of each kind were written."""
-        record = self._import(
-            "masterdata", data.to_json(), source, owner,
-            lambda conn: masterdata_store.load(conn).merged(data),  # raises before any write
-        )  # fmt: skip
-        return record.effect
+    ) -> dict[str, Imported]:
+        """Add or replace parties, sites and materials (by id); checked with what is stored, all
+        or nothing; records stored already as given are left as they are. What changed, per
+        kind (parties, sites, materials)."""
+        return self._record("masterdata", "import", data.to_json(), source, owner)[0]
 
     def master_data(self) -> MasterData:
         """Every stored party, site and material."""
@@ -258,9 +250,10 @@ class Repository:
 
     def import_custody_rules(
         self, rules: CustodyRules, source: str | None = None, owner: str | None = None
-    ) -> int:
-        """Replace the chain-of-custody rules (origins, site policies); how many entries."""
-        return self._import("custody", rules.to_json(), source, owner).effect["rules"]
+    ) -> Imported:
+        """Replace the chain-of-custody rules (origins, site policies), unless they are the
+        stored ones (nothing written); entries added, unchanged and removed."""
+        return self._record("custody", "import", rules.to_json(), source, owner)[0]["rules"]
 
     def custody_rules(self) -> CustodyRules:
         with self._store().engine.connect() as conn:
@@ -357,10 +350,11 @@ class Repository:
 
     def import_contracts(
         self, agreements: list[Agreement], source: str | None = None, owner: str | None = None
-    ) -> int:
-        """Add or replace offtake agreements (by id); how many were written."""
+    ) -> Imported:
+        """Add or replace offtake agreements (by id); one stored already as given is left as
+        it is."""
         content = [a.to_json() for a in agreements]
-        return self._import("contracts", content, source, owner).effect["agreements"]
+        return self._record("contracts", "import", content, source, owner)[0]["agreements"]
 
     def contracts(self) -> list[Agreement]:
         with self._store().engine.connect() as conn:
@@ -376,25 +370,41 @@ class Repository:
 
     # --- carbon footprint (issue 5, decision 010) ------------------------------------------
 
-    def import_carbon(self, model: Model, source: str, owner: str | None = None) -> int:
-        """Add a carbon model (activity data, lanes, allocation rules, proxies); it is checked
-        together with the stored ones first. How many activity data it holds."""
-        self._import(
-            "carbon", model.to_json(), source, owner,
-            lambda conn: carbon_store.model(conn).merged(model),
-        )  # fmt: skip
-        return len(model.activities)
+    def import_carbon(
+        self, model: Model, source: str, owner: str | None = None, replace: bool = False
+    ) -> Imported:
+        """Import a carbon model (activity data, lanes, allocation rules, proxies) over the
+        stored one (decision 016): what is stored already as given changes nothing (and is not
+        recorded); a datum for a site, period, kind and factor already stated (or a lane,
+        site's allocation, proxy already set) with other values is refused, nothing written,
+        unless ``replace``. What the import changed is kept under its import record's number
+        (``id``: ``carbon_imports``, ``remove_carbon``)."""
+        action = "replace" if replace else "import"
+        effect, record = self._record("carbon", action, model.to_json(), source, owner)
+        return dataclass_replace(effect["entries"], id=record.seq if record else None)
+
+    def carbon_imports(self) -> list[tuple[int | None, str, datetime, Model]]:
+        """(import record, source, when, what it changed) of every carbon import kept, in
+        import order."""
+        with self._store().engine.connect() as conn:
+            return carbon_store.imports(conn)
+
+    def remove_carbon(self, record: int, owner: str | None = None) -> None:
+        """Undo the carbon import of import record ``record``: what it replaced applies again.
+        The removal is recorded, naming that record."""
+        self._record("carbon", "remove", {"record": record}, None, owner)
 
     def carbon_model(self) -> Model:
         with self._store().engine.connect() as conn:
             return carbon_store.model(conn)
 
-    def import_factors(self, factors: FactorSet, owner: str | None = None) -> None:
-        """Add (or replace) a user's emission-factor set, chosen by ``name@version``."""
+    def import_factors(self, factors: FactorSet, owner: str | None = None) -> Imported:
+        """Add a user's emission-factor set, chosen by ``name@version``: the same set again
+        changes nothing, other factors under a stored label are refused (ImportConflict)."""
         if factors.label == shipped().label:
             raise FactorError(f"{factors.label} is the shipped set; give your set another name")
         content = {"name": factors.name, "version": factors.version, "csv": write_csv(factors)}
-        self._import("factors", content, factors.label, owner)
+        return self._record("factors", "import", content, factors.label, owner)[0]["factor sets"]
 
     def factor_sets(self) -> list[FactorSet]:
         """The shipped set, then the users' sets."""
@@ -419,13 +429,16 @@ class Repository:
         product: str,
         source: str | None = None,
         owner: str | None = None,
-    ) -> pact.SupplierFootprint:
+        replace: bool = False,
+    ) -> tuple[pact.SupplierFootprint, Imported]:
         """Keep a supplier's PACT footprint as the footprint of a product class or lot: it
-        replaces the proxy factor (or the site's activity data) for that product."""
+        replaces the proxy factor (or the site's activity data) for that product. The same
+        again changes nothing; another footprint for a product that has one is refused unless
+        ``replace``, other content under a stored footprint id always (ImportConflict)."""
         read = pact.read(document)
         content = {"id": read.id, "product": node_id(product), "document": document}
-        self._import("supplier", content, source, owner)
-        return read
+        action = "replace" if replace else "import"
+        return read, self._record("supplier", action, content, source, owner)[0]["footprints"]
 
     def product_system(self, factors: str | None = None, model: Model | None = None) -> System:
         """The product system of everything stored (decision 010); ``model`` replaces the
@@ -581,11 +594,10 @@ class Repository:
             lineage = StoreLineage(conn)
             return balance_of(lineage, lineage.transformations(), tolerance=tolerance)
 
-    def verify(
-        self, progress: Callable[[int], None] | None = None, against: Path | None = None
-    ) -> VerifyReport:
-        """Recompute every hash ID, the chain, derived rows, the imported tables and checkpoint
-        signatures; ``against``: a head exported earlier (:meth:`export_head`) the store must
+    def verify(self, progress: Progress | None = None, against: Path | None = None) -> VerifyReport:
+        """Recompute every hash ID, the chain, derived rows (the holdings too), the imported
+        tables and checkpoint signatures; ``progress`` gets what is checked, how far and out of
+        how many; ``against``: a head exported earlier (:meth:`export_head`) the store must
         still hold."""
         store = self._store()
         head = None

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from batterytrace.carbon.activity import from_json
+from batterytrace.carbon.activity import Model, from_json
 from batterytrace.carbon.factors import read_csv
 from batterytrace.carbon.pact import Declared, export
 from batterytrace.cli import app
@@ -22,8 +22,11 @@ from batterytrace.contracts.agreement import Agreement
 from batterytrace.custody.claims import Claim
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Document
+from batterytrace.errors import ImportConflict
 from batterytrace.masterdata import MasterData, MaterialKind, Party, Site, SiteRole, material
 from batterytrace.repository import Repository
+from batterytrace.store.imported import Imported
+from batterytrace.trace.lineage import node_id
 from factories import CUSTODY_RULES, PCAM, REFINERY, T0, custody_chain
 
 MAKER = "urn:epc:id:pgln:6111111.00000"
@@ -126,12 +129,12 @@ def test_every_import_kind_is_recorded_and_listed(imported: Repository) -> None:
         (6, "supplier", "import", None),
     ]
     assert [r["effect"] for r in listed] == [
-        {"parties": 1, "sites": 1, "materials": 1},
-        {"activities": 1, "lanes": 0, "allocation rules": 0, "proxies": 0},
-        {"rules": 4},
-        {"agreements": 1},
-        {"factors": 1},
-        {"footprints": 1},
+        {"parties added": 1, "sites added": 1, "materials added": 1},
+        {"entries added": 1},
+        {"rules added": 4},
+        {"agreements added": 1},
+        {"factor sets added": 1},
+        {"footprints added": 1},
     ]
     with imported.engine.connect() as conn:
         contents = [r[0] for r in conn.execute(text("SELECT content FROM import_record"))]
@@ -221,7 +224,7 @@ def test_rows_imported_before_records_existed_are_adopted_once(
     repo.init()
     (adopted,) = repo.import_records()
     assert (adopted.kind, adopted.action) == ("store", "adopt")
-    assert adopted.effect["material"] == 1
+    assert adopted.effect["material added"] == 1
     assert repo.verify().ok
     _sql(repo, "UPDATE material SET content = replace(content, '52.0', '104.0')")
     assert repo.verify().import_failure == (
@@ -245,12 +248,107 @@ def test_custody_closes_and_transfers_are_recorded(repo: Repository) -> None:
     repo.close_period(REFINERY, Claim("recycled"), "2025-Q1")
     listed = [(r.kind, r.action, r.effect) for r in repo.import_records()]
     assert listed == [
-        ("custody", "import", {"rules": 3}),
-        ("custody", "transfer", {"transfers": 1}),
-        ("custody", "close", {"periods closed": 1}),
+        ("custody", "import", {"rules added": 3}),
+        ("custody", "transfer", {"transfers added": 1}),
+        ("custody", "close", {"closed periods added": 1}),
     ]
     assert repo.verify().ok
     _sql(repo, "UPDATE custody_transfer SET kg = :kg", kg='{"Co":30.0}')
     failure = repo.verify().import_failure
     assert failure is not None and failure.startswith("custody_transfer urn:uuid:")
     assert "differs from what import record 2 (custody transfer, " in failure
+
+
+# --- imports that change nothing, replacements and removals (decision 017) ----------------------
+
+
+def _electricity(kwh: float, site: str = PLANT) -> Model:
+    return from_json(
+        {"activities": [{"site": site, "period": "2025", "kind": "electricity", "factor": "grid",
+                         "amount": kwh, "unit": "kWh"}]},
+        "carbon.json",
+    )  # fmt: skip
+
+
+def _recorded(repo: Repository) -> tuple[list[tuple[int, str, str]], int]:
+    """The import records (seq, kind, action) and the checkpoints, after a verify that passes."""
+    report = repo.verify()
+    assert report.ok, (report.failure, report.import_failure, report.checkpoint_failures)
+    return [(r.seq, r.kind, r.action) for r in repo.import_records()], report.checkpoints
+
+
+def test_an_import_that_changes_nothing_is_neither_recorded_nor_signed(
+    imported: Repository, tmp_path: Path
+) -> None:
+    before = _recorded(imported)
+    assert imported.import_master_data(master_data(), "again.json") == {
+        "parties": Imported(unchanged=1), "sites": Imported(unchanged=1),
+        "materials": Imported(unchanged=1),
+    }  # fmt: skip
+    model = {"activities": [{"site": PLANT, "period": "2025", "kind": "electricity",
+                             "factor": "grid", "amount": 40, "unit": "kWh"}]}  # fmt: skip
+    assert imported.import_carbon(from_json(model, "again.json"), "again.json").id is None
+    imported.import_custody_rules(CustodyRules.from_json(CUSTODY_RULES), "again.json")
+    imported.import_contracts([Agreement.from_json(AGREEMENT)], "again.json")
+    imported.import_factors(read_csv(FACTORS, "test", "1"))
+    product = "urn:epc:idpat:sgtin:6111111.000201.*"
+    assert not imported.import_supplier_footprint(supplier_document(), product)[1].changed
+    assert _recorded(imported) == before  # (6 records, 6 checkpoints), as after the first
+    env = {"BATTERYTRACE_DB": imported.url, "BATTERYTRACE_KEY": str(imported.key_path)}
+    (tmp_path / "masterdata.json").write_bytes(orjson.dumps(master_data().to_json()))
+    said = CliRunner().invoke(
+        app, ["masterdata", "import", str(tmp_path / "masterdata.json")], env=env
+    )
+    assert said.exit_code == 0, said.output
+    assert "masterdata.json: nothing changed, not recorded" in said.stdout
+    assert _recorded(imported) == before
+
+
+def test_carbon_import_replace_and_remove_are_recorded_and_verify(repo: Repository) -> None:
+    repo.import_carbon(_electricity(40), "a.json")
+    assert _recorded(repo) == ([(1, "carbon", "import")], 1)
+    assert repo.import_carbon(_electricity(40), "a.json") == Imported(unchanged=1)
+    assert _recorded(repo) == ([(1, "carbon", "import")], 1)  # the same again: no record
+    with pytest.raises(ImportConflict, match="stored with other values"):
+        repo.import_carbon(_electricity(80), "b.json")
+    assert _recorded(repo) == ([(1, "carbon", "import")], 1)  # refused: nothing written
+    assert repo.import_carbon(_electricity(80), "b.json", replace=True) == Imported(
+        replaced=1, id=2
+    )
+    assert _recorded(repo) == ([(1, "carbon", "import"), (2, "carbon", "replace")], 2)
+    assert [a.amount for a in repo.carbon_model().activities] == [80]
+    repo.remove_carbon(2)
+    assert _recorded(repo) == (
+        [(1, "carbon", "import"), (2, "carbon", "replace"), (3, "carbon", "remove")],
+        3,
+    )
+    assert repo.import_records()[-1].effect == {"carbon imports removed": 1}
+    assert [a.amount for a in repo.carbon_model().activities] == [40]  # what it replaced
+    with pytest.raises(ImportConflict, match="carbon import 2: no such import"):
+        repo.remove_carbon(2)
+    assert len(repo.import_records()) == 3
+    _sql(repo, "UPDATE carbon_model SET content = replace(content, '40.0', '400.0')")
+    failure = repo.verify().import_failure
+    assert failure is not None and failure.startswith(
+        "carbon_model row 1: differs from what import record 1 (carbon import of a.json, "
+    )
+
+
+def test_a_removal_names_the_import_record_and_replays_to_the_same_rows(repo: Repository) -> None:
+    """The rows' ids are the backend's (a PostgreSQL sequence skips the numbers of rolled-back
+    inserts); what a removal records, and what the replay removes, is the import record."""
+    other = "urn:epc:id:sgln:6111111.00050.0"
+    repo.import_carbon(_electricity(40), "a.json")  # record 1
+    repo.import_carbon(_electricity(10, other), "b.json")  # record 2
+    repo.import_carbon(_electricity(80), "c.json", replace=True)  # record 3
+    _sql(repo, "UPDATE carbon_model SET id = id * 10 + 7")  # 17, 27, 37: not the replay's 1-3
+    assert _recorded(repo)[1] == 3
+    repo.remove_carbon(2)
+    with repo.engine.connect() as conn:
+        content = conn.execute(text("SELECT content FROM import_record WHERE seq = 4")).scalar()
+    assert orjson.loads(content) == {"record": 2}  # no backend-dependent id in the record
+    assert [(seq, source) for seq, source, _, _ in repo.carbon_imports()] == [
+        (1, "a.json"), (3, "c.json"),
+    ]  # fmt: skip
+    assert [(a.site, a.amount) for a in repo.carbon_model().activities] == [(node_id(PLANT), 80)]
+    assert _recorded(repo)[1] == 4  # the replay removed the same import: verify passes

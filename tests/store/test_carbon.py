@@ -235,7 +235,7 @@ def test_a_supplier_footprint_replaces_what_the_chain_recorded(
     document = repo.pact_footprint(SUL, "3", "test@1")
     for name in ("pcfExcludingBiogenicUptake", "pcfIncludingBiogenicUptake", "fossilGhgEmissions"):
         document["pcf"][name] = "2.5"
-    read = repo.import_supplier_footprint(document, "urn:epc:idpat:sgtin:6111111.000201.*")
+    read, _ = repo.import_supplier_footprint(document, "urn:epc:idpat:sgtin:6111111.000201.*")
     assert read.kg_co2e_per_kg == 2.5
     fp, _ = repo.footprint(PACK, "test@1")
     cell = (10 * 2.5 + 8 * 0.5) / 4  # the sulfate at the supplier's 2.5 kg CO2e/kg, no upstream

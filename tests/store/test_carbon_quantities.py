@@ -320,7 +320,7 @@ def test_a_shipped_pack_and_an_unknown_logistic_unit(repo: Repository, tmp_path:
 def test_migration_keeps_the_stated_quantities_of_an_existing_store(
     repo: Repository, tmp_path: Path
 ) -> None:
-    """A store captured before 0011 kept (class, null) for 10 LTR; the migration re-derives the
+    """A store captured before 0014 kept (class, null) for 10 LTR; the migration re-derives the
     stated quantity, as capture now writes it, and verify agrees."""
     setup(repo, tmp_path, solution_chain(10, "LTR"), master_data(sol={"density_kg_per_l": 1.25}))
     captured = figure_rows(repo)
@@ -331,7 +331,7 @@ def test_migration_keeps_the_stated_quantities_of_an_existing_store(
     config.set_main_option("script_location", str(Path(database.__file__).with_name("migrations")))
     with repo.engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.downgrade(config, "0012")
+        command.downgrade(config, "0013")
     old = figure_rows(repo)
     assert [node_id(SOL), None] in [
         entry for _, f in old for entry in orjson.loads(f).get("inputQuantityList", ())

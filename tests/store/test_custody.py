@@ -14,6 +14,7 @@ from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Document, Event
 from batterytrace.errors import CustodyError, PeriodClosed
 from batterytrace.repository import Repository
+from batterytrace.store.imported import Imported
 from batterytrace.trace.lineage import EventLineage, node_id
 from factories import CERTIFIED_MINE, CUSTODY_RULES, PCAM, REFINERY, T0, custody_chain, lot
 
@@ -33,9 +34,9 @@ def in_memory(events: list[Event]) -> Custody:
 
 def test_rules_are_kept_and_replaced(repo: Repository) -> None:
     rules = CustodyRules.from_json(CUSTODY_RULES)
-    assert repo.import_custody_rules(rules) == 4
+    assert repo.import_custody_rules(rules) == Imported(added=4)
     assert repo.custody_rules() == rules
-    assert repo.import_custody_rules(CustodyRules()) == 0
+    assert repo.import_custody_rules(CustodyRules()) == Imported(removed=4)
     assert repo.custody_rules() == CustodyRules()
 
 

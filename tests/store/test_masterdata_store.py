@@ -10,12 +10,17 @@ from typer.testing import CliRunner
 from batterytrace.cli import app
 from batterytrace.masterdata import InvalidMasterData, MasterData, Site, SiteRole, write_master_data
 from batterytrace.repository import Repository
+from batterytrace.store.imported import Imported
 from test_masterdata import GUEMASSA, MANAGEM, sample
 
 
 def test_import_and_load(repo: Repository) -> None:
     data = sample()
-    assert repo.import_master_data(data) == {"parties": 1, "sites": 2, "materials": 3}
+    assert repo.import_master_data(data) == {
+        "parties": Imported(added=1),
+        "sites": Imported(added=2),
+        "materials": Imported(added=3),
+    }
     assert repo.master_data() == data
 
 
@@ -55,7 +60,10 @@ def test_cli_import_export_round_trip(
     write_master_data(sample(), source, form)
     imported = runner.invoke(app, ["masterdata", "import", str(source)])
     assert imported.exit_code == 0, imported.output
-    assert "1 parties, 2 sites, 3 materials imported" in imported.stdout
+    assert imported.stdout.startswith(
+        "parties: 1 added, 0 replaced, 0 unchanged\nsites: 2 added, 0 replaced, 0 unchanged\n"
+        "materials: 3 added, 0 replaced, 0 unchanged\n"
+    )
     exported = tmp_path / f"exported.{form}"
     assert (
         runner.invoke(app, ["masterdata", "export", "--format", form, str(exported)]).exit_code == 0

@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from batterytrace.custody.ledger import Period
 from batterytrace.errors import ActivityError, AllocationError, BatteryTraceError
@@ -36,6 +36,8 @@ from batterytrace.units import dimension
 
 ACTIVITY_FIELDS = ("site", "period", "kind", "factor", "amount", "unit", "mix", "quality", "note")
 SHARE_TOLERANCE = 1e-6  # shares (a mix, allocation shares) must sum to 1 within this
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class Kind(StrEnum):
@@ -105,6 +107,17 @@ class Activity:
         assert self.period is not None
         return period_of(self.period, self.where)
 
+    @property
+    def key(self) -> tuple[str, str | None, Kind, str]:
+        """What one datum is about: site, period, kind and factor (a mix: its factors; process
+        emissions: none). An import states the data of each key it names."""
+        factor = "+".join(sorted(f for f, _ in self.mix)) if self.mix else self.factor or "-"
+        return self.site, self.period, self.kind, factor
+
+    def describe_key(self) -> str:
+        site, period, kind, factor = self.key
+        return f"site {site}, period {period}, kind {kind.value}, factor {factor}"
+
 
 @dataclass(frozen=True, slots=True)
 class Lane:
@@ -167,9 +180,11 @@ class Model:
         return self.lanes.get((origin, destination))
 
     def merged(self, other: Model) -> Model:
-        """This model with ``other``'s activities added and its settings over these."""
+        """This model with ``other``'s data and settings over these: ``other``'s activities
+        replace these of the same key (site, period, kind, factor), the others add up."""
+        stated = {a.key for a in other.activities}
         return Model(
-            [*self.activities, *other.activities],
+            [*(a for a in self.activities if a.key not in stated), *other.activities],
             {**self.lanes, **other.lanes},
             {**self.allocation, **other.allocation},
             {**self.proxies, **other.proxies},
@@ -191,6 +206,72 @@ class Model:
             ],
             "proxies": [{"product": p.product, "factor": p.factor} for p in self.proxies.values()],
         }
+
+
+@dataclass(slots=True)
+class Change:
+    """What importing a model changes over the stored one (decision 016): ``kept`` holds what
+    is new or differs (what the import stores), ``replaced`` names each entry that differs from
+    a stored one (the data of one key as one), ``added`` and ``unchanged`` count activity data
+    and settings new and stored already as given."""
+
+    kept: Model = field(default_factory=Model)
+    added: int = 0
+    replaced: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def change(stored: Model, incoming: Model) -> Change:
+    """Compare an import with the stored model, entry by entry: the activity data of one key
+    (site, period, kind, factor) together, each lane, site's allocation and proxy alone."""
+    out = Change()
+    groups = _by_key(incoming.activities)
+    before = _by_key(stored.activities)
+    for key, group in groups.items():
+        old = before.get(key)
+        if old is not None and _contents(old) == _contents(group):
+            out.unchanged += len(group)
+            continue
+        out.kept.activities.extend(group)
+        if old is None:
+            out.added += len(group)
+        else:
+            out.replaced.append(f"a datum for {group[0].describe_key()} ({group[0].where})")
+    _settings(out, incoming.lanes, stored.lanes, out.kept.lanes, "lane {0[0]} -> {0[1]}")
+    _settings(out, incoming.allocation, stored.allocation, out.kept.allocation,
+              "allocation of site {0}")  # fmt: skip
+    _settings(out, incoming.proxies, stored.proxies, out.kept.proxies, "proxy for {0}")
+    return out
+
+
+def _settings(
+    out: Change, new: Mapping[K, V], old: Mapping[K, V], kept: dict[K, V], label: str
+) -> None:
+    """Each setting of an import: stored already as given, new, or replacing another."""
+    for key, value in new.items():
+        before = old.get(key)
+        if before == value:
+            out.unchanged += 1
+            continue
+        kept[key] = value
+        if before is None:
+            out.added += 1
+        else:
+            out.replaced.append(label.format(key))
+
+
+def _by_key(
+    activities: Iterable[Activity],
+) -> dict[tuple[str, str | None, Kind, str], list[Activity]]:
+    groups: dict[tuple[str, str | None, Kind, str], list[Activity]] = {}
+    for a in activities:
+        groups.setdefault(a.key, []).append(a)
+    return groups
+
+
+def _contents(group: list[Activity]) -> list[tuple[Any, ...]]:
+    """What the data of one key state, whatever their order and where they were read."""
+    return sorted((a.amount, a.unit, tuple(sorted(a.mix)), a.quality.value) for a in group)
 
 
 def _activity_json(a: Activity) -> dict[str, Any]:

@@ -7,7 +7,9 @@ by whom, and its effect (counts). An import is applied through the same function
 ``verify`` replays: verify recomputes every imported table (master data, carbon models, custody
 rules, closed periods and transfers, contracts, factor sets, supplier footprints) from the
 recorded imports, in a scratch in-memory database, and compares it with the stored rows, so a
-row changed, removed or added by hand fails and names the import that wrote it.
+row changed, removed or added by hand fails and names the import that wrote it. The appliers
+decide what an import changes (refusing a conflict before writing, decision 017): an import
+that changes nothing is not recorded.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, create_engine, insert, select
+from sqlalchemy import Connection, Table, create_engine, func, insert, select
 from sqlalchemy.pool import StaticPool
 
 from batterytrace.carbon.activity import from_json as model_from_json
@@ -28,6 +30,7 @@ from batterytrace.contracts.agreement import Agreement
 from batterytrace.custody.claims import parse_claim
 from batterytrace.custody.flows import Transfer
 from batterytrace.custody.rules import CustodyRules
+from batterytrace.errors import ImportConflict
 from batterytrace.ledger import chain
 from batterytrace.ledger.checkpoint import Rotation
 from batterytrace.masterdata import MasterData
@@ -36,10 +39,12 @@ from batterytrace.store import contracts as contracts_store
 from batterytrace.store import custody as custody_store
 from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store import schema
+from batterytrace.store.imported import Imported
 
 R = schema.import_record
 Content = Any  # JSON: what an import brought, as the applier reads it
-Applier = Callable[[Connection, Content, str | None, str | None], dict[str, int]]
+Effect = dict[str, Imported]  # what an import changed, per kind of entry (decision 016)
+Applier = Callable[[Connection, Content, "Origin"], Effect]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,79 +88,96 @@ def _entry(prev: str, record: ImportRecord) -> str:
 # --- what each kind of import writes (the one code path for importing and replaying) ---------
 
 
-def _masterdata(
-    conn: Connection, content: Content, _: str | None, owner: str | None
-) -> dict[str, int]:
-    return masterdata_store.save(conn, MasterData.from_json(content), owner)
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The record an import is written under: its position in the chain (a carbon import is
+    kept under it: the same on every backend and in the replay), source and owner."""
+
+    seq: int
+    source: str | None = None
+    owner: str | None = None
 
 
-def _custody(
-    conn: Connection, content: Content, _: str | None, owner: str | None
-) -> dict[str, int]:
-    return {"rules": custody_store.save(conn, CustodyRules.from_json(content), owner)}
+def _masterdata(conn: Connection, content: Content, at: Origin) -> Effect:
+    data = MasterData.from_json(content)
+    masterdata_store.load(conn).merged(data)  # checked with what is stored, before any write
+    return masterdata_store.save(conn, data, at.owner)
 
 
-def _close(conn: Connection, content: Content, _: str | None, __: str | None) -> dict[str, int]:
+def _custody(conn: Connection, content: Content, at: Origin) -> Effect:
+    return {"rules": custody_store.save(conn, CustodyRules.from_json(content), at.owner)}
+
+
+def _close(conn: Connection, content: Content, _: Origin) -> Effect:
     when = datetime.fromtimestamp(content["closedAt"] / 1000, UTC)
     claim = parse_claim(content["claim"])
     custody_store.close(conn, content["site"], claim, content["period"], when)
-    return {"periods closed": 1}
+    return {"closed periods": Imported(added=1)}
 
 
-def _transfer(conn: Connection, content: Content, _: str | None, __: str | None) -> dict[str, int]:
+def _transfer(conn: Connection, content: Content, _: Origin) -> Effect:
     when = datetime.fromtimestamp(content["at"] / 1000, UTC)
     custody_store.keep_transfer(
         conn,
         Transfer(when, content["source"], content["target"], parse_claim(content["claim"]),
                  content["kg"], content["ref"], when),
     )  # fmt: skip
-    return {"transfers": 1}
+    return {"transfers": Imported(added=1)}
 
 
-def _contracts(
-    conn: Connection, content: Content, _: str | None, owner: str | None
-) -> dict[str, int]:
+def _contracts(conn: Connection, content: Content, at: Origin) -> Effect:
     agreements = [Agreement.from_json(item, f"contract[{i}]") for i, item in enumerate(content)]
-    return {"agreements": contracts_store.save(conn, agreements, owner)}
+    return {"agreements": contracts_store.save(conn, agreements, at.owner)}
 
 
-def _carbon(
-    conn: Connection, content: Content, source: str | None, owner: str | None
-) -> dict[str, int]:
-    model = model_from_json(content, source or "")
-    carbon_store.add_model(conn, model, source or "", owner)
-    return {"activities": len(model.activities), "lanes": len(model.lanes),
-            "allocation rules": len(model.allocation), "proxies": len(model.proxies)}  # fmt: skip
+def _carbon(conn: Connection, content: Content, at: Origin, replace: bool = False) -> Effect:
+    model = model_from_json(content, at.source or "")
+    return {"entries": carbon_store.add_model(conn, model, at.seq, at.source, at.owner, replace)}
 
 
-def _factors(
-    conn: Connection, content: Content, _: str | None, owner: str | None
-) -> dict[str, int]:
+def _carbon_replace(conn: Connection, content: Content, at: Origin) -> Effect:
+    return _carbon(conn, content, at, replace=True)
+
+
+def _carbon_remove(conn: Connection, content: Content, _: Origin) -> Effect:
+    """Undo the carbon import of record ``content["record"]``: what it replaced applies again."""
+    if not carbon_store.remove_model(conn, content["record"]):
+        raise ImportConflict(
+            f"carbon import {content['record']}: no such import (see `carbon list`)"
+        )
+    return {"carbon imports": Imported(removed=1)}
+
+
+def _factors(conn: Connection, content: Content, at: Origin) -> Effect:
     factors = read_csv(content["csv"], content["name"], content["version"])
-    carbon_store.save_factors(conn, factors, owner)
-    return {"factors": len(factors.factors)}
+    return {"factor sets": carbon_store.save_factors(conn, factors, at.owner)}
 
 
-def _supplier(
-    conn: Connection, content: Content, _: str | None, owner: str | None
-) -> dict[str, int]:
-    carbon_store.save_supplier(conn, content["id"], content["product"], content["document"], owner)
-    return {"footprints": 1}
+def _supplier(conn: Connection, content: Content, at: Origin, replace: bool = False) -> Effect:
+    return {"footprints": carbon_store.save_supplier(
+        conn, content["id"], content["product"], content["document"], at.owner, replace
+    )}  # fmt: skip
 
 
-def _rotation(
-    _conn: Connection, _content: Content, _s: str | None, _o: str | None
-) -> dict[str, int]:
+def _supplier_replace(conn: Connection, content: Content, at: Origin) -> Effect:
+    return _supplier(conn, content, at, replace=True)
+
+
+def _rotation(_conn: Connection, _content: Content, _: Origin) -> Effect:
     return {}
 
 
-def _adopt(conn: Connection, content: Content, _: str | None, __: str | None) -> dict[str, int]:
+def _adopt(conn: Connection, content: Content, _: Origin) -> Effect:
     """The rows a store held before imports were recorded, as they stood (``init`` adopts
     them once, signed by the operator's key)."""
     for name, rows in content.items():
         if rows:
             conn.execute(insert(schema.metadata.tables[name]), rows)
-    return {name: len(rows) for name, rows in content.items()}
+    return _adopted(content)
+
+
+def _adopted(content: Mapping[str, list[Any]]) -> Effect:
+    return {name: Imported(added=len(rows)) for name, rows in content.items()}
 
 
 APPLIERS: dict[tuple[str, str], Applier] = {
@@ -165,8 +187,11 @@ APPLIERS: dict[tuple[str, str], Applier] = {
     ("custody", "transfer"): _transfer,
     ("contracts", "import"): _contracts,
     ("carbon", "import"): _carbon,
+    ("carbon", "replace"): _carbon_replace,
+    ("carbon", "remove"): _carbon_remove,
     ("factors", "import"): _factors,
     ("supplier", "import"): _supplier,
+    ("supplier", "replace"): _supplier_replace,
     ("key", "rotate"): _rotation,
     ("store", "adopt"): _adopt,
 }
@@ -187,11 +212,25 @@ def apply(
     content: Content,
     source: str | None = None,
     owner: str | None = None,
-) -> ImportRecord:
-    """Write an import and record it, in the caller's transaction (which signs a checkpoint)."""
+) -> tuple[Effect, ImportRecord | None]:
+    """Write an import and record it, in the caller's transaction (which signs a checkpoint):
+    what it changed, and its record; an import that changes nothing is not recorded (None).
+    The applier refuses a conflict before it writes anything."""
     body = orjson.loads(canonical(content))  # what replay will read, exactly
-    effect = APPLIERS[(kind, action)](conn, body, source, owner)
-    return record(conn, kind, action, body, effect, source, owner)
+    effect = APPLIERS[(kind, action)](conn, body, Origin(_next_seq(conn), source, owner))
+    if not any(done.changed for done in effect.values()):
+        return effect, None
+    return effect, record(conn, kind, action, body, counts(effect), source, owner)
+
+
+def counts(effect: Effect) -> dict[str, int]:
+    """An effect as the record keeps it: "sites added", "rules removed"… (those not zero)."""
+    return {f"{name} {what}": n for name, done in effect.items()
+            for what, n in done.counts().items() if n}  # fmt: skip
+
+
+def _next_seq(conn: Connection) -> int:
+    return (conn.execute(select(func.max(R.c.seq))).scalar() or 0) + 1
 
 
 def record(
@@ -242,11 +281,7 @@ def adopt(conn: Connection) -> ImportRecord | None:
     }
     if not any(content.values()):
         return None
-    return record(conn, "store", "adopt", content, _adopt_effect(content))
-
-
-def _adopt_effect(content: Mapping[str, list[Any]]) -> dict[str, int]:
-    return {name: len(rows) for name, rows in content.items()}
+    return record(conn, "store", "adopt", content, counts(_adopted(content)))
 
 
 # --- verify ------------------------------------------------------------------------------------
@@ -302,7 +337,8 @@ def _replay(conn: Connection, rows: list[Any]) -> str | None:
     writer: dict[tuple[str, object], ImportRecord] = {}
     with scratch.begin() as s:
         for row in rows:
-            APPLIERS[(row.kind, row.action)](s, orjson.loads(row.content), row.source, row.owner)
+            at = Origin(row.seq, row.source, row.owner)
+            APPLIERS[(row.kind, row.action)](s, orjson.loads(row.content), at)
             for table in TABLES if row.kind != "key" else ():
                 now, before = _rows(s, table), expected[table.name]
                 for key in {*now, *before}:

@@ -2,9 +2,10 @@
 
 Nothing stored is trusted: each event's hash ID is recomputed from its content, each chain entry
 from its predecessor, each indexed column, key row and event figure re-derived from the
-content, and each checkpoint signature checked with the public key kept outside the database
-(decision 015: every entry and import record is covered by a signed head). The first entry that
-does not match is named.
+content, the holdings derived again from the events (ledger.derived), and each checkpoint
+signature checked with the public key kept outside the database (decision 015: every entry and
+import record is covered by a signed head). The first entry that does not match is named, and
+the table and row where a derived row differs.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import Engine, Row, func, select
 
 from batterytrace.epcis.hash import event_hash
 from batterytrace.errors import BatteryTraceError
-from batterytrace.ledger import chain, checkpoint, imports
+from batterytrace.ledger import chain, checkpoint, derived, imports
 from batterytrace.ledger.checkpoint import SignedHead
 from batterytrace.store import schema
 from batterytrace.store.records import columns, event_from_content, figures, keys
@@ -28,6 +29,9 @@ from batterytrace.store.records import columns, event_from_content, figures, key
 _E = schema.event
 _K = schema.event_key
 _F = schema.event_figure
+
+# What a verification is doing ("entries", then "holdings"), how far it is, and out of how many.
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(slots=True)
@@ -60,15 +64,19 @@ class VerifyReport:
 def verify(
     engine: Engine,
     public_key: Ed25519PublicKey,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     against: SignedHead | None = None,
 ) -> VerifyReport:
     """Walk the whole ledger in order; name the first entry that does not match and count the
-    entries that fail their own check after it; then the import records and the signed heads
-    (and a head exported earlier, ``against``)."""
+    entries that fail their own check after it; derive the holdings again from a sound walk and
+    compare them with the stored ones; then the import records and the signed heads (and a head
+    exported earlier, ``against``)."""
     report = VerifyReport()
     heads: dict[int, str] = {0: chain.GENESIS}
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # one snapshot for the walk and the holdings
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        total = conn.execute(select(func.count()).select_from(_E)).scalar_one()
         checkpoints = checkpoint.stored(conn)
         wanted = {c.seq for c in checkpoints} | ({against.seq} if against else set())
         key_rows = conn.execution_options(yield_per=20_000).execute(
@@ -77,18 +85,20 @@ def verify(
         figure_rows = conn.execution_options(yield_per=20_000).execute(
             select(_F.c.seq, _F.c.figures).order_by(_F.c.seq)
         )
-        derived = (
+        rederived = (
             _Derived(
                 _key_groups(key_rows),
                 lambda content: set(keys(event_from_content(content))),
                 set(),
                 "indexed keys",
+                "event_key",
             ),
             _Derived(
                 ((seq, text) for seq, text in figure_rows),
                 lambda content: figures(orjson.loads(content)),
                 None,
                 "event figures",
+                "event_figure",
             ),
         )
         rows = conn.execution_options(yield_per=5_000).execute(select(_E).order_by(_E.c.seq))
@@ -96,7 +106,7 @@ def verify(
         for row in rows:
             failure, entry = _check_entry(row, expected_seq, prev)
             if report.failure is None:
-                for rows_of in derived if failure is None else ():
+                for rows_of in rederived if failure is None else ():
                     failure = failure or rows_of.check(row)
                 report.failure = failure
             if failure is not None:
@@ -108,14 +118,16 @@ def verify(
                 if row.seq in wanted:
                     heads[row.seq] = entry
                 if progress is not None and report.entries % 10_000 == 0:
-                    progress(report.entries)
+                    progress("entries", report.entries, total)
             prev, expected_seq = entry, row.seq + 1
         if report.failure is None:
-            report.failure = next((f for d in derived if (f := d.orphans())), None)
-        total = conn.execute(select(func.count()).select_from(_E)).scalar_one()
+            report.failure = next((f for d in rederived if (f := d.orphans())), None)
+        if report.failure is None and total != report.entries:
+            report.failure = Failure(report.entries + 1, None, "entries are missing from the chain")
+        found = None
+        if report.failure is None:
+            found = derived.check_holdings(conn, _phase(progress, "holdings", report.entries))
         recorded = imports.check(conn)
-    if report.failure is None and total != report.entries:
-        report.failure = Failure(report.entries + 1, None, "entries are missing from the chain")
     report.records, report.import_failure = recorded.records, recorded.failure
     report.checkpoints = len(checkpoints)
     trusted = checkpoint.Keys(public_key, recorded.rotations)
@@ -127,7 +139,15 @@ def verify(
         report.checkpoint_failures += checkpoint.check_against(
             against, checkpoints, trusted, event_heads, recorded.heads, total, recorded.records
         )
+    if found is not None:  # after the heads: the events themselves are sound
+        report.failure = Failure(*found)
     return report
+
+
+def _phase(progress: Progress | None, what: str, total: int) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    return lambda done: progress(what, done, total)
 
 
 def _check_entry(row: Row[Any], expected_seq: int, prev: str) -> tuple[Failure | None, str]:
@@ -169,8 +189,10 @@ class _Derived:
         derive: Callable[[str], object],
         absent: object,
         what: str,
+        table: str,
     ) -> None:
         self._groups, self._derive, self._absent, self._what = groups, derive, absent, what
+        self._table = table
         self._pending = next(self._groups, None)
 
     def check(self, row: Row[Any]) -> Failure | None:
@@ -180,14 +202,33 @@ class _Derived:
         if self._pending is not None and self._pending[0] == row.seq:
             own = self._pending[1]
             self._pending = next(self._groups, None)
-        if own != self._derive(row.content):
-            return Failure(row.seq, row.event_id, f"{self._what} differ from the content")
+        derived = self._derive(row.content)
+        if own != derived:
+            reason = f"{self._what} differ from the content ({self._difference(own, derived)})"
+            return Failure(row.seq, row.event_id, reason)
         return None
+
+    def _difference(self, stored: object, derived: object) -> str:
+        """The row that differs: a key row (role, value) stored or missing, or the figures."""
+        if isinstance(stored, set) and isinstance(derived, set):
+            extra, missing = sorted(stored - derived), sorted(derived - stored)
+            if extra:
+                return f"{self._table} row {extra[0]} is not in the content"
+            return f"{self._table} row {missing[0]} is missing"
+        if stored is None:
+            return f"{self._table} row is missing"
+        if derived is None:
+            return f"{self._table} row is stored for an event without figures"
+        return f"{self._table} row holds other figures"
 
     def orphans(self) -> Failure | None:
         if self._pending is None:
             return None
-        return Failure(self._pending[0], None, f"{self._what} exist for an entry not stored")
+        return Failure(
+            self._pending[0],
+            None,
+            f"{self._what} ({self._table} rows) exist for an entry not stored",
+        )
 
 
 def _key_groups(rows: Iterable[tuple[int, str, str]]) -> Iterator[tuple[int, object]]:

@@ -23,15 +23,16 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, insert, select
 
-from batterytrace.carbon.activity import Model, event_activities, from_json
+from batterytrace.carbon.activity import Model, change, event_activities, from_json
 from batterytrace.carbon.factors import FactorSet, read_csv, write_csv
 from batterytrace.carbon.places import Stated
 from batterytrace.carbon.system import Assembled, Leg, Made, Output, Unit, Unweighed
 from batterytrace.epcis.timestamps import local_time
-from batterytrace.errors import FactorError
+from batterytrace.errors import FactorError, ImportConflict
 from batterytrace.masterdata import BT, Material, MaterialKind, unweighed_because
 from batterytrace.store import schema
 from batterytrace.store.driver import Driver
+from batterytrace.store.imported import Imported
 from batterytrace.store.records import extension_values
 from batterytrace.trace.lineage import Flow, MaterialFacts, class_of
 
@@ -142,36 +143,84 @@ ORDER BY e.event_time, e.seq
 # --- what users import ------------------------------------------------------------------------
 
 
-def add_model(conn: Connection, model: Model, source: str, owner: str | None = None) -> None:
-    conn.execute(
-        insert(M).values(
-            source=source,
-            imported=int(datetime.now(UTC).timestamp() * 1000),
-            content=orjson.dumps(model.to_json()).decode(),
-            owner=owner,
+def add_model(
+    conn: Connection,
+    incoming: Model,
+    record: int,
+    source: str | None,
+    owner: str | None = None,
+    replace: bool = False,
+) -> Imported:
+    """Import a carbon model over the stored one (decision 016): what is stored already as given
+    changes nothing; a datum of a site, period, kind and factor (or a lane, site's allocation,
+    proxy) stored with other values is refused before anything is written, unless ``replace``.
+    What the import changed is kept under its import ``record`` (``imports``, ``remove_model``)."""
+    stored = model(conn)
+    found = change(stored, incoming)
+    if found.replaced and not replace:
+        raise ImportConflict(
+            f"{source}: {found.replaced[0]} is stored with other values; nothing was imported "
+            "(replacing it is asked with --replace)"
         )
-    )
+    stored.merged(found.kept)  # checked together with the stored data, before any write
+    done = Imported(found.added, len(found.replaced), found.unchanged)
+    if done.changed:
+        conn.execute(
+            insert(M).values(
+                record=record,
+                source=source or "",
+                imported=int(datetime.now(UTC).timestamp() * 1000),
+                content=orjson.dumps(found.kept.to_json()).decode(),
+                owner=owner,
+            )
+        )
+    return done
 
 
 def model(conn: Connection) -> Model:
-    """Every imported model merged in import order (later settings win; activities add up)."""
+    """Every import merged in import order: a later one's data replace the earlier data of the
+    same site, period, kind and factor, its settings the earlier ones of the same lane, site or
+    product (each import keeps only what it changed, so removing it restores what it replaced)."""
     merged = Model()
     for source, content in conn.execute(select(M.c.source, M.c.content).order_by(M.c.id)):
         merged = merged.merged(from_json(orjson.loads(content), source))
     return merged
 
 
-def clear_models(conn: Connection) -> int:
-    return conn.execute(delete(M)).rowcount or 0
+def imports(conn: Connection) -> list[tuple[int | None, str, datetime, Model]]:
+    """(import record, source, when, what it changed) of every carbon import kept, in import
+    order; rows adopted from before import records existed have no record of their own."""
+    rows = conn.execute(select(M.c.record, M.c.source, M.c.imported, M.c.content).order_by(M.c.id))
+    return [
+        (seq, source, datetime.fromtimestamp(ms / 1000, UTC),
+         from_json(orjson.loads(content), source))
+        for seq, source, ms, content in rows
+    ]  # fmt: skip
 
 
-def save_factors(conn: Connection, factors: FactorSet, owner: str | None = None) -> None:
-    conn.execute(delete(F).where((F.c.name == factors.name) & (F.c.version == factors.version)))
-    conn.execute(
-        insert(F).values(
-            name=factors.name, version=factors.version, content=write_csv(factors), owner=owner
+def remove_model(conn: Connection, record: int) -> bool:
+    """Forget the carbon import kept under import ``record``; whether it was there."""
+    return bool(conn.execute(delete(M).where(M.c.record == record)).rowcount)
+
+
+def save_factors(conn: Connection, factors: FactorSet, owner: str | None = None) -> Imported:
+    """Add a set; the same set again changes nothing, another content under a stored
+    ``name@version`` is refused (a published version does not change: give it a new one)."""
+    content = write_csv(factors)
+    stored = conn.execute(
+        select(F.c.content).where((F.c.name == factors.name) & (F.c.version == factors.version))
+    ).scalar()
+    if stored == content:
+        return Imported(unchanged=1)
+    if stored is not None:
+        raise ImportConflict(
+            f"factor set {factors.label} is stored with other factors; a version does not "
+            "change: add it under a new version"
         )
+    conn.execute(
+        insert(F).values(name=factors.name, version=factors.version, content=content, owner=owner)
     )
+    return Imported(added=1)
 
 
 def factor_sets(conn: Connection) -> dict[str, FactorSet]:
@@ -191,14 +240,37 @@ def factor_sets(conn: Connection) -> dict[str, FactorSet]:
 
 
 def save_supplier(
-    conn: Connection, id: str, product: str, document: Mapping[str, Any], owner: str | None = None
-) -> None:
-    conn.execute(delete(P).where(P.c.id == id))
-    conn.execute(
-        insert(P).values(
-            id=id, product=product, content=orjson.dumps(document).decode(), owner=owner
+    conn: Connection,
+    id: str,
+    product: str,
+    document: Mapping[str, Any],
+    owner: str | None = None,
+    replace: bool = False,
+) -> Imported:
+    """Keep a supplier's footprint ``id`` for ``product``: the same again changes nothing; other
+    content under a stored id is refused (PACT gives an updated footprint a new id); a product
+    with another supplier footprint is refused unless ``replace`` (which drops that one)."""
+    content = orjson.dumps(document).decode()
+    stored = conn.execute(select(P.c.product, P.c.content).where(P.c.id == id)).first()
+    if stored is not None and stored.content != content:
+        raise ImportConflict(
+            f"supplier footprint {id} is stored with other content; PACT gives an updated "
+            "footprint a new id"
         )
-    )
+    if stored is not None and stored.product == product:
+        return Imported(unchanged=1)
+    other = conn.execute(
+        select(P.c.id).where((P.c.product == product) & (P.c.id != id)).limit(1)
+    ).scalar()
+    if other is not None and not replace:
+        raise ImportConflict(
+            f"{product}: supplier footprint {other} stands for it already; nothing was imported "
+            "(replacing it is asked with --replace)"
+        )
+    conn.execute(delete(P).where((P.c.id == id) | (P.c.product == product)))
+    conn.execute(insert(P).values(id=id, product=product, content=content, owner=owner))
+    return Imported(added=int(stored is None and other is None),
+                    replaced=int(stored is not None or other is not None))  # fmt: skip
 
 
 def suppliers(conn: Connection) -> list[tuple[str, dict[str, Any]]]:

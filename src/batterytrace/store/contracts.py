@@ -7,6 +7,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.store import schema
+from batterytrace.store.imported import Imported
 
 C = schema.contract
 
@@ -16,9 +17,19 @@ def load(conn: Connection) -> list[Agreement]:
     return [Agreement.from_json(orjson.loads(content), f"contract {id_}") for id_, content in rows]
 
 
-def save(conn: Connection, agreements: list[Agreement], owner: str | None = None) -> int:
+def save(conn: Connection, agreements: list[Agreement], owner: str | None = None) -> Imported:
+    """Add or replace agreements (by id); one stored already as given is left as it is."""
+    added = replaced = unchanged = 0
     for agreement in agreements:
-        conn.execute(delete(C).where(C.c.id == agreement.id))
         content = orjson.dumps(agreement.to_json()).decode()
+        stored = conn.execute(select(C.c.content).where(C.c.id == agreement.id)).scalar()
+        if stored == content:
+            unchanged += 1
+            continue
+        if stored is None:
+            added += 1
+        else:
+            replaced += 1
+            conn.execute(delete(C).where(C.c.id == agreement.id))
         conn.execute(insert(C).values(id=agreement.id, owner=owner, content=content))
-    return len(agreements)
+    return Imported(added, replaced, unchanged)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ from batterytrace.custody.flows import Snapshot, Transfer
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Event
 from batterytrace.store import schema
+from batterytrace.store.imported import Imported
 from batterytrace.store.records import event_from_content
 
 R = schema.custody_rule
@@ -34,18 +36,26 @@ def load(conn: Connection) -> CustodyRules:
     )
 
 
-def save(conn: Connection, rules: CustodyRules, owner: str | None = None) -> int:
-    """Replace the stored rules with ``rules``; how many entries were written."""
-    conn.execute(delete(R))
+def save(conn: Connection, rules: CustodyRules, owner: str | None = None) -> Imported:
+    """Replace the stored rules with ``rules``, unless they are the rules stored already (then
+    nothing is written). Entries counted as added, unchanged (stored as given) and removed."""
     rows = [
         {"kind": single, "site": entry["site"], "claim": entry["claim"], "owner": owner,
          "content": orjson.dumps(entry).decode()}
         for plural, single in _KINDS.items()
         for entry in rules.to_json()[plural]
     ]  # fmt: skip
-    if rows:
-        conn.execute(insert(R), rows)
-    return len(rows)
+    stored = Counter(
+        (kind, content) for kind, content in conn.execute(select(R.c.kind, R.c.content))
+    )
+    given = Counter((row["kind"], row["content"]) for row in rows)
+    kept = sum((stored & given).values())
+    done = Imported(len(rows) - kept, 0, kept, stored.total() - kept)
+    if done.changed:
+        conn.execute(delete(R))
+        if rows:
+            conn.execute(insert(R), rows)
+    return done
 
 
 def closes(conn: Connection) -> dict[tuple[str, Claim], dict[str, datetime]]:

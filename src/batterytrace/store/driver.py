@@ -41,6 +41,6 @@ class Driver:
         self.cursor.execute(self.text(sql, n, **names), tuple(params))
         return list(self.cursor.fetchall())
 
-    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    def many(self, sql: str, rows: Sequence[Sequence[Any]], **names: str) -> None:
         if rows:
-            self.cursor.executemany(self.text(sql), rows)
+            self.cursor.executemany(self.text(sql, 0, **names), rows)

@@ -76,25 +76,39 @@ SELECT start, node, min(steps) FROM up GROUP BY start, node
 _HELD_BY = """
 SELECT seq, 1, 0 FROM event_key WHERE role = 'outputEPC' AND value IN ({marks}) AND seq < {mark}
 UNION ALL
-SELECT source, items, level FROM holding WHERE container IN ({marks})
+SELECT source, items, level FROM {table} WHERE container IN ({marks})
 """
 _ADD = """
-INSERT INTO holding (source, container_class, container, items, level)
+INSERT INTO {table} (source, container_class, container, items, level)
 VALUES ({mark}, {mark}, {mark}, {mark}, {mark})
 ON CONFLICT (source, container_class, container) DO UPDATE SET
-    items = holding.items + excluded.items,
-    level = CASE WHEN excluded.level < holding.level THEN excluded.level ELSE holding.level END
+    items = {table}.items + excluded.items,
+    level = CASE WHEN excluded.level < {table}.level THEN excluded.level ELSE {table}.level END
 """
 
 
-def _add(sql: Driver, rows: list[tuple[int, str, int, int]]) -> None:
+class _Holdings(Driver):
+    """The statements of one connection, writing to the table ``holding`` or to one of the
+    same shape (``verify`` derives the holdings again into a temporary table)."""
+
+    def __init__(self, conn: Connection, table: str) -> None:
+        super().__init__(conn)
+        self.table = table
+
+
+def _add(sql: _Holdings, rows: list[tuple[int, str, int, int]]) -> None:
     """Add (source, container, items, level) rows, each under its container's class."""
-    sql.many(_ADD, [(s, item_class(c) if level else c, c, n, level) for s, c, n, level in rows])
+    sql.many(
+        _ADD,
+        [(s, item_class(c) if level else c, c, n, level) for s, c, n, level in rows],
+        table=sql.table,
+    )
 
 
-def record(conn: Connection, first: int, last: int) -> None:
-    """Update the holdings with the events ``first``..``last`` (ledger seqs), in order."""
-    sql = Driver(conn)
+def record(conn: Connection, first: int, last: int, table: str = "holding") -> None:
+    """Update the holdings (in ``table``) with the events ``first``..``last`` (ledger seqs), in
+    order."""
+    sql = _Holdings(conn, table)
     events: dict[int, tuple[str, dict[str, list[str]]]] = {}
     for seq, kind, role, value in sql.rows(_CHANGES, (first, last)):
         events.setdefault(seq, (kind, defaultdict(list)))[1][role].append(value)
@@ -105,7 +119,7 @@ def record(conn: Connection, first: int, last: int) -> None:
             _contained(sql, seq, roles["parentID"][0], roles["childEPC"])
 
 
-def _made(sql: Driver, seq: int, items: list[str]) -> None:
+def _made(sql: _Holdings, seq: int, items: list[str]) -> None:
     """Items made by event ``seq``: how many of each class (level 0), and they count in every
     container they are already in."""
     if not items:
@@ -119,7 +133,7 @@ def _made(sql: Driver, seq: int, items: list[str]) -> None:
     _add(sql, [(seq, c, n, level[c]) for c, n in count.items()])
 
 
-def _contained(sql: Driver, seq: int, parent: str, children: list[str]) -> None:
+def _contained(sql: _Holdings, seq: int, parent: str, children: list[str]) -> None:
     """A (child, parent) pair new in event ``seq`` brings what the child holds (itself, if it
     is an item) to the parent and every container above it."""
     children = list(dict.fromkeys(children))
@@ -128,7 +142,7 @@ def _contained(sql: Driver, seq: int, parent: str, children: list[str]) -> None:
     if not new:
         return
     brought: dict[int, list[int]] = {}
-    for source, items, level in sql.rows(_HELD_BY, (*new, seq, *new), len(new)):
+    for source, items, level in sql.rows(_HELD_BY, (*new, seq, *new), len(new), table=sql.table):
         total, lowest = brought.get(source, [0, level])
         brought[source] = [total + items, min(lowest, level)]
     if not brought:
@@ -144,17 +158,19 @@ def _contained(sql: Driver, seq: int, parent: str, children: list[str]) -> None:
     )
 
 
-def _above(sql: Driver, values: list[str], seq: int) -> Sequence[Any]:
+def _above(sql: _Holdings, values: list[str], seq: int) -> Sequence[Any]:
     """(start, container, steps) for every container above ``values`` in events before seq."""
     return sql.rows(_ABOVE, (*values, seq, seq), len(values))
 
 
-def rebuild(conn: Connection, progress: Callable[[int], None] | None = None) -> int:
-    """Recompute every holding from the stored events; the number of rows."""
-    conn.exec_driver_sql("DELETE FROM holding")
+def rebuild(
+    conn: Connection, progress: Callable[[int], None] | None = None, table: str = "holding"
+) -> int:
+    """Recompute every holding (into ``table``) from the stored events; the number of rows."""
+    conn.exec_driver_sql(f"DELETE FROM {table}")
     last = conn.exec_driver_sql("SELECT max(seq) FROM event").scalar() or 0
     for first in range(1, last + 1, _REPLAY_CHUNK):
-        record(conn, first, min(last, first + _REPLAY_CHUNK - 1))
+        record(conn, first, min(last, first + _REPLAY_CHUNK - 1), table)
         if progress is not None:
             progress(min(last, first + _REPLAY_CHUNK - 1))
-    return conn.exec_driver_sql("SELECT count(*) FROM holding").scalar() or 0
+    return conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() or 0

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Table, delete, insert, select
 
 from batterytrace.masterdata import MasterData
 from batterytrace.store import schema
+from batterytrace.store.imported import Imported
 
 _TABLES: dict[str, Table] = {
     "parties": schema.party,
@@ -29,17 +30,27 @@ def load(conn: Connection) -> MasterData:
     return MasterData.from_json(obj)
 
 
-def save(conn: Connection, data: MasterData, owner: str | None = None) -> dict[str, int]:
-    """Insert or replace the records of ``data``; how many of each kind were written."""
+def save(conn: Connection, data: MasterData, owner: str | None = None) -> dict[str, Imported]:
+    """Insert or replace the records of ``data`` (by id); a record stored already as given is
+    left as it is. What changed, per kind."""
     records = data.to_json()
-    counts = {}
+    effects = {}
     for kind, table in _TABLES.items():
-        rows = records[kind]
-        for row in rows:
-            conn.execute(delete(table).where(table.c.id == row["id"]))
-            conn.execute(insert(table).values(**_columns(kind, row), owner=owner))
-        counts[kind] = len(rows)
-    return counts
+        added = replaced = unchanged = 0
+        for row in records[kind]:
+            columns = _columns(kind, row)
+            stored = conn.execute(select(table.c.content).where(table.c.id == row["id"])).scalar()
+            if stored == columns["content"]:
+                unchanged += 1
+                continue
+            if stored is None:
+                added += 1
+            else:
+                replaced += 1
+                conn.execute(delete(table).where(table.c.id == row["id"]))
+            conn.execute(insert(table).values(**columns, owner=owner))
+        effects[kind] = Imported(added, replaced, unchanged)
+    return effects
 
 
 def _columns(kind: str, row: dict[str, Any]) -> dict[str, Any]:

@@ -248,10 +248,14 @@ carbon_model = Table(
     "carbon_model",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
+    # the import record it was written under (decision 017): what `carbon remove` names, the
+    # same on every backend and in verify's replay; none for rows adopted from before records
+    Column("record", Integer),
     Column("source", Text, nullable=False),
     Column("imported", BigInteger, nullable=False),  # ms since the epoch
     Column("content", Text, nullable=False),
     Column("owner", String(200)),
+    Index("ix_carbon_model_record", "record", unique=True),
 )
 factor_set = Table(
     "factor_set",

@@ -1,8 +1,8 @@
 """Event figures keep a quantity that is not a mass (a volume, a count) as stated, beside its
 null kg, so the master data can weigh it later (issue 12, points 7 and 11).
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 
 from collections.abc import Callable
@@ -13,8 +13,8 @@ from alembic import op
 
 from batterytrace.store.records import figures
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 
 _FIGURE = sa.table("event_figure", sa.column("seq"), sa.column("figures"))
 _EVENT = sa.table("event", sa.column("seq"), sa.column("content"))

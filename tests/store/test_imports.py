@@ -1,0 +1,271 @@
+"""Imports are idempotent (decision 016): importing what is stored already changes nothing; a
+carbon datum stated again with other values replaces the stored one only when asked, and each
+carbon import can be listed and undone. Figures worked by hand on a two-step chain."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from batterytrace.carbon.activity import from_json
+from batterytrace.carbon.factors import read_csv
+from batterytrace.cli import app
+from batterytrace.contracts.agreement import Agreement
+from batterytrace.custody.rules import CustodyRules
+from batterytrace.errors import ImportConflict
+from batterytrace.masterdata import MasterData, Party, Site, SiteRole
+from batterytrace.repository import Repository
+from batterytrace.scenario.generator import contract
+from batterytrace.store import carbon as carbon_store
+from batterytrace.store.imported import Imported
+from batterytrace.trace.lineage import node_id
+from factories import CONTEXT, CUSTODY_RULES
+
+MINE, PLANT = "urn:epc:id:sgln:6111111.00100.0", "urn:epc:id:sgln:6111111.00200.0"
+ORE = "urn:epc:class:lgtin:6111111.000101.ORE1"
+SUL = "urn:epc:class:lgtin:6111111.000201.SUL1"
+MINE_LINK = node_id(MINE)  # the site as the store names it (GS1 Digital Link)
+FACTORS = """id,name,kind,mode,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,\
+gwp,source,reference
+diesel,Diesel,fuel,,L,3,GLO,2025,1.1,,,0,AR6,test,https://example.org
+grid,Grid,grid,,kWh,0.5,FR,2025,1.2,,,0,AR6,test,https://example.org
+"""
+# 1,000 kg of ore mined with 100 L of diesel: 300 kg CO2e, 0.3 per kg; 40 kg of sulfate made
+# from it with 40 kWh of grid power: (300 + 20) / 40 = 8 kg CO2e per kg.
+SULFATE = (100 * 3 + 40 * 0.5) / 40
+
+
+def _model(diesel: float = 100, mode: str = "road") -> dict[str, Any]:
+    return {
+        "activities": [
+            {"site": MINE, "period": "2025", "kind": "fuel", "factor": "diesel",
+             "amount": diesel, "unit": "L"},
+            {"site": PLANT, "period": "2025-03", "kind": "electricity", "factor": "grid",
+             "amount": 40, "unit": "kWh"},
+        ],
+        "lanes": [{"from": MINE, "to": PLANT, "mode": mode, "distanceKm": 0}],
+    }  # fmt: skip
+
+
+def _event(kind: str, day: int, site: str, **fields: Any) -> dict[str, Any]:
+    return {"type": kind, "eventTime": f"2025-03-{day:02d}T08:00:00.000Z",
+            "eventTimeZoneOffset": "+00:00", **fields,
+            "readPoint": {"id": site}, "bizLocation": {"id": site}}  # fmt: skip
+
+
+def _kg(lot: str, amount: float) -> dict[str, Any]:
+    return {"epcClass": lot, "quantity": amount, "uom": "KGM"}
+
+
+def _fill(repo: Repository, folder: Path) -> None:
+    repo.init()
+    events = [
+        _event("ObjectEvent", 1, MINE, action="ADD", bizStep="commissioning",
+               quantityList=[_kg(ORE, 1000)]),
+        _event("TransformationEvent", 3, PLANT, inputQuantityList=[_kg(ORE, 1000)],
+               outputQuantityList=[_kg(SUL, 40)]),
+    ]  # fmt: skip
+    doc = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
+           "creationDate": "2025-03-31T00:00:00Z", "epcisBody": {"eventList": events}}  # fmt: skip
+    (folder / "chain.jsonld").write_bytes(orjson.dumps(doc))
+    repo.capture(folder / "chain.jsonld")
+    repo.import_master_data(_master_data())
+    repo.import_factors(read_csv(FACTORS, "test", "1"))
+
+
+def _master_data() -> MasterData:
+    data = MasterData()
+    data.add_party(Party("urn:epc:id:pgln:6111111.00000", "Maker", "FR"))
+    for sgln, role in ((MINE, SiteRole.MINE), (PLANT, SiteRole.REFINERY)):
+        data.add_site(Site(sgln, role.value, "urn:epc:id:pgln:6111111.00000", role, "FR"))
+    return data
+
+
+def _sulfate(repo: Repository) -> float:
+    fp, _ = repo.footprint(SUL, "test@1")
+    assert fp.complete, fp.missing
+    return fp.kg_co2e
+
+
+@pytest.fixture
+def filled(repo: Repository, tmp_path: Path) -> Repository:
+    _fill(repo, tmp_path)
+    return repo
+
+
+def test_the_same_model_twice_is_the_footprint_of_once(filled: Repository) -> None:
+    first = filled.import_carbon(from_json(_model(), "model.json"), "model.json")
+    # kept under its import record: 3, after the master data (1) and the factor set (2)
+    assert (first.added, first.replaced, first.unchanged, first.id) == (3, 0, 0, 3)
+    assert _sulfate(filled) == pytest.approx(SULFATE, rel=1e-12)
+    again = filled.import_carbon(from_json(_model(), "model.json"), "model.json")
+    assert (again.added, again.replaced, again.unchanged, again.id) == (0, 0, 3, None)
+    assert _sulfate(filled) == pytest.approx(SULFATE, rel=1e-12)  # not (600 + 40) / 40
+    assert [i for i, *_ in filled.carbon_imports()] == [3]
+
+
+def test_a_conflicting_datum_is_refused_naming_it_and_nothing_is_written(
+    filled: Repository,
+) -> None:
+    filled.import_carbon(from_json(_model(), "model.json"), "model.json")
+    changed = _model(diesel=200)
+    changed["activities"].append(
+        {"site": PLANT, "period": "2025-03", "kind": "process", "amount": 8, "unit": "kgCO2e"}
+    )
+    with pytest.raises(ImportConflict) as refused:
+        filled.import_carbon(from_json(changed, "v2.json"), "v2.json")
+    assert str(refused.value) == (
+        f"v2.json: a datum for site {MINE_LINK}, period 2025, kind fuel, factor diesel "
+        "(v2.json: activities[0]) is stored with other values; nothing was imported "
+        "(replacing it is asked with --replace)"
+    )
+    assert _sulfate(filled) == pytest.approx(SULFATE, rel=1e-12)  # not the process datum either
+    assert len(filled.carbon_imports()) == 1
+
+
+def test_replace_then_remove_restores_the_footprint(filled: Repository) -> None:
+    filled.import_carbon(from_json(_model(), "model.json"), "model.json")
+    changed = _model(diesel=200)
+    done = filled.import_carbon(from_json(changed, "v2.json"), "v2.json", replace=True)
+    assert (done.added, done.replaced, done.unchanged, done.id) == (0, 1, 2, 4)
+    replaced = (200 * 3 + 40 * 0.5) / 40  # the new diesel instead of the old, not beside it
+    assert _sulfate(filled) == pytest.approx(replaced, rel=1e-12)
+    (_, source, _, kept), *_ = filled.carbon_imports()[1:]
+    assert source == "v2.json" and [a.amount for a in kept.activities] == [200]
+    filled.remove_carbon(4)
+    assert _sulfate(filled) == pytest.approx(SULFATE, rel=1e-12)
+    with pytest.raises(ImportConflict, match="carbon import 4: no such import"):
+        filled.remove_carbon(4)
+
+
+def test_a_changed_lane_is_a_conflict_too(filled: Repository) -> None:
+    filled.import_carbon(from_json(_model(), "model.json"), "model.json")
+    with pytest.raises(ImportConflict, match=f"lane {MINE_LINK} -> .* is stored with other"):
+        filled.import_carbon(from_json(_model(mode="rail"), "v2.json"), "v2.json")
+
+
+def test_cli_import_list_remove_round_trip(
+    filled: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BATTERYTRACE_DB", filled.url)
+    monkeypatch.setenv("BATTERYTRACE_KEY", str(filled.key_path))
+    runner = CliRunner()
+    (tmp_path / "model.json").write_bytes(orjson.dumps(_model()))
+    (tmp_path / "v2.json").write_bytes(orjson.dumps(_model(diesel=200)))
+    first = runner.invoke(app, ["carbon", "import", str(tmp_path / "model.json")])
+    assert first.stdout.strip() == (
+        "carbon import 3 (model.json): 3 added, 0 replaced, 0 unchanged "
+        "(2 activity data, 1 lanes, 0 allocation rules, 0 proxies kept)"
+    )
+    again = runner.invoke(app, ["carbon", "import", str(tmp_path / "model.json")])
+    assert again.exit_code == 0
+    assert again.stdout.strip() == (
+        "model.json: nothing changed, 3 entries stored already (not recorded)"
+    )
+    refused = runner.invoke(app, ["carbon", "import", str(tmp_path / "v2.json")])
+    assert refused.exit_code == 1 and "factor diesel" in refused.stderr
+    assert "Traceback" not in refused.output
+    replaced = runner.invoke(app, ["carbon", "import", "--replace", str(tmp_path / "v2.json")])
+    assert "carbon import 4 (v2.json): 0 added, 1 replaced, 2 unchanged" in replaced.stdout
+    listed = json.loads(runner.invoke(app, ["carbon", "list", "--json"]).stdout)
+    assert [(i["id"], i["source"], i["activities"], i["lanes"]) for i in listed] == [
+        (3, "model.json", 2, 1),
+        (4, "v2.json", 1, 0),
+    ]
+    assert "v2.json" in runner.invoke(app, ["carbon", "list"]).stdout
+    removed = runner.invoke(app, ["carbon", "remove", "4"])
+    assert removed.exit_code == 0 and "carbon import 4 removed" in removed.stdout
+    assert _sulfate(filled) == pytest.approx(SULFATE, rel=1e-12)
+    assert runner.invoke(app, ["carbon", "remove", "4"]).exit_code == 1
+
+
+# --- the other imports: the same content again changes nothing ---------------------------------
+
+
+def _rows(repo: Repository, table: str) -> list[tuple[Any, ...]]:
+    with repo.engine.connect() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY 1")]
+
+
+def test_master_data_again_changes_nothing_and_a_changed_record_replaces(
+    filled: Repository,
+) -> None:
+    before = _rows(filled, "site")
+    again = filled.import_master_data(_master_data())
+    assert again == {"parties": Imported(unchanged=1), "sites": Imported(unchanged=2),
+                     "materials": Imported()}  # fmt: skip
+    assert _rows(filled, "site") == before
+    renamed = _master_data()
+    renamed.sites[MINE] = replace(renamed.sites[MINE], name="Bou Azzer")
+    assert filled.import_master_data(renamed)["sites"] == Imported(replaced=1, unchanged=1)
+    assert filled.master_data().sites[MINE].name == "Bou Azzer"
+
+
+def test_custody_rules_again_change_nothing_and_changed_rules_replace_the_set(
+    filled: Repository,
+) -> None:
+    rules = CustodyRules.from_json(CUSTODY_RULES)
+    assert filled.import_custody_rules(rules) == Imported(added=4)
+    before = _rows(filled, "custody_rule")
+    assert filled.import_custody_rules(rules) == Imported(unchanged=4)
+    assert _rows(filled, "custody_rule") == before  # not even rewritten
+    fewer = CustodyRules.from_json(CUSTODY_RULES | {"origins": CUSTODY_RULES["origins"][:1]})
+    done = filled.import_custody_rules(fewer)
+    assert (done.added, done.unchanged, done.removed) == (0, 4 - (len(rules.origins) - 1),
+                                                          len(rules.origins) - 1)  # fmt: skip
+    assert filled.custody_rules() == fewer
+
+
+def test_contracts_again_change_nothing_and_a_changed_one_replaces(filled: Repository) -> None:
+    agreement = Agreement.from_json(contract(1.0))
+    assert filled.import_contracts([agreement]) == Imported(added=1)
+    before = _rows(filled, "contract")
+    assert filled.import_contracts([agreement]) == Imported(unchanged=1)
+    assert _rows(filled, "contract") == before
+    bigger = Agreement.from_json(contract(2.0))
+    assert filled.import_contracts([bigger]) == Imported(replaced=1)
+    assert filled.contracts() == [bigger]
+
+
+def test_a_factor_set_again_changes_nothing_and_another_under_its_version_is_refused(
+    filled: Repository,
+) -> None:
+    assert filled.import_factors(read_csv(FACTORS, "test", "1")) == Imported(unchanged=1)
+    changed = read_csv(
+        FACTORS.replace("diesel,Diesel,fuel,,L,3,", "diesel,Diesel,fuel,,L,30,"), "test", "1"
+    )
+    before = _rows(filled, "factor_set")
+    with pytest.raises(ImportConflict, match="factor set test@1 is stored with other factors"):
+        filled.import_factors(changed)
+    assert _rows(filled, "factor_set") == before
+    assert filled.import_factors(read_csv(FACTORS, "test", "2")) == Imported(added=1)
+
+
+def test_a_supplier_footprint_again_changes_nothing(filled: Repository) -> None:
+    filled.import_carbon(from_json(_model(), "model.json"), "model.json")
+    document = filled.pact_footprint(SUL, "3", "test@1")
+    product = "urn:epc:idpat:sgtin:6111111.000301.*"
+    read, done = filled.import_supplier_footprint(document, product)
+    assert done == Imported(added=1)
+    assert filled.import_supplier_footprint(document, product)[1] == Imported(unchanged=1)
+    altered = document | {"comment": "revised"}
+    with pytest.raises(ImportConflict, match=f"supplier footprint {read.id} is stored with other"):
+        filled.import_supplier_footprint(altered, product)
+    newer = altered | {"id": str(uuid.uuid4())}
+    with pytest.raises(ImportConflict, match=f"supplier footprint {read.id} stands for it"):
+        filled.import_supplier_footprint(newer, product)
+    assert [d["id"] for _, d in _suppliers(filled)] == [read.id]
+    assert filled.import_supplier_footprint(newer, product, replace=True)[1] == Imported(replaced=1)
+    assert [d["id"] for _, d in _suppliers(filled)] == [newer["id"]]
+
+
+def _suppliers(repo: Repository) -> list[tuple[str, dict[str, Any]]]:
+    with repo.engine.connect() as conn:
+        return carbon_store.suppliers(conn)
