@@ -79,11 +79,14 @@ def verify(
         total = conn.execute(select(func.count()).select_from(_E)).scalar_one()
         checkpoints = checkpoint.stored(conn)
         wanted = {c.seq for c in checkpoints} | ({against.seq} if against else set())
-        key_rows = conn.execution_options(yield_per=20_000).execute(
-            select(_K.c.seq, _K.c.role, _K.c.value).order_by(_K.c.seq, _K.c.role, _K.c.value)
+        # streamed by statement: options set on the connection would stay for the DDL below
+        key_rows = conn.execute(
+            select(_K.c.seq, _K.c.role, _K.c.value)
+            .order_by(_K.c.seq, _K.c.role, _K.c.value)
+            .execution_options(yield_per=20_000)
         )
-        figure_rows = conn.execution_options(yield_per=20_000).execute(
-            select(_F.c.seq, _F.c.figures).order_by(_F.c.seq)
+        figure_rows = conn.execute(
+            select(_F.c.seq, _F.c.figures).order_by(_F.c.seq).execution_options(yield_per=20_000)
         )
         rederived = (
             _Derived(
@@ -101,7 +104,7 @@ def verify(
                 "event_figure",
             ),
         )
-        rows = conn.execution_options(yield_per=5_000).execute(select(_E).order_by(_E.c.seq))
+        rows = conn.execute(select(_E).order_by(_E.c.seq).execution_options(yield_per=5_000))
         prev, expected_seq = chain.GENESIS, 1
         for row in rows:
             failure, entry = _check_entry(row, expected_seq, prev)
