@@ -405,8 +405,9 @@ def key_rotate() -> None:
 def imports_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print them as JSON.")] = False,
 ) -> None:
-    """Every recorded import (master data, carbon model, custody rules, contracts, factor
-    sets, supplier footprints), removal and key rotation, in ledger order, with its content
+    """Every recorded import (master data, the master data of captured document headers,
+    carbon model, custody rules, contracts, factor sets, supplier footprints), removal and key
+    rotation, in ledger order, with its content
     hash, time, source and effect."""
     records = _repository().import_records()
     if json_output:

@@ -415,3 +415,29 @@ def test_master_data_alone_is_captured(conformance: Path, repo: Repository) -> N
         assert children.scalar_one() == 1  # one parent id, one child, as canonical links
     assert _counts(repo)[0] == 0
     assert repo.verify().ok
+
+
+def test_master_data_of_a_header_is_recorded_signed_and_verified(
+    conformance: Path, repo: Repository
+) -> None:
+    """Header master data feed readers (the location hierarchy places a site's events): they
+    are an import record of their own, signed, replayed by verify; the same header again
+    changes nothing and is not recorded; a link added by hand fails verify."""
+    name = "epcis/gs1/examples-xml/WithFullCombinationOfFields/masterdata_all_possible_fields.xml"
+    repo.capture(conformance / name)
+    (recorded,) = repo.import_records()
+    assert (recorded.kind, recorded.action) == ("vocabulary", "capture")
+    assert recorded.effect == {"elements added": 2, "children added": 1}
+    report = repo.verify()
+    assert report.ok and report.records == 1 and report.checkpoints == 1
+    repo.capture(conformance / name)
+    assert len(repo.import_records()) == 1 and repo.verify().checkpoints == 1
+    with repo.engine.begin() as conn:
+        conn.execute(
+            schema.vocabulary_child.insert().values(
+                parent="https://id.gs1.org/414/0037000007296", child="https://id.gs1.org/414/1"
+            )
+        )
+    failure = repo.verify().import_failure
+    assert failure is not None and failure.startswith("vocabulary_child ")
+    assert "no recorded import wrote it" in failure

@@ -163,6 +163,10 @@ def _supplier_replace(conn: Connection, content: Content, at: Origin) -> Effect:
     return _supplier(conn, content, at, replace=True)
 
 
+def _vocabulary(conn: Connection, content: Content, _: Origin) -> Effect:
+    return masterdata_store.save_vocabularies(conn, content)
+
+
 def _rotation(_conn: Connection, _content: Content, _: Origin) -> Effect:
     return {}
 
@@ -192,6 +196,7 @@ APPLIERS: dict[tuple[str, str], Applier] = {
     ("factors", "import"): _factors,
     ("supplier", "import"): _supplier,
     ("supplier", "replace"): _supplier_replace,
+    ("vocabulary", "capture"): _vocabulary,
     ("key", "rotate"): _rotation,
     ("store", "adopt"): _adopt,
 }
@@ -200,7 +205,7 @@ APPLIERS: dict[tuple[str, str], Applier] = {
 TABLES: tuple[Table, ...] = (
     schema.party, schema.site, schema.material, schema.custody_rule, schema.custody_close,
     schema.custody_transfer, schema.contract, schema.carbon_model, schema.factor_set,
-    schema.supplier_footprint,
+    schema.supplier_footprint, schema.vocabulary_element, schema.vocabulary_child,
 )  # fmt: skip
 _NOT_REPLAYED = {"carbon_model": ("id", "imported"), "custody_rule": ("id",)}
 

@@ -13,8 +13,6 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine, event, insert, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from batterytrace.epcis import json_ld
@@ -26,7 +24,7 @@ from batterytrace.errors import (
     InvalidDocument,
     StoreError,
 )
-from batterytrace.ledger import chain, checkpoint
+from batterytrace.ledger import chain, checkpoint, imports
 from batterytrace.store import holdings, schema
 from batterytrace.store.records import Batch, EventRecord, canonical_id, prepare
 from batterytrace.workers import Pool
@@ -147,9 +145,10 @@ class EventStore:
             )
             .returning(schema.capture.c.id)
         ).scalar_one()
-        result.master_data_elements = self._store_master_data(
-            conn, stream.header.masterData, namespaces
-        )
+        vocabulary = _vocabulary(stream.header.masterData, namespaces)
+        result.master_data_elements = len(vocabulary)
+        # header master data are an import of their own: recorded and replayed by verify
+        _, recorded = imports.apply(conn, "vocabulary", "capture", vocabulary, source, owner)
         done = 0
         for records in _prepared(stream, record_time, result):
             new = self._new_records(conn, records, result)
@@ -194,7 +193,7 @@ class EventStore:
             .where(schema.capture.c.id == capture_id)
             .values(captured=result.captured, duplicates=result.duplicates)
         )
-        if result.captured:
+        if result.captured or recorded is not None:
             self._checkpoint(conn)
 
     def _new_records(
@@ -239,34 +238,20 @@ class EventStore:
         assert self.signing_key is not None
         checkpoint.sign(conn, self.signing_key)
 
-    def _store_master_data(
-        self, conn: Connection, vocabularies: Iterable[Vocabulary], namespaces: dict[str, str]
-    ) -> int:
-        """Upsert master data elements (children links kept as canonical identifiers); how
-        many there were."""
-        upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        count = 0
-        for voc in vocabularies:
-            count += len(voc.elements)
-            for element in voc.elements:
-                names = json_ld.JsonNames(namespaces)
-                obj = json_ld.vocabulary_element_to_json(element, names)
-                extra = json_ld.extension_context(names.used)
-                content = orjson.dumps({"@context": extra, **obj} if extra else obj).decode()
-                stmt = upsert(schema.vocabulary_element).values(
-                    vtype=voc.type, id=element.id, content=content
-                )
-                conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["vtype", "id"], set_={"content": content}
-                    )
-                )
-                for child in element.children:
-                    link = upsert(schema.vocabulary_child).values(
-                        parent=canonical_id(element.id), child=canonical_id(child)
-                    )
-                    conn.execute(link.on_conflict_do_nothing())
-        return count
+
+def _vocabulary(vocabularies: Iterable[Vocabulary], namespaces: dict[str, str]) -> list[Any]:
+    """A header's master data elements as stored: JSON content, children as canonical ids."""
+    out = []
+    for voc in vocabularies:
+        for element in voc.elements:
+            names = json_ld.JsonNames(namespaces)
+            obj = json_ld.vocabulary_element_to_json(element, names)
+            extra = json_ld.extension_context(names.used)
+            content = orjson.dumps({"@context": extra, **obj} if extra else obj).decode()
+            children = [canonical_id(child) for child in element.children]
+            out.append({"type": voc.type, "id": element.id, "content": content,
+                        "parent": canonical_id(element.id), "children": children})  # fmt: skip
+    return out
 
 
 # Bulk rows go to the driver's executemany directly: the SQLAlchemy Core layer costs more per

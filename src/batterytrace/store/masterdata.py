@@ -53,6 +53,36 @@ def save(conn: Connection, data: MasterData, owner: str | None = None) -> dict[s
     return effects
 
 
+def save_vocabularies(conn: Connection, elements: list[dict[str, Any]]) -> dict[str, Imported]:
+    """Insert or replace the EPCIS master data of document headers (§7.2): each element
+    (``type``, ``id``, ``content`` as captured) by type and id, and its ``children`` links; an
+    element stored already as given is left as it is. What changed."""
+    E, C = schema.vocabulary_element, schema.vocabulary_child
+    added = replaced = unchanged = links = 0
+    for element in elements:
+        key = (E.c.vtype == element["type"]) & (E.c.id == element["id"])
+        stored = conn.execute(select(E.c.content).where(key)).scalar()
+        if stored is None:
+            added += 1
+        elif stored == element["content"]:
+            unchanged += 1
+        else:
+            replaced += 1
+            conn.execute(delete(E).where(key))
+        if stored != element["content"]:
+            conn.execute(
+                insert(E).values(
+                    vtype=element["type"], id=element["id"], content=element["content"]
+                )
+            )
+        for child in element["children"]:
+            link = (C.c.parent == element["parent"]) & (C.c.child == child)
+            if conn.execute(select(C.c.child).where(link)).first() is None:
+                conn.execute(insert(C).values(parent=element["parent"], child=child))
+                links += 1
+    return {"elements": Imported(added, replaced, unchanged), "children": Imported(links)}
+
+
 def _columns(kind: str, row: dict[str, Any]) -> dict[str, Any]:
     content = orjson.dumps(row).decode()
     if kind == "sites":
