@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -521,3 +523,17 @@ def test_capture_prints_that_it_worked_without_its_workers(
     assert "worker processes" in result.output and "prepared in this process" in result.output
     body = json.loads(runner.invoke(app, ["capture", "--json", str(source)]).stdout)
     assert body[0]["duplicates"] == 5 and "prepared in this process" in body[0]["fallback"]
+
+
+def test_starting_the_tool_loads_no_heavy_library() -> None:
+    """Issue 12, point 4: each command imports what it needs when it runs; starting the tool
+    (``--help``, the hash command's start) loads none of the numeric, schema or database
+    libraries. Checked in a fresh interpreter, by the modules loaded, not by a clock."""
+    heavy = ("numpy", "scipy", "jsonschema", "sqlalchemy", "lxml", "pydantic", "alembic")
+    probe = (
+        f"import sys, batterytrace.cli\nprint(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == ""
