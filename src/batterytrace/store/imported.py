@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Connection, Table, delete, insert, select
+
+Outcome = Literal["added", "replaced", "unchanged"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +33,23 @@ class Imported:
         return {"added": self.added, "replaced": self.replaced, "unchanged": self.unchanged,
                 "removed": self.removed}  # fmt: skip
 
+    @classmethod
+    def of(cls, outcomes: Iterable[Outcome]) -> Imported:
+        counted = Counter(outcomes)
+        return cls(counted["added"], counted["replaced"], counted["unchanged"])
+
     def __str__(self) -> str:
         removed = f", {self.removed} removed" if self.removed else ""
         return f"{self.added} added, {self.replaced} replaced, {self.unchanged} unchanged{removed}"
+
+
+def put(conn: Connection, table: Table, key: ColumnElement[bool], row: dict[str, Any]) -> Outcome:
+    """Store ``row`` under ``key`` (a row stored there with other ``content`` is replaced); a
+    row stored already with this content is left as it is."""
+    stored = conn.execute(select(table.c.content).where(key)).scalar()
+    if stored == row["content"]:
+        return "unchanged"
+    if stored is not None:
+        conn.execute(delete(table).where(key))
+    conn.execute(insert(table).values(**row))
+    return "added" if stored is None else "replaced"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, delete, insert, select
+from sqlalchemy import Connection, Table, insert, select
 
 from batterytrace.masterdata import MasterData
 from batterytrace.store import schema
-from batterytrace.store.imported import Imported
+from batterytrace.store.imported import Imported, Outcome, put
 
 _TABLES: dict[str, Table] = {
     "parties": schema.party,
@@ -36,20 +36,10 @@ def save(conn: Connection, data: MasterData, owner: str | None = None) -> dict[s
     records = data.to_json()
     effects = {}
     for kind, table in _TABLES.items():
-        added = replaced = unchanged = 0
-        for row in records[kind]:
-            columns = _columns(kind, row)
-            stored = conn.execute(select(table.c.content).where(table.c.id == row["id"])).scalar()
-            if stored == columns["content"]:
-                unchanged += 1
-                continue
-            if stored is None:
-                added += 1
-            else:
-                replaced += 1
-                conn.execute(delete(table).where(table.c.id == row["id"]))
-            conn.execute(insert(table).values(**columns, owner=owner))
-        effects[kind] = Imported(added, replaced, unchanged)
+        effects[kind] = Imported.of(
+            put(conn, table, table.c.id == row["id"], {**_columns(kind, row), "owner": owner})
+            for row in records[kind]
+        )
     return effects
 
 
@@ -58,29 +48,17 @@ def save_vocabularies(conn: Connection, elements: list[dict[str, Any]]) -> dict[
     (``type``, ``id``, ``content`` as captured) by type and id, and its ``children`` links; an
     element stored already as given is left as it is. What changed."""
     E, C = schema.vocabulary_element, schema.vocabulary_child
-    added = replaced = unchanged = links = 0
+    outcomes: list[Outcome] = []
+    links = 0
     for element in elements:
-        key = (E.c.vtype == element["type"]) & (E.c.id == element["id"])
-        stored = conn.execute(select(E.c.content).where(key)).scalar()
-        if stored is None:
-            added += 1
-        elif stored == element["content"]:
-            unchanged += 1
-        else:
-            replaced += 1
-            conn.execute(delete(E).where(key))
-        if stored != element["content"]:
-            conn.execute(
-                insert(E).values(
-                    vtype=element["type"], id=element["id"], content=element["content"]
-                )
-            )
+        row = {"vtype": element["type"], "id": element["id"], "content": element["content"]}
+        outcomes.append(put(conn, E, (E.c.vtype == row["vtype"]) & (E.c.id == row["id"]), row))
         for child in element["children"]:
             link = (C.c.parent == element["parent"]) & (C.c.child == child)
             if conn.execute(select(C.c.child).where(link)).first() is None:
                 conn.execute(insert(C).values(parent=element["parent"], child=child))
                 links += 1
-    return {"elements": Imported(added, replaced, unchanged), "children": Imported(links)}
+    return {"elements": Imported.of(outcomes), "children": Imported(links)}
 
 
 def _columns(kind: str, row: dict[str, Any]) -> dict[str, Any]:
