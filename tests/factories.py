@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from batterytrace import workers
+from batterytrace.carbon.pact import Declared
 from batterytrace.epcis.model import (
     Action,
     Event,
@@ -230,3 +231,48 @@ def broken_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(events, "BATCH", 2)
     monkeypatch.setattr(workers, "ProcessPoolExecutor", _BrokenPool)
     monkeypatch.setenv("BATTERYTRACE_WORKERS", "2")
+
+
+def site_event(kind: str, day: int, site: str, **fields: Any) -> dict[str, Any]:
+    """An event of ``kind`` on ``day`` of March 2025 at ``site`` (readPoint and bizLocation)."""
+    return {
+        "type": kind,
+        "eventID": f"urn:uuid:{uuid.uuid4()}",
+        "eventTime": f"2025-03-{day:02d}T08:00:00.000Z",
+        "eventTimeZoneOffset": "+00:00",
+        **fields,
+        "readPoint": {"id": site},
+        "bizLocation": {"id": site},
+    }
+
+
+# A supplier's PACT footprint of a cobalt sulfate lot, as the tests import and export it.
+SULFATE_PCF = Declared(
+    id="urn:uuid:5b2f3a1e-0c4d-5e6f-8a9b-0c1d2e3f4a5b",
+    product_ids=("urn:epc:class:lgtin:3700000.000002.SUL-7",),
+    product_name="Cobalt sulfate heptahydrate, battery grade",
+    product_description="CoSO4·7H2O, 20.9 % Co, crystallised from hydroxide",
+    company_name="Refinery Oy",
+    company_ids=("urn:epc:id:pgln:3700000.00000",),
+    declared_unit="kilogram",
+    unitary_amount=1,
+    fossil_kg_per_unit=4.85,
+    biogenic_kg_per_unit=0.0,
+    period_start=datetime(2025, 1, 1, tzinfo=UTC),
+    period_end=datetime(2025, 4, 1, tzinfo=UTC),
+    geography_country="FI",
+    primary_data_share=62.5,
+    dqr={
+        "coverage": 95,
+        "technological": 1.5,
+        "temporal": 1.2,
+        "geographical": 1.4,
+        "completeness": 1.8,
+        "reliability": 1.6,
+    },
+    factor_sources=(("ecoinvent", "3.10"), ("batterytrace grid factors", "2025-1")),
+    allocation="Mass allocation between cobalt sulfate and by-products",
+    boundary="Cradle to gate: mining, hydroxide precipitation, transport, refining",
+    created=datetime(2025, 5, 2, 9, 30, tzinfo=UTC),
+    cpc="342",  # UN CPC group: basic inorganic chemicals n.e.c.
+)

@@ -19,37 +19,10 @@ from hypothesis import strategies as st
 
 from batterytrace.carbon.pact import Declared, export, read
 from batterytrace.errors import PactError
+from factories import SULFATE_PCF
 from pact_schema import OPENAPI, validators
 
-LOT = Declared(
-    id="urn:uuid:5b2f3a1e-0c4d-5e6f-8a9b-0c1d2e3f4a5b",
-    product_ids=("urn:epc:class:lgtin:3700000.000002.SUL-7",),
-    product_name="Cobalt sulfate heptahydrate, battery grade",
-    product_description="CoSO4·7H2O, 20.9 % Co, crystallised from hydroxide",
-    company_name="Refinery Oy",
-    company_ids=("urn:epc:id:pgln:3700000.00000",),
-    declared_unit="kilogram",
-    unitary_amount=1,
-    fossil_kg_per_unit=4.85,
-    biogenic_kg_per_unit=0.0,
-    period_start=datetime(2025, 1, 1, tzinfo=UTC),
-    period_end=datetime(2025, 4, 1, tzinfo=UTC),
-    geography_country="FI",
-    primary_data_share=62.5,
-    dqr={
-        "coverage": 95,
-        "technological": 1.5,
-        "temporal": 1.2,
-        "geographical": 1.4,
-        "completeness": 1.8,
-        "reliability": 1.6,
-    },
-    factor_sources=(("ecoinvent", "3.10"), ("batterytrace grid factors", "2025-1")),
-    allocation="Mass allocation between cobalt sulfate and by-products",
-    boundary="Cradle to gate: mining, hydroxide precipitation, transport, refining",
-    created=datetime(2025, 5, 2, 9, 30, tzinfo=UTC),
-    cpc="342",  # UN CPC group: basic inorganic chemicals n.e.c.
-)
+LOT = SULFATE_PCF
 PACK = replace(
     LOT,
     id="0f6c1c1e-3b0a-4a57-9d7e-2f3c4d5e6f70",

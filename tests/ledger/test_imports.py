@@ -5,7 +5,7 @@ changed, added or removed by hand, or a record rewritten, fails and is named."""
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from batterytrace.carbon.activity import Model, from_json
 from batterytrace.carbon.factors import read_csv
-from batterytrace.carbon.pact import Declared, export
+from batterytrace.carbon.pact import export
 from batterytrace.cli import app
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.custody.claims import Claim
@@ -27,7 +27,7 @@ from batterytrace.masterdata import MasterData, MaterialKind, Party, Site, SiteR
 from batterytrace.repository import Repository
 from batterytrace.store.imported import Imported
 from batterytrace.trace.lineage import node_id
-from factories import CUSTODY_RULES, PCAM, REFINERY, T0, custody_chain
+from factories import CUSTODY_RULES, PCAM, REFINERY, SULFATE_PCF, T0, custody_chain
 
 MAKER = "urn:epc:id:pgln:6111111.00000"
 PLANT = "urn:epc:id:sgln:6111111.00040.0"
@@ -62,38 +62,8 @@ def master_data() -> MasterData:
 
 
 def supplier_document() -> dict[str, Any]:
-    return export(
-        Declared(
-            id="urn:uuid:5b2f3a1e-0c4d-5e6f-8a9b-0c1d2e3f4a5b",
-            product_ids=("urn:epc:class:lgtin:6111111.000201.SUL-7",),
-            product_name="Cobalt sulfate",
-            product_description="CoSO4·7H2O",
-            company_name="Refinery Oy",
-            company_ids=("urn:epc:id:pgln:3700000.00000",),
-            declared_unit="kilogram",
-            unitary_amount=1,
-            fossil_kg_per_unit=4.85,
-            biogenic_kg_per_unit=0.0,
-            period_start=datetime(2025, 1, 1, tzinfo=UTC),
-            period_end=datetime(2025, 4, 1, tzinfo=UTC),
-            geography_country="FI",
-            primary_data_share=62.5,
-            dqr={
-                "coverage": 95,
-                "technological": 1.5,
-                "temporal": 1.2,
-                "geographical": 1.4,
-                "completeness": 1.8,
-                "reliability": 1.6,
-            },
-            factor_sources=(("ecoinvent", "3.10"),),
-            allocation="mass",
-            boundary="cradle to gate",
-            created=datetime(2025, 5, 2, tzinfo=UTC),
-            cpc="342",
-        ),
-        "3",
-    )
+    sulfate = ("urn:epc:class:lgtin:6111111.000201.SUL-7",)
+    return export(replace(SULFATE_PCF, product_ids=sulfate), "3")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ scenario against the technosphere solve."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from carbon_examples import (
     model_of_examples,
 )
 from factories import CONTEXT
+from factories import site_event as event
 from pact_schema import validators
 from technosphere import solve
 
@@ -42,18 +42,6 @@ ORE = "urn:epc:class:lgtin:6111111.000101.ORE1"
 SUL = "urn:epc:class:lgtin:6111111.000201.SUL1"
 CELL = "urn:epc:id:sgtin:6111111.000301.C{n}"
 MODULE, PACK = "urn:epc:id:sgtin:6111111.000401.M1", "urn:epc:id:sgtin:6111111.000501.P1"
-
-
-def event(kind: str, day: int, site: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "type": kind,
-        "eventID": f"urn:uuid:{uuid.uuid4()}",
-        "eventTime": f"2025-03-{day:02d}T08:00:00.000Z",
-        "eventTimeZoneOffset": "+00:00",
-        **fields,
-        "readPoint": {"id": site},
-        "bizLocation": {"id": site},
-    }
 
 
 def kg(lot: str, amount: float) -> dict[str, Any]:

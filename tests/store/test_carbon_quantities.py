@@ -4,7 +4,6 @@ EPCIS events and its footprint worked by hand here from the factors and activity
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from batterytrace.repository import Repository
 from batterytrace.store import database
 from batterytrace.trace.lineage import class_of, node_id
 from factories import CONTEXT
+from factories import site_event as event
 from technosphere import solve
 
 MINE, PLANT, CELLS, PACKS = (f"urn:epc:id:sgln:6111111.00{n}00.0" for n in range(1, 5))
@@ -57,18 +57,6 @@ def assert_leg(missing: str, event: str, moved: str, reason: str) -> None:
     """A leg named missing: ``leg E (what it moved) from A (basis) to B: reason``."""
     assert missing.startswith(f"leg {event} ({moved}) from "), missing
     assert missing.endswith(f": {reason}"), missing
-
-
-def event(kind: str, day: int, site: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "type": kind,
-        "eventID": f"urn:uuid:{uuid.uuid4()}",
-        "eventTime": f"2025-03-{day:02d}T08:00:00.000Z",
-        "eventTimeZoneOffset": "+00:00",
-        **fields,
-        "readPoint": {"id": site},
-        "bizLocation": {"id": site},
-    }
 
 
 def quantity(lot: str, amount: float, uom: str | None = "KGM") -> dict[str, Any]:

@@ -455,7 +455,9 @@ class Builder:
                     f"event {made.event} at {self.system.site_name(made.site)} ({made.site})",
                     made.time,
                     made.time,
-                    "a supplier footprint or proxy stands for all its products",
+                    "a supplier footprint or proxy stands for all its products"
+                    if products
+                    else "none of its products has a mass to share them by",
                     tuple(
                         f"{a.where}: {a.kind.value} {a.amount:g} {a.unit}" for a in made.activities
                     ),
