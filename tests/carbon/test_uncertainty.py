@@ -58,11 +58,32 @@ def test_bad_requests() -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.floats(1.0001, 3.0), st.floats(0.0, 1e6), st.integers(0, 2**32 - 1))
-def test_interval_is_ordered_and_scales(gsd: float, amount: float, seed: int) -> None:
+@given(
+    st.floats(1.0001, 3.0),
+    st.floats(1.0001, 3.0),
+    st.floats(1e-3, 1e6),
+    st.floats(1e-3, 1e3),
+    st.integers(0, 2**32 - 1),
+)
+def test_interval_scales_with_amount_and_gsd(
+    gsd: float, other_gsd: float, amount: float, k: float, seed: int
+) -> None:
+    """One lognormal factor, seeded draws d = value x GSD^z: k times the amount gives k times
+    every figure; with 201 draws the 2.5/50/97.5 % points are the 6th, 101st and 196th draws,
+    so ln(low / value) / ln(GSD) is the same standard-normal draw z whatever the GSD."""
     result, value = one_factor(gsd, amount)
-    spread = interval(result, ORE, 200, seed)
+    spread = interval(result, ORE, 201, seed)
     assert spread.low <= spread.median <= spread.high
-    assert spread.low >= 0
-    if amount == 0:
-        assert spread.high == 0 == value
+    scaled = interval(one_factor(gsd, amount * k)[0], ORE, 201, seed)
+    for got, base in zip(scaled.to_json().values(), spread.to_json().values(), strict=True):
+        assert got == (pytest.approx(k * base, rel=1e-9) if isinstance(base, float) else base)
+    other = interval(one_factor(other_gsd, amount)[0], ORE, 201, seed)
+    for a, b in ((spread.low, other.low), (spread.median, other.median), (spread.high, other.high)):
+        z = math.log(a / value) / math.log(gsd)
+        assert math.log(b / value) / math.log(other_gsd) == pytest.approx(z, rel=1e-6, abs=1e-9)
+
+
+def test_no_amount_no_spread() -> None:
+    result, value = one_factor(2.0, 0.0)
+    spread = interval(result, ORE, 200, 1)
+    assert (spread.low, spread.median, spread.high, spread.mean) == (0, 0, 0, 0) == (value,) * 4

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
-import importlib.util
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +27,7 @@ from batterytrace.epcis.model import (
     Location,
     QuantityElement,
 )
+from batterytrace.epcis.xml import read_document
 
 # Only to list the files at collection time; the tests reach them through the `conformance`
 # fixture (tests/conftest.py), which skips, or fails under CI, when the data is missing.
@@ -50,18 +48,9 @@ def _names(folder: str, suffix: str, *companions: str) -> list[str]:
     return names or ["(conformance data missing)"]
 
 
-def _read_xml() -> Callable[[Path], Document]:
-    if importlib.util.find_spec("batterytrace.epcis.xml") is None:
-        pytest.skip("batterytrace.epcis.xml (the XML reader) does not exist yet")
-    reader: Callable[[Path], Document] = importlib.import_module(
-        "batterytrace.epcis.xml"
-    ).read_document
-    return reader
-
-
 def _document(path: Path) -> Document:
     if path.suffix == ".xml":
-        return _read_xml()(path)
+        return read_document(path)
     return document_from_json(orjson.loads(path.read_bytes()))
 
 
