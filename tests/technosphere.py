@@ -8,6 +8,8 @@ The footprint per unit of every product at once is X = inv(A).T B.T (n x keys), 
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+
 import numpy as np
 from scipy import sparse
 from scipy.sparse import linalg
@@ -15,31 +17,44 @@ from scipy.sparse import linalg
 from batterytrace.carbon.system import System
 
 
+def _flat(
+    rows: Sequence[Collection[tuple[int, float]]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, value) arrays of every (column, value) pair of ``rows[j]`` (row j)."""
+    counts = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    total = int(counts.sum())
+    cols = np.fromiter((c for r in rows for c, _ in r), dtype=np.int64, count=total)
+    data = np.fromiter((v for r in rows for _, v in r), dtype=float, count=total)
+    return np.repeat(np.arange(len(rows)), counts), cols, data
+
+
 def matrices(system: System) -> tuple[sparse.csc_array, np.ndarray]:
+    """A and B from flat arrays (scipy sums the duplicate entries of a COO matrix)."""
     n = len(system.nodes)
-    rows, cols, data = [], [], []
-    burdens = []
-    for j, node in enumerate(system.nodes):
-        rows.append(j)
-        cols.append(j)
-        data.append(node.output)
-        for i, amount in node.inputs.items():
-            rows.append(i)
-            cols.append(j)
-            data.append(-amount)
-        for g, share in node.own.items():
-            burdens.extend(
-                (system.key(b.key), j, b.amount * share) for b in system.groups[g].burdens
-            )
-    technosphere = sparse.csc_array((data, (rows, cols)), shape=(n, n))
-    interventions = np.zeros((len(system.keys), n))
-    for k, j, amount in burdens:
-        interventions[k, j] += amount
+    output = np.fromiter((node.output for node in system.nodes), dtype=float, count=n)
+    used_by, used, amount = _flat([node.inputs.items() for node in system.nodes])
+    diagonal = np.arange(n)
+    technosphere = sparse.coo_array(
+        (np.concatenate((output, -amount)),
+         (np.concatenate((diagonal, used)), np.concatenate((diagonal, used_by)))),
+        shape=(n, n),
+    ).tocsc()  # fmt: skip
+    group_of, key, kg = _flat(
+        [[(system.key(b.key), b.amount) for b in group.burdens] for group in system.groups]
+    )
+    grouped = sparse.coo_array((kg, (group_of, key)), shape=(len(system.groups), len(system.keys)))
+    node, group, share = _flat([node.own.items() for node in system.nodes])
+    shares = sparse.coo_array((share, (node, group)), shape=(n, len(system.groups)))
+    interventions = (shares.tocsr() @ grouped.tocsc()).toarray().T
     return technosphere, interventions
 
 
 def solve(system: System) -> np.ndarray:
     """Per-unit amounts of every burden key for every product (n x keys)."""
-    technosphere, interventions = matrices(system)
+    return lu_solve(*matrices(system))
+
+
+def lu_solve(technosphere: sparse.csc_array, interventions: np.ndarray) -> np.ndarray:
+    """X = inv(A).T B.T: one sparse LU solve of A.T X = B.T."""
     solved = linalg.spsolve(technosphere.T.tocsc(), interventions.T)
-    return np.asarray(solved).reshape(len(system.nodes), -1)
+    return np.asarray(solved).reshape(technosphere.shape[0], -1)
