@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import replace as dataclass_replace
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -266,10 +267,13 @@ class Repository:
             lineage = StoreLineage(conn, self._decoded)
             state = Custody(custody_store.load(conn), lineage, custody_store.closes(conn))
             transfers = deque(custody_store.transfers(conn))
-            for event in custody_store.lot_events(conn):
-                while transfers and transfers[0].when < event.eventTime:
-                    state.transfer(transfers.popleft())
-                state.apply(event)
+            moves = custody_store.movements(conn)
+            while chunk := list(islice(moves, 2000)):
+                lineage.prefetch({node for move in chunk for node in move.objects()})
+                for move in chunk:
+                    while transfers and transfers[0].when < move.at:
+                        state.transfer(transfers.popleft())
+                    state.apply(move)
             for transfer in transfers:
                 state.transfer(transfer)
             state.finish()

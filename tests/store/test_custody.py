@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
+import orjson
 import pytest
 
 from batterytrace.custody.claims import Claim
@@ -13,8 +15,12 @@ from batterytrace.custody.flows import Custody, changes, snapshot
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Document, Event
 from batterytrace.errors import CustodyError, PeriodClosed
+from batterytrace.masterdata import read_master_data
 from batterytrace.repository import Repository
+from batterytrace.scenario.generator import generate
+from batterytrace.store import custody as custody_store
 from batterytrace.store.imported import Imported
+from batterytrace.store.lineage import StoreLineage
 from batterytrace.trace.lineage import EventLineage, node_id
 from factories import CERTIFIED_MINE, CUSTODY_RULES, PCAM, REFINERY, T0, custody_chain, lot
 
@@ -143,3 +149,39 @@ def test_mass_balance_claims_only_the_sites_own_material(repo: Repository) -> No
     capture(repo, custody_chain())
     with pytest.raises(CustodyError, match="which neither made nor received it"):
         repo.allocate(lot("O2"), LOW, {"Co": 1.0}, PCAM)
+
+
+def test_the_scenario_recompute_reads_what_decoding_each_event_reads(
+    repo: Repository, tmp_path: Path
+) -> None:
+    """The recompute reads the event columns, the figures capture derived and the index, not
+    each event's JSON (issue 13, point 14): on the scenario, allocations included, its
+    accounts, balances, claims per lot, notes and violations are those of every event decoded
+    into the model and applied, as the recompute did before."""
+    out = tmp_path / "scenario"
+    generate(out, 0.0003, seed=7)
+    for path in sorted(out.glob("events-*.jsonld")):
+        repo.capture(path)
+    repo.import_master_data(read_master_data(out / "masterdata.json"))
+    rules = CustodyRules.from_json(orjson.loads((out / "custody.json").read_bytes()))
+    repo.import_custody_rules(rules)
+    state = repo.custody()
+    with repo.engine.connect() as conn:
+        decoded = Custody(rules, StoreLineage(conn), custody_store.closes(conn))
+        for event in custody_store.lot_events(conn):
+            decoded.apply(event)
+        decoded.finish()
+    allocations = [n for n in decoded.notes + decoded.violations if "allocation" in n.text]
+    claimed = [lot for lot in decoded.lots if decoded.claimed(lot)]
+    assert decoded.accounts and claimed and not allocations  # something to compare
+    assert any(e.kind == "debit" for a in decoded.accounts.values() for e in a.entries)
+    assert state.accounts.keys() == decoded.accounts.keys()
+    for key, account in decoded.accounts.items():
+        assert state.accounts[key].balance == account.balance, key
+        assert state.accounts[key].entries == account.entries, key
+        assert state.accounts[key].statements() == account.statements(), key
+    assert {lot: state.claimed(lot) for lot in state.lots} == {
+        lot: decoded.claimed(lot) for lot in decoded.lots
+    }
+    assert snapshot(state) == snapshot(decoded)
+    assert (state.notes, state.violations) == (decoded.notes, decoded.violations)

@@ -89,6 +89,46 @@ def allocation_event(
     )  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """What custody reads of an event: made from the event (``of``), or by the store from its
+    columns and the figures capture derived (store.custody.movements), without the content."""
+
+    type: EventType
+    action: Action | None
+    step: str | None  # custody_step of the bizStep: shipping, receiving or None
+    site: str | None  # bizLocation, else readPoint (Digital Link)
+    at: datetime  # eventTime
+    # eventTime on the event's own clock: the day evidence must cover, the period an entry
+    # falls in (decision 014)
+    when: datetime
+    recorded: datetime | None
+    name: str  # eventID
+    quantities: dict[str, float]  # kg per object of the quantityList
+    inputs: dict[str, float]  # of the inputQuantityList
+    outputs: dict[str, float]  # of the outputQuantityList
+    named: tuple[str, ...]  # the classes the quantityList names, in order
+    extensions: dict[str, object]  # URI -> value of the event's own extension fields
+
+    @classmethod
+    def of(cls, event: Event) -> Movement:
+        place = event.bizLocation or event.readPoint
+        return cls(
+            event.type, event.action, custody_step(event.bizStep),
+            node_id(place.id) if place else None, event.eventTime,
+            local_time(event.eventTime, event.eventTimeZoneOffset), event.recordTime,
+            event.eventID or "", kg_by_object(quantity_flows(event.quantityList)),
+            kg_by_object(quantity_flows(event.inputQuantityList)),
+            kg_by_object(quantity_flows(event.outputQuantityList)),
+            tuple(dict.fromkeys(node_id(q.epcClass) for q in event.quantityList)),
+            {ext.namespace + ext.name: ext.value for ext in event.extensions},
+        )  # fmt: skip
+
+    def objects(self) -> set[str]:
+        """Every object it names (to read their element figures in one go)."""
+        return {*self.quantities, *self.inputs, *self.outputs, *self.named}
+
+
 class _Stamp(NamedTuple):
     """When an entry happened, when it was recorded, and what records it."""
 
@@ -97,8 +137,8 @@ class _Stamp(NamedTuple):
     name: str
 
     @classmethod
-    def of(cls, event: Event) -> _Stamp:
-        return cls(_local(event), event.recordTime, event.eventID or "")
+    def of(cls, event: Movement) -> _Stamp:
+        return cls(event.when, event.recorded, event.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,16 +198,16 @@ class Custody:
             for label in sorted(self.closed.get((site, claim), {})):
                 account.close(label)
 
-    def apply(self, event: Event) -> None:
-        site = _site(event)
-        name = event.eventID or ""
+    def apply(self, recorded: Event | Movement) -> None:
+        event = recorded if isinstance(recorded, Movement) else Movement.of(recorded)
+        site, name = event.site, event.name
         if event.type is EventType.TRANSFORMATION:
             self._transform(event, site, name)
         elif event.type is EventType.OBJECT:
-            lots = kg_by_object(quantity_flows(event.quantityList))
+            lots = event.quantities
             if event.action is Action.ADD:
                 self._originate(event, site, name, lots)
-            elif custody_step(event.bizStep) == "receiving":
+            elif event.step == "receiving":
                 self._receive(site, name, event, lots)
             self._allocations(event, site, name)
 
@@ -196,13 +236,15 @@ class Custody:
 
     # --- the events --------------------------------------------------------------------------
 
-    def _originate(self, event: Event, site: str | None, name: str, lots: dict[str, float]) -> None:
+    def _originate(
+        self, event: Movement, site: str | None, name: str, lots: dict[str, float]
+    ) -> None:
         self._handled(site, lots)
         for origin in self.rules.origins_at(site):
-            if not origin.evidence.covers(_local(event)):
+            if not origin.evidence.covers(event.when):
                 self.notes.append(Note(name, origin.claim, (
                     f"not attached to {', '.join(lots)}: evidence {origin.evidence.describe()} "
-                    f"does not cover {_local(event).date()}"), tuple(lots)))  # fmt: skip
+                    f"does not cover {event.when.date()}"), tuple(lots)))  # fmt: skip
                 continue
             made = {lot: self._contents(lot, kg) for lot, kg in lots.items()}
             backing = f"origin at {site}: evidence {origin.evidence.describe()}"
@@ -210,7 +252,7 @@ class Custody:
 
     def _put(
         self,
-        event: Event,
+        event: Movement,
         policy: Policy,
         name: str,
         made: dict[str, dict[str, float | None]],
@@ -230,7 +272,9 @@ class Custody:
             if policy.model.physical:
                 self.backing[lot, policy.claim].append(why)
 
-    def _receive(self, site: str | None, name: str, event: Event, lots: dict[str, float]) -> None:
+    def _receive(
+        self, site: str | None, name: str, event: Movement, lots: dict[str, float]
+    ) -> None:
         """Claimed material received at a mass-balance site: its claims become credits."""
         self._handled(site, lots)
         for lot, kg in lots.items():
@@ -257,9 +301,8 @@ class Custody:
             if credits and site is not None:
                 self.received.setdefault((site, lot), _Receipt()).add(kg, credits)
 
-    def _transform(self, event: Event, site: str | None, name: str) -> None:
-        inputs = kg_by_object(quantity_flows(event.inputQuantityList))
-        outputs = kg_by_object(quantity_flows(event.outputQuantityList))
+    def _transform(self, event: Movement, site: str | None, name: str) -> None:
+        inputs, outputs = event.inputs, event.outputs
         made = {lot: self._contents(lot, kg) for lot, kg in outputs.items()}
         self._handled(site, outputs)
         total_in = {
@@ -283,17 +326,17 @@ class Custody:
         for lot, receipt in receipts.items():  # what this step used of them
             receipt.kg -= min(receipt.kg, inputs[lot])
         for origin in self.rules.origins_at(site):
-            if origin.evidence.covers(_local(event)):
+            if origin.evidence.covers(event.when):
                 backing = f"made at {site}: evidence {origin.evidence.describe()}"
                 self._put(event, self.rules.policy(site, origin.claim), name, made, backing)
             else:
                 self.notes.append(Note(name, origin.claim, (
                     f"not attached to {', '.join(made)}: evidence {origin.evidence.describe()} "
-                    f"does not cover {_local(event).date()}"), tuple(made)))  # fmt: skip
+                    f"does not cover {event.when.date()}"), tuple(made)))  # fmt: skip
 
     def _segregated(
         self,
-        event: Event,
+        event: Movement,
         name: str,
         policy: Policy,
         inputs: dict[str, float],
@@ -360,7 +403,7 @@ class Custody:
 
     def _balanced(
         self,
-        event: Event,
+        event: Movement,
         name: str,
         policy: Policy,
         inputs: dict[str, float],
@@ -399,13 +442,13 @@ class Custody:
                     tuple(inputs),
                 )
 
-    def _allocations(self, event: Event, site: str | None, name: str) -> None:
-        values = {ext.namespace + ext.name: ext.value for ext in event.extensions}
+    def _allocations(self, event: Movement, site: str | None, name: str) -> None:
+        values = event.extensions
         text = values.get(f"{BT}claim")
         amounts = {e: v for uri, e in _CLAIMED.items() if (v := values.get(uri)) is not None}
         if text is None and not amounts:
             return
-        named = tuple(dict.fromkeys(node_id(q.epcClass) for q in event.quantityList))
+        named = event.named
         try:
             claim = parse_claim(str(text))
         except BatteryTraceError as err:
@@ -540,17 +583,6 @@ class Custody:
             self.notes.append(Note(name, claim, (
                 f"{claim} {what} of {', '.join(elements)} unknown on {lot}: no element figure "
                 "for it; not counted as 0 kg"), (lot,)))  # fmt: skip
-
-
-def _local(event: Event) -> datetime:
-    """When the event happened, on its own clock: the day evidence must cover, the period an
-    entry falls in (decision 014)."""
-    return local_time(event.eventTime, event.eventTimeZoneOffset)
-
-
-def _site(event: Event) -> str | None:
-    place = event.bizLocation or event.readPoint
-    return node_id(place.id) if place else None
 
 
 def _times(share: float | None, kg: float | None) -> float | None:

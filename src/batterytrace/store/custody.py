@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, and_, case, delete, func, insert, select
 
 from batterytrace.custody.claims import Claim, parse_claim
-from batterytrace.custody.flows import Snapshot, Transfer
+from batterytrace.custody.flows import Movement, Snapshot, Transfer
 from batterytrace.custody.rules import CustodyRules
-from batterytrace.epcis.model import Event
+from batterytrace.epcis.model import Action, Event, EventType
+from batterytrace.epcis.timestamps import local_time
 from batterytrace.store import schema
 from batterytrace.store.imported import Imported
 from batterytrace.store.records import event_from_content
+from batterytrace.trace.lineage import Flow, custody_step, kg_by_object
 
 R = schema.custody_rule
 S = schema.custody_snapshot
@@ -23,6 +26,7 @@ CLOSE = schema.custody_close
 T = schema.custody_transfer
 E = schema.event
 K = schema.event_key
+F = schema.event_figure
 _KINDS = {"origins": "origin", "policies": "policy"}
 
 
@@ -107,15 +111,53 @@ def keep_snapshot(conn: Connection, state: Snapshot, taken: datetime) -> None:
     conn.execute(insert(S).values(id=1, taken=ms, content=orjson.dumps(state).decode()))
 
 
-def lot_events(conn: Connection) -> Iterator[Event]:
-    """The events that can move a claim or deliver a lot, in time order (then ledger order):
-    transformations, and events naming lots (commissioning, shipping and receiving, purchase
-    orders, allocations)."""
+def _moving() -> Any:
+    """The events that can move a claim or deliver a lot: transformations, and events naming
+    lots (commissioning, shipping and receiving, purchase orders, allocations)."""
     lots = select(K.c.seq).where(K.c.role == "epcClass")
-    query = (
-        select(E.c.content)
-        .where((E.c.event_type == "TransformationEvent") | E.c.seq.in_(lots))
-        .order_by(E.c.event_time, E.c.seq)
-    )
+    return (E.c.event_type == "TransformationEvent") | E.c.seq.in_(lots)
+
+
+def lot_events(conn: Connection) -> Iterator[Event]:
+    """The events that can move a claim or deliver a lot (``_moving``), in time order (then
+    ledger order)."""
+    query = select(E.c.content).where(_moving()).order_by(E.c.event_time, E.c.seq)
     for (content,) in conn.execution_options(yield_per=2000).execute(query):
         yield event_from_content(content)
+
+
+def movements(conn: Connection) -> Iterator[Movement]:
+    """What custody reads of the same events, in the same order, from the event's columns and
+    the figures capture derived (records.figures), as traces read them; the content is read
+    only for object events that may carry a claim's extensions (whose JSON names a claim)."""
+    claims = and_(E.c.event_type == EventType.OBJECT.value, E.c.content.like("%claim%"))
+    query = (
+        select(
+            E.c.event_type, E.c.action, E.c.biz_step, E.c.event_time, E.c.event_time_zone_offset,
+            E.c.record_time, func.coalesce(E.c.biz_location, E.c.read_point), E.c.event_id,
+            F.c.figures, case((claims, E.c.content)),
+        )
+        .select_from(E.outerjoin(F, F.c.seq == E.c.seq))
+        .where(_moving())
+        .order_by(E.c.event_time, E.c.seq)
+    )  # fmt: skip
+    rows = conn.execution_options(yield_per=2000).execute(query)
+    for kind, action, step, ms, offset, recorded_ms, site, name, figures, content in rows:
+        if content is not None:
+            yield Movement.of(event_from_content(content))
+            continue
+        lists = orjson.loads(figures) if figures else {}
+        at = datetime.fromtimestamp(ms / 1000, UTC)
+        listed = lists.get("quantityList", ())
+        yield Movement(
+            EventType(kind), Action(action) if action else None, custody_step(step), site, at,
+            local_time(at, offset), datetime.fromtimestamp(recorded_ms / 1000, UTC), name,
+            _kg(listed), _kg(lists.get("inputQuantityList", ())),
+            _kg(lists.get("outputQuantityList", ())),
+            tuple(dict.fromkeys(flow[0] for flow in listed)), {},
+        )  # fmt: skip
+
+
+def _kg(flows: list[list[Any]]) -> dict[str, float]:
+    """kg per object of a quantity list's figures: (Digital Link, kg or null, ...) each."""
+    return kg_by_object(Flow(flow[0], flow[1]) for flow in flows)
