@@ -14,7 +14,7 @@ On the agreement scenario's store (prepared by ``bench/trace.py``: ``--store DIR
   beside it;
 - a 95 % Monte Carlo interval of one pack with 10,000 draws.
 
-Each calculation runs twice; the faster run counts. Prints the table and writes
+Each calculation runs five times; the fastest run counts. Prints the table and writes
 ``bench/results/footprint.json`` with a flat ``summary``: ``packs``, ``rollup_s``,
 ``build_matrices_s``, ``lu_solve_s``, ``solve_vectorised_s``, ``ratio`` (rollup over
 build + solve), ``ratio_vs_lu_solve`` (rollup over the solve alone), ``max_rel_diff`` (of every
@@ -82,7 +82,7 @@ def main() -> None:
 
     technosphere = _technosphere()
     rollups, builds, solves, result, solved = [], [], [], None, None
-    for _ in range(2):
+    for _ in range(5):
         started = time.perf_counter()
         result = rollup(system)
         rollups.append(time.perf_counter() - started)
@@ -102,17 +102,17 @@ def main() -> None:
 
     pack = system.nodes[packs[len(packs) // 2]].id
     draws = []
-    for _ in range(2):
+    for _ in range(5):
         started = time.perf_counter()
         interval(result, pack, 10_000)
         draws.append(time.perf_counter() - started)
 
     summary = {
         "packs": len(packs),
-        "rollup_s": round(min(rollups), 2),
-        "build_matrices_s": round(min(builds), 2),
-        "lu_solve_s": round(min(solves), 2),
-        "solve_vectorised_s": round(solve_s, 2),
+        "rollup_s": round(min(rollups), 3),
+        "build_matrices_s": round(min(builds), 3),
+        "lu_solve_s": round(min(solves), 3),
+        "solve_vectorised_s": round(solve_s, 3),
         "ratio": round(min(rollups) / solve_s, 2),
         "ratio_vs_lu_solve": round(min(rollups) / min(solves), 2),
         "max_rel_diff": float(f"{max_rel_diff:.3g}"),
