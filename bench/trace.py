@@ -212,7 +212,7 @@ def main() -> None:
     back_sql, forward_sql, held_sql = ctes(repo.engine.dialect.name)
     with repo.engine.connect() as conn:
         back, (back_cte,), back_objects = compare(repo, conn, "backward", back_roots, back_sql)
-        forward, (forward_cte, held_cte), forward_objects = compare(
+        forward, (cell_cte, held_cte), forward_objects = compare(
             repo, conn, "forward", forward_roots, forward_sql, held_sql
         )
 
@@ -231,8 +231,8 @@ def main() -> None:
         "holdings_replay_s": prepared.get("holdings_replay_s"),
         "back_cte_p50_ms": round(percentiles(back_cte)[0], 2),
         "forward_cte_p50_ms": round(percentiles(held_cte)[0], 2),
-        "forward_cell_cte_p50_ms": round(percentiles(forward_cte)[0], 2),
-        "forward_ratio_vs_cell_cte": round(fwd_p50 / percentiles(forward_cte)[0], 2),
+        "forward_cell_cte_p50_ms": round(percentiles(cell_cte)[0], 2),
+        "forward_ratio_vs_cell_cte": round(fwd_p50 / percentiles(cell_cte)[0], 2),
         "back_objects_p50": int(statistics.median(back_objects)),
         "forward_objects_p50": int(statistics.median(forward_objects)),
         "back_samples": len(back_roots),
