@@ -199,6 +199,7 @@ class Custody:
                 account.close(label)
 
     def apply(self, recorded: Event | Movement) -> None:
+        """Take one event into the state: an event in memory, or what the store read of it."""
         event = recorded if isinstance(recorded, Movement) else Movement.of(recorded)
         site, name = event.site, event.name
         if event.type is EventType.TRANSFORMATION:
