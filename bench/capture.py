@@ -8,10 +8,14 @@ JSON-LD file, then in the same run:
    (its wall time and the peak RSS of its process tree are measured);
 2. inserts exactly the rows that capture wrote into a second fresh store with plain
    ``sqlite3.executemany`` (same schema, same pragmas, one transaction): the baseline;
-3. computes the CBV 2.0 hash ID of every event (parsed beforehand), beside a plain
+3. with ``--pg URL`` (a PostgreSQL server where it may create databases; default
+   ``BATTERYTRACE_TEST_PG``), the same two on PostgreSQL: the capture into a fresh database,
+   and the very same rows put into another fresh database by a raw ``COPY`` (psycopg), the
+   plainest way to put them there: the PostgreSQL baseline;
+4. computes the CBV 2.0 hash ID of every event (parsed beforehand), beside a plain
    ``json.loads`` of every event's JSON text.
 
-Usage: ``python bench/capture.py [--events N] [--out FILE] [--keep]``
+Usage: ``python bench/capture.py [--events N] [--pg URL] [--out FILE] [--keep]``
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from typing import Any
 
 import orjson
 import psutil
+import psycopg
 from rich.console import Console
+from sqlalchemy import make_url
 
 from batterytrace.epcis.hash import event_hash
 from batterytrace.epcis.json_ld import context_namespaces, event_from_json
@@ -46,6 +52,8 @@ CONTEXT: list[Any] = [
     {"bt": "https://batterytrace.org/voc/"},
 ]
 PARTIES = ["6111111", "3012345", "3700000", "4012345", "0614141"]
+# The tables the baselines fill: the rows capture writes for the events and the ledger.
+BASELINE_TABLES = ("capture", "event", "event_key", "checkpoint")
 
 
 def _site_pool(size: int = 300, seed: int = 7) -> list[str]:
@@ -216,10 +224,10 @@ def write_file(path: Path, n: int) -> None:
         f.write(b"\n]}}\n")
 
 
-def run_capture(db: Path, key: Path, source: Path) -> tuple[float, float]:
+def run_capture(url: str, key: Path, source: Path) -> tuple[float, float]:
     """Capture in a child process; its wall time (s) and the peak RSS (MB) of its whole
     process tree (the capture and its worker processes together), sampled every 50 ms."""
-    env = {**os.environ, "BATTERYTRACE_DB": f"sqlite:///{db}", "BATTERYTRACE_KEY": str(key)}
+    env = {**os.environ, "BATTERYTRACE_DB": url, "BATTERYTRACE_KEY": str(key)}
     cli = [sys.executable, "-m", "batterytrace.cli"]
     subprocess.run([*cli, "init"], env=env, check=True, capture_output=True)
     started = time.perf_counter()
@@ -256,7 +264,7 @@ def run_baseline(captured: Path, fresh: Path) -> tuple[float, int]:
     elapsed = 0.0
     rows = 0
     dst.execute("BEGIN IMMEDIATE")
-    for table in ("capture", "event", "event_key", "checkpoint"):
+    for table in BASELINE_TABLES:
         columns = [r[1] for r in src.execute(f"PRAGMA table_info({table})")]
         select = src.execute(f"SELECT {', '.join(columns)} FROM {table}")
         insert = (
@@ -270,6 +278,47 @@ def run_baseline(captured: Path, fresh: Path) -> tuple[float, int]:
     started = time.perf_counter()
     dst.execute("COMMIT")
     elapsed += time.perf_counter() - started
+    return elapsed, rows
+
+
+def _dsn(url: str) -> str:
+    """The libpq form of a SQLAlchemy PostgreSQL URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def pg_database(admin: str, name: str, drop: bool = False) -> str:
+    """Create (or with ``drop``, drop) database ``name`` on the server of ``admin``; its URL."""
+    with psycopg.connect(_dsn(admin), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return make_url(admin).set(database=name).render_as_string(hide_password=False)
+
+
+def run_pg_baseline(captured: str, fresh: str, key: Path) -> tuple[float, int]:
+    """``COPY`` the rows of ``captured`` into an empty copy of its schema (one transaction);
+    the time of the COPYs and the commit, and the rows."""
+    repo = Repository(fresh, key)
+    repo.init()
+    repo.close()
+    elapsed = 0.0
+    rows = 0
+    with psycopg.connect(_dsn(captured)) as src, psycopg.connect(_dsn(fresh)) as dst:
+        for table in BASELINE_TABLES:
+            described = src.execute(f"SELECT * FROM {table} LIMIT 0").description or []
+            columns = ", ".join(column.name for column in described)
+            with src.cursor(name=f"read_{table}") as select:
+                select.execute(f"SELECT {columns} FROM {table}")
+                while chunk := select.fetchmany(20_000):
+                    started = time.perf_counter()
+                    with dst.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                        for row in chunk:
+                            copy.write_row(row)
+                    elapsed += time.perf_counter() - started
+                    rows += len(chunk)
+        started = time.perf_counter()
+        dst.commit()
+        elapsed += time.perf_counter() - started
     return elapsed, rows
 
 
@@ -300,6 +349,11 @@ def run_hashing(source: Path, limit: int) -> tuple[float, float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("BATTERYTRACE_TEST_PG"),
+        help="PostgreSQL server (SQLAlchemy URL) where the benchmark may create databases",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "capture.json")
     parser.add_argument("--keep", action="store_true", help="keep the generated file and stores")
     args = parser.parse_args()
@@ -312,9 +366,27 @@ def main() -> None:
     size_mb = source.stat().st_size / 1e6
     console.print(f"generated {args.events:,} events ({size_mb:,.0f} MB) in {generate_s:.1f} s")
 
-    capture_s, peak_rss = run_capture(work / "store.db", work / "ledger.key", source)
+    capture_s, peak_rss = run_capture(f"sqlite:///{work / 'store.db'}", work / "ledger.key", source)
     console.print(f"captured in {capture_s:.1f} s")
     raw_s, rows = run_baseline(work / "store.db", work / "raw.db")
+    pg: dict[str, Any] = {}
+    if args.pg:
+        names = [f"bt_bench_capture_{os.getpid()}", f"bt_bench_copy_{os.getpid()}"]
+        stores = [pg_database(args.pg, name) for name in names]
+        pg_capture_s, _ = run_capture(stores[0], work / "pg.key", source)
+        console.print(f"captured on PostgreSQL in {pg_capture_s:.1f} s")
+        pg_copy_s, pg_rows = run_pg_baseline(stores[0], stores[1], work / "pg-copy.key")
+        if not args.keep:
+            for name in names:
+                pg_database(args.pg, name, drop=True)
+        pg = {
+            "pg_capture_s": round(pg_capture_s, 1),
+            "pg_events_per_s": round(args.events / pg_capture_s),
+            "pg_copy_s": round(pg_copy_s, 2),
+            "pg_copy_rows_per_s": round(pg_rows / pg_copy_s),
+            "pg_copy_events_per_s": round(args.events / pg_copy_s),
+            "pg_ratio": round(pg_copy_s / pg_capture_s, 3),
+        }
     hash_per_s, loads_per_s, hashed = run_hashing(source, min(args.events, 200_000))
 
     events_per_s = args.events / capture_s
@@ -328,13 +400,15 @@ def main() -> None:
         "rows_per_event": round(rows / args.events, 2),
         "ratio": round(events_per_s / raw_events_per_s, 3),
         "peak_rss_mb": round(peak_rss, 1),
+        **pg,
         "hash_per_s": round(hash_per_s),
         "json_loads_per_s": round(loads_per_s),
         "hash_vs_json_loads": round(hash_per_s / loads_per_s, 3),
     }
     publish(console, "capture", f"{args.events:,} events", summary, args.out)
     console.print(
-        "ratio = capture events/s ÷ (events ÷ time to executemany the same rows); "
+        "ratio = capture events/s ÷ (events ÷ time to executemany the same rows); pg_ratio "
+        "the same on PostgreSQL, against a raw COPY of the same rows; "
         f"hash rate measured on {hashed:,} events"
     )
     if not args.keep:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import re
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
+import psutil
 import pytest
 from sqlalchemy import func, select
 
@@ -262,6 +266,64 @@ def test_a_capture_without_its_workers_says_so(
     monkeypatch.setattr(events, "BATCH", 2000)  # one batch: no workers, nothing to report
     again = repo.capture(write(tmp_path / "e.jsonld", document([object_event(9)])))
     assert again.captured == 1 and again.fallback is None
+
+
+def _workers_of(process: psutil.Process) -> list[psutil.Process]:
+    """The capture's worker processes (multiprocessing's spawned interpreters)."""
+    found = []
+    for child in process.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "spawn_main" in " ".join(child.cmdline()):
+                found.append(child)
+    return found
+
+
+def _running(process: psutil.Process) -> bool:
+    """Alive, not a zombie its new parent (maybe a container's init) has yet to reap."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_a_killed_capture_leaves_no_worker_behind(repo: Repository, tmp_path: Path) -> None:
+    """SIGKILL of a capture ends its workers with it (Linux), and the store keeps what it had:
+    nothing of the killed capture, a ledger that verifies."""
+    repo.capture(write(tmp_path / "first.jsonld", document([object_event(1)])))
+    before = _counts(repo)
+    source = write(tmp_path / "big.jsonld", document([object_event(n) for n in range(2, 60_002)]))
+    env = {
+        **os.environ,
+        "BATTERYTRACE_DB": repo.url,
+        "BATTERYTRACE_KEY": str(repo.key_path),
+        "BATTERYTRACE_WORKERS": "2",
+    }
+    capture = subprocess.Popen(
+        [sys.executable, "-m", "batterytrace.cli", "capture", str(source)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    parent = psutil.Process(capture.pid)
+    deadline = time.monotonic() + 120
+    while len(workers := _workers_of(parent)) < 2:
+        assert capture.poll() is None, "the capture ended before its workers started"
+        assert time.monotonic() < deadline, "no worker processes after 120 s"
+        time.sleep(0.05)
+    left = [*parent.children(recursive=True)]
+    capture.kill()
+    capture.wait()
+    deadline = time.monotonic() + 5
+    while any(map(_running, left)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = [p.pid for p in left if _running(p)]
+    for pid in alive:  # the old behaviour: clean up what the test found, then fail
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(pid).kill()
+    assert not alive, f"{len(alive)} of {len(left)} processes ({len(workers)} workers) outlived it"
+    assert _counts(repo) == before
+    report = repo.verify()
+    assert report.ok and report.entries == before[0]
 
 
 # --- one event, whatever its form (CBV 2.0 §8.9: the hash ID identifies an event's content) ---
