@@ -613,6 +613,19 @@ def custody_report(
         out.print(f"  note: {note['event']}: {note['text']}", soft_wrap=True)
 
 
+_AT = typer.Option(
+    "--at",
+    help="When: YYYY-MM-DD (the end of that day, UTC) or a timestamp with a time zone "
+    "(2026-09-01T12:00:00+02:00); default now. Its account period must not be closed.",
+)
+
+
+def _moment(at: str | None) -> datetime:
+    from batterytrace.epcis.timestamps import parse_moment
+
+    return datetime.now(UTC) if at is None else parse_moment(at, "--at")
+
+
 @custody_app.command("allocate")
 @user_errors
 def custody_allocate(
@@ -622,14 +635,21 @@ def custody_allocate(
     co: Annotated[float | None, typer.Option("--co", help="kg of cobalt claimed.")] = None,
     ni: Annotated[float | None, typer.Option("--ni", help="kg of nickel claimed.")] = None,
     li: Annotated[float | None, typer.Option("--li", help="kg of lithium claimed.")] = None,
+    at: Annotated[str | None, _AT] = None,
 ) -> None:
-    """Claim kg of element of a lot from a site's mass-balance account: refused with the
-    shortfall if the balance cannot cover it; otherwise captured as an allocation event."""
+    """Claim kg of element of a lot from a site's mass-balance account, at a date: refused
+    with the shortfall if the balance then cannot cover it, or if its period is closed;
+    otherwise captured as an allocation event."""
     from batterytrace.custody.claims import parse_claim
     from batterytrace.trace.lineage import node_id
 
-    event = _repository().allocate(lot, parse_claim(claim), _element_kg(co, ni, li), site)
-    out.print(f"allocated {claim} on {node_id(lot)} from {node_id(site)}: event {event}")
+    when = _moment(at)
+    event = _repository().allocate(lot, parse_claim(claim), _element_kg(co, ni, li), site, when)
+    out.print(
+        f"allocated {claim} on {node_id(lot)} from {node_id(site)} at {when.isoformat()}: "
+        f"event {event}",
+        soft_wrap=True,
+    )
 
 
 @custody_app.command("transfer")
@@ -641,14 +661,22 @@ def custody_transfer(
     co: Annotated[float | None, typer.Option("--co", help="kg of cobalt.")] = None,
     ni: Annotated[float | None, typer.Option("--ni", help="kg of nickel.")] = None,
     li: Annotated[float | None, typer.Option("--li", help="kg of lithium.")] = None,
+    at: Annotated[str | None, _AT] = None,
 ) -> None:
-    """Book and claim: move credits between two sites' accounts, apart from any material;
-    refused with the shortfall when the source's balance cannot cover it."""
+    """Book and claim: move credits between two sites' accounts, apart from any material, at
+    a date; refused with the shortfall when the source's balance then cannot cover it, or if
+    its period is closed."""
     from batterytrace.custody.claims import parse_claim
     from batterytrace.trace.lineage import node_id
 
-    ref = _repository().transfer(source, target, parse_claim(claim), _element_kg(co, ni, li))
-    out.print(f"transferred {claim} from {node_id(source)} to {node_id(target)}: {ref}")
+    when = _moment(at)
+    kg = _element_kg(co, ni, li)
+    ref = _repository().transfer(source, target, parse_claim(claim), kg, when)
+    out.print(
+        f"transferred {claim} from {node_id(source)} to {node_id(target)} at "
+        f"{when.isoformat()}: {ref}",
+        soft_wrap=True,
+    )
 
 
 @custody_app.command("close")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import orjson
 import pytest
+from typer.testing import CliRunner
 
+from batterytrace.cli import app
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.contracts.intensity import intensities
+from batterytrace.custody.claims import Claim
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.documents import read
 from batterytrace.epcis.model import Event
@@ -28,6 +32,7 @@ from batterytrace.trace.genealogy import backward
 from batterytrace.trace.lineage import EventLineage, node_id
 
 SCALE = 0.0003
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +149,38 @@ def test_the_recycling_loop_gives_packs_recycled_cobalt(repo: Repository, scenar
     assert cobalt.traced is not None and cobalt.traced > 0.01
     assert cobalt.claimed == pytest.approx(cobalt.traced * 0.999, rel=1e-3)
     assert (nickel.claimed, lithium.claimed) == (0, 0)  # the loop returns cobalt only
+
+
+def test_the_readme_allocation_runs_on_the_scenario(
+    scenario: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13.7: the README's `custody allocate` line, as printed, on the scenario (whose
+    accounts run to 2031): 5 kg Co debited from the precursor plant's 2026 account."""
+    out, _, _ = scenario
+    monkeypatch.setenv("BATTERYTRACE_DB", f"sqlite:///{tmp_path / 'readme.db'}")
+    monkeypatch.setenv("BATTERYTRACE_KEY", str(tmp_path / "readme.key"))
+    repo = Repository()
+    repo.init()
+    for path in sorted(out.glob("events-*.jsonld")):
+        repo.capture(path)
+    repo.import_master_data(read_master_data(out / "masterdata.json"))
+    repo.import_custody_rules(
+        CustodyRules.from_json(orjson.loads((out / "custody.json").read_bytes()))
+    )
+    site = node_id("urn:epc:id:sgln:3012345.00100.0")
+    key = (site, Claim("low-carbon"), "Co")
+
+    def debits() -> dict[str, float]:
+        statements = repo.custody().accounts[key].statements()
+        return {s.period: s.debits for s in statements if s.debits}
+
+    assert debits() == {}
+    (line,) = [
+        line for line in README.read_text("utf-8").splitlines()
+        if line.startswith("batterytrace custody allocate ")
+    ]  # fmt: skip
+    args = shlex.split(line.split("#")[0])[1:]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert debits() == {"2026": 5.0}
+    repo.close()
