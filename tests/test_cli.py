@@ -367,7 +367,10 @@ def test_contract_commands(env: Path) -> None:
     assert annual["gwh"]["NMC811"] == pytest.approx(annual["element_kg"] / 0.081 / 1e6)
     assert len(report["years"]) == 7 and report["term"]["committed_kg"] == 35_000_000
     text = runner.invoke(app, ["contract", "status", AGREEMENT_ID], env={"COLUMNS": "200"}).stdout
-    assert "15 GWh a year as stated matches NMC811" in text and "1,048.3 t Co" in text
+    assert text.startswith("as of ") and text.splitlines()[0].endswith("(now)")  # no events
+    assert "a year: 1,048.279 t Co committed" in text  # 5,000 t x 58.933 / 281.09 (CoSO4·7H2O)
+    # 1,048,300 kg Co / 0.081 kg Co per kWh = 12.94 GWh of NMC811 cells, beside the 15 stated
+    assert "stated: 15 GWh a year; the nearest chemistry, NMC811, gives 12.94 GWh" in text
     unknown = runner.invoke(app, ["contract", "status", "urn:x"])
     assert unknown.exit_code == 1 and "'urn:x' is not a stored agreement" in unknown.stderr
     bad = write(env / "bad.json", agreement | {"annualKg": -1})
