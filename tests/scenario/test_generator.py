@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -119,14 +120,19 @@ def test_the_agreement_is_delivered_year_by_year(repo: Repository, scenario: tup
     repo.import_contracts([agreement])
     state = repo.deliveries()
     assert state.findings == []
-    years = state.status(agreement, intensities())
+    years = state.status(agreement, intensities(), datetime(2032, 1, 1, tzinfo=UTC))
     assert [y.year for y in years] == list(A.YEARS)
     committed = A.SULFATE_T_PER_YEAR * 1000 * SCALE
     for year in years:
         assert year.committed == pytest.approx(committed)
         assert year.delivered == pytest.approx(committed, rel=1e-5)  # rounding of lot masses
         assert year.in_transit == 0 and year.shortfall == 0
+        assert year.basis.startswith("final (")
         assert year.element_delivered == pytest.approx(committed * A.CO_IN_SULFATE, rel=1e-5)
+    # as of the last event (its last year's one lot, in September): no run rate from one lot
+    *_, last = state.status(agreement, intensities())
+    assert (last.lots, last.forecast, last.shortfall) == (1, None, None)
+    assert last.basis.startswith("not enough deliveries to forecast (1 lot, ")
 
 
 def test_the_recycling_loop_gives_packs_recycled_cobalt(repo: Repository, scenario: tuple) -> None:
