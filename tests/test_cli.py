@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -322,6 +323,19 @@ def test_custody_commands(env: Path) -> None:
         runner.invoke(app, ["custody", "changes"]).stdout
         == "0 changes since the last recomputation\n"
     )
+    dated = ["custody", "allocate", pcam_lot, "low-carbon", "--site", PCAM, "--co", "1", "--at"]
+    refused = runner.invoke(app, [*dated, "2025-02-01"])
+    assert refused.exit_code == 1 and len(refused.stderr.splitlines()) == 1
+    assert "on 2025-02-01 falls in period 2025-Q1, closed at" in refused.stderr
+    later = runner.invoke(app, [*dated, "2025-04-01T10:00:00+02:00"], env={"COLUMNS": "300"})
+    assert later.exit_code == 0 and " at 2025-04-01T10:00:00+02:00: event urn:uuid:" in later.stdout
+    (account,) = json.loads(runner.invoke(app, ["custody", "balance", PCAM, "--json"]).stdout)[
+        "accounts"
+    ]
+    debits = {s["period"]: s["debits"] for s in account["statements"] if s["debits"]}
+    now = datetime.now(UTC)  # the first allocation, given no --at, is dated now
+    assert debits == {"2025-Q2": 1.0, f"{now.year}-Q{(now.month - 1) // 3 + 1}": 5.0}
+    assert account["balance"] == pytest.approx(7.6 - 1 - 5)
 
 
 @pytest.mark.parametrize(
@@ -332,6 +346,12 @@ def test_custody_commands(env: Path) -> None:
         (["custody", "allocate", "urn:epc:class:lgtin:6111111.000101.P1", "low-carbon", "--site",
           "urn:epc:id:sgln:6111111.00300.0"], "kg: give --co, --ni or --li"),
         (["custody", "balance", "--period", "2025-Q9"], None),
+        (["custody", "allocate", "urn:epc:class:lgtin:6111111.000101.P1", "low-carbon", "--site",
+          "urn:epc:id:sgln:6111111.00300.0", "--co", "1", "--at", "2025-02-01T10:00"],
+         "--at: '2025-02-01T10:00' is not a timestamp with a time zone"),
+        (["custody", "transfer", "urn:epc:id:sgln:6111111.00300.0",
+          "urn:epc:id:sgln:6111111.00400.0", "recycled", "--co", "1", "--at", "1.2.2025"],
+         "--at: '1.2.2025' is not a date (YYYY-MM-DD) or a timestamp"),
     ],
 )  # fmt: skip
 def test_custody_errors_are_one_line(env: Path, args: list[str], message: str | None) -> None:
