@@ -170,7 +170,7 @@ def _forecast(counted: float, lots: int, elapsed: float, days: int) -> tuple[flo
     """The year's expected total and what it rests on: what was delivered or is in transit
     once the year is over; before that, the run rate (kg counted over the days gone, times
     the year's days) only from MIN_LOTS lots and MIN_ELAPSED of the year, since a year
-    delivered in a few lots extrapolates to nonsense (one lot early: twice the volume)."""
+    delivered in a few lots extrapolates to nonsense (its one lot, counted in September: 146 %)."""
     counted_lots = f"{lots} lot{'' if lots == 1 else 's'}"
     if elapsed >= days:
         return counted, f"final ({counted_lots})"
