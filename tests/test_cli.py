@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -322,6 +323,19 @@ def test_custody_commands(env: Path) -> None:
         runner.invoke(app, ["custody", "changes"]).stdout
         == "0 changes since the last recomputation\n"
     )
+    dated = ["custody", "allocate", pcam_lot, "low-carbon", "--site", PCAM, "--co", "1", "--at"]
+    refused = runner.invoke(app, [*dated, "2025-02-01"])
+    assert refused.exit_code == 1 and len(refused.stderr.splitlines()) == 1
+    assert "on 2025-02-01 falls in period 2025-Q1, closed at" in refused.stderr
+    later = runner.invoke(app, [*dated, "2025-04-01T10:00:00+02:00"], env={"COLUMNS": "300"})
+    assert later.exit_code == 0 and " at 2025-04-01T10:00:00+02:00: event urn:uuid:" in later.stdout
+    (account,) = json.loads(runner.invoke(app, ["custody", "balance", PCAM, "--json"]).stdout)[
+        "accounts"
+    ]
+    debits = {s["period"]: s["debits"] for s in account["statements"] if s["debits"]}
+    now = datetime.now(UTC)  # the first allocation, given no --at, is dated now
+    assert debits == {"2025-Q2": 1.0, f"{now.year}-Q{(now.month - 1) // 3 + 1}": 5.0}
+    assert account["balance"] == pytest.approx(7.6 - 1 - 5)
 
 
 @pytest.mark.parametrize(
@@ -332,6 +346,12 @@ def test_custody_commands(env: Path) -> None:
         (["custody", "allocate", "urn:epc:class:lgtin:6111111.000101.P1", "low-carbon", "--site",
           "urn:epc:id:sgln:6111111.00300.0"], "kg: give --co, --ni or --li"),
         (["custody", "balance", "--period", "2025-Q9"], None),
+        (["custody", "allocate", "urn:epc:class:lgtin:6111111.000101.P1", "low-carbon", "--site",
+          "urn:epc:id:sgln:6111111.00300.0", "--co", "1", "--at", "2025-02-01T10:00"],
+         "--at: '2025-02-01T10:00' is not a timestamp with a time zone"),
+        (["custody", "transfer", "urn:epc:id:sgln:6111111.00300.0",
+          "urn:epc:id:sgln:6111111.00400.0", "recycled", "--co", "1", "--at", "1.2.2025"],
+         "--at: '1.2.2025' is not a date (YYYY-MM-DD) or a timestamp"),
     ],
 )  # fmt: skip
 def test_custody_errors_are_one_line(env: Path, args: list[str], message: str | None) -> None:
@@ -367,7 +387,10 @@ def test_contract_commands(env: Path) -> None:
     assert annual["gwh"]["NMC811"] == pytest.approx(annual["element_kg"] / 0.081 / 1e6)
     assert len(report["years"]) == 7 and report["term"]["committed_kg"] == 35_000_000
     text = runner.invoke(app, ["contract", "status", AGREEMENT_ID], env={"COLUMNS": "200"}).stdout
-    assert "15 GWh a year as stated matches NMC811" in text and "1,048.3 t Co" in text
+    assert text.startswith("as of ") and text.splitlines()[0].endswith("(now)")  # no events
+    assert "a year: 1,048.279 t Co committed" in text  # 5,000 t x 58.933 / 281.09 (CoSO4·7H2O)
+    # 1,048,300 kg Co / 0.081 kg Co per kWh = 12.94 GWh of NMC811 cells, beside the 15 stated
+    assert "stated: 15 GWh a year; the nearest chemistry, NMC811, gives 12.94 GWh" in text
     unknown = runner.invoke(app, ["contract", "status", "urn:x"])
     assert unknown.exit_code == 1 and "'urn:x' is not a stored agreement" in unknown.stderr
     bad = write(env / "bad.json", agreement | {"annualKg": -1})

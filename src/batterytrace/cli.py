@@ -8,7 +8,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
@@ -613,6 +613,19 @@ def custody_report(
         out.print(f"  note: {note['event']}: {note['text']}", soft_wrap=True)
 
 
+_AT = typer.Option(
+    "--at",
+    help="When: YYYY-MM-DD (the end of that day, UTC) or a timestamp with a time zone "
+    "(2026-09-01T12:00:00+02:00); default now. Its account period must not be closed.",
+)
+
+
+def _moment(at: str | None) -> datetime:
+    from batterytrace.epcis.timestamps import parse_moment
+
+    return datetime.now(UTC) if at is None else parse_moment(at, "--at")
+
+
 @custody_app.command("allocate")
 @user_errors
 def custody_allocate(
@@ -622,14 +635,21 @@ def custody_allocate(
     co: Annotated[float | None, typer.Option("--co", help="kg of cobalt claimed.")] = None,
     ni: Annotated[float | None, typer.Option("--ni", help="kg of nickel claimed.")] = None,
     li: Annotated[float | None, typer.Option("--li", help="kg of lithium claimed.")] = None,
+    at: Annotated[str | None, _AT] = None,
 ) -> None:
-    """Claim kg of element of a lot from a site's mass-balance account: refused with the
-    shortfall if the balance cannot cover it; otherwise captured as an allocation event."""
+    """Claim kg of element of a lot from a site's mass-balance account, at a date: refused
+    with the shortfall if the balance then cannot cover it, or if its period is closed;
+    otherwise captured as an allocation event."""
     from batterytrace.custody.claims import parse_claim
     from batterytrace.trace.lineage import node_id
 
-    event = _repository().allocate(lot, parse_claim(claim), _element_kg(co, ni, li), site)
-    out.print(f"allocated {claim} on {node_id(lot)} from {node_id(site)}: event {event}")
+    when = _moment(at)
+    event = _repository().allocate(lot, parse_claim(claim), _element_kg(co, ni, li), site, when)
+    out.print(
+        f"allocated {claim} on {node_id(lot)} from {node_id(site)} at {when.isoformat()}: "
+        f"event {event}",
+        soft_wrap=True,
+    )
 
 
 @custody_app.command("transfer")
@@ -641,14 +661,22 @@ def custody_transfer(
     co: Annotated[float | None, typer.Option("--co", help="kg of cobalt.")] = None,
     ni: Annotated[float | None, typer.Option("--ni", help="kg of nickel.")] = None,
     li: Annotated[float | None, typer.Option("--li", help="kg of lithium.")] = None,
+    at: Annotated[str | None, _AT] = None,
 ) -> None:
-    """Book and claim: move credits between two sites' accounts, apart from any material;
-    refused with the shortfall when the source's balance cannot cover it."""
+    """Book and claim: move credits between two sites' accounts, apart from any material, at
+    a date; refused with the shortfall when the source's balance then cannot cover it, or if
+    its period is closed."""
     from batterytrace.custody.claims import parse_claim
     from batterytrace.trace.lineage import node_id
 
-    ref = _repository().transfer(source, target, parse_claim(claim), _element_kg(co, ni, li))
-    out.print(f"transferred {claim} from {node_id(source)} to {node_id(target)}: {ref}")
+    when = _moment(at)
+    kg = _element_kg(co, ni, li)
+    ref = _repository().transfer(source, target, parse_claim(claim), kg, when)
+    out.print(
+        f"transferred {claim} from {node_id(source)} to {node_id(target)} at "
+        f"{when.isoformat()}: {ref}",
+        soft_wrap=True,
+    )
 
 
 @custody_app.command("close")
@@ -776,31 +804,42 @@ def contract_import(
 def contract_status(
     contract: Annotated[str | None, typer.Argument(help="An agreement id; all if none.")] = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Date of the status (default: latest event).")
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Date of the status: YYYY-MM-DD (its end, UTC) or a timestamp with a time zone "
+            "(default: the latest event).",
+        ),
     ] = None,
     intensity: Annotated[
         Path | None, typer.Option(help="CSV of kg Co per kWh by chemistry (default: shipped).")
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:
-    """Per contract year: committed, delivered, in transit, remaining, element contained, the
-    GWh it enables per chemistry and a shortfall forecast from the run rate; findings (events
-    naming unknown agreements...) on stderr."""
+    """Per contract year, as of a date: committed, delivered, in transit, remaining, element
+    contained, the GWh it enables per chemistry, and the year's forecast with what it rests on
+    (final once the year is over; a run rate only from 3 lots and a quarter of the year);
+    findings (events naming unknown agreements...) on stderr."""
     from batterytrace.contracts.intensity import intensities
+    from batterytrace.epcis.timestamps import parse_moment
 
     repo = _repository()
     table = intensities(intensity)
-    when = _date(as_of) if as_of else None
+    when = parse_moment(as_of, "--as-of") if as_of else None
     state = repo.deliveries()
     chosen = [a for a in state.agreements if contract in (None, a.id)]
     if contract is not None and not chosen:
         raise ContractError(f"contract: {contract!r} is not a stored agreement")
     reports = [_contract_report(a, state.status(a, table, when), table) for a in chosen]
     findings = [{"event": f.event, "text": f.text} for f in state.findings]
+    moment = state.as_of(when)
+    source = "--as-of" if when else "the latest event" if state.latest else "now"
     if json_output:
-        body = {"unit": "kg", "contracts": reports, "findings": findings}
+        body = {"unit": "kg", "asOf": moment.isoformat(), "asOfSource": source,
+                "contracts": reports, "findings": findings}  # fmt: skip
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
+    out.print(f"as of {moment.isoformat()} ({source})", soft_wrap=True)
     for report in reports:
         _print_contract(report)
     for finding in findings:
@@ -810,9 +849,9 @@ def contract_status(
 def _contract_report(
     agreement: Agreement, years: list[YearStatus], table: Mapping[str, Intensity]
 ) -> dict[str, Any]:
-    from batterytrace.contracts.deliveries import enabled, matching_chemistry
+    from batterytrace.contracts.deliveries import capacity, enabled
 
-    annual_element = agreement.annual_kg * agreement.element_fraction
+    annual = capacity(agreement, table)
     term = {
         name: sum(getattr(y, name) for y in years)
         for name in ("committed", "delivered", "in_transit", "remaining", "element_delivered")
@@ -821,9 +860,10 @@ def _contract_report(
         "agreement": agreement.to_json(),
         "annual": {
             "committed_kg": agreement.annual_kg,
-            "element_kg": annual_element,
-            "gwh": enabled(annual_element, agreement.element, table),
-            "matching_chemistry": matching_chemistry(agreement, table),
+            "element_kg": annual.element_kg,
+            "gwh": annual.gwh,
+            "matching_chemistry": annual.chemistry,
+            "stated_gwh": annual.stated_gwh,
         },
         "intensity": {c: {"kg_co_per_kwh": i.kg_co_per_kwh, "source": i.source}
                       for c, i in table.items()},
@@ -831,7 +871,8 @@ def _contract_report(
             {"year": y.year, "committed_kg": y.committed, "delivered_kg": y.delivered,
              "in_transit_kg": y.in_transit, "remaining_kg": y.remaining,
              "element_delivered_kg": y.element_delivered, "forecast_kg": y.forecast,
-             "shortfall_kg": y.shortfall, "gwh": y.gwh}
+             "shortfall_kg": y.shortfall, "gwh": y.gwh, "lots": y.lots,
+             "elapsed_days": y.elapsed_days, "days": y.days, "forecast_basis": y.basis}
             for y in years
         ],
         "term": {f"{k}_kg": v for k, v in term.items()}
@@ -848,38 +889,40 @@ def _print_contract(report: dict[str, Any]) -> None:
         f"(±{a['tolerance']:.0%}), {a['elementFraction']:.2%} {element} ({a['fractionSource']})",
         soft_wrap=True,
     )
-    gwh = ", ".join(f"{c} {v:,.1f}" for c, v in annual["gwh"].items())
+    gwh = ", ".join(f"{c} {_gwh(v)}" for c, v in annual["gwh"].items())
     out.print(
-        f"a year: {annual['element_kg'] / 1000:,.1f} t {element}"
-        + (f", GWh: {gwh}" if gwh else ""),
+        f"a year: {annual['element_kg'] / 1000:,.3f} t {element} committed"
+        + (f", enabling GWh: {gwh}" if gwh else ""),
         soft_wrap=True,
     )
-    if annual["matching_chemistry"]:
+    chemistry = annual["matching_chemistry"]
+    if chemistry:
         out.print(
-            f"{a['annualGWh']:g} GWh a year as stated matches {annual['matching_chemistry']}",
+            f"stated: {_gwh(annual['stated_gwh'])} GWh a year; the nearest chemistry, "
+            f"{chemistry}, gives {_gwh(annual['gwh'][chemistry])} GWh",
             soft_wrap=True,
         )
-    chemistry = annual["matching_chemistry"] or next(iter(annual["gwh"]), None)
+    chemistry = chemistry or next(iter(annual["gwh"]), None)
     table = Table("year", "committed t", "delivered t", "in transit t", "remaining t",
                   f"{element} t", "forecast t", "shortfall t",
-                  *([f"GWh {chemistry}"] if chemistry else []))  # fmt: skip
+                  *([f"GWh {chemistry}"] if chemistry else []), "forecast from")  # fmt: skip
     for y in [*report["years"], {"year": "term", **report["term"], "forecast_kg": None,
-                                 "shortfall_kg": None}]:  # fmt: skip
+                                 "shortfall_kg": None, "forecast_basis": ""}]:  # fmt: skip
         tonnes = [y["committed_kg"], y["delivered_kg"], y["in_transit_kg"], y["remaining_kg"],
                   y["element_delivered_kg"], y["forecast_kg"], y["shortfall_kg"]]  # fmt: skip
         cells = ["-" if t is None else f"{t / 1000:,.3f}" for t in tonnes]
         table.add_row(
-            str(y["year"]), *cells, *([f"{y['gwh'][chemistry]:,.4f}"] if chemistry else [])
+            str(y["year"]),
+            *cells,
+            *([_gwh(y["gwh"][chemistry])] if chemistry else []),
+            y["forecast_basis"],
         )
     out.print(table)
 
 
-def _date(text: str) -> datetime:
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise ContractError(f"--as-of: {text!r} is not a date (YYYY-MM-DD)") from None
-    return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
+def _gwh(value: float) -> str:
+    """GWh as the summary and the table print them (four significant digits)."""
+    return f"{value:,.4g}"
 
 
 trace_app = typer.Typer(

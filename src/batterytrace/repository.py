@@ -11,7 +11,9 @@ The CLI (and later the HTTP API) are thin layers over :class:`Repository`::
 
 from __future__ import annotations
 
+import bisect
 import gc
+import heapq
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
@@ -48,6 +50,7 @@ from batterytrace.custody.claims import Claim
 from batterytrace.custody.flows import (
     ELEMENTS,
     Custody,
+    Movement,
     Transfer,
     allocation_event,
     changes,
@@ -57,7 +60,7 @@ from batterytrace.custody.recycled import Share
 from batterytrace.custody.recycled import share as recycled_share
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis import documents, rules
-from batterytrace.epcis.model import Document, DocumentKind
+from batterytrace.epcis.model import Document, DocumentKind, Event
 from batterytrace.errors import (
     CustodyError,
     FactorError,
@@ -260,41 +263,60 @@ class Repository:
         with self._store().engine.connect() as conn:
             return custody_store.load(conn)
 
-    def custody(self) -> Custody:
+    def custody(self, pending: Event | Transfer | None = None) -> Custody:
         """Claims on lots and the mass-balance accounts, recomputed from every stored event and
-        the rules (decision 008)."""
+        the rules (decision 008); with ``pending``, an entry not stored yet, in its time order
+        (after what is stored at the same time)."""
         with self._store().engine.connect() as conn:
             lineage = StoreLineage(conn, self._decoded)
             state = Custody(custody_store.load(conn), lineage, custody_store.closes(conn))
-            transfers = deque(custody_store.transfers(conn))
-            moves = custody_store.movements(conn)
+            transfers = custody_store.transfers(conn)
+            moves: Iterator[Movement] = custody_store.movements(conn)
+            if isinstance(pending, Transfer):
+                bisect.insort(transfers, pending, key=lambda t: t.when)
+            elif pending is not None:
+                moves = heapq.merge(moves, [Movement.of(pending)], key=lambda m: m.at)
+            waiting = deque(transfers)
             while chunk := list(islice(moves, 2000)):
                 lineage.prefetch({node for move in chunk for node in move.objects()})
                 for move in chunk:
-                    while transfers and transfers[0].when < move.at:
-                        state.transfer(transfers.popleft())
+                    while waiting and waiting[0].when < move.at:
+                        state.transfer(waiting.popleft())
                     state.apply(move)
-            for transfer in transfers:
+            for transfer in waiting:
                 state.transfer(transfer)
             state.finish()
             return state
 
-    def transfer(self, source: str, target: str, claim: Claim, kg: Mapping[str, float]) -> str:
-        """Book and claim: move credits of a claim from one site's account to another's, now;
-        checked against everything stored (CustodyError, an Overdraft with the shortfall,
-        when it cannot be), then kept. Returns its reference."""
+    def _admit(self, pending: Event | Transfer) -> None:
+        """Check an allocation or transfer, at its date, against everything stored: the
+        CustodyError of the first violation it makes (its own, or a later entry it overdraws:
+        decision 022), if any."""
+        before = {note.event for note in self.custody().violations}
+        for note in self.custody(pending).violations:
+            if note.event not in before:
+                raise note.error()
+
+    def transfer(
+        self,
+        source: str,
+        target: str,
+        claim: Claim,
+        kg: Mapping[str, float],
+        at: datetime | None = None,
+    ) -> str:
+        """Book and claim: move credits of a claim from one site's account to another's, at a
+        date (default now); checked against everything stored (CustodyError, an Overdraft with
+        the shortfall, when it cannot be), then kept. Returns its reference."""
         now = datetime.now(UTC)
         unknown = sorted(set(kg) - set(ELEMENTS))
         if unknown:
             raise CustodyError(f"element: {unknown[0]!r} is not one of {', '.join(ELEMENTS)}")
-        move = Transfer(now, node_id(source), node_id(target), claim, dict(kg),
+        when = at or now
+        move = Transfer(when, node_id(source), node_id(target), claim, dict(kg),
                         f"urn:uuid:{uuid.uuid4()}", now)  # fmt: skip
-        state = self.custody()
-        before = len(state.violations)
-        state.transfer(move)
-        if len(state.violations) > before:
-            raise state.violations[-1].error()
-        content = {"ref": move.ref, "at": int(now.timestamp() * 1000), "source": move.source,
+        self._admit(move)
+        content = {"ref": move.ref, "at": int(when.timestamp() * 1000), "source": move.source,
                    "target": move.target, "claim": str(claim), "kg": dict(kg)}  # fmt: skip
         self._record("custody", "transfer", content)
         return move.ref
@@ -331,19 +353,22 @@ class Repository:
             return [], False
         return changes(before, state), True
 
-    def allocate(self, lot: str, claim: Claim, kg: Mapping[str, float], site: str) -> str:
-        """Claim ``kg`` of elements of a lot from the site's mass-balance account: checked
-        against everything stored, then captured as an allocation event (its eventID).
-        CustodyError (an overdraft: Overdraft, with the shortfall) when it cannot be."""
-        state = self.custody()
-        event = allocation_event(node_id(lot), claim, kg, node_id(site), datetime.now(UTC))
-        before = len(state.violations)
-        state.apply(event)
-        if len(state.violations) > before:
-            raise state.violations[-1].error()
-        self.capture_document(
-            Document(kind=DocumentKind.CAPTURE, creationDate=event.eventTime, events=[event])
-        )
+    def allocate(
+        self,
+        lot: str,
+        claim: Claim,
+        kg: Mapping[str, float],
+        site: str,
+        at: datetime | None = None,
+    ) -> str:
+        """Claim ``kg`` of elements of a lot from the site's mass-balance account at a date
+        (default now): checked against everything stored, then captured as an allocation event
+        (its eventID). CustodyError (an overdraft: Overdraft, with the shortfall) when it cannot
+        be."""
+        now = datetime.now(UTC)
+        event = allocation_event(node_id(lot), claim, kg, node_id(site), at or now)
+        self._admit(dataclass_replace(event, recordTime=now))  # the store stamps its own
+        self.capture_document(Document(kind=DocumentKind.CAPTURE, creationDate=now, events=[event]))
         return event.eventID or ""
 
     def recycled_content(self, identifier: str) -> list[Share]:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import shlex
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import pytest
+from typer.testing import CliRunner
 
+from batterytrace.cli import app
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.contracts.intensity import intensities
+from batterytrace.custody.claims import Claim
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.documents import read
 from batterytrace.epcis.model import Event
@@ -28,6 +33,7 @@ from batterytrace.trace.genealogy import backward
 from batterytrace.trace.lineage import EventLineage, node_id
 
 SCALE = 0.0003
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture(scope="module")
@@ -114,14 +120,19 @@ def test_the_agreement_is_delivered_year_by_year(repo: Repository, scenario: tup
     repo.import_contracts([agreement])
     state = repo.deliveries()
     assert state.findings == []
-    years = state.status(agreement, intensities())
+    years = state.status(agreement, intensities(), datetime(2032, 1, 1, tzinfo=UTC))
     assert [y.year for y in years] == list(A.YEARS)
     committed = A.SULFATE_T_PER_YEAR * 1000 * SCALE
     for year in years:
         assert year.committed == pytest.approx(committed)
         assert year.delivered == pytest.approx(committed, rel=1e-5)  # rounding of lot masses
         assert year.in_transit == 0 and year.shortfall == 0
+        assert year.basis.startswith("final (")
         assert year.element_delivered == pytest.approx(committed * A.CO_IN_SULFATE, rel=1e-5)
+    # as of the last event (its last year's one lot, in September): no run rate from one lot
+    *_, last = state.status(agreement, intensities())
+    assert (last.lots, last.forecast, last.shortfall) == (1, None, None)
+    assert last.basis.startswith("not enough deliveries to forecast (1 lot, ")
 
 
 def test_the_recycling_loop_gives_packs_recycled_cobalt(repo: Repository, scenario: tuple) -> None:
@@ -144,3 +155,38 @@ def test_the_recycling_loop_gives_packs_recycled_cobalt(repo: Repository, scenar
     assert cobalt.traced is not None and cobalt.traced > 0.01
     assert cobalt.claimed == pytest.approx(cobalt.traced * 0.999, rel=1e-3)
     assert (nickel.claimed, lithium.claimed) == (0, 0)  # the loop returns cobalt only
+
+
+def test_the_readme_allocation_runs_on_the_scenario(
+    scenario: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13.7: the README's `custody allocate` line, as printed, on the scenario (whose
+    accounts run to 2031): 5 kg Co debited from the precursor plant's 2026 account."""
+    out, _, _ = scenario
+    monkeypatch.setenv("BATTERYTRACE_DB", f"sqlite:///{tmp_path / 'readme.db'}")
+    monkeypatch.setenv("BATTERYTRACE_KEY", str(tmp_path / "readme.key"))
+    repo = Repository()
+    repo.init()
+    for path in sorted(out.glob("events-*.jsonld")):
+        repo.capture(path)
+    repo.import_master_data(read_master_data(out / "masterdata.json"))
+    repo.import_custody_rules(
+        CustodyRules.from_json(orjson.loads((out / "custody.json").read_bytes()))
+    )
+    site = node_id("urn:epc:id:sgln:3012345.00100.0")
+    key = (site, Claim("low-carbon"), "Co")
+
+    def debits() -> dict[str, float]:
+        statements = repo.custody().accounts[key].statements()
+        return {s.period: s.debits for s in statements if s.debits}
+
+    assert debits() == {}
+    (line,) = [
+        line for line in README.read_text("utf-8").splitlines()
+        if line.startswith("batterytrace custody allocate ")
+    ]  # fmt: skip
+    args = shlex.split(line.split("#")[0])[1:]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert debits() == {"2026": 5.0}
+    repo.close()

@@ -4,7 +4,7 @@ stored events equal to the same events in memory, allocations checked then captu
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -22,7 +22,16 @@ from batterytrace.store import custody as custody_store
 from batterytrace.store.imported import Imported
 from batterytrace.store.lineage import StoreLineage
 from batterytrace.trace.lineage import EventLineage, node_id
-from factories import CERTIFIED_MINE, CUSTODY_RULES, PCAM, REFINERY, T0, custody_chain, lot
+from factories import (
+    CERTIFIED_MINE,
+    CUSTODY_RULES,
+    PCAM,
+    REFINERY,
+    T0,
+    custody_chain,
+    lot,
+    received,
+)
 
 LOW = Claim("low-carbon")
 
@@ -185,3 +194,87 @@ def test_the_scenario_recompute_reads_what_decoding_each_event_reads(
     }
     assert snapshot(state) == snapshot(decoded)
     assert (state.notes, state.violations) == (decoded.notes, decoded.violations)
+
+
+def _with_a_late_receipt(repo: Repository) -> None:
+    """The custody chain (S1's 8 kg Co credited at the pCAM plant in 2025-Q1, 0.4 kg lost by
+    the P1 step: 7.6 kg) and S2 (50 kg at 20 % = 10 kg Co) received there in 2099-Q1, so the
+    account runs to a period after today (as the scenario's run to 2031)."""
+    late = (datetime(2099, 1, 10, tzinfo=UTC) - T0).days
+    repo.import_custody_rules(CustodyRules.from_json(CUSTODY_RULES))
+    capture(repo, [*custody_chain(), received("S2", 50, late)])
+
+
+def _debits(repo: Repository) -> dict[str, float]:
+    statements = repo.custody().accounts[node_id(PCAM), LOW, "Co"].statements()
+    return {s.period: s.debits for s in statements if s.debits}
+
+
+def test_an_allocation_at_a_date_debits_that_period(repo: Repository) -> None:
+    """Issue 13.7: allocating at a date inside a period books it there, whatever periods the
+    account has after it (the old code refused every allocation once a later period began)."""
+    _with_a_late_receipt(repo)
+    count = repo.count({})
+    repo.allocate(lot("P1"), LOW, {"Co": 5.0}, PCAM, at=T0 + timedelta(days=20))
+    assert repo.count({}) == count + 1
+    assert _debits(repo) == {"2025-Q1": 5.0}
+    account = repo.custody().accounts[node_id(PCAM), LOW, "Co"]
+    assert account.balance == pytest.approx(7.6 - 5.0 + 10.0)
+    assert repo.custody().claimed(node_id(lot("P1")))[LOW] == {"Co": pytest.approx(5.0)}
+
+
+def test_an_allocation_without_a_date_is_dated_now(repo: Repository) -> None:
+    _with_a_late_receipt(repo)
+    before = datetime.now(UTC)
+    event = repo.allocate(lot("P1"), LOW, {"Co": 2.0}, PCAM)
+    after = datetime.now(UTC)
+    (debit,) = [
+        e for e in repo.custody().accounts[node_id(PCAM), LOW, "Co"].entries if e.kind == "debit"
+    ]
+    assert debit.ref.startswith(event) and debit.kg == 2.0
+    assert before <= debit.time <= after
+
+
+def test_a_backdated_allocation_may_not_overdraw_a_later_one(repo: Repository) -> None:
+    """7.6 kg in 2025-Q1; 5 kg allocated in Q2 leaves 2.6 kg. Another 5 kg dated in Q1 would
+    leave the Q2 allocation 2.4 kg short: refused, naming it, nothing captured."""
+    _with_a_late_receipt(repo)
+    later = repo.allocate(lot("P1"), LOW, {"Co": 5.0}, PCAM, at=T0 + timedelta(days=100))
+    count = repo.count({})
+    with pytest.raises(CustodyError, match=rf"{later}: .*exceeds the balance of 2\.6 kg by 2\.4"):
+        repo.allocate(lot("P1"), LOW, {"Co": 5.0}, PCAM, at=T0 + timedelta(days=20))
+    assert repo.count({}) == count
+    assert _debits(repo) == {"2025-Q2": 5.0}
+
+
+def test_an_allocation_in_a_closed_period_is_refused(repo: Repository) -> None:
+    _with_a_late_receipt(repo)
+    repo.close_period(PCAM, LOW, "2025-Q1")
+    count = repo.count({})
+    with pytest.raises(CustodyError, match=r"on 2025-01-21 falls in period 2025-Q1, closed at"):
+        repo.allocate(lot("P1"), LOW, {"Co": 1.0}, PCAM, at=T0 + timedelta(days=20))
+    assert repo.count({}) == count
+    repo.allocate(lot("P1"), LOW, {"Co": 1.0}, PCAM, at=T0 + timedelta(days=100))
+    assert _debits(repo) == {"2025-Q2": 1.0}
+
+
+def test_a_transfer_at_a_date_moves_credits_then(repo: Repository) -> None:
+    """The refinery's 18 kg of recycled credits (2025, yearly accounts): 3 kg moved on
+    2025-06-01 leave 15 kg there, 3 kg at the pCAM plant, both in 2025; once 2025 is closed at
+    the refinery, a transfer dated in it is refused, one dated in 2026 is not."""
+    recycled = Claim("recycled")
+    repo.import_custody_rules(CustodyRules.from_json(BOOKED))
+    capture(repo, custody_chain())
+    repo.transfer(REFINERY, PCAM, recycled, {"Co": 3.0}, at=datetime(2025, 6, 1, tzinfo=UTC))
+    state = repo.custody()
+    (source,) = state.accounts[node_id(REFINERY), recycled, "Co"].statements()
+    (target,) = state.accounts[node_id(PCAM), recycled, "Co"].statements()
+    assert (source.period, source.debits, source.closing) == ("2025", 3.0, pytest.approx(15))
+    assert (target.period, target.credits, target.closing) == ("2025", 3.0, 3.0)
+    repo.close_period(REFINERY, recycled, "2025")
+    with pytest.raises(CustodyError, match=r"on 2025-07-01 falls in period 2025, closed at"):
+        repo.transfer(REFINERY, PCAM, recycled, {"Co": 1.0}, at=datetime(2025, 7, 1, tzinfo=UTC))
+    repo.transfer(REFINERY, PCAM, recycled, {"Co": 1.0}, at=datetime(2026, 1, 2, tzinfo=UTC))
+    state = repo.custody()
+    assert state.accounts[node_id(PCAM), recycled, "Co"].balance == pytest.approx(4.0)
+    assert state.accounts[node_id(REFINERY), recycled, "Co"].balance == pytest.approx(14.0)

@@ -48,9 +48,13 @@ class YearStatus:
     in_transit: float
     remaining: float
     element_delivered: float  # kg of the agreement's element in what was delivered
-    forecast: float | None  # the year's expected total at the run rate (None: not begun)
+    forecast: float | None  # the year's total: final, or at the run rate (None: no forecast)
     shortfall: float | None  # below the committed volume less the tolerance, if forecast
     gwh: dict[str, float]  # battery capacity the delivered element enables, per chemistry
+    lots: int  # lots counted (delivered or in transit in the year, as of the date)
+    elapsed_days: float  # of the year, as of the date
+    days: int  # in the year
+    basis: str  # what the forecast is, or why there is none (decision 022)
 
 
 @dataclass(slots=True)
@@ -116,9 +120,17 @@ class Deliveries:
         as_of: datetime | None = None,
     ) -> list[YearStatus]:
         """Each contract year as of a date (default: the latest event)."""
-        now = as_of or self.latest or datetime.now(UTC)
+        now = self.as_of(as_of)
         shipments = self.shipments.get(agreement.id, {}).values()
         return [_year(agreement, y, shipments, now, intensities) for y in agreement.term]
+
+    def as_of(self, when: datetime | None = None) -> datetime:
+        """The date a status is for: ``when``, else the latest event, else now."""
+        return when or self.latest or datetime.now(UTC)
+
+
+MIN_LOTS = 3  # lots counted in a year before its run rate is extrapolated (decision 022)
+MIN_ELAPSED = 0.25  # and the share of the year that must be gone
 
 
 def _year(
@@ -128,29 +140,46 @@ def _year(
     now: datetime,
     intensities: Mapping[str, Intensity],
 ) -> YearStatus:
-    delivered = sum(
-        s.kg for s in shipments if s.delivered and s.delivered <= now and s.delivered.year == year
-    )
-    in_transit = sum(
-        s.kg
+    delivered_lots = [
+        s for s in shipments if s.delivered and s.delivered <= now and s.delivered.year == year
+    ]
+    transit_lots = [
+        s
         for s in shipments
         if s.shipped and s.shipped <= now and s.shipped.year == year
         and not (s.delivered and s.delivered <= now)
-    )  # fmt: skip
+    ]  # fmt: skip
+    delivered = sum(s.kg for s in delivered_lots)
+    in_transit = sum(s.kg for s in transit_lots)
+    lots = len(delivered_lots) + len(transit_lots)
     committed = agreement.annual_kg
     start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
-    forecast: float | None = None
-    if now >= end:
-        forecast = delivered + in_transit
-    elif now > start:
-        forecast = (delivered + in_transit) / ((now - start) / (end - start))
+    days = (end - start).days
+    elapsed = min(max((now - start).total_seconds() / 86400, 0.0), float(days))
+    forecast, basis = _forecast(delivered + in_transit, lots, elapsed, days)
     floor = committed * (1 - agreement.tolerance)
     element = delivered * agreement.element_fraction
     return YearStatus(
         year, committed, delivered, in_transit, max(0.0, committed - delivered - in_transit),
         element, forecast, None if forecast is None else max(0.0, floor - forecast),
-        enabled(element, agreement.element, intensities),
+        enabled(element, agreement.element, intensities), lots, elapsed, days, basis,
     )  # fmt: skip
+
+
+def _forecast(counted: float, lots: int, elapsed: float, days: int) -> tuple[float | None, str]:
+    """The year's expected total and what it rests on: what was delivered or is in transit
+    once the year is over; before that, the run rate (kg counted over the days gone, times
+    the year's days) only from MIN_LOTS lots and MIN_ELAPSED of the year, since a year
+    delivered in a few lots extrapolates to nonsense (its one lot, counted in September: 146 %)."""
+    counted_lots = f"{lots} lot{'' if lots == 1 else 's'}"
+    if elapsed >= days:
+        return counted, f"final ({counted_lots})"
+    if elapsed == 0:
+        return None, "not begun"
+    gone = f"{elapsed:.0f} of {days} days"
+    if lots < MIN_LOTS or elapsed < MIN_ELAPSED * days:
+        return None, f"not enough deliveries to forecast ({counted_lots}, {gone})"
+    return counted / elapsed * days, f"run rate of {counted_lots} over {gone}"
 
 
 def enabled(
@@ -160,6 +189,27 @@ def enabled(
     if element != "Co":
         return {}
     return {c: element_kg / i.kg_co_per_kwh / 1e6 for c, i in intensities.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    """What a year's committed volume is worth in cells: the one computation the summary and
+    the table's GWh columns print (``enabled``), beside what the parties state."""
+
+    element_kg: float  # of the agreement's element, committed a year
+    gwh: dict[str, float]  # per chemistry
+    chemistry: str | None  # the chemistry the stated capacity points to (nearest intensity)
+    stated_gwh: float | None
+
+
+def capacity(agreement: Agreement, intensities: Mapping[str, Intensity]) -> Capacity:
+    element = agreement.annual_kg * agreement.element_fraction
+    return Capacity(
+        element,
+        enabled(element, agreement.element, intensities),
+        matching_chemistry(agreement, intensities),
+        agreement.annual_gwh,
+    )
 
 
 def matching_chemistry(agreement: Agreement, intensities: Mapping[str, Intensity]) -> str | None:

@@ -36,7 +36,7 @@ from batterytrace.epcis.model import (
     Location,
     QuantityElement,
 )
-from batterytrace.epcis.timestamps import local_time
+from batterytrace.epcis.timestamps import local_time, offset_of
 from batterytrace.errors import BatteryTraceError, CustodyError, Overdraft
 from batterytrace.masterdata import BT
 from batterytrace.trace.lineage import (
@@ -81,7 +81,7 @@ def allocation_event(
     if unknown:
         raise CustodyError(f"element: {unknown[0]!r} is not one of {', '.join(ELEMENTS)}")
     return Event(
-        type=EventType.OBJECT, eventTime=when, eventTimeZoneOffset="+00:00",
+        type=EventType.OBJECT, eventTime=when, eventTimeZoneOffset=offset_of(when),
         eventID=f"urn:uuid:{uuid.uuid4()}", action=Action.OBSERVE,
         quantityList=(QuantityElement(lot),), bizLocation=Location(site),
         extensions=(Extension(BT, "claim", str(claim)),
@@ -541,8 +541,9 @@ class Custody:
         closed_at = self.closed.get((policy.site, policy.claim), {}).get(period)
         if closed_at is not None and stamp.recorded is not None and stamp.recorded > closed_at:
             self.violations.append(Note(stamp.name, policy.claim, (
-                f"{kind} of {_kg_text(kg)} {element} for {ref} falls in period {period}, closed at "
-                f"{policy.site} on {closed_at.isoformat()} before this was recorded"),
+                f"{kind} of {_kg_text(kg)} {element} for {ref} on {stamp.when.date()} falls in "
+                f"period {period}, closed at {policy.site} on {closed_at.isoformat()} before this "
+                "was recorded"),
                 lots))  # fmt: skip
             return False
         account = self._account(policy, element)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from batterytrace.errors import FieldError
 
@@ -38,6 +38,25 @@ def parse_timestamp(text: str, field: str) -> datetime:
         return datetime.fromisoformat(text) + extra
     except ValueError as exc:
         raise FieldError(field, f"{text!r} is not a valid date-time ({exc})") from None
+
+
+def parse_moment(text: str, field: str) -> datetime:
+    """A moment given on the command line: a timestamp with a time zone, or a date
+    (YYYY-MM-DD), which stands for the end of that day in UTC."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        if "T" not in text:
+            raise FieldError(field, f"{text!r} is not a date (YYYY-MM-DD) or a timestamp with a "
+                             "time zone (YYYY-MM-DDThh:mm:ss[.f]Z|±hh:mm)") from None  # fmt: skip
+        return parse_timestamp(text, field)
+    return datetime(day.year, day.month, day.day, 23, 59, 59, 999000, tzinfo=UTC)
+
+
+def offset_of(moment: datetime) -> str:
+    """The ±hh:mm offset of an aware datetime (its eventTimeZoneOffset)."""
+    minutes = int((moment.utcoffset() or timedelta(0)).total_seconds()) // 60
+    return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def format_timestamp(value: datetime) -> str:
