@@ -1310,8 +1310,9 @@ def footprint_command(
     """Cradle-to-gate carbon footprint of one unit of a product (a kg of a lot, an item, a
     pack): total, per kWh, by life-cycle stage and material, primary-data share, data quality,
     performance class, and where every number comes from."""
-    from batterytrace.carbon.uncertainty import interval
+    from batterytrace.carbon.uncertainty import check_draws, interval
 
+    check_draws(draws)  # before the footprint is computed
     repo = _repository()
     fp, result = repo.footprint(identifier, factor_set)
     spread = interval(result, repo.footprint_node(identifier), draws, seed)

@@ -17,6 +17,9 @@ import numpy as np
 from batterytrace.carbon import DRAWS, SEED
 from batterytrace.carbon.footprint import Rollup
 from batterytrace.errors import FootprintError
+from batterytrace.limits import DRAWS as MAX_DRAWS
+
+_BLOCK = 65_536  # draws generated at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +45,18 @@ class Interval:
         }
 
 
-def interval(result: Rollup, node: str, draws: int = DRAWS, seed: int = SEED) -> Interval:
-    """The 95 % interval of a product's footprint per unit."""
+def check_draws(draws: int) -> None:
+    """Refuse a number of draws that makes no interval, or more than the limit allows."""
     if draws < 2:
         raise FootprintError(f"draws: {draws} is too few for an interval (at least 2)")
+    too_many = MAX_DRAWS.over(draws)
+    if too_many is not None:
+        raise FootprintError(f"draws: {too_many}")
+
+
+def interval(result: Rollup, node: str, draws: int = DRAWS, seed: int = SEED) -> Interval:
+    """The 95 % interval of a product's footprint per unit."""
+    check_draws(draws)
     system = result.system
     j = system.node(node)
     if j is None:
@@ -61,7 +72,12 @@ def interval(result: Rollup, node: str, draws: int = DRAWS, seed: int = SEED) ->
         if name in system.factors:
             sigma[n] = system.factors.get(name).sigma
     rng = np.random.default_rng(seed)
-    scale = np.exp(rng.standard_normal((draws, len(names))) * sigma)
-    totals = scale @ amounts
+    totals = np.empty(draws)
+    # In blocks, so memory is the totals and one block whatever the number of draws; the
+    # generator fills blocks of rows from the same stream as one (draws, factors) matrix.
+    for start in range(0, draws, _BLOCK):
+        rows = min(_BLOCK, draws - start)
+        scale = np.exp(rng.standard_normal((rows, len(names))) * sigma)
+        totals[start : start + rows] = scale @ amounts
     low, median, high = np.percentile(totals, [2.5, 50, 97.5])
     return Interval(float(median), float(totals.mean()), float(low), float(high), draws, seed)

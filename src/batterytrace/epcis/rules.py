@@ -16,11 +16,13 @@ from batterytrace.epcis.model import (
     DocumentKind,
     Event,
     EventType,
+    Extension,
     QuantityElement,
 )
 from batterytrace.epcis.vocab import is_absolute_uri
 from batterytrace.errors import FieldError, InvalidDocument, InvalidIdentifier, event_error
 from batterytrace.identifiers import validate_identifier
+from batterytrace.limits import EXTENSION_VALUE, IDENTIFIER
 from batterytrace.units import is_rec20
 
 _COMMON = {
@@ -70,6 +72,7 @@ def check_event(event: Event) -> None:
             raise FieldError(name, f"is not a field of {kind.value}")
     _check_shape(event)
     _check_uris(event)
+    _check_extension_values(event)
     for name in ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"):
         _check_quantities(getattr(event, name), name)
     for i, element in enumerate(event.sensorElementList):
@@ -127,9 +130,17 @@ def _identifiers(field: str, values: Iterable[str]) -> None:
         _identifier(f"{field}[{i}]", value)
 
 
-def _identifier(field: str, value: str) -> None:
+def _uri(field: str, value: str) -> None:
+    """An absolute URI within the identifier length limit (the length is checked first)."""
+    rule = IDENTIFIER.over(len(value))
+    if rule is not None:
+        raise FieldError(field, rule)
     if not is_absolute_uri(value):
         raise FieldError(field, f"{value!r} is not an absolute URI")
+
+
+def _identifier(field: str, value: str) -> None:
+    _uri(field, value)
     try:
         validate_identifier(value)
     except InvalidIdentifier as exc:
@@ -137,8 +148,8 @@ def _identifier(field: str, value: str) -> None:
 
 
 def _check_uris(e: Event) -> None:
-    if e.eventID is not None and not is_absolute_uri(e.eventID):
-        raise FieldError("eventID", f"{e.eventID!r} is not an absolute URI")
+    if e.eventID is not None:
+        _uri("eventID", e.eventID)
     for name in ("epcList", "childEPCs", "inputEPCList", "outputEPCList"):
         _identifiers(name, getattr(e, name))
     if e.parentID is not None:
@@ -153,14 +164,39 @@ def _check_uris(e: Event) -> None:
         for i, sd in enumerate(getattr(e, name)):
             _identifier(f"{name}[{i}]", sd.id)
     for i, uri in enumerate(e.certificationInfo):
-        if not is_absolute_uri(uri):
-            raise FieldError(f"certificationInfo[{i}]", f"{uri!r} is not an absolute URI")
+        _uri(f"certificationInfo[{i}]", uri)
     if e.errorDeclaration is not None:
         for i, uri in enumerate(e.errorDeclaration.correctiveEventIDs):
-            if not is_absolute_uri(uri):
-                raise FieldError(
-                    f"errorDeclaration.correctiveEventIDs[{i}]", f"{uri!r} is not an absolute URI"
-                )
+            _uri(f"errorDeclaration.correctiveEventIDs[{i}]", uri)
+
+
+def _extension_groups(e: Event) -> Iterable[tuple[str, tuple[Extension, ...]]]:
+    """Every place of an event that holds user extensions, with its field path."""
+    yield "", e.extensions
+    yield "ilmd.", e.ilmd
+    for name in ("readPoint", "bizLocation", "errorDeclaration"):
+        part = getattr(e, name)
+        if part is not None:
+            yield f"{name}.", part.extensions
+    for i, element in enumerate(e.sensorElementList):
+        where = f"sensorElementList[{i}]"
+        yield f"{where}.", element.extensions
+        if element.sensorMetadata is not None:
+            yield f"{where}.sensorMetadata.", element.sensorMetadata.extensions
+        for j, report in enumerate(element.sensorReport):
+            yield f"{where}.sensorReport[{j}].", report.extensions
+
+
+def _check_extension_values(e: Event) -> None:
+    """No user extension value longer than the limit, at any depth."""
+    stack = [(where, ext) for where, group in _extension_groups(e) for ext in group]
+    while stack:
+        where, ext = stack.pop()
+        if isinstance(ext.value, str):
+            rule = EXTENSION_VALUE.over(len(ext.value))
+            if rule is not None:
+                raise FieldError(f"{where}{ext.name}", rule)
+        stack.extend((f"{where}{ext.name}.", child) for child in ext.children)
 
 
 def _check_quantities(items: tuple[QuantityElement, ...], field: str) -> None:
