@@ -86,6 +86,22 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _finite_from(low: float, strict: bool = False) -> Callable[[float | None], float | None]:
+    """An option's check: a finite number >= ``low`` (> when ``strict``); a usage error that
+    names the option otherwise."""
+
+    def check(value: float | None) -> float | None:
+        if value is not None and not (
+            math.isfinite(value) and (value > low if strict else value >= low)
+        ):
+            raise typer.BadParameter(
+                f"{value} is not a finite number {'>' if strict else '≥'} {low:g}"
+            )
+        return value
+
+    return check
+
+
 def _repository(url: str | None = None, key: Path | None = None) -> Repository:
     # Imported here: capture workers import this module (multiprocessing "spawn" re-imports
     # the main module) and need none of the database layer.
@@ -532,8 +548,11 @@ def custody_balance(
 ) -> None:
     """Mass-balance accounts per site, claim and element, period by period (kg of element),
     recomputed from the stored events; violations (overdrafts...) on stderr."""
+    from batterytrace.custody.ledger import checked_period
     from batterytrace.trace.lineage import node_id
 
+    if period is not None:
+        checked_period(period, "--period")
     state = _repository().custody()
     wanted = None if site is None else node_id(site)
     accounts = [a for key, a in sorted(state.accounts.items()) if wanted in (None, a.site)]
@@ -1012,7 +1031,11 @@ def scenario(
 @user_errors
 def check_balance(
     tolerance: Annotated[
-        float, typer.Option(help="Allowed excess of element out over in, kg per kg in.")
+        float,
+        typer.Option(
+            help="Allowed excess of element out over in, kg per kg in.",
+            callback=_finite_from(0),
+        ),
     ] = 0.005,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
@@ -1403,6 +1426,7 @@ def targets_command(
             "--baseline",
             help="2020 baseline in kg CO2e/kWh (default: the recorded chain with "
             "conventional sulfate and grid power).",
+            callback=_finite_from(0, strict=True),
         ),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,

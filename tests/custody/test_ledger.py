@@ -88,8 +88,10 @@ def test_a_period_closes_once_and_takes_no_more_entries() -> None:
         a.close("2025-Q1")
     with pytest.raises(PeriodClosed, match="falls in closed period 2025-Q1"):
         a.credit(day(3), 1.0, "late receipt")
-    with pytest.raises(CustodyError, match="is not a quarter"):
+    with pytest.raises(CustodyError, match="^period: '2025-13': months are 01 to 12$"):
         a.close("2025-13")
+    with pytest.raises(CustodyError, match=r"^period: '2025-03' is a month, not a quarter \(e"):
+        a.close("2025-03")
 
 
 @pytest.mark.parametrize("kg", [0.0, -1.0, float("nan")])

@@ -10,6 +10,7 @@ interval.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,18 +67,26 @@ def interval(result: Rollup, node: str, draws: int = DRAWS, seed: int = SEED) ->
     amounts = np.zeros(len(names))  # kg CO2e at the factors' values, per factor
     sigma = np.zeros(len(names))
     row = result.per_unit[j]
-    for key, col in system.keys.items():
-        amounts[column[key.factor]] += row[col] * result.values[col]
     for name, n in column.items():
         if name in system.factors:
             sigma[n] = system.factors.get(name).sigma
     rng = np.random.default_rng(seed)
     totals = np.empty(draws)
-    # In blocks, so memory is the totals and one block whatever the number of draws; the
-    # generator fills blocks of rows from the same stream as one (draws, factors) matrix.
-    for start in range(0, draws, _BLOCK):
-        rows = min(_BLOCK, draws - start)
-        scale = np.exp(rng.standard_normal((rows, len(names))) * sigma)
-        totals[start : start + rows] = scale @ amounts
+    # Overflows become inf and are refused below, never a numpy warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for key, col in system.keys.items():
+            amounts[column[key.factor]] += row[col] * result.values[col]
+        # In blocks, so memory is the totals and one block whatever the number of draws; the
+        # generator fills blocks of rows from the same stream as one (draws, factors) matrix.
+        for start in range(0, draws, _BLOCK):
+            rows = min(_BLOCK, draws - start)
+            scale = np.exp(rng.standard_normal((rows, len(names))) * sigma)
+            totals[start : start + rows] = scale @ amounts
+        mean = float(totals.mean())
+    if not (np.isfinite(totals).all() and math.isfinite(mean)):
+        raise FootprintError(
+            f"{node}: Monte Carlo draws of its footprint pass any finite number of kg CO2e "
+            "(a factor's uncertainty or an amount is far too large)"
+        )
     low, median, high = np.percentile(totals, [2.5, 50, 97.5])
-    return Interval(float(median), float(totals.mean()), float(low), float(high), draws, seed)
+    return Interval(float(median), mean, float(low), float(high), draws, seed)
