@@ -82,7 +82,7 @@ def interval(result: Rollup, node: str, draws: int = DRAWS, seed: int = SEED) ->
             rows = min(_BLOCK, draws - start)
             scale = np.exp(rng.standard_normal((rows, len(names))) * sigma)
             totals[start : start + rows] = scale @ amounts
-        mean = float(totals.mean())
+        mean = float((totals / draws).sum())  # the sum of finite draws may overflow
     if not (np.isfinite(totals).all() and math.isfinite(mean)):
         raise FootprintError(
             f"{node}: Monte Carlo draws of its footprint pass any finite number of kg CO2e "

@@ -41,10 +41,10 @@ class Period(StrEnum):
     def label(self, index: int) -> str:
         """``2025-03``, ``2025-Q1`` or ``2025``."""
         if self is Period.YEAR:
-            return str(index)
+            return f"{index:04d}"
         if self is Period.MONTH:
-            return f"{index // 12}-{index % 12 + 1:02d}"
-        return f"{index // 4}-Q{index % 4 + 1}"
+            return f"{index // 12:04d}-{index % 12 + 1:02d}"
+        return f"{index // 4:04d}-Q{index % 4 + 1}"
 
     def parse(self, label: str) -> int:
         """The period a label names; CustodyError when it is not one of this length."""
