@@ -1033,7 +1033,7 @@ def check_balance(
     tolerance: Annotated[
         float,
         typer.Option(
-            help="Allowed excess of element out over in, kg per kg in.",
+            help="Allowed excess of element out over in, kg per kg in (≥ 0).",
             callback=_finite_from(0),
         ),
     ] = 0.005,
@@ -1326,7 +1326,12 @@ def footprint_command(
         typer.Option("--factors", help="Factor set name@version (default: the shipped one)."),
     ] = None,
     draws: Annotated[
-        int, typer.Option("--draws", help="Monte Carlo draws for the 95 % interval.")
+        int,
+        typer.Option(
+            "--draws",
+            help="Monte Carlo draws for the 95 % interval (2 to 1,000,000; "
+            "BATTERYTRACE_MAX_DRAWS changes the limit).",
+        ),
     ] = DRAWS,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the draws.")] = SEED,
 ) -> None:
@@ -1424,7 +1429,7 @@ def targets_command(
         float | None,
         typer.Option(
             "--baseline",
-            help="2020 baseline in kg CO2e/kWh (default: the recorded chain with "
+            help="2020 baseline in kg CO2e/kWh, > 0 (default: the recorded chain with "
             "conventional sulfate and grid power).",
             callback=_finite_from(0, strict=True),
         ),
