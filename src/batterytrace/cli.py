@@ -102,6 +102,9 @@ def _finite_from(low: float, strict: bool = False) -> Callable[[float | None], f
     return check
 
 
+_positive = _finite_from(0, strict=True)
+
+
 def _repository(url: str | None = None, key: Path | None = None) -> Repository:
     # Imported here: capture workers import this module (multiprocessing "spawn" re-imports
     # the main module) and need none of the database layer.
@@ -638,9 +641,15 @@ def custody_allocate(
     lot: Annotated[str, typer.Argument(help="The lot the claim goes on.")],
     claim: Annotated[str, typer.Argument(help="low-carbon, recycled, certified:..., origin:...")],
     site: Annotated[str, typer.Option(help="The site whose account it draws on (SGLN).")],
-    co: Annotated[float | None, typer.Option("--co", help="kg of cobalt claimed.")] = None,
-    ni: Annotated[float | None, typer.Option("--ni", help="kg of nickel claimed.")] = None,
-    li: Annotated[float | None, typer.Option("--li", help="kg of lithium claimed.")] = None,
+    co: Annotated[
+        float | None, typer.Option("--co", help="kg of cobalt claimed.", callback=_positive)
+    ] = None,
+    ni: Annotated[
+        float | None, typer.Option("--ni", help="kg of nickel claimed.", callback=_positive)
+    ] = None,
+    li: Annotated[
+        float | None, typer.Option("--li", help="kg of lithium claimed.", callback=_positive)
+    ] = None,
 ) -> None:
     """Claim kg of element of a lot from a site's mass-balance account: refused with the
     shortfall if the balance cannot cover it; otherwise captured as an allocation event."""
@@ -657,9 +666,15 @@ def custody_transfer(
     source: Annotated[str, typer.Argument(help="The site (SGLN) whose credits move.")],
     target: Annotated[str, typer.Argument(help="The site (SGLN) that receives them.")],
     claim: Annotated[str, typer.Argument(help="The claim both run book-and-claim.")],
-    co: Annotated[float | None, typer.Option("--co", help="kg of cobalt.")] = None,
-    ni: Annotated[float | None, typer.Option("--ni", help="kg of nickel.")] = None,
-    li: Annotated[float | None, typer.Option("--li", help="kg of lithium.")] = None,
+    co: Annotated[
+        float | None, typer.Option("--co", help="kg of cobalt.", callback=_positive)
+    ] = None,
+    ni: Annotated[
+        float | None, typer.Option("--ni", help="kg of nickel.", callback=_positive)
+    ] = None,
+    li: Annotated[
+        float | None, typer.Option("--li", help="kg of lithium.", callback=_positive)
+    ] = None,
 ) -> None:
     """Book and claim: move credits between two sites' accounts, apart from any material;
     refused with the shortfall when the source's balance cannot cover it."""

@@ -94,9 +94,9 @@ def test_a_period_closes_once_and_takes_no_more_entries() -> None:
         a.close("2025-03")
 
 
-@pytest.mark.parametrize("kg", [0.0, -1.0, float("nan")])
+@pytest.mark.parametrize("kg", [0.0, -1.0, float("nan"), float("inf")])
 def test_quantities_must_be_positive(kg: float) -> None:
-    with pytest.raises(CustodyError, match="kg must be positive"):
+    with pytest.raises(CustodyError, match="kg must be positive and finite"):
         account().credit(day(1), kg, "R")
 
 

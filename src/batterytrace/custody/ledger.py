@@ -14,6 +14,7 @@ a closed period takes no more entries.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -198,8 +199,10 @@ class Account:
     def _entry(
         self, kind: str, when: datetime, kg: float, ref: str, draw: bool = False
     ) -> Statement:
-        if not kg > 0:
-            raise CustodyError(f"{self.name}: {kind} of {kg} kg for {ref}: kg must be positive")
+        if not 0 < kg < math.inf:
+            raise CustodyError(
+                f"{self.name}: {kind} of {kg} kg for {ref}: kg must be positive and finite"
+            )
         statement = self._period(kind, when, ref)
         if draw:
             self._draw(kind, kg, ref)

@@ -8,6 +8,7 @@ non-negative quantities. CBV vocabulary and timestamp syntax are checked while r
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from batterytrace.epcis.model import (
@@ -203,8 +204,9 @@ def _check_quantities(items: tuple[QuantityElement, ...], field: str) -> None:
     for i, q in enumerate(items):
         where = f"{field}[{i}]"
         _identifier(f"{where}.epcClass", q.epcClass)
-        if q.quantity is not None and (q.quantity < 0 or q.quantity != q.quantity):
-            raise FieldError(f"{where}.quantity", f"{q.quantity} must not be negative")
+        if q.quantity is not None and not 0 <= q.quantity < math.inf:
+            rule = "must not be negative" if q.quantity < 0 else "must be a finite number"
+            raise FieldError(f"{where}.quantity", f"{q.quantity} {rule}")
         if q.uom is not None:
             if not is_rec20(q.uom):
                 raise FieldError(
