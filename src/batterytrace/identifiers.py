@@ -47,6 +47,7 @@ __all__ = [
 CANONICAL_DL_DOMAIN = "https://id.gs1.org"
 _DL = CANONICAL_DL_DOMAIN
 _CACHE_SIZE = 16384
+_FLOOR = IDENTIFIER.floor
 
 _Esc = Callable[[str], str]
 _Comps = Sequence[str | None]
@@ -76,9 +77,10 @@ def _err(uri: str, rule: str) -> InvalidIdentifier:
 
 def _bounded(uri: str) -> None:
     """Refuse an identifier over the length limit, before any pattern is matched against it."""
-    rule = IDENTIFIER.over(len(uri))
-    if rule is not None:
-        raise _err(uri, rule)
+    if len(uri) > _FLOOR:  # at or below the floor, no limit can refuse it
+        rule = IDENTIFIER.over(len(uri))
+        if rule is not None:
+            raise _err(uri, rule)
 
 
 def _isdigits(text: str) -> bool:

@@ -59,6 +59,8 @@ ALLOWED: dict[EventType, frozenset[str]] = {
         _COMMON | {"parentID", "childEPCs", "childQuantityList", "action"}
     ),
 }
+_FLOOR = IDENTIFIER.floor
+_VALUE_FLOOR = EXTENSION_VALUE.floor
 _EMPTY: dict[str, object] = {
     name: Event.__dataclass_fields__[name].default for name in Event.__dataclass_fields__
 }
@@ -133,9 +135,10 @@ def _identifiers(field: str, values: Iterable[str]) -> None:
 
 def _uri(field: str, value: str) -> None:
     """An absolute URI within the identifier length limit (the length is checked first)."""
-    rule = IDENTIFIER.over(len(value))
-    if rule is not None:
-        raise FieldError(field, rule)
+    if len(value) > _FLOOR:  # at or below the floor, no limit can refuse it
+        rule = IDENTIFIER.over(len(value))
+        if rule is not None:
+            raise FieldError(field, rule)
     if not is_absolute_uri(value):
         raise FieldError(field, f"{value!r} is not an absolute URI")
 
@@ -188,9 +191,23 @@ def _extension_groups(e: Event) -> Iterable[tuple[str, tuple[Extension, ...]]]:
             yield f"{where}.sensorReport[{j}].", report.extensions
 
 
+def _long_values(extensions: Iterable[Extension]) -> bool:
+    """Whether any value, at any depth, is longer than the extension limit's floor."""
+    for x in extensions:
+        value = x.value
+        if (type(value) is str and len(value) > _VALUE_FLOOR) or (
+            x.children and _long_values(x.children)
+        ):
+            return True
+    return False
+
+
 def _check_extension_values(e: Event) -> None:
     """No user extension value longer than the limit, at any depth."""
-    stack = [(where, ext) for where, group in _extension_groups(e) for ext in group]
+    groups = list(_extension_groups(e))
+    if not any(_long_values(group) for _, group in groups):
+        return  # the common case: nothing to name
+    stack = [(where, ext) for where, group in groups for ext in group]
     while stack:
         where, ext = stack.pop()
         if isinstance(ext.value, str):
