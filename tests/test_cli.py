@@ -345,7 +345,8 @@ def test_custody_commands(env: Path) -> None:
           "urn:epc:id:sgln:6111111.00300.0", "--co", "1"], "claim: 'green': kind 'green'"),
         (["custody", "allocate", "urn:epc:class:lgtin:6111111.000101.P1", "low-carbon", "--site",
           "urn:epc:id:sgln:6111111.00300.0"], "kg: give --co, --ni or --li"),
-        (["custody", "balance", "--period", "2025-Q9"], None),
+        (["custody", "balance", "--period", "2025-Q9"],
+         "--period: '2025-Q9': a year has quarters Q1 to Q4"),
         (["custody", "allocate", "urn:epc:class:lgtin:6111111.000101.P1", "low-carbon", "--site",
           "urn:epc:id:sgln:6111111.00300.0", "--co", "1", "--at", "2025-02-01T10:00"],
          "--at: '2025-02-01T10:00' is not a timestamp with a time zone"),
@@ -354,11 +355,8 @@ def test_custody_commands(env: Path) -> None:
          "--at: '1.2.2025' is not a date (YYYY-MM-DD) or a timestamp"),
     ],
 )  # fmt: skip
-def test_custody_errors_are_one_line(env: Path, args: list[str], message: str | None) -> None:
+def test_custody_errors_are_one_line(env: Path, args: list[str], message: str) -> None:
     result = runner.invoke(app, args)
-    if message is None:
-        assert result.exit_code == 0
-        return
     assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.stderr
 
 
@@ -532,7 +530,7 @@ def test_carbon_unused_and_footprint_list_what_no_product_takes(env: Path) -> No
     table = runner.invoke(app, ["footprint", SULFATE], env={"COLUMNS": "250"}).stdout
     assert "not counted in any product: 2" in table and "(INCOMPLETE)" in table
     bad = runner.invoke(app, ["carbon", "unused", "--period", "2025-13"])
-    assert bad.exit_code == 1 and "period: '2025-13' is not YYYY, YYYY-Qn or YYYY-MM" in bad.stderr
+    assert bad.exit_code == 1 and "period: '2025-13': months are 01 to 12" in bad.stderr
 
 
 def test_capture_prints_that_it_worked_without_its_workers(

@@ -86,6 +86,25 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _finite_from(low: float, strict: bool = False) -> Callable[[float | None], float | None]:
+    """An option's check: a finite number >= ``low`` (> when ``strict``); a usage error that
+    names the option otherwise."""
+
+    def check(value: float | None) -> float | None:
+        if value is not None and not (
+            math.isfinite(value) and (value > low if strict else value >= low)
+        ):
+            raise typer.BadParameter(
+                f"{value} is not a finite number {'>' if strict else '≥'} {low:g}"
+            )
+        return value
+
+    return check
+
+
+_positive = _finite_from(0, strict=True)
+
+
 def _repository(url: str | None = None, key: Path | None = None) -> Repository:
     # Imported here: capture workers import this module (multiprocessing "spawn" re-imports
     # the main module) and need none of the database layer.
@@ -532,8 +551,11 @@ def custody_balance(
 ) -> None:
     """Mass-balance accounts per site, claim and element, period by period (kg of element),
     recomputed from the stored events; violations (overdrafts...) on stderr."""
+    from batterytrace.custody.ledger import checked_period
     from batterytrace.trace.lineage import node_id
 
+    if period is not None:
+        checked_period(period, "--period")
     state = _repository().custody()
     wanted = None if site is None else node_id(site)
     accounts = [a for key, a in sorted(state.accounts.items()) if wanted in (None, a.site)]
@@ -632,9 +654,15 @@ def custody_allocate(
     lot: Annotated[str, typer.Argument(help="The lot the claim goes on.")],
     claim: Annotated[str, typer.Argument(help="low-carbon, recycled, certified:..., origin:...")],
     site: Annotated[str, typer.Option(help="The site whose account it draws on (SGLN).")],
-    co: Annotated[float | None, typer.Option("--co", help="kg of cobalt claimed.")] = None,
-    ni: Annotated[float | None, typer.Option("--ni", help="kg of nickel claimed.")] = None,
-    li: Annotated[float | None, typer.Option("--li", help="kg of lithium claimed.")] = None,
+    co: Annotated[
+        float | None, typer.Option("--co", help="kg of cobalt claimed.", callback=_positive)
+    ] = None,
+    ni: Annotated[
+        float | None, typer.Option("--ni", help="kg of nickel claimed.", callback=_positive)
+    ] = None,
+    li: Annotated[
+        float | None, typer.Option("--li", help="kg of lithium claimed.", callback=_positive)
+    ] = None,
     at: Annotated[str | None, _AT] = None,
 ) -> None:
     """Claim kg of element of a lot from a site's mass-balance account, at a date: refused
@@ -658,9 +686,15 @@ def custody_transfer(
     source: Annotated[str, typer.Argument(help="The site (SGLN) whose credits move.")],
     target: Annotated[str, typer.Argument(help="The site (SGLN) that receives them.")],
     claim: Annotated[str, typer.Argument(help="The claim both run book-and-claim.")],
-    co: Annotated[float | None, typer.Option("--co", help="kg of cobalt.")] = None,
-    ni: Annotated[float | None, typer.Option("--ni", help="kg of nickel.")] = None,
-    li: Annotated[float | None, typer.Option("--li", help="kg of lithium.")] = None,
+    co: Annotated[
+        float | None, typer.Option("--co", help="kg of cobalt.", callback=_positive)
+    ] = None,
+    ni: Annotated[
+        float | None, typer.Option("--ni", help="kg of nickel.", callback=_positive)
+    ] = None,
+    li: Annotated[
+        float | None, typer.Option("--li", help="kg of lithium.", callback=_positive)
+    ] = None,
     at: Annotated[str | None, _AT] = None,
 ) -> None:
     """Book and claim: move credits between two sites' accounts, apart from any material, at
@@ -1055,7 +1089,11 @@ def scenario(
 @user_errors
 def check_balance(
     tolerance: Annotated[
-        float, typer.Option(help="Allowed excess of element out over in, kg per kg in.")
+        float,
+        typer.Option(
+            help="Allowed excess of element out over in, kg per kg in (≥ 0).",
+            callback=_finite_from(0),
+        ),
     ] = 0.005,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
@@ -1346,15 +1384,21 @@ def footprint_command(
         typer.Option("--factors", help="Factor set name@version (default: the shipped one)."),
     ] = None,
     draws: Annotated[
-        int, typer.Option("--draws", help="Monte Carlo draws for the 95 % interval.")
+        int,
+        typer.Option(
+            "--draws",
+            help="Monte Carlo draws for the 95 % interval (2 to 1,000,000; "
+            "BATTERYTRACE_MAX_DRAWS changes the limit).",
+        ),
     ] = DRAWS,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the draws.")] = SEED,
 ) -> None:
     """Cradle-to-gate carbon footprint of one unit of a product (a kg of a lot, an item, a
     pack): total, per kWh, by life-cycle stage and material, primary-data share, data quality,
     performance class, and where every number comes from."""
-    from batterytrace.carbon.uncertainty import interval
+    from batterytrace.carbon.uncertainty import check_draws, interval
 
+    check_draws(draws)  # before the footprint is computed
     repo = _repository()
     fp, result = repo.footprint(identifier, factor_set)
     spread = interval(result, repo.footprint_node(identifier), draws, seed)
@@ -1443,8 +1487,9 @@ def targets_command(
         float | None,
         typer.Option(
             "--baseline",
-            help="2020 baseline in kg CO2e/kWh (default: the recorded chain with "
+            help="2020 baseline in kg CO2e/kWh, > 0 (default: the recorded chain with "
             "conventional sulfate and grid power).",
+            callback=_finite_from(0, strict=True),
         ),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,

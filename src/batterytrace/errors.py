@@ -120,3 +120,8 @@ class AllocationError(FootprintError):
 
 class PactError(FootprintError):
     """A PACT (WBCSD Pathfinder) ProductFootprint document fails its schema or cannot be used."""
+
+
+class SettingError(BatteryTraceError):
+    """An environment variable that sets a limit or an option holds a value that cannot be
+    used."""

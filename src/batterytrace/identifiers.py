@@ -30,6 +30,7 @@ from functools import lru_cache
 from urllib.parse import quote, unquote
 
 from batterytrace.errors import InvalidIdentifier
+from batterytrace.limits import IDENTIFIER
 
 __all__ = [
     "CANONICAL_DL_DOMAIN",
@@ -46,6 +47,7 @@ __all__ = [
 CANONICAL_DL_DOMAIN = "https://id.gs1.org"
 _DL = CANONICAL_DL_DOMAIN
 _CACHE_SIZE = 16384
+_FLOOR = IDENTIFIER.floor
 
 _Esc = Callable[[str], str]
 _Comps = Sequence[str | None]
@@ -71,6 +73,14 @@ def _show(uri: str) -> str:
 
 def _err(uri: str, rule: str) -> InvalidIdentifier:
     return InvalidIdentifier(f"{_show(uri)} : {rule}")
+
+
+def _bounded(uri: str) -> None:
+    """Refuse an identifier over the length limit, before any pattern is matched against it."""
+    if len(uri) > _FLOOR:  # at or below the floor, no limit can refuse it
+        rule = IDENTIFIER.over(len(uri))
+        if rule is not None:
+            raise _err(uri, rule)
 
 
 def _isdigits(text: str) -> bool:
@@ -808,6 +818,7 @@ def to_digital_link(uri: str) -> str:
     Anything that is not a GS1 identifier is returned unchanged. A malformed GS1 identifier
     raises :class:`InvalidIdentifier`.
     """
+    _bounded(uri)
     if uri.startswith("urn:epc:"):
         return _epc_to_dl(uri)
     dl = _dl_canonical(uri)
@@ -822,6 +833,7 @@ def validate_identifier(uri: str) -> None:
     followed by digits) are checked for format, length, character set and check digits.
     Other URIs pass.
     """
+    _bounded(uri)
     if is_pattern(uri):
         _parse_epc(uri)
     else:
@@ -848,6 +860,7 @@ def like_pattern(pattern: str) -> str:
     prefix length is lost in the Digital Link, also match keys of longer company prefixes
     that start with the given one.
     """
+    _bounded(pattern)
     if pattern.startswith("urn:epc:"):
         epc = _parse_epc(pattern)
         if epc.scheme is None:
@@ -861,6 +874,7 @@ def like_pattern(pattern: str) -> str:
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def _class_like_patterns(pattern: str) -> tuple[str, ...]:
+    _bounded(pattern)
     if pattern.startswith("urn:epc:idpat:"):
         epc = _parse_epc(pattern)
         scheme = epc.scheme
@@ -902,6 +916,7 @@ def parent_location(uri: str) -> str | None:
 @lru_cache(maxsize=_CACHE_SIZE)
 def gtin_of(uri: str) -> str | None:
     """14-digit GTIN of an SGTIN, LGTIN, UPUI, sgtin id pattern or ``/01/`` Digital Link."""
+    _bounded(uri)
     if uri.startswith("urn:epc:idpat:"):
         epc = _parse_epc(uri)
         if epc.name in ("sgtin", "upui") and epc.comps[1] is not None:

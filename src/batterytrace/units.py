@@ -13,6 +13,7 @@ extend the table (with the Rec. 20 name) when a partner needs another one.
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 
@@ -100,7 +101,7 @@ def to_kg(quantity: float, uom: str) -> float:
         raise UnitError(
             f"uom {uom!r} is not a unit of mass (kg conversion known for {sorted(KG_PER)})"
         )
-    return quantity * factor
+    return _finite(quantity * factor, quantity, uom, "kg")
 
 
 # IUPAC standard atomic weights, abridged to five significant figures (CIAAW 2021, "Standard
@@ -246,4 +247,11 @@ def convert(amount: float, unit: str, to: str) -> float:
     dim_to, num_to, den_to = _activity_unit(to)
     if dim != dim_to:
         raise UnitError(f"cannot convert {unit} ({dim}) to {to} ({dim_to})")
-    return amount * (num * den_to) / (den * num_to)
+    return _finite(amount * (num * den_to) / (den * num_to), amount, unit, to)
+
+
+def _finite(result: float, amount: float, unit: str, to: str) -> float:
+    """``result`` of converting ``amount``, refused when it overflowed past any float."""
+    if math.isfinite(result):
+        return result
+    raise UnitError(f"{amount:g} {unit} is more than any finite number of {to}")

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batterytrace.custody.claims import Claim
-from batterytrace.custody.ledger import Account, Period, Rules
+from batterytrace.custody.ledger import Account, Period, Rules, parse_period
 from batterytrace.errors import CustodyError, Overdraft, PeriodClosed
 
 LOW = Claim("low-carbon")
@@ -88,13 +88,15 @@ def test_a_period_closes_once_and_takes_no_more_entries() -> None:
         a.close("2025-Q1")
     with pytest.raises(PeriodClosed, match="falls in closed period 2025-Q1"):
         a.credit(day(3), 1.0, "late receipt")
-    with pytest.raises(CustodyError, match="is not a quarter"):
+    with pytest.raises(CustodyError, match=r"^period: '2025-13': months are 01 to 12$"):
         a.close("2025-13")
+    with pytest.raises(CustodyError, match=r"^period: '2025-03' is a month, not a quarter \(e"):
+        a.close("2025-03")
 
 
-@pytest.mark.parametrize("kg", [0.0, -1.0, float("nan")])
+@pytest.mark.parametrize("kg", [0.0, -1.0, float("nan"), float("inf")])
 def test_quantities_must_be_positive(kg: float) -> None:
-    with pytest.raises(CustodyError, match="kg must be positive"):
+    with pytest.raises(CustodyError, match="kg must be positive and finite"):
         account().credit(day(1), kg, "R")
 
 
@@ -161,3 +163,51 @@ def test_every_kg_is_accounted_for(
     drawn = sum(e.kg for e in a.entries if e.kind != "credit")
     gone = sum(s.expired + (s.forfeited or 0) for s in statements)
     assert credits == pytest.approx(drawn + gone + a.balance, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("label", "length", "number"),
+    [
+        ("2025", Period.YEAR, 2025),
+        ("2025-Q1", Period.QUARTER, 2025 * 4),
+        ("2025-Q4", Period.QUARTER, 2025 * 4 + 3),
+        ("2025-01", Period.MONTH, 2025 * 12),
+        ("2025-12", Period.MONTH, 2025 * 12 + 11),
+    ],
+)
+def test_a_period_label_gives_its_length_and_number(
+    label: str, length: Period, number: int
+) -> None:
+    assert parse_period(label) == (length, number)
+    assert length.label(number) == label
+
+
+@pytest.mark.parametrize(
+    ("label", "rule"),
+    [
+        ("2025-Q5", "'2025-Q5': a year has quarters Q1 to Q4"),
+        ("2025-Q0", "'2025-Q0': a year has quarters Q1 to Q4"),
+        ("2025-Q01", "'2025-Q01': a year has quarters Q1 to Q4"),
+        ("2025-13", "'2025-13': months are 01 to 12"),
+        ("2025-00", "'2025-00': months are 01 to 12"),
+        ("2025-3", "'2025-3': months are 01 to 12"),
+        ("0000", "'0000': the year must be 0001 to 9998"),
+        ("9999-12", "'9999-12': the year must be 0001 to 9998"),
+        ("2025-q1", "'2025-q1' is not YYYY, YYYY-Qn or YYYY-MM"),
+        ("2025\n", "'2025\\n' is not YYYY, YYYY-Qn or YYYY-MM"),
+        ("\uff12\uff10\uff12\uff15", "is not YYYY, YYYY-Qn or YYYY-MM"),  # full-width digits
+        ("", "'' is not YYYY, YYYY-Qn or YYYY-MM"),
+    ],
+)
+def test_a_period_that_does_not_exist_is_refused(label: str, rule: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        parse_period(label)
+    assert rule in str(refused.value)
+
+
+@settings(max_examples=200)
+@given(st.sampled_from(list(Period)), st.integers(1, 9998))
+def test_every_label_reads_back_as_its_period(length: Period, year: int) -> None:
+    per_year = {Period.YEAR: 1, Period.QUARTER: 4, Period.MONTH: 12}[length]
+    for number in range(year * per_year, (year + 1) * per_year):
+        assert parse_period(length.label(number)) == (length, number)

@@ -23,13 +23,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from batterytrace.custody.ledger import Period
+from batterytrace.custody.ledger import Period, parse_period
 from batterytrace.errors import ActivityError, AllocationError, BatteryTraceError
 from batterytrace.trace.lineage import ELEMENT_NAMES, node_id
 from batterytrace.units import dimension
@@ -290,15 +289,12 @@ def _activity_json(a: Activity) -> dict[str, Any]:
     return out
 
 
-_PERIOD = re.compile(r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$")
-
-
 def period_of(label: str, where: str = "") -> tuple[Period, int]:
     """The length and number of a period label (``2025``, ``2025-Q1``, ``2025-03``)."""
-    if not _PERIOD.match(label):
-        raise ActivityError(f"{where}period: {label!r} is not YYYY, YYYY-Qn or YYYY-MM")
-    length = Period.YEAR if len(label) == 4 else Period.QUARTER if "Q" in label else Period.MONTH
-    return length, length.parse(label)
+    try:
+        return parse_period(label)
+    except ValueError as err:
+        raise ActivityError(f"{where}period: {err}") from None
 
 
 def _number(value: object, name: str, where: str) -> float:

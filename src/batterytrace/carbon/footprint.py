@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -60,21 +61,39 @@ def matrices(system: System) -> tuple[sparse.csr_array, np.ndarray, np.ndarray]:
         for b in group.burdens:
             system.key(b.key)
     n, k = len(system.nodes), len(system.keys)
-    values = np.array([system.value(key.factor) for key in system.keys], dtype=float)
+    values = [system.value(key.factor) for key in system.keys]
     grouped = np.zeros((len(system.groups), k + len(SUMS)))
     for g, group in enumerate(system.groups):
         for b in group.burdens:
             col = system.keys[b.key]
-            kg = b.amount * values[col]
-            grouped[g, col] += b.amount
-            grouped[g, k:] += (kg, kg * b.primary, *(kg * r for r in b.ratings))
+            kg = b.amount * values[col]  # Python floats: an overflow is inf, never a warning
+            if not math.isfinite(kg):
+                raise FootprintError(
+                    f"{b.source}: {b.amount:g} x {values[col]:g} kg CO2e per unit of "
+                    f"{b.key.factor} is more than any finite number of kg CO2e"
+                )
+            with np.errstate(over="ignore"):  # sums past any float are refused just below
+                grouped[g, col] += b.amount
+                grouped[g, k:] += (kg, kg * b.primary, *(kg * r for r in b.ratings))
+    finite(grouped, lambda g: system.groups[g].label)
     output = np.array([node.output for node in system.nodes])
     if (output <= 0).any():
         bad = system.nodes[int(np.argmax(output <= 0))].id
         raise FootprintError(f"{bad}: made in a quantity of zero; it has no footprint per unit")
     shares = _per_output([node.own for node in system.nodes], output, len(system.groups))
     uses = _per_output([node.inputs for node in system.nodes], output, n)
-    return uses, np.asarray(shares @ grouped), values
+    with np.errstate(over="ignore", invalid="ignore"):
+        own = np.asarray(shares @ grouped)
+    return uses, own, np.array(values, dtype=float)
+
+
+def finite(figures: np.ndarray, what: Callable[[int], str]) -> None:
+    """Refuse figures that overflowed (inf) or lost their meaning (nan): ``what(row)`` names
+    the row of the first one."""
+    bad = ~np.isfinite(figures)
+    if bad.any():
+        row = int(np.argwhere(bad)[0][0])
+        raise FootprintError(f"{what(row)}: a footprint beyond any finite number of kg CO2e")
 
 
 def _per_output(rows: list[dict[int, float]], output: np.ndarray, width: int) -> sparse.csr_array:
@@ -83,7 +102,8 @@ def _per_output(rows: list[dict[int, float]], output: np.ndarray, width: int) ->
     cols = np.fromiter((c for r in rows for c in r), dtype=np.int64, count=int(counts.sum()))
     data = np.fromiter((v for r in rows for v in r.values()), dtype=float, count=len(cols))
     indptr = np.concatenate(([0], np.cumsum(counts)))
-    data /= np.repeat(output, counts)
+    with np.errstate(over="ignore"):
+        data /= np.repeat(output, counts)
     matrix = sparse.csr_array((data, cols, indptr), shape=(len(rows), width))
     matrix.sum_duplicates()
     return matrix
@@ -112,11 +132,13 @@ def rollup(system: System) -> Rollup:
     levels = _levels(uses, system)
     missing = np.array([bool(node.missing) for node in system.nodes])
     incomplete = missing.astype(np.float64)
-    for level in range(1, int(levels.max(initial=0)) + 1):
-        rows = np.flatnonzero(levels == level)
-        part = uses[rows]
-        per_unit[rows] += part @ per_unit
-        incomplete[rows] += part @ incomplete
+    with np.errstate(over="ignore", invalid="ignore"):  # overflows are refused just below
+        for level in range(1, int(levels.max(initial=0)) + 1):
+            rows = np.flatnonzero(levels == level)
+            part = uses[rows]
+            per_unit[rows] += part @ per_unit
+            incomplete[rows] += part @ incomplete
+    finite(per_unit, lambda i: system.nodes[i].id)
     return Rollup(system, values, per_unit, incomplete > 0, levels)
 
 

@@ -24,6 +24,7 @@ burden key; those two re-weigh the precursor steps' cobalt inputs and roll the s
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -315,6 +316,8 @@ def targets(
 ) -> Targets:
     """The baseline, the targets, the yearly progress and each lever's effect (decision 010);
     ``pack_classes``: kWh and cathode chemistry of each pack class (master data)."""
+    if baseline is not None and not (math.isfinite(baseline) and baseline > 0):
+        raise FootprintError(f"baseline: {baseline} is not a positive finite number of kg CO2e/kWh")
     chosen = [lever(text) for text in (what_if or DEFAULT_LEVERS)]
     recorded = rollup(system)
     assembled = [

@@ -10,6 +10,7 @@ interval.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,9 @@ import numpy as np
 from batterytrace.carbon import DRAWS, SEED
 from batterytrace.carbon.footprint import Rollup
 from batterytrace.errors import FootprintError
+from batterytrace.limits import DRAWS as MAX_DRAWS
+
+_BLOCK = 65_536  # draws generated at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +46,18 @@ class Interval:
         }
 
 
-def interval(result: Rollup, node: str, draws: int = DRAWS, seed: int = SEED) -> Interval:
-    """The 95 % interval of a product's footprint per unit."""
+def check_draws(draws: int) -> None:
+    """Refuse a number of draws that makes no interval, or more than the limit allows."""
     if draws < 2:
         raise FootprintError(f"draws: {draws} is too few for an interval (at least 2)")
+    too_many = MAX_DRAWS.over(draws)
+    if too_many is not None:
+        raise FootprintError(f"draws: {too_many}")
+
+
+def interval(result: Rollup, node: str, draws: int = DRAWS, seed: int = SEED) -> Interval:
+    """The 95 % interval of a product's footprint per unit."""
+    check_draws(draws)
     system = result.system
     j = system.node(node)
     if j is None:
@@ -55,13 +67,26 @@ def interval(result: Rollup, node: str, draws: int = DRAWS, seed: int = SEED) ->
     amounts = np.zeros(len(names))  # kg CO2e at the factors' values, per factor
     sigma = np.zeros(len(names))
     row = result.per_unit[j]
-    for key, col in system.keys.items():
-        amounts[column[key.factor]] += row[col] * result.values[col]
     for name, n in column.items():
         if name in system.factors:
             sigma[n] = system.factors.get(name).sigma
     rng = np.random.default_rng(seed)
-    scale = np.exp(rng.standard_normal((draws, len(names))) * sigma)
-    totals = scale @ amounts
+    totals = np.empty(draws)
+    # Overflows become inf and are refused below, never a numpy warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for key, col in system.keys.items():
+            amounts[column[key.factor]] += row[col] * result.values[col]
+        # In blocks, so memory is the totals and one block whatever the number of draws; the
+        # generator fills blocks of rows from the same stream as one (draws, factors) matrix.
+        for start in range(0, draws, _BLOCK):
+            rows = min(_BLOCK, draws - start)
+            scale = np.exp(rng.standard_normal((rows, len(names))) * sigma)
+            totals[start : start + rows] = scale @ amounts
+        mean = float((totals / draws).sum())  # the sum of finite draws may overflow
+    if not (np.isfinite(totals).all() and math.isfinite(mean)):
+        raise FootprintError(
+            f"{node}: Monte Carlo draws of its footprint pass any finite number of kg CO2e "
+            "(a factor's uncertainty or an amount is far too large)"
+        )
     low, median, high = np.percentile(totals, [2.5, 50, 97.5])
-    return Interval(float(median), float(totals.mean()), float(low), float(high), draws, seed)
+    return Interval(float(median), mean, float(low), float(high), draws, seed)

@@ -14,6 +14,8 @@ a closed period takes no more entries.
 
 from __future__ import annotations
 
+import math
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,25 +42,53 @@ class Period(StrEnum):
     def label(self, index: int) -> str:
         """``2025-03``, ``2025-Q1`` or ``2025``."""
         if self is Period.YEAR:
-            return str(index)
+            return f"{index:04d}"
         if self is Period.MONTH:
-            return f"{index // 12}-{index % 12 + 1:02d}"
-        return f"{index // 4}-Q{index % 4 + 1}"
+            return f"{index // 12:04d}-{index % 12 + 1:02d}"
+        return f"{index // 4:04d}-Q{index % 4 + 1}"
 
     def parse(self, label: str) -> int:
         """The period a label names; CustodyError when it is not one of this length."""
-        for index in _candidates(self, label):
-            if self.label(index) == label:
-                return index
-        raise CustodyError(f"period: {label!r} is not a {self.value} (e.g. {self.label(8100)})")
+        length, index = checked_period(label)
+        if length is not self:
+            raise CustodyError(
+                f"period: {label!r} is a {length.value}, not a {self.value} "
+                f"(e.g. {self.label(8100)})"
+            )
+        return index
 
 
-def _candidates(period: Period, label: str) -> list[int]:
-    year = label[:4]
-    if not year.isdigit():
-        return []
-    per_year = {Period.YEAR: 1, Period.QUARTER: 4, Period.MONTH: 12}[period]
-    return [int(year) * per_year + n for n in range(per_year)]
+_PERIOD = re.compile(r"([0-9]{4})(?:-Q([0-9]+)|-([0-9]+))?")
+_PERIOD_FORMS = "YYYY, YYYY-Qn or YYYY-MM"
+
+
+def parse_period(label: str) -> tuple[Period, int]:
+    """The length and number of a period label: ``2025``, ``2025-Q1`` (quarters 1 to 4) or
+    ``2025-03`` (months 01 to 12), years 0001 to 9998 (a period's end is an instant too).
+    ValueError names the rule broken; callers raise it as their own error."""
+    match = _PERIOD.fullmatch(label)
+    if match is None:
+        raise ValueError(f"{label!r} is not {_PERIOD_FORMS}")
+    year, quarter, month = int(match[1]), match[2], match[3]
+    if not 1 <= year <= 9998:
+        raise ValueError(f"{label!r}: the year must be 0001 to 9998")
+    if quarter is not None:
+        if len(quarter) != 1 or not 1 <= int(quarter) <= 4:
+            raise ValueError(f"{label!r}: a year has quarters Q1 to Q4")
+        return Period.QUARTER, year * 4 + int(quarter) - 1
+    if month is not None:
+        if len(month) != 2 or not 1 <= int(month) <= 12:
+            raise ValueError(f"{label!r}: months are 01 to 12")
+        return Period.MONTH, year * 12 + int(month) - 1
+    return Period.YEAR, year
+
+
+def checked_period(label: str, field: str = "period") -> tuple[Period, int]:
+    """:func:`parse_period`, a wrong label being a CustodyError that names ``field``."""
+    try:
+        return parse_period(label)
+    except ValueError as err:
+        raise CustodyError(f"{field}: {err}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +199,10 @@ class Account:
     def _entry(
         self, kind: str, when: datetime, kg: float, ref: str, draw: bool = False
     ) -> Statement:
-        if not kg > 0:
-            raise CustodyError(f"{self.name}: {kind} of {kg} kg for {ref}: kg must be positive")
+        if not 0 < kg < math.inf:
+            raise CustodyError(
+                f"{self.name}: {kind} of {kg} kg for {ref}: kg must be positive and finite"
+            )
         statement = self._period(kind, when, ref)
         if draw:
             self._draw(kind, kg, ref)

@@ -23,6 +23,7 @@ from batterytrace.epcis import xml as xml_syntax
 from batterytrace.epcis.hash import event_hash, ignored_fields, prehash
 from batterytrace.epcis.model import Document, DocumentKind, Event
 from batterytrace.errors import FieldError, InvalidDocument, event_error
+from batterytrace.limits import EVENT_SIZE
 from batterytrace.workers import Pool
 
 _CHUNK = 1 << 20
@@ -212,21 +213,32 @@ class _JsonStream:
             raise self._error(f"expected {char!r}, found {self.buf[self.pos]!r}")
         self.pos += 1
 
-    def _value(self) -> Any:
+    def _value(self, index: int | None = None) -> Any:
+        """The next JSON value; for the event at ``index``, refused once its text is past the
+        event size limit, before it is decoded whole."""
         self._peek()
         while True:
             try:
                 value, end = _DECODER.raw_decode(self.buf, self.pos)
             except json.JSONDecodeError as exc:
+                if index is not None:
+                    self._bound(index, len(self.buf) - self.pos, partial=True)
                 if self.eof or not self._fill():
                     raise self._error(exc.msg, exc.pos) from None
                 continue
             # a number at the end of the buffer may continue in the next chunk
             if end == len(self.buf) and not self.eof and self._fill():
                 continue
+            if index is not None:
+                self._bound(index, end - self.pos, partial=False)
             self.last_text = self.buf[self.pos : end]
             self.pos = end
             return value
+
+    def _bound(self, index: int, size: int, partial: bool) -> None:
+        rule = EVENT_SIZE.over(size)
+        if rule is not None:
+            raise InvalidDocument(f"event {index}: {'at least ' if partial else ''}{rule}")
 
     def _error(self, msg: str, pos: int | None = None) -> InvalidDocument:
         at = self.offset + (self.pos if pos is None else pos)
@@ -347,8 +359,8 @@ class _JsonStream:
         if self._peek() == "]":
             self.pos += 1
             return
-        while True:
-            self._value()
+        for index in itertools.count():
+            self._value(index)
             if not skip:
                 yield self.last_text
             if self._peek() == ",":

@@ -8,6 +8,7 @@ non-negative quantities. CBV vocabulary and timestamp syntax are checked while r
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from batterytrace.epcis.model import (
@@ -16,11 +17,13 @@ from batterytrace.epcis.model import (
     DocumentKind,
     Event,
     EventType,
+    Extension,
     QuantityElement,
 )
 from batterytrace.epcis.vocab import is_absolute_uri
 from batterytrace.errors import FieldError, InvalidDocument, InvalidIdentifier, event_error
 from batterytrace.identifiers import validate_identifier
+from batterytrace.limits import EXTENSION_VALUE, IDENTIFIER
 from batterytrace.units import is_rec20
 
 _COMMON = {
@@ -56,6 +59,8 @@ ALLOWED: dict[EventType, frozenset[str]] = {
         _COMMON | {"parentID", "childEPCs", "childQuantityList", "action"}
     ),
 }
+_FLOOR = IDENTIFIER.floor
+_VALUE_FLOOR = EXTENSION_VALUE.floor
 _EMPTY: dict[str, object] = {
     name: Event.__dataclass_fields__[name].default for name in Event.__dataclass_fields__
 }
@@ -70,6 +75,7 @@ def check_event(event: Event) -> None:
             raise FieldError(name, f"is not a field of {kind.value}")
     _check_shape(event)
     _check_uris(event)
+    _check_extension_values(event)
     for name in ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"):
         _check_quantities(getattr(event, name), name)
     for i, element in enumerate(event.sensorElementList):
@@ -127,9 +133,18 @@ def _identifiers(field: str, values: Iterable[str]) -> None:
         _identifier(f"{field}[{i}]", value)
 
 
-def _identifier(field: str, value: str) -> None:
+def _uri(field: str, value: str) -> None:
+    """An absolute URI within the identifier length limit (the length is checked first)."""
+    if len(value) > _FLOOR:  # at or below the floor, no limit can refuse it
+        rule = IDENTIFIER.over(len(value))
+        if rule is not None:
+            raise FieldError(field, rule)
     if not is_absolute_uri(value):
         raise FieldError(field, f"{value!r} is not an absolute URI")
+
+
+def _identifier(field: str, value: str) -> None:
+    _uri(field, value)
     try:
         validate_identifier(value)
     except InvalidIdentifier as exc:
@@ -137,8 +152,8 @@ def _identifier(field: str, value: str) -> None:
 
 
 def _check_uris(e: Event) -> None:
-    if e.eventID is not None and not is_absolute_uri(e.eventID):
-        raise FieldError("eventID", f"{e.eventID!r} is not an absolute URI")
+    if e.eventID is not None:
+        _uri("eventID", e.eventID)
     for name in ("epcList", "childEPCs", "inputEPCList", "outputEPCList"):
         _identifiers(name, getattr(e, name))
     if e.parentID is not None:
@@ -153,22 +168,62 @@ def _check_uris(e: Event) -> None:
         for i, sd in enumerate(getattr(e, name)):
             _identifier(f"{name}[{i}]", sd.id)
     for i, uri in enumerate(e.certificationInfo):
-        if not is_absolute_uri(uri):
-            raise FieldError(f"certificationInfo[{i}]", f"{uri!r} is not an absolute URI")
+        _uri(f"certificationInfo[{i}]", uri)
     if e.errorDeclaration is not None:
         for i, uri in enumerate(e.errorDeclaration.correctiveEventIDs):
-            if not is_absolute_uri(uri):
-                raise FieldError(
-                    f"errorDeclaration.correctiveEventIDs[{i}]", f"{uri!r} is not an absolute URI"
-                )
+            _uri(f"errorDeclaration.correctiveEventIDs[{i}]", uri)
+
+
+def _extension_groups(e: Event) -> Iterable[tuple[str, tuple[Extension, ...]]]:
+    """Every place of an event that holds user extensions, with its field path."""
+    yield "", e.extensions
+    yield "ilmd.", e.ilmd
+    for name in ("readPoint", "bizLocation", "errorDeclaration"):
+        part = getattr(e, name)
+        if part is not None:
+            yield f"{name}.", part.extensions
+    for i, element in enumerate(e.sensorElementList):
+        where = f"sensorElementList[{i}]"
+        yield f"{where}.", element.extensions
+        if element.sensorMetadata is not None:
+            yield f"{where}.sensorMetadata.", element.sensorMetadata.extensions
+        for j, report in enumerate(element.sensorReport):
+            yield f"{where}.sensorReport[{j}].", report.extensions
+
+
+def _long_values(extensions: Iterable[Extension]) -> bool:
+    """Whether any value, at any depth, is longer than the extension limit's floor."""
+    for x in extensions:
+        value = x.value
+        if (type(value) is str and len(value) > _VALUE_FLOOR) or (
+            x.children and _long_values(x.children)
+        ):
+            return True
+    return False
+
+
+def _check_extension_values(e: Event) -> None:
+    """No user extension value longer than the limit, at any depth."""
+    groups = list(_extension_groups(e))
+    if not any(_long_values(group) for _, group in groups):
+        return  # the common case: nothing to name
+    stack = [(where, ext) for where, group in groups for ext in group]
+    while stack:
+        where, ext = stack.pop()
+        if isinstance(ext.value, str):
+            rule = EXTENSION_VALUE.over(len(ext.value))
+            if rule is not None:
+                raise FieldError(f"{where}{ext.name}", rule)
+        stack.extend((f"{where}{ext.name}.", child) for child in ext.children)
 
 
 def _check_quantities(items: tuple[QuantityElement, ...], field: str) -> None:
     for i, q in enumerate(items):
         where = f"{field}[{i}]"
         _identifier(f"{where}.epcClass", q.epcClass)
-        if q.quantity is not None and (q.quantity < 0 or q.quantity != q.quantity):
-            raise FieldError(f"{where}.quantity", f"{q.quantity} must not be negative")
+        if q.quantity is not None and not 0 <= q.quantity < math.inf:
+            rule = "must not be negative" if q.quantity < 0 else "must be a finite number"
+            raise FieldError(f"{where}.quantity", f"{q.quantity} {rule}")
         if q.uom is not None:
             if not is_rec20(q.uom):
                 raise FieldError(

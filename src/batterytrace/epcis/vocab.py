@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from batterytrace.limits import IDENTIFIER
+
 _BARE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 CBV = "https://ref.gs1.org/cbv/"
@@ -51,6 +53,9 @@ class Vocabulary:
         ``example:Abc`` is kept as written, as the CBV 2.0 event hash expects.
         Raises ValueError (the caller names the field) for a bare word that is not a term.
         """
+        rule = IDENTIFIER.over(len(value))
+        if rule is not None:
+            raise ValueError(rule)
         value = value.strip()
         if self.is_term(value):
             return value

@@ -8,10 +8,12 @@ incomplete cannot be checked; it is listed as such, never passed silently.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from batterytrace.errors import QueryError
 from batterytrace.trace.genealogy import ElementContent
 from batterytrace.trace.lineage import ELEMENT_NAMES, Lineage, Step
 
@@ -50,6 +52,8 @@ def check(
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> BalanceReport:
     """Check each (transformation step, stated yields) for each element."""
+    if not (math.isfinite(tolerance) and tolerance >= 0):
+        raise QueryError(f"tolerance: {tolerance} is not a finite number ≥ 0 (kg per kg in)")
     report = BalanceReport()
     contents = {e: ElementContent(lineage, e) for e in elements}
     for step, yields in steps:
