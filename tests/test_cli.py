@@ -373,7 +373,7 @@ def test_contract_commands(env: Path) -> None:
     bad = write(env / "bad.json", agreement | {"annualKg": -1})
     refused = runner.invoke(app, ["contract", "import", str(bad)])
     assert (
-        refused.exit_code == 1 and "contract[0].annualKg: -1 is not a number >= 0" in refused.stderr
+        refused.exit_code == 1 and "bad.json: $.annualKg: -1 is not a number >= 0" in refused.stderr
     )
     date = runner.invoke(app, ["contract", "status", "--as-of", "2025-13-01"])
     assert date.exit_code == 1 and "--as-of: '2025-13-01' is not a date" in date.stderr
@@ -537,3 +537,91 @@ def test_starting_the_tool_loads_no_heavy_library() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == ""
+
+
+# ---- issue 13, point 5: strict import formats ---------------------------------------------------
+
+MINE = "urn:epc:id:sgln:6111111.00100.0"
+LOOKALIKE = "urn:epc:id:sgln:6111111.0010\u0430.0"  # a Cyrillic a
+MANAGEM = {"id": "urn:epc:id:pgln:6111111.00000", "name": "Managem", "country": "MA"}
+POLICY = {"site": MINE, "claim": "low-carbon", "model": "mass-balance", "period": "year"}
+DIESEL = {"site": MINE, "period": "2025", "kind": "fuel", "factor": "diesel", "amount": 5.0,
+          "unit": "L"}  # fmt: skip
+
+
+def _contract(**fields: object) -> dict[str, object]:
+    from batterytrace.scenario.generator import contract
+
+    return contract(1.0) | fields
+
+
+@pytest.mark.parametrize(
+    ("command", "content", "message"),
+    [
+        ("masterdata", {"parties": "none"}, "$.parties: must be a valid list (got 'none')"),
+        ("masterdata", {"parties": [MANAGEM | {"contry": "MA"}]},
+         "$.parties[0].contry: unknown field"),
+        ("masterdata", {"parties": [MANAGEM | {"country": "ZZ"}]},
+         "country: 'ZZ' is not an ISO 3166-1 alpha-2 code"),
+        ("masterdata", {"parties": [MANAGEM | {"id": "urn:epc:id:pgln:6111111.00000\u200b"}]},
+         "$.parties[0].id: urn:epc:id:pgln:6111111.00000\\u200b : character U+200B is not "
+         "visible ASCII"),
+        ("custody", {"policies": [POLICY | {"perod": "month"}]},
+         "$.policies[0].perod: unknown field"),
+        ("custody", {"policies": [POLICY | {"carryover": 0.1}]},
+         "$.policies[0].carryover: unknown field"),
+        ("custody", {"origins": [{"claim": "origin:MA", "site": LOOKALIKE,
+                                  "evidence": {"reference": "permit"}}]},
+         f"$.origins[0].site: {LOOKALIKE} : character U+0430 is not visible"),
+        ("carbon", {"activities": [{**DIESEL, "ammount": 5.0}]},
+         "$.activities[0].ammount: unknown field"),
+        ("carbon", {"lanes": [{"from": MINE, "to": MINE, "mode": "road", "distance": 3}]},
+         "$.lanes[0].distance: unknown field"),
+        ("contract", _contract(carryover=0.1), "$.carryover: unknown field"),
+        ("contract", [_contract(), _contract(startYear=9990)],
+         "$[1].startYear: must be less than or equal to 2200 (got 9990)"),
+        ("contract", _contract(years=10**9), "$.years: must be less than or equal to 50"),
+        ("contract", _contract(startYear="2025"), "$.startYear: must be a valid integer"),
+        ("contract", _contract(id="renault"), "$.id: renault : not an absolute URI"),
+    ],
+)  # fmt: skip
+def test_imports_refuse_what_their_format_does_not_have(
+    env: Path, command: str, content: object, message: str
+) -> None:
+    """Issue 13, points 1 and 5: a misspelled or unknown field, a list given as text, a country
+    ISO 3166 does not have, an identifier with an invisible or look-alike character, contract
+    years no calendar holds: one line naming the file, the JSON path and the rule, exit 1,
+    nothing stored."""
+    path = write(env / f"{command}.json", content)
+    result = runner.invoke(app, [command, "import", str(path)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.split(": ")[1].endswith(path.name) and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert json.loads(runner.invoke(app, ["imports", "--json"]).stdout) == []
+
+
+def test_contract_years_within_bounds_import_and_report(env: Path) -> None:
+    """The bounds are inclusive: a 50-year agreement from 2150 is imported and reported year by
+    year (2150..2199), and contract status still answers for every contract."""
+    path = write(env / "contract.json", _contract(startYear=2150, years=50))
+    assert runner.invoke(app, ["contract", "import", str(path)]).exit_code == 0
+    status = runner.invoke(app, ["contract", "status", "--json"])
+    assert status.exit_code == 0, status.output
+    (report,) = json.loads(status.stdout)["contracts"]
+    assert [y["year"] for y in report["years"]] == list(range(2150, 2200))
+
+
+def test_csv_imports_refuse_unknown_columns(env: Path) -> None:
+    """The CSV forms name an unknown column and the columns there are."""
+    activities = env / "activity.csv"
+    activities.write_text(f"site,period,kind,factor,ammount,unit\n{MINE},2025,fuel,diesel,5,L\n")
+    refused = runner.invoke(app, ["carbon", "import", str(activities)])
+    assert refused.exit_code == 1
+    assert "activity.csv: line 1: column 'ammount' is not one of site, period" in refused.stderr
+    folder = env / "md"
+    folder.mkdir()
+    (folder / "parties.csv").write_text("id,name,country,perod\nurn:x:p,P,MA,1\n")
+    refused = runner.invoke(app, ["masterdata", "import", str(folder)])
+    assert refused.exit_code == 1
+    assert f"{folder / 'parties.csv'}: line 1: column 'perod' is not one of id" in refused.stderr
+    assert json.loads(runner.invoke(app, ["imports", "--json"]).stdout) == []

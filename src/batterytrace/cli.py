@@ -509,11 +509,12 @@ def custody_import(
     """Replace the custody rules: where claims originate (with their evidence) and the model
     each site runs per claim (decision 008). The stored rules again change nothing."""
     from batterytrace.custody.rules import CustodyRules
+    from batterytrace.formats import CustodyRulesFormat, checked, named
 
-    data = _read_json(source, CustodyError)
-    if not isinstance(data, dict):
-        raise CustodyError(f"{source}: a JSON object with origins and policies is expected")
-    done = _repository().import_custody_rules(CustodyRules.from_json(data), source.name)
+    data = checked(CustodyRulesFormat, _read_json(source, CustodyError), str(source), CustodyError)
+    with named(source):
+        rules = CustodyRules.from_json(data)
+    done = _repository().import_custody_rules(rules, source.name)
     out.print(
         f"custody rules: {done}" + ("" if done.changed else "; nothing changed, not recorded")
     )
@@ -761,12 +762,15 @@ def contract_import(
     """Add or replace offtake agreements (by id); one stored already as given is left as it
     is."""
     from batterytrace.contracts.agreement import Agreement
+    from batterytrace.formats import AgreementFormat, checked, named
 
     data = _read_json(source, ContractError)
     items = data if isinstance(data, list) else [data]
-    if not all(isinstance(item, dict) for item in items):
-        raise ContractError(f"{source}: an agreement object or a list of them is expected")
-    agreements = [Agreement.from_json(item, f"contract[{i}]") for i, item in enumerate(items)]
+    at = [f"[{i}]" if isinstance(data, list) else "" for i in range(len(items))]
+    for item, path in zip(items, at, strict=True):
+        checked(AgreementFormat, item, str(source), ContractError, at=path)
+    with named(source):
+        agreements = [Agreement.from_json(i, f"${p}") for i, p in zip(items, at, strict=True)]
     done = _repository().import_contracts(agreements, source.name)
     out.print(f"agreements: {done}" + ("" if done.changed else "; nothing changed, not recorded"))
 
@@ -1104,7 +1108,8 @@ def demo(
         f"{kg:,.2f} kg of it (the rest is in stock, in process losses or in later years' packs)"
     )
     out.print(f"rule: {back.rule}", soft_wrap=True)
-    model = activity.from_json(_read_json(workdir / "scenario" / "carbon.json", ActivityError))
+    carbon = workdir / "scenario" / "carbon.json"
+    model = activity.read_json(_read_json(carbon, ActivityError), carbon.name)
     repo.import_carbon(model, "carbon.json")
     fp, rolled = repo.footprint(pack)
     out.print(_footprint_table(fp, interval(rolled, repo.footprint_node(pack))))
@@ -1159,7 +1164,7 @@ def carbon_import(
     if source.suffix.lower() == ".csv":
         model = activity.from_csv(source.read_text(encoding="utf-8"), source.name)
     else:
-        model = activity.from_json(_read_json(source, ActivityError), source.name)
+        model = activity.read_json(_read_json(source, ActivityError), source.name)
     repo = _repository()
     done = repo.import_carbon(model, source.name, replace=replace)
     if done.id is None:
