@@ -275,11 +275,12 @@ def test_custody_commands(env: Path) -> None:
     from batterytrace.epcis.model import Document
     from batterytrace.repository import Repository
     from batterytrace.trace.lineage import node_id
-    from factories import CUSTODY_RULES, PCAM, T0, custody_chain, lot
+    from factories import CUSTODY_RULES, PCAM, T0, custody_chain, custody_sites, lot
 
     first = runner.invoke(app, ["custody", "changes"]).stdout
     assert first.startswith("first custody recomputation kept")
     rules = write(env / "rules.json", CUSTODY_RULES)
+    Repository().import_master_data(custody_sites())
     assert (
         runner.invoke(app, ["custody", "import", str(rules)]).stdout
         == "custody rules: 4 added, 0 replaced, 0 unchanged\n"
@@ -352,8 +353,10 @@ def test_custody_import_refuses_bad_rules(env: Path) -> None:
     assert broken.exit_code == 1 and "not JSON" in broken.stderr
 
 
-def test_contract_commands(env: Path) -> None:
+def test_contract_commands(env: Path, scenario_files: Path) -> None:
     from batterytrace.scenario.generator import AGREEMENT_ID, contract
+
+    runner.invoke(app, ["masterdata", "import", str(scenario_files / "masterdata.json")])
 
     agreement = contract(1.0) | {"purchaseOrders": ["PO-1"]}
     path = write(env / "contract.json", agreement)
@@ -453,7 +456,8 @@ def test_carbon_errors_are_one_line(env: Path, args: list[str], message: str) ->
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
-def test_carbon_import_refuses_bad_data(env: Path) -> None:
+def test_carbon_import_refuses_bad_data(env: Path, scenario_files: Path) -> None:
+    runner.invoke(app, ["masterdata", "import", str(scenario_files / "masterdata.json")])
     csv_path = env / "activity.csv"
     csv_path.write_text(
         "site,period,kind,factor,amount,unit\n"
@@ -600,9 +604,10 @@ def test_imports_refuse_what_their_format_does_not_have(
     assert json.loads(runner.invoke(app, ["imports", "--json"]).stdout) == []
 
 
-def test_contract_years_within_bounds_import_and_report(env: Path) -> None:
+def test_contract_years_within_bounds_import_and_report(env: Path, scenario_files: Path) -> None:
     """The bounds are inclusive: a 50-year agreement from 2150 is imported and reported year by
     year (2150..2199), and contract status still answers for every contract."""
+    runner.invoke(app, ["masterdata", "import", str(scenario_files / "masterdata.json")])
     path = write(env / "contract.json", _contract(startYear=2150, years=50))
     assert runner.invoke(app, ["contract", "import", str(path)]).exit_code == 0
     status = runner.invoke(app, ["contract", "status", "--json"])
@@ -625,3 +630,36 @@ def test_csv_imports_refuse_unknown_columns(env: Path) -> None:
     assert refused.exit_code == 1
     assert f"{folder / 'parties.csv'}: line 1: column 'perod' is not one of id" in refused.stderr
     assert json.loads(runner.invoke(app, ["imports", "--json"]).stdout) == []
+
+
+def test_imports_list_every_record_the_master_data_lack(env: Path, scenario_files: Path) -> None:
+    """Issue 13, point 5: the sites, parties and products an import names must be stored master
+    data; the refusal lists each missing one, and nothing is stored. With the master data
+    imported, the same files import."""
+    from factories import CUSTODY_RULES, custody_sites
+
+    rules = write(env / "rules.json", CUSTODY_RULES)
+    refused = runner.invoke(app, ["custody", "import", str(rules)])
+    assert refused.exit_code == 1
+    sites = [node_id(s) for s in custody_sites().sites]  # as the rules store them
+    assert refused.stderr == (
+        f"error: {rules}: names 3 record(s) the stored master data do not have (import them "
+        f"first with `masterdata import`): site {sites[0]}, site {sites[1]}, site {sites[2]}\n"
+    )
+    contract = write(env / "contract.json", _contract())
+    refused = runner.invoke(app, ["contract", "import", str(contract)])
+    assert refused.exit_code == 1
+    site, product = (node_id(u) for u in ("urn:epc:id:sgln:3016666.00001.0",
+                                           "urn:epc:idpat:sgtin:6111111.000201.*"))  # fmt: skip
+    assert refused.stderr.endswith(
+        ": party urn:epc:id:pgln:6111111.00000, party urn:epc:id:pgln:3700000.00000, "
+        f"site {site}, product {product}\n"
+    )
+    carbon = scenario_files / "carbon.json"
+    refused = runner.invoke(app, ["carbon", "import", str(carbon)])
+    assert refused.exit_code == 1 and "names 17 record(s)" in refused.stderr  # 12 sites, 5 proxies
+    assert json.loads(runner.invoke(app, ["imports", "--json"]).stdout) == []
+    md = runner.invoke(app, ["masterdata", "import", str(scenario_files / "masterdata.json")])
+    assert md.exit_code == 0
+    for command, path in (("contract", contract), ("carbon", carbon)):
+        assert runner.invoke(app, [command, "import", str(path)]).exit_code == 0

@@ -512,9 +512,13 @@ def custody_import(
     from batterytrace.formats import CustodyRulesFormat, checked, named
 
     data = checked(CustodyRulesFormat, _read_json(source, CustodyError), str(source), CustodyError)
+    from batterytrace.references import custody_names, require
+
     with named(source):
         rules = CustodyRules.from_json(data)
-    done = _repository().import_custody_rules(rules, source.name)
+    repo = _repository()
+    require(repo.master_data(), custody_names(rules), str(source))
+    done = repo.import_custody_rules(rules, source.name)
     out.print(
         f"custody rules: {done}" + ("" if done.changed else "; nothing changed, not recorded")
     )
@@ -771,7 +775,11 @@ def contract_import(
         checked(AgreementFormat, item, str(source), ContractError, at=path)
     with named(source):
         agreements = [Agreement.from_json(i, f"${p}") for i, p in zip(items, at, strict=True)]
-    done = _repository().import_contracts(agreements, source.name)
+    from batterytrace.references import contract_names, require
+
+    repo = _repository()
+    require(repo.master_data(), contract_names(agreements), str(source))
+    done = repo.import_contracts(agreements, source.name)
     out.print(f"agreements: {done}" + ("" if done.changed else "; nothing changed, not recorded"))
 
 
@@ -1058,6 +1066,7 @@ def demo(
     from batterytrace.carbon import activity
     from batterytrace.carbon.uncertainty import interval
     from batterytrace.masterdata import read_master_data
+    from batterytrace.references import carbon_names, require
     from batterytrace.scenario.generator import ORE, PACK, generate
     from batterytrace.trace.lineage import node_id
 
@@ -1110,6 +1119,7 @@ def demo(
     out.print(f"rule: {back.rule}", soft_wrap=True)
     carbon = workdir / "scenario" / "carbon.json"
     model = activity.read_json(_read_json(carbon, ActivityError), carbon.name)
+    require(repo.master_data(), carbon_names(model), str(carbon))
     repo.import_carbon(model, "carbon.json")
     fp, rolled = repo.footprint(pack)
     out.print(_footprint_table(fp, interval(rolled, repo.footprint_node(pack))))
@@ -1165,7 +1175,10 @@ def carbon_import(
         model = activity.from_csv(source.read_text(encoding="utf-8"), source.name)
     else:
         model = activity.read_json(_read_json(source, ActivityError), source.name)
+    from batterytrace.references import carbon_names, require
+
     repo = _repository()
+    require(repo.master_data(), carbon_names(model), str(source))
     done = repo.import_carbon(model, source.name, replace=replace)
     if done.id is None:
         out.print(

@@ -120,3 +120,7 @@ class AllocationError(FootprintError):
 
 class PactError(FootprintError):
     """A PACT (WBCSD Pathfinder) ProductFootprint document fails its schema or cannot be used."""
+
+
+class MissingMasterData(BatteryTraceError):
+    """An import names sites, parties or products the stored master data do not have."""
