@@ -36,6 +36,7 @@ from batterytrace.errors import (
     CustodyError,
     FactorError,
     PactError,
+    QueryError,
 )
 
 if TYPE_CHECKING:
@@ -235,12 +236,25 @@ def events(
     xml_output: Annotated[
         bool, typer.Option("--xml", help="Print an EPCISQueryDocument (XML).")
     ] = False,
+    every: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Every matching event, for exports: one JSON object a line (JSON Lines), or "
+            "with --json one EPCISQueryDocument; read page by page, in bounded memory.",
+        ),
+    ] = False,
 ) -> None:
-    """Query stored events (EPCIS 2.0 SimpleEventQuery); one page at a time."""
+    """Query stored events (EPCIS 2.0 SimpleEventQuery); one page at a time (at most 10,000
+    events), or --all of them. Why nothing matched, and a perPage capped, go to stderr."""
     from batterytrace.epcis import json_ld, xml
 
     query = _params(params or [])
     repo = _repository()
+    if every:
+        _export(repo, query, json_output, xml_output)
+        return
+    _say_capped(query)
     if count:
         number = repo.count(query)
         sys.stdout.write(
@@ -248,6 +262,8 @@ def events(
         )
         return
     doc, token = repo.query_document(query)
+    if not doc.events:
+        _say_why_none(query)
     if json_output:
         body = json_ld.document_to_json(doc)
         if token:
@@ -273,6 +289,49 @@ def events(
     out.print(table)
     page = f"{len(doc.events)} events" + (f"; next page: nextPageToken={token}" if token else "")
     out.print(page, soft_wrap=True)
+
+
+def _say_capped(query: Mapping[str, list[str]]) -> None:
+    from batterytrace.store.query import MAX_PER_PAGE
+
+    asked = query.get("perPage", [])
+    if len(asked) == 1 and asked[0].isdigit() and int(asked[0]) > MAX_PER_PAGE:
+        err.print(f"note: perPage {int(asked[0]):,} is capped at {MAX_PER_PAGE:,} events a page; "
+                  "follow nextPageToken, or use --all for every event", soft_wrap=True)  # fmt: skip
+
+
+def _say_why_none(query: Mapping[str, list[str]]) -> None:
+    from batterytrace.store.query import MATCH_SYNTAX, unmatched_patterns
+
+    odd = unmatched_patterns(query)
+    if odd:
+        err.print(f"note: nothing matched {', '.join(odd)}: {MATCH_SYNTAX}", soft_wrap=True)
+
+
+def _export(
+    repo: Repository, query: dict[str, list[str]], json_output: bool, xml_output: bool
+) -> None:
+    """``events --all``: JSON Lines, or one EPCISQueryDocument (JSON-LD) written as it is read."""
+    from batterytrace.epcis import json_ld
+    from batterytrace.epcis.model import Document, DocumentKind
+    from batterytrace.repository import QUERY_NAME
+
+    if xml_output:
+        raise QueryError("--all writes JSON (lines, or --json one document); for XML, page with "
+                         "--xml and nextPageToken")  # fmt: skip
+    if json_output:
+        doc = Document(kind=DocumentKind.QUERY, creationDate=datetime.now(UTC),
+                       queryName=QUERY_NAME)  # fmt: skip
+        chunks = json_ld.query_document_chunks(lambda: repo.query_all(query), doc)
+    else:
+        chunks = json_ld.event_lines(repo.query_all(query))
+    written = 0
+    for chunk in chunks:
+        sys.stdout.buffer.write(chunk)
+        written += 1
+    sys.stdout.flush()
+    if written == (2 if json_output else 0):  # a document's opening and closing, no event
+        _say_why_none(query)
 
 
 def _what(event: Event) -> str:
