@@ -598,12 +598,19 @@ def custody_balance(
     recomputed from the stored events; violations (overdrafts...) on stderr."""
     from batterytrace.trace.lineage import node_id
 
-    state = _repository().custody()
+    repo = _repository()
+    state = repo.custody()
     wanted = None if site is None else node_id(site)
     accounts = [a for key, a in sorted(state.accounts.items()) if wanted in (None, a.site)]
     rows = [
         (a, s) for a in accounts for s in a.statements() if period is None or s.period == period
     ]
+    if not rows:
+        from batterytrace.custody.empty import why_empty
+
+        why = why_empty(state.accounts.values(), site, period, repo.master_data().sites)
+        if why:
+            err.print(_flag("note:", why), soft_wrap=True)
     if json_output:
         body = {
             "unit": "kg",
