@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from batterytrace.cli import app
+from batterytrace.epcis.model import Document
 from batterytrace.trace.lineage import node_id
 from carbon_examples import (
     DOCUMENTS,
@@ -663,3 +664,88 @@ def test_imports_list_every_record_the_master_data_lack(env: Path, scenario_file
     assert md.exit_code == 0
     for command, path in (("contract", contract), ("carbon", carbon)):
         assert runner.invoke(app, [command, "import", str(path)]).exit_code == 0
+
+
+# ---- issue 13, point 6: silent empty answers become explanations --------------------------------
+
+
+def test_custody_balance_says_why_nothing_shows(env: Path) -> None:
+    """A quarter asked of yearly accounts, a site given by its name, a site with no account:
+    stdout stays the (empty) answer, stderr says why."""
+    from batterytrace.repository import Repository
+    from factories import CERTIFIED_MINE, CUSTODY_RULES, PCAM, T0, custody_chain, custody_sites
+
+    Repository().import_master_data(custody_sites())
+    yearly = {**CUSTODY_RULES, "policies": [CUSTODY_RULES["policies"][0] | {"period": "year"}]}
+    assert (
+        runner.invoke(app, ["custody", "import", str(write(env / "r.json", yearly))]).exit_code == 0
+    )
+    Repository().capture_document(Document(creationDate=T0, events=custody_chain()))
+    quarter = runner.invoke(app, ["custody", "balance", PCAM, "--period", "2025-Q1", "--json"])
+    assert quarter.exit_code == 0 and json.loads(quarter.stdout)["accounts"][0]["statements"] == []
+    assert quarter.stderr == (
+        f"note: the accounts of {PCAM} are yearly: none has a period 2025-Q1; their periods: 2025\n"
+    )
+    assert runner.invoke(app, ["custody", "balance", PCAM, "--period", "2025"]).stderr == ""
+    by_name = runner.invoke(app, ["custody", "balance", "Precursor"])
+    assert by_name.stderr == (
+        f"note: no site has the identifier 'Precursor'; did you mean {PCAM} (precursor)?\n"
+    )
+    idle = runner.invoke(app, ["custody", "balance", CERTIFIED_MINE])
+    assert f"note: site {CERTIFIED_MINE} has no mass-balance account" in idle.stderr
+    unknown = runner.invoke(app, ["custody", "balance", "urn:epc:id:sgln:9999999.00001.0"])
+    assert "no site has the identifier 'urn:epc:id:sgln:9999999.00001.0'; sites are named" in (
+        unknown.stderr
+    )
+
+
+def test_events_say_why_nothing_matched_and_when_a_page_is_capped(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``MATCH_anyEPC=*`` matches nothing, and the note says the pattern syntax; a perPage above
+    the cap is said to be capped; a proper pattern gets no note."""
+    files = [str(p) for p in sorted((ROOT / "examples").glob("0*"))]
+    assert runner.invoke(app, ["capture", *files]).exit_code == 0
+    star = runner.invoke(app, ["events", "--json", "MATCH_anyEPC=*"])
+    body = json.loads(star.stdout)
+    assert body["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == []
+    assert star.stderr.startswith("note: nothing matched MATCH_anyEPC=*: MATCH_ parameters take")
+    assert "urn:epc:idpat:sgtin:0614141.112345.*" in star.stderr
+    company = "MATCH_anyEPCClass=urn:epc:idpat:sgtin:0614141.*.*"
+    pattern = runner.invoke(app, ["events", "--count", company])
+    assert pattern.stderr == ""
+    monkeypatch.setattr("batterytrace.store.query.MAX_PER_PAGE", 5)
+    capped = runner.invoke(app, ["events", "--json", "perPage=6"])
+    assert (
+        len(json.loads(capped.stdout)["epcisBody"]["queryResults"]["resultsBody"]["eventList"]) == 5
+    )
+    assert capped.stderr == (
+        "note: perPage 6 is capped at 5 events a page; follow nextPageToken, or use --all for "
+        "every event\n"
+    )
+
+
+def test_events_all_streams_every_match_across_pages(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``events --all`` with a page of 5 events: every one of the 28 examples once (as
+    ``events --count`` counts them), in the query's order, as JSON Lines or as one document."""
+    files = [str(p) for p in sorted((ROOT / "examples").glob("0*"))]
+    assert runner.invoke(app, ["capture", *files]).exit_code == 0
+    monkeypatch.setattr("batterytrace.store.query.MAX_PER_PAGE", 5)
+    count = int(runner.invoke(app, ["events", "--count"]).stdout)
+    lines = runner.invoke(app, ["events", "--all", "orderBy=eventTime", "orderDirection=ASC"])
+    events = [json.loads(line) for line in lines.stdout.splitlines()]
+    assert count == 28 and len(events) == 28 == len({e["eventID"] for e in events})
+    times = [e["eventTime"] for e in events]
+    assert times == sorted(times)
+    whole = runner.invoke(app, ["events", "--all", "--json", "eventType=TransformationEvent"])
+    doc = json.loads(whole.stdout)
+    listed = doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert doc["type"] == "EPCISQueryDocument"
+    assert len(listed) == int(
+        runner.invoke(app, ["events", "--count", "eventType=TransformationEvent"]).stdout
+    )
+    assert {e["type"] for e in listed} == {"TransformationEvent"}
+    xml = runner.invoke(app, ["events", "--all", "--xml"])
+    assert xml.exit_code == 1 and "--all writes JSON" in xml.stderr
