@@ -595,7 +595,8 @@ def custody_balance(
     ] = False,
 ) -> None:
     """Mass-balance accounts per site, claim and element, period by period (kg of element),
-    recomputed from the stored events; violations (overdrafts...) on stderr."""
+    recomputed from the stored events; violations (overdrafts...) on stderr, and why nothing
+    shows when nothing does (a period of another length, a site given by name...)."""
     from batterytrace.trace.lineage import node_id
 
     repo = _repository()
