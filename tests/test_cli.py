@@ -572,14 +572,15 @@ def _contract(**fields: object) -> dict[str, object]:
          "$.parties[0].id: urn:epc:id:pgln:6111111.00000\\u200b : character U+200B is not "
          "visible ASCII"),
         ("custody", {"policies": [POLICY | {"perod": "month"}]},
-         "$.policies[0].perod: unknown field"),
+         "$.policies[0].perod: unknown field; did you mean period? (fields: site, claim, model, "
+         "period, carryOver, expiry)"),
         ("custody", {"policies": [POLICY | {"carryover": 0.1}]},
-         "$.policies[0].carryover: unknown field"),
+         "$.policies[0].carryover: unknown field; did you mean carryOver?"),
         ("custody", {"origins": [{"claim": "origin:MA", "site": LOOKALIKE,
                                   "evidence": {"reference": "permit"}}]},
          f"$.origins[0].site: {LOOKALIKE} : character U+0430 is not visible"),
         ("carbon", {"activities": [{**DIESEL, "ammount": 5.0}]},
-         "$.activities[0].ammount: unknown field"),
+         "$.activities[0].ammount: unknown field; did you mean amount?"),
         ("carbon", {"lanes": [{"from": MINE, "to": MINE, "mode": "road", "distance": 3}]},
          "$.lanes[0].distance: unknown field"),
         ("contract", _contract(carryover=0.1), "$.carryover: unknown field"),

@@ -23,8 +23,8 @@ from batterytrace.masterdata import (
 
 MANAGEM = "urn:epc:id:pgln:6111111.00000"
 GUEMASSA = "urn:epc:id:sgln:6111111.00200.0"
-SULFATE = "urn:epc:idpat:sgtin:6111111.0000201.*"
-SOLUTION = "urn:epc:idpat:sgtin:6111111.0000202.*"  # in drums of 200 L
+SULFATE = "urn:epc:idpat:sgtin:6111111.000201.*"
+SOLUTION = "urn:epc:idpat:sgtin:6111111.000202.*"  # in drums of 200 L
 
 
 def sample() -> MasterData:
@@ -40,11 +40,11 @@ def sample() -> MasterData:
         material(SULFATE, "cobalt sulfate", MaterialKind.SULFATE, formula="CoSO4·7H2O")
     )
     data.add_material(
-        material("urn:epc:idpat:sgtin:6111111.0000101.*", "cobalt ore", MaterialKind.ORE,
+        material("urn:epc:idpat:sgtin:6111111.000101.*", "cobalt ore", MaterialKind.ORE,
                  declared={"Co": 0.0104, "Ni": 0.002}, source="assay:urn:uuid:ore-a")
     )  # fmt: skip
     data.add_material(
-        material("urn:epc:idpat:sgtin:3700000.0030001.*", "pack", MaterialKind.PACK,
+        material("urn:epc:idpat:sgtin:3700000.030001.*", "pack", MaterialKind.PACK,
                  declared={"Co": 0.0011}, source="bill of materials 2025-03",
                  chemistry="NMC811", energy_kwh=52.0)
     )  # fmt: skip
@@ -67,7 +67,7 @@ def test_pure_compounds_get_computed_fractions() -> None:
     assert sulfate.fraction("Co") == pytest.approx(58.933 / 281.09, rel=1e-4)
     assert sulfate.fraction("Ni") == 0.0  # known to hold none
     assert sulfate.fractions[0].source == "stoichiometry:CoSO4·7H2O"
-    ore = sample().materials["urn:epc:idpat:sgtin:6111111.0000101.*"]
+    ore = sample().materials["urn:epc:idpat:sgtin:6111111.000101.*"]
     assert ore.fraction("Li") is None  # not assayed: unknown, never a silent zero
 
 

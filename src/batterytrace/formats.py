@@ -10,10 +10,11 @@ A failure is ``file: JSON path: rule`` (decision 021).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -27,18 +28,22 @@ M = TypeVar("M", bound=BaseModel)
 FIRST_YEAR, LAST_YEAR, MAX_YEARS = 1900, 2200, 50
 
 
-def describe(exc: ValidationError, root: str = "$", at: str = "") -> str:
+def describe(
+    exc: ValidationError, root: str = "$", at: str = "", model: type[BaseModel] | None = None
+) -> str:
     """The first error as one line: ``$.parties[0].name: must be a valid string (got 3)``, a
     JSONPath (RFC 9535) from the document's root ``$`` (PACT's reader names its root instead);
     ``at`` is the path of the object checked (``[2]``)."""
-    error = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # A misspelled field is both missing and unknown: name the one the file has.
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     path = at + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
     path = root + path if root == "$" else path.lstrip(".") or root
     kind = error["type"]
     if kind == "missing":
         return f"{path}: required field is missing"
     if kind == "extra_forbidden":
-        return f"{path}: unknown field (a misspelling?); the format has no such field"
+        return f"{path}: unknown field" + _known(model, error["loc"])
     if kind in ("too_short", "string_too_short"):  # every minLength/minItems is 1
         return f"{path}: must not be empty"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
@@ -49,6 +54,31 @@ def describe(exc: ValidationError, root: str = "$", at: str = "") -> str:
     if message.startswith("Input should be "):
         message = "must be " + message.removeprefix("Input should be ")
     return f"{path}: {message[:1].lower()}{message[1:]} (got {show(error['input'])})"
+
+
+def _known(model: type[BaseModel] | None, loc: tuple[int | str, ...]) -> str:
+    """``; did you mean period?`` and the fields the object at ``loc`` may have."""
+    for part in loc[:-1]:
+        if model is None:
+            return ""
+        if isinstance(part, str):
+            model = _submodel(model.model_fields[part].annotation)
+    if model is None:
+        return ""
+    names = [f.alias or name for name, f in model.model_fields.items()]
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1)
+    return (f"; did you mean {close[0]}?" if close else "") + f" (fields: {', '.join(names)})"
+
+
+def _submodel(annotation: object) -> type[BaseModel] | None:
+    """The model a field holds, directly or in a list, a dict's values or an optional."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _submodel(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def show(value: object) -> str:
@@ -68,7 +98,7 @@ def checked(
     try:
         model.model_validate(data)
     except ValidationError as exc:
-        raise error(f"{source}: {describe(exc, at=at)}") from None
+        raise error(f"{source}: {describe(exc, at=at, model=model)}") from None
     return data
 
 
