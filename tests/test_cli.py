@@ -712,6 +712,8 @@ def test_events_say_why_nothing_matched_and_when_a_page_is_capped(
     assert body["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == []
     assert star.stderr.startswith("note: nothing matched MATCH_anyEPC=*: MATCH_ parameters take")
     assert "urn:epc:idpat:sgtin:0614141.112345.*" in star.stderr
+    counted = runner.invoke(app, ["events", "--count", "MATCH_anyEPC=*"])
+    assert counted.stdout == "0\n" and counted.stderr == star.stderr
     company = "MATCH_anyEPCClass=urn:epc:idpat:sgtin:0614141.*.*"
     pattern = runner.invoke(app, ["events", "--count", company])
     assert pattern.stderr == ""

@@ -251,16 +251,18 @@ def events(
 
     query = _params(params or [])
     repo = _repository()
-    if every:
-        _export(repo, query, json_output, xml_output)
-        return
-    _say_capped(query)
     if count:
         number = repo.count(query)
         sys.stdout.write(
             orjson.dumps({"count": number}).decode() + "\n" if json_output else f"{number}\n"
         )
+        if not number:
+            _say_why_none(query)
         return
+    if every:
+        _export(repo, query, json_output, xml_output)
+        return
+    _say_capped(query)
     doc, token = repo.query_document(query)
     if not doc.events:
         _say_why_none(query)
