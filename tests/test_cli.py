@@ -631,6 +631,11 @@ def test_csv_imports_refuse_unknown_columns(env: Path) -> None:
     refused = runner.invoke(app, ["masterdata", "import", str(folder)])
     assert refused.exit_code == 1
     assert f"{folder / 'parties.csv'}: line 1: column 'perod' is not one of id" in refused.stderr
+    factors = env / "factors.csv"
+    factors.write_text("id,unit,value,ammount\n")
+    refused = runner.invoke(app, ["carbon", "factors", "--add", str(factors), "--name", "a",
+                                  "--version", "1"])  # fmt: skip
+    assert refused.exit_code == 1 and refused.stderr.startswith(f"error: {factors}: line 1: ")
     assert json.loads(runner.invoke(app, ["imports", "--json"]).stdout) == []
 
 

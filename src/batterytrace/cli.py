@@ -1320,7 +1320,11 @@ def carbon_factors(
     if add is not None:
         if not name or not version:
             raise FactorError("--add needs --name and --version")
-        done = repo.import_factors(factors.read_csv(add.read_text(encoding="utf-8"), name, version))
+        from batterytrace.formats import named
+
+        with named(add):
+            read = factors.read_csv(add.read_text(encoding="utf-8"), name, version)
+        done = repo.import_factors(read)
         out.print(f"factor set {name}@{version} " + ("added" if done.added else "unchanged"))
         return
     chosen = repo.factor_set(label)

@@ -18,7 +18,13 @@ from typing import Annotated, Any, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from batterytrace.errors import BatteryTraceError, ContractError, CustodyError, InvalidIdentifier
+from batterytrace.errors import (
+    BatteryTraceError,
+    ContractError,
+    CustodyError,
+    FactorError,
+    InvalidIdentifier,
+)
 from batterytrace.identifiers import check_identifier
 
 M = TypeVar("M", bound=BaseModel)
@@ -107,7 +113,7 @@ def named(source: Path) -> Iterator[None]:
     """The rules a reader applies beyond the format name the file too: ``file: path: rule``."""
     try:
         yield
-    except (ContractError, CustodyError) as exc:
+    except (ContractError, CustodyError, FactorError) as exc:
         raise type(exc)(f"{source}: {exc}") from None
 
 
