@@ -23,7 +23,7 @@ from batterytrace.epcis.model import (
     Location,
     QuantityElement,
 )
-from batterytrace.masterdata import BT
+from batterytrace.masterdata import BT, MasterData, Party, Site, SiteRole
 from batterytrace.store import events
 
 CONTEXT = [
@@ -177,6 +177,16 @@ def allocation(name: str, claim: str, co_kg: object, day: int, site: str = PCAM)
         quantityList=(QuantityElement(lot(name), 1, "KGM"),), bizLocation=Location(site),
         extensions=(Extension(BT, "claim", claim), Extension(BT, "claimedCobaltKg", co_kg)),
     )  # fmt: skip
+
+
+def custody_sites() -> MasterData:
+    """The master data the custody rules name: the three sites and their party."""
+    data = MasterData()
+    data.add_party(Party("urn:epc:id:pgln:6111111.00000", "Managem", "MA"))
+    for site, role in ((CERTIFIED_MINE, SiteRole.MINE), (REFINERY, SiteRole.REFINERY),
+                       (PCAM, SiteRole.PRECURSOR)):  # fmt: skip
+        data.add_site(Site(site, role.value, "urn:epc:id:pgln:6111111.00000", role, "MA"))
+    return data
 
 
 CUSTODY_RULES = {

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from batterytrace.cli import app
+from batterytrace.epcis.model import Document
 from batterytrace.trace.lineage import node_id
 from carbon_examples import (
     DOCUMENTS,
@@ -276,11 +277,12 @@ def test_custody_commands(env: Path) -> None:
     from batterytrace.epcis.model import Document
     from batterytrace.repository import Repository
     from batterytrace.trace.lineage import node_id
-    from factories import CUSTODY_RULES, PCAM, T0, custody_chain, lot
+    from factories import CUSTODY_RULES, PCAM, T0, custody_chain, custody_sites, lot
 
     first = runner.invoke(app, ["custody", "changes"]).stdout
     assert first.startswith("first custody recomputation kept")
     rules = write(env / "rules.json", CUSTODY_RULES)
+    Repository().import_master_data(custody_sites())
     assert (
         runner.invoke(app, ["custody", "import", str(rules)]).stdout
         == "custody rules: 4 added, 0 replaced, 0 unchanged\n"
@@ -370,8 +372,10 @@ def test_custody_import_refuses_bad_rules(env: Path) -> None:
     assert broken.exit_code == 1 and "not JSON" in broken.stderr
 
 
-def test_contract_commands(env: Path) -> None:
+def test_contract_commands(env: Path, scenario_files: Path) -> None:
     from batterytrace.scenario.generator import AGREEMENT_ID, contract
+
+    runner.invoke(app, ["masterdata", "import", str(scenario_files / "masterdata.json")])
 
     agreement = contract(1.0) | {"purchaseOrders": ["PO-1"]}
     path = write(env / "contract.json", agreement)
@@ -394,7 +398,7 @@ def test_contract_commands(env: Path) -> None:
     bad = write(env / "bad.json", agreement | {"annualKg": -1})
     refused = runner.invoke(app, ["contract", "import", str(bad)])
     assert (
-        refused.exit_code == 1 and "contract[0].annualKg: -1 is not a number >= 0" in refused.stderr
+        refused.exit_code == 1 and "bad.json: $.annualKg: -1 is not a number >= 0" in refused.stderr
     )
     date = runner.invoke(app, ["contract", "status", "--as-of", "2025-13-01"])
     assert date.exit_code == 1 and "--as-of: '2025-13-01' is not a date" in date.stderr
@@ -474,7 +478,8 @@ def test_carbon_errors_are_one_line(env: Path, args: list[str], message: str) ->
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
-def test_carbon_import_refuses_bad_data(env: Path) -> None:
+def test_carbon_import_refuses_bad_data(env: Path, scenario_files: Path) -> None:
+    runner.invoke(app, ["masterdata", "import", str(scenario_files / "masterdata.json")])
     csv_path = env / "activity.csv"
     csv_path.write_text(
         "site,period,kind,factor,amount,unit\n"
@@ -558,3 +563,218 @@ def test_starting_the_tool_loads_no_heavy_library() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == ""
+
+
+# ---- issue 13, point 5: strict import formats ---------------------------------------------------
+
+MINE = "urn:epc:id:sgln:6111111.00100.0"
+LOOKALIKE = "urn:epc:id:sgln:6111111.0010\u0430.0"  # a Cyrillic a
+MANAGEM = {"id": "urn:epc:id:pgln:6111111.00000", "name": "Managem", "country": "MA"}
+POLICY = {"site": MINE, "claim": "low-carbon", "model": "mass-balance", "period": "year"}
+DIESEL = {"site": MINE, "period": "2025", "kind": "fuel", "factor": "diesel", "amount": 5.0,
+          "unit": "L"}  # fmt: skip
+
+
+def _contract(**fields: object) -> dict[str, object]:
+    from batterytrace.scenario.generator import contract
+
+    return contract(1.0) | fields
+
+
+@pytest.mark.parametrize(
+    ("command", "content", "message"),
+    [
+        ("masterdata", {"parties": "none"}, "$.parties: must be a valid list (got 'none')"),
+        ("masterdata", {"parties": [MANAGEM | {"contry": "MA"}]},
+         "$.parties[0].contry: unknown field"),
+        ("masterdata", {"parties": [MANAGEM | {"country": "ZZ"}]},
+         "country: 'ZZ' is not an ISO 3166-1 alpha-2 code"),
+        ("masterdata", {"parties": [MANAGEM | {"id": "urn:epc:id:pgln:6111111.00000\u200b"}]},
+         "$.parties[0].id: urn:epc:id:pgln:6111111.00000\\u200b : character U+200B is not "
+         "visible ASCII"),
+        ("custody", {"policies": [POLICY | {"perod": "month"}]},
+         "$.policies[0].perod: unknown field; did you mean period? (fields: site, claim, model, "
+         "period, carryOver, expiry)"),
+        ("custody", {"policies": [POLICY | {"carryover": 0.1}]},
+         "$.policies[0].carryover: unknown field; did you mean carryOver?"),
+        ("custody", {"origins": [{"claim": "origin:MA", "site": LOOKALIKE,
+                                  "evidence": {"reference": "permit"}}]},
+         f"$.origins[0].site: {LOOKALIKE} : character U+0430 is not visible"),
+        ("carbon", {"activities": [{**DIESEL, "ammount": 5.0}]},
+         "$.activities[0].ammount: unknown field; did you mean amount?"),
+        ("carbon", {"lanes": [{"from": MINE, "to": MINE, "mode": "road", "distance": 3}]},
+         "$.lanes[0].distance: unknown field"),
+        ("contract", _contract(carryover=0.1), "$.carryover: unknown field"),
+        ("contract", [_contract(), _contract(startYear=9990)],
+         "$[1].startYear: must be less than or equal to 2200 (got 9990)"),
+        ("contract", _contract(years=10**9), "$.years: must be less than or equal to 50"),
+        ("contract", _contract(startYear="2025"), "$.startYear: must be a valid integer"),
+        ("contract", _contract(id="renault"), "$.id: renault : not an absolute URI"),
+    ],
+)  # fmt: skip
+def test_imports_refuse_what_their_format_does_not_have(
+    env: Path, command: str, content: object, message: str
+) -> None:
+    """Issue 13, points 1 and 5: a misspelled or unknown field, a list given as text, a country
+    ISO 3166 does not have, an identifier with an invisible or look-alike character, contract
+    years no calendar holds: one line naming the file, the JSON path and the rule, exit 1,
+    nothing stored."""
+    path = write(env / f"{command}.json", content)
+    result = runner.invoke(app, [command, "import", str(path)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.split(": ")[1].endswith(path.name) and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert json.loads(runner.invoke(app, ["imports", "--json"]).stdout) == []
+
+
+def test_contract_years_within_bounds_import_and_report(env: Path, scenario_files: Path) -> None:
+    """The bounds are inclusive: a 50-year agreement from 2150 is imported and reported year by
+    year (2150..2199), and contract status still answers for every contract."""
+    runner.invoke(app, ["masterdata", "import", str(scenario_files / "masterdata.json")])
+    path = write(env / "contract.json", _contract(startYear=2150, years=50))
+    assert runner.invoke(app, ["contract", "import", str(path)]).exit_code == 0
+    status = runner.invoke(app, ["contract", "status", "--json"])
+    assert status.exit_code == 0, status.output
+    (report,) = json.loads(status.stdout)["contracts"]
+    assert [y["year"] for y in report["years"]] == list(range(2150, 2200))
+
+
+def test_csv_imports_refuse_unknown_columns(env: Path) -> None:
+    """The CSV forms name an unknown column and the columns there are."""
+    activities = env / "activity.csv"
+    activities.write_text(f"site,period,kind,factor,ammount,unit\n{MINE},2025,fuel,diesel,5,L\n")
+    refused = runner.invoke(app, ["carbon", "import", str(activities)])
+    assert refused.exit_code == 1
+    assert "activity.csv: line 1: column 'ammount' is not one of site, period" in refused.stderr
+    folder = env / "md"
+    folder.mkdir()
+    (folder / "parties.csv").write_text("id,name,country,perod\nurn:x:p,P,MA,1\n")
+    refused = runner.invoke(app, ["masterdata", "import", str(folder)])
+    assert refused.exit_code == 1
+    assert f"{folder / 'parties.csv'}: line 1: column 'perod' is not one of id" in refused.stderr
+    factors = env / "factors.csv"
+    factors.write_text("id,unit,value,ammount\n")
+    refused = runner.invoke(app, ["carbon", "factors", "--add", str(factors), "--name", "a",
+                                  "--version", "1"])  # fmt: skip
+    assert refused.exit_code == 1 and refused.stderr.startswith(f"error: {factors}: line 1: ")
+    assert json.loads(runner.invoke(app, ["imports", "--json"]).stdout) == []
+
+
+def test_imports_list_every_record_the_master_data_lack(env: Path, scenario_files: Path) -> None:
+    """Issue 13, point 5: the sites, parties and products an import names must be stored master
+    data; the refusal lists each missing one, and nothing is stored. With the master data
+    imported, the same files import."""
+    from factories import CUSTODY_RULES, custody_sites
+
+    rules = write(env / "rules.json", CUSTODY_RULES)
+    refused = runner.invoke(app, ["custody", "import", str(rules)])
+    assert refused.exit_code == 1
+    sites = [node_id(s) for s in custody_sites().sites]  # as the rules store them
+    assert refused.stderr == (
+        f"error: {rules}: names 3 record(s) the stored master data do not have (import them "
+        f"first with `masterdata import`): site {sites[0]}, site {sites[1]}, site {sites[2]}\n"
+    )
+    contract = write(env / "contract.json", _contract())
+    refused = runner.invoke(app, ["contract", "import", str(contract)])
+    assert refused.exit_code == 1
+    site, product = (node_id(u) for u in ("urn:epc:id:sgln:3016666.00001.0",
+                                           "urn:epc:idpat:sgtin:6111111.000201.*"))  # fmt: skip
+    assert refused.stderr.endswith(
+        ": party urn:epc:id:pgln:6111111.00000, party urn:epc:id:pgln:3700000.00000, "
+        f"site {site}, product {product}\n"
+    )
+    carbon = scenario_files / "carbon.json"
+    refused = runner.invoke(app, ["carbon", "import", str(carbon)])
+    assert refused.exit_code == 1 and "names 17 record(s)" in refused.stderr  # 12 sites, 5 proxies
+    assert json.loads(runner.invoke(app, ["imports", "--json"]).stdout) == []
+    md = runner.invoke(app, ["masterdata", "import", str(scenario_files / "masterdata.json")])
+    assert md.exit_code == 0
+    for command, path in (("contract", contract), ("carbon", carbon)):
+        assert runner.invoke(app, [command, "import", str(path)]).exit_code == 0
+
+
+# ---- issue 13, point 6: silent empty answers become explanations --------------------------------
+
+
+def test_custody_balance_says_why_nothing_shows(env: Path) -> None:
+    """A quarter asked of yearly accounts, a site given by its name, a site with no account:
+    stdout stays the (empty) answer, stderr says why."""
+    from batterytrace.repository import Repository
+    from factories import CERTIFIED_MINE, CUSTODY_RULES, PCAM, T0, custody_chain, custody_sites
+
+    Repository().import_master_data(custody_sites())
+    yearly = {**CUSTODY_RULES, "policies": [CUSTODY_RULES["policies"][0] | {"period": "year"}]}
+    assert (
+        runner.invoke(app, ["custody", "import", str(write(env / "r.json", yearly))]).exit_code == 0
+    )
+    Repository().capture_document(Document(creationDate=T0, events=custody_chain()))
+    quarter = runner.invoke(app, ["custody", "balance", PCAM, "--period", "2025-Q1", "--json"])
+    assert quarter.exit_code == 0 and json.loads(quarter.stdout)["accounts"][0]["statements"] == []
+    assert quarter.stderr == (
+        f"note: the accounts of {PCAM} are yearly: none has a period 2025-Q1; their periods: 2025\n"
+    )
+    assert runner.invoke(app, ["custody", "balance", PCAM, "--period", "2025"]).stderr == ""
+    by_name = runner.invoke(app, ["custody", "balance", "Precursor"])
+    assert by_name.stderr == (
+        f"note: no site has the identifier 'Precursor'; did you mean {PCAM} (precursor)?\n"
+    )
+    idle = runner.invoke(app, ["custody", "balance", CERTIFIED_MINE])
+    assert f"note: site {CERTIFIED_MINE} has no mass-balance account" in idle.stderr
+    unknown = runner.invoke(app, ["custody", "balance", "urn:epc:id:sgln:9999999.00001.0"])
+    assert "no site has the identifier 'urn:epc:id:sgln:9999999.00001.0'; sites are named" in (
+        unknown.stderr
+    )
+
+
+def test_events_say_why_nothing_matched_and_when_a_page_is_capped(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``MATCH_anyEPC=*`` matches nothing, and the note says the pattern syntax; a perPage above
+    the cap is said to be capped; a proper pattern gets no note."""
+    files = [str(p) for p in sorted((ROOT / "examples").glob("0*"))]
+    assert runner.invoke(app, ["capture", *files]).exit_code == 0
+    star = runner.invoke(app, ["events", "--json", "MATCH_anyEPC=*"])
+    body = json.loads(star.stdout)
+    assert body["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == []
+    assert star.stderr.startswith("note: nothing matched MATCH_anyEPC=*: MATCH_ parameters take")
+    assert "urn:epc:idpat:sgtin:0614141.112345.*" in star.stderr
+    counted = runner.invoke(app, ["events", "--count", "MATCH_anyEPC=*"])
+    assert counted.stdout == "0\n" and counted.stderr == star.stderr
+    company = "MATCH_anyEPCClass=urn:epc:idpat:sgtin:0614141.*.*"
+    pattern = runner.invoke(app, ["events", "--count", company])
+    assert pattern.stderr == ""
+    monkeypatch.setattr("batterytrace.store.query.MAX_PER_PAGE", 5)
+    capped = runner.invoke(app, ["events", "--json", "perPage=6"])
+    assert (
+        len(json.loads(capped.stdout)["epcisBody"]["queryResults"]["resultsBody"]["eventList"]) == 5
+    )
+    assert capped.stderr == (
+        "note: perPage 6 is capped at 5 events a page; follow nextPageToken, or use --all for "
+        "every event\n"
+    )
+
+
+def test_events_all_streams_every_match_across_pages(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``events --all`` with a page of 5 events: every one of the 28 examples once (as
+    ``events --count`` counts them), in the query's order, as JSON Lines or as one document."""
+    files = [str(p) for p in sorted((ROOT / "examples").glob("0*"))]
+    assert runner.invoke(app, ["capture", *files]).exit_code == 0
+    monkeypatch.setattr("batterytrace.store.query.MAX_PER_PAGE", 5)
+    count = int(runner.invoke(app, ["events", "--count"]).stdout)
+    lines = runner.invoke(app, ["events", "--all", "orderBy=eventTime", "orderDirection=ASC"])
+    events = [json.loads(line) for line in lines.stdout.splitlines()]
+    assert count == 28 and len(events) == 28 == len({e["eventID"] for e in events})
+    times = [e["eventTime"] for e in events]
+    assert times == sorted(times)
+    whole = runner.invoke(app, ["events", "--all", "--json", "eventType=TransformationEvent"])
+    doc = json.loads(whole.stdout)
+    listed = doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert doc["type"] == "EPCISQueryDocument"
+    assert len(listed) == int(
+        runner.invoke(app, ["events", "--count", "eventType=TransformationEvent"]).stdout
+    )
+    assert {e["type"] for e in listed} == {"TransformationEvent"}
+    xml = runner.invoke(app, ["events", "--all", "--xml"])
+    assert xml.exit_code == 1 and "--all writes JSON" in xml.stderr

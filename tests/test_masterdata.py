@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
 import pytest
@@ -17,12 +18,13 @@ from batterytrace.masterdata import (
     Site,
     SiteRole,
     material,
+    read_master_data,
 )
 
 MANAGEM = "urn:epc:id:pgln:6111111.00000"
 GUEMASSA = "urn:epc:id:sgln:6111111.00200.0"
-SULFATE = "urn:epc:idpat:sgtin:6111111.0000201.*"
-SOLUTION = "urn:epc:idpat:sgtin:6111111.0000202.*"  # in drums of 200 L
+SULFATE = "urn:epc:idpat:sgtin:6111111.000201.*"
+SOLUTION = "urn:epc:idpat:sgtin:6111111.000202.*"  # in drums of 200 L
 
 
 def sample() -> MasterData:
@@ -38,11 +40,11 @@ def sample() -> MasterData:
         material(SULFATE, "cobalt sulfate", MaterialKind.SULFATE, formula="CoSO4·7H2O")
     )
     data.add_material(
-        material("urn:epc:idpat:sgtin:6111111.0000101.*", "cobalt ore", MaterialKind.ORE,
+        material("urn:epc:idpat:sgtin:6111111.000101.*", "cobalt ore", MaterialKind.ORE,
                  declared={"Co": 0.0104, "Ni": 0.002}, source="assay:urn:uuid:ore-a")
     )  # fmt: skip
     data.add_material(
-        material("urn:epc:idpat:sgtin:3700000.0030001.*", "pack", MaterialKind.PACK,
+        material("urn:epc:idpat:sgtin:3700000.030001.*", "pack", MaterialKind.PACK,
                  declared={"Co": 0.0011}, source="bill of materials 2025-03",
                  chemistry="NMC811", energy_kwh=52.0)
     )  # fmt: skip
@@ -65,7 +67,7 @@ def test_pure_compounds_get_computed_fractions() -> None:
     assert sulfate.fraction("Co") == pytest.approx(58.933 / 281.09, rel=1e-4)
     assert sulfate.fraction("Ni") == 0.0  # known to hold none
     assert sulfate.fractions[0].source == "stoichiometry:CoSO4·7H2O"
-    ore = sample().materials["urn:epc:idpat:sgtin:6111111.0000101.*"]
+    ore = sample().materials["urn:epc:idpat:sgtin:6111111.000101.*"]
     assert ore.fraction("Li") is None  # not assayed: unknown, never a silent zero
 
 
@@ -163,3 +165,55 @@ def test_other_vocabularies_are_skipped() -> None:
     vocabularies = data.to_vocabularies()
     foreign = type(vocabularies[0])("urn:epcglobal:epcis:vtype:ReadPoint", ())
     assert MasterData.from_vocabularies((*vocabularies, foreign)) == data
+
+
+# ---- issue 13, point 5: the import files are checked against their format ----------------------
+
+
+def _party(country: str, id: str = MANAGEM) -> dict[str, object]:
+    return {"id": id, "name": "Managem", "country": country}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ({"parties": "none"}, "$.parties: must be a valid list (got 'none')"),
+        ({"parties": [_party("MA") | {"roles": "refiner"}]},
+         "$.parties[0].roles: must be a valid list"),
+        ({"sites": [{"id": GUEMASSA, "name": "G", "party": MANAGEM, "role": "refinery",
+                     "country": "MA", "latitude": "31.4"}]},
+         "$.sites[0].latitude: must be a valid number"),
+        ({"materials": [{"id": "urn:epc:idpat:sgtin:6111111.000201.*", "name": "s",
+                         "kind": "sulfate", "formula": "CoSO4", "fractionz": {}}]},
+         "$.materials[0].fractionz: unknown field"),
+        ({"parties": [_party("UK")]}, "party urn:epc:id:pgln:6111111.00000: country: 'UK' is not"),
+        ({"parties": [_party("ZZ")]}, "country: 'ZZ' is not an ISO 3166-1 alpha-2 code"),
+        ({"parties": [_party("MA", "urn:epc:id:pgln:6111111.0000\u0660")]},
+         "character U+0660 is not visible ASCII"),  # an Arabic-Indic zero
+        ({"parties": [_party("MA", "Managem")]}, "$.parties[0].id: Managem : not an absolute URI"),
+    ],
+)  # fmt: skip
+def test_a_json_file_that_breaks_its_format_is_refused(
+    tmp_path: Path, content: object, message: str
+) -> None:
+    path = tmp_path / "md.json"
+    path.write_bytes(orjson.dumps(content))
+    with pytest.raises(InvalidMasterData) as caught:
+        read_master_data(path)
+    assert str(caught.value).startswith(f"{path}: ") and message in str(caught.value)
+
+
+@pytest.mark.parametrize("country", ["MA", "FR", "CD", "CN", "GB", "DE"])
+def test_assigned_countries_are_read(tmp_path: Path, country: str) -> None:
+    path = tmp_path / "md.json"
+    path.write_bytes(orjson.dumps({"parties": [_party(country)]}))
+    assert read_master_data(path).parties[MANAGEM].country == country
+
+
+def test_csv_tables_refuse_unknown_columns_and_countries(tmp_path: Path) -> None:
+    (tmp_path / "parties.csv").write_text(f"id,name,country\n{MANAGEM},Managem,ZZ\n")
+    with pytest.raises(InvalidMasterData, match="country: 'ZZ' is not an ISO 3166-1"):
+        read_master_data(tmp_path)
+    (tmp_path / "parties.csv").write_text(f"id,name,country,perod\n{MANAGEM},Managem,MA,1\n")
+    with pytest.raises(InvalidMasterData, match=r"parties.csv: line 1: column 'perod' is not one"):
+        read_master_data(tmp_path)

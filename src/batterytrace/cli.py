@@ -36,6 +36,7 @@ from batterytrace.errors import (
     CustodyError,
     FactorError,
     PactError,
+    QueryError,
 )
 
 if TYPE_CHECKING:
@@ -254,8 +255,17 @@ def events(
     xml_output: Annotated[
         bool, typer.Option("--xml", help="Print an EPCISQueryDocument (XML).")
     ] = False,
+    every: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Every matching event, for exports: one JSON object a line (JSON Lines), or "
+            "with --json one EPCISQueryDocument; read page by page, in bounded memory.",
+        ),
+    ] = False,
 ) -> None:
-    """Query stored events (EPCIS 2.0 SimpleEventQuery); one page at a time."""
+    """Query stored events (EPCIS 2.0 SimpleEventQuery); one page at a time (at most 10,000
+    events), or --all of them. Why nothing matched, and a perPage capped, go to stderr."""
     from batterytrace.epcis import json_ld, xml
 
     query = _params(params or [])
@@ -265,8 +275,16 @@ def events(
         sys.stdout.write(
             orjson.dumps({"count": number}).decode() + "\n" if json_output else f"{number}\n"
         )
+        if not number:
+            _say_why_none(query)
         return
+    if every:
+        _export(repo, query, json_output, xml_output)
+        return
+    _say_capped(query)
     doc, token = repo.query_document(query)
+    if not doc.events:
+        _say_why_none(query)
     if json_output:
         body = json_ld.document_to_json(doc)
         if token:
@@ -292,6 +310,49 @@ def events(
     out.print(table)
     page = f"{len(doc.events)} events" + (f"; next page: nextPageToken={token}" if token else "")
     out.print(page, soft_wrap=True)
+
+
+def _say_capped(query: Mapping[str, list[str]]) -> None:
+    from batterytrace.store.query import MAX_PER_PAGE
+
+    asked = query.get("perPage", [])
+    if len(asked) == 1 and asked[0].isdigit() and int(asked[0]) > MAX_PER_PAGE:
+        err.print(f"note: perPage {int(asked[0]):,} is capped at {MAX_PER_PAGE:,} events a page; "
+                  "follow nextPageToken, or use --all for every event", soft_wrap=True)  # fmt: skip
+
+
+def _say_why_none(query: Mapping[str, list[str]]) -> None:
+    from batterytrace.store.query import MATCH_SYNTAX, unmatched_patterns
+
+    odd = unmatched_patterns(query)
+    if odd:
+        err.print(f"note: nothing matched {', '.join(odd)}: {MATCH_SYNTAX}", soft_wrap=True)
+
+
+def _export(
+    repo: Repository, query: dict[str, list[str]], json_output: bool, xml_output: bool
+) -> None:
+    """``events --all``: JSON Lines, or one EPCISQueryDocument (JSON-LD) written as it is read."""
+    from batterytrace.epcis import json_ld
+    from batterytrace.epcis.model import Document, DocumentKind
+    from batterytrace.repository import QUERY_NAME
+
+    if xml_output:
+        raise QueryError("--all writes JSON (lines, or --json one document); for XML, page with "
+                         "--xml and nextPageToken")  # fmt: skip
+    if json_output:
+        doc = Document(kind=DocumentKind.QUERY, creationDate=datetime.now(UTC),
+                       queryName=QUERY_NAME)  # fmt: skip
+        chunks = json_ld.query_document_chunks(lambda: repo.query_all(query), doc)
+    else:
+        chunks = json_ld.event_lines(repo.query_all(query))
+    written = 0
+    for chunk in chunks:
+        sys.stdout.buffer.write(chunk)
+        written += 1
+    sys.stdout.flush()
+    if written == (2 if json_output else 0):  # a document's opening and closing, no event
+        _say_why_none(query)
 
 
 def _what(event: Event) -> str:
@@ -528,11 +589,16 @@ def custody_import(
     """Replace the custody rules: where claims originate (with their evidence) and the model
     each site runs per claim (decision 008). The stored rules again change nothing."""
     from batterytrace.custody.rules import CustodyRules
+    from batterytrace.formats import CustodyRulesFormat, checked, named
 
-    data = _read_json(source, CustodyError)
-    if not isinstance(data, dict):
-        raise CustodyError(f"{source}: a JSON object with origins and policies is expected")
-    done = _repository().import_custody_rules(CustodyRules.from_json(data), source.name)
+    data = checked(CustodyRulesFormat, _read_json(source, CustodyError), str(source), CustodyError)
+    from batterytrace.references import custody_names, require
+
+    with named(source):
+        rules = CustodyRules.from_json(data)
+    repo = _repository()
+    require(repo.master_data(), custody_names(rules), str(source))
+    done = repo.import_custody_rules(rules, source.name)
     out.print(
         f"custody rules: {done}" + ("" if done.changed else "; nothing changed, not recorded")
     )
@@ -550,18 +616,26 @@ def custody_balance(
     ] = False,
 ) -> None:
     """Mass-balance accounts per site, claim and element, period by period (kg of element),
-    recomputed from the stored events; violations (overdrafts...) on stderr."""
+    recomputed from the stored events; violations (overdrafts...) on stderr, and why nothing
+    shows when nothing does (a period of another length, a site given by name...)."""
     from batterytrace.custody.ledger import checked_period
     from batterytrace.trace.lineage import node_id
 
     if period is not None:
         checked_period(period, "--period")
-    state = _repository().custody()
+    repo = _repository()
+    state = repo.custody()
     wanted = None if site is None else node_id(site)
     accounts = [a for key, a in sorted(state.accounts.items()) if wanted in (None, a.site)]
     rows = [
         (a, s) for a in accounts for s in a.statements() if period is None or s.period == period
     ]
+    if not rows:
+        from batterytrace.custody.empty import why_empty
+
+        why = why_empty(state.accounts.values(), site, period, repo.master_data().sites)
+        if why:
+            err.print(_flag("note:", why), soft_wrap=True)
     if json_output:
         body = {
             "unit": "kg",
@@ -823,13 +897,20 @@ def contract_import(
     """Add or replace offtake agreements (by id); one stored already as given is left as it
     is."""
     from batterytrace.contracts.agreement import Agreement
+    from batterytrace.formats import AgreementFormat, checked, named
 
     data = _read_json(source, ContractError)
     items = data if isinstance(data, list) else [data]
-    if not all(isinstance(item, dict) for item in items):
-        raise ContractError(f"{source}: an agreement object or a list of them is expected")
-    agreements = [Agreement.from_json(item, f"contract[{i}]") for i, item in enumerate(items)]
-    done = _repository().import_contracts(agreements, source.name)
+    at = [f"[{i}]" if isinstance(data, list) else "" for i in range(len(items))]
+    for item, path in zip(items, at, strict=True):
+        checked(AgreementFormat, item, str(source), ContractError, at=path)
+    with named(source):
+        agreements = [Agreement.from_json(i, f"${p}") for i, p in zip(items, at, strict=True)]
+    from batterytrace.references import contract_names, require
+
+    repo = _repository()
+    require(repo.master_data(), contract_names(agreements), str(source))
+    done = repo.import_contracts(agreements, source.name)
     out.print(f"agreements: {done}" + ("" if done.changed else "; nothing changed, not recorded"))
 
 
@@ -1135,6 +1216,7 @@ def demo(
     from batterytrace.carbon import activity
     from batterytrace.carbon.uncertainty import interval
     from batterytrace.masterdata import read_master_data
+    from batterytrace.references import carbon_names, require
     from batterytrace.scenario.generator import ORE, PACK, generate
     from batterytrace.trace.lineage import node_id
 
@@ -1185,7 +1267,9 @@ def demo(
         f"{kg:,.2f} kg of it (the rest is in stock, in process losses or in later years' packs)"
     )
     out.print(f"rule: {back.rule}", soft_wrap=True)
-    model = activity.from_json(_read_json(workdir / "scenario" / "carbon.json", ActivityError))
+    carbon = workdir / "scenario" / "carbon.json"
+    model = activity.read_json(_read_json(carbon, ActivityError), carbon.name)
+    require(repo.master_data(), carbon_names(model), str(carbon))
     repo.import_carbon(model, "carbon.json")
     fp, rolled = repo.footprint(pack)
     out.print(_footprint_table(fp, interval(rolled, repo.footprint_node(pack))))
@@ -1240,8 +1324,11 @@ def carbon_import(
     if source.suffix.lower() == ".csv":
         model = activity.from_csv(source.read_text(encoding="utf-8"), source.name)
     else:
-        model = activity.from_json(_read_json(source, ActivityError), source.name)
+        model = activity.read_json(_read_json(source, ActivityError), source.name)
+    from batterytrace.references import carbon_names, require
+
     repo = _repository()
+    require(repo.master_data(), carbon_names(model), str(source))
     done = repo.import_carbon(model, source.name, replace=replace)
     if done.id is None:
         out.print(
@@ -1314,7 +1401,11 @@ def carbon_factors(
     if add is not None:
         if not name or not version:
             raise FactorError("--add needs --name and --version")
-        done = repo.import_factors(factors.read_csv(add.read_text(encoding="utf-8"), name, version))
+        from batterytrace.formats import named
+
+        with named(add):
+            read = factors.read_csv(add.read_text(encoding="utf-8"), name, version)
+        done = repo.import_factors(read)
         out.print(f"factor set {name}@{version} " + ("added" if done.added else "unchanged"))
         return
     chosen = repo.factor_set(label)

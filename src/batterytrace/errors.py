@@ -125,3 +125,7 @@ class PactError(FootprintError):
 class SettingError(BatteryTraceError):
     """An environment variable that sets a limit or an option holds a value that cannot be
     used."""
+
+
+class MissingMasterData(BatteryTraceError):
+    """An import names sites, parties or products the stored master data do not have."""

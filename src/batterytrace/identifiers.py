@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote, unquote
 
+from batterytrace.epcis.vocab import is_absolute_uri
 from batterytrace.errors import InvalidIdentifier
 from batterytrace.limits import IDENTIFIER
 
@@ -838,6 +839,19 @@ def validate_identifier(uri: str) -> None:
         _parse_epc(uri)
     else:
         to_digital_link(uri)  # validates, and caches the conversion for the hash and the index
+
+
+def check_identifier(uri: str) -> None:
+    """Raise :class:`InvalidIdentifier` unless ``uri`` is an identifier an import may name: an
+    absolute URI of visible ASCII characters (RFC 3986 §2: a URI is ASCII; an invisible or
+    look-alike character, such as a zero-width space or a Cyrillic a (U+0430), would make another
+    identifier that reads the same), checked as an event's identifiers are."""
+    bad = next((c for c in uri if not "!" <= c <= "~"), None)
+    if bad is not None:
+        raise _err(uri, f"character U+{ord(bad):04X} is not visible ASCII (RFC 3986 §2)")
+    if not is_absolute_uri(uri):
+        raise _err(uri, "not an absolute URI (scheme:...)")
+    validate_identifier(uri)
 
 
 def is_pattern(uri: str) -> bool:

@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pycountry
 
 from batterytrace.epcis.documents import sniff_syntax, stream
 from batterytrace.epcis.json_ld import document_to_json
 from batterytrace.epcis.model import Document, Vocabulary, VocabularyAttribute, VocabularyElement
-from batterytrace.errors import BatteryTraceError, InvalidFormula
+from batterytrace.errors import BatteryTraceError, InvalidFormula, InvalidIdentifier
+from batterytrace.identifiers import check_identifier
 from batterytrace.units import COUNT_UNITS, KG_PER, LITRES_PER, mass_fractions
 
 ELEMENTS = ("Co", "Ni", "Li", "Mn", "Cu")
@@ -215,8 +217,20 @@ def unweighed_because(uom: str | None, cls: str) -> str:
 
 
 def _check_country(where: str, country: str) -> None:
-    if len(country) != 2 or not country.isascii() or not country.isupper():
+    if not (len(country) == 2 and country.isupper() and pycountry.countries.get(alpha_2=country)):
         raise InvalidMasterData(f"{where}: country: {country!r} is not an ISO 3166-1 alpha-2 code")
+
+
+def _check_ids(data: MasterData) -> MasterData:
+    """Each record's identifier: a visible ASCII absolute URI, a GS1 key well-formed."""
+    for kind, records in (("party", data.parties), ("site", data.sites),
+                          ("material", data.materials)):  # fmt: skip
+        for id in records:
+            try:
+                check_identifier(id)
+            except InvalidIdentifier as exc:
+                raise InvalidMasterData(f"{kind} {id}: id: {exc}") from None
+    return data
 
 
 @dataclass(slots=True)
@@ -539,14 +553,33 @@ def _unflatten(kind: str, row: Mapping[str, str]) -> dict[str, Any]:
 def read_master_data(path: Path) -> MasterData:
     """Master data from a file: our JSON (``{"parties": […], "sites": […], "materials": […]}``),
     a folder of CSV tables (parties.csv, sites.csv, materials.csv), or an EPCIS document whose
-    header carries master data (JSON-LD or XML)."""
+    header carries master data (JSON-LD or XML). Errors name the file first."""
+    try:
+        return _check_ids(_read(path))
+    except InvalidMasterData as exc:
+        message = str(exc)
+        raise InvalidMasterData(
+            message if message.startswith(str(path)) else f"{path}: {message}"
+        ) from None
+
+
+def _read(path: Path) -> MasterData:
+    from batterytrace.formats import MasterDataFormat, checked
+
     if path.is_dir():
         tables = {kind: (path / f"{kind}.csv") for kind in ("parties", "sites", "materials")}
         if not any(t.exists() for t in tables.values()):
             raise InvalidMasterData(f"{path}: no parties.csv, sites.csv or materials.csv")
-        return MasterData.from_csv(
-            {k: t.read_text(encoding="utf-8") for k, t in tables.items() if t.exists()}
-        )
+        texts = {k: t.read_text(encoding="utf-8") for k, t in tables.items() if t.exists()}
+        for kind, text in texts.items():
+            columns = next(csv.reader(io.StringIO(text)), [])
+            unknown = [c for c in columns if c not in _CSV_COLUMNS[kind]]
+            if unknown:
+                raise InvalidMasterData(
+                    f"{tables[kind]}: line 1: column {unknown[0]!r} is not one of "
+                    + ", ".join(_CSV_COLUMNS[kind])
+                )
+        return MasterData.from_csv(texts)
     if not path.is_file():
         raise InvalidMasterData(f"{path}: no such file or folder")
     if sniff_syntax(path) == "json":
@@ -554,8 +587,10 @@ def read_master_data(path: Path) -> MasterData:
             obj = json.loads(path.read_bytes())
         except ValueError as exc:
             raise InvalidMasterData(f"{path}: JSON not well-formed: {exc}") from None
-        if isinstance(obj, dict) and "type" not in obj:
-            return MasterData.from_json(obj)
+        if not (isinstance(obj, dict) and "type" in obj):
+            return MasterData.from_json(
+                checked(MasterDataFormat, obj, str(path), InvalidMasterData)
+            )
     return MasterData.from_vocabularies(stream(path, check=False).header.masterData)
 
 

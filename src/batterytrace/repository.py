@@ -79,6 +79,7 @@ from batterytrace.store import contracts as contracts_store
 from batterytrace.store import custody as custody_store
 from batterytrace.store import database, schema
 from batterytrace.store import masterdata as masterdata_store
+from batterytrace.store import query as event_query
 from batterytrace.store.events import CaptureResult, EventStore
 from batterytrace.store.imported import Imported
 from batterytrace.store.lineage import Decoded, StoreLineage
@@ -210,6 +211,17 @@ class Repository:
         query = SimpleEventQuery(params)
         with self._store().engine.connect() as conn:
             return query.page(conn)
+
+    def query_all(self, params: Mapping[str, ParamValue]) -> Iterator[Event]:
+        """Every matching event, in the query's order, read a page of at most
+        :data:`~batterytrace.store.query.MAX_PER_PAGE` events at a time (bounded memory)."""
+        params = {k: v for k, v in params.items() if k != "perPage"}
+        while True:
+            page = self.query(params | {"perPage": str(event_query.MAX_PER_PAGE)})
+            yield from page.events
+            if page.next_page_token is None:
+                return
+            params["nextPageToken"] = page.next_page_token
 
     def query_document(self, params: Mapping[str, ParamValue]) -> tuple[Document, str | None]:
         """The page as an EPCISQueryDocument, and the next-page token."""

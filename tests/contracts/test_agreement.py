@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.contracts.deliveries import enabled, matching_chemistry
@@ -81,3 +83,27 @@ def test_the_intensity_table_can_be_overridden(tmp_path: Any) -> None:
     own.write_text("chemistry,cam_formula,kg_co_per_kwh,source\nNMC811,x,-1,ours\n")
     with pytest.raises(ContractError, match=r"line 2: kg_co_per_kwh: -1\.0 is not positive"):
         intensities(own)
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.integers(-(10**12), 10**12), years=st.integers(-(10**12), 10**12))
+@example(1900, 1)
+@example(2200, 50)
+@example(1899, 7)
+@example(2201, 7)
+@example(2025, 0)
+@example(2025, 51)
+@example(9990, 7)
+@example(2025, 10**9)
+def test_contract_years_are_bounded_by_the_format(start: int, years: int) -> None:
+    """Issue 13, point 1: a contract file is accepted exactly when it starts within 1900..2200
+    and lasts 1..50 years; otherwise one ContractError naming the file and the field."""
+    from batterytrace.formats import AgreementFormat, checked
+    from batterytrace.scenario.generator import contract
+
+    item = contract(1.0) | {"startYear": start, "years": years}
+    if 1900 <= start <= 2200 and 1 <= years <= 50:
+        assert checked(AgreementFormat, item, "c.json", ContractError) is item
+        return
+    with pytest.raises(ContractError, match=r"^c\.json: \$\.(startYear|years): must be"):
+        checked(AgreementFormat, item, "c.json", ContractError)

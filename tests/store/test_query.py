@@ -246,3 +246,43 @@ def test_bad_query_parameters_are_named(
     with pytest.raises(QueryError) as info:
         stocked.query(params)
     assert str(info.value).startswith(message)
+
+
+def test_query_all_reads_every_event_once_page_by_page(
+    stocked: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13, point 6: pages of 2 events (the cap lowered), the 7 events in the query's order,
+    each once; eventCountLimit still holds across pages, perPage given is ignored."""
+    monkeypatch.setattr("batterytrace.store.query.MAX_PER_PAGE", 2)
+    pages: list[int] = []
+    query = stocked.query
+    monkeypatch.setattr(stocked, "query", lambda p: pages.append(1) or query(p))
+    events = list(stocked.query_all({"orderBy": "eventTime", "orderDirection": "ASC"}))
+    assert len(pages) == 4 and len(events) == 7 == len({e.eventID for e in events})
+    assert [e.eventTime for e in events] == sorted(e.eventTime for e in events)
+    limited = list(stocked.query_all({"eventCountLimit": "3", "perPage": "1"}))
+    assert len(limited) == 3
+
+
+ID_STAR = "urn:epc:id:sgtin:0614141.107346.*"  # an id URI, not an idpat: no pattern
+
+
+@pytest.mark.parametrize(
+    ("params", "odd"),
+    [
+        ({"MATCH_anyEPC": "*"}, ["MATCH_anyEPC=*"]),
+        ({"MATCH_epc": ID_STAR}, [f"MATCH_epc={ID_STAR}"]),
+        ({"MATCH_epc": ["urn:epc:idpat:sgtin:0614141.107346.*", "0614141*"]},
+         ["MATCH_epc=0614141*"]),
+        ({"MATCH_epc": "urn:epc:idpat:sgtin:0614141.*.*", "EQ_bizStep": "*"}, []),
+    ],
+)  # fmt: skip
+def test_match_values_that_are_no_pattern_are_named(
+    stocked: Repository, params: dict[str, str], odd: list[str]
+) -> None:
+    """A ``*`` outside an EPC pattern URI is compared as it is, so it matches nothing here."""
+    from batterytrace.store.query import unmatched_patterns
+
+    assert unmatched_patterns(params) == odd
+    if odd:
+        assert stocked.query(params).events == []

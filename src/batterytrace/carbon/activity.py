@@ -489,10 +489,24 @@ def from_json(content: Mapping[str, Any], source: str = "") -> Model:
     return model
 
 
+def read_json(content: object, source: str) -> Model:
+    """A model from an import file: checked against its format (decision 021: unknown fields
+    refused, identifiers visible ASCII URIs), then read."""
+    from batterytrace.formats import CarbonModelFormat, checked
+
+    return from_json(checked(CarbonModelFormat, content, source, ActivityError), source)
+
+
 def from_csv(text: str, source: str = "") -> Model:
     """Activities from CSV, one datum per row, columns ``site, period, kind, factor, amount,
-    unit, mix, quality, note`` (``mix`` as ``factor:share;factor:share``)."""
+    unit, mix, quality, note`` (``mix`` as ``factor:share;factor:share``); another column is
+    refused."""
     reader = csv.DictReader(io.StringIO(text))
+    unknown = [c for c in reader.fieldnames or () if c not in ACTIVITY_FIELDS]
+    if unknown:
+        raise ActivityError(
+            f"{source}: line 1: column {unknown[0]!r} is not one of {', '.join(ACTIVITY_FIELDS)}"
+        )
     missing = [
         c
         for c in ("site", "period", "kind", "amount", "unit")

@@ -30,6 +30,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from batterytrace.errors import PactError
+from batterytrace.formats import describe, show
 
 SPEC_VERSIONS = {"2": "2.3.0", "3": "3.0.0"}
 
@@ -290,19 +291,19 @@ def read(document: Mapping[str, Any]) -> SupplierFootprint:
     """Checks the document against the ProductFootprint model of its specVersion (2.x or 3.x) and
     reads it; PactError naming the JSON path of the failing field and the rule otherwise."""
     if not isinstance(document, Mapping):
-        raise PactError(f"ProductFootprint: must be a JSON object, not {_show(document)}")
+        raise PactError(f"ProductFootprint: must be a JSON object, not {show(document)}")
     spec = document.get("specVersion")
     if spec is None:
         raise PactError("specVersion: required field is missing")
     if not (isinstance(spec, str) and _SPEC_VERSION.fullmatch(spec)):
-        raise PactError(f"specVersion: must be major.minor.patch, not {_show(spec)}")
+        raise PactError(f"specVersion: must be major.minor.patch, not {show(spec)}")
     model = _MODELS.get(spec.partition(".")[0])
     if model is None:
         raise PactError(f"specVersion: {spec!r} is not a version this reader knows (2.x or 3.x)")
     try:
         footprint = model.model_validate(dict(document))
     except ValidationError as exc:
-        raise PactError(_describe(exc)) from None
+        raise PactError(describe(exc, "ProductFootprint")) from None
     return footprint.supplier()
 
 
@@ -570,29 +571,3 @@ def _finite(path: str, value: Decimal) -> float:
     if not math.isfinite(number):
         raise PactError(f"{path}: {value} is out of range")
     return number
-
-
-def _describe(exc: ValidationError) -> str:
-    """The first error as one line: ``pcf.declaredUnit: must be 'liter', ... (got 'ton')``."""
-    error = exc.errors(include_url=False)[0]
-    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
-    path = path.lstrip(".") or "ProductFootprint"
-    if error["type"] == "missing":
-        return f"{path}: required field is missing"
-    if error["type"] in ("too_short", "string_too_short"):  # every minLength/minItems is 1
-        return f"{path}: must not be empty"
-    if error["type"] == "model_type":
-        return f"{path}: must be a JSON object (got {_show(error['input'])})"
-    message = error["msg"]
-    if message.startswith("Input should be "):
-        message = "must be " + message.removeprefix("Input should be ")
-    return f"{path}: {message[:1].lower()}{message[1:]} (got {_show(error['input'])})"
-
-
-def _show(value: object) -> str:
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list | tuple):
-        return "an array"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."

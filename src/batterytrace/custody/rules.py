@@ -81,7 +81,7 @@ class CustodyRules:
         """Read the rules, or CustodyError naming the entry, the field and the rule."""
         rules = cls()
         for i, item in enumerate(_list(data, "origins")):
-            where = f"origins[{i}]"
+            where = f"$.origins[{i}]"
             evidence = _mapping(item, "evidence", where)
             reference = _text(evidence, "reference", f"{where}.evidence")
             span = tuple(
@@ -98,7 +98,7 @@ class CustodyRules:
                 )
             )
         for i, item in enumerate(_list(data, "policies")):
-            where = f"policies[{i}]"
+            where = f"$.policies[{i}]"
             policy = Policy(
                 _site(item, where), _claim(item, where), _model(item, where), _rules(item, where)
             )

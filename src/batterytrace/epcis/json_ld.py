@@ -8,9 +8,11 @@ units are checked on the model by :mod:`batterytrace.epcis.rules`, the same for 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from batterytrace.epcis import vocab
 from batterytrace.epcis.model import (
@@ -863,3 +865,31 @@ def document_to_json(doc: Document) -> JsonObj:
     else:
         out["epcisBody"] = {"eventList": events}
     return out
+
+
+def event_lines(events: Iterable[Event]) -> Iterator[bytes]:
+    """Each event as one line of JSON (JSON Lines), with an ``@context`` of its own when it
+    names extension namespaces beyond the standard context."""
+    for event in events:
+        names = JsonNames({})
+        obj = event_to_json(event, names)
+        if extension_context(names.used):
+            obj = {"@context": _context(names.used), **obj}
+        yield orjson.dumps(obj) + b"\n"
+
+
+def query_document_chunks(events: Callable[[], Iterable[Event]], doc: Document) -> Iterator[bytes]:
+    """The EPCISQueryDocument ``doc`` with ``events()`` as its event list, written event by
+    event (bounded memory): a first pass over the events collects the extension namespaces
+    the ``@context`` at the top must declare, the second writes them."""
+    names = JsonNames(doc.namespaces)
+    for event in events():
+        event_to_json(event, names)
+    head = document_to_json(doc)
+    head["@context"] = _context(names.used)
+    text = orjson.dumps(head)
+    at = text.rindex(b'"eventList":[]') + len(b'"eventList":[')
+    yield text[:at]
+    for i, event in enumerate(events()):
+        yield (b"," if i else b"") + orjson.dumps(event_to_json(event, names))
+    yield text[at:] + b"\n"

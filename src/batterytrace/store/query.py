@@ -98,6 +98,24 @@ _SHAPING = {
 }
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 10_000
+MATCH_SYNTAX = (
+    "MATCH_ parameters take EPC URIs, or EPC pattern URIs whose trailing components may be *: "
+    "urn:epc:idpat:sgtin:0614141.112345.* (every serial of one GTIN), "
+    "urn:epc:idpat:sgtin:0614141.*.* (every GTIN of a company prefix); any other value, such as "
+    "a bare * or a * inside a component, is an identifier compared as it is"
+)
+
+
+def unmatched_patterns(params: Mapping[str, ParamValue]) -> list[str]:
+    """``NAME=value`` of each MATCH_ value with a ``*`` that is not an EPC pattern URI: it can
+    only match an identifier spelled that way, which is why a query finds nothing."""
+    return [
+        f"{name}={v}"
+        for name, value in params.items()
+        if name.startswith("MATCH_")
+        for v in _values(name, value)
+        if "*" in v and not is_pattern(v)
+    ]
 
 
 @dataclass(slots=True)
