@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import sys
+import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import orjson
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.progress import (
     BarColumn,
     Progress,
@@ -58,9 +60,31 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,  # plain help: typer's rich help formatter alone takes 0.15 s to load
 )
-# Markup and emoji codes off: user data (``[0]``, ``urn:x:…``) is printed as it is.
-out = Console(markup=False, emoji=False, highlight=False)
-err = Console(stderr=True, markup=False, emoji=False, highlight=False)
+
+# Wider than any line: what goes to a file or a pipe is never wrapped nor folded.
+UNWRAPPED = 1_000_000
+
+
+class _Console(Console):
+    """Rich output that fits a terminal's width, and in a file or pipe keeps each line whole
+    (Rich would wrap at 80 columns there, splitting file names, identifiers and page tokens).
+    Markup and emoji codes off: user data (``[0]``, ``urn:x:…``) is printed as it is."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        super().__init__(stderr=stderr, markup=False, emoji=False, highlight=False)
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        # Asked at each print: stdout may be swapped after start-up (tests, redirections).
+        return super().size if self.is_terminal else ConsoleDimensions(UNWRAPPED, 25)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self.width, self.height = new_size
+
+
+out = _Console()
+err = _Console(stderr=True)
 
 
 def _flag(label: str, text: str) -> Text:
@@ -116,6 +140,21 @@ def _progress() -> Progress:
         transient=True,
         disable=not err.is_terminal,
     )
+
+
+@contextlib.contextmanager
+def _working(what: str) -> Iterator[None]:
+    """While ``what`` runs: on a terminal, a spinner with the time elapsed on stderr; in a
+    file or pipe, no bar but one line on stderr once it is done, with the time it took."""
+    start = time.perf_counter()
+    if err.is_terminal:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=err, transient=True) as progress:  # fmt: skip
+            progress.add_task(what, total=None)
+            yield
+        return
+    yield
+    err.print(f"{what}: done in {time.perf_counter() - start:.2f} s")
 
 
 @app.command()
@@ -534,7 +573,8 @@ def custody_balance(
     recomputed from the stored events; violations (overdrafts...) on stderr."""
     from batterytrace.trace.lineage import node_id
 
-    state = _repository().custody()
+    with _working("recomputing the chain of custody"):
+        state = _repository().custody()
     wanted = None if site is None else node_id(site)
     accounts = [a for key, a in sorted(state.accounts.items()) if wanted in (None, a.site)]
     rows = [
@@ -583,7 +623,8 @@ def custody_report(
 
     repo = _repository()
     node = node_id(lot)
-    state = repo.custody()
+    with _working("recomputing the chain of custody"):
+        state = repo.custody()
     claims: list[dict[str, Any]] = []
     for claim, elements in sorted(state.claimed(node).items()):
         shares = state.lots[node][claim]
@@ -694,7 +735,8 @@ def custody_recycled(
     from batterytrace.custody.recycled import SOURCE as MINIMUM_SOURCE
     from batterytrace.trace.lineage import node_id
 
-    shares = _repository().recycled_content(battery)
+    with _working("recycled content"):
+        shares = _repository().recycled_content(battery)
     rows = [
         {"element": s.element, "element_kg": s.element_kg, "traced": s.traced,
          "claimed": s.claimed, "unknown": list(s.unknown), "meets": s.meets()}
@@ -890,24 +932,48 @@ app.add_typer(trace_app, name="trace")
 
 _ELEMENT = typer.Option("--element", help="Co, Ni, Li, Mn or Cu.")
 _FORMAT = typer.Option("--format", help="tree (terminal), json or dot (Graphviz).")
+_JSON = typer.Option("--json", help="Print the trace as JSON (the same as --format json).")
 
 
-def _trace(direction: str, identifier: str, element: str, form: str) -> None:
+def _trace(
+    direction: str, identifier: str, element: str, form: str, json_output: bool,
+    items: bool = False,
+) -> None:  # fmt: skip
     if form not in ("tree", "json", "dot"):
         raise typer.BadParameter(f"--format {form!r}: tree, json or dot")
-    result = _repository().trace(identifier, direction, element)
+    if json_output and form not in ("tree", "json"):
+        raise typer.BadParameter(f"--json with --format {form}: give one of them")
+    form = "json" if json_output else form
+    repo = _repository()
+    with _working(f"tracing {direction}"):
+        result = repo.trace(identifier, direction, element)
+        held = repo.contents(identifier) if items else None
     if form == "json":
-        sys.stdout.write(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        body = result.to_json()
+        if held is not None:
+            body["held"] = [{"id": node, "level": level} for node, level in held]
+        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     if form == "dot":
         sys.stdout.write(result.to_dot())
         return
     out.print(_trace_tree(result))
+    if held is not None:
+        out.print(_held_table(result.start, held))
     out.print(f"rule: {result.rule}", soft_wrap=True)
     for gap in result.gaps:
         out.print(_flag("gap:", gap), soft_wrap=True)
     for cycle in result.cycles:
         out.print(_flag("cycle:", cycle), soft_wrap=True)
+
+
+def _held_table(container: str, held: list[tuple[str, int]]) -> Table:
+    from batterytrace.trace.lineage import class_of
+
+    table = Table("level", "object", "class", title=f"{len(held):,} objects held by {container}")
+    for node, level in held:
+        table.add_row(str(level), node, class_of(node))
+    return table
 
 
 _TREE_FANOUT, _TREE_SAMPLE = 30, 10
@@ -962,9 +1028,18 @@ def trace_back(
     ],
     element: Annotated[str, _ELEMENT] = "Co",
     form: Annotated[str, _FORMAT] = "tree",
+    json_output: Annotated[bool, _JSON] = False,
+    items: Annotated[
+        bool,
+        typer.Option(
+            "--items",
+            help="Also list every object it holds (modules, cells...) by serial, with its "
+            "containment level; the trace itself counts same-class items per class.",
+        ),
+    ] = False,
 ) -> None:
     """Everything upstream, down to the mines, with the element mass each object contributed."""
-    _trace("backward", identifier, element, form)
+    _trace("backward", identifier, element, form, json_output, items)
 
 
 @trace_app.command("forward")
@@ -973,9 +1048,10 @@ def trace_forward(
     identifier: Annotated[str, typer.Argument(help="EPC URI or Digital Link of a lot or item.")],
     element: Annotated[str, _ELEMENT] = "Co",
     form: Annotated[str, _FORMAT] = "tree",
+    json_output: Annotated[bool, _JSON] = False,
 ) -> None:
     """Every downstream lot, pack and vehicle holding some of it (recall, due diligence)."""
-    _trace("forward", identifier, element, form)
+    _trace("forward", identifier, element, form, json_output)
 
 
 @app.command()
@@ -1018,7 +1094,8 @@ def check_balance(
 ) -> None:
     """Element mass balance of every transformation: no element out of nothing, stated yields
     kept. Exit 1 when a step breaks it."""
-    report = _repository().check_balance(tolerance)
+    with _working("checking element mass balances"):
+        report = _repository().check_balance(tolerance)
     if json_output:
         body = {"ok": report.ok, "steps": report.steps, "checked": report.checked,
                 "violations": [f.to_json() for f in report.violations],
@@ -1313,8 +1390,9 @@ def footprint_command(
     from batterytrace.carbon.uncertainty import interval
 
     repo = _repository()
-    fp, result = repo.footprint(identifier, factor_set)
-    spread = interval(result, repo.footprint_node(identifier), draws, seed)
+    with _working(f"footprint of {identifier}"):
+        fp, result = repo.footprint(identifier, factor_set)
+        spread = interval(result, repo.footprint_node(identifier), draws, seed)
     if json_output:
         data = fp.to_json() | {"uncertainty": spread.to_json()}
         if explain:
@@ -1414,7 +1492,8 @@ def targets_command(
     never touched."""
     from batterytrace.carbon.targets import TARGETS
 
-    report = _repository().targets(list(what_if or ()), baseline, factor_set)
+    with _working("footprints against the targets"):
+        report = _repository().targets(list(what_if or ()), baseline, factor_set)
     if json_output:
         out.print_json(orjson.dumps(report.to_json()).decode())
         return

@@ -1,0 +1,61 @@
+"""What the command prints into files and pipes (issue 13, points 9 and 10)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from batterytrace.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+PACK = "urn:epc:id:sgtin:3700000.030001.P2503130001"
+runner = CliRunner()
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("BATTERYTRACE_DB", f"sqlite:///{tmp_path / 'out.db'}")
+    monkeypatch.setenv("BATTERYTRACE_KEY", str(tmp_path / "out.key"))
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    files = [str(p) for p in sorted((ROOT / "examples").glob("0*"))]
+    assert runner.invoke(app, ["capture", *files]).exit_code == 0
+    return tmp_path
+
+
+def test_events_table_in_a_pipe_keeps_lines_whole_and_shows_event_ids(store: Path) -> None:
+    body = json.loads(runner.invoke(app, ["events", "--json", "perPage=5"]).stdout)
+    events = body["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    ids = [e["eventID"] for e in events]
+    assert len(ids) == 5 and all(ids)
+    table = runner.invoke(app, ["events", "perPage=5"]).stdout.splitlines()
+    for event_id in ids:  # each on its own row, whole, beside the event's first object
+        assert sum(event_id in line for line in table) == 1
+    token = body["nextPageToken"]
+    assert any(line.endswith(f"nextPageToken={token}") for line in table)
+    assert max(map(len, table)) > 80
+
+
+def test_trace_back_items_lists_the_pack_contents_by_serial(store: Path) -> None:
+    # examples/03: the pack holds 2 modules of 4 cells each (C2503100001..08).
+    result = runner.invoke(app, ["trace", "back", PACK, "--json", "--items"])
+    assert result.exit_code == 0, result.output
+    held = json.loads(result.stdout)["held"]
+    modules = [h["id"] for h in held if h["level"] == 1]
+    cells = [h["id"] for h in held if h["level"] == 2]
+    assert [m.rsplit("/", 1)[1] for m in modules] == ["M2503120001", "M2503120002"]
+    assert [c.rsplit("/", 1)[1] for c in cells] == [f"C250310000{i}" for i in range(1, 9)]
+    same = runner.invoke(app, ["trace", "back", PACK, "--format", "json"]).stdout
+    assert json.loads(same)["objects"] == json.loads(result.stdout)["objects"]
+    tree = runner.invoke(app, ["trace", "back", PACK, "--items"]).stdout
+    assert all(c in tree for c in cells) and "10 objects held by" in tree
+    clash = runner.invoke(app, ["trace", "forward", PACK, "--json", "--format", "dot"])
+    assert clash.exit_code == 2
+
+
+def test_check_says_when_it_is_done_on_stderr_when_not_a_terminal(store: Path) -> None:
+    result = runner.invoke(app, ["check"])
+    assert "transformations" in result.stdout
+    assert "checking element mass balances: done in" in result.stderr
