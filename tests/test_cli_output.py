@@ -59,3 +59,43 @@ def test_check_says_when_it_is_done_on_stderr_when_not_a_terminal(store: Path) -
     result = runner.invoke(app, ["check"])
     assert "transformations" in result.stdout
     assert "checking element mass balances: done in" in result.stderr
+
+
+def _readme_commands(*names: str) -> list[list[str]]:
+    """The README's command-line lines of these commands, optional ``[...]`` parts and comments
+    left out, split as the shell would (no quoting in them)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Command line", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    found = []
+    for line in block.splitlines():
+        words = line.split("#", 1)[0].split()
+        if words[:1] == ["batterytrace"] and words[1] in names:
+            found.append([w for w in words[1:] if not w.startswith("[") and not w.endswith("]")])
+    return found
+
+
+def test_readme_examples_run_as_printed_against_the_examples(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)  # the README names examples/ relative to the checkout
+    commands = _readme_commands("events", "hash", "trace", "check", "verify", "imports")
+    assert len(commands) >= 9
+    for args in commands:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
+        assert result.stdout.strip(), args
+        if any(a.startswith("MATCH_") for a in args):
+            assert not result.stdout.rstrip().endswith(" 0 events"), result.stdout
+            assert result.stdout.rstrip().splitlines()[-1].split()[0] != "0"
+
+
+def test_hash_takes_several_files_each_under_its_name() -> None:
+    files = [str(p) for p in sorted((ROOT / "examples").glob("0*"))]
+    alone = [runner.invoke(app, ["hash", f]).stdout.splitlines() for f in files]
+    assert [len(lines) for lines in alone] == [9, 11, 8]
+    together = runner.invoke(app, ["hash", *files])
+    assert together.exit_code == 0
+    expected = "\n".join(
+        f"==> {f} <==\n" + "\n".join(lines) for f, lines in zip(files, alone, strict=True)
+    )
+    assert together.stdout == expected.replace("\n==> ", "\n\n==> ") + "\n"

@@ -329,7 +329,9 @@ def _what(event: Event) -> str:
 @app.command("hash")
 @user_errors
 def hash_(
-    file: Annotated[Path, typer.Argument(help="An EPCIS 2.0 document, JSON-LD or XML.")],
+    files: Annotated[
+        list[Path], typer.Argument(help="EPCIS 2.0 documents, JSON-LD or XML.", metavar="FILE...")
+    ],
     show_prehash: Annotated[
         bool, typer.Option("--prehash", help="Print the canonical pre-hash strings instead.")
     ] = False,
@@ -343,14 +345,18 @@ def hash_(
         ),
     ] = None,
 ) -> None:
-    """Print the CBV 2.0 event hash ID of every event, one line each, in document order.
+    """Print the CBV 2.0 event hash ID of every event, one line each, in document order; with
+    several files, each file's lines follow a line ``==> FILE <==`` (as ``head`` does).
 
     Fields the document lists in an ``ignoreFields`` extension are left out, as the reference
     generator does."""
     from batterytrace.epcis import documents
 
-    lines = documents.hashes(file, frozenset(ignore_field or ()), canonical=show_prehash)
-    sys.stdout.writelines(line + "\n" for line in lines)
+    for n, file in enumerate(files):
+        lines = documents.hashes(file, frozenset(ignore_field or ()), canonical=show_prehash)
+        if len(files) > 1:
+            sys.stdout.write(("\n" if n else "") + f"==> {file} <==\n")
+        sys.stdout.writelines(line + "\n" for line in lines)
 
 
 @app.command()
@@ -453,6 +459,8 @@ def imports_command(
         body = [r.to_json() for r in records]
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
+    if not records:
+        out.print("no imports recorded yet (master data, carbon, custody, contracts...)")
     for r in records:
         effect = ", ".join(f"{n} {what}" for what, n in r.effect.items()) or "-"
         out.print(
@@ -1060,7 +1068,9 @@ def scenario(
     out_dir: Annotated[
         Path,
         typer.Option(
-            "--out", help="Folder for masterdata.json, contracts.json and events-YYYY.jsonld."
+            "--out",
+            help="Folder for masterdata.json, contracts.json, custody.json (claim rules), "
+            "carbon.json (the carbon model) and events-YYYY.jsonld.",
         ),
     ],
     scale: Annotated[
