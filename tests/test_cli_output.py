@@ -99,3 +99,30 @@ def test_hash_takes_several_files_each_under_its_name() -> None:
         f"==> {f} <==\n" + "\n".join(lines) for f, lines in zip(files, alone, strict=True)
     )
     assert together.stdout == expected.replace("\n==> ", "\n\n==> ") + "\n"
+
+
+def test_utf16_xml_is_read_as_its_utf8_original(tmp_path: Path) -> None:
+    original = ROOT / "examples" / "02-sulfate-to-cells.xml"
+    text = original.read_text(encoding="utf-8").replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    utf16 = tmp_path / "utf16.xml"
+    utf16.write_bytes(text.encode("utf-16"))  # with its byte order mark
+    assert utf16.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")
+    expected = runner.invoke(app, ["hash", str(original)]).stdout
+    result = runner.invoke(app, ["hash", str(utf16)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == expected and len(expected.splitlines()) == 11
+
+
+def test_libxml_errors_are_one_plain_line_with_the_place(tmp_path: Path) -> None:
+    text = (ROOT / "examples" / "02-sulfate-to-cells.xml").read_text(encoding="utf-8")
+    at = text.index("<EventList>") + len("<EventList>")
+    huge = tmp_path / "huge.xml"  # a text node past libxml's 10,000,000-character limit
+    huge.write_text(text[:at] + "<ObjectEvent><x>" + "a" * 10_000_001 + "</x>" + text[at:])
+    cut = tmp_path / "cut.xml"
+    cut.write_text(text[:600])  # ends inside the opening comment
+    for path, rule in ((huge, "Text node too long"), (cut, "Comment not terminated")):
+        result = runner.invoke(app, ["hash", str(path)])
+        assert result.exit_code == 1
+        line = result.stderr.strip()
+        assert len(line.splitlines()) == 1 and rule in line and "line " in line, line
+        assert "XML_PARSE" not in line and "\\n" not in line and "<!--" not in line
