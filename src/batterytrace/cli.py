@@ -534,6 +534,23 @@ def masterdata_show() -> None:
     out.print(materials)
 
 
+def _site_names(repo: Repository) -> Callable[[str], str]:
+    """``id (name)`` for a site or party of the master data, in any identifier form; other
+    identifiers as they are."""
+    from batterytrace.trace.lineage import node_id
+
+    data = repo.master_data()
+    names: dict[str, str] = {}
+    pairs = [(p.id, p.name) for p in data.parties.values()]
+    for identifier, name in pairs + [(s.id, s.name) for s in data.sites.values()]:
+        names[identifier] = name
+        with contextlib.suppress(BatteryTraceError, ValueError):  # a URI that is no GS1 key
+            names[node_id(identifier)] = name
+    return lambda identifier: (
+        f"{identifier} ({names[identifier]})" if identifier in names else identifier
+    )
+
+
 def _read_json(source: Path, error: type[BatteryTraceError]) -> Any:
     try:
         return orjson.loads(source.read_bytes())
@@ -581,8 +598,9 @@ def custody_balance(
     recomputed from the stored events; violations (overdrafts...) on stderr."""
     from batterytrace.trace.lineage import node_id
 
+    repo = _repository()
     with _working("recomputing the chain of custody"):
-        state = _repository().custody()
+        state = repo.custody()
     wanted = None if site is None else node_id(site)
     accounts = [a for key, a in sorted(state.accounts.items()) if wanted in (None, a.site)]
     rows = [
@@ -605,12 +623,14 @@ def custody_balance(
         "site", "claim", "el.", "period", "opening", "credits", "debits", "losses", "expired",
         "closing", "carried", title="mass-balance accounts (kg of element)",
     )  # fmt: skip
+    named = _site_names(repo)
     for a, s in rows:
         figures = (s.opening, s.credits, s.debits, s.losses, s.expired, s.closing)
         carried = "open" if s.carried is None else f"{s.carried:,.3f}"
         table.add_row(
-            a.site, str(a.claim), a.element, s.period, *(f"{f:,.3f}" for f in figures), carried
-        )
+            named(a.site), str(a.claim), a.element, s.period,
+            *(f"{f:,.3f}" for f in figures), carried,
+        )  # fmt: skip
     out.print(table)
     for a, s in rows:
         for ref in s.unknown:
