@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import sys
+import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import orjson
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.progress import (
     BarColumn,
     Progress,
@@ -59,9 +61,31 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,  # plain help: typer's rich help formatter alone takes 0.15 s to load
 )
-# Markup and emoji codes off: user data (``[0]``, ``urn:x:…``) is printed as it is.
-out = Console(markup=False, emoji=False, highlight=False)
-err = Console(stderr=True, markup=False, emoji=False, highlight=False)
+
+# Wider than any line: what goes to a file or a pipe is never wrapped nor folded.
+UNWRAPPED = 1_000_000
+
+
+class _Console(Console):
+    """Rich output that fits a terminal's width, and in a file or pipe keeps each line whole
+    (Rich would wrap at 80 columns there, splitting file names, identifiers and page tokens).
+    Markup and emoji codes off: user data (``[0]``, ``urn:x:…``) is printed as it is."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        super().__init__(stderr=stderr, markup=False, emoji=False, highlight=False)
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        # Asked at each print: stdout may be swapped after start-up (tests, redirections).
+        return super().size if self.is_terminal else ConsoleDimensions(UNWRAPPED, 25)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self.width, self.height = new_size
+
+
+out = _Console()
+err = _Console(stderr=True)
 
 
 def _flag(label: str, text: str) -> Text:
@@ -136,6 +160,21 @@ def _progress() -> Progress:
         transient=True,
         disable=not err.is_terminal,
     )
+
+
+@contextlib.contextmanager
+def _working(what: str) -> Iterator[None]:
+    """While ``what`` runs: on a terminal, a spinner with the time elapsed on stderr; in a
+    file or pipe, no bar but one line on stderr once it is done, with the time it took."""
+    start = time.perf_counter()
+    if err.is_terminal:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=err, transient=True) as progress:  # fmt: skip
+            progress.add_task(what, total=None)
+            yield
+        return
+    yield
+    err.print(f"{what}: done in {time.perf_counter() - start:.2f} s")
 
 
 @app.command()
@@ -370,7 +409,9 @@ def _what(event: Event) -> str:
 @app.command("hash")
 @user_errors
 def hash_(
-    file: Annotated[Path, typer.Argument(help="An EPCIS 2.0 document, JSON-LD or XML.")],
+    files: Annotated[
+        list[Path], typer.Argument(help="EPCIS 2.0 documents, JSON-LD or XML.", metavar="FILE...")
+    ],
     show_prehash: Annotated[
         bool, typer.Option("--prehash", help="Print the canonical pre-hash strings instead.")
     ] = False,
@@ -384,14 +425,18 @@ def hash_(
         ),
     ] = None,
 ) -> None:
-    """Print the CBV 2.0 event hash ID of every event, one line each, in document order.
+    """Print the CBV 2.0 event hash ID of every event, one line each, in document order; with
+    several files, each file's lines follow a line ``==> FILE <==`` (as ``head`` does).
 
     Fields the document lists in an ``ignoreFields`` extension are left out, as the reference
     generator does."""
     from batterytrace.epcis import documents
 
-    lines = documents.hashes(file, frozenset(ignore_field or ()), canonical=show_prehash)
-    sys.stdout.writelines(line + "\n" for line in lines)
+    for n, file in enumerate(files):
+        lines = documents.hashes(file, frozenset(ignore_field or ()), canonical=show_prehash)
+        if len(files) > 1:
+            sys.stdout.write(("\n" if n else "") + f"==> {file} <==\n")
+        sys.stdout.writelines(line + "\n" for line in lines)
 
 
 @app.command()
@@ -494,6 +539,8 @@ def imports_command(
         body = [r.to_json() for r in records]
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
+    if not records:
+        out.print("no imports recorded yet (master data, carbon, custody, contracts...)")
     for r in records:
         effect = ", ".join(f"{n} {what}" for what, n in r.effect.items()) or "-"
         out.print(
@@ -567,6 +614,23 @@ def masterdata_show() -> None:
     out.print(materials)
 
 
+def _site_names(repo: Repository) -> Callable[[str], str]:
+    """``id (name)`` for a site or party of the master data, in any identifier form; other
+    identifiers as they are."""
+    from batterytrace.trace.lineage import node_id
+
+    data = repo.master_data()
+    names: dict[str, str] = {}
+    pairs = [(p.id, p.name) for p in data.parties.values()]
+    for identifier, name in pairs + [(s.id, s.name) for s in data.sites.values()]:
+        names[identifier] = name
+        with contextlib.suppress(BatteryTraceError, ValueError):  # a URI that is no GS1 key
+            names[node_id(identifier)] = name
+    return lambda identifier: (
+        f"{identifier} ({names[identifier]})" if identifier in names else identifier
+    )
+
+
 def _read_json(source: Path, error: type[BatteryTraceError]) -> Any:
     try:
         return orjson.loads(source.read_bytes())
@@ -624,7 +688,8 @@ def custody_balance(
     if period is not None:
         checked_period(period, "--period")
     repo = _repository()
-    state = repo.custody()
+    with _working("recomputing the chain of custody"):
+        state = repo.custody()
     wanted = None if site is None else node_id(site)
     accounts = [a for key, a in sorted(state.accounts.items()) if wanted in (None, a.site)]
     rows = [
@@ -653,12 +718,14 @@ def custody_balance(
         "site", "claim", "el.", "period", "opening", "credits", "debits", "losses", "expired",
         "closing", "carried", title="mass-balance accounts (kg of element)",
     )  # fmt: skip
+    named = _site_names(repo)
     for a, s in rows:
         figures = (s.opening, s.credits, s.debits, s.losses, s.expired, s.closing)
         carried = "open" if s.carried is None else f"{s.carried:,.3f}"
         table.add_row(
-            a.site, str(a.claim), a.element, s.period, *(f"{f:,.3f}" for f in figures), carried
-        )
+            named(a.site), str(a.claim), a.element, s.period,
+            *(f"{f:,.3f}" for f in figures), carried,
+        )  # fmt: skip
     out.print(table)
     for a, s in rows:
         for ref in s.unknown:
@@ -679,7 +746,8 @@ def custody_report(
 
     repo = _repository()
     node = node_id(lot)
-    state = repo.custody()
+    with _working("recomputing the chain of custody"):
+        state = repo.custody()
     claims: list[dict[str, Any]] = []
     for claim, elements in sorted(state.claimed(node).items()):
         shares = state.lots[node][claim]
@@ -830,7 +898,8 @@ def custody_recycled(
     from batterytrace.custody.recycled import SOURCE as MINIMUM_SOURCE
     from batterytrace.trace.lineage import node_id
 
-    shares = _repository().recycled_content(battery)
+    with _working("recycled content"):
+        shares = _repository().recycled_content(battery)
     rows = [
         {"element": s.element, "element_kg": s.element_kg, "traced": s.traced,
          "claimed": s.claimed, "unknown": list(s.unknown), "meets": s.meets()}
@@ -1048,24 +1117,48 @@ app.add_typer(trace_app, name="trace")
 
 _ELEMENT = typer.Option("--element", help="Co, Ni, Li, Mn or Cu.")
 _FORMAT = typer.Option("--format", help="tree (terminal), json or dot (Graphviz).")
+_JSON = typer.Option("--json", help="Print the trace as JSON (the same as --format json).")
 
 
-def _trace(direction: str, identifier: str, element: str, form: str) -> None:
+def _trace(
+    direction: str, identifier: str, element: str, form: str, json_output: bool,
+    items: bool = False,
+) -> None:  # fmt: skip
     if form not in ("tree", "json", "dot"):
         raise typer.BadParameter(f"--format {form!r}: tree, json or dot")
-    result = _repository().trace(identifier, direction, element)
+    if json_output and form not in ("tree", "json"):
+        raise typer.BadParameter(f"--json with --format {form}: give one of them")
+    form = "json" if json_output else form
+    repo = _repository()
+    with _working(f"tracing {direction}"):
+        result = repo.trace(identifier, direction, element)
+        held = repo.contents(identifier) if items else None
     if form == "json":
-        sys.stdout.write(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        body = result.to_json()
+        if held is not None:
+            body["held"] = [{"id": node, "level": level} for node, level in held]
+        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     if form == "dot":
         sys.stdout.write(result.to_dot())
         return
     out.print(_trace_tree(result))
+    if held is not None:
+        out.print(_held_table(result.start, held))
     out.print(f"rule: {result.rule}", soft_wrap=True)
     for gap in result.gaps:
         out.print(_flag("gap:", gap), soft_wrap=True)
     for cycle in result.cycles:
         out.print(_flag("cycle:", cycle), soft_wrap=True)
+
+
+def _held_table(container: str, held: list[tuple[str, int]]) -> Table:
+    from batterytrace.trace.lineage import class_of
+
+    table = Table("level", "object", "class", title=f"{len(held):,} objects held by {container}")
+    for node, level in held:
+        table.add_row(str(level), node, class_of(node))
+    return table
 
 
 _TREE_FANOUT, _TREE_SAMPLE = 30, 10
@@ -1120,9 +1213,18 @@ def trace_back(
     ],
     element: Annotated[str, _ELEMENT] = "Co",
     form: Annotated[str, _FORMAT] = "tree",
+    json_output: Annotated[bool, _JSON] = False,
+    items: Annotated[
+        bool,
+        typer.Option(
+            "--items",
+            help="Also list every object it holds (modules, cells...) by serial, with its "
+            "containment level; the trace itself counts same-class items per class.",
+        ),
+    ] = False,
 ) -> None:
     """Everything upstream, down to the mines, with the element mass each object contributed."""
-    _trace("backward", identifier, element, form)
+    _trace("backward", identifier, element, form, json_output, items)
 
 
 @trace_app.command("forward")
@@ -1131,9 +1233,10 @@ def trace_forward(
     identifier: Annotated[str, typer.Argument(help="EPC URI or Digital Link of a lot or item.")],
     element: Annotated[str, _ELEMENT] = "Co",
     form: Annotated[str, _FORMAT] = "tree",
+    json_output: Annotated[bool, _JSON] = False,
 ) -> None:
     """Every downstream lot, pack and vehicle holding some of it (recall, due diligence)."""
-    _trace("forward", identifier, element, form)
+    _trace("forward", identifier, element, form, json_output)
 
 
 @app.command()
@@ -1142,7 +1245,9 @@ def scenario(
     out_dir: Annotated[
         Path,
         typer.Option(
-            "--out", help="Folder for masterdata.json, contracts.json and events-YYYY.jsonld."
+            "--out",
+            help="Folder for masterdata.json, contracts.json, custody.json (claim rules), "
+            "carbon.json (the carbon model) and events-YYYY.jsonld.",
         ),
     ],
     scale: Annotated[
@@ -1180,7 +1285,8 @@ def check_balance(
 ) -> None:
     """Element mass balance of every transformation: no element out of nothing, stated yields
     kept. Exit 1 when a step breaks it."""
-    report = _repository().check_balance(tolerance)
+    with _working("checking element mass balances"):
+        report = _repository().check_balance(tolerance)
     if json_output:
         body = {"ok": report.ok, "steps": report.steps, "checked": report.checked,
                 "violations": [f.to_json() for f in report.violations],
@@ -1491,8 +1597,9 @@ def footprint_command(
 
     check_draws(draws)  # before the footprint is computed
     repo = _repository()
-    fp, result = repo.footprint(identifier, factor_set)
-    spread = interval(result, repo.footprint_node(identifier), draws, seed)
+    with _working(f"footprint of {identifier}"):
+        fp, result = repo.footprint(identifier, factor_set)
+        spread = interval(result, repo.footprint_node(identifier), draws, seed)
     if json_output:
         data = fp.to_json() | {"uncertainty": spread.to_json()}
         if explain:
@@ -1593,7 +1700,8 @@ def targets_command(
     never touched."""
     from batterytrace.carbon.targets import TARGETS
 
-    report = _repository().targets(list(what_if or ()), baseline, factor_set)
+    with _working("footprints against the targets"):
+        report = _repository().targets(list(what_if or ()), baseline, factor_set)
     if json_output:
         out.print_json(orjson.dumps(report.to_json()).decode())
         return

@@ -77,7 +77,7 @@ from batterytrace.masterdata import MasterData, Material, MaterialKind
 from batterytrace.store import carbon as carbon_store
 from batterytrace.store import contracts as contracts_store
 from batterytrace.store import custody as custody_store
-from batterytrace.store import database, schema
+from batterytrace.store import database, holdings, schema
 from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store import query as event_query
 from batterytrace.store.events import CaptureResult, EventStore
@@ -628,6 +628,12 @@ class Repository:
             raise QueryError(f"element: {element!r} is not one of {', '.join(ELEMENT_NAMES)}")
         with self._store().engine.connect() as conn, _no_cycle_collection():
             return walk(StoreLineage(conn, self._decoded), identifier, element)
+
+    def contents(self, identifier: str) -> list[tuple[str, int]]:
+        """Every object a container holds at any level (its modules at 1, their cells at 2),
+        one by one, with the fewest containment steps to it."""
+        with self._store().engine.connect() as conn:
+            return holdings.inside(conn, node_id(identifier))
 
     def check_balance(self, tolerance: float = DEFAULT_TOLERANCE) -> BalanceReport:
         """Element mass in against out for every stored transformation."""

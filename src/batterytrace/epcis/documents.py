@@ -81,7 +81,13 @@ def decode(item: Item, index: int, namespaces: dict[str, str], check: bool = Tru
 def sniff_syntax(path: Path) -> str:
     """'json' or 'xml', from the first non-blank character of the file."""
     with path.open("rb") as f:
-        head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        head = f.read(4096)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte order mark
+        text = head.decode("utf-16", errors="ignore").lstrip("\ufeff \t\r\n")
+        if text.startswith("<"):
+            return "xml"  # XML 1.0 §4.3.3: the parser reads UTF-16 by its mark
+        raise InvalidDocument(f"{path.name}: UTF-16 text that is not XML (JSON must be UTF-8)")
+    head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
         return "xml"
     if head.startswith((b"{", b"[")):

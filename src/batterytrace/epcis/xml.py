@@ -638,6 +638,16 @@ def _master_element(el: _Element, path: str) -> VocabularyElement:
 # --- reading: the stream ----------------------------------------------------------------------
 
 
+def _not_well_formed(exc: etree.XMLSyntaxError) -> str:
+    """One line with the place and libxml's rule, without its hints to programmers (", use
+    XML_PARSE_HUGE option"), the internal values it adds in parentheses, nor the input it
+    quotes."""
+    rule = re.split(r",|\\n|\n", exc.msg or "syntax error", maxsplit=1)[0]  # no quoted input
+    rule = re.sub(r"\s*\(.*$", "", rule).strip() or "syntax error"
+    line, column = exc.position if exc.position else (exc.lineno, 0)
+    return f"XML not well-formed at line {line}, column {column}: {rule}"
+
+
 class _Stream:
     """One pass of iterparse over a document: :meth:`header` first, then :meth:`events`."""
 
@@ -652,7 +662,7 @@ class _Stream:
         try:
             yield from parser
         except etree.XMLSyntaxError as exc:
-            raise InvalidDocument(f"XML not well-formed: {exc}") from None
+            raise InvalidDocument(_not_well_formed(exc)) from None
 
     def header(self) -> Document:
         """Read up to the EventList start tag (or the end) and build the header."""

@@ -74,6 +74,21 @@ WITH RECURSIVE up(start, node, steps) AS (
 SELECT start, node, min(steps) FROM up GROUP BY start, node
 """
 )
+# Every object inside a container at any level, by the same containment steps the holdings
+# count (a pack's modules at 1, their cells at 2), with the fewest steps to it.
+_BELOW = f"""
+WITH RECURSIVE down(node, steps) AS (
+    SELECT CAST({{mark}} AS TEXT), 0
+    UNION
+    SELECT c.value, down.steps + 1 FROM down
+    {{join}} event_key p ON p.role = 'parentID' AND p.value = down.node
+    {{join}} event e ON e.seq = p.seq AND (e.action IS NULL OR e.action <> 'DELETE')
+        AND e.event_type IN ('AggregationEvent', 'AssociationEvent')
+    {{join}} event_key c ON c.seq = p.seq AND c.role = 'childEPC'
+    WHERE down.steps < {_MAX_LEVELS}
+)
+SELECT node, min(steps) FROM down WHERE steps > 0 GROUP BY node ORDER BY min(steps), node
+"""
 # What each child brings: itself when an earlier event made it, and what it holds.
 _HELD_BY = """
 SELECT seq, 1, 0 FROM event_key WHERE role = 'outputEPC' AND value IN ({marks}) AND seq < {mark}
@@ -176,3 +191,9 @@ def rebuild(
         if progress is not None:
             progress(min(last, first + _REPLAY_CHUNK - 1))
     return conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() or 0
+
+
+def inside(conn: Connection, container: str) -> list[tuple[str, int]]:
+    """(object, level) of everything ``container`` holds, by level and identifier: the items
+    a trace counts per class, listed one by one."""
+    return [(node, int(level)) for node, level in Driver(conn).rows(_BELOW, (container,))]

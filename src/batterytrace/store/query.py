@@ -310,7 +310,7 @@ class SimpleEventQuery:
         if self.limit is not None:
             size = min(size, self.limit - returned)
         stmt = (
-            select(E.c.content, self.order_column, E.c.seq)
+            select(E.c.content, self.order_column, E.c.seq, E.c.event_id)
             .where(*where)
             .order_by(
                 self.order_column.desc() if self.descending else self.order_column.asc(),
@@ -321,7 +321,7 @@ class SimpleEventQuery:
         rows = conn.execute(stmt).all() if size > 0 else []
         more = len(rows) > size
         rows = rows[:size]
-        events = [event_from_content(row[0]) for row in rows]
+        events = [event_from_content(row[0], row[3]) for row in rows]
         returned += len(events)
         token = None
         if more and (self.limit is None or returned < self.limit):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -200,6 +200,10 @@ def prepare(batch: Batch) -> list[EventRecord]:
     ]
 
 
-def event_from_content(content: str) -> Event:
-    """Read a stored event back into the model."""
-    return json_ld.event_from_json(orjson.loads(content), {})
+def event_from_content(content: str, event_id: str | None = None) -> Event:
+    """Read a stored event back into the model; with ``event_id``, the eventID the store keys
+    it by (its hash ID when it came without one) stands in for a missing one."""
+    event = json_ld.event_from_json(orjson.loads(content), {})
+    if event_id is None or event.eventID is not None:
+        return event
+    return replace(event, eventID=event_id)
