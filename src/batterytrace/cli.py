@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import orjson
 import typer
@@ -27,6 +27,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
+from typer._click.core import Context
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from batterytrace.carbon import DRAWS, SEED
 from batterytrace.errors import (
@@ -35,6 +38,7 @@ from batterytrace.errors import (
     ContractError,
     CustodyError,
     FactorError,
+    InvalidDocument,
     PactError,
 )
 
@@ -51,7 +55,36 @@ if TYPE_CHECKING:
     from batterytrace.repository import Repository
     from batterytrace.trace.genealogy import Trace
 
+DEBUG = "BATTERYTRACE_DEBUG"  # set to 1: an internal error shows its traceback
+
+
+class _Guarded(TyperGroup):
+    """The last resort around every command: what reaches the top is one line and exit 1,
+    never a traceback (unless BATTERYTRACE_DEBUG=1 asks for one)."""
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):  # usage errors, --help: typer's
+            raise
+        except (BatteryTraceError, OSError, UnicodeDecodeError) as exc:  # unreadable file...
+            _fail("error:", str(exc))
+        except (RecursionError, MemoryError) as exc:
+            _fail("error:", f"input too large or too deeply nested ({type(exc).__name__})")
+        except Exception as exc:
+            if os.environ.get(DEBUG) == "1":
+                raise
+            _fail("internal error:", f"{type(exc).__name__}: {exc} (a bug: please report it, "
+                  f"with the traceback {DEBUG}=1 shows)")  # fmt: skip
+
+
+def _fail(label: str, text: str) -> NoReturn:
+    err.print(_flag(label, " ".join(text.splitlines())), soft_wrap=True)
+    raise typer.Exit(1)
+
+
 app = typer.Typer(
+    cls=_Guarded,
     help="EPCIS 2.0 event repository with a tamper-evident ledger, for battery raw materials.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -310,7 +343,10 @@ def hash_(
     generator does."""
     from batterytrace.epcis import documents
 
-    lines = documents.hashes(file, frozenset(ignore_field or ()), canonical=show_prehash)
+    try:
+        lines = documents.hashes(file, frozenset(ignore_field or ()), canonical=show_prehash)
+    except InvalidDocument as exc:
+        raise InvalidDocument(f"{file}: {exc}") from None
     sys.stdout.writelines(line + "\n" for line in lines)
 
 
@@ -488,10 +524,9 @@ def masterdata_show() -> None:
 
 
 def _read_json(source: Path, error: type[BatteryTraceError]) -> Any:
-    try:
-        return orjson.loads(source.read_bytes())
-    except orjson.JSONDecodeError as exc:
-        raise error(f"{source}: not JSON ({exc})") from None
+    from batterytrace import json_input
+
+    return json_input.loads(source.read_bytes(), str(source), error)
 
 
 custody_app = typer.Typer(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from batterytrace import json_input
 from batterytrace.epcis.documents import sniff_syntax, stream
 from batterytrace.epcis.json_ld import document_to_json
 from batterytrace.epcis.model import Document, Vocabulary, VocabularyAttribute, VocabularyElement
@@ -550,10 +550,7 @@ def read_master_data(path: Path) -> MasterData:
     if not path.is_file():
         raise InvalidMasterData(f"{path}: no such file or folder")
     if sniff_syntax(path) == "json":
-        try:
-            obj = json.loads(path.read_bytes())
-        except ValueError as exc:
-            raise InvalidMasterData(f"{path}: JSON not well-formed: {exc}") from None
+        obj = json_input.loads(path.read_bytes(), str(path), InvalidMasterData)
         if isinstance(obj, dict) and "type" not in obj:
             return MasterData.from_json(obj)
     return MasterData.from_vocabularies(stream(path, check=False).header.masterData)
