@@ -190,7 +190,14 @@ class _JsonStream:
 
     def _fill(self) -> bool:
         assert self.file is not None
-        chunk = self.file.read(_CHUNK)
+        try:
+            chunk = self.file.read(_CHUNK)
+        except UnicodeDecodeError as exc:
+            where = self.offset + len(self.buf)
+            raise InvalidDocument(
+                f"not UTF-8 after character {where}: byte 0x{exc.object[exc.start]:02x} "
+                f"({exc.reason})"
+            ) from None
         if not chunk:
             self.eof = True
             return False
