@@ -164,6 +164,9 @@ def test_repeated_keys_in_import_files_are_refused(env: Path) -> None:
         path = env / f"{group}.json"
         path.write_text(text)
         _refused(env, [group, command, str(path)], f"{group}.json", "key repeated")
+    head = env / "head.json"
+    head.write_text('{"format": "x", "checkpoint": 1, "format": "y"}')
+    _refused(env, ["verify", "--against", str(head)], "head.json", "format: key repeated")
     pact = env / "pact.json"
     pact.write_text('{"id": "a", "pcf": {"declaredUnit": "kg", "declaredUnit": "liter"}}')
     _refused(
