@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import orjson
 import typer
@@ -101,24 +100,6 @@ def _flag(label: str, text: str) -> Text:
     return Text.assemble((label, "red"), " ", text)
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Print a user error as one line on stderr and exit 1, never a stack trace."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except (BatteryTraceError, OSError, UnicodeDecodeError) as exc:  # unreadable file...
-            err.print(_flag("error:", str(exc)), soft_wrap=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
 def _repository(url: str | None = None, key: Path | None = None) -> Repository:
     # Imported here: capture workers import this module (multiprocessing "spawn" re-imports
     # the main module) and need none of the database layer.
@@ -152,7 +133,6 @@ def _progress() -> Progress:
 
 
 @app.command()
-@user_errors
 def init(
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -169,7 +149,6 @@ def init(
 
 
 @app.command()
-@user_errors
 def capture(
     files: Annotated[list[Path], typer.Argument(help="EPCIS 2.0 documents, JSON-LD or XML.")],
     json_output: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
@@ -248,7 +227,6 @@ def _params(raw: list[str]) -> dict[str, list[str]]:
 
 
 @app.command()
-@user_errors
 def events(
     params: Annotated[
         list[str] | None,
@@ -321,7 +299,6 @@ def _what(event: Event) -> str:
 
 
 @app.command("hash")
-@user_errors
 def hash_(
     file: Annotated[Path, typer.Argument(help="An EPCIS 2.0 document, JSON-LD or XML.")],
     show_prehash: Annotated[
@@ -351,7 +328,6 @@ def hash_(
 
 
 @app.command()
-@user_errors
 def verify(
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     against: Annotated[
@@ -405,7 +381,6 @@ app.add_typer(checkpoint_app, name="checkpoint")
 
 
 @checkpoint_app.command("export")
-@user_errors
 def checkpoint_export(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write it to this file (default: stdout).")
@@ -426,7 +401,6 @@ app.add_typer(key_app, name="key")
 
 
 @key_app.command("rotate")
-@user_errors
 def key_rotate() -> None:
     """Replace the signing key: the old key signs the new public key, the rotation is recorded
     in the ledger and signed with the new key; older checkpoints keep verifying under the old
@@ -437,7 +411,6 @@ def key_rotate() -> None:
 
 
 @app.command("imports")
-@user_errors
 def imports_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print them as JSON.")] = False,
 ) -> None:
@@ -466,7 +439,6 @@ app.add_typer(masterdata_app, name="masterdata")
 
 
 @masterdata_app.command("import")
-@user_errors
 def masterdata_import(
     source: Annotated[
         Path,
@@ -489,7 +461,6 @@ def masterdata_import(
 
 
 @masterdata_app.command("export")
-@user_errors
 def masterdata_export(
     target: Annotated[Path, typer.Argument(help="File (json, epcis) or folder (csv) to write.")],
     form: Annotated[str, typer.Option("--format", help="json, csv or epcis.")] = "json",
@@ -502,7 +473,6 @@ def masterdata_export(
 
 
 @masterdata_app.command("show")
-@user_errors
 def masterdata_show() -> None:
     """List parties, sites and materials with their element fractions."""
     from batterytrace.masterdata import ELEMENTS
@@ -537,7 +507,6 @@ app.add_typer(custody_app, name="custody")
 
 
 @custody_app.command("import")
-@user_errors
 def custody_import(
     source: Annotated[Path, typer.Argument(help="JSON rules: origins and site policies.")],
 ) -> None:
@@ -555,7 +524,6 @@ def custody_import(
 
 
 @custody_app.command("balance")
-@user_errors
 def custody_balance(
     site: Annotated[
         str | None, typer.Argument(help="A site (SGLN); every account if none.")
@@ -607,7 +575,6 @@ def custody_balance(
 
 
 @custody_app.command("report")
-@user_errors
 def custody_report(
     lot: Annotated[str, typer.Argument(help="A lot (LGTIN, EPC class URI or Digital Link).")],
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -649,7 +616,6 @@ def custody_report(
 
 
 @custody_app.command("allocate")
-@user_errors
 def custody_allocate(
     lot: Annotated[str, typer.Argument(help="The lot the claim goes on.")],
     claim: Annotated[str, typer.Argument(help="low-carbon, recycled, certified:..., origin:...")],
@@ -668,7 +634,6 @@ def custody_allocate(
 
 
 @custody_app.command("transfer")
-@user_errors
 def custody_transfer(
     source: Annotated[str, typer.Argument(help="The site (SGLN) whose credits move.")],
     target: Annotated[str, typer.Argument(help="The site (SGLN) that receives them.")],
@@ -687,7 +652,6 @@ def custody_transfer(
 
 
 @custody_app.command("close")
-@user_errors
 def custody_close(
     site: Annotated[str, typer.Argument(help="The site (SGLN) whose accounts close.")],
     claim: Annotated[str, typer.Argument(help="The claim: low-carbon, recycled, ...")],
@@ -703,7 +667,6 @@ def custody_close(
 
 
 @custody_app.command("changes")
-@user_errors
 def custody_changes() -> None:
     """What the chain of custody gives now that differs from the last time this was asked:
     claims on lots and account closings changed by late events or new rules."""
@@ -717,7 +680,6 @@ def custody_changes() -> None:
 
 
 @custody_app.command("recycled")
-@user_errors
 def custody_recycled(
     battery: Annotated[str, typer.Argument(help="A pack (or any object) to trace back.")],
     json_output: Annotated[bool, typer.Option("--json", help="Print the shares as JSON.")] = False,
@@ -789,7 +751,6 @@ app.add_typer(contract_app, name="contract")
 
 
 @contract_app.command("import")
-@user_errors
 def contract_import(
     source: Annotated[Path, typer.Argument(help="JSON: one agreement, or a list of them.")],
 ) -> None:
@@ -807,7 +768,6 @@ def contract_import(
 
 
 @contract_app.command("status")
-@user_errors
 def contract_status(
     contract: Annotated[str | None, typer.Argument(help="An agreement id; all if none.")] = None,
     as_of: Annotated[
@@ -990,7 +950,6 @@ def _trace_tree(result: Trace) -> Tree:
 
 
 @trace_app.command("back")
-@user_errors
 def trace_back(
     identifier: Annotated[
         str, typer.Argument(help="EPC URI or Digital Link of a pack, cell, lot...")
@@ -1003,7 +962,6 @@ def trace_back(
 
 
 @trace_app.command("forward")
-@user_errors
 def trace_forward(
     identifier: Annotated[str, typer.Argument(help="EPC URI or Digital Link of a lot or item.")],
     element: Annotated[str, _ELEMENT] = "Co",
@@ -1014,7 +972,6 @@ def trace_forward(
 
 
 @app.command()
-@user_errors
 def scenario(
     out_dir: Annotated[
         Path,
@@ -1044,7 +1001,6 @@ def scenario(
 
 
 @app.command("check")
-@user_errors
 def check_balance(
     tolerance: Annotated[
         float, typer.Option(help="Allowed excess of element out over in, kg per kg in.")
@@ -1075,7 +1031,6 @@ def check_balance(
 
 
 @app.command()
-@user_errors
 def demo(
     scale: Annotated[float, typer.Option(help="Share of the agreement's full volume.")] = 0.0005,
     seed: Annotated[int, typer.Option(help="Scenario seed.")] = 2025,
@@ -1169,7 +1124,6 @@ app.add_typer(carbon_app, name="carbon")
 
 
 @carbon_app.command("import")
-@user_errors
 def carbon_import(
     source: Annotated[
         Path,
@@ -1210,7 +1164,6 @@ def carbon_import(
 
 
 @carbon_app.command("list")
-@user_errors
 def carbon_list(
     json_output: Annotated[bool, typer.Option("--json", help="Print the imports as JSON.")] = False,
 ) -> None:
@@ -1232,7 +1185,6 @@ def carbon_list(
 
 
 @carbon_app.command("remove")
-@user_errors
 def carbon_remove(
     import_id: Annotated[
         int,
@@ -1246,7 +1198,6 @@ def carbon_remove(
 
 
 @carbon_app.command("factors")
-@user_errors
 def carbon_factors(
     label: Annotated[
         str | None, typer.Argument(help="A set (name@version); the shipped one if none.")
@@ -1283,7 +1234,6 @@ def carbon_factors(
 
 
 @carbon_app.command("unused")
-@user_errors
 def carbon_unused(
     period: Annotated[
         str | None,
@@ -1316,7 +1266,6 @@ def _not_counted_table(unused: list[Unused], title: str, limit: int | None = Non
 
 
 @app.command("footprint")
-@user_errors
 def footprint_command(
     identifier: Annotated[
         str,
@@ -1375,7 +1324,6 @@ app.add_typer(pact_app, name="pact")
 
 
 @pact_app.command("export")
-@user_errors
 def pact_export(
     identifier: Annotated[str, typer.Argument(help="A lot, a pack or a serialised item.")],
     version: Annotated[
@@ -1392,7 +1340,6 @@ def pact_export(
 
 
 @pact_app.command("import")
-@user_errors
 def pact_import(
     source: Annotated[Path, typer.Argument(help="A PACT ProductFootprint (v2.x or v3.x) as JSON.")],
     product: Annotated[
@@ -1421,7 +1368,6 @@ def pact_import(
 
 
 @app.command("targets")
-@user_errors
 def targets_command(
     what_if: Annotated[
         list[str] | None,
