@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import os
 import sys
@@ -12,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import orjson
 import typer
@@ -29,6 +28,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
+from typer._click.core import Context
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from batterytrace.carbon import DRAWS, SEED
 from batterytrace.errors import (
@@ -37,6 +39,7 @@ from batterytrace.errors import (
     ContractError,
     CustodyError,
     FactorError,
+    InvalidDocument,
     PactError,
     QueryError,
 )
@@ -54,7 +57,36 @@ if TYPE_CHECKING:
     from batterytrace.repository import Repository
     from batterytrace.trace.genealogy import Trace
 
+DEBUG = "BATTERYTRACE_DEBUG"  # set to 1: an internal error shows its traceback
+
+
+class _Guarded(TyperGroup):
+    """The last resort around every command: what reaches the top is one line and exit 1,
+    never a traceback (unless BATTERYTRACE_DEBUG=1 asks for one)."""
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):  # usage errors, --help: typer's
+            raise
+        except (BatteryTraceError, OSError, UnicodeDecodeError) as exc:  # unreadable file...
+            _fail("error:", str(exc))
+        except (RecursionError, MemoryError) as exc:
+            _fail("error:", f"input too large or too deeply nested ({type(exc).__name__})")
+        except Exception as exc:
+            if os.environ.get(DEBUG) == "1":
+                raise
+            _fail("internal error:", f"{type(exc).__name__}: {exc} (a bug: please report it, "
+                  f"with the traceback {DEBUG}=1 shows)")  # fmt: skip
+
+
+def _fail(label: str, text: str) -> NoReturn:
+    err.print(_flag(label, " ".join(text.splitlines())), soft_wrap=True)
+    raise typer.Exit(1)
+
+
 app = typer.Typer(
+    cls=_Guarded,
     help="EPCIS 2.0 event repository with a tamper-evident ledger, for battery raw materials.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -91,24 +123,6 @@ err = _Console(stderr=True)
 def _flag(label: str, text: str) -> Text:
     """``label`` in red, then the plain text."""
     return Text.assemble((label, "red"), " ", text)
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Print a user error as one line on stderr and exit 1, never a stack trace."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except (BatteryTraceError, OSError, UnicodeDecodeError) as exc:  # unreadable file...
-            err.print(_flag("error:", str(exc)), soft_wrap=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
 
 
 def _finite_from(low: float, strict: bool = False) -> Callable[[float | None], float | None]:
@@ -178,7 +192,6 @@ def _working(what: str) -> Iterator[None]:
 
 
 @app.command()
-@user_errors
 def init(
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -195,7 +208,6 @@ def init(
 
 
 @app.command()
-@user_errors
 def capture(
     files: Annotated[list[Path], typer.Argument(help="EPCIS 2.0 documents, JSON-LD or XML.")],
     json_output: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
@@ -274,7 +286,6 @@ def _params(raw: list[str]) -> dict[str, list[str]]:
 
 
 @app.command()
-@user_errors
 def events(
     params: Annotated[
         list[str] | None,
@@ -407,7 +418,6 @@ def _what(event: Event) -> str:
 
 
 @app.command("hash")
-@user_errors
 def hash_(
     files: Annotated[
         list[Path], typer.Argument(help="EPCIS 2.0 documents, JSON-LD or XML.", metavar="FILE...")
@@ -433,14 +443,16 @@ def hash_(
     from batterytrace.epcis import documents
 
     for n, file in enumerate(files):
-        lines = documents.hashes(file, frozenset(ignore_field or ()), canonical=show_prehash)
+        try:
+            lines = documents.hashes(file, frozenset(ignore_field or ()), canonical=show_prehash)
+        except InvalidDocument as exc:
+            raise InvalidDocument(f"{file}: {exc}") from None
         if len(files) > 1:
             sys.stdout.write(("\n" if n else "") + f"==> {file} <==\n")
         sys.stdout.writelines(line + "\n" for line in lines)
 
 
 @app.command()
-@user_errors
 def verify(
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     against: Annotated[
@@ -494,7 +506,6 @@ app.add_typer(checkpoint_app, name="checkpoint")
 
 
 @checkpoint_app.command("export")
-@user_errors
 def checkpoint_export(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write it to this file (default: stdout).")
@@ -515,7 +526,6 @@ app.add_typer(key_app, name="key")
 
 
 @key_app.command("rotate")
-@user_errors
 def key_rotate() -> None:
     """Replace the signing key: the old key signs the new public key, the rotation is recorded
     in the ledger and signed with the new key; older checkpoints keep verifying under the old
@@ -526,7 +536,6 @@ def key_rotate() -> None:
 
 
 @app.command("imports")
-@user_errors
 def imports_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print them as JSON.")] = False,
 ) -> None:
@@ -557,7 +566,6 @@ app.add_typer(masterdata_app, name="masterdata")
 
 
 @masterdata_app.command("import")
-@user_errors
 def masterdata_import(
     source: Annotated[
         Path,
@@ -580,7 +588,6 @@ def masterdata_import(
 
 
 @masterdata_app.command("export")
-@user_errors
 def masterdata_export(
     target: Annotated[Path, typer.Argument(help="File (json, epcis) or folder (csv) to write.")],
     form: Annotated[str, typer.Option("--format", help="json, csv or epcis.")] = "json",
@@ -593,7 +600,6 @@ def masterdata_export(
 
 
 @masterdata_app.command("show")
-@user_errors
 def masterdata_show() -> None:
     """List parties, sites and materials with their element fractions."""
     from batterytrace.masterdata import ELEMENTS
@@ -632,10 +638,9 @@ def _site_names(repo: Repository) -> Callable[[str], str]:
 
 
 def _read_json(source: Path, error: type[BatteryTraceError]) -> Any:
-    try:
-        return orjson.loads(source.read_bytes())
-    except orjson.JSONDecodeError as exc:
-        raise error(f"{source}: not JSON ({exc})") from None
+    from batterytrace import json_input
+
+    return json_input.loads(source.read_bytes(), str(source), error)
 
 
 custody_app = typer.Typer(
@@ -646,7 +651,6 @@ app.add_typer(custody_app, name="custody")
 
 
 @custody_app.command("import")
-@user_errors
 def custody_import(
     source: Annotated[Path, typer.Argument(help="JSON rules: origins and site policies.")],
 ) -> None:
@@ -669,7 +673,6 @@ def custody_import(
 
 
 @custody_app.command("balance")
-@user_errors
 def custody_balance(
     site: Annotated[
         str | None, typer.Argument(help="A site (SGLN); every account if none.")
@@ -735,7 +738,6 @@ def custody_balance(
 
 
 @custody_app.command("report")
-@user_errors
 def custody_report(
     lot: Annotated[str, typer.Argument(help="A lot (LGTIN, EPC class URI or Digital Link).")],
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -791,7 +793,6 @@ def _moment(at: str | None) -> datetime:
 
 
 @custody_app.command("allocate")
-@user_errors
 def custody_allocate(
     lot: Annotated[str, typer.Argument(help="The lot the claim goes on.")],
     claim: Annotated[str, typer.Argument(help="low-carbon, recycled, certified:..., origin:...")],
@@ -823,7 +824,6 @@ def custody_allocate(
 
 
 @custody_app.command("transfer")
-@user_errors
 def custody_transfer(
     source: Annotated[str, typer.Argument(help="The site (SGLN) whose credits move.")],
     target: Annotated[str, typer.Argument(help="The site (SGLN) that receives them.")],
@@ -856,7 +856,6 @@ def custody_transfer(
 
 
 @custody_app.command("close")
-@user_errors
 def custody_close(
     site: Annotated[str, typer.Argument(help="The site (SGLN) whose accounts close.")],
     claim: Annotated[str, typer.Argument(help="The claim: low-carbon, recycled, ...")],
@@ -872,7 +871,6 @@ def custody_close(
 
 
 @custody_app.command("changes")
-@user_errors
 def custody_changes() -> None:
     """What the chain of custody gives now that differs from the last time this was asked:
     claims on lots and account closings changed by late events or new rules."""
@@ -886,7 +884,6 @@ def custody_changes() -> None:
 
 
 @custody_app.command("recycled")
-@user_errors
 def custody_recycled(
     battery: Annotated[str, typer.Argument(help="A pack (or any object) to trace back.")],
     json_output: Annotated[bool, typer.Option("--json", help="Print the shares as JSON.")] = False,
@@ -959,7 +956,6 @@ app.add_typer(contract_app, name="contract")
 
 
 @contract_app.command("import")
-@user_errors
 def contract_import(
     source: Annotated[Path, typer.Argument(help="JSON: one agreement, or a list of them.")],
 ) -> None:
@@ -984,7 +980,6 @@ def contract_import(
 
 
 @contract_app.command("status")
-@user_errors
 def contract_status(
     contract: Annotated[str | None, typer.Argument(help="An agreement id; all if none.")] = None,
     as_of: Annotated[
@@ -1206,7 +1201,6 @@ def _trace_tree(result: Trace) -> Tree:
 
 
 @trace_app.command("back")
-@user_errors
 def trace_back(
     identifier: Annotated[
         str, typer.Argument(help="EPC URI or Digital Link of a pack, cell, lot...")
@@ -1228,7 +1222,6 @@ def trace_back(
 
 
 @trace_app.command("forward")
-@user_errors
 def trace_forward(
     identifier: Annotated[str, typer.Argument(help="EPC URI or Digital Link of a lot or item.")],
     element: Annotated[str, _ELEMENT] = "Co",
@@ -1240,7 +1233,6 @@ def trace_forward(
 
 
 @app.command()
-@user_errors
 def scenario(
     out_dir: Annotated[
         Path,
@@ -1272,7 +1264,6 @@ def scenario(
 
 
 @app.command("check")
-@user_errors
 def check_balance(
     tolerance: Annotated[
         float,
@@ -1308,7 +1299,6 @@ def check_balance(
 
 
 @app.command()
-@user_errors
 def demo(
     scale: Annotated[float, typer.Option(help="Share of the agreement's full volume.")] = 0.0005,
     seed: Annotated[int, typer.Option(help="Scenario seed.")] = 2025,
@@ -1405,7 +1395,6 @@ app.add_typer(carbon_app, name="carbon")
 
 
 @carbon_app.command("import")
-@user_errors
 def carbon_import(
     source: Annotated[
         Path,
@@ -1449,7 +1438,6 @@ def carbon_import(
 
 
 @carbon_app.command("list")
-@user_errors
 def carbon_list(
     json_output: Annotated[bool, typer.Option("--json", help="Print the imports as JSON.")] = False,
 ) -> None:
@@ -1471,7 +1459,6 @@ def carbon_list(
 
 
 @carbon_app.command("remove")
-@user_errors
 def carbon_remove(
     import_id: Annotated[
         int,
@@ -1485,7 +1472,6 @@ def carbon_remove(
 
 
 @carbon_app.command("factors")
-@user_errors
 def carbon_factors(
     label: Annotated[
         str | None, typer.Argument(help="A set (name@version); the shipped one if none.")
@@ -1526,7 +1512,6 @@ def carbon_factors(
 
 
 @carbon_app.command("unused")
-@user_errors
 def carbon_unused(
     period: Annotated[
         str | None,
@@ -1559,7 +1544,6 @@ def _not_counted_table(unused: list[Unused], title: str, limit: int | None = Non
 
 
 @app.command("footprint")
-@user_errors
 def footprint_command(
     identifier: Annotated[
         str,
@@ -1625,7 +1609,6 @@ app.add_typer(pact_app, name="pact")
 
 
 @pact_app.command("export")
-@user_errors
 def pact_export(
     identifier: Annotated[str, typer.Argument(help="A lot, a pack or a serialised item.")],
     version: Annotated[
@@ -1642,7 +1625,6 @@ def pact_export(
 
 
 @pact_app.command("import")
-@user_errors
 def pact_import(
     source: Annotated[Path, typer.Argument(help="A PACT ProductFootprint (v2.x or v3.x) as JSON.")],
     product: Annotated[
@@ -1671,7 +1653,6 @@ def pact_import(
 
 
 @app.command("targets")
-@user_errors
 def targets_command(
     what_if: Annotated[
         list[str] | None,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 import orjson
 import pycountry
 
+from batterytrace import json_input
 from batterytrace.epcis.documents import sniff_syntax, stream
 from batterytrace.epcis.json_ld import document_to_json
 from batterytrace.epcis.model import Document, Vocabulary, VocabularyAttribute, VocabularyElement
@@ -583,10 +583,7 @@ def _read(path: Path) -> MasterData:
     if not path.is_file():
         raise InvalidMasterData(f"{path}: no such file or folder")
     if sniff_syntax(path) == "json":
-        try:
-            obj = json.loads(path.read_bytes())
-        except ValueError as exc:
-            raise InvalidMasterData(f"{path}: JSON not well-formed: {exc}") from None
+        obj = json_input.loads(path.read_bytes(), str(path), InvalidMasterData)
         if not (isinstance(obj, dict) and "type" in obj):
             return MasterData.from_json(
                 checked(MasterDataFormat, obj, str(path), InvalidMasterData)

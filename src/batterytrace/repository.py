@@ -25,10 +25,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine, func, select
 
+from batterytrace import json_input
 from batterytrace.carbon import pact
 from batterytrace.carbon.activity import Model, period_of
 from batterytrace.carbon.factors import FactorSet, shipped, write_csv
@@ -649,7 +649,8 @@ class Repository:
         store = self._store()
         head = None
         if against is not None:
-            head = checkpoint.SignedHead.from_json(orjson.loads(against.read_bytes()), str(against))
+            exported = json_input.loads(against.read_bytes(), str(against), LedgerKeyError)
+            head = checkpoint.SignedHead.from_json(exported, str(against))
         return verify(store.engine, keys.load_public(self.key_path), progress, head)
 
     def export_head(self) -> dict[str, Any]:

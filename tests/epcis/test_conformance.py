@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -43,6 +44,12 @@ NOT_DOCUMENTS = {
     "XML/Query/SensorData_with_combined_events.xml": "queryName: is required",
     "XML/Query/Documents/QueryResultsDocument.xml": "filler digit 0",
 }
+# GS1's own examples that name a key twice in one object: refused (decision 019).
+REPEATED_KEYS = {
+    "gs1/examples-jsonld/AssociationEvent/AssociationEvent-h.jsonld": (
+        "epcisBody.eventList[0].eventID: key repeated"
+    ),
+}
 # Filed as invalid by OpenEPCIS, accepted on purpose (docs/decisions/002).
 ACCEPTED_INVALID = {
     "XML/Capture/Invalid/ObjectEvent_with_wrong_element_order.xml": (
@@ -71,6 +78,7 @@ def _documents(*suffixes: str) -> list[str]:
         for n in names
         if not any(s in n for s in (*skip, "/Events/"))
         and n.removeprefix(f"{OPENEPCIS}/") not in NOT_DOCUMENTS
+        and n not in REPEATED_KEYS
     ]
 
 
@@ -133,6 +141,12 @@ def test_invalid_documents_are_rejected_in_one_line(epcis: Path, name: str) -> N
 def test_documented_deviations_are_still_there(epcis: Path, name: str) -> None:
     """If upstream fixes its corpus, this shows it: the file must still be what we say."""
     assert _read(epcis / OPENEPCIS / name).events
+
+
+@pytest.mark.parametrize("name", sorted(REPEATED_KEYS))
+def test_documents_with_a_repeated_key_are_rejected(epcis: Path, name: str) -> None:
+    with pytest.raises(InvalidDocument, match=re.escape(REPEATED_KEYS[name])):
+        _read(epcis / name)
 
 
 @pytest.mark.parametrize("name", sorted(NOT_DOCUMENTS))

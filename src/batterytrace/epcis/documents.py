@@ -18,6 +18,7 @@ from typing import IO, Any
 
 import orjson
 
+from batterytrace import json_input
 from batterytrace.epcis import json_ld, rules, schema
 from batterytrace.epcis import xml as xml_syntax
 from batterytrace.epcis.hash import event_hash, ignored_fields, prehash
@@ -27,7 +28,6 @@ from batterytrace.limits import EVENT_SIZE
 from batterytrace.workers import Pool
 
 _CHUNK = 1 << 20
-_DECODER = json.JSONDecoder()
 _WHITESPACE = " \t\n\r"
 
 
@@ -57,7 +57,8 @@ def decode(item: Item, index: int, namespaces: dict[str, str], check: bool = Tru
         try:
             obj = orjson.loads(item)
         except orjson.JSONDecodeError as exc:
-            raise InvalidDocument(f"event {index}: not representable JSON ({exc})") from None
+            problem = json_input.explain(item) or f"not representable JSON ({exc})"
+            raise InvalidDocument(f"event {index}: {problem}") from None
         schema_path = schema.configured() if check else None
         if schema_path is not None:
             try:
@@ -169,11 +170,7 @@ def parse_bytes(data: bytes) -> Document:
     if text.startswith(b"<"):
         doc = xml_syntax.read_document(data)
     else:
-        try:
-            obj = json.loads(data)
-        except ValueError as exc:
-            raise InvalidDocument(f"JSON not well-formed: {exc}") from None
-        doc = json_ld.document_from_json(obj)
+        doc = json_ld.document_from_json(json_input.loads(text, "document", InvalidDocument))
     rules.check_document(doc)
     return doc
 
@@ -189,12 +186,25 @@ class _JsonStream:
         self.offset = 0  # characters dropped from the front of buf
         self.eof = False
         self.last_text = ""  # the JSON text of the value _value() read last
+        # The scanner that cuts values out also finds repeated keys: a hook on each object
+        # (decision 019); events are decoded again, by orjson, where they are used.
+        self.repeated = False
+        self.decoder = json.JSONDecoder(
+            object_pairs_hook=self._pairs, parse_int=json_input.parse_int
+        )
 
     # -- buffer ------------------------------------------------------------------------------
 
     def _fill(self) -> bool:
         assert self.file is not None
-        chunk = self.file.read(_CHUNK)
+        try:
+            chunk = self.file.read(_CHUNK)
+        except UnicodeDecodeError as exc:
+            where = self.offset + len(self.buf)
+            raise InvalidDocument(
+                f"not UTF-8 after character {where}: byte 0x{exc.object[exc.start]:02x} "
+                f"({exc.reason})"
+            ) from None
         if not chunk:
             self.eof = True
             return False
@@ -219,19 +229,33 @@ class _JsonStream:
             raise self._error(f"expected {char!r}, found {self.buf[self.pos]!r}")
         self.pos += 1
 
-    def _value(self, index: int | None = None) -> Any:
-        """The next JSON value; for the event at ``index``, refused once its text is past the
-        event size limit, before it is decoded whole."""
+    def _pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            self.repeated = True
+        return obj
+
+    def _value(self, where: str, whole: bool = True, index: int | None = None) -> Any:
+        """The value at the cursor, read as :func:`json_input.loads` reads (``whole``) or only
+        checked for repeated keys (an event, read again where it is decoded); for the event at
+        ``index``, refused once its text is past the event size limit, before it is decoded."""
         self._peek()
         while True:
+            self.repeated = False
             try:
-                value, end = _DECODER.raw_decode(self.buf, self.pos)
+                value, end = self.decoder.raw_decode(self.buf, self.pos)
             except json.JSONDecodeError as exc:
                 if index is not None:
                     self._bound(index, len(self.buf) - self.pos, partial=True)
                 if self.eof or not self._fill():
                     raise self._error(exc.msg, exc.pos) from None
                 continue
+            except RecursionError:
+                at = self.offset + self.pos
+                raise InvalidDocument(
+                    f"{where} (character {at}): nested deeper than {json_input.MAX_DEPTH} levels "
+                    "(the limit)"
+                ) from None
             # a number at the end of the buffer may continue in the next chunk
             if end == len(self.buf) and not self.eof and self._fill():
                 continue
@@ -239,6 +263,8 @@ class _JsonStream:
                 self._bound(index, end - self.pos, partial=False)
             self.last_text = self.buf[self.pos : end]
             self.pos = end
+            if whole or self.repeated:
+                return json_input.loads(self.last_text, where, InvalidDocument)
             return value
 
     def _bound(self, index: int, size: int, partial: bool) -> None:
@@ -250,16 +276,24 @@ class _JsonStream:
         at = self.offset + (self.pos if pos is None else pos)
         return InvalidDocument(f"JSON not well-formed: {msg} (character {at})")
 
-    def _members(self) -> Iterator[str]:
-        """Keys of the object starting at the cursor; the caller consumes each value."""
+    def _members(self, where: str = "") -> Iterator[str]:
+        """Keys of the object starting at the cursor (``where`` in the document); the caller
+        consumes each value."""
         self._expect("{")
         if self._peek() == "}":
             self.pos += 1
             return
+        seen: set[str] = set()
         while True:
-            key = self._value()
+            key = self._value(where or "document", whole=False)
             if not isinstance(key, str):
                 raise self._error("object keys must be strings")
+            if key in seen:
+                raise InvalidDocument(
+                    f"{where}{'.' if where else ''}{key}: key repeated in one object (each is "
+                    "named once)"
+                )
+            seen.add(key)
             self._expect(":")
             yield key
             if self._peek() == ",":
@@ -281,7 +315,7 @@ class _JsonStream:
         for key in members:
             if key == "epcisBody":
                 break
-            top[key] = self._value()
+            top[key] = self._value(key)
         else:
             self.file.close()
             json_ld.header_from_json(top)  # names a wrong type or header member first
@@ -301,7 +335,7 @@ class _JsonStream:
                     for _ in self._body_events(DocumentKind.QUERY, skip=True):
                         pass
                 else:
-                    out[key] = self._value()
+                    out[key] = self._value(key)
             return out
         finally:
             self.file.close()
@@ -310,8 +344,8 @@ class _JsonStream:
         assert self.file is not None
         try:
             yield from self._body_events(header.kind, header=header)
-            for _key in members:  # members after epcisBody were read by header_members
-                self._value()
+            for key in members:  # members after epcisBody were read by header_members
+                self._value(key)
             if self._peek_end():
                 raise self._error("unexpected data after the document")
         finally:
@@ -331,25 +365,26 @@ class _JsonStream:
     ) -> Iterator[str]:
         """Event texts of the epcisBody object at the cursor (EPCISDocument or query document)."""
         found = False
-        for key in self._members():
+        for key in self._members("epcisBody"):
             if key == "eventList":
                 found = True
                 yield from self._event_list(skip)
             elif key == "queryResults":
-                for rkey in self._members():
+                results = "epcisBody.queryResults"
+                for rkey in self._members(results):
                     if rkey == "resultsBody":
-                        for bkey in self._members():
+                        for bkey in self._members(f"{results}.resultsBody"):
                             if bkey == "eventList":
                                 found = True
                                 yield from self._event_list(skip)
                             else:
-                                self._value()
+                                self._value(f"{results}.resultsBody.{bkey}")
                     else:
-                        value = self._value()
+                        value = self._value(f"{results}.{rkey}")
                         if header is not None:
                             json_ld.query_results_header(header, {rkey: value})
             else:
-                self._value()
+                self._value(f"epcisBody.{key}")
         if skip:
             return
         if not found:
@@ -366,7 +401,7 @@ class _JsonStream:
             self.pos += 1
             return
         for index in itertools.count():
-            self._value(index)
+            self._value(f"event {index}", whole=False, index=index)
             if not skip:
                 yield self.last_text
             if self._peek() == ",":

@@ -37,6 +37,7 @@ from batterytrace.epcis.model import (
 )
 from batterytrace.epcis.timestamps import check_offset, format_timestamp, parse_timestamp
 from batterytrace.errors import FieldError, InvalidDocument, event_error
+from batterytrace.json_input import MAX_DEPTH
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 _STANDARD_PREFIX_OF = {uri: prefix for prefix, uri in vocab.STANDARD_PREFIXES.items()}
@@ -147,38 +148,45 @@ def split_name(key: str, ns: Namespaces, field: str) -> tuple[str, str]:
 
 
 def _extension_nodes(
-    key: str, value: Any, ns: Namespaces, field: str, top: bool
+    key: str, value: Any, ns: Namespaces, field: str, top: bool, depth: int
 ) -> list[Extension]:
     if top or ":" in key:
         namespace, name = split_name(key, ns, field)
     else:
         namespace, name = "", key
     items = value if isinstance(value, list) else [value]
-    return [_extension_node(namespace, name, item, ns, field) for item in items]
+    return [_extension_node(namespace, name, item, ns, field, depth) for item in items]
 
 
-def _extension_node(namespace: str, name: str, value: Any, ns: Namespaces, field: str) -> Extension:
+def _extension_node(
+    namespace: str, name: str, value: Any, ns: Namespaces, field: str, depth: int
+) -> Extension:
     if isinstance(value, dict):
+        if depth >= MAX_DEPTH:  # before recursing: the hash and the stores recurse too
+            raise FieldError(field, f"nested deeper than {MAX_DEPTH} levels (the limit)")
         # An element with text and attributes/children (XML mixed content) keeps its text
         # under "@value", as a JSON-LD value object does.
         text = value.get("@value")
         if isinstance(text, dict | list):
             raise FieldError(field, f"{name}: @value must be a plain value")
         children = {k: v for k, v in value.items() if k != "@value"}
-        return Extension(namespace, name, text, _extensions(children, ns, field, top=False))
+        return Extension(
+            namespace, name, text, _extensions(children, ns, field, top=False, depth=depth + 1)
+        )
     if isinstance(value, list):
         raise FieldError(field, f"{name}: nested arrays cannot be expressed in EPCIS")
     return Extension(namespace, name, None if value == "" else value)
 
 
 def _extensions(
-    obj: Mapping[str, Any], ns: Namespaces, field: str, top: bool
+    obj: Mapping[str, Any], ns: Namespaces, field: str, top: bool, depth: int = 0
 ) -> tuple[Extension, ...]:
     out: list[Extension] = []
     for key, value in obj.items():
         if key == "@context":
             continue
-        out.extend(_extension_nodes(key, value, ns, f"{field}.{key}" if field else key, top))
+        where = f"{field}.{key}" if field else key
+        out.extend(_extension_nodes(key, value, ns, where, top, depth))
     return tuple(out)
 
 

@@ -65,6 +65,7 @@ from batterytrace.epcis.model import (
 )
 from batterytrace.epcis.timestamps import check_offset, format_timestamp, parse_timestamp
 from batterytrace.errors import FieldError, InvalidDocument, event_error
+from batterytrace.json_input import MAX_DEPTH
 
 EPCIS_NS = "urn:epcglobal:epcis:xsd:2"
 EPCIS_QUERY_NS = "urn:epcglobal:epcis-query:xsd:2"
@@ -491,6 +492,10 @@ def _typed(el: _Element, text: str) -> Scalar:
     if kind in ("integer", "int", "long"):
         if not _INTEGER.fullmatch(text):
             raise FieldError("", f"{text!r} is not an xsd:{kind}")
+        # counted before int(): Python refuses more than 4,300 digits with its own error
+        if len(text.lstrip("+-0")) > 20 or not -(2**63) <= int(text) < 2**64:
+            shown = text if len(text) <= 24 else f"{text[:24]}…"
+            raise FieldError("", f"xsd:{kind} {shown} is beyond the 64 bits stored")
         return int(text)
     if kind in ("double", "decimal", "float"):
         return _number(text, "")
@@ -659,8 +664,16 @@ class _Stream:
         parser: Iterable[tuple[str, _Element]] = etree.iterparse(
             source, events=("start", "end"), remove_comments=True, remove_pis=True
         )
+        depth = 0
         try:
-            yield from parser
+            for action, el in parser:
+                depth += 1 if action == "start" else -1
+                if depth > MAX_DEPTH:  # before the readers' recursion over an element's children
+                    raise InvalidDocument(
+                        f"line {el.sourceline}: {_display(el)}: elements nested deeper than "
+                        f"{MAX_DEPTH} levels (the limit)"
+                    )
+                yield action, el
         except etree.XMLSyntaxError as exc:
             raise InvalidDocument(_not_well_formed(exc)) from None
 

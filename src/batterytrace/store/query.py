@@ -337,9 +337,12 @@ class SimpleEventQuery:
         try:
             raw = base64.urlsafe_b64decode(self.token + "=" * (-len(self.token) % 4))
             obj = orjson.loads(raw)
-            after = (int(obj["a"][0]), int(obj["a"][1]))
-            returned = int(obj["n"])
+            after = (obj["a"][0], obj["a"][1])
+            returned = obj["n"]
             fingerprint = obj["q"]
+            # positions and counts as issued: SQL integers (a forged huge one is not)
+            if not all(type(v) is int and 0 <= v < 2**63 for v in (*after, returned)):
+                raise ValueError
         except (
             binascii.Error,
             ValueError,
