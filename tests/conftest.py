@@ -65,3 +65,19 @@ def repo(db_url: str, tmp_path: Path) -> Iterator[Repository]:
     repository.init()
     yield repository
     repository.close()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh SQLite store and signing key in ``tmp_path`` (cli.db, cli.key), made by the
+    command line's ``init``, where the commands under test find them (BATTERYTRACE_DB,
+    BATTERYTRACE_KEY)."""
+    from typer.testing import CliRunner
+
+    from batterytrace.cli import app
+
+    monkeypatch.setenv("BATTERYTRACE_DB", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("BATTERYTRACE_KEY", str(tmp_path / "cli.key"))
+    result = CliRunner().invoke(app, ["init"])
+    assert result.exit_code == 0 and "created" in result.output, result.output
+    return tmp_path

@@ -30,16 +30,6 @@ ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("BATTERYTRACE_DB", f"sqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setenv("BATTERYTRACE_KEY", str(tmp_path / "cli.key"))
-    result = runner.invoke(app, ["init"])
-    assert result.exit_code == 0, result.output
-    assert "created" in result.output
-    return tmp_path
-
-
 def test_init_keeps_an_existing_key(env: Path) -> None:
     key = (env / "cli.key").read_bytes()
     result = runner.invoke(app, ["init"])
@@ -710,12 +700,14 @@ def test_custody_balance_says_why_nothing_shows(env: Path) -> None:
     Repository().capture_document(Document(creationDate=T0, events=custody_chain()))
     quarter = runner.invoke(app, ["custody", "balance", PCAM, "--period", "2025-Q1", "--json"])
     assert quarter.exit_code == 0 and json.loads(quarter.stdout)["accounts"][0]["statements"] == []
-    assert quarter.stderr == (
+    assert quarter.stderr.splitlines()[-1] + "\n" == (
         f"note: the accounts of {PCAM} are yearly: none has a period 2025-Q1; their periods: 2025\n"
     )
-    assert runner.invoke(app, ["custody", "balance", PCAM, "--period", "2025"]).stderr == ""
+    assert (
+        "note:" not in runner.invoke(app, ["custody", "balance", PCAM, "--period", "2025"]).stderr
+    )
     by_name = runner.invoke(app, ["custody", "balance", "Precursor"])
-    assert by_name.stderr == (
+    assert by_name.stderr.splitlines()[-1] + "\n" == (
         f"note: no site has the identifier 'Precursor'; did you mean {PCAM} (precursor)?\n"
     )
     idle = runner.invoke(app, ["custody", "balance", CERTIFIED_MINE])

@@ -32,14 +32,6 @@ ALLOCATE = ["custody", "allocate", "urn:epc:class:lgtin:6111111.000101.P1", "low
 TRANSFER = ["custody", "transfer", SITE, "urn:epc:id:sgln:6111111.00400.0", "low-carbon"]
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("BATTERYTRACE_DB", f"sqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setenv("BATTERYTRACE_KEY", str(tmp_path / "cli.key"))
-    assert runner.invoke(app, ["init"]).exit_code == 0
-    return tmp_path
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [

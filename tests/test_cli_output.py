@@ -130,23 +130,17 @@ def test_libxml_errors_are_one_plain_line_with_the_place(tmp_path: Path) -> None
 
 def test_custody_balance_names_the_site_beside_its_identifier(tmp_path: Path) -> None:
     from batterytrace.epcis.model import Document
-    from batterytrace.masterdata import MasterData, Party, Site, SiteRole
     from batterytrace.repository import Repository
-    from factories import CUSTODY_RULES, PCAM, T0, custody_chain, write
+    from factories import CUSTODY_RULES, T0, custody_chain, custody_sites, write
 
     env = {"BATTERYTRACE_DB": f"sqlite:///{tmp_path / 'c.db'}",
            "BATTERYTRACE_KEY": str(tmp_path / "c.key")}  # fmt: skip
     assert runner.invoke(app, ["init"], env=env).exit_code == 0
     repo = Repository(env["BATTERYTRACE_DB"], Path(env["BATTERYTRACE_KEY"]))
-    data = MasterData()
-    data.add_party(Party("urn:epc:id:pgln:6111111.00000", "Managem", "MA"))
-    data.add_site(
-        Site(PCAM, "Precursor plant X", "urn:epc:id:pgln:6111111.00000", SiteRole.PRECURSOR, "MA")
-    )
-    repo.import_master_data(data, "test")
+    repo.import_master_data(custody_sites(), "test")  # the pCAM plant is named "precursor"
     rules = write(tmp_path / "rules.json", CUSTODY_RULES)
     assert runner.invoke(app, ["custody", "import", str(rules)], env=env).exit_code == 0
     repo.capture_document(Document(creationDate=T0, events=custody_chain()))
     table = runner.invoke(app, ["custody", "balance"], env=env).stdout
     rows = [line for line in table.splitlines() if "2025-Q1" in line]
-    assert rows and all("(Precursor plant X)" in line for line in rows), table
+    assert rows and all("(precursor)" in line for line in rows), table

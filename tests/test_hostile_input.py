@@ -25,13 +25,11 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("BATTERYTRACE_DB", f"sqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setenv("BATTERYTRACE_KEY", str(tmp_path / "cli.key"))
-    assert runner.invoke(app, ["init"]).exit_code == 0
+def env(env: Path) -> Path:
+    """The store of conftest's ``env``, holding examples/01."""
     first = runner.invoke(app, ["capture", str(EXAMPLES / "01-mine-to-sulfate.jsonld")])
     assert first.exit_code == 0, first.output
-    return tmp_path
+    return env
 
 
 def _stored(env: Path) -> int:

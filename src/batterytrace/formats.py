@@ -10,7 +10,9 @@ A failure is ``file: JSON path: rule`` (decision 021).
 
 from __future__ import annotations
 
+import csv
 import difflib
+import io
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -106,6 +108,21 @@ def checked(
     except ValidationError as exc:
         raise error(f"{source}: {describe(exc, at=at, model=model)}") from None
     return data
+
+
+def csv_table(text: str, error: type[BatteryTraceError], where: str = "") -> csv.DictReader[str]:
+    """A reader of the rows of ``text`` (CSV, RFC 4180), once the csv module can read all of it;
+    else ``error`` as ``where: line N: rule`` (a stray carriage return, a field over the csv
+    module's size limit)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for _ in reader:
+            pass
+    except csv.Error as exc:
+        raise error(
+            f"{where}{': ' if where else ''}line {reader.line_num}: not CSV ({exc})"
+        ) from None
+    return csv.DictReader(io.StringIO(text, newline=""))
 
 
 @contextmanager

@@ -325,9 +325,11 @@ class MasterData:
 
     @classmethod
     def from_csv(cls, tables: Mapping[str, str]) -> MasterData:
+        from batterytrace import formats
+
         obj: dict[str, list[dict[str, Any]]] = {}
         for kind in ("parties", "sites", "materials"):
-            rows = list(csv.DictReader(io.StringIO(tables.get(kind, ""))))
+            rows = list(formats.csv_table(tables.get(kind, ""), InvalidMasterData, kind))
             obj[kind] = [_unflatten(kind, row) for row in rows]
         return cls.from_json(obj)
 
@@ -564,7 +566,7 @@ def read_master_data(path: Path) -> MasterData:
 
 
 def _read(path: Path) -> MasterData:
-    from batterytrace.formats import MasterDataFormat, checked
+    from batterytrace.formats import MasterDataFormat, checked, csv_table
 
     if path.is_dir():
         tables = {kind: (path / f"{kind}.csv") for kind in ("parties", "sites", "materials")}
@@ -572,7 +574,7 @@ def _read(path: Path) -> MasterData:
             raise InvalidMasterData(f"{path}: no parties.csv, sites.csv or materials.csv")
         texts = {k: t.read_text(encoding="utf-8") for k, t in tables.items() if t.exists()}
         for kind, text in texts.items():
-            columns = next(csv.reader(io.StringIO(text)), [])
+            columns = csv_table(text, InvalidMasterData, str(tables[kind])).fieldnames or []
             unknown = [c for c in columns if c not in _CSV_COLUMNS[kind]]
             if unknown:
                 raise InvalidMasterData(

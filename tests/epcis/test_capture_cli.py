@@ -68,14 +68,6 @@ def _events_in(path: Path) -> int:
     return len((results["resultsBody"] if results else body)["eventList"])
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("BATTERYTRACE_DB", f"sqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setenv("BATTERYTRACE_KEY", str(tmp_path / "cli.key"))
-    assert runner.invoke(app, ["init"]).exit_code == 0
-    return tmp_path
-
-
 def _capture(*paths: Path) -> list[dict[str, Any]]:
     result = runner.invoke(app, ["capture", "--json", *map(str, paths)])
     assert result.exit_code == 0, result.output

@@ -20,8 +20,6 @@ Read from JSON (every section) or CSV (activities only, one row per datum); ever
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -501,7 +499,9 @@ def from_csv(text: str, source: str = "") -> Model:
     """Activities from CSV, one datum per row, columns ``site, period, kind, factor, amount,
     unit, mix, quality, note`` (``mix`` as ``factor:share;factor:share``); another column is
     refused."""
-    reader = csv.DictReader(io.StringIO(text))
+    from batterytrace.formats import csv_table
+
+    reader = csv_table(text, ActivityError, source)
     unknown = [c for c in reader.fieldnames or () if c not in ACTIVITY_FIELDS]
     if unknown:
         raise ActivityError(

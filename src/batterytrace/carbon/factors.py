@@ -128,7 +128,9 @@ class FactorSet:
 def read_csv(text: str, name: str, version: str) -> FactorSet:
     """The set in ``text``; every problem is a :class:`FactorError` naming the line, the column
     and the rule."""
-    reader = csv.DictReader(io.StringIO(text))
+    from batterytrace.formats import csv_table
+
+    reader = csv_table(text, FactorError)
     header = reader.fieldnames or []
     for column in _COLUMNS:
         if column not in header:
