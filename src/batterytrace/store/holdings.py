@@ -22,7 +22,7 @@ it. ``rebuild`` replays every stored event (the migration that adds the table do
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -46,16 +46,18 @@ WHERE e.seq BETWEEN {mark} AND {mark} AND k.seq BETWEEN {mark} AND {mark}
   AND (e.action IS NULL OR e.action <> 'DELETE')
 ORDER BY k.seq
 """
-# The (child, parent, seq) containment steps of the events up to a seq, from ``values``.
-_EDGES_FROM = (
-    "SELECT c.value, p.value, c.seq FROM event_key c"
-    + """
-{join} event e ON e.seq = c.seq AND (e.action IS NULL OR e.action <> 'DELETE')
-    AND e.event_type IN ('AggregationEvent', 'AssociationEvent')
-{join} event_key p ON p.seq = c.seq AND p.role = 'parentID'
-WHERE c.role = 'childEPC' AND c.value IN ({marks}) AND c.seq <= {mark}
+# The events before a seq that stated some of ``values`` as a child, and the parents of some
+# events (those containment steps count). Two plain lookups: joined, PostgreSQL finds the
+# parent of each step by walking the whole parentID range of the primary key.
+_AS_CHILD = """
+SELECT value, seq FROM event_key WHERE role = 'childEPC' AND value IN ({marks}) AND seq < {mark}
 """
-)
+_PARENTS = """
+SELECT p.seq, p.value FROM event_key p
+{join} event e ON e.seq = p.seq AND (e.action IS NULL OR e.action <> 'DELETE')
+    AND e.event_type IN ('AggregationEvent', 'AssociationEvent')
+WHERE p.role = 'parentID' AND p.seq IN ({marks})
+"""
 # Every object inside a container at any level, by the same containment steps the holdings
 # count (a pack's modules at 1, their cells at 2), with the fewest steps to it.
 _BELOW = f"""
@@ -88,6 +90,9 @@ ON CONFLICT (source, container_class, container) DO UPDATE SET
 """
 
 
+_Events = dict[int, tuple[str, dict[str, list[str]]]]  # seq -> (event type, role -> values)
+
+
 class _Holdings(Driver):
     """The holdings of one batch of events, kept in memory and written once at the end: what
     the events before the batch recorded (containment steps, made items, the holdings of the
@@ -95,20 +100,30 @@ class _Holdings(Driver):
     order. Writes to the table ``holding`` or to one of the same shape (``verify`` derives the
     holdings again into a temporary table)."""
 
-    def __init__(self, conn: Connection, table: str, last: int, starts: set[str]) -> None:
+    def __init__(self, conn: Connection, table: str, first: int, last: int, batch: _Events) -> None:
         super().__init__(conn)
         self.table = table
         self.last = last
-        # child -> (parent, seq) of every containment step up to ``last`` above ``starts``
+        # child -> (parent, seq) of every containment step up to ``last`` above the batch's
+        # objects: the batch's own from memory, earlier ones read a level at a time
         self.edges: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        seen, frontier = set(starts), sorted(starts)
+        for seq, (kind, roles) in batch.items():
+            for parent in roles.get("parentID", []) if kind != "TransformationEvent" else []:
+                for child in roles.get("childEPC", []):
+                    self.edges[child].append((parent, seq))
+        seen = {v for _, roles in batch.values() for vs in roles.values() for v in vs}
+        frontier = sorted(seen)
         for _ in range(_MAX_LEVELS):
-            parents: set[str] = set()
-            for child, parent, seq in self._in(_EDGES_FROM, frontier, last):
-                self.edges[child].append((parent, seq))
-                parents.add(parent)
-            frontier = sorted(parents - seen)
-            seen |= parents
+            steps = self._in(_AS_CHILD, frontier, first)
+            parents = self._in(_PARENTS, sorted({seq for _, seq in steps}))
+            above: dict[int, list[str]] = defaultdict(list)
+            for seq, parent in parents:
+                above[seq].append(parent)
+            for child, seq in steps:
+                self.edges[child] += [(parent, seq) for parent in above.get(seq, ())]
+            new = {parent for _, parent in parents} - seen
+            seen |= new
+            frontier = sorted(new)
             if not frontier:
                 break
         self.made: dict[str, list[int]] = defaultdict(list)  # item -> seqs of events making it
@@ -125,7 +140,7 @@ class _Holdings(Driver):
         for container, source, cls, items, level in self._in(_HELD, values, table=self.table):
             self.held[container][(source, cls)] = [items, level]
 
-    def _in(self, sql: str, values: list[str], *after: int, **names: str) -> list[Any]:
+    def _in(self, sql: str, values: Sequence[Any], *after: int, **names: str) -> list[Any]:
         """The rows of ``sql`` for ``values`` in its ``{marks}``, a chunk at a time."""
         rows: list[Any] = []
         for at in range(0, len(values), _IN_CHUNK):
@@ -173,13 +188,12 @@ def record(conn: Connection, first: int, last: int, table: str = "holding") -> N
     """Update the holdings (in ``table``) with the events ``first``..``last`` (ledger seqs), in
     order."""
     driver = Driver(conn)
-    events: dict[int, tuple[str, dict[str, list[str]]]] = {}
+    events: _Events = {}
     for seq, kind, role, value in driver.rows(_CHANGES, (first, last, first, last)):
         events.setdefault(seq, (kind, defaultdict(list)))[1][role].append(value)
     if not events:
         return
-    values = {v for _, roles in events.values() for vs in roles.values() for v in vs}
-    sql = _Holdings(conn, table, last, values)
+    sql = _Holdings(conn, table, first, last, events)
     sql.load({v for _, roles in events.values() for v in roles.get("childEPC", [])})
     for seq, (kind, roles) in events.items():
         if kind == "TransformationEvent":
