@@ -13,10 +13,11 @@ DELETEs, ever recorded (a cell later taken out of a module was in it). Each dist
 parent) pair counts once, however many events state it. An item counts once per path; where
 each object has one container per level, as in a pack, that is the number of items.
 
-The table is kept at capture, event by event in ledger order, so it is the same whatever order
-events arrive in: a new item reaches every container its item is already in; a new
-(child, parent) pair brings what the child holds to the parent and to every container above
-it. ``rebuild`` replays every stored event (the migration that adds the table does that).
+The table is kept at capture, event by event in ledger order (a batch at a time in memory,
+written once per batch), so it is the same whatever order events arrive in: a new item
+reaches every container its item is already in; a new (child, parent) pair brings what the
+child holds to the parent and to every container above it. ``rebuild`` replays every stored
+event (the migration that adds the table does that).
 """
 
 from __future__ import annotations
