@@ -13,10 +13,11 @@ DELETEs, ever recorded (a cell later taken out of a module was in it). Each dist
 parent) pair counts once, however many events state it. An item counts once per path; where
 each object has one container per level, as in a pack, that is the number of items.
 
-The table is kept at capture, event by event in ledger order, so it is the same whatever order
-events arrive in: a new item reaches every container its item is already in; a new
-(child, parent) pair brings what the child holds to the parent and to every container above
-it. ``rebuild`` replays every stored event (the migration that adds the table does that).
+The table is kept at capture, event by event in ledger order (a batch at a time in memory,
+written once per batch), so it is the same whatever order events arrive in: a new item
+reaches every container its item is already in; a new (child, parent) pair brings what the
+child holds to the parent and to every container above it. ``rebuild`` replays every stored
+event (the migration that adds the table does that).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from batterytrace.trace.lineage import item_class
 
 _MAX_LEVELS = 32  # containment deeper than this is a cycle, not a supply chain
 _REPLAY_CHUNK = 20_000  # events per read when ``rebuild`` replays the store
+_IN_CHUNK = 500  # values per IN (...) list
 
 # The containment steps and item-making outputs of a range of events, in ledger order. The
 # range is stated on both tables: without it on event_key, PostgreSQL walks a role's whole
@@ -45,35 +47,18 @@ WHERE e.seq BETWEEN {mark} AND {mark} AND k.seq BETWEEN {mark} AND {mark}
   AND (e.action IS NULL OR e.action <> 'DELETE')
 ORDER BY k.seq
 """
-# (child, parent) pairs among ``values`` that an earlier event recorded.
-_EDGE = """
-{join} event e ON e.seq = c.seq AND (e.action IS NULL OR e.action <> 'DELETE')
+# The events before a seq that stated some of ``values`` as a child, and the parents of some
+# events (those containment steps count). Two plain lookups: joined, PostgreSQL finds the
+# parent of each step by walking the whole parentID range of the primary key.
+_AS_CHILD = """
+SELECT value, seq FROM event_key WHERE role = 'childEPC' AND value IN ({marks}) AND seq < {mark}
+"""
+_PARENTS = """
+SELECT p.seq, p.value FROM event_key p
+{join} event e ON e.seq = p.seq AND (e.action IS NULL OR e.action <> 'DELETE')
     AND e.event_type IN ('AggregationEvent', 'AssociationEvent')
-{join} event_key p ON p.seq = c.seq AND p.role = 'parentID'
+WHERE p.role = 'parentID' AND p.seq IN ({marks})
 """
-_KNOWN_EDGES = (
-    "SELECT c.value FROM event_key c" + _EDGE
-    + " WHERE c.role = 'childEPC' AND c.value IN ({marks}) AND c.seq < {mark}"
-    + " AND p.value = {mark}"
-)  # fmt: skip
-# Every container above ``values`` (edges of earlier events), with the fewest steps to it.
-_ABOVE = (
-    """
-WITH RECURSIVE up(start, node, steps) AS (
-    SELECT c.value, p.value, 1 FROM event_key c"""
-    + _EDGE
-    + """
-    WHERE c.role = 'childEPC' AND c.value IN ({marks}) AND c.seq < {mark}
-    UNION
-    SELECT up.start, p.value, up.steps + 1 FROM up
-    {join} event_key c ON c.role = 'childEPC' AND c.value = up.node AND c.seq < {mark}"""
-    + _EDGE
-    + f"""
-    WHERE up.steps < {_MAX_LEVELS}
-)
-SELECT start, node, min(steps) FROM up GROUP BY start, node
-"""
-)
 # Every object inside a container at any level, by the same containment steps the holdings
 # count (a pack's modules at 1, their cells at 2), with the fewest steps to it.
 _BELOW = f"""
@@ -89,11 +74,13 @@ WITH RECURSIVE down(node, steps) AS (
 )
 SELECT node, min(steps) FROM down WHERE steps > 0 GROUP BY node ORDER BY min(steps), node
 """
-# What each child brings: itself when an earlier event made it, and what it holds.
-_HELD_BY = """
-SELECT seq, 1, 0 FROM event_key WHERE role = 'outputEPC' AND value IN ({marks}) AND seq < {mark}
-UNION ALL
-SELECT source, items, level FROM {table} WHERE container IN ({marks})
+# The events up to a seq that made some of ``values``.
+_MADE = """
+SELECT value, seq FROM event_key WHERE role = 'outputEPC' AND value IN ({marks}) AND seq <= {mark}
+"""
+# What some containers hold.
+_HELD = """
+SELECT container, source, container_class, items, level FROM {table} WHERE container IN ({marks})
 """
 _ADD = """
 INSERT INTO {table} (source, container_class, container, items, level)
@@ -104,36 +91,117 @@ ON CONFLICT (source, container_class, container) DO UPDATE SET
 """
 
 
-class _Holdings(Driver):
-    """The statements of one connection, writing to the table ``holding`` or to one of the
-    same shape (``verify`` derives the holdings again into a temporary table)."""
+_Events = dict[int, tuple[str, dict[str, list[str]]]]  # seq -> (event type, role -> values)
 
-    def __init__(self, conn: Connection, table: str) -> None:
+
+class _Holdings(Driver):
+    """The holdings of one batch of events, kept in memory and written once at the end: what
+    the events before the batch recorded (containment steps, made items, the holdings of the
+    batch's children) is read in a few queries, each event then updates the memory in ledger
+    order. Writes to the table ``holding`` or to one of the same shape (``verify`` derives the
+    holdings again into a temporary table)."""
+
+    def __init__(self, conn: Connection, table: str, first: int, last: int, batch: _Events) -> None:
         super().__init__(conn)
         self.table = table
+        self.last = last
+        # child -> (parent, seq) of every containment step up to ``last`` above the batch's
+        # objects: the batch's own from memory, earlier ones read a level at a time
+        self.edges: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for seq, (kind, roles) in batch.items():
+            for parent in roles.get("parentID", []) if kind != "TransformationEvent" else []:
+                for child in roles.get("childEPC", []):
+                    self.edges[child].append((parent, seq))
+        seen = {v for _, roles in batch.values() for vs in roles.values() for v in vs}
+        frontier = sorted(seen)
+        for _ in range(_MAX_LEVELS):
+            steps = self._in(_AS_CHILD, frontier, first)
+            parents = self._in(_PARENTS, sorted({seq for _, seq in steps}))
+            above: dict[int, list[str]] = defaultdict(list)
+            for seq, parent in parents:
+                above[seq].append(parent)
+            for child, seq in steps:
+                self.edges[child] += [(parent, seq) for parent in above.get(seq, ())]
+            new = {parent for _, parent in parents} - seen
+            seen |= new
+            frontier = sorted(new)
+            if not frontier:
+                break
+        self.made: dict[str, list[int]] = defaultdict(list)  # item -> seqs of events making it
+        # container -> (source, container class) -> [items, level]: for the children of the
+        # batch, what the table holds plus what the batch added; for the rest, what it added
+        self.held: dict[str, dict[tuple[int, str], list[int]]] = defaultdict(dict)
+        self.added: dict[tuple[int, str, str], list[int]] = {}
 
+    def load(self, children: set[str]) -> None:
+        """Read which earlier events made ``children`` and what they hold."""
+        values = sorted(children)
+        for value, seq in self._in(_MADE, values, self.last):
+            self.made[value].append(seq)
+        for container, source, cls, items, level in self._in(_HELD, values, table=self.table):
+            self.held[container][(source, cls)] = [items, level]
 
-def _add(sql: _Holdings, rows: list[tuple[int, str, int, int]]) -> None:
-    """Add (source, container, items, level) rows, each under its container's class."""
-    sql.many(
-        _ADD,
-        [(s, item_class(c) if level else c, c, n, level) for s, c, n, level in rows],
-        table=sql.table,
-    )
+    def _in(self, sql: str, values: Sequence[Any], *after: int, **names: str) -> list[Any]:
+        """The rows of ``sql`` for ``values`` in its ``{marks}``, a chunk at a time."""
+        rows: list[Any] = []
+        for at in range(0, len(values), _IN_CHUNK):
+            chunk = values[at : at + _IN_CHUNK]
+            rows += self.rows(sql, (*chunk, *after), len(chunk), **names)
+        return rows
+
+    def add(self, rows: list[tuple[int, str, int, int]]) -> None:
+        """Add (source, container, items, level) rows, each under its container's class."""
+        for source, container, items, level in rows:
+            cls = item_class(container) if level else container
+            for store in (
+                self.held[container].setdefault((source, cls), [0, level]),
+                self.added.setdefault((source, cls, container), [0, level]),
+            ):
+                store[0] += items
+                store[1] = min(store[1], level)
+
+    def above(self, start: str, seq: int) -> dict[str, int]:
+        """Every container above ``start`` by the steps of events before ``seq``, with the
+        fewest steps to it."""
+        steps: dict[str, int] = {}
+        frontier = {start}
+        for level in range(1, _MAX_LEVELS + 1):
+            frontier = {
+                parent
+                for child in frontier
+                for parent, at in self.edges.get(child, ())
+                if at < seq and parent not in steps
+            }
+            if not frontier:
+                break
+            steps.update(dict.fromkeys(frontier, level))
+        return steps
+
+    def write(self) -> None:
+        self.many(
+            _ADD,
+            [(s, cls, c, n, level) for (s, cls, c), (n, level) in self.added.items()],
+            table=self.table,
+        )
 
 
 def record(conn: Connection, first: int, last: int, table: str = "holding") -> None:
     """Update the holdings (in ``table``) with the events ``first``..``last`` (ledger seqs), in
     order."""
-    sql = _Holdings(conn, table)
-    events: dict[int, tuple[str, dict[str, list[str]]]] = {}
-    for seq, kind, role, value in sql.rows(_CHANGES, (first, last, first, last)):
+    driver = Driver(conn)
+    events: _Events = {}
+    for seq, kind, role, value in driver.rows(_CHANGES, (first, last, first, last)):
         events.setdefault(seq, (kind, defaultdict(list)))[1][role].append(value)
+    if not events:
+        return
+    sql = _Holdings(conn, table, first, last, events)
+    sql.load({v for _, roles in events.values() for v in roles.get("childEPC", [])})
     for seq, (kind, roles) in events.items():
         if kind == "TransformationEvent":
             _made(sql, seq, roles.get("outputEPC", []))
         elif roles.get("parentID") and roles.get("childEPC"):
             _contained(sql, seq, roles["parentID"][0], roles["childEPC"])
+    sql.write()
 
 
 def _made(sql: _Holdings, seq: int, items: list[str]) -> None:
@@ -141,43 +209,41 @@ def _made(sql: _Holdings, seq: int, items: list[str]) -> None:
     container they are already in."""
     if not items:
         return
-    _add(sql, [(seq, cls, n, 0) for cls, n in Counter(map(item_class, items)).items()])
+    sql.add([(seq, cls, n, 0) for cls, n in Counter(map(item_class, items)).items()])
     count: dict[str, int] = defaultdict(int)
     level: dict[str, int] = {}
-    for _, container, steps in _above(sql, items, seq):
-        count[container] += 1
-        level[container] = min(level.get(container, steps), steps)
-    _add(sql, [(seq, c, n, level[c]) for c, n in count.items()])
+    for item in items:
+        for container, steps in sql.above(item, seq).items():
+            count[container] += 1
+            level[container] = min(level.get(container, steps), steps)
+    sql.add([(seq, c, n, level[c]) for c, n in count.items()])
 
 
 def _contained(sql: _Holdings, seq: int, parent: str, children: list[str]) -> None:
     """A (child, parent) pair new in event ``seq`` brings what the child holds (itself, if it
     is an item) to the parent and every container above it."""
-    children = list(dict.fromkeys(children))
-    known = {row[0] for row in sql.rows(_KNOWN_EDGES, (*children, seq, parent), len(children))}
-    new = [c for c in children if c not in known]
-    if not new:
-        return
+    new = [
+        c
+        for c in dict.fromkeys(children)
+        if not any(p == parent and at < seq for p, at in sql.edges.get(c, ()))
+    ]
     brought: dict[int, list[int]] = {}
-    for source, items, level in sql.rows(_HELD_BY, (*new, seq, *new), len(new), table=sql.table):
-        total, lowest = brought.get(source, [0, level])
-        brought[source] = [total + items, min(lowest, level)]
+    for child in new:
+        held = [(s, 1, 0) for s in sql.made.get(child, ()) if s < seq]
+        held += [(s, n, level) for (s, _), (n, level) in sql.held.get(child, {}).items()]
+        for source, items, level in held:
+            total, lowest = brought.get(source, [0, level])
+            brought[source] = [total + items, min(lowest, level)]
     if not brought:
         return
-    targets = [(parent, 0)] + [(node, steps) for _, node, steps in _above(sql, [parent], seq)]
-    _add(
-        sql,
+    targets = [(parent, 0), *sql.above(parent, seq).items()]
+    sql.add(
         [
             (source, node, items, level + 1 + steps)
             for source, (items, level) in brought.items()
             for node, steps in targets
-        ],
+        ]
     )
-
-
-def _above(sql: _Holdings, values: list[str], seq: int) -> Sequence[Any]:
-    """(start, container, steps) for every container above ``values`` in events before seq."""
-    return sql.rows(_ABOVE, (*values, seq, seq), len(values))
 
 
 def rebuild(
