@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -620,9 +621,9 @@ def masterdata_show() -> None:
     out.print(materials)
 
 
-def _site_names(repo: Repository) -> Callable[[str], str]:
-    """``id (name)`` for a site or party of the master data, in any identifier form; other
-    identifiers as they are."""
+def _named(repo: Repository) -> Callable[[str], str]:
+    """``id (name)`` for a site or party of the stored master data, in any identifier form;
+    unknown identifiers as they are. The one helper every table naming sites or parties uses."""
     from batterytrace.trace.lineage import node_id
 
     data = repo.master_data()
@@ -632,9 +633,27 @@ def _site_names(repo: Repository) -> Callable[[str], str]:
         names[identifier] = name
         with contextlib.suppress(BatteryTraceError, ValueError):  # a URI that is no GS1 key
             names[node_id(identifier)] = name
-    return lambda identifier: (
-        f"{identifier} ({names[identifier]})" if identifier in names else identifier
-    )
+
+    def named(identifier: str) -> str:
+        name = names.get(identifier)
+        if name is None:
+            with contextlib.suppress(BatteryTraceError, ValueError):
+                name = names.get(node_id(identifier))
+        return identifier if name is None else f"{identifier} ({name})"
+
+    return named
+
+
+# a site or party named in a sentence
+_PLACE = re.compile(
+    r"urn:epc:id:(?:sgln|pgln):[0-9A-Za-z.\-]*[0-9A-Za-z\-]"
+    r"|https://id\.gs1\.org/41[47]/[0-9]{13}(?:/254/[0-9A-Za-z\-]+)?"  # GS1 Digital Link 1.2
+)
+
+
+def _named_in(named: Callable[[str], str], text: str) -> str:
+    """``text`` with each site or party identifier in it named (``id (name)``)."""
+    return _PLACE.sub(lambda m: named(m.group()), text)
 
 
 def _read_json(source: Path, error: type[BatteryTraceError]) -> Any:
@@ -721,7 +740,7 @@ def custody_balance(
         "site", "claim", "el.", "period", "opening", "credits", "debits", "losses", "expired",
         "closing", "carried", title="mass-balance accounts (kg of element)",
     )  # fmt: skip
-    named = _site_names(repo)
+    named = _named(repo)
     for a, s in rows:
         figures = (s.opening, s.credits, s.debits, s.losses, s.expired, s.closing)
         carried = "open" if s.carried is None else f"{s.carried:,.3f}"
@@ -764,6 +783,7 @@ def custody_report(
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     out.print(f"{node}: {len(claims)} claims" + ("" if claims else " (none carried)"))
+    named = _named(repo)
     for c in claims:
         figures = ", ".join(
             ("unknown kg" if v["kg"] is None else f"{v['kg']:.6g} kg")
@@ -774,9 +794,9 @@ def custody_report(
         )
         out.print(f"  {c['claim']}: {figures}", soft_wrap=True)
         for why in c["backing"]:
-            out.print(f"    backed by {why}", soft_wrap=True)
+            out.print(f"    backed by {_named_in(named, why)}", soft_wrap=True)
     for note in notes:
-        out.print(f"  note: {note['event']}: {note['text']}", soft_wrap=True)
+        out.print(f"  note: {note['event']}: {_named_in(named, note['text'])}", soft_wrap=True)
 
 
 _AT = typer.Option(
@@ -1005,7 +1025,8 @@ def contract_status(
     repo = _repository()
     table = intensities(intensity)
     when = parse_moment(as_of, "--as-of") if as_of else None
-    state = repo.deliveries()
+    with _working("contract status"):
+        state = repo.deliveries()
     chosen = [a for a in state.agreements if contract in (None, a.id)]
     if contract is not None and not chosen:
         raise ContractError(f"contract: {contract!r} is not a stored agreement")
@@ -1019,8 +1040,9 @@ def contract_status(
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     out.print(f"as of {moment.isoformat()} ({source})", soft_wrap=True)
+    named = _named(repo)
     for report in reports:
-        _print_contract(report)
+        _print_contract(report, named)
     for finding in findings:
         err.print(_flag("finding:", f"{finding['event']}: {finding['text']}"), soft_wrap=True)
 
@@ -1059,11 +1081,12 @@ def _contract_report(
     }  # fmt: skip
 
 
-def _print_contract(report: dict[str, Any]) -> None:
+def _print_contract(report: dict[str, Any], named: Callable[[str], str]) -> None:
     a, annual = report["agreement"], report["annual"]
     element = a["element"]
     out.print(
-        f"{a['id']}: {a['seller']} -> {a['buyer']}, {a['product']}, {a['deliveryTerms']}; "
+        f"{a['id']}: {named(a['seller'])} -> {named(a['buyer'])}, {a['product']}, "
+        f"{a['deliveryTerms']} at {named(a['deliverySite'])}; "
         f"{a['annualKg'] / 1000:,.0f} t a year {a['startYear']}-{a['startYear'] + a['years'] - 1} "
         f"(±{a['tolerance']:.0%}), {a['elementFraction']:.2%} {element} ({a['fractionSource']})",
         soft_wrap=True,
