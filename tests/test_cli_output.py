@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from batterytrace.cli import app
@@ -151,6 +152,36 @@ def test_readme_examples_run_as_printed(tmp_path: Path, monkeypatch: pytest.Monk
             assert not result.stdout.rstrip().endswith(" 0 events"), result.stdout
             assert result.stdout.rstrip().splitlines()[-1].split()[0] != "0"
     assert (tmp_path / "batterytrace.db").exists()
+    # the README undid the carbon import last; the --help examples of targets need it again
+    assert runner.invoke(app, ["carbon", "import", "scenario/carbon.json"]).exit_code == 0
+    for args in _help_examples():
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
+        if args[0] == "events":
+            assert result.stdout.rstrip().splitlines()[-1].split()[0] != "0", result.stdout
+
+
+def _help(*path: str) -> dict[str, str]:
+    """The --help text of each option and argument of a command, by parameter name."""
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    return {str(p.name): getattr(p, "help", None) or "" for p in command.params}
+
+
+def _help_examples() -> list[list[str]]:
+    """The commands the --help texts give as examples, taken from the texts as printed."""
+    query = _help("events")["params"].split("e.g. ", 1)[1].split(";", 1)[0]
+    levers = _help("targets")["what_if"].split(":", 1)[1].split("(", 1)[0]
+    periods = _help("custody", "balance")["period"].split(":", 1)[1]
+    moment = _help("custody", "allocate")["at"].split("zone (", 1)[1].split(")", 1)[0]
+    lot, site = PLACEHOLDERS["LOT"], PLACEHOLDERS["SGLN"]
+    return [
+        ["custody", "allocate", lot, "low-carbon", "--site", site, "--co", "1", "--at", moment],
+        ["events", *query.split()],
+        *(["targets", "--what-if", lever] for lever in levers.replace(",", " ").split()),
+        *(["custody", "balance", "--period", p] for p in periods.strip(" .").split(", ")),
+    ]
 
 
 def test_hash_takes_several_files_each_under_its_name() -> None:

@@ -292,9 +292,10 @@ def events(
         list[str] | None,
         typer.Argument(
             help="SimpleEventQuery parameters as NAME=VALUE (lists comma-separated), e.g. "
-            "eventType=ObjectEvent EQ_bizStep=shipping MATCH_epc=urn:epc:idpat:sgtin:0614141.*.* "
+            "eventType=ObjectEvent EQ_bizStep=shipping "
+            "MATCH_anyEPCClass=urn:epc:idpat:sgtin:6111111.000201.* "
             "GE_eventTime=2025-01-01T00:00:00Z orderBy=eventTime orderDirection=ASC perPage=50 "
-            "eventCountLimit=100 nextPageToken=..."
+            "eventCountLimit=100; the next page: nextPageToken=TOKEN (as a page prints it)"
         ),
     ] = None,
     count: Annotated[
