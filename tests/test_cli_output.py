@@ -302,3 +302,8 @@ def test_contract_status_and_custody_report_name_parties_and_sites(
     site = "https://id.gs1.org/414/3012345001007"  # the precursor plant, as the report names it
     at = [line for line in report.splitlines() if site in line]
     assert at and all((f"{site} ({precursor['name']})" in line) is master_data for line in at)
+    if master_data:  # the party of each site in `masterdata show`
+        shown = runner.invoke(app, ["masterdata", "show"], env=env).stdout
+        owner = precursor["party"]
+        row = next(line for line in shown.splitlines() if precursor["id"] in line)
+        assert f"{owner} ({party[owner]})" in row, row

@@ -606,10 +606,11 @@ def masterdata_show() -> None:
     """List parties, sites and materials with their element fractions."""
     from batterytrace.masterdata import ELEMENTS
 
-    data = _repository().master_data()
+    repo = _repository()
+    data, named = repo.master_data(), _named(repo)
     sites = Table("site", "name", "role", "country", "party", title="sites")
     for s in data.sites.values():
-        sites.add_row(s.id, s.name, s.role.value, s.country, s.party)
+        sites.add_row(s.id, s.name, s.role.value, s.country, named(s.party))
     materials = Table("material", "name", "kind", *ELEMENTS, "source", title="materials (kg/kg)")
     for m in data.materials.values():
         shown = [m.fraction(e) for e in ELEMENTS]
