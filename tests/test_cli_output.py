@@ -175,8 +175,10 @@ def _help_examples() -> list[list[str]]:
     levers = _help("targets")["what_if"].split(":", 1)[1].split("(", 1)[0]
     periods = _help("custody", "balance")["period"].split(":", 1)[1]
     moment = _help("custody", "allocate")["at"].split("zone (", 1)[1].split(")", 1)[0]
+    field = _help("hash")["ignore_field"].split("(e.g. ", 1)[1].split(")", 1)[0]
     lot, site = PLACEHOLDERS["LOT"], PLACEHOLDERS["SGLN"]
     return [
+        ["hash", "--ignore-field", field, "examples/01-mine-to-sulfate.jsonld"],
         ["custody", "allocate", lot, "low-carbon", "--site", site, "--co", "1", "--at", moment],
         ["events", *query.split()],
         *(["targets", "--what-if", lever] for lever in levers.replace(",", " ").split()),
