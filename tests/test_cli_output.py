@@ -62,21 +62,24 @@ def test_check_says_when_it_is_done_on_stderr_when_not_a_terminal(store: Path) -
     assert "checking element mass balances: done in" in result.stderr
 
 
-def _shell_words(command: str) -> list[str]:
+def _shell_words(command: str, optional: bool = False) -> list[str]:
     """``command`` split as the shell would (no quoting in the README), its optional
-    ``[...]`` parts left out."""
+    ``[...]`` parts left out, or given (``optional``: the first of ``a|b``, no ``...``)."""
     words, depth = [], 0
     for word in command.split():
         opened = depth > 0 or word.startswith("[")
         depth += word.count("[") - word.count("]")
         if not opened:
             words.append(word)
+        elif optional and word.strip("[]") != "...":
+            words.append(word.strip("[]").split("|", 1)[0])
     return words
 
 
-def _readme_commands() -> list[list[str]]:
+def _readme_commands(optional: bool = False) -> list[list[str]]:
     """Every command of the README's command-line block, in order: each line starting with
-    ``batterytrace`` (several per line when separated by ``;``), comments left out."""
+    ``batterytrace`` (several per line when separated by ``;``), comments left out; with
+    ``optional``, only those that have optional parts, with them."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     block = text.split("## Command line", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
     found = []
@@ -84,9 +87,10 @@ def _readme_commands() -> list[list[str]]:
         if not line.startswith("batterytrace "):
             continue
         for command in line.split("#", 1)[0].split(";"):
-            words = _shell_words(command)
+            words = _shell_words(command, optional)
             assert words[0] == "batterytrace", line
-            found.append(words[1:])
+            if not optional or "[" in command:
+                found.append(words[1:])
     return found
 
 
@@ -99,13 +103,17 @@ PLACEHOLDERS = {
     "SITE": "urn:epc:id:sgln:3012345.00100.0",  # the precursor plant
     "SGLN": "urn:epc:id:sgln:3012345.00100.0",
     "ID": "urn:epc:class:lgtin:3012345.000810.P2026-0000",  # pact export: a lot (per kg)
+    "name@version": "batterytrace@2026.1",  # the shipped factor set
 }
+AGREEMENT = "https://batterytrace.org/agreement/renault-managem-2022"  # the scenario's
 
 
 def _placeholder(word: str, printed: list[str]) -> str:
     if word == "ID" and printed[:2] == ["carbon", "remove"]:  # the import `carbon list` shows
         listed = runner.invoke(app, ["carbon", "list", "--json"])
         return str(json.loads(listed.stdout)[-1]["id"])
+    if word == "ID" and printed[:2] == ["contract", "status"]:
+        return AGREEMENT
     return PLACEHOLDERS.get(word, word)
 
 
@@ -136,9 +144,14 @@ def test_readme_examples_run_as_printed(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.delenv("BATTERYTRACE_DB", raising=False)
     monkeypatch.delenv("BATTERYTRACE_KEY", raising=False)
     (tmp_path / "examples").symlink_to(ROOT / "examples")
+    shipped = ROOT / "src" / "batterytrace" / "contracts" / "cobalt_intensity.csv"
+    (tmp_path / "kg-co-per-kwh.csv").write_bytes(shipped.read_bytes())  # a user's own table
     commands = _readme_commands()
     assert len(commands) >= 35
-    for printed in commands:
+    # then each line with optional parts once more, with them (the carbon model back first)
+    again = [["carbon", "import", "scenario/carbon.json"], *_readme_commands(optional=True)]
+    assert len(again) >= 15
+    for printed in commands + again:
         if tuple(printed[:2]) in NOT_RUN:
             continue
         args = [_placeholder(w, printed) for w in _glob(printed, tmp_path)]
@@ -146,14 +159,13 @@ def test_readme_examples_run_as_printed(tmp_path: Path, monkeypatch: pytest.Monk
             args += SCENARIO_SCALE
         result = runner.invoke(app, args)
         assert result.exit_code == 0, (printed, result.output)
-        if printed[:2] == ["pact", "export"]:  # the supplier file `pact import` names
-            (tmp_path / "supplier-pcf.json").write_text(result.stdout, encoding="utf-8")
+        supplier = tmp_path / "supplier-pcf.json"  # the file `pact import` names: the first
+        if printed[:2] == ["pact", "export"] and not supplier.exists():  # export (PACT v3)
+            supplier.write_text(result.stdout, encoding="utf-8")
         if any(a.startswith("MATCH_") for a in args):
             assert not result.stdout.rstrip().endswith(" 0 events"), result.stdout
             assert result.stdout.rstrip().splitlines()[-1].split()[0] != "0"
     assert (tmp_path / "batterytrace.db").exists()
-    # the README undid the carbon import last; the --help examples of targets need it again
-    assert runner.invoke(app, ["carbon", "import", "scenario/carbon.json"]).exit_code == 0
     for args in _help_examples():
         result = runner.invoke(app, args)
         assert result.exit_code == 0, (args, result.output)

@@ -1776,7 +1776,7 @@ def _contribution_tree(c: Contribution) -> Tree:
 
 
 def _contribution_json(c: Contribution) -> dict[str, Any]:
-    return {"label": c.label, "kgCO2e": c.kg_co2e, "detail": c.detail,
+    return {"label": c.label, "kgCO2e": float(c.kg_co2e), "detail": c.detail,  # numpy's too
             "children": [_contribution_json(k) for k in c.children]}  # fmt: skip
 
 
