@@ -173,6 +173,23 @@ def test_readme_examples_run_as_printed(tmp_path: Path, monkeypatch: pytest.Monk
             assert result.stdout.rstrip().splitlines()[-1].split()[0] != "0", result.stdout
 
 
+def test_readme_library_example_runs_as_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13.11: the README's Python example, as printed, in a folder holding examples/."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BATTERYTRACE_DB", raising=False)
+    monkeypatch.delenv("BATTERYTRACE_KEY", raising=False)
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = text.split("## Library", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "9 0"  # examples/01 holds 9 events, none stored before
+    hashes = runner.invoke(app, ["hash", "examples/02-sulfate-to-cells.xml"]).stdout.split()
+    assert printed[1] == str(hashes)
+
+
 def _help(*path: str) -> dict[str, str]:
     """The --help text of each option and argument of a command, by parameter name."""
     command = typer.main.get_command(app)
