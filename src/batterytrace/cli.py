@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -291,9 +292,10 @@ def events(
         list[str] | None,
         typer.Argument(
             help="SimpleEventQuery parameters as NAME=VALUE (lists comma-separated), e.g. "
-            "eventType=ObjectEvent EQ_bizStep=shipping MATCH_epc=urn:epc:idpat:sgtin:0614141.*.* "
+            "eventType=ObjectEvent EQ_bizStep=shipping "
+            "MATCH_anyEPCClass=urn:epc:idpat:sgtin:6111111.000201.* "
             "GE_eventTime=2025-01-01T00:00:00Z orderBy=eventTime orderDirection=ASC perPage=50 "
-            "eventCountLimit=100 nextPageToken=..."
+            "eventCountLimit=100; the next page: nextPageToken=TOKEN (as a page prints it)"
         ),
     ] = None,
     count: Annotated[
@@ -604,10 +606,11 @@ def masterdata_show() -> None:
     """List parties, sites and materials with their element fractions."""
     from batterytrace.masterdata import ELEMENTS
 
-    data = _repository().master_data()
+    repo = _repository()
+    data, named = repo.master_data(), _named(repo)
     sites = Table("site", "name", "role", "country", "party", title="sites")
     for s in data.sites.values():
-        sites.add_row(s.id, s.name, s.role.value, s.country, s.party)
+        sites.add_row(s.id, s.name, s.role.value, s.country, named(s.party))
     materials = Table("material", "name", "kind", *ELEMENTS, "source", title="materials (kg/kg)")
     for m in data.materials.values():
         shown = [m.fraction(e) for e in ELEMENTS]
@@ -620,9 +623,9 @@ def masterdata_show() -> None:
     out.print(materials)
 
 
-def _site_names(repo: Repository) -> Callable[[str], str]:
-    """``id (name)`` for a site or party of the master data, in any identifier form; other
-    identifiers as they are."""
+def _named(repo: Repository) -> Callable[[str], str]:
+    """``id (name)`` for a site or party of the stored master data, in any identifier form;
+    unknown identifiers as they are. The one helper every table naming sites or parties uses."""
     from batterytrace.trace.lineage import node_id
 
     data = repo.master_data()
@@ -632,9 +635,27 @@ def _site_names(repo: Repository) -> Callable[[str], str]:
         names[identifier] = name
         with contextlib.suppress(BatteryTraceError, ValueError):  # a URI that is no GS1 key
             names[node_id(identifier)] = name
-    return lambda identifier: (
-        f"{identifier} ({names[identifier]})" if identifier in names else identifier
-    )
+
+    def named(identifier: str) -> str:
+        name = names.get(identifier)
+        if name is None:
+            with contextlib.suppress(BatteryTraceError, ValueError):
+                name = names.get(node_id(identifier))
+        return identifier if name is None else f"{identifier} ({name})"
+
+    return named
+
+
+# a site or party named in a sentence
+_PLACE = re.compile(
+    r"urn:epc:id:(?:sgln|pgln):[0-9A-Za-z.\-]*[0-9A-Za-z\-]"
+    r"|https://id\.gs1\.org/41[47]/[0-9]{13}(?:/254/[0-9A-Za-z\-]+)?"  # GS1 Digital Link 1.2
+)
+
+
+def _named_in(named: Callable[[str], str], text: str) -> str:
+    """``text`` with each site or party identifier in it named (``id (name)``)."""
+    return _PLACE.sub(lambda m: named(m.group()), text)
 
 
 def _read_json(source: Path, error: type[BatteryTraceError]) -> Any:
@@ -721,7 +742,7 @@ def custody_balance(
         "site", "claim", "el.", "period", "opening", "credits", "debits", "losses", "expired",
         "closing", "carried", title="mass-balance accounts (kg of element)",
     )  # fmt: skip
-    named = _site_names(repo)
+    named = _named(repo)
     for a, s in rows:
         figures = (s.opening, s.credits, s.debits, s.losses, s.expired, s.closing)
         carried = "open" if s.carried is None else f"{s.carried:,.3f}"
@@ -764,6 +785,7 @@ def custody_report(
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     out.print(f"{node}: {len(claims)} claims" + ("" if claims else " (none carried)"))
+    named = _named(repo)
     for c in claims:
         figures = ", ".join(
             ("unknown kg" if v["kg"] is None else f"{v['kg']:.6g} kg")
@@ -774,9 +796,9 @@ def custody_report(
         )
         out.print(f"  {c['claim']}: {figures}", soft_wrap=True)
         for why in c["backing"]:
-            out.print(f"    backed by {why}", soft_wrap=True)
+            out.print(f"    backed by {_named_in(named, why)}", soft_wrap=True)
     for note in notes:
-        out.print(f"  note: {note['event']}: {note['text']}", soft_wrap=True)
+        out.print(f"  note: {note['event']}: {_named_in(named, note['text'])}", soft_wrap=True)
 
 
 _AT = typer.Option(
@@ -1005,7 +1027,8 @@ def contract_status(
     repo = _repository()
     table = intensities(intensity)
     when = parse_moment(as_of, "--as-of") if as_of else None
-    state = repo.deliveries()
+    with _working("contract status"):
+        state = repo.deliveries()
     chosen = [a for a in state.agreements if contract in (None, a.id)]
     if contract is not None and not chosen:
         raise ContractError(f"contract: {contract!r} is not a stored agreement")
@@ -1019,8 +1042,9 @@ def contract_status(
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     out.print(f"as of {moment.isoformat()} ({source})", soft_wrap=True)
+    named = _named(repo)
     for report in reports:
-        _print_contract(report)
+        _print_contract(report, named)
     for finding in findings:
         err.print(_flag("finding:", f"{finding['event']}: {finding['text']}"), soft_wrap=True)
 
@@ -1059,11 +1083,12 @@ def _contract_report(
     }  # fmt: skip
 
 
-def _print_contract(report: dict[str, Any]) -> None:
+def _print_contract(report: dict[str, Any], named: Callable[[str], str]) -> None:
     a, annual = report["agreement"], report["annual"]
     element = a["element"]
     out.print(
-        f"{a['id']}: {a['seller']} -> {a['buyer']}, {a['product']}, {a['deliveryTerms']}; "
+        f"{a['id']}: {named(a['seller'])} -> {named(a['buyer'])}, {a['product']}, "
+        f"{a['deliveryTerms']} at {named(a['deliverySite'])}; "
         f"{a['annualKg'] / 1000:,.0f} t a year {a['startYear']}-{a['startYear'] + a['years'] - 1} "
         f"(±{a['tolerance']:.0%}), {a['elementFraction']:.2%} {element} ({a['fractionSource']})",
         soft_wrap=True,
@@ -1751,7 +1776,7 @@ def _contribution_tree(c: Contribution) -> Tree:
 
 
 def _contribution_json(c: Contribution) -> dict[str, Any]:
-    return {"label": c.label, "kgCO2e": c.kg_co2e, "detail": c.detail,
+    return {"label": c.label, "kgCO2e": float(c.kg_co2e), "detail": c.detail,  # numpy's too
             "children": [_contribution_json(k) for k in c.children]}  # fmt: skip
 
 

@@ -92,6 +92,13 @@ def test_a_period_closes_once_and_takes_no_more_entries() -> None:
         a.close("2025-13")
     with pytest.raises(CustodyError, match=r"^period: '2025-03' is a month, not a quarter \(e"):
         a.close("2025-03")
+    # the example is a period of the right length in the year asked for (was "e.g. 8100")
+    with pytest.raises(
+        CustodyError, match=r"^period: '2027-Q3' is a quarter, not a year \(e\.g\. 2027\)$"
+    ):
+        Period.YEAR.parse("2027-Q3")
+    with pytest.raises(CustodyError, match=r"is a year, not a month \(e\.g\. 2026-01\)$"):
+        Period.MONTH.parse("2026")
 
 
 @pytest.mark.parametrize("kg", [0.0, -1.0, float("nan"), float("inf")])

@@ -53,7 +53,7 @@ class Period(StrEnum):
         if length is not self:
             raise CustodyError(
                 f"period: {label!r} is a {length.value}, not a {self.value} "
-                f"(e.g. {self.label(8100)})"
+                f"(e.g. {self.label(self.number(datetime(int(label[:4]), 1, 1)))})"
             )
         return index
 
