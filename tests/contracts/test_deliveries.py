@@ -179,7 +179,7 @@ def printed(monkeypatch: pytest.MonkeyPatch, as_of: datetime) -> list[str]:
     buffer = io.StringIO()
     monkeypatch.setattr(cli, "out", Console(file=buffer, width=400, color_system=None))
     years = stated_deliveries().status(STATED, TABLE, as_of)
-    cli._print_contract(cli._contract_report(STATED, years, TABLE))
+    cli._print_contract(cli._contract_report(STATED, years, TABLE), str)  # no master data
     return buffer.getvalue().splitlines()
 
 
