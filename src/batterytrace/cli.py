@@ -806,6 +806,9 @@ _AT = typer.Option(
     help="When: YYYY-MM-DD (the end of that day, UTC) or a timestamp with a time zone "
     "(2026-09-01T12:00:00+02:00); default now. Its account period must not be closed.",
 )
+_CO = typer.Option("--co", help="kg of cobalt.", callback=_positive)
+_NI = typer.Option("--ni", help="kg of nickel.", callback=_positive)
+_LI = typer.Option("--li", help="kg of lithium.", callback=_positive)
 
 
 def _moment(at: str | None) -> datetime:
@@ -819,15 +822,9 @@ def custody_allocate(
     lot: Annotated[str, typer.Argument(help="The lot the claim goes on.")],
     claim: Annotated[str, typer.Argument(help="low-carbon, recycled, certified:..., origin:...")],
     site: Annotated[str, typer.Option(help="The site whose account it draws on (SGLN).")],
-    co: Annotated[
-        float | None, typer.Option("--co", help="kg of cobalt claimed.", callback=_positive)
-    ] = None,
-    ni: Annotated[
-        float | None, typer.Option("--ni", help="kg of nickel claimed.", callback=_positive)
-    ] = None,
-    li: Annotated[
-        float | None, typer.Option("--li", help="kg of lithium claimed.", callback=_positive)
-    ] = None,
+    co: Annotated[float | None, _CO] = None,
+    ni: Annotated[float | None, _NI] = None,
+    li: Annotated[float | None, _LI] = None,
     at: Annotated[str | None, _AT] = None,
 ) -> None:
     """Claim kg of element of a lot from a site's mass-balance account, at a date: refused
@@ -850,15 +847,9 @@ def custody_transfer(
     source: Annotated[str, typer.Argument(help="The site (SGLN) whose credits move.")],
     target: Annotated[str, typer.Argument(help="The site (SGLN) that receives them.")],
     claim: Annotated[str, typer.Argument(help="The claim both run book-and-claim.")],
-    co: Annotated[
-        float | None, typer.Option("--co", help="kg of cobalt.", callback=_positive)
-    ] = None,
-    ni: Annotated[
-        float | None, typer.Option("--ni", help="kg of nickel.", callback=_positive)
-    ] = None,
-    li: Annotated[
-        float | None, typer.Option("--li", help="kg of lithium.", callback=_positive)
-    ] = None,
+    co: Annotated[float | None, _CO] = None,
+    ni: Annotated[float | None, _NI] = None,
+    li: Annotated[float | None, _LI] = None,
     at: Annotated[str | None, _AT] = None,
 ) -> None:
     """Book and claim: move credits between two sites' accounts, apart from any material, at
