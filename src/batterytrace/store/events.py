@@ -13,15 +13,10 @@ from typing import TYPE_CHECKING, Any, cast
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import (
-    ARRAY,
-    Column,
-    ColumnElement,
     Connection,
     Engine,
-    any_,
     event,
     insert,
-    literal,
     select,
     text,
 )
@@ -38,6 +33,7 @@ from batterytrace.errors import (
 )
 from batterytrace.ledger import chain, checkpoint, imports
 from batterytrace.store import holdings, schema
+from batterytrace.store.driver import Driver
 from batterytrace.store.records import Batch, EventRecord, canonical_id, prepare
 from batterytrace.workers import Pool
 
@@ -165,8 +161,9 @@ class EventStore:
         # header master data are an import of their own: recorded and replayed by verify
         _, recorded = imports.apply(conn, "vocabulary", "capture", vocabulary, source, owner)
         done = 0
+        sql = Driver(conn)
         for records in _prepared(stream, record_time, result):
-            new = self._new_records(conn, records, result)
+            new = self._new_records(sql, records, result)
             rows: list[tuple[Any, ...]] = []
             key_rows: list[tuple[str, str, int]] = []
             figure_rows: list[tuple[int, str]] = []
@@ -212,7 +209,7 @@ class EventStore:
             self._checkpoint(conn)
 
     def _new_records(
-        self, conn: Connection, records: list[EventRecord], result: CaptureResult
+        self, sql: Driver, records: list[EventRecord], result: CaptureResult
     ) -> list[EventRecord]:
         """The records not stored yet, in order (earlier batches of the capture are stored).
 
@@ -220,19 +217,9 @@ class EventStore:
         identifier forms or eventID: a record whose hash ID is stored is a duplicate. An
         eventID stored with another hash ID is a conflict, which rejects the capture.
         """
-        e = schema.event.c
-        hash_of = dict(
-            conn.execute(
-                select(e.event_id, e.hash_id).where(
-                    _among(conn, e.event_id, {r.event_id for r in records})
-                )
-            ).all()
-        )
-        hashes = set(
-            conn.execute(
-                select(e.hash_id).where(_among(conn, e.hash_id, {r.hash_id for r in records}))
-            ).scalars()
-        )
+        hash_of = dict(sql.rows(_BY_EVENT_ID, (sql.among({r.event_id for r in records}),)))
+        stored = sql.rows(_STORED_HASHES, (sql.among({r.hash_id for r in records}),))
+        hashes = {hash_id for (hash_id,) in stored}
         new: list[EventRecord] = []
         for r in records:
             if hash_of.setdefault(r.event_id, r.hash_id) != r.hash_id:
@@ -256,14 +243,6 @@ class EventStore:
         checkpoint.sign(conn, self.signing_key)
 
 
-def _among(conn: Connection, column: Column[str], values: set[str]) -> ColumnElement[bool]:
-    """``column IN values``; on PostgreSQL ``= ANY`` of one array parameter, where a mark per
-    value would have psycopg parse a statement of thousands of marks each batch."""
-    if conn.dialect.name == "postgresql":
-        return column == any_(literal(sorted(values), ARRAY(column.type)))
-    return column.in_(values)
-
-
 def _vocabulary(vocabularies: Iterable[Vocabulary], namespaces: dict[str, str]) -> list[Any]:
     """A header's master data elements as stored: JSON content, children as canonical ids."""
     out = []
@@ -278,6 +257,9 @@ def _vocabulary(vocabularies: Iterable[Vocabulary], namespaces: dict[str, str]) 
                         "parent": canonical_id(element.id), "children": children})  # fmt: skip
     return out
 
+
+_BY_EVENT_ID = "SELECT event_id, hash_id FROM event WHERE event_id IN {texts}"
+_STORED_HASHES = "SELECT hash_id FROM event WHERE hash_id IN {texts}"
 
 # Bulk rows go to the driver directly: the SQLAlchemy Core layer costs more per row than SQLite
 # itself; on PostgreSQL one COPY per batch and table, where an INSERT per row costs a round

@@ -23,7 +23,7 @@ event (the migration that adds the table does that).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sqlalchemy import Connection
@@ -33,7 +33,6 @@ from batterytrace.trace.lineage import item_class
 
 _MAX_LEVELS = 32  # containment deeper than this is a cycle, not a supply chain
 _REPLAY_CHUNK = 20_000  # events per read when ``rebuild`` replays the store
-_IN_CHUNK = 500  # values per IN (...) list
 
 # The containment steps and item-making outputs of a range of events, in ledger order. The
 # range is stated on both tables: without it on event_key, PostgreSQL walks a role's whole
@@ -51,13 +50,13 @@ ORDER BY k.seq
 # events (those containment steps count). Two plain lookups: joined, PostgreSQL finds the
 # parent of each step by walking the whole parentID range of the primary key.
 _AS_CHILD = """
-SELECT value, seq FROM event_key WHERE role = 'childEPC' AND value IN ({marks}) AND seq < {mark}
+SELECT value, seq FROM event_key WHERE role = 'childEPC' AND value IN {texts} AND seq < {mark}
 """
 _PARENTS = """
 SELECT p.seq, p.value FROM event_key p
 {join} event e ON e.seq = p.seq AND (e.action IS NULL OR e.action <> 'DELETE')
     AND e.event_type IN ('AggregationEvent', 'AssociationEvent')
-WHERE p.role = 'parentID' AND p.seq IN ({marks})
+WHERE p.role = 'parentID' AND p.seq IN {seqs}
 """
 # Every object inside a container at any level, by the same containment steps the holdings
 # count (a pack's modules at 1, their cells at 2), with the fewest steps to it.
@@ -76,11 +75,11 @@ SELECT node, min(steps) FROM down WHERE steps > 0 GROUP BY node ORDER BY min(ste
 """
 # The events up to a seq that made some of ``values``.
 _MADE = """
-SELECT value, seq FROM event_key WHERE role = 'outputEPC' AND value IN ({marks}) AND seq <= {mark}
+SELECT value, seq FROM event_key WHERE role = 'outputEPC' AND value IN {texts} AND seq <= {mark}
 """
 # What some containers hold.
 _HELD = """
-SELECT container, source, container_class, items, level FROM {table} WHERE container IN ({marks})
+SELECT container, source, container_class, items, level FROM {table} WHERE container IN {texts}
 """
 _ADD = """
 INSERT INTO {table} (source, container_class, container, items, level)
@@ -141,13 +140,9 @@ class _Holdings(Driver):
         for container, source, cls, items, level in self._in(_HELD, values, table=self.table):
             self.held[container][(source, cls)] = [items, level]
 
-    def _in(self, sql: str, values: Sequence[Any], *after: int, **names: str) -> list[Any]:
-        """The rows of ``sql`` for ``values`` in its ``{marks}``, a chunk at a time."""
-        rows: list[Any] = []
-        for at in range(0, len(values), _IN_CHUNK):
-            chunk = values[at : at + _IN_CHUNK]
-            rows += self.rows(sql, (*chunk, *after), len(chunk), **names)
-        return rows
+    def _in(self, sql: str, values: Collection[Any], *after: int, **names: str) -> list[Any]:
+        """The rows of ``sql`` for ``values`` (its ``{texts}`` or ``{seqs}``)."""
+        return self.rows(sql, (self.among(values), *after), 0, **names) if values else []
 
     def add(self, rows: list[tuple[int, str, int, int]]) -> None:
         """Add (source, container, items, level) rows, each under its container's class."""
