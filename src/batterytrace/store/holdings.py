@@ -112,10 +112,10 @@ class _Holdings(Driver):
                 for child in roles.get("childEPC", []):
                     self.edges[child].append((parent, seq))
         seen = {v for _, roles in batch.values() for vs in roles.values() for v in vs}
-        frontier = sorted(seen)
+        frontier = set(seen)  # one list parameter per lookup: no order or chunks needed
         for _ in range(_MAX_LEVELS):
             steps = self._in(_AS_CHILD, frontier, first)
-            parents = self._in(_PARENTS, sorted({seq for _, seq in steps}))
+            parents = self._in(_PARENTS, {seq for _, seq in steps})
             above: dict[int, list[str]] = defaultdict(list)
             for seq, parent in parents:
                 above[seq].append(parent)
@@ -123,7 +123,7 @@ class _Holdings(Driver):
                 self.edges[child] += [(parent, seq) for parent in above.get(seq, ())]
             new = {parent for _, parent in parents} - seen
             seen |= new
-            frontier = sorted(new)
+            frontier = new
             if not frontier:
                 break
         self.made: dict[str, list[int]] = defaultdict(list)  # item -> seqs of events making it
@@ -134,10 +134,9 @@ class _Holdings(Driver):
 
     def load(self, children: set[str]) -> None:
         """Read which earlier events made ``children`` and what they hold."""
-        values = sorted(children)
-        for value, seq in self._in(_MADE, values, self.last):
+        for value, seq in self._in(_MADE, children, self.last):
             self.made[value].append(seq)
-        for container, source, cls, items, level in self._in(_HELD, values, table=self.table):
+        for container, source, cls, items, level in self._in(_HELD, children, table=self.table):
             self.held[container][(source, cls)] = [items, level]
 
     def _in(self, sql: str, values: Collection[Any], *after: int, **names: str) -> list[Any]:
