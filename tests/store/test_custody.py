@@ -278,3 +278,15 @@ def test_a_transfer_at_a_date_moves_credits_then(repo: Repository) -> None:
     state = repo.custody()
     assert state.accounts[node_id(PCAM), recycled, "Co"].balance == pytest.approx(4.0)
     assert state.accounts[node_id(REFINERY), recycled, "Co"].balance == pytest.approx(14.0)
+
+
+def test_streamed_reads_leave_the_connection_unstreamed(repo: Repository) -> None:
+    """Custody and lineage stream their long reads per statement: the connection they were
+    given keeps its options, so a later statement on it is neither streamed nor held open."""
+    capture(repo, custody_chain())
+    with repo.engine.connect() as conn:
+        list(custody_store.lot_events(conn))
+        list(custody_store.movements(conn))
+        list(StoreLineage(conn).transformations())
+        assert "yield_per" not in conn.get_execution_options()
+        assert "stream_results" not in conn.get_execution_options()

@@ -122,7 +122,7 @@ def lot_events(conn: Connection) -> Iterator[Event]:
     """The events that can move a claim or deliver a lot (``_moving``), in time order (then
     ledger order)."""
     query = select(E.c.content).where(_moving()).order_by(E.c.event_time, E.c.seq)
-    for (content,) in conn.execution_options(yield_per=2000).execute(query):
+    for (content,) in conn.execute(query.execution_options(yield_per=2000)):
         yield event_from_content(content)
 
 
@@ -141,7 +141,7 @@ def movements(conn: Connection) -> Iterator[Movement]:
         .where(_moving())
         .order_by(E.c.event_time, E.c.seq)
     )  # fmt: skip
-    rows = conn.execution_options(yield_per=2000).execute(query)
+    rows = conn.execute(query.execution_options(yield_per=2000))
     for kind, action, step, ms, offset, recorded_ms, site, name, figures, content in rows:
         if content is not None:
             yield Movement.of(event_from_content(content))

@@ -497,10 +497,11 @@ class StoreLineage:
     def transformations(self) -> Iterator[tuple[Step, dict[str, float]]]:
         """Every stored transformation step (events of one transformationID joined), with the
         yields its events state, in capture order."""
-        rows = self.conn.execution_options(yield_per=2000).execute(
+        rows = self.conn.execute(
             select(E.c.event_id, E.c.content)
             .where(E.c.event_type == "TransformationEvent")
             .order_by(E.c.seq)
+            .execution_options(yield_per=2000)  # this statement's, not the connection's
         )
         grouped: dict[str, tuple[list[Step], dict[str, float]]] = {}
         for event_id, content in rows:
