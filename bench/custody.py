@@ -5,7 +5,7 @@ On the agreement scenario's store (prepared by ``bench/trace.py``: ``--store DIR
 process and twice, alternating:
 
 - the full recomputation of every mass-balance account and every lot's claims from the stored
-  events (``Repository.custody``: event columns, the figures capture derived, the index);
+  events (``services.custody.state``: event columns, the figures capture derived, the index);
 - the baseline: a plain SQL select of the same events' JSON, in the same order, and
   ``orjson.loads`` of each (reading the events at all, with the fastest JSON parser at hand);
 - beside it, the same events decoded into the event model (what the recompute did before).
@@ -34,6 +34,7 @@ from sqlalchemy import create_engine, text
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.repository import Repository
 from batterytrace.scenario.generator import custody_rules
+from batterytrace.services import custody as custody_service
 from batterytrace.store import custody as custody_store
 from report import publish
 from scenario_store import open_store
@@ -70,7 +71,7 @@ def decode(url: str, key: str) -> dict[str, Any]:
 def recompute(url: str, key: str) -> dict[str, Any]:
     repo = Repository(url, Path(key))
     started = time.perf_counter()
-    state = repo.custody()
+    state = custody_service.state(repo.uow)
     seconds = time.perf_counter() - started
     return {
         "s": seconds,

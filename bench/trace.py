@@ -4,7 +4,7 @@ Generates the agreement scenario sized to about ``--events`` events, captures it
 store (SQLite by default, or ``--db URL``), then times, on the same random samples:
 
 - backward traces from packs and forward traces from cobalt sulfate lots with
-  ``Repository.trace`` (element-mass allocation included);
+  ``services.trace.trace`` (element-mass allocation included);
 - the same reachability done by a hand-written recursive SQL CTE over the raw tables: the
   baseline backward;
 - forward, the same answer by hand with the holding table the trace reads (the walk through
@@ -45,6 +45,7 @@ from sqlalchemy import Connection, text
 from batterytrace.masterdata import read_master_data
 from batterytrace.repository import Repository
 from batterytrace.scenario.generator import CO_SULFATE, PACK, generate
+from batterytrace.services import trace as tracing
 from batterytrace.store import holdings
 from batterytrace.trace.lineage import node_id
 from report import publish
@@ -124,7 +125,7 @@ def compare(
         reached: list[int] = []
 
         def trace(root: str = root, reached: list[int] = reached) -> None:
-            reached.append(len(repo.trace(root, direction, "Co").objects))
+            reached.append(len(tracing.trace(repo.uow, root, direction, "Co").objects))
 
         runs = [(ours, trace)] + [
             (times, lambda sql=sql, root=root: conn.execute(text(sql), {"root": root}).all())

@@ -15,6 +15,7 @@ import pytest
 
 from batterytrace import workers
 from batterytrace.carbon.pact import Declared
+from batterytrace.custody.claims import Claim
 from batterytrace.epcis.model import (
     Action,
     Event,
@@ -24,6 +25,8 @@ from batterytrace.epcis.model import (
     QuantityElement,
 )
 from batterytrace.masterdata import BT, MasterData, Party, Site, SiteRole
+from batterytrace.repository import Repository
+from batterytrace.services import custody
 from batterytrace.store import events
 
 CONTEXT = [
@@ -286,3 +289,33 @@ SULFATE_PCF = Declared(
     created=datetime(2025, 5, 2, 9, 30, tzinfo=UTC),
     cpc="342",  # UN CPC group: basic inorganic chemicals n.e.c.
 )
+
+
+# --- custody acts through the service, as the CLI and the API make them ---------------------
+
+
+def allocate(
+    repo: Repository, lot: str, claim: Claim, kg: dict[str, float], site: str,
+    at: datetime | None = None,
+) -> str:  # fmt: skip
+    """Allocate through services.custody; the allocation event's ID."""
+    command = custody.Allocate(lot=lot, claim=str(claim), kg=kg, site=site, at=at)
+    return custody.allocate(repo.uow, command).event_id
+
+
+def transfer(
+    repo: Repository, source: str, target: str, claim: Claim, kg: dict[str, float],
+    at: datetime | None = None,
+) -> str:  # fmt: skip
+    """Transfer through services.custody; the transfer's reference."""
+    command = custody.Transfer(source=source, target=target, claim=str(claim), kg=kg, at=at)
+    return custody.transfer(repo.uow, command).ref
+
+
+def close_period(repo: Repository, site: str, claim: Claim, period: str) -> None:
+    custody.close(repo.uow, custody.Close(site=site, claim=str(claim), period=period))
+
+
+def custody_changes(repo: Repository) -> tuple[list[str], bool]:
+    found = custody.changes(repo.uow)
+    return found.changes, found.compared

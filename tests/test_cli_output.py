@@ -10,6 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from batterytrace.cli import app
+from batterytrace.services import custody as custody_service
 
 ROOT = Path(__file__).resolve().parents[1]
 PACK = "urn:epc:id:sgtin:3700000.030001.P2503130001"
@@ -259,7 +260,7 @@ def test_custody_balance_names_the_site_beside_its_identifier(tmp_path: Path) ->
     from batterytrace.epcis.model import Document
     from batterytrace.masterdata import MasterData, Party, Site, SiteRole
     from batterytrace.repository import Repository
-    from factories import CUSTODY_RULES, PCAM, T0, custody_chain
+    from factories import CERTIFIED_MINE, CUSTODY_RULES, PCAM, REFINERY, T0, custody_chain
 
     env = {"BATTERYTRACE_DB": f"sqlite:///{tmp_path / 'c.db'}",
            "BATTERYTRACE_KEY": str(tmp_path / "c.key")}  # fmt: skip
@@ -270,9 +271,10 @@ def test_custody_balance_names_the_site_beside_its_identifier(tmp_path: Path) ->
     data.add_site(
         Site(PCAM, "Precursor plant X", "urn:epc:id:pgln:6111111.00000", SiteRole.PRECURSOR, "MA")
     )
+    for site in (CERTIFIED_MINE, REFINERY):  # the other sites the rules name
+        data.add_site(Site(site, "", "urn:epc:id:pgln:6111111.00000", SiteRole.MINE, "MA"))
     repo.import_master_data(data, "test")
-    # the rules name sites this test's master data leaves out: stored past the CLI's check
-    repo.import_custody_rules(CustodyRules.from_json(CUSTODY_RULES))
+    custody_service.import_rules(repo.uow, CustodyRules.from_json(CUSTODY_RULES))
     repo.capture_document(Document(creationDate=T0, events=custody_chain()))
     table = runner.invoke(app, ["custody", "balance"], env=env).stdout
     rows = [line for line in table.splitlines() if "2025-Q1" in line]
@@ -311,7 +313,7 @@ def test_contract_status_and_custody_report_name_parties_and_sites(
     raw = json.loads((scenario / "contracts.json").read_text(encoding="utf-8"))
     repo.import_contracts([Agreement.from_json(a, "$") for a in raw], "contracts.json")
     rules = json.loads((scenario / "custody.json").read_text(encoding="utf-8"))
-    repo.import_custody_rules(CustodyRules.from_json(rules))
+    custody_service.import_rules(repo.uow, CustodyRules.from_json(rules))
     names = json.loads((scenario / "masterdata.json").read_text(encoding="utf-8"))
     seller, buyer = raw[0]["seller"], raw[0]["buyer"]
     party = {p["id"]: p["name"] for p in names["parties"]}

@@ -46,6 +46,8 @@ from batterytrace.errors import (
 )
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from batterytrace.carbon.footprint import Contribution, Footprint
     from batterytrace.carbon.system import Unused
     from batterytrace.carbon.uncertainty import Interval
@@ -190,6 +192,11 @@ def _working(what: str) -> Iterator[None]:
         return
     yield
     err.print(f"{what}: done in {time.perf_counter() - start:.2f} s")
+
+
+def _print_json(result: BaseModel) -> None:
+    """A service's result as the JSON the API serves (indented)."""
+    sys.stdout.write(result.model_dump_json(indent=2) + "\n")
 
 
 @app.command()
@@ -679,15 +686,12 @@ def custody_import(
     each site runs per claim (decision 008). The stored rules again change nothing."""
     from batterytrace.custody.rules import CustodyRules
     from batterytrace.formats import CustodyRulesFormat, checked, named
+    from batterytrace.services import custody
 
     data = checked(CustodyRulesFormat, _read_json(source, CustodyError), str(source), CustodyError)
-    from batterytrace.references import custody_names, require
-
     with named(source):
         rules = CustodyRules.from_json(data)
-    repo = _repository()
-    require(repo.master_data(), custody_names(rules), str(source))
-    done = repo.import_custody_rules(rules, source.name)
+    done = custody.import_rules(_repository().uow, rules, source.name)
     out.print(
         f"custody rules: {done}" + ("" if done.changed else "; nothing changed, not recorded")
     )
@@ -706,55 +710,37 @@ def custody_balance(
     """Mass-balance accounts per site, claim and element, period by period (kg of element),
     recomputed from the stored events; violations (overdrafts...) on stderr, and why nothing
     shows when nothing does (a period of another length, a site given by name...)."""
-    from batterytrace.custody.ledger import checked_period
-    from batterytrace.trace.lineage import node_id
+    from batterytrace.services import custody
 
-    if period is not None:
-        checked_period(period, "--period")
     repo = _repository()
     with _working("recomputing the chain of custody"):
-        state = repo.custody()
-    wanted = None if site is None else node_id(site)
-    accounts = [a for key, a in sorted(state.accounts.items()) if wanted in (None, a.site)]
-    rows = [
-        (a, s) for a in accounts for s in a.statements() if period is None or s.period == period
-    ]
-    if not rows:
-        from batterytrace.custody.empty import why_empty
-
-        why = why_empty(state.accounts.values(), site, period, repo.master_data().sites)
-        if why:
-            err.print(_flag("note:", why), soft_wrap=True)
+        found = custody.balances(repo.uow, site, period)
+    if found.why_empty:
+        err.print(_flag("note:", found.why_empty), soft_wrap=True)
     if json_output:
-        body = {
-            "unit": "kg",
-            "accounts": [
-                {"site": a.site, "claim": str(a.claim), "element": a.element,
-                 "period": a.rules.period.value, "balance": a.balance,
-                 "statements": [_statement(s) for acc, s in rows if acc is a]}
-                for a in accounts
-            ],
-            "violations": [_note(n) for n in state.violations],
-        }  # fmt: skip
-        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+        _print_json(found)
         return
     table = Table(
         "site", "claim", "el.", "period", "opening", "credits", "debits", "losses", "expired",
         "closing", "carried", title="mass-balance accounts (kg of element)",
     )  # fmt: skip
     named = _named(repo)
-    for a, s in rows:
-        figures = (s.opening, s.credits, s.debits, s.losses, s.expired, s.closing)
-        carried = "open" if s.carried is None else f"{s.carried:,.3f}"
-        table.add_row(
-            named(a.site), str(a.claim), a.element, s.period,
-            *(f"{f:,.3f}" for f in figures), carried,
-        )  # fmt: skip
+    for a in found.accounts:
+        for s in a.statements:
+            figures = (s.opening, s.credits, s.debits, s.losses, s.expired, s.closing)
+            carried = "open" if s.carried is None else f"{s.carried:,.3f}"
+            table.add_row(
+                named(a.site), a.claim, a.element, s.period,
+                *(f"{f:,.3f}" for f in figures), carried,
+            )  # fmt: skip
     out.print(table)
-    for a, s in rows:
-        for ref in s.unknown:
-            out.print(f"  {a.name} {s.period}: a credit of unknown kg ({ref}): figures are floors")
-    for note in state.violations:
+    for a in found.accounts:
+        for s in a.statements:
+            for ref in s.unknown_credits:
+                out.print(
+                    f"  {a.name} {s.period}: a credit of unknown kg ({ref}): figures are floors"
+                )
+    for note in found.violations:
         err.print(_flag("violation:", f"{note.event}: {note.text}"), soft_wrap=True)
 
 
@@ -765,40 +751,30 @@ def custody_report(
 ) -> None:
     """The claims a lot carries, kg and share of each element, under which model, backed by
     what (origin evidence, inputs, allocations); notes about claims it lost."""
-    from batterytrace.trace.lineage import node_id
+    from batterytrace.services import custody
 
     repo = _repository()
-    node = node_id(lot)
     with _working("recomputing the chain of custody"):
-        state = repo.custody()
-    claims: list[dict[str, Any]] = []
-    for claim, elements in sorted(state.claimed(node).items()):
-        shares = state.lots[node][claim]
-        claims.append({
-            "claim": str(claim),
-            "elements": {e: {"kg": kg, "share": shares[e]} for e, kg in elements.items()},
-            "backing": state.backing.get((node, claim), []),
-        })  # fmt: skip
-    notes = [_note(n) for n in state.notes + state.violations if node in n.lots]
+        found = custody.report(repo.uow, lot)
     if json_output:
-        body = {"lot": node, "unit": "kg", "claims": claims, "notes": notes}
-        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+        _print_json(found)
         return
-    out.print(f"{node}: {len(claims)} claims" + ("" if claims else " (none carried)"))
+    claims = found.claims
+    out.print(f"{found.lot}: {len(claims)} claims" + ("" if claims else " (none carried)"))
     named = _named(repo)
     for c in claims:
         figures = ", ".join(
-            ("unknown kg" if v["kg"] is None else f"{v['kg']:.6g} kg")
+            ("unknown kg" if v.kg is None else f"{v.kg:.6g} kg")
             + f" {e} ("
-            + ("share unknown" if v["share"] is None else f"{v['share']:.1%}")
+            + ("share unknown" if v.share is None else f"{v.share:.1%}")
             + ")"
-            for e, v in c["elements"].items()
+            for e, v in c.elements.items()
         )
-        out.print(f"  {c['claim']}: {figures}", soft_wrap=True)
-        for why in c["backing"]:
+        out.print(f"  {c.claim}: {figures}", soft_wrap=True)
+        for why in c.backing:
             out.print(f"    backed by {_named_in(named, why)}", soft_wrap=True)
-    for note in notes:
-        out.print(f"  note: {note['event']}: {_named_in(named, note['text'])}", soft_wrap=True)
+    for note in found.notes:
+        out.print(f"  note: {note.event}: {_named_in(named, note.text)}", soft_wrap=True)
 
 
 _AT = typer.Option(
@@ -830,14 +806,15 @@ def custody_allocate(
     """Claim kg of element of a lot from a site's mass-balance account, at a date: refused
     with the shortfall if the balance then cannot cover it, or if its period is closed;
     otherwise captured as an allocation event."""
-    from batterytrace.custody.claims import parse_claim
-    from batterytrace.trace.lineage import node_id
+    from batterytrace.services import custody
 
-    when = _moment(at)
-    event = _repository().allocate(lot, parse_claim(claim), _element_kg(co, ni, li), site, when)
+    command = custody.Allocate(
+        lot=lot, claim=claim, kg=_element_kg(co, ni, li), site=site, at=_moment(at)
+    )
+    done = custody.allocate(_repository().uow, command)
     out.print(
-        f"allocated {claim} on {node_id(lot)} from {node_id(site)} at {when.isoformat()}: "
-        f"event {event}",
+        f"allocated {done.claim} on {done.lot} from {done.site} at {done.at.isoformat()}: "
+        f"event {done.event_id}",
         soft_wrap=True,
     )
 
@@ -855,15 +832,15 @@ def custody_transfer(
     """Book and claim: move credits between two sites' accounts, apart from any material, at
     a date; refused with the shortfall when the source's balance then cannot cover it, or if
     its period is closed."""
-    from batterytrace.custody.claims import parse_claim
-    from batterytrace.trace.lineage import node_id
+    from batterytrace.services import custody
 
-    when = _moment(at)
-    kg = _element_kg(co, ni, li)
-    ref = _repository().transfer(source, target, parse_claim(claim), kg, when)
+    command = custody.Transfer(
+        source=source, target=target, claim=claim, kg=_element_kg(co, ni, li), at=_moment(at)
+    )
+    done = custody.transfer(_repository().uow, command)
     out.print(
-        f"transferred {claim} from {node_id(source)} to {node_id(target)} at "
-        f"{when.isoformat()}: {ref}",
+        f"transferred {done.claim} from {done.source} to {done.target} at "
+        f"{done.at.isoformat()}: {done.ref}",
         soft_wrap=True,
     )
 
@@ -876,24 +853,25 @@ def custody_close(
 ) -> None:
     """Close a period of a site's mass-balance accounts for a claim (once, after it ended):
     entries recorded later in it are refused and reported as violations."""
-    from batterytrace.custody.claims import parse_claim
-    from batterytrace.trace.lineage import node_id
+    from batterytrace.services import custody
 
-    _repository().close_period(site, parse_claim(claim), period)
-    out.print(f"closed {period} of {claim} at {node_id(site)}")
+    done = custody.close(_repository().uow, custody.Close(site=site, claim=claim, period=period))
+    out.print(f"closed {done.period} of {done.claim} at {done.site}")
 
 
 @custody_app.command("changes")
 def custody_changes() -> None:
     """What the chain of custody gives now that differs from the last time this was asked:
     claims on lots and account closings changed by late events or new rules."""
-    found, compared = _repository().custody_changes()
-    if not compared:
+    from batterytrace.services import custody
+
+    found = custody.changes(_repository().uow)
+    if not found.compared:
         out.print("first custody recomputation kept: later runs report what changes")
         return
-    for change in found:
+    for change in found.changes:
         out.print(change, soft_wrap=True)
-    out.print(f"{len(found)} changes since the last recomputation")
+    out.print(f"{len(found.changes)} changes since the last recomputation")
 
 
 @custody_app.command("recycled")
@@ -906,10 +884,11 @@ def custody_recycled(
     minimums of Regulation (EU) 2023/1542 Art. 8."""
     from batterytrace.custody.recycled import MINIMUMS
     from batterytrace.custody.recycled import SOURCE as MINIMUM_SOURCE
+    from batterytrace.services import custody
     from batterytrace.trace.lineage import node_id
 
     with _working("recycled content"):
-        shares = _repository().recycled_content(battery)
+        shares = custody.recycled(_repository().uow, battery)
     rows = [
         {"element": s.element, "element_kg": s.element_kg, "traced": s.traced,
          "claimed": s.claimed, "unknown": list(s.unknown), "meets": s.meets()}
@@ -1140,10 +1119,12 @@ def _trace(
     if json_output and form not in ("tree", "json"):
         raise typer.BadParameter(f"--json with --format {form}: give one of them")
     form = "json" if json_output else form
-    repo = _repository()
+    from batterytrace.services.trace import contents, trace
+
+    uow = _repository().uow
     with _working(f"tracing {direction}"):
-        result = repo.trace(identifier, direction, element)
-        held = repo.contents(identifier) if items else None
+        result = trace(uow, identifier, direction, element)
+        held = contents(uow, identifier) if items else None
     if form == "json":
         body = result.to_json()
         if held is not None:
@@ -1330,6 +1311,7 @@ def demo(
     from batterytrace.masterdata import read_master_data
     from batterytrace.references import carbon_names, require
     from batterytrace.scenario.generator import ORE, PACK, generate
+    from batterytrace.services.trace import trace
     from batterytrace.trace.lineage import node_id
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -1366,10 +1348,10 @@ def demo(
         f"checked, {len(balance.violations)} violations, {len(balance.unchecked)} without figures"
     )
     pack = _first(repo, {"eventType": "AggregationEvent", "MATCH_parentID": PACK.class_id})
-    back = repo.trace(pack, "backward", "Co")
+    back = trace(repo.uow, pack, "backward", "Co")
     out.print(_sources(back, f"backward trace of pack {pack}"))
     ore = ORE.lot(f"BA{2025}-0000")
-    forward_trace = repo.trace(ore, "forward", "Co")
+    forward_trace = trace(repo.uow, ore, "forward", "Co")
     packs = node_id(PACK.serial("x")).rsplit("/21/", 1)[0] + "/21/"
     reached = [o for o in forward_trace.objects.values() if o.id.startswith(packs)]
     kg = sum(o.element_kg or 0 for o in reached)

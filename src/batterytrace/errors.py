@@ -37,6 +37,10 @@ class StoreError(BatteryTraceError):
     """The store is missing, not initialised or not reachable."""
 
 
+class StaleVersion(BatteryTraceError):
+    """A write names the ledger version its caller read, and the ledger has moved since."""
+
+
 class ImportConflict(BatteryTraceError):
     """An import states other content under a key already stored (an activity datum, a
     factor-set version, a supplier footprint id), or names an import that is not there."""

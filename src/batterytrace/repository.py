@@ -11,22 +11,16 @@ The CLI (and later the HTTP API) are thin layers over :class:`Repository`::
 
 from __future__ import annotations
 
-import bisect
-import gc
-import heapq
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import replace as dataclass_replace
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import func, select
 
 from batterytrace import json_input
 from batterytrace.carbon import pact
@@ -46,48 +40,32 @@ from batterytrace.carbon.system import Builder, SupplierPcf, System, Unused
 from batterytrace.carbon.targets import Targets, targets
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.contracts.deliveries import Deliveries
-from batterytrace.custody.claims import Claim
-from batterytrace.custody.flows import (
-    ELEMENTS,
-    Custody,
-    Movement,
-    Transfer,
-    allocation_event,
-    changes,
-    snapshot,
-)
-from batterytrace.custody.recycled import Share
-from batterytrace.custody.recycled import share as recycled_share
-from batterytrace.custody.rules import CustodyRules
-from batterytrace.epcis import documents, rules
+from batterytrace.epcis import documents
 from batterytrace.epcis.model import Document, DocumentKind, Event
 from batterytrace.errors import (
-    CustodyError,
     FactorError,
     FootprintError,
     LedgerKeyError,
-    PeriodClosed,
-    QueryError,
     StoreError,
 )
 from batterytrace.identifiers import epc_urn
 from batterytrace.ledger import chain, checkpoint, imports, keys
 from batterytrace.ledger.verify import Progress, VerifyReport, verify
 from batterytrace.masterdata import MasterData, Material, MaterialKind
+from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import carbon as carbon_store
 from batterytrace.store import contracts as contracts_store
 from batterytrace.store import custody as custody_store
-from batterytrace.store import database, holdings, schema
+from batterytrace.store import database, schema
 from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store import query as event_query
 from batterytrace.store.events import CaptureResult, EventStore
 from batterytrace.store.imported import Imported
-from batterytrace.store.lineage import Decoded, StoreLineage
+from batterytrace.store.lineage import StoreLineage
 from batterytrace.store.query import ParamValue, QueryPage, SimpleEventQuery
 from batterytrace.trace.balance import DEFAULT_TOLERANCE, BalanceReport
 from batterytrace.trace.balance import check as balance_of
-from batterytrace.trace.genealogy import Trace, backward, forward
-from batterytrace.trace.lineage import ELEMENT_NAMES, class_of, node_id
+from batterytrace.trace.lineage import class_of, node_id
 
 QUERY_NAME = "SimpleEventQuery"
 
@@ -100,29 +78,12 @@ class InitResult:
     key_created: bool
 
 
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Pause Python's cycle collector: a trace allocates tens of thousands of short-lived
-    objects and no reference cycles, and the collections they would trigger (each walking
-    every object the process holds) took two thirds of a forward trace's time."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
-
-
 class Repository:
     """An EPCIS event repository with its tamper-evident ledger."""
 
     def __init__(self, url: str | None = None, key_path: Path | None = None) -> None:
-        self.url = url or database.database_url()
-        self.key_path = key_path or keys.key_path()
-        self.engine: Engine = database.connect(self.url)
-        self._initialised = False  # the schema check runs once per repository, not per call
-        self._decoded = Decoded()  # events and materials decoded for traces, kept across them
+        self.uow = UnitOfWork(url, key_path)  # the areas moved to services take this
+        self.url, self.key_path, self.engine = self.uow.url, self.uow.key_path, self.uow.engine
 
     def init(self) -> InitResult:
         """Create or upgrade the schema; create the signing key when there is none and the
@@ -150,11 +111,7 @@ class Repository:
         return InitResult(self.url, database.revision(self.engine), self.key_path, created)
 
     def _store(self, signing: bool = False) -> EventStore:
-        if not self._initialised and database.revision(self.engine) is None:
-            raise StoreError(
-                f"{self.url}: no batterytrace store here; run `batterytrace init` first"
-            )
-        self._initialised = True
+        self.uow.ready()
         return EventStore(self.engine, keys.load_private(self.key_path) if signing else None)
 
     def _record(
@@ -164,21 +121,11 @@ class Repository:
         content: object,
         source: str | None = None,
         owner: str | None = None,
-        check: Callable[[Connection], object] | None = None,
     ) -> tuple[imports.Effect, imports.ImportRecord | None]:
-        """Write an import (or removal, or custody act) through its applier, record it in the
-        ledger and sign the heads: all or nothing. ``check`` runs first, against what is
-        stored, in the same transaction. What it changed, and its record: one that changes
-        nothing is neither recorded nor signed (None)."""
-        store = self._store(signing=True)
-        assert store.signing_key is not None
-        with store.writing(f"{kind} {action}") as conn:
-            if check is not None:
-                check(conn)
-            effect, record = imports.apply(conn, kind, action, content, source, owner)
-            if record is not None:
-                checkpoint.sign(conn, store.signing_key)
-        return effect, record
+        """Write an import (or removal) through its applier, record it in the ledger and sign
+        the heads, all or nothing (:meth:`Writing.record`)."""
+        with self.uow.writing(f"{kind} {action}") as w:
+            return w.record(kind, action, content, source, owner)
 
     def import_records(self) -> list[imports.ImportRecord]:
         """Every recorded import, removal and key rotation, in order."""
@@ -196,15 +143,7 @@ class Repository:
 
     def capture_document(self, document: Document, owner: str | None = None) -> CaptureResult:
         """Capture an already parsed document (its events are checked first)."""
-        rules.check_document(document)
-        header = Document(
-            kind=document.kind,
-            creationDate=document.creationDate,
-            masterData=document.masterData,
-            namespaces=document.namespaces,
-        )
-        stream = documents.EventStream(header, iter(document.events))
-        return self._store(signing=True).capture(stream, owner=owner)
+        return self._store(signing=True).capture(documents.EventStream.of(document), owner=owner)
 
     def query(self, params: Mapping[str, ParamValue]) -> QueryPage:
         """One page of a SimpleEventQuery (EPCIS 2.0 §8.2.7.1)."""
@@ -263,131 +202,6 @@ class Repository:
         """Every stored party, site and material."""
         with self._store().engine.connect() as conn:
             return masterdata_store.load(conn)
-
-    def import_custody_rules(
-        self, rules: CustodyRules, source: str | None = None, owner: str | None = None
-    ) -> Imported:
-        """Replace the chain-of-custody rules (origins, site policies), unless they are the
-        stored ones (nothing written); entries added, unchanged and removed."""
-        return self._record("custody", "import", rules.to_json(), source, owner)[0]["rules"]
-
-    def custody_rules(self) -> CustodyRules:
-        with self._store().engine.connect() as conn:
-            return custody_store.load(conn)
-
-    def custody(self, pending: Event | Transfer | None = None) -> Custody:
-        """Claims on lots and the mass-balance accounts, recomputed from every stored event and
-        the rules (decision 008); with ``pending``, an entry not stored yet, in its time order
-        (after what is stored at the same time)."""
-        with self._store().engine.connect() as conn:
-            lineage = StoreLineage(conn, self._decoded)
-            state = Custody(custody_store.load(conn), lineage, custody_store.closes(conn))
-            transfers = custody_store.transfers(conn)
-            moves: Iterator[Movement] = custody_store.movements(conn)
-            if isinstance(pending, Transfer):
-                bisect.insort(transfers, pending, key=lambda t: t.when)
-            elif pending is not None:
-                moves = heapq.merge(moves, [Movement.of(pending)], key=lambda m: m.at)
-            waiting = deque(transfers)
-            while chunk := list(islice(moves, 2000)):
-                lineage.prefetch({node for move in chunk for node in move.objects()})
-                for move in chunk:
-                    while waiting and waiting[0].when < move.at:
-                        state.transfer(waiting.popleft())
-                    state.apply(move)
-            for transfer in waiting:
-                state.transfer(transfer)
-            state.finish()
-            return state
-
-    def _admit(self, pending: Event | Transfer) -> None:
-        """Check an allocation or transfer, at its date, against everything stored: the
-        CustodyError of the first violation it makes (its own, or a later entry it overdraws:
-        decision 022), if any."""
-        before = {note.event for note in self.custody().violations}
-        for note in self.custody(pending).violations:
-            if note.event not in before:
-                raise note.error()
-
-    def transfer(
-        self,
-        source: str,
-        target: str,
-        claim: Claim,
-        kg: Mapping[str, float],
-        at: datetime | None = None,
-    ) -> str:
-        """Book and claim: move credits of a claim from one site's account to another's, at a
-        date (default now); checked against everything stored (CustodyError, an Overdraft with
-        the shortfall, when it cannot be), then kept. Returns its reference."""
-        now = datetime.now(UTC)
-        unknown = sorted(set(kg) - set(ELEMENTS))
-        if unknown:
-            raise CustodyError(f"element: {unknown[0]!r} is not one of {', '.join(ELEMENTS)}")
-        when = at or now
-        move = Transfer(when, node_id(source), node_id(target), claim, dict(kg),
-                        f"urn:uuid:{uuid.uuid4()}", now)  # fmt: skip
-        self._admit(move)
-        content = {"ref": move.ref, "at": int(when.timestamp() * 1000), "source": move.source,
-                   "target": move.target, "claim": str(claim), "kg": dict(kg)}  # fmt: skip
-        self._record("custody", "transfer", content)
-        return move.ref
-
-    def close_period(self, site: str, claim: Claim, period: str) -> None:
-        """Close an accounting period of a site's mass-balance accounts for a claim, once and
-        after it has ended: entries recorded later in it are refused (violations)."""
-        place = node_id(site)
-
-        def closable(conn: Connection) -> None:
-            policy = custody_store.load(conn).policy(place, claim)
-            if policy.model.physical:
-                raise CustodyError(
-                    f"{place} runs {claim} {policy.model.value}: it keeps no account to close"
-                )
-            number = policy.rules.period.parse(period)
-            if policy.rules.period.number(datetime.now(UTC)) <= number:
-                raise CustodyError(f"period {period} has not ended")
-            if period in custody_store.closes(conn).get((place, claim), {}):
-                raise PeriodClosed(f"{place} {claim}: period {period} is closed already")
-
-        content = {"site": place, "claim": str(claim), "period": period,
-                   "closedAt": int(datetime.now(UTC).timestamp() * 1000)}  # fmt: skip
-        self._record("custody", "close", content, check=closable)
-
-    def custody_changes(self) -> tuple[list[str], bool]:
-        """What the custody recomputation now gives that differs from the last one reported
-        (late events, new rules), and whether there was one; keeps this one for next time."""
-        state = snapshot(self.custody())
-        with self._store().engine.begin() as conn:
-            before = custody_store.last_snapshot(conn)
-            custody_store.keep_snapshot(conn, state, datetime.now(UTC))
-        if before is None:
-            return [], False
-        return changes(before, state), True
-
-    def allocate(
-        self,
-        lot: str,
-        claim: Claim,
-        kg: Mapping[str, float],
-        site: str,
-        at: datetime | None = None,
-    ) -> str:
-        """Claim ``kg`` of elements of a lot from the site's mass-balance account at a date
-        (default now): checked against everything stored, then captured as an allocation event
-        (its eventID). CustodyError (an overdraft: Overdraft, with the shortfall) when it cannot
-        be."""
-        now = datetime.now(UTC)
-        event = allocation_event(node_id(lot), claim, kg, node_id(site), at or now)
-        self._admit(dataclass_replace(event, recordTime=now))  # the store stamps its own
-        self.capture_document(Document(kind=DocumentKind.CAPTURE, creationDate=now, events=[event]))
-        return event.eventID or ""
-
-    def recycled_content(self, identifier: str) -> list[Share]:
-        """Recycled share of the cobalt, nickel and lithium of a battery, traced and claimed
-        (Art. 8; custody.recycled)."""
-        state = self.custody()
-        return [recycled_share(self.trace(identifier, "backward", e), state) for e in ELEMENTS]
 
     def import_contracts(
         self, agreements: list[Agreement], source: str | None = None, owner: str | None = None
@@ -617,23 +431,6 @@ class Repository:
         node = self.footprint_node(identifier)
         held = [] if result.system.node(node) is not None else self.held(identifier)
         return explain(result, node, held=held)
-
-    def trace(self, identifier: str, direction: str = "backward", element: str = "Co") -> Trace:
-        """Genealogy of an object: ``backward`` to its sources or ``forward`` to its uses, with
-        the element mass (kg) allocated along every link."""
-        walk = {"backward": backward, "forward": forward}.get(direction)
-        if walk is None:
-            raise QueryError(f"direction: {direction!r} is not backward or forward")
-        if element not in ELEMENT_NAMES:
-            raise QueryError(f"element: {element!r} is not one of {', '.join(ELEMENT_NAMES)}")
-        with self._store().engine.connect() as conn, _no_cycle_collection():
-            return walk(StoreLineage(conn, self._decoded), identifier, element)
-
-    def contents(self, identifier: str) -> list[tuple[str, int]]:
-        """Every object a container holds at any level (its modules at 1, their cells at 2),
-        one by one, with the fewest containment steps to it."""
-        with self._store().engine.connect() as conn:
-            return holdings.inside(conn, node_id(identifier))
 
     def check_balance(self, tolerance: float = DEFAULT_TOLERANCE) -> BalanceReport:
         """Element mass in against out for every stored transformation."""

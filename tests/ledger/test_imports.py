@@ -25,9 +25,20 @@ from batterytrace.epcis.model import Document
 from batterytrace.errors import ImportConflict
 from batterytrace.masterdata import MasterData, MaterialKind, Party, Site, SiteRole, material
 from batterytrace.repository import Repository
+from batterytrace.services import custody as custody_service
 from batterytrace.store.imported import Imported
 from batterytrace.trace.lineage import node_id
-from factories import CUSTODY_RULES, PCAM, REFINERY, SULFATE_PCF, T0, custody_chain
+from factories import (
+    CUSTODY_RULES,
+    PCAM,
+    REFINERY,
+    SULFATE_PCF,
+    T0,
+    close_period,
+    custody_chain,
+    custody_sites,
+    transfer,
+)
 
 MAKER = "urn:epc:id:pgln:6111111.00000"
 PLANT = "urn:epc:id:sgln:6111111.00040.0"
@@ -55,6 +66,8 @@ def master_data() -> MasterData:
     data = MasterData()
     data.add_party(Party(MAKER, "Maker", "FR"))
     data.add_site(Site(PLANT, "Pack plant", MAKER, SiteRole.PACK, "FR"))
+    for site in custody_sites().sites.values():  # the sites the custody rules name (MAKER's)
+        data.add_site(site)
     data.add_material(
         material(PACK, "Pack", MaterialKind.PACK, chemistry="NMC811", energy_kwh=52.0, mass_kg=338)
     )
@@ -73,7 +86,7 @@ def imported(repo: Repository) -> Repository:
     model = {"activities": [{"site": PLANT, "period": "2025", "kind": "electricity",
                              "factor": "grid", "amount": 40, "unit": "kWh"}]}  # fmt: skip
     repo.import_carbon(from_json(model, "carbon.json"), "carbon.json")
-    repo.import_custody_rules(CustodyRules.from_json(CUSTODY_RULES), "custody.json")
+    custody_service.import_rules(repo.uow, CustodyRules.from_json(CUSTODY_RULES), "custody.json")
     repo.import_contracts([Agreement.from_json(AGREEMENT)], "contracts.json")
     repo.import_factors(read_csv(FACTORS, "test", "1"))
     repo.import_supplier_footprint(supplier_document(), "urn:epc:idpat:sgtin:6111111.000201.*")
@@ -212,10 +225,11 @@ def test_custody_closes_and_transfers_are_recorded(repo: Repository) -> None:
             for site in (REFINERY, PCAM)
         ],
     }
-    repo.import_custody_rules(CustodyRules.from_json(rules), "booked.json")
+    repo.import_master_data(custody_sites())
+    custody_service.import_rules(repo.uow, CustodyRules.from_json(rules), "booked.json")
     repo.capture_document(Document(creationDate=T0, events=custody_chain()))
-    repo.transfer(REFINERY, PCAM, Claim("recycled"), {"Co": 3.0})
-    repo.close_period(REFINERY, Claim("recycled"), "2025-Q1")
+    transfer(repo, REFINERY, PCAM, Claim("recycled"), {"Co": 3.0})
+    close_period(repo, REFINERY, Claim("recycled"), "2025-Q1")
     listed = [(r.kind, r.action, r.effect) for r in repo.import_records()]
     assert listed == [
         ("custody", "import", {"rules added": 3}),

@@ -29,6 +29,7 @@ from batterytrace.scenario.generator import (
     ScenarioResult,
     generate,
 )
+from batterytrace.services import custody as custody_service
 from batterytrace.trace.genealogy import backward
 from batterytrace.trace.lineage import EventLineage, node_id
 
@@ -143,15 +144,15 @@ def test_the_recycling_loop_gives_packs_recycled_cobalt(repo: Repository, scenar
     for path in sorted(out.glob("events-*.jsonld")):
         repo.capture(path)
     repo.import_master_data(read_master_data(out / "masterdata.json"))
-    repo.import_custody_rules(
-        CustodyRules.from_json(orjson.loads((out / "custody.json").read_bytes()))
+    custody_service.import_rules(
+        repo.uow, CustodyRules.from_json(orjson.loads((out / "custody.json").read_bytes()))
     )
-    state = repo.custody()
+    state = custody_service.state(repo.uow)
     assert state.violations == []
     pack = next(
         e.parentID for e in reversed(events) if (e.parentID or "").startswith(PACK.serial(""))
     )
-    cobalt, nickel, lithium = repo.recycled_content(pack)
+    cobalt, nickel, lithium = custody_service.recycled(repo.uow, pack)
     assert cobalt.traced is not None and cobalt.traced > 0.01
     assert cobalt.claimed == pytest.approx(cobalt.traced * 0.999, rel=1e-3)
     assert (nickel.claimed, lithium.claimed) == (0, 0)  # the loop returns cobalt only
@@ -170,14 +171,14 @@ def test_the_readme_allocation_runs_on_the_scenario(
     for path in sorted(out.glob("events-*.jsonld")):
         repo.capture(path)
     repo.import_master_data(read_master_data(out / "masterdata.json"))
-    repo.import_custody_rules(
-        CustodyRules.from_json(orjson.loads((out / "custody.json").read_bytes()))
+    custody_service.import_rules(
+        repo.uow, CustodyRules.from_json(orjson.loads((out / "custody.json").read_bytes()))
     )
     site = node_id("urn:epc:id:sgln:3012345.00100.0")
     key = (site, Claim("low-carbon"), "Co")
 
     def debits() -> dict[str, float]:
-        statements = repo.custody().accounts[key].statements()
+        statements = custody_service.state(repo.uow).accounts[key].statements()
         return {s.period: s.debits for s in statements if s.debits}
 
     assert debits() == {}

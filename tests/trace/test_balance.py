@@ -10,6 +10,7 @@ import pytest
 from batterytrace.epcis.model import Extension, QuantityElement
 from batterytrace.masterdata import BT, MasterData, MaterialKind, material
 from batterytrace.repository import Repository
+from batterytrace.services import trace as tracing
 from batterytrace.store.lineage import StoreLineage
 from batterytrace.trace.balance import check
 from batterytrace.trace.lineage import EventLineage, node_id
@@ -88,7 +89,7 @@ def test_master_data_fills_figures_the_events_do_not_state(repo: Repository) -> 
     assert [f.element for f in after.unchecked if f.step == cam_step] == ["Cu"]
     assert after.checked > before.checked
     cam = "urn:epc:class:lgtin:3012345.000811.NMC811-2503-01"
-    nickel = repo.trace(cam, "backward", "Ni")
+    nickel = tracing.trace(repo.uow, cam, "backward", "Ni")
     salt = nickel.objects[node_id("urn:epc:class:lgtin:6412345.000101.TF-NS-2502-07")]
     assert salt.share == pytest.approx(1.0) and salt.gap is None  # the only Ni-bearing input
     with repo.engine.connect() as conn:

@@ -13,6 +13,7 @@ from batterytrace.epcis.documents import read
 from batterytrace.epcis.model import Action, Document, Event, EventType, Extension, QuantityElement
 from batterytrace.masterdata import BT, MasterData, MaterialKind, material
 from batterytrace.repository import Repository
+from batterytrace.services import trace as tracing
 from batterytrace.store.lineage import Decoded, StoreLineage
 from batterytrace.trace.genealogy import UnknownObject, backward, forward
 from batterytrace.trace.lineage import EventLineage, class_of, node_id
@@ -85,7 +86,7 @@ def test_forward_follows_a_consumed_item(repo: Repository) -> None:
     events = recycled(item(2))
     repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
     memory = forward(EventLineage(events), lot("A"), "Co")
-    assert repo.trace(lot("A"), "forward", "Co").to_json() == memory.to_json()
+    assert tracing.trace(repo.uow, lot("A"), "forward", "Co").to_json() == memory.to_json()
     pack, cell = memory.objects[node_id(PACK)], memory.objects[node_id(item(2))]
     assert cell.element_kg == pytest.approx((pack.element_kg or 0) / 4)
     black_mass = memory.objects[node_id(lot("BM"))].element_kg
@@ -131,7 +132,7 @@ def test_forward_counts_modules_per_class_and_lists_packs(repo: Repository) -> N
     assert modules.depth == pack.depth - 1
     repo.import_master_data(data)
     repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
-    assert repo.trace(lot("A"), "forward", "Co").to_json() == memory.to_json()
+    assert tracing.trace(repo.uow, lot("A"), "forward", "Co").to_json() == memory.to_json()
 
 
 def test_backward_counts_the_items_a_container_holds(repo: Repository) -> None:
@@ -155,7 +156,7 @@ def test_backward_counts_the_items_a_container_holds(repo: Repository) -> None:
     assert memory.objects[node_id(lot("B"))].element_kg == pytest.approx(pack_co * 15 / 25)
     repo.import_master_data(data)
     repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
-    assert repo.trace(PACK, "backward", "Co").to_json() == memory.to_json()
+    assert tracing.trace(repo.uow, PACK, "backward", "Co").to_json() == memory.to_json()
     # without master data saying what a module is, the modules are listed
     listing = backward(EventLineage(events), PACK, "Co")
     module = listing.objects[node_id(MODULE.format(n=1))]
@@ -190,7 +191,7 @@ def test_backward_walks_items_the_holdings_do_not_account_for(repo: Repository) 
     assert cathode.element_kg == pytest.approx(4 * 0.03)
     repo.import_master_data(data)
     repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
-    assert repo.trace(PACK, "backward", "Co").to_json() == memory.to_json()
+    assert tracing.trace(repo.uow, PACK, "backward", "Co").to_json() == memory.to_json()
 
 
 def test_a_delete_aggregation_is_not_a_step(repo: Repository) -> None:
@@ -206,7 +207,7 @@ def test_a_delete_aggregation_is_not_a_step(repo: Repository) -> None:
     for walk, start in ((backward, PACK), (forward, lot("A"))):
         before = walk(EventLineage(chain()), start, "Co").to_json()
         assert walk(EventLineage(events), start, "Co").to_json() == before
-        assert repo.trace(start, walk.__name__, "Co").to_json() == before
+        assert tracing.trace(repo.uow, start, walk.__name__, "Co").to_json() == before
 
 
 def test_decoded_events_are_known_by_their_ledger_entry(tmp_path: Path) -> None:
@@ -231,9 +232,11 @@ def test_a_trace_sees_master_data_imported_after_an_earlier_trace(repo: Reposito
     events, data = in_modules()
     repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
     module = node_id(MODULE.format(n=1))
-    assert module in repo.trace(lot("A"), "forward", "Co").objects  # no master data: listed
+    assert (
+        module in tracing.trace(repo.uow, lot("A"), "forward", "Co").objects
+    )  # no master data: listed
     repo.import_master_data(data)
-    counted = repo.trace(lot("A"), "forward", "Co").objects
+    counted = tracing.trace(repo.uow, lot("A"), "forward", "Co").objects
     assert module not in counted and class_of(module) in counted
 
 
@@ -305,13 +308,15 @@ def test_store_and_memory_agree_on_the_examples(repo: Repository) -> None:
         repo.capture(path)
     events = [e for p in paths for e in read(p).events]
     pack = "urn:epc:id:sgtin:3700000.030001.P2503130001"
-    stored = repo.trace(pack, "backward", "Co")
+    stored = tracing.trace(repo.uow, pack, "backward", "Co")
     memory = backward(EventLineage(events), pack, "Co")
     assert stored.to_json() == memory.to_json()
     ore = stored.objects[node_id("urn:epc:class:lgtin:6111111.000101.BA-2025-0108")]
     # examples/README.md: the pack holds 0.2544 kg Co; ore A brought 624 of the 1,152 kg Co
     assert ore.element_kg == pytest.approx(0.2544 * 624 / 1152, rel=1e-6)
-    forward_ore = repo.trace("urn:epc:class:lgtin:6111111.000101.BA-2025-0108", "forward", "Co")
+    forward_ore = tracing.trace(
+        repo.uow, "urn:epc:class:lgtin:6111111.000101.BA-2025-0108", "forward", "Co"
+    )
     vehicle = node_id("urn:epc:id:sgtin:3700000.100001.VF1DM2025X0000042")
     assert forward_ore.objects[vehicle].element_kg == pytest.approx(ore.element_kg, rel=1e-6)
 
@@ -319,7 +324,7 @@ def test_store_and_memory_agree_on_the_examples(repo: Repository) -> None:
 def test_lots_carry_their_custody_path(repo: Repository) -> None:
     for path in sorted((ROOT / "examples").glob("0*")):
         repo.capture(path)
-    trace = repo.trace("urn:epc:id:sgtin:3700000.030001.P2503130001", "backward", "Co")
+    trace = tracing.trace(repo.uow, "urn:epc:id:sgtin:3700000.030001.P2503130001", "backward", "Co")
     ore = trace.objects[node_id("urn:epc:class:lgtin:6111111.000101.BA-2025-0108")]
     mine, plant = (
         node_id("urn:epc:id:sgln:6111111.00100.DISPATCH"),
@@ -343,7 +348,7 @@ def test_the_store_agrees_on_chains_with_a_cycle(repo: Repository) -> None:
     ]
     repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
     for direction, walk in (("backward", backward), ("forward", forward)):
-        stored = repo.trace(lot("L2"), direction, "Co")
+        stored = tracing.trace(repo.uow, lot("L2"), direction, "Co")
         assert (
             stored.cycles
             and stored.to_json() == walk(EventLineage(events), lot("L2"), "Co").to_json()
@@ -354,9 +359,13 @@ def test_the_store_agrees_on_chains_with_a_cycle(repo: Repository) -> None:
 def test_the_store_agrees_on_the_chain_both_ways(repo: Repository, events: list[Event]) -> None:
     repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
     memory = EventLineage(events)
-    assert repo.trace(PACK, "backward", "Co").to_json() == backward(memory, PACK, "Co").to_json()
     assert (
-        repo.trace(lot("A"), "forward", "Co").to_json() == forward(memory, lot("A"), "Co").to_json()
+        tracing.trace(repo.uow, PACK, "backward", "Co").to_json()
+        == backward(memory, PACK, "Co").to_json()
+    )
+    assert (
+        tracing.trace(repo.uow, lot("A"), "forward", "Co").to_json()
+        == forward(memory, lot("A"), "Co").to_json()
     )
 
 

@@ -43,6 +43,18 @@ class EventStream:
     items: Iterator[Item]
     check: bool = True
 
+    @classmethod
+    def of(cls, document: Document) -> EventStream:
+        """An already parsed document as a stream, its header and events checked first."""
+        rules.check_document(document)
+        header = Document(
+            kind=document.kind,
+            creationDate=document.creationDate,
+            masterData=document.masterData,
+            namespaces=document.namespaces,
+        )
+        return cls(header, iter(document.events))
+
     @property
     def events(self) -> Iterator[Event]:
         """The events decoded and (when ``check``) checked, one at a time."""

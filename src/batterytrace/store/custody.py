@@ -141,6 +141,7 @@ def movements(conn: Connection) -> Iterator[Movement]:
         .where(_moving())
         .order_by(E.c.event_time, E.c.seq)
     )  # fmt: skip
+    # streamed by this statement only: the connection may go on to write (a unit of work)
     rows = conn.execute(query.execution_options(yield_per=2000))
     for kind, action, step, ms, offset, recorded_ms, site, name, figures, content in rows:
         if content is not None:

@@ -81,6 +81,18 @@ def enable_write_locks(engine: Engine) -> None:
     engine._bt_locks = True  # type: ignore[attr-defined]
 
 
+@contextmanager
+def write_lock(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds the ledger's write lock from its first statement (SQLite
+    BEGIN IMMEDIATE, a PostgreSQL transaction-level advisory lock): writers serialise on it."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(7262022)"))
+            yield conn
+
+
 class EventStore:
     """Captures EPCIS events onto the hash-chained ledger and reads them back."""
 
@@ -101,11 +113,23 @@ class EventStore:
         An event whose hash ID is stored (or came earlier in the stream) is a duplicate and
         skipped; an eventID stored with another hash ID rejects the capture.
         """
+        with self.writing("capture") as conn:
+            return self.capture_on(conn, stream, source, owner, progress)
+
+    def capture_on(
+        self,
+        conn: Connection,
+        stream: EventStream,
+        source: str | None = None,
+        owner: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> CaptureResult:
+        """:meth:`capture` in a write transaction the caller holds (its checks and this
+        capture commit together, or neither does)."""
         if self.signing_key is None:
             raise StoreError("capture needs the ledger signing key (run `batterytrace init`)")
         result = CaptureResult(record_time=datetime.now(UTC))
-        with self.writing("capture") as conn:
-            self._capture(conn, stream, source, owner, result, progress)
+        self._capture(conn, stream, source, owner, result, progress)
         return result
 
     @contextmanager
@@ -113,12 +137,8 @@ class EventStore:
         """One transaction holding the ledger's write lock (captures, imports, key rotation
         serialise on the ledger heads); nothing is written when it fails."""
         try:
-            with self.engine.connect() as conn:
-                conn = conn.execution_options(**{_WRITE: True})
-                with conn.begin():
-                    if conn.dialect.name == "postgresql":
-                        conn.execute(text("SELECT pg_advisory_xact_lock(7262022)"))
-                    yield conn
+            with write_lock(self.engine) as conn:
+                yield conn
         except BatteryTraceError:
             raise
         except SQLAlchemyError as exc:

@@ -1,0 +1,373 @@
+"""Chain of custody (ISO 22095) as a service: the rules, the accounts and claims recomputed
+from the stored events, and the acts that change them (allocate, transfer, close), each in
+one unit of work: a write checks against exactly the state it writes on (decision 028)."""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, PositiveFloat, field_validator
+from sqlalchemy import Connection
+
+from batterytrace.custody import flows, ledger
+from batterytrace.custody.claims import parse_claim
+from batterytrace.custody.empty import why_empty
+from batterytrace.custody.flows import Custody, Movement, Note, allocation_event
+from batterytrace.custody.flows import changes as changed
+from batterytrace.custody.flows import snapshot as custody_snapshot
+from batterytrace.custody.recycled import Share, share
+from batterytrace.custody.rules import CustodyRules
+from batterytrace.epcis.documents import EventStream
+from batterytrace.epcis.model import Document, DocumentKind, Event
+from batterytrace.errors import CustodyError, PeriodClosed
+from batterytrace.references import custody_names, require
+from batterytrace.services.trace import trace
+from batterytrace.services.unit_of_work import UnitOfWork, version
+from batterytrace.store import custody as custody_store
+from batterytrace.store import masterdata as masterdata_store
+from batterytrace.store.events import EventStore
+from batterytrace.store.imported import Imported
+from batterytrace.store.lineage import Decoded, StoreLineage
+from batterytrace.trace.lineage import node_id
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # the ledger version the caller read: the write is refused if the ledger moved since
+    expected: int | None = None
+
+
+class _Entry(_Command):
+    """An entry in the accounts: kg of elements of a claim, at a date."""
+
+    claim: str
+    kg: dict[str, PositiveFloat]  # per element: Co, Ni, Li
+    at: AwareDatetime | None = None  # default: now
+
+    @field_validator("kg")
+    @classmethod
+    def _elements(cls, kg: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(kg) - set(flows.ELEMENTS))
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not one of {', '.join(flows.ELEMENTS)}")
+        if not kg:
+            raise ValueError("give the kg of at least one element")
+        return kg
+
+
+class Allocate(_Entry):
+    """Claim kg of elements of a lot from a site's mass-balance account, at a date."""
+
+    lot: str
+    site: str
+
+
+class Transfer(_Entry):
+    """Book and claim: move credits of a claim from one site's account to another's."""
+
+    source: str
+    target: str
+
+
+class Close(_Command):
+    """Close a period of a site's accounts for a claim, once it has ended."""
+
+    site: str
+    claim: str
+    period: str
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    version: int  # the ledger version the answer reflects
+
+
+class Allocated(_Result):
+    event_id: str
+    lot: str
+    site: str
+    claim: str
+    at: datetime
+
+
+class Transferred(_Result):
+    ref: str
+    source: str
+    target: str
+    claim: str
+    at: datetime
+
+
+class Closed(_Result):
+    site: str
+    claim: str
+    period: str
+
+
+class Notice(BaseModel):
+    """A note or violation of the recomputation: the event it is about, the claim, what."""
+
+    event: str
+    claim: str | None
+    text: str
+
+    @classmethod
+    def of(cls, note: Note) -> Notice:
+        return cls(event=note.event, claim=str(note.claim) if note.claim else None, text=note.text)
+
+
+class AccountStatement(BaseModel):
+    """One period of an account, kg of the element (custody.ledger.Statement)."""
+
+    period: str
+    opening: float
+    credits: float
+    debits: float
+    losses: float
+    expired: float
+    closing: float
+    carried: float | None  # None while the period is open
+    forfeited: float | None
+    closed: bool
+    unknown_credits: list[str]  # credits of unknown kg: the figures are floors
+
+
+class AccountBalance(BaseModel):
+    site: str
+    name: str
+    claim: str
+    element: str
+    period: str  # the account's period rule (month, quarter, year)
+    balance: float
+    statements: list[AccountStatement]
+
+
+class Balances(_Result):
+    unit: Literal["kg"] = "kg"
+    accounts: list[AccountBalance]
+    violations: list[Notice]
+    why_empty: str | None  # when nothing matched: why (another period length, a name...)
+
+
+class ElementShare(BaseModel):
+    kg: float | None  # None: unknown
+    share: float | None
+
+
+class ClaimCarried(BaseModel):
+    claim: str
+    elements: dict[str, ElementShare]
+    backing: list[str]
+
+
+class LotReport(_Result):
+    lot: str
+    unit: Literal["kg"] = "kg"
+    claims: list[ClaimCarried]
+    notes: list[Notice]
+
+
+class Changes(_Result):
+    compared: bool  # False: the first recomputation kept, nothing to compare with
+    changes: list[str]
+
+
+def recompute(
+    conn: Connection, decoded: Decoded | None = None, pending: Event | flows.Transfer | None = None
+) -> Custody:
+    """Claims on lots and the mass-balance accounts, recomputed from every stored event and
+    the rules (decision 008); with ``pending``, an entry not stored yet, in its time order
+    (after what is stored at the same time)."""
+    lineage = StoreLineage(conn, decoded)
+    state = Custody(custody_store.load(conn), lineage, custody_store.closes(conn))
+    transfers = custody_store.transfers(conn)
+    moves: Iterator[Movement] = custody_store.movements(conn)
+    if isinstance(pending, flows.Transfer):
+        bisect.insort(transfers, pending, key=lambda t: t.when)
+    elif pending is not None:
+        moves = heapq.merge(moves, [Movement.of(pending)], key=lambda m: m.at)
+    waiting = deque(transfers)
+    while chunk := list(islice(moves, 2000)):
+        lineage.prefetch({node for move in chunk for node in move.objects()})
+        for move in chunk:
+            while waiting and waiting[0].when < move.at:
+                state.transfer(waiting.popleft())
+            state.apply(move)
+    for transfer in waiting:
+        state.transfer(transfer)
+    state.finish()
+    return state
+
+
+def state(uow: UnitOfWork) -> Custody:
+    """The whole recomputed custody state (claims on lots, accounts, notes, violations)."""
+    with uow.reading() as conn:
+        return recompute(conn, uow.decoded)
+
+
+def _admit(conn: Connection, decoded: Decoded, pending: Event | flows.Transfer) -> None:
+    """Check an allocation or transfer, at its date, against everything stored: the
+    CustodyError of the first violation it makes (its own, or a later entry it overdraws:
+    decision 022), if any."""
+    before = {note.event for note in recompute(conn, decoded).violations}
+    for note in recompute(conn, decoded, pending).violations:
+        if note.event not in before:
+            raise note.error()
+
+
+def import_rules(
+    uow: UnitOfWork, rules: CustodyRules, source: str | None = None, owner: str | None = None
+) -> Imported:
+    """Replace the rules (origins, site policies), unless they are the stored ones (nothing
+    written); every site and party they name must be in the master data."""
+    with uow.writing("custody import") as w:
+        require(masterdata_store.load(w.conn), custody_names(rules), source or "custody rules")
+        return w.record("custody", "import", rules.to_json(), source, owner)[0]["rules"]
+
+
+def rules(uow: UnitOfWork) -> CustodyRules:
+    with uow.reading() as conn:
+        return custody_store.load(conn)
+
+
+def allocate(uow: UnitOfWork, command: Allocate) -> Allocated:
+    """Checked against everything stored at its date (an Overdraft with the shortfall, a
+    closed period...), then captured as an allocation event, in one transaction."""
+    now = datetime.now(UTC)
+    claim = parse_claim(command.claim)
+    lot, site, when = node_id(command.lot), node_id(command.site), command.at or now
+    event = allocation_event(lot, claim, dict(command.kg), site, when)
+    with uow.writing("custody allocate", command.expected) as w:
+        _admit(w.conn, uow.decoded, replace(event, recordTime=now))  # the store stamps its own
+        document = Document(kind=DocumentKind.CAPTURE, creationDate=now, events=[event])
+        EventStore(uow.engine, w.signing_key).capture_on(w.conn, EventStream.of(document))
+        done = version(w.conn)
+    return Allocated(version=done, event_id=event.eventID or "", lot=lot, site=site,
+                     claim=str(claim), at=when)  # fmt: skip
+
+
+def transfer(uow: UnitOfWork, command: Transfer) -> Transferred:
+    """Checked against everything stored at its date (the source's balance must cover it),
+    then kept, in one transaction."""
+    now = datetime.now(UTC)
+    claim = parse_claim(command.claim)
+    when = command.at or now
+    move = flows.Transfer(when, node_id(command.source), node_id(command.target), claim,
+                    dict(command.kg), f"urn:uuid:{uuid.uuid4()}", now)  # fmt: skip
+    content = {"ref": move.ref, "at": int(when.timestamp() * 1000), "source": move.source,
+               "target": move.target, "claim": str(claim), "kg": dict(command.kg)}  # fmt: skip
+    with uow.writing("custody transfer", command.expected) as w:
+        _admit(w.conn, uow.decoded, move)
+        w.record("custody", "transfer", content)
+        done = version(w.conn)
+    return Transferred(version=done, ref=move.ref, source=move.source, target=move.target,
+                       claim=str(claim), at=when)  # fmt: skip
+
+
+def close(uow: UnitOfWork, command: Close) -> Closed:
+    """Close a period (once, after it ended): entries recorded later in it are refused."""
+    site, claim, period = node_id(command.site), parse_claim(command.claim), command.period
+    now = datetime.now(UTC)
+    with uow.writing("custody close", command.expected) as w:
+        policy = custody_store.load(w.conn).policy(site, claim)
+        if policy.model.physical:
+            raise CustodyError(
+                f"{site} runs {claim} {policy.model.value}: it keeps no account to close"
+            )
+        number = policy.rules.period.parse(period)
+        if policy.rules.period.number(now) <= number:
+            raise CustodyError(f"period {period} has not ended")
+        if period in custody_store.closes(w.conn).get((site, claim), {}):
+            raise PeriodClosed(f"{site} {claim}: period {period} is closed already")
+        content = {"site": site, "claim": str(claim), "period": period,
+                   "closedAt": int(now.timestamp() * 1000)}  # fmt: skip
+        w.record("custody", "close", content)
+        done = version(w.conn)
+    return Closed(version=done, site=site, claim=str(claim), period=period)
+
+
+def balances(uow: UnitOfWork, site: str | None = None, period: str | None = None) -> Balances:
+    """Accounts per site, claim and element, period by period; ``site`` and ``period`` (one
+    period: 2025-03, 2025-Q1, 2025) narrow what is shown, and say why when nothing is."""
+    if period is not None:
+        ledger.checked_period(period, "--period")
+    wanted = None if site is None else node_id(site)
+    with uow.reading() as conn:
+        state = recompute(conn, uow.decoded)
+        sites = masterdata_store.load(conn).sites
+        at = version(conn)
+    accounts = []
+    for _, account in sorted(state.accounts.items()):
+        if wanted not in (None, account.site):
+            continue
+        shown = [s for s in account.statements() if period is None or s.period == period]
+        accounts.append(AccountBalance(
+            site=account.site, name=account.name, claim=str(account.claim),
+            element=account.element, period=account.rules.period.value,
+            balance=account.balance, statements=[_statement(s) for s in shown],
+        ))  # fmt: skip
+    shown_any = any(a.statements for a in accounts)
+    return Balances(
+        version=at,
+        accounts=accounts,
+        violations=[Notice.of(n) for n in state.violations],
+        why_empty=None if shown_any else why_empty(state.accounts.values(), site, period, sites),
+    )
+
+
+def _statement(s: ledger.Statement) -> AccountStatement:
+    return AccountStatement(
+        period=s.period, opening=s.opening, credits=s.credits, debits=s.debits,
+        losses=s.losses, expired=s.expired, closing=s.closing, carried=s.carried,
+        forfeited=s.forfeited, closed=s.closed, unknown_credits=list(s.unknown),
+    )  # fmt: skip
+
+
+def report(uow: UnitOfWork, lot: str) -> LotReport:
+    """The claims a lot carries, kg and share of each element, backed by what; notes about
+    claims it lost."""
+    node = node_id(lot)
+    with uow.reading() as conn:
+        state = recompute(conn, uow.decoded)
+        at = version(conn)
+    claims = []
+    for claim, elements in sorted(state.claimed(node).items()):
+        shares = state.lots[node][claim]
+        claims.append(ClaimCarried(
+            claim=str(claim),
+            elements={e: ElementShare(kg=kg, share=shares[e]) for e, kg in elements.items()},
+            backing=state.backing.get((node, claim), []),
+        ))  # fmt: skip
+    notes = [Notice.of(n) for n in state.notes + state.violations if node in n.lots]
+    return LotReport(version=at, lot=node, claims=claims, notes=notes)
+
+
+def changes(uow: UnitOfWork) -> Changes:
+    """What the recomputation gives now that differs from the last one reported (late
+    events, new rules), kept for next time."""
+    with uow.writing("custody changes") as w:
+        state = custody_snapshot(recompute(w.conn, uow.decoded))
+        before = custody_store.last_snapshot(w.conn)
+        custody_store.keep_snapshot(w.conn, state, datetime.now(UTC))
+        at = w.version
+    if before is None:
+        return Changes(version=at, compared=False, changes=[])
+    return Changes(version=at, compared=True, changes=changed(before, state))
+
+
+def recycled(uow: UnitOfWork, battery: str) -> list[Share]:
+    """Recycled share of the cobalt, nickel and lithium of a battery, traced and claimed
+    (Regulation (EU) 2023/1542 Art. 8; custody.recycled)."""
+    with uow.reading() as conn:
+        state = recompute(conn, uow.decoded)
+    return [share(trace(uow, battery, "backward", e), state) for e in flows.ELEMENTS]
