@@ -691,7 +691,7 @@ def custody_import(
     data = checked(CustodyRulesFormat, _read_json(source, CustodyError), str(source), CustodyError)
     with named(source):
         rules = CustodyRules.from_json(data)
-    done = custody.import_rules(_repository().uow, rules, source.name)
+    done = custody.import_rules(_repository().uow, rules, source.name, where=str(source))
     out.print(
         f"custody rules: {done}" + ("" if done.changed else "; nothing changed, not recorded")
     )

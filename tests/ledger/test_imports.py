@@ -112,7 +112,7 @@ def test_every_import_kind_is_recorded_and_listed(imported: Repository) -> None:
         (6, "supplier", "import", None),
     ]
     assert [r["effect"] for r in listed] == [
-        {"parties added": 1, "sites added": 1, "materials added": 1},
+        {"parties added": 1, "sites added": 4, "materials added": 1},  # the plant, 3 custody sites
         {"entries added": 1},
         {"rules added": 4},
         {"agreements added": 1},
@@ -232,6 +232,7 @@ def test_custody_closes_and_transfers_are_recorded(repo: Repository) -> None:
     close_period(repo, REFINERY, Claim("recycled"), "2025-Q1")
     listed = [(r.kind, r.action, r.effect) for r in repo.import_records()]
     assert listed == [
+        ("masterdata", "import", {"parties added": 1, "sites added": 3}),
         ("custody", "import", {"rules added": 3}),
         ("custody", "transfer", {"transfers added": 1}),
         ("custody", "close", {"closed periods added": 1}),
@@ -240,7 +241,7 @@ def test_custody_closes_and_transfers_are_recorded(repo: Repository) -> None:
     _sql(repo, "UPDATE custody_transfer SET kg = :kg", kg='{"Co":30.0}')
     failure = repo.verify().import_failure
     assert failure is not None and failure.startswith("custody_transfer urn:uuid:")
-    assert "differs from what import record 2 (custody transfer, " in failure
+    assert "differs from what import record 3 (custody transfer, " in failure
 
 
 # --- imports that change nothing, replacements and removals (decision 017) ----------------------
@@ -266,13 +267,14 @@ def test_an_import_that_changes_nothing_is_neither_recorded_nor_signed(
 ) -> None:
     before = _recorded(imported)
     assert imported.import_master_data(master_data(), "again.json") == {
-        "parties": Imported(unchanged=1), "sites": Imported(unchanged=1),
+        "parties": Imported(unchanged=1), "sites": Imported(unchanged=4),
         "materials": Imported(unchanged=1),
     }  # fmt: skip
     model = {"activities": [{"site": PLANT, "period": "2025", "kind": "electricity",
                              "factor": "grid", "amount": 40, "unit": "kWh"}]}  # fmt: skip
     assert imported.import_carbon(from_json(model, "again.json"), "again.json").id is None
-    imported.import_custody_rules(CustodyRules.from_json(CUSTODY_RULES), "again.json")
+    rules = CustodyRules.from_json(CUSTODY_RULES)
+    assert not custody_service.import_rules(imported.uow, rules, "again.json").changed
     imported.import_contracts([Agreement.from_json(AGREEMENT)], "again.json")
     imported.import_factors(read_csv(FACTORS, "test", "1"))
     product = "urn:epc:idpat:sgtin:6111111.000201.*"

@@ -226,12 +226,18 @@ def _admit(conn: Connection, decoded: Decoded, pending: Event | flows.Transfer) 
 
 
 def import_rules(
-    uow: UnitOfWork, rules: CustodyRules, source: str | None = None, owner: str | None = None
+    uow: UnitOfWork,
+    rules: CustodyRules,
+    source: str | None = None,
+    owner: str | None = None,
+    where: str | None = None,
 ) -> Imported:
     """Replace the rules (origins, site policies), unless they are the stored ones (nothing
-    written); every site and party they name must be in the master data."""
+    written); every site and party they name must be in the master data (checked in the same
+    transaction; the error names ``where``, a file's path, else ``source``)."""
     with uow.writing("custody import") as w:
-        require(masterdata_store.load(w.conn), custody_names(rules), source or "custody rules")
+        names = custody_names(rules)
+        require(masterdata_store.load(w.conn), names, where or source or "custody rules")
         return w.record("custody", "import", rules.to_json(), source, owner)[0]["rules"]
 
 
