@@ -92,7 +92,7 @@ def _alone(phase: Any, url: str, key: str) -> dict[str, Any]:
 def main() -> None:
     console = Console()
     args, repo, prepared = open_store("custody", __doc__, console)
-    repo.import_custody_rules(CustodyRules.from_json(custody_rules()))
+    custody_service.import_rules(repo.uow, CustodyRules.from_json(custody_rules()))
     url, key = str(repo.engine.url.render_as_string(hide_password=False)), str(repo.key_path)
     repo.close()
 

@@ -23,10 +23,11 @@ from batterytrace.errors import ImportConflict
 from batterytrace.masterdata import MasterData, Party, Site, SiteRole
 from batterytrace.repository import Repository
 from batterytrace.scenario.generator import contract
+from batterytrace.services import custody as custody_service
 from batterytrace.store import carbon as carbon_store
 from batterytrace.store.imported import Imported
 from batterytrace.trace.lineage import node_id
-from factories import CONTEXT, CUSTODY_RULES
+from factories import CONTEXT, CUSTODY_RULES, custody_sites
 
 MINE, PLANT = "urn:epc:id:sgln:6111111.00100.0", "urn:epc:id:sgln:6111111.00200.0"
 ORE = "urn:epc:class:lgtin:6111111.000101.ORE1"
@@ -211,16 +212,17 @@ def test_master_data_again_changes_nothing_and_a_changed_record_replaces(
 def test_custody_rules_again_change_nothing_and_changed_rules_replace_the_set(
     filled: Repository,
 ) -> None:
+    filled.import_master_data(custody_sites())  # the sites the rules name
     rules = CustodyRules.from_json(CUSTODY_RULES)
-    assert filled.import_custody_rules(rules) == Imported(added=4)
+    assert custody_service.import_rules(filled.uow, rules) == Imported(added=4)
     before = _rows(filled, "custody_rule")
-    assert filled.import_custody_rules(rules) == Imported(unchanged=4)
+    assert custody_service.import_rules(filled.uow, rules) == Imported(unchanged=4)
     assert _rows(filled, "custody_rule") == before  # not even rewritten
     fewer = CustodyRules.from_json(CUSTODY_RULES | {"origins": CUSTODY_RULES["origins"][:1]})
-    done = filled.import_custody_rules(fewer)
+    done = custody_service.import_rules(filled.uow, fewer)
     assert (done.added, done.unchanged, done.removed) == (0, 4 - (len(rules.origins) - 1),
                                                           len(rules.origins) - 1)  # fmt: skip
-    assert filled.custody_rules() == fewer
+    assert custody_service.rules(filled.uow) == fewer
 
 
 def test_contracts_again_change_nothing_and_a_changed_one_replaces(filled: Repository) -> None:
