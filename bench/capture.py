@@ -15,7 +15,10 @@ JSON-LD file, then in the same run:
 4. computes the CBV 2.0 hash ID of every event (parsed beforehand), beside a plain
    ``json.loads`` of every event's JSON text.
 
-Usage: ``python bench/capture.py [--events N] [--pg URL] [--out FILE] [--keep]``
+Usage: ``python bench/capture.py [--events N] [--repeat R] [--pg URL] [--out FILE] [--keep]``
+
+Each capture runs ``--repeat`` times (default 3), each time followed by its baseline; the
+medians are reported, and each ratio is the median of the ratios pair by pair.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import orjson
@@ -44,6 +48,7 @@ from sqlalchemy import make_url
 from batterytrace.epcis.hash import event_hash
 from batterytrace.epcis.json_ld import context_namespaces, event_from_json
 from batterytrace.repository import Repository
+from batterytrace.store import schema
 from report import publish
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,8 +57,9 @@ CONTEXT: list[Any] = [
     {"bt": "https://batterytrace.org/voc/"},
 ]
 PARTIES = ["6111111", "3012345", "3700000", "4012345", "0614141"]
-# The tables the baselines fill: the rows capture writes for the events and the ledger.
-BASELINE_TABLES = ("capture", "event", "event_key", "checkpoint")
+# The baselines put every row capture wrote (events, their keys and figures, holdings, the
+# ledger's capture and checkpoint), table by table in dependency order.
+BASELINE_TABLES = [table.name for table in schema.metadata.sorted_tables]
 
 
 def _site_pool(size: int = 300, seed: int = 7) -> list[str]:
@@ -355,6 +361,9 @@ def main() -> None:
         help="PostgreSQL server (SQLAlchemy URL) where the benchmark may create databases",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "capture.json")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="captures (each with its baseline) per backend"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated file and stores")
     args = parser.parse_args()
     console = Console()
@@ -366,26 +375,40 @@ def main() -> None:
     size_mb = source.stat().st_size / 1e6
     console.print(f"generated {args.events:,} events ({size_mb:,.0f} MB) in {generate_s:.1f} s")
 
-    capture_s, peak_rss = run_capture(f"sqlite:///{work / 'store.db'}", work / "ledger.key", source)
-    console.print(f"captured in {capture_s:.1f} s")
-    raw_s, rows = run_baseline(work / "store.db", work / "raw.db")
+    # Each capture is paired with its baseline, run right after it on the rows it wrote; the
+    # medians over the pairs are reported, the ratios pair by pair (a drift of the shared
+    # machine's speed moves both of a pair).
+    sqlite_runs = []
+    for run in range(args.repeat):
+        store = work / f"store-{run}.db"
+        capture_s, peak_rss = run_capture(f"sqlite:///{store}", work / f"ledger-{run}.key", source)
+        raw_s, rows = run_baseline(store, work / f"raw-{run}.db")
+        console.print(f"SQLite run {run + 1}: capture {capture_s:.1f} s, executemany {raw_s:.2f} s")
+        sqlite_runs.append((capture_s, raw_s, peak_rss))
+    capture_s, raw_s, _ = (median(figures) for figures in zip(*sqlite_runs, strict=True))
     pg: dict[str, Any] = {}
     if args.pg:
-        names = [f"bt_bench_capture_{os.getpid()}", f"bt_bench_copy_{os.getpid()}"]
-        stores = [pg_database(args.pg, name) for name in names]
-        pg_capture_s, _ = run_capture(stores[0], work / "pg.key", source)
-        console.print(f"captured on PostgreSQL in {pg_capture_s:.1f} s")
-        pg_copy_s, pg_rows = run_pg_baseline(stores[0], stores[1], work / "pg-copy.key")
-        if not args.keep:
-            for name in names:
-                pg_database(args.pg, name, drop=True)
+        pg_runs = []
+        for run in range(args.repeat):
+            names = [f"bt_bench_capture_{os.getpid()}_{run}", f"bt_bench_copy_{os.getpid()}_{run}"]
+            stores = [pg_database(args.pg, name) for name in names]
+            pg_capture_s, _ = run_capture(stores[0], work / f"pg-{run}.key", source)
+            pg_copy_s, pg_rows = run_pg_baseline(stores[0], stores[1], work / f"pg-copy-{run}.key")
+            console.print(
+                f"PostgreSQL run {run + 1}: capture {pg_capture_s:.1f} s, COPY {pg_copy_s:.2f} s"
+            )
+            if not args.keep:
+                for name in names:
+                    pg_database(args.pg, name, drop=True)
+            pg_runs.append((pg_capture_s, pg_copy_s))
+        pg_capture_s, pg_copy_s = (median(figures) for figures in zip(*pg_runs, strict=True))
         pg = {
             "pg_capture_s": round(pg_capture_s, 1),
             "pg_events_per_s": round(args.events / pg_capture_s),
             "pg_copy_s": round(pg_copy_s, 2),
             "pg_copy_rows_per_s": round(pg_rows / pg_copy_s),
             "pg_copy_events_per_s": round(args.events / pg_copy_s),
-            "pg_ratio": round(pg_copy_s / pg_capture_s, 3),
+            "pg_ratio": round(median(copy / capture for capture, copy in pg_runs), 3),
         }
     hash_per_s, loads_per_s, hashed = run_hashing(source, min(args.events, 200_000))
 
@@ -398,8 +421,8 @@ def main() -> None:
         "raw_insert_rows_per_s": round(rows / raw_s),
         "raw_insert_events_per_s": round(raw_events_per_s),
         "rows_per_event": round(rows / args.events, 2),
-        "ratio": round(events_per_s / raw_events_per_s, 3),
-        "peak_rss_mb": round(peak_rss, 1),
+        "ratio": round(median(raw / capture for capture, raw, _ in sqlite_runs), 3),
+        "peak_rss_mb": round(max(peak for _, _, peak in sqlite_runs), 1),
         **pg,
         "hash_per_s": round(hash_per_s),
         "json_loads_per_s": round(loads_per_s),

@@ -6,10 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from batterytrace.errors import StoreError
@@ -47,6 +44,9 @@ def connect(url: str | None = None) -> Engine:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision."""
+    from alembic import command  # imported here: a tenth of a second every other command saves
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     try:
@@ -60,9 +60,12 @@ def migrate(engine: Engine) -> None:
 
 
 def revision(engine: Engine) -> str | None:
-    """The schema revision of the store, None when it was never initialised."""
+    """The schema revision of the store, None when it was never initialised: what Alembic keeps
+    in its ``alembic_version`` table."""
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot open the store at {engine.url!r}: {exc}") from None

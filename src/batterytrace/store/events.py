@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -200,7 +201,7 @@ class EventStore:
                         capture_id,
                         r.content,
                         prev,
-                        *tuple(r.columns[c] for c in _COLUMNS),
+                        *_indexed(r.columns),
                     )
                 )
                 key_rows.extend((role, value, seq) for role, value in r.keys)
@@ -290,6 +291,7 @@ _COLUMNS = (
     "event_type", "event_time", "record_time", "action", "biz_step", "disposition",
     "read_point", "biz_location", "transformation_id", "event_time_zone_offset",
 )  # fmt: skip
+_indexed = operator.itemgetter(*_COLUMNS)  # a record's indexed values in column order
 _EVENT_COLUMNS = (
     "seq", "event_id", "hash_id", "content_digest", "owner", "capture_id", "content",
     "entry_hash", *_COLUMNS,
