@@ -265,7 +265,7 @@ def run_baseline(captured: Path, fresh: Path) -> tuple[float, int]:
     repo.close()
     src = sqlite3.connect(captured)
     dst = sqlite3.connect(fresh, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-65536"):
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-32768"):  # the store's
         dst.execute(f"PRAGMA {pragma}")
     elapsed = 0.0
     rows = 0

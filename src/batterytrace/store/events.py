@@ -41,7 +41,7 @@ from batterytrace.workers import Pool
 if TYPE_CHECKING:
     import psycopg
 
-BATCH = 2000
+BATCH = 1000
 _WRITE = "batterytrace_write"
 
 

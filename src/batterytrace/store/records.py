@@ -82,7 +82,7 @@ def record(event: Event, record_time: datetime, namespaces: Mapping[str, str]) -
         content_digest=hashlib.sha256(sent).hexdigest(),
         content=(sent[:-1] + b"," + stamp[1:]).decode(),  # recordTime appended last
         columns=columns(event, record_time),
-        keys=tuple(keys(event)),
+        keys=keys(event),
         figures=figures(obj),
         declares_error=event.errorDeclaration is not None,
     )
@@ -103,38 +103,34 @@ def columns(event: Event, record_time: datetime) -> dict[str, Any]:
     }
 
 
-def keys(event: Event) -> Iterator[tuple[str, str]]:
-    """The distinct (role, value) pairs the query parameters look up."""
-    seen: set[tuple[str, str]] = set()
-
-    def emit(role: str, value: str) -> Iterator[tuple[str, str]]:
-        if (role, value) not in seen:
-            seen.add((role, value))
-            yield role, value
-
+def keys(event: Event) -> tuple[tuple[str, str], ...]:
+    """The distinct (role, value) pairs the query parameters look up, in the event's order."""
+    dl = canonical_id
+    pairs: dict[tuple[str, str], None] = {}  # ordered, each pair once
     if event.parentID is not None:
-        yield from emit("parentID", canonical_id(event.parentID))
+        pairs["parentID", dl(event.parentID)] = None
     for role, name in _EPC_ROLES:
         for epc in getattr(event, name):
-            yield from emit(role, canonical_id(epc))
+            pairs[role, dl(epc)] = None
     for role, name in _CLASS_ROLES:
         for q in getattr(event, name):
-            yield from emit(role, canonical_id(q.epcClass))
+            pairs[role, dl(q.epcClass)] = None
     for bt in event.bizTransactionList:
-        yield from emit(f"bizTransaction:{bt.type or ''}", canonical_id(bt.bizTransaction))
+        pairs[f"bizTransaction:{bt.type or ''}", dl(bt.bizTransaction)] = None
     for sd in event.sourceList:
-        yield from emit(f"source:{sd.type}", canonical_id(sd.id))
+        pairs[f"source:{sd.type}", dl(sd.id)] = None
     for sd in event.destinationList:
-        yield from emit(f"destination:{sd.type}", canonical_id(sd.id))
+        pairs[f"destination:{sd.type}", dl(sd.id)] = None
     if event.persistentDisposition is not None:
         for value in event.persistentDisposition.set:
-            yield from emit("persistentDisposition:set", value)
+            pairs["persistentDisposition:set", value] = None
         for value in event.persistentDisposition.unset:
-            yield from emit("persistentDisposition:unset", value)
+            pairs["persistentDisposition:unset", value] = None
     for ext in event.extensions:
-        yield from emit("extension", ext.namespace + ext.name)
+        pairs["extension", ext.namespace + ext.name] = None
     for ext in event.ilmd:
-        yield from emit("ilmd", ext.namespace + ext.name)
+        pairs["ilmd", ext.namespace + ext.name] = None
+    return tuple(pairs)
 
 
 _QUANTITY_LISTS = ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList")
