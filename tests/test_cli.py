@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -36,7 +37,7 @@ def test_init_keeps_an_existing_key(env: Path) -> None:
     assert result.exit_code == 0 and "kept existing" in result.output
     assert (env / "cli.key").read_bytes() == key
     body = json.loads(runner.invoke(app, ["init", "--json"]).stdout)
-    assert body["revision"] == "0014" and body["key_created"] is False
+    assert body["revision"] == "0015" and body["key_created"] is False
 
 
 def test_capture_prints_counts_and_is_idempotent(env: Path) -> None:
@@ -328,6 +329,41 @@ def test_custody_commands(env: Path) -> None:
     now = datetime.now(UTC)  # the first allocation, given no --at, is dated now
     assert debits == {"2025-Q2": 1.0, f"{now.year}-Q{(now.month - 1) // 3 + 1}": 5.0}
     assert account["balance"] == pytest.approx(7.6 - 1 - 5)
+    checked = runner.invoke(app, ["verify", "--derived"], env={"COLUMNS": "250"})
+    assert checked.exit_code == 0, checked.output
+    assert "kept derived state equal to a recomputation" in checked.stdout
+
+
+def test_verify_derived_names_a_tampered_row_and_rebuild_mends_it(env: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    from batterytrace.epcis.model import Document
+    from batterytrace.repository import Repository
+    from factories import CUSTODY_RULES, T0, custody_chain, custody_sites
+
+    Repository().import_master_data(custody_sites())
+    runner.invoke(app, ["custody", "import", str(write(env / "rules.json", CUSTODY_RULES))])
+    Repository().capture_document(Document(creationDate=T0, events=custody_chain()))
+    assert runner.invoke(app, ["verify", "--derived"]).exit_code == 0  # kept by each write
+    rebuilt = runner.invoke(app, ["rebuild", "--json"])
+    assert rebuilt.exit_code == 0 and json.loads(rebuilt.stdout)["units"] == ["custody"]
+    assert json.loads(rebuilt.stdout)["changed"] == []
+    engine = create_engine(os.environ["BATTERYTRACE_DB"])
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM derived_state"))
+    behind = runner.invoke(app, ["verify", "--derived"], env={"COLUMNS": "250"})
+    assert behind.exit_code == 1 and "run `batterytrace rebuild`" in behind.stderr
+    assert runner.invoke(app, ["rebuild"]).exit_code == 0
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE derived_row SET content = replace(content, '7.6', '9.6')"))
+    engine.dispose()
+    tampered = runner.invoke(app, ["verify", "--derived", "--json"])
+    body = json.loads(tampered.stdout)
+    assert tampered.exit_code == 1 and body["derived"] == "differs"
+    assert any("kept custody.account row" in p and "differs" in p for p in body["problems"])
+    mended = runner.invoke(app, ["rebuild"], env={"COLUMNS": "250"})
+    assert mended.exit_code == 0 and "custody.account" in mended.stdout
+    assert runner.invoke(app, ["verify", "--derived"]).exit_code == 0
 
 
 @pytest.mark.parametrize(

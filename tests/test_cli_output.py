@@ -105,6 +105,7 @@ PLACEHOLDERS = {
     "SGLN": "urn:epc:id:sgln:3012345.00100.0",
     "ID": "urn:epc:class:lgtin:3012345.000810.P2026-0000",  # pact export: a lot (per kg)
     "name@version": "batterytrace@2026.1",  # the shipped factor set
+    "VERSION": "1",  # a ledger version: the first checkpoint
 }
 AGREEMENT = "https://batterytrace.org/agreement/renault-managem-2022"  # the scenario's
 

@@ -24,6 +24,7 @@ from batterytrace.epcis import documents
 from batterytrace.errors import BatteryTraceError
 from batterytrace.masterdata import MasterData
 from batterytrace.scenario import generator
+from batterytrace.store import patterns
 from batterytrace.store.query import SimpleEventQuery
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +112,7 @@ def test_json_input_raises_only_our_errors(data: bytes) -> None:
 ])).map(lambda s: s[: len(s) // 2] + "\x00" + s[len(s) // 2 :] if len(s) % 3 else s))  # fmt: skip
 def test_identifier_parsers_raise_only_our_errors(text: str) -> None:
     for parse in (identifiers.validate_identifier, identifiers.to_digital_link,
-                  identifiers.like_pattern, identifiers.class_like_patterns,
+                  patterns.like_pattern, patterns.class_like_patterns,
                   identifiers.parent_location, identifiers.gtin_of):  # fmt: skip
         _only_our_errors(lambda: parse(text))  # noqa: B023
     _only_our_errors(lambda: identifiers.epc_urn(text, None))

@@ -3,64 +3,31 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections import defaultdict
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from batterytrace.errors import InvalidIdentifier
 from batterytrace.identifiers import (
-    class_like_patterns,
     gs1_check_digit,
     gtin_of,
+    is_class_link,
     is_pattern,
-    like_pattern,
     parent_location,
+    parse_epc,
     to_digital_link,
     validate_identifier,
 )
+from identifier_strategies import cp_and_ref, serials, urn_escape
 
 # Listed at collection time; test_example_urns_were_found goes through the `conformance`
 # fixture, which fails under CI when the data is missing.
 EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared/conformance/epcis-hash/examples"
 DL = "https://id.gs1.org"
-
-# --------------------------------------------------------------------------------------------
-# LIKE evaluation: sqlite3 (case-sensitive, ESCAPE '\') and a regex translation of the pattern
-# --------------------------------------------------------------------------------------------
-
-_DB = sqlite3.connect(":memory:")
-_DB.execute("PRAGMA case_sensitive_like = ON")
-
-
-def sql_like(value: str, pattern: str) -> bool:
-    row = _DB.execute("SELECT ? LIKE ? ESCAPE '\\'", (value, pattern)).fetchone()
-    return bool(row[0])
-
-
-def like_to_regex(pattern: str) -> re.Pattern[str]:
-    out: list[str] = []
-    chars = iter(pattern)
-    for ch in chars:
-        if ch == "\\":
-            out.append(re.escape(next(chars)))
-        elif ch == "%":
-            out.append(".*")
-        elif ch == "_":
-            out.append(".")
-        else:
-            out.append(re.escape(ch))
-    return re.compile("".join(out), re.S)
-
-
-def like(value: str, pattern: str) -> bool:
-    by_sql = sql_like(value, pattern)
-    assert by_sql == (like_to_regex(pattern).fullmatch(value) is not None)
-    return by_sql
 
 
 def gtin_ok(gtin: str) -> bool:
@@ -357,7 +324,7 @@ BAD_EPC = [
 
 @pytest.mark.parametrize(("uri", "rule"), BAD_EPC)
 def test_malformed_epc(uri: str, rule: str) -> None:
-    for func in (to_digital_link, validate_identifier, like_pattern):
+    for func in (to_digital_link, validate_identifier):
         with pytest.raises(InvalidIdentifier) as info:
             func(uri)
         message = str(info.value)
@@ -486,129 +453,30 @@ def test_parent_location(uri: str, parent: str | None) -> None:
     assert parent_location(uri) == parent
 
 
-# --------------------------------------------------------------------------------------------
-# LIKE patterns
-# --------------------------------------------------------------------------------------------
-
-LIKE_PAIRS = [
-    ("urn:epc:idpat:sgtin:4012345.066666.*", f"{DL}/01/04012345666663/21/%"),
-    ("urn:epc:idpat:sgtin:4012345.*.*", f"{DL}/01/_4012345______/21/%"),
-    ("urn:epc:idpat:sgtin:*.*.*", f"{DL}/01/______________/21/%"),
-    ("urn:epc:idpat:sscc:4012345.*", f"{DL}/00/_4012345__________"),
-    ("urn:epc:idpat:sgln:4012345.00011.*", f"{DL}/414/4012345000115%"),
-    ("urn:epc:idpat:grai:4012345.66666.*", f"{DL}/8003/04012345666663_%"),
-    ("urn:epc:idpat:giai:4012345.*", f"{DL}/8004/4012345_%"),
-    ("urn:epc:idpat:gdti:4012345.55555.*", f"{DL}/253/4012345555554_%"),
-    ("urn:epc:idpat:sgcn:4012345.99999.*", f"{DL}/255/4012345999990_%"),
-    ("urn:epc:idpat:cpi:4012345.ABC.*", f"{DL}/8010/4012345ABC/8011/%"),
-    ("urn:epc:idpat:cpi:4012345.*.*", f"{DL}/8010/4012345_%/8011/%"),
-    ("urn:epc:idpat:itip:4012345.012345.01.02.*", f"{DL}/8006/040123451234560102/21/%"),
-    ("urn:epc:idpat:upui:4012345.012345.*", f"{DL}/01/04012345123456/235/%"),
-    ("urn:epc:idpat:pgln:4012345.*", f"{DL}/417/4012345______"),
-    ("urn:epc:idpat:gsrn:4012345.*", f"{DL}/8018/4012345___________"),
-    ("urn:epc:idpat:gid:95100000.12345.*", "urn:epc:id:gid:95100000.12345.%"),
-    ("urn:epc:id:sgtin:0614141.107346.2017", f"{DL}/01/10614141073464/21/2017"),
-    ("urn:epc:id:sgtin:4012345.011111.a_b", f"{DL}/01/04012345111118/21/a\\_b"),
-    ("urn:epc:id:sgtin:4012345.011111.98%22", f"{DL}/01/04012345111118/21/98\\%22"),
-    ("https://example.com/01/09520123456788/21/S?x=1", f"{DL}/01/09520123456788/21/S"),
-    ("urn:uuid:a_b%c", "urn:uuid:a\\_b\\%c"),
-]
-
-
-@pytest.mark.parametrize(("pattern", "expected"), LIKE_PAIRS)
-def test_like_pattern(pattern: str, expected: str) -> None:
-    assert like_pattern(pattern) == expected
-
-
-def test_like_pattern_matches_examples() -> None:
-    sgtins = [
-        "urn:epc:id:sgtin:4012345.066666.1",
-        "urn:epc:id:sgtin:4012345.066666.a_b%25",
-        "urn:epc:id:sgtin:4012345.166666.1",
-        "urn:epc:id:sgtin:4012346.066666.1",
-    ]
-    dls = [to_digital_link(u) for u in sgtins]
-    exact = like_pattern("urn:epc:idpat:sgtin:4012345.066666.*")
-    assert [like(d, exact) for d in dls] == [True, True, False, False]
-    by_cp = like_pattern("urn:epc:idpat:sgtin:4012345.*.*")
-    assert [like(d, by_cp) for d in dls] == [True, True, True, False]
-    # an escaped literal only matches itself
-    literal = like_pattern(sgtins[1])
-    assert like(dls[1], literal)
-    assert not like(dls[1].replace("a_b", "aXb"), literal)
-    # SGLN '*' extension covers the GLN without and with an extension
-    sgln = like_pattern("urn:epc:idpat:sgln:4012345.00011.*")
-    assert like(to_digital_link("urn:epc:id:sgln:4012345.00011.0"), sgln)
-    assert like(to_digital_link("urn:epc:id:sgln:4012345.00011.987"), sgln)
-    assert not like(to_digital_link("urn:epc:id:sgln:4012345.00012.0"), sgln)
-    # a GRAI pattern does not match the GRAI without serial (a class)
-    grai = like_pattern("urn:epc:idpat:grai:4012345.66666.*")
-    assert like(to_digital_link("urn:epc:id:grai:4012345.66666.87"), grai)
-    assert not like(to_digital_link("urn:epc:idpat:grai:4012345.66666.*"), grai)
-
-
-def test_class_like_patterns() -> None:
-    gtin = f"{DL}/01/04012345123456"
-    assert class_like_patterns("urn:epc:idpat:sgtin:4012345.012345.*") == [gtin, gtin + "/10/%"]
-    assert class_like_patterns("urn:epc:idpat:sgtin:4012345.*.*") == [
-        f"{DL}/01/_4012345______",
-        f"{DL}/01/_4012345______/10/%",
-    ]
-    assert class_like_patterns("urn:epc:class:lgtin:4012345.012345.998877") == [f"{gtin}/10/998877"]
-    assert class_like_patterns("urn:epc:class:lgtin:4012345.012345.L_1") == [f"{gtin}/10/L\\_1"]
-    assert class_like_patterns(gtin) == [gtin, gtin + "/10/%"]
-    assert class_like_patterns("urn:epc:idpat:grai:4012345.66666.*") == [
-        f"{DL}/8003/04012345666663"
-    ]
-    itip = f"{DL}/8006/040123451234560102"
-    assert class_like_patterns("urn:epc:idpat:itip:4012345.012345.01.02.*") == [
-        itip,
-        itip + "/10/%",
-    ]
-    assert class_like_patterns("urn:uuid:x_y") == ["urn:uuid:x\\_y"]
-    with pytest.raises(InvalidIdentifier, match="SSCC pattern has no class level"):
-        class_like_patterns("urn:epc:idpat:sscc:4012345.*")
-
-    patterns = class_like_patterns("urn:epc:idpat:sgtin:4012345.012345.*")
-    matching = [
-        "urn:epc:idpat:sgtin:4012345.012345.*",
-        "urn:epc:class:lgtin:4012345.012345.998877",
-        "https://example.com/01/04012345123456/10/L%2F1",
-    ]
-    other = [
-        "urn:epc:id:sgtin:4012345.012345.1",  # an instance, not a class
-        "urn:epc:class:lgtin:4012345.012346.1",
-        "urn:epc:class:lgtin:4012346.012345.1",
-    ]
-    for uri in matching:
-        assert any(like(to_digital_link(uri), p) for p in patterns), uri
-    for uri in other:
-        assert not any(like(to_digital_link(uri), p) for p in patterns), uri
+def test_a_parsed_epc_builds_its_key_and_class_level() -> None:
+    """The key builders that conversion uses, given an escape for known values: a pattern's
+    unknown digits are '_' and its unknown values '%'."""
+    sgtin = parse_epc("urn:epc:id:sgtin:0614141.107346.2017")
+    assert sgtin.link(str) == to_digital_link(sgtin.uri) == f"{DL}/01/10614141073464/21/2017"
+    by_cp = parse_epc("urn:epc:idpat:sgtin:4012345.*.*")
+    assert by_cp.link(str) == f"{DL}/01/_4012345______/21/%"
+    serial = parse_epc("urn:epc:id:sgtin:4012345.011111.a_b")
+    assert serial.link(str.upper) == f"{DL}/01/04012345111118/21/A_B"  # values only
+    assert by_cp.class_link(str) == f"{DL}/01/_4012345______" and by_cp.class_lots
+    grai = parse_epc("urn:epc:idpat:grai:4012345.66666.*")
+    assert grai.class_link(str) == f"{DL}/8003/04012345666663" and not grai.class_lots
+    assert parse_epc("urn:epc:idpat:gid:95100000.12345.*").link(str) is None
+    with pytest.raises(InvalidIdentifier, match=r"^urn:epc:idpat:sscc:4012345\.\* : an SSCC "):
+        parse_epc("urn:epc:idpat:sscc:4012345.*").class_link(str)
+    assert is_class_link(f"{DL}/01/04012345123456")
+    assert is_class_link(f"{DL}/8006/040123451234560102")
+    assert not is_class_link(f"{DL}/01/04012345123456/10/L1")
+    assert not is_class_link(f"{DL}/414/4012345000115")
 
 
 # --------------------------------------------------------------------------------------------
 # Property tests
 # --------------------------------------------------------------------------------------------
-
-_URN_ESCAPES = {c: f"%{ord(c):02X}" for c in '"%&/<>?'}
-CSET82 = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
-
-
-def urn_escape(text: str) -> str:
-    """TDS escaping of a CSET 82 value inside an EPC URN."""
-    return "".join(_URN_ESCAPES.get(c, c) for c in text)
-
-
-digits = st.text(alphabet="0123456789", min_size=1, max_size=1)
-serials = st.text(alphabet=CSET82, min_size=1, max_size=20)
-
-
-@st.composite
-def cp_and_ref(draw: st.DrawFn, total: int) -> tuple[str, str]:
-    """A company prefix of 6 to 12 digits and a reference making ``total`` digits."""
-    length = draw(st.integers(min_value=6, max_value=min(12, total)))
-    number = draw(st.text(alphabet="0123456789", min_size=total, max_size=total))
-    return number[:length], number[length:]
 
 
 @given(cp_and_ref(13), serials)
@@ -627,7 +495,6 @@ def test_sgtin_gives_a_valid_gtin(parts: tuple[str, str], serial: str) -> None:
     assert unquote(m.group(2)) == serial
     assert to_digital_link(dl) == dl
     assert gtin_of(urn) == gtin
-    assert like(dl, like_pattern(urn))
 
 
 @given(cp_and_ref(17))
@@ -640,71 +507,6 @@ def test_sscc_gives_a_valid_sscc(parts: tuple[str, str]) -> None:
     assert key[1 : 1 + len(cp)] == cp
     assert gs1_check_digit(key[:17]) == key[17]
     assert to_digital_link(dl) == dl
-
-
-@given(cp_and_ref(13), serials, st.data())
-def test_sgtin_patterns_match_what_they_cover(
-    parts: tuple[str, str], serial: str, data: st.DataObject
-) -> None:
-    cp, item = parts
-    dl = to_digital_link(f"urn:epc:id:sgtin:{cp}.{item}.{urn_escape(serial)}")
-    patterns = [
-        f"urn:epc:idpat:sgtin:{cp}.{item}.*",
-        f"urn:epc:idpat:sgtin:{cp}.*.*",
-        "urn:epc:idpat:sgtin:*.*.*",
-    ]
-    for pattern in patterns:
-        validate_identifier(pattern)
-        assert is_pattern(pattern)
-        assert like(dl, like_pattern(pattern)), pattern
-    # same company prefix length, other digits: not matched
-    other_cp = data.draw(st.text(alphabet="0123456789", min_size=len(cp), max_size=len(cp)))
-    assume(other_cp != cp)
-    other = to_digital_link(f"urn:epc:id:sgtin:{other_cp}.{item}.{urn_escape(serial)}")
-    assert not like(other, like_pattern(patterns[0]))
-    assert not like(other, like_pattern(patterns[1]))
-    # the class-level patterns match the GTIN and its lots, not the serialised instance
-    lot = to_digital_link(f"urn:epc:class:lgtin:{cp}.{item}.{urn_escape(serial)}")
-    klass = class_like_patterns(patterns[0])
-    assert any(like(lot, p) for p in klass)
-    assert any(like(to_digital_link(patterns[0]), p) for p in klass)
-    assert not any(like(dl, p) for p in klass)
-
-
-KEY_SCHEMES = {
-    # scheme: (digits of company prefix + reference, further components, digits of the key)
-    "sscc": (17, "", 18),
-    "sgln": (12, ".12", 13),
-    "grai": (12, ".S1", 14),
-    "gdti": (12, ".D9", 13),
-    "sgcn": (12, ".77", 13),
-    "gsrn": (17, "", 18),
-    "gsrnp": (17, "", 18),
-    "gsin": (16, "", 17),
-    "pgln": (12, "", 13),
-}
-
-
-@given(st.sampled_from(sorted(KEY_SCHEMES)), st.data())
-def test_key_patterns_match_what_they_cover(scheme: str, data: st.DataObject) -> None:
-    total, extra, key_len = KEY_SCHEMES[scheme]
-    cp, ref = data.draw(cp_and_ref(total))
-    dl = to_digital_link(f"urn:epc:id:{scheme}:{cp}.{ref}{extra}")
-    key = dl.removeprefix(DL).split("/")[2][:key_len]
-    assert len(key) == key_len
-    assert key.isdigit()
-    assert cp in key
-    assert gs1_check_digit(key[:-1]) == key[-1]
-    stars = ".*" * (1 + extra.count("."))
-    by_cp = f"urn:epc:idpat:{scheme}:{cp}{stars}"
-    validate_identifier(by_cp)
-    assert like(dl, like_pattern(by_cp))
-    if extra:
-        assert like(dl, like_pattern(f"urn:epc:idpat:{scheme}:{cp}.{ref}.*"))
-    other_cp = data.draw(st.text(alphabet="0123456789", min_size=len(cp), max_size=len(cp)))
-    assume(other_cp != cp)
-    other = to_digital_link(f"urn:epc:id:{scheme}:{other_cp}.{ref}{extra}")
-    assert not like(other, like_pattern(by_cp))
 
 
 @given(cp_and_ref(13), st.integers(min_value=1, max_value=9))

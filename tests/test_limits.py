@@ -5,25 +5,41 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 from typer.testing import CliRunner
 
+from batterytrace import limits
 from batterytrace.carbon.footprint import rollup
 from batterytrace.carbon.uncertainty import interval
 from batterytrace.cli import app
 from batterytrace.epcis import documents
 from batterytrace.epcis.vocab import BIZ_STEP
 from batterytrace.errors import FootprintError, InvalidDocument, InvalidIdentifier, SettingError
-from batterytrace.identifiers import like_pattern, to_digital_link, validate_identifier
+from batterytrace.identifiers import to_digital_link, validate_identifier
 from batterytrace.limits import DRAWS, EVENT_SIZE, EXTENSION_VALUE, IDENTIFIER
+from batterytrace.settings import Settings
+from batterytrace.store.patterns import like_pattern
 from carbon_chain import PACK, chain
 from factories import document, object_event, write
 
 runner = CliRunner()
 MB = 1_000_000
+
+
+@pytest.fixture(autouse=True)
+def _defaults() -> Iterator[None]:
+    yield
+    limits.configure({})  # the limits a test sets do not outlive it
+
+
+def _set(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    """Set a limit's variable and read the settings again, as an entry point does."""
+    monkeypatch.setenv(name, value)
+    limits.configure(Settings().limits)
 
 
 def long_epc(size: int) -> str:
@@ -62,13 +78,14 @@ def test_the_identifier_limit_is_changed_both_ways(monkeypatch: pytest.MonkeyPat
     uri = "urn:x:" + "a" * 394  # 400 characters: a URI that is no GS1 key passes as it is
     assert IDENTIFIER.over(400) is None
     validate_identifier(uri)
-    monkeypatch.setenv("BATTERYTRACE_MAX_IDENTIFIER_LENGTH", "300")
+    _set(monkeypatch, "BATTERYTRACE_MAX_IDENTIFIER_LENGTH", "300")
     with pytest.raises(InvalidIdentifier, match="400 characters, more than the limit of 300 "):
         validate_identifier(uri)
     longer = "urn:x:" + "a" * 2994
-    monkeypatch.setenv("BATTERYTRACE_MAX_IDENTIFIER_LENGTH", "10_000")
+    _set(monkeypatch, "BATTERYTRACE_MAX_IDENTIFIER_LENGTH", "10_000")
     validate_identifier(longer)
     monkeypatch.delenv("BATTERYTRACE_MAX_IDENTIFIER_LENGTH")
+    limits.configure(Settings().limits)
     with pytest.raises(InvalidIdentifier, match="3,000 characters, more than the limit of 2,048"):
         validate_identifier(longer)
 
@@ -77,7 +94,7 @@ def test_the_identifier_limit_is_changed_both_ways(monkeypatch: pytest.MonkeyPat
 def test_a_limit_set_to_nonsense_is_refused(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
     monkeypatch.setenv("BATTERYTRACE_MAX_IDENTIFIER_LENGTH", raw)
     with pytest.raises(SettingError) as refused:
-        IDENTIFIER.over(1000)
+        Settings()
     assert str(refused.value) == (
         f"BATTERYTRACE_MAX_IDENTIFIER_LENGTH: {raw!r} is not a whole number of characters "
         "of at least 256"
@@ -129,9 +146,9 @@ def test_an_extension_value_over_the_limit_is_refused(
     )
     with pytest.raises(InvalidDocument, match=r": ilmd\.lab\.note: 65,537 characters"):
         documents.read(_with_note(tmp_path, limit + 1, "ilmd"))
-    monkeypatch.setenv("BATTERYTRACE_MAX_EXTENSION_LENGTH", "100000")
+    _set(monkeypatch, "BATTERYTRACE_MAX_EXTENSION_LENGTH", "100000")
     documents.read(_with_note(tmp_path, limit + 1))
-    monkeypatch.setenv("BATTERYTRACE_MAX_EXTENSION_LENGTH", "2000")
+    _set(monkeypatch, "BATTERYTRACE_MAX_EXTENSION_LENGTH", "2000")
     with pytest.raises(InvalidDocument, match="2,001 characters, more than the limit of 2,000 "):
         documents.read(_with_note(tmp_path, 2001))
 
@@ -162,8 +179,8 @@ def test_an_event_over_the_size_limit_is_refused_before_it_is_decoded(
     decoded: list[object] = []
     real = documents.json_ld.event_at
     monkeypatch.setattr(documents.json_ld, "event_at", lambda *a: decoded.append(a[0]) or real(*a))
-    monkeypatch.setenv("BATTERYTRACE_MAX_EVENT_SIZE", "70000")
-    monkeypatch.setenv("BATTERYTRACE_MAX_EXTENSION_LENGTH", "200000")
+    _set(monkeypatch, "BATTERYTRACE_MAX_EVENT_SIZE", "70000")
+    _set(monkeypatch, "BATTERYTRACE_MAX_EXTENSION_LENGTH", "200000")
     with pytest.raises(InvalidDocument) as refused:
         list(documents.stream(path).events)
     assert str(refused.value) == (
@@ -171,7 +188,7 @@ def test_an_event_over_the_size_limit_is_refused_before_it_is_decoded(
         "(set BATTERYTRACE_MAX_EVENT_SIZE to change it)"
     )
     assert decoded == [0]  # the first event only
-    monkeypatch.setenv("BATTERYTRACE_MAX_EVENT_SIZE", str(size))
+    _set(monkeypatch, "BATTERYTRACE_MAX_EVENT_SIZE", str(size))
     assert len(documents.read(path).events) == 2
 
 
@@ -179,7 +196,7 @@ def test_an_event_larger_than_the_buffer_is_refused_as_soon_as_it_passes_the_lim
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert EVENT_SIZE.default == 16 * 1_048_576
-    monkeypatch.setenv("BATTERYTRACE_MAX_EVENT_SIZE", "100000")
+    _set(monkeypatch, "BATTERYTRACE_MAX_EVENT_SIZE", "100000")
     path = write(tmp_path / "huge.jsonld", document([object_event(1, **{"bt:n": "n" * 3 * MB})]))
     with pytest.raises(InvalidDocument, match=r"^event 0: at least [0-9,]+ characters of JSON"):
         list(documents.stream(path).items)
@@ -211,7 +228,7 @@ def test_draws_over_the_limit_are_refused(monkeypatch: pytest.MonkeyPatch) -> No
         "draws: 100,000,000 draws, more than the limit of 1,000,000 for Monte Carlo draws "
         "(set BATTERYTRACE_MAX_DRAWS to change it)"
     )
-    monkeypatch.setenv("BATTERYTRACE_MAX_DRAWS", "1000")
+    _set(monkeypatch, "BATTERYTRACE_MAX_DRAWS", "1000")
     with pytest.raises(FootprintError, match="1,001 draws, more than the limit of 1,000 "):
         interval(result, PACK, 1001)
     assert interval(result, PACK, 1000).draws == 1000

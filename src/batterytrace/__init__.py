@@ -2,7 +2,8 @@
 
 The public library API::
 
-    from batterytrace import Repository, event_hash, prehash, read_document, stream_document
+    from batterytrace import Repository, Settings, event_hash, prehash, read_document
+    from batterytrace import stream_document
 
 Names are loaded on first use, so that importing one part (a capture worker imports only the
 EPCIS codecs) does not import the database layer.
@@ -14,6 +15,7 @@ from typing import Any
 _EXPORTS = {
     "BatteryTraceError": ("batterytrace.errors", "BatteryTraceError"),
     "Repository": ("batterytrace.repository", "Repository"),
+    "Settings": ("batterytrace.settings", "Settings"),
     "event_hash": ("batterytrace.epcis.hash", "event_hash"),
     "prehash": ("batterytrace.epcis.hash", "prehash"),
     "read_document": ("batterytrace.epcis.documents", "read"),

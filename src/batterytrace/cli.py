@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import re
 import sys
 import time
@@ -30,6 +29,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 from typer._click.core import Context
+from typer._click.globals import get_current_context
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
@@ -58,17 +58,21 @@ if TYPE_CHECKING:
     from batterytrace.custody.ledger import Statement
     from batterytrace.epcis.model import Event
     from batterytrace.repository import Repository
+    from batterytrace.services.derived import Difference
+    from batterytrace.settings import Settings
     from batterytrace.trace.genealogy import Trace
-
-DEBUG = "BATTERYTRACE_DEBUG"  # set to 1: an internal error shows its traceback
 
 
 class _Guarded(TyperGroup):
-    """The last resort around every command: what reaches the top is one line and exit 1,
-    never a traceback (unless BATTERYTRACE_DEBUG=1 asks for one)."""
+    """The edge of every command: the settings read from the environment once (a bad value is
+    one line and exit 1), and the last resort around the command: what reaches the top is one
+    line and exit 1, never a traceback (unless BATTERYTRACE_DEBUG=1 asks for one)."""
 
     def invoke(self, ctx: Context) -> Any:
+        debug = False
         try:
+            ctx.obj = _read_settings()  # the commands' contexts inherit it: _settings()
+            debug = ctx.obj.debug
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, TyperException):  # usage errors, --help: typer's
             raise
@@ -77,10 +81,26 @@ class _Guarded(TyperGroup):
         except (RecursionError, MemoryError) as exc:
             _fail("error:", f"input too large or too deeply nested ({type(exc).__name__})")
         except Exception as exc:
-            if os.environ.get(DEBUG) == "1":
+            if debug:
                 raise
             _fail("internal error:", f"{type(exc).__name__}: {exc} (a bug: please report it, "
-                  f"with the traceback {DEBUG}=1 shows)")  # fmt: skip
+                  "with the traceback BATTERYTRACE_DEBUG=1 shows)")  # fmt: skip
+
+
+def _read_settings() -> Settings:
+    """This command's settings, the limits of the process set from them."""
+    from batterytrace import limits
+    from batterytrace.settings import Settings  # here: `batterytrace --help` loads no pydantic
+
+    settings = Settings()
+    limits.configure(settings.limits)
+    return settings
+
+
+def _settings() -> Settings:
+    """The settings the running command was given (:meth:`_Guarded.invoke`)."""
+    settings: Settings = get_current_context().obj
+    return settings
 
 
 def _fail(label: str, text: str) -> NoReturn:
@@ -147,12 +167,13 @@ def _finite_from(low: float, strict: bool = False) -> Callable[[float | None], f
 _positive = _finite_from(0, strict=True)
 
 
-def _repository(url: str | None = None, key: Path | None = None) -> Repository:
+def _repository(settings: Settings | None = None) -> Repository:
+    """The store of ``settings``, by default the command's."""
     # Imported here: capture workers import this module (multiprocessing "spawn" re-imports
     # the main module) and need none of the database layer.
     from batterytrace.repository import Repository
 
-    return Repository(url, key)
+    return Repository(settings=settings or _settings())
 
 
 class _EventRate(ProgressColumn):
@@ -225,17 +246,18 @@ def capture(
             "--schema",
             help="Also validate JSON events against this copy of the official EPCIS 2.0 JSON "
             "Schema (EPCIS-JSON-Schema.json; or set BATTERYTRACE_EPCIS_SCHEMA).",
+            exists=True,
+            dir_okay=False,
         ),
     ] = None,
 ) -> None:
     """Capture documents: each file is stored whole or not at all. An event whose hash ID is
     stored (the same event in any syntax or identifier form) is a duplicate and skipped; a
     document may carry master data alone."""
-    from batterytrace.epcis import schema
-
-    if schema_file is not None:
-        os.environ[schema.ENV] = str(schema_file.resolve())  # capture workers inherit it
-    repo = _repository()
+    settings = _settings()
+    if schema_file is not None:  # typer checked it is a file, as the settings check theirs
+        settings = settings.model_copy(update={"epcis_schema": schema_file})
+    repo = _repository(settings)
     results = [_capture_file(repo, path) for path in files]
     rejected = sum(1 for r in results if r["rejected"])
     if json_output:
@@ -453,7 +475,9 @@ def hash_(
 
     for n, file in enumerate(files):
         try:
-            lines = documents.hashes(file, frozenset(ignore_field or ()), canonical=show_prehash)
+            lines = documents.hashes(
+                file, frozenset(ignore_field or ()), show_prehash, _settings().workers
+            )
         except InvalidDocument as exc:
             raise InvalidDocument(f"{file}: {exc}") from None
         if len(files) > 1:
@@ -472,10 +496,20 @@ def verify(
             "and both chains up to it, unchanged (a truncated tail fails).",
         ),
     ] = None,
+    derived: Annotated[
+        bool,
+        typer.Option(
+            "--derived",
+            help="Also recompute the kept derived state (custody accounts, claims per lot, "
+            "violations) and compare it with what is kept; name the first difference.",
+        ),
+    ] = False,
 ) -> None:
     """Recompute every event hash, the whole chain, the rows derived from the events (key rows,
     event figures, holdings), the imported tables from the import records, and the signed
     checkpoints; name the first broken entry."""
+    from batterytrace.services import derived as derived_state
+
     repo = _repository()
     with _progress() as progress:
         task = progress.add_task("verifying entries", total=None)
@@ -492,22 +526,83 @@ def verify(
     if first and report.broken > 1:
         first += f" ({report.broken} entries fail their own check in all)"
     problems = [p for p in (first, report.import_failure) if p] + report.checkpoint_failures
+    if derived:
+        difference = derived_state.check(repo.uow)
+        if difference is not None:
+            problems.append(_difference(difference))
+    ok = not problems
     if json_output:
-        body = {"ok": report.ok, "entries": report.entries, "broken": report.broken,
+        body = {"ok": ok, "entries": report.entries, "broken": report.broken,
                 "importRecords": report.records, "checkpoints": report.checkpoints,
                 "head": report.head, "problems": problems}  # fmt: skip
+        if derived:
+            body["derived"] = "differs" if difference else "equal to a recomputation"
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
-    elif report.ok:
+    elif ok:
         out.print(
             f"ledger OK: {report.entries} entries, {report.records} import records, "
             f"{report.checkpoints} signed checkpoints, head {report.head}"
             + (f"; matches {against}" if against else "")
+            + ("; kept derived state equal to a recomputation" if derived else "")
         )
     else:
         for problem in problems:
             err.print(_flag("ledger broken:", problem), soft_wrap=True)
-    if not report.ok:
+    if not ok:
         raise typer.Exit(1)
+
+
+def _difference(found: Difference) -> str:
+    """A kept-state difference (services.derived.Difference) in one line."""
+    if not found.area:
+        return (f"kept {found.unit} state reflects version {found.kept_version}, the ledger is at "
+                f"{found.version}: run `batterytrace rebuild`")  # fmt: skip
+    what = ("missing" if found.kept is None
+            else "not in a recomputation" if found.recomputed is None else "differs")  # fmt: skip
+    return f"kept {found.area} row {found.key!r} {what} (version {found.version})"
+
+
+@app.command()
+def changes(
+    since: Annotated[
+        int, typer.Option("--since", min=0, help="Only what changed after this ledger version.")
+    ] = 0,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the changes as JSON.")] = False,
+) -> None:
+    """What the kept derived state's refreshes changed (custody accounts, claims per lot,
+    violations), row by row, after a ledger version: late events, new rules, allocations."""
+    from batterytrace.services import derived
+
+    found = derived.changes(_repository().uow, since)
+    if json_output:
+        sys.stdout.write(found.model_dump_json(indent=2) + "\n")
+        return
+    out.print(f"{len(found.changes)} changes after version {since} (now at {found.version})")
+    for change in found.changes:
+        out.print(f"  v{change.version} {change.area} {change.key}: {change.summary()}")
+
+
+@app.command()
+def rebuild(
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Recompute all kept derived state (custody accounts, claims per lot, violations) from the
+    events and inputs, and replace what differs; say how many rows changed."""
+    from batterytrace.services import derived
+
+    with out.status("recomputing the kept derived state"):
+        done = derived.refresh(_repository().uow, every=True)
+    if json_output:
+        sys.stdout.write(done.model_dump_json(indent=2) + "\n")
+        return
+    out.print(
+        f"kept derived state ({', '.join(done.units)}) rebuilt at version {done.version}: "
+        f"{len(done.changed)} rows changed"
+    )
+    for area, key in done.changed[:20]:
+        out.print(f"  {area} {key}")
+    if len(done.changed) > 20:
+        out.print(f"  ... and {len(done.changed) - 20} more")
 
 
 checkpoint_app = typer.Typer(help="Signed heads of the ledger.", no_args_is_help=True)
@@ -1317,7 +1412,8 @@ def demo(
     workdir.mkdir(parents=True, exist_ok=True)
     for stale in ("demo.db", "demo.db-wal", "demo.db-shm", "ledger.key", "ledger.key.pub"):
         (workdir / stale).unlink(missing_ok=True)
-    repo = _repository(f"sqlite:///{workdir / 'demo.db'}", workdir / "ledger.key")
+    store = {"db": f"sqlite:///{workdir / 'demo.db'}", "key": workdir / "ledger.key"}
+    repo = _repository(_settings().model_copy(update=store))
     init_result = repo.init()
     out.print(Text.assemble(("batterytrace demo", "bold"), f": fresh store {init_result.url}"))
     with _progress() as progress:

@@ -35,12 +35,13 @@ from batterytrace.limits import IDENTIFIER
 
 __all__ = [
     "CANONICAL_DL_DOMAIN",
-    "class_like_patterns",
+    "Epc",
     "gs1_check_digit",
     "gtin_of",
+    "is_class_link",
     "is_pattern",
-    "like_pattern",
     "parent_location",
+    "parse_epc",
     "to_digital_link",
     "validate_identifier",
 ]
@@ -60,11 +61,6 @@ _Comps = Sequence[str | None]
 
 def _same(text: str) -> str:
     return text
-
-
-def _like_escape(text: str) -> str:
-    """Escape ``\\``, ``%`` and ``_`` for an SQL LIKE with ``ESCAPE '\\'``."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _show(uri: str) -> str:
@@ -156,8 +152,9 @@ def _dl_text(
 
 
 # --------------------------------------------------------------------------------------------
-# Key builders shared by conversion and LIKE patterns. Unknown digits (pattern components
-# given as '*') become '_'; unknown variable-length values become '%' or '_%'.
+# Key builders shared by conversion and patterns (Epc.link, Epc.class_link). Unknown digits
+# (pattern components given as '*') become '_'; unknown variable-length values become '%' (any)
+# or '_%' (at least one character): the wildcards of SQL LIKE, which store.patterns builds on.
 # --------------------------------------------------------------------------------------------
 
 
@@ -474,11 +471,34 @@ _OTHER_EPC: dict[str, int] = {"gid": 3, "usdod": 2, "adi": 3, "bic": 1, "imovn":
 
 
 @dataclass(frozen=True, slots=True)
-class _Epc:
+class Epc:
+    """A parsed EPC URI (:func:`parse_epc`) and the GS1 key its components make."""
+
+    uri: str
     kind: str  # "id", "idpat" or "class"
     name: str  # scheme name as written
     scheme: _Scheme | None  # None for the non-GS1 EPC schemes
     comps: tuple[str | None, ...]  # None for a '*' pattern component
+
+    def link(self, escape: Callable[[str], str]) -> str | None:
+        """The Digital Link of the key (TDS §7), each known value passed through ``escape``;
+        a pattern's unknown digits are ``_`` (check digits too, when not computable) and its
+        unknown values ``%`` or ``_%``. None for an EPC scheme that is not a GS1 key."""
+        return None if self.scheme is None else self.scheme.build(self.comps, escape)
+
+    def class_link(self, escape: Callable[[str], str]) -> str:
+        """The class-level key of a pattern: the key without its last component (an SGTIN
+        pattern's GTIN, a GRAI's key without serial), built as :meth:`link` builds it.
+        InvalidIdentifier for a scheme without a class level."""
+        if self.scheme is None or self.scheme.class_build is None:
+            label = self.name.upper() if self.scheme is None else self.scheme.label
+            raise _err(self.uri, f"an {label} pattern has no class level")
+        return self.scheme.class_build(self.comps[:-1], escape)
+
+    @property
+    def class_lots(self) -> bool:
+        """Whether the class level has lots (AI 10 qualifies it): the GTIN-based schemes."""
+        return self.scheme is not None and self.scheme.class_lots
 
 
 def _components(uri: str, scheme: _Scheme, body: str, pattern: bool) -> tuple[str | None, ...]:
@@ -549,7 +569,7 @@ def _other_components(
     return tuple(out)
 
 
-def _parse_epc(uri: str) -> _Epc:
+def _parse_epc(uri: str) -> Epc:
     """Parse and validate a ``urn:epc:`` URI (TDS §6.3 pure identity, class, §8 pattern)."""
     parts = uri.split(":", 4)
     if len(parts) != 5 or not parts[4]:
@@ -568,8 +588,8 @@ def _parse_epc(uri: str) -> _Epc:
         count = _OTHER_EPC.get(name)
         if count is None:
             raise _err(uri, f"unknown EPC scheme {name!r}")
-        return _Epc(kind, name, None, _other_components(uri, name, body, count, pattern))
-    return _Epc(kind, name, scheme, _components(uri, scheme, body, pattern))
+        return Epc(uri, kind, name, None, _other_components(uri, name, body, count, pattern))
+    return Epc(uri, kind, name, scheme, _components(uri, scheme, body, pattern))
 
 
 # The common plain cases (all-digit keys, alphanumeric serial, lot or extension), converted
@@ -861,60 +881,17 @@ def is_pattern(uri: str) -> bool:
     )
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
-def like_pattern(pattern: str) -> str:
-    """SQL LIKE pattern matching the canonical Digital Links of what ``pattern`` covers.
-
-    For an EPC id pattern (TDS §8) every unknown digit becomes ``_`` (check digits included
-    when not computable) and an unknown serial ``%``; for any other identifier it is the exact
-    canonical Digital Link (non-GS1 URIs: the URI itself). Literal ``%``, ``_`` and ``\\`` are
-    escaped with a backslash, so the caller must write ``column LIKE :p ESCAPE '\\'`` (one
-    backslash) and compare case-sensitively (PostgreSQL LIKE; SQLite needs
-    ``PRAGMA case_sensitive_like = ON``). Patterns of the GIAI, GINC and CPI, whose company
-    prefix length is lost in the Digital Link, also match keys of longer company prefixes
-    that start with the given one.
-    """
-    _bounded(pattern)
-    if pattern.startswith("urn:epc:"):
-        epc = _parse_epc(pattern)
-        if epc.scheme is None:
-            if epc.kind != "idpat":
-                return _like_escape(pattern)
-            body = ".".join("%" if c is None else _like_escape(c) for c in epc.comps)
-            return f"urn:epc:id:{_like_escape(epc.name)}:{body}"
-        return epc.scheme.build(epc.comps, _like_escape)
-    return _like_escape(to_digital_link(pattern))
+def parse_epc(uri: str) -> Epc:
+    """An EPC URI parsed and validated: pure identity (TDS §6.3), ``urn:epc:class:lgtin:`` or
+    id pattern (§8); InvalidIdentifier names the rule it breaks."""
+    _bounded(uri)
+    return _parse_epc(uri)
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
-def _class_like_patterns(pattern: str) -> tuple[str, ...]:
-    _bounded(pattern)
-    if pattern.startswith("urn:epc:idpat:"):
-        epc = _parse_epc(pattern)
-        scheme = epc.scheme
-        if epc.comps[-1] is not None:  # no '*': a single identifier
-            return (like_pattern(pattern),)
-        if scheme is None or scheme.class_build is None:
-            label = epc.name.upper() if scheme is None else scheme.label
-            raise _err(pattern, f"an {label} pattern has no class level")
-        base = scheme.class_build(epc.comps[:-1], _like_escape)
-        return (base, base + "/10/%") if scheme.class_lots else (base,)
-    exact = like_pattern(pattern)
-    dl = to_digital_link(pattern)
-    if _CLASS_DL_RE.fullmatch(dl) is not None:
-        return (exact, exact + "/10/%")  # a GTIN (or ITIP) class: itself and its lots
-    return (exact,)
-
-
-def class_like_patterns(pattern: str) -> list[str]:
-    """SQL LIKE patterns (see :func:`like_pattern`) for matching an EPC class (MATCH_epcClass).
-
-    An id pattern such as ``urn:epc:idpat:sgtin:4012345.012345.*`` gives the class-level
-    Digital Link (the GTIN) and its lots (``.../10/%``); likewise a GTIN-only or ITIP-only
-    Digital Link. GRAI, GDTI, SGCN and CPI patterns give their key without serial. An
-    ``urn:epc:class:lgtin:`` URI or any other identifier gives its exact canonical form only.
-    """
-    return list(_class_like_patterns(pattern))
+def is_class_link(link: str) -> bool:
+    """True for the canonical Digital Link of a trade item class: a GTIN (or ITIP) with no
+    serial or lot, whose lots are the links that qualify it with ``/10/``."""
+    return _CLASS_DL_RE.fullmatch(link) is not None
 
 
 def parent_location(uri: str) -> str | None:

@@ -1,18 +1,21 @@
 """Upper bounds on what one input may ask of the tool, checked before any expensive work.
 
-Each limit has a default and is changed with an environment variable, read when the limit is
-used (so one process can be given another value by the next command). A value at or below a
-limit's floor never needs the variable to be read: the floor is the least a limit may be set
-to, large enough for every well-formed input of its kind, which keeps the check free on the
-common path. A refusal names the limit, its value and the variable that changes it.
+Each limit has a default, changed by an environment variable that the edge reads once with the
+other settings (:class:`batterytrace.settings.Settings`, which checks it) and hands to
+:func:`configure`: the CLI at each command, ``UnitOfWork`` (so ``Repository``) when it is made.
+Capture workers are spawned, so they inherit none of it: each batch carries :func:`in_force`
+(decision 030). A size at or below a limit's floor, the least the limit may be set to and
+large enough for every well-formed input of its kind, passes without the limit being looked up,
+which keeps the check free on the common path. A refusal names the limit, its value and the
+variable that changes it.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from batterytrace.errors import SettingError
+_in_force: dict[str, int] = {}  # by variable name; a limit not here has its default
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,20 +29,8 @@ class Limit:
     floor: int
 
     def value(self) -> int:
-        """The limit in force: the environment variable when set, else the default."""
-        raw = os.environ.get(self.env, "").strip()
-        if not raw:
-            return self.default
-        try:
-            value = int(raw.replace("_", ""))
-        except ValueError:
-            value = -1
-        if value < self.floor:
-            raise SettingError(
-                f"{self.env}: {raw[:40]!r} is not a whole number of {self.unit} "
-                f"of at least {self.floor:,}"
-            )
-        return value
+        """The limit in force: as :func:`configure` set it, else the default."""
+        return _in_force.get(self.env, self.default)
 
     def over(self, size: int) -> str | None:
         """The rule ``size`` breaks, or None when it is within the limit."""
@@ -52,6 +43,18 @@ class Limit:
             f"{size:,} {self.unit}, more than the limit of {limit:,} for {self.what} "
             f"(set {self.env} to change it)"
         )
+
+
+def configure(values: Mapping[str, int]) -> None:
+    """Make ``values`` (by variable name, checked by the settings) this process's limits; a
+    limit not named has its default."""
+    _in_force.clear()
+    _in_force.update(values)
+
+
+def in_force() -> dict[str, int]:
+    """What :func:`configure` set, for worker processes to configure themselves the same."""
+    return dict(_in_force)
 
 
 # GS1 identifiers are short: the longest EPC URI (an ITIP or a CPI) is under 100 characters and

@@ -2,7 +2,7 @@
 
 The CLI (and later the HTTP API) are thin layers over :class:`Repository`::
 
-    repo = Repository()                 # BATTERYTRACE_DB, BATTERYTRACE_KEY
+    repo = Repository()                 # Settings(): BATTERYTRACE_DB, BATTERYTRACE_KEY...
     repo.init()                         # schema + signing key
     repo.capture(Path("events.jsonld")) # all or nothing
     page = repo.query({"EQ_bizStep": "shipping", "MATCH_epc": "urn:epc:idpat:sgtin:0614141.*.*"})
@@ -49,10 +49,12 @@ from batterytrace.errors import (
     StoreError,
 )
 from batterytrace.identifiers import epc_urn
-from batterytrace.ledger import chain, checkpoint, imports, keys
+from batterytrace.ledger import checkpoint, imports, keys
 from batterytrace.ledger.verify import Progress, VerifyReport, verify
 from batterytrace.masterdata import MasterData, Material, MaterialKind
+from batterytrace.services import derived
 from batterytrace.services.unit_of_work import UnitOfWork
+from batterytrace.settings import Settings
 from batterytrace.store import carbon as carbon_store
 from batterytrace.store import contracts as contracts_store
 from batterytrace.store import custody as custody_store
@@ -81,9 +83,19 @@ class InitResult:
 class Repository:
     """An EPCIS event repository with its tamper-evident ledger."""
 
-    def __init__(self, url: str | None = None, key_path: Path | None = None) -> None:
-        self.uow = UnitOfWork(url, key_path)  # the areas moved to services take this
+    def __init__(
+        self,
+        url: str | None = None,
+        key_path: Path | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        """The store at ``url`` with its key at ``key_path``, by default those of ``settings``
+        (read from the environment when not given: :class:`UnitOfWork`)."""
+        # the areas moved to services take this; every write is followed by the refresh of
+        # the kept derived state (decision 029)
+        self.uow = UnitOfWork(url, key_path, settings, follow_up=derived.refresh)
         self.url, self.key_path, self.engine = self.uow.url, self.uow.key_path, self.uow.engine
+        self.settings = self.uow.settings
 
     def init(self) -> InitResult:
         """Create or upgrade the schema; create the signing key when there is none and the
@@ -110,9 +122,9 @@ class Repository:
                 checkpoint.sign(conn, keys.load_private(self.key_path))
         return InitResult(self.url, database.revision(self.engine), self.key_path, created)
 
-    def _store(self, signing: bool = False) -> EventStore:
+    def _store(self) -> EventStore:
         self.uow.ready()
-        return EventStore(self.engine, keys.load_private(self.key_path) if signing else None)
+        return EventStore(self.engine)
 
     def _record(
         self,
@@ -135,15 +147,20 @@ class Repository:
     def capture(
         self, path: Path, owner: str | None = None, progress: Callable[[int], None] | None = None
     ) -> CaptureResult:
-        """Capture every event of the file at ``path`` (JSON-LD or XML), or none."""
-        store = self._store(signing=True)
-        return store.capture(
-            documents.stream(path), source=path.name, owner=owner, progress=progress
-        )
+        """Capture every event of the file at ``path`` (JSON-LD or XML), or none
+        (:meth:`Writing.capture`)."""
+        with self.uow.writing("capture") as w:
+            return w.capture(
+                documents.stream(path, schema=self.settings.epcis_schema),
+                source=path.name,
+                owner=owner,
+                progress=progress,
+            )
 
     def capture_document(self, document: Document, owner: str | None = None) -> CaptureResult:
         """Capture an already parsed document (its events are checked first)."""
-        return self._store(signing=True).capture(documents.EventStream.of(document), owner=owner)
+        with self.uow.writing("capture") as w:
+            return w.capture(documents.EventStream.of(document), owner=owner)
 
     def query(self, params: Mapping[str, ParamValue]) -> QueryPage:
         """One page of a SimpleEventQuery (EPCIS 2.0 §8.2.7.1)."""
@@ -467,7 +484,7 @@ class Repository:
         old = keys.load_private(self.key_path)
         new = Ed25519PrivateKey.generate()
         old_id, new_raw = keys.key_id(old.public_key()), checkpoint.raw(new.public_key())
-        signature = old.sign(chain.rotation_message(old_id, new_raw)).hex()
+        signature = old.sign(checkpoint.rotation_message(old_id, new_raw)).hex()
         staged = self.key_path.with_name(self.key_path.name + ".new")
         for stale in (staged, keys.public_path(staged)):
             stale.unlink(missing_ok=True)

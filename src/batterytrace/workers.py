@@ -1,6 +1,6 @@
 """Work on a stream of batches in worker processes: results in order, memory bounded.
 
-Past the first batch the work goes to ``workers()`` processes with a bounded window of batches
+Past the first batch the work goes to ``workers`` processes with a bounded window of batches
 in flight, so a file of any size is processed in constant memory; a single batch, or a single
 worker, is done here. Workers that cannot start (a main module they cannot re-import, such as
 code piped to ``python -``) leave the same work to this process, in order, and the caller is
@@ -41,18 +41,14 @@ def _end_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def workers() -> int:
-    """Worker processes: ``BATTERYTRACE_WORKERS``, else one per CPU."""
-    configured = os.environ.get("BATTERYTRACE_WORKERS")
-    return max(1, int(configured) if configured and configured.isdigit() else os.cpu_count() or 1)
-
-
 @dataclass(slots=True)
 class Pool(Generic[T, R]):
-    """``map`` of ``fn`` over batches; ``start`` is "spawn" (nothing inherited: safe beside
-    database connections and threads) or "fork" (no re-import: quick, for plain work)."""
+    """``map`` of ``fn`` over batches in ``workers`` processes (the settings' ``workers``);
+    ``start`` is "spawn" (nothing inherited: safe beside database connections and threads) or
+    "fork" (no re-import: quick, for plain work)."""
 
     fn: Callable[[T], R]
+    workers: int
     start: str = "spawn"
     fell_back: str | None = None  # why the work was done in this process, not by workers
 
@@ -62,7 +58,7 @@ class Pool(Generic[T, R]):
         first = next(batches, None)
         if first is None:
             return
-        count = workers()
+        count = self.workers
         if not full(first) or count < 2:
             yield self.fn(first)
             yield from map(self.fn, batches)

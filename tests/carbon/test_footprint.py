@@ -14,8 +14,8 @@ from batterytrace.carbon import activity as act
 from batterytrace.carbon.factors import read_csv
 from batterytrace.carbon.footprint import explain, footprint, rollup
 from batterytrace.carbon.system import Builder, Leg, Made, Output, Stage, SupplierPcf, Unit
-from batterytrace.custody.ledger import Period
 from batterytrace.errors import ActivityError, AllocationError, FactorError, FootprintError
+from batterytrace.periods import Period
 from batterytrace.trace.lineage import node_id
 from carbon_chain import (
     BATCH,

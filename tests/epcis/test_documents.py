@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from batterytrace.custody.ledger import Period
 from batterytrace.epcis import documents, json_ld
 from batterytrace.epcis.documents import parse_bytes, read
 from batterytrace.epcis.model import Document
 from batterytrace.epcis.timestamps import format_timestamp, local_time, parse_timestamp
 from batterytrace.epcis.xml import read_document
 from batterytrace.errors import BatteryTraceError, InvalidDocument
+from batterytrace.periods import Period
 from factories import CONTEXT, document, object_event
 
 ROOT = Path(__file__).resolve().parents[2]

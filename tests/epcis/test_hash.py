@@ -230,14 +230,13 @@ def _query_document(events: list[dict[str, object]], ignore_after: bool) -> dict
     return {**header, "epcisBody": {"queryResults": results}}
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("ignore_after", [False, True])
 def test_document_hashes_in_workers_equal_one_by_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str, ignore_after: bool
+    tmp_path: Path, workers: int, ignore_after: bool
 ) -> None:
     """Past one batch the events are hashed in worker processes: the same IDs, in document
     order, with the document's ignoreFields applied wherever queryResults lists it."""
-    monkeypatch.setenv("BATTERYTRACE_WORKERS", workers)
     events = [
         {"type": "ObjectEvent", "eventTime": f"2025-01-01T00:00:{i % 60:02d}Z",
          "eventTimeZoneOffset": "+01:00", "action": "OBSERVE",
@@ -251,4 +250,4 @@ def test_document_hashes_in_workers_equal_one_by_one(
         for e in (documents.read(path, check=False).events)
     ]
     assert len(set(expected)) == 2_500
-    assert documents.hashes(path) == expected
+    assert documents.hashes(path, workers=workers) == expected

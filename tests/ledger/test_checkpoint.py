@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from batterytrace.cli import app
 from batterytrace.epcis.hash import event_hash
-from batterytrace.ledger import chain, keys
+from batterytrace.ledger import checkpoint, keys
 from batterytrace.repository import Repository
-from batterytrace.store import database
+from batterytrace.store import chain, database
 from batterytrace.store.records import event_from_content, figures
 from factories import document, object_event, write
 
@@ -145,7 +145,7 @@ def test_checkpoints_signed_before_import_records_still_verify(
     with filled.engine.begin() as conn:
         rows = conn.execute(text("SELECT id, seq, head, created FROM checkpoint")).all()
         for id_, seq, head, created in rows:
-            signature = private.sign(chain.checkpoint_message(seq, head, created)).hex()
+            signature = private.sign(checkpoint.checkpoint_message(seq, head, created)).hex()
             conn.execute(
                 text("UPDATE checkpoint SET signature = :s WHERE id = :i"),
                 {"s": signature, "i": id_},

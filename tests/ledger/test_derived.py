@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from batterytrace.cli import app
 from batterytrace.epcis.hash import event_hash
 from batterytrace.epcis.model import Document
-from batterytrace.ledger import chain as ledger_chain
 from batterytrace.repository import Repository
+from batterytrace.store.chain import entry_hash
 from batterytrace.store.records import event_from_content
 from factories import T0, chain
 
@@ -177,7 +177,7 @@ def test_tampered_holdings_do_not_hide_a_rewritten_history(filled: Repository) -
             {
                 "c": content,
                 "h": hash_id,
-                "e": ledger_chain.entry_hash(prev, 7, hash_id, content.encode()),
+                "e": entry_hash(prev, 7, hash_id, content.encode()),
             },
         )
     report = filled.verify()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from batterytrace.cli import app
 from batterytrace.errors import LedgerKeyError
-from batterytrace.ledger import chain, checkpoint, imports, keys
+from batterytrace.ledger import checkpoint, imports, keys
 from batterytrace.repository import Repository
 from factories import document, object_event, write
 
@@ -135,7 +135,7 @@ def test_a_rotation_message_is_what_the_old_key_signed(signed: Repository) -> No
             conn.execute(text("SELECT content FROM import_record WHERE seq = 1")).scalar_one()
         )
     old = checkpoint.public_key(content["old"])
-    message = chain.rotation_message(keys.key_id(old), content["new"])
+    message = checkpoint.rotation_message(keys.key_id(old), content["new"])
     assert keys.signature_valid(old, content["signature"], message)
     assert (
         record.content_hash

@@ -75,7 +75,7 @@ def test_recomputed_chain_is_caught_by_the_signed_checkpoint(filled: Repository)
     import orjson
 
     from batterytrace.epcis.hash import event_hash
-    from batterytrace.ledger import chain
+    from batterytrace.store import chain
     from batterytrace.store.records import event_from_content, figures
 
     with filled.engine.connect() as conn:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,32 @@ def test_balances_and_reports_are_the_json_the_cli_prints(stocked: Repository) -
     assert claim.elements["Co"].kg == pytest.approx(5.0)
     assert report.lot == node_id(lot("P1")) and report.unit == "kg"
     assert custody.balances(stocked.uow).version == report.version
+
+
+def test_rules_that_change_the_length_of_closed_periods_are_refused(repo: Repository) -> None:
+    """Found by the kept-state machine: monthly accounts with 2025-01 closed, then quarterly
+    rules made every custody read fail. The rules are refused, naming what was closed."""
+    repo.import_master_data(custody_sites())
+    monthly = {**CUSTODY_RULES, "policies": [{**CUSTODY_RULES["policies"][0], "period": "month"}]}
+    custody.import_rules(repo.uow, CustodyRules.from_json(monthly))
+    custody.close(repo.uow, custody.Close(site=PCAM, claim="low-carbon", period="2025-01"))
+    with pytest.raises(CustodyError, match="periods 2025-01 were closed; a quarter period rule"):
+        custody.import_rules(repo.uow, CustodyRules.from_json(CUSTODY_RULES), where="rules.json")
+    repo.capture_document(Document(creationDate=T0, events=custody_chain()))
+    read = custody.balances(repo.uow, PCAM)  # reads as before: January's entries refused
+    assert read.accounts == [] and any("2025-01" in v.text for v in read.violations)
+
+
+def test_a_period_closed_before_the_accounts_first_entry_leaves_it_readable(
+    repo: Repository,
+) -> None:
+    """Found by the kept-state machine: 2025-01 closed, the account's first entry in February:
+    every recomputation failed (KeyError). The account reads, and January has no statement."""
+    repo.import_master_data(custody_sites())
+    monthly = {**CUSTODY_RULES, "policies": [{**CUSTODY_RULES["policies"][0], "period": "month"}]}
+    custody.import_rules(repo.uow, CustodyRules.from_json(monthly))
+    custody.close(repo.uow, custody.Close(site=PCAM, claim="low-carbon", period="2025-01"))
+    february = [replace(e, eventTime=e.eventTime + timedelta(days=40)) for e in custody_chain()]
+    repo.capture_document(Document(creationDate=T0, events=february))
+    (account,) = [a for a in custody.balances(repo.uow, PCAM).accounts if a.element == "Co"]
+    assert account.statements[0].period == "2025-02" and account.balance == pytest.approx(7.6)

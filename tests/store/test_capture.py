@@ -258,14 +258,16 @@ def test_a_capture_without_its_workers_says_so(
 ) -> None:
     source = write(tmp_path / "d.jsonld", document([object_event(n) for n in range(1, 8)]))
     broken_workers(monkeypatch)
-    result = repo.capture(source)
+    two = Repository(repo.url, repo.key_path)  # its settings read with BATTERYTRACE_WORKERS=2
+    result = two.capture(source)
     assert result.captured == 7
     assert result.fallback is not None
     assert "prepared in this process" in result.fallback
     assert "a worker died before it started" in result.fallback
     monkeypatch.setattr(events, "BATCH", 2000)  # one batch: no workers, nothing to report
-    again = repo.capture(write(tmp_path / "e.jsonld", document([object_event(9)])))
+    again = two.capture(write(tmp_path / "e.jsonld", document([object_event(9)])))
     assert again.captured == 1 and again.fallback is None
+    two.close()
 
 
 def _workers_of(process: psutil.Process) -> list[psutil.Process]:

@@ -43,7 +43,7 @@ def test_indexes_serve_the_query_parameters(repo: Repository) -> None:
 
 
 def test_init_twice_is_harmless(repo: Repository) -> None:
-    assert repo.init().revision == "0014"
+    assert repo.init().revision == "0015"
 
 
 def test_the_time_zone_offset_column_is_derived_for_stored_events(repo: Repository) -> None:

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from batterytrace.custody.ledger import Period, parse_period
 from batterytrace.errors import ActivityError, AllocationError, BatteryTraceError
+from batterytrace.periods import Period, parse_period
 from batterytrace.trace.lineage import ELEMENT_NAMES, node_id
 from batterytrace.units import dimension
 
@@ -208,7 +208,7 @@ class Model:
 @dataclass(slots=True)
 class Change:
     """What importing a model changes over the stored one (decision 016): ``kept`` holds what
-    is new or differs (what the import stores), ``replaced`` names each entry that differs from
+    is new or differs (what the import writes), ``replaced`` names each entry that differs from
     a stored one (the data of one key as one), ``added`` and ``unchanged`` count activity data
     and settings new and stored already as given."""
 

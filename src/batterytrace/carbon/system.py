@@ -29,15 +29,15 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from batterytrace.carbon.activity import DETOUR, Activity, Allocation, Mode, Model, Quality, Rule
 from batterytrace.carbon.factors import Factor, FactorKind, FactorSet
 from batterytrace.carbon.places import Places, Stated
-from batterytrace.custody.ledger import Period
 from batterytrace.errors import AllocationError, FactorError
 from batterytrace.masterdata import Site, SiteRole
+from batterytrace.periods import Period, span
 from batterytrace.trace.lineage import ELEMENT_NAMES, node_id
 from batterytrace.units import convert
 
@@ -257,16 +257,6 @@ class Unused:
             "reason": self.reason,
             "data": list(self.data),
         }
-
-
-def span(length: Period, number: int) -> tuple[datetime, datetime]:
-    """The instants a period covers, [start, end) in UTC."""
-    months = {Period.YEAR: 12, Period.QUARTER: 3, Period.MONTH: 1}[length]
-    first, after = number * months, (number + 1) * months
-    return (
-        datetime(first // 12, first % 12 + 1, 1, tzinfo=UTC),
-        datetime(after // 12, after % 12 + 1, 1, tzinfo=UTC),
-    )
 
 
 @dataclass(slots=True)

@@ -7,44 +7,39 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 
-from batterytrace.custody.ledger import Account, Period
-from batterytrace.errors import CustodyError
 from batterytrace.masterdata import Site
+from batterytrace.periods import Period
 from batterytrace.trace.lineage import node_id
 
 _ADVERB = {Period.MONTH: "monthly", Period.QUARTER: "quarterly", Period.YEAR: "yearly"}
 
 
 def why_empty(
-    accounts: Iterable[Account], site: str | None, period: str | None, sites: Mapping[str, Site]
+    accounts: Iterable[tuple[str, Period, Iterable[str]]],
+    site: str | None,
+    period: str | None,
+    sites: Mapping[str, Site],
 ) -> str | None:
-    """What to tell a user whose ``custody balance [site] [--period]`` matched no statement;
-    None when there are no accounts at all to speak of (nothing to explain)."""
-    every = list(accounts)
+    """What to tell a user whose ``custody balance [site] [--period]`` matched no statement,
+    given each account's site, period length and statement labels; None when there are no
+    accounts at all to speak of (nothing to explain)."""
+    every = [(where, length, list(labels)) for where, length, labels in accounts]
     chosen = every
     if site is not None:
         wanted = node_id(site)
-        chosen = [a for a in every if a.site == wanted]
+        chosen = [a for a in every if a[0] == wanted]
         if not chosen:
             return _no_account(site, wanted, sites)
     if period is None or not chosen:
         return None
     where = f" of {site}" if site else ""
-    lengths = sorted({a.rules.period for a in chosen}, key=list(Period).index)
-    labels = sorted({s.period for a in chosen for s in a.statements()})
-    if not any(_names(length, period) for length in lengths):
+    lengths = sorted({length for _, length, _ in chosen}, key=list(Period).index)
+    labels = sorted({label for _, _, names in chosen for label in names})
+    if not any(length.names(period) for length in lengths):
         kinds = " or ".join(_ADVERB[p] for p in lengths)
         return (f"the accounts{where} are {kinds}: none has a period {period}; their periods: "
                 f"{', '.join(labels) or 'none yet'}")  # fmt: skip
     return f"no account{where} has a statement for {period}; their periods: {', '.join(labels)}"
-
-
-def _names(length: Period, label: str) -> bool:
-    try:
-        length.parse(label)
-    except CustodyError:
-        return False
-    return True
 
 
 def _no_account(given: str, wanted: str, sites: Mapping[str, Site]) -> str:

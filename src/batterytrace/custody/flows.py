@@ -50,6 +50,9 @@ from batterytrace.trace.lineage import (
 
 ELEMENTS = ("Co", "Ni", "Li")  # the elements claims are accounted in (Art. 8 materials)
 _CLAIMED = {f"{BT}claimed{ELEMENT_NAMES[e].capitalize()}Kg": e for e in ELEMENTS}
+# The extension fields that make an event an allocation: the only way, besides the rules, a
+# transfer or a close, that a claim enters the custody state.
+CLAIM_FIELDS = frozenset({f"{BT}claim", *_CLAIMED})
 _SHARE = 1 - 1e-9  # "in full", float sums allowed for
 
 

@@ -6,87 +6,34 @@ transformations is booked as a loss; claims on outgoing material are debits, onl
 from the balance: an entry that would take it below zero is refused with the shortfall named,
 so the same credit can never back two outputs. Credits are used oldest first.
 
-Accounting periods (month, quarter or year) roll over as entries of a later period arrive:
-credits older than the expiry expire, and the closing balance carries to the next period up
-to a cap (a share of the period's credits); the rest is forfeited. A period can be closed once;
-a closed period takes no more entries.
+Accounting periods (month, quarter or year: :mod:`batterytrace.periods`) roll over as entries
+of a later period arrive: credits older than the expiry expire, and the closing balance carries
+to the next period up to a cap (a share of the period's credits); the rest is forfeited. A
+period can be closed once; a closed period takes no more entries.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 from batterytrace.custody.claims import Claim
 from batterytrace.errors import CustodyError, Overdraft, PeriodClosed
+from batterytrace.periods import Period, parse_period
 
 _EPSILON = 1e-9  # kg: rounding left by float sums, never a credit
 
 
-class Period(StrEnum):
-    MONTH = "month"
-    QUARTER = "quarter"
-    YEAR = "year"
-
-    def number(self, when: datetime) -> int:
-        """The period ``when`` falls in, as a number that counts periods."""
-        if self is Period.YEAR:
-            return when.year
-        months = when.year * 12 + when.month - 1
-        return months if self is Period.MONTH else months // 3
-
-    def label(self, index: int) -> str:
-        """``2025-03``, ``2025-Q1`` or ``2025``."""
-        if self is Period.YEAR:
-            return f"{index:04d}"
-        if self is Period.MONTH:
-            return f"{index // 12:04d}-{index % 12 + 1:02d}"
-        return f"{index // 4:04d}-Q{index % 4 + 1}"
-
-    def parse(self, label: str) -> int:
-        """The period a label names; CustodyError when it is not one of this length."""
-        length, index = checked_period(label)
-        if length is not self:
-            raise CustodyError(
-                f"period: {label!r} is a {length.value}, not a {self.value} "
-                f"(e.g. {self.label(self.number(datetime(int(label[:4]), 1, 1)))})"
-            )
-        return index
-
-
-_PERIOD = re.compile(r"([0-9]{4})(?:-Q([0-9]+)|-([0-9]+))?")
-_PERIOD_FORMS = "YYYY, YYYY-Qn or YYYY-MM"
-
-
-def parse_period(label: str) -> tuple[Period, int]:
-    """The length and number of a period label: ``2025``, ``2025-Q1`` (quarters 1 to 4) or
-    ``2025-03`` (months 01 to 12), years 0001 to 9998 (a period's end is an instant too).
-    ValueError names the rule broken; callers raise it as their own error."""
-    match = _PERIOD.fullmatch(label)
-    if match is None:
-        raise ValueError(f"{label!r} is not {_PERIOD_FORMS}")
-    year, quarter, month = int(match[1]), match[2], match[3]
-    if not 1 <= year <= 9998:
-        raise ValueError(f"{label!r}: the year must be 0001 to 9998")
-    if quarter is not None:
-        if len(quarter) != 1 or not 1 <= int(quarter) <= 4:
-            raise ValueError(f"{label!r}: a year has quarters Q1 to Q4")
-        return Period.QUARTER, year * 4 + int(quarter) - 1
-    if month is not None:
-        if len(month) != 2 or not 1 <= int(month) <= 12:
-            raise ValueError(f"{label!r}: months are 01 to 12")
-        return Period.MONTH, year * 12 + int(month) - 1
-    return Period.YEAR, year
-
-
-def checked_period(label: str, field: str = "period") -> tuple[Period, int]:
-    """:func:`parse_period`, a wrong label being a CustodyError that names ``field``."""
+def checked_period(
+    label: str, field: str = "period", length: Period | None = None
+) -> tuple[Period, int]:
+    """The length and number of a period label (:func:`~batterytrace.periods.parse_period`), a
+    period of ``length`` when given (:meth:`Period.parse`); a wrong label is a CustodyError
+    that names ``field``."""
     try:
-        return parse_period(label)
+        return parse_period(label) if length is None else (length, length.parse(label))
     except ValueError as err:
         raise CustodyError(f"{field}: {err}") from None
 
@@ -179,11 +126,14 @@ class Account:
         0 kg but named on its period, whose figures are then lower bounds."""
         self._period("credit", when, ref).unknown.append(ref)
 
-    def close(self, label: str) -> Statement:
-        """Close a period (once): its entries are final; later entries go to later periods."""
-        index = self.rules.period.parse(label)
+    def close(self, label: str) -> Statement | None:
+        """Close a period (once): its entries are final; later entries go to later periods.
+        A period before the account's first entry has no statement to mark (None)."""
+        _, index = checked_period(label, length=self.rules.period)
         if index in self._periods and self._periods[index].closed:
             raise PeriodClosed(f"{self.name}: period {label} is closed already")
+        if self._periods and index < min(self._periods):
+            return None
         self._advance(index + 1)
         statement = self._periods[index]
         statement.closed = True

@@ -22,9 +22,10 @@ from datetime import date, datetime
 from typing import Any
 
 from batterytrace.custody.claims import Claim, Model, parse_claim
-from batterytrace.custody.ledger import Period, Rules
+from batterytrace.custody.ledger import Rules
 from batterytrace.errors import BatteryTraceError, CustodyError, InvalidIdentifier
 from batterytrace.identifiers import to_digital_link
+from batterytrace.periods import Period
 
 DEFAULT_MODEL = Model.SEGREGATED
 

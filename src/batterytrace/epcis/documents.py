@@ -42,6 +42,7 @@ class EventStream:
     header: Document
     items: Iterator[Item]
     check: bool = True
+    schema: Path | None = None  # the official JSON Schema JSON events are validated against too
 
     @classmethod
     def of(cls, document: Document) -> EventStream:
@@ -60,19 +61,25 @@ class EventStream:
         """The events decoded and (when ``check``) checked, one at a time."""
         namespaces = self.header.namespaces
         for index, item in enumerate(self.items):
-            yield decode(item, index, namespaces, self.check)
+            yield decode(item, index, namespaces, self.check, self.schema)
 
 
-def decode(item: Item, index: int, namespaces: dict[str, str], check: bool = True) -> Event:
-    """The event at ``index`` as a model, checked by the rules unless ``check`` is False."""
+def decode(
+    item: Item,
+    index: int,
+    namespaces: dict[str, str],
+    check: bool = True,
+    schema_path: Path | None = None,
+) -> Event:
+    """The event at ``index`` as a model, checked by the rules unless ``check`` is False (and,
+    a JSON event, by the official JSON Schema at ``schema_path``, if any)."""
     if isinstance(item, str):
         try:
             obj = orjson.loads(item)
         except orjson.JSONDecodeError as exc:
             problem = json_input.explain(item) or f"not representable JSON ({exc})"
             raise InvalidDocument(f"event {index}: {problem}") from None
-        schema_path = schema.configured() if check else None
-        if schema_path is not None:
+        if check and schema_path is not None:
             try:
                 schema.check_event_json(obj, schema_path)
             except FieldError as exc:
@@ -108,9 +115,10 @@ def sniff_syntax(path: Path) -> str:
     raise InvalidDocument(f"{path.name}: neither JSON nor XML (starts with {head[:20]!r})")
 
 
-def stream(path: Path, check: bool = True) -> EventStream:
+def stream(path: Path, check: bool = True, schema: Path | None = None) -> EventStream:
     """Open ``path`` as a stream of events (constant memory), checked by the rules unless
-    ``check`` is False (reading syntax only, as hashing needs)."""
+    ``check`` is False (reading syntax only, as hashing needs), JSON events also by the
+    official JSON Schema at ``schema``, if any."""
     if not path.is_file():
         raise InvalidDocument(f"{path}: no such file")
     items: Iterator[Item]
@@ -122,12 +130,12 @@ def stream(path: Path, check: bool = True) -> EventStream:
         # queryResults may put queryName after the events: the JSON stream checks the header
         # once it has read the body.
         header, items = _JsonStream(path).open()
-    return EventStream(header, items, check)
+    return EventStream(header, items, check, schema)
 
 
-def read(path: Path, check: bool = True) -> Document:
-    """The whole document, every event checked (unless ``check`` is False)."""
-    opened = stream(path, check)
+def read(path: Path, check: bool = True, schema: Path | None = None) -> Document:
+    """The whole document, every event checked (unless ``check`` is False; :func:`stream`)."""
+    opened = stream(path, check, schema)
     opened.header.events = list(opened.events)
     return opened.header
 
@@ -153,10 +161,12 @@ def _hash_batch(batch: _HashBatch) -> list[str]:
     ]
 
 
-def hashes(path: Path, ignore: frozenset[str] = frozenset(), canonical: bool = False) -> list[str]:
+def hashes(
+    path: Path, ignore: frozenset[str] = frozenset(), canonical: bool = False, workers: int = 1
+) -> list[str]:
     """The CBV 2.0 hash ID (or pre-hash string) of every event of a file, in document order,
     leaving out ``ignore`` and the fields the document's own ``ignoreFields`` lists. Past one
-    batch, the events are decoded and hashed in worker processes."""
+    batch, the events are decoded and hashed in ``workers`` processes."""
     opened = stream(path, check=False)
     used: list[frozenset[str]] = []
 
@@ -167,12 +177,12 @@ def hashes(path: Path, ignore: frozenset[str] = frozenset(), canonical: bool = F
                 used.append(ignored_fields(opened.header) | ignore)
             yield _HashBatch(next(starts), items, opened.header.namespaces, used[0], canonical)
 
-    pool = Pool(_hash_batch, start="fork")
+    pool = Pool(_hash_batch, workers, start="fork")  # forked: the limits in force inherited
     lines = [line for part in pool.map(batches(), lambda b: len(b.items) == _HASH_BATCH)
              for line in part]  # fmt: skip
     if used and ignored_fields(opened.header) | ignore != used[0]:
         # ignoreFields written after the events: hash them again with the whole list
-        return hashes(path, ignored_fields(opened.header) | ignore, canonical)
+        return hashes(path, ignored_fields(opened.header) | ignore, canonical, workers)
     return lines
 
 

@@ -1,1 +1,2 @@
-"""The tamper-evident ledger: a hash chain over stored events and Ed25519-signed checkpoints."""
+"""The tamper-evident ledger, built on the store: Ed25519-signed checkpoints over its hash
+chains (``store.chain``), recorded imports, keys and verification."""

@@ -20,12 +20,32 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import Connection, insert, select
 
 from batterytrace.errors import LedgerKeyError
-from batterytrace.ledger import chain
 from batterytrace.ledger.keys import key_id, signature_valid
-from batterytrace.store import schema
+from batterytrace.store import chain, schema
 
 C, E, R = schema.checkpoint, schema.event, schema.import_record
 FORMAT = "batterytrace-head/1"
+
+
+def checkpoint_message(seq: int, head: str, created: int) -> bytes:
+    """Format 1 (checkpoints signed before import records existed): chain length, head entry,
+    creation time (ms)."""
+    return f"batterytrace-checkpoint/1 {seq} {head} {created}".encode()
+
+
+def checkpoint_message_2(
+    number: int, seq: int, head: str, imports_seq: int, imports_head: str, created: int
+) -> bytes:
+    """Format 2: the checkpoint's number, the events' chain length and head, the import
+    records' chain length and head, creation time (ms)."""
+    return (
+        f"batterytrace-checkpoint/2 {number} {seq} {head} {imports_seq} {imports_head} {created}"
+    ).encode()
+
+
+def rotation_message(old_key_id: str, new_public: str) -> bytes:
+    """What the old key signs when it hands over to a new one (hex raw public key)."""
+    return f"batterytrace-key-rotation/1 {old_key_id} {new_public}".encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +64,8 @@ class SignedHead:
 
     def message(self) -> bytes:
         if self.imports_seq is None or self.imports_head is None:
-            return chain.checkpoint_message(self.seq, self.head, self.created)
-        return chain.checkpoint_message_2(
+            return checkpoint_message(self.seq, self.head, self.created)
+        return checkpoint_message_2(
             self.number, self.seq, self.head, self.imports_seq, self.imports_head, self.created
         )
 
@@ -193,7 +213,7 @@ class Keys:
                     f"the key then in use ({before.new_id[:16]}…)"
                 )
             if not signature_valid(
-                public_key(r.old), r.signature, chain.rotation_message(r.old_id, r.new)
+                public_key(r.old), r.signature, rotation_message(r.old_id, r.new)
             ):
                 self.problems.append(
                     f"import record {r.seq}: key rotation not signed by the old key"

@@ -31,14 +31,13 @@ from batterytrace.custody.claims import parse_claim
 from batterytrace.custody.flows import Transfer
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.errors import ImportConflict
-from batterytrace.ledger import chain
 from batterytrace.ledger.checkpoint import Rotation
 from batterytrace.masterdata import MasterData
 from batterytrace.store import carbon as carbon_store
+from batterytrace.store import chain, schema
 from batterytrace.store import contracts as contracts_store
 from batterytrace.store import custody as custody_store
 from batterytrace.store import masterdata as masterdata_store
-from batterytrace.store import schema
 from batterytrace.store.imported import Imported
 
 R = schema.import_record

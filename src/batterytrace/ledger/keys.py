@@ -1,6 +1,6 @@
 """The Ed25519 key that signs checkpoints, kept in files outside the database.
 
-``BATTERYTRACE_KEY`` names the private key file (PKCS#8 PEM, mode 0600; default
+The settings' ``BATTERYTRACE_KEY`` names the private key file (PKCS#8 PEM, mode 0600; default
 ``batterytrace-ledger.key`` in the working directory); the public key sits beside it with the
 suffix ``.pub``. ``verify`` needs only the public key.
 """
@@ -16,12 +16,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from batterytrace.errors import LedgerKeyError
-
-DEFAULT_KEY = "batterytrace-ledger.key"
-
-
-def key_path() -> Path:
-    return Path(os.environ.get("BATTERYTRACE_KEY") or DEFAULT_KEY)
 
 
 def public_path(private: Path) -> Path:

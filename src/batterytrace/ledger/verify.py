@@ -21,9 +21,9 @@ from sqlalchemy import Engine, Row, func, select
 
 from batterytrace.epcis.hash import event_hash
 from batterytrace.errors import BatteryTraceError
-from batterytrace.ledger import chain, checkpoint, derived, imports
+from batterytrace.ledger import checkpoint, derived, imports
 from batterytrace.ledger.checkpoint import SignedHead
-from batterytrace.store import schema
+from batterytrace.store import chain, schema
 from batterytrace.store.records import columns, event_from_content, figures, keys
 
 _E = schema.event

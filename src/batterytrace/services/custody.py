@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, PositiveFloat, field_
 from sqlalchemy import Connection
 
 from batterytrace.custody import flows, ledger
-from batterytrace.custody.claims import parse_claim
+from batterytrace.custody.claims import Claim, parse_claim
 from batterytrace.custody.empty import why_empty
 from batterytrace.custody.flows import Custody, Movement, Note, allocation_event
 from batterytrace.custody.flows import changes as changed
@@ -28,12 +28,13 @@ from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.documents import EventStream
 from batterytrace.epcis.model import Document, DocumentKind, Event
 from batterytrace.errors import CustodyError, PeriodClosed
+from batterytrace.periods import Period
 from batterytrace.references import custody_names, require
 from batterytrace.services.trace import trace
 from batterytrace.services.unit_of_work import UnitOfWork, version
 from batterytrace.store import custody as custody_store
+from batterytrace.store import derived
 from batterytrace.store import masterdata as masterdata_store
-from batterytrace.store.events import EventStore
 from batterytrace.store.imported import Imported
 from batterytrace.store.lineage import Decoded, StoreLineage
 from batterytrace.trace.lineage import node_id
@@ -238,7 +239,27 @@ def import_rules(
     with uow.writing("custody import") as w:
         names = custody_names(rules)
         require(masterdata_store.load(w.conn), names, where or source or "custody rules")
+        _keeps_closed_periods(rules, custody_store.closes(w.conn), where or source)
         return w.record("custody", "import", rules.to_json(), source, owner)[0]["rules"]
+
+
+def _keeps_closed_periods(
+    rules: CustodyRules, closes: dict[tuple[str, Claim], dict[str, datetime]], where: str | None
+) -> None:
+    """A closed period stays what it was closed as: rules that would give its account periods
+    of another length are refused (CustodyError naming the site, claim and periods)."""
+    for (site, claim), closed in sorted(closes.items(), key=lambda item: str(item[0])):
+        policy = rules.policy(site, claim)
+        if policy.model.physical:
+            continue  # no account: nothing to mark closed
+        length = policy.rules.period
+        other = sorted(label for label in closed if not length.names(label))
+        if other:
+            raise CustodyError(
+                f"{where or 'custody rules'}: {site} {claim}: periods {', '.join(other)} were "
+                f"closed; a {length.value} period rule cannot keep them (close periods of the "
+                "new length only after the rules change)"
+            )
 
 
 def rules(uow: UnitOfWork) -> CustodyRules:
@@ -256,7 +277,7 @@ def allocate(uow: UnitOfWork, command: Allocate) -> Allocated:
     with uow.writing("custody allocate", command.expected) as w:
         _admit(w.conn, uow.decoded, replace(event, recordTime=now))  # the store stamps its own
         document = Document(kind=DocumentKind.CAPTURE, creationDate=now, events=[event])
-        EventStore(uow.engine, w.signing_key).capture_on(w.conn, EventStream.of(document))
+        w.capture(EventStream.of(document))
         done = version(w.conn)
     return Allocated(version=done, event_id=event.eventID or "", lot=lot, site=site,
                      claim=str(claim), at=when)  # fmt: skip
@@ -290,7 +311,7 @@ def close(uow: UnitOfWork, command: Close) -> Closed:
             raise CustodyError(
                 f"{site} runs {claim} {policy.model.value}: it keeps no account to close"
             )
-        number = policy.rules.period.parse(period)
+        _, number = ledger.checked_period(period, length=policy.rules.period)
         if policy.rules.period.number(now) <= number:
             raise CustodyError(f"period {period} has not ended")
         if period in custody_store.closes(w.conn).get((site, claim), {}):
@@ -304,30 +325,30 @@ def close(uow: UnitOfWork, command: Close) -> Closed:
 
 def balances(uow: UnitOfWork, site: str | None = None, period: str | None = None) -> Balances:
     """Accounts per site, claim and element, period by period; ``site`` and ``period`` (one
-    period: 2025-03, 2025-Q1, 2025) narrow what is shown, and say why when nothing is."""
+    period: 2025-03, 2025-Q1, 2025) narrow what is shown, and say why when nothing is. Read
+    from the kept state (decision 029)."""
     if period is not None:
         ledger.checked_period(period, "--period")
     wanted = None if site is None else node_id(site)
+    _fresh(uow)
     with uow.reading() as conn:
-        state = recompute(conn, uow.decoded)
+        at = derived.watermark(conn, AREA) or 0
+        kept = derived.contents(conn, _ACCOUNTS, wanted)
+        every = [AccountBalance.model_validate_json(content) for content in kept]
+        violations = [Notice.model_validate_json(c) for c in derived.contents(conn, _VIOLATIONS)]
         sites = masterdata_store.load(conn).sites
-        at = version(conn)
-    accounts = []
-    for _, account in sorted(state.accounts.items()):
-        if wanted not in (None, account.site):
-            continue
-        shown = [s for s in account.statements() if period is None or s.period == period]
-        accounts.append(AccountBalance(
-            site=account.site, name=account.name, claim=str(account.claim),
-            element=account.element, period=account.rules.period.value,
-            balance=account.balance, statements=[_statement(s) for s in shown],
-        ))  # fmt: skip
+    accounts = [
+        a.model_copy(update={"statements": [s for s in a.statements if s.period == period]})
+        if period is not None else a
+        for a in every
+    ]  # fmt: skip
     shown_any = any(a.statements for a in accounts)
+    labels = [(a.site, Period(a.period), [s.period for s in a.statements]) for a in every]
     return Balances(
         version=at,
         accounts=accounts,
-        violations=[Notice.of(n) for n in state.violations],
-        why_empty=None if shown_any else why_empty(state.accounts.values(), site, period, sites),
+        violations=violations,
+        why_empty=None if shown_any else why_empty(labels, site, period, sites),
     )
 
 
@@ -341,21 +362,76 @@ def _statement(s: ledger.Statement) -> AccountStatement:
 
 def report(uow: UnitOfWork, lot: str) -> LotReport:
     """The claims a lot carries, kg and share of each element, backed by what; notes about
-    claims it lost."""
+    claims it lost. Read from the kept state (decision 029)."""
     node = node_id(lot)
+    _fresh(uow)
     with uow.reading() as conn:
-        state = recompute(conn, uow.decoded)
-        at = version(conn)
-    claims = []
-    for claim, elements in sorted(state.claimed(node).items()):
-        shares = state.lots[node][claim]
-        claims.append(ClaimCarried(
-            claim=str(claim),
-            elements={e: ElementShare(kg=kg, share=shares[e]) for e, kg in elements.items()},
-            backing=state.backing.get((node, claim), []),
-        ))  # fmt: skip
-    notes = [Notice.of(n) for n in state.notes + state.violations if node in n.lots]
-    return LotReport(version=at, lot=node, claims=claims, notes=notes)
+        at = derived.watermark(conn, AREA) or 0
+        kept = next(derived.contents(conn, _LOTS, node), None)
+    carried = _LotClaims() if kept is None else _LotClaims.model_validate_json(kept)
+    return LotReport(version=at, lot=node, claims=carried.claims, notes=carried.notes)
+
+
+# The custody state kept for readers (decision 029): each account with all its statements (by
+# site), each lot's claims and notes (by lot), the violations in the order they were found.
+AREA = "custody"
+_ACCOUNTS, _LOTS, _VIOLATIONS = "custody.account", "custody.lot", "custody.violation"
+
+
+class _LotClaims(BaseModel):
+    claims: list[ClaimCarried] = []
+    notes: list[Notice] = []
+
+
+def kept(state: Custody) -> dict[str, dict[str, tuple[str, str]]]:
+    """What readers ask of a custody state, as the rows kept for them: area -> key ->
+    (scope, content JSON)."""
+    accounts = {
+        f"{site} {claim} {element}": (site, AccountBalance(
+            site=site, name=account.name, claim=str(claim), element=element,
+            period=account.rules.period.value, balance=account.balance,
+            statements=[_statement(s) for s in account.statements()],
+        ).model_dump_json())
+        for (site, claim, element), account in state.accounts.items()
+    }  # fmt: skip
+    noted: dict[str, list[Notice]] = {}
+    for note in state.notes + state.violations:
+        for lot in note.lots:
+            noted.setdefault(lot, []).append(Notice.of(note))
+    lots = {}
+    for lot in state.lots.keys() | noted.keys():
+        claims = [
+            ClaimCarried(
+                claim=str(claim),
+                elements={
+                    e: ElementShare(kg=kg, share=state.lots[lot][claim][e])
+                    for e, kg in elements.items()
+                },
+                backing=state.backing.get((lot, claim), []),
+            )
+            for claim, elements in sorted(state.claimed(lot).items())
+        ]
+        lots[lot] = (lot, _LotClaims(claims=claims, notes=noted.get(lot, [])).model_dump_json())
+    violations = {
+        f"{i:09d}": ("", Notice.of(note).model_dump_json())
+        for i, note in enumerate(state.violations)
+    }
+    return {_ACCOUNTS: accounts, _LOTS: lots, _VIOLATIONS: violations}
+
+
+def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, dict[str, tuple[str, str]]]:
+    """The kept custody rows a recomputation from the store gives; none, without reading a
+    single event, when nothing can put a claim into the state (a store of plain EPCIS
+    traffic: its captures are not followed by a walk of every lot)."""
+    if not custody_store.has_inputs(conn):
+        return {_ACCOUNTS: {}, _LOTS: {}, _VIOLATIONS: {}}
+    return kept(recompute(conn, decoded))
+
+
+def _fresh(uow: UnitOfWork) -> None:
+    """Refresh the kept custody state when the ledger moved on since (a refresh a crash
+    left undone, or a write that does not refresh yet)."""
+    uow.refresh(AREA, kept_rows)
 
 
 def changes(uow: UnitOfWork) -> Changes:

@@ -13,20 +13,28 @@ checkpoint (every capture, import and custody act signs one); 0 before the first
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from batterytrace import limits
+from batterytrace.epcis.documents import EventStream
 from batterytrace.errors import BatteryTraceError, StaleVersion, StoreError
 from batterytrace.ledger import checkpoint, imports, keys
-from batterytrace.store import database
-from batterytrace.store.events import enable_write_locks, write_lock
+from batterytrace.settings import Settings
+from batterytrace.store import database, derived, events
+from batterytrace.store.derived import Change
+from batterytrace.store.events import CaptureResult, enable_write_locks, write_lock
 from batterytrace.store.lineage import Decoded
+
+# How a unit of kept derived state is recomputed from the store: the rows of each of its areas.
+Recompute = Callable[[Connection, Decoded], Mapping[str, derived.Rows]]
 
 
 def version(conn: Connection) -> int:
@@ -38,11 +46,31 @@ def version(conn: Connection) -> int:
 @dataclass(slots=True)
 class Writing:
     """An open write transaction: its connection, the version it started from, the key that
-    signs what it records."""
+    signs what it records, the worker processes that prepare what it captures."""
 
     conn: Connection
     version: int
     signing_key: Ed25519PrivateKey
+    workers: int
+    signed: bool = False  # the transaction moved the ledger to a new version
+
+    def capture(
+        self,
+        stream: EventStream,
+        source: str | None = None,
+        owner: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> CaptureResult:
+        """Capture the events of ``stream`` (:func:`batterytrace.store.events.capture`), record
+        its header's master data as an import of their own (replayed by verify) and sign the
+        heads, all in this transaction; a capture that stores no new event and changes no
+        master data signs nothing."""
+        result = events.capture(self.conn, stream, source, owner, progress, workers=self.workers)
+        vocabulary = result.vocabulary
+        _, recorded = imports.apply(self.conn, "vocabulary", "capture", vocabulary, source, owner)
+        if result.captured or recorded is not None:
+            self.sign()
+        return result
 
     def record(
         self,
@@ -61,17 +89,31 @@ class Writing:
 
     def sign(self) -> checkpoint.SignedHead:
         """Sign both chain heads as this transaction leaves them (decision 015)."""
+        self.signed = True
         return checkpoint.sign(self.conn, self.signing_key)
 
 
 class UnitOfWork:
-    """The store at ``url`` (``BATTERYTRACE_DB``) with its ledger key at ``key_path``
-    (``BATTERYTRACE_KEY``): each :meth:`reading` or :meth:`writing` is one transaction.
-    One instance serves many commands (what it decodes for traces is kept across them)."""
+    """The store at ``url`` with its ledger key at ``key_path`` (by default the settings'
+    ``BATTERYTRACE_DB`` and ``BATTERYTRACE_KEY``): each :meth:`reading` or :meth:`writing` is
+    one transaction. One instance serves many commands (what it decodes for traces is kept
+    across them). ``settings``, read from the environment when not given, also set this
+    process's limits (:func:`batterytrace.limits.configure`). ``follow_up`` runs after each
+    write that moved the ledger, once it is committed: the refresh of the kept derived state
+    (decision 029), given by whoever assembles the services (the repository)."""
 
-    def __init__(self, url: str | None = None, key_path: Path | None = None) -> None:
-        self.url = url or database.database_url()
-        self.key_path = key_path or keys.key_path()
+    def __init__(
+        self,
+        url: str | None = None,
+        key_path: Path | None = None,
+        settings: Settings | None = None,
+        follow_up: Callable[[UnitOfWork], object] | None = None,
+    ) -> None:
+        self.follow_up = follow_up
+        self.settings = settings or Settings()
+        limits.configure(self.settings.limits)
+        self.url = url or self.settings.db
+        self.key_path = key_path or self.settings.key
         self.engine: Engine = database.connect(self.url)
         enable_write_locks(self.engine)
         self.decoded = Decoded()  # events and materials decoded for traces, kept across them
@@ -96,7 +138,8 @@ class UnitOfWork:
     def writing(self, what: str, expected: int | None = None) -> Iterator[Writing]:
         """One write transaction under the ledger's write lock, committed when the block ends
         and rolled back, nothing written, when it raises. ``expected``: the version the caller
-        read; StaleVersion when the ledger has moved since."""
+        read; StaleVersion when the ledger has moved since. A write that moved the ledger is
+        followed, once committed, by ``follow_up`` (in transactions of its own)."""
         self.ready()
         signing_key = keys.load_private(self.key_path)
         try:
@@ -107,13 +150,31 @@ class UnitOfWork:
                         f"{what}: the ledger moved from version {expected} to {now} since it was "
                         "read; read again and retry"
                     )
-                yield Writing(conn, now, signing_key)
+                w = Writing(conn, now, signing_key, self.settings.workers)
+                yield w
         except BatteryTraceError:
             raise
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"{what} failed, nothing stored: {exc.__class__.__name__}: {exc}"
             ) from None
+        if w.signed and self.follow_up is not None:
+            self.follow_up(self)
+
+    def refresh(self, unit: str, recompute: Recompute, every: bool = False) -> list[Change]:
+        """Bring a unit of kept derived state to the ledger's version (decision 029), unless it
+        is there already (``every``: recompute it all the same): its rows recomputed and
+        replaced where they differ, and its watermark moved, in one write transaction (a crash
+        leaves the state of the version before). The rows that changed."""
+        if not every:
+            with self.reading() as conn:  # the common case, up to date: no write lock taken
+                if derived.watermark(conn, unit) == version(conn):
+                    return []
+        with self.writing(f"{unit} refresh") as w:
+            if not every and derived.watermark(w.conn, unit) == w.version:
+                return []
+            rows = recompute(w.conn, self.decoded)
+            return derived.replace(w.conn, unit, rows, w.version, datetime.now(UTC))
 
     def close(self) -> None:
         self.engine.dispose()

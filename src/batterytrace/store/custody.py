@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import Connection, and_, case, delete, func, insert, select
 
 from batterytrace.custody.claims import Claim, parse_claim
-from batterytrace.custody.flows import Movement, Snapshot, Transfer
+from batterytrace.custody.flows import CLAIM_FIELDS, Movement, Snapshot, Transfer
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Action, Event, EventType
 from batterytrace.epcis.timestamps import local_time
@@ -60,6 +60,17 @@ def save(conn: Connection, rules: CustodyRules, owner: str | None = None) -> Imp
         if rows:
             conn.execute(insert(R), rows)
     return done
+
+
+def has_inputs(conn: Connection) -> bool:
+    """Whether anything can put a claim into the custody state: rules, a transfer, a close,
+    or an event carrying an allocation's fields (by the extension index). Without any, the
+    state is empty whatever the events."""
+    claims = select(K.c.seq).where(K.c.role == "extension", K.c.value.in_(CLAIM_FIELDS))
+    return any(
+        conn.execute(select(query.exists())).scalar()
+        for query in (select(R), select(T), select(CLOSE), claims)
+    )
 
 
 def closes(conn: Connection) -> dict[tuple[str, Claim], dict[str, datetime]]:

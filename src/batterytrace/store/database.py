@@ -1,8 +1,7 @@
-"""The database: ``BATTERYTRACE_DB`` (a SQLAlchemy URL; default SQLite ``batterytrace.db``)."""
+"""The database at a SQLAlchemy URL (the settings' ``BATTERYTRACE_DB``)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from batterytrace.errors import StoreError
 
-DEFAULT_URL = "sqlite:///batterytrace.db"
 _MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-def database_url() -> str:
-    return os.environ.get("BATTERYTRACE_DB") or DEFAULT_URL
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -30,9 +24,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def connect(url: str | None = None) -> Engine:
-    """An engine for ``url`` (or ``BATTERYTRACE_DB``); SQLite in WAL mode."""
-    url = url or database_url()
+def connect(url: str) -> Engine:
+    """An engine for ``url``; SQLite in WAL mode."""
     try:
         engine = create_engine(url, future=True)
     except (SQLAlchemyError, ImportError, ValueError) as exc:

@@ -1,4 +1,6 @@
-"""The event repository: atomic, idempotent capture onto the ledger, and reading events back."""
+"""The event repository: idempotent capture of a document's events onto the hash chain, in
+the caller's write transaction (the unit of work records the header's master data and signs
+the heads in the same transaction: ``services.unit_of_work.Writing.capture``)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, cast
 
 import orjson
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import (
     Connection,
     Engine,
@@ -23,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from batterytrace import limits
 from batterytrace.epcis import json_ld
 from batterytrace.epcis.documents import EventStream
 from batterytrace.epcis.model import Vocabulary
@@ -32,8 +34,7 @@ from batterytrace.errors import (
     InvalidDocument,
     StoreError,
 )
-from batterytrace.ledger import chain, checkpoint, imports
-from batterytrace.store import holdings, schema
+from batterytrace.store import chain, holdings, schema
 from batterytrace.store.driver import Driver
 from batterytrace.store.records import Batch, EventRecord, canonical_id, prepare
 from batterytrace.workers import Pool
@@ -51,7 +52,9 @@ class CaptureResult:
 
     captured: int = 0
     duplicates: int = 0
-    master_data_elements: int = 0  # vocabulary elements of the header, stored or updated
+    # the header's master data elements as stored: an import of their own, which the caller
+    # records (ledger.imports, "vocabulary") in the capture's transaction
+    vocabulary: list[dict[str, Any]] = field(default_factory=list, repr=False)
     # duplicates carrying an errorDeclaration: not applied to the stored event (decision 011)
     declarations_not_applied: int = 0
     duplicate_ids: list[str] = field(default_factory=list)
@@ -60,6 +63,11 @@ class CaptureResult:
     head: str = chain.GENESIS
     record_time: datetime | None = None
     fallback: str | None = None  # why the events were prepared in this process, not by workers
+
+    @property
+    def master_data_elements(self) -> int:
+        """Vocabulary elements of the header, stored or updated."""
+        return len(self.vocabulary)
 
 
 def enable_write_locks(engine: Engine) -> None:
@@ -95,43 +103,11 @@ def write_lock(engine: Engine) -> Iterator[Connection]:
 
 
 class EventStore:
-    """Captures EPCIS events onto the hash-chained ledger and reads them back."""
+    """The store's engine, whose write transactions serialise on the ledger's write lock."""
 
-    def __init__(self, engine: Engine, signing_key: Ed25519PrivateKey | None = None) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.signing_key = signing_key
         enable_write_locks(engine)
-
-    def capture(
-        self,
-        stream: EventStream,
-        source: str | None = None,
-        owner: str | None = None,
-        progress: Callable[[int], None] | None = None,
-    ) -> CaptureResult:
-        """Store every event of ``stream`` in one transaction, or none of them.
-
-        An event whose hash ID is stored (or came earlier in the stream) is a duplicate and
-        skipped; an eventID stored with another hash ID rejects the capture.
-        """
-        with self.writing("capture") as conn:
-            return self.capture_on(conn, stream, source, owner, progress)
-
-    def capture_on(
-        self,
-        conn: Connection,
-        stream: EventStream,
-        source: str | None = None,
-        owner: str | None = None,
-        progress: Callable[[int], None] | None = None,
-    ) -> CaptureResult:
-        """:meth:`capture` in a write transaction the caller holds (its checks and this
-        capture commit together, or neither does)."""
-        if self.signing_key is None:
-            raise StoreError("capture needs the ledger signing key (run `batterytrace init`)")
-        result = CaptureResult(record_time=datetime.now(UTC))
-        self._capture(conn, stream, source, owner, result, progress)
-        return result
 
     @contextmanager
     def writing(self, what: str) -> Iterator[Connection]:
@@ -147,124 +123,124 @@ class EventStore:
                 f"{what} failed, nothing stored: {exc.__class__.__name__}: {exc}"
             ) from None
 
-    def _capture(
-        self,
-        conn: Connection,
-        stream: EventStream,
-        source: str | None,
-        owner: str | None,
-        result: CaptureResult,
-        progress: Callable[[int], None] | None,
-    ) -> None:
-        assert result.record_time is not None and self.signing_key is not None
-        record_time = result.record_time
-        head = conn.execute(
-            select(schema.event.c.seq, schema.event.c.entry_hash)
-            .order_by(schema.event.c.seq.desc())
-            .limit(1)
-        ).first()
-        seq, prev = (head[0], head[1]) if head else (0, chain.GENESIS)
-        namespaces = stream.header.namespaces
-        capture_id = conn.execute(
-            insert(schema.capture)
-            .values(
-                record_time=int(record_time.timestamp() * 1000),
-                source=source,
-                owner=owner,
-                captured=0,
-                duplicates=0,
-                namespaces=orjson.dumps(namespaces).decode(),
-            )
-            .returning(schema.capture.c.id)
-        ).scalar_one()
-        vocabulary = _vocabulary(stream.header.masterData, namespaces)
-        result.master_data_elements = len(vocabulary)
-        # header master data are an import of their own: recorded and replayed by verify
-        _, recorded = imports.apply(conn, "vocabulary", "capture", vocabulary, source, owner)
-        done = 0
-        sql = Driver(conn)
-        for records in _prepared(stream, record_time, result):
-            new = self._new_records(sql, records, result)
-            rows: list[tuple[Any, ...]] = []
-            key_rows: list[tuple[str, str, int]] = []
-            figure_rows: list[tuple[int, str]] = []
-            for r in new:
-                seq += 1
-                prev = chain.entry_hash(prev, seq, r.hash_id, r.content.encode())
-                rows.append(
-                    (
-                        seq,
-                        r.event_id,
-                        r.hash_id,
-                        r.content_digest,
-                        owner,
-                        capture_id,
-                        r.content,
-                        prev,
-                        *_indexed(r.columns),
-                    )
-                )
-                key_rows.extend((role, value, seq) for role, value in r.keys)
-                figure_rows.extend(((seq, r.figures),) if r.figures else ())
-            _insert_many(conn, schema.event.name, _EVENT_COLUMNS, rows)
-            _insert_many(conn, schema.event_key.name, ("role", "value", "seq"), key_rows)
-            _insert_many(conn, schema.event_figure.name, ("seq", "figures"), figure_rows)
-            if rows:
-                holdings.record(conn, rows[0][0], seq)
-            result.captured += len(rows)
-            done += len(records)
-            if progress is not None:
-                progress(done)
-        if done == 0 and result.master_data_elements == 0:
-            raise InvalidDocument(
-                "document: has neither events nor master data; nothing to capture"
-            )
-        result.capture_id = capture_id
-        result.head_seq, result.head = seq, prev
-        conn.execute(
-            schema.capture.update()
-            .where(schema.capture.c.id == capture_id)
-            .values(captured=result.captured, duplicates=result.duplicates)
+
+def capture(
+    conn: Connection,
+    stream: EventStream,
+    source: str | None = None,
+    owner: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    *,
+    workers: int,
+) -> CaptureResult:
+    """Store every event of ``stream`` on the chain, in the write transaction the caller holds
+    (its checks and this capture commit together, or neither does), prepared by ``workers``
+    processes; the header's master data are returned (``vocabulary``) for the caller to record.
+
+    An event whose hash ID is stored (or came earlier in the stream) is a duplicate and
+    skipped; an eventID stored with another hash ID rejects the capture.
+    """
+    record_time = datetime.now(UTC)
+    result = CaptureResult(record_time=record_time)
+    head = conn.execute(
+        select(schema.event.c.seq, schema.event.c.entry_hash)
+        .order_by(schema.event.c.seq.desc())
+        .limit(1)
+    ).first()
+    seq, prev = (head[0], head[1]) if head else (0, chain.GENESIS)
+    namespaces = stream.header.namespaces
+    capture_id = conn.execute(
+        insert(schema.capture)
+        .values(
+            record_time=int(record_time.timestamp() * 1000),
+            source=source,
+            owner=owner,
+            captured=0,
+            duplicates=0,
+            namespaces=orjson.dumps(namespaces).decode(),
         )
-        if result.captured or recorded is not None:
-            self._checkpoint(conn)
-
-    def _new_records(
-        self, sql: Driver, records: list[EventRecord], result: CaptureResult
-    ) -> list[EventRecord]:
-        """The records not stored yet, in order (earlier batches of the capture are stored).
-
-        The hash ID identifies an event's content (CBV 2.0 §8.9), whatever its syntax,
-        identifier forms or eventID: a record whose hash ID is stored is a duplicate. An
-        eventID stored with another hash ID is a conflict, which rejects the capture.
-        """
-        hash_of = dict(sql.rows(_BY_EVENT_ID, (sql.among({r.event_id for r in records}),)))
-        stored = sql.rows(_STORED_HASHES, (sql.among({r.hash_id for r in records}),))
-        hashes = {hash_id for (hash_id,) in stored}
-        new: list[EventRecord] = []
-        for r in records:
-            if hash_of.setdefault(r.event_id, r.hash_id) != r.hash_id:
-                raise DuplicateEventConflict(
-                    f"event {r.event_id}: eventID already stored with different content "
-                    f"(hash ID {hash_of[r.event_id]}); nothing was captured"
+        .returning(schema.capture.c.id)
+    ).scalar_one()
+    result.vocabulary = _vocabulary(stream.header.masterData, namespaces)
+    done = 0
+    sql = Driver(conn)
+    for records in _prepared(stream, record_time, result, workers):
+        new = _new_records(sql, records, result)
+        rows: list[tuple[Any, ...]] = []
+        key_rows: list[tuple[str, str, int]] = []
+        figure_rows: list[tuple[int, str]] = []
+        for r in new:
+            seq += 1
+            prev = chain.entry_hash(prev, seq, r.hash_id, r.content.encode())
+            rows.append(
+                (
+                    seq,
+                    r.event_id,
+                    r.hash_id,
+                    r.content_digest,
+                    owner,
+                    capture_id,
+                    r.content,
+                    prev,
+                    *_indexed(r.columns),
                 )
-            if r.hash_id in hashes:
-                result.duplicates += 1
-                result.declarations_not_applied += r.declares_error
-                if len(result.duplicate_ids) < 100:
-                    result.duplicate_ids.append(r.event_id)
-            else:
-                hashes.add(r.hash_id)
-                new.append(r)
-        return new
+            )
+            key_rows.extend((role, value, seq) for role, value in r.keys)
+            figure_rows.extend(((seq, r.figures),) if r.figures else ())
+        _insert_many(conn, schema.event.name, _EVENT_COLUMNS, rows)
+        _insert_many(conn, schema.event_key.name, ("role", "value", "seq"), key_rows)
+        _insert_many(conn, schema.event_figure.name, ("seq", "figures"), figure_rows)
+        if rows:
+            holdings.record(conn, rows[0][0], seq)
+        result.captured += len(rows)
+        done += len(records)
+        if progress is not None:
+            progress(done)
+    if done == 0 and result.master_data_elements == 0:
+        raise InvalidDocument("document: has neither events nor master data; nothing to capture")
+    result.capture_id = capture_id
+    result.head_seq, result.head = seq, prev
+    conn.execute(
+        schema.capture.update()
+        .where(schema.capture.c.id == capture_id)
+        .values(captured=result.captured, duplicates=result.duplicates)
+    )
+    return result
 
-    def _checkpoint(self, conn: Connection) -> None:
-        """Sign the heads this capture leaves (ledger.checkpoint, decision 015)."""
-        assert self.signing_key is not None
-        checkpoint.sign(conn, self.signing_key)
+
+def _new_records(
+    sql: Driver, records: list[EventRecord], result: CaptureResult
+) -> list[EventRecord]:
+    """The records not stored yet, in order (earlier batches of the capture are stored).
+
+    The hash ID identifies an event's content (CBV 2.0 §8.9), whatever its syntax, identifier
+    forms or eventID: a record whose hash ID is stored is a duplicate. An eventID stored with
+    another hash ID is a conflict, which rejects the capture.
+    """
+    hash_of = dict(sql.rows(_BY_EVENT_ID, (sql.among({r.event_id for r in records}),)))
+    stored = sql.rows(_STORED_HASHES, (sql.among({r.hash_id for r in records}),))
+    hashes = {hash_id for (hash_id,) in stored}
+    new: list[EventRecord] = []
+    for r in records:
+        if hash_of.setdefault(r.event_id, r.hash_id) != r.hash_id:
+            raise DuplicateEventConflict(
+                f"event {r.event_id}: eventID already stored with different content "
+                f"(hash ID {hash_of[r.event_id]}); nothing was captured"
+            )
+        if r.hash_id in hashes:
+            result.duplicates += 1
+            result.declarations_not_applied += r.declares_error
+            if len(result.duplicate_ids) < 100:
+                result.duplicate_ids.append(r.event_id)
+        else:
+            hashes.add(r.hash_id)
+            new.append(r)
+    return new
 
 
-def _vocabulary(vocabularies: Iterable[Vocabulary], namespaces: dict[str, str]) -> list[Any]:
+def _vocabulary(
+    vocabularies: Iterable[Vocabulary], namespaces: dict[str, str]
+) -> list[dict[str, Any]]:
     """A header's master data elements as stored: JSON content, children as canonical ids."""
     out = []
     for voc in vocabularies:
@@ -326,19 +302,20 @@ def _pg_type(conn: Connection, table: str, column: str) -> str:
 
 
 def _prepared(
-    stream: EventStream, record_time: datetime, result: CaptureResult
+    stream: EventStream, record_time: datetime, result: CaptureResult, workers: int
 ) -> Iterator[list[EventRecord]]:
     """The stream's events decoded, checked and recorded, batch by batch, in order: past one
-    batch in worker processes (:class:`batterytrace.workers.Pool`); the first error, by event
+    batch in ``workers`` processes (:class:`batterytrace.workers.Pool`), each batch with the
+    limits in force here and the stream's schema; the first error, by event
     index, stops the capture. Workers that cannot run leave the work to this process, and
     ``result.fallback`` says so."""
-    namespaces = stream.header.namespaces
+    namespaces, in_force = stream.header.namespaces, limits.in_force()
     starts = itertools.count(0, BATCH)
     batches = (
-        Batch(next(starts), items, namespaces, stream.check, record_time)
+        Batch(next(starts), items, namespaces, stream.check, record_time, in_force, stream.schema)
         for items in iter(lambda: list(islice(stream.items, BATCH)), [])
     )
-    pool = Pool(prepare)  # spawned: nothing of the open database inherited
+    pool = Pool(prepare, workers)  # spawned: nothing of the open database inherited
     yield from pool.map(batches, lambda batch: len(batch.items) == BATCH)
     if pool.fell_back is not None:
         result.fallback = (

@@ -21,8 +21,9 @@ from batterytrace.epcis import vocab
 from batterytrace.epcis.model import Action, Event, EventType
 from batterytrace.epcis.timestamps import parse_timestamp, utc_millis
 from batterytrace.errors import FieldError, InvalidIdentifier, QueryError
-from batterytrace.identifiers import class_like_patterns, is_pattern, like_pattern
+from batterytrace.identifiers import is_pattern
 from batterytrace.store import schema
+from batterytrace.store.patterns import class_like_patterns, like_pattern
 from batterytrace.store.records import canonical_id, event_from_content
 
 ParamValue = str | Sequence[str]

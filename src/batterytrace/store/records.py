@@ -10,10 +10,12 @@ import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
 
+from batterytrace import limits
 from batterytrace.epcis import json_ld
 from batterytrace.epcis.documents import Item, decode
 from batterytrace.epcis.hash import event_hash
@@ -187,13 +189,18 @@ class Batch:
     namespaces: dict[str, str]
     check: bool
     record_time: datetime
+    # Workers are spawned, they inherit nothing: the settings that checking uses come along.
+    limits: dict[str, int]
+    schema: Path | None
 
 
 def prepare(batch: Batch) -> list[EventRecord]:
-    """Decode, check and record every event of ``batch``; errors name the event's index."""
+    """Decode, check and record every event of ``batch``, under its limits; errors name the
+    event's index."""
+    limits.configure(batch.limits)
     return [
         record(
-            decode(item, batch.start + i, batch.namespaces, batch.check),
+            decode(item, batch.start + i, batch.namespaces, batch.check, batch.schema),
             batch.record_time,
             batch.namespaces,
         )

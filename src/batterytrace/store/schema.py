@@ -273,3 +273,38 @@ supplier_footprint = Table(
     Column("content", Text, nullable=False),  # the PACT document as received
     Column("owner", String(200)),
 )
+
+# Kept derived state (decision 029): the answers readers ask for, per area, as rows brought up
+# to date after each write. ``derived_state`` names the ledger version each area reflects.
+derived_state = Table(
+    "derived_state",
+    metadata,
+    Column("area", String(40), primary_key=True),  # custody, ...
+    Column("version", BigInteger, nullable=False),  # the ledger version the rows reflect
+    Column("refreshed", BigInteger, nullable=False),  # ms since the epoch
+)
+# One answer of an area: ``key`` identifies it, ``scope`` is what readers select it by (a site,
+# a lot), ``content`` its JSON (the result model the services return).
+derived_row = Table(
+    "derived_row",
+    metadata,
+    Column("area", String(40), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("scope", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Index("ix_derived_row_scope", "area", "scope"),
+)
+# What each refresh changed, row by row (``batterytrace changes``): content before and after,
+# null for a row that was not there or is gone.
+derived_change = Table(
+    "derived_change",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", BigInteger, nullable=False),  # the ledger version the refresh reached
+    Column("area", String(40), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("before", Text),
+    Column("after", Text),
+    Column("at", BigInteger, nullable=False),  # ms since the epoch
+    Index("ix_derived_change_version", "version"),
+)
