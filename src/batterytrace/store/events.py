@@ -164,6 +164,7 @@ def capture(
     result.vocabulary = _vocabulary(stream.header.masterData, namespaces)
     done = 0
     sql = Driver(conn)
+    analysed = max(seq, BATCH)  # the size the planner's statistics were last taken at
     for records in _prepared(stream, record_time, result, workers):
         new = _new_records(sql, records, result)
         rows: list[tuple[Any, ...]] = []
@@ -192,6 +193,11 @@ def capture(
         _insert_many(conn, schema.event_figure.name, ("seq", "figures"), figure_rows)
         if rows:
             holdings.record(conn, rows[0][0], seq)
+        if seq >= 2 * analysed and conn.dialect.name == "postgresql":
+            # the tables doubled in this transaction, which autovacuum cannot see: without
+            # statistics of them, PostgreSQL looks hash IDs up by scanning every event
+            conn.exec_driver_sql(f"ANALYZE {', '.join(_ANALYSED)}")
+            analysed = seq
         result.captured += len(rows)
         done += len(records)
         if progress is not None:
@@ -255,6 +261,7 @@ def _vocabulary(
     return out
 
 
+_ANALYSED = ("event", "event_key", "event_figure", "holding")  # the tables a capture grows
 _BY_EVENT_ID = "SELECT event_id, hash_id FROM event WHERE event_id IN {texts}"
 _STORED_HASHES = "SELECT hash_id FROM event WHERE hash_id IN {texts}"
 
