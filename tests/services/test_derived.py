@@ -7,8 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, select, update
@@ -16,6 +18,7 @@ from sqlalchemy import delete, select, update
 from batterytrace.custody.claims import Claim
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Document
+from batterytrace.errors import BatteryTraceError
 from batterytrace.repository import Repository
 from batterytrace.services import custody, derived
 from batterytrace.services.unit_of_work import UnitOfWork, version
@@ -164,6 +167,7 @@ from batterytrace.repository import Repository
 from batterytrace.store import derived
 from factories import custody_chain, T0
 from batterytrace.epcis.model import Document
+from batterytrace.errors import BatteryTraceError
 
 replace = derived.replace
 
@@ -238,3 +242,74 @@ def test_without_custody_inputs_the_state_is_empty_without_reading_events(
         assert custody_store.has_inputs(conn)
         assert custody.kept_rows(conn, repo.uow.decoded)["custody.violation"]  # no credits
     assert derived.check(repo.uow) is None
+
+
+def _rows(repo: Repository) -> list[Any]:
+    with repo.uow.reading() as conn:
+        return list(conn.execute(select(schema.derived_row).order_by("area", "key")).all())
+
+
+def test_a_late_event_in_a_closed_period_is_reported_and_the_period_kept(
+    stocked: Repository,
+) -> None:
+    """Issue 14, bad input: an event dated in a closed period, captured after the close, is
+    refused by the accounts as the rules say (a violation naming the period); the closed
+    period's statement is what it was, and the kept state equals a recomputation."""
+    custody.close(stocked.uow, custody.Close(site=PCAM, claim="low-carbon", period="2025-Q1"))
+    (before,) = [a for a in custody.balances(stocked.uow, PCAM).accounts if a.element == "Co"]
+    late = allocation("P1", "low-carbon", 1.0, 20)  # 21 January 2025, in the closed quarter
+    stocked.capture_document(Document(creationDate=T0, events=[late]))
+    read = custody.balances(stocked.uow, PCAM)
+    (after,) = [a for a in read.accounts if a.element == "Co"]
+    assert after.statements[0] == before.statements[0] and after.statements[0].closed
+    assert any(late.eventID == v.event and "2025-Q1" in v.text for v in read.violations)
+    assert derived.check(stocked.uow) is None
+
+
+def test_an_import_that_fails_changes_nothing_derived(stocked: Repository) -> None:
+    """Rules naming a site the master data lack are refused whole: the ledger, the kept rows
+    and their watermark stay as they were."""
+    rows, at = _rows(stocked), _watermark(stocked)
+    unknown = {**CUSTODY_RULES, "policies": [
+        *CUSTODY_RULES["policies"],
+        {"site": "urn:epc:id:sgln:9999999.00001.0", "claim": "low-carbon",
+         "model": "mass-balance", "period": "quarter"},
+    ]}  # fmt: skip
+    with pytest.raises(BatteryTraceError, match="9999999"):
+        custody.import_rules(stocked.uow, CustodyRules.from_json(unknown))
+    assert (_rows(stocked), _watermark(stocked)) == (rows, at)
+    assert derived.check(stocked.uow) is None
+
+
+def test_racing_captures_leave_the_kept_state_equal_to_a_recomputation(
+    stocked: Repository,
+) -> None:
+    """Allocations captured at once from four units of work (four connections, as API workers
+    would): each write refreshes after it commits, in whatever order; the kept state ends at
+    the ledger's version and equal to a recomputation."""
+    start = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def capture(day: int) -> None:
+        other = Repository(stocked.url, stocked.key_path)
+        start.wait()
+        try:
+            event = allocation("P1", "low-carbon", 0.5, 100 + day)
+            other.capture_document(Document(creationDate=T0, events=[event]))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            other.close()
+
+    threads = [threading.Thread(target=capture, args=(day,)) for day in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    with stocked.uow.reading() as conn:
+        assert kept_rows.watermark(conn, custody.AREA) == version(conn)
+    assert derived.check(stocked.uow) is None
+    report = custody.report(stocked.uow, lot("P1"))
+    (carried,) = [c for c in report.claims if c.claim == "low-carbon"]
+    assert carried.elements["Co"].kg == pytest.approx(2.0)
