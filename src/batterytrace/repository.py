@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from batterytrace import json_input
 from batterytrace.carbon import pact
@@ -61,7 +61,7 @@ from batterytrace.store import custody as custody_store
 from batterytrace.store import database, schema
 from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store import query as event_query
-from batterytrace.store.events import CaptureResult, EventStore
+from batterytrace.store.events import CaptureResult, write_lock
 from batterytrace.store.imported import Imported
 from batterytrace.store.lineage import StoreLineage
 from batterytrace.store.query import ParamValue, QueryPage, SimpleEventQuery
@@ -103,7 +103,7 @@ class Repository:
         upgraded from before import records has its imported rows recorded once and signed."""
         database.migrate(self.engine)
         created = not self.key_path.exists()
-        with EventStore(self.engine).writing("init") as conn:
+        with write_lock(self.engine, "init") as conn:
             expected = checkpoint.signing_key_id(conn)
             if expected is not None and created:
                 raise LedgerKeyError(
@@ -122,9 +122,10 @@ class Repository:
                 checkpoint.sign(conn, keys.load_private(self.key_path))
         return InitResult(self.url, database.revision(self.engine), self.key_path, created)
 
-    def _store(self) -> EventStore:
+    def _engine(self) -> Engine:
+        """The store's engine, once the store is known to be initialised."""
         self.uow.ready()
-        return EventStore(self.engine)
+        return self.engine
 
     def _record(
         self,
@@ -141,7 +142,7 @@ class Repository:
 
     def import_records(self) -> list[imports.ImportRecord]:
         """Every recorded import, removal and key rotation, in order."""
-        with self._store().engine.connect() as conn:
+        with self._engine().connect() as conn:
             return imports.records(conn)
 
     def capture(
@@ -165,7 +166,7 @@ class Repository:
     def query(self, params: Mapping[str, ParamValue]) -> QueryPage:
         """One page of a SimpleEventQuery (EPCIS 2.0 §8.2.7.1)."""
         query = SimpleEventQuery(params)
-        with self._store().engine.connect() as conn:
+        with self._engine().connect() as conn:
             return query.page(conn)
 
     def query_all(self, params: Mapping[str, ParamValue]) -> Iterator[Event]:
@@ -198,13 +199,13 @@ class Repository:
             .group_by(e.c.event_type, e.c.biz_step)
             .order_by(e.c.event_type, e.c.biz_step)
         )
-        with self._store().engine.connect() as conn:
+        with self._engine().connect() as conn:
             return [(kind, step, int(n)) for kind, step, n in conn.execute(stmt)]
 
     def count(self, params: Mapping[str, ParamValue]) -> int:
         """How many events match (``eventCountLimit`` caps it; paging parameters are ignored)."""
         query = SimpleEventQuery(params)
-        with self._store().engine.connect() as conn:
+        with self._engine().connect() as conn:
             return query.count(conn)
 
     def import_master_data(
@@ -217,7 +218,7 @@ class Repository:
 
     def master_data(self) -> MasterData:
         """Every stored party, site and material."""
-        with self._store().engine.connect() as conn:
+        with self._engine().connect() as conn:
             return masterdata_store.load(conn)
 
     def import_contracts(
@@ -229,12 +230,12 @@ class Repository:
         return self._record("contracts", "import", content, source, owner)[0]["agreements"]
 
     def contracts(self) -> list[Agreement]:
-        with self._store().engine.connect() as conn:
+        with self._engine().connect() as conn:
             return contracts_store.load(conn)
 
     def deliveries(self) -> Deliveries:
         """Every agreement's shipments and findings, read from the stored events."""
-        with self._store().engine.connect() as conn:
+        with self._engine().connect() as conn:
             state = Deliveries(contracts_store.load(conn))
             for event in custody_store.lot_events(conn):
                 state.apply(event)
@@ -258,7 +259,7 @@ class Repository:
     def carbon_imports(self) -> list[tuple[int | None, str, datetime, Model]]:
         """(import record, source, when, what it changed) of every carbon import kept, in
         import order."""
-        with self._store().engine.connect() as conn:
+        with self._engine().connect() as conn:
             return carbon_store.imports(conn)
 
     def remove_carbon(self, record: int, owner: str | None = None) -> None:
@@ -267,7 +268,7 @@ class Repository:
         self._record("carbon", "remove", {"record": record}, None, owner)
 
     def carbon_model(self) -> Model:
-        with self._store().engine.connect() as conn:
+        with self._engine().connect() as conn:
             return carbon_store.model(conn)
 
     def import_factors(self, factors: FactorSet, owner: str | None = None) -> Imported:
@@ -280,7 +281,7 @@ class Repository:
 
     def factor_sets(self) -> list[FactorSet]:
         """The shipped set, then the users' sets."""
-        with self._store().engine.connect() as conn:
+        with self._engine().connect() as conn:
             return [shipped(), *carbon_store.factor_sets(conn).values()]
 
     def factor_set(self, label: str | None = None) -> FactorSet:
@@ -288,7 +289,7 @@ class Repository:
         set overriding a few factors keeps the others)."""
         if label is None or label == shipped().label:
             return shipped()
-        with self._store().engine.connect() as conn:
+        with self._engine().connect() as conn:
             found = carbon_store.factor_sets(conn).get(label)
         if found is None:
             labels = ", ".join(s.label for s in self.factor_sets())
@@ -315,7 +316,7 @@ class Repository:
     def product_system(self, factors: str | None = None, model: Model | None = None) -> System:
         """The product system of everything stored (decision 010); ``model`` replaces the
         stored carbon model (what-if)."""
-        with self._store().engine.connect() as conn:
+        with self._engine().connect() as conn:
             data = masterdata_store.load(conn)
             packs = tuple(
                 sorted(
@@ -360,7 +361,7 @@ class Repository:
         serialised item the batch of the transformation that made it (or what the event that
         commissioned it brought in, per kg)."""
         node = node_id(identifier)
-        with self._store().engine.connect() as conn:
+        with self._engine().connect() as conn:
             batch = carbon_store.batch_of(conn, node)
         return batch or node
 
@@ -372,7 +373,7 @@ class Repository:
 
     def held(self, identifier: str) -> list[tuple[str, int]]:
         """What a container the product system does not count (a module) holds, per batch."""
-        with self._store().engine.connect() as conn:
+        with self._engine().connect() as conn:
             return carbon_store.held(conn, node_id(identifier))
 
     def footprint(self, identifier: str, factors: str | None = None) -> tuple[Footprint, Rollup]:
@@ -451,7 +452,7 @@ class Repository:
 
     def check_balance(self, tolerance: float = DEFAULT_TOLERANCE) -> BalanceReport:
         """Element mass in against out for every stored transformation."""
-        with self._store().engine.connect() as conn:
+        with self._engine().connect() as conn:
             lineage = StoreLineage(conn)
             return balance_of(lineage, lineage.transformations(), tolerance=tolerance)
 
@@ -460,16 +461,16 @@ class Repository:
         tables and checkpoint signatures; ``progress`` gets what is checked, how far and out of
         how many; ``against``: a head exported earlier (:meth:`export_head`) the store must
         still hold."""
-        store = self._store()
+        engine = self._engine()
         head = None
         if against is not None:
             exported = json_input.loads(against.read_bytes(), str(against), LedgerKeyError)
             head = checkpoint.SignedHead.from_json(exported, str(against))
-        return verify(store.engine, keys.load_public(self.key_path), progress, head)
+        return verify(engine, keys.load_public(self.key_path), progress, head)
 
     def export_head(self) -> dict[str, Any]:
         """The newest signed checkpoint, to keep outside the store (``verify --against``)."""
-        with self._store().engine.connect() as conn:
+        with self._engine().connect() as conn:
             last = checkpoint.latest(conn)
         if last is None:
             raise StoreError(f"{self.url}: no signed checkpoint yet (nothing captured or imported)")
@@ -480,7 +481,7 @@ class Repository:
         recorded in the ledger and the heads signed with the new key, in one transaction; then
         the new key takes the key file's place and the old one is kept beside it as
         ``<file>.retired-<id>``. Returns (old key id, new key id)."""
-        store = self._store()
+        engine = self._engine()
         old = keys.load_private(self.key_path)
         new = Ed25519PrivateKey.generate()
         old_id, new_raw = keys.key_id(old.public_key()), checkpoint.raw(new.public_key())
@@ -489,7 +490,7 @@ class Repository:
         for stale in (staged, keys.public_path(staged)):
             stale.unlink(missing_ok=True)
         keys.write(staged, new)
-        with store.writing("key rotation") as conn:
+        with write_lock(engine, "key rotation") as conn:
             expected = checkpoint.signing_key_id(conn)
             if expected is not None and expected != old_id:
                 raise LedgerKeyError(
@@ -504,6 +505,7 @@ class Repository:
         keys.public_path(self.key_path).rename(keys.public_path(retired))
         staged.rename(self.key_path)
         keys.public_path(staged).rename(keys.public_path(self.key_path))
+        derived.refresh(self.uow)  # the rotation signed a new version: the kept state follows
         return old_id, keys.key_id(new.public_key())
 
     def close(self) -> None:

@@ -21,11 +21,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from batterytrace import limits
 from batterytrace.epcis.documents import EventStream
-from batterytrace.errors import BatteryTraceError, StaleVersion, StoreError
+from batterytrace.errors import StaleVersion, StoreError
 from batterytrace.ledger import checkpoint, imports, keys
 from batterytrace.settings import Settings
 from batterytrace.store import database, derived, events
@@ -142,22 +141,15 @@ class UnitOfWork:
         followed, once committed, by ``follow_up`` (in transactions of its own)."""
         self.ready()
         signing_key = keys.load_private(self.key_path)
-        try:
-            with write_lock(self.engine) as conn:
-                now = version(conn)
-                if expected is not None and expected != now:
-                    raise StaleVersion(
-                        f"{what}: the ledger moved from version {expected} to {now} since it was "
-                        "read; read again and retry"
-                    )
-                w = Writing(conn, now, signing_key, self.settings.workers)
-                yield w
-        except BatteryTraceError:
-            raise
-        except SQLAlchemyError as exc:
-            raise StoreError(
-                f"{what} failed, nothing stored: {exc.__class__.__name__}: {exc}"
-            ) from None
+        with write_lock(self.engine, what) as conn:
+            now = version(conn)
+            if expected is not None and expected != now:
+                raise StaleVersion(
+                    f"{what}: the ledger moved from version {expected} to {now} since it was "
+                    "read; read again and retry"
+                )
+            w = Writing(conn, now, signing_key, self.settings.workers)
+            yield w
         if w.signed and self.follow_up is not None:
             self.follow_up(self)
 

@@ -91,37 +91,23 @@ def enable_write_locks(engine: Engine) -> None:
 
 
 @contextmanager
-def write_lock(engine: Engine) -> Iterator[Connection]:
+def write_lock(engine: Engine, what: str) -> Iterator[Connection]:
     """A transaction that holds the ledger's write lock from its first statement (SQLite
-    BEGIN IMMEDIATE, a PostgreSQL transaction-level advisory lock): writers serialise on it."""
-    with engine.connect() as conn:
-        conn = conn.execution_options(**{_WRITE: True})
-        with conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(7262022)"))
-            yield conn
-
-
-class EventStore:
-    """The store's engine, whose write transactions serialise on the ledger's write lock."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        enable_write_locks(engine)
-
-    @contextmanager
-    def writing(self, what: str) -> Iterator[Connection]:
-        """One transaction holding the ledger's write lock (captures, imports, key rotation
-        serialise on the ledger heads); nothing is written when it fails."""
-        try:
-            with write_lock(self.engine) as conn:
+    BEGIN IMMEDIATE, a PostgreSQL transaction-level advisory lock): writers serialise on it.
+    A database error rolls it back, nothing written, and is one StoreError naming ``what``."""
+    try:
+        with engine.connect() as conn:
+            conn = conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(7262022)"))
                 yield conn
-        except BatteryTraceError:
-            raise
-        except SQLAlchemyError as exc:
-            raise StoreError(
-                f"{what} failed, nothing stored: {exc.__class__.__name__}: {exc}"
-            ) from None
+    except BatteryTraceError:
+        raise
+    except SQLAlchemyError as exc:
+        raise StoreError(
+            f"{what} failed, nothing stored: {exc.__class__.__name__}: {exc}"
+        ) from None
 
 
 def capture(
