@@ -69,14 +69,10 @@ def check(uow: UnitOfWork) -> Difference | None:
                 return Difference(unit=unit, area="", key="", kept=None, recomputed=None,
                                   kept_version=kept_version, version=now)  # fmt: skip
             for area, rows in recompute(conn, uow.decoded).items():
-                stored = derived.stored(conn, area)
-                for key in sorted(stored.keys() | rows.keys()):
-                    if stored.get(key) != rows.get(key):
-                        return Difference(
-                            unit=unit, area=area, key=key, kept_version=kept_version,
-                            kept=stored[key][1] if key in stored else None,
-                            recomputed=rows[key][1] if key in rows else None, version=now,
-                        )  # fmt: skip
+                for first in derived.differences(conn, area, rows)[:1]:
+                    return Difference(unit=unit, area=area, key=first.key, kept=first.before,
+                                      recomputed=first.after, kept_version=kept_version,
+                                      version=now)  # fmt: skip
     return None
 
 

@@ -64,6 +64,18 @@ def stored(conn: Connection, area: str) -> dict[str, tuple[str, str]]:
     return {key: (scope, content) for key, scope, content in conn.execute(query)}
 
 
+def differences(conn: Connection, area: str, rows: Rows) -> list[Change]:
+    """The kept rows of an area that are not what ``rows`` gives, in key order: the content
+    kept (None: missing) and the content given (None: not to be there)."""
+    before = stored(conn, area)
+    return [
+        Change(area, key, before[key][1] if key in before else None,
+               rows[key][1] if key in rows else None)
+        for key in sorted(before.keys() | rows.keys())
+        if before.get(key) != rows.get(key)
+    ]  # fmt: skip
+
+
 def replace(
     conn: Connection, unit: str, areas: Mapping[str, Rows], version: int, now: datetime
 ) -> list[Change]:
@@ -71,13 +83,7 @@ def replace(
     ``version``; the rows that changed, area by area in key order."""
     changes: list[Change] = []
     for area, rows in areas.items():
-        before = stored(conn, area)
-        found = [
-            Change(area, key, before[key][1] if key in before else None,
-                   rows[key][1] if key in rows else None)
-            for key in sorted(before.keys() | rows.keys())
-            if before.get(key) != rows.get(key)
-        ]  # fmt: skip
+        found = differences(conn, area, rows)
         for start in range(0, len(found), _CHUNK):
             keys = [(area, c.key) for c in found[start : start + _CHUNK] if c.before is not None]
             if keys:
