@@ -47,7 +47,8 @@ from sqlalchemy import make_url
 
 from batterytrace.epcis.hash import event_hash
 from batterytrace.epcis.json_ld import context_namespaces, event_from_json
-from batterytrace.repository import Repository
+from batterytrace.services import ledger
+from batterytrace.services.bootstrap import unit_of_work
 from batterytrace.store import schema
 from report import publish
 
@@ -260,9 +261,9 @@ def run_capture(url: str, key: Path, source: Path) -> tuple[float, float]:
 
 def run_baseline(captured: Path, fresh: Path) -> tuple[float, int]:
     """Insert the rows of ``captured`` into an empty copy of its schema; insert time, rows."""
-    repo = Repository(f"sqlite:///{fresh}", fresh.with_suffix(".key"))
-    repo.init()
-    repo.close()
+    uow = unit_of_work(f"sqlite:///{fresh}", fresh.with_suffix(".key"))
+    ledger.init(uow)
+    uow.close()
     src = sqlite3.connect(captured)
     dst = sqlite3.connect(fresh, isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-32768"):  # the store's
@@ -304,9 +305,9 @@ def pg_database(admin: str, name: str, drop: bool = False) -> str:
 def run_pg_baseline(captured: str, fresh: str, key: Path) -> tuple[float, int]:
     """``COPY`` the rows of ``captured`` into an empty copy of its schema (one transaction);
     the time of the COPYs and the commit, and the rows."""
-    repo = Repository(fresh, key)
-    repo.init()
-    repo.close()
+    uow = unit_of_work(fresh, key)
+    ledger.init(uow)
+    uow.close()
     elapsed = 0.0
     rows = 0
     with psycopg.connect(_dsn(captured)) as src, psycopg.connect(_dsn(fresh)) as dst:

@@ -32,9 +32,9 @@ from rich.console import Console
 from sqlalchemy import create_engine, text
 
 from batterytrace.custody.rules import CustodyRules
-from batterytrace.repository import Repository
 from batterytrace.scenario.generator import custody_rules
 from batterytrace.services import custody as custody_service
+from batterytrace.services.bootstrap import unit_of_work
 from batterytrace.store import custody as custody_store
 from report import publish
 from scenario_store import open_store
@@ -61,17 +61,17 @@ def sql_orjson(url: str, key: str) -> dict[str, Any]:
 
 
 def decode(url: str, key: str) -> dict[str, Any]:
-    repo = Repository(url, Path(key))
+    uow = unit_of_work(url, Path(key))
     started = time.perf_counter()
-    with repo.engine.connect() as conn:
+    with uow.engine.connect() as conn:
         events = sum(1 for _ in custody_store.lot_events(conn))
     return {"s": time.perf_counter() - started, "events": events, "rss_mb": _peak_rss_mb()}
 
 
 def recompute(url: str, key: str) -> dict[str, Any]:
-    repo = Repository(url, Path(key))
+    uow = unit_of_work(url, Path(key))
     started = time.perf_counter()
-    state = custody_service.state(repo.uow)
+    state = custody_service.state(uow)
     seconds = time.perf_counter() - started
     return {
         "s": seconds,
@@ -91,10 +91,10 @@ def _alone(phase: Any, url: str, key: str) -> dict[str, Any]:
 
 def main() -> None:
     console = Console()
-    args, repo, prepared = open_store("custody", __doc__, console)
-    custody_service.import_rules(repo.uow, CustodyRules.from_json(custody_rules()))
-    url, key = str(repo.engine.url.render_as_string(hide_password=False)), str(repo.key_path)
-    repo.close()
+    args, uow, prepared = open_store("custody", __doc__, console)
+    custody_service.import_rules(uow, CustodyRules.from_json(custody_rules()))
+    url, key = str(uow.engine.url.render_as_string(hide_password=False)), str(uow.key_path)
+    uow.close()
 
     reads, decodes, recomputes = [], [], []
     for _ in range(2):

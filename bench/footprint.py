@@ -3,7 +3,7 @@
 On the agreement scenario's store (prepared by ``bench/trace.py``: ``--store DIR`` reuses it,
 ``--events N`` makes one), with the scenario's carbon model imported, times in one process:
 
-- reading the product system from the store (``Repository.product_system``), shared by both
+- reading the product system from the store (``services.carbon.product_system``), shared by both
   calculations below and reported apart;
 - the roll-up of every lot, item batch and pack (``carbon.footprint.rollup``: per-unit amounts
   of every burden key, the kg CO2e sums, data quality, completeness);
@@ -38,9 +38,10 @@ import orjson
 from rich.console import Console
 
 from batterytrace.carbon.activity import from_json
-from batterytrace.carbon.footprint import rollup
+from batterytrace.carbon.footprint import footprint, rollup
 from batterytrace.carbon.uncertainty import interval
 from batterytrace.scenario.generator import carbon_model
+from batterytrace.services import carbon, ledger
 from report import publish
 from scenario_store import open_store
 
@@ -64,14 +65,16 @@ def _technosphere() -> Any:
 
 def main() -> None:
     console = Console()
-    args, repo, prepared = open_store("footprint", __doc__, console)
-    repo.init()  # the carbon tables, on stores prepared before them
-    if not repo.carbon_model().activities:
+    args, uow, prepared = open_store("footprint", __doc__, console)
+    ledger.init(uow)  # the carbon tables, on stores prepared before them
+    if not carbon.carbon_model(uow).activities:
         scale = float(re.match(r"scale ([0-9.]+)", str(prepared["statement"])).group(1))  # type: ignore[union-attr]
-        repo.import_carbon(from_json(orjson.loads(orjson.dumps(carbon_model(scale)))), "scenario")
+        carbon.import_carbon(
+            uow, from_json(orjson.loads(orjson.dumps(carbon_model(scale)))), "scenario"
+        )
 
     started = time.perf_counter()
-    system = repo.product_system()
+    system = carbon.product_system(uow)
     read_s = time.perf_counter() - started
     packs = [
         i
@@ -104,7 +107,7 @@ def main() -> None:
     draws = []
     for _ in range(5):
         started = time.perf_counter()
-        interval(result, pack, 10_000)
+        interval(footprint(result, pack), result.system.factors, 10_000)
         draws.append(time.perf_counter() - started)
 
     summary = {

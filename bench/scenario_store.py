@@ -11,14 +11,14 @@ from typing import Any
 
 from rich.console import Console
 
-from batterytrace.repository import Repository
+from batterytrace.services.unit_of_work import UnitOfWork
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def open_store(
     name: str, doc: str, console: Console
-) -> tuple[argparse.Namespace, Repository, dict[str, Any]]:
+) -> tuple[argparse.Namespace, UnitOfWork, dict[str, Any]]:
     """``--store DIR`` (reuse or make the store there), ``--events N`` (its size when made),
     ``--out FILE`` (default ``bench/results/<name>.json``); the store, and what its preparation
     recorded (events, the scenario's statement)."""
@@ -33,5 +33,5 @@ def open_store(
     trace_bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(trace_bench)
     work = args.store or Path(tempfile.mkdtemp(prefix=f"bt-{name}-"))
-    repo, prepared = trace_bench.prepare(work, args.events, None, console)
-    return args, repo, prepared
+    uow, prepared = trace_bench.prepare(work, args.events, None, console)
+    return args, uow, prepared

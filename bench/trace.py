@@ -43,9 +43,12 @@ from rich.console import Console
 from sqlalchemy import Connection, text
 
 from batterytrace.masterdata import read_master_data
-from batterytrace.repository import Repository
 from batterytrace.scenario.generator import CO_SULFATE, PACK, generate
+from batterytrace.services import events as events_service
+from batterytrace.services import ledger, masterdata
 from batterytrace.services import trace as tracing
+from batterytrace.services.bootstrap import unit_of_work
+from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import holdings
 from batterytrace.trace.lineage import node_id
 from report import publish
@@ -114,7 +117,7 @@ def percentiles(values: list[float]) -> tuple[float, float]:
 
 
 def compare(
-    repo: Repository, conn: Connection, direction: str, roots: list[str], *sqls: str
+    uow: UnitOfWork, conn: Connection, direction: str, roots: list[str], *sqls: str
 ) -> tuple[list[float], list[list[float]], list[int]]:
     """ms of the trace and of each baseline for each root (which runs first alternates, so
     none always finds the others' pages in the cache), and the objects each trace reached."""
@@ -125,7 +128,7 @@ def compare(
         reached: list[int] = []
 
         def trace(root: str = root, reached: list[int] = reached) -> None:
-            reached.append(len(tracing.trace(repo.uow, root, direction, "Co").objects))
+            reached.append(len(tracing.trace(uow, root, direction, "Co").objects))
 
         runs = [(ours, trace)] + [
             (times, lambda sql=sql, root=root: conn.execute(text(sql), {"root": root}).all())
@@ -139,30 +142,33 @@ def compare(
 
 def prepare(
     work: Path, events: int, db: str | None, console: Console
-) -> tuple[Repository, dict[str, object]]:
+) -> tuple[UnitOfWork, dict[str, object]]:
     """Generate and capture the scenario into ``work``, or reuse what an earlier run left."""
     done = work / "prepared.json"
-    repo = Repository(db or f"sqlite:///{work / 'trace.db'}", work / "ledger.key")
+    uow = unit_of_work(db or f"sqlite:///{work / 'trace.db'}", work / "ledger.key")
     if done.exists():
         prepared: dict[str, object] = json.loads(done.read_text())
         console.print(f"reusing the store in {work}: {prepared['statement']}", soft_wrap=True)
-        if not repo.master_data().materials:  # stores captured before the bench imported it
-            repo.import_master_data(read_master_data(work / "scenario" / "masterdata.json"))
-        return repo, prepared
+        # stores captured before the bench imported the master data
+        if not masterdata.master_data(uow).materials:
+            masterdata.import_master_data(
+                uow, read_master_data(work / "scenario" / "masterdata.json")
+            )
+        return uow, prepared
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     scenario = generate(work / "scenario", events / EVENTS_PER_UNIT_SCALE, seed=2025)
     generate_s = time.perf_counter() - started
     console.print(scenario.statement(), soft_wrap=True)
-    repo.init()
-    repo.import_master_data(read_master_data(work / "scenario" / "masterdata.json"))
+    ledger.init(uow)
+    masterdata.import_master_data(uow, read_master_data(work / "scenario" / "masterdata.json"))
     started = time.perf_counter()
     for path in sorted((work / "scenario").glob("events-*.jsonld")):
-        repo.capture(path)
+        events_service.capture(uow, path)
     capture_s = time.perf_counter() - started
     console.print(f"captured {scenario.events:,} events in {capture_s:,.0f} s")
     started = time.perf_counter()  # the holdings part of the capture, done again on its own
-    with repo.engine.begin() as conn:
+    with uow.engine.begin() as conn:
         holdings.rebuild(conn)
     replay_s = time.perf_counter() - started
     prepared = {
@@ -173,7 +179,7 @@ def prepare(
         "holdings_replay_s": round(replay_s, 1),
     }
     done.write_text(json.dumps(prepared, indent=2) + "\n")
-    return repo, prepared
+    return uow, prepared
 
 
 def main() -> None:
@@ -187,10 +193,10 @@ def main() -> None:
     args = parser.parse_args()
     console = Console()
     work = args.store or Path(tempfile.mkdtemp(prefix="bt-trace-"))
-    repo, prepared = prepare(work, args.events, args.db, console)
+    uow, prepared = prepare(work, args.events, args.db, console)
 
     rng = random.Random(7)
-    with repo.engine.connect() as conn:
+    with uow.engine.connect() as conn:
         packs = [
             row[0]
             for row in conn.execute(
@@ -210,11 +216,11 @@ def main() -> None:
         ]
     back_roots = rng.sample(packs, min(args.samples, len(packs)))
     forward_roots = rng.sample(sulfates, min(args.forward_samples, len(sulfates)))
-    back_sql, forward_sql, held_sql = ctes(repo.engine.dialect.name)
-    with repo.engine.connect() as conn:
-        back, (back_cte,), back_objects = compare(repo, conn, "backward", back_roots, back_sql)
+    back_sql, forward_sql, held_sql = ctes(uow.engine.dialect.name)
+    with uow.engine.connect() as conn:
+        back, (back_cte,), back_objects = compare(uow, conn, "backward", back_roots, back_sql)
         forward, (cell_cte, held_cte), forward_objects = compare(
-            repo, conn, "forward", forward_roots, forward_sql, held_sql
+            uow, conn, "forward", forward_roots, forward_sql, held_sql
         )
 
     back_p50, back_p95 = percentiles(back)
@@ -238,7 +244,7 @@ def main() -> None:
         "forward_objects_p50": int(statistics.median(forward_objects)),
         "back_samples": len(back_roots),
         "forward_samples": len(forward_roots),
-        "backend": repo.engine.dialect.name,
+        "backend": uow.engine.dialect.name,
     }
     publish(
         console,
@@ -248,7 +254,7 @@ def main() -> None:
         args.out,
         scenario=prepared["statement"],
     )
-    repo.close()
+    uow.close()
     if args.store is None:
         shutil.rmtree(work)
 

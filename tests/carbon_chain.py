@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from batterytrace.carbon import DRAWS, SEED
 from batterytrace.carbon import activity as act
 from batterytrace.carbon.factors import FactorSet, read_csv
+from batterytrace.carbon.footprint import Rollup, footprint
 from batterytrace.carbon.system import (
     Assembled,
     Builder,
@@ -17,6 +19,7 @@ from batterytrace.carbon.system import (
     System,
     Unit,
 )
+from batterytrace.carbon.uncertainty import Interval, interval
 from batterytrace.masterdata import Site, SiteRole
 from batterytrace.trace.lineage import node_id
 
@@ -154,3 +157,8 @@ def chain(
     b.step(Made("urn:uuid:cells", CELLS.id, WHEN, ((X, 30),), (cells,)))
     b.assembled(Assembled(PACK, "cls:pack", PACKS.id, WHEN, ((BATCH, 4),)))
     return b.build()
+
+
+def interval_of(result: Rollup, node: str, draws: int = DRAWS, seed: int = SEED) -> Interval:
+    """The Monte Carlo interval of one unit of a product of a roll-up."""
+    return interval(footprint(result, node), result.system.factors, draws, seed)

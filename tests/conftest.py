@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from batterytrace.repository import Repository
+from batterytrace.services import ledger
+from batterytrace.services.bootstrap import unit_of_work
+from batterytrace.services.unit_of_work import UnitOfWork
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFORMANCE = ROOT.parent / "shared" / "conformance"
@@ -59,12 +61,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def repo(db_url: str, tmp_path: Path) -> Iterator[Repository]:
-    """An initialised repository (schema and signing key) on a fresh database."""
-    repository = Repository(db_url, tmp_path / "ledger.key")
-    repository.init()
-    yield repository
-    repository.close()
+def uow(db_url: str, tmp_path: Path) -> Iterator[UnitOfWork]:
+    """The unit of work of an initialised store (schema and signing key) on a fresh database."""
+    uow = unit_of_work(db_url, tmp_path / "ledger.key")
+    ledger.init(uow)
+    yield uow
+    uow.close()
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ from batterytrace.epcis.model import (
     QuantityElement,
 )
 from batterytrace.masterdata import BT, MasterData, Party, Site, SiteRole
-from batterytrace.repository import Repository
 from batterytrace.services import custody
+from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import events
 
 CONTEXT = [
@@ -295,27 +295,27 @@ SULFATE_PCF = Declared(
 
 
 def allocate(
-    repo: Repository, lot: str, claim: Claim, kg: dict[str, float], site: str,
+    uow: UnitOfWork, lot: str, claim: Claim, kg: dict[str, float], site: str,
     at: datetime | None = None,
 ) -> str:  # fmt: skip
     """Allocate through services.custody; the allocation event's ID."""
     command = custody.Allocate(lot=lot, claim=str(claim), kg=kg, site=site, at=at)
-    return custody.allocate(repo.uow, command).event_id
+    return custody.allocate(uow, command).event_id
 
 
 def transfer(
-    repo: Repository, source: str, target: str, claim: Claim, kg: dict[str, float],
+    uow: UnitOfWork, source: str, target: str, claim: Claim, kg: dict[str, float],
     at: datetime | None = None,
 ) -> str:  # fmt: skip
     """Transfer through services.custody; the transfer's reference."""
     command = custody.Transfer(source=source, target=target, claim=str(claim), kg=kg, at=at)
-    return custody.transfer(repo.uow, command).ref
+    return custody.transfer(uow, command).ref
 
 
-def close_period(repo: Repository, site: str, claim: Claim, period: str) -> None:
-    custody.close(repo.uow, custody.Close(site=site, claim=str(claim), period=period))
+def close_period(uow: UnitOfWork, site: str, claim: Claim, period: str) -> None:
+    custody.close(uow, custody.Close(site=site, claim=str(claim), period=period))
 
 
-def custody_changes(repo: Repository) -> tuple[list[str], bool]:
-    found = custody.changes(repo.uow)
+def custody_changes(uow: UnitOfWork) -> tuple[list[str], bool]:
+    found = custody.changes(uow)
     return found.changes, found.compared

@@ -91,3 +91,15 @@ def test_the_import_reader_sees_nested_relative_and_type_checking_imports() -> N
     assert imported("from .claims import Claim", "batterytrace.custody", package=True) == {
         "batterytrace.custody.claims", "batterytrace.custody.claims.Claim",
     }  # fmt: skip
+
+
+def test_the_services_are_the_library_and_no_facade_comes_back() -> None:
+    """Decision 028: the repository facade is gone; its areas are modules of services/."""
+    assert "batterytrace.repository" not in MODULES
+    reaches = sorted(
+        f"{name} imports {target}"
+        for name, path in MODULES.items()
+        for target in imports_of(path)
+        if within(target, "batterytrace.repository")
+    )
+    assert not reaches, "; ".join(reaches)

@@ -37,7 +37,7 @@ def test_init_keeps_an_existing_key(env: Path) -> None:
     assert result.exit_code == 0 and "kept existing" in result.output
     assert (env / "cli.key").read_bytes() == key
     body = json.loads(runner.invoke(app, ["init", "--json"]).stdout)
-    assert body["revision"] == "0015" and body["key_created"] is False
+    assert body["revision"] == "0016" and body["key_created"] is False
 
 
 def test_capture_prints_counts_and_is_idempotent(env: Path) -> None:
@@ -266,19 +266,20 @@ def test_check_reports_balances(env: Path) -> None:
 
 def test_custody_commands(env: Path) -> None:
     from batterytrace.epcis.model import Document
-    from batterytrace.repository import Repository
+    from batterytrace.services import events, masterdata
+    from batterytrace.services.bootstrap import unit_of_work
     from batterytrace.trace.lineage import node_id
     from factories import CUSTODY_RULES, PCAM, T0, custody_chain, custody_sites, lot
 
     first = runner.invoke(app, ["custody", "changes"]).stdout
     assert first.startswith("first custody recomputation kept")
     rules = write(env / "rules.json", CUSTODY_RULES)
-    Repository().import_master_data(custody_sites())
+    masterdata.import_master_data(unit_of_work(), custody_sites())
     assert (
         runner.invoke(app, ["custody", "import", str(rules)]).stdout
         == "custody rules: 4 added, 0 replaced, 0 unchanged\n"
     )
-    Repository().capture_document(Document(creationDate=T0, events=custody_chain()))
+    events.capture_document(unit_of_work(), Document(creationDate=T0, events=custody_chain()))
     balance = json.loads(runner.invoke(app, ["custody", "balance", PCAM, "--json"]).stdout)
     (account,) = balance["accounts"]
     assert (account["claim"], account["element"], account["period"]) == (
@@ -338,12 +339,13 @@ def test_verify_derived_names_a_tampered_row_and_rebuild_mends_it(env: Path) -> 
     from sqlalchemy import create_engine, text
 
     from batterytrace.epcis.model import Document
-    from batterytrace.repository import Repository
+    from batterytrace.services import events, masterdata
+    from batterytrace.services.bootstrap import unit_of_work
     from factories import CUSTODY_RULES, T0, custody_chain, custody_sites
 
-    Repository().import_master_data(custody_sites())
+    masterdata.import_master_data(unit_of_work(), custody_sites())
     runner.invoke(app, ["custody", "import", str(write(env / "rules.json", CUSTODY_RULES))])
-    Repository().capture_document(Document(creationDate=T0, events=custody_chain()))
+    events.capture_document(unit_of_work(), Document(creationDate=T0, events=custody_chain()))
     assert runner.invoke(app, ["verify", "--derived"]).exit_code == 0  # kept by each write
     rebuilt = runner.invoke(app, ["rebuild", "--json"])
     assert rebuilt.exit_code == 0 and json.loads(rebuilt.stdout)["units"] == ["custody"]
@@ -725,15 +727,16 @@ def test_imports_list_every_record_the_master_data_lack(env: Path, scenario_file
 def test_custody_balance_says_why_nothing_shows(env: Path) -> None:
     """A quarter asked of yearly accounts, a site given by its name, a site with no account:
     stdout stays the (empty) answer, stderr says why."""
-    from batterytrace.repository import Repository
+    from batterytrace.services import events, masterdata
+    from batterytrace.services.bootstrap import unit_of_work
     from factories import CERTIFIED_MINE, CUSTODY_RULES, PCAM, T0, custody_chain, custody_sites
 
-    Repository().import_master_data(custody_sites())
+    masterdata.import_master_data(unit_of_work(), custody_sites())
     yearly = {**CUSTODY_RULES, "policies": [CUSTODY_RULES["policies"][0] | {"period": "year"}]}
     assert (
         runner.invoke(app, ["custody", "import", str(write(env / "r.json", yearly))]).exit_code == 0
     )
-    Repository().capture_document(Document(creationDate=T0, events=custody_chain()))
+    events.capture_document(unit_of_work(), Document(creationDate=T0, events=custody_chain()))
     quarter = runner.invoke(app, ["custody", "balance", PCAM, "--period", "2025-Q1", "--json"])
     assert quarter.exit_code == 0 and json.loads(quarter.stdout)["accounts"][0]["statements"] == []
     assert _notes(quarter.stderr) == (

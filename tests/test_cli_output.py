@@ -260,13 +260,15 @@ def test_custody_balance_names_the_site_beside_its_identifier(tmp_path: Path) ->
     from batterytrace.custody.rules import CustodyRules
     from batterytrace.epcis.model import Document
     from batterytrace.masterdata import MasterData, Party, Site, SiteRole
-    from batterytrace.repository import Repository
+    from batterytrace.services import events as events_service
+    from batterytrace.services import masterdata
+    from batterytrace.services.bootstrap import unit_of_work
     from factories import CERTIFIED_MINE, CUSTODY_RULES, PCAM, REFINERY, T0, custody_chain
 
     env = {"BATTERYTRACE_DB": f"sqlite:///{tmp_path / 'c.db'}",
            "BATTERYTRACE_KEY": str(tmp_path / "c.key")}  # fmt: skip
     assert runner.invoke(app, ["init"], env=env).exit_code == 0
-    repo = Repository(env["BATTERYTRACE_DB"], Path(env["BATTERYTRACE_KEY"]))
+    uow = unit_of_work(env["BATTERYTRACE_DB"], Path(env["BATTERYTRACE_KEY"]))
     data = MasterData()
     data.add_party(Party("urn:epc:id:pgln:6111111.00000", "Managem", "MA"))
     data.add_site(
@@ -274,9 +276,9 @@ def test_custody_balance_names_the_site_beside_its_identifier(tmp_path: Path) ->
     )
     for site in (CERTIFIED_MINE, REFINERY):  # the other sites the rules name
         data.add_site(Site(site, "", "urn:epc:id:pgln:6111111.00000", SiteRole.MINE, "MA"))
-    repo.import_master_data(data, "test")
-    custody_service.import_rules(repo.uow, CustodyRules.from_json(CUSTODY_RULES))
-    repo.capture_document(Document(creationDate=T0, events=custody_chain()))
+    masterdata.import_master_data(uow, data, "test")
+    custody_service.import_rules(uow, CustodyRules.from_json(CUSTODY_RULES))
+    events_service.capture_document(uow, Document(creationDate=T0, events=custody_chain()))
     table = runner.invoke(app, ["custody", "balance"], env=env).stdout
     rows = [line for line in table.splitlines() if "2025-Q1" in line]
     assert rows and all("(Precursor plant X)" in line for line in rows), table
@@ -302,21 +304,25 @@ def test_contract_status_and_custody_report_name_parties_and_sites(
     from batterytrace.contracts.agreement import Agreement
     from batterytrace.custody.rules import CustodyRules
     from batterytrace.masterdata import read_master_data
-    from batterytrace.repository import Repository
+    from batterytrace.services import contracts, ledger, masterdata
+    from batterytrace.services import events as events_service
+    from batterytrace.services.bootstrap import unit_of_work
 
     env = {"BATTERYTRACE_DB": f"sqlite:///{tmp_path / 's.db'}",
            "BATTERYTRACE_KEY": str(tmp_path / "s.key")}  # fmt: skip
-    repo = Repository(env["BATTERYTRACE_DB"], Path(env["BATTERYTRACE_KEY"]))
-    repo.init()
+    uow = unit_of_work(env["BATTERYTRACE_DB"], Path(env["BATTERYTRACE_KEY"]))
+    ledger.init(uow)
     if master_data:
-        repo.import_master_data(read_master_data(scenario / "masterdata.json"), "masterdata")
+        masterdata.import_master_data(
+            uow, read_master_data(scenario / "masterdata.json"), "masterdata"
+        )
     for year in (2025, 2026):
-        repo.capture(scenario / f"events-{year}.jsonld")
+        events_service.capture(uow, scenario / f"events-{year}.jsonld")
     raw = json.loads((scenario / "contracts.json").read_text(encoding="utf-8"))
-    repo.import_contracts([Agreement.from_json(a, "$") for a in raw], "contracts.json")
+    contracts.import_contracts(uow, [Agreement.from_json(a, "$") for a in raw], "contracts.json")
     rules = json.loads((scenario / "custody.json").read_text(encoding="utf-8"))
     if master_data:  # the custody rules need the sites they name in the master data
-        custody_service.import_rules(repo.uow, CustodyRules.from_json(rules))
+        custody_service.import_rules(uow, CustodyRules.from_json(rules))
     names = json.loads((scenario / "masterdata.json").read_text(encoding="utf-8"))
     seller, buyer = raw[0]["seller"], raw[0]["buyer"]
     party = {p["id"]: p["name"] for p in names["parties"]}

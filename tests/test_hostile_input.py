@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 import batterytrace.cli as cli
 from batterytrace.cli import app
 from batterytrace.json_input import MAX_DEPTH
-from batterytrace.repository import Repository
+from batterytrace.services import events
+from batterytrace.services.bootstrap import unit_of_work
 from factories import document, object_event
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,8 +34,8 @@ def env(env: Path) -> Path:
 
 
 def _stored(env: Path) -> int:
-    repo = Repository(f"sqlite:///{env / 'cli.db'}", env / "cli.key")
-    return sum(n for _, _, n in repo.event_counts())
+    uow = unit_of_work(f"sqlite:///{env / 'cli.db'}", env / "cli.key")
+    return sum(n for _, _, n in events.event_counts(uow))
 
 
 def _refused(env: Path, args: list[str], *needles: str) -> str:
@@ -179,7 +180,7 @@ def test_an_internal_error_is_one_line_unless_debug_asks(
     def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("a bug")
 
-    monkeypatch.setattr(cli, "_repository", broken)
+    monkeypatch.setattr(cli, "_uow", broken)
     result = runner.invoke(app, ["imports"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.output.strip().splitlines() == [
@@ -197,7 +198,7 @@ def test_resource_errors_reaching_the_top_are_one_line(
     def broken(*args: object, **kwargs: object) -> None:
         raise raised
 
-    monkeypatch.setattr(cli, "_repository", broken)
+    monkeypatch.setattr(cli, "_uow", broken)
     result = runner.invoke(app, ["imports"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     (line,) = result.output.strip().splitlines()

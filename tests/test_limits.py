@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 from batterytrace import limits
 from batterytrace.carbon.footprint import rollup
-from batterytrace.carbon.uncertainty import interval
 from batterytrace.cli import app
 from batterytrace.epcis import documents
 from batterytrace.epcis.vocab import BIZ_STEP
@@ -23,7 +22,7 @@ from batterytrace.identifiers import to_digital_link, validate_identifier
 from batterytrace.limits import DRAWS, EVENT_SIZE, EXTENSION_VALUE, IDENTIFIER
 from batterytrace.settings import Settings
 from batterytrace.store.patterns import like_pattern
-from carbon_chain import PACK, chain
+from carbon_chain import PACK, chain, interval_of
 from factories import document, object_event, write
 
 runner = CliRunner()
@@ -223,22 +222,22 @@ def test_draws_over_the_limit_are_refused(monkeypatch: pytest.MonkeyPatch) -> No
     result = rollup(chain())
     assert DRAWS.default == 1_000_000
     with pytest.raises(FootprintError) as refused:
-        interval(result, PACK, 100_000_000)
+        interval_of(result, PACK, 100_000_000)
     assert str(refused.value) == (
         "draws: 100,000,000 draws, more than the limit of 1,000,000 for Monte Carlo draws "
         "(set BATTERYTRACE_MAX_DRAWS to change it)"
     )
     _set(monkeypatch, "BATTERYTRACE_MAX_DRAWS", "1000")
     with pytest.raises(FootprintError, match="1,001 draws, more than the limit of 1,000 "):
-        interval(result, PACK, 1001)
-    assert interval(result, PACK, 1000).draws == 1000
+        interval_of(result, PACK, 1001)
+    assert interval_of(result, PACK, 1000).draws == 1000
 
 
 def test_draws_in_blocks_give_the_interval_of_one_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
     result = rollup(chain())
-    whole = interval(result, PACK, 5000, seed=3)
+    whole = interval_of(result, PACK, 5000, seed=3)
     monkeypatch.setattr("batterytrace.carbon.uncertainty._BLOCK", 777)
-    assert interval(result, PACK, 5000, seed=3) == whole
+    assert interval_of(result, PACK, 5000, seed=3) == whole
 
 
 def test_footprint_refuses_too_many_draws_before_any_work(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from batterytrace import limits
 from batterytrace.cli import app
 from batterytrace.errors import SettingError
 from batterytrace.limits import DRAWS, EVENT_SIZE, EXTENSION_VALUE, IDENTIFIER
-from batterytrace.repository import Repository
+from batterytrace.services.bootstrap import unit_of_work
 from batterytrace.settings import Settings
 from factories import document, object_event, write
 
@@ -130,15 +130,15 @@ def test_settings_are_frozen() -> None:
         settings.workers = 3  # type: ignore[misc]
 
 
-def test_the_repository_takes_its_settings_and_sets_the_limits(tmp_path: Path) -> None:
+def test_the_unit_of_work_takes_its_settings_and_sets_the_limits(tmp_path: Path) -> None:
     given = Settings(db=f"sqlite:///{tmp_path / 'given.db'}", key=tmp_path / "given.key",
                      max_identifier_length="300")  # fmt: skip
-    repo = Repository(settings=given)
+    uow = unit_of_work(settings=given)
     try:
-        assert (repo.url, repo.key_path, repo.settings) == (given.db, given.key, given)
+        assert (uow.url, uow.key_path, uow.settings) == (given.db, given.key, given)
         assert IDENTIFIER.value() == 300
     finally:
-        repo.close()
+        uow.close()
 
 
 def test_a_limit_set_in_the_environment_reaches_the_capture_workers(

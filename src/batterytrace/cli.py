@@ -1,4 +1,4 @@
-"""The ``batterytrace`` command: a thin layer over :class:`batterytrace.repository.Repository`."""
+"""The ``batterytrace`` command: a thin layer over the services (:mod:`batterytrace.services`)."""
 
 from __future__ import annotations
 
@@ -57,8 +57,8 @@ if TYPE_CHECKING:
     from batterytrace.custody.flows import Note
     from batterytrace.custody.ledger import Statement
     from batterytrace.epcis.model import Event
-    from batterytrace.repository import Repository
     from batterytrace.services.derived import Difference
+    from batterytrace.services.unit_of_work import UnitOfWork
     from batterytrace.settings import Settings
     from batterytrace.trace.genealogy import Trace
 
@@ -167,13 +167,13 @@ def _finite_from(low: float, strict: bool = False) -> Callable[[float | None], f
 _positive = _finite_from(0, strict=True)
 
 
-def _repository(settings: Settings | None = None) -> Repository:
-    """The store of ``settings``, by default the command's."""
+def _uow(settings: Settings | None = None) -> UnitOfWork:
+    """The unit of work over the store of ``settings``, by default the command's."""
     # Imported here: capture workers import this module (multiprocessing "spawn" re-imports
     # the main module) and need none of the database layer.
-    from batterytrace.repository import Repository
+    from batterytrace.services.bootstrap import unit_of_work
 
-    return Repository(settings=settings or _settings())
+    return unit_of_work(settings=settings or _settings())
 
 
 class _EventRate(ProgressColumn):
@@ -225,7 +225,9 @@ def init(
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Create (or upgrade) the store named by BATTERYTRACE_DB and the ledger signing key."""
-    result = _repository().init()
+    from batterytrace.services import ledger
+
+    result = ledger.init(_uow())
     if json_output:
         body = {"store": result.url, "revision": result.revision, "key": str(result.key_path),
                 "key_created": result.key_created}  # fmt: skip
@@ -257,8 +259,8 @@ def capture(
     settings = _settings()
     if schema_file is not None:  # typer checked it is a file, as the settings check theirs
         settings = settings.model_copy(update={"epcis_schema": schema_file})
-    repo = _repository(settings)
-    results = [_capture_file(repo, path) for path in files]
+    uow = _uow(settings)
+    results = [_capture_file(uow, path) for path in files]
     rejected = sum(1 for r in results if r["rejected"])
     if json_output:
         sys.stdout.write(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -291,11 +293,13 @@ def capture(
         raise typer.Exit(1)
 
 
-def _capture_file(repo: Repository, path: Path) -> dict[str, Any]:
+def _capture_file(uow: UnitOfWork, path: Path) -> dict[str, Any]:
+    from batterytrace.services import events
+
     with _progress() as progress:
         task = progress.add_task(path.name, total=None)
         try:
-            res = repo.capture(path, progress=lambda n: progress.update(task, completed=n))
+            res = events.capture(uow, path, progress=lambda n: progress.update(task, completed=n))
         except BatteryTraceError as exc:
             return {"file": str(path), "rejected": True, "error": str(exc)}
     head = {"seq": res.head_seq, "hash": res.head}
@@ -348,11 +352,12 @@ def events(
     """Query stored events (EPCIS 2.0 SimpleEventQuery); one page at a time (at most 10,000
     events), or --all of them. Why nothing matched, and a perPage capped, go to stderr."""
     from batterytrace.epcis import json_ld, xml
+    from batterytrace.services import events
 
     query = _params(params or [])
-    repo = _repository()
+    uow = _uow()
     if count:
-        number = repo.count(query)
+        number = events.count(uow, query)
         sys.stdout.write(
             orjson.dumps({"count": number}).decode() + "\n" if json_output else f"{number}\n"
         )
@@ -360,10 +365,10 @@ def events(
             _say_why_none(query)
         return
     if every:
-        _export(repo, query, json_output, xml_output)
+        _export(uow, query, json_output, xml_output)
         return
     _say_capped(query)
-    doc, token = repo.query_document(query)
+    doc, token = events.query_document(uow, query)
     if not doc.events:
         _say_why_none(query)
     if json_output:
@@ -411,22 +416,22 @@ def _say_why_none(query: Mapping[str, list[str]]) -> None:
 
 
 def _export(
-    repo: Repository, query: dict[str, list[str]], json_output: bool, xml_output: bool
+    uow: UnitOfWork, query: dict[str, list[str]], json_output: bool, xml_output: bool
 ) -> None:
     """``events --all``: JSON Lines, or one EPCISQueryDocument (JSON-LD) written as it is read."""
     from batterytrace.epcis import json_ld
     from batterytrace.epcis.model import Document, DocumentKind
-    from batterytrace.repository import QUERY_NAME
+    from batterytrace.services import events
 
     if xml_output:
         raise QueryError("--all writes JSON (lines, or --json one document); for XML, page with "
                          "--xml and nextPageToken")  # fmt: skip
     if json_output:
         doc = Document(kind=DocumentKind.QUERY, creationDate=datetime.now(UTC),
-                       queryName=QUERY_NAME)  # fmt: skip
-        chunks = json_ld.query_document_chunks(lambda: repo.query_all(query), doc)
+                       queryName=events.QUERY_NAME)  # fmt: skip
+        chunks = json_ld.query_document_chunks(lambda: events.query_all(uow, query), doc)
     else:
-        chunks = json_ld.event_lines(repo.query_all(query))
+        chunks = json_ld.event_lines(events.query_all(uow, query))
     written = 0
     for chunk in chunks:
         sys.stdout.buffer.write(chunk)
@@ -509,8 +514,9 @@ def verify(
     event figures, holdings), the imported tables from the import records, and the signed
     checkpoints; name the first broken entry."""
     from batterytrace.services import derived as derived_state
+    from batterytrace.services import ledger
 
-    repo = _repository()
+    uow = _uow()
     with _progress() as progress:
         task = progress.add_task("verifying entries", total=None)
         phase = {"now": "entries"}
@@ -521,13 +527,13 @@ def verify(
                 progress.reset(task, description=f"verifying {what}")
             progress.update(task, completed=done, total=total)
 
-        report = repo.verify(step, against)
+        report = ledger.verify(uow, step, against)
     first = str(report.failure) if report.failure else None
     if first and report.broken > 1:
         first += f" ({report.broken} entries fail their own check in all)"
     problems = [p for p in (first, report.import_failure) if p] + report.checkpoint_failures
     if derived:
-        difference = derived_state.check(repo.uow)
+        difference = derived_state.check(uow)
         if difference is not None:
             problems.append(_difference(difference))
     ok = not problems
@@ -573,7 +579,7 @@ def changes(
     violations), row by row, after a ledger version: late events, new rules, allocations."""
     from batterytrace.services import derived
 
-    found = derived.changes(_repository().uow, since)
+    found = derived.changes(_uow(), since)
     if json_output:
         sys.stdout.write(found.model_dump_json(indent=2) + "\n")
         return
@@ -591,7 +597,7 @@ def rebuild(
     from batterytrace.services import derived
 
     with out.status("recomputing the kept derived state"):
-        done = derived.refresh(_repository().uow, every=True)
+        done = derived.refresh(_uow(), every=True)
     if json_output:
         sys.stdout.write(done.model_dump_json(indent=2) + "\n")
         return
@@ -617,7 +623,9 @@ def checkpoint_export(
 ) -> None:
     """The newest signed head (checkpoint number, both chains' length and head, signature) as
     JSON, to keep outside the store: `verify --against FILE` later catches a truncated tail."""
-    body = orjson.dumps(_repository().export_head(), option=orjson.OPT_INDENT_2) + b"\n"
+    from batterytrace.services import ledger
+
+    body = orjson.dumps(ledger.export_head(_uow()), option=orjson.OPT_INDENT_2) + b"\n"
     if out_file is None:
         sys.stdout.write(body.decode())
     else:
@@ -634,9 +642,11 @@ def key_rotate() -> None:
     """Replace the signing key: the old key signs the new public key, the rotation is recorded
     in the ledger and signed with the new key; older checkpoints keep verifying under the old
     public key. The old private key is kept beside the new one as <file>.retired-<id>."""
-    repo = _repository()
-    old, new = repo.rotate_key()
-    out.print(f"key {repo.key_path}: rotated from {old[:16]}… to {new[:16]}… (recorded)")
+    from batterytrace.services import ledger
+
+    uow = _uow()
+    old, new = ledger.rotate_key(uow)
+    out.print(f"key {uow.key_path}: rotated from {old[:16]}… to {new[:16]}… (recorded)")
 
 
 @app.command("imports")
@@ -647,7 +657,9 @@ def imports_command(
     carbon model, custody rules, contracts, factor sets, supplier footprints), removal and key
     rotation, in ledger order, with its content
     hash, time, source and effect."""
-    records = _repository().import_records()
+    from batterytrace.services import ledger
+
+    records = ledger.import_records(_uow())
     if json_output:
         body = [r.to_json() for r in records]
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -683,8 +695,9 @@ def masterdata_import(
     stored already as given are left as they are; a record of a stored id with other content
     replaces it. An import that changes nothing is not recorded."""
     from batterytrace.masterdata import read_master_data
+    from batterytrace.services import masterdata
 
-    done = _repository().import_master_data(read_master_data(source), source.name)
+    done = masterdata.import_master_data(_uow(), read_master_data(source), source.name)
     for kind, effect in done.items():
         out.print(f"{kind}: {effect}")
     if not any(effect.changed for effect in done.values()):
@@ -698,8 +711,9 @@ def masterdata_export(
 ) -> None:
     """Write every stored record as JSON, CSV tables or an EPCIS master-data document."""
     from batterytrace.masterdata import write_master_data
+    from batterytrace.services import masterdata
 
-    for path in write_master_data(_repository().master_data(), target, form):
+    for path in write_master_data(masterdata.master_data(_uow()), target, form):
         out.print(f"wrote {path}")
 
 
@@ -707,9 +721,10 @@ def masterdata_export(
 def masterdata_show() -> None:
     """List parties, sites and materials with their element fractions."""
     from batterytrace.masterdata import ELEMENTS
+    from batterytrace.services import masterdata
 
-    repo = _repository()
-    data, named = repo.master_data(), _named(repo)
+    uow = _uow()
+    data, named = masterdata.master_data(uow), _named(uow)
     sites = Table("site", "name", "role", "country", "party", title="sites")
     for s in data.sites.values():
         sites.add_row(s.id, s.name, s.role.value, s.country, named(s.party))
@@ -725,12 +740,13 @@ def masterdata_show() -> None:
     out.print(materials)
 
 
-def _named(repo: Repository) -> Callable[[str], str]:
+def _named(uow: UnitOfWork) -> Callable[[str], str]:
     """``id (name)`` for a site or party of the stored master data, in any identifier form;
     unknown identifiers as they are. The one helper every table naming sites or parties uses."""
+    from batterytrace.services import masterdata
     from batterytrace.trace.lineage import node_id
 
-    data = repo.master_data()
+    data = masterdata.master_data(uow)
     names: dict[str, str] = {}
     pairs = [(p.id, p.name) for p in data.parties.values()]
     for identifier, name in pairs + [(s.id, s.name) for s in data.sites.values()]:
@@ -786,7 +802,7 @@ def custody_import(
     data = checked(CustodyRulesFormat, _read_json(source, CustodyError), str(source), CustodyError)
     with named(source):
         rules = CustodyRules.from_json(data)
-    done = custody.import_rules(_repository().uow, rules, source.name, where=str(source))
+    done = custody.import_rules(_uow(), rules, source.name, where=str(source))
     out.print(
         f"custody rules: {done}" + ("" if done.changed else "; nothing changed, not recorded")
     )
@@ -807,9 +823,9 @@ def custody_balance(
     shows when nothing does (a period of another length, a site given by name...)."""
     from batterytrace.services import custody
 
-    repo = _repository()
+    uow = _uow()
     with _working("recomputing the chain of custody"):
-        found = custody.balances(repo.uow, site, period)
+        found = custody.balances(uow, site, period)
     if found.why_empty:
         err.print(_flag("note:", found.why_empty), soft_wrap=True)
     if json_output:
@@ -819,7 +835,7 @@ def custody_balance(
         "site", "claim", "el.", "period", "opening", "credits", "debits", "losses", "expired",
         "closing", "carried", title="mass-balance accounts (kg of element)",
     )  # fmt: skip
-    named = _named(repo)
+    named = _named(uow)
     for a in found.accounts:
         for s in a.statements:
             figures = (s.opening, s.credits, s.debits, s.losses, s.expired, s.closing)
@@ -848,15 +864,15 @@ def custody_report(
     what (origin evidence, inputs, allocations); notes about claims it lost."""
     from batterytrace.services import custody
 
-    repo = _repository()
+    uow = _uow()
     with _working("recomputing the chain of custody"):
-        found = custody.report(repo.uow, lot)
+        found = custody.report(uow, lot)
     if json_output:
         _print_json(found)
         return
     claims = found.claims
     out.print(f"{found.lot}: {len(claims)} claims" + ("" if claims else " (none carried)"))
-    named = _named(repo)
+    named = _named(uow)
     for c in claims:
         figures = ", ".join(
             ("unknown kg" if v.kg is None else f"{v.kg:.6g} kg")
@@ -906,7 +922,7 @@ def custody_allocate(
     command = custody.Allocate(
         lot=lot, claim=claim, kg=_element_kg(co, ni, li), site=site, at=_moment(at)
     )
-    done = custody.allocate(_repository().uow, command)
+    done = custody.allocate(_uow(), command)
     out.print(
         f"allocated {done.claim} on {done.lot} from {done.site} at {done.at.isoformat()}: "
         f"event {done.event_id}",
@@ -932,7 +948,7 @@ def custody_transfer(
     command = custody.Transfer(
         source=source, target=target, claim=claim, kg=_element_kg(co, ni, li), at=_moment(at)
     )
-    done = custody.transfer(_repository().uow, command)
+    done = custody.transfer(_uow(), command)
     out.print(
         f"transferred {done.claim} from {done.source} to {done.target} at "
         f"{done.at.isoformat()}: {done.ref}",
@@ -950,7 +966,7 @@ def custody_close(
     entries recorded later in it are refused and reported as violations."""
     from batterytrace.services import custody
 
-    done = custody.close(_repository().uow, custody.Close(site=site, claim=claim, period=period))
+    done = custody.close(_uow(), custody.Close(site=site, claim=claim, period=period))
     out.print(f"closed {done.period} of {done.claim} at {done.site}")
 
 
@@ -960,7 +976,7 @@ def custody_changes() -> None:
     claims on lots and account closings changed by late events or new rules."""
     from batterytrace.services import custody
 
-    found = custody.changes(_repository().uow)
+    found = custody.changes(_uow())
     if not found.compared:
         out.print("first custody recomputation kept: later runs report what changes")
         return
@@ -983,7 +999,7 @@ def custody_recycled(
     from batterytrace.trace.lineage import node_id
 
     with _working("recycled content"):
-        shares = custody.recycled(_repository().uow, battery)
+        shares = custody.recycled(_uow(), battery)
     rows = [
         {"element": s.element, "element_kg": s.element_kg, "traced": s.traced,
          "claimed": s.claimed, "unknown": list(s.unknown), "meets": s.meets()}
@@ -1050,6 +1066,7 @@ def contract_import(
     is."""
     from batterytrace.contracts.agreement import Agreement
     from batterytrace.formats import AgreementFormat, checked, named
+    from batterytrace.services import contracts, masterdata
 
     data = _read_json(source, ContractError)
     items = data if isinstance(data, list) else [data]
@@ -1060,9 +1077,9 @@ def contract_import(
         agreements = [Agreement.from_json(i, f"${p}") for i, p in zip(items, at, strict=True)]
     from batterytrace.references import contract_names, require
 
-    repo = _repository()
-    require(repo.master_data(), contract_names(agreements), str(source))
-    done = repo.import_contracts(agreements, source.name)
+    uow = _uow()
+    require(masterdata.master_data(uow), contract_names(agreements), str(source))
+    done = contracts.import_contracts(uow, agreements, source.name)
     out.print(f"agreements: {done}" + ("" if done.changed else "; nothing changed, not recorded"))
 
 
@@ -1088,12 +1105,13 @@ def contract_status(
     findings (events naming unknown agreements...) on stderr."""
     from batterytrace.contracts.intensity import intensities
     from batterytrace.epcis.timestamps import parse_moment
+    from batterytrace.services import contracts
 
-    repo = _repository()
+    uow = _uow()
     table = intensities(intensity)
     when = parse_moment(as_of, "--as-of") if as_of else None
     with _working("contract status"):
-        state = repo.deliveries()
+        state = contracts.deliveries(uow)
     chosen = [a for a in state.agreements if contract in (None, a.id)]
     if contract is not None and not chosen:
         raise ContractError(f"contract: {contract!r} is not a stored agreement")
@@ -1107,7 +1125,7 @@ def contract_status(
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     out.print(f"as of {moment.isoformat()} ({source})", soft_wrap=True)
-    named = _named(repo)
+    named = _named(uow)
     for report in reports:
         _print_contract(report, named)
     for finding in findings:
@@ -1216,7 +1234,7 @@ def _trace(
     form = "json" if json_output else form
     from batterytrace.services.trace import contents, trace
 
-    uow = _repository().uow
+    uow = _uow()
     with _working(f"tracing {direction}"):
         result = trace(uow, identifier, direction, element)
         held = contents(uow, identifier) if items else None
@@ -1368,8 +1386,10 @@ def check_balance(
 ) -> None:
     """Element mass balance of every transformation: no element out of nothing, stated yields
     kept. Exit 1 when a step breaks it."""
+    from batterytrace.services import trace
+
     with _working("checking element mass balances"):
-        report = _repository().check_balance(tolerance)
+        report = trace.check_balance(_uow(), tolerance)
     if json_output:
         body = {"ok": report.ok, "steps": report.steps, "checked": report.checked,
                 "violations": [f.to_json() for f in report.violations],
@@ -1406,15 +1426,16 @@ def demo(
     from batterytrace.masterdata import read_master_data
     from batterytrace.references import carbon_names, require
     from batterytrace.scenario.generator import ORE, PACK, generate
-    from batterytrace.services.trace import trace
+    from batterytrace.services import carbon, ledger, masterdata
+    from batterytrace.services.trace import check_balance, trace
     from batterytrace.trace.lineage import node_id
 
     workdir.mkdir(parents=True, exist_ok=True)
     for stale in ("demo.db", "demo.db-wal", "demo.db-shm", "ledger.key", "ledger.key.pub"):
         (workdir / stale).unlink(missing_ok=True)
     store = {"db": f"sqlite:///{workdir / 'demo.db'}", "key": workdir / "ledger.key"}
-    repo = _repository(_settings().model_copy(update=store))
-    init_result = repo.init()
+    uow = _uow(_settings().model_copy(update=store))
+    init_result = ledger.init(uow)
     out.print(Text.assemble(("batterytrace demo", "bold"), f": fresh store {init_result.url}"))
     with _progress() as progress:
         task = progress.add_task("generating", total=None)
@@ -1422,32 +1443,34 @@ def demo(
             workdir / "scenario", scale, seed, lambda n: progress.update(task, completed=n)
         )
     out.print(scenario.statement(), soft_wrap=True)
-    masterdata = workdir / "scenario" / "masterdata.json"
-    counts = repo.import_master_data(read_master_data(masterdata), masterdata.name)
+    masterdata_file = workdir / "scenario" / "masterdata.json"
+    counts = masterdata.import_master_data(
+        uow, read_master_data(masterdata_file), masterdata_file.name
+    )
     out.print("master data: " + ", ".join(f"{n.added} {kind}" for kind, n in counts.items()))
     for path in sorted((workdir / "scenario").glob("events-*.jsonld")):
-        result = _capture_file(repo, path)
+        result = _capture_file(uow, path)
         if result["rejected"]:
             raise BatteryTraceError(f"{path}: {result['error']}")
         out.print(f"  captured {path.name}: {result['captured']:,} events")
-    out.print(demo_summary(repo))
-    report = repo.verify()
+    out.print(demo_summary(uow))
+    report = ledger.verify(uow)
     if not report.ok:
         raise BatteryTraceError(f"ledger broken: {report.failure or report.checkpoint_failures}")
     out.print(
         f"ledger verified: {report.entries:,} entries chained, {report.checkpoints} checkpoints "
         f"signed with Ed25519, head {report.head[:16]}…"
     )
-    balance = repo.check_balance()
+    balance = check_balance(uow)
     out.print(
         f"element mass balance: {balance.steps} transformations, {balance.checked} balances "
         f"checked, {len(balance.violations)} violations, {len(balance.unchecked)} without figures"
     )
-    pack = _first(repo, {"eventType": "AggregationEvent", "MATCH_parentID": PACK.class_id})
-    back = trace(repo.uow, pack, "backward", "Co")
+    pack = _first(uow, {"eventType": "AggregationEvent", "MATCH_parentID": PACK.class_id})
+    back = trace(uow, pack, "backward", "Co")
     out.print(_sources(back, f"backward trace of pack {pack}"))
     ore = ORE.lot(f"BA{2025}-0000")
-    forward_trace = trace(repo.uow, ore, "forward", "Co")
+    forward_trace = trace(uow, ore, "forward", "Co")
     packs = node_id(PACK.serial("x")).rsplit("/21/", 1)[0] + "/21/"
     reached = [o for o in forward_trace.objects.values() if o.id.startswith(packs)]
     kg = sum(o.element_kg or 0 for o in reached)
@@ -1457,13 +1480,13 @@ def demo(
         f"{kg:,.2f} kg of it (the rest is in stock, in process losses or in later years' packs)"
     )
     out.print(f"rule: {back.rule}", soft_wrap=True)
-    carbon = workdir / "scenario" / "carbon.json"
-    model = activity.read_json(_read_json(carbon, ActivityError), carbon.name)
-    require(repo.master_data(), carbon_names(model), str(carbon))
-    repo.import_carbon(model, "carbon.json")
-    fp, rolled = repo.footprint(pack)
-    out.print(_footprint_table(fp, interval(rolled, repo.footprint_node(pack))))
-    goals = repo.targets([])
+    carbon_file = workdir / "scenario" / "carbon.json"
+    model = activity.read_json(_read_json(carbon_file, ActivityError), carbon_file.name)
+    require(masterdata.master_data(uow), carbon_names(model), str(carbon_file))
+    carbon.import_carbon(uow, model, "carbon.json")
+    fp, rolled = carbon.footprint(uow, pack)
+    out.print(_footprint_table(fp, interval(fp, rolled.system.factors)))
+    goals = carbon.targets(uow, [])
     out.print(
         f"targets: 2020 baseline {goals.baseline:,.2f} kg CO2e/kWh; packs of "
         f"{max(goals.recorded.by_year)} at {goals.recorded.latest:,.2f} "
@@ -1473,8 +1496,12 @@ def demo(
     )
 
 
-def _first(repo: Repository, params: dict[str, str]) -> str:
-    page = repo.query({**params, "orderBy": "eventTime", "orderDirection": "DESC", "perPage": "1"})
+def _first(uow: UnitOfWork, params: dict[str, str]) -> str:
+    from batterytrace.services import events
+
+    page = events.query(
+        uow, {**params, "orderBy": "eventTime", "orderDirection": "DESC", "perPage": "1"}
+    )
     if not page.events or page.events[0].parentID is None:
         raise BatteryTraceError(f"no event matches {params}")
     return page.events[0].parentID
@@ -1509,6 +1536,7 @@ def carbon_import(
     nothing; a datum for a site, period, kind and factor already stored with other values (or
     another lane, allocation or proxy setting) is refused, nothing written, unless --replace."""
     from batterytrace.carbon import activity
+    from batterytrace.services import carbon, masterdata
 
     if source.suffix.lower() == ".csv":
         model = activity.from_csv(source.read_text(encoding="utf-8"), source.name)
@@ -1516,16 +1544,16 @@ def carbon_import(
         model = activity.read_json(_read_json(source, ActivityError), source.name)
     from batterytrace.references import carbon_names, require
 
-    repo = _repository()
-    require(repo.master_data(), carbon_names(model), str(source))
-    done = repo.import_carbon(model, source.name, replace=replace)
+    uow = _uow()
+    require(masterdata.master_data(uow), carbon_names(model), str(source))
+    done = carbon.import_carbon(uow, model, source.name, replace=replace)
     if done.id is None:
         out.print(
             f"{source.name}: nothing changed, {done.unchanged} entries stored already "
             "(not recorded)"
         )
         return
-    kept = next(m for id_, _, _, m in repo.carbon_imports() if id_ == done.id)
+    kept = next(m for id_, _, _, m in carbon.carbon_imports(uow) if id_ == done.id)
     out.print(f"carbon import {done.id} ({source.name}): {done} ({len(kept.activities)} activity "
               f"data, {len(kept.lanes)} lanes, {len(kept.allocation)} allocation rules, "
               f"{len(kept.proxies)} proxies kept)", soft_wrap=True)  # fmt: skip
@@ -1537,11 +1565,13 @@ def carbon_list(
 ) -> None:
     """The carbon imports kept, each by its import record's number, with what it added or
     replaced (`carbon remove` undoes one)."""
+    from batterytrace.services import carbon
+
     rows = [
         {"id": id_, "source": source, "imported": when.isoformat(timespec="seconds"),
          "activities": len(m.activities), "lanes": len(m.lanes),
          "allocation": len(m.allocation), "proxies": len(m.proxies)}
-        for id_, source, when, m in _repository().carbon_imports()
+        for id_, source, when, m in carbon.carbon_imports(_uow())
     ]  # fmt: skip
     if json_output:
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -1561,7 +1591,9 @@ def carbon_remove(
 ) -> None:
     """Undo one carbon import: its data and settings go, what it replaced applies again. The
     removal is recorded in the ledger like an import."""
-    _repository().remove_carbon(import_id)
+    from batterytrace.services import carbon
+
+    carbon.remove_carbon(_uow(), import_id)
     out.print(f"carbon import {import_id} removed")
 
 
@@ -1582,8 +1614,9 @@ def carbon_factors(
     the factors it overrides are needed: the shipped set stands under it). Adding the same set
     again changes nothing; other factors under a stored name@version are refused."""
     from batterytrace.carbon import factors
+    from batterytrace.services import carbon
 
-    repo = _repository()
+    uow = _uow()
     if add is not None:
         if not name or not version:
             raise FactorError("--add needs --name and --version")
@@ -1591,12 +1624,12 @@ def carbon_factors(
 
         with named(add):
             read = factors.read_csv(add.read_text(encoding="utf-8"), name, version)
-        done = repo.import_factors(read)
+        done = carbon.import_factors(uow, read)
         out.print(f"factor set {name}@{version} " + ("added" if done.added else "unchanged"))
         return
-    chosen = repo.factor_set(label)
+    chosen = carbon.factor_set(uow, label)
     table = Table(title=f"emission factors {chosen.label} (kg CO2e per unit); sets: "
-                  + ", ".join(s.label for s in repo.factor_sets()))  # fmt: skip
+                  + ", ".join(s.label for s in carbon.factor_sets(uow)))  # fmt: skip
     for column in ("id", "per", "kg CO2e", "geo", "year", "GSD", "source"):
         table.add_column(column, justify="right" if column in ("kg CO2e", "GSD") else "left")
     for f in sorted(chosen.factors.values(), key=lambda f: f.id):
@@ -1615,7 +1648,9 @@ def carbon_unused(
 ) -> None:
     """What no product's footprint takes: activity data of a site and period in which it made
     nothing, and transport legs not counted (with why); footprints list them too."""
-    unused = _repository().not_counted(period)
+    from batterytrace.services import carbon
+
+    unused = carbon.not_counted(_uow(), period)
     if json_output:
         out.print_json(orjson.dumps([u.to_json() for u in unused]).decode())
         return
@@ -1672,16 +1707,17 @@ def footprint_command(
     pack): total, per kWh, by life-cycle stage and material, primary-data share, data quality,
     performance class, and where every number comes from."""
     from batterytrace.carbon.uncertainty import check_draws, interval
+    from batterytrace.services import carbon
 
     check_draws(draws)  # before the footprint is computed
-    repo = _repository()
+    uow = _uow()
     with _working(f"footprint of {identifier}"):
-        fp, result = repo.footprint(identifier, factor_set)
-        spread = interval(result, repo.footprint_node(identifier), draws, seed)
+        fp, result = carbon.footprint(uow, identifier, factor_set)
+        spread = interval(fp, result.system.factors, draws, seed)
     if json_output:
         data = fp.to_json() | {"uncertainty": spread.to_json()}
         if explain:
-            data["explain"] = _contribution_json(repo.explain_footprint(result, identifier))
+            data["explain"] = _contribution_json(carbon.explain_footprint(uow, result, identifier))
         out.print_json(orjson.dumps(data).decode())
         return
     out.print(_footprint_table(fp, spread))
@@ -1692,7 +1728,7 @@ def footprint_command(
             )
         )
     if explain:
-        out.print(_contribution_tree(repo.explain_footprint(result, identifier)))
+        out.print(_contribution_tree(carbon.explain_footprint(uow, result, identifier)))
 
 
 pact_app = typer.Typer(
@@ -1713,8 +1749,10 @@ def pact_export(
     ] = None,
 ) -> None:
     """Print the PACT ProductFootprint of a product (a lot per kg, a battery per kWh)."""
+    from batterytrace.services import carbon
+
     out.print_json(
-        orjson.dumps(_repository().pact_footprint(identifier, version, factor_set)).decode()
+        orjson.dumps(carbon.pact_footprint(_uow(), identifier, version, factor_set)).decode()
     )
 
 
@@ -1735,9 +1773,11 @@ def pact_import(
     """Use a supplier's PACT footprint for a product class or lot: it replaces the proxy
     factor (or the site's activity data), and footprints downstream say so. The same footprint
     again changes nothing; another for a product that has one is refused unless --replace."""
+    from batterytrace.services import carbon
+
     document = _read_json(source, PactError)
-    read, done = _repository().import_supplier_footprint(
-        document, product, source.name, replace=replace
+    read, done = carbon.import_supplier_footprint(
+        _uow(), document, product, source.name, replace=replace
     )
     if not done.changed:
         out.print(f"supplier footprint {read.id}: stored already for {product}, nothing changed")
@@ -1774,9 +1814,10 @@ def targets_command(
     2030, against 2020), year by year, and what each lever would change; recorded data are
     never touched."""
     from batterytrace.carbon.targets import TARGETS
+    from batterytrace.services import carbon
 
     with _working("footprints against the targets"):
-        report = _repository().targets(list(what_if or ()), baseline, factor_set)
+        report = carbon.targets(_uow(), list(what_if or ()), baseline, factor_set)
     if json_output:
         out.print_json(orjson.dumps(report.to_json()).decode())
         return
@@ -1865,13 +1906,15 @@ def _sources(trace: Trace, title: str) -> Table:
     return table
 
 
-def demo_summary(repo: Repository) -> Table:
+def demo_summary(uow: UnitOfWork) -> Table:
     """Stored events by type and business step."""
+    from batterytrace.services import events
+
     table = Table(title="stored events")
     table.add_column("event type", no_wrap=True)
     table.add_column("bizStep", no_wrap=True)
     table.add_column("events", justify="right")
-    for kind, step, n in repo.event_counts():
+    for kind, step, n in events.event_counts(uow):
         table.add_row(kind, step or "-", f"{n:,}")
     return table
 

@@ -2,7 +2,7 @@
 
 Each limit has a default, changed by an environment variable that the edge reads once with the
 other settings (:class:`batterytrace.settings.Settings`, which checks it) and hands to
-:func:`configure`: the CLI at each command, ``UnitOfWork`` (so ``Repository``) when it is made.
+:func:`configure`: the CLI at each command, ``UnitOfWork`` when it is made.
 Capture workers are spawned, so they inherit none of it: each batch carries :func:`in_force`
 (decision 030). A size at or below a limit's floor, the least the limit may be set to and
 large enough for every well-formed input of its kind, passes without the limit being looked up,

@@ -1,7 +1,7 @@
 """Every setting the environment gives, read and checked once, at the edge (decision 030).
 
-The CLI reads :class:`Settings` at each command, ``Repository`` and ``UnitOfWork`` when they are
-made (or take one); they hand the values down as arguments, and the limits to
+The CLI reads :class:`Settings` at each command, ``UnitOfWork`` when it is made (or takes
+one); they hand the values down as arguments, and the limits to
 :func:`batterytrace.limits.configure`. The variables are ``BATTERYTRACE_`` and the field's name.
 """
 

@@ -15,11 +15,10 @@ from batterytrace.carbon.factors import read_csv
 from batterytrace.carbon.footprint import Rollup, rollup
 from batterytrace.carbon.system import Builder, Made
 from batterytrace.carbon.targets import targets
-from batterytrace.carbon.uncertainty import interval
 from batterytrace.errors import FootprintError, QueryError, UnitError
 from batterytrace.trace.balance import check
 from batterytrace.units import convert
-from carbon_chain import MINE, ORE, SITES, WHEN, chain, out
+from carbon_chain import MINE, ORE, SITES, WHEN, chain, interval_of, out
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -87,8 +86,8 @@ def test_monte_carlo_draws_past_any_float_are_refused() -> None:
     result = ore({"diesel": 2.2e307}, made_kg=1.0)
     assert result.total(result.system.index[ORE]) == pytest.approx(5.5e307)
     with pytest.raises(FootprintError, match=r"^lot:ore: Monte Carlo draws of its footprint pass"):
-        interval(result, ORE, 10_000)
-    assert math.isfinite(interval(ore({"diesel": 1e306}, made_kg=1.0), ORE, 10_000).high)
+        interval_of(result, ORE, 10_000)
+    assert math.isfinite(interval_of(ore({"diesel": 1e306}, made_kg=1.0), ORE, 10_000).high)
 
 
 @settings(max_examples=30, deadline=None)
@@ -97,7 +96,7 @@ def test_any_finite_footprint_has_a_finite_interval(litres: float, made_kg: floa
     result = ore({"diesel": litres}, made_kg)
     total = result.total(result.system.index[ORE])
     assert total == pytest.approx(litres * 2.5 / made_kg, rel=1e-9)
-    spread = interval(result, ORE, 50, seed=1)
+    spread = interval_of(result, ORE, 50, seed=1)
     assert all(math.isfinite(x) for x in (spread.low, spread.median, spread.high, spread.mean))
 
 

@@ -15,33 +15,38 @@ from typer.testing import CliRunner
 from batterytrace.cli import app
 from batterytrace.epcis.hash import event_hash
 from batterytrace.ledger import checkpoint, keys
-from batterytrace.repository import Repository
+from batterytrace.services import events, ledger
+from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import chain, database
 from batterytrace.store.records import event_from_content, figures
 from factories import document, object_event, write
 
 
 @pytest.fixture
-def filled(repo: Repository, tmp_path: Path) -> Repository:
-    repo.capture(write(tmp_path / "a.jsonld", document([object_event(n) for n in range(1, 6)])))
-    repo.capture(write(tmp_path / "b.jsonld", document([object_event(n) for n in range(6, 11)])))
-    report = repo.verify()
+def filled(uow: UnitOfWork, tmp_path: Path) -> UnitOfWork:
+    events.capture(
+        uow, write(tmp_path / "a.jsonld", document([object_event(n) for n in range(1, 6)]))
+    )
+    events.capture(
+        uow, write(tmp_path / "b.jsonld", document([object_event(n) for n in range(6, 11)]))
+    )
+    report = ledger.verify(uow)
     assert report.ok and (report.entries, report.checkpoints) == (10, 2)
-    return repo
+    return uow
 
 
-def _sql(repo: Repository, statement: str, **params: object) -> None:
-    with repo.engine.begin() as conn:
+def _sql(uow: UnitOfWork, statement: str, **params: object) -> None:
+    with uow.engine.begin() as conn:
         conn.execute(text(statement), params)
 
 
-def _rewrite_entry_3(repo: Repository) -> None:
+def _rewrite_entry_3(uow: UnitOfWork) -> None:
     """What an insider with database access can do: change entry 3 and its derived rows, and
     re-chain every later entry, with no project code."""
-    with repo.engine.connect() as conn:
+    with uow.engine.connect() as conn:
         rows = conn.execute(text("SELECT seq, content FROM event ORDER BY seq")).all()
     prev = chain.GENESIS
-    with repo.engine.begin() as conn:
+    with uow.engine.begin() as conn:
         for seq, content in rows:
             if seq == 3:
                 content = content.replace('"quantity":1003', '"quantity":1')
@@ -55,16 +60,16 @@ def _rewrite_entry_3(repo: Repository) -> None:
             )
 
 
-def _cli(repo: Repository, *args: str) -> tuple[int, str]:
-    env = {"BATTERYTRACE_DB": repo.url, "BATTERYTRACE_KEY": str(repo.key_path)}
+def _cli(uow: UnitOfWork, *args: str) -> tuple[int, str]:
+    env = {"BATTERYTRACE_DB": uow.url, "BATTERYTRACE_KEY": str(uow.key_path)}
     result = CliRunner().invoke(app, list(args), env=env)
     return result.exit_code, result.output
 
 
-def test_rewritten_history_with_every_checkpoint_deleted_fails(filled: Repository) -> None:
+def test_rewritten_history_with_every_checkpoint_deleted_fails(filled: UnitOfWork) -> None:
     _rewrite_entry_3(filled)
     _sql(filled, "DELETE FROM checkpoint")
-    report = filled.verify()
+    report = ledger.verify(filled)
     assert not report.ok
     assert report.failure is None  # each entry matches its (rewritten) predecessor...
     assert report.checkpoint_failures == [  # ...but nothing signed them
@@ -72,25 +77,29 @@ def test_rewritten_history_with_every_checkpoint_deleted_fails(filled: Repositor
     ]
 
 
-def test_rewritten_history_with_the_last_checkpoint_kept_fails(filled: Repository) -> None:
+def test_rewritten_history_with_the_last_checkpoint_kept_fails(filled: UnitOfWork) -> None:
     _rewrite_entry_3(filled)
     _sql(filled, "DELETE FROM checkpoint WHERE number = 1")
-    report = filled.verify()
+    report = ledger.verify(filled)
     assert report.checkpoint_failures == [
         "checkpoint 1 is missing (the next stored is 2)",
         "checkpoint 2 (entry 10): signed head differs from the chain (history rewritten)",
     ]
 
 
-def test_a_deleted_checkpoint_is_named(filled: Repository) -> None:
+def test_a_deleted_checkpoint_is_named(filled: UnitOfWork) -> None:
     _sql(filled, "DELETE FROM checkpoint WHERE number = 1")
-    assert filled.verify().checkpoint_failures == ["checkpoint 1 is missing (the next stored is 2)"]
+    assert ledger.verify(filled).checkpoint_failures == [
+        "checkpoint 1 is missing (the next stored is 2)"
+    ]
 
 
-def test_an_unsigned_head_fails(filled: Repository, tmp_path: Path) -> None:
-    filled.capture(write(tmp_path / "c.jsonld", document([object_event(n) for n in (11, 12)])))
+def test_an_unsigned_head_fails(filled: UnitOfWork, tmp_path: Path) -> None:
+    events.capture(
+        filled, write(tmp_path / "c.jsonld", document([object_event(n) for n in (11, 12)]))
+    )
     _sql(filled, "DELETE FROM checkpoint WHERE number = 3")
-    report = filled.verify()
+    report = ledger.verify(filled)
     assert report.failure is None and report.entries == 12
     assert report.checkpoint_failures == [
         "entries 11-12 are not covered by a signed checkpoint (unsigned head)"
@@ -98,7 +107,7 @@ def test_an_unsigned_head_fails(filled: Repository, tmp_path: Path) -> None:
 
 
 def test_a_truncated_tail_is_caught_against_an_exported_head(
-    filled: Repository, tmp_path: Path
+    filled: UnitOfWork, tmp_path: Path
 ) -> None:
     head = tmp_path / "HEAD.json"
     code, output = _cli(filled, "checkpoint", "export", "--out", str(head))
@@ -111,8 +120,8 @@ def test_a_truncated_tail_is_caught_against_an_exported_head(
         _sql(filled, f"DELETE FROM {table} WHERE seq > 5")
     _sql(filled, "DELETE FROM holding WHERE source > 5")
     _sql(filled, "DELETE FROM checkpoint WHERE number = 2")
-    assert filled.verify().ok  # what the store holds is consistent and signed...
-    report = filled.verify(against=head)  # ...but not what was exported
+    assert ledger.verify(filled).ok  # what the store holds is consistent and signed...
+    report = ledger.verify(filled, against=head)  # ...but not what was exported
     assert not report.ok
     assert report.checkpoint_failures == [
         "exported head (checkpoint 2, entry 10): the store holds 5 entries; entries 6-10 were "
@@ -124,20 +133,20 @@ def test_a_truncated_tail_is_caught_against_an_exported_head(
 
 
 def test_an_exported_head_not_signed_by_the_store_key_fails(
-    filled: Repository, tmp_path: Path
+    filled: UnitOfWork, tmp_path: Path
 ) -> None:
-    head = filled.export_head()
+    head = ledger.export_head(filled)
     head["events"]["seq"] = 4  # claims a shorter chain, signature kept
     path = tmp_path / "HEAD.json"
     path.write_bytes(orjson.dumps(head))
-    report = filled.verify(against=path)
+    report = ledger.verify(filled, against=path)
     assert report.checkpoint_failures == [
         "exported head (checkpoint 2, entry 4): not signed by the store's key; it proves nothing"
     ]
 
 
 def test_checkpoints_signed_before_import_records_still_verify(
-    filled: Repository, tmp_path: Path
+    filled: UnitOfWork, tmp_path: Path
 ) -> None:
     """A store whose checkpoints were signed in format 1 (before revision 0011) verifies after
     the upgrade: each is re-made as it was, signed with the format 1 message."""
@@ -155,12 +164,12 @@ def test_checkpoints_signed_before_import_records_still_verify(
     with filled.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0010")
-    filled.init()
+    ledger.init(filled)
     with filled.engine.connect() as conn:
         numbers = conn.execute(text("SELECT number, imports_seq FROM checkpoint ORDER BY id"))
         assert [tuple(r) for r in numbers] == [(1, None), (2, None)]
-    report = filled.verify()
+    report = ledger.verify(filled)
     assert report.ok, report.checkpoint_failures
-    filled.capture(write(tmp_path / "c.jsonld", document([object_event(11)])))
-    report = filled.verify()
+    events.capture(filled, write(tmp_path / "c.jsonld", document([object_event(11)])))
+    report = ledger.verify(filled)
     assert report.ok and report.checkpoints == 3

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from batterytrace.cli import app
 from batterytrace.epcis.hash import event_hash
 from batterytrace.epcis.model import Document
-from batterytrace.repository import Repository
+from batterytrace.services import events, ledger
+from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store.chain import entry_hash
 from batterytrace.store.records import event_from_content
 from factories import T0, chain
@@ -22,30 +23,32 @@ PACKED = 7  # the aggregation that put them in the pack
 
 
 @pytest.fixture
-def filled(repo: Repository) -> Repository:
-    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(chain())))
-    report = repo.verify()
+def filled(uow: UnitOfWork) -> UnitOfWork:
+    events.capture_document(
+        uow, Document(kind="EPCISDocument", creationDate=T0, events=tuple(chain()))
+    )
+    report = ledger.verify(uow)
     assert report.ok and report.entries == 7
-    return repo
+    return uow
 
 
-def _sql(repo: Repository, statement: str) -> None:
-    with repo.engine.begin() as conn:
+def _sql(uow: UnitOfWork, statement: str) -> None:
+    with uow.engine.begin() as conn:
         conn.execute(text(statement))
 
 
-def _failure(repo: Repository) -> tuple[int, str | None, str]:
-    report = repo.verify()
+def _failure(uow: UnitOfWork) -> tuple[int, str | None, str]:
+    report = ledger.verify(uow)
     assert not report.ok and report.failure is not None
     return report.failure.seq, report.failure.event_id, report.failure.reason
 
 
-def _pack(repo: Repository) -> str:
-    with repo.engine.connect() as conn:
+def _pack(uow: UnitOfWork) -> str:
+    with uow.engine.connect() as conn:
         return str(conn.execute(text("SELECT container FROM holding WHERE level = 1")).scalar_one())
 
 
-def test_holdings_multiplied_by_ten_are_named(filled: Repository) -> None:
+def test_holdings_multiplied_by_ten_are_named(filled: UnitOfWork) -> None:
     """The footprint and trace of a pack read its items here: ten times the items would be
     ten times the pack's burden."""
     _sql(filled, "UPDATE holding SET items = items * 10")
@@ -57,7 +60,7 @@ def test_holdings_multiplied_by_ten_are_named(filled: Repository) -> None:
     assert "other holding rows differ too" in reason  # the pack's row
 
 
-def test_a_changed_pack_holding_is_named(filled: Repository) -> None:
+def test_a_changed_pack_holding_is_named(filled: UnitOfWork) -> None:
     pack = _pack(filled)
     _sql(filled, "UPDATE holding SET items = 40 WHERE level = 1")
     _, _, reason = _failure(filled)
@@ -67,7 +70,7 @@ def test_a_changed_pack_holding_is_named(filled: Repository) -> None:
     )
 
 
-def test_a_deleted_holding_is_named(filled: Repository) -> None:
+def test_a_deleted_holding_is_named(filled: UnitOfWork) -> None:
     pack = _pack(filled)
     _sql(filled, "DELETE FROM holding WHERE level = 1")
     seq, _, reason = _failure(filled)
@@ -77,7 +80,7 @@ def test_a_deleted_holding_is_named(filled: Repository) -> None:
     )
 
 
-def test_an_inserted_holding_is_named(filled: Repository) -> None:
+def test_an_inserted_holding_is_named(filled: UnitOfWork) -> None:
     _sql(
         filled,
         "INSERT INTO holding (source, container_class, container, items, level) VALUES "
@@ -92,7 +95,7 @@ def test_an_inserted_holding_is_named(filled: Repository) -> None:
     )
 
 
-def test_a_changed_key_row_is_named(filled: Repository) -> None:
+def test_a_changed_key_row_is_named(filled: UnitOfWork) -> None:
     _sql(filled, f"UPDATE event_key SET value = 'x' WHERE seq = {PACKED} AND role = 'parentID'")
     seq, event_id, reason = _failure(filled)
     assert (seq, event_id) == (PACKED, "urn:uuid:pack")
@@ -102,7 +105,7 @@ def test_a_changed_key_row_is_named(filled: Repository) -> None:
     )
 
 
-def test_a_deleted_key_row_is_named(filled: Repository) -> None:
+def test_a_deleted_key_row_is_named(filled: UnitOfWork) -> None:
     _sql(filled, f"DELETE FROM event_key WHERE seq = {PACKED} AND role = 'parentID'")
     seq, _, reason = _failure(filled)
     assert seq == PACKED
@@ -112,7 +115,7 @@ def test_a_deleted_key_row_is_named(filled: Repository) -> None:
     )
 
 
-def test_an_inserted_key_row_is_named(filled: Repository) -> None:
+def test_an_inserted_key_row_is_named(filled: UnitOfWork) -> None:
     _sql(filled, "INSERT INTO event_key (role, value, seq) VALUES ('childEPC', 'x', 2)")
     seq, _, reason = _failure(filled)
     assert seq == 2
@@ -122,13 +125,13 @@ def test_an_inserted_key_row_is_named(filled: Repository) -> None:
     )
 
 
-def test_key_rows_of_an_entry_not_stored_are_named(filled: Repository) -> None:
+def test_key_rows_of_an_entry_not_stored_are_named(filled: UnitOfWork) -> None:
     _sql(filled, "INSERT INTO event_key (role, value, seq) VALUES ('childEPC', 'x', 99)")
     seq, _, reason = _failure(filled)
     assert seq == 99 and reason == "indexed keys (event_key rows) exist for an entry not stored"
 
 
-def test_a_deleted_figure_row_is_named(filled: Repository) -> None:
+def test_a_deleted_figure_row_is_named(filled: UnitOfWork) -> None:
     _sql(filled, "DELETE FROM event_figure WHERE seq = 4")
     seq, _, reason = _failure(filled)
     assert (seq, reason) == (
@@ -137,7 +140,7 @@ def test_a_deleted_figure_row_is_named(filled: Repository) -> None:
     )
 
 
-def test_an_inserted_figure_row_is_named(filled: Repository) -> None:
+def test_an_inserted_figure_row_is_named(filled: UnitOfWork) -> None:
     _sql(filled, f"INSERT INTO event_figure (seq, figures) VALUES ({PACKED}, '{{}}')")
     seq, _, reason = _failure(filled)
     assert seq == PACKED
@@ -147,7 +150,7 @@ def test_an_inserted_figure_row_is_named(filled: Repository) -> None:
     )
 
 
-def test_a_changed_figure_row_is_named(filled: Repository) -> None:
+def test_a_changed_figure_row_is_named(filled: UnitOfWork) -> None:
     _sql(filled, "UPDATE event_figure SET figures = replace(figures, '110.0', '1100.0')")
     seq, _, reason = _failure(filled)
     assert (seq, reason) == (
@@ -156,7 +159,7 @@ def test_a_changed_figure_row_is_named(filled: Repository) -> None:
     )
 
 
-def test_tampered_holdings_do_not_hide_a_rewritten_history(filled: Repository) -> None:
+def test_tampered_holdings_do_not_hide_a_rewritten_history(filled: UnitOfWork) -> None:
     """The signed heads are still compared when only a derived row failed."""
     _sql(filled, "UPDATE holding SET items = items * 10")
     with filled.engine.begin() as conn:  # the last entry rewritten and chained again
@@ -180,7 +183,7 @@ def test_tampered_holdings_do_not_hide_a_rewritten_history(filled: Repository) -
                 "e": entry_hash(prev, 7, hash_id, content.encode()),
             },
         )
-    report = filled.verify()
+    report = ledger.verify(filled)
     assert report.failure is not None and report.failure.reason.startswith("holding row")
     assert report.checkpoint_failures == [
         "checkpoint 1 (entry 7): signed head differs from the chain (history rewritten)"
@@ -188,7 +191,7 @@ def test_tampered_holdings_do_not_hide_a_rewritten_history(filled: Repository) -
 
 
 def test_the_command_names_the_holding_row(
-    filled: Repository, monkeypatch: pytest.MonkeyPatch
+    filled: UnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BATTERYTRACE_DB", filled.url)
     monkeypatch.setenv("BATTERYTRACE_KEY", str(filled.key_path))

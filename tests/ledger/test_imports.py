@@ -24,8 +24,9 @@ from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Document
 from batterytrace.errors import ImportConflict
 from batterytrace.masterdata import MasterData, MaterialKind, Party, Site, SiteRole, material
-from batterytrace.repository import Repository
+from batterytrace.services import carbon, contracts, events, ledger, masterdata
 from batterytrace.services import custody as custody_service
+from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store.imported import Imported
 from batterytrace.trace.lineage import node_id
 from factories import (
@@ -80,25 +81,27 @@ def supplier_document() -> dict[str, Any]:
 
 
 @pytest.fixture
-def imported(repo: Repository) -> Repository:
+def imported(uow: UnitOfWork) -> UnitOfWork:
     """One import of every kind."""
-    repo.import_master_data(master_data(), "masterdata.json")
+    masterdata.import_master_data(uow, master_data(), "masterdata.json")
     model = {"activities": [{"site": PLANT, "period": "2025", "kind": "electricity",
                              "factor": "grid", "amount": 40, "unit": "kWh"}]}  # fmt: skip
-    repo.import_carbon(from_json(model, "carbon.json"), "carbon.json")
-    custody_service.import_rules(repo.uow, CustodyRules.from_json(CUSTODY_RULES), "custody.json")
-    repo.import_contracts([Agreement.from_json(AGREEMENT)], "contracts.json")
-    repo.import_factors(read_csv(FACTORS, "test", "1"))
-    repo.import_supplier_footprint(supplier_document(), "urn:epc:idpat:sgtin:6111111.000201.*")
-    return repo
+    carbon.import_carbon(uow, from_json(model, "carbon.json"), "carbon.json")
+    custody_service.import_rules(uow, CustodyRules.from_json(CUSTODY_RULES), "custody.json")
+    contracts.import_contracts(uow, [Agreement.from_json(AGREEMENT)], "contracts.json")
+    carbon.import_factors(uow, read_csv(FACTORS, "test", "1"))
+    carbon.import_supplier_footprint(
+        uow, supplier_document(), "urn:epc:idpat:sgtin:6111111.000201.*"
+    )
+    return uow
 
 
-def _sql(repo: Repository, statement: str, **params: object) -> None:
-    with repo.engine.begin() as conn:
+def _sql(uow: UnitOfWork, statement: str, **params: object) -> None:
+    with uow.engine.begin() as conn:
         conn.execute(text(statement), params)
 
 
-def test_every_import_kind_is_recorded_and_listed(imported: Repository) -> None:
+def test_every_import_kind_is_recorded_and_listed(imported: UnitOfWork) -> None:
     env = {"BATTERYTRACE_DB": imported.url, "BATTERYTRACE_KEY": str(imported.key_path)}
     result = CliRunner().invoke(app, ["imports", "--json"], env=env)
     assert result.exit_code == 0, result.output
@@ -127,15 +130,15 @@ def test_every_import_kind_is_recorded_and_listed(imported: Repository) -> None:
     assert orjson.loads(contents[0])["materials"][0]["energy_kwh"] == 52.0
     table = CliRunner().invoke(app, ["imports"], env=env)
     assert "masterdata" in table.stdout and "1 agreements" in table.stdout
-    report = imported.verify()
+    report = ledger.verify(imported)
     assert report.ok, (report.import_failure, report.checkpoint_failures)
     assert (report.records, report.checkpoints) == (6, 6)  # each import signs the heads
 
 
-def test_a_master_data_row_changed_by_hand_fails_naming_the_import(imported: Repository) -> None:
+def test_a_master_data_row_changed_by_hand_fails_naming_the_import(imported: UnitOfWork) -> None:
     """A pack's energy from 52 to 104 kWh would halve every footprint per kWh."""
     _sql(imported, "UPDATE material SET content = replace(content, '52.0', '104.0')")
-    report = imported.verify()
+    report = ledger.verify(imported)
     assert not report.ok
     assert report.import_failure is not None
     assert report.import_failure.startswith(
@@ -164,26 +167,26 @@ def test_a_master_data_row_changed_by_hand_fails_naming_the_import(imported: Rep
     ],
 )  # fmt: skip
 def test_each_imported_table_is_recomputed(
-    imported: Repository, statement: str, named: str
+    imported: UnitOfWork, statement: str, named: str
 ) -> None:
     _sql(imported, statement)
-    report = imported.verify()
+    report = ledger.verify(imported)
     assert report.import_failure is not None and report.import_failure.startswith(named)
 
 
-def test_a_rewritten_or_removed_record_fails(imported: Repository) -> None:
+def test_a_rewritten_or_removed_record_fails(imported: UnitOfWork) -> None:
     _sql(imported, "UPDATE import_record SET content = replace(content, '52.0', '104.0')")
     _sql(imported, "UPDATE material SET content = replace(content, '52.0', '104.0')")
-    report = imported.verify()
+    report = ledger.verify(imported)
     assert report.import_failure is not None
     assert "import record 1 (masterdata import of masterdata.json" in report.import_failure
     assert report.import_failure.endswith("content does not match its hash")
 
 
-def test_removed_last_record_is_not_covered(imported: Repository) -> None:
+def test_removed_last_record_is_not_covered(imported: UnitOfWork) -> None:
     _sql(imported, "DELETE FROM import_record WHERE seq = 6")
     _sql(imported, "DELETE FROM supplier_footprint")
-    report = imported.verify()
+    report = ledger.verify(imported)
     assert report.import_failure is None  # the records left replay to the stored rows...
     assert report.checkpoint_failures == [  # ...but the signed heads counted six records
         "checkpoint 6 (entry 0): signed import head differs from the import records "
@@ -192,30 +195,30 @@ def test_removed_last_record_is_not_covered(imported: Repository) -> None:
 
 
 def test_rows_imported_before_records_existed_are_adopted_once(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
     """A store upgraded from revision 0010: its imported rows, as they stand, become one
     record at init, signed; later changes by hand fail."""
     from batterytrace.store import masterdata as masterdata_store
 
-    with repo.engine.begin() as conn:
+    with uow.engine.begin() as conn:
         masterdata_store.save(conn, master_data())
-    assert repo.verify().import_failure == (
+    assert ledger.verify(uow).import_failure == (
         "party urn:epc:id:pgln:6111111.00000: in the store, but no recorded import wrote it"
     )
-    repo.init()
-    repo.init()
-    (adopted,) = repo.import_records()
+    ledger.init(uow)
+    ledger.init(uow)
+    (adopted,) = ledger.import_records(uow)
     assert (adopted.kind, adopted.action) == ("store", "adopt")
     assert adopted.effect["material added"] == 1
-    assert repo.verify().ok
-    _sql(repo, "UPDATE material SET content = replace(content, '52.0', '104.0')")
-    assert repo.verify().import_failure == (
+    assert ledger.verify(uow).ok
+    _sql(uow, "UPDATE material SET content = replace(content, '52.0', '104.0')")
+    assert ledger.verify(uow).import_failure == (
         f"material {PACK}: differs from what {adopted.describe()} wrote"
     )
 
 
-def test_custody_closes_and_transfers_are_recorded(repo: Repository) -> None:
+def test_custody_closes_and_transfers_are_recorded(uow: UnitOfWork) -> None:
     """The operator's custody acts change accounts as much as an import: both are records, and
     a transfer's kilograms changed by hand fail."""
     rules = {
@@ -225,21 +228,21 @@ def test_custody_closes_and_transfers_are_recorded(repo: Repository) -> None:
             for site in (REFINERY, PCAM)
         ],
     }
-    repo.import_master_data(custody_sites())
-    custody_service.import_rules(repo.uow, CustodyRules.from_json(rules), "booked.json")
-    repo.capture_document(Document(creationDate=T0, events=custody_chain()))
-    transfer(repo, REFINERY, PCAM, Claim("recycled"), {"Co": 3.0})
-    close_period(repo, REFINERY, Claim("recycled"), "2025-Q1")
-    listed = [(r.kind, r.action, r.effect) for r in repo.import_records()]
+    masterdata.import_master_data(uow, custody_sites())
+    custody_service.import_rules(uow, CustodyRules.from_json(rules), "booked.json")
+    events.capture_document(uow, Document(creationDate=T0, events=custody_chain()))
+    transfer(uow, REFINERY, PCAM, Claim("recycled"), {"Co": 3.0})
+    close_period(uow, REFINERY, Claim("recycled"), "2025-Q1")
+    listed = [(r.kind, r.action, r.effect) for r in ledger.import_records(uow)]
     assert listed == [
         ("masterdata", "import", {"parties added": 1, "sites added": 3}),
         ("custody", "import", {"rules added": 3}),
         ("custody", "transfer", {"transfers added": 1}),
         ("custody", "close", {"closed periods added": 1}),
     ]
-    assert repo.verify().ok
-    _sql(repo, "UPDATE custody_transfer SET kg = :kg", kg='{"Co":30.0}')
-    failure = repo.verify().import_failure
+    assert ledger.verify(uow).ok
+    _sql(uow, "UPDATE custody_transfer SET kg = :kg", kg='{"Co":30.0}')
+    failure = ledger.verify(uow).import_failure
     assert failure is not None and failure.startswith("custody_transfer urn:uuid:")
     assert "differs from what import record 3 (custody transfer, " in failure
 
@@ -255,30 +258,30 @@ def _electricity(kwh: float, site: str = PLANT) -> Model:
     )  # fmt: skip
 
 
-def _recorded(repo: Repository) -> tuple[list[tuple[int, str, str]], int]:
+def _recorded(uow: UnitOfWork) -> tuple[list[tuple[int, str, str]], int]:
     """The import records (seq, kind, action) and the checkpoints, after a verify that passes."""
-    report = repo.verify()
+    report = ledger.verify(uow)
     assert report.ok, (report.failure, report.import_failure, report.checkpoint_failures)
-    return [(r.seq, r.kind, r.action) for r in repo.import_records()], report.checkpoints
+    return [(r.seq, r.kind, r.action) for r in ledger.import_records(uow)], report.checkpoints
 
 
 def test_an_import_that_changes_nothing_is_neither_recorded_nor_signed(
-    imported: Repository, tmp_path: Path
+    imported: UnitOfWork, tmp_path: Path
 ) -> None:
     before = _recorded(imported)
-    assert imported.import_master_data(master_data(), "again.json") == {
+    assert masterdata.import_master_data(imported, master_data(), "again.json") == {
         "parties": Imported(unchanged=1), "sites": Imported(unchanged=4),
         "materials": Imported(unchanged=1),
     }  # fmt: skip
     model = {"activities": [{"site": PLANT, "period": "2025", "kind": "electricity",
                              "factor": "grid", "amount": 40, "unit": "kWh"}]}  # fmt: skip
-    assert imported.import_carbon(from_json(model, "again.json"), "again.json").id is None
+    assert carbon.import_carbon(imported, from_json(model, "again.json"), "again.json").id is None
     rules = CustodyRules.from_json(CUSTODY_RULES)
-    assert not custody_service.import_rules(imported.uow, rules, "again.json").changed
-    imported.import_contracts([Agreement.from_json(AGREEMENT)], "again.json")
-    imported.import_factors(read_csv(FACTORS, "test", "1"))
+    assert not custody_service.import_rules(imported, rules, "again.json").changed
+    contracts.import_contracts(imported, [Agreement.from_json(AGREEMENT)], "again.json")
+    carbon.import_factors(imported, read_csv(FACTORS, "test", "1"))
     product = "urn:epc:idpat:sgtin:6111111.000201.*"
-    assert not imported.import_supplier_footprint(supplier_document(), product)[1].changed
+    assert not carbon.import_supplier_footprint(imported, supplier_document(), product)[1].changed
     assert _recorded(imported) == before  # (6 records, 6 checkpoints), as after the first
     env = {"BATTERYTRACE_DB": imported.url, "BATTERYTRACE_KEY": str(imported.key_path)}
     (tmp_path / "masterdata.json").write_bytes(orjson.dumps(master_data().to_json()))
@@ -290,51 +293,53 @@ def test_an_import_that_changes_nothing_is_neither_recorded_nor_signed(
     assert _recorded(imported) == before
 
 
-def test_carbon_import_replace_and_remove_are_recorded_and_verify(repo: Repository) -> None:
-    repo.import_carbon(_electricity(40), "a.json")
-    assert _recorded(repo) == ([(1, "carbon", "import")], 1)
-    assert repo.import_carbon(_electricity(40), "a.json") == Imported(unchanged=1)
-    assert _recorded(repo) == ([(1, "carbon", "import")], 1)  # the same again: no record
+def test_carbon_import_replace_and_remove_are_recorded_and_verify(uow: UnitOfWork) -> None:
+    carbon.import_carbon(uow, _electricity(40), "a.json")
+    assert _recorded(uow) == ([(1, "carbon", "import")], 1)
+    assert carbon.import_carbon(uow, _electricity(40), "a.json") == Imported(unchanged=1)
+    assert _recorded(uow) == ([(1, "carbon", "import")], 1)  # the same again: no record
     with pytest.raises(ImportConflict, match="stored with other values"):
-        repo.import_carbon(_electricity(80), "b.json")
-    assert _recorded(repo) == ([(1, "carbon", "import")], 1)  # refused: nothing written
-    assert repo.import_carbon(_electricity(80), "b.json", replace=True) == Imported(
+        carbon.import_carbon(uow, _electricity(80), "b.json")
+    assert _recorded(uow) == ([(1, "carbon", "import")], 1)  # refused: nothing written
+    assert carbon.import_carbon(uow, _electricity(80), "b.json", replace=True) == Imported(
         replaced=1, id=2
     )
-    assert _recorded(repo) == ([(1, "carbon", "import"), (2, "carbon", "replace")], 2)
-    assert [a.amount for a in repo.carbon_model().activities] == [80]
-    repo.remove_carbon(2)
-    assert _recorded(repo) == (
+    assert _recorded(uow) == ([(1, "carbon", "import"), (2, "carbon", "replace")], 2)
+    assert [a.amount for a in carbon.carbon_model(uow).activities] == [80]
+    carbon.remove_carbon(uow, 2)
+    assert _recorded(uow) == (
         [(1, "carbon", "import"), (2, "carbon", "replace"), (3, "carbon", "remove")],
         3,
     )
-    assert repo.import_records()[-1].effect == {"carbon imports removed": 1}
-    assert [a.amount for a in repo.carbon_model().activities] == [40]  # what it replaced
+    assert ledger.import_records(uow)[-1].effect == {"carbon imports removed": 1}
+    assert [a.amount for a in carbon.carbon_model(uow).activities] == [40]  # what it replaced
     with pytest.raises(ImportConflict, match="carbon import 2: no such import"):
-        repo.remove_carbon(2)
-    assert len(repo.import_records()) == 3
-    _sql(repo, "UPDATE carbon_model SET content = replace(content, '40.0', '400.0')")
-    failure = repo.verify().import_failure
+        carbon.remove_carbon(uow, 2)
+    assert len(ledger.import_records(uow)) == 3
+    _sql(uow, "UPDATE carbon_model SET content = replace(content, '40.0', '400.0')")
+    failure = ledger.verify(uow).import_failure
     assert failure is not None and failure.startswith(
         "carbon_model row 1: differs from what import record 1 (carbon import of a.json, "
     )
 
 
-def test_a_removal_names_the_import_record_and_replays_to_the_same_rows(repo: Repository) -> None:
+def test_a_removal_names_the_import_record_and_replays_to_the_same_rows(uow: UnitOfWork) -> None:
     """The rows' ids are the backend's (a PostgreSQL sequence skips the numbers of rolled-back
     inserts); what a removal records, and what the replay removes, is the import record."""
     other = "urn:epc:id:sgln:6111111.00050.0"
-    repo.import_carbon(_electricity(40), "a.json")  # record 1
-    repo.import_carbon(_electricity(10, other), "b.json")  # record 2
-    repo.import_carbon(_electricity(80), "c.json", replace=True)  # record 3
-    _sql(repo, "UPDATE carbon_model SET id = id * 10 + 7")  # 17, 27, 37: not the replay's 1-3
-    assert _recorded(repo)[1] == 3
-    repo.remove_carbon(2)
-    with repo.engine.connect() as conn:
+    carbon.import_carbon(uow, _electricity(40), "a.json")  # record 1
+    carbon.import_carbon(uow, _electricity(10, other), "b.json")  # record 2
+    carbon.import_carbon(uow, _electricity(80), "c.json", replace=True)  # record 3
+    _sql(uow, "UPDATE carbon_model SET id = id * 10 + 7")  # 17, 27, 37: not the replay's 1-3
+    assert _recorded(uow)[1] == 3
+    carbon.remove_carbon(uow, 2)
+    with uow.engine.connect() as conn:
         content = conn.execute(text("SELECT content FROM import_record WHERE seq = 4")).scalar()
     assert orjson.loads(content) == {"record": 2}  # no backend-dependent id in the record
-    assert [(seq, source) for seq, source, _, _ in repo.carbon_imports()] == [
+    assert [(seq, source) for seq, source, _, _ in carbon.carbon_imports(uow)] == [
         (1, "a.json"), (3, "c.json"),
     ]  # fmt: skip
-    assert [(a.site, a.amount) for a in repo.carbon_model().activities] == [(node_id(PLANT), 80)]
-    assert _recorded(repo)[1] == 4  # the replay removed the same import: verify passes
+    assert [(a.site, a.amount) for a in carbon.carbon_model(uow).activities] == [
+        (node_id(PLANT), 80)
+    ]
+    assert _recorded(uow)[1] == 4  # the replay removed the same import: verify passes

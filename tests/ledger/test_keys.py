@@ -14,52 +14,56 @@ from typer.testing import CliRunner
 from batterytrace.cli import app
 from batterytrace.errors import LedgerKeyError
 from batterytrace.ledger import checkpoint, imports, keys
-from batterytrace.repository import Repository
+from batterytrace.services import events, ledger
+from batterytrace.services.bootstrap import unit_of_work
+from batterytrace.services.unit_of_work import UnitOfWork
 from factories import document, object_event, write
 
 
 @pytest.fixture
-def signed(repo: Repository, tmp_path: Path) -> Repository:
-    repo.capture(write(tmp_path / "a.jsonld", document([object_event(n) for n in range(1, 4)])))
-    assert repo.verify().ok
-    return repo
+def signed(uow: UnitOfWork, tmp_path: Path) -> UnitOfWork:
+    events.capture(
+        uow, write(tmp_path / "a.jsonld", document([object_event(n) for n in range(1, 4)]))
+    )
+    assert ledger.verify(uow).ok
+    return uow
 
 
-def _cli(repo: Repository, *args: str) -> tuple[int, str]:
-    env = {"BATTERYTRACE_DB": repo.url, "BATTERYTRACE_KEY": str(repo.key_path)}
+def _cli(uow: UnitOfWork, *args: str) -> tuple[int, str]:
+    env = {"BATTERYTRACE_DB": uow.url, "BATTERYTRACE_KEY": str(uow.key_path)}
     result = CliRunner().invoke(app, list(args), env=env)
     return result.exit_code, result.output
 
 
-def test_init_refuses_a_missing_key_on_a_signed_store(signed: Repository) -> None:
+def test_init_refuses_a_missing_key_on_a_signed_store(signed: UnitOfWork) -> None:
     signed.key_path.unlink()
     keys.public_path(signed.key_path).unlink()
     with pytest.raises(LedgerKeyError, match="no ledger key, and this store is signed by key"):
-        signed.init()
+        ledger.init(signed)
     assert not signed.key_path.exists()  # no new key was made
     code, output = _cli(signed, "init")
     assert code == 1 and "init never replaces a store's key" in output
 
 
-def test_init_and_capture_refuse_another_key(signed: Repository, tmp_path: Path) -> None:
-    other = Repository(signed.url, tmp_path / "other.key")
+def test_init_and_capture_refuse_another_key(signed: UnitOfWork, tmp_path: Path) -> None:
+    other = unit_of_work(signed.url, tmp_path / "other.key")
     keys.generate(other.key_path)
     with pytest.raises(LedgerKeyError, match="not this store's key"):
-        other.init()
+        ledger.init(other)
     with pytest.raises(LedgerKeyError, match="is not the store's signing key"):
-        other.capture(write(tmp_path / "b.jsonld", document([object_event(9)])))
-    assert signed.verify().ok and signed.verify().entries == 3
+        events.capture(other, write(tmp_path / "b.jsonld", document([object_event(9)])))
+    assert ledger.verify(signed).ok and ledger.verify(signed).entries == 3
 
 
-def test_capture_without_the_key_does_not_advise_a_new_one(signed: Repository) -> None:
+def test_capture_without_the_key_does_not_advise_a_new_one(signed: UnitOfWork) -> None:
     signed.key_path.unlink()
     with pytest.raises(LedgerKeyError) as raised:
-        signed.capture(Path("unused.jsonld"))
+        events.capture(signed, Path("unused.jsonld"))
     assert "set BATTERYTRACE_KEY to the store's key file" in str(raised.value)
     assert "only for a store that never signed" in str(raised.value)
 
 
-def test_a_rotated_key_keeps_old_checkpoints_valid(signed: Repository, tmp_path: Path) -> None:
+def test_a_rotated_key_keeps_old_checkpoints_valid(signed: UnitOfWork, tmp_path: Path) -> None:
     old_id = keys.key_id(keys.load_public(signed.key_path))
     code, output = _cli(signed, "key", "rotate")
     assert code == 0, output
@@ -67,25 +71,28 @@ def test_a_rotated_key_keeps_old_checkpoints_valid(signed: Repository, tmp_path:
     assert new_id != old_id and f"rotated from {old_id[:16]}" in output
     retired = signed.key_path.with_name(f"ledger.key.retired-{old_id[:16]}")
     assert keys.key_id(keys.load_public(retired)) == old_id
-    signed.capture(write(tmp_path / "b.jsonld", document([object_event(n) for n in (4, 5)])))
-    report = signed.verify()
+    events.capture(
+        signed, write(tmp_path / "b.jsonld", document([object_event(n) for n in (4, 5)]))
+    )
+    report = ledger.verify(signed)
     assert report.ok, report.checkpoint_failures
     assert (report.entries, report.records, report.checkpoints) == (5, 1, 3)
     with signed.engine.connect() as conn:
         signers = [r[0] for r in conn.execute(text("SELECT key_id FROM checkpoint ORDER BY id"))]
     assert signers == [old_id, new_id, new_id]
-    (rotation,) = signed.import_records()
+    (rotation,) = ledger.import_records(signed)
     assert (rotation.kind, rotation.action) == ("key", "rotate")
     code, output = _cli(signed, "imports", "--json")
     assert [(r["kind"], r["action"]) for r in orjson.loads(output)] == [("key", "rotate")]
     # the retired key signs no more
     with pytest.raises(LedgerKeyError, match="is not the store's signing key"):
-        Repository(signed.url, retired).capture(
-            write(tmp_path / "c.jsonld", document([object_event(6)]))
+        events.capture(
+            unit_of_work(signed.url, retired),
+            write(tmp_path / "c.jsonld", document([object_event(6)])),
         )
 
 
-def test_a_rotation_forged_in_the_database_fails(signed: Repository) -> None:
+def test_a_rotation_forged_in_the_database_fails(signed: UnitOfWork) -> None:
     """An insider makes a key of their own, records a rotation to it and signs with it: the
     operator's key file still holds the old key, so verify fails."""
     forged = Ed25519PrivateKey.generate()
@@ -98,7 +105,7 @@ def test_a_rotation_forged_in_the_database_fails(signed: Repository) -> None:
     with signed.engine.begin() as conn:
         imports.record(conn, "key", "rotate", content, {})
         checkpoint.sign(conn, forged)
-    report = signed.verify()
+    report = ledger.verify(signed)
     assert report.checkpoint_failures[:2] == [
         "import record 1: key rotation not signed by the old key",
         f"ledger key: the store's signing key is {keys.key_id(forged.public_key())[:16]}… "
@@ -109,16 +116,18 @@ def test_a_rotation_forged_in_the_database_fails(signed: Repository) -> None:
 
 
 def test_verify_names_the_first_broken_entry_and_counts_the_rest(
-    signed: Repository, tmp_path: Path
+    signed: UnitOfWork, tmp_path: Path
 ) -> None:
-    signed.capture(write(tmp_path / "b.jsonld", document([object_event(n) for n in range(4, 9)])))
+    events.capture(
+        signed, write(tmp_path / "b.jsonld", document([object_event(n) for n in range(4, 9)]))
+    )
     with signed.engine.begin() as conn:
         for seq in (3, 5, 7):
             conn.execute(
                 text("UPDATE event SET content = replace(content, '.0', '.5') WHERE seq = :s"),
                 {"s": seq},
             )
-    report = signed.verify()
+    report = ledger.verify(signed)
     assert report.failure is not None and report.failure.seq == 3
     assert report.broken == 3  # entries 3, 5 and 7; 4, 6 and 8 still follow what is stored
     code, output = _cli(signed, "verify")
@@ -127,9 +136,9 @@ def test_verify_names_the_first_broken_entry_and_counts_the_rest(
     assert "(3 entries fail their own check in all)" in output
 
 
-def test_a_rotation_message_is_what_the_old_key_signed(signed: Repository) -> None:
-    signed.rotate_key()
-    (record,) = signed.import_records()
+def test_a_rotation_message_is_what_the_old_key_signed(signed: UnitOfWork) -> None:
+    ledger.rotate_key(signed)
+    (record,) = ledger.import_records(signed)
     with signed.engine.connect() as conn:
         content = orjson.loads(
             conn.execute(text("SELECT content FROM import_record WHERE seq = 1")).scalar_one()

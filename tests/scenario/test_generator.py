@@ -18,7 +18,6 @@ from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.documents import read
 from batterytrace.epcis.model import Event
 from batterytrace.masterdata import read_master_data
-from batterytrace.repository import Repository
 from batterytrace.scenario import agreement as A
 from batterytrace.scenario.generator import (
     CONV_SULFATE,
@@ -29,7 +28,12 @@ from batterytrace.scenario.generator import (
     ScenarioResult,
     generate,
 )
+from batterytrace.services import contracts, ledger, masterdata
 from batterytrace.services import custody as custody_service
+from batterytrace.services import events as events_service
+from batterytrace.services.bootstrap import unit_of_work
+from batterytrace.services.trace import check_balance
+from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.trace.genealogy import backward
 from batterytrace.trace.lineage import EventLineage, node_id
 
@@ -99,27 +103,27 @@ def test_packs_carry_the_cobalt_of_their_cells_and_energy(scenario: tuple) -> No
     assert trace.gaps == [] and trace.cycles == []
 
 
-def test_the_scenario_balances_in_the_store(repo: Repository, scenario: tuple) -> None:
+def test_the_scenario_balances_in_the_store(uow: UnitOfWork, scenario: tuple) -> None:
     out, _, result = scenario
     for path in sorted(out.glob("events-*.jsonld")):
-        repo.capture(path)
-    repo.import_master_data(read_master_data(out / "masterdata.json"))
-    report = repo.check_balance()
+        events_service.capture(uow, path)
+    masterdata.import_master_data(uow, read_master_data(out / "masterdata.json"))
+    report = check_balance(uow)
     assert report.ok, [f.message for f in report.violations[:3]]
     assert report.steps > 0 and report.checked > report.steps
-    assert repo.verify().entries == result.events
+    assert ledger.verify(uow).entries == result.events
 
 
-def test_the_agreement_is_delivered_year_by_year(repo: Repository, scenario: tuple) -> None:
+def test_the_agreement_is_delivered_year_by_year(uow: UnitOfWork, scenario: tuple) -> None:
     """The scenario's contract at its scale: every year's sulfate shipped to Dunkirk under the
     agreement's purchase order is delivered there within the year, within the tolerance."""
     out, _, _ = scenario
     for path in sorted(out.glob("events-*.jsonld")):
-        repo.capture(path)
+        events_service.capture(uow, path)
     (data,) = orjson.loads((out / "contracts.json").read_bytes())
     agreement = Agreement.from_json(data)
-    repo.import_contracts([agreement])
-    state = repo.deliveries()
+    contracts.import_contracts(uow, [agreement])
+    state = contracts.deliveries(uow)
     assert state.findings == []
     years = state.status(agreement, intensities(), datetime(2032, 1, 1, tzinfo=UTC))
     assert [y.year for y in years] == list(A.YEARS)
@@ -136,23 +140,23 @@ def test_the_agreement_is_delivered_year_by_year(repo: Repository, scenario: tup
     assert last.basis.startswith("not enough deliveries to forecast (1 lot, ")
 
 
-def test_the_recycling_loop_gives_packs_recycled_cobalt(repo: Repository, scenario: tuple) -> None:
+def test_the_recycling_loop_gives_packs_recycled_cobalt(uow: UnitOfWork, scenario: tuple) -> None:
     """The pCAM maker runs recycled cobalt under mass balance and claims, for each lot, what
     its recycled sulfate brought less the step's loss (0.1 % kept back): a 2031 pack's claimed
     share is its traced share less that margin, and no account is overdrawn."""
     out, events, _ = scenario
     for path in sorted(out.glob("events-*.jsonld")):
-        repo.capture(path)
-    repo.import_master_data(read_master_data(out / "masterdata.json"))
+        events_service.capture(uow, path)
+    masterdata.import_master_data(uow, read_master_data(out / "masterdata.json"))
     custody_service.import_rules(
-        repo.uow, CustodyRules.from_json(orjson.loads((out / "custody.json").read_bytes()))
+        uow, CustodyRules.from_json(orjson.loads((out / "custody.json").read_bytes()))
     )
-    state = custody_service.state(repo.uow)
+    state = custody_service.state(uow)
     assert state.violations == []
     pack = next(
         e.parentID for e in reversed(events) if (e.parentID or "").startswith(PACK.serial(""))
     )
-    cobalt, nickel, lithium = custody_service.recycled(repo.uow, pack)
+    cobalt, nickel, lithium = custody_service.recycled(uow, pack)
     assert cobalt.traced is not None and cobalt.traced > 0.01
     assert cobalt.claimed == pytest.approx(cobalt.traced * 0.999, rel=1e-3)
     assert (nickel.claimed, lithium.claimed) == (0, 0)  # the loop returns cobalt only
@@ -166,19 +170,19 @@ def test_the_readme_allocation_runs_on_the_scenario(
     out, _, _ = scenario
     monkeypatch.setenv("BATTERYTRACE_DB", f"sqlite:///{tmp_path / 'readme.db'}")
     monkeypatch.setenv("BATTERYTRACE_KEY", str(tmp_path / "readme.key"))
-    repo = Repository()
-    repo.init()
+    uow = unit_of_work()
+    ledger.init(uow)
     for path in sorted(out.glob("events-*.jsonld")):
-        repo.capture(path)
-    repo.import_master_data(read_master_data(out / "masterdata.json"))
+        events_service.capture(uow, path)
+    masterdata.import_master_data(uow, read_master_data(out / "masterdata.json"))
     custody_service.import_rules(
-        repo.uow, CustodyRules.from_json(orjson.loads((out / "custody.json").read_bytes()))
+        uow, CustodyRules.from_json(orjson.loads((out / "custody.json").read_bytes()))
     )
     site = node_id("urn:epc:id:sgln:3012345.00100.0")
     key = (site, Claim("low-carbon"), "Co")
 
     def debits() -> dict[str, float]:
-        statements = custody_service.state(repo.uow).accounts[key].statements()
+        statements = custody_service.state(uow).accounts[key].statements()
         return {s.period: s.debits for s in statements if s.debits}
 
     assert debits() == {}
@@ -190,4 +194,4 @@ def test_the_readme_allocation_runs_on_the_scenario(
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert debits() == {"2026": 5.0}
-    repo.close()
+    uow.close()

@@ -14,22 +14,21 @@ from batterytrace.custody.claims import Claim
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Document
 from batterytrace.errors import CustodyError, StaleVersion
-from batterytrace.repository import Repository
-from batterytrace.services import custody
+from batterytrace.services import custody, events, masterdata
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.trace.lineage import node_id
 from factories import CUSTODY_RULES, PCAM, T0, custody_chain, custody_sites, lot
 
 
 @pytest.fixture
-def stocked(repo: Repository) -> Repository:
+def stocked(uow: UnitOfWork) -> UnitOfWork:
     """The custody chain captured under its rules: 7.6 kg of low-carbon Co credits at PCAM."""
-    repo.import_master_data(custody_sites())
-    custody.import_rules(repo.uow, CustodyRules.from_json(CUSTODY_RULES))
-    repo.capture_document(Document(creationDate=T0, events=custody_chain()))
-    account = custody.state(repo.uow).accounts[node_id(PCAM), Claim("low-carbon"), "Co"]
+    masterdata.import_master_data(uow, custody_sites())
+    custody.import_rules(uow, CustodyRules.from_json(CUSTODY_RULES))
+    events.capture_document(uow, Document(creationDate=T0, events=custody_chain()))
+    account = custody.state(uow).accounts[node_id(PCAM), Claim("low-carbon"), "Co"]
     assert account.balance == pytest.approx(7.6)
-    return repo
+    return uow
 
 
 def _allocate(uow: UnitOfWork, kg: float, expected: int | None = None) -> custody.Allocated:
@@ -40,7 +39,7 @@ def _allocate(uow: UnitOfWork, kg: float, expected: int | None = None) -> custod
 
 
 def test_two_racing_allocations_cannot_overdraw_the_account(
-    stocked: Repository, tmp_path: Path
+    stocked: UnitOfWork, tmp_path: Path
 ) -> None:
     """Each allocation of 5 kg fits the 7.6 kg balance alone, not together: started at once
     from two units of work (two connections, as two API workers would), exactly one is kept
@@ -66,19 +65,19 @@ def test_two_racing_allocations_cannot_overdraw_the_account(
         uow.close()
     assert len(kept) == 1 and len(refused) == 1
     assert "exceeds the balance of 2.6 kg by 2.4 kg" in str(refused[0])
-    account = custody.balances(stocked.uow, PCAM).accounts
+    account = custody.balances(stocked, PCAM).accounts
     (low,) = [a for a in account if a.claim == "low-carbon" and a.element == "Co"]
     assert low.balance == pytest.approx(7.6 - 5.0)
 
 
-def test_a_write_naming_a_version_the_ledger_left_is_refused(stocked: Repository) -> None:
-    read = custody.balances(stocked.uow, PCAM)
+def test_a_write_naming_a_version_the_ledger_left_is_refused(stocked: UnitOfWork) -> None:
+    read = custody.balances(stocked, PCAM)
     assert read.version > 0  # the capture and the rules import signed checkpoints
-    done = _allocate(stocked.uow, 1.0, expected=read.version)
+    done = _allocate(stocked, 1.0, expected=read.version)
     assert done.version == read.version + 1  # the allocation signed the next checkpoint
     with pytest.raises(StaleVersion, match=f"moved from version {read.version} to {done.version}"):
-        _allocate(stocked.uow, 1.0, expected=read.version)
-    after = custody.balances(stocked.uow, PCAM)
+        _allocate(stocked, 1.0, expected=read.version)
+    after = custody.balances(stocked, PCAM)
     assert after.version == done.version  # the refused write left nothing
     (low,) = [a for a in after.accounts if a.claim == "low-carbon" and a.element == "Co"]
     assert low.balance == pytest.approx(7.6 - 1.0)
@@ -94,40 +93,40 @@ def test_commands_name_the_field_they_refuse() -> None:
         custody.Close(site=PCAM, claim="recycled", period="2025", when="now")  # type: ignore[call-arg]
 
 
-def test_balances_and_reports_are_the_json_the_cli_prints(stocked: Repository) -> None:
+def test_balances_and_reports_are_the_json_the_cli_prints(stocked: UnitOfWork) -> None:
     """The result models carry kg as the recomputation gives them, and the version read."""
-    _allocate(stocked.uow, 5.0)
-    report = custody.report(stocked.uow, lot("P1"))
+    _allocate(stocked, 5.0)
+    report = custody.report(stocked, lot("P1"))
     (claim,) = [c for c in report.claims if c.claim == "low-carbon"]
     assert claim.elements["Co"].kg == pytest.approx(5.0)
     assert report.lot == node_id(lot("P1")) and report.unit == "kg"
-    assert custody.balances(stocked.uow).version == report.version
+    assert custody.balances(stocked).version == report.version
 
 
-def test_rules_that_change_the_length_of_closed_periods_are_refused(repo: Repository) -> None:
+def test_rules_that_change_the_length_of_closed_periods_are_refused(uow: UnitOfWork) -> None:
     """Found by the kept-state machine: monthly accounts with 2025-01 closed, then quarterly
     rules made every custody read fail. The rules are refused, naming what was closed."""
-    repo.import_master_data(custody_sites())
+    masterdata.import_master_data(uow, custody_sites())
     monthly = {**CUSTODY_RULES, "policies": [{**CUSTODY_RULES["policies"][0], "period": "month"}]}
-    custody.import_rules(repo.uow, CustodyRules.from_json(monthly))
-    custody.close(repo.uow, custody.Close(site=PCAM, claim="low-carbon", period="2025-01"))
+    custody.import_rules(uow, CustodyRules.from_json(monthly))
+    custody.close(uow, custody.Close(site=PCAM, claim="low-carbon", period="2025-01"))
     with pytest.raises(CustodyError, match="periods 2025-01 were closed; a quarter period rule"):
-        custody.import_rules(repo.uow, CustodyRules.from_json(CUSTODY_RULES), where="rules.json")
-    repo.capture_document(Document(creationDate=T0, events=custody_chain()))
-    read = custody.balances(repo.uow, PCAM)  # reads as before: January's entries refused
+        custody.import_rules(uow, CustodyRules.from_json(CUSTODY_RULES), where="rules.json")
+    events.capture_document(uow, Document(creationDate=T0, events=custody_chain()))
+    read = custody.balances(uow, PCAM)  # reads as before: January's entries refused
     assert read.accounts == [] and any("2025-01" in v.text for v in read.violations)
 
 
 def test_a_period_closed_before_the_accounts_first_entry_leaves_it_readable(
-    repo: Repository,
+    uow: UnitOfWork,
 ) -> None:
     """Found by the kept-state machine: 2025-01 closed, the account's first entry in February:
     every recomputation failed (KeyError). The account reads, and January has no statement."""
-    repo.import_master_data(custody_sites())
+    masterdata.import_master_data(uow, custody_sites())
     monthly = {**CUSTODY_RULES, "policies": [{**CUSTODY_RULES["policies"][0], "period": "month"}]}
-    custody.import_rules(repo.uow, CustodyRules.from_json(monthly))
-    custody.close(repo.uow, custody.Close(site=PCAM, claim="low-carbon", period="2025-01"))
+    custody.import_rules(uow, CustodyRules.from_json(monthly))
+    custody.close(uow, custody.Close(site=PCAM, claim="low-carbon", period="2025-01"))
     february = [replace(e, eventTime=e.eventTime + timedelta(days=40)) for e in custody_chain()]
-    repo.capture_document(Document(creationDate=T0, events=february))
-    (account,) = [a for a in custody.balances(repo.uow, PCAM).accounts if a.element == "Co"]
+    events.capture_document(uow, Document(creationDate=T0, events=february))
+    (account,) = [a for a in custody.balances(uow, PCAM).accounts if a.element == "Co"]
     assert account.statements[0].period == "2025-02" and account.balance == pytest.approx(7.6)

@@ -19,8 +19,8 @@ from batterytrace.custody.claims import Claim
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Document
 from batterytrace.errors import BatteryTraceError
-from batterytrace.repository import Repository
-from batterytrace.services import custody, derived
+from batterytrace.services import custody, derived, events, masterdata
+from batterytrace.services.bootstrap import unit_of_work
 from batterytrace.services.unit_of_work import UnitOfWork, version
 from batterytrace.store import custody as custody_store
 from batterytrace.store import derived as kept_rows
@@ -32,40 +32,40 @@ ACCOUNT = f"{node_id(PCAM)} low-carbon Co"
 
 
 @pytest.fixture
-def stocked(repo: Repository) -> Repository:
-    repo.import_master_data(custody_sites())
-    custody.import_rules(repo.uow, CustodyRules.from_json(CUSTODY_RULES))
-    repo.capture_document(Document(creationDate=T0, events=custody_chain()))
-    return repo
+def stocked(uow: UnitOfWork) -> UnitOfWork:
+    masterdata.import_master_data(uow, custody_sites())
+    custody.import_rules(uow, CustodyRules.from_json(CUSTODY_RULES))
+    events.capture_document(uow, Document(creationDate=T0, events=custody_chain()))
+    return uow
 
 
-def _allocate(repo: Repository, kg: float) -> custody.Allocated:
+def _allocate(uow: UnitOfWork, kg: float) -> custody.Allocated:
     command = custody.Allocate(lot=lot("P1"), claim="low-carbon", kg={"Co": kg}, site=PCAM)
-    return custody.allocate(repo.uow, command)
+    return custody.allocate(uow, command)
 
 
-def _watermark(repo: Repository) -> int | None:
-    with repo.uow.reading() as conn:
+def _watermark(uow: UnitOfWork) -> int | None:
+    with uow.reading() as conn:
         return kept_rows.watermark(conn, custody.AREA)
 
 
-def test_kept_rows_are_the_recomputed_state_at_the_ledger_version(stocked: Repository) -> None:
+def test_kept_rows_are_the_recomputed_state_at_the_ledger_version(stocked: UnitOfWork) -> None:
     """Each write was followed by a refresh: the kept state is at the ledger's version and
     equals a recomputation row for row; an answer carries that version."""
-    read = custody.balances(stocked.uow, PCAM)
-    with stocked.uow.reading() as conn:
+    read = custody.balances(stocked, PCAM)
+    with stocked.reading() as conn:
         assert read.version == version(conn) == kept_rows.watermark(conn, custody.AREA)
-    assert derived.check(stocked.uow) is None
+    assert derived.check(stocked) is None
     (low,) = [a for a in read.accounts if a.claim == "low-carbon" and a.element == "Co"]
     assert low.balance == pytest.approx(7.6)  # the chain's low-carbon Co credits at PCAM
-    state = custody.state(stocked.uow)
+    state = custody.state(stocked)
     account = state.accounts[node_id(PCAM), Claim("low-carbon"), "Co"]
     assert low.balance == account.balance
     assert [s.closing for s in low.statements] == [s.closing for s in account.statements()]
 
 
 def test_a_write_without_its_follow_up_is_caught_up_by_the_next_read(
-    stocked: Repository,
+    stocked: UnitOfWork,
 ) -> None:
     """A write whose refresh did not run (a crash between the two, or a unit of work built
     without it) leaves the kept state behind: verify says so, and the next read catches up."""
@@ -73,54 +73,54 @@ def test_a_write_without_its_follow_up_is_caught_up_by_the_next_read(
     before = _watermark(stocked)
     done = custody.allocate(bare, custody.Allocate(
         lot=lot("P1"), claim="low-carbon", kg={"Co": 2.0}, site=PCAM))  # fmt: skip
-    behind = derived.check(stocked.uow)
+    behind = derived.check(stocked)
     assert behind is not None and behind.area == ""
     assert (behind.kept_version, behind.version) == (before, done.version)
     report = custody.report(bare, lot("P1"))
     assert report.version == done.version == _watermark(stocked)
-    assert derived.check(stocked.uow) is None
+    assert derived.check(stocked) is None
     bare.close()
 
 
-def test_a_write_moves_the_ledger_and_the_next_read_catches_up(stocked: Repository) -> None:
-    custody.balances(stocked.uow)
+def test_a_write_moves_the_ledger_and_the_next_read_catches_up(stocked: UnitOfWork) -> None:
+    custody.balances(stocked)
     before = _watermark(stocked)
     done = _allocate(stocked, 2.0)
     assert done.version > (before or 0)
-    report = custody.report(stocked.uow, lot("P1"))
+    report = custody.report(stocked, lot("P1"))
     assert report.version == done.version == _watermark(stocked)
     (carried,) = [c for c in report.claims if c.claim == "low-carbon"]
     assert carried.elements["Co"].kg == pytest.approx(2.0)
-    assert derived.check(stocked.uow) is None
+    assert derived.check(stocked) is None
 
 
-def test_a_tampered_or_missing_row_is_named(stocked: Repository) -> None:
-    derived.refresh(stocked.uow)
-    with stocked.uow.engine.begin() as conn:
+def test_a_tampered_or_missing_row_is_named(stocked: UnitOfWork) -> None:
+    derived.refresh(stocked)
+    with stocked.engine.begin() as conn:
         conn.execute(
             update(schema.derived_row)
             .where(schema.derived_row.c.key == ACCOUNT)
             .values(content=schema.derived_row.c.content + " ")
         )
-    found = derived.check(stocked.uow)
+    found = derived.check(stocked)
     assert found is not None and (found.area, found.key) == ("custody.account", ACCOUNT)
     assert found.kept is not None and found.recomputed is not None
-    rebuilt = derived.refresh(stocked.uow, every=True)
+    rebuilt = derived.refresh(stocked, every=True)
     assert rebuilt.changed == [("custody.account", ACCOUNT)]
-    assert derived.check(stocked.uow) is None
-    with stocked.uow.engine.begin() as conn:
+    assert derived.check(stocked) is None
+    with stocked.engine.begin() as conn:
         conn.execute(delete(schema.derived_row).where(schema.derived_row.c.key == ACCOUNT))
-    missing = derived.check(stocked.uow)
+    missing = derived.check(stocked)
     assert missing is not None and missing.key == ACCOUNT and missing.kept is None
 
 
 def test_a_refresh_that_fails_half_way_leaves_the_state_before(
-    stocked: Repository, monkeypatch: pytest.MonkeyPatch
+    stocked: UnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The allocation commits, then its refresh writes the rows of one area and dies: nothing
     of the refresh stays (rows and watermark are of the version before), the allocation does,
     and the next read brings the kept state up to date."""
-    with stocked.uow.reading() as conn:
+    with stocked.reading() as conn:
         rows_before = conn.execute(select(schema.derived_row).order_by("area", "key")).all()
     before = _watermark(stocked)
     replace = kept_rows.replace
@@ -132,23 +132,23 @@ def test_a_refresh_that_fails_half_way_leaves_the_state_before(
     monkeypatch.setattr(kept_rows, "replace", dies)
     with pytest.raises(RuntimeError, match="killed"):
         _allocate(stocked, 2.0)
-    with stocked.uow.reading() as conn:
+    with stocked.reading() as conn:
         assert conn.execute(select(schema.derived_row).order_by("area", "key")).all() == rows_before
         assert version(conn) == (before or 0) + 1  # the allocation was kept
     assert _watermark(stocked) == before
     monkeypatch.undo()
-    report = custody.report(stocked.uow, lot("P1"))
+    report = custody.report(stocked, lot("P1"))
     assert report.version == _watermark(stocked) == (before or 0) + 1
-    assert derived.check(stocked.uow) is None
+    assert derived.check(stocked) is None
 
 
-def test_changes_say_what_each_refresh_changed(stocked: Repository) -> None:
-    first = derived.changes(stocked.uow)
+def test_changes_say_what_each_refresh_changed(stocked: UnitOfWork) -> None:
+    first = derived.changes(stocked)
     assert first.version == _watermark(stocked)
     assert ("custody.account", ACCOUNT) in [(c.area, c.key) for c in first.changes]
     assert all(c.before is None for c in first.changes)  # the first refresh: all new
     done = _allocate(stocked, 2.0)
-    since = derived.changes(stocked.uow, since=first.version)
+    since = derived.changes(stocked, since=first.version)
     assert {c.version for c in since.changes} == {done.version}
     by_key = {(c.area, c.key): c for c in since.changes}
     account = by_key["custody.account", ACCOUNT]
@@ -157,13 +157,14 @@ def test_changes_say_what_each_refresh_changed(stocked: Repository) -> None:
     assert f"balance: {account.before['balance']} -> {account.after['balance']}" in (
         account.summary()
     )
-    assert by_key["custody.lot", node_id(lot("P1"))].summary() == "claims changed"
+    assert by_key["custody.lot", node_id(lot("P1"))].summary() == "claims changed; shares changed"
 
 
 _KILLED_IN_REFRESH = """
 import sys, time
 from pathlib import Path
-from batterytrace.repository import Repository
+from batterytrace.services import events
+from batterytrace.services.bootstrap import unit_of_work
 from batterytrace.store import derived
 from factories import custody_chain, T0
 from batterytrace.epcis.model import Document
@@ -178,27 +179,27 @@ def stalls(conn, unit, areas, version, now):
     return found
 
 derived.replace = stalls
-repo = Repository(sys.argv[1], Path(sys.argv[2]))
+uow = unit_of_work(sys.argv[1], Path(sys.argv[2]))
 later = [e for e in custody_chain() if e.eventTime > T0.replace(day=5)]
-repo.capture_document(Document(creationDate=T0, events=later))
+events.capture_document(uow, Document(creationDate=T0, events=later))
 """
 
 
 def test_a_capture_killed_in_its_refresh_leaves_a_state_rebuild_mends(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
     """SIGKILL while the follow-up refresh has written its rows but not committed: the capture
     is kept, the kept state is the one before (verify names it behind, no row differs), and
     the next write that moves the ledger, or a rebuild, brings it up to date."""
-    repo.import_master_data(custody_sites())
-    custody.import_rules(repo.uow, CustodyRules.from_json(CUSTODY_RULES))
+    masterdata.import_master_data(uow, custody_sites())
+    custody.import_rules(uow, CustodyRules.from_json(CUSTODY_RULES))
     early = [e for e in custody_chain() if e.eventTime <= T0.replace(day=5)]
-    repo.capture_document(Document(creationDate=T0, events=early))
-    before = _watermark(repo)
+    events.capture_document(uow, Document(creationDate=T0, events=early))
+    before = _watermark(uow)
     flag = tmp_path / "in-refresh"
     tests = Path(__file__).resolve().parents[1]
     child = subprocess.Popen(
-        [sys.executable, "-c", _KILLED_IN_REFRESH, repo.url, str(repo.key_path), str(flag)],
+        [sys.executable, "-c", _KILLED_IN_REFRESH, uow.url, str(uow.key_path), str(flag)],
         env={**os.environ, "PYTHONPATH": str(tests)},
     )
     for _ in range(600):
@@ -208,65 +209,65 @@ def test_a_capture_killed_in_its_refresh_leaves_a_state_rebuild_mends(
     assert flag.exists(), "the child never reached its refresh"
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
-    behind = derived.check(repo.uow)
+    behind = derived.check(uow)
     assert behind is not None and behind.area == "" and behind.kept_version == before
     assert behind.version > (before or 0)  # the capture itself was committed
-    repo.capture_document(Document(creationDate=T0, events=custody_chain()))  # duplicates
-    assert derived.check(repo.uow) is not None  # nothing new: nothing signed, no follow-up
+    events.capture_document(uow, Document(creationDate=T0, events=custody_chain()))  # duplicates
+    assert derived.check(uow) is not None  # nothing new: nothing signed, no follow-up
     monthly = {**CUSTODY_RULES, "policies": [{**CUSTODY_RULES["policies"][0], "period": "month"}]}
-    custody.import_rules(repo.uow, CustodyRules.from_json(monthly))  # the next write
-    assert derived.check(repo.uow) is None
-    with repo.uow.engine.begin() as conn:
+    custody.import_rules(uow, CustodyRules.from_json(monthly))  # the next write
+    assert derived.check(uow) is None
+    with uow.engine.begin() as conn:
         conn.execute(delete(schema.derived_state))  # as if never refreshed
-    assert derived.check(repo.uow) is not None
-    derived.refresh(repo.uow, every=True)  # batterytrace rebuild
-    assert derived.check(repo.uow) is None
+    assert derived.check(uow) is not None
+    derived.refresh(uow, every=True)  # batterytrace rebuild
+    assert derived.check(uow) is None
 
 
 def test_without_custody_inputs_the_state_is_empty_without_reading_events(
-    repo: Repository,
+    uow: UnitOfWork,
 ) -> None:
     """The refresh skips the recomputation when nothing can put a claim into the state: it
     must be what the recomputation gives (empty), and an allocation event alone is an input."""
-    repo.import_master_data(custody_sites())
-    repo.capture_document(Document(creationDate=T0, events=custody_chain()))
-    with repo.uow.reading() as conn:
+    masterdata.import_master_data(uow, custody_sites())
+    events.capture_document(uow, Document(creationDate=T0, events=custody_chain()))
+    with uow.reading() as conn:
         assert not custody_store.has_inputs(conn)
-        full = custody.kept(custody.recompute(conn, repo.uow.decoded))
+        full = custody.kept(custody.recompute(conn, uow.decoded))
         assert full == {area: {} for area in full}
-        assert custody.kept_rows(conn, repo.uow.decoded) == full
-    repo.capture_document(
-        Document(creationDate=T0, events=[allocation("P1", "low-carbon", 1.0, 9)])
+        assert custody.kept_rows(conn, uow.decoded) == full
+    events.capture_document(
+        uow, Document(creationDate=T0, events=[allocation("P1", "low-carbon", 1.0, 9)])
     )
-    with repo.uow.reading() as conn:
+    with uow.reading() as conn:
         assert custody_store.has_inputs(conn)
-        assert custody.kept_rows(conn, repo.uow.decoded)["custody.violation"]  # no credits
-    assert derived.check(repo.uow) is None
+        assert custody.kept_rows(conn, uow.decoded)["custody.violation"]  # no credits
+    assert derived.check(uow) is None
 
 
-def _rows(repo: Repository) -> list[Any]:
-    with repo.uow.reading() as conn:
+def _rows(uow: UnitOfWork) -> list[Any]:
+    with uow.reading() as conn:
         return list(conn.execute(select(schema.derived_row).order_by("area", "key")).all())
 
 
 def test_a_late_event_in_a_closed_period_is_reported_and_the_period_kept(
-    stocked: Repository,
+    stocked: UnitOfWork,
 ) -> None:
     """Issue 14, bad input: an event dated in a closed period, captured after the close, is
     refused by the accounts as the rules say (a violation naming the period); the closed
     period's statement is what it was, and the kept state equals a recomputation."""
-    custody.close(stocked.uow, custody.Close(site=PCAM, claim="low-carbon", period="2025-Q1"))
-    (before,) = [a for a in custody.balances(stocked.uow, PCAM).accounts if a.element == "Co"]
+    custody.close(stocked, custody.Close(site=PCAM, claim="low-carbon", period="2025-Q1"))
+    (before,) = [a for a in custody.balances(stocked, PCAM).accounts if a.element == "Co"]
     late = allocation("P1", "low-carbon", 1.0, 20)  # 21 January 2025, in the closed quarter
-    stocked.capture_document(Document(creationDate=T0, events=[late]))
-    read = custody.balances(stocked.uow, PCAM)
+    events.capture_document(stocked, Document(creationDate=T0, events=[late]))
+    read = custody.balances(stocked, PCAM)
     (after,) = [a for a in read.accounts if a.element == "Co"]
     assert after.statements[0] == before.statements[0] and after.statements[0].closed
     assert any(late.eventID == v.event and "2025-Q1" in v.text for v in read.violations)
-    assert derived.check(stocked.uow) is None
+    assert derived.check(stocked) is None
 
 
-def test_an_import_that_fails_changes_nothing_derived(stocked: Repository) -> None:
+def test_an_import_that_fails_changes_nothing_derived(stocked: UnitOfWork) -> None:
     """Rules naming a site the master data lack are refused whole: the ledger, the kept rows
     and their watermark stay as they were."""
     rows, at = _rows(stocked), _watermark(stocked)
@@ -276,13 +277,13 @@ def test_an_import_that_fails_changes_nothing_derived(stocked: Repository) -> No
          "model": "mass-balance", "period": "quarter"},
     ]}  # fmt: skip
     with pytest.raises(BatteryTraceError, match="9999999"):
-        custody.import_rules(stocked.uow, CustodyRules.from_json(unknown))
+        custody.import_rules(stocked, CustodyRules.from_json(unknown))
     assert (_rows(stocked), _watermark(stocked)) == (rows, at)
-    assert derived.check(stocked.uow) is None
+    assert derived.check(stocked) is None
 
 
 def test_racing_captures_leave_the_kept_state_equal_to_a_recomputation(
-    stocked: Repository,
+    stocked: UnitOfWork,
 ) -> None:
     """Allocations captured at once from four units of work (four connections, as API workers
     would): each write refreshes after it commits, in whatever order; the kept state ends at
@@ -291,11 +292,11 @@ def test_racing_captures_leave_the_kept_state_equal_to_a_recomputation(
     errors: list[BaseException] = []
 
     def capture(day: int) -> None:
-        other = Repository(stocked.url, stocked.key_path)
+        other = unit_of_work(stocked.url, stocked.key_path)
         start.wait()
         try:
             event = allocation("P1", "low-carbon", 0.5, 100 + day)
-            other.capture_document(Document(creationDate=T0, events=[event]))
+            events.capture_document(other, Document(creationDate=T0, events=[event]))
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -307,9 +308,9 @@ def test_racing_captures_leave_the_kept_state_equal_to_a_recomputation(
     for thread in threads:
         thread.join(timeout=120)
     assert errors == []
-    with stocked.uow.reading() as conn:
+    with stocked.reading() as conn:
         assert kept_rows.watermark(conn, custody.AREA) == version(conn)
-    assert derived.check(stocked.uow) is None
-    report = custody.report(stocked.uow, lot("P1"))
+    assert derived.check(stocked) is None
+    report = custody.report(stocked, lot("P1"))
     (carried,) = [c for c in report.claims if c.claim == "low-carbon"]
     assert carried.elements["Co"].kg == pytest.approx(2.0)

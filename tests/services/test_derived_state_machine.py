@@ -16,8 +16,10 @@ from sqlalchemy import delete
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Document
 from batterytrace.errors import CustodyError
-from batterytrace.repository import Repository
-from batterytrace.services import custody, derived
+from batterytrace.services import custody, derived, masterdata
+from batterytrace.services import events as events_service
+from batterytrace.services.bootstrap import unit_of_work
+from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import schema
 from factories import CUSTODY_RULES, PCAM, T0, custody_chain, custody_sites, lot
 
@@ -30,28 +32,28 @@ def _rules(period: str) -> CustodyRules:
     return CustodyRules.from_json({**CUSTODY_RULES, "policies": policies})
 
 
-def _empty(repo: Repository) -> None:
+def _empty(uow: UnitOfWork) -> None:
     """Every table emptied (children first): a fresh store, schema and key kept."""
-    with repo.uow.engine.begin() as conn:
+    with uow.engine.begin() as conn:
         for table in reversed(schema.metadata.sorted_tables):
             conn.execute(delete(table))
 
 
 class KeptCustody(RuleBasedStateMachine):
-    repo: Repository  # set by the test: one store per backend, emptied for each history
+    store: UnitOfWork  # set by the test: one store per backend, emptied for each history
 
     def __init__(self) -> None:
         super().__init__()
-        _empty(self.repo)
-        self.uow = Repository(self.repo.url, self.repo.key_path).uow
-        self.repo.import_master_data(custody_sites())
+        _empty(self.store)
+        self.uow = unit_of_work(self.store.url, self.store.key_path)
+        masterdata.import_master_data(self.store, custody_sites())
 
     @rule(picked=st.lists(st.sampled_from(range(len(CHAIN))), min_size=1, max_size=4))
     def capture(self, picked: list[int]) -> None:
         """Some events of the chain, in any order, again or for the first time (a late event
         is one dated before what is stored)."""
         events = [CHAIN[i] for i in picked]
-        self.repo.capture_document(Document(creationDate=T0, events=events))
+        events_service.capture_document(self.store, Document(creationDate=T0, events=events))
 
     @rule(period=st.sampled_from(PERIODS))
     def import_rules(self, period: str) -> None:
@@ -78,8 +80,8 @@ class KeptCustody(RuleBasedStateMachine):
         self.uow.close()
 
 
-def test_kept_custody_state_equals_a_recomputation_after_every_step(repo: Repository) -> None:
-    KeptCustody.repo = repo
+def test_kept_custody_state_equals_a_recomputation_after_every_step(uow: UnitOfWork) -> None:
+    KeptCustody.store = uow
     run_state_machine_as_test(
         KeptCustody,
         settings=settings(
@@ -89,23 +91,23 @@ def test_kept_custody_state_equals_a_recomputation_after_every_step(repo: Reposi
     )  # fmt: skip
 
 
-def test_the_kept_state_is_refreshed_by_each_write_without_a_read(repo: Repository) -> None:
+def test_the_kept_state_is_refreshed_by_each_write_without_a_read(uow: UnitOfWork) -> None:
     """The follow-up step runs by itself: after a capture, an import or an allocation the kept
     state is at the ledger's version, no read having asked for it."""
-    repo.import_master_data(custody_sites())
-    custody.import_rules(repo.uow, _rules("quarter"))
-    assert derived.check(repo.uow) is None
-    repo.capture_document(Document(creationDate=T0, events=CHAIN))
-    assert derived.check(repo.uow) is None
+    masterdata.import_master_data(uow, custody_sites())
+    custody.import_rules(uow, _rules("quarter"))
+    assert derived.check(uow) is None
+    events_service.capture_document(uow, Document(creationDate=T0, events=CHAIN))
+    assert derived.check(uow) is None
     command = custody.Allocate(lot=lot("P1"), claim="low-carbon", kg={"Co": 2.0}, site=PCAM)
-    custody.allocate(repo.uow, command)
-    assert derived.check(repo.uow) is None
+    custody.allocate(uow, command)
+    assert derived.check(uow) is None
 
 
 @pytest.mark.parametrize("period", PERIODS)
-def test_rules_of_each_period_length_refresh(repo: Repository, period: str) -> None:
-    repo.import_master_data(custody_sites())
-    repo.capture_document(Document(creationDate=T0, events=CHAIN))
-    custody.import_rules(repo.uow, _rules(period))
-    (account,) = [a for a in custody.balances(repo.uow, PCAM).accounts if a.element == "Co"]
-    assert account.period == period and derived.check(repo.uow) is None
+def test_rules_of_each_period_length_refresh(uow: UnitOfWork, period: str) -> None:
+    masterdata.import_master_data(uow, custody_sites())
+    events_service.capture_document(uow, Document(creationDate=T0, events=CHAIN))
+    custody.import_rules(uow, _rules(period))
+    (account,) = [a for a in custody.balances(uow, PCAM).accounts if a.element == "Co"]
+    assert account.period == period and derived.check(uow) is None

@@ -22,13 +22,16 @@ from batterytrace.epcis.hash import event_hash
 from batterytrace.epcis.json_ld import event_from_json
 from batterytrace.epcis.model import Document
 from batterytrace.errors import DuplicateEventConflict, InvalidDocument, StoreError
-from batterytrace.repository import Repository
+from batterytrace.services import events as events_service
+from batterytrace.services import ledger
+from batterytrace.services.bootstrap import unit_of_work
+from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import events, schema
 from factories import broken_workers, document, object_event, write
 
 
-def _counts(repo: Repository) -> tuple[int, int, int, int]:
-    with repo.engine.connect() as conn:
+def _counts(uow: UnitOfWork) -> tuple[int, int, int, int]:
+    with uow.engine.connect() as conn:
         return tuple(  # type: ignore[return-value]
             conn.execute(select(func.count()).select_from(t)).scalar_one()
             for t in (schema.event, schema.event_key, schema.capture, schema.checkpoint)
@@ -36,56 +39,56 @@ def _counts(repo: Repository) -> tuple[int, int, int, int]:
 
 
 def test_capture_stores_every_event_and_a_signed_checkpoint(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
     path = write(tmp_path / "d.jsonld", document([object_event(n) for n in range(1, 6)]))
-    result = repo.capture(path)
+    result = events_service.capture(uow, path)
     assert (result.captured, result.duplicates) == (5, 0)
     assert result.head_seq == 5
-    events, keys, captures, checkpoints = _counts(repo)
+    events, keys, captures, checkpoints = _counts(uow)
     assert (events, captures, checkpoints) == (5, 1, 1)
     assert keys == 5  # one epcClass key per event
-    assert repo.verify().ok
+    assert ledger.verify(uow).ok
 
 
-def test_recapture_is_idempotent_and_reports_duplicates(repo: Repository, tmp_path: Path) -> None:
+def test_recapture_is_idempotent_and_reports_duplicates(uow: UnitOfWork, tmp_path: Path) -> None:
     path = write(tmp_path / "d.jsonld", document([object_event(n) for n in range(1, 4)]))
-    repo.capture(path)
-    again = repo.capture(path)
+    events_service.capture(uow, path)
+    again = events_service.capture(uow, path)
     assert (again.captured, again.duplicates) == (0, 3)
-    assert _counts(repo)[0] == 3
+    assert _counts(uow)[0] == 3
     # a document repeating one event inside itself: the second copy is a duplicate
     twice = write(tmp_path / "t.jsonld", document([object_event(9), object_event(9)]))
-    result = repo.capture(twice)
+    result = events_service.capture(uow, twice)
     assert (result.captured, result.duplicates) == (1, 1)
 
 
-def test_event_without_event_id_is_identified_by_its_hash(repo: Repository, tmp_path: Path) -> None:
+def test_event_without_event_id_is_identified_by_its_hash(uow: UnitOfWork, tmp_path: Path) -> None:
     event = object_event(1, eventID=None)
     path = write(tmp_path / "d.jsonld", document([event]))
-    repo.capture(path)
-    page = repo.query({"EQ_eventID": event_hash(event_from_json(event, {}))})
+    events_service.capture(uow, path)
+    page = events_service.query(uow, {"EQ_eventID": event_hash(event_from_json(event, {}))})
     assert len(page.events) == 1
-    assert repo.capture(path).duplicates == 1
+    assert events_service.capture(uow, path).duplicates == 1
 
 
 def test_same_event_id_with_other_content_rejects_the_whole_capture(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
-    repo.capture(write(tmp_path / "a.jsonld", document([object_event(1)])))
-    before = _counts(repo)
+    events_service.capture(uow, write(tmp_path / "a.jsonld", document([object_event(1)])))
+    before = _counts(uow)
     changed = object_event(1, bizStep="shipping")
     doc = document([object_event(2), changed])
     with pytest.raises(DuplicateEventConflict, match=r"event urn:uuid:\S+: eventID already stored"):
-        repo.capture(write(tmp_path / "b.jsonld", doc))
-    assert _counts(repo) == before
+        events_service.capture(uow, write(tmp_path / "b.jsonld", doc))
+    assert _counts(uow) == before
 
 
-def test_record_time_is_set_by_the_store(repo: Repository, tmp_path: Path) -> None:
+def test_record_time_is_set_by_the_store(uow: UnitOfWork, tmp_path: Path) -> None:
     event = object_event(1, recordTime="2001-01-01T00:00:00Z")
     before = datetime.now(UTC)
-    repo.capture(write(tmp_path / "d.jsonld", document([event])))
-    stored = repo.query({}).events[0]
+    events_service.capture(uow, write(tmp_path / "d.jsonld", document([event])))
+    stored = events_service.query(uow, {}).events[0]
     assert stored.recordTime is not None
     assert (
         before - timedelta(seconds=1)
@@ -95,15 +98,15 @@ def test_record_time_is_set_by_the_store(repo: Repository, tmp_path: Path) -> No
 
 
 def test_stored_event_reads_back_equal_apart_from_record_time(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
     event = object_event(
         1,
         ilmd={"bt:cobaltMassFraction": 0.0112, "cbvmda:countryOfOrigin": "MA"},
         **{"bt:assay": {"bt:method": "ICP-OES", "bt:lab": "Guemassa"}},
     )
-    repo.capture(write(tmp_path / "d.jsonld", document([event])))
-    stored = repo.query({}).events[0]
+    events_service.capture(uow, write(tmp_path / "d.jsonld", document([event])))
+    stored = events_service.query(uow, {}).events[0]
     original = event_from_json(event, {"bt": "https://batterytrace.org/voc/"})
     assert stored.recordTime is not None
     assert stored == dataclasses.replace(original, recordTime=stored.recordTime)
@@ -121,15 +124,15 @@ BAD_DOCUMENTS = {
 
 
 @pytest.mark.parametrize("name", BAD_DOCUMENTS)
-def test_malformed_documents_are_rejected(repo: Repository, tmp_path: Path, name: str) -> None:
+def test_malformed_documents_are_rejected(uow: UnitOfWork, tmp_path: Path, name: str) -> None:
     data, message = BAD_DOCUMENTS[name]
     path = tmp_path / "bad"
     path.write_bytes(data)
-    before = _counts(repo)
+    before = _counts(uow)
     with pytest.raises(InvalidDocument, match=message) as info:
-        repo.capture(path)
+        events_service.capture(uow, path)
     assert "\n" not in str(info.value)
-    assert _counts(repo) == before
+    assert _counts(uow) == before
 
 
 BAD_EVENTS = {
@@ -194,45 +197,45 @@ BAD_EVENTS = {
 
 @pytest.mark.parametrize("name", BAD_EVENTS)
 def test_bad_events_are_rejected_naming_event_field_and_rule(
-    repo: Repository, tmp_path: Path, name: str
+    uow: UnitOfWork, tmp_path: Path, name: str
 ) -> None:
     fields, message = BAD_EVENTS[name]
     events = [object_event(1), object_event(2), object_event(3, **fields)]
     path = write(tmp_path / "d.jsonld", document(events))
-    before = _counts(repo)
+    before = _counts(uow)
     with pytest.raises(InvalidDocument) as info:
-        repo.capture(path)
+        events_service.capture(uow, path)
     text = str(info.value)
     assert "\n" not in text
     assert text.startswith(f"event 2 ({events[2].get('eventID')}): ")
     assert re.search(message, text), text
-    assert _counts(repo) == before
+    assert _counts(uow) == before
 
 
 def test_document_without_events_or_master_data_is_rejected(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
     with pytest.raises(InvalidDocument, match="neither events nor master data"):
-        repo.capture(write(tmp_path / "d.jsonld", document([])))
-    assert _counts(repo) == (0, 0, 0, 0)
+        events_service.capture(uow, write(tmp_path / "d.jsonld", document([])))
+    assert _counts(uow) == (0, 0, 0, 0)
 
 
 def test_capture_needs_an_initialised_store(tmp_path: Path) -> None:
-    repo = Repository(f"sqlite:///{tmp_path / 'none.db'}", tmp_path / "k")
+    uow = unit_of_work(f"sqlite:///{tmp_path / 'none.db'}", tmp_path / "k")
     with pytest.raises(StoreError, match="run `batterytrace init`"):
-        repo.capture(write(tmp_path / "d.jsonld", document([object_event(1)])))
+        events_service.capture(uow, write(tmp_path / "d.jsonld", document([object_event(1)])))
 
 
-def test_capture_of_a_parsed_document(repo: Repository) -> None:
+def test_capture_of_a_parsed_document(uow: UnitOfWork) -> None:
     doc = json_ld.document_from_json(document([object_event(n) for n in range(1, 4)]))
-    result = repo.capture_document(doc)
+    result = events_service.capture_document(uow, doc)
     assert (result.captured, result.duplicates) == (3, 0)
-    assert repo.count({"eventType": "ObjectEvent"}) == 3
+    assert events_service.count(uow, {"eventType": "ObjectEvent"}) == 3
     negative = [{"epcClass": "urn:epc:class:lgtin:6111111.000001.A", "quantity": -5, "uom": "KGM"}]
     bad = json_ld.document_from_json(document([object_event(9, quantityList=negative)]))
     with pytest.raises(InvalidDocument, match="must not be negative"):
-        repo.capture_document(bad)  # the rules run on parsed documents too
-    assert repo.count({}) == 3
+        events_service.capture_document(uow, bad)  # the rules run on parsed documents too
+    assert events_service.count(uow, {}) == 3
 
 
 def test_capture_survives_workers_that_cannot_start(tmp_path: Path) -> None:
@@ -241,10 +244,11 @@ def test_capture_survives_workers_that_cannot_start(tmp_path: Path) -> None:
     source = write(tmp_path / "big.jsonld", document([object_event(n) for n in range(1, 4501)]))
     script = (
         "from pathlib import Path\n"
-        "from batterytrace.repository import Repository\n"
-        f"repo = Repository('sqlite:///{tmp_path / 'piped.db'}', Path('{tmp_path / 'k'}'))\n"
-        "repo.init()\n"
-        f"print(repo.capture(Path('{source}')).captured)\n"
+        "from batterytrace.services import events, ledger\n"
+        "from batterytrace.services.bootstrap import unit_of_work\n"
+        f"uow = unit_of_work('sqlite:///{tmp_path / 'piped.db'}', Path('{tmp_path / 'k'}'))\n"
+        "ledger.init(uow)\n"
+        f"print(events.capture(uow, Path('{source}')).captured)\n"
     )
     done = subprocess.run(
         [sys.executable, "-"], input=script, capture_output=True, text=True, timeout=300
@@ -254,18 +258,18 @@ def test_capture_survives_workers_that_cannot_start(tmp_path: Path) -> None:
 
 
 def test_a_capture_without_its_workers_says_so(
-    repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    uow: UnitOfWork, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = write(tmp_path / "d.jsonld", document([object_event(n) for n in range(1, 8)]))
     broken_workers(monkeypatch)
-    two = Repository(repo.url, repo.key_path)  # its settings read with BATTERYTRACE_WORKERS=2
-    result = two.capture(source)
+    two = unit_of_work(uow.url, uow.key_path)  # its settings read with BATTERYTRACE_WORKERS=2
+    result = events_service.capture(two, source)
     assert result.captured == 7
     assert result.fallback is not None
     assert "prepared in this process" in result.fallback
     assert "a worker died before it started" in result.fallback
     monkeypatch.setattr(events, "BATCH", 2000)  # one batch: no workers, nothing to report
-    again = two.capture(write(tmp_path / "e.jsonld", document([object_event(9)])))
+    again = events_service.capture(two, write(tmp_path / "e.jsonld", document([object_event(9)])))
     assert again.captured == 1 and again.fallback is None
     two.close()
 
@@ -288,16 +292,16 @@ def _running(process: psutil.Process) -> bool:
         return False
 
 
-def test_a_killed_capture_leaves_no_worker_behind(repo: Repository, tmp_path: Path) -> None:
+def test_a_killed_capture_leaves_no_worker_behind(uow: UnitOfWork, tmp_path: Path) -> None:
     """SIGKILL of a capture ends its workers with it (Linux), and the store keeps what it had:
     nothing of the killed capture, a ledger that verifies."""
-    repo.capture(write(tmp_path / "first.jsonld", document([object_event(1)])))
-    before = _counts(repo)
+    events_service.capture(uow, write(tmp_path / "first.jsonld", document([object_event(1)])))
+    before = _counts(uow)
     source = write(tmp_path / "big.jsonld", document([object_event(n) for n in range(2, 60_002)]))
     env = {
         **os.environ,
-        "BATTERYTRACE_DB": repo.url,
-        "BATTERYTRACE_KEY": str(repo.key_path),
+        "BATTERYTRACE_DB": uow.url,
+        "BATTERYTRACE_KEY": str(uow.key_path),
         "BATTERYTRACE_WORKERS": "2",
     }
     capture = subprocess.Popen(
@@ -323,8 +327,8 @@ def test_a_killed_capture_leaves_no_worker_behind(repo: Repository, tmp_path: Pa
         with contextlib.suppress(psutil.Error):
             psutil.Process(pid).kill()
     assert not alive, f"{len(alive)} of {len(left)} processes ({len(workers)} workers) outlived it"
-    assert _counts(repo) == before
-    report = repo.verify()
+    assert _counts(uow) == before
+    report = ledger.verify(uow)
     assert report.ok and report.entries == before[0]
 
 
@@ -333,8 +337,8 @@ def test_a_killed_capture_leaves_no_worker_behind(repo: Repository, tmp_path: Pa
 HASH_FILES = "epcis/gs1/examples-xml/WithEventHashID"
 
 
-def _stored_hashes(repo: Repository) -> list[str]:
-    with repo.engine.connect() as conn:
+def _stored_hashes(uow: UnitOfWork) -> list[str]:
+    with uow.engine.connect() as conn:
         return list(conn.execute(select(schema.event.c.hash_id).order_by(schema.event.c.seq)))
 
 
@@ -355,9 +359,9 @@ def test_gs1_identical_hash_files_in_any_order_are_two_events(
     files = sorted(p.name for p in folder.iterdir())
     assert len(files) == 7
     for n, order in enumerate(_orders(files)):
-        repo = Repository(f"sqlite:///{tmp_path / f'{n}.db'}", tmp_path / "ledger.key")
-        repo.init()
-        results = {name: repo.capture(folder / name) for name in order}
+        uow = unit_of_work(f"sqlite:///{tmp_path / f'{n}.db'}", tmp_path / "ledger.key")
+        ledger.init(uow)
+        results = {name: events_service.capture(uow, folder / name) for name in order}
         first_of_six = next(name for name in order if not name.endswith("_2.xml"))
         for name, result in results.items():
             new = name in (first_of_six, "event_with_identical_hash_id_2.xml")
@@ -365,9 +369,9 @@ def test_gs1_identical_hash_files_in_any_order_are_two_events(
                 order,
                 name,
             )
-        assert len(set(_stored_hashes(repo))) == 2
-        assert repo.verify().ok
-        repo.close()
+        assert len(set(_stored_hashes(uow))) == 2
+        assert ledger.verify(uow).ok
+        uow.close()
 
 
 def test_every_form_in_one_document_is_two_events(conformance: Path, tmp_path: Path) -> None:
@@ -378,96 +382,98 @@ def test_every_form_in_one_document_is_two_events(conformance: Path, tmp_path: P
         ("all.xml", xml.write_document(one)),
         ("all.jsonld", orjson.dumps(json_ld.document_to_json(one))),
     ):
-        repo = Repository(f"sqlite:///{tmp_path / name}.db", tmp_path / "ledger.key")
-        repo.init()
+        uow = unit_of_work(f"sqlite:///{tmp_path / name}.db", tmp_path / "ledger.key")
+        ledger.init(uow)
         (tmp_path / name).write_bytes(data)
-        result = repo.capture(tmp_path / name)
+        result = events_service.capture(uow, tmp_path / name)
         assert (result.captured, result.duplicates) == (2, 5)
-        repo.close()
+        uow.close()
 
 
 def test_same_instant_written_in_another_offset_is_a_duplicate(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
     sent = object_event(1, eventTime="2025-01-02T08:00:00.000+01:00")
-    repo.capture(write(tmp_path / "a.jsonld", document([sent])))
+    events_service.capture(uow, write(tmp_path / "a.jsonld", document([sent])))
     again = {**sent, "eventTime": "2025-01-02T07:00:00Z"}  # same instant, same offset field
-    result = repo.capture(write(tmp_path / "b.jsonld", document([again])))
+    result = events_service.capture(uow, write(tmp_path / "b.jsonld", document([again])))
     assert (result.captured, result.duplicates) == (0, 1)
 
 
 def test_the_same_content_under_another_or_no_event_id_is_a_duplicate(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
     """The eventID takes no part in the hash ID: the content, sent again with another eventID
     or none, is the stored event."""
-    repo.capture(write(tmp_path / "a.jsonld", document([object_event(1)])))
+    events_service.capture(uow, write(tmp_path / "a.jsonld", document([object_event(1)])))
     other_id = object_event(1, eventID="urn:uuid:00000000-0000-0000-0000-0000000000ff")
     no_id = object_event(1, eventID=None)
-    result = repo.capture(write(tmp_path / "b.jsonld", document([other_id, no_id])))
+    result = events_service.capture(uow, write(tmp_path / "b.jsonld", document([other_id, no_id])))
     assert (result.captured, result.duplicates) == (0, 2)
     # and the other way round: stored without eventID, then sent with one, in one document
     both = document([object_event(2, eventID=None), object_event(2)])
-    result = repo.capture(write(tmp_path / "c.jsonld", both))
+    result = events_service.capture(uow, write(tmp_path / "c.jsonld", both))
     assert (result.captured, result.duplicates) == (1, 1)
-    assert _counts(repo)[0] == 2
-    assert repo.verify().ok
+    assert _counts(uow)[0] == 2
+    assert ledger.verify(uow).ok
 
 
 def test_an_event_id_stored_with_another_hash_is_a_conflict_even_if_that_hash_is_stored(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
-    repo.capture(write(tmp_path / "a.jsonld", document([object_event(1), object_event(2)])))
-    before = _counts(repo)
+    events_service.capture(
+        uow, write(tmp_path / "a.jsonld", document([object_event(1), object_event(2)]))
+    )
+    before = _counts(uow)
     # the content of event 2 under the eventID of event 1
     stolen = object_event(2, eventID=object_event(1)["eventID"])
     with pytest.raises(DuplicateEventConflict, match="eventID already stored"):
-        repo.capture(write(tmp_path / "b.jsonld", document([stolen])))
-    assert _counts(repo) == before
+        events_service.capture(uow, write(tmp_path / "b.jsonld", document([stolen])))
+    assert _counts(uow) == before
 
 
 def test_one_event_id_with_two_hashes_in_one_document_is_a_conflict(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
     doc = document([object_event(1), object_event(1, bizStep="shipping")])
     with pytest.raises(DuplicateEventConflict, match="eventID already stored"):
-        repo.capture(write(tmp_path / "d.jsonld", doc))
-    assert _counts(repo) == (0, 0, 0, 0)
+        events_service.capture(uow, write(tmp_path / "d.jsonld", doc))
+    assert _counts(uow) == (0, 0, 0, 0)
 
 
-def test_gs1_association_examples_capture_alone(conformance: Path, repo: Repository) -> None:
+def test_gs1_association_examples_capture_alone(conformance: Path, uow: UnitOfWork) -> None:
     """Case (g) is case (d) with an errorDeclaration, which takes no part in the hash ID (CBV
     2.0 §8.9): the same event, so a duplicate, whose declaration is reported as not applied
     (decision 011)."""
     path = conformance / "epcis/gs1/examples-xml/AssociationEvent/AssociationEventExamples.xml"
-    result = repo.capture(path)
+    result = events_service.capture(uow, path)
     assert (result.captured, result.duplicates, result.declarations_not_applied) == (7, 1, 1)
-    assert repo.verify().ok
+    assert ledger.verify(uow).ok
 
 
 def test_an_error_declaration_of_a_stored_event_is_reported_not_applied(
-    conformance: Path, repo: Repository, tmp_path: Path
+    conformance: Path, uow: UnitOfWork, tmp_path: Path
 ) -> None:
     path = conformance / "epcis/gs1/examples-jsonld/WithErrorDeclaration"
     declared = orjson.loads((path / "ErrorDeclarationAndCorrectiveEvent.jsonld").read_bytes())
     events = declared["epcisBody"]["eventList"]
     original = {k: v for k, v in events[0].items() if k != "errorDeclaration"}
     original_doc = {**declared, "epcisBody": {"eventList": [original]}}
-    repo.capture(write(tmp_path / "original.jsonld", original_doc))
-    result = repo.capture(path / "ErrorDeclarationAndCorrectiveEvent.jsonld")
+    events_service.capture(uow, write(tmp_path / "original.jsonld", original_doc))
+    result = events_service.capture(uow, path / "ErrorDeclarationAndCorrectiveEvent.jsonld")
     # the corrective event is new; the declaration is the stored event again
     assert (result.captured, result.duplicates, result.declarations_not_applied) == (1, 1, 1)
-    again = repo.capture(write(tmp_path / "again.jsonld", original_doc))
+    again = events_service.capture(uow, write(tmp_path / "again.jsonld", original_doc))
     assert (again.duplicates, again.declarations_not_applied) == (1, 0)
 
 
-def test_master_data_alone_is_captured(conformance: Path, repo: Repository) -> None:
+def test_master_data_alone_is_captured(conformance: Path, uow: UnitOfWork) -> None:
     """GS1's document of master data and no events: a BusinessLocation and a ReadPoint
     vocabulary, one element each (the same SGLN), with one child."""
     name = "epcis/gs1/examples-xml/WithFullCombinationOfFields/masterdata_all_possible_fields.xml"
-    result = repo.capture(conformance / name)
+    result = events_service.capture(uow, conformance / name)
     assert (result.captured, result.duplicates, result.master_data_elements) == (0, 0, 2)
-    with repo.engine.connect() as conn:
+    with uow.engine.connect() as conn:
         stored = conn.execute(
             select(schema.vocabulary_element.c.vtype, schema.vocabulary_element.c.id)
         ).all()
@@ -477,31 +483,31 @@ def test_master_data_alone_is_captured(conformance: Path, repo: Repository) -> N
             ("urn:epcglobal:epcis:vtype:ReadPoint", "urn:epc:id:sgln:0037000.00729.0"),
         ]
         assert children.scalar_one() == 1  # one parent id, one child, as canonical links
-    assert _counts(repo)[0] == 0
-    assert repo.verify().ok
+    assert _counts(uow)[0] == 0
+    assert ledger.verify(uow).ok
 
 
 def test_master_data_of_a_header_is_recorded_signed_and_verified(
-    conformance: Path, repo: Repository
+    conformance: Path, uow: UnitOfWork
 ) -> None:
     """Header master data feed readers (the location hierarchy places a site's events): they
     are an import record of their own, signed, replayed by verify; the same header again
     changes nothing and is not recorded; a link added by hand fails verify."""
     name = "epcis/gs1/examples-xml/WithFullCombinationOfFields/masterdata_all_possible_fields.xml"
-    repo.capture(conformance / name)
-    (recorded,) = repo.import_records()
+    events_service.capture(uow, conformance / name)
+    (recorded,) = ledger.import_records(uow)
     assert (recorded.kind, recorded.action) == ("vocabulary", "capture")
     assert recorded.effect == {"elements added": 2, "children added": 1}
-    report = repo.verify()
+    report = ledger.verify(uow)
     assert report.ok and report.records == 1 and report.checkpoints == 1
-    repo.capture(conformance / name)
-    assert len(repo.import_records()) == 1 and repo.verify().checkpoints == 1
-    with repo.engine.begin() as conn:
+    events_service.capture(uow, conformance / name)
+    assert len(ledger.import_records(uow)) == 1 and ledger.verify(uow).checkpoints == 1
+    with uow.engine.begin() as conn:
         conn.execute(
             schema.vocabulary_child.insert().values(
                 parent="https://id.gs1.org/414/0037000007296", child="https://id.gs1.org/414/1"
             )
         )
-    failure = repo.verify().import_failure
+    failure = ledger.verify(uow).import_failure
     assert failure is not None and failure.startswith("vocabulary_child ")
     assert "no recorded import wrote it" in failure

@@ -14,8 +14,11 @@ from batterytrace.carbon.activity import from_json
 from batterytrace.carbon.factors import read_csv
 from batterytrace.errors import FactorError, FootprintError, PactError
 from batterytrace.masterdata import MasterData, MaterialKind, Party, Site, SiteRole, material
-from batterytrace.repository import Repository
 from batterytrace.scenario.generator import generate
+from batterytrace.services import carbon, ledger, masterdata
+from batterytrace.services import events as events_service
+from batterytrace.services.bootstrap import unit_of_work
+from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import schema
 from batterytrace.trace.lineage import node_id
 from carbon_examples import (
@@ -90,14 +93,14 @@ def master_data() -> MasterData:
     return data
 
 
-def setup(repo: Repository, tmp_path: Path) -> None:
-    repo.init()
+def setup(uow: UnitOfWork, tmp_path: Path) -> None:
+    ledger.init(uow)
     path = tmp_path / "chain.jsonld"
     doc = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
            "creationDate": "2025-03-31T00:00:00Z", "epcisBody": {"eventList": chain()}}  # fmt: skip
     path.write_bytes(orjson.dumps(doc))
-    repo.capture(path)
-    repo.import_master_data(master_data())
+    events_service.capture(uow, path)
+    masterdata.import_master_data(uow, master_data())
     data = [
         (MINE, "2025", "fuel", "diesel", 100, "L"),
         (PLANT, "2025-03", "electricity", "grid", 40, "kWh"),
@@ -106,13 +109,13 @@ def setup(repo: Repository, tmp_path: Path) -> None:
     ]
     fields = ("site", "period", "kind", "factor", "amount", "unit")
     model = {"activities": [dict(zip(fields, row, strict=True)) for row in data]}
-    repo.import_carbon(from_json(model, "model.json"), "model.json")
-    repo.import_factors(read_csv(FACTORS, "test", "1"))
+    carbon.import_carbon(uow, from_json(model, "model.json"), "model.json")
+    carbon.import_factors(uow, read_csv(FACTORS, "test", "1"))
 
 
-def test_a_recorded_chain_figured_by_hand(repo: Repository, tmp_path: Path) -> None:
-    setup(repo, tmp_path)
-    fp, _ = repo.footprint(PACK, "test@1")
+def test_a_recorded_chain_figured_by_hand(uow: UnitOfWork, tmp_path: Path) -> None:
+    setup(uow, tmp_path)
+    fp, _ = carbon.footprint(uow, PACK, "test@1")
     ore = 100 * 3 + 1.0 * 50 * 0.1  # diesel, then 1 t x 50 km by road (stated on the shipment)
     sulfate = (
         ore + 12 + 40 * 0.5
@@ -122,24 +125,26 @@ def test_a_recorded_chain_figured_by_hand(repo: Repository, tmp_path: Path) -> N
     assert fp.per_kwh == pytest.approx(fp.kg_co2e / 2.0)
     assert fp.complete
     assert fp.stages["transport"] == pytest.approx(5 * 10 / 40 * 3 / 4, rel=1e-12)
-    item, _ = repo.footprint(CELL.format(n=4), "test@1")
+    item, _ = carbon.footprint(uow, CELL.format(n=4), "test@1")
     assert item.kg_co2e == pytest.approx(cell, rel=1e-12)
-    lot, _ = repo.footprint(SUL, "test@1")
+    lot, _ = carbon.footprint(uow, SUL, "test@1")
     assert lot.kg_co2e == pytest.approx(sulfate, rel=1e-12) and lot.unit == "kg"
-    module, _ = repo.footprint(MODULE, "test@1")  # its 3 cells; the pack plant's data go to packs
+    module, _ = carbon.footprint(
+        uow, MODULE, "test@1"
+    )  # its 3 cells; the pack plant's data go to packs
     assert module.kg_co2e == pytest.approx(3 * cell, rel=1e-12) and module.complete
-    tree = repo.explain_footprint(repo.footprints("test@1"), MODULE)
+    tree = carbon.explain_footprint(uow, carbon.footprints(uow, "test@1"), MODULE)
     assert tree.kg_co2e == pytest.approx(3 * cell, rel=1e-12) and len(tree.children) == 1
 
 
-def test_unknown_ids_and_sets_are_named(repo: Repository, tmp_path: Path) -> None:
-    setup(repo, tmp_path)
+def test_unknown_ids_and_sets_are_named(uow: UnitOfWork, tmp_path: Path) -> None:
+    setup(uow, tmp_path)
     with pytest.raises(FootprintError, match="not a lot, pack, module or item"):
-        repo.footprint("urn:epc:class:lgtin:6111111.000201.NONE")
+        carbon.footprint(uow, "urn:epc:class:lgtin:6111111.000201.NONE")
     with pytest.raises(FactorError, match="factor set 'nope@1' is unknown"):
-        repo.footprint(PACK, "nope@1")
+        carbon.footprint(uow, PACK, "nope@1")
     # the shipped set has no factor called "grid": named, and the pack marked incomplete
-    fp, _ = repo.footprint(PACK)
+    fp, _ = carbon.footprint(uow, PACK)
     assert not fp.complete and any("'grid' is not in" in m for m in fp.missing)
 
 
@@ -147,23 +152,23 @@ SCALE = 0.0003
 
 
 @pytest.fixture(scope="module")
-def scenario_store(tmp_path_factory: pytest.TempPathFactory) -> Repository:
+def scenario_store(tmp_path_factory: pytest.TempPathFactory) -> UnitOfWork:
     out = tmp_path_factory.mktemp("carbon-scenario")
     generate(out / "scenario", SCALE, seed=3)
-    repo = Repository(f"sqlite:///{out / 'store.db'}", out / "ledger.key")
-    repo.init()
+    uow = unit_of_work(f"sqlite:///{out / 'store.db'}", out / "ledger.key")
+    ledger.init(uow)
     for path in sorted((out / "scenario").glob("events-*.jsonld")):
-        repo.capture(path)
-    repo.import_master_data(
-        MasterData.from_json(orjson.loads((out / "scenario" / "masterdata.json").read_bytes()))
+        events_service.capture(uow, path)
+    masterdata.import_master_data(
+        uow, MasterData.from_json(orjson.loads((out / "scenario" / "masterdata.json").read_bytes()))
     )
     model = from_json(orjson.loads((out / "scenario" / "carbon.json").read_bytes()), "carbon.json")
-    repo.import_carbon(model, "carbon.json")
-    return repo
+    carbon.import_carbon(uow, model, "carbon.json")
+    return uow
 
 
-def test_the_scenario_rollup_equals_the_matrix_solve(scenario_store: Repository) -> None:
-    result = scenario_store.footprints()
+def test_the_scenario_rollup_equals_the_matrix_solve(scenario_store: UnitOfWork) -> None:
+    result = carbon.footprints(scenario_store)
     expected = solve(result.system)
     keys = len(result.values)
     np.testing.assert_allclose(result.per_unit[:, :keys], expected, rtol=1e-9, atol=1e-12)
@@ -171,20 +176,20 @@ def test_the_scenario_rollup_equals_the_matrix_solve(scenario_store: Repository)
     np.testing.assert_allclose(result.per_unit[:, keys], totals, rtol=1e-9)
 
 
-def test_every_scenario_pack_is_complete_and_broken_down(scenario_store: Repository) -> None:
-    result = scenario_store.footprints()
+def test_every_scenario_pack_is_complete_and_broken_down(scenario_store: UnitOfWork) -> None:
+    result = carbon.footprints(scenario_store)
     packs = [i for i, n in enumerate(result.system.nodes) if n.cls.endswith("03700000300014")]
     assert packs
     assert not result.incomplete[packs].any(), result.system.nodes[packs[0]].missing
     # every activity datum is taken; the only legs not counted move vehicles (outside the
     # battery's boundary), listed all the same
     unused = result.system.not_counted()
-    vehicles = {node_id(m.id) for m in scenario_store.master_data().materials.values()
+    vehicles = {node_id(m.id) for m in masterdata.master_data(scenario_store).materials.values()
                 if m.kind is MaterialKind.VEHICLE}  # fmt: skip
     assert unused and {u.kind for u in unused} == {"leg"}
     assert all(any(f"({v}/21/" in u.what for v in vehicles) for u in unused), unused[0]
     pack = result.system.nodes[packs[0]].id
-    fp, _ = scenario_store.footprint(pack)
+    fp, _ = carbon.footprint(scenario_store, pack)
     assert sum(fp.stages.values()) == pytest.approx(fp.kg_co2e, rel=1e-9)
     assert sum(fp.materials.values()) == pytest.approx(fp.kg_co2e, rel=1e-9)
     assert 30 < fp.per_kwh < 150  # kg CO2e/kWh: the range of published EV-battery results
@@ -193,57 +198,61 @@ def test_every_scenario_pack_is_complete_and_broken_down(scenario_store: Reposit
 
 
 def test_pact_exports_are_valid_and_carry_the_figures(
-    repo: Repository, tmp_path: Path, conformance: Path
+    uow: UnitOfWork, tmp_path: Path, conformance: Path
 ) -> None:
-    setup(repo, tmp_path)
+    setup(uow, tmp_path)
     schema = validators(conformance)
-    fp, _ = repo.footprint(PACK, "test@1")
+    fp, _ = carbon.footprint(uow, PACK, "test@1")
     for version in ("2", "3"):
-        document = repo.pact_footprint(PACK, version, "test@1")
+        document = carbon.pact_footprint(uow, PACK, version, "test@1")
         assert list(schema[version].iter_errors(document)) == []
         assert document["productIds"] == [PACK]
         assert document["companyName"] == "Maker"
-    v3 = repo.pact_footprint(PACK, "3", "test@1")["pcf"]
+    v3 = carbon.pact_footprint(uow, PACK, "3", "test@1")["pcf"]
     assert (v3["declaredUnitOfMeasurement"], v3["declaredUnitAmount"]) == ("kilowatt hour", "2")
     assert float(v3["pcfExcludingBiogenicUptake"]) == pytest.approx(fp.kg_co2e, rel=1e-5)
     assert float(v3["productMassPerDeclaredUnit"]) == pytest.approx(12.0)
     assert v3["ipccCharacterizationFactors"] == ["AR6"]  # every test factor is AR6
     with pytest.raises(FootprintError, match="PACT footprints are exported for lots, packs"):
-        repo.pact_footprint(MODULE, "3", "test@1")
-    lot = repo.pact_footprint(SUL, "2", "test@1")
+        carbon.pact_footprint(uow, MODULE, "3", "test@1")
+    lot = carbon.pact_footprint(uow, SUL, "2", "test@1")
     assert list(schema["2"].iter_errors(lot)) == []
     assert lot["pcf"]["declaredUnit"] == "kilogram"
     assert lot["productIds"] == [SUL]
 
 
 def test_a_supplier_footprint_replaces_what_the_chain_recorded(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
-    setup(repo, tmp_path)
-    document = repo.pact_footprint(SUL, "3", "test@1")
+    setup(uow, tmp_path)
+    document = carbon.pact_footprint(uow, SUL, "3", "test@1")
     for name in ("pcfExcludingBiogenicUptake", "pcfIncludingBiogenicUptake", "fossilGhgEmissions"):
         document["pcf"][name] = "2.5"
-    read, _ = repo.import_supplier_footprint(document, "urn:epc:idpat:sgtin:6111111.000201.*")
+    read, _ = carbon.import_supplier_footprint(
+        uow, document, "urn:epc:idpat:sgtin:6111111.000201.*"
+    )
     assert read.kg_co2e_per_kg == 2.5
-    fp, _ = repo.footprint(PACK, "test@1")
+    fp, _ = carbon.footprint(uow, PACK, "test@1")
     cell = (10 * 2.5 + 8 * 0.5) / 4  # the sulfate at the supplier's 2.5 kg CO2e/kg, no upstream
     assert fp.kg_co2e == pytest.approx(3 * cell + 2 * 0.5, rel=1e-12)
     assert fp.supplier_documents == (read.id,)
     assert "diesel" not in fp.factors
     document["pcf"]["pcfExcludingBiogenicUptake"] = "-1"
     with pytest.raises(PactError, match="pcfExcludingBiogenicUptake"):
-        repo.import_supplier_footprint(document, SUL)
+        carbon.import_supplier_footprint(uow, document, SUL)
 
 
 # --- documents written the CBV way (issue 12: points 5, 6, 9, 10) -------------------------
 
 
-def examples(repo: Repository, guemassa: str = "2025-02") -> None:
+def examples(uow: UnitOfWork, guemassa: str = "2025-02") -> None:
     for name in DOCUMENTS:
-        repo.capture(EXAMPLES / name)
-    repo.import_master_data(master_data_of_examples())
-    repo.import_carbon(from_json(model_of_examples(guemassa), "examples.json"), "examples.json")
-    repo.import_factors(read_csv(EXAMPLE_FACTORS, "test", "1"))
+        events_service.capture(uow, EXAMPLES / name)
+    masterdata.import_master_data(uow, master_data_of_examples())
+    carbon.import_carbon(
+        uow, from_json(model_of_examples(guemassa), "examples.json"), "examples.json"
+    )
+    carbon.import_factors(uow, read_csv(EXAMPLE_FACTORS, "test", "1"))
 
 
 # The sulfate lot (4,944 kg, file 01) by hand: the mine's 1,000 L of diesel at 3 (both ore lots
@@ -255,9 +264,9 @@ SEA_LEG = 4.944 * 2500 * 0.01
 SULFATE_KG = 1000 * 3 + ORE_LEGS + 20000 * 0.5 + SEA_LEG
 
 
-def test_the_examples_give_their_legs(repo: Repository) -> None:
-    examples(repo)
-    fp, result = repo.footprint(SULFATE, "test@1")
+def test_the_examples_give_their_legs(uow: UnitOfWork) -> None:
+    examples(uow)
+    fp, result = carbon.footprint(uow, SULFATE, "test@1")
     assert fp.kg_co2e == pytest.approx(SULFATE_KG / 4944, rel=1e-12)
     assert fp.stages["transport"] == pytest.approx((ORE_LEGS + SEA_LEG) / 4944, rel=1e-12)
     assert fp.complete, fp.missing
@@ -265,25 +274,25 @@ def test_the_examples_give_their_legs(repo: Repository) -> None:
     assert f"from {node_id(BOU_AZZER)} (sourceList location)" in labels  # file 01
     assert f"from {node_id(GUEMASSA)} (sourceList location)" in labels  # file 02 (XML)
     # the CAM (file 02) takes the whole sulfate lot and its own leg to the cell plant
-    cam, _ = repo.footprint(CAM, "test@1")
+    cam, _ = carbon.footprint(uow, CAM, "test@1")
     assert cam.stages["transport"] == pytest.approx(
         (ORE_LEGS + SEA_LEG + 1.0 * 60 * 0.1) / 16942, rel=1e-12
     )
     # file 03 ships a vehicle: outside the battery's system, listed with its ends
     events = orjson.loads((EXAMPLES / "03-cells-to-vehicle.jsonld").read_bytes())
     shipped = [e for e in events["epcisBody"]["eventList"] if e.get("bizStep") == "shipping"]
-    legs = [u for u in repo.not_counted() if u.kind == "leg"]
+    legs = [u for u in carbon.not_counted(uow) if u.kind == "leg"]
     assert [u.what for u in legs] == [
         f"leg {shipped[0]['eventID']} ({node_id(VEHICLE)}) from {node_id(VEHICLES)} "
         f"(sourceList location) to {node_id(HUB)}"
     ]
 
 
-def test_a_refinery_without_data_is_named(repo: Repository) -> None:
+def test_a_refinery_without_data_is_named(uow: UnitOfWork) -> None:
     """Guemassa's data are for January; the sulfate was made in February: its legs and the ore
     are counted, the result is incomplete and says which site and period lack data."""
-    examples(repo, guemassa="2025-01")
-    fp, _ = repo.footprint(SULFATE, "test@1")
+    examples(uow, guemassa="2025-01")
+    fp, _ = carbon.footprint(uow, SULFATE, "test@1")
     assert fp.kg_co2e == pytest.approx((SULFATE_KG - 20000 * 0.5) / 4944, rel=1e-12)
     assert not fp.complete
     sulfate = node_id(SULFATE)
@@ -311,7 +320,7 @@ def _at(events: list[dict[str, Any]], location: str) -> list[dict[str, Any]]:
     ],
 )
 def test_a_sites_data_go_to_events_at_its_parts(
-    repo: Repository, tmp_path: Path, location: str, children: list[str]
+    uow: UnitOfWork, tmp_path: Path, location: str, children: list[str]
 ) -> None:
     header = {"epcisMasterData": {"vocabularyList": [{
         "type": "urn:epcglobal:epcis:vtype:BusinessLocation",
@@ -323,26 +332,26 @@ def test_a_sites_data_go_to_events_at_its_parts(
            "epcisBody": {"eventList": events}}  # fmt: skip
     path = tmp_path / "chain.jsonld"
     path.write_bytes(orjson.dumps(doc))
-    repo.capture(path)
-    repo.import_master_data(master_data())
+    events_service.capture(uow, path)
+    masterdata.import_master_data(uow, master_data())
     data = [
         {"site": PLANT, "period": "2025-03", "kind": "electricity", "factor": "grid",
          "amount": 40, "unit": "kWh"},
         {"site": MINE, "period": "2025", "kind": "fuel",
          "factor": "diesel", "amount": 100, "unit": "L"},
     ]  # fmt: skip
-    repo.import_carbon(from_json({"activities": data}, "model.json"), "model.json")
-    repo.import_factors(read_csv(FACTORS, "test", "1"))
-    fp, _ = repo.footprint(SUL, "test@1")
+    carbon.import_carbon(uow, from_json({"activities": data}, "model.json"), "model.json")
+    carbon.import_factors(uow, read_csv(FACTORS, "test", "1"))
+    fp, _ = carbon.footprint(uow, SUL, "test@1")
     # as in test_carbon: the ore (100 L x 3 + 1 t x 50 km road x 0.1), the event's 12 kg
     # CO2e, the plant's 40 kWh x 0.5, on 40 kg of sulfate
     assert fp.kg_co2e == pytest.approx((100 * 3 + 5 + 12 + 40 * 0.5) / 40, rel=1e-12)
     assert fp.complete, fp.missing
-    assert not [u for u in repo.not_counted() if u.kind == "activity data"]
+    assert not [u for u in carbon.not_counted(uow) if u.kind == "activity data"]
 
 
 def test_a_shipment_that_says_nowhere_leaves_from_the_last_receipt(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
     """A lot mined at the mine, received at the refinery (a part of it: its receiving dock),
     then shipped by its owner with no location, readPoint or bizLocation: the leg starts at the
@@ -367,28 +376,28 @@ def test_a_shipment_that_says_nowhere_leaves_from_the_last_receipt(
     path.write_bytes(orjson.dumps({"@context": CONTEXT, "type": "EPCISDocument",
                                    "schemaVersion": "2.0", "creationDate": "2025-03-31T00:00:00Z",
                                    "epcisBody": {"eventList": events}}))  # fmt: skip
-    repo.capture(path)
-    repo.import_master_data(master_data())  # one party with four sites: no party rule
+    events_service.capture(uow, path)
+    masterdata.import_master_data(uow, master_data())  # one party with four sites: no party rule
     model = {
         "activities": [{"site": MINE, "period": "2025", "kind": "fuel", "factor": "diesel",
                         "amount": 100, "unit": "L"}],
         "lanes": [{"from": PLANT, "to": CELLS, "mode": "road", "distanceKm": 100},
                   {"from": MINE, "to": CELLS, "mode": "road", "distanceKm": 1000}],
     }  # fmt: skip
-    repo.import_carbon(from_json(model, "model.json"), "model.json")
-    repo.import_factors(read_csv(FACTORS, "test", "1"))
-    fp, result = repo.footprint(lot, "test@1")
+    carbon.import_carbon(uow, from_json(model, "model.json"), "model.json")
+    carbon.import_factors(uow, read_csv(FACTORS, "test", "1"))
+    fp, result = carbon.footprint(uow, lot, "test@1")
     assert fp.kg_co2e == pytest.approx((100 * 3 + 1 * 100 * 0.1) / 1000, rel=1e-12)
     assert fp.complete, fp.missing
     labels = [b.source for g in result.system.groups for b in g.burdens]
     assert any(f"from {node_id(PLANT)} (last receipt)" in label for label in labels), labels
 
 
-def test_an_event_falls_in_the_period_of_its_local_time(repo: Repository, tmp_path: Path) -> None:
+def test_an_event_falls_in_the_period_of_its_local_time(uow: UnitOfWork, tmp_path: Path) -> None:
     """One period rule (decision 014): ore commissioned at 23:30 on 31 March at the mine
     (-02:00), 01:30 on 1 April in UTC, is Q1's product, whether its eventTime is written in
     the local offset or in UTC; the mine's Q1 data go to it, its Q2 data to nothing."""
-    repo.init()
+    ledger.init(uow)
     local, utc = (f"urn:epc:class:lgtin:6111111.000101.{n}" for n in ("LOCAL", "UTC"))
     made = [
         {**event("ObjectEvent", 1, MINE, action="ADD", bizStep="commissioning",
@@ -400,27 +409,27 @@ def test_an_event_falls_in_the_period_of_its_local_time(repo: Repository, tmp_pa
     doc = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
            "creationDate": "2025-04-01T00:00:00Z", "epcisBody": {"eventList": made}}  # fmt: skip
     path.write_bytes(orjson.dumps(doc))
-    repo.capture(path)
-    repo.import_master_data(master_data())
+    events_service.capture(uow, path)
+    masterdata.import_master_data(uow, master_data())
     data = [{"site": MINE, "period": period, "kind": "fuel", "factor": "diesel", "amount": litres,
              "unit": "L"} for period, litres in (("2025-Q1", 100), ("2025-Q2", 1))]  # fmt: skip
-    repo.import_carbon(from_json({"activities": data}, "model.json"), "model.json")
-    repo.import_factors(read_csv(FACTORS, "test", "1"))
+    carbon.import_carbon(uow, from_json({"activities": data}, "model.json"), "model.json")
+    carbon.import_factors(uow, read_csv(FACTORS, "test", "1"))
     for lot in (local, utc):
-        fp, _ = repo.footprint(lot, "test@1")
+        fp, _ = carbon.footprint(uow, lot, "test@1")
         # Q1: 100 L x 3 kg CO2e/L shared by mass between the two 1,000 kg lots
         assert fp.kg_co2e == pytest.approx(100 * 3 / 2000, rel=1e-12) and fp.complete
-    unused = [u for u in repo.not_counted() if u.kind == "activity data"]
+    unused = [u for u in carbon.not_counted(uow) if u.kind == "activity data"]
     assert [u.what.rsplit(" ", 1)[1] for u in unused] == ["2025-Q2"]
     assert unused[0].reason == "no product made there then takes them"
 
 
-def test_a_stored_set_without_the_kind_column_is_named(repo: Repository) -> None:
+def test_a_stored_set_without_the_kind_column_is_named(uow: UnitOfWork) -> None:
     """A set added before factors declared their kind (decision 014) is named, not misread."""
-    repo.init()
+    ledger.init(uow)
     old = "id,name,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,gwp,source,"
     old += "reference\ndiesel,Diesel,L,3,GLO,2025,1.1,,,0,AR6,test,https://example.org\n"
-    with repo.engine.begin() as conn:
+    with uow.engine.begin() as conn:
         conn.execute(schema.factor_set.insert().values(name="old", version="1", content=old))
     with pytest.raises(FactorError, match=r"stored factor set old@1: line 1: kind: missing column"):
-        repo.factor_set("old@1")
+        carbon.factor_set(uow, "old@1")

@@ -16,7 +16,10 @@ from alembic.config import Config
 from batterytrace.carbon.activity import from_json
 from batterytrace.carbon.factors import read_csv
 from batterytrace.masterdata import MasterData, MaterialKind, Party, Site, SiteRole, material
-from batterytrace.repository import Repository
+from batterytrace.services import carbon, ledger, masterdata
+from batterytrace.services import events as events_service
+from batterytrace.services.trace import check_balance
+from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import database
 from batterytrace.trace.lineage import class_of, node_id
 from factories import CONTEXT
@@ -101,13 +104,13 @@ def master_data(**extra: dict[str, float]) -> MasterData:
     return data
 
 
-def setup(repo: Repository, tmp_path: Path, events: list[dict[str, Any]], md: MasterData) -> None:
+def setup(uow: UnitOfWork, tmp_path: Path, events: list[dict[str, Any]], md: MasterData) -> None:
     path = tmp_path / "chain.jsonld"
     doc = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
            "creationDate": "2025-03-31T00:00:00Z", "epcisBody": {"eventList": events}}  # fmt: skip
     path.write_bytes(orjson.dumps(doc))
-    repo.capture(path)
-    repo.import_master_data(md)
+    events_service.capture(uow, path)
+    masterdata.import_master_data(uow, md)
     data = [
         (MINE, "2025", "fuel", "diesel", 100, "L"),
         (PLANT, "2025-03", "electricity", "grid", 40, "kWh"),
@@ -119,8 +122,8 @@ def setup(repo: Repository, tmp_path: Path, events: list[dict[str, Any]], md: Ma
         "activities": [dict(zip(fields, row, strict=True)) for row in data],
         "proxies": [{"product": CLASSES["drum"], "factor": "sulfate"}],  # 2 kg CO2e per kg
     }
-    repo.import_carbon(from_json(model, "model.json"), "model.json")
-    repo.import_factors(read_csv(FACTORS, "test", "1"))
+    carbon.import_carbon(uow, from_json(model, "model.json"), "model.json")
+    carbon.import_factors(uow, read_csv(FACTORS, "test", "1"))
 
 
 def cls(key: str) -> str:
@@ -131,34 +134,34 @@ def cls(key: str) -> str:
 
 
 def test_a_pack_made_from_its_cells_by_a_transformation_carries_them(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
     events = [mined(), cells_from(quantity(ORE, 100)), pack_from(CELLS_MADE[:3])]
-    setup(repo, tmp_path, events, master_data())
-    fp, _ = repo.footprint(PACK, "test@1")
+    setup(uow, tmp_path, events, master_data())
+    fp, _ = carbon.footprint(uow, PACK, "test@1")
     cell = (100 * ORE_PER_KG + CELL_LINE) / 4  # 100 kg of ore and the cell line's data, 4 cells
     assert cell == pytest.approx(8.5)
     assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)  # 26.5, not 1
     assert fp.complete and not fp.missing
 
 
-def test_an_item_input_nothing_recorded_making_is_named(repo: Repository, tmp_path: Path) -> None:
+def test_an_item_input_nothing_recorded_making_is_named(uow: UnitOfWork, tmp_path: Path) -> None:
     stray = CELL.format(n=99)
     events = [mined(), cells_from(quantity(ORE, 100)), pack_from([*CELLS_MADE[:3], stray])]
-    setup(repo, tmp_path, events, master_data())
-    fp, _ = repo.footprint(PACK, "test@1")
+    setup(uow, tmp_path, events, master_data())
+    fp, _ = carbon.footprint(uow, PACK, "test@1")
     assert not fp.complete
     assert fp.missing == (f"input {node_id(stray)}: no recorded origin or footprint source",)
 
 
 @pytest.mark.parametrize("uom", [None, "H87", "EA", "C62"])
 def test_a_count_input_is_weighed_by_the_mass_per_item(
-    repo: Repository, tmp_path: Path, uom: str | None
+    uow: UnitOfWork, tmp_path: Path, uom: str | None
 ) -> None:
     """4 drums of the ore lot, 25 kg each (master data), are 100 kg of it."""
     events = [mined(), cells_from(quantity(ORE, 4, uom)), pack_from(CELLS_MADE[:3])]
-    setup(repo, tmp_path, events, master_data(ore={"mass_kg": 25.0}))
-    fp, _ = repo.footprint(PACK, "test@1")
+    setup(uow, tmp_path, events, master_data(ore={"mass_kg": 25.0}))
+    fp, _ = carbon.footprint(uow, PACK, "test@1")
     cell = (4 * 25 * ORE_PER_KG + CELL_LINE) / 4
     assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)
     assert fp.complete
@@ -166,11 +169,11 @@ def test_a_count_input_is_weighed_by_the_mass_per_item(
 
 @pytest.mark.parametrize("uom", [None, "H87"])
 def test_a_count_without_mass_per_item_is_incomplete_and_named(
-    repo: Repository, tmp_path: Path, uom: str | None
+    uow: UnitOfWork, tmp_path: Path, uom: str | None
 ) -> None:
     events = [mined(), cells_from(quantity(ORE, 4, uom)), pack_from(CELLS_MADE[:3])]
-    setup(repo, tmp_path, events, master_data())
-    fp, _ = repo.footprint(PACK, "test@1")
+    setup(uow, tmp_path, events, master_data())
+    fp, _ = carbon.footprint(uow, PACK, "test@1")
     assert not fp.complete
     stated = "4 H87" if uom else "4 (a count)"
     assert fp.missing == (
@@ -193,26 +196,26 @@ def solution_chain(amount: float, uom: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(("amount", "uom"), [(10, "LTR"), (0.01, "MTQ"), (10_000, "MLT")])
 def test_litres_are_weighed_by_the_density(
-    repo: Repository, tmp_path: Path, amount: float, uom: str
+    uow: UnitOfWork, tmp_path: Path, amount: float, uom: str
 ) -> None:
-    setup(repo, tmp_path, solution_chain(amount, uom), master_data(sol={"density_kg_per_l": 1.25}))
-    fp, _ = repo.footprint(PACK, "test@1")
+    setup(uow, tmp_path, solution_chain(amount, uom), master_data(sol={"density_kg_per_l": 1.25}))
+    fp, _ = carbon.footprint(uow, PACK, "test@1")
     solution = (1000 * ORE_PER_KG + REFINERY) / (2000 * 1.25)  # per kg: 320 on 2,500 kg
     assert solution == pytest.approx(0.128)
     cell = (10 * 1.25 * solution + CELL_LINE) / 4  # 10 L = 12.5 kg of it
     assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)
     assert fp.complete
-    report = repo.check_balance()
+    report = check_balance(uow)
     assert report.ok and not [f for f in report.unchecked if f.element == "Co"]
     assert report.checked == 3  # Co in both steps and the pack's
 
 
 def test_litres_without_a_density_are_incomplete_named_and_unchecked(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
     events = solution_chain(10, "LTR")
-    setup(repo, tmp_path, events, master_data())
-    fp, result = repo.footprint(PACK, "test@1")
+    setup(uow, tmp_path, events, master_data())
+    fp, result = carbon.footprint(uow, PACK, "test@1")
     assert not fp.complete
     assert fp.missing == (
         f"input {node_id(SOL)}: stated as 10 LTR; the master data give no density "
@@ -221,20 +224,20 @@ def test_litres_without_a_density_are_incomplete_named_and_unchecked(
     # the refinery's output has no mass: its data are listed as taken by no product
     assert any(f"({node_id(PLANT)}) 2025-03" in u.what for u in result.system.unused)
     # `check`: the steps making and using the solution cannot be balanced, and say so
-    report = repo.check_balance()
+    report = check_balance(uow)
     unchecked = {(f.step, f.element) for f in report.unchecked}
     assert unchecked == {(events[1]["eventID"], "Co"), (events[2]["eventID"], "Co")}
     assert report.checked == 1 and report.ok  # the pack's step alone
 
 
 def test_an_output_in_litres_without_density_names_itself_downstream(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
     """The solution made in litres but used in kg: its user is incomplete, and says why."""
     events = solution_chain(10, "LTR")
     events[2] = cells_from(quantity(SOL, 12.5))
-    setup(repo, tmp_path, events, master_data())
-    fp, _ = repo.footprint(PACK, "test@1")
+    setup(uow, tmp_path, events, master_data())
+    fp, _ = carbon.footprint(uow, PACK, "test@1")
     assert not fp.complete
     assert fp.missing == (
         f"input {node_id(SOL)}: made without a mass (stated as 2000 LTR; the master data give "
@@ -257,11 +260,11 @@ def shipment(form: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("form", ["items", "sscc"])
 def test_a_leg_of_serialised_items_counts_by_their_mass(
-    repo: Repository, tmp_path: Path, form: str
+    uow: UnitOfWork, tmp_path: Path, form: str
 ) -> None:
     events = [mined(), cells_from(quantity(ORE, 100)), *shipment(form), pack_from(CELLS_MADE[:3])]
-    setup(repo, tmp_path, events, master_data(cell={"mass_kg": 0.5}))
-    fp, _ = repo.footprint(PACK, "test@1")
+    setup(uow, tmp_path, events, master_data(cell={"mass_kg": 0.5}))
+    fp, _ = carbon.footprint(uow, PACK, "test@1")
     leg = 3 * 0.5 / 1000 * 100 * ROAD  # 1.5 kg over 100 km: 0.15 tkm, spread over the 4 cells
     cell = (100 * ORE_PER_KG + CELL_LINE + leg) / 4
     assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)
@@ -271,12 +274,12 @@ def test_a_leg_of_serialised_items_counts_by_their_mass(
 
 @pytest.mark.parametrize("form", ["items", "sscc"])
 def test_a_leg_of_items_without_mass_is_incomplete_and_named(
-    repo: Repository, tmp_path: Path, form: str
+    uow: UnitOfWork, tmp_path: Path, form: str
 ) -> None:
     ships = shipment(form)
     events = [mined(), cells_from(quantity(ORE, 100)), *ships, pack_from(CELLS_MADE[:3])]
-    setup(repo, tmp_path, events, master_data())
-    fp, _ = repo.footprint(PACK, "test@1")
+    setup(uow, tmp_path, events, master_data())
+    fp, _ = carbon.footprint(uow, PACK, "test@1")
     assert not fp.complete
     batch = f"{events[1]['eventID']}#outputEPCList"
     assert len(fp.missing) == 1
@@ -284,14 +287,14 @@ def test_a_leg_of_items_without_mass_is_incomplete_and_named(
                f"the master data give no mass per item (mass_kg) for {cls('cell')}")  # fmt: skip
 
 
-def test_a_shipped_pack_and_an_unknown_logistic_unit(repo: Repository, tmp_path: Path) -> None:
+def test_a_shipped_pack_and_an_unknown_logistic_unit(uow: UnitOfWork, tmp_path: Path) -> None:
     """A pack shipped as itself by its mass; an SSCC nothing is recorded in is a leg without
     mass, listed, not silently dropped."""
     out = shipped(7, PACKS, [PACK], MINE)
     empty = shipped(7, CELLS, ["urn:epc:id:sscc:6111111.0000000099"], PACKS)
     events = [mined(), cells_from(quantity(ORE, 100)), pack_from(CELLS_MADE[:3]), out, empty]
-    setup(repo, tmp_path, events, master_data(pack={"mass_kg": 12.0}))
-    fp, result = repo.footprint(PACK, "test@1")
+    setup(uow, tmp_path, events, master_data(pack={"mass_kg": 12.0}))
+    fp, result = carbon.footprint(uow, PACK, "test@1")
     cell = (100 * ORE_PER_KG + CELL_LINE) / 4
     assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT + 12 / 1000 * 100 * ROAD, rel=1e-12)
     sscc = node_id("urn:epc:id:sscc:6111111.0000000099")
@@ -306,33 +309,33 @@ def test_a_shipped_pack_and_an_unknown_logistic_unit(repo: Repository, tmp_path:
 
 
 def test_migration_keeps_the_stated_quantities_of_an_existing_store(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
     """A store captured before 0014 kept (class, null) for 10 LTR; the migration re-derives the
     stated quantity, as capture now writes it, and verify agrees."""
-    setup(repo, tmp_path, solution_chain(10, "LTR"), master_data(sol={"density_kg_per_l": 1.25}))
-    captured = figure_rows(repo)
+    setup(uow, tmp_path, solution_chain(10, "LTR"), master_data(sol={"density_kg_per_l": 1.25}))
+    captured = figure_rows(uow)
     assert [node_id(SOL), None, 10, "LTR"] in [
         entry for _, f in captured for entry in orjson.loads(f).get("inputQuantityList", ())
     ]
     config = Config()
     config.set_main_option("script_location", str(Path(database.__file__).with_name("migrations")))
-    with repo.engine.begin() as conn:
+    with uow.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "0013")
-    old = figure_rows(repo)
+    old = figure_rows(uow)
     assert [node_id(SOL), None] in [
         entry for _, f in old for entry in orjson.loads(f).get("inputQuantityList", ())
     ]
-    database.migrate(repo.engine)
-    assert figure_rows(repo) == captured
-    assert repo.verify().ok
-    fp, _ = repo.footprint(PACK, "test@1")
+    database.migrate(uow.engine)
+    assert figure_rows(uow) == captured
+    assert ledger.verify(uow).ok
+    fp, _ = carbon.footprint(uow, PACK, "test@1")
     assert fp.complete
 
 
-def figure_rows(repo: Repository) -> list[tuple[int, str]]:
-    with repo.engine.connect() as conn:
+def figure_rows(uow: UnitOfWork) -> list[tuple[int, str]]:
+    with uow.engine.connect() as conn:
         return list(conn.exec_driver_sql("SELECT seq, figures FROM event_figure ORDER BY seq"))
 
 
@@ -361,24 +364,24 @@ def packed_ore(amount: float, uom: str | None, shipping: str) -> list[dict[str, 
     ],
 )
 def test_lots_in_a_logistic_unit_carry_its_leg(
-    repo: Repository, tmp_path: Path, amount: float, uom: str | None, shipping: str
+    uow: UnitOfWork, tmp_path: Path, amount: float, uom: str | None, shipping: str
 ) -> None:
     """200 kg of ore (or 8 bags of 25 kg) in the SSCC: 0.2 t x 100 km by road, on the ore lot."""
     events = [mined(), *packed_ore(amount, uom, shipping), cells_from(quantity(ORE, 100)),
               pack_from(CELLS_MADE[:3])]  # fmt: skip
-    setup(repo, tmp_path, events, master_data(ore={"mass_kg": 25.0}))
-    fp, _ = repo.footprint(PACK, "test@1")
+    setup(uow, tmp_path, events, master_data(ore={"mass_kg": 25.0}))
+    fp, _ = carbon.footprint(uow, PACK, "test@1")
     ore = (100 * 3 + 200 / 1000 * 100 * ROAD) / 1000  # the leg spread over the 1,000 kg lot
     cell = (100 * ore + CELL_LINE) / 4
     assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)
     assert fp.complete
 
 
-def test_lots_in_a_logistic_unit_without_mass_are_named(repo: Repository, tmp_path: Path) -> None:
+def test_lots_in_a_logistic_unit_without_mass_are_named(uow: UnitOfWork, tmp_path: Path) -> None:
     ships = packed_ore(8, None, "object")
     events = [mined(), *ships, cells_from(quantity(ORE, 100)), pack_from(CELLS_MADE[:3])]
-    setup(repo, tmp_path, events, master_data())
-    fp, _ = repo.footprint(PACK, "test@1")
+    setup(uow, tmp_path, events, master_data())
+    fp, _ = carbon.footprint(uow, PACK, "test@1")
     assert not fp.complete
     ore = node_id(ORE)
     assert len(fp.missing) == 1
@@ -386,7 +389,7 @@ def test_lots_in_a_logistic_unit_without_mass_are_named(repo: Repository, tmp_pa
     assert_leg(fp.missing[0], ships[1]["eventID"], ore, f"no mass for {ore} ({why})")
 
 
-def test_every_form_at_once_equals_the_technosphere_solve(repo: Repository, tmp_path: Path) -> None:
+def test_every_form_at_once_equals_the_technosphere_solve(uow: UnitOfWork, tmp_path: Path) -> None:
     """Ore shipped in an SSCC as 8 bags, the solution in litres, cells shipped as items, the
     pack from its cells: the roll-up equals the matrix solve of the system it builds, and the
     pack the hand figure of its parts."""
@@ -397,8 +400,8 @@ def test_every_form_at_once_equals_the_technosphere_solve(repo: Repository, tmp_
               cells_from(quantity(SOL, 10, "LTR")), shipped(5, CELLS, CELLS_MADE[:3], PACKS),
               pack_from(CELLS_MADE[:3])]  # fmt: skip
     masses = {"ore": {"mass_kg": 25.0}, "sol": {"density_kg_per_l": 1.25}, "cell": {"mass_kg": 0.5}}
-    setup(repo, tmp_path, events, master_data(**masses))
-    result = repo.footprints("test@1")
+    setup(uow, tmp_path, events, master_data(**masses))
+    result = carbon.footprints(uow, "test@1")
     keys = len(result.values)
     np.testing.assert_allclose(
         result.per_unit[:, :keys], solve(result.system), rtol=1e-9, atol=1e-12
@@ -406,7 +409,7 @@ def test_every_form_at_once_equals_the_technosphere_solve(repo: Repository, tmp_
     ore = (100 * 3 + 200 / 1000 * 100 * ROAD) / 1000
     solution = (1000 * ore + REFINERY) / 2500
     cell = (12.5 * solution + CELL_LINE + 1.5 / 1000 * 100 * ROAD) / 4
-    fp, _ = repo.footprint(PACK, "test@1")
+    fp, _ = carbon.footprint(uow, PACK, "test@1")
     assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)
     assert fp.complete
 
@@ -427,11 +430,11 @@ def drums() -> tuple[list[str], list[dict[str, Any]]]:
 
 
 def test_commissioned_items_are_weighed_by_their_mass_per_item(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
     _, events = drums()
-    setup(repo, tmp_path, events, master_data(drum={"mass_kg": 250.0}))
-    fp, _ = repo.footprint(PACK, "test@1")
+    setup(uow, tmp_path, events, master_data(drum={"mass_kg": 250.0}))
+    fp, _ = carbon.footprint(uow, PACK, "test@1")
     # the 4 drums: 1,000 kg at the proxy's 2 kg CO2e/kg, and the leg of 2 of them (0.5 t x
     # 100 km by road = 5 kg CO2e) spread over all 1,000 kg
     drum_kg = (1000 * 2 + 0.5 * 100 * ROAD) / 1000
@@ -440,10 +443,10 @@ def test_commissioned_items_are_weighed_by_their_mass_per_item(
     assert fp.complete
 
 
-def test_commissioned_items_without_mass_are_named(repo: Repository, tmp_path: Path) -> None:
+def test_commissioned_items_without_mass_are_named(uow: UnitOfWork, tmp_path: Path) -> None:
     listed, events = drums()
-    setup(repo, tmp_path, events, master_data())
-    fp, _ = repo.footprint(PACK, "test@1")
+    setup(uow, tmp_path, events, master_data())
+    fp, _ = carbon.footprint(uow, PACK, "test@1")
     assert not fp.complete
     node = f"{events[1]['eventID']}#epcList"
     lacks = f"the master data give no mass per item (mass_kg) for {cls('drum')}"
@@ -454,10 +457,10 @@ def test_commissioned_items_without_mass_are_named(repo: Repository, tmp_path: P
 
 
 def test_a_commissioned_item_has_the_footprint_of_what_brought_it_in(
-    repo: Repository, tmp_path: Path
+    uow: UnitOfWork, tmp_path: Path
 ) -> None:
     listed, events = drums()
-    setup(repo, tmp_path, events, master_data(drum={"mass_kg": 250.0}))
-    fp, _ = repo.footprint(listed[3], "test@1")  # a drum not shipped: per kg, like its lot
+    setup(uow, tmp_path, events, master_data(drum={"mass_kg": 250.0}))
+    fp, _ = carbon.footprint(uow, listed[3], "test@1")  # a drum not shipped: per kg, like its lot
     assert fp.unit == "kg"
     assert fp.kg_co2e == pytest.approx((1000 * 2 + 0.5 * 100 * ROAD) / 1000, rel=1e-12)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from batterytrace.repository import Repository
+from batterytrace.services import events, ledger
+from batterytrace.services.bootstrap import unit_of_work
+from batterytrace.services.unit_of_work import UnitOfWork
 from factories import document, object_event, write
 
 
-def test_parallel_captures_serialise_on_the_ledger(repo: Repository, tmp_path: Path) -> None:
+def test_parallel_captures_serialise_on_the_ledger(uow: UnitOfWork, tmp_path: Path) -> None:
     files = [
         write(tmp_path / f"d{k}.jsonld", document([object_event(k * 1000 + n) for n in range(300)]))
         for k in range(4)
@@ -17,9 +19,9 @@ def test_parallel_captures_serialise_on_the_ledger(repo: Repository, tmp_path: P
     errors: list[BaseException] = []
 
     def capture(path: Path) -> None:
-        other = Repository(repo.url, repo.key_path)  # its own engine, as another process would
+        other = unit_of_work(uow.url, uow.key_path)  # its own engine, as another process would
         try:
-            other.capture(path)
+            events.capture(other, path)
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -31,6 +33,6 @@ def test_parallel_captures_serialise_on_the_ledger(repo: Repository, tmp_path: P
     for t in threads:
         t.join()
     assert errors == []
-    report = repo.verify()
+    report = ledger.verify(uow)
     assert report.ok, report.failure or report.checkpoint_failures
     assert (report.entries, report.checkpoints) == (1200, 4)

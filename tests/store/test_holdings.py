@@ -16,7 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batterytrace.epcis.model import Action, Document, Event, EventType, QuantityElement
-from batterytrace.repository import Repository
+from batterytrace.services import events as events_service
+from batterytrace.services import ledger
+from batterytrace.services.bootstrap import unit_of_work
+from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import database, holdings
 from batterytrace.trace.lineage import class_of, node_id
 from factories import T0, chain, item, lot
@@ -44,8 +47,8 @@ def packed(event_id: str, parent: str, children: list[str], day: int, kind: Even
     )  # fmt: skip
 
 
-def stored(repo: Repository) -> Rows:
-    with repo.engine.connect() as conn:
+def stored(uow: UnitOfWork) -> Rows:
+    with uow.engine.connect() as conn:
         return set(
             conn.exec_driver_sql(
                 "SELECT e.event_id, h.container, h.items, h.level"
@@ -106,9 +109,11 @@ def forest(rng: random.Random) -> list[Event]:
     return events
 
 
-def capture_one_by_one(repo: Repository, events: list[Event]) -> None:
+def capture_one_by_one(uow: UnitOfWork, events: list[Event]) -> None:
     for event in events:
-        repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=(event,)))
+        events_service.capture_document(
+            uow, Document(kind="EPCISDocument", creationDate=T0, events=(event,))
+        )
 
 
 @settings(max_examples=30, deadline=None)
@@ -118,43 +123,45 @@ def test_holdings_do_not_depend_on_the_capture_order(rng: random.Random) -> None
     shuffled = events[:]
     rng.shuffle(shuffled)
     with tempfile.TemporaryDirectory() as tmp:
-        repo = Repository(f"sqlite:///{Path(tmp) / 's.db'}", Path(tmp) / "key")
-        repo.init()
-        capture_one_by_one(repo, shuffled)
-        assert stored(repo) == expected(events)
-        with repo.engine.begin() as conn:
+        uow = unit_of_work(f"sqlite:///{Path(tmp) / 's.db'}", Path(tmp) / "key")
+        ledger.init(uow)
+        capture_one_by_one(uow, shuffled)
+        assert stored(uow) == expected(events)
+        with uow.engine.begin() as conn:
             holdings.rebuild(conn)
-        assert stored(repo) == expected(events)
-        repo.close()
+        assert stored(uow) == expected(events)
+        uow.close()
 
 
-def test_holdings_on_both_backends(repo: Repository) -> None:
+def test_holdings_on_both_backends(uow: UnitOfWork) -> None:
     events = forest(random.Random(7))
-    capture_one_by_one(repo, events[::-1])  # containers before the items they hold
-    assert stored(repo) == expected(events)
-    with repo.engine.begin() as conn:
+    capture_one_by_one(uow, events[::-1])  # containers before the items they hold
+    assert stored(uow) == expected(events)
+    with uow.engine.begin() as conn:
         holdings.rebuild(conn)
-    assert stored(repo) == expected(events)
+    assert stored(uow) == expected(events)
 
 
-def test_the_migrations_derive_what_capture_derived(repo: Repository) -> None:
+def test_the_migrations_derive_what_capture_derived(uow: UnitOfWork) -> None:
     """Holdings and event figures of a store captured before them: the migrations that add
     them derive the same rows capture writes."""
     events = chain()
-    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
-    assert stored(repo) == expected(events) != set()
-    figures = figure_rows(repo)
+    events_service.capture_document(
+        uow, Document(kind="EPCISDocument", creationDate=T0, events=tuple(events))
+    )
+    assert stored(uow) == expected(events) != set()
+    figures = figure_rows(uow)
     assert len(figures) == 6  # three commissions, three transformations
     config = Config()
     config.set_main_option("script_location", str(Path(database.__file__).with_name("migrations")))
-    with repo.engine.begin() as conn:
+    with uow.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "0002")
-    database.migrate(repo.engine)
-    assert stored(repo) == expected(events)
-    assert figure_rows(repo) == figures
+    database.migrate(uow.engine)
+    assert stored(uow) == expected(events)
+    assert figure_rows(uow) == figures
 
 
-def figure_rows(repo: Repository) -> list[tuple[int, str]]:
-    with repo.engine.connect() as conn:
+def figure_rows(uow: UnitOfWork) -> list[tuple[int, str]]:
+    with uow.engine.connect() as conn:
         return list(conn.exec_driver_sql("SELECT seq, figures FROM event_figure ORDER BY seq"))

@@ -21,9 +21,11 @@ from batterytrace.contracts.agreement import Agreement
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.errors import ImportConflict
 from batterytrace.masterdata import MasterData, Party, Site, SiteRole
-from batterytrace.repository import Repository
 from batterytrace.scenario.generator import contract
+from batterytrace.services import carbon, contracts, ledger, masterdata
 from batterytrace.services import custody as custody_service
+from batterytrace.services import events as events_service
+from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import carbon as carbon_store
 from batterytrace.store.imported import Imported
 from batterytrace.trace.lineage import node_id
@@ -65,8 +67,8 @@ def _kg(lot: str, amount: float) -> dict[str, Any]:
     return {"epcClass": lot, "quantity": amount, "uom": "KGM"}
 
 
-def _fill(repo: Repository, folder: Path) -> None:
-    repo.init()
+def _fill(uow: UnitOfWork, folder: Path) -> None:
+    ledger.init(uow)
     events = [
         _event("ObjectEvent", 1, MINE, action="ADD", bizStep="commissioning",
                quantityList=[_kg(ORE, 1000)]),
@@ -76,9 +78,9 @@ def _fill(repo: Repository, folder: Path) -> None:
     doc = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
            "creationDate": "2025-03-31T00:00:00Z", "epcisBody": {"eventList": events}}  # fmt: skip
     (folder / "chain.jsonld").write_bytes(orjson.dumps(doc))
-    repo.capture(folder / "chain.jsonld")
-    repo.import_master_data(_master_data())
-    repo.import_factors(read_csv(FACTORS, "test", "1"))
+    events_service.capture(uow, folder / "chain.jsonld")
+    masterdata.import_master_data(uow, _master_data())
+    carbon.import_factors(uow, read_csv(FACTORS, "test", "1"))
 
 
 def _master_data() -> MasterData:
@@ -89,71 +91,71 @@ def _master_data() -> MasterData:
     return data
 
 
-def _sulfate(repo: Repository) -> float:
-    fp, _ = repo.footprint(SUL, "test@1")
+def _sulfate(uow: UnitOfWork) -> float:
+    fp, _ = carbon.footprint(uow, SUL, "test@1")
     assert fp.complete, fp.missing
     return fp.kg_co2e
 
 
 @pytest.fixture
-def filled(repo: Repository, tmp_path: Path) -> Repository:
-    _fill(repo, tmp_path)
-    return repo
+def filled(uow: UnitOfWork, tmp_path: Path) -> UnitOfWork:
+    _fill(uow, tmp_path)
+    return uow
 
 
-def test_the_same_model_twice_is_the_footprint_of_once(filled: Repository) -> None:
-    first = filled.import_carbon(from_json(_model(), "model.json"), "model.json")
+def test_the_same_model_twice_is_the_footprint_of_once(filled: UnitOfWork) -> None:
+    first = carbon.import_carbon(filled, from_json(_model(), "model.json"), "model.json")
     # kept under its import record: 3, after the master data (1) and the factor set (2)
     assert (first.added, first.replaced, first.unchanged, first.id) == (3, 0, 0, 3)
     assert _sulfate(filled) == pytest.approx(SULFATE, rel=1e-12)
-    again = filled.import_carbon(from_json(_model(), "model.json"), "model.json")
+    again = carbon.import_carbon(filled, from_json(_model(), "model.json"), "model.json")
     assert (again.added, again.replaced, again.unchanged, again.id) == (0, 0, 3, None)
     assert _sulfate(filled) == pytest.approx(SULFATE, rel=1e-12)  # not (600 + 40) / 40
-    assert [i for i, *_ in filled.carbon_imports()] == [3]
+    assert [i for i, *_ in carbon.carbon_imports(filled)] == [3]
 
 
 def test_a_conflicting_datum_is_refused_naming_it_and_nothing_is_written(
-    filled: Repository,
+    filled: UnitOfWork,
 ) -> None:
-    filled.import_carbon(from_json(_model(), "model.json"), "model.json")
+    carbon.import_carbon(filled, from_json(_model(), "model.json"), "model.json")
     changed = _model(diesel=200)
     changed["activities"].append(
         {"site": PLANT, "period": "2025-03", "kind": "process", "amount": 8, "unit": "kgCO2e"}
     )
     with pytest.raises(ImportConflict) as refused:
-        filled.import_carbon(from_json(changed, "v2.json"), "v2.json")
+        carbon.import_carbon(filled, from_json(changed, "v2.json"), "v2.json")
     assert str(refused.value) == (
         f"v2.json: a datum for site {MINE_LINK}, period 2025, kind fuel, factor diesel "
         "(v2.json: activities[0]) is stored with other values; nothing was imported "
         "(replacing it is asked with --replace)"
     )
     assert _sulfate(filled) == pytest.approx(SULFATE, rel=1e-12)  # not the process datum either
-    assert len(filled.carbon_imports()) == 1
+    assert len(carbon.carbon_imports(filled)) == 1
 
 
-def test_replace_then_remove_restores_the_footprint(filled: Repository) -> None:
-    filled.import_carbon(from_json(_model(), "model.json"), "model.json")
+def test_replace_then_remove_restores_the_footprint(filled: UnitOfWork) -> None:
+    carbon.import_carbon(filled, from_json(_model(), "model.json"), "model.json")
     changed = _model(diesel=200)
-    done = filled.import_carbon(from_json(changed, "v2.json"), "v2.json", replace=True)
+    done = carbon.import_carbon(filled, from_json(changed, "v2.json"), "v2.json", replace=True)
     assert (done.added, done.replaced, done.unchanged, done.id) == (0, 1, 2, 4)
     replaced = (200 * 3 + 40 * 0.5) / 40  # the new diesel instead of the old, not beside it
     assert _sulfate(filled) == pytest.approx(replaced, rel=1e-12)
-    (_, source, _, kept), *_ = filled.carbon_imports()[1:]
+    (_, source, _, kept), *_ = carbon.carbon_imports(filled)[1:]
     assert source == "v2.json" and [a.amount for a in kept.activities] == [200]
-    filled.remove_carbon(4)
+    carbon.remove_carbon(filled, 4)
     assert _sulfate(filled) == pytest.approx(SULFATE, rel=1e-12)
     with pytest.raises(ImportConflict, match="carbon import 4: no such import"):
-        filled.remove_carbon(4)
+        carbon.remove_carbon(filled, 4)
 
 
-def test_a_changed_lane_is_a_conflict_too(filled: Repository) -> None:
-    filled.import_carbon(from_json(_model(), "model.json"), "model.json")
+def test_a_changed_lane_is_a_conflict_too(filled: UnitOfWork) -> None:
+    carbon.import_carbon(filled, from_json(_model(), "model.json"), "model.json")
     with pytest.raises(ImportConflict, match=f"lane {MINE_LINK} -> .* is stored with other"):
-        filled.import_carbon(from_json(_model(mode="rail"), "v2.json"), "v2.json")
+        carbon.import_carbon(filled, from_json(_model(mode="rail"), "v2.json"), "v2.json")
 
 
 def test_cli_import_list_remove_round_trip(
-    filled: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    filled: UnitOfWork, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BATTERYTRACE_DB", filled.url)
     monkeypatch.setenv("BATTERYTRACE_KEY", str(filled.key_path))
@@ -190,84 +192,88 @@ def test_cli_import_list_remove_round_trip(
 # --- the other imports: the same content again changes nothing ---------------------------------
 
 
-def _rows(repo: Repository, table: str) -> list[tuple[Any, ...]]:
-    with repo.engine.connect() as conn:
+def _rows(uow: UnitOfWork, table: str) -> list[tuple[Any, ...]]:
+    with uow.engine.connect() as conn:
         return [tuple(r) for r in conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY 1")]
 
 
 def test_master_data_again_changes_nothing_and_a_changed_record_replaces(
-    filled: Repository,
+    filled: UnitOfWork,
 ) -> None:
     before = _rows(filled, "site")
-    again = filled.import_master_data(_master_data())
+    again = masterdata.import_master_data(filled, _master_data())
     assert again == {"parties": Imported(unchanged=1), "sites": Imported(unchanged=2),
                      "materials": Imported()}  # fmt: skip
     assert _rows(filled, "site") == before
     renamed = _master_data()
     renamed.sites[MINE] = replace(renamed.sites[MINE], name="Bou Azzer")
-    assert filled.import_master_data(renamed)["sites"] == Imported(replaced=1, unchanged=1)
-    assert filled.master_data().sites[MINE].name == "Bou Azzer"
+    assert masterdata.import_master_data(filled, renamed)["sites"] == Imported(
+        replaced=1, unchanged=1
+    )
+    assert masterdata.master_data(filled).sites[MINE].name == "Bou Azzer"
 
 
 def test_custody_rules_again_change_nothing_and_changed_rules_replace_the_set(
-    filled: Repository,
+    filled: UnitOfWork,
 ) -> None:
-    filled.import_master_data(custody_sites())  # the sites the rules name
+    masterdata.import_master_data(filled, custody_sites())  # the sites the rules name
     rules = CustodyRules.from_json(CUSTODY_RULES)
-    assert custody_service.import_rules(filled.uow, rules) == Imported(added=4)
+    assert custody_service.import_rules(filled, rules) == Imported(added=4)
     before = _rows(filled, "custody_rule")
-    assert custody_service.import_rules(filled.uow, rules) == Imported(unchanged=4)
+    assert custody_service.import_rules(filled, rules) == Imported(unchanged=4)
     assert _rows(filled, "custody_rule") == before  # not even rewritten
     fewer = CustodyRules.from_json(CUSTODY_RULES | {"origins": CUSTODY_RULES["origins"][:1]})
-    done = custody_service.import_rules(filled.uow, fewer)
+    done = custody_service.import_rules(filled, fewer)
     assert (done.added, done.unchanged, done.removed) == (0, 4 - (len(rules.origins) - 1),
                                                           len(rules.origins) - 1)  # fmt: skip
-    assert custody_service.rules(filled.uow) == fewer
+    assert custody_service.rules(filled) == fewer
 
 
-def test_contracts_again_change_nothing_and_a_changed_one_replaces(filled: Repository) -> None:
+def test_contracts_again_change_nothing_and_a_changed_one_replaces(filled: UnitOfWork) -> None:
     agreement = Agreement.from_json(contract(1.0))
-    assert filled.import_contracts([agreement]) == Imported(added=1)
+    assert contracts.import_contracts(filled, [agreement]) == Imported(added=1)
     before = _rows(filled, "contract")
-    assert filled.import_contracts([agreement]) == Imported(unchanged=1)
+    assert contracts.import_contracts(filled, [agreement]) == Imported(unchanged=1)
     assert _rows(filled, "contract") == before
     bigger = Agreement.from_json(contract(2.0))
-    assert filled.import_contracts([bigger]) == Imported(replaced=1)
-    assert filled.contracts() == [bigger]
+    assert contracts.import_contracts(filled, [bigger]) == Imported(replaced=1)
+    assert contracts.contracts(filled) == [bigger]
 
 
 def test_a_factor_set_again_changes_nothing_and_another_under_its_version_is_refused(
-    filled: Repository,
+    filled: UnitOfWork,
 ) -> None:
-    assert filled.import_factors(read_csv(FACTORS, "test", "1")) == Imported(unchanged=1)
+    assert carbon.import_factors(filled, read_csv(FACTORS, "test", "1")) == Imported(unchanged=1)
     changed = read_csv(
         FACTORS.replace("diesel,Diesel,fuel,,L,3,", "diesel,Diesel,fuel,,L,30,"), "test", "1"
     )
     before = _rows(filled, "factor_set")
     with pytest.raises(ImportConflict, match="factor set test@1 is stored with other factors"):
-        filled.import_factors(changed)
+        carbon.import_factors(filled, changed)
     assert _rows(filled, "factor_set") == before
-    assert filled.import_factors(read_csv(FACTORS, "test", "2")) == Imported(added=1)
+    assert carbon.import_factors(filled, read_csv(FACTORS, "test", "2")) == Imported(added=1)
 
 
-def test_a_supplier_footprint_again_changes_nothing(filled: Repository) -> None:
-    filled.import_carbon(from_json(_model(), "model.json"), "model.json")
-    document = filled.pact_footprint(SUL, "3", "test@1")
+def test_a_supplier_footprint_again_changes_nothing(filled: UnitOfWork) -> None:
+    carbon.import_carbon(filled, from_json(_model(), "model.json"), "model.json")
+    document = carbon.pact_footprint(filled, SUL, "3", "test@1")
     product = "urn:epc:idpat:sgtin:6111111.000301.*"
-    read, done = filled.import_supplier_footprint(document, product)
+    read, done = carbon.import_supplier_footprint(filled, document, product)
     assert done == Imported(added=1)
-    assert filled.import_supplier_footprint(document, product)[1] == Imported(unchanged=1)
+    assert carbon.import_supplier_footprint(filled, document, product)[1] == Imported(unchanged=1)
     altered = document | {"comment": "revised"}
     with pytest.raises(ImportConflict, match=f"supplier footprint {read.id} is stored with other"):
-        filled.import_supplier_footprint(altered, product)
+        carbon.import_supplier_footprint(filled, altered, product)
     newer = altered | {"id": str(uuid.uuid4())}
     with pytest.raises(ImportConflict, match=f"supplier footprint {read.id} stands for it"):
-        filled.import_supplier_footprint(newer, product)
+        carbon.import_supplier_footprint(filled, newer, product)
     assert [d["id"] for _, d in _suppliers(filled)] == [read.id]
-    assert filled.import_supplier_footprint(newer, product, replace=True)[1] == Imported(replaced=1)
+    assert carbon.import_supplier_footprint(filled, newer, product, replace=True)[1] == Imported(
+        replaced=1
+    )
     assert [d["id"] for _, d in _suppliers(filled)] == [newer["id"]]
 
 
-def _suppliers(repo: Repository) -> list[tuple[str, dict[str, Any]]]:
-    with repo.engine.connect() as conn:
+def _suppliers(uow: UnitOfWork) -> list[tuple[str, dict[str, Any]]]:
+    with uow.engine.connect() as conn:
         return carbon_store.suppliers(conn)

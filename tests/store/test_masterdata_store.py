@@ -9,43 +9,44 @@ from typer.testing import CliRunner
 
 from batterytrace.cli import app
 from batterytrace.masterdata import InvalidMasterData, MasterData, Site, SiteRole, write_master_data
-from batterytrace.repository import Repository
+from batterytrace.services import masterdata
+from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store.imported import Imported
 from test_masterdata import GUEMASSA, MANAGEM, sample
 
 
-def test_import_and_load(repo: Repository) -> None:
+def test_import_and_load(uow: UnitOfWork) -> None:
     data = sample()
-    assert repo.import_master_data(data) == {
+    assert masterdata.import_master_data(uow, data) == {
         "parties": Imported(added=1),
         "sites": Imported(added=2),
         "materials": Imported(added=3),
     }
-    assert repo.master_data() == data
+    assert masterdata.master_data(uow) == data
 
 
-def test_import_replaces_records_of_the_same_id(repo: Repository) -> None:
-    repo.import_master_data(sample())
+def test_import_replaces_records_of_the_same_id(uow: UnitOfWork) -> None:
+    masterdata.import_master_data(uow, sample())
     update = MasterData()
     update.add_party(sample().parties[MANAGEM])
     update.add_site(
         Site(GUEMASSA, "Guemassa hydrometallurgical complex", MANAGEM, SiteRole.REFINERY, "MA")
     )
-    repo.import_master_data(update)
-    stored = repo.master_data()
+    masterdata.import_master_data(uow, update)
+    stored = masterdata.master_data(uow)
     assert stored.sites[GUEMASSA].name == "Guemassa hydrometallurgical complex"
     assert len(stored.sites) == 2 and len(stored.materials) == 3
 
 
-def test_import_is_checked_against_what_is_stored(repo: Repository) -> None:
-    repo.import_master_data(sample())
+def test_import_is_checked_against_what_is_stored(uow: UnitOfWork) -> None:
+    masterdata.import_master_data(uow, sample())
     orphan = MasterData(
         parties={"urn:x:p": sample().parties[MANAGEM].__class__("urn:x:p", "P", "FR")}
     )
     orphan.sites["urn:x:s"] = Site("urn:x:s", "s", "urn:x:unknown", SiteRole.PORT, "FR")
     with pytest.raises(InvalidMasterData, match="party: 'urn:x:unknown' is not a known party"):
-        repo.import_master_data(orphan)
-    assert repo.master_data() == sample()  # nothing of the rejected import was written
+        masterdata.import_master_data(uow, orphan)
+    assert masterdata.master_data(uow) == sample()  # nothing of the rejected import was written
 
 
 @pytest.mark.parametrize("form", ["json", "csv", "epcis"])

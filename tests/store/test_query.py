@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from batterytrace.errors import QueryError
-from batterytrace.repository import Repository
+from batterytrace.services import events as events_service
+from batterytrace.services.unit_of_work import UnitOfWork
 from factories import MINE, PLANT, document, object_event, write
 
 SGTIN = "urn:epc:id:sgtin:3700000.012345.{n}"
@@ -128,13 +129,15 @@ MASTER_DATA = {
 
 
 @pytest.fixture
-def stocked(repo: Repository, tmp_path: Path) -> Repository:
-    repo.capture(write(tmp_path / "d.jsonld", document(EVENTS, epcisHeader=MASTER_DATA)))
-    return repo
+def stocked(uow: UnitOfWork, tmp_path: Path) -> UnitOfWork:
+    events_service.capture(
+        uow, write(tmp_path / "d.jsonld", document(EVENTS, epcisHeader=MASTER_DATA))
+    )
+    return uow
 
 
-def _ids(repo: Repository, **params: str) -> set[int]:
-    page = repo.query({**params, "perPage": "1000"})
+def _ids(uow: UnitOfWork, **params: str) -> set[int]:
+    page = events_service.query(uow, {**params, "perPage": "1000"})
     return {int(e.eventID.rsplit("-", 1)[1]) for e in page.events if e.eventID}
 
 
@@ -184,26 +187,30 @@ CASES: list[tuple[dict[str, str], set[int]]] = [
 
 
 @pytest.mark.parametrize(("params", "expected"), CASES, ids=[str(c[0]) for c in CASES])
-def test_query_parameter(stocked: Repository, params: dict[str, str], expected: set[int]) -> None:
+def test_query_parameter(stocked: UnitOfWork, params: dict[str, str], expected: set[int]) -> None:
     assert _ids(stocked, **params) == expected
-    assert stocked.count(params) == len(expected)
+    assert events_service.count(stocked, params) == len(expected)
 
 
-def test_order_and_count_limit(stocked: Repository) -> None:
-    asc = stocked.query({"orderBy": "eventTime", "orderDirection": "ASC", "eventCountLimit": "3"})
+def test_order_and_count_limit(stocked: UnitOfWork) -> None:
+    asc = events_service.query(
+        stocked, {"orderBy": "eventTime", "orderDirection": "ASC", "eventCountLimit": "3"}
+    )
     times = [e.eventTime for e in asc.events]
     assert times == sorted(times) and len(times) == 3 and asc.next_page_token is None
-    desc = stocked.query({"orderBy": "eventTime"}).events
+    desc = events_service.query(stocked, {"orderBy": "eventTime"}).events
     assert [e.eventTime for e in desc] == sorted((e.eventTime for e in desc), reverse=True)
 
 
-def test_pagination_walks_every_event_once(stocked: Repository) -> None:
+def test_pagination_walks_every_event_once(stocked: UnitOfWork) -> None:
     params = {"orderBy": "eventTime", "orderDirection": "ASC", "perPage": "2"}
     seen: list[str] = []
     token: str | None = None
     pages = 0
     while True:
-        page = stocked.query({**params, **({"nextPageToken": token} if token else {})})
+        page = events_service.query(
+            stocked, {**params, **({"nextPageToken": token} if token else {})}
+        )
         seen += [e.eventID or "" for e in page.events]
         pages += 1
         token = page.next_page_token
@@ -212,19 +219,21 @@ def test_pagination_walks_every_event_once(stocked: Repository) -> None:
     assert pages == 4 and len(seen) == 7 and len(set(seen)) == 7
 
 
-def test_page_token_is_bound_to_its_query(stocked: Repository) -> None:
-    token = stocked.query({"perPage": "2"}).next_page_token
+def test_page_token_is_bound_to_its_query(stocked: UnitOfWork) -> None:
+    token = events_service.query(stocked, {"perPage": "2"}).next_page_token
     assert token is not None
     with pytest.raises(QueryError, match="nextPageToken: was issued for a different query"):
-        stocked.query({"perPage": "2", "eventType": "ObjectEvent", "nextPageToken": token})
+        events_service.query(
+            stocked, {"perPage": "2", "eventType": "ObjectEvent", "nextPageToken": token}
+        )
     with pytest.raises(QueryError, match="nextPageToken: not a token"):
-        stocked.query({"nextPageToken": "garbage!"})
+        events_service.query(stocked, {"nextPageToken": "garbage!"})
 
 
-def test_max_event_count(stocked: Repository) -> None:
+def test_max_event_count(stocked: UnitOfWork) -> None:
     with pytest.raises(QueryError, match="maxEventCount: 7 events match"):
-        stocked.query({"maxEventCount": "3"})
-    assert len(stocked.query({"maxEventCount": "7"}).events) == 7
+        events_service.query(stocked, {"maxEventCount": "3"})
+    assert len(events_service.query(stocked, {"maxEventCount": "7"}).events) == 7
 
 
 @pytest.mark.parametrize(
@@ -241,26 +250,28 @@ def test_max_event_count(stocked: Repository) -> None:
     ],
 )
 def test_bad_query_parameters_are_named(
-    stocked: Repository, params: dict[str, str], message: str
+    stocked: UnitOfWork, params: dict[str, str], message: str
 ) -> None:
     with pytest.raises(QueryError) as info:
-        stocked.query(params)
+        events_service.query(stocked, params)
     assert str(info.value).startswith(message)
 
 
 def test_query_all_reads_every_event_once_page_by_page(
-    stocked: Repository, monkeypatch: pytest.MonkeyPatch
+    stocked: UnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 13, point 6: pages of 2 events (the cap lowered), the 7 events in the query's order,
     each once; eventCountLimit still holds across pages, perPage given is ignored."""
     monkeypatch.setattr("batterytrace.store.query.MAX_PER_PAGE", 2)
     pages: list[int] = []
-    query = stocked.query
-    monkeypatch.setattr(stocked, "query", lambda p: pages.append(1) or query(p))
-    events = list(stocked.query_all({"orderBy": "eventTime", "orderDirection": "ASC"}))
+    query = events_service.query
+    monkeypatch.setattr(events_service, "query", lambda u, p: pages.append(1) or query(u, p))
+    events = list(
+        events_service.query_all(stocked, {"orderBy": "eventTime", "orderDirection": "ASC"})
+    )
     assert len(pages) == 4 and len(events) == 7 == len({e.eventID for e in events})
     assert [e.eventTime for e in events] == sorted(e.eventTime for e in events)
-    limited = list(stocked.query_all({"eventCountLimit": "3", "perPage": "1"}))
+    limited = list(events_service.query_all(stocked, {"eventCountLimit": "3", "perPage": "1"}))
     assert len(limited) == 3
 
 
@@ -278,11 +289,11 @@ ID_STAR = "urn:epc:id:sgtin:0614141.107346.*"  # an id URI, not an idpat: no pat
     ],
 )  # fmt: skip
 def test_match_values_that_are_no_pattern_are_named(
-    stocked: Repository, params: dict[str, str], odd: list[str]
+    stocked: UnitOfWork, params: dict[str, str], odd: list[str]
 ) -> None:
     """A ``*`` outside an EPC pattern URI is compared as it is, so it matches nothing here."""
     from batterytrace.store.query import unmatched_patterns
 
     assert unmatched_patterns(params) == odd
     if odd:
-        assert stocked.query(params).events == []
+        assert events_service.query(stocked, params).events == []

@@ -9,8 +9,11 @@ import pytest
 
 from batterytrace.epcis.model import Extension, QuantityElement
 from batterytrace.masterdata import BT, MasterData, MaterialKind, material
-from batterytrace.repository import Repository
+from batterytrace.services import events as events_service
+from batterytrace.services import masterdata
 from batterytrace.services import trace as tracing
+from batterytrace.services.trace import check_balance
+from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store.lineage import StoreLineage
 from batterytrace.trace.balance import check
 from batterytrace.trace.lineage import EventLineage, node_id
@@ -61,18 +64,18 @@ def test_stated_yield_is_kept() -> None:
     assert _report([events[0], broken], tolerance=0.1).ok
 
 
-def test_the_examples_balance_in_the_store(repo: Repository) -> None:
+def test_the_examples_balance_in_the_store(uow: UnitOfWork) -> None:
     for path in sorted((ROOT / "examples").glob("0*")):
-        repo.capture(path)
-    report = repo.check_balance()
+        events_service.capture(uow, path)
+    report = check_balance(uow)
     assert report.ok and report.steps == 3
     assert report.checked == 2  # Co at the refinery and at the cell line: both sides stated
 
 
-def test_master_data_fills_figures_the_events_do_not_state(repo: Repository) -> None:
+def test_master_data_fills_figures_the_events_do_not_state(uow: UnitOfWork) -> None:
     for path in sorted((ROOT / "examples").glob("0*")):
-        repo.capture(path)
-    before = repo.check_balance()
+        events_service.capture(uow, path)
+    before = check_balance(uow)
     salts = MasterData()
     for class_id, name, formula in [
         ("urn:epc:idpat:sgtin:6412345.000101.*", "nickel sulfate", "NiSO4·6H2O"),
@@ -81,18 +84,18 @@ def test_master_data_fills_figures_the_events_do_not_state(repo: Repository) -> 
         ("urn:epc:idpat:sgtin:6111111.000201.*", "cobalt sulfate", "CoSO4·7H2O"),
     ]:
         salts.add_material(material(class_id, name, MaterialKind.SULFATE, formula=formula))
-    repo.import_master_data(salts)
-    after = repo.check_balance()
+    masterdata.import_master_data(uow, salts)
+    after = check_balance(uow)
     assert after.ok
     cam_step = "urn:uuid:216b68ce-c005-4c85-a671-c151ae75f434"
     # Co, Ni, Mn, Li checkable now (the CAM lot states no Cu figure, so Cu stays unchecked)
     assert [f.element for f in after.unchecked if f.step == cam_step] == ["Cu"]
     assert after.checked > before.checked
     cam = "urn:epc:class:lgtin:3012345.000811.NMC811-2503-01"
-    nickel = tracing.trace(repo.uow, cam, "backward", "Ni")
+    nickel = tracing.trace(uow, cam, "backward", "Ni")
     salt = nickel.objects[node_id("urn:epc:class:lgtin:6412345.000101.TF-NS-2502-07")]
     assert salt.share == pytest.approx(1.0) and salt.gap is None  # the only Ni-bearing input
-    with repo.engine.connect() as conn:
+    with uow.engine.connect() as conn:
         fact = StoreLineage(conn).fact(salt.id, "Ni")
     assert fact is not None and fact.source.startswith("master data urn:epc:idpat:sgtin:6412345")
     assert fact.value == pytest.approx(58.693 / 262.85, rel=1e-3)

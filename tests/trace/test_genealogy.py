@@ -12,8 +12,11 @@ from hypothesis import strategies as st
 from batterytrace.epcis.documents import read
 from batterytrace.epcis.model import Action, Document, Event, EventType, Extension, QuantityElement
 from batterytrace.masterdata import BT, MasterData, MaterialKind, material
-from batterytrace.repository import Repository
+from batterytrace.services import events as events_service
+from batterytrace.services import ledger, masterdata
 from batterytrace.services import trace as tracing
+from batterytrace.services.bootstrap import unit_of_work
+from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store.lineage import Decoded, StoreLineage
 from batterytrace.trace.genealogy import UnknownObject, backward, forward
 from batterytrace.trace.lineage import EventLineage, class_of, node_id
@@ -82,11 +85,13 @@ def test_forward_lists_containers_not_items_and_follows_a_consumed_pack() -> Non
     assert fwd.objects[node_id(PACK)].depth == fwd.objects[node_id(lot("C"))].depth + 2
 
 
-def test_forward_follows_a_consumed_item(repo: Repository) -> None:
+def test_forward_follows_a_consumed_item(uow: UnitOfWork) -> None:
     events = recycled(item(2))
-    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
+    events_service.capture_document(
+        uow, Document(kind="EPCISDocument", creationDate=T0, events=tuple(events))
+    )
     memory = forward(EventLineage(events), lot("A"), "Co")
-    assert tracing.trace(repo.uow, lot("A"), "forward", "Co").to_json() == memory.to_json()
+    assert tracing.trace(uow, lot("A"), "forward", "Co").to_json() == memory.to_json()
     pack, cell = memory.objects[node_id(PACK)], memory.objects[node_id(item(2))]
     assert cell.element_kg == pytest.approx((pack.element_kg or 0) / 4)
     black_mass = memory.objects[node_id(lot("BM"))].element_kg
@@ -119,7 +124,7 @@ def packed(parent: str, children: tuple[str, ...], day: int) -> Event:
     )  # fmt: skip
 
 
-def test_forward_counts_modules_per_class_and_lists_packs(repo: Repository) -> None:
+def test_forward_counts_modules_per_class_and_lists_packs(uow: UnitOfWork) -> None:
     events, data = in_modules()
     memory = forward(EventLineage(events, data.materials.values()), lot("A"), "Co")
     modules = memory.objects[class_of(node_id(MODULE.format(n=1)))]
@@ -130,12 +135,14 @@ def test_forward_counts_modules_per_class_and_lists_packs(repo: Repository) -> N
     assert modules.element_kg == pytest.approx(pack.element_kg or 0) != 0
     assert node_id(MODULE.format(n=1)) not in memory.objects
     assert modules.depth == pack.depth - 1
-    repo.import_master_data(data)
-    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
-    assert tracing.trace(repo.uow, lot("A"), "forward", "Co").to_json() == memory.to_json()
+    masterdata.import_master_data(uow, data)
+    events_service.capture_document(
+        uow, Document(kind="EPCISDocument", creationDate=T0, events=tuple(events))
+    )
+    assert tracing.trace(uow, lot("A"), "forward", "Co").to_json() == memory.to_json()
 
 
-def test_backward_counts_the_items_a_container_holds(repo: Repository) -> None:
+def test_backward_counts_the_items_a_container_holds(uow: UnitOfWork) -> None:
     """The cells are one object of their class and so are the modules holding only them (the
     master data counts modules), each linked from the pack; the allocation is the one of the
     cells walked one by one (the hand figures above)."""
@@ -154,9 +161,11 @@ def test_backward_counts_the_items_a_container_holds(repo: Repository) -> None:
     assert memory.objects[node_id(lot("C"))].depth == 2
     assert memory.objects[node_id(lot("A"))].element_kg == pytest.approx(pack_co * 10 / 25)
     assert memory.objects[node_id(lot("B"))].element_kg == pytest.approx(pack_co * 15 / 25)
-    repo.import_master_data(data)
-    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
-    assert tracing.trace(repo.uow, PACK, "backward", "Co").to_json() == memory.to_json()
+    masterdata.import_master_data(uow, data)
+    events_service.capture_document(
+        uow, Document(kind="EPCISDocument", creationDate=T0, events=tuple(events))
+    )
+    assert tracing.trace(uow, PACK, "backward", "Co").to_json() == memory.to_json()
     # without master data saying what a module is, the modules are listed
     listing = backward(EventLineage(events), PACK, "Co")
     module = listing.objects[node_id(MODULE.format(n=1))]
@@ -165,7 +174,7 @@ def test_backward_counts_the_items_a_container_holds(repo: Repository) -> None:
     assert into == [(node_id(MODULE.format(n=n)), 2) for n in (1, 2)]
 
 
-def test_backward_walks_items_the_holdings_do_not_account_for(repo: Repository) -> None:
+def test_backward_walks_items_the_holdings_do_not_account_for(uow: UnitOfWork) -> None:
     """A fifth cell of the same class, commissioned (no transformation made it), in module 2:
     that module is listed and its cells walked one by one; module 1 is still counted."""
     events, data = in_modules()
@@ -189,12 +198,14 @@ def test_backward_walks_items_the_holdings_do_not_account_for(repo: Repository) 
     assert node_id(item(1)) not in memory.objects
     cathode = memory.objects[node_id(lot("C"))]  # from the counted and the walked cells
     assert cathode.element_kg == pytest.approx(4 * 0.03)
-    repo.import_master_data(data)
-    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
-    assert tracing.trace(repo.uow, PACK, "backward", "Co").to_json() == memory.to_json()
+    masterdata.import_master_data(uow, data)
+    events_service.capture_document(
+        uow, Document(kind="EPCISDocument", creationDate=T0, events=tuple(events))
+    )
+    assert tracing.trace(uow, PACK, "backward", "Co").to_json() == memory.to_json()
 
 
-def test_a_delete_aggregation_is_not_a_step(repo: Repository) -> None:
+def test_a_delete_aggregation_is_not_a_step(uow: UnitOfWork) -> None:
     """Taking cells out of the pack (one of them never in it) puts nothing in: traces stay as
     they were (the cell taken out was in the pack)."""
     unpacked = Event(
@@ -203,40 +214,44 @@ def test_a_delete_aggregation_is_not_a_step(repo: Repository) -> None:
         parentID=PACK, childEPCs=(item(1), item(9)), action=Action.DELETE,
     )  # fmt: skip
     events = [*chain(), unpacked]
-    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
+    events_service.capture_document(
+        uow, Document(kind="EPCISDocument", creationDate=T0, events=tuple(events))
+    )
     for walk, start in ((backward, PACK), (forward, lot("A"))):
         before = walk(EventLineage(chain()), start, "Co").to_json()
         assert walk(EventLineage(events), start, "Co").to_json() == before
-        assert tracing.trace(repo.uow, start, walk.__name__, "Co").to_json() == before
+        assert tracing.trace(uow, start, walk.__name__, "Co").to_json() == before
 
 
 def test_decoded_events_are_known_by_their_ledger_entry(tmp_path: Path) -> None:
     """Two stores whose events share seqs but not content, read through one cache: each trace
-    is its own store's (a store rebuilt under the same repository is the same case)."""
+    is its own store's (a store rebuilt under the same unit of work is the same case)."""
     decoded = Decoded()
     traces = []
     for name, ore_co in (("one", 0.01), ("two", 0.02)):
-        repo = Repository(f"sqlite:///{tmp_path / name}.db", tmp_path / "key")
-        repo.init()
+        uow = unit_of_work(f"sqlite:///{tmp_path / name}.db", tmp_path / "key")
+        ledger.init(uow)
         events = chain()
         events[0] = commission("A", 1000, ore_co, 1)
-        repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
-        with repo.engine.connect() as conn:
+        events_service.capture_document(
+            uow, Document(kind="EPCISDocument", creationDate=T0, events=tuple(events))
+        )
+        with uow.engine.connect() as conn:
             traces.append(backward(StoreLineage(conn, decoded), PACK, "Co"))
         assert traces[-1].to_json() == backward(EventLineage(events), PACK, "Co").to_json()
-        repo.close()
+        uow.close()
     assert traces[0].to_json() != traces[1].to_json()
 
 
-def test_a_trace_sees_master_data_imported_after_an_earlier_trace(repo: Repository) -> None:
+def test_a_trace_sees_master_data_imported_after_an_earlier_trace(uow: UnitOfWork) -> None:
     events, data = in_modules()
-    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
+    events_service.capture_document(
+        uow, Document(kind="EPCISDocument", creationDate=T0, events=tuple(events))
+    )
     module = node_id(MODULE.format(n=1))
-    assert (
-        module in tracing.trace(repo.uow, lot("A"), "forward", "Co").objects
-    )  # no master data: listed
-    repo.import_master_data(data)
-    counted = tracing.trace(repo.uow, lot("A"), "forward", "Co").objects
+    assert module in tracing.trace(uow, lot("A"), "forward", "Co").objects  # no master data: listed
+    masterdata.import_master_data(uow, data)
+    counted = tracing.trace(uow, lot("A"), "forward", "Co").objects
     assert module not in counted and class_of(module) in counted
 
 
@@ -302,29 +317,29 @@ def test_shares_of_the_inputs_add_up_to_the_output(ores: list[tuple[float, float
         assert got == pytest.approx(kg * co)
 
 
-def test_store_and_memory_agree_on_the_examples(repo: Repository) -> None:
+def test_store_and_memory_agree_on_the_examples(uow: UnitOfWork) -> None:
     paths = sorted((ROOT / "examples").glob("0*"))
     for path in paths:
-        repo.capture(path)
+        events_service.capture(uow, path)
     events = [e for p in paths for e in read(p).events]
     pack = "urn:epc:id:sgtin:3700000.030001.P2503130001"
-    stored = tracing.trace(repo.uow, pack, "backward", "Co")
+    stored = tracing.trace(uow, pack, "backward", "Co")
     memory = backward(EventLineage(events), pack, "Co")
     assert stored.to_json() == memory.to_json()
     ore = stored.objects[node_id("urn:epc:class:lgtin:6111111.000101.BA-2025-0108")]
     # examples/README.md: the pack holds 0.2544 kg Co; ore A brought 624 of the 1,152 kg Co
     assert ore.element_kg == pytest.approx(0.2544 * 624 / 1152, rel=1e-6)
     forward_ore = tracing.trace(
-        repo.uow, "urn:epc:class:lgtin:6111111.000101.BA-2025-0108", "forward", "Co"
+        uow, "urn:epc:class:lgtin:6111111.000101.BA-2025-0108", "forward", "Co"
     )
     vehicle = node_id("urn:epc:id:sgtin:3700000.100001.VF1DM2025X0000042")
     assert forward_ore.objects[vehicle].element_kg == pytest.approx(ore.element_kg, rel=1e-6)
 
 
-def test_lots_carry_their_custody_path(repo: Repository) -> None:
+def test_lots_carry_their_custody_path(uow: UnitOfWork) -> None:
     for path in sorted((ROOT / "examples").glob("0*")):
-        repo.capture(path)
-    trace = tracing.trace(repo.uow, "urn:epc:id:sgtin:3700000.030001.P2503130001", "backward", "Co")
+        events_service.capture(uow, path)
+    trace = tracing.trace(uow, "urn:epc:id:sgtin:3700000.030001.P2503130001", "backward", "Co")
     ore = trace.objects[node_id("urn:epc:class:lgtin:6111111.000101.BA-2025-0108")]
     mine, plant = (
         node_id("urn:epc:id:sgln:6111111.00100.DISPATCH"),
@@ -340,15 +355,17 @@ def test_lots_carry_their_custody_path(repo: Repository) -> None:
     assert as_json["custody"][0]["destination"] == plant
 
 
-def test_the_store_agrees_on_chains_with_a_cycle(repo: Repository) -> None:
+def test_the_store_agrees_on_chains_with_a_cycle(uow: UnitOfWork) -> None:
     events = [
         commission("L1", 100, 0.1, 1),
         transform("to-L2", {"L1": 100}, {"L2": (90, 0.1)}, 2),
         transform("to-L1", {"L2": 90}, {"L1": (80, 0.1)}, 3),
     ]
-    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
+    events_service.capture_document(
+        uow, Document(kind="EPCISDocument", creationDate=T0, events=tuple(events))
+    )
     for direction, walk in (("backward", backward), ("forward", forward)):
-        stored = tracing.trace(repo.uow, lot("L2"), direction, "Co")
+        stored = tracing.trace(uow, lot("L2"), direction, "Co")
         assert (
             stored.cycles
             and stored.to_json() == walk(EventLineage(events), lot("L2"), "Co").to_json()
@@ -356,15 +373,17 @@ def test_the_store_agrees_on_chains_with_a_cycle(repo: Repository) -> None:
 
 
 @pytest.mark.parametrize("events", [chain(), recycled(PACK)], ids=["chain", "recycled"])
-def test_the_store_agrees_on_the_chain_both_ways(repo: Repository, events: list[Event]) -> None:
-    repo.capture_document(Document(kind="EPCISDocument", creationDate=T0, events=tuple(events)))
+def test_the_store_agrees_on_the_chain_both_ways(uow: UnitOfWork, events: list[Event]) -> None:
+    events_service.capture_document(
+        uow, Document(kind="EPCISDocument", creationDate=T0, events=tuple(events))
+    )
     memory = EventLineage(events)
     assert (
-        tracing.trace(repo.uow, PACK, "backward", "Co").to_json()
+        tracing.trace(uow, PACK, "backward", "Co").to_json()
         == backward(memory, PACK, "Co").to_json()
     )
     assert (
-        tracing.trace(repo.uow, lot("A"), "forward", "Co").to_json()
+        tracing.trace(uow, lot("A"), "forward", "Co").to_json()
         == forward(memory, lot("A"), "Co").to_json()
     )
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from batterytrace.carbon import pact
+from batterytrace.carbon.factors import FactorSet
 from batterytrace.carbon.system import MATERIALS, Stage, System, Unused
 from batterytrace.errors import FootprintError
 
@@ -261,74 +262,188 @@ def _parts(
     return parts
 
 
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """One unit of a product as the roll-up figures it, named rather than indexed, so it reads
+    without the product system (a kept footprint row, decision 032): kg CO2e per burden key
+    (factor, stage, material; keys it has none of left out), the :data:`SUMS`, and what its
+    upstream lacks and rests on."""
+
+    id: str
+    unit: str
+    kg: dict[tuple[str, str, str], float]
+    sums: tuple[float, ...]
+    complete: bool
+    missing: tuple[str, ...]
+    allocation: tuple[str, ...]  # the allocation rules used upstream, by site
+    suppliers: tuple[str, ...]  # the supplier footprints used upstream
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "unit": self.unit,
+            "kg": [[*key, kg] for key, kg in self.kg.items()],
+            "sums": list(self.sums),
+            "complete": self.complete,
+            "missing": list(self.missing),
+            "allocation": list(self.allocation),
+            "suppliers": list(self.suppliers),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Figures:
+        return cls(
+            data["id"],
+            data["unit"],
+            {(factor, stage, material): kg for factor, stage, material, kg in data["kg"]},
+            tuple(data["sums"]),
+            data["complete"],
+            tuple(data["missing"]),
+            tuple(data["allocation"]),
+            tuple(data["suppliers"]),
+        )
+
+    @classmethod
+    def combined(cls, id: str, parts: Sequence[tuple[Figures, float]]) -> Figures:
+        """One unit of what holds ``units`` of each part (a module and the items it holds); a
+        single unit of one part is that part."""
+        if len(parts) == 1 and parts[0][1] == 1:
+            return parts[0][0]
+        kg: dict[tuple[str, str, str], float] = defaultdict(float)
+        sums = [0.0] * len(SUMS)
+        for part, units in parts:
+            for key, value in part.kg.items():
+                kg[key] += value * units
+            for n, value in enumerate(part.sums):
+                sums[n] += value * units
+        return cls(
+            id, "item", dict(kg), tuple(sums), all(p.complete for p, _ in parts),
+            *(tuple(sorted({x for p, _ in parts for x in getattr(p, name)}))
+              for name in ("missing", "allocation", "suppliers")),
+        )  # fmt: skip
+
+
+Upstream = tuple[frozenset[str], frozenset[str], frozenset[str]]  # missing, allocation, suppliers
+
+
+def upstream(result: Rollup, starts: Sequence[int] | None = None) -> dict[int, Upstream]:
+    """What each product's upstream (itself and every input, to the sources) lacks and rests
+    on: missing data, allocation rules by site, supplier footprints. For the products
+    ``starts`` and their upstream, else for every product; a level at a time, so each product
+    unites its inputs' sets (a product whose sets are an input's shares them)."""
+    system = result.system
+    nodes = range(len(system.nodes)) if starts is None else _upstream(system, list(starts))
+    found: dict[int, Upstream] = {}
+    for j in sorted(nodes, key=lambda j: result.levels[j]):
+        node = system.nodes[j]
+        own = (
+            frozenset(node.missing),
+            frozenset(f"{system.site_name(node.site)}: {system.groups[g].rule}"
+                      for g in node.own if system.groups[g].allocated),
+            frozenset((system.suppliers[node.id],) if node.id in system.suppliers else ()),
+        )  # fmt: skip
+        sets = [own, *(found[i] for i in node.inputs)]
+        found[j] = tuple(_union([s[n] for s in sets]) for n in range(3))  # type: ignore[assignment]
+    return found
+
+
+def _union(sets: list[frozenset[str]]) -> frozenset[str]:
+    """The union, as one of the sets when that one holds all the others (shared, not copied)."""
+    widest = max(sets, key=len)
+    if all(s <= widest for s in sets):
+        return widest
+    return frozenset().union(*sets)
+
+
+def figures(result: Rollup, node_id: str, held: Sequence[tuple[str, int]] = ()) -> Figures:
+    """One unit of a product; ``held``: for a container the system does not count as a
+    product (a module), the items it holds per batch node (its footprint is theirs)."""
+    parts = _parts(result, node_id, held)
+    found = upstream(result, [i for i, _ in parts])
+    return Figures.combined(node_id, [(_figures(result, i, found[i]), units) for i, units in parts])
+
+
+def every_figures(result: Rollup) -> Iterator[Figures]:
+    """Every product of the system, one unit each."""
+    found = upstream(result)
+    for j in range(len(result.system.nodes)):
+        yield _figures(result, j, found[j])
+
+
+def _figures(result: Rollup, j: int, up: Upstream) -> Figures:
+    system = result.system
+    row = result.per_unit[j]
+    k = len(result.values)
+    kg = row[:k] * result.values
+    missing, allocation, suppliers = up
+    return Figures(
+        system.nodes[j].id,
+        system.nodes[j].unit.value,
+        {(key.factor, key.stage.value, key.material): float(kg[col])
+         for key, col in system.keys.items() if kg[col]},
+        tuple(float(v) for v in row[k:]),
+        not result.incomplete[j],
+        tuple(sorted(missing)),
+        tuple(sorted(allocation)),
+        tuple(sorted(suppliers)),
+    )  # fmt: skip
+
+
 def footprint(
     result: Rollup,
     node_id: str,
     capacity_kwh: float | None = None,
     held: Sequence[tuple[str, int]] = (),
 ) -> Footprint:
-    """One unit of a product; ``held``: for a container the system does not count as a product
-    (a module), the items it holds per batch node (its footprint is theirs)."""
-    system = result.system
-    parts = _parts(result, node_id, held)
-    row = sum(
-        (result.per_unit[i] * units for i, units in parts), np.zeros(result.per_unit.shape[1])
+    """One unit of a product (see :func:`figures`), stated with the system's factor set."""
+    return stated(
+        figures(result, node_id, held), result.system.factors, capacity_kwh, result.system.unused
     )
-    k = len(result.values)
-    kg = row[:k] * result.values
-    total = float(row[k])
+
+
+def stated(
+    f: Figures,
+    factor_set: FactorSet,
+    capacity_kwh: float | None = None,
+    not_counted: Sequence[Unused] = (),
+) -> Footprint:
+    """The footprint ``f`` figures, broken down by stage, material and factor, with the
+    sources of the factors of ``factor_set`` it used; ``not_counted``: what no product of the
+    system takes."""
     stages: dict[str, float] = {s.value: 0.0 for s in Stage if s is not Stage.OTHER}
     materials: dict[str, float] = dict.fromkeys(MATERIALS, 0.0)
     factors: dict[str, float] = defaultdict(float)
     biogenic = 0.0
-    for key, col in system.keys.items():
-        stages[key.stage.value] = stages.get(key.stage.value, 0.0) + float(kg[col])
-        materials[key.material] += float(kg[col])
-        factors[key.factor] += float(kg[col])
-        if key.factor in system.factors:
-            biogenic += float(kg[col]) * system.factors.get(key.factor).biogenic_share
-    upstream = list(_upstream(system, [i for i, _ in parts]))
-    missing = tuple(dict.fromkeys(m for i in upstream for m in system.nodes[i].missing))
-    used = sorted(f for f, v in factors.items() if v and f in system.factors)
+    for (factor, stage, material), kg in f.kg.items():
+        stages[stage] = stages.get(stage, 0.0) + kg
+        materials[material] += kg
+        factors[factor] += kg
+        if factor in factor_set:
+            biogenic += kg * factor_set.get(factor).biogenic_share
+    total, primary, *ratings = f.sums
+    used = sorted(name for name, v in factors.items() if v and name in factor_set)
     per_kwh = total / capacity_kwh if capacity_kwh else None
     return Footprint(
-        node_id,
-        system.nodes[parts[0][0]].unit.value if len(parts) == 1 and parts[0][1] == 1 else "item",
+        f.id,
+        f.unit,
         total,
         total - biogenic,
         biogenic,
         capacity_kwh,
         stages,
         materials,
-        {f: v for f, v in factors.items() if v},
-        float(row[k + 1] / total) if total else 0.0,
-        {name: float(row[k + 2 + n] / total) if total else 0.0 for n, name in enumerate(DQR)},
-        not any(result.incomplete[i] for i, _ in parts),
-        missing,
-        system.factors.label,
-        tuple((f, system.factors.get(f).source, system.factors.get(f).reference) for f in used),
-        tuple(
-            sorted(
-                {
-                    f"{system.site_name(system.nodes[i].site)}: {system.groups[g].rule}"
-                    for i in upstream
-                    for g in system.nodes[i].own
-                    if system.groups[g].allocated
-                }
-            )
-        ),
+        {name: v for name, v in factors.items() if v},
+        primary / total if total else 0.0,
+        {name: rating / total if total else 0.0 for name, rating in zip(DQR, ratings, strict=True)},
+        f.complete,
+        f.missing,
+        factor_set.label,
+        tuple((name, factor_set.get(name).source, factor_set.get(name).reference) for name in used),
+        f.allocation,
         None if per_kwh is None else performance_class(per_kwh),
-        tuple(
-            sorted(
-                {
-                    system.suppliers[system.nodes[i].id]
-                    for i in upstream
-                    if system.nodes[i].id in system.suppliers
-                }
-            )
-        ),
-        tuple(sorted({system.factors.get(f).gwp for f in used})),
-        tuple(system.unused),
+        f.suppliers,
+        tuple(sorted({factor_set.get(name).gwp for name in used})),
+        tuple(not_counted),
     )
 
 

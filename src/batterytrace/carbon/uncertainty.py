@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from batterytrace.carbon import DRAWS, SEED
-from batterytrace.carbon.footprint import Rollup
+from batterytrace.carbon.factors import FactorSet
+from batterytrace.carbon.footprint import Footprint
 from batterytrace.errors import FootprintError
 from batterytrace.limits import DRAWS as MAX_DRAWS
 
@@ -55,27 +56,19 @@ def check_draws(draws: int) -> None:
         raise FootprintError(f"draws: {too_many}")
 
 
-def interval(result: Rollup, node: str, draws: int = DRAWS, seed: int = SEED) -> Interval:
-    """The 95 % interval of a product's footprint per unit."""
+def interval(
+    fp: Footprint, factor_set: FactorSet, draws: int = DRAWS, seed: int = SEED
+) -> Interval:
+    """The 95 % interval of a product's footprint per unit, over the factors of ``factor_set``
+    it uses (those outside the set, process emissions and supplier footprints, as recorded)."""
     check_draws(draws)
-    system = result.system
-    j = system.node(node)
-    if j is None:
-        raise FootprintError(f"{node}: no lot, item batch or pack of that id in the system")
-    names = sorted({key.factor for key in system.keys})
-    column = {name: n for n, name in enumerate(names)}
-    amounts = np.zeros(len(names))  # kg CO2e at the factors' values, per factor
-    sigma = np.zeros(len(names))
-    row = result.per_unit[j]
-    for name, n in column.items():
-        if name in system.factors:
-            sigma[n] = system.factors.get(name).sigma
+    names = sorted(fp.factors)
+    amounts = np.array([fp.factors[name] for name in names])  # kg CO2e at the factors' values
+    sigma = np.array([factor_set.get(n).sigma if n in factor_set else 0.0 for n in names])
     rng = np.random.default_rng(seed)
     totals = np.empty(draws)
     # Overflows become inf and are refused below, never a numpy warning.
     with np.errstate(over="ignore", invalid="ignore"):
-        for key, col in system.keys.items():
-            amounts[column[key.factor]] += row[col] * result.values[col]
         # In blocks, so memory is the totals and one block whatever the number of draws; the
         # generator fills blocks of rows from the same stream as one (draws, factors) matrix.
         for start in range(0, draws, _BLOCK):
@@ -85,7 +78,7 @@ def interval(result: Rollup, node: str, draws: int = DRAWS, seed: int = SEED) ->
         mean = float((totals / draws).sum())  # the sum of finite draws may overflow
     if not (np.isfinite(totals).all() and math.isfinite(mean)):
         raise FootprintError(
-            f"{node}: Monte Carlo draws of its footprint pass any finite number of kg CO2e "
+            f"{fp.id}: Monte Carlo draws of its footprint pass any finite number of kg CO2e "
             "(a factor's uncertainty or an amount is far too large)"
         )
     low, median, high = np.percentile(totals, [2.5, 50, 97.5])

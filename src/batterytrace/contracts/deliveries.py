@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.contracts.intensity import Intensity
@@ -26,10 +27,29 @@ from batterytrace.trace.lineage import class_of, custody_step, kg_by_object, nod
 
 @dataclass(slots=True)
 class Shipment:
+    """A lot of an agreement: kg, when it first shipped and when it was received at the
+    agreement's delivery site (local times, whose year is the contract year's)."""
+
     lot: str
     kg: float
     shipped: datetime | None = None
     delivered: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"lot": self.lot, "kg": self.kg, "shipped": _iso(self.shipped),
+                "delivered": _iso(self.delivered)}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Shipment:
+        return cls(data["lot"], data["kg"], _moment(data["shipped"]), _moment(data["delivered"]))
+
+
+def _iso(when: datetime | None) -> str | None:
+    return None if when is None else when.isoformat()
+
+
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,12 @@ Each is compared with the minimum shares of Art. 8(2) (from 18 August 2031) and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from batterytrace.custody.claims import Claim
-from batterytrace.custody.flows import Custody
 from batterytrace.trace.genealogy import Trace
 
 RECYCLED = Claim("recycled")
@@ -31,6 +31,18 @@ MINIMUMS = (
     (date(2031, 8, 18), {"Co": 0.16, "Li": 0.06, "Ni": 0.06, "Pb": 0.85}),
     (date(2036, 8, 18), {"Co": 0.26, "Li": 0.12, "Ni": 0.15, "Pb": 0.85}),
 )
+
+
+class Claims(Protocol):
+    """What share propagation reads of custody (a recomputed ``flows.Custody``, or the kept
+    rows of the lots on a trace): each lot's share per element of each claim (None: unknown),
+    and the lots each claim originated at."""
+
+    @property
+    def lots(self) -> Mapping[str, Mapping[Claim, Mapping[str, float | None]]]: ...
+
+    @property
+    def originated(self) -> Mapping[Claim, set[str]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +62,7 @@ class Share:
         }
 
 
-def share(trace: Trace, custody: Custody, claim: Claim = RECYCLED) -> Share:
+def share(trace: Trace, custody: Claims, claim: Claim = RECYCLED) -> Share:
     """The traced and claimed share of the trace's element (a backward trace of a battery)."""
     element = trace.element
     unknown: list[str] = []

@@ -152,6 +152,14 @@ def _factors(conn: Connection, content: Content, at: Origin) -> Effect:
     return {"factor sets": carbon_store.save_factors(conn, factors, at.owner)}
 
 
+def _factors_use(conn: Connection, content: Content, _: Origin) -> Effect:
+    return {"factor sets": carbon_store.use_factors(conn, content["label"])}
+
+
+def _factors_remove(conn: Connection, content: Content, _: Origin) -> Effect:
+    return {"factor sets": carbon_store.remove_factors(conn, content["label"])}
+
+
 def _supplier(conn: Connection, content: Content, at: Origin, replace: bool = False) -> Effect:
     return {"footprints": carbon_store.save_supplier(
         conn, content["id"], content["product"], content["document"], at.owner, replace
@@ -193,6 +201,8 @@ APPLIERS: dict[tuple[str, str], Applier] = {
     ("carbon", "replace"): _carbon_replace,
     ("carbon", "remove"): _carbon_remove,
     ("factors", "import"): _factors,
+    ("factors", "use"): _factors_use,
+    ("factors", "remove"): _factors_remove,
     ("supplier", "import"): _supplier,
     ("supplier", "replace"): _supplier_replace,
     ("vocabulary", "capture"): _vocabulary,
@@ -204,7 +214,8 @@ APPLIERS: dict[tuple[str, str], Applier] = {
 TABLES: tuple[Table, ...] = (
     schema.party, schema.site, schema.material, schema.custody_rule, schema.custody_close,
     schema.custody_transfer, schema.contract, schema.carbon_model, schema.factor_set,
-    schema.supplier_footprint, schema.vocabulary_element, schema.vocabulary_child,
+    schema.factor_use, schema.supplier_footprint, schema.vocabulary_element,
+    schema.vocabulary_child,
 )  # fmt: skip
 _NOT_REPLAYED = {"carbon_model": ("id", "imported"), "custody_rule": ("id",)}
 # The tables each kind of record writes: replay compares only those after a record.
@@ -213,7 +224,7 @@ _WRITES: dict[str, tuple[Table, ...]] = {
     "custody": (schema.custody_rule, schema.custody_close, schema.custody_transfer),
     "contracts": (schema.contract,),
     "carbon": (schema.carbon_model,),
-    "factors": (schema.factor_set,),
+    "factors": (schema.factor_set, schema.factor_use),
     "supplier": (schema.supplier_footprint,),
     "vocabulary": (schema.vocabulary_element, schema.vocabulary_child),
     "key": (),

@@ -9,7 +9,7 @@ import heapq
 import uuid
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Literal
@@ -381,6 +381,10 @@ _ACCOUNTS, _LOTS, _VIOLATIONS = "custody.account", "custody.lot", "custody.viola
 class _LotClaims(BaseModel):
     claims: list[ClaimCarried] = []
     notes: list[Notice] = []
+    # what share propagation reads (custody.recycled): each claim's share per element, zero
+    # and unknown (None) included, and the claims the lot originated
+    shares: dict[str, dict[str, float | None]] = {}
+    originated: list[str] = []
 
 
 def kept(state: Custody) -> dict[str, dict[str, tuple[str, str]]]:
@@ -398,8 +402,12 @@ def kept(state: Custody) -> dict[str, dict[str, tuple[str, str]]]:
     for note in state.notes + state.violations:
         for lot in note.lots:
             noted.setdefault(lot, []).append(Notice.of(note))
+    originated: dict[str, list[str]] = {}
+    for claim, at in sorted(state.originated.items(), key=lambda item: str(item[0])):
+        for lot in at:
+            originated.setdefault(lot, []).append(str(claim))
     lots = {}
-    for lot in state.lots.keys() | noted.keys():
+    for lot in state.lots.keys() | noted.keys() | originated.keys():
         claims = [
             ClaimCarried(
                 claim=str(claim),
@@ -411,7 +419,13 @@ def kept(state: Custody) -> dict[str, dict[str, tuple[str, str]]]:
             )
             for claim, elements in sorted(state.claimed(lot).items())
         ]
-        lots[lot] = (lot, _LotClaims(claims=claims, notes=noted.get(lot, [])).model_dump_json())
+        shares = {
+            str(claim): dict(elements)
+            for claim, elements in sorted(state.lots.get(lot, {}).items(), key=lambda i: str(i[0]))
+        }
+        notes, made = noted.get(lot, []), originated.get(lot, [])
+        carried = _LotClaims(claims=claims, notes=notes, shares=shares, originated=made)
+        lots[lot] = (lot, carried.model_dump_json())
     violations = {
         f"{i:09d}": ("", Notice.of(note).model_dump_json())
         for i, note in enumerate(state.violations)
@@ -450,6 +464,23 @@ def changes(uow: UnitOfWork) -> Changes:
 def recycled(uow: UnitOfWork, battery: str) -> list[Share]:
     """Recycled share of the cobalt, nickel and lithium of a battery, traced and claimed
     (Regulation (EU) 2023/1542 Art. 8; custody.recycled)."""
+    traces = [trace(uow, battery, "backward", e) for e in flows.ELEMENTS]
+    _fresh(uow)
     with uow.reading() as conn:
-        state = recompute(conn, uow.decoded)
-    return [share(trace(uow, battery, "backward", e), state) for e in flows.ELEMENTS]
+        kept = derived.by_scope(conn, _LOTS, {node for t in traces for node in t.objects})
+    claims = _Claims()
+    for lot, contents in kept.items():
+        carried = _LotClaims.model_validate_json(contents[0])
+        claims.lots[lot] = {parse_claim(c): e for c, e in carried.shares.items()}
+        for claim in carried.originated:
+            claims.originated.setdefault(parse_claim(claim), set()).add(lot)
+    return [share(t, claims) for t in traces]
+
+
+@dataclass(slots=True)
+class _Claims:
+    """The kept claims of the lots on a trace, as share propagation reads them
+    (custody.recycled.Claims)."""
+
+    lots: dict[str, dict[Claim, dict[str, float | None]]] = field(default_factory=dict)
+    originated: dict[Claim, set[str]] = field(default_factory=dict)

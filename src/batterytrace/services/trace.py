@@ -1,5 +1,5 @@
 """Genealogy as a service: an object's sources or uses, with the element mass along every link,
-and what a container holds."""
+what a container holds, and the element balance of every transformation."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from batterytrace.errors import QueryError
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import holdings
 from batterytrace.store.lineage import StoreLineage
+from batterytrace.trace.balance import DEFAULT_TOLERANCE, BalanceReport
+from batterytrace.trace.balance import check as balance_of
 from batterytrace.trace.genealogy import Trace, backward, forward
 from batterytrace.trace.lineage import ELEMENT_NAMES, node_id
 
@@ -48,3 +50,10 @@ def contents(uow: UnitOfWork, identifier: str) -> list[tuple[str, int]]:
     one by one, with the fewest containment steps to it."""
     with uow.reading() as conn:
         return holdings.inside(conn, node_id(identifier))
+
+
+def check_balance(uow: UnitOfWork, tolerance: float = DEFAULT_TOLERANCE) -> BalanceReport:
+    """Element mass in against out for every stored transformation."""
+    with uow.reading() as conn:
+        lineage = StoreLineage(conn)
+        return balance_of(lineage, lineage.transformations(), tolerance=tolerance)

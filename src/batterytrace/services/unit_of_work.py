@@ -99,7 +99,7 @@ class UnitOfWork:
     across them). ``settings``, read from the environment when not given, also set this
     process's limits (:func:`batterytrace.limits.configure`). ``follow_up`` runs after each
     write that moved the ledger, once it is committed: the refresh of the kept derived state
-    (decision 029), given by whoever assembles the services (the repository)."""
+    (decision 029), given by whoever assembles the services (``services.bootstrap``)."""
 
     def __init__(
         self,
@@ -152,6 +152,19 @@ class UnitOfWork:
             yield w
         if w.signed and self.follow_up is not None:
             self.follow_up(self)
+
+    def record(
+        self,
+        kind: str,
+        action: str,
+        content: object,
+        source: str | None = None,
+        owner: str | None = None,
+    ) -> tuple[imports.Effect, imports.ImportRecord | None]:
+        """Write an import (or removal) through its applier, record it in the ledger and sign
+        the heads, all or nothing, in a write transaction of its own (:meth:`Writing.record`)."""
+        with self.writing(f"{kind} {action}") as w:
+            return w.record(kind, action, content, source, owner)
 
     def refresh(self, unit: str, recompute: Recompute, every: bool = False) -> list[Change]:
         """Bring a unit of kept derived state to the ledger's version (decision 029), unless it

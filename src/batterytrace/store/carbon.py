@@ -37,6 +37,7 @@ from batterytrace.store.records import extension_values
 from batterytrace.trace.lineage import Flow, MaterialFacts, class_of
 
 M, F, P = schema.carbon_model, schema.factor_set, schema.supplier_footprint
+U = schema.factor_use
 EXTENSIONS = {
     "activity": BT + "activity",
     "mode": BT + "transportMode",
@@ -221,6 +222,34 @@ def save_factors(conn: Connection, factors: FactorSet, owner: str | None = None)
         insert(F).values(name=factors.name, version=factors.version, content=content, owner=owner)
     )
     return Imported(added=1)
+
+
+def factors_in_use(conn: Connection) -> str | None:
+    """The label of the user's set the kept footprints are figured with; None: the shipped
+    set."""
+    return conn.execute(select(U.c.label)).scalar()
+
+
+def use_factors(conn: Connection, label: str | None) -> Imported:
+    """Figure the kept footprints with the stored set ``label`` (None: the shipped set)."""
+    if label == factors_in_use(conn):
+        return Imported(unchanged=1)
+    if label is not None and label not in factor_sets(conn):
+        raise FactorError(f"factor set {label!r} is not stored (see `carbon factors`)")
+    conn.execute(delete(U))
+    if label is not None:
+        conn.execute(insert(U).values(label=label))
+    return Imported(replaced=1)
+
+
+def remove_factors(conn: Connection, label: str) -> Imported:
+    """Forget a stored set that the kept footprints do not use."""
+    if label == factors_in_use(conn):
+        raise ImportConflict(f"factor set {label} is the one the kept footprints use")
+    name, _, version = label.rpartition("@")
+    if not conn.execute(delete(F).where((F.c.name == name) & (F.c.version == version))).rowcount:
+        raise FactorError(f"factor set {label!r} is not stored (see `carbon factors`)")
+    return Imported(removed=1)
 
 
 def factor_sets(conn: Connection) -> dict[str, FactorSet]:

@@ -9,7 +9,7 @@ watermark move together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,6 +56,20 @@ def contents(conn: Connection, area: str, scope: str | None = None) -> Iterator[
         query = query.where(R.c.scope == scope)
     for (content,) in conn.execute(query.order_by(R.c.key)):
         yield content
+
+
+def by_scope(conn: Connection, area: str, scopes: Iterable[str]) -> dict[str, list[str]]:
+    """The area's rows of each of ``scopes`` (those with none left out), each scope's in key
+    order."""
+    found: dict[str, list[str]] = {}
+    wanted = sorted(scopes)
+    for start in range(0, len(wanted), _CHUNK):
+        query = select(R.c.scope, R.c.content).where(
+            (R.c.area == area) & R.c.scope.in_(wanted[start : start + _CHUNK])
+        )
+        for scope, content in conn.execute(query.order_by(R.c.scope, R.c.key)):
+            found.setdefault(scope, []).append(content)
+    return found
 
 
 def stored(conn: Connection, area: str) -> dict[str, tuple[str, str]]:

@@ -265,6 +265,12 @@ factor_set = Table(
     Column("content", Text, nullable=False),  # CSV, the columns of carbon.factors
     Column("owner", String(200)),
 )
+# The factor set the kept footprints are figured with (decision 032): no row, the shipped set.
+factor_use = Table(
+    "factor_use",
+    metadata,
+    Column("label", String(160), primary_key=True),  # name@version of a set in factor_set
+)
 supplier_footprint = Table(
     "supplier_footprint",
     metadata,

@@ -1,0 +1,96 @@
+"""EPCIS events as a service: capture (all or nothing), SimpleEventQuery pages and counts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from batterytrace.epcis import documents
+from batterytrace.epcis.model import Document, DocumentKind, Event
+from batterytrace.services.unit_of_work import UnitOfWork
+from batterytrace.store import query as event_query
+from batterytrace.store import schema
+from batterytrace.store.events import CaptureResult
+from batterytrace.store.query import ParamValue, QueryPage, SimpleEventQuery
+
+QUERY_NAME = "SimpleEventQuery"
+
+
+def capture(
+    uow: UnitOfWork,
+    path: Path,
+    owner: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> CaptureResult:
+    """Capture every event of the file at ``path`` (JSON-LD or XML), or none
+    (:meth:`Writing.capture`)."""
+    with uow.writing("capture") as w:
+        return w.capture(
+            documents.stream(path, schema=uow.settings.epcis_schema),
+            source=path.name,
+            owner=owner,
+            progress=progress,
+        )
+
+
+def capture_document(
+    uow: UnitOfWork, document: Document, owner: str | None = None
+) -> CaptureResult:
+    """Capture an already parsed document (its events are checked first)."""
+    with uow.writing("capture") as w:
+        return w.capture(documents.EventStream.of(document), owner=owner)
+
+
+def query(uow: UnitOfWork, params: Mapping[str, ParamValue]) -> QueryPage:
+    """One page of a SimpleEventQuery (EPCIS 2.0 §8.2.7.1)."""
+    simple = SimpleEventQuery(params)
+    with uow.reading() as conn:
+        return simple.page(conn)
+
+
+def query_all(uow: UnitOfWork, params: Mapping[str, ParamValue]) -> Iterator[Event]:
+    """Every matching event, in the query's order, read a page of at most
+    :data:`~batterytrace.store.query.MAX_PER_PAGE` events at a time (bounded memory)."""
+    params = {k: v for k, v in params.items() if k != "perPage"}
+    while True:
+        page = query(uow, params | {"perPage": str(event_query.MAX_PER_PAGE)})
+        yield from page.events
+        if page.next_page_token is None:
+            return
+        params["nextPageToken"] = page.next_page_token
+
+
+def query_document(
+    uow: UnitOfWork, params: Mapping[str, ParamValue]
+) -> tuple[Document, str | None]:
+    """The page as an EPCISQueryDocument, and the next-page token."""
+    page = query(uow, params)
+    doc = Document(
+        kind=DocumentKind.QUERY,
+        creationDate=datetime.now(UTC),
+        events=page.events,
+        queryName=QUERY_NAME,
+    )
+    return doc, page.next_page_token
+
+
+def event_counts(uow: UnitOfWork) -> list[tuple[str, str | None, int]]:
+    """How many events of each type and business step are stored."""
+    e = schema.event
+    stmt = (
+        select(e.c.event_type, e.c.biz_step, func.count())
+        .group_by(e.c.event_type, e.c.biz_step)
+        .order_by(e.c.event_type, e.c.biz_step)
+    )
+    with uow.reading() as conn:
+        return [(kind, step, int(n)) for kind, step, n in conn.execute(stmt)]
+
+
+def count(uow: UnitOfWork, params: Mapping[str, ParamValue]) -> int:
+    """How many events match (``eventCountLimit`` caps it; paging parameters are ignored)."""
+    simple = SimpleEventQuery(params)
+    with uow.reading() as conn:
+        return simple.count(conn)
