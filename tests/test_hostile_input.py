@@ -13,7 +13,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-import batterytrace.cli as cli
+import batterytrace.cli.ledger as cli_ledger
 from batterytrace.cli import app
 from batterytrace.json_input import MAX_DEPTH
 from batterytrace.services import events
@@ -180,7 +180,7 @@ def test_an_internal_error_is_one_line_unless_debug_asks(
     def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("a bug")
 
-    monkeypatch.setattr(cli, "_uow", broken)
+    monkeypatch.setattr(cli_ledger, "make_uow", broken)  # `imports`
     result = runner.invoke(app, ["imports"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.output.strip().splitlines() == [
@@ -198,7 +198,7 @@ def test_resource_errors_reaching_the_top_are_one_line(
     def broken(*args: object, **kwargs: object) -> None:
         raise raised
 
-    monkeypatch.setattr(cli, "_uow", broken)
+    monkeypatch.setattr(cli_ledger, "make_uow", broken)  # `imports`
     result = runner.invoke(app, ["imports"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     (line,) = result.output.strip().splitlines()

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from rich.console import Console
 
-from batterytrace import cli
+import batterytrace.cli.contracts as cli_contracts
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.contracts.deliveries import Deliveries, capacity
 from batterytrace.contracts.intensity import Intensity, intensities
@@ -23,6 +23,7 @@ from batterytrace.epcis.model import (
     Location,
     QuantityElement,
 )
+from batterytrace.services import contracts as contracts_service
 from batterytrace.trace.lineage import node_id
 
 ID = "https://batterytrace.org/agreement/test"
@@ -177,9 +178,10 @@ def stated_deliveries() -> Deliveries:
 
 def printed(monkeypatch: pytest.MonkeyPatch, as_of: datetime) -> list[str]:
     buffer = io.StringIO()
-    monkeypatch.setattr(cli, "out", Console(file=buffer, width=400, color_system=None))
+    monkeypatch.setattr(cli_contracts, "out", Console(file=buffer, width=400, color_system=None))
     years = stated_deliveries().status(STATED, TABLE, as_of)
-    cli._print_contract(cli._contract_report(STATED, years, TABLE), str)  # no master data
+    report = contracts_service.report(STATED, years, TABLE)
+    cli_contracts._print_contract(report, str)  # no master data
     return buffer.getvalue().splitlines()
 
 

@@ -123,7 +123,7 @@ def test_the_agreement_is_delivered_year_by_year(uow: UnitOfWork, scenario: tupl
     (data,) = orjson.loads((out / "contracts.json").read_bytes())
     agreement = Agreement.from_json(data)
     contracts.import_contracts(uow, [agreement])
-    state = contracts.deliveries(uow)
+    state, _ = contracts.deliveries(uow)
     assert state.findings == []
     years = state.status(agreement, intensities(), datetime(2032, 1, 1, tzinfo=UTC))
     assert [y.year for y in years] == list(A.YEARS)

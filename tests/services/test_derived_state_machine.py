@@ -1,6 +1,8 @@
 """Issue 14.2: after every step of a random history (the chain's events captured in any order,
-late and twice; rules imported and replaced; allocations, some refused; periods closed) the
-kept custody state equals a fresh recomputation, on SQLite and PostgreSQL."""
+late and twice; rules imported and replaced; allocations and transfers, some refused; periods
+closed; carbon activity data and factor sets imported, a set put in use and back) every kept
+unit (custody, footprints, contract shipments) equals a fresh recomputation, on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,17 +15,23 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import delete
 
+from batterytrace.carbon.activity import from_json
+from batterytrace.carbon.factors import read_csv
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Document
-from batterytrace.errors import CustodyError
-from batterytrace.services import custody, derived, masterdata
+from batterytrace.errors import CustodyError, FactorError, ImportConflict
+from batterytrace.services import carbon, custody, derived, masterdata
 from batterytrace.services import events as events_service
 from batterytrace.services.bootstrap import unit_of_work
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import schema
-from factories import CUSTODY_RULES, PCAM, T0, custody_chain, custody_sites, lot
+from factories import CUSTODY_RULES, PCAM, REFINERY, T0, custody_chain, custody_sites, lot
 
 CHAIN = custody_chain()
+_FACTORS = """id,name,kind,mode,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,\
+gwp,source,reference
+diesel,Diesel,fuel,,L,{value},GLO,2025,1.1,,,0,AR6,test,https://example.org
+"""
 PERIODS = ("quarter", "month", "year")
 
 
@@ -39,7 +47,7 @@ def _empty(uow: UnitOfWork) -> None:
             conn.execute(delete(table))
 
 
-class KeptCustody(RuleBasedStateMachine):
+class KeptState(RuleBasedStateMachine):
     store: UnitOfWork  # set by the test: one store per backend, emptied for each history
 
     def __init__(self) -> None:
@@ -72,6 +80,30 @@ class KeptCustody(RuleBasedStateMachine):
         with suppress(CustodyError):  # another period length, closed already, no account
             custody.close(self.uow, custody.Close(site=PCAM, claim="low-carbon", period=period))
 
+    @rule(kg=st.floats(0.5, 9.0), day=st.integers(0, 120))
+    def transfer(self, kg: float, day: int) -> None:
+        command = custody.Transfer(source=PCAM, target=REFINERY, claim="low-carbon",
+                                   kg={"Co": kg}, at=T0 + timedelta(days=day))  # fmt: skip
+        with suppress(CustodyError):  # refused (no account, an overdraft, a closed period)
+            custody.transfer(self.uow, command)
+
+    @rule(site=st.sampled_from((REFINERY, PCAM)), litres=st.integers(1, 500))
+    def import_activity(self, site: str, litres: int) -> None:
+        data = {"activities": [{"site": site, "period": "2025", "kind": "fuel",
+                                "factor": "diesel", "amount": litres, "unit": "L"}]}  # fmt: skip
+        with suppress(ImportConflict):  # the datum stated already with another amount
+            carbon.import_carbon(self.uow, from_json(data, "model.json"), "model.json")
+
+    @rule(value=st.sampled_from((2.0, 3.0)), use=st.booleans())
+    def factor_set(self, value: float, use: bool) -> None:
+        """A set of one factor (the same label, the same value again: nothing changes), put in
+        use or the shipped set back."""
+        csv = _FACTORS.format(value=value)
+        with suppress(ImportConflict):  # test@1 stored already with the other value
+            carbon.import_factors(self.uow, read_csv(csv, "test", "1"))
+        with suppress(FactorError):  # not stored (never happens: imported just above)
+            carbon.use_factors(self.uow, "test@1" if use else "batterytrace@2026.1")
+
     @invariant()
     def kept_equals_recomputed(self) -> None:
         assert derived.check(self.uow) is None
@@ -80,10 +112,10 @@ class KeptCustody(RuleBasedStateMachine):
         self.uow.close()
 
 
-def test_kept_custody_state_equals_a_recomputation_after_every_step(uow: UnitOfWork) -> None:
-    KeptCustody.store = uow
+def test_kept_state_equals_a_recomputation_after_every_step(uow: UnitOfWork) -> None:
+    KeptState.store = uow
     run_state_machine_as_test(
-        KeptCustody,
+        KeptState,
         settings=settings(
             max_examples=12, stateful_step_count=8, deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

@@ -3,6 +3,7 @@ scenario against the technosphere solve."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +13,15 @@ import pytest
 
 from batterytrace.carbon.activity import from_json
 from batterytrace.carbon.factors import read_csv
-from batterytrace.errors import FactorError, FootprintError, PactError
+from batterytrace.carbon.footprint import footprint as footprint_of
+from batterytrace.errors import FactorError, FootprintError, ImportConflict, PactError
 from batterytrace.masterdata import MasterData, MaterialKind, Party, Site, SiteRole, material
 from batterytrace.scenario.generator import generate
-from batterytrace.services import carbon, ledger, masterdata
+from batterytrace.services import carbon, derived, ledger, masterdata
 from batterytrace.services import events as events_service
 from batterytrace.services.bootstrap import unit_of_work
 from batterytrace.services.unit_of_work import UnitOfWork
+from batterytrace.store import carbon as carbon_store
 from batterytrace.store import schema
 from batterytrace.trace.lineage import node_id
 from carbon_examples import (
@@ -115,7 +118,7 @@ def setup(uow: UnitOfWork, tmp_path: Path) -> None:
 
 def test_a_recorded_chain_figured_by_hand(uow: UnitOfWork, tmp_path: Path) -> None:
     setup(uow, tmp_path)
-    fp, _ = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
     ore = 100 * 3 + 1.0 * 50 * 0.1  # diesel, then 1 t x 50 km by road (stated on the shipment)
     sulfate = (
         ore + 12 + 40 * 0.5
@@ -125,15 +128,14 @@ def test_a_recorded_chain_figured_by_hand(uow: UnitOfWork, tmp_path: Path) -> No
     assert fp.per_kwh == pytest.approx(fp.kg_co2e / 2.0)
     assert fp.complete
     assert fp.stages["transport"] == pytest.approx(5 * 10 / 40 * 3 / 4, rel=1e-12)
-    item, _ = carbon.footprint(uow, CELL.format(n=4), "test@1")
+    item = carbon.footprint(uow, CELL.format(n=4), "test@1").footprint
     assert item.kg_co2e == pytest.approx(cell, rel=1e-12)
-    lot, _ = carbon.footprint(uow, SUL, "test@1")
+    lot = carbon.footprint(uow, SUL, "test@1").footprint
     assert lot.kg_co2e == pytest.approx(sulfate, rel=1e-12) and lot.unit == "kg"
-    module, _ = carbon.footprint(
-        uow, MODULE, "test@1"
-    )  # its 3 cells; the pack plant's data go to packs
+    module = carbon.footprint(uow, MODULE, "test@1").footprint  # its 3 cells; the pack
+    # plant's data go to packs
     assert module.kg_co2e == pytest.approx(3 * cell, rel=1e-12) and module.complete
-    tree = carbon.explain_footprint(uow, carbon.footprints(uow, "test@1"), MODULE)
+    tree = carbon.explain_footprint(uow, MODULE, "test@1")
     assert tree.kg_co2e == pytest.approx(3 * cell, rel=1e-12) and len(tree.children) == 1
 
 
@@ -144,8 +146,102 @@ def test_unknown_ids_and_sets_are_named(uow: UnitOfWork, tmp_path: Path) -> None
     with pytest.raises(FactorError, match="factor set 'nope@1' is unknown"):
         carbon.footprint(uow, PACK, "nope@1")
     # the shipped set has no factor called "grid": named, and the pack marked incomplete
-    fp, _ = carbon.footprint(uow, PACK)
+    fp = carbon.footprint(uow, PACK).footprint
     assert not fp.complete and any("'grid' is not in" in m for m in fp.missing)
+
+
+# --- the kept footprints (decision 032) -----------------------------------------------------
+
+
+def test_kept_footprints_are_the_fresh_roll_up_of_the_set_in_use(
+    uow: UnitOfWork, tmp_path: Path
+) -> None:
+    """With test@1 in use, the pack, an item, a lot and a module read from the kept rows
+    equal, field for field, what a fresh roll-up with test@1 gives; a what-if with the
+    shipped set is rolled up for the answer and says so."""
+    setup(uow, tmp_path)
+    fresh = carbon.footprints(uow, "test@1")
+    assert carbon.use_factors(uow, "test@1").changed
+    for identifier in (PACK, CELL.format(n=4), SUL, MODULE):
+        answer = carbon.footprint(uow, identifier)
+        assert answer.kept and answer.factors.label == "test@1"
+        node = identifier if identifier == MODULE else None
+        capacity = 2.0 if identifier == PACK else None
+        inside = carbon_store_held(uow, MODULE) if node else []
+        expected = footprint_of(fresh, _node(uow, identifier), capacity, inside)
+        assert answer.footprint == replace(expected, id=answer.footprint.id)
+    what_if = carbon.footprint(uow, PACK, "batterytrace@2026.1")
+    assert not what_if.kept and not what_if.footprint.complete  # no "grid" in the shipped set
+    assert derived.check(uow) is None
+
+
+def test_kept_footprints_follow_the_model_and_the_set_in_use(
+    uow: UnitOfWork, tmp_path: Path
+) -> None:
+    """A new activity datum, a change of set: each write is followed by the refresh, and the
+    footprint read next is the new one, at the version that write made."""
+    setup(uow, tmp_path)
+    carbon.use_factors(uow, "test@1")
+    before = carbon.footprint(uow, PACK)
+    more = {"activities": [{"site": PACKS, "period": "2025", "kind": "fuel", "factor": "diesel",
+                            "amount": 10, "unit": "L"}]}  # fmt: skip
+    carbon.import_carbon(uow, from_json(more, "more.json"), "more.json")
+    after = carbon.footprint(uow, PACK)
+    assert after.version > before.version
+    assert after.footprint.kg_co2e == pytest.approx(before.footprint.kg_co2e + 10 * 3, rel=1e-12)
+    carbon.use_factors(uow, "batterytrace@2026.1")  # back to the shipped set
+    shipped_answer = carbon.footprint(uow, PACK)
+    assert shipped_answer.kept and shipped_answer.factors.label == "batterytrace@2026.1"
+    assert not shipped_answer.footprint.complete
+    assert derived.check(uow) is None
+
+
+def test_a_factor_set_in_use_is_not_removed_and_the_refusal_names_the_footprints(
+    uow: UnitOfWork, tmp_path: Path
+) -> None:
+    setup(uow, tmp_path)
+    carbon.use_factors(uow, "test@1")
+    records = len(ledger.import_records(uow))
+    products = sorted(n.id for n in carbon.footprints(uow, "test@1").system.nodes)
+    with pytest.raises(ImportConflict) as err:
+        carbon.remove_factors(uow, "test@1")
+    named = f"the kept footprints of {len(products):,} products are figured with it"
+    assert named in str(err.value) and ", ".join(products[:5]) in str(err.value)
+    assert len(ledger.import_records(uow)) == records  # nothing written
+    assert carbon.footprint(uow, PACK).factors.label == "test@1"
+    with pytest.raises(FactorError, match="shipped set"):
+        carbon.remove_factors(uow, "batterytrace@2026.1")
+    carbon.use_factors(uow, "batterytrace@2026.1")
+    assert carbon.remove_factors(uow, "test@1").removed == 1
+    assert [s.label for s in carbon.factor_sets(uow)] == ["batterytrace@2026.1"]
+    with pytest.raises(FactorError, match="not stored"):
+        carbon.remove_factors(uow, "test@1")
+    assert ledger.verify(uow).ok  # the use and removal replay
+    assert derived.check(uow) is None
+
+
+def test_a_roll_up_that_fails_is_kept_as_its_error(uow: UnitOfWork, tmp_path: Path) -> None:
+    """Two transformations that make each other's input: a cycle. The capture is kept; the
+    kept state holds the roll-up's error, and a footprint read names it, never a figure."""
+    a = "urn:epc:class:lgtin:6111111.000901.A1"
+    b = "urn:epc:class:lgtin:6111111.000902.B1"
+    cycle = [
+        event("ObjectEvent", 1, MINE, action="ADD", bizStep="commissioning",
+              quantityList=[kg(a, 10)]),
+        event("TransformationEvent", 2, PLANT, inputQuantityList=[kg(a, 10)],
+              outputQuantityList=[kg(b, 10)],
+              **{"bt:activity": [{"kind": "process", "amount": 1, "unit": "kgCO2e"}]}),
+        event("TransformationEvent", 3, PLANT, inputQuantityList=[kg(b, 10)],
+              outputQuantityList=[kg(a, 10)]),
+    ]  # fmt: skip
+    doc = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
+           "creationDate": "2025-03-31T00:00:00Z", "epcisBody": {"eventList": cycle}}  # fmt: skip
+    path = tmp_path / "cycle.jsonld"
+    path.write_bytes(orjson.dumps(doc))
+    assert events_service.capture(uow, path).captured == 3
+    with pytest.raises(FootprintError, match=r"cycle.*kept roll-up at ledger version"):
+        carbon.footprint(uow, b)
+    assert derived.check(uow) is None
 
 
 SCALE = 0.0003
@@ -189,7 +285,7 @@ def test_every_scenario_pack_is_complete_and_broken_down(scenario_store: UnitOfW
     assert unused and {u.kind for u in unused} == {"leg"}
     assert all(any(f"({v}/21/" in u.what for v in vehicles) for u in unused), unused[0]
     pack = result.system.nodes[packs[0]].id
-    fp, _ = carbon.footprint(scenario_store, pack)
+    fp = carbon.footprint(scenario_store, pack).footprint
     assert sum(fp.stages.values()) == pytest.approx(fp.kg_co2e, rel=1e-9)
     assert sum(fp.materials.values()) == pytest.approx(fp.kg_co2e, rel=1e-9)
     assert 30 < fp.per_kwh < 150  # kg CO2e/kWh: the range of published EV-battery results
@@ -202,7 +298,7 @@ def test_pact_exports_are_valid_and_carry_the_figures(
 ) -> None:
     setup(uow, tmp_path)
     schema = validators(conformance)
-    fp, _ = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
     for version in ("2", "3"):
         document = carbon.pact_footprint(uow, PACK, version, "test@1")
         assert list(schema[version].iter_errors(document)) == []
@@ -232,7 +328,7 @@ def test_a_supplier_footprint_replaces_what_the_chain_recorded(
         uow, document, "urn:epc:idpat:sgtin:6111111.000201.*"
     )
     assert read.kg_co2e_per_kg == 2.5
-    fp, _ = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
     cell = (10 * 2.5 + 8 * 0.5) / 4  # the sulfate at the supplier's 2.5 kg CO2e/kg, no upstream
     assert fp.kg_co2e == pytest.approx(3 * cell + 2 * 0.5, rel=1e-12)
     assert fp.supplier_documents == (read.id,)
@@ -266,7 +362,8 @@ SULFATE_KG = 1000 * 3 + ORE_LEGS + 20000 * 0.5 + SEA_LEG
 
 def test_the_examples_give_their_legs(uow: UnitOfWork) -> None:
     examples(uow)
-    fp, result = carbon.footprint(uow, SULFATE, "test@1")
+    fp = carbon.footprint(uow, SULFATE, "test@1").footprint
+    result = carbon.footprints(uow, "test@1")
     assert fp.kg_co2e == pytest.approx(SULFATE_KG / 4944, rel=1e-12)
     assert fp.stages["transport"] == pytest.approx((ORE_LEGS + SEA_LEG) / 4944, rel=1e-12)
     assert fp.complete, fp.missing
@@ -274,7 +371,7 @@ def test_the_examples_give_their_legs(uow: UnitOfWork) -> None:
     assert f"from {node_id(BOU_AZZER)} (sourceList location)" in labels  # file 01
     assert f"from {node_id(GUEMASSA)} (sourceList location)" in labels  # file 02 (XML)
     # the CAM (file 02) takes the whole sulfate lot and its own leg to the cell plant
-    cam, _ = carbon.footprint(uow, CAM, "test@1")
+    cam = carbon.footprint(uow, CAM, "test@1").footprint
     assert cam.stages["transport"] == pytest.approx(
         (ORE_LEGS + SEA_LEG + 1.0 * 60 * 0.1) / 16942, rel=1e-12
     )
@@ -292,7 +389,7 @@ def test_a_refinery_without_data_is_named(uow: UnitOfWork) -> None:
     """Guemassa's data are for January; the sulfate was made in February: its legs and the ore
     are counted, the result is incomplete and says which site and period lack data."""
     examples(uow, guemassa="2025-01")
-    fp, _ = carbon.footprint(uow, SULFATE, "test@1")
+    fp = carbon.footprint(uow, SULFATE, "test@1").footprint
     assert fp.kg_co2e == pytest.approx((SULFATE_KG - 20000 * 0.5) / 4944, rel=1e-12)
     assert not fp.complete
     sulfate = node_id(SULFATE)
@@ -342,7 +439,7 @@ def test_a_sites_data_go_to_events_at_its_parts(
     ]  # fmt: skip
     carbon.import_carbon(uow, from_json({"activities": data}, "model.json"), "model.json")
     carbon.import_factors(uow, read_csv(FACTORS, "test", "1"))
-    fp, _ = carbon.footprint(uow, SUL, "test@1")
+    fp = carbon.footprint(uow, SUL, "test@1").footprint
     # as in test_carbon: the ore (100 L x 3 + 1 t x 50 km road x 0.1), the event's 12 kg
     # CO2e, the plant's 40 kWh x 0.5, on 40 kg of sulfate
     assert fp.kg_co2e == pytest.approx((100 * 3 + 5 + 12 + 40 * 0.5) / 40, rel=1e-12)
@@ -386,7 +483,8 @@ def test_a_shipment_that_says_nowhere_leaves_from_the_last_receipt(
     }  # fmt: skip
     carbon.import_carbon(uow, from_json(model, "model.json"), "model.json")
     carbon.import_factors(uow, read_csv(FACTORS, "test", "1"))
-    fp, result = carbon.footprint(uow, lot, "test@1")
+    fp = carbon.footprint(uow, lot, "test@1").footprint
+    result = carbon.footprints(uow, "test@1")
     assert fp.kg_co2e == pytest.approx((100 * 3 + 1 * 100 * 0.1) / 1000, rel=1e-12)
     assert fp.complete, fp.missing
     labels = [b.source for g in result.system.groups for b in g.burdens]
@@ -416,7 +514,7 @@ def test_an_event_falls_in_the_period_of_its_local_time(uow: UnitOfWork, tmp_pat
     carbon.import_carbon(uow, from_json({"activities": data}, "model.json"), "model.json")
     carbon.import_factors(uow, read_csv(FACTORS, "test", "1"))
     for lot in (local, utc):
-        fp, _ = carbon.footprint(uow, lot, "test@1")
+        fp = carbon.footprint(uow, lot, "test@1").footprint
         # Q1: 100 L x 3 kg CO2e/L shared by mass between the two 1,000 kg lots
         assert fp.kg_co2e == pytest.approx(100 * 3 / 2000, rel=1e-12) and fp.complete
     unused = [u for u in carbon.not_counted(uow) if u.kind == "activity data"]
@@ -433,3 +531,39 @@ def test_a_stored_set_without_the_kind_column_is_named(uow: UnitOfWork) -> None:
         conn.execute(schema.factor_set.insert().values(name="old", version="1", content=old))
     with pytest.raises(FactorError, match=r"stored factor set old@1: line 1: kind: missing column"):
         carbon.factor_set(uow, "old@1")
+
+
+def _node(uow: UnitOfWork, identifier: str) -> str:
+    with uow.reading() as conn:
+        return carbon_store.batch_of(conn, node_id(identifier)) or node_id(identifier)
+
+
+def carbon_store_held(uow: UnitOfWork, identifier: str) -> list[tuple[str, int]]:
+    with uow.reading() as conn:
+        return carbon_store.held(conn, node_id(identifier))
+
+
+def test_a_store_without_carbon_data_says_so_rather_than_figuring_zeros(
+    uow: UnitOfWork, tmp_path: Path
+) -> None:
+    """Events that state no activity and no transport, no model, no supplier footprint: no
+    product has a burden source, so the kept state says there is nothing to figure (it builds
+    no product system); the model imported next makes the figures."""
+    plain = [e for e in chain() if e.get("bizStep") != "shipping" and "bt:activity" not in e]
+    doc = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
+           "creationDate": "2025-03-31T00:00:00Z", "epcisBody": {"eventList": plain}}  # fmt: skip
+    path = tmp_path / "plain.jsonld"
+    path.write_bytes(orjson.dumps(doc))
+    events_service.capture(uow, path)
+    with pytest.raises(FootprintError, match="no carbon data in this store"):
+        carbon.footprint(uow, SUL)
+    assert derived.check(uow) is None
+    masterdata.import_master_data(uow, master_data())
+    model = {"activities": [{"site": MINE, "period": "2025", "kind": "fuel",
+                             "factor": "diesel", "amount": 100, "unit": "L"}]}  # fmt: skip
+    carbon.import_carbon(uow, from_json(model, "model.json"), "model.json")
+    carbon.import_factors(uow, read_csv(FACTORS, "test", "1"))
+    carbon.use_factors(uow, "test@1")
+    ore = carbon.footprint(uow, ORE).footprint  # 100 L x 3 kg CO2e/L over 1,000 kg
+    assert ore.kg_co2e == pytest.approx(0.3, rel=1e-12) and ore.complete
+    assert derived.check(uow) is None

@@ -138,7 +138,7 @@ def test_a_pack_made_from_its_cells_by_a_transformation_carries_them(
 ) -> None:
     events = [mined(), cells_from(quantity(ORE, 100)), pack_from(CELLS_MADE[:3])]
     setup(uow, tmp_path, events, master_data())
-    fp, _ = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
     cell = (100 * ORE_PER_KG + CELL_LINE) / 4  # 100 kg of ore and the cell line's data, 4 cells
     assert cell == pytest.approx(8.5)
     assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)  # 26.5, not 1
@@ -149,7 +149,7 @@ def test_an_item_input_nothing_recorded_making_is_named(uow: UnitOfWork, tmp_pat
     stray = CELL.format(n=99)
     events = [mined(), cells_from(quantity(ORE, 100)), pack_from([*CELLS_MADE[:3], stray])]
     setup(uow, tmp_path, events, master_data())
-    fp, _ = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
     assert not fp.complete
     assert fp.missing == (f"input {node_id(stray)}: no recorded origin or footprint source",)
 
@@ -161,7 +161,7 @@ def test_a_count_input_is_weighed_by_the_mass_per_item(
     """4 drums of the ore lot, 25 kg each (master data), are 100 kg of it."""
     events = [mined(), cells_from(quantity(ORE, 4, uom)), pack_from(CELLS_MADE[:3])]
     setup(uow, tmp_path, events, master_data(ore={"mass_kg": 25.0}))
-    fp, _ = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
     cell = (4 * 25 * ORE_PER_KG + CELL_LINE) / 4
     assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)
     assert fp.complete
@@ -173,7 +173,7 @@ def test_a_count_without_mass_per_item_is_incomplete_and_named(
 ) -> None:
     events = [mined(), cells_from(quantity(ORE, 4, uom)), pack_from(CELLS_MADE[:3])]
     setup(uow, tmp_path, events, master_data())
-    fp, _ = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
     assert not fp.complete
     stated = "4 H87" if uom else "4 (a count)"
     assert fp.missing == (
@@ -199,7 +199,7 @@ def test_litres_are_weighed_by_the_density(
     uow: UnitOfWork, tmp_path: Path, amount: float, uom: str
 ) -> None:
     setup(uow, tmp_path, solution_chain(amount, uom), master_data(sol={"density_kg_per_l": 1.25}))
-    fp, _ = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
     solution = (1000 * ORE_PER_KG + REFINERY) / (2000 * 1.25)  # per kg: 320 on 2,500 kg
     assert solution == pytest.approx(0.128)
     cell = (10 * 1.25 * solution + CELL_LINE) / 4  # 10 L = 12.5 kg of it
@@ -215,7 +215,8 @@ def test_litres_without_a_density_are_incomplete_named_and_unchecked(
 ) -> None:
     events = solution_chain(10, "LTR")
     setup(uow, tmp_path, events, master_data())
-    fp, result = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
+    result = carbon.footprints(uow, "test@1")
     assert not fp.complete
     assert fp.missing == (
         f"input {node_id(SOL)}: stated as 10 LTR; the master data give no density "
@@ -237,7 +238,7 @@ def test_an_output_in_litres_without_density_names_itself_downstream(
     events = solution_chain(10, "LTR")
     events[2] = cells_from(quantity(SOL, 12.5))
     setup(uow, tmp_path, events, master_data())
-    fp, _ = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
     assert not fp.complete
     assert fp.missing == (
         f"input {node_id(SOL)}: made without a mass (stated as 2000 LTR; the master data give "
@@ -264,7 +265,7 @@ def test_a_leg_of_serialised_items_counts_by_their_mass(
 ) -> None:
     events = [mined(), cells_from(quantity(ORE, 100)), *shipment(form), pack_from(CELLS_MADE[:3])]
     setup(uow, tmp_path, events, master_data(cell={"mass_kg": 0.5}))
-    fp, _ = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
     leg = 3 * 0.5 / 1000 * 100 * ROAD  # 1.5 kg over 100 km: 0.15 tkm, spread over the 4 cells
     cell = (100 * ORE_PER_KG + CELL_LINE + leg) / 4
     assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)
@@ -279,7 +280,7 @@ def test_a_leg_of_items_without_mass_is_incomplete_and_named(
     ships = shipment(form)
     events = [mined(), cells_from(quantity(ORE, 100)), *ships, pack_from(CELLS_MADE[:3])]
     setup(uow, tmp_path, events, master_data())
-    fp, _ = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
     assert not fp.complete
     batch = f"{events[1]['eventID']}#outputEPCList"
     assert len(fp.missing) == 1
@@ -294,7 +295,8 @@ def test_a_shipped_pack_and_an_unknown_logistic_unit(uow: UnitOfWork, tmp_path: 
     empty = shipped(7, CELLS, ["urn:epc:id:sscc:6111111.0000000099"], PACKS)
     events = [mined(), cells_from(quantity(ORE, 100)), pack_from(CELLS_MADE[:3]), out, empty]
     setup(uow, tmp_path, events, master_data(pack={"mass_kg": 12.0}))
-    fp, result = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
+    result = carbon.footprints(uow, "test@1")
     cell = (100 * ORE_PER_KG + CELL_LINE) / 4
     assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT + 12 / 1000 * 100 * ROAD, rel=1e-12)
     sscc = node_id("urn:epc:id:sscc:6111111.0000000099")
@@ -330,7 +332,7 @@ def test_migration_keeps_the_stated_quantities_of_an_existing_store(
     database.migrate(uow.engine)
     assert figure_rows(uow) == captured
     assert ledger.verify(uow).ok
-    fp, _ = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
     assert fp.complete
 
 
@@ -370,7 +372,7 @@ def test_lots_in_a_logistic_unit_carry_its_leg(
     events = [mined(), *packed_ore(amount, uom, shipping), cells_from(quantity(ORE, 100)),
               pack_from(CELLS_MADE[:3])]  # fmt: skip
     setup(uow, tmp_path, events, master_data(ore={"mass_kg": 25.0}))
-    fp, _ = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
     ore = (100 * 3 + 200 / 1000 * 100 * ROAD) / 1000  # the leg spread over the 1,000 kg lot
     cell = (100 * ore + CELL_LINE) / 4
     assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)
@@ -381,7 +383,7 @@ def test_lots_in_a_logistic_unit_without_mass_are_named(uow: UnitOfWork, tmp_pat
     ships = packed_ore(8, None, "object")
     events = [mined(), *ships, cells_from(quantity(ORE, 100)), pack_from(CELLS_MADE[:3])]
     setup(uow, tmp_path, events, master_data())
-    fp, _ = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
     assert not fp.complete
     ore = node_id(ORE)
     assert len(fp.missing) == 1
@@ -409,7 +411,7 @@ def test_every_form_at_once_equals_the_technosphere_solve(uow: UnitOfWork, tmp_p
     ore = (100 * 3 + 200 / 1000 * 100 * ROAD) / 1000
     solution = (1000 * ore + REFINERY) / 2500
     cell = (12.5 * solution + CELL_LINE + 1.5 / 1000 * 100 * ROAD) / 4
-    fp, _ = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
     assert fp.kg_co2e == pytest.approx(3 * cell + PACK_PLANT, rel=1e-12)
     assert fp.complete
 
@@ -434,7 +436,7 @@ def test_commissioned_items_are_weighed_by_their_mass_per_item(
 ) -> None:
     _, events = drums()
     setup(uow, tmp_path, events, master_data(drum={"mass_kg": 250.0}))
-    fp, _ = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
     # the 4 drums: 1,000 kg at the proxy's 2 kg CO2e/kg, and the leg of 2 of them (0.5 t x
     # 100 km by road = 5 kg CO2e) spread over all 1,000 kg
     drum_kg = (1000 * 2 + 0.5 * 100 * ROAD) / 1000
@@ -446,7 +448,7 @@ def test_commissioned_items_are_weighed_by_their_mass_per_item(
 def test_commissioned_items_without_mass_are_named(uow: UnitOfWork, tmp_path: Path) -> None:
     listed, events = drums()
     setup(uow, tmp_path, events, master_data())
-    fp, _ = carbon.footprint(uow, PACK, "test@1")
+    fp = carbon.footprint(uow, PACK, "test@1").footprint
     assert not fp.complete
     node = f"{events[1]['eventID']}#epcList"
     lacks = f"the master data give no mass per item (mass_kg) for {cls('drum')}"
@@ -461,6 +463,6 @@ def test_a_commissioned_item_has_the_footprint_of_what_brought_it_in(
 ) -> None:
     listed, events = drums()
     setup(uow, tmp_path, events, master_data(drum={"mass_kg": 250.0}))
-    fp, _ = carbon.footprint(uow, listed[3], "test@1")  # a drum not shipped: per kg, like its lot
+    fp = carbon.footprint(uow, listed[3], "test@1").footprint  # a drum not shipped: per kg
     assert fp.unit == "kg"
     assert fp.kg_co2e == pytest.approx((1000 * 2 + 0.5 * 100 * ROAD) / 1000, rel=1e-12)

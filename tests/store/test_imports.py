@@ -92,7 +92,7 @@ def _master_data() -> MasterData:
 
 
 def _sulfate(uow: UnitOfWork) -> float:
-    fp, _ = carbon.footprint(uow, SUL, "test@1")
+    fp = carbon.footprint(uow, SUL, "test@1").footprint
     assert fp.complete, fp.missing
     return fp.kg_co2e
 

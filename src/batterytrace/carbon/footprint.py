@@ -277,6 +277,8 @@ class Figures:
     missing: tuple[str, ...]
     allocation: tuple[str, ...]  # the allocation rules used upstream, by site
     suppliers: tuple[str, ...]  # the supplier footprints used upstream
+    site: str | None = None  # where it was made, when (none for what a container holds)
+    made: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -288,6 +290,8 @@ class Figures:
             "missing": list(self.missing),
             "allocation": list(self.allocation),
             "suppliers": list(self.suppliers),
+            "site": self.site,
+            "made": None if self.made is None else self.made.isoformat(),
         }
 
     @classmethod
@@ -301,13 +305,15 @@ class Figures:
             tuple(data["missing"]),
             tuple(data["allocation"]),
             tuple(data["suppliers"]),
+            data["site"],
+            None if data["made"] is None else datetime.fromisoformat(data["made"]),
         )
 
     @classmethod
     def combined(cls, id: str, parts: Sequence[tuple[Figures, float]]) -> Figures:
-        """One unit of what holds ``units`` of each part (a module and the items it holds); a
-        single unit of one part is that part."""
-        if len(parts) == 1 and parts[0][1] == 1:
+        """One unit of what holds ``units`` of each part (a module and the items it holds); one
+        unit of a product alone is that product."""
+        if len(parts) == 1 and parts[0][1] == 1 and parts[0][0].id == id:
             return parts[0][0]
         kg: dict[tuple[str, str, str], float] = defaultdict(float)
         sums = [0.0] * len(SUMS)
@@ -316,11 +322,12 @@ class Figures:
                 kg[key] += value * units
             for n, value in enumerate(part.sums):
                 sums[n] += value * units
-        return cls(
-            id, "item", dict(kg), tuple(sums), all(p.complete for p, _ in parts),
-            *(tuple(sorted({x for p, _ in parts for x in getattr(p, name)}))
-              for name in ("missing", "allocation", "suppliers")),
-        )  # fmt: skip
+        missing, allocation, suppliers = (
+            tuple(sorted({x for p, _ in parts for x in getattr(p, name)}))
+            for name in ("missing", "allocation", "suppliers")
+        )
+        complete = all(p.complete for p, _ in parts)
+        return cls(id, "item", dict(kg), tuple(sums), complete, missing, allocation, suppliers)
 
 
 Upstream = tuple[frozenset[str], frozenset[str], frozenset[str]]  # missing, allocation, suppliers
@@ -376,9 +383,10 @@ def _figures(result: Rollup, j: int, up: Upstream) -> Figures:
     k = len(result.values)
     kg = row[:k] * result.values
     missing, allocation, suppliers = up
+    node = system.nodes[j]
     return Figures(
-        system.nodes[j].id,
-        system.nodes[j].unit.value,
+        node.id,
+        node.unit.value,
         {(key.factor, key.stage.value, key.material): float(kg[col])
          for key, col in system.keys.items() if kg[col]},
         tuple(float(v) for v in row[k:]),
@@ -386,6 +394,8 @@ def _figures(result: Rollup, j: int, up: Upstream) -> Figures:
         tuple(sorted(missing)),
         tuple(sorted(allocation)),
         tuple(sorted(suppliers)),
+        node.site,
+        node.time,
     )  # fmt: skip
 
 

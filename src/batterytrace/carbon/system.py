@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from batterytrace.carbon.activity import DETOUR, Activity, Allocation, Mode, Model, Quality, Rule
 from batterytrace.carbon.factors import Factor, FactorKind, FactorSet
@@ -257,6 +258,17 @@ class Unused:
             "reason": self.reason,
             "data": list(self.data),
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Unused:
+        return cls(
+            data["kind"],
+            data["what"],
+            datetime.fromisoformat(data["start"]),
+            datetime.fromisoformat(data["end"]),
+            data["reason"],
+            tuple(data["data"]),
+        )
 
 
 @dataclass(slots=True)

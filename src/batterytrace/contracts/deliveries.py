@@ -141,7 +141,8 @@ class Deliveries:
     ) -> list[YearStatus]:
         """Each contract year as of a date (default: the latest event)."""
         now = self.as_of(as_of)
-        shipments = self.shipments.get(agreement.id, {}).values()
+        # in lot order: sums do not depend on the order the events named the lots
+        shipments = sorted(self.shipments.get(agreement.id, {}).values(), key=lambda s: s.lot)
         return [_year(agreement, y, shipments, now, intensities) for y in agreement.term]
 
     def as_of(self, when: datetime | None = None) -> datetime:

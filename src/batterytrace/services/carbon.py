@@ -5,37 +5,45 @@ rolled up into footprints, PACT exports and targets."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from dataclasses import replace as dataclass_replace
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
-from batterytrace.carbon import pact
+from batterytrace.carbon import DRAWS, SEED, pact
 from batterytrace.carbon.activity import Model, period_of
 from batterytrace.carbon.factors import FactorSet, shipped, write_csv
 from batterytrace.carbon.footprint import (
     Contribution,
+    Figures,
     Footprint,
     Product,
     Rollup,
     declared,
+    every_figures,
     explain,
     rollup,
+    stated,
 )
 from batterytrace.carbon.footprint import footprint as footprint_of
 from batterytrace.carbon.system import Builder, SupplierPcf, System, Unused
 from batterytrace.carbon.targets import Targets
 from batterytrace.carbon.targets import targets as targets_of
-from batterytrace.errors import FactorError, FootprintError
+from batterytrace.carbon.uncertainty import Interval, interval
+from batterytrace.errors import BatteryTraceError, FactorError, FootprintError, ImportConflict
 from batterytrace.identifiers import epc_urn
 from batterytrace.masterdata import MasterData, Material, MaterialKind
 from batterytrace.services.masterdata import master_data
-from batterytrace.services.unit_of_work import UnitOfWork
+from batterytrace.services.unit_of_work import UnitOfWork, version
 from batterytrace.store import carbon as carbon_store
+from batterytrace.store import derived
 from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store.imported import Imported
+from batterytrace.store.lineage import Decoded
 from batterytrace.trace.lineage import class_of, node_id
 
 
@@ -183,70 +191,132 @@ def footprints(uow: UnitOfWork, factors: str | None = None) -> Rollup:
     return rollup(product_system(uow, factors))
 
 
-def footprint_node(uow: UnitOfWork, identifier: str) -> str:
-    """The product-system node that stands for an identifier: a lot, a pack, or for a
-    serialised item the batch of the transformation that made it (or what the event that
-    commissioned it brought in, per kg)."""
-    node = node_id(identifier)
-    with uow.reading() as conn:
-        batch = carbon_store.batch_of(conn, node)
-    return batch or node
-
-
 def _material(data: MasterData, identifier: str) -> Material | None:
     """The master-data material of the identifier's class."""
     cls = class_of(node_id(identifier))
     return next((m for m in data.materials.values() if node_id(m.id) == cls), None)
 
 
-def held(uow: UnitOfWork, identifier: str) -> list[tuple[str, int]]:
-    """What a container the product system does not count (a module) holds, per batch."""
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A product's footprint as answered: stated with ``factors``, at ledger ``version``;
+    ``kept``: read from the kept state (False: rolled up for this answer, with a factor set
+    other than the one in use)."""
+
+    footprint: Footprint
+    factors: FactorSet
+    version: int
+    kept: bool
+
+    def interval(self, draws: int = DRAWS, seed: int = SEED) -> Interval:
+        return interval(self.footprint, self.factors, draws, seed)
+
+
+def footprint(uow: UnitOfWork, identifier: str, factors: str | None = None) -> Answer:
+    """One unit of a lot, an item, a pack or a module (the items it holds), from the kept
+    footprints (decision 032), or rolled up for the answer when ``factors`` names a set other
+    than the one in use; a vehicle is outside the battery's boundary."""
+    _fresh(uow)
     with uow.reading() as conn:
-        return carbon_store.held(conn, node_id(identifier))
+        material = _material(masterdata_store.load(conn), identifier)
+        if material is not None and material.kind is MaterialKind.VEHICLE:
+            raise FootprintError(
+                f"{identifier}: a vehicle is outside the battery's cradle-to-gate boundary; "
+                "ask for the pack it holds"
+            )
+        capacity = material.energy_kwh if material else None
+        node = _node(conn, identifier)
+        chosen = factor_set_of(conn, factors or _in_use(conn))
+        if chosen.label == factor_set_of(conn, _in_use(conn)).label:
+            kept = _kept(conn, identifier, node)
+            answer = stated(kept.figures, chosen, capacity, kept.not_counted)
+            return Answer(answer, chosen, derived.watermark(conn, AREA) or 0, kept=True)
+        result = rollup(system_of(conn, chosen))
+        inside = [] if result.system.node(node) is not None else _held(conn, identifier)
+        _known(result.system.node(node) is not None or bool(inside), identifier)
+        answer = footprint_of(result, node, capacity, inside)
+        return Answer(answer, chosen, version(conn), kept=False)
 
 
-def footprint(
-    uow: UnitOfWork, identifier: str, factors: str | None = None
-) -> tuple[Footprint, Rollup]:
-    """One unit of a lot, an item, a pack or a module (the items it holds); a vehicle is
-    outside the battery's boundary."""
-    material = _material(master_data(uow), identifier)
-    if material is not None and material.kind is MaterialKind.VEHICLE:
-        raise FootprintError(
-            f"{identifier}: a vehicle is outside the battery's cradle-to-gate boundary; "
-            "ask for the pack it holds"
-        )
-    result = footprints(uow, factors)
-    node = footprint_node(uow, identifier)
-    inside = [] if result.system.node(node) is not None else held(uow, identifier)
-    if result.system.node(node) is None and not inside:
+def _node(conn: Connection, identifier: str) -> str:
+    """The product-system node that stands for an identifier: a lot, a pack, or for a
+    serialised item the batch of the transformation that made it (or what the event that
+    commissioned it brought in, per kg)."""
+    node = node_id(identifier)
+    return carbon_store.batch_of(conn, node) or node
+
+
+def _held(conn: Connection, identifier: str) -> list[tuple[str, int]]:
+    """What a container the product system does not count (a module) holds, per batch."""
+    return carbon_store.held(conn, node_id(identifier))
+
+
+def _known(found: bool, identifier: str) -> None:
+    if not found:
         raise FootprintError(
             f"{identifier}: not a lot, pack, module or item made by a transformation in this store"
         )
-    capacity = material.energy_kwh if material else None
-    return footprint_of(result, node, capacity, inside), result
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    figures: Figures
+    not_counted: list[Unused]
+
+
+def _kept(conn: Connection, identifier: str, node: str) -> _Kept:
+    """The kept figures of a product (or of the items a module holds, combined), with what no
+    product takes; the roll-up's error when it failed."""
+    system = {
+        key: orjson.loads(content) for key, (_, content) in derived.stored(conn, _SYSTEM).items()
+    }
+    if "error" in system:
+        raise FootprintError(f"{system['error']['error']} (kept roll-up at ledger version "
+                             f"{derived.watermark(conn, AREA)})")  # fmt: skip
+    rows = derived.by_scope(conn, _PRODUCTS, [node])
+    if node in rows:
+        parts = [(node, 1)]
+    else:
+        parts = _held(conn, identifier)
+        rows = derived.by_scope(conn, _PRODUCTS, [batch for batch, _ in parts])
+        _known(bool(parts) and all(batch in rows for batch, _ in parts), identifier)
+    figures = Figures.combined(node if node in rows else node_id(identifier), [
+        (Figures.from_json(orjson.loads(rows[batch][0])), float(n)) for batch, n in parts
+    ])  # fmt: skip
+    return _Kept(figures, [Unused.from_json(u) for u in system["not counted"]["unused"]])
+
+
+def explain_footprint(uow: UnitOfWork, identifier: str, factors: str | None = None) -> Contribution:
+    """The tree of contributions to one unit of an identifier's product, down to each activity
+    datum and factor: the product system is read and rolled up for it."""
+    with uow.reading() as conn:
+        result = rollup(system_of(conn, factor_set_of(conn, factors or _in_use(conn))))
+        node = _node(conn, identifier)
+        inside = [] if result.system.node(node) is not None else _held(conn, identifier)
+    _known(result.system.node(node) is not None or bool(inside), identifier)
+    return explain(result, node, held=inside)
 
 
 def pact_footprint(
     uow: UnitOfWork, identifier: str, version: str = "3", factors: str | None = None
 ) -> dict[str, Any]:
     """The PACT ProductFootprint (v2.3 or v3.0) of a lot, item or pack."""
-    fp, result = footprint(uow, identifier, factors)
-    j = result.system.node(footprint_node(uow, identifier))
-    if j is None:  # a module: no site or date of its own in the product system
+    fp = footprint(uow, identifier, factors).footprint
+    with uow.reading() as conn:
+        made = _kept(conn, identifier, _node(conn, identifier)).figures
+        data = masterdata_store.load(conn)
+    if made.site is None or made.made is None:  # a module: no site or date of its own
         raise FootprintError(
             f"{identifier}: PACT footprints are exported for lots, packs and items made by "
             "a transformation"
         )
-    node = result.system.nodes[j]
-    data = master_data(uow)
     cls = class_of(node_id(identifier))
     kind = _material(data, identifier)
-    site = next((s for s in data.sites.values() if node_id(s.id) == node.site), None)
+    site = next((s for s in data.sites.values() if node_id(s.id) == made.site), None)
     party = data.parties.get(site.party) if site else None
     if site is None or party is None:
         raise FootprintError(
-            f"{identifier}: its site {node.site} is not in the master data (PACT needs the company)"
+            f"{identifier}: its site {made.site} is not in the master data (PACT needs the company)"
         )
     product = Product(
         ids=(epc_urn(identifier, kind.id if kind else None),),
@@ -259,7 +329,7 @@ def pact_footprint(
         ),
         country=site.country,
         mass_kg=kind.mass_kg if kind else None,
-        made=node.time,
+        made=made.made,
     )
     return pact.export(declared(fp, product), version)
 
@@ -277,9 +347,95 @@ def targets(
     return targets_of(product_system(uow, factors), packs, what_if, baseline)
 
 
-def explain_footprint(uow: UnitOfWork, result: Rollup, identifier: str) -> Contribution:
-    """The tree of contributions to one unit of an identifier's product, as rolled up in
-    ``result``."""
-    node = footprint_node(uow, identifier)
-    inside = [] if result.system.node(node) is not None else held(uow, identifier)
-    return explain(result, node, held=inside)
+# --- the kept footprints (decision 032) ---------------------------------------------------------
+
+AREA = "carbon"
+_PRODUCTS, _SYSTEM = "carbon.product", "carbon.system"
+
+
+def _in_use(conn: Connection) -> str | None:
+    """The label of the factor set the kept footprints are figured with (None: shipped)."""
+    return carbon_store.factors_in_use(conn)
+
+
+def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, derived.Rows]:
+    """The kept footprint rows a roll-up of the store gives: each product's figures, the factor
+    set, what no product takes; or the roll-up's error (a capture is kept all the same, and a
+    footprint read names the error, never a stale or zero figure). A store with no carbon data
+    at all keeps that, without building the product system (plain EPCIS traffic: its captures
+    are not followed by a roll-up of every lot)."""
+    if not carbon_store.has_inputs(conn):
+        return {_PRODUCTS: [], _SYSTEM: [("error", "", _json({"error": _NOTHING}))]}
+    try:
+        factors = factor_set_of(conn, _in_use(conn))
+        result = rollup(system_of(conn, factors))
+    except BatteryTraceError as err:
+        return {_PRODUCTS: [], _SYSTEM: [("error", "", _json({"error": str(err)}))]}
+    system = [
+        ("factor set", "", _json({"label": factors.label})),
+        ("not counted", "", _json({"unused": [u.to_json() for u in result.system.unused]})),
+    ]
+    # streamed: a product's row is written while the roll-up is held, never all of them
+    products = ((f.id, f.id, _json(f.to_json())) for f in every_figures(result))
+    return {_PRODUCTS: products, _SYSTEM: system}
+
+
+_NOTHING = (
+    "no carbon data in this store (no carbon model, supplier footprint, nor an activity or a "
+    "transport mode stated on an event): no footprint to figure; `carbon import` adds a model"
+)
+
+
+def _json(content: object) -> str:
+    return orjson.dumps(content).decode()
+
+
+def _fresh(uow: UnitOfWork) -> None:
+    """Refresh the kept footprints when the ledger moved on since (decision 029)."""
+    uow.refresh(AREA, kept_rows)
+
+
+def in_use(uow: UnitOfWork) -> str:
+    """The label of the factor set the kept footprints are figured with."""
+    with uow.reading() as conn:
+        return factor_set_of(conn, _in_use(conn)).label
+
+
+def use_factors(uow: UnitOfWork, label: str, owner: str | None = None) -> Imported:
+    """Figure the kept footprints with the stored set ``label`` (the shipped one's label goes
+    back to it); recorded, followed by the refresh of every kept footprint."""
+    chosen = None if label == shipped().label else label
+    return uow.record("factors", "use", {"label": chosen}, label, owner)[0]["factor sets"]
+
+
+def remove_factors(uow: UnitOfWork, label: str, owner: str | None = None) -> Imported:
+    """Forget a stored factor set; the set the kept footprints are figured with is refused,
+    naming them (how many, and the first few)."""
+    if label == shipped().label:
+        raise FactorError(f"{label} is the shipped set; it cannot be removed")
+    with uow.writing(f"factors remove {label}") as w:
+        if label == _in_use(w.conn):
+            figured = sorted(derived.stored(w.conn, _PRODUCTS))
+            first = ", ".join(figured[:_NAMED])
+            raise ImportConflict(
+                f"factor set {label}: the kept footprints of {len(figured):,} products are "
+                f"figured with it ({first}{', ...' if len(figured) > _NAMED else ''}); choose "
+                "another set first (carbon factors --use NAME@VERSION)"
+            )
+        return w.record("factors", "remove", {"label": label}, label, owner)[0]["factor sets"]
+
+
+_NAMED = 5  # products a refusal names
+
+
+def made_at(uow: UnitOfWork, products: Iterable[str]) -> dict[str, str]:
+    """The site each of ``products`` was made at, from the kept footprints (those the product
+    system does not know are left out)."""
+    _fresh(uow)
+    with uow.reading() as conn:
+        rows = derived.by_scope(conn, _PRODUCTS, products)
+    return {
+        node: site
+        for node, (content, *_) in rows.items()
+        if (site := orjson.loads(content)["site"]) is not None
+    }

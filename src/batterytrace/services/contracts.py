@@ -1,15 +1,36 @@
-"""Offtake agreements as a service: imported, read, and delivered by the stored events."""
+"""Offtake agreements as a service: imported, read, and their deliveries kept as the events
+arrive (decision 032): the shipments of each agreement and the findings are kept rows; a
+year's status, which depends on the date asked and the intensity table, is computed from them
+at read."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
 from batterytrace.contracts.agreement import Agreement
-from batterytrace.contracts.deliveries import Deliveries
+from batterytrace.contracts.deliveries import (
+    Deliveries,
+    Finding,
+    Shipment,
+    YearStatus,
+    capacity,
+    enabled,
+)
+from batterytrace.contracts.intensity import Intensity, intensities
+from batterytrace.errors import ContractError
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import contracts as contracts_store
 from batterytrace.store import custody as custody_store
+from batterytrace.store import derived
 from batterytrace.store.imported import Imported
+from batterytrace.store.lineage import Decoded
 
 
 def import_contracts(
@@ -31,15 +52,202 @@ def contracts(uow: UnitOfWork) -> list[Agreement]:
 
 
 def deliveries_of(conn: Connection) -> Deliveries:
-    """Every agreement's shipments and findings, read from the stored events in ``conn``'s
-    transaction."""
+    """Every agreement's shipments and findings, recomputed from the stored events in
+    ``conn``'s transaction."""
     state = Deliveries(contracts_store.load(conn))
     for event in custody_store.lot_events(conn):
         state.apply(event)
     return state
 
 
-def deliveries(uow: UnitOfWork) -> Deliveries:
-    """Every agreement's shipments and findings, read from the stored events."""
+# --- kept deliveries (decision 032) ------------------------------------------------------------
+
+AREA = "contracts"
+_SHIPMENTS, _FINDINGS, _STATE = "contract.shipment", "contract.finding", "contract.state"
+
+
+def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, derived.Rows]:
+    """The kept rows a recomputation of the deliveries gives: each agreement's shipments (by
+    agreement), the findings in the order found, the latest event's time; none, without
+    reading an event, while no agreement is stored (every purchase order of plain EPCIS
+    traffic would be a finding against nothing)."""
+    if not contracts_store.load(conn):
+        return {_SHIPMENTS: [], _FINDINGS: [], _STATE: []}
+    state = deliveries_of(conn)
+    shipments = [
+        (f"{agreement} {lot}", agreement, _json(shipment.to_json()))
+        for agreement, lots in state.shipments.items()
+        for lot, shipment in lots.items()
+    ]
+    findings = [
+        (f"{n:09d}", "", _json({"event": f.event, "text": f.text}))
+        for n, f in enumerate(state.findings)
+    ]
+    latest = None if state.latest is None else state.latest.isoformat()
+    return {_SHIPMENTS: shipments, _FINDINGS: findings,
+            _STATE: [("latest", "", _json({"latest": latest}))]}  # fmt: skip
+
+
+def _json(content: object) -> str:
+    return orjson.dumps(content).decode()
+
+
+def deliveries(uow: UnitOfWork) -> tuple[Deliveries, int]:
+    """Every agreement's shipments and findings, from the kept rows (brought up to date
+    first), and the ledger version they reflect."""
+    uow.refresh(AREA, kept_rows)
     with uow.reading() as conn:
-        return deliveries_of(conn)
+        state = Deliveries(contracts_store.load(conn))
+        for _, (agreement, content) in sorted(derived.stored(conn, _SHIPMENTS).items()):
+            shipment = Shipment.from_json(orjson.loads(content))
+            state.shipments.setdefault(agreement, {})[shipment.lot] = shipment
+        state.findings = [Finding(**orjson.loads(c)) for c in derived.contents(conn, _FINDINGS)]
+        latest = orjson.loads(next(derived.contents(conn, _STATE), '{"latest": null}'))["latest"]
+        state.latest = None if latest is None else datetime.fromisoformat(latest)
+        return state, derived.watermark(conn, AREA) or 0
+
+
+# --- status ------------------------------------------------------------------------------------
+
+
+class Year(BaseModel):
+    """One contract year as of a date, kg of product unless named otherwise."""
+
+    year: int
+    committed_kg: float
+    delivered_kg: float
+    in_transit_kg: float
+    remaining_kg: float
+    element_delivered_kg: float
+    forecast_kg: float | None  # None: no forecast (see forecast_basis)
+    shortfall_kg: float | None
+    gwh: dict[str, float]  # battery capacity the delivered element enables, per chemistry
+    lots: int
+    elapsed_days: float
+    days: int
+    forecast_basis: str
+
+    @classmethod
+    def of(cls, y: YearStatus) -> Year:
+        return cls(
+            year=y.year, committed_kg=y.committed, delivered_kg=y.delivered,
+            in_transit_kg=y.in_transit, remaining_kg=y.remaining,
+            element_delivered_kg=y.element_delivered, forecast_kg=y.forecast,
+            shortfall_kg=y.shortfall, gwh=y.gwh, lots=y.lots, elapsed_days=y.elapsed_days,
+            days=y.days, forecast_basis=y.basis,
+        )  # fmt: skip
+
+
+class Annual(BaseModel):
+    """What a year's committed volume is worth in cells (contracts.deliveries.Capacity)."""
+
+    committed_kg: float
+    element_kg: float
+    gwh: dict[str, float]
+    matching_chemistry: str | None
+    stated_gwh: float | None
+
+
+class Term(BaseModel):
+    """The whole term: the years' sums and the capacity the delivered element enables."""
+
+    committed_kg: float
+    delivered_kg: float
+    in_transit_kg: float
+    remaining_kg: float
+    element_delivered_kg: float
+    gwh: dict[str, float]
+
+
+class ContractReport(BaseModel):
+    agreement: dict[str, Any]
+    annual: Annual
+    intensity: dict[str, dict[str, Any]]  # chemistry -> kg Co per kWh and its source
+    years: list[Year]
+    term: Term
+
+
+class FindingReport(BaseModel):
+    event: str
+    text: str
+
+
+class ContractStatus(BaseModel):
+    """Each chosen agreement year by year as of a date, and the findings."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    version: int  # the ledger version the kept deliveries reflect
+    unit: Literal["kg"] = "kg"
+    as_of: str = Field(serialization_alias="asOf")  # ISO 8601
+    as_of_source: str = Field(serialization_alias="asOfSource")  # --as-of, the latest event, or now
+    contracts: list[ContractReport]
+    findings: list[FindingReport]
+
+
+def status(
+    uow: UnitOfWork,
+    contract: str | None = None,
+    as_of: datetime | None = None,
+    intensity: Path | None = None,
+) -> ContractStatus:
+    """Per contract year, as of a date (default: the latest event): committed, delivered, in
+    transit, remaining, element contained, the GWh it enables per chemistry (the intensity
+    table shipped, or the CSV at ``intensity``), the year's forecast; from the kept
+    deliveries."""
+    table = intensities(intensity)
+    state, at = deliveries(uow)
+    chosen = [a for a in state.agreements if contract in (None, a.id)]
+    if contract is not None and not chosen:
+        raise ContractError(f"contract: {contract!r} is not a stored agreement")
+    source = "--as-of" if as_of else "the latest event" if state.latest else "now"
+    return ContractStatus(
+        version=at,
+        as_of=state.as_of(as_of).isoformat(),
+        as_of_source=source,
+        contracts=[report(a, state.status(a, table, as_of), table) for a in chosen],
+        findings=[FindingReport(event=f.event, text=f.text) for f in state.findings],
+    )
+
+
+def report(
+    agreement: Agreement, years: list[YearStatus], table: Mapping[str, Intensity]
+) -> ContractReport:
+    """An agreement's years with the term's sums and what its volumes are worth in cells."""
+    annual = capacity(agreement, table)
+    term = {
+        name: sum(getattr(y, name) for y in years)
+        for name in ("committed", "delivered", "in_transit", "remaining", "element_delivered")
+    }
+    return ContractReport(
+        agreement=agreement.to_json(),
+        annual=Annual(
+            committed_kg=agreement.annual_kg,
+            element_kg=annual.element_kg,
+            gwh=annual.gwh,
+            matching_chemistry=annual.chemistry,
+            stated_gwh=annual.stated_gwh,
+        ),
+        intensity={
+            c: {"kg_co_per_kwh": i.kg_co_per_kwh, "source": i.source} for c, i in table.items()
+        },
+        years=[Year.of(y) for y in years],
+        term=Term(
+            **{f"{k}_kg": v for k, v in term.items()},
+            gwh=enabled(term["element_delivered"], agreement.element, table),
+        ),
+    )
+
+
+def delivered_under(uow: UnitOfWork, lots: Iterable[str]) -> dict[str, list[str]]:
+    """The agreements that ``lots`` were shipped under, each with those of its lots (kept
+    shipments)."""
+    wanted = set(lots)
+    uow.refresh(AREA, kept_rows)
+    found: dict[str, list[str]] = {}
+    with uow.reading() as conn:
+        for agreement, content in derived.stored(conn, _SHIPMENTS).values():
+            lot = orjson.loads(content)["lot"]
+            if lot in wanted:
+                found.setdefault(agreement, []).append(lot)
+    return {agreement: sorted(named) for agreement, named in sorted(found.items())}

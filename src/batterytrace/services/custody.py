@@ -37,6 +37,7 @@ from batterytrace.store import derived
 from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store.imported import Imported
 from batterytrace.store.lineage import Decoded, StoreLineage
+from batterytrace.trace.genealogy import Trace
 from batterytrace.trace.lineage import node_id
 
 
@@ -387,17 +388,17 @@ class _LotClaims(BaseModel):
     originated: list[str] = []
 
 
-def kept(state: Custody) -> dict[str, dict[str, tuple[str, str]]]:
-    """What readers ask of a custody state, as the rows kept for them: area -> key ->
-    (scope, content JSON)."""
-    accounts = {
-        f"{site} {claim} {element}": (site, AccountBalance(
+def kept(state: Custody) -> dict[str, list[tuple[str, str, str]]]:
+    """What readers ask of a custody state, as the rows kept for them: area -> (key, scope,
+    content JSON)."""
+    accounts = [
+        (f"{site} {claim} {element}", site, AccountBalance(
             site=site, name=account.name, claim=str(claim), element=element,
             period=account.rules.period.value, balance=account.balance,
             statements=[_statement(s) for s in account.statements()],
         ).model_dump_json())
         for (site, claim, element), account in state.accounts.items()
-    }  # fmt: skip
+    ]  # fmt: skip
     noted: dict[str, list[Notice]] = {}
     for note in state.notes + state.violations:
         for lot in note.lots:
@@ -406,7 +407,7 @@ def kept(state: Custody) -> dict[str, dict[str, tuple[str, str]]]:
     for claim, at in sorted(state.originated.items(), key=lambda item: str(item[0])):
         for lot in at:
             originated.setdefault(lot, []).append(str(claim))
-    lots = {}
+    lots = []
     for lot in state.lots.keys() | noted.keys() | originated.keys():
         claims = [
             ClaimCarried(
@@ -425,20 +426,20 @@ def kept(state: Custody) -> dict[str, dict[str, tuple[str, str]]]:
         }
         notes, made = noted.get(lot, []), originated.get(lot, [])
         carried = _LotClaims(claims=claims, notes=notes, shares=shares, originated=made)
-        lots[lot] = (lot, carried.model_dump_json())
-    violations = {
-        f"{i:09d}": ("", Notice.of(note).model_dump_json())
+        lots.append((lot, lot, carried.model_dump_json()))
+    violations = [
+        (f"{i:09d}", "", Notice.of(note).model_dump_json())
         for i, note in enumerate(state.violations)
-    }
+    ]
     return {_ACCOUNTS: accounts, _LOTS: lots, _VIOLATIONS: violations}
 
 
-def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, dict[str, tuple[str, str]]]:
+def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, list[tuple[str, str, str]]]:
     """The kept custody rows a recomputation from the store gives; none, without reading a
     single event, when nothing can put a claim into the state (a store of plain EPCIS
     traffic: its captures are not followed by a walk of every lot)."""
     if not custody_store.has_inputs(conn):
-        return {_ACCOUNTS: {}, _LOTS: {}, _VIOLATIONS: {}}
+        return {_ACCOUNTS: [], _LOTS: [], _VIOLATIONS: []}
     return kept(recompute(conn, decoded))
 
 
@@ -464,7 +465,12 @@ def changes(uow: UnitOfWork) -> Changes:
 def recycled(uow: UnitOfWork, battery: str) -> list[Share]:
     """Recycled share of the cobalt, nickel and lithium of a battery, traced and claimed
     (Regulation (EU) 2023/1542 Art. 8; custody.recycled)."""
-    traces = [trace(uow, battery, "backward", e) for e in flows.ELEMENTS]
+    return shares(uow, [trace(uow, battery, "backward", e) for e in flows.ELEMENTS])
+
+
+def shares(uow: UnitOfWork, traces: list[Trace]) -> list[Share]:
+    """The recycled share of each backward trace's element, traced and claimed, from the kept
+    claims of the lots on it."""
     _fresh(uow)
     with uow.reading() as conn:
         kept = derived.by_scope(conn, _LOTS, {node for t in traces for node in t.objects})

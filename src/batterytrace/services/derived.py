@@ -2,22 +2,26 @@
 and compared with a fresh recomputation.
 
 Each unit of kept state names how it is recomputed from the store: the rows of each of its
-areas (store.derived). Today one unit, custody (accounts, claims per lot, violations).
+areas (store.derived): custody (accounts, claims per lot, violations; decision 029), carbon
+(each product's footprint figures) and contracts (shipments, findings; decision 032).
 """
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from batterytrace.services import custody
+from batterytrace.services import carbon, contracts, custody
 from batterytrace.services.unit_of_work import Recompute, UnitOfWork, version
 from batterytrace.store import derived
 
 UNITS: dict[str, Recompute] = {
     custody.AREA: custody.kept_rows,
+    carbon.AREA: carbon.kept_rows,
+    contracts.AREA: contracts.kept_rows,
 }
 
 
@@ -51,7 +55,7 @@ def refresh(uow: UnitOfWork, every: bool = False) -> Refreshed:
     as ``batterytrace rebuild``), each in one transaction."""
     changed: list[tuple[str, str]] = []
     for unit, recompute in UNITS.items():
-        changed += [(c.area, c.key) for c in uow.refresh(unit, recompute, every)]
+        changed += uow.refresh(unit, recompute, every)
     with uow.reading() as conn:
         now = version(conn)
     return Refreshed(version=now, units=list(UNITS), changed=changed)
@@ -69,7 +73,7 @@ def check(uow: UnitOfWork) -> Difference | None:
                 return Difference(unit=unit, area="", key="", kept=None, recomputed=None,
                                   kept_version=kept_version, version=now)  # fmt: skip
             for area, rows in recompute(conn, uow.decoded).items():
-                for first in derived.differences(conn, area, rows)[:1]:
+                for first in islice(derived.differences(conn, area, rows), 1):
                     return Difference(unit=unit, area=area, key=first.key, kept=first.before,
                                       recomputed=first.after, kept_version=kept_version,
                                       version=now)  # fmt: skip

@@ -28,7 +28,6 @@ from batterytrace.errors import StaleVersion, StoreError
 from batterytrace.ledger import checkpoint, imports, keys
 from batterytrace.settings import Settings
 from batterytrace.store import database, derived, events
-from batterytrace.store.derived import Change
 from batterytrace.store.events import CaptureResult, enable_write_locks, write_lock
 from batterytrace.store.lineage import Decoded
 
@@ -166,7 +165,9 @@ class UnitOfWork:
         with self.writing(f"{kind} {action}") as w:
             return w.record(kind, action, content, source, owner)
 
-    def refresh(self, unit: str, recompute: Recompute, every: bool = False) -> list[Change]:
+    def refresh(
+        self, unit: str, recompute: Recompute, every: bool = False
+    ) -> list[tuple[str, str]]:
         """Bring a unit of kept derived state to the ledger's version (decision 029), unless it
         is there already (``every``: recompute it all the same): its rows recomputed and
         replaced where they differ, and its watermark moved, in one write transaction (a crash

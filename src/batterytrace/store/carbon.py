@@ -224,6 +224,18 @@ def save_factors(conn: Connection, factors: FactorSet, owner: str | None = None)
     return Imported(added=1)
 
 
+def has_inputs(conn: Connection) -> bool:
+    """Whether anything can give a product a burden: a carbon model, a supplier footprint, or
+    an event stating an activity or a transport leg (by the extension index). Without any,
+    every footprint would be nothing but missing data."""
+    stated = select(schema.event_key.c.seq).where(
+        (schema.event_key.c.role == "extension") & schema.event_key.c.value.in_(EXTENSIONS.values())
+    )
+    return any(
+        conn.execute(select(query.exists())).scalar() for query in (select(M), select(P), stated)
+    )
+
+
 def factors_in_use(conn: Connection) -> str | None:
     """The label of the user's set the kept footprints are figured with; None: the shipped
     set."""

@@ -2,9 +2,9 @@
 ledger version they reflect, and what each refresh changed.
 
 A unit (``custody``) is refreshed whole: :func:`replace` takes what a recomputation gives for
-each of its areas (``custody.account``...), writes only the rows that differ, moves the unit's
-watermark, and records and returns the differences. It runs in the caller's transaction, so rows and
-watermark move together or not at all.
+each of its areas (``custody.account``...) as it comes, writes only the rows that differ, moves
+the unit's watermark, and records the differences. It runs in the caller's transaction, so rows
+and watermark move together or not at all.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 
 from sqlalchemy import Connection, delete, insert, select, tuple_
 
@@ -22,7 +23,7 @@ S = schema.derived_state
 C = schema.derived_change
 _CHUNK = 500
 
-Rows = Mapping[str, tuple[str, str]]  # key -> (scope, content JSON)
+Rows = Iterable[tuple[str, str, str]]  # (key, scope, content JSON), each key once
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,45 +79,68 @@ def stored(conn: Connection, area: str) -> dict[str, tuple[str, str]]:
     return {key: (scope, content) for key, scope, content in conn.execute(query)}
 
 
-def differences(conn: Connection, area: str, rows: Rows) -> list[Change]:
-    """The kept rows of an area that are not what ``rows`` gives, in key order: the content
-    kept (None: missing) and the content given (None: not to be there)."""
-    before = stored(conn, area)
-    return [
-        Change(area, key, before[key][1] if key in before else None,
-               rows[key][1] if key in rows else None)
-        for key in sorted(before.keys() | rows.keys())
-        if before.get(key) != rows.get(key)
-    ]  # fmt: skip
+def _kept(conn: Connection, area: str, keys: list[str]) -> dict[str, tuple[str, str]]:
+    query = select(R.c.key, R.c.scope, R.c.content).where((R.c.area == area) & R.c.key.in_(keys))
+    return {key: (scope, content) for key, scope, content in conn.execute(query)}
+
+
+def _compared(conn: Connection, area: str, rows: Rows) -> Iterator[list[tuple[Change, str]]]:
+    """The kept rows of an area that are not what ``rows`` gives, a chunk at a time, each
+    with the scope of the row to keep: those given, in the order given, then the kept rows
+    not given (to go). Only a chunk of rows and the keys seen are held, never the area."""
+    seen: set[str] = set()
+    given = iter(rows)
+    while chunk := list(islice(given, _CHUNK)):
+        keys = [key for key, _, _ in chunk]
+        if len(set(keys)) < len(keys) or not seen.isdisjoint(keys):
+            raise ValueError(f"{area}: a key given twice")  # a recomputation's bug, not data
+        seen.update(keys)
+        before = _kept(conn, area, keys)
+        yield [
+            (Change(area, key, before[key][1] if key in before else None, content), scope)
+            for key, scope, content in chunk
+            if before.get(key) != (scope, content)
+        ]
+    gone = sorted(set(conn.execute(select(R.c.key).where(R.c.area == area)).scalars()) - seen)
+    for start in range(0, len(gone), _CHUNK):
+        before = _kept(conn, area, gone[start : start + _CHUNK])
+        yield [(Change(area, key, content, None), scope) for key, (scope, content) in
+               sorted(before.items())]  # fmt: skip
+
+
+def differences(conn: Connection, area: str, rows: Rows) -> Iterator[Change]:
+    """The kept rows of an area that are not what ``rows`` gives: the content kept (None:
+    missing) and the content given (None: not to be there)."""
+    for chunk in _compared(conn, area, rows):
+        for change, _ in chunk:
+            yield change
 
 
 def replace(
     conn: Connection, unit: str, areas: Mapping[str, Rows], version: int, now: datetime
-) -> list[Change]:
+) -> list[tuple[str, str]]:
     """Make the kept rows of each area what ``areas`` gives and the unit's watermark
-    ``version``; the rows that changed, area by area in key order."""
-    changes: list[Change] = []
-    for area, rows in areas.items():
-        found = differences(conn, area, rows)
-        for start in range(0, len(found), _CHUNK):
-            keys = [(area, c.key) for c in found[start : start + _CHUNK] if c.before is not None]
-            if keys:
-                conn.execute(delete(R).where(tuple_(R.c.area, R.c.key).in_(keys)))
-        new = [
-            {"area": area, "key": c.key, "scope": rows[c.key][0], "content": c.after}
-            for c in found
-            if c.after is not None
-        ]
-        if new:
-            conn.execute(insert(R), new)
-        changes += found
+    ``version``, recording each row that changed (``derived_change``); the (area, key) of
+    each, area by area. The rows are compared and written a chunk at a time as they come."""
+    changed: list[tuple[str, str]] = []
     refreshed = int(now.timestamp() * 1000)
-    if changes:
-        conn.execute(insert(C), [
-            {"version": version, "area": c.area, "key": c.key, "before": c.before,
-             "after": c.after, "at": refreshed}
-            for c in changes
-        ])  # fmt: skip
+    for area, rows in areas.items():
+        for chunk in _compared(conn, area, rows):
+            if not chunk:
+                continue
+            was = [(area, c.key) for c, _ in chunk if c.before is not None]
+            if was:
+                conn.execute(delete(R).where(tuple_(R.c.area, R.c.key).in_(was)))
+            new = [{"area": area, "key": c.key, "scope": scope, "content": c.after}
+                   for c, scope in chunk if c.after is not None]  # fmt: skip
+            if new:
+                conn.execute(insert(R), new)
+            conn.execute(insert(C), [
+                {"version": version, "area": area, "key": c.key, "before": c.before,
+                 "after": c.after, "at": refreshed}
+                for c, _ in chunk
+            ])  # fmt: skip
+            changed += [(area, c.key) for c, _ in chunk]
     conn.execute(delete(S).where(S.c.area == unit))
     conn.execute(insert(S).values(area=unit, version=version, refreshed=refreshed))
-    return changes
+    return changed
