@@ -3,6 +3,7 @@ says; a refresh is one transaction; a tampered row is named (decision 029)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -15,18 +16,28 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, update
 
+from batterytrace.carbon.activity import from_json
 from batterytrace.custody.claims import Claim
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Document
 from batterytrace.errors import BatteryTraceError
-from batterytrace.services import custody, derived, events, masterdata
+from batterytrace.services import carbon, custody, derived, events, masterdata
 from batterytrace.services.bootstrap import unit_of_work
-from batterytrace.services.unit_of_work import UnitOfWork, version
+from batterytrace.services.unit_of_work import Unit, UnitOfWork, version
 from batterytrace.store import custody as custody_store
 from batterytrace.store import derived as kept_rows
 from batterytrace.store import schema
 from batterytrace.trace.lineage import node_id
-from factories import CUSTODY_RULES, PCAM, T0, allocation, custody_chain, custody_sites, lot
+from factories import (
+    CUSTODY_RULES,
+    PCAM,
+    REFINERY,
+    T0,
+    allocation,
+    custody_chain,
+    custody_sites,
+    lot,
+)
 
 ACCOUNT = f"{node_id(PCAM)} low-carbon Co"
 
@@ -128,8 +139,8 @@ def test_a_refresh_that_fails_half_way_leaves_the_state_before(
     before = _watermark(stocked)
     replace = kept_rows.replace
 
-    def dies(conn, unit, areas, version, now):  # type: ignore[no-untyped-def]
-        replace(conn, unit, dict(list(areas.items())[:1]), version, now)
+    def dies(conn, unit, areas, *rest):  # type: ignore[no-untyped-def]
+        replace(conn, unit, dict(list(areas.items())[:1]), *rest)
         raise RuntimeError("killed")
 
     monkeypatch.setattr(kept_rows, "replace", dies)
@@ -143,6 +154,46 @@ def test_a_refresh_that_fails_half_way_leaves_the_state_before(
     report = custody.report(stocked, lot("P1"))
     assert report.version == _watermark(stocked) == (before or 0) + 1
     derived.refresh(stocked)  # the other units, which no read caught up yet
+    assert derived.check(stocked) is None
+
+
+def test_a_write_recomputes_only_the_units_that_read_what_it_wrote(
+    stocked: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A custody transfer and close are custody import records: the footprints and contract
+    shipments, which read neither, move their watermark without a recomputation; a carbon
+    import leaves custody alone the same way; a capture (events) recomputes every unit. The
+    kept state equals a recomputation after each."""
+    counted: dict[str, int] = dict.fromkeys((u.name for u in derived.UNITS), 0)
+
+    def counting(unit: Unit) -> Unit:
+        def recompute(conn: Any, decoded: Any) -> Any:
+            counted[unit.name] += 1
+            return unit.recompute(conn, decoded)
+
+        return Unit(unit.name, recompute, unit.kinds)
+
+    def recomputed() -> dict[str, int]:
+        found = dict(counted)
+        counted.update(dict.fromkeys(counted, 0))
+        return found
+
+    monkeypatch.setattr(derived, "UNITS", tuple(counting(u) for u in derived.UNITS))
+    move = custody.Transfer(source=PCAM, target=REFINERY,
+                            claim="low-carbon", kg={"Co": 1.0}, at=T0.replace(month=3))  # fmt: skip
+    with contextlib.suppress(BatteryTraceError):  # refused or kept: a custody record either way
+        custody.transfer(stocked, move)
+    custody.close(stocked, custody.Close(site=PCAM, claim="low-carbon", period="2025-Q1"))
+    assert recomputed() == {"custody": 1, "carbon": 0, "contracts": 0}
+    assert derived.check(stocked) is None
+    recomputed()  # check recomputes every unit
+    model = {"activities": [{"site": PCAM, "period": "2025", "kind": "fuel", "factor": "diesel",
+                             "amount": 5, "unit": "L"}]}  # fmt: skip
+    carbon.import_carbon(stocked, from_json(model, "m.json"), "m.json")
+    assert recomputed() == {"custody": 0, "carbon": 1, "contracts": 0}
+    later = allocation("P1", "low-carbon", 0.5, 9)
+    events.capture_document(stocked, Document(creationDate=T0, events=[later]))
+    assert recomputed() == {"custody": 1, "carbon": 1, "contracts": 1}
     assert derived.check(stocked) is None
 
 
@@ -177,8 +228,8 @@ from batterytrace.errors import BatteryTraceError
 
 replace = derived.replace
 
-def stalls(conn, unit, areas, version, now):
-    found = replace(conn, unit, areas, version, now)  # every row written, not committed
+def stalls(conn, unit, areas, *rest):
+    found = replace(conn, unit, areas, *rest)  # every row written, not committed
     Path(sys.argv[3]).write_text("in the refresh")
     time.sleep(60)
     return found

@@ -38,7 +38,7 @@ from batterytrace.errors import BatteryTraceError, FactorError, FootprintError, 
 from batterytrace.identifiers import epc_urn
 from batterytrace.masterdata import MasterData, Material, MaterialKind
 from batterytrace.services.masterdata import master_data
-from batterytrace.services.unit_of_work import UnitOfWork, version
+from batterytrace.services.unit_of_work import Unit, UnitOfWork, version
 from batterytrace.store import carbon as carbon_store
 from batterytrace.store import derived
 from batterytrace.store import masterdata as masterdata_store
@@ -392,7 +392,7 @@ def _json(content: object) -> str:
 
 def _fresh(uow: UnitOfWork) -> None:
     """Refresh the kept footprints when the ledger moved on since (decision 029)."""
-    uow.refresh(AREA, kept_rows)
+    uow.refresh(UNIT)
 
 
 def in_use(uow: UnitOfWork) -> str:
@@ -439,3 +439,11 @@ def made_at(uow: UnitOfWork, products: Iterable[str]) -> dict[str, str]:
         for node, (content, *_) in rows.items()
         if (site := orjson.loads(content)["site"]) is not None
     }
+
+
+# what the kept rows are recomputed by, and the import records they read besides the events
+UNIT = Unit(
+    AREA,
+    kept_rows,
+    frozenset({"carbon", "factors", "supplier", "masterdata", "vocabulary", "store"}),
+)

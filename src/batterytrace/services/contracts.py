@@ -25,7 +25,7 @@ from batterytrace.contracts.deliveries import (
 )
 from batterytrace.contracts.intensity import Intensity, intensities
 from batterytrace.errors import ContractError
-from batterytrace.services.unit_of_work import UnitOfWork
+from batterytrace.services.unit_of_work import Unit, UnitOfWork
 from batterytrace.store import contracts as contracts_store
 from batterytrace.store import custody as custody_store
 from batterytrace.store import derived
@@ -95,7 +95,7 @@ def _json(content: object) -> str:
 def deliveries(uow: UnitOfWork) -> tuple[Deliveries, int]:
     """Every agreement's shipments and findings, from the kept rows (brought up to date
     first), and the ledger version they reflect."""
-    uow.refresh(AREA, kept_rows)
+    uow.refresh(UNIT)
     with uow.reading() as conn:
         state = Deliveries(contracts_store.load(conn))
         for _, (agreement, content) in sorted(derived.stored(conn, _SHIPMENTS).items()):
@@ -243,7 +243,7 @@ def delivered_under(uow: UnitOfWork, lots: Iterable[str]) -> dict[str, list[str]
     """The agreements that ``lots`` were shipped under, each with those of its lots (kept
     shipments)."""
     wanted = set(lots)
-    uow.refresh(AREA, kept_rows)
+    uow.refresh(UNIT)
     found: dict[str, list[str]] = {}
     with uow.reading() as conn:
         for agreement, content in derived.stored(conn, _SHIPMENTS).values():
@@ -251,3 +251,7 @@ def delivered_under(uow: UnitOfWork, lots: Iterable[str]) -> dict[str, list[str]
             if lot in wanted:
                 found.setdefault(agreement, []).append(lot)
     return {agreement: sorted(named) for agreement, named in sorted(found.items())}
+
+
+# what the kept rows are recomputed by, and the import records they read besides the events
+UNIT = Unit(AREA, kept_rows, frozenset({"contracts", "store"}))

@@ -31,7 +31,7 @@ from batterytrace.errors import CustodyError, PeriodClosed
 from batterytrace.periods import Period
 from batterytrace.references import custody_names, require
 from batterytrace.services.trace import trace
-from batterytrace.services.unit_of_work import UnitOfWork, version
+from batterytrace.services.unit_of_work import Unit, UnitOfWork, version
 from batterytrace.store import custody as custody_store
 from batterytrace.store import derived
 from batterytrace.store import masterdata as masterdata_store
@@ -446,7 +446,7 @@ def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, list[tuple[str, s
 def _fresh(uow: UnitOfWork) -> None:
     """Refresh the kept custody state when the ledger moved on since (a refresh a crash
     left undone, or a write that does not refresh yet)."""
-    uow.refresh(AREA, kept_rows)
+    uow.refresh(UNIT)
 
 
 def changes(uow: UnitOfWork) -> Changes:
@@ -490,3 +490,7 @@ class _Claims:
 
     lots: dict[str, dict[Claim, dict[str, float | None]]] = field(default_factory=dict)
     originated: dict[Claim, set[str]] = field(default_factory=dict)
+
+
+# what the kept rows are recomputed by, and the import records they read besides the events
+UNIT = Unit(AREA, kept_rows, frozenset({"custody", "masterdata", "vocabulary", "store"}))

@@ -15,14 +15,10 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 from batterytrace.services import carbon, contracts, custody
-from batterytrace.services.unit_of_work import Recompute, UnitOfWork, version
+from batterytrace.services.unit_of_work import Unit, UnitOfWork, version
 from batterytrace.store import derived
 
-UNITS: dict[str, Recompute] = {
-    custody.AREA: custody.kept_rows,
-    carbon.AREA: carbon.kept_rows,
-    contracts.AREA: contracts.kept_rows,
-}
+UNITS: tuple[Unit, ...] = (custody.UNIT, carbon.UNIT, contracts.UNIT)
 
 
 class Refreshed(BaseModel):
@@ -54,11 +50,11 @@ def refresh(uow: UnitOfWork, every: bool = False) -> Refreshed:
     """Bring each unit whose watermark is behind the ledger up to date (``every``: all units,
     as ``batterytrace rebuild``), each in one transaction."""
     changed: list[tuple[str, str]] = []
-    for unit, recompute in UNITS.items():
-        changed += uow.refresh(unit, recompute, every)
+    for unit in UNITS:
+        changed += uow.refresh(unit, every)
     with uow.reading() as conn:
         now = version(conn)
-    return Refreshed(version=now, units=list(UNITS), changed=changed)
+    return Refreshed(version=now, units=[unit.name for unit in UNITS], changed=changed)
 
 
 def check(uow: UnitOfWork) -> Difference | None:
@@ -67,16 +63,16 @@ def check(uow: UnitOfWork) -> Difference | None:
     events and inputs give."""
     with uow.reading() as conn:
         now = version(conn)
-        for unit, recompute in UNITS.items():
-            kept_version = derived.watermark(conn, unit)
+        for unit in UNITS:
+            kept_version = derived.watermark(conn, unit.name)
             if kept_version != now:
-                return Difference(unit=unit, area="", key="", kept=None, recomputed=None,
+                return Difference(unit=unit.name, area="", key="", kept=None, recomputed=None,
                                   kept_version=kept_version, version=now)  # fmt: skip
-            for area, rows in recompute(conn, uow.decoded).items():
+            for area, rows in unit.recompute(conn, uow.decoded).items():
                 for first in islice(derived.differences(conn, area, rows), 1):
-                    return Difference(unit=unit, area=area, key=first.key, kept=first.before,
-                                      recomputed=first.after, kept_version=kept_version,
-                                      version=now)  # fmt: skip
+                    return Difference(unit=unit.name, area=area, key=first.key,
+                                      kept=first.before, recomputed=first.after,
+                                      kept_version=kept_version, version=now)  # fmt: skip
     return None
 
 

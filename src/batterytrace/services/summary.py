@@ -113,7 +113,7 @@ def summary(uow: UnitOfWork, identifier: str) -> Summary:
     with uow.reading() as conn:
         data = masterdata_store.load(conn)
         now = version(conn)
-        watermarks = {unit: kept.watermark(conn, unit) for unit in derived.UNITS}
+        watermarks = {unit.name: kept.watermark(conn, unit.name) for unit in derived.UNITS}
     material = next((m for m in data.materials.values() if node_id(m.id) == class_of(node)), None)
     return Summary(
         id=node,

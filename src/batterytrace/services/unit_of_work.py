@@ -35,6 +35,18 @@ from batterytrace.store.lineage import Decoded
 Recompute = Callable[[Connection, Decoded], Mapping[str, derived.Rows]]
 
 
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A unit of kept derived state (decisions 029, 032): its name, how its rows are
+    recomputed, and the kinds of import record it reads besides the events. A write that added
+    neither an event nor such a record (a custody transfer, for the footprints) moves its
+    watermark without a recomputation."""
+
+    name: str
+    recompute: Recompute
+    kinds: frozenset[str]
+
+
 def version(conn: Connection) -> int:
     """The ledger version a transaction sees: its newest checkpoint's number."""
     last = checkpoint.latest(conn)
@@ -165,22 +177,26 @@ class UnitOfWork:
         with self.writing(f"{kind} {action}") as w:
             return w.record(kind, action, content, source, owner)
 
-    def refresh(
-        self, unit: str, recompute: Recompute, every: bool = False
-    ) -> list[tuple[str, str]]:
-        """Bring a unit of kept derived state to the ledger's version (decision 029), unless it
-        is there already (``every``: recompute it all the same): its rows recomputed and
-        replaced where they differ, and its watermark moved, in one write transaction (a crash
-        leaves the state of the version before). The rows that changed."""
+    def refresh(self, unit: Unit, every: bool = False) -> list[tuple[str, str]]:
+        """Bring a unit of kept derived state to the ledger's version, unless it is there
+        already (``every``: recompute it all the same): its rows recomputed and replaced where
+        they differ, or, when nothing it reads changed since they were, its watermark moved
+        alone; in one write transaction (a crash leaves the state of the version before). The
+        (area, key) of the rows that changed."""
         if not every:
             with self.reading() as conn:  # the common case, up to date: no write lock taken
-                if derived.watermark(conn, unit) == version(conn):
+                if derived.watermark(conn, unit.name) == version(conn):
                     return []
-        with self.writing(f"{unit} refresh") as w:
-            if not every and derived.watermark(w.conn, unit) == w.version:
+        with self.writing(f"{unit.name} refresh") as w:
+            now = datetime.now(UTC)
+            if not every and derived.watermark(w.conn, unit.name) == w.version:
                 return []
-            rows = recompute(w.conn, self.decoded)
-            return derived.replace(w.conn, unit, rows, w.version, datetime.now(UTC))
+            read = derived.inputs_of(w.conn, unit.kinds)
+            if not every and derived.inputs(w.conn, unit.name) == read:
+                derived.advance(w.conn, unit.name, w.version, now)
+                return []
+            rows = unit.recompute(w.conn, self.decoded)
+            return derived.replace(w.conn, unit.name, rows, w.version, now, read)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 
-from sqlalchemy import Connection, delete, insert, select, tuple_
+from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 
 from batterytrace.store import schema
 
@@ -48,6 +48,33 @@ def changes_since(conn: Connection, since: int) -> list[tuple[int, Change]]:
 def watermark(conn: Connection, unit: str) -> int | None:
     """The ledger version the unit's rows reflect; None before its first refresh."""
     return conn.execute(select(S.c.version).where(S.c.area == unit)).scalar()
+
+
+def inputs_of(conn: Connection, kinds: Iterable[str]) -> str:
+    """What a unit reading every event and the import records of ``kinds`` would be
+    recomputed from, as a fingerprint: the newest event's and such record's ledger numbers."""
+    event = conn.execute(select(func.max(schema.event.c.seq))).scalar()
+    record = conn.execute(
+        select(func.max(schema.import_record.c.seq)).where(
+            schema.import_record.c.kind.in_(sorted(kinds))
+        )
+    ).scalar()
+    return f"event {event or 0} import {record or 0}"
+
+
+def inputs(conn: Connection, unit: str) -> str | None:
+    """The fingerprint the unit's rows were recomputed from (None: never, or unknown)."""
+    return conn.execute(select(S.c.inputs).where(S.c.area == unit)).scalar()
+
+
+def advance(conn: Connection, unit: str, version: int, now: datetime) -> None:
+    """Move the unit's watermark to ``version``: nothing it reads changed since its rows were
+    recomputed."""
+    conn.execute(update(S).where(S.c.area == unit).values(version=version, refreshed=_ms(now)))
+
+
+def _ms(now: datetime) -> int:
+    return int(now.timestamp() * 1000)
 
 
 def contents(conn: Connection, area: str, scope: str | None = None) -> Iterator[str]:
@@ -117,13 +144,19 @@ def differences(conn: Connection, area: str, rows: Rows) -> Iterator[Change]:
 
 
 def replace(
-    conn: Connection, unit: str, areas: Mapping[str, Rows], version: int, now: datetime
+    conn: Connection,
+    unit: str,
+    areas: Mapping[str, Rows],
+    version: int,
+    now: datetime,
+    recomputed_from: str | None = None,
 ) -> list[tuple[str, str]]:
     """Make the kept rows of each area what ``areas`` gives and the unit's watermark
-    ``version``, recording each row that changed (``derived_change``); the (area, key) of
-    each, area by area. The rows are compared and written a chunk at a time as they come."""
+    ``version`` (recomputed from the inputs fingerprinted ``recomputed_from``), recording each
+    row that changed (``derived_change``); the (area, key) of each, area by area. The rows are
+    compared and written a chunk at a time as they come."""
     changed: list[tuple[str, str]] = []
-    refreshed = int(now.timestamp() * 1000)
+    refreshed = _ms(now)
     for area, rows in areas.items():
         for chunk in _compared(conn, area, rows):
             if not chunk:
@@ -142,5 +175,6 @@ def replace(
             ])  # fmt: skip
             changed += [(area, c.key) for c, _ in chunk]
     conn.execute(delete(S).where(S.c.area == unit))
-    conn.execute(insert(S).values(area=unit, version=version, refreshed=refreshed))
+    conn.execute(insert(S).values(area=unit, version=version, refreshed=refreshed,
+                                  inputs=recomputed_from))  # fmt: skip
     return changed

@@ -288,6 +288,9 @@ derived_state = Table(
     Column("area", String(40), primary_key=True),  # custody, ...
     Column("version", BigInteger, nullable=False),  # the ledger version the rows reflect
     Column("refreshed", BigInteger, nullable=False),  # ms since the epoch
+    # what the rows were recomputed from: the newest event and import record of the kinds the
+    # unit reads (store.derived.inputs_of); null before the first recomputation
+    Column("inputs", String(100)),
 )
 # One answer of an area: ``key`` identifies it, ``scope`` is what readers select it by (a site,
 # a lot), ``content`` its JSON (the result model the services return).
