@@ -226,8 +226,9 @@ def footprint(uow: UnitOfWork, identifier: str, factors: str | None = None) -> A
             )
         capacity = material.energy_kwh if material else None
         node = _node(conn, identifier)
-        chosen = factor_set_of(conn, factors or _in_use(conn))
-        if chosen.label == factor_set_of(conn, _in_use(conn)).label:
+        in_use = _in_use(conn) or shipped().label
+        chosen = factor_set_of(conn, factors or in_use)  # a user's set: parsed once per read
+        if chosen.label == in_use:
             kept = _kept(conn, identifier, node)
             answer = stated(kept.figures, chosen, capacity, kept.not_counted)
             return Answer(answer, chosen, derived.watermark(conn, AREA) or 0, kept=True)
