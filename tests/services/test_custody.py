@@ -49,14 +49,17 @@ def test_two_racing_allocations_cannot_overdraw_the_account(
     kept: list[custody.Allocated] = []
     refused: list[Exception] = []
 
-    def run(uow: UnitOfWork) -> None:
+    def run(uow: UnitOfWork, second: int) -> None:
+        at = T0 + timedelta(days=40, seconds=second)  # two requests, not one retried
+        command = custody.Allocate(lot=lot("P1"), claim="low-carbon", kg={"Co": 5.0}, site=PCAM,
+                                   at=at)  # fmt: skip
         start.wait()
         try:
-            kept.append(_allocate(uow, 5.0))
+            kept.append(custody.allocate(uow, command))
         except CustodyError as exc:
             refused.append(exc)
 
-    threads = [threading.Thread(target=run, args=(uow,)) for uow in units]
+    threads = [threading.Thread(target=run, args=(uow, i)) for i, uow in enumerate(units)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -68,6 +71,20 @@ def test_two_racing_allocations_cannot_overdraw_the_account(
     account = custody.balances(stocked, PCAM).accounts
     (low,) = [a for a in account if a.claim == "low-carbon" and a.element == "Co"]
     assert low.balance == pytest.approx(7.6 - 5.0)
+
+
+def test_the_same_allocation_again_is_named_not_counted_twice(stocked: UnitOfWork) -> None:
+    """A retried request (same lot, claim, kg, site and time: the same event hash ID) debits
+    the account once and answers with the event stored the first time."""
+    at = T0 + timedelta(days=40)
+    command = custody.Allocate(lot=lot("P1"), claim="low-carbon", kg={"Co": 2.0}, site=PCAM, at=at)
+    first = custody.allocate(stocked, command)
+    again = custody.allocate(stocked, command)
+    assert first.recorded and not again.recorded
+    assert again.event_id == first.event_id and again.version == first.version
+    (low,) = [a for a in custody.balances(stocked, PCAM).accounts
+              if a.claim == "low-carbon" and a.element == "Co"]  # fmt: skip
+    assert low.balance == pytest.approx(7.6 - 2.0)
 
 
 def test_a_write_naming_a_version_the_ledger_left_is_refused(stocked: UnitOfWork) -> None:

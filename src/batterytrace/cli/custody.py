@@ -162,15 +162,17 @@ def custody_allocate(
 ) -> None:
     """Claim kg of element of a lot from a site's mass-balance account, at a date: refused
     with the shortfall if the balance then cannot cover it, or if its period is closed;
-    otherwise captured as an allocation event."""
+    otherwise captured as an allocation event. The same allocation again (same lot, claim,
+    kg, site and time) is named, not counted twice."""
     from batterytrace.services import custody
 
     command = custody.Allocate(
         lot=lot, claim=claim, kg=_element_kg(co, ni, li), site=site, at=_moment(at)
     )
     done = custody.allocate(make_uow(), command)
+    said = "allocated" if done.recorded else "recorded already:"
     out.print(
-        f"allocated {done.claim} on {done.lot} from {done.site} at {done.at.isoformat()}: "
+        f"{said} {done.claim} on {done.lot} from {done.site} at {done.at.isoformat()}: "
         f"event {done.event_id}",
         soft_wrap=True,
     )

@@ -229,7 +229,7 @@ def footprint(uow: UnitOfWork, identifier: str, factors: str | None = None) -> A
         in_use = _in_use(conn) or shipped().label
         chosen = factor_set_of(conn, factors or in_use)  # a user's set: parsed once per read
         if chosen.label == in_use:
-            kept = _kept(conn, identifier, node)
+            kept = _kept(uow, conn, identifier, node)
             answer = stated(kept.figures, chosen, capacity, kept.not_counted)
             return Answer(answer, chosen, derived.watermark(conn, AREA) or 0, kept=True)
         result = rollup(system_of(conn, chosen))
@@ -265,14 +265,12 @@ class _Kept:
     not_counted: list[Unused]
 
 
-def _kept(conn: Connection, identifier: str, node: str) -> _Kept:
+def _kept(uow: UnitOfWork, conn: Connection, identifier: str, node: str) -> _Kept:
     """The kept figures of a product (or of the items a module holds, combined), with what no
     product takes; the roll-up's error when it failed."""
-    system = {
-        key: orjson.loads(content) for key, (_, content) in derived.stored(conn, _SYSTEM).items()
-    }
-    if "error" in system:
-        raise FootprintError(f"{system['error']['error']} (kept roll-up at ledger version "
+    error, not_counted = uow.decoded_rows(conn, _SYSTEM, lambda: _system(conn))
+    if error is not None:
+        raise FootprintError(f"{error} (kept roll-up at ledger version "
                              f"{derived.watermark(conn, AREA)})")  # fmt: skip
     rows = derived.by_scope(conn, _PRODUCTS, [node])
     if node in rows:
@@ -284,7 +282,17 @@ def _kept(conn: Connection, identifier: str, node: str) -> _Kept:
     figures = Figures.combined(node if node in rows else node_id(identifier), [
         (Figures.from_json(orjson.loads(rows[batch][0])), float(n)) for batch, n in parts
     ])  # fmt: skip
-    return _Kept(figures, [Unused.from_json(u) for u in system["not counted"]["unused"]])
+    return _Kept(figures, not_counted)
+
+
+def _system(conn: Connection) -> tuple[str | None, list[Unused]]:
+    """The kept roll-up's error, or what no product takes."""
+    system = {
+        key: orjson.loads(content) for key, (_, content) in derived.stored(conn, _SYSTEM).items()
+    }
+    if "error" in system:
+        return system["error"]["error"], []
+    return None, [Unused.from_json(u) for u in system["not counted"]["unused"]]
 
 
 def explain_footprint(uow: UnitOfWork, identifier: str, factors: str | None = None) -> Contribution:
@@ -304,7 +312,7 @@ def pact_footprint(
     """The PACT ProductFootprint (v2.3 or v3.0) of a lot, item or pack."""
     fp = footprint(uow, identifier, factors).footprint
     with uow.reading() as conn:
-        made = _kept(conn, identifier, _node(conn, identifier)).figures
+        made = _kept(uow, conn, identifier, _node(conn, identifier)).figures
         data = masterdata_store.load(conn)
     if made.site is None or made.made is None:  # a module: no site or date of its own
         raise FootprintError(

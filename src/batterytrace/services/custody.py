@@ -26,6 +26,7 @@ from batterytrace.custody.flows import snapshot as custody_snapshot
 from batterytrace.custody.recycled import Share, share
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.documents import EventStream
+from batterytrace.epcis.hash import event_hash
 from batterytrace.epcis.model import Document, DocumentKind, Event
 from batterytrace.errors import CustodyError, PeriodClosed
 from batterytrace.periods import Period
@@ -34,6 +35,7 @@ from batterytrace.services.trace import trace
 from batterytrace.services.unit_of_work import Unit, UnitOfWork, version
 from batterytrace.store import custody as custody_store
 from batterytrace.store import derived
+from batterytrace.store import events as events_store
 from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store.imported import Imported
 from batterytrace.store.lineage import Decoded, StoreLineage
@@ -96,6 +98,7 @@ class _Result(BaseModel):
 
 class Allocated(_Result):
     event_id: str
+    recorded: bool  # False: the same allocation (lot, claim, kg, site, time) is stored already
     lot: str
     site: str
     claim: str
@@ -270,18 +273,22 @@ def rules(uow: UnitOfWork) -> CustodyRules:
 
 def allocate(uow: UnitOfWork, command: Allocate) -> Allocated:
     """Checked against everything stored at its date (an Overdraft with the shortfall, a
-    closed period...), then captured as an allocation event, in one transaction."""
+    closed period...), then captured as an allocation event, in one transaction. The same
+    allocation again (a retry: same lot, claim, kg, site and time, so the same event hash ID)
+    is not counted twice: the answer names the stored event, ``recorded`` False."""
     now = datetime.now(UTC)
     claim = parse_claim(command.claim)
     lot, site, when = node_id(command.lot), node_id(command.site), command.at or now
     event = allocation_event(lot, claim, dict(command.kg), site, when)
     with uow.writing("custody allocate", command.expected) as w:
-        _admit(w.conn, uow.decoded, replace(event, recordTime=now))  # the store stamps its own
-        document = Document(kind=DocumentKind.CAPTURE, creationDate=now, events=[event])
-        w.capture(EventStream.of(document))
+        stored = events_store.stored_id(w.conn, event_hash(event))
+        if stored is None:
+            _admit(w.conn, uow.decoded, replace(event, recordTime=now))  # the store stamps its own
+            document = Document(kind=DocumentKind.CAPTURE, creationDate=now, events=[event])
+            w.capture(EventStream.of(document))
         done = version(w.conn)
-    return Allocated(version=done, event_id=event.eventID or "", lot=lot, site=site,
-                     claim=str(claim), at=when)  # fmt: skip
+    return Allocated(version=done, event_id=stored or event.eventID or "", recorded=stored is None,
+                     lot=lot, site=site, claim=str(claim), at=when)  # fmt: skip
 
 
 def transfer(uow: UnitOfWork, command: Transfer) -> Transferred:

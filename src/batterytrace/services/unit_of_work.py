@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine
@@ -30,6 +31,8 @@ from batterytrace.settings import Settings
 from batterytrace.store import database, derived, events
 from batterytrace.store.events import CaptureResult, enable_write_locks, write_lock
 from batterytrace.store.lineage import Decoded
+
+T = TypeVar("T")
 
 # How a unit of kept derived state is recomputed from the store: the rows of each of its areas.
 Recompute = Callable[[Connection, Decoded], Mapping[str, derived.Rows]]
@@ -127,7 +130,19 @@ class UnitOfWork:
         self.engine: Engine = database.connect(self.url)
         enable_write_locks(self.engine)
         self.decoded = Decoded()  # events and materials decoded for traces, kept across them
+        self._memo: dict[str, tuple[int, object]] = {}
         self._initialised = False  # the schema check runs once, not per command
+
+    def decoded_rows(self, conn: Connection, name: str, decode: Callable[[], T]) -> T:
+        """What ``decode`` makes of kept rows, made again only when a kept row changed since
+        it was last made (:func:`batterytrace.store.derived.stamp`): a server decodes a large
+        kept row once per refresh, not once per request."""
+        now = derived.stamp(conn)
+        kept = self._memo.get(name)
+        if kept is None or kept[0] != now:
+            kept = (now, decode())
+            self._memo[name] = kept
+        return cast(T, kept[1])
 
     def ready(self) -> None:
         """StoreError unless the store has been initialised."""

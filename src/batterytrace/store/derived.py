@@ -50,6 +50,12 @@ def watermark(conn: Connection, unit: str) -> int | None:
     return conn.execute(select(S.c.version).where(S.c.area == unit)).scalar()
 
 
+def stamp(conn: Connection) -> int:
+    """What changes whenever a kept row does (every change is recorded): the number of the
+    newest recorded change; what is decoded from kept rows may be reused while it stays."""
+    return conn.execute(select(func.max(C.c.id))).scalar() or 0
+
+
 def inputs_of(conn: Connection, kinds: Iterable[str]) -> str:
     """What a unit reading every event and the import records of ``kinds`` would be
     recomputed from, as a fingerprint: the newest event's and such record's ledger numbers."""

@@ -200,6 +200,12 @@ def capture(
     return result
 
 
+def stored_id(conn: Connection, hash_id: str) -> str | None:
+    """The eventID of the stored event with this hash ID (CBV 2.0 §8.9), None when none is."""
+    query = select(schema.event.c.event_id).where(schema.event.c.hash_id == hash_id)
+    return conn.execute(query.limit(1)).scalar()
+
+
 def _new_records(
     sql: Driver, records: list[EventRecord], result: CaptureResult
 ) -> list[EventRecord]:
