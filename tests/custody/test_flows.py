@@ -73,7 +73,7 @@ def test_allocations_draw_from_the_balance_and_never_twice() -> None:
     assert (
         over.event == "urn:uuid:a-P1-10" and "exceeds the balance of 2.6 kg by 2.4 kg" in over.text
     )
-    assert any("allocation urn:uuid:a-P1-9" in b for b in state.backing[node_id(lot("P1")), LOW])
+    assert any("allocation urn:uuid:a-P1-9" in b for b in state.backing[node_id(lot("P1"))][LOW])
 
 
 @pytest.mark.parametrize(

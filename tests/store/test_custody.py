@@ -203,11 +203,11 @@ def test_the_scenario_recompute_reads_what_decoding_each_event_reads(
     allocations = [n for n in decoded.notes + decoded.violations if "allocation" in n.text]
     claimed = [lot for lot in decoded.lots if decoded.claimed(lot)]
     assert decoded.accounts and claimed and not allocations  # something to compare
-    assert any(e.kind == "debit" for a in decoded.accounts.values() for e in a.entries)
+    assert any(s.debits for a in decoded.accounts.values() for s in a.statements())
     assert state.accounts.keys() == decoded.accounts.keys()
     for key, account in decoded.accounts.items():
         assert state.accounts[key].balance == account.balance, key
-        assert state.accounts[key].entries == account.entries, key
+        assert state.accounts[key].statements() == account.statements(), key
         assert state.accounts[key].statements() == account.statements(), key
     assert {lot: state.claimed(lot) for lot in state.lots} == {
         lot: decoded.claimed(lot) for lot in decoded.lots
@@ -248,13 +248,10 @@ def test_an_allocation_without_a_date_is_dated_now(uow: UnitOfWork) -> None:
     before = datetime.now(UTC)
     event = allocate(uow, lot("P1"), LOW, {"Co": 2.0}, PCAM)
     after = datetime.now(UTC)
-    (debit,) = [
-        e
-        for e in custody_service.state(uow).accounts[node_id(PCAM), LOW, "Co"].entries
-        if e.kind == "debit"
-    ]
-    assert debit.ref.startswith(event) and debit.kg == 2.0
-    assert before <= debit.time <= after
+    (stored,) = events_service.query_all(uow, {"EQ_eventID": [event]})
+    assert before - timedelta(milliseconds=1) <= stored.eventTime <= after
+    period = f"{stored.eventTime.year}-Q{(stored.eventTime.month - 1) // 3 + 1}"
+    assert _debits(uow) == {period: 2.0}
 
 
 def test_a_backdated_allocation_may_not_overdraw_a_later_one(uow: UnitOfWork) -> None:

@@ -173,6 +173,13 @@ class _Receipt:
             self.per_kg[key] = held / total if total else 0.0
         self.kg = total
 
+    def to_json(self) -> dict[str, Any]:
+        return {"kg": self.kg, "perKg": sorted([str(c), e, v] for (c, e), v in self.per_kg.items())}
+
+    @classmethod
+    def from_json(cls, held: Mapping[str, Any]) -> _Receipt:
+        return cls(held["kg"], {(parse_claim(c), e): v for c, e, v in held["perKg"]})
+
 
 @dataclass(slots=True)
 class Custody:
@@ -187,13 +194,40 @@ class Custody:
     lots: dict[str, dict[Claim, dict[str, float | None]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(dict))
     )
-    backing: dict[tuple[str, Claim], list[str]] = field(default_factory=lambda: defaultdict(list))
+    backing: dict[str, dict[Claim, list[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
     originated: dict[Claim, set[str]] = field(default_factory=lambda: defaultdict(set))
     accounts: dict[tuple[str, Claim, str], Account] = field(default_factory=dict)
-    received: dict[tuple[str, str], _Receipt] = field(default_factory=dict)
+    received: dict[str, dict[str, _Receipt]] = field(default_factory=dict)  # lot -> site ->
     handled: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     notes: list[Note] = field(default_factory=list)
     violations: list[Note] = field(default_factory=list)
+    # how far in time order the state went: the latest event's eventTime, the latest
+    # transfer's time and reference (what comes later can go on from here: ``resumes``)
+    moved: datetime | None = None
+    transferred: tuple[datetime, str] | None = None
+    # the sites running a claim under mass balance: those whose handling of a lot matters
+    balancing: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.balancing = frozenset(
+            site for (site, _), p in self.rules.policies.items() if p.model is Model.MASS_BALANCE
+        )
+
+    def resumes(self, moves: Iterable[datetime], transfers: Iterable[tuple[datetime, str]]) -> bool:
+        """Whether events at ``moves`` and transfers at ``transfers`` (time, reference) come,
+        in the order the state takes them (events by time, a transfer before an event of a
+        later time), after everything it took: then taking them now gives the state that
+        taking everything from the start would."""
+        last = self.transferred
+        return all(
+            (self.moved is None or at >= self.moved) and (last is None or at > last[0])
+            for at in moves
+        ) and all(
+            (self.moved is None or t[0] >= self.moved) and (last is None or t > last)
+            for t in transfers
+        )
 
     def finish(self) -> None:
         """Mark the closed periods on the accounts (after every event is applied)."""
@@ -205,6 +239,7 @@ class Custody:
         """Take one event into the state: an event in memory, or what the store read of it."""
         event = recorded if isinstance(recorded, Movement) else Movement.of(recorded)
         site, name = event.site, event.name
+        self.moved = event.at if self.moved is None else max(self.moved, event.at)
         if event.type is EventType.TRANSFORMATION:
             self._transform(event, site, name)
         elif event.type is EventType.OBJECT:
@@ -274,7 +309,7 @@ class Custody:
                     continue
                 self.lots[lot][policy.claim][element] = 1.0
             if policy.model.physical:
-                self.backing[lot, policy.claim].append(why)
+                self.backing[lot][policy.claim].append(why)
 
     def _receive(
         self, site: str | None, name: str, event: Movement, lots: dict[str, float]
@@ -303,7 +338,7 @@ class Custody:
                             credits[claim, element] = credit
                 self._unknown(name, claim, lot, unknown, "credit")
             if credits and site is not None:
-                self.received.setdefault((site, lot), _Receipt()).add(kg, credits)
+                self.received.setdefault(lot, {}).setdefault(site, _Receipt()).add(kg, credits)
 
     def _transform(self, event: Movement, site: str | None, name: str) -> None:
         inputs, outputs = event.inputs, event.outputs
@@ -315,7 +350,7 @@ class Custody:
         total_out = {
             e: _total(self.content(lot, e, kg) for lot, kg in outputs.items()) for e in ELEMENTS
         }
-        receipts = {lot: r for lot in inputs if (r := self.received.get((site or "", lot)))}
+        receipts = {lot: r for lot in inputs if (r := self.received.get(lot, {}).get(site or ""))}
         claims = {c for lot in inputs for c in self.lots.get(lot, {})}
         claims |= {c for r in receipts.values() for c, _ in r.per_kg}
         for claim in sorted(claims):
@@ -385,7 +420,7 @@ class Custody:
             for lot in holding:
                 self.lots[lot][claim][element] = share
                 if share != 0:
-                    self.backing[lot, claim].append(
+                    self.backing[lot][claim].append(
                         f"{policy.model.value} at {policy.site}: inputs {', '.join(inputs)}"
                     )
             if share is None and holding:
@@ -498,11 +533,14 @@ class Custody:
                 policy, element, "debit", _Stamp.of(event), float(kg), f"{name} {lot}", named
             ):
                 self.lots[lot][claim][element] = (already + float(kg)) / content
-                self.backing[lot, claim].append(f"allocation {name} from the account at {site}")
+                self.backing[lot][claim].append(f"allocation {name} from the account at {site}")
 
     def transfer(self, t: Transfer) -> None:
         """Book and claim: move credits between two accounts (each site must run the claim so);
         refused (a violation) when the source's balance cannot cover it."""
+        self.transferred = (
+            (t.when, t.ref) if self.transferred is None else max(self.transferred, (t.when, t.ref))
+        )
         policies = [self.rules.policy(site, t.claim) for site in (t.source, t.target)]
         wrong = [p for p in policies if p.model is not Model.BOOK_AND_CLAIM]
         if wrong:
@@ -518,12 +556,50 @@ class Custody:
             elif self._book(source, element, "debit", stamp, kg, f"{t.ref} to {t.target}", ()):
                 self._book(target, element, "credit", stamp, kg, f"{t.ref} from {t.source}", ())
 
+    # --- one lot's part of the state, kept apart (the events name the lots they move) -------
+
+    def held(self) -> set[str]:
+        """The lots the state holds anything about (:meth:`lot_state`)."""
+        originated = {lot for lots in self.originated.values() for lot in lots}
+        return {*self.lots, *self.backing, *originated, *self.handled, *self.received}
+
+    def lot_state(self, lot: str) -> dict[str, Any] | None:
+        """What the state holds about a lot, as JSON (None: nothing): its claims' shares,
+        what backs them, the claims it originated, the mass-balance sites that handled it and
+        their receipts of it not used yet."""
+        held = {
+            "claims": {str(c): dict(e) for c, e in self.lots[lot].items()}
+            if lot in self.lots else None,
+            "backing": {str(c): list(b) for c, b in self.backing.get(lot, {}).items()},
+            "originated": sorted(str(c) for c, at in self.originated.items() if lot in at),
+            "handled": sorted(self.handled.get(lot, ())),
+            "received": {
+                site: r.to_json() for site, r in sorted(self.received.get(lot, {}).items())
+            },
+        }  # fmt: skip
+        return held if any(v is not None and v != [] and v != {} for v in held.values()) else None
+
+    def restore_lot(self, lot: str, held: Mapping[str, Any]) -> None:
+        """Take back what :meth:`lot_state` gave of a lot."""
+        if held["claims"] is not None:
+            claims = self.lots[lot]  # a lot whose claims all left is kept as such
+            for claim, elements in held["claims"].items():
+                claims[parse_claim(claim)].update(elements)
+        for claim, backing in held["backing"].items():
+            self.backing[lot][parse_claim(claim)] = list(backing)
+        for claim in held["originated"]:
+            self.originated[parse_claim(claim)].add(lot)
+        if held["handled"]:
+            self.handled[lot].update(held["handled"])
+        for site, receipt in held["received"].items():
+            self.received.setdefault(lot, {})[site] = _Receipt.from_json(receipt)
+
     # --- helpers -------------------------------------------------------------------------------
 
     def _handled(self, site: str | None, lots: Iterable[str]) -> None:
         """The lots a site made, commissioned or received (what it may claim under mass
-        balance)."""
-        if site is not None:
+        balance: only sites running a claim so are noted)."""
+        if site in self.balancing:
             for lot in lots:
                 self.handled[lot].add(site)
 

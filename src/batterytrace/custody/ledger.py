@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 from batterytrace.custody.claims import Claim
 from batterytrace.errors import CustodyError, Overdraft, PeriodClosed
@@ -53,14 +55,6 @@ class Rules:
             raise CustodyError(f"expiry: {self.expiry} is not a number of periods >= 1")
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    kind: str  # credit | debit | loss
-    time: datetime
-    kg: float
-    ref: str  # what it books: the receipt, the allocation, the transformation
-
-
 @dataclass(slots=True)
 class Statement:
     """One period of an account, kg of the element. closing = opening + credits - debits -
@@ -93,7 +87,6 @@ class Account:
     claim: Claim
     element: str
     rules: Rules = field(default_factory=Rules)
-    entries: list[Entry] = field(default_factory=list)
     _tranches: deque[_Tranche] = field(default_factory=deque)
     _balance: float = 0.0  # the tranches' sum, kept as they change
     _periods: dict[int, Statement] = field(default_factory=dict)
@@ -146,6 +139,28 @@ class Account:
             self._periods[self._current].closing = self.balance
         return [self._periods[i] for i in sorted(self._periods)]
 
+    def to_json(self) -> dict[str, Any]:
+        """What the account holds, to go on from later (:meth:`resumed`): its open credits
+        (period booked, kg, oldest first), balance, current period and every statement."""
+        return {
+            "tranches": [[t.period, t.kg] for t in self._tranches],
+            "balance": self._balance,
+            "current": self._current,
+            "periods": [[i, asdict(s)] for i, s in sorted(self._periods.items())],
+        }
+
+    @classmethod
+    def resumed(
+        cls, site: str, claim: Claim, element: str, rules: Rules, held: Mapping[str, Any]
+    ) -> Account:
+        """The account as :meth:`to_json` kept it: the same entries then taken give the same
+        balances as if it had taken every entry since the first."""
+        return cls(
+            site, claim, element, rules,
+            deque(_Tranche(period, kg) for period, kg in held["tranches"]), held["balance"],
+            {i: Statement(**s) for i, s in held["periods"]}, held["current"],
+        )  # fmt: skip
+
     def _entry(
         self, kind: str, when: datetime, kg: float, ref: str, draw: bool = False
     ) -> Statement:
@@ -156,7 +171,6 @@ class Account:
         statement = self._period(kind, when, ref)
         if draw:
             self._draw(kind, kg, ref)
-        self.entries.append(Entry(kind, when, kg, ref))
         return statement
 
     def _period(self, kind: str, when: datetime, ref: str) -> Statement:

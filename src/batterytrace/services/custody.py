@@ -8,12 +8,13 @@ import bisect
 import heapq
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from itertools import islice
-from typing import Literal
+from itertools import chain, islice
+from typing import Any, Literal
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, PositiveFloat, field_validator
 from sqlalchemy import Connection
 
@@ -188,30 +189,61 @@ class Changes(_Result):
 
 
 def recompute(
-    conn: Connection, decoded: Decoded | None = None, pending: Event | flows.Transfer | None = None
+    conn: Connection,
+    decoded: Decoded | None = None,
+    pending: Event | flows.Transfer | None = None,
+    finish: bool = True,
 ) -> Custody:
     """Claims on lots and the mass-balance accounts, recomputed from every stored event and
     the rules (decision 008); with ``pending``, an entry not stored yet, in its time order
-    (after what is stored at the same time)."""
+    (after what is stored at the same time). ``finish``: the closed periods marked (the state
+    can then take no more events)."""
     lineage = StoreLineage(conn, decoded)
     state = Custody(custody_store.load(conn), lineage, custody_store.closes(conn))
     transfers = custody_store.transfers(conn)
-    moves: Iterator[Movement] = custody_store.movements(conn)
+    moves = _with(custody_store.movements(conn), transfers, pending)
+    _take(state, lineage, moves, transfers)
+    if finish:
+        state.finish()
+    return state
+
+
+def _with(
+    moves: Iterator[Movement],
+    transfers: list[flows.Transfer],
+    pending: Event | flows.Transfer | None,
+) -> Iterator[Movement]:
+    """The events, and the transfers (in place), with an entry not stored yet in its time
+    order."""
     if isinstance(pending, flows.Transfer):
         bisect.insort(transfers, pending, key=lambda t: t.when)
     elif pending is not None:
-        moves = heapq.merge(moves, [Movement.of(pending)], key=lambda m: m.at)
+        return heapq.merge(moves, [Movement.of(pending)], key=lambda m: m.at)
+    return moves
+
+
+def _take(
+    state: Custody,
+    lineage: StoreLineage,
+    moves: Iterator[Movement],
+    transfers: list[flows.Transfer],
+    restore: Callable[[set[str]], None] | None = None,
+) -> None:
+    """Take events (in time order) and transfers (in time order) into the state, a transfer
+    before the events of a later time; ``restore`` is given the lots each chunk of events
+    names before the chunk is taken."""
     waiting = deque(transfers)
     while chunk := list(islice(moves, 2000)):
-        lineage.prefetch({node for move in chunk for node in move.objects()})
+        named = {node for move in chunk for node in move.objects()}
+        lineage.prefetch(named)
+        if restore is not None:
+            restore(named)
         for move in chunk:
             while waiting and waiting[0].when < move.at:
                 state.transfer(waiting.popleft())
             state.apply(move)
     for transfer in waiting:
         state.transfer(transfer)
-    state.finish()
-    return state
 
 
 def state(uow: UnitOfWork) -> Custody:
@@ -223,10 +255,18 @@ def state(uow: UnitOfWork) -> Custody:
 def _admit(conn: Connection, decoded: Decoded, pending: Event | flows.Transfer) -> None:
     """Check an allocation or transfer, at its date, against everything stored: the
     CustodyError of the first violation it makes (its own, or a later entry it overdraws:
-    decision 022), if any."""
-    before = {note.event for note in recompute(conn, decoded).violations}
-    for note in recompute(conn, decoded, pending).violations:
-        if note.event not in before:
+    decision 022), if any. The state it is checked on goes on from the kept state when the
+    entry comes after everything that state took (decision 033), else is recomputed."""
+    kept = derived.inputs(conn, AREA)
+    resumed = None if kept is None else _resumed(conn, decoded, kept)
+    with_it = None if resumed is None or kept is None else _resumed(conn, decoded, kept, pending)
+    if resumed is None or with_it is None:
+        before, after = recompute(conn, decoded), recompute(conn, decoded, pending)
+    else:
+        before, after = resumed.state, with_it.state
+    seen = {note.event for note in before.violations}
+    for note in after.violations:
+        if note.event not in seen:
             raise note.error()
 
 
@@ -377,45 +417,58 @@ def report(uow: UnitOfWork, lot: str) -> LotReport:
         at = derived.watermark(conn, AREA) or 0
         kept = next(derived.contents(conn, _LOTS, node), None)
     carried = _LotClaims() if kept is None else _LotClaims.model_validate_json(kept)
-    return LotReport(version=at, lot=node, claims=carried.claims, notes=carried.notes)
+    notes = carried.notes + carried.violations
+    return LotReport(version=at, lot=node, claims=carried.claims, notes=notes)
 
 
-# The custody state kept for readers (decision 029): each account with all its statements (by
-# site), each lot's claims and notes (by lot), the violations in the order they were found.
+# The custody state kept for readers (decision 029) and to go on from (decision 033): each
+# account with all its statements and what it holds (by site), each lot's claims, notes and
+# part of the state (by lot), the violations in the order they were found, and how far in
+# time the state went.
 AREA = "custody"
-_ACCOUNTS, _LOTS, _VIOLATIONS = "custody.account", "custody.lot", "custody.violation"
+_ACCOUNTS, _LOTS = "custody.account", "custody.lot"
+_VIOLATIONS, _FRONTIER = "custody.violation", "custody.frontier"
+
+
+class _KeptAccount(AccountBalance):
+    held: dict[str, Any]  # ledger.Account.to_json: before the closed periods are marked
 
 
 class _LotClaims(BaseModel):
     claims: list[ClaimCarried] = []
     notes: list[Notice] = []
-    # what share propagation reads (custody.recycled): each claim's share per element, zero
-    # and unknown (None) included, and the claims the lot originated
-    shares: dict[str, dict[str, float | None]] = {}
-    originated: list[str] = []
+    violations: list[Notice] = []
+    state: dict[str, Any] | None = None  # flows.Custody.lot_state
 
 
-def kept(state: Custody) -> dict[str, list[tuple[str, str, str]]]:
-    """What readers ask of a custody state, as the rows kept for them: area -> (key, scope,
-    content JSON)."""
+def kept(
+    state: Custody, prior: dict[str, _LotClaims] | None = None, violations: int = 0
+) -> dict[str, derived.Rows]:
+    """The kept rows of a custody state (it is finished on the way): every lot's, or, going on
+    from kept rows, those of the lots in ``prior`` (what was kept of them; the state then holds
+    only the notes and violations found since, after ``violations`` kept ones)."""
+    held = {key: account.to_json() for key, account in state.accounts.items()}
+    state.finish()
     accounts = [
-        (f"{site} {claim} {element}", site, AccountBalance(
+        (f"{site} {claim} {element}", site, _KeptAccount(
             site=site, name=account.name, claim=str(claim), element=element,
             period=account.rules.period.value, balance=account.balance,
             statements=[_statement(s) for s in account.statements()],
+            held=held[site, claim, element],
         ).model_dump_json())
         for (site, claim, element), account in state.accounts.items()
     ]  # fmt: skip
-    noted: dict[str, list[Notice]] = {}
-    for note in state.notes + state.violations:
+    notes: dict[str, list[Notice]] = {}
+    for note in state.notes:
         for lot in note.lots:
-            noted.setdefault(lot, []).append(Notice.of(note))
-    originated: dict[str, list[str]] = {}
-    for claim, at in sorted(state.originated.items(), key=lambda item: str(item[0])):
-        for lot in at:
-            originated.setdefault(lot, []).append(str(claim))
+            notes.setdefault(lot, []).append(Notice.of(note))
+    refused: dict[str, list[Notice]] = {}
+    for note in state.violations:
+        for lot in note.lots:
+            refused.setdefault(lot, []).append(Notice.of(note))
     lots = []
-    for lot in state.lots.keys() | noted.keys() | originated.keys():
+    for lot in sorted(state.held() | notes.keys() | refused.keys() if prior is None else prior):
+        was = (prior or {}).get(lot) or _LotClaims()
         claims = [
             ClaimCarried(
                 claim=str(claim),
@@ -423,31 +476,112 @@ def kept(state: Custody) -> dict[str, list[tuple[str, str, str]]]:
                     e: ElementShare(kg=kg, share=state.lots[lot][claim][e])
                     for e, kg in elements.items()
                 },
-                backing=state.backing.get((lot, claim), []),
+                backing=state.backing.get(lot, {}).get(claim, []),
             )
             for claim, elements in sorted(state.claimed(lot).items())
         ]
-        shares = {
-            str(claim): dict(elements)
-            for claim, elements in sorted(state.lots.get(lot, {}).items(), key=lambda i: str(i[0]))
-        }
-        notes, made = noted.get(lot, []), originated.get(lot, [])
-        carried = _LotClaims(claims=claims, notes=notes, shares=shares, originated=made)
-        lots.append((lot, lot, carried.model_dump_json()))
-    violations = [
+        carried = _LotClaims(
+            claims=claims,
+            notes=was.notes + notes.get(lot, []),
+            violations=was.violations + refused.get(lot, []),
+            state=state.lot_state(lot),
+        )
+        empty = carried == _LotClaims()
+        lots.append((lot, lot, None if empty else carried.model_dump_json()))
+    found = [
         (f"{i:09d}", "", Notice.of(note).model_dump_json())
-        for i, note in enumerate(state.violations)
+        for i, note in enumerate(state.violations, start=violations)
     ]
-    return {_ACCOUNTS: accounts, _LOTS: lots, _VIOLATIONS: violations}
+    frontier = {
+        "moved": None if state.moved is None else state.moved.isoformat(),
+        "transferred": None
+        if state.transferred is None
+        else [state.transferred[0].isoformat(), state.transferred[1]],
+    }
+    return {_ACCOUNTS: accounts, _LOTS: lots, _VIOLATIONS: found,
+            _FRONTIER: [("frontier", "", orjson.dumps(frontier).decode())]}  # fmt: skip
 
 
-def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, list[tuple[str, str, str]]]:
+def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, derived.Rows]:
     """The kept custody rows a recomputation from the store gives; none, without reading a
     single event, when nothing can put a claim into the state (a store of plain EPCIS
     traffic: its captures are not followed by a walk of every lot)."""
     if not custody_store.has_inputs(conn):
-        return {_ACCOUNTS: [], _LOTS: [], _VIOLATIONS: []}
-    return kept(recompute(conn, decoded))
+        return {_ACCOUNTS: [], _LOTS: [], _VIOLATIONS: [], _FRONTIER: []}
+    return kept(recompute(conn, decoded, finish=False))
+
+
+@dataclass(slots=True)
+class _Resumed:
+    """A custody state gone on from the kept one: what was kept of the lots it took events
+    of."""
+
+    state: Custody
+    prior: dict[str, _LotClaims]
+
+
+def _resumed(
+    conn: Connection,
+    decoded: Decoded,
+    kept: derived.Inputs,
+    pending: Event | flows.Transfer | None = None,
+) -> _Resumed | None:
+    """The state the kept rows (reflecting ``kept``) hold, with the events and transfers
+    stored since (and ``pending``) taken, when they all come after what it took and nothing
+    else it reads changed (rules, closes, master data): taking them then gives what a
+    recomputation from the start would (decision 033). None otherwise."""
+    records = derived.records_since(conn, kept.record, UNIT.kinds)
+    if any((kind, action) != ("custody", "transfer") for kind, action, _ in records):
+        return None
+    frontier = next(derived.contents(conn, _FRONTIER), None)
+    if frontier is None:
+        return None  # no state was kept to go on from
+    rules = custody_store.load(conn)
+    lineage = StoreLineage(conn, decoded)
+    state = Custody(rules, lineage, custody_store.closes(conn))
+    went = orjson.loads(frontier)
+    state.moved = None if went["moved"] is None else datetime.fromisoformat(went["moved"])
+    if went["transferred"] is not None:
+        state.transferred = (datetime.fromisoformat(went["transferred"][0]), went["transferred"][1])
+    new = {orjson.loads(content)["ref"] for _, _, content in records}
+    transfers = [t for t in custody_store.transfers(conn) if t.ref in new]
+    moves = _with(custody_store.movements(conn, kept.event), transfers, pending)
+    first = next(moves, None)
+    if not state.resumes([] if first is None else [first.at], [(t.when, t.ref) for t in transfers]):
+        return None
+    for content in derived.contents(conn, _ACCOUNTS):
+        account = _KeptAccount.model_validate_json(content)
+        claim = parse_claim(account.claim)
+        policy = rules.policy(account.site, claim).rules
+        state.accounts[account.site, claim, account.element] = ledger.Account.resumed(
+            account.site, claim, account.element, policy, account.held
+        )
+    prior: dict[str, _LotClaims] = {}
+
+    def restore(named: set[str]) -> None:
+        wanted = named - prior.keys()
+        found = derived.by_scope(conn, _LOTS, wanted)
+        for lot in wanted:
+            prior[lot] = (
+                _LotClaims.model_validate_json(found[lot][0]) if lot in found else _LotClaims()
+            )
+            held = prior[lot].state
+            if held is not None:
+                state.restore_lot(lot, held)
+
+    _take(state, lineage, chain([] if first is None else [first], moves), transfers, restore)
+    return _Resumed(state, prior)
+
+
+def resumed_rows(
+    conn: Connection, decoded: Decoded, reflected: derived.Inputs
+) -> dict[str, derived.Rows] | None:
+    """The kept rows that change when the state goes on from the kept one (``_resumed``);
+    None when it cannot."""
+    resumed = _resumed(conn, decoded, reflected)
+    if resumed is None:
+        return None
+    return kept(resumed.state, resumed.prior, derived.count(conn, _VIOLATIONS))
 
 
 def _fresh(uow: UnitOfWork) -> None:
@@ -483,9 +617,9 @@ def shares(uow: UnitOfWork, traces: list[Trace]) -> list[Share]:
         kept = derived.by_scope(conn, _LOTS, {node for t in traces for node in t.objects})
     claims = _Claims()
     for lot, contents in kept.items():
-        carried = _LotClaims.model_validate_json(contents[0])
-        claims.lots[lot] = {parse_claim(c): e for c, e in carried.shares.items()}
-        for claim in carried.originated:
+        held = _LotClaims.model_validate_json(contents[0]).state or {}
+        claims.lots[lot] = {parse_claim(c): e for c, e in (held.get("claims") or {}).items()}
+        for claim in held.get("originated", []):
             claims.originated.setdefault(parse_claim(claim), set()).add(lot)
     return [share(t, claims) for t in traces]
 
@@ -500,4 +634,6 @@ class _Claims:
 
 
 # what the kept rows are recomputed by, and the import records they read besides the events
-UNIT = Unit(AREA, kept_rows, frozenset({"custody", "masterdata", "vocabulary", "store"}))
+UNIT = Unit(
+    AREA, kept_rows, frozenset({"custody", "masterdata", "vocabulary", "store"}), resumed_rows
+)

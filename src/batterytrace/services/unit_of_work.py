@@ -36,18 +36,26 @@ T = TypeVar("T")
 
 # How a unit of kept derived state is recomputed from the store: the rows of each of its areas.
 Recompute = Callable[[Connection, Decoded], Mapping[str, derived.Rows]]
+# How it goes on from its kept rows, which reflect the given inputs, to what the store holds
+# now: the rows that change (content None: the row goes); None when it cannot (a new rule...).
+Resume = Callable[
+    [Connection, Decoded, derived.Inputs],
+    Mapping[str, derived.Rows] | None,
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Unit:
-    """A unit of kept derived state (decisions 029, 032): its name, how its rows are
-    recomputed, and the kinds of import record it reads besides the events. A write that added
-    neither an event nor such a record (a custody transfer, for the footprints) moves its
-    watermark without a recomputation."""
+    """A unit of kept derived state (decisions 029, 032, 033): its name, how its rows are
+    recomputed, the kinds of import record it reads besides the events, and how it goes on
+    from its kept rows (``resume``) when it can. A write that added neither an event nor such
+    a record (a custody transfer, for the footprints) moves its watermark without a
+    recomputation."""
 
     name: str
     recompute: Recompute
     kinds: frozenset[str]
+    resume: Resume | None = None
 
 
 def version(conn: Connection) -> int:
@@ -194,10 +202,11 @@ class UnitOfWork:
 
     def refresh(self, unit: Unit, every: bool = False) -> list[tuple[str, str]]:
         """Bring a unit of kept derived state to the ledger's version, unless it is there
-        already (``every``: recompute it all the same): its rows recomputed and replaced where
-        they differ, or, when nothing it reads changed since they were, its watermark moved
-        alone; in one write transaction (a crash leaves the state of the version before). The
-        (area, key) of the rows that changed."""
+        already (``every``: recompute it all the same): when nothing it reads changed since its
+        rows were made, its watermark moved alone; else the rows it can go on from its kept
+        rows to (``Unit.resume``), or else all its rows recomputed, written where they differ;
+        in one write transaction (a crash leaves the state of the version before). The (area,
+        key) of the rows that changed."""
         if not every:
             with self.reading() as conn:  # the common case, up to date: no write lock taken
                 if derived.watermark(conn, unit.name) == version(conn):
@@ -207,9 +216,14 @@ class UnitOfWork:
             if not every and derived.watermark(w.conn, unit.name) == w.version:
                 return []
             read = derived.inputs_of(w.conn, unit.kinds)
-            if not every and derived.inputs(w.conn, unit.name) == read:
+            kept = derived.inputs(w.conn, unit.name)
+            if not every and kept == read:
                 derived.advance(w.conn, unit.name, w.version, now)
                 return []
+            if not every and kept is not None and unit.resume is not None:
+                patch = unit.resume(w.conn, self.decoded, kept)
+                if patch is not None:
+                    return derived.patch(w.conn, unit.name, patch, w.version, now, read)
             rows = unit.recompute(w.conn, self.decoded)
             return derived.replace(w.conn, unit.name, rows, w.version, now, read)
 

@@ -122,11 +122,13 @@ def keep_snapshot(conn: Connection, state: Snapshot, taken: datetime) -> None:
     conn.execute(insert(S).values(id=1, taken=ms, content=orjson.dumps(state).decode()))
 
 
-def _moving() -> Any:
-    """The events that can move a claim or deliver a lot: transformations, and events naming
-    lots (commissioning, shipping and receiving, purchase orders, allocations)."""
-    lots = select(K.c.seq).where(K.c.role == "epcClass")
-    return (E.c.event_type == "TransformationEvent") | E.c.seq.in_(lots)
+def _moving(after: int = 0) -> Any:
+    """The events after ledger number ``after`` that can move a claim or deliver a lot:
+    transformations, and events naming lots (commissioning, shipping and receiving, purchase
+    orders, allocations)."""
+    lots = select(K.c.seq).where((K.c.role == "epcClass") & (K.c.seq > after))
+    moving = (E.c.event_type == "TransformationEvent") | E.c.seq.in_(lots)
+    return moving & (E.c.seq > after)
 
 
 def lot_events(conn: Connection) -> Iterator[Event]:
@@ -137,10 +139,11 @@ def lot_events(conn: Connection) -> Iterator[Event]:
         yield event_from_content(content)
 
 
-def movements(conn: Connection) -> Iterator[Movement]:
-    """What custody reads of the same events, in the same order, from the event's columns and
-    the figures capture derived (records.figures), as traces read them; the content is read
-    only for object events that may carry a claim's extensions (whose JSON names a claim)."""
+def movements(conn: Connection, after: int = 0) -> Iterator[Movement]:
+    """What custody reads of the same events (those after ledger number ``after``), in the
+    same order, from the event's columns and the figures capture derived (records.figures), as
+    traces read them; the content is read only for object events that may carry a claim's
+    extensions (whose JSON names a claim)."""
     claims = and_(E.c.event_type == EventType.OBJECT.value, E.c.content.like("%claim%"))
     query = (
         select(
@@ -149,7 +152,7 @@ def movements(conn: Connection) -> Iterator[Movement]:
             F.c.figures, case((claims, E.c.content)),
         )
         .select_from(E.outerjoin(F, F.c.seq == E.c.seq))
-        .where(_moving())
+        .where(_moving(after))
         .order_by(E.c.event_time, E.c.seq)
     )  # fmt: skip
     # streamed by this statement only: the connection may go on to write (a unit of work)

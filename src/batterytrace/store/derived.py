@@ -3,8 +3,9 @@ ledger version they reflect, and what each refresh changed.
 
 A unit (``custody``) is refreshed whole: :func:`replace` takes what a recomputation gives for
 each of its areas (``custody.account``...) as it comes, writes only the rows that differ, moves
-the unit's watermark, and records the differences. It runs in the caller's transaction, so rows
-and watermark move together or not at all.
+the unit's watermark, and records the differences; or in part: :func:`patch` takes only the
+rows that going on from the kept ones changed (decision 033). It runs in the caller's
+transaction, so rows and watermark move together or not at all.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
+from typing import NamedTuple
 
 from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 
@@ -21,9 +23,11 @@ from batterytrace.store import schema
 R = schema.derived_row
 S = schema.derived_state
 C = schema.derived_change
+I = schema.import_record  # noqa: E741
 _CHUNK = 500
 
-Rows = Iterable[tuple[str, str, str]]  # (key, scope, content JSON), each key once
+# (key, scope, content JSON; None: no row for the key), each key once
+Rows = Iterable[tuple[str, str, str | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,21 +60,49 @@ def stamp(conn: Connection) -> int:
     return conn.execute(select(func.max(C.c.id))).scalar() or 0
 
 
-def inputs_of(conn: Connection, kinds: Iterable[str]) -> str:
+class Inputs(NamedTuple):
+    """What a unit's rows reflect: the events up to ledger number ``event`` and the import
+    records of the kinds it reads up to ``record``."""
+
+    event: int
+    record: int
+
+    def __str__(self) -> str:
+        return f"event {self.event} import {self.record}"
+
+    @classmethod
+    def parse(cls, text: str) -> Inputs:
+        _, event, _, record = text.split()
+        return cls(int(event), int(record))
+
+
+def inputs_of(conn: Connection, kinds: Iterable[str]) -> Inputs:
     """What a unit reading every event and the import records of ``kinds`` would be
-    recomputed from, as a fingerprint: the newest event's and such record's ledger numbers."""
+    recomputed from now: the newest event's and such record's ledger numbers."""
     event = conn.execute(select(func.max(schema.event.c.seq))).scalar()
-    record = conn.execute(
-        select(func.max(schema.import_record.c.seq)).where(
-            schema.import_record.c.kind.in_(sorted(kinds))
-        )
-    ).scalar()
-    return f"event {event or 0} import {record or 0}"
+    record = conn.execute(select(func.max(I.c.seq)).where(I.c.kind.in_(sorted(kinds)))).scalar()
+    return Inputs(event or 0, record or 0)
 
 
-def inputs(conn: Connection, unit: str) -> str | None:
-    """The fingerprint the unit's rows were recomputed from (None: never, or unknown)."""
-    return conn.execute(select(S.c.inputs).where(S.c.area == unit)).scalar()
+def inputs(conn: Connection, unit: str) -> Inputs | None:
+    """What the unit's rows reflect (None: never recomputed, or unknown)."""
+    text = conn.execute(select(S.c.inputs).where(S.c.area == unit)).scalar()
+    return None if text is None else Inputs.parse(text)
+
+
+def records_since(conn: Connection, seq: int, kinds: Iterable[str]) -> list[tuple[str, str, str]]:
+    """The import records of ``kinds`` after ledger number ``seq``: (kind, action, content
+    JSON), in ledger order."""
+    query = select(I.c.kind, I.c.action, I.c.content).where(
+        (I.c.seq > seq) & I.c.kind.in_(sorted(kinds))
+    )
+    return [
+        (kind, action, content) for kind, action, content in conn.execute(query.order_by(I.c.seq))
+    ]
+
+
+def count(conn: Connection, area: str) -> int:
+    return conn.execute(select(func.count()).select_from(R).where(R.c.area == area)).scalar() or 0
 
 
 def advance(conn: Connection, unit: str, version: int, now: datetime) -> None:
@@ -117,10 +149,13 @@ def _kept(conn: Connection, area: str, keys: list[str]) -> dict[str, tuple[str, 
     return {key: (scope, content) for key, scope, content in conn.execute(query)}
 
 
-def _compared(conn: Connection, area: str, rows: Rows) -> Iterator[list[tuple[Change, str]]]:
-    """The kept rows of an area that are not what ``rows`` gives, a chunk at a time, each
-    with the scope of the row to keep: those given, in the order given, then the kept rows
-    not given (to go). Only a chunk of rows and the keys seen are held, never the area."""
+def _compared(
+    conn: Connection, area: str, rows: Rows, whole: bool = True
+) -> Iterator[list[tuple[Change, str]]]:
+    """The kept rows of an area that are not what ``rows`` gives (content None: the row is not
+    to be there), a chunk at a time, each with the scope of the row to keep: those given, in
+    the order given, then, when ``rows`` is the ``whole`` area, the kept rows not given (to
+    go). Only a chunk of rows and the keys seen are held, never the area."""
     seen: set[str] = set()
     given = iter(rows)
     while chunk := list(islice(given, _CHUNK)):
@@ -132,8 +167,11 @@ def _compared(conn: Connection, area: str, rows: Rows) -> Iterator[list[tuple[Ch
         yield [
             (Change(area, key, before[key][1] if key in before else None, content), scope)
             for key, scope, content in chunk
-            if before.get(key) != (scope, content)
+            if (before[key][1] if key in before else None) != content
+            or (content is not None and before[key][0] != scope)
         ]
+    if not whole:
+        return
     gone = sorted(set(conn.execute(select(R.c.key).where(R.c.area == area)).scalars()) - seen)
     for start in range(0, len(gone), _CHUNK):
         before = _kept(conn, area, gone[start : start + _CHUNK])
@@ -155,16 +193,41 @@ def replace(
     areas: Mapping[str, Rows],
     version: int,
     now: datetime,
-    recomputed_from: str | None = None,
+    recomputed_from: Inputs | None = None,
 ) -> list[tuple[str, str]]:
     """Make the kept rows of each area what ``areas`` gives and the unit's watermark
-    ``version`` (recomputed from the inputs fingerprinted ``recomputed_from``), recording each
-    row that changed (``derived_change``); the (area, key) of each, area by area. The rows are
-    compared and written a chunk at a time as they come."""
+    ``version`` (recomputed from ``recomputed_from``), recording each row that changed
+    (``derived_change``); the (area, key) of each, area by area. The rows are compared and
+    written a chunk at a time as they come."""
+    return _write(conn, unit, areas, version, now, recomputed_from, whole=True)
+
+
+def patch(
+    conn: Connection,
+    unit: str,
+    areas: Mapping[str, Rows],
+    version: int,
+    now: datetime,
+    recomputed_from: Inputs,
+) -> list[tuple[str, str]]:
+    """As :func:`replace`, for the rows ``areas`` gives only (content None: the row goes);
+    the other kept rows stay as they are."""
+    return _write(conn, unit, areas, version, now, recomputed_from, whole=False)
+
+
+def _write(
+    conn: Connection,
+    unit: str,
+    areas: Mapping[str, Rows],
+    version: int,
+    now: datetime,
+    recomputed_from: Inputs | None,
+    whole: bool,
+) -> list[tuple[str, str]]:
     changed: list[tuple[str, str]] = []
     refreshed = _ms(now)
     for area, rows in areas.items():
-        for chunk in _compared(conn, area, rows):
+        for chunk in _compared(conn, area, rows, whole):
             if not chunk:
                 continue
             was = [(area, c.key) for c, _ in chunk if c.before is not None]
@@ -181,6 +244,7 @@ def replace(
             ])  # fmt: skip
             changed += [(area, c.key) for c, _ in chunk]
     conn.execute(delete(S).where(S.c.area == unit))
+    inputs = None if recomputed_from is None else str(recomputed_from)
     conn.execute(insert(S).values(area=unit, version=version, refreshed=refreshed,
-                                  inputs=recomputed_from))  # fmt: skip
+                                  inputs=inputs))  # fmt: skip
     return changed
