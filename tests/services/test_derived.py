@@ -4,6 +4,7 @@ says; a refresh is one transaction; a tampered row is named (decision 029)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import subprocess
@@ -17,10 +18,12 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from batterytrace.carbon.activity import from_json
+from batterytrace.custody import flows
 from batterytrace.custody.claims import Claim
 from batterytrace.custody.rules import CustodyRules
-from batterytrace.epcis.model import Document
+from batterytrace.epcis.model import Action, BizTransaction, Document, Event, Extension
 from batterytrace.errors import BatteryTraceError
+from batterytrace.masterdata import BT
 from batterytrace.services import carbon, custody, derived, events, masterdata
 from batterytrace.services.bootstrap import unit_of_work
 from batterytrace.services.unit_of_work import Unit, UnitOfWork, version
@@ -37,6 +40,7 @@ from factories import (
     custody_chain,
     custody_sites,
     lot,
+    received,
 )
 
 ACCOUNT = f"{node_id(PCAM)} low-carbon Co"
@@ -171,7 +175,7 @@ def test_a_write_recomputes_only_the_units_that_read_what_it_wrote(
             counted[unit.name] += 1
             return unit.recompute(conn, decoded)
 
-        return Unit(unit.name, recompute, unit.kinds)
+        return dataclasses.replace(unit, recompute=recompute, resume=None)
 
     def recomputed() -> dict[str, int]:
         found = dict(counted)
@@ -191,10 +195,49 @@ def test_a_write_recomputes_only_the_units_that_read_what_it_wrote(
                              "amount": 5, "unit": "L"}]}  # fmt: skip
     carbon.import_carbon(stocked, from_json(model, "m.json"), "m.json")
     assert recomputed() == {"custody": 0, "carbon": 1, "contracts": 0}
-    later = allocation("P1", "low-carbon", 0.5, 9)
+    later = allocation("P1", "low-carbon", 0.5, 9)  # an allocation only: custody's
     events.capture_document(stocked, Document(creationDate=T0, events=[later]))
+    assert recomputed() == {"custody": 1, "carbon": 0, "contracts": 0}
+    assert derived.check(stocked) is None
+    recomputed()
+    events.capture_document(stocked, Document(creationDate=T0, events=[received("S2", 10, 30)]))
     assert recomputed() == {"custody": 1, "carbon": 1, "contracts": 1}
     assert derived.check(stocked) is None
+
+
+_ALLOCATION = allocation("P1", "low-carbon", 0.5, 40)
+
+
+@pytest.mark.parametrize(
+    ("event", "claims_only"),
+    [
+        (_ALLOCATION, True),
+        (dataclasses.replace(_ALLOCATION, bizStep="shipping"), False),
+        (dataclasses.replace(_ALLOCATION, action=Action.ADD), False),
+        (dataclasses.replace(_ALLOCATION, extensions=(
+            *_ALLOCATION.extensions, Extension(BT, "activity", "x"))), False),
+        (dataclasses.replace(_ALLOCATION, extensions=()), False),
+        (dataclasses.replace(_ALLOCATION, bizTransactionList=(
+            BizTransaction("urn:epcglobal:cbv:bt:0614141000005:PO-1", "po"),)), False),
+        (dataclasses.replace(_ALLOCATION, epcList=("urn:epc:id:sgtin:0614141.107346.2017",)),
+         False),
+    ],
+)  # fmt: skip
+def test_an_allocation_only_is_told_alike_in_the_store_and_the_domain(
+    stocked: UnitOfWork, event: Event, claims_only: bool
+) -> None:
+    """The units that never read an allocation-only event (footprints, contract shipments)
+    fingerprint the events without them: the store's SQL and custody.flows.claims_only must
+    tell the same events apart."""
+    assert flows.claims_only(event) is claims_only
+    with stocked.reading() as conn:
+        before = kept_rows.inputs_of(conn, (), allocations=False).event
+    events.capture_document(stocked, Document(creationDate=T0, events=[event]))
+    with stocked.reading() as conn:
+        newest = kept_rows.inputs_of(conn, ()).event
+        assert newest > before
+        after = kept_rows.inputs_of(conn, (), allocations=False).event
+    assert after == (before if claims_only else newest)
 
 
 def test_what_comes_after_the_kept_state_goes_on_from_it_a_late_event_recomputes(
@@ -257,7 +300,9 @@ from batterytrace.services import events
 from batterytrace.services.bootstrap import unit_of_work
 from batterytrace.store import derived
 from factories import custody_chain, T0
-from batterytrace.epcis.model import Document
+from batterytrace.custody import flows
+from batterytrace.epcis.model import Action, BizTransaction, Document, Event, Extension
+from batterytrace.masterdata import BT
 from batterytrace.errors import BatteryTraceError
 
 replace = derived.replace

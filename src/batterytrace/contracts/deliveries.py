@@ -19,6 +19,7 @@ from typing import Any
 
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.contracts.intensity import Intensity
+from batterytrace.custody.flows import claims_only
 from batterytrace.epcis.model import Event, EventType
 from batterytrace.epcis.timestamps import local_time
 from batterytrace.masterdata import BT
@@ -88,6 +89,8 @@ class Deliveries:
     _bound: dict[str, Agreement] = field(default_factory=dict)
 
     def apply(self, event: Event) -> None:
+        if claims_only(event):  # a custody allocation: no delivery, nor the latest event
+            return
         name = event.eventID or ""
         self.latest = max(self.latest or event.eventTime, event.eventTime)
         lots = kg_by_object(quantity_flows(event.quantityList)) or dict.fromkeys(

@@ -92,6 +92,23 @@ def allocation_event(
     )  # fmt: skip
 
 
+def claims_only(event: Event) -> bool:
+    """Whether an event is an allocation and nothing else (as :func:`allocation_event` writes
+    it): an observation with no business step naming its lots in a quantityList alone, with no
+    transaction, source, destination or disposition, whose extensions are all a claim's
+    fields. Only custody reads such an event (decision 034)."""
+    return (
+        event.type is EventType.OBJECT
+        and event.action is Action.OBSERVE
+        and event.bizStep is None
+        and event.persistentDisposition is None
+        and not (event.epcList or event.bizTransactionList or event.sourceList)
+        and not (event.destinationList or event.ilmd)
+        and bool(event.extensions)
+        and all(e.namespace + e.name in CLAIM_FIELDS for e in event.extensions)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Movement:
     """What custody reads of an event: made from the event (``of``), or by the store from its

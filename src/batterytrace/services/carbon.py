@@ -455,4 +455,5 @@ UNIT = Unit(
     AREA,
     kept_rows,
     frozenset({"carbon", "factors", "supplier", "masterdata", "vocabulary", "store"}),
+    allocations=False,
 )

@@ -254,4 +254,4 @@ def delivered_under(uow: UnitOfWork, lots: Iterable[str]) -> dict[str, list[str]
 
 
 # what the kept rows are recomputed by, and the import records they read besides the events
-UNIT = Unit(AREA, kept_rows, frozenset({"contracts", "store"}))
+UNIT = Unit(AREA, kept_rows, frozenset({"contracts", "store"}), allocations=False)

@@ -48,14 +48,15 @@ Resume = Callable[
 class Unit:
     """A unit of kept derived state (decisions 029, 032, 033): its name, how its rows are
     recomputed, the kinds of import record it reads besides the events, and how it goes on
-    from its kept rows (``resume``) when it can. A write that added neither an event nor such
-    a record (a custody transfer, for the footprints) moves its watermark without a
-    recomputation."""
+    from its kept rows (``resume``) when it can. A write that added neither an event it reads
+    nor such a record (a custody transfer or allocation, for the footprints) moves its
+    watermark without a recomputation."""
 
     name: str
     recompute: Recompute
     kinds: frozenset[str]
     resume: Resume | None = None
+    allocations: bool = True  # False: never reads an event that is an allocation only
 
 
 def version(conn: Connection) -> int:
@@ -215,7 +216,7 @@ class UnitOfWork:
             now = datetime.now(UTC)
             if not every and derived.watermark(w.conn, unit.name) == w.version:
                 return []
-            read = derived.inputs_of(w.conn, unit.kinds)
+            read = derived.inputs_of(w.conn, unit.kinds, unit.allocations)
             kept = derived.inputs(w.conn, unit.name)
             if not every and kept == read:
                 derived.advance(w.conn, unit.name, w.version, now)

@@ -14,16 +14,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 
+from batterytrace.custody.flows import CLAIM_FIELDS
 from batterytrace.store import schema
 
 R = schema.derived_row
 S = schema.derived_state
 C = schema.derived_change
 I = schema.import_record  # noqa: E741
+E = schema.event
+K = schema.event_key
 _CHUNK = 500
 
 # (key, scope, content JSON; None: no row for the key), each key once
@@ -76,12 +79,28 @@ class Inputs(NamedTuple):
         return cls(int(event), int(record))
 
 
-def inputs_of(conn: Connection, kinds: Iterable[str]) -> Inputs:
-    """What a unit reading every event and the import records of ``kinds`` would be
-    recomputed from now: the newest event's and such record's ledger numbers."""
-    event = conn.execute(select(func.max(schema.event.c.seq))).scalar()
+def inputs_of(conn: Connection, kinds: Iterable[str], allocations: bool = True) -> Inputs:
+    """What a unit reading the events (without ``allocations``: but those that are an
+    allocation only, custody.flows.claims_only) and the import records of ``kinds`` would be
+    recomputed from now: the newest such event's and record's ledger numbers."""
+    query = select(E.c.seq).order_by(E.c.seq.desc()).limit(1)
+    event = conn.execute(query if allocations else query.where(~_claims_only())).scalar()
     record = conn.execute(select(func.max(I.c.seq)).where(I.c.kind.in_(sorted(kinds)))).scalar()
     return Inputs(event or 0, record or 0)
+
+
+def _claims_only() -> Any:
+    """custody.flows.claims_only, from an event's columns and keys: an observation with no
+    business step whose keys are its quantityList's classes and at least one claim field."""
+    claim = (K.c.role == "extension") & K.c.value.in_(sorted(CLAIM_FIELDS))
+    keys = select(K.c.seq).where(K.c.seq == E.c.seq)
+    return (
+        (E.c.event_type == "ObjectEvent")
+        & (E.c.action == "OBSERVE")
+        & E.c.biz_step.is_(None)
+        & keys.where(claim).exists()
+        & ~keys.where(~((K.c.role == "epcClass") | claim)).exists()
+    )
 
 
 def inputs(conn: Connection, unit: str) -> Inputs | None:
