@@ -1,12 +1,14 @@
 """Issue 14.2: after every step of a random history (the chain's events captured in any order,
 late and twice; rules imported and replaced; allocations and transfers, some refused; periods
-closed; carbon activity data and factor sets imported, a set put in use and back) every kept
+closed; carbon activity data and factor sets imported, a set put in use and back; an agreement
+imported and replaced, shipments under it and not) every kept
 unit (custody, footprints, contract shipments) equals a fresh recomputation, on SQLite and
 PostgreSQL."""
 
 from __future__ import annotations
 
 from contextlib import suppress
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -17,17 +19,44 @@ from sqlalchemy import delete
 
 from batterytrace.carbon.activity import from_json
 from batterytrace.carbon.factors import read_csv
+from batterytrace.contracts.agreement import Agreement
 from batterytrace.custody.rules import CustodyRules
-from batterytrace.epcis.model import Document
+from batterytrace.epcis.model import BizTransaction, Document
 from batterytrace.errors import CustodyError, FactorError, ImportConflict
-from batterytrace.services import carbon, custody, derived, masterdata
+from batterytrace.services import carbon, contracts, custody, derived, masterdata
 from batterytrace.services import events as events_service
 from batterytrace.services.bootstrap import unit_of_work
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import schema
-from factories import CUSTODY_RULES, PCAM, REFINERY, T0, custody_chain, custody_sites, lot
+from batterytrace.trace.lineage import node_id
+from factories import (
+    CUSTODY_RULES,
+    PCAM,
+    REFINERY,
+    T0,
+    at,
+    custody_chain,
+    custody_sites,
+    lot,
+    received,
+)
 
-CHAIN = custody_chain()
+PO = "urn:epcglobal:cbv:bt:6111111000009:PO-1"
+# the chain, with the refinery's shipments: S1 under the agreement's purchase order, S2 (the
+# agreement's product too) naming none, a finding
+_SHIPPED = [
+    replace(at(REFINERY, received(name, kg, day)), eventID=f"urn:uuid:s-{name}",
+            bizStep="shipping", bizTransactionList=orders)
+    for name, kg, day, orders in (("S1", 40, 5, (BizTransaction(PO, "po"),)),
+                                  ("S2", 50, 7, ()))
+]  # fmt: skip
+CHAIN = [*custody_chain(), *_SHIPPED]
+AGREEMENT = {
+    "id": "urn:uuid:agreement-1", "buyer": "urn:epc:id:pgln:3700000.00000",
+    "seller": "urn:epc:id:pgln:6111111.00000", "product": "urn:epc:idpat:sgtin:6111111.000101.*",
+    "formula": "CoSO4·7H2O", "startYear": 2025, "years": 2, "deliveryTerms": "DAP",
+    "deliverySite": PCAM, "purchaseOrders": [PO],
+}  # fmt: skip
 _FACTORS = """id,name,kind,mode,unit,kgco2e_per_unit,geography,year,gsd,low,high,biogenic_share,\
 gwp,source,reference
 diesel,Diesel,fuel,,L,{value},GLO,2025,1.1,,,0,AR6,test,https://example.org
@@ -104,6 +133,12 @@ class KeptState(RuleBasedStateMachine):
         with suppress(FactorError):  # not stored (never happens: imported just above)
             carbon.use_factors(self.uow, "test@1" if use else "batterytrace@2026.1")
 
+    @rule(annual_kg=st.sampled_from((1000, 2000)))
+    def import_agreement(self, annual_kg: int) -> None:
+        """The agreement (the same again: nothing changes), its volume replaced or not."""
+        agreement = Agreement.from_json({**AGREEMENT, "annualKg": annual_kg})
+        contracts.import_contracts(self.uow, [agreement])
+
     @invariant()
     def kept_equals_recomputed(self) -> None:
         assert derived.check(self.uow) is None
@@ -143,3 +178,39 @@ def test_rules_of_each_period_length_refresh(uow: UnitOfWork, period: str) -> No
     custody.import_rules(uow, _rules(period))
     (account,) = [a for a in custody.balances(uow, PCAM).accounts if a.element == "Co"]
     assert account.period == period and derived.check(uow) is None
+
+
+def test_deliveries_go_on_from_the_kept_ones_a_late_event_recomputes(
+    uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decision 033 for contract shipments: events after the latest one taken are taken from
+    the kept deliveries (no recomputation), a late one recomputes them; S1 ships under the
+    purchase order and is delivered at the pCAM plant, S2's shipment names no agreement."""
+    masterdata.import_master_data(uow, custody_sites())
+    contracts.import_contracts(uow, [Agreement.from_json({**AGREEMENT, "annualKg": 1000})])
+    first, s2_shipped = CHAIN[:5], CHAIN[8]  # up to day 4
+    events_service.capture_document(uow, Document(creationDate=T0, events=first))
+    recomputed = 0
+    recompute = contracts.deliveries_of
+
+    def counting(*args: object) -> object:
+        nonlocal recomputed
+        recomputed += 1
+        return recompute(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(contracts, "deliveries_of", counting)
+    # S1 shipped (day 5), received at the plant (6), P1 made (8); S2 shipped (7)
+    in_time = [CHAIN[7], CHAIN[5], CHAIN[6], s2_shipped]
+    events_service.capture_document(uow, Document(creationDate=T0, events=in_time[:1]))
+    state, _ = contracts.deliveries(uow)
+    assert recomputed == 0
+    (shipment,) = state.shipments[AGREEMENT["id"]].values()
+    assert shipment.lot == node_id(lot("S1")) and shipment.shipped and shipment.delivered is None
+    events_service.capture_document(uow, Document(creationDate=T0, events=in_time[1:3]))
+    state, _ = contracts.deliveries(uow)
+    assert recomputed == 0 and state.shipments[AGREEMENT["id"]][shipment.lot].delivered
+    events_service.capture_document(uow, Document(creationDate=T0, events=in_time[3:]))
+    state, _ = contracts.deliveries(uow)
+    assert recomputed == 1  # S2 shipped on day 7, before P1 was made on day 8: late
+    assert [f.event for f in state.findings] == ["urn:uuid:s-S2"]
+    assert derived.check(uow) is None

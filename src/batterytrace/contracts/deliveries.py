@@ -86,7 +86,7 @@ class Deliveries:
     shipments: dict[str, dict[str, Shipment]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     latest: datetime | None = None
-    _bound: dict[str, Agreement] = field(default_factory=dict)
+    bound: dict[str, Agreement] = field(default_factory=dict)  # the agreement of each lot
 
     def apply(self, event: Event) -> None:
         if claims_only(event):  # a custody allocation: no delivery, nor the latest event
@@ -104,14 +104,14 @@ class Deliveries:
                     self.findings.append(Finding(name, (
                         f"{lot} is not {named.id}'s product {named.product}")))  # fmt: skip
                 else:
-                    self._bound[lot] = named
+                    self.bound[lot] = named
         step = custody_step(event.bizStep) if event.type is EventType.OBJECT else None
         if step is None:
             return
         place = event.bizLocation or event.readPoint
         site = node_id(place.id) if place else None
         for lot, kg in lots.items():
-            bound = self._bound.get(lot)
+            bound = self.bound.get(lot)
             if bound is None:
                 products = {a.product: a.id for a in self.agreements}
                 if step == "shipping" and class_of(lot) in products and not refs:

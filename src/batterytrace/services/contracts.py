@@ -24,6 +24,7 @@ from batterytrace.contracts.deliveries import (
     enabled,
 )
 from batterytrace.contracts.intensity import Intensity, intensities
+from batterytrace.custody.flows import claims_only
 from batterytrace.errors import ContractError
 from batterytrace.services.unit_of_work import Unit, UnitOfWork
 from batterytrace.store import contracts as contracts_store
@@ -63,33 +64,75 @@ def deliveries_of(conn: Connection) -> Deliveries:
 # --- kept deliveries (decision 032) ------------------------------------------------------------
 
 AREA = "contracts"
-_SHIPMENTS, _FINDINGS, _STATE = "contract.shipment", "contract.finding", "contract.state"
+_SHIPMENTS, _BOUND = "contract.shipment", "contract.bound"
+_FINDINGS, _STATE = "contract.finding", "contract.state"
 
 
 def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, derived.Rows]:
-    """The kept rows a recomputation of the deliveries gives: each agreement's shipments (by
-    agreement), the findings in the order found, the latest event's time; none, without
-    reading an event, while no agreement is stored (every purchase order of plain EPCIS
-    traffic would be a finding against nothing)."""
+    """The kept rows a recomputation of the deliveries gives: each agreement's shipments and
+    the lots bound to it (by agreement), the findings in the order found, the latest event's
+    time; none, without reading an event, while no agreement is stored (every purchase order
+    of plain EPCIS traffic would be a finding against nothing)."""
     if not contracts_store.load(conn):
-        return {_SHIPMENTS: [], _FINDINGS: [], _STATE: []}
-    state = deliveries_of(conn)
+        return {_SHIPMENTS: [], _BOUND: [], _FINDINGS: [], _STATE: []}
+    return _rows(deliveries_of(conn))
+
+
+def _rows(state: Deliveries, findings: int = 0) -> dict[str, derived.Rows]:
+    """The kept rows of the deliveries: all of them, or, going on from kept ones, the findings
+    after the ``findings`` kept."""
     shipments = [
         (f"{agreement} {lot}", agreement, _json(shipment.to_json()))
         for agreement, lots in state.shipments.items()
         for lot, shipment in lots.items()
     ]
-    findings = [
+    bound = [(lot, a.id, _json({"agreement": a.id})) for lot, a in state.bound.items()]
+    found = [
         (f"{n:09d}", "", _json({"event": f.event, "text": f.text}))
-        for n, f in enumerate(state.findings)
+        for n, f in enumerate(state.findings[findings:], start=findings)
     ]
     latest = None if state.latest is None else state.latest.isoformat()
-    return {_SHIPMENTS: shipments, _FINDINGS: findings,
+    return {_SHIPMENTS: shipments, _BOUND: bound, _FINDINGS: found,
             _STATE: [("latest", "", _json({"latest": latest}))]}  # fmt: skip
+
+
+def resumed_rows(
+    conn: Connection, decoded: Decoded, reflected: derived.Inputs
+) -> dict[str, derived.Rows] | None:
+    """The kept rows that change when the deliveries go on from the kept ones with the events
+    stored since, when no agreement changed and those events come after the latest one taken
+    (then taking them gives what a recomputation would: decision 033); None otherwise."""
+    agreements = contracts_store.load(conn)
+    if not agreements or derived.records_since(conn, reflected.record, UNIT.kinds):
+        return None
+    state = _kept(conn, agreements)
+    findings = len(state.findings)
+    for event in custody_store.lot_events(conn, reflected.event):
+        if claims_only(event):
+            continue  # never taken (Deliveries.apply)
+        if state.latest is not None and event.eventTime < state.latest:
+            return None  # a late event: recomputed from the start
+        state.apply(event)
+    return _rows(state, findings)
 
 
 def _json(content: object) -> str:
     return orjson.dumps(content).decode()
+
+
+def _kept(conn: Connection, agreements: list[Agreement]) -> Deliveries:
+    """The deliveries as kept."""
+    state = Deliveries(agreements)
+    for _, (agreement, content) in sorted(derived.stored(conn, _SHIPMENTS).items()):
+        shipment = Shipment.from_json(orjson.loads(content))
+        state.shipments.setdefault(agreement, {})[shipment.lot] = shipment
+    by_id = {a.id: a for a in agreements}
+    for lot, (agreement, _) in derived.stored(conn, _BOUND).items():
+        state.bound[lot] = by_id[agreement]
+    state.findings = [Finding(**orjson.loads(c)) for c in derived.contents(conn, _FINDINGS)]
+    latest = orjson.loads(next(derived.contents(conn, _STATE), '{"latest": null}'))["latest"]
+    state.latest = None if latest is None else datetime.fromisoformat(latest)
+    return state
 
 
 def deliveries(uow: UnitOfWork) -> tuple[Deliveries, int]:
@@ -97,14 +140,7 @@ def deliveries(uow: UnitOfWork) -> tuple[Deliveries, int]:
     first), and the ledger version they reflect."""
     uow.refresh(UNIT)
     with uow.reading() as conn:
-        state = Deliveries(contracts_store.load(conn))
-        for _, (agreement, content) in sorted(derived.stored(conn, _SHIPMENTS).items()):
-            shipment = Shipment.from_json(orjson.loads(content))
-            state.shipments.setdefault(agreement, {})[shipment.lot] = shipment
-        state.findings = [Finding(**orjson.loads(c)) for c in derived.contents(conn, _FINDINGS)]
-        latest = orjson.loads(next(derived.contents(conn, _STATE), '{"latest": null}'))["latest"]
-        state.latest = None if latest is None else datetime.fromisoformat(latest)
-        return state, derived.watermark(conn, AREA) or 0
+        return _kept(conn, contracts_store.load(conn)), derived.watermark(conn, AREA) or 0
 
 
 # --- status ------------------------------------------------------------------------------------
@@ -254,4 +290,4 @@ def delivered_under(uow: UnitOfWork, lots: Iterable[str]) -> dict[str, list[str]
 
 
 # what the kept rows are recomputed by, and the import records they read besides the events
-UNIT = Unit(AREA, kept_rows, frozenset({"contracts", "store"}), allocations=False)
+UNIT = Unit(AREA, kept_rows, frozenset({"contracts", "store"}), resumed_rows, allocations=False)

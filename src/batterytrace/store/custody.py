@@ -131,10 +131,10 @@ def _moving(after: int = 0) -> Any:
     return moving & (E.c.seq > after)
 
 
-def lot_events(conn: Connection) -> Iterator[Event]:
-    """The events that can move a claim or deliver a lot (``_moving``), in time order (then
-    ledger order)."""
-    query = select(E.c.content).where(_moving()).order_by(E.c.event_time, E.c.seq)
+def lot_events(conn: Connection, after: int = 0) -> Iterator[Event]:
+    """The events after ledger number ``after`` that can move a claim or deliver a lot
+    (``_moving``), in time order (then ledger order)."""
+    query = select(E.c.content).where(_moving(after)).order_by(E.c.event_time, E.c.seq)
     for (content,) in conn.execute(query.execution_options(yield_per=2000)):
         yield event_from_content(content)
 
