@@ -126,16 +126,32 @@ def _moving(after: int = 0) -> Any:
     """The events after ledger number ``after`` that can move a claim or deliver a lot:
     transformations, and events naming lots (commissioning, shipping and receiving, purchase
     orders, allocations)."""
-    lots = select(K.c.seq).where((K.c.role == "epcClass") & (K.c.seq > after))
-    moving = (E.c.event_type == "TransformationEvent") | E.c.seq.in_(lots)
-    return moving & (E.c.seq > after)
+    if not after:  # every event: the lots' keys looked up once
+        lots = select(K.c.seq).where(K.c.role == "epcClass")
+        return (E.c.event_type == "TransformationEvent") | E.c.seq.in_(lots)
+    # the latest events only: each looked up by its ledger number
+    named = select(K.c.seq).where((K.c.seq == E.c.seq) & (K.c.role == "epcClass")).exists()
+    return (E.c.seq > after) & ((E.c.event_type == "TransformationEvent") | named)
+
+
+def _in_time_order(conn: Connection, query: Any, after: int) -> Iterator[Any]:
+    """The rows of a query of events (its first two columns their time and ledger number) in
+    time order, then ledger order: every event streamed in that order; the latest ones (after
+    ledger number ``after``) read by ledger number, which the store finds at once, and sorted
+    here (in time order the store would scan every event)."""
+    if not after:
+        # streamed by this statement only: the connection may go on to write (a unit of work)
+        yield from conn.execute(query.order_by(E.c.event_time, E.c.seq).execution_options(
+            yield_per=2000))  # fmt: skip
+        return
+    yield from sorted(conn.execute(query.order_by(E.c.seq)), key=lambda row: (row[0], row[1]))
 
 
 def lot_events(conn: Connection, after: int = 0) -> Iterator[Event]:
     """The events after ledger number ``after`` that can move a claim or deliver a lot
     (``_moving``), in time order (then ledger order)."""
-    query = select(E.c.content).where(_moving(after)).order_by(E.c.event_time, E.c.seq)
-    for (content,) in conn.execute(query.execution_options(yield_per=2000)):
+    query = select(E.c.event_time, E.c.seq, E.c.content).where(_moving(after))
+    for _, _, content in _in_time_order(conn, query, after):
         yield event_from_content(content)
 
 
@@ -147,17 +163,16 @@ def movements(conn: Connection, after: int = 0) -> Iterator[Movement]:
     claims = and_(E.c.event_type == EventType.OBJECT.value, E.c.content.like("%claim%"))
     query = (
         select(
-            E.c.event_type, E.c.action, E.c.biz_step, E.c.event_time, E.c.event_time_zone_offset,
-            E.c.record_time, func.coalesce(E.c.biz_location, E.c.read_point), E.c.event_id,
-            F.c.figures, case((claims, E.c.content)),
+            E.c.event_time, E.c.seq, E.c.event_type, E.c.action, E.c.biz_step,
+            E.c.event_time_zone_offset, E.c.record_time,
+            func.coalesce(E.c.biz_location, E.c.read_point), E.c.event_id, F.c.figures,
+            case((claims, E.c.content)),
         )
         .select_from(E.outerjoin(F, F.c.seq == E.c.seq))
         .where(_moving(after))
-        .order_by(E.c.event_time, E.c.seq)
     )  # fmt: skip
-    # streamed by this statement only: the connection may go on to write (a unit of work)
-    rows = conn.execute(query.execution_options(yield_per=2000))
-    for kind, action, step, ms, offset, recorded_ms, site, name, figures, content in rows:
+    rows = _in_time_order(conn, query, after)
+    for ms, _, kind, action, step, offset, recorded_ms, site, name, figures, content in rows:
         if content is not None:
             yield Movement.of(event_from_content(content))
             continue
