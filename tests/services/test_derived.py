@@ -141,13 +141,13 @@ def test_a_refresh_that_fails_half_way_leaves_the_state_before(
     with stocked.reading() as conn:
         rows_before = conn.execute(select(schema.derived_row).order_by("area", "key")).all()
     before = _watermark(stocked)
-    write = kept_rows._write  # what both a recomputation and a resumption write through
+    write = kept_rows.replace  # what both a recomputation and a resumption write through
 
     def dies(conn, unit, areas, *rest, **named):  # type: ignore[no-untyped-def]
         write(conn, unit, dict(list(areas.items())[:1]), *rest, **named)
         raise RuntimeError("killed")
 
-    monkeypatch.setattr(kept_rows, "_write", dies)
+    monkeypatch.setattr(kept_rows, "replace", dies)
     with pytest.raises(RuntimeError, match="killed"):
         _allocate(stocked, 2.0)
     with stocked.reading() as conn:
@@ -300,15 +300,13 @@ from batterytrace.services import events
 from batterytrace.services.bootstrap import unit_of_work
 from batterytrace.store import derived
 from factories import custody_chain, T0
-from batterytrace.custody import flows
-from batterytrace.epcis.model import Action, BizTransaction, Document, Event, Extension
-from batterytrace.masterdata import BT
+from batterytrace.epcis.model import Document
 from batterytrace.errors import BatteryTraceError
 
 replace = derived.replace
 
-def stalls(conn, unit, areas, *rest):
-    found = replace(conn, unit, areas, *rest)  # every row written, not committed
+def stalls(conn, unit, areas, *rest, **named):
+    found = replace(conn, unit, areas, *rest, **named)  # every row written, not committed
     Path(sys.argv[3]).write_text("in the refresh")
     time.sleep(60)
     return found

@@ -96,7 +96,7 @@ def claims_only(event: Event) -> bool:
     """Whether an event is an allocation and nothing else (as :func:`allocation_event` writes
     it): an observation with no business step naming its lots in a quantityList alone, with no
     transaction, source, destination or disposition, whose extensions are all a claim's
-    fields. Only custody reads such an event (decision 034)."""
+    fields. Only custody reads such an event (decision 033)."""
     return (
         event.type is EventType.OBJECT
         and event.action is Action.OBSERVE

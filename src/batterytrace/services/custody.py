@@ -259,7 +259,7 @@ def _admit(conn: Connection, decoded: Decoded, pending: Event | flows.Transfer) 
     entry comes after everything that state took (decision 033), else is recomputed."""
     kept = derived.inputs(conn, AREA)
     resumed = None if kept is None else _resumed(conn, decoded, kept)
-    with_it = None if resumed is None or kept is None else _resumed(conn, decoded, kept, pending)
+    with_it = None if kept is None or resumed is None else _resumed(conn, decoded, kept, pending)
     if resumed is None or with_it is None:
         before, after = recompute(conn, decoded), recompute(conn, decoded, pending)
     else:

@@ -224,7 +224,9 @@ class UnitOfWork:
             if not every and kept is not None and unit.resume is not None:
                 patch = unit.resume(w.conn, self.decoded, kept)
                 if patch is not None:
-                    return derived.patch(w.conn, unit.name, patch, w.version, now, read)
+                    return derived.replace(
+                        w.conn, unit.name, patch, w.version, now, read, whole=False
+                    )
             rows = unit.recompute(w.conn, self.decoded)
             return derived.replace(w.conn, unit.name, rows, w.version, now, read)
 

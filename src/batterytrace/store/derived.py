@@ -3,7 +3,7 @@ ledger version they reflect, and what each refresh changed.
 
 A unit (``custody``) is refreshed whole: :func:`replace` takes what a recomputation gives for
 each of its areas (``custody.account``...) as it comes, writes only the rows that differ, moves
-the unit's watermark, and records the differences; or in part: :func:`patch` takes only the
+the unit's watermark, and records the differences; or in part (``whole=False``): only the
 rows that going on from the kept ones changed (decision 033). It runs in the caller's
 transaction, so rows and watermark move together or not at all.
 """
@@ -213,36 +213,13 @@ def replace(
     version: int,
     now: datetime,
     recomputed_from: Inputs | None = None,
+    whole: bool = True,
 ) -> list[tuple[str, str]]:
-    """Make the kept rows of each area what ``areas`` gives and the unit's watermark
+    """Make the kept rows of each area what ``areas`` gives (not ``whole``: the rows it gives
+    only, content None for a row to go, the others left as they are) and the unit's watermark
     ``version`` (recomputed from ``recomputed_from``), recording each row that changed
     (``derived_change``); the (area, key) of each, area by area. The rows are compared and
     written a chunk at a time as they come."""
-    return _write(conn, unit, areas, version, now, recomputed_from, whole=True)
-
-
-def patch(
-    conn: Connection,
-    unit: str,
-    areas: Mapping[str, Rows],
-    version: int,
-    now: datetime,
-    recomputed_from: Inputs,
-) -> list[tuple[str, str]]:
-    """As :func:`replace`, for the rows ``areas`` gives only (content None: the row goes);
-    the other kept rows stay as they are."""
-    return _write(conn, unit, areas, version, now, recomputed_from, whole=False)
-
-
-def _write(
-    conn: Connection,
-    unit: str,
-    areas: Mapping[str, Rows],
-    version: int,
-    now: datetime,
-    recomputed_from: Inputs | None,
-    whole: bool,
-) -> list[tuple[str, str]]:
     changed: list[tuple[str, str]] = []
     refreshed = _ms(now)
     for area, rows in areas.items():
