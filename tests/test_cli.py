@@ -546,11 +546,11 @@ def test_carbon_unused_and_footprint_list_what_no_product_takes(env: Path) -> No
     assert runner.invoke(app, ["carbon", "import", str(model)]).exit_code == 0
     listed = json.loads(runner.invoke(app, ["carbon", "unused", "--json"]).stdout)
     guemassa, vehicles, vehicle = (node_id(x) for x in (GUEMASSA, VEHICLES, VEHICLE))
-    assert [u["kind"] for u in listed] == ["leg", "activity data"]
-    assert f"({vehicle}) from {vehicles} (sourceList location)" in listed[0]["what"]
-    assert listed[1]["what"] == f"Guemassa ({guemassa}) 2025-01"
-    assert listed[1]["data"] == ["model.json: activities[1]: electricity 20000 kWh"]
-    assert listed[1]["reason"] == "no product made there then takes them"
+    assert [u["kind"] for u in listed] == ["activity data", "leg"]  # by kind, then time
+    assert f"({vehicle}) from {vehicles} (sourceList location)" in listed[1]["what"]
+    assert listed[0]["what"] == f"Guemassa ({guemassa}) 2025-01"
+    assert listed[0]["data"] == ["model.json: activities[1]: electricity 20000 kWh"]
+    assert listed[0]["reason"] == "no product made there then takes them"
     march = json.loads(
         runner.invoke(app, ["carbon", "unused", "--period", "2025-03", "--json"]).stdout
     )

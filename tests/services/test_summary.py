@@ -110,8 +110,9 @@ def test_recycled_claims_footprint_and_contracts_equal_their_recomputation(
     assert answer.recycled[0].traced and answer.recycled[0].traced > 0.01  # the recycling loop
     fresh = footprint(rollup(carbon.product_system(uow)), node_id(pack), 52.0)
     assert answer.footprint is not None and answer.footprint_error is None
-    assert answer.footprint.kg_co2e == fresh.kg_co2e
-    assert answer.footprint.kg_co2e_per_kwh == pytest.approx(fresh.per_kwh, rel=1e-15)
+    # kept as what it embodies (decision 034): the roll-up's sums, in another order
+    assert answer.footprint.kg_co2e == pytest.approx(fresh.kg_co2e, rel=1e-13)
+    assert answer.footprint.kg_co2e_per_kwh == pytest.approx(fresh.per_kwh, rel=1e-13)
     assert answer.footprint.performance_class == fresh.performance.label  # type: ignore[union-attr]
     assert answer.footprint.low < answer.footprint.kg_co2e < answer.footprint.high
     with uow.reading() as conn:

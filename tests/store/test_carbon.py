@@ -276,7 +276,7 @@ def test_every_scenario_pack_is_complete_and_broken_down(scenario_store: UnitOfW
     result = carbon.footprints(scenario_store)
     packs = [i for i, n in enumerate(result.system.nodes) if n.cls.endswith("03700000300014")]
     assert packs
-    assert not result.incomplete[packs].any(), result.system.nodes[packs[0]].missing
+    assert not result.incomplete[packs].any(), result.system.missing(packs[0])
     # every activity datum is taken; the only legs not counted move vehicles (outside the
     # battery's boundary), listed all the same
     unused = result.system.not_counted()

@@ -135,7 +135,7 @@ def rollup(system: System) -> Rollup:
     """Every product's footprint per unit (see the module docstring)."""
     uses, per_unit, values = matrices(system)
     levels = _levels(uses, system)
-    missing = np.array([bool(node.missing) for node in system.nodes])
+    missing = np.array([bool(system.missing(j)) for j in range(len(system.nodes))])
     incomplete = missing.astype(np.float64)
     with np.errstate(over="ignore", invalid="ignore"):  # overflows are refused just below
         for level in range(1, int(levels.max(initial=0)) + 1):
@@ -333,18 +333,18 @@ class Figures:
 Upstream = tuple[frozenset[str], frozenset[str], frozenset[str]]  # missing, allocation, suppliers
 
 
-def upstream(result: Rollup, starts: Sequence[int] | None = None) -> dict[int, Upstream]:
-    """What each product's upstream (itself and every input, to the sources) lacks and rests
-    on: missing data, allocation rules by site, supplier footprints. For the products
-    ``starts`` and their upstream, else for every product; a level at a time, so each product
-    unites its inputs' sets (a product whose sets are an input's shares them)."""
+def upstream(result: Rollup, starts: Sequence[int]) -> dict[int, Upstream]:
+    """What the upstream of each of the products ``starts`` and of theirs (itself and every
+    input, to the sources) lacks and rests on: missing data, allocation rules by site,
+    supplier footprints; a level at a time, so each product unites its inputs' sets (a
+    product whose sets are an input's shares them)."""
     system = result.system
-    nodes = range(len(system.nodes)) if starts is None else _upstream(system, list(starts))
+    nodes = _upstream(system, list(starts))
     found: dict[int, Upstream] = {}
     for j in sorted(nodes, key=lambda j: result.levels[j]):
         node = system.nodes[j]
         own = (
-            frozenset(node.missing),
+            frozenset(system.missing(j)),
             frozenset(f"{system.site_name(node.site)}: {system.groups[g].rule}"
                       for g in node.own if system.groups[g].allocated),
             frozenset((system.suppliers[node.id],) if node.id in system.suppliers else ()),
@@ -368,13 +368,6 @@ def figures(result: Rollup, node_id: str, held: Sequence[tuple[str, int]] = ()) 
     parts = _parts(result, node_id, held)
     found = upstream(result, [i for i, _ in parts])
     return Figures.combined(node_id, [(_figures(result, i, found[i]), units) for i, units in parts])
-
-
-def every_figures(result: Rollup) -> Iterator[Figures]:
-    """Every product of the system, one unit each."""
-    found = upstream(result)
-    for j in range(len(result.system.nodes)):
-        yield _figures(result, j, found[j])
 
 
 def _figures(result: Rollup, j: int, up: Upstream) -> Figures:

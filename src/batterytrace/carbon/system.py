@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -213,6 +213,12 @@ class Group:
     allocated: bool = False  # shared by an allocation rule (a site's period, an event)
     burdens: list[Burden] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    # an allocated group: the rule, each product's measure under it (node, kg of product or
+    # of the rule's element), and the end of the period whose products share it (None: the
+    # products of one event, all known when it is made)
+    allocation: Allocation | None = None
+    members: list[tuple[int, float]] = field(default_factory=list)
+    end: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -230,6 +236,7 @@ class Node:
     elements: dict[str, float] = field(default_factory=dict)
     origin: str = "made"  # or: proxy, supplier, cut-off (what stands for its own footprint)
     inputs_rule: str | None = None  # the rule a multi-output step shared its inputs by
+    kept: bool = False  # a product of the kept state a capture's steps refer to (decision 034)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +250,10 @@ class Unused:
     end: datetime
     reason: str
     data: tuple[str, ...] = ()  # the activity data, each where it was read
+
+    def order(self) -> tuple[str, datetime, str, str, tuple[str, ...]]:
+        """Listed by kind, then time, then as it reads."""
+        return (self.kind, self.start, self.what, self.reason, self.data)
 
     def within(self, start: datetime, end: datetime) -> bool:
         """Whether it concerns [start, end): it overlaps it or begins in it (legs are listed by
@@ -280,6 +291,7 @@ class System:
     keys: dict[Key, int] = field(default_factory=dict)
     suppliers: dict[str, str] = field(default_factory=dict)  # node -> supplier document id
     unused: list[Unused] = field(default_factory=list)  # burden no product takes
+    uncounted: dict[Uncounting, Uncounted] = field(default_factory=dict)  # legs, as listed
     sites: dict[str, Site] = field(default_factory=dict)
     mixes: list[tuple[str, frozenset[str]]] = field(default_factory=list)  # site, mix factors
 
@@ -309,6 +321,11 @@ class System:
 
     def node(self, node_id: str) -> int | None:
         return self.index.get(node_id)
+
+    def missing(self, j: int) -> list[str]:
+        """What product ``j`` itself lacks: its own data, and what its groups lack."""
+        node = self.nodes[j]
+        return node.missing + [m for g in node.own for m in self.groups[g].missing]
 
     def not_counted(self, period: tuple[Period, int] | None = None) -> list[Unused]:
         """What no product takes; ``period``: only what overlaps it."""
@@ -368,13 +385,40 @@ _Ends = tuple[str | None, str, str | None]  # origin, on what basis, destination
 LISTED_LEGS = 3  # legs named in one line of legs not counted; the rest are counted
 
 
-def _leg_text(legs: list[Leg], ends: _Ends) -> str:
-    """``leg E (lot) from A (basis) to B``, or ``N legs E1 (lot1), ... from ...``."""
+def _leg_text(named: Sequence[tuple[str, str]], count: int, ends: _Ends) -> str:
+    """``leg E (lot) from A (basis) to B``, or ``N legs E1 (lot1), ... from ...``; ``named``:
+    (event, lot) of the first legs."""
     origin, basis, destination = ends
-    named = ", ".join(f"{leg.event} ({leg.lot})" for leg in legs[:LISTED_LEGS])
-    more = f" and {len(legs) - LISTED_LEGS} more" if len(legs) > LISTED_LEGS else ""
-    which = f"leg {named}" if len(legs) == 1 else f"{len(legs)} legs {named}{more}"
+    listed = ", ".join(f"{event} ({lot})" for event, lot in named[:LISTED_LEGS])
+    more = f" and {count - LISTED_LEGS} more" if count > LISTED_LEGS else ""
+    which = f"leg {listed}" if count == 1 else f"{count} legs {listed}{more}"
     return f"{which} from {origin} ({basis}) to {destination}"
+
+
+# legs not counted are listed by reason, ends (origin, on what basis, destination) and month
+Uncounting = tuple[str, str | None, str, str | None, int]
+
+
+@dataclass(slots=True)
+class Uncounted:
+    """The legs not counted for one reason between the same ends in one month: how many, the
+    first few (event, lot) in ledger order, the first and last time."""
+
+    count: int
+    named: list[tuple[str, str]]
+    first: datetime
+    last: datetime
+
+    def add(self, other: Uncounted) -> None:
+        """``other``'s legs, recorded after these, added."""
+        self.count += other.count
+        self.named = (self.named + other.named)[:LISTED_LEGS]
+        self.first, self.last = min(self.first, other.first), max(self.last, other.last)
+
+    def line(self, key: Uncounting) -> Unused:
+        reason, origin, basis, destination, _ = key
+        what = _leg_text(self.named, self.count, (origin, basis, destination))
+        return Unused("leg", what, self.first, self.last, reason)
 
 
 def _no_mass(leg: Leg) -> str:
@@ -410,14 +454,22 @@ class Builder:
         self._event_activities: list[tuple[Made, list[tuple[int, Output]]]] = []
         self._legs: list[Leg] = []
         # legs not counted, by reason, ends and month
-        self._uncounted: dict[tuple[str, str | None, str, str | None, int], list[Leg]] = (
-            defaultdict(list)
-        )
         self._unweighed: dict[str, str] = {}  # products made in a quantity without mass: why
         # (site) -> (time, why) of those products: their site's data cannot be shared by mass
         self._unweighed_at: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
 
     # products ----------------------------------------------------------------------------
+
+    def known(self, node: Node) -> None:
+        """A product of the kept state that the steps and legs given use or move (decision
+        034): found by them, figured apart."""
+        self.system.index[node.id] = len(self.system.nodes)
+        self.system.nodes.append(replace(node, kept=True))
+
+    def referenced(self) -> set[str]:
+        """What the steps and legs given use or move that none of them made."""
+        named = {source for _, source, _ in self._pending_inputs}
+        return (named | {leg.lot for leg in self._legs}) - self.system.index.keys()
 
     def _product(self, out: Output, site: str, time: datetime) -> int:
         s = self.system
@@ -554,9 +606,14 @@ class Builder:
     def _not_counted(self, leg: Leg, ends: _Ends, reason: str, node: Node | None = None) -> None:
         """A leg not counted: listed (with the others of its ends, reason and month), and
         when its lot is a product, named as missing on it."""
-        self._uncounted[(reason, *ends, Period.MONTH.number(leg.time))].append(leg)
+        one = Uncounted(1, [(leg.event, leg.lot)], leg.time, leg.time)
+        key = (reason, *ends, Period.MONTH.number(leg.time))
+        if key in self.system.uncounted:
+            self.system.uncounted[key].add(one)
+        else:
+            self.system.uncounted[key] = one
         if node is not None:
-            node.missing.append(f"{_leg_text([leg], ends)}: {reason}")
+            node.missing.append(f"{_leg_text(one.named, 1, ends)}: {reason}")
 
     def _ends(self, leg: Leg, made: str | None) -> _Ends:
         """Where a leg starts, on what basis, and where it ends."""
@@ -778,7 +835,9 @@ class Builder:
 
     # finishing -----------------------------------------------------------------------------
 
-    def build(self) -> System:
+    def build(self, every_period: bool = True) -> System:
+        """The system; ``every_period`` False: of steps a capture added to a kept state, whose
+        site periods without a product among them are kept as they were (decision 034)."""
         s = self.system
         for i, source, amount in self._pending_inputs:
             j = s.index.get(source)
@@ -803,35 +862,40 @@ class Builder:
                 )
             else:
                 self._leg(lot, leg)
-        for (reason, origin, basis, destination, _), legs in self._uncounted.items():
-            when = [leg.time for leg in legs]
-            what = _leg_text(legs, (origin, basis, destination))
-            s.unused.append(Unused("leg", what, min(when), max(when), reason))
+        s.unused.extend(legs.line(key) for key, legs in s.uncounted.items())
         self._events()
-        self._site_periods()
-        for node in s.nodes:
-            for g in node.own:
-                node.missing.extend(s.groups[g].missing)
+        self._site_periods(every_period)
+        s.unused.sort(key=Unused.order)
         return s
 
     def _events(self) -> None:
         s = self.system
         for made, outputs in self._event_activities:
             products = [(i, out.quantity, out.elements, made.event) for i, out in outputs]
-            shares = self._allocate(
-                products, self.model.allocation_of(made.site), f"event {made.event}"
-            )
+            rule = self.model.allocation_of(made.site)
+            shares = self._allocate(products, rule, f"event {made.event}")
             group = self._activity_group(
                 f"event {made.event}",
-                self.model.allocation_of(made.site).describe(),
+                rule.describe(),
                 made.activities,
                 self._stage(made.site),
                 "other",
                 made.time,
             )
             self._material_split(group, [s.nodes[i].material for i, _ in outputs])
+            self._members(group, rule, products)
             for i, share in shares:
                 s.nodes[i].own[len(s.groups) - 1] = share
+
+    def _members(
+        self, group: Group, rule: Allocation, products: list[_Product], end: datetime | None = None
+    ) -> None:
+        """Note on an allocated group its rule, its products' measures under it and its end."""
+        group.allocation, group.end = rule, end
+        element = rule.element if rule.rule is Rule.ELEMENT else None
+        group.members.extend(
+            (i, q if element is None else els[element]) for i, q, els, _ in products
+        )
 
     @staticmethod
     def _material_split(group: Group, materials: list[str]) -> None:
@@ -848,7 +912,7 @@ class Builder:
                 for b in group.burdens
             ]
 
-    def _site_periods(self) -> None:
+    def _site_periods(self, every_period: bool) -> None:
         s = self.system
         by_span: dict[tuple[str, Period, int], list[Activity]] = defaultdict(list)
         for a in self.model.activities:
@@ -866,24 +930,27 @@ class Builder:
         ):
             products = made[(site, length)].get(number, [])
             label = f"{site} {data[0].period}"
-            if not products:
+            start, end = span(length, number)
+            if not products and every_period:
                 s.unused.append(
                     Unused(
                         "activity data",
                         f"{self.system.site_name(site)} ({site}) {data[0].period}",
-                        *span(length, number),
+                        start,
+                        end,
                         "no product made there then takes them",
                         tuple(f"{a.where}: {a.kind.value} {a.amount:g} {a.unit}" for a in data),
                     )
                 )
+            if not products:
                 continue
             rule = self.model.allocation_of(site)
             shares = self._allocate(products, rule, label)
-            first = products[0][0]
             group = self._activity_group(
-                label, rule.describe(), data, self._stage(site), "other", s.nodes[first].time
+                label, rule.describe(), data, self._stage(site), "other", start
             )
             self._material_split(group, [s.nodes[i].material for i, *_ in products])
+            self._members(group, rule, products, end)
             unweighed = self._unweighed_at.get(site, ())  # products to share with, no mass
             group.missing.extend(why for when, why in unweighed if length.number(when) == number)
             g = len(s.groups) - 1

@@ -132,8 +132,9 @@ def changes(
 def rebuild(
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Recompute all kept derived state (custody accounts, claims per lot, violations) from the
-    events and inputs, and replace what differs; say how many rows changed."""
+    """Recompute all kept derived state (footprints, custody accounts and claims per lot,
+    contract shipments) from the events and inputs, and replace what differs; say how many
+    rows changed."""
     from batterytrace.services import derived
 
     with out.status("recomputing the kept derived state"):

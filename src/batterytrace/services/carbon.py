@@ -14,8 +14,9 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from batterytrace.carbon import DRAWS, SEED, pact
+from batterytrace.carbon import DRAWS, SEED, embodied, pact
 from batterytrace.carbon.activity import Model, period_of
+from batterytrace.carbon.embodied import Embodied, Pool
 from batterytrace.carbon.factors import FactorSet, shipped, write_csv
 from batterytrace.carbon.footprint import (
     Contribution,
@@ -24,13 +25,24 @@ from batterytrace.carbon.footprint import (
     Product,
     Rollup,
     declared,
-    every_figures,
     explain,
     rollup,
     stated,
 )
 from batterytrace.carbon.footprint import footprint as footprint_of
-from batterytrace.carbon.system import Builder, SupplierPcf, System, Unused
+from batterytrace.carbon.system import (
+    Assembled,
+    Builder,
+    Leg,
+    Made,
+    Node,
+    SupplierPcf,
+    System,
+    Uncounted,
+    Uncounting,
+    Unused,
+)
+from batterytrace.carbon.system import Unit as SystemUnit
 from batterytrace.carbon.targets import Targets
 from batterytrace.carbon.targets import targets as targets_of
 from batterytrace.carbon.uncertainty import Interval, interval
@@ -143,29 +155,44 @@ def system_of(conn: Connection, factors: FactorSet, model: Model | None = None) 
     transaction, with the emission factors ``factors``; ``model`` replaces the stored carbon
     model (what-if)."""
     data = masterdata_store.load(conn)
-    packs = tuple(
-        sorted(node_id(m.id) for m in data.materials.values() if m.kind is MaterialKind.PACK)
-    )
+    builder = _builder(conn, factors, data, model)
+    _feed(builder, *_recorded(conn, data))
+    return builder.build()
+
+
+def _builder(
+    conn: Connection, factors: FactorSet, data: MasterData, model: Model | None = None
+) -> Builder:
     suppliers = {}
     for product, document in carbon_store.suppliers(conn):
         read = pact.read(document)
         share = (read.primary_data_share or 0.0) / 100
         suppliers[product] = SupplierPcf(read.id, read.kg_co2e_per_kg, share, read.company_name)
-    builder = Builder(
+    return Builder(
         model or carbon_store.model(conn),
         factors,
         data.sites,
         suppliers,
         carbon_store.parents(conn),
     )
-    steps, legs, assembled = carbon_store.recorded(conn, packs, data.materials.values())
+
+
+def _recorded(
+    conn: Connection, data: MasterData, after: int = 0
+) -> tuple[list[Made], list[Leg], list[Assembled]]:
+    packs = tuple(
+        sorted(node_id(m.id) for m in data.materials.values() if m.kind is MaterialKind.PACK)
+    )
+    return carbon_store.recorded(conn, packs, data.materials.values(), after)
+
+
+def _feed(builder: Builder, steps: list[Made], legs: list[Leg], assembled: list[Assembled]) -> None:
     for step in steps:
         builder.step(step)
     for pack in assembled:
         builder.assembled(pack)
     for leg in legs:
         builder.leg(leg)
-    return builder.build()
 
 
 def product_system(
@@ -272,27 +299,48 @@ def _kept(uow: UnitOfWork, conn: Connection, identifier: str, node: str) -> _Kep
     if error is not None:
         raise FootprintError(f"{error} (kept roll-up at ledger version "
                              f"{derived.watermark(conn, AREA)})")  # fmt: skip
-    rows = derived.by_scope(conn, _PRODUCTS, [node])
+    rows = _products(conn, [node])
     if node in rows:
         parts = [(node, 1)]
     else:
         parts = _held(conn, identifier)
-        rows = derived.by_scope(conn, _PRODUCTS, [batch for batch, _ in parts])
+        rows = _products(conn, [batch for batch, _ in parts])
         _known(bool(parts) and all(batch in rows for batch, _ in parts), identifier)
+    pools = _pools(conn, {label for row in rows.values() for label, _ in row.embodied})
     figures = Figures.combined(node if node in rows else node_id(identifier), [
-        (Figures.from_json(orjson.loads(rows[batch][0])), float(n)) for batch, n in parts
+        (rows[batch].figures(pools), float(n)) for batch, n in parts
     ])  # fmt: skip
     return _Kept(figures, not_counted)
 
 
+def _products(conn: Connection, nodes: Iterable[str]) -> dict[str, Embodied]:
+    """The kept rows of these products (those kept)."""
+    return {
+        node: Embodied.from_json(orjson.loads(contents[0]))
+        for node, contents in derived.by_scope(conn, _PRODUCTS, nodes).items()
+    }
+
+
+def _pools(conn: Connection, labels: Iterable[str]) -> dict[str, Pool]:
+    """The kept pools of these labels."""
+    return {
+        label: Pool.from_json(orjson.loads(contents[0]))
+        for label, contents in derived.by_scope(conn, _POOLS, labels).items()
+    }
+
+
 def _system(conn: Connection) -> tuple[str | None, list[Unused]]:
     """The kept roll-up's error, or what no product takes."""
-    system = {
-        key: orjson.loads(content) for key, (_, content) in derived.stored(conn, _SYSTEM).items()
-    }
+    system = _system_rows(conn)
     if "error" in system:
         return system["error"]["error"], []
-    return None, [Unused.from_json(u) for u in system["not counted"]["unused"]]
+    return None, _NotCounted.from_json(system["not counted"]).unused()
+
+
+def _system_rows(conn: Connection) -> dict[str, Any]:
+    return {
+        key: orjson.loads(content) for key, (_, content) in derived.stored(conn, _SYSTEM).items()
+    }
 
 
 def explain_footprint(uow: UnitOfWork, identifier: str, factors: str | None = None) -> Contribution:
@@ -359,7 +407,7 @@ def targets(
 # --- the kept footprints (decision 032) ---------------------------------------------------------
 
 AREA = "carbon"
-_PRODUCTS, _SYSTEM = "carbon.product", "carbon.system"
+_PRODUCTS, _POOLS, _SYSTEM = "carbon.product", "carbon.pool", "carbon.system"
 
 
 def _in_use(conn: Connection) -> str | None:
@@ -367,26 +415,162 @@ def _in_use(conn: Connection) -> str | None:
     return carbon_store.factors_in_use(conn)
 
 
+@dataclass(slots=True)
+class _NotCounted:
+    """What no product takes, as kept: activity data (listed), legs (by reason, ends and
+    month, so that a capture adds its legs to a line)."""
+
+    activity: list[Unused]
+    legs: dict[Uncounting, Uncounted]
+
+    def unused(self) -> list[Unused]:
+        lines = self.activity + [legs.line(key) for key, legs in self.legs.items()]
+        return sorted(lines, key=Unused.order)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "activity": [u.to_json() for u in sorted(self.activity, key=Unused.order)],
+            "legs": [
+                [*key, legs.count, legs.named, legs.first.isoformat(), legs.last.isoformat()]
+                for key, legs in sorted(self.legs.items(), key=lambda kv: str(kv[0]))
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> _NotCounted:
+        return cls(
+            [Unused.from_json(u) for u in data["activity"]],
+            {
+                (reason, origin, basis, destination, month): Uncounted(
+                    count, [(e, lot) for e, lot in named], datetime.fromisoformat(first),
+                    datetime.fromisoformat(last),
+                )
+                for reason, origin, basis, destination, month, count, named, first, last
+                in data["legs"]
+            },
+        )  # fmt: skip
+
+    @classmethod
+    def of(cls, system: System) -> _NotCounted:
+        return cls([u for u in system.unused if u.kind != "leg"], dict(system.uncounted))
+
+
 def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, derived.Rows]:
-    """The kept footprint rows a roll-up of the store gives: each product's figures, the factor
-    set, what no product takes; or the roll-up's error (a capture is kept all the same, and a
+    """The kept footprint rows a roll-up of the store gives (decision 034): each product as
+    what it embodies, each site period's pool, the factor set, what no product takes and the
+    latest event taken; or the roll-up's error (a capture is kept all the same, and a
     footprint read names the error, never a stale or zero figure). A store with no carbon data
     at all keeps that, without building the product system (plain EPCIS traffic: its captures
     are not followed by a roll-up of every lot)."""
     if not carbon_store.has_inputs(conn):
-        return {_PRODUCTS: [], _SYSTEM: [("error", "", _json({"error": _NOTHING}))]}
+        return {_PRODUCTS: [], _POOLS: [], _SYSTEM: [("error", "", _json({"error": _NOTHING}))]}
     try:
         factors = factor_set_of(conn, _in_use(conn))
-        result = rollup(system_of(conn, factors))
+        system = system_of(conn, factors)
+        pools = embodied.pools(system, {})
+        products = embodied.products(system, pools, {})
     except BatteryTraceError as err:
-        return {_PRODUCTS: [], _SYSTEM: [("error", "", _json({"error": str(err)}))]}
+        return {_PRODUCTS: [], _POOLS: [], _SYSTEM: [("error", "", _json({"error": str(err)}))]}
+    _, latest = derived.event_times(conn)
+    return _rows(factors, products, pools, _NotCounted.of(system), latest)
+
+
+def _rows(
+    factors: FactorSet,
+    products: Mapping[str, Embodied],
+    pools: Mapping[str, Pool],
+    not_counted: _NotCounted,
+    latest: int | None,
+) -> dict[str, derived.Rows]:
     system = [
         ("factor set", "", _json({"label": factors.label})),
-        ("not counted", "", _json({"unused": [u.to_json() for u in result.system.unused]})),
+        ("not counted", "", _json(not_counted.to_json())),
+        ("latest", "", _json({"eventTimeMs": latest})),
     ]
-    # streamed: a product's row is written while the roll-up is held, never all of them
-    products = ((f.id, f.id, _json(f.to_json())) for f in every_figures(result))
-    return {_PRODUCTS: products, _SYSTEM: system}
+    return {
+        _PRODUCTS: [(node, node, _json(row.to_json())) for node, row in products.items()],
+        _POOLS: [
+            (label, label, _json(pool.to_json()))
+            for label, pool in pools.items()
+            if pool.end is not None  # an event's pool is folded into its products
+        ],
+        _SYSTEM: system,
+    }
+
+
+def resumed_rows(
+    conn: Connection, decoded: Decoded, reflected: derived.Inputs
+) -> dict[str, derived.Rows] | None:
+    """The kept rows that change when the events stored since ``reflected`` are added to the
+    kept footprints (decision 034): their new products, the pools they join, the kept products
+    they use or move, what no product takes. None (a recomputation) when anything else the
+    footprints read changed, when an event is late (earlier than the latest taken), when they
+    make or pack what an earlier event names, make again a kept product, or move a kept
+    product something is made of already, or when the roll-up fails (the recomputation names
+    the error)."""
+    if derived.records_since(conn, reflected.record, UNIT.kinds):
+        return None
+    system_rows = _system_rows(conn)
+    if "error" in system_rows or "latest" not in system_rows:
+        return None
+    first, last = derived.event_times(conn, reflected.event)
+    latest = system_rows["latest"]["eventTimeMs"]
+    if first is None or (latest is not None and first < latest):
+        return None
+    data = masterdata_store.load(conn)
+    if carbon_store.made_before(conn, reflected.event, data.materials.values()) is not None:
+        return None
+    try:
+        factors = factor_set_of(conn, _in_use(conn))
+        builder = _builder(conn, factors, data)
+        steps, legs, assembled = _recorded(conn, data, reflected.event)
+        made = {o.node for step in steps for o in step.outputs} | {p.node for p in assembled}
+        kept = _products(conn, made)
+        steps = [  # not a commissioning the kept products hold already (items used before)
+            step for step in steps
+            if not (step.commissioned and step.outputs
+                    and all(o.node in kept for o in step.outputs))
+        ]  # fmt: skip
+        if any(o.node in kept for step in steps for o in step.outputs) or any(
+            p.node in kept for p in assembled
+        ):
+            return None  # made again: its kept row would change, and what is made of it
+        _feed(builder, steps, legs, assembled)
+        kept = _products(conn, builder.referenced())
+        for row in kept.values():
+            builder.known(_stub(row))
+        system = builder.build(every_period=False)
+        if embodied.downstream_changed(system, kept) is not None:
+            return None
+        labels = {g.label for g in system.groups if g.allocated}
+        labels |= {label for row in kept.values() for label, _ in row.embodied}
+        pools = _pools(conn, labels)
+        joined = embodied.pools(system, pools)
+        products = embodied.products(system, {**pools, **joined}, kept)
+    except BatteryTraceError:
+        return None
+    not_counted = _NotCounted.from_json(system_rows["not counted"])
+    filled = {_activity_of(system, g.label) for g in system.groups if g.end is not None}
+    not_counted.activity = [u for u in not_counted.activity if u.what not in filled]
+    not_counted.activity += [u for u in system.unused if u.kind != "leg"]
+    for key, legs_of in system.uncounted.items():
+        if key in not_counted.legs:
+            not_counted.legs[key].add(legs_of)
+        else:
+            not_counted.legs[key] = legs_of
+    return _rows(factors, products, joined, not_counted, max(last or 0, latest or 0))
+
+
+def _activity_of(system: System, label: str) -> str:
+    """How what no product takes names the activity data of a site period's pool."""
+    site, period = label.rsplit(" ", 1)
+    return f"{system.site_name(site)} ({site}) {period}"
+
+
+def _stub(row: Embodied) -> Node:
+    """A kept product as the product system of a capture's events knows it."""
+    return Node(row.id, SystemUnit(row.unit), row.output, row.cls, row.site, row.made,
+                row.material)  # fmt: skip
 
 
 _NOTHING = (
@@ -455,5 +639,6 @@ UNIT = Unit(
     AREA,
     kept_rows,
     frozenset({"carbon", "factors", "supplier", "masterdata", "vocabulary", "store"}),
+    resumed_rows,
     allocations=False,
 )

@@ -48,9 +48,9 @@ _FIGURED = """
 SELECT f.seq, f.figures, e.event_id, e.event_type, e.biz_step, e.biz_location,
        e.event_time, e.event_time_zone_offset, e.transformation_id, e.read_point
 FROM event_figure f {join} event e ON e.seq = f.seq
-WHERE e.event_type = 'TransformationEvent'
+WHERE (e.event_type = 'TransformationEvent'
    OR (e.event_type = 'ObjectEvent' AND (e.action = 'ADD' OR e.biz_step = 'shipping'))
-   OR (e.event_type = 'AggregationEvent' AND e.biz_step = 'shipping')
+   OR (e.event_type = 'AggregationEvent' AND e.biz_step = 'shipping')) {since}
 ORDER BY f.seq
 """
 # transformations of items alone (inputEPCList to outputEPCList) have no figures
@@ -68,10 +68,10 @@ WHERE k.role IN ('epcClass', 'epc') AND k.value IN ({marks})
   AND COALESCE(e.biz_location, e.read_point) IS NOT NULL
 """
 # the items each transformation made (holdings at level 0: only transformations make items)
-_ITEMS_MADE = "SELECT source, container_class, items FROM holding WHERE level = 0"
+_ITEMS_MADE = "SELECT source, container_class, items FROM holding WHERE level = 0 {since}"
 _STATED = """
 SELECT k.seq, e.content FROM event_key k {join} event e ON e.seq = k.seq
-WHERE k.role = 'extension' AND k.value = {mark}
+WHERE k.role = 'extension' AND k.value = {mark} {since}
 """
 _HELD = """
 SELECT e.event_id, h.items FROM holding h {join} event e ON e.seq = h.source
@@ -79,15 +79,15 @@ WHERE h.container = {mark} AND h.level > 0
 """
 # the source and destination lists of shipments (CBV types: location, owning_party...)
 _ENDS = """
-SELECT k.seq, k.role, k.value FROM event e {join} event_key k ON k.seq = e.seq
-WHERE e.biz_step = 'shipping' AND (k.role LIKE {mark} OR k.role LIKE {mark})
+SELECT k.seq, k.role, k.value FROM {tables}
+WHERE e.biz_step = 'shipping' AND (k.role LIKE {mark} OR k.role LIKE {mark}) {since}
 ORDER BY k.seq, k.role, k.value
 """
 _PARENTS = "SELECT child, parent FROM vocabulary_child ORDER BY child, parent"
 # serialised inputs of transformations
 _ITEM_INPUTS = """
 SELECT k.seq, k.value FROM event_key k {join} event e ON e.seq = k.seq
-WHERE k.role = 'inputEPC' AND e.event_type = 'TransformationEvent'
+WHERE k.role = 'inputEPC' AND e.event_type = 'TransformationEvent' {since}
 """
 # the transformations that made items (their items are the batch ``<event>#outputEPCList``)
 _MAKERS = """
@@ -107,10 +107,10 @@ _LISTED = "SELECT seq, value FROM event_key WHERE role = 'epc' AND seq IN ({mark
 _SHIPPED_ITEMS = """
 SELECT e.seq, e.event_id, e.biz_location, e.event_time, e.event_time_zone_offset, e.read_point,
        k.value
-FROM event e {join} event_key k ON k.seq = e.seq
-WHERE e.biz_step = 'shipping' AND (
-    (e.event_type = 'ObjectEvent' AND k.role = 'epc')
-    OR (e.event_type = 'AggregationEvent' AND k.role = 'childEPC'))
+FROM {tables}
+WHERE e.biz_step = 'shipping'
+  AND k.role = CASE e.event_type WHEN 'ObjectEvent' THEN 'epc'
+                                 WHEN 'AggregationEvent' THEN 'childEPC' END {since}
 ORDER BY e.seq
 """
 # the lots (childQuantityList) packed into logistic units by aggregations
@@ -132,13 +132,37 @@ _PACK_CONTENTS = """
 SELECT container, source, items FROM holding
 WHERE container > {mark} AND container < {mark} AND level > 0
 """
+_NEW = "SELECT seq FROM event WHERE seq > {mark}"
+_CONTENTS_OF = """
+SELECT container, source, items FROM holding WHERE container IN ({marks}) AND level > 0
+"""
+_BATCHES = """
+SELECT DISTINCT h.source, e.event_id FROM holding h {join} event e ON e.seq = h.source
+WHERE h.level = 0 AND h.source IN ({marks})
+"""
 _PACKED = """
 SELECT k.value, e.biz_location, e.event_time, e.event_time_zone_offset
 FROM event_key k {join} event e ON e.seq = k.seq
 WHERE k.role = 'parentID' AND k.value > {mark} AND k.value < {mark}
-  AND e.event_type = 'AggregationEvent' AND (e.action IS NULL OR e.action <> 'DELETE')
+  AND e.event_type = 'AggregationEvent' AND (e.action IS NULL OR e.action <> 'DELETE') {since}
 ORDER BY e.event_time, e.seq
 """
+
+# what events make, commission or pack (decision 034: an earlier event naming it already would
+# change a kept footprint), and where an earlier event would have named each
+_MADE = """
+SELECT k.value, k.role, e.event_type, e.action FROM event_key k {join} event e ON e.seq = k.seq
+WHERE k.seq IN {seqs} AND k.role IN ('outputEPC', 'outputEPCClass', 'parentID', 'epc', 'epcClass')
+"""
+_NAMED = """
+SELECT k.value FROM event_key k
+WHERE k.role IN ({marks}) AND k.value IN {texts} AND k.seq <= {mark} LIMIT 1
+"""
+_NAMED_AS = {
+    "item": ("inputEPC", "epc", "childEPC"),
+    "lot": ("inputEPCClass", "epcClass", "childEPCClass"),
+    "parent": ("parentID", "inputEPC", "epc", "childEPC"),
+}
 
 
 # --- what users import ------------------------------------------------------------------------
@@ -330,11 +354,24 @@ def _when(ms: int, offset: str) -> datetime:
     return local_time(datetime.fromtimestamp(ms / 1000, UTC), offset)
 
 
-def _stated(driver: Driver, name: str) -> dict[int, Any]:
-    """seq -> value of an extension field, for the events that state it."""
+def _since(
+    driver: Driver, sql: str, params: tuple[Any, ...], seq: str, new: str | None
+) -> list[Any]:
+    """The rows of ``sql`` (whose ``{since}`` ends its conditions); ``new``: of these events
+    only (their numbers, :meth:`Driver.among`), found by number (a range of numbers would let
+    SQLite walk a whole role or business step), the event keys first (``{tables}``)."""
+    if new is None:
+        tables = f"event e {driver.join} event_key k ON k.seq = e.seq"
+        return driver.rows(sql, params, since="", tables=tables)
+    tables = f"event_key k {driver.join} event e ON e.seq = k.seq"
+    return driver.rows(sql, (*params, new), since=f"AND {seq} IN {driver.seqs}", tables=tables)
+
+
+def _stated(driver: Driver, name: str, new: str | None) -> dict[int, Any]:
+    """seq -> value of an extension field, for the events (``new``: of these) that state it."""
     uri = EXTENSIONS[name]
     out: dict[int, Any] = {}
-    for seq, content in driver.rows(_STATED, (uri,)):
+    for seq, content in _since(driver, _STATED, (uri,), "k.seq", new):
         for key, value in extension_values(orjson.loads(content)):
             if key == uri:
                 out[seq] = value
@@ -364,25 +401,52 @@ def _weigh(entry: Sequence[Any], materials: MaterialFacts) -> tuple[str, float |
     return flow.id, kg, "" if kg is not None else why
 
 
-def recorded(
-    conn: Connection, pack_classes: tuple[str, ...], materials: Iterable[Material] = ()
-) -> tuple[list[Made], list[Leg], list[Assembled]]:
-    """The steps that made lots and items, the shipping legs, and the packs of these classes;
-    ``materials`` weigh what the events state in volumes or counts."""
+def made_before(conn: Connection, after: int, materials: Iterable[Material] = ()) -> str | None:
+    """Something the events after ledger number ``after`` make, commission or pack (vehicles
+    aside: outside the battery's boundary) that an event up to it names already; None."""
     driver = Driver(conn)
     weights = MaterialFacts(materials)
-    used = driver.rows(_ITEM_INPUTS, ())
-    shipped_items = driver.rows(_SHIPPED_ITEMS, ())
+    new = Driver.among(s for (s,) in driver.rows(_NEW, (after,)))
+    made: dict[str, set[str]] = defaultdict(set)
+    for value, role, kind, action in driver.rows(_MADE, (new,)):
+        if role in ("epc", "epcClass") and (kind, action) != ("ObjectEvent", "ADD"):
+            continue  # what is observed or shipped, not made
+        if (m := weights.material(value)) is not None and m.kind is MaterialKind.VEHICLE:
+            continue
+        made[{"outputEPC": "item", "epc": "item", "parentID": "parent"}.get(role, "lot")].add(value)
+    for kind, values in sorted(made.items()):
+        roles = _NAMED_AS[kind]
+        params = (*roles, Driver.among(sorted(values)), after)
+        for (value,) in driver.rows(_NAMED, params, len(roles)):
+            return str(value)
+    return None
+
+
+def recorded(
+    conn: Connection,
+    pack_classes: tuple[str, ...],
+    materials: Iterable[Material] = (),
+    after: int = 0,
+) -> tuple[list[Made], list[Leg], list[Assembled]]:
+    """The steps that made lots and items, the shipping legs, and the packs of these classes;
+    ``materials`` weigh what the events state in volumes or counts. ``after``: what the events
+    after that ledger number recorded (items they use or move found wherever they were made;
+    the commissionings of items they use, whenever they were)."""
+    driver = Driver(conn)
+    new = Driver.among(s for (s,) in driver.rows(_NEW, (after,))) if after else None
+    weights = MaterialFacts(materials)
+    used = _since(driver, _ITEM_INPUTS, (), "k.seq", new)
+    shipped_items = _since(driver, _SHIPPED_ITEMS, (), "k.seq", new)
     origins = _origins(driver, weights, [i for _, i in used] + [e for *_, e in shipped_items])
     item_inputs = _item_inputs(used, origins, weights)
-    stated = {name: _stated(driver, name) for name in EXTENSIONS}
+    stated = {name: _stated(driver, name, new) for name in EXTENSIONS}
     items: dict[int, list[tuple[str, int]]] = defaultdict(list)
-    for source, cls, n in driver.rows(_ITEMS_MADE, ()):
+    for source, cls, n in _since(driver, _ITEMS_MADE, (), "source", new):
         items[source].append((cls, int(n)))
     steps: dict[str, Made] = {}
     shipped: list[_Shipped] = []
     batches: dict[int, str] = {}
-    rows = driver.rows(_FIGURED, ())
+    rows = _since(driver, _FIGURED, (), "f.seq", new)
     unfigured = sorted((items.keys() | item_inputs.keys()) - {row[0] for row in rows})
     for chunk in _chunks(unfigured):
         rows.extend(driver.rows(_UNFIGURED, chunk, len(chunk)))
@@ -436,9 +500,10 @@ def recorded(
         steps[key] = _joined(steps[key], step) if key in steps else step
     for step in origins.commissionings:
         steps[step.event] = _joined(steps[step.event], step) if step.event in steps else step
-    packs = list(_packs(driver, pack_classes, batches))
+    packs = list(_packs(driver, pack_classes, batches, new))
     shipped.extend(_item_shipments(driver, shipped_items, origins, weights, pack_classes))
-    return list(steps.values()), _legs(driver, shipped, stated), packs
+    shipped.sort(key=lambda s: s.seq)  # legs in ledger order, whatever moved (decision 034)
+    return list(steps.values()), _legs(driver, shipped, stated, new), packs
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,11 +522,14 @@ class _Shipped:
 
 
 def _legs(
-    driver: Driver, shipped: list[_Shipped], stated: Mapping[str, Mapping[int, Any]]
+    driver: Driver,
+    shipped: list[_Shipped],
+    stated: Mapping[str, Mapping[int, Any]],
+    new: str | None,
 ) -> list[Leg]:
     """The legs, with what their events state of where they went from and to."""
     ends: dict[int, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
-    for seq, role, value in driver.rows(_ENDS, ("source:%", "destination:%")):
+    for seq, role, value in _since(driver, _ENDS, ("source:%", "destination:%"), "k.seq", new):
         side, _, kind = role.partition(":")
         ends[seq][side].append((kind, value))
     unplaced = {
@@ -674,18 +742,33 @@ def _joined(a: Made, b: Made) -> Made:
 
 
 def _packs(
-    driver: Driver, classes: tuple[str, ...], batches: Mapping[int, str]
+    driver: Driver, classes: tuple[str, ...], batches: Mapping[int, str], new: str | None
 ) -> Iterator[Assembled]:
+    """The packs of these classes (``new``: those these events pack), each
+    where and when it was first packed, with the items it holds per batch."""
     for cls in classes:
         low, high = cls + "/", cls + "0"  # every Digital Link of the class: "<class>/21/<serial>"
+        packed: dict[str, tuple[str, int, str]] = {}
+        for pack, site, ms, offset in _since(driver, _PACKED, (low, high), "e.seq", new):
+            packed.setdefault(pack, (site, ms, offset))
+        held = (
+            driver.rows(_PACK_CONTENTS, (low, high))
+            if new is None
+            else [row for chunk in _chunks(sorted(packed))
+                  for row in driver.rows(_CONTENTS_OF, chunk, len(chunk))]
+        )  # fmt: skip
+        named = dict(batches)
+        unnamed = sorted({source for _, source, _ in held} - named.keys())
+        for chunk in _chunks(unnamed) if new is not None else ():  # made before these
+            named.update(
+                (source, f"{event_id}#outputEPCList")
+                for source, event_id in driver.rows(_BATCHES, chunk, len(chunk))
+            )
         contents: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for container, source, n in driver.rows(_PACK_CONTENTS, (low, high)):
-            contents[container].append((batches.get(source, f"event #{source}"), int(n)))
-        seen: set[str] = set()
-        for pack, site, ms, offset in driver.rows(_PACKED, (low, high)):
-            if pack not in seen:
-                seen.add(pack)
-                yield Assembled(pack, cls, site, _when(ms, offset), tuple(contents.get(pack, ())))
+        for container, source, n in held:
+            contents[container].append((named.get(source, f"event #{source}"), int(n)))
+        for pack, (site, ms, offset) in packed.items():
+            yield Assembled(pack, cls, site, _when(ms, offset), tuple(contents.get(pack, ())))
 
 
 def batch_of(conn: Connection, item: str) -> str | None:

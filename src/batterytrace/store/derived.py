@@ -103,6 +103,14 @@ def _claims_only() -> Any:
     )
 
 
+def event_times(conn: Connection, after: int = 0) -> tuple[int | None, int | None]:
+    """The earliest and latest eventTime (ms, UTC) of the events after ledger number ``after``
+    that are not an allocation only (custody.flows.claims_only); None, None without any."""
+    query = select(func.min(E.c.event_time), func.max(E.c.event_time))
+    first, last = conn.execute(query.where((E.c.seq > after) & ~_claims_only())).one()
+    return first, last
+
+
 def inputs(conn: Connection, unit: str) -> Inputs | None:
     """What the unit's rows reflect (None: never recomputed, or unknown)."""
     text = conn.execute(select(S.c.inputs).where(S.c.area == unit)).scalar()

@@ -1,0 +1,79 @@
+"""services.carbon: the kept footprints go on from their rows as the agreement scenario's years
+arrive in time order, equal to a recomputation after each; a late event recomputes them
+(decision 034)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from batterytrace.carbon import activity
+from batterytrace.epcis import documents
+from batterytrace.epcis.model import Document
+from batterytrace.masterdata import read_master_data
+from batterytrace.services import carbon, derived, events, masterdata
+from batterytrace.services.unit_of_work import UnitOfWork
+from batterytrace.store import derived as kept_rows
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from batterytrace.scenario.generator import generate
+
+    out = tmp_path_factory.mktemp("kept-footprints")
+    generate(out, 0.0002, seed=5)
+    return out
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How the footprints were brought up to date: resumed or recomputed."""
+    counted: Counter[str] = Counter()
+
+    def resume(*args: Any) -> Any:
+        rows = carbon.resumed_rows(*args)
+        counted["resumed" if rows is not None else "declined"] += 1
+        return rows
+
+    def recompute(*args: Any) -> Any:
+        counted["recomputed"] += 1
+        return carbon.kept_rows(*args)
+
+    units = tuple(
+        dataclasses.replace(u, resume=resume, recompute=recompute) if u.name == carbon.AREA else u
+        for u in derived.UNITS
+    )
+    monkeypatch.setattr(derived, "UNITS", units)
+    return counted
+
+
+def test_footprints_go_on_year_by_year_and_a_late_event_recomputes(
+    uow: UnitOfWork, scenario: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    masterdata.import_master_data(uow, read_master_data(scenario / "masterdata.json"))
+    model = activity.read_json(orjson.loads((scenario / "carbon.json").read_bytes()), "carbon.json")
+    carbon.import_carbon(uow, model, "carbon.json")
+    counted = _counting(monkeypatch)
+    years = sorted(scenario.glob("events-*.jsonld"))
+    figures, refreshed = [], Counter[str]()
+    for path in years:
+        events.capture(uow, path)
+        refreshed += counted
+        assert derived.check(uow) is None, path.name  # (recomputes it to compare)
+        counted.clear()
+        with uow.reading() as conn:
+            figures.append(kept_rows.count(conn, "carbon.product"))
+    assert refreshed == {"resumed": len(years)}  # from the rows of the model alone, on
+    assert figures == sorted(set(figures))  # each year's products added
+
+    # an event dated in the first year, recorded now: the periods it falls in are figured
+    shipped = [e for e in documents.read(years[0]).events if e.bizStep == "shipping"]
+    late = dataclasses.replace(shipped[-1], eventID=None, eventTime=shipped[-1].eventTime.replace(
+        microsecond=1))  # fmt: skip
+    events.capture_document(uow, Document(creationDate=late.eventTime, events=[late]))
+    assert counted == {"declined": 1, "recomputed": 1}
+    assert derived.check(uow) is None
