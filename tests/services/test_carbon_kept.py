@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 
 from batterytrace.carbon import activity
 from batterytrace.epcis import documents
-from batterytrace.epcis.model import Document
+from batterytrace.epcis.model import Action, Document, Event
 from batterytrace.masterdata import read_master_data
 from batterytrace.services import carbon, derived, events, masterdata
 from batterytrace.services.unit_of_work import UnitOfWork
@@ -70,10 +71,26 @@ def test_footprints_go_on_year_by_year_and_a_late_event_recomputes(
     assert refreshed == {"resumed": len(years)}  # from the rows of the model alone, on
     assert figures == sorted(set(figures))  # each year's products added
 
-    # an event dated in the first year, recorded now: the periods it falls in are figured
-    shipped = [e for e in documents.read(years[0]).events if e.bizStep == "shipping"]
-    late = dataclasses.replace(shipped[-1], eventID=None, eventTime=shipped[-1].eventTime.replace(
-        microsecond=1))  # fmt: skip
-    events.capture_document(uow, Document(creationDate=late.eventTime, events=[late]))
+    # a lot mined months before the latest event, in a period no product has folded yet
+    # (none was made after it closed): its pool takes it, nothing else moves
+    mined = next(e for e in documents.read(years[-1]).events
+                 if e.action is Action.ADD and e.quantityList)  # fmt: skip
+    lot = dataclasses.replace(mined.quantityList[0], epcClass=mined.quantityList[0].epcClass + "L")
+    late = dataclasses.replace(mined, eventID=None, quantityList=(lot,))
+    _capture_late(uow, late)
+    assert counted == {"resumed": 1}
+    assert derived.check(uow) is None
+    counted.clear()
+    # a lot's shipment again in the first year, after products were made of it: recomputed
+    shipped = next(e for e in documents.read(years[0]).events
+                   if e.bizStep == "shipping" and e.quantityList)  # fmt: skip
+    _capture_late(uow, shipped)
     assert counted == {"declined": 1, "recomputed": 1}
     assert derived.check(uow) is None
+
+
+def _capture_late(uow: UnitOfWork, event: Event) -> None:
+    """The event again as another (its time a millisecond on, so another hash ID)."""
+    moved = event.eventTime + timedelta(milliseconds=1)
+    late = dataclasses.replace(event, eventID=None, eventTime=moved)
+    events.capture_document(uow, Document(creationDate=moved, events=[late]))

@@ -14,7 +14,13 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 from sqlalchemy import delete
 
 from batterytrace.carbon.activity import from_json
@@ -84,6 +90,13 @@ class KeptState(RuleBasedStateMachine):
         _empty(self.store)
         self.uow = unit_of_work(self.store.url, self.store.key_path)
         masterdata.import_master_data(self.store, custody_sites())
+
+    @initialize(litres=st.one_of(st.none(), st.integers(1, 500)))
+    def start(self, litres: int | None) -> None:
+        """A store with carbon data from the start, or none (captures then go on from the kept
+        footprints, decision 034)."""
+        if litres is not None:
+            self.import_activity(REFINERY, litres)
 
     @rule(picked=st.lists(st.sampled_from(range(len(CHAIN))), min_size=1, max_size=4))
     def capture(self, picked: list[int]) -> None:

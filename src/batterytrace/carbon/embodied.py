@@ -55,6 +55,7 @@ class Pool:
     materials: frozenset[str]
     measures: dict[str, Fraction]
     per: dict[str, float] = field(default_factory=dict)
+    folded: bool = False  # into the fixed figures of a product made after it closed
 
     def closed(self, when: datetime) -> bool:
         """Whether every product sharing it is known to a product made at ``when``."""
@@ -72,6 +73,7 @@ class Pool:
                 c: f"{m.numerator}/{m.denominator}" for c, m in sorted(self.measures.items())
             },
             "per": dict(sorted(self.per.items())),
+            "folded": self.folded,
         }
 
     @classmethod
@@ -85,6 +87,7 @@ class Pool:
             frozenset(data["materials"]),
             {c: Fraction(m) for c, m in data["measures"].items()},
             dict(data["per"]),
+            data["folded"],
         )
 
 
@@ -115,6 +118,7 @@ def pool(system: System, g: int, kept: Pool | None = None) -> Pool:
     missing = frozenset(group.missing) | (kept.missing if kept else frozenset())
     found = Pool(group.label, group.end, kg, sums, missing, frozenset(materials), measures)
     found.per = _per(found, rule.rule, dict(rule.values), group.label)
+    found.folded = kept.folded if kept else False
     return found
 
 
@@ -317,6 +321,7 @@ def _product(
     for key, units in sorted(row.embodied.items()):
         shared = found[key[0]]
         if shared.closed(node.time):
+            shared.folded = True
             row.add(units * shared.per[key[1]], shared.kg, shared.sums)
             row.missing |= shared.missing
             del row.embodied[key]

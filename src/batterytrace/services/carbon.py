@@ -504,10 +504,11 @@ def resumed_rows(
     """The kept rows that change when the events stored since ``reflected`` are added to the
     kept footprints (decision 034): their new products, the pools they join, the kept products
     they use or move, what no product takes. None (a recomputation) when anything else the
-    footprints read changed, when an event is late (earlier than the latest taken), when they
-    make or pack what an earlier event names, make again a kept product, or move a kept
-    product something is made of already, or when the roll-up fails (the recomputation names
-    the error)."""
+    footprints read changed, when they add a product to a period a kept product folded
+    (made after the period closed), a receipt earlier than the latest event taken, make or
+    pack what an earlier event names, make again a kept product, or move a kept product
+    something is made of already, or when the roll-up fails (the recomputation names the
+    error)."""
     if derived.records_since(conn, reflected.record, UNIT.kinds):
         return None
     system_rows = _system_rows(conn)
@@ -515,8 +516,9 @@ def resumed_rows(
         return None
     first, last = derived.event_times(conn, reflected.event)
     latest = system_rows["latest"]["eventTimeMs"]
-    if first is None or (latest is not None and first < latest):
-        return None
+    receipt = carbon_store.first_receipt(conn, reflected.event)
+    if first is None or (latest is not None and receipt is not None and receipt < latest):
+        return None  # a late receipt: where a kept leg left from may change
     data = masterdata_store.load(conn)
     if carbon_store.made_before(conn, reflected.event, data.materials.values()) is not None:
         return None
@@ -546,9 +548,15 @@ def resumed_rows(
         labels |= {label for row in kept.values() for label, _ in row.embodied}
         pools = _pools(conn, labels)
         joined = embodied.pools(system, pools)
-        products = embodied.products(system, {**pools, **joined}, kept)
+        if any(pools[label].folded for label in joined if label in pools):
+            return None  # a late product of a closed period: what folded it would change
+        found = {**pools, **joined}
+        folded = {label for label, pool in found.items() if pool.folded}
+        products = embodied.products(system, found, kept)
     except BatteryTraceError:
         return None
+    joined.update((label, pool) for label, pool in found.items()
+                  if pool.folded and label not in folded)  # fmt: skip
     not_counted = _NotCounted.from_json(system_rows["not counted"])
     filled = {_activity_of(system, g.label) for g in system.groups if g.end is not None}
     not_counted.activity = [u for u in not_counted.activity if u.what not in filled]

@@ -422,6 +422,20 @@ def made_before(conn: Connection, after: int, materials: Iterable[Material] = ()
     return None
 
 
+# the first receipt among the events after a ledger number (found by number, not by step)
+_FIRST_RECEIPT = """
+SELECT min(event_time) FROM event WHERE seq > {mark} AND biz_step || '' = 'receiving'
+"""
+
+
+def first_receipt(conn: Connection, after: int) -> int | None:
+    """The earliest eventTime (ms, UTC) of the receiving events after ledger number ``after``:
+    where a shipment that says nowhere where it left is found to leave from (its lot's last
+    receipt before it)."""
+    ((first,),) = Driver(conn).rows(_FIRST_RECEIPT, (after,))
+    return None if first is None else int(first)
+
+
 def recorded(
     conn: Connection,
     pack_classes: tuple[str, ...],
