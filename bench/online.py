@@ -236,7 +236,9 @@ def prepare(
 
     trace_bench.generate = generate_holding_back  # prepare() calls it before it captures
     started = time.perf_counter()
-    uow, prepared = trace_bench.prepare(work, events, None, console)
+    uow, prepared = trace_bench.prepare(
+        work, events, None, console, replay=False, keep_documents=False
+    )
     prepare_s = time.perf_counter() - started
     scenario = work / "scenario"
     if not (scenario / HELD).exists():

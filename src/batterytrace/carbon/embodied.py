@@ -21,7 +21,8 @@ were recorded), so the rows a capture updates equal those a recomputation writes
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -253,34 +254,56 @@ def pools(system: System, kept: Mapping[str, Pool]) -> dict[str, Pool]:
 
 def products(
     system: System, found: Mapping[str, Pool], kept: Mapping[str, Embodied]
-) -> dict[str, Embodied]:
+) -> Iterator[tuple[str, Embodied]]:
     """The rows of the products of ``system`` that are new or changed (a recomputation: all of
     them; a capture's steps: its new products, and the kept products it names (``kept``) that
     a leg made after them or a first use changed), figured in genealogy order from their
-    inputs' rows. ``found``: the pools (:func:`pools`, with the kept ones products embody)."""
+    inputs' rows, each given when it is final and held only while a product still to figure
+    uses it. ``found``: the pools (:func:`pools`, with the kept ones products embody); a pool
+    is marked folded as products fold it. A product made in a quantity of zero, or a cycle in
+    the genealogy, is refused before any row is given."""
+    for node in system.nodes:
+        if not node.kept and not node.output > 0:
+            raise FootprintError(
+                f"{node.id}: made in a quantity of zero; it has no footprint per unit"
+            )
     measures: dict[int, dict[int, float]] = {}  # group -> product -> its measure
     for g, group in enumerate(system.groups):
         for i, m in group.members:
             of = measures.setdefault(g, {})
             of[i] = of.get(i, 0.0) + m
+    return _figured(system, found, kept, measures, _in_order(system))
+
+
+def _figured(
+    system: System,
+    found: Mapping[str, Pool],
+    kept: Mapping[str, Embodied],
+    measures: Mapping[int, Mapping[int, float]],
+    order: list[int],
+) -> Iterator[tuple[str, Embodied]]:
+    users = Counter(i for node in system.nodes for i in node.inputs)
     rows: dict[int, Embodied] = {}
-    unused = {j for j, node in enumerate(system.nodes) if node.kept and not kept[node.id].used}
-    for j in _in_order(system):
+    for j in order:
         node = system.nodes[j]
         if node.kept:
-            rows[j] = kept[node.id]
-            rows[j].missing.update(node.missing)
-            _own(system, j, rows[j], measures, allocated=False)
+            row = kept[node.id]
+            first_use = users[j] > 0 and not row.used
+            row.used = row.used or users[j] > 0
+            row.missing.update(node.missing)
+            _own(system, j, row, measures, allocated=False)
+            changed = first_use or bool(node.own or node.missing)
         else:
-            rows[j] = _product(system, j, rows, found, measures)
-    return {
-        system.nodes[j].id: row
-        for j, row in rows.items()
-        if not system.nodes[j].kept
-        or system.nodes[j].own
-        or system.nodes[j].missing
-        or (j in unused and row.used)
-    }
+            row = _product(system, j, rows, found, measures)
+            row.used, changed = users[j] > 0, True
+        if changed:
+            yield node.id, row
+        if users[j]:
+            rows[j] = row
+        for i in node.inputs:
+            users[i] -= 1
+            if not users[i]:
+                del rows[i]
 
 
 def downstream_changed(system: System, kept: Mapping[str, Embodied]) -> str | None:
@@ -301,15 +324,12 @@ def _product(
     measures: Mapping[int, Mapping[int, float]],
 ) -> Embodied:
     node = system.nodes[j]
-    if not node.output > 0:
-        raise FootprintError(f"{node.id}: made in a quantity of zero; it has no footprint per unit")
     row = Embodied(
         node.id, node.unit.value, node.output, node.cls, node.site, node.time, node.material
     )
     row.missing.update(node.missing)
     for i, amount in sorted(node.inputs.items(), key=lambda kv: system.nodes[kv[0]].id):
         source = rows[i]
-        source.used = True
         u = amount / node.output
         row.add(u, source.kg, source.sums)
         for key, units in source.embodied.items():

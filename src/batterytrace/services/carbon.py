@@ -477,23 +477,25 @@ def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, derived.Rows]:
 
 def _rows(
     factors: FactorSet,
-    products: Mapping[str, Embodied],
+    products: Iterable[tuple[str, Embodied]],
     pools: Mapping[str, Pool],
     not_counted: _NotCounted,
     latest: int | None,
 ) -> dict[str, derived.Rows]:
+    """The rows, products first: written as they come (never all held), then the pools
+    (marked folded by then)."""
     system = [
         ("factor set", "", _json({"label": factors.label})),
         ("not counted", "", _json(not_counted.to_json())),
         ("latest", "", _json({"eventTimeMs": latest})),
     ]
     return {
-        _PRODUCTS: [(node, node, _json(row.to_json())) for node, row in products.items()],
-        _POOLS: [
+        _PRODUCTS: ((node, node, _json(row.to_json())) for node, row in products),
+        _POOLS: (
             (label, label, _json(pool.to_json()))
             for label, pool in pools.items()
             if pool.end is not None  # an event's pool is folded into its products
-        ],
+        ),
         _SYSTEM: system,
     }
 
@@ -552,7 +554,7 @@ def resumed_rows(
             return None  # a late product of a closed period: what folded it would change
         found = {**pools, **joined}
         folded = {label for label, pool in found.items() if pool.folded}
-        products = embodied.products(system, found, kept)
+        products = list(embodied.products(system, found, kept))
     except BatteryTraceError:
         return None
     joined.update((label, pool) for label, pool in found.items()
