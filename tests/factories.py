@@ -314,8 +314,3 @@ def transfer(
 
 def close_period(uow: UnitOfWork, site: str, claim: Claim, period: str) -> None:
     custody.close(uow, custody.Close(site=site, claim=str(claim), period=period))
-
-
-def custody_changes(uow: UnitOfWork) -> tuple[list[str], bool]:
-    found = custody.changes(uow)
-    return found.changes, found.compared

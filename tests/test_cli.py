@@ -37,7 +37,7 @@ def test_init_keeps_an_existing_key(env: Path) -> None:
     assert result.exit_code == 0 and "kept existing" in result.output
     assert (env / "cli.key").read_bytes() == key
     body = json.loads(runner.invoke(app, ["init", "--json"]).stdout)
-    assert body["revision"] == "0017" and body["key_created"] is False
+    assert body["revision"] == "0018" and body["key_created"] is False
 
 
 def test_capture_prints_counts_and_is_idempotent(env: Path) -> None:
@@ -271,8 +271,6 @@ def test_custody_commands(env: Path) -> None:
     from batterytrace.trace.lineage import node_id
     from factories import CUSTODY_RULES, PCAM, T0, custody_chain, custody_sites, lot
 
-    first = runner.invoke(app, ["custody", "changes"]).stdout
-    assert first.startswith("first custody recomputation kept")
     rules = write(env / "rules.json", CUSTODY_RULES)
     masterdata.import_master_data(unit_of_work(), custody_sites())
     assert (
@@ -292,6 +290,7 @@ def test_custody_commands(env: Path) -> None:
     table = runner.invoke(app, ["custody", "balance"], env={"COLUMNS": "250"}).stdout
     assert "2025-Q1" in table and "7.600" in table
     pcam_lot = lot("P1")
+    before = json.loads(runner.invoke(app, ["changes", "--json"]).stdout)["version"]
     done = runner.invoke(
         app, ["custody", "allocate", pcam_lot, "low-carbon", "--site", PCAM, "--co", "5"]
     )
@@ -311,12 +310,15 @@ def test_custody_commands(env: Path) -> None:
     assert closed.exit_code == 0 and closed.stdout.startswith("closed 2025-Q1 of low-carbon")
     twice = runner.invoke(app, ["custody", "close", PCAM, "low-carbon", "2025-Q1"])
     assert twice.exit_code == 1 and "period 2025-Q1 is closed already" in twice.stderr
-    since = runner.invoke(app, ["custody", "changes"], env={"COLUMNS": "200"}).stdout
-    assert f"{node_id(pcam_lot)} low-carbon: none -> 5 kg Co" in since  # rules, events came
-    assert (
-        runner.invoke(app, ["custody", "changes"]).stdout
-        == "0 changes since the last recomputation\n"
-    )
+    since = runner.invoke(app, ["changes", "--since", str(before)], env={"COLUMNS": "300"})
+    lines = since.stdout.splitlines()
+    assert lines[0].startswith("4 changes after version")  # allocation (3 rows), close
+    assert any(f"custody.lot {node_id(pcam_lot)}: claims[low-carbon]: new" in x for x in lines)
+    account = next(x for x in lines if "custody.account" in x)  # dated now: periods to now
+    assert "balance: 7.6000000000000005 -> 2.6000000000000005" in account
+    assert "statements[2025-Q2]: new" in account
+    closing = f"custody.account {node_id(PCAM)} low-carbon Co: statements[2025-Q1].closed: "
+    assert lines[-1].endswith(closing + "False -> True")
     dated = ["custody", "allocate", pcam_lot, "low-carbon", "--site", PCAM, "--co", "1", "--at"]
     refused = runner.invoke(app, [*dated, "2025-02-01"])
     assert refused.exit_code == 1 and len(refused.stderr.splitlines()) == 1

@@ -132,7 +132,7 @@ def test_every_import_kind_is_recorded_and_listed(imported: UnitOfWork) -> None:
     assert "masterdata" in table.stdout and "1 agreements" in table.stdout
     report = ledger.verify(imported)
     assert report.ok, (report.import_failure, report.checkpoint_failures)
-    assert (report.records, report.checkpoints) == (6, 6)  # each import signs the heads
+    assert (report.import_records, report.checkpoints) == (6, 6)  # each import signs the heads
 
 
 def test_a_master_data_row_changed_by_hand_fails_naming_the_import(imported: UnitOfWork) -> None:

@@ -76,7 +76,7 @@ def test_a_rotated_key_keeps_old_checkpoints_valid(signed: UnitOfWork, tmp_path:
     )
     report = ledger.verify(signed)
     assert report.ok, report.checkpoint_failures
-    assert (report.entries, report.records, report.checkpoints) == (5, 1, 3)
+    assert (report.entries, report.import_records, report.checkpoints) == (5, 1, 3)
     with signed.engine.connect() as conn:
         signers = [r[0] for r in conn.execute(text("SELECT key_id FROM checkpoint ORDER BY id"))]
     assert signers == [old_id, new_id, new_id]

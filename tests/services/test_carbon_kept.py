@@ -15,7 +15,7 @@ import pytest
 
 from batterytrace.carbon import activity
 from batterytrace.epcis import documents
-from batterytrace.epcis.model import Action, Document, Event
+from batterytrace.epcis.model import Action, Document, Event, EventType
 from batterytrace.masterdata import read_master_data
 from batterytrace.services import carbon, derived, events, masterdata
 from batterytrace.services.unit_of_work import UnitOfWork
@@ -86,6 +86,23 @@ def test_footprints_go_on_year_by_year_and_a_late_event_recomputes(
                    if e.bizStep == "shipping" and e.quantityList)  # fmt: skip
     _capture_late(uow, shipped)
     assert counted == {"declined": 1, "recomputed": 1}
+    assert derived.check(uow) is None
+
+    # a transformation recorded in two events (one transformationID): its second event, with
+    # one more input and no output, changes the product the first made
+    counted.clear()
+    made = next(e for e in documents.read(years[-1]).events
+                if e.type is EventType.TRANSFORMATION and e.outputQuantityList)  # fmt: skip
+    out = dataclasses.replace(made.outputQuantityList[0],
+                              epcClass=made.outputQuantityList[0].epcClass + "T")  # fmt: skip
+    first = dataclasses.replace(made, eventID=None, transformationID="urn:uuid:campaign",
+                                outputQuantityList=(out,))  # fmt: skip
+    second = dataclasses.replace(first, outputQuantityList=(),
+                                 eventTime=made.eventTime + timedelta(hours=1))  # fmt: skip
+    events.capture_document(uow, Document(creationDate=made.eventTime, events=[first]))
+    assert counted == {"resumed": 1}
+    events.capture_document(uow, Document(creationDate=made.eventTime, events=[second]))
+    assert counted == {"resumed": 1, "declined": 1, "recomputed": 1}
     assert derived.check(uow) is None
 
 

@@ -290,7 +290,7 @@ def test_changes_say_what_each_refresh_changed(stocked: UnitOfWork) -> None:
     assert f"balance: {account.before['balance']} -> {account.after['balance']}" in (
         account.summary()
     )
-    assert by_key["custody.lot", node_id(lot("P1"))].summary() == "claims changed; state changed"
+    assert by_key["custody.lot", node_id(lot("P1"))].summary() == "claims[low-carbon]: new"
 
 
 _KILLED_IN_REFRESH = """

@@ -499,7 +499,7 @@ def test_master_data_of_a_header_is_recorded_signed_and_verified(
     assert (recorded.kind, recorded.action) == ("vocabulary", "capture")
     assert recorded.effect == {"elements added": 2, "children added": 1}
     report = ledger.verify(uow)
-    assert report.ok and report.records == 1 and report.checkpoints == 1
+    assert report.ok and report.import_records == 1 and report.checkpoints == 1
     events_service.capture(uow, conformance / name)
     assert len(ledger.import_records(uow)) == 1 and ledger.verify(uow).checkpoints == 1
     with uow.engine.begin() as conn:

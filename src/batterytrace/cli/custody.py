@@ -218,21 +218,6 @@ def custody_close(
     out.print(f"closed {done.period} of {done.claim} at {done.site}")
 
 
-@custody_app.command("changes")
-def custody_changes() -> None:
-    """What the chain of custody gives now that differs from the last time this was asked:
-    claims on lots and account closings changed by late events or new rules."""
-    from batterytrace.services import custody
-
-    found = custody.changes(make_uow())
-    if not found.compared:
-        out.print("first custody recomputation kept: later runs report what changes")
-        return
-    for change in found.changes:
-        out.print(change, soft_wrap=True)
-    out.print(f"{len(found.changes)} changes since the last recomputation")
-
-
 @custody_app.command("recycled")
 def custody_recycled(
     battery: Annotated[str, typer.Argument(help="A pack (or any object) to trace back.")],

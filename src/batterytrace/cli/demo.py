@@ -73,7 +73,7 @@ def demo(
     store = {"db": f"sqlite:///{workdir / 'demo.db'}", "key": workdir / "ledger.key"}
     uow = make_uow(current_settings().model_copy(update=store))
     init_result = ledger.init(uow)
-    out.print(Text.assemble(("batterytrace demo", "bold"), f": fresh store {init_result.url}"))
+    out.print(Text.assemble(("batterytrace demo", "bold"), f": fresh store {init_result.store}"))
     with progress_bar() as progress:
         task = progress.add_task("generating", total=None)
         scenario = generate(
@@ -87,9 +87,9 @@ def demo(
     out.print("master data: " + ", ".join(f"{n.added} {kind}" for kind, n in counts.items()))
     for path in sorted((workdir / "scenario").glob("events-*.jsonld")):
         result = capture_file(uow, path)
-        if result["rejected"]:
-            raise BatteryTraceError(f"{path}: {result['error']}")
-        out.print(f"  captured {path.name}: {result['captured']:,} events")
+        if result.rejected:
+            raise BatteryTraceError(f"{path}: {result.error}")
+        out.print(f"  captured {path.name}: {result.captured:,} events")
     out.print(demo_summary(uow))
     report = ledger.verify(uow)
     if not report.ok:

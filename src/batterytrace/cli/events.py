@@ -6,17 +6,18 @@ import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 from rich.table import Table
 
 from batterytrace.cli.common import current_settings, err, flag, make_uow, out, progress_bar
-from batterytrace.errors import BatteryTraceError, InvalidDocument, QueryError
+from batterytrace.errors import InvalidDocument, QueryError
 
 if TYPE_CHECKING:
     from batterytrace.epcis.model import Event
+    from batterytrace.services.events import Captured
     from batterytrace.services.unit_of_work import UnitOfWork
 
 
@@ -42,53 +43,43 @@ def capture(
         settings = settings.model_copy(update={"epcis_schema": schema_file})
     uow = make_uow(settings)
     results = [capture_file(uow, path) for path in files]
-    rejected = sum(1 for r in results if r["rejected"])
+    rejected = sum(1 for r in results if r.rejected)
     if json_output:
-        sys.stdout.write(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode() + "\n")
+        body = [r.model_dump() for r in results]
+        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         for r in results:
-            if r["rejected"]:
+            if r.rejected or r.ledger_head is None:
+                err.print(flag("rejected", f"{r.file}: {r.error}"), soft_wrap=True)
+                continue
+            out.print(
+                f"{r.file}: captured {r.captured}, duplicates {r.duplicates}, "
+                f"master data elements {r.master_data_elements}, "
+                f"ledger at entry {r.ledger_head.seq}"
+            )
+            if r.fallback:
+                err.print(flag("note", f"{r.file}: {r.fallback}"), soft_wrap=True)
+            if r.declarations_not_applied:
                 err.print(
-                    flag("rejected", f"{r['file']}: {r['error']}"),
+                    flag("warning", f"{r.file}: {r.declarations_not_applied} duplicates carry "
+                         "an errorDeclaration, not applied to the stored event (error "
+                         "declarations are not supported yet)"),
                     soft_wrap=True,
-                )
-            else:
-                out.print(
-                    f"{r['file']}: captured {r['captured']}, duplicates {r['duplicates']}, "
-                    f"master data elements {r['master_data_elements']}, "
-                    f"ledger at entry {r['ledger_head']['seq']}"
-                )
-                if r["fallback"]:
-                    err.print(flag("note", f"{r['file']}: {r['fallback']}"), soft_wrap=True)
-                if r["declarations_not_applied"]:
-                    err.print(
-                        flag("warning", f"{r['file']}: {r['declarations_not_applied']} "
-                             "duplicates carry an errorDeclaration, not applied to the stored "
-                             "event (error declarations are not supported yet)"),
-                        soft_wrap=True,
-                    )  # fmt: skip
-        total_c = sum(r.get("captured", 0) for r in results)
-        total_d = sum(r.get("duplicates", 0) for r in results)
+                )  # fmt: skip
+        total_c = sum(r.captured for r in results)
+        total_d = sum(r.duplicates for r in results)
         out.print(f"total: captured {total_c}, duplicates {total_d}, rejected files {rejected}")
     if rejected:
         raise typer.Exit(1)
 
 
-def capture_file(uow: UnitOfWork, path: Path) -> dict[str, Any]:
-    """One file captured, as `capture --json` reports it: a rejection is a result here."""
+def capture_file(uow: UnitOfWork, path: Path) -> Captured:
+    """One file captured with a progress bar; a rejection is a result here."""
     from batterytrace.services import events
 
     with progress_bar() as progress:
         task = progress.add_task(path.name, total=None)
-        try:
-            res = events.capture(uow, path, progress=lambda n: progress.update(task, completed=n))
-        except BatteryTraceError as exc:
-            return {"file": str(path), "rejected": True, "error": str(exc)}
-    head = {"seq": res.head_seq, "hash": res.head}
-    return {"file": str(path), "rejected": False, "captured": res.captured,
-            "duplicates": res.duplicates, "master_data_elements": res.master_data_elements,
-            "declarations_not_applied": res.declarations_not_applied,
-            "ledger_head": head, "fallback": res.fallback}  # fmt: skip
+        return events.capture_file(uow, path, lambda n: progress.update(task, completed=n))
 
 
 def _params(raw: list[str]) -> dict[str, list[str]]:

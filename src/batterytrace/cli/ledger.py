@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import orjson
 import typer
 
 from batterytrace.cli.common import err, flag, make_uow, out, progress_bar
-
-if TYPE_CHECKING:
-    from batterytrace.services.derived import Difference
 
 
 def init(
@@ -24,13 +21,11 @@ def init(
 
     result = ledger.init(make_uow())
     if json_output:
-        body = {"store": result.url, "revision": result.revision, "key": str(result.key_path),
-                "key_created": result.key_created}  # fmt: skip
-        sys.stdout.write(orjson.dumps(body).decode() + "\n")
+        sys.stdout.write(result.model_dump_json() + "\n")
         return
-    out.print(f"store   {result.url} (schema revision {result.revision})")
+    out.print(f"store   {result.store} (schema revision {result.revision})")
     state = "created" if result.key_created else "kept existing"
-    out.print(f"key     {result.key_path} ({state}; public key in {result.key_path}.pub)")
+    out.print(f"key     {result.key} ({state}; public key in {result.key}.pub)")
 
 
 def verify(
@@ -47,18 +42,17 @@ def verify(
         bool,
         typer.Option(
             "--derived",
-            help="Also recompute the kept derived state (custody accounts, claims per lot, "
-            "violations) and compare it with what is kept; name the first difference.",
+            help="Also recompute the kept derived state (footprints, custody accounts and "
+            "claims per lot, contract shipments) and compare it with what is kept; name the "
+            "first difference.",
         ),
     ] = False,
 ) -> None:
     """Recompute every event hash, the whole chain, the rows derived from the events (key rows,
     event figures, holdings), the imported tables from the import records, and the signed
     checkpoints; name the first broken entry."""
-    from batterytrace.services import derived as derived_state
     from batterytrace.services import ledger
 
-    uow = make_uow()
     with progress_bar() as progress:
         task = progress.add_task("verifying entries", total=None)
         phase = {"now": "entries"}
@@ -69,45 +63,22 @@ def verify(
                 progress.reset(task, description=f"verifying {what}")
             progress.update(task, completed=done, total=total)
 
-        report = ledger.verify(uow, step, against)
-    first = str(report.failure) if report.failure else None
-    if first and report.broken > 1:
-        first += f" ({report.broken} entries fail their own check in all)"
-    problems = [p for p in (first, report.import_failure) if p] + report.checkpoint_failures
-    if derived:
-        difference = derived_state.check(uow)
-        if difference is not None:
-            problems.append(_difference(difference))
-    ok = not problems
+        report = ledger.verify(make_uow(), step, against, derived)
     if json_output:
-        body = {"ok": ok, "entries": report.entries, "broken": report.broken,
-                "importRecords": report.records, "checkpoints": report.checkpoints,
-                "head": report.head, "problems": problems}  # fmt: skip
-        if derived:
-            body["derived"] = "differs" if difference else "equal to a recomputation"
+        body = report.model_dump(exclude_none=derived is False)
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
-    elif ok:
+    elif report.ok:
         out.print(
-            f"ledger OK: {report.entries} entries, {report.records} import records, "
+            f"ledger OK: {report.entries} entries, {report.import_records} import records, "
             f"{report.checkpoints} signed checkpoints, head {report.head}"
             + (f"; matches {against}" if against else "")
             + ("; kept derived state equal to a recomputation" if derived else "")
         )
     else:
-        for problem in problems:
+        for problem in report.problems:
             err.print(flag("ledger broken:", problem), soft_wrap=True)
-    if not ok:
+    if not report.ok:
         raise typer.Exit(1)
-
-
-def _difference(found: Difference) -> str:
-    """A kept-state difference (services.derived.Difference) in one line."""
-    if not found.area:
-        return (f"kept {found.unit} state reflects version {found.kept_version}, the ledger is at "
-                f"{found.version}: run `batterytrace rebuild`")  # fmt: skip
-    what = ("missing" if found.kept is None
-            else "not in a recomputation" if found.recomputed is None else "differs")  # fmt: skip
-    return f"kept {found.area} row {found.key!r} {what} (version {found.version})"
 
 
 def changes(

@@ -22,8 +22,6 @@ from batterytrace.custody import flows, ledger
 from batterytrace.custody.claims import Claim, parse_claim
 from batterytrace.custody.empty import why_empty
 from batterytrace.custody.flows import Custody, Movement, Note, allocation_event
-from batterytrace.custody.flows import changes as changed
-from batterytrace.custody.flows import snapshot as custody_snapshot
 from batterytrace.custody.recycled import Share, share
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.documents import EventStream
@@ -181,11 +179,6 @@ class LotReport(_Result):
     unit: Literal["kg"] = "kg"
     claims: list[ClaimCarried]
     notes: list[Notice]
-
-
-class Changes(_Result):
-    compared: bool  # False: the first recomputation kept, nothing to compare with
-    changes: list[str]
 
 
 def recompute(
@@ -588,19 +581,6 @@ def _fresh(uow: UnitOfWork) -> None:
     """Refresh the kept custody state when the ledger moved on since (a refresh a crash
     left undone, or a write that does not refresh yet)."""
     uow.refresh(UNIT)
-
-
-def changes(uow: UnitOfWork) -> Changes:
-    """What the recomputation gives now that differs from the last one reported (late
-    events, new rules), kept for next time."""
-    with uow.writing("custody changes") as w:
-        state = custody_snapshot(recompute(w.conn, uow.decoded))
-        before = custody_store.last_snapshot(w.conn)
-        custody_store.keep_snapshot(w.conn, state, datetime.now(UTC))
-        at = w.version
-    if before is None:
-        return Changes(version=at, compared=False, changes=[])
-    return Changes(version=at, compared=True, changes=changed(before, state))
 
 
 def recycled(uow: UnitOfWork, battery: str) -> list[Share]:

@@ -45,6 +45,17 @@ class Difference(BaseModel):
     kept_version: int | None  # the version the kept state says it reflects
     version: int  # the ledger version recomputed
 
+    def __str__(self) -> str:
+        if not self.area:
+            return (f"kept {self.unit} state reflects version {self.kept_version}, the ledger is "
+                    f"at {self.version}: run `batterytrace rebuild`")  # fmt: skip
+        what = (
+            "missing" if self.kept is None
+            else "not in a recomputation" if self.recomputed is None
+            else "differs"
+        )  # fmt: skip
+        return f"kept {self.area} row {self.key!r} {what} (version {self.version})"
+
 
 def refresh(uow: UnitOfWork, every: bool = False) -> Refreshed:
     """Bring each unit whose watermark is behind the ledger up to date (``every``: all units,
@@ -89,17 +100,57 @@ class Changed(BaseModel):
     after: dict[str, Any] | None
 
     def summary(self) -> str:
-        """The fields that changed, scalars with their values: ``balance: 7.6 -> 2.6``."""
+        """What changed, down to each value: ``balance: 7.6 -> 2.6; statements[2025-Q1]: new;
+        statements[2025-Q2].opening: 0.0 -> 8.0`` (list items paired by their period, claim or
+        id when they have one, else by place); what a unit keeps only to go on from (``held``,
+        ``state``) left out."""
         if self.before is None or self.after is None:
             return "new" if self.before is None else "gone"
-        said = []
-        for name in self.after.keys() | self.before.keys():
-            was, now = self.before.get(name), self.after.get(name)
-            if was == now:
-                continue
-            scalar = not isinstance(was, list | dict) and not isinstance(now, list | dict)
-            said.append(f"{name}: {was} -> {now}" if scalar else f"{name} changed")
-        return "; ".join(sorted(said))
+        said: list[str] = []
+        _differences("", self.before, self.after, said)
+        return "; ".join(said)
+
+
+_KEPT_TO_GO_ON = frozenset({"held", "state"})  # decision 033: state, not an answer
+
+
+def _differences(path: str, was: Any, now: Any, said: list[str]) -> None:
+    if was == now:
+        return
+    if isinstance(was, dict) and isinstance(now, dict):
+        for name in sorted(was.keys() | now.keys()):
+            if not (path == "" and name in _KEPT_TO_GO_ON):
+                _differences(f"{path}.{name}" if path else name, was.get(name), now.get(name), said)
+    elif (
+        isinstance(was, list)
+        and isinstance(now, list)
+        and ((named := _named(was, now)) is not None or len(was) == len(now))
+    ):
+        pairs = named or {str(n): ab for n, ab in enumerate(zip(was, now, strict=True))}
+        for label, (a, b) in pairs.items():
+            _differences(f"{path}[{label}]", a, b, said)
+    elif was is None or now is None:
+        said.append(f"{path}: {'new' if was is None else 'gone'}" if isinstance(was or now, dict)
+                    else f"{path}: {was} -> {now}")  # fmt: skip
+    elif isinstance(was, list | dict) or isinstance(now, list | dict):
+        said.append(f"{path} changed")
+    else:
+        said.append(f"{path}: {was} -> {now}")
+
+
+def _named(was: list[Any], now: list[Any]) -> dict[str, tuple[Any, Any]] | None:
+    """Two lists of items named by the same key (period, claim or id), paired by name; None
+    when they are not."""
+    for name in ("period", "claim", "id"):
+        items = was + now
+        if items and all(isinstance(i, dict) and i.get(name) is not None for i in items):
+            before = {str(i[name]): i for i in was}
+            after = {str(i[name]): i for i in now}
+            if len(before) == len(was) and len(after) == len(now):
+                return {
+                    k: (before.get(k), after.get(k)) for k in sorted(before.keys() | after.keys())
+                }
+    return None
 
 
 class Changes(BaseModel):

@@ -6,10 +6,12 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from batterytrace.epcis import documents
 from batterytrace.epcis.model import Document, DocumentKind, Event
+from batterytrace.errors import BatteryTraceError
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import query as event_query
 from batterytrace.store import schema
@@ -34,6 +36,42 @@ def capture(
             owner=owner,
             progress=progress,
         )
+
+
+class Head(BaseModel):
+    seq: int
+    hash: str
+
+
+class Captured(BaseModel):
+    """What capturing one file did, as `capture --json` reports it (a rejection is a result:
+    the file stored whole or not at all, ``error`` naming why)."""
+
+    file: str
+    rejected: bool
+    error: str | None = None
+    captured: int = 0
+    duplicates: int = 0
+    master_data_elements: int = 0
+    declarations_not_applied: int = 0  # duplicates carrying an errorDeclaration (decision 011)
+    ledger_head: Head | None = None
+    fallback: str | None = None  # why the events were prepared without the capture workers
+
+
+def capture_file(
+    uow: UnitOfWork, path: Path, progress: Callable[[int], None] | None = None
+) -> Captured:
+    """:func:`capture` of one file, its refusal (a BatteryTraceError) reported as a result."""
+    try:
+        done = capture(uow, path, progress=progress)
+    except BatteryTraceError as exc:
+        return Captured(file=str(path), rejected=True, error=str(exc))
+    return Captured(
+        file=str(path), rejected=False, captured=done.captured, duplicates=done.duplicates,
+        master_data_elements=done.master_data_elements,
+        declarations_not_applied=done.declarations_not_applied,
+        ledger_head=Head(seq=done.head_seq, hash=done.head), fallback=done.fallback,
+    )  # fmt: skip
 
 
 def capture_document(

@@ -3,16 +3,16 @@ the signed head exported, the key rotated."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from batterytrace import json_input
 from batterytrace.errors import LedgerKeyError, StoreError
 from batterytrace.ledger import checkpoint, imports, keys
-from batterytrace.ledger.verify import Progress, VerifyReport
+from batterytrace.ledger.verify import Failure, Progress
 from batterytrace.ledger.verify import verify as verify_store
 from batterytrace.services import derived
 from batterytrace.services.unit_of_work import UnitOfWork
@@ -20,15 +20,40 @@ from batterytrace.store import database
 from batterytrace.store.events import write_lock
 
 
-@dataclass(slots=True)
-class InitResult:
-    url: str
-    revision: str | None
-    key_path: Path
+class Initialised(BaseModel):
+    """The store and its signing key, as `init` set them up."""
+
+    store: str  # the SQLAlchemy URL
+    revision: str | None  # the schema's migration revision
+    key: Path
     key_created: bool
 
 
-def init(uow: UnitOfWork) -> InitResult:
+class Verified(BaseModel):
+    """What `verify` found: every entry, import record and checkpoint checked; the problems,
+    the first broken entry first (and each kind apart); with ``derived``, the kept state
+    against a recomputation."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    entries: int
+    broken: int  # entries that fail their own check, the first named in ``failure``
+    import_records: int = Field(alias="importRecords")
+    checkpoints: int
+    head: str
+    problems: list[str]
+    derived: str | None = None  # "equal to a recomputation" or "differs"; None: not asked
+    failure: Failure | None = Field(default=None, exclude=True)
+    import_failure: str | None = Field(default=None, exclude=True)
+    checkpoint_failures: list[str] = Field(default_factory=list, exclude=True)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def init(uow: UnitOfWork) -> Initialised:
     """Create or upgrade the schema; create the signing key when there is none and the
     store never signed (a store's key is replaced only by :func:`rotate_key`). A store
     upgraded from before import records has its imported rows recorded once and signed."""
@@ -51,7 +76,9 @@ def init(uow: UnitOfWork) -> InitResult:
             keys.generate(uow.key_path)
         if imports.adopt(conn) is not None:
             checkpoint.sign(conn, keys.load_private(uow.key_path))
-    return InitResult(uow.url, database.revision(uow.engine), uow.key_path, created)
+    return Initialised(
+        store=uow.url, revision=database.revision(uow.engine), key=uow.key_path, key_created=created
+    )
 
 
 def import_records(uow: UnitOfWork) -> list[imports.ImportRecord]:
@@ -61,18 +88,37 @@ def import_records(uow: UnitOfWork) -> list[imports.ImportRecord]:
 
 
 def verify(
-    uow: UnitOfWork, progress: Progress | None = None, against: Path | None = None
-) -> VerifyReport:
+    uow: UnitOfWork,
+    progress: Progress | None = None,
+    against: Path | None = None,
+    kept: bool = False,
+) -> Verified:
     """Recompute every hash ID, the chain, derived rows (the holdings too), the imported
     tables and checkpoint signatures; ``progress`` gets what is checked, how far and out of
     how many; ``against``: a head exported earlier (:func:`export_head`) the store must
-    still hold."""
+    still hold; ``kept``: the kept derived state compared with a recomputation too."""
     uow.ready()
     head = None
     if against is not None:
         exported = json_input.loads(against.read_bytes(), str(against), LedgerKeyError)
         head = checkpoint.SignedHead.from_json(exported, str(against))
-    return verify_store(uow.engine, keys.load_public(uow.key_path), progress, head)
+    report = verify_store(uow.engine, keys.load_public(uow.key_path), progress, head)
+    first = str(report.failure) if report.failure else None
+    if first and report.broken > 1:
+        first += f" ({report.broken} entries fail their own check in all)"
+    problems = [p for p in (first, report.import_failure) if p] + report.checkpoint_failures
+    compared = None
+    if kept:
+        difference = derived.check(uow)
+        if difference is not None:
+            problems.append(str(difference))
+        compared = "differs" if difference else "equal to a recomputation"
+    return Verified(
+        entries=report.entries, broken=report.broken, importRecords=report.records,
+        checkpoints=report.checkpoints, head=report.head, problems=problems, derived=compared,
+        failure=report.failure, import_failure=report.import_failure,
+        checkpoint_failures=report.checkpoint_failures,
+    )  # fmt: skip
 
 
 def export_head(uow: UnitOfWork) -> dict[str, Any]:

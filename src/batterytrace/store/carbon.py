@@ -158,6 +158,14 @@ _NAMED = """
 SELECT k.value FROM event_key k
 WHERE k.role IN ({marks}) AND k.value IN {texts} AND k.seq <= {mark} LIMIT 1
 """
+# a transformation the events after a ledger number go on (one step: its earlier events' too)
+_JOINED = """
+SELECT n.transformation_id FROM event n
+WHERE n.seq IN {seqs} AND n.transformation_id IS NOT NULL
+  AND EXISTS (SELECT 1 FROM event o
+              WHERE o.transformation_id = n.transformation_id AND o.seq <= {mark})
+LIMIT 1
+"""
 _NAMED_AS = {
     "item": ("inputEPC", "epc", "childEPC"),
     "lot": ("inputEPCClass", "epcClass", "childEPCClass"),
@@ -403,10 +411,13 @@ def _weigh(entry: Sequence[Any], materials: MaterialFacts) -> tuple[str, float |
 
 def made_before(conn: Connection, after: int, materials: Iterable[Material] = ()) -> str | None:
     """Something the events after ledger number ``after`` make, commission or pack (vehicles
-    aside: outside the battery's boundary) that an event up to it names already; None."""
+    aside: outside the battery's boundary), or a transformation they go on, that an event up
+    to it names already; None."""
     driver = Driver(conn)
     weights = MaterialFacts(materials)
     new = Driver.among(s for (s,) in driver.rows(_NEW, (after,)))
+    for (joined,) in driver.rows(_JOINED, (new, after)):
+        return str(joined)
     made: dict[str, set[str]] = defaultdict(set)
     for value, role, kind, action in driver.rows(_MADE, (new,)):
         if role in ("epc", "epcClass") and (kind, action) != ("ObjectEvent", "ADD"):

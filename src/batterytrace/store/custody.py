@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import Connection, and_, case, delete, func, insert, select
 
 from batterytrace.custody.claims import Claim, parse_claim
-from batterytrace.custody.flows import CLAIM_FIELDS, Movement, Snapshot, Transfer
+from batterytrace.custody.flows import CLAIM_FIELDS, Movement, Transfer
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Action, Event, EventType
 from batterytrace.epcis.timestamps import local_time
@@ -21,7 +21,6 @@ from batterytrace.store.records import event_from_content
 from batterytrace.trace.lineage import Flow, custody_step, kg_by_object
 
 R = schema.custody_rule
-S = schema.custody_snapshot
 CLOSE = schema.custody_close
 T = schema.custody_transfer
 E = schema.event
@@ -109,17 +108,6 @@ def keep_transfer(conn: Connection, t: Transfer) -> None:
             claim=str(t.claim), kg=orjson.dumps(dict(t.kg)).decode(),
         )
     )  # fmt: skip
-
-
-def last_snapshot(conn: Connection) -> Snapshot | None:
-    content = conn.execute(select(S.c.content).where(S.c.id == 1)).scalar()
-    return None if content is None else orjson.loads(content)
-
-
-def keep_snapshot(conn: Connection, state: Snapshot, taken: datetime) -> None:
-    conn.execute(delete(S))
-    ms = int(taken.timestamp() * 1000)
-    conn.execute(insert(S).values(id=1, taken=ms, content=orjson.dumps(state).decode()))
 
 
 def _moving(after: int = 0) -> Any:

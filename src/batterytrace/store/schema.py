@@ -206,16 +206,6 @@ contract = Table(
     Column("content", Text, nullable=False),
 )
 
-# The last custody recomputation a user was shown (custody.flows.snapshot), to say what the
-# next one changed.
-custody_snapshot = Table(
-    "custody_snapshot",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),  # 1: the one kept
-    Column("taken", BigInteger, nullable=False),  # ms since the epoch
-    Column("content", Text, nullable=False),
-)
-
 # Accounting periods the operator of a site closed, per claim (custody.ledger): entries
 # recorded later in a closed period are refused.
 custody_close = Table(
