@@ -132,6 +132,36 @@ def test_a_tampered_or_missing_row_is_named(stocked: UnitOfWork) -> None:
     assert missing is not None and missing.key == ACCOUNT and missing.kept is None
 
 
+def test_rows_an_older_version_laid_out_are_recomputed_never_read(stocked: UnitOfWork) -> None:
+    """A store kept by a version whose rows were laid out otherwise (before decision 034 the
+    footprints were figures per product): `verify --derived` says so, and the next read
+    recomputes them before reading."""
+    derived.refresh(stocked)
+    with stocked.engine.begin() as conn:
+        conn.execute(
+            update(schema.derived_row)
+            .where(schema.derived_row.c.area == "custody.account")
+            .values(content='{"laid out": "otherwise"}')
+        )
+        (text,) = conn.execute(
+            select(schema.derived_state.c.inputs).where(schema.derived_state.c.area == custody.AREA)
+        ).one()
+        old = " ".join(text.split()[:4])  # "event N import M": written before layouts
+        conn.execute(
+            update(schema.derived_state)
+            .where(schema.derived_state.c.area == custody.AREA)
+            .values(inputs=old)
+        )
+    found = derived.check(stocked)
+    assert found is not None and str(found) == (
+        "kept custody rows are laid out by an older version of batterytrace: run "
+        "`batterytrace rebuild`"
+    )
+    balances = custody.balances(stocked, PCAM)  # recomputed, then read
+    assert [a.balance for a in balances.accounts] == [pytest.approx(7.6)]
+    assert derived.check(stocked) is None
+
+
 def test_a_refresh_that_fails_half_way_leaves_the_state_before(
     stocked: UnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:

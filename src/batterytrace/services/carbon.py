@@ -651,4 +651,5 @@ UNIT = Unit(
     frozenset({"carbon", "factors", "supplier", "masterdata", "vocabulary", "store"}),
     resumed_rows,
     allocations=False,
+    layout=2,  # products as what they embody (decision 034)
 )

@@ -251,6 +251,8 @@ def _admit(conn: Connection, decoded: Decoded, pending: Event | flows.Transfer) 
     decision 022), if any. The state it is checked on goes on from the kept state when the
     entry comes after everything that state took (decision 033), else is recomputed."""
     kept = derived.inputs(conn, AREA)
+    if kept is not None and kept.layout != UNIT.layout:
+        kept = None  # rows of an older version: nothing to go on from
     resumed = None if kept is None else _resumed(conn, decoded, kept)
     with_it = None if kept is None or resumed is None else _resumed(conn, decoded, kept, pending)
     if resumed is None or with_it is None:

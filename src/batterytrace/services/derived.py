@@ -46,6 +46,9 @@ class Difference(BaseModel):
     version: int  # the ledger version recomputed
 
     def __str__(self) -> str:
+        if not self.area and self.kept_version == self.version:
+            return (f"kept {self.unit} rows are laid out by an older version of batterytrace: "
+                    "run `batterytrace rebuild`")  # fmt: skip
         if not self.area:
             return (f"kept {self.unit} state reflects version {self.kept_version}, the ledger is "
                     f"at {self.version}: run `batterytrace rebuild`")  # fmt: skip
@@ -76,7 +79,7 @@ def check(uow: UnitOfWork) -> Difference | None:
         now = version(conn)
         for unit in UNITS:
             kept_version = derived.watermark(conn, unit.name)
-            if kept_version != now:
+            if not derived.current(conn, unit.name, unit.layout, now):
                 return Difference(unit=unit.name, area="", key="", kept=None, recomputed=None,
                                   kept_version=kept_version, version=now)  # fmt: skip
             for area, rows in unit.recompute(conn, uow.decoded).items():

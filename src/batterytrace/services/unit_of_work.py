@@ -57,6 +57,7 @@ class Unit:
     kinds: frozenset[str]
     resume: Resume | None = None
     allocations: bool = True  # False: never reads an event that is an allocation only
+    layout: int = 1  # of its rows: kept rows of another layout are recomputed, never read
 
 
 def version(conn: Connection) -> int:
@@ -210,18 +211,18 @@ class UnitOfWork:
         key) of the rows that changed."""
         if not every:
             with self.reading() as conn:  # the common case, up to date: no write lock taken
-                if derived.watermark(conn, unit.name) == version(conn):
+                if derived.current(conn, unit.name, unit.layout, version(conn)):
                     return []
         with self.writing(f"{unit.name} refresh") as w:
             now = datetime.now(UTC)
-            if not every and derived.watermark(w.conn, unit.name) == w.version:
+            if not every and derived.current(w.conn, unit.name, unit.layout, w.version):
                 return []
-            read = derived.inputs_of(w.conn, unit.kinds, unit.allocations)
+            read = derived.inputs_of(w.conn, unit.kinds, unit.allocations, unit.layout)
             kept = derived.inputs(w.conn, unit.name)
             if not every and kept == read:
                 derived.advance(w.conn, unit.name, w.version, now)
                 return []
-            if not every and kept is not None and unit.resume is not None:
+            if not every and kept is not None and kept.layout == unit.layout and unit.resume:
                 patch = unit.resume(w.conn, self.decoded, kept)
                 if patch is not None:
                     return derived.replace(

@@ -64,29 +64,46 @@ def stamp(conn: Connection) -> int:
 
 
 class Inputs(NamedTuple):
-    """What a unit's rows reflect: the events up to ledger number ``event`` and the import
-    records of the kinds it reads up to ``record``."""
+    """What a unit's rows reflect: the events up to ledger number ``event``, the import
+    records of the kinds it reads up to ``record``, and the ``layout`` of its rows (a unit's
+    rows laid out by an older version are recomputed; before layouts were written: 0)."""
 
     event: int
     record: int
+    layout: int = 0
 
     def __str__(self) -> str:
-        return f"event {self.event} import {self.record}"
+        return f"event {self.event} import {self.record} layout {self.layout}"
 
     @classmethod
     def parse(cls, text: str) -> Inputs:
-        _, event, _, record = text.split()
-        return cls(int(event), int(record))
+        words = text.split()
+        layout = int(words[5]) if len(words) > 5 else 0
+        return cls(int(words[1]), int(words[3]), layout)
 
 
-def inputs_of(conn: Connection, kinds: Iterable[str], allocations: bool = True) -> Inputs:
+def inputs_of(
+    conn: Connection, kinds: Iterable[str], allocations: bool = True, layout: int = 0
+) -> Inputs:
     """What a unit reading the events (without ``allocations``: but those that are an
-    allocation only, custody.flows.claims_only) and the import records of ``kinds`` would be
-    recomputed from now: the newest such event's and record's ledger numbers."""
+    allocation only, custody.flows.claims_only) and the import records of ``kinds``, its rows
+    laid out as ``layout``, would be recomputed from now: the newest such event's and
+    record's ledger numbers."""
     query = select(E.c.seq).order_by(E.c.seq.desc()).limit(1)
     event = conn.execute(query if allocations else query.where(~_claims_only())).scalar()
     record = conn.execute(select(func.max(I.c.seq)).where(I.c.kind.in_(sorted(kinds)))).scalar()
-    return Inputs(event or 0, record or 0)
+    return Inputs(event or 0, record or 0, layout)
+
+
+def current(conn: Connection, unit: str, layout: int, version: int) -> bool:
+    """Whether the unit's rows reflect ledger ``version``, laid out as ``layout``."""
+    found = conn.execute(select(S.c.version, S.c.inputs).where(S.c.area == unit)).first()
+    return (
+        found is not None
+        and found.version == version
+        and found.inputs is not None
+        and Inputs.parse(found.inputs).layout == layout
+    )
 
 
 def _claims_only() -> Any:
