@@ -165,7 +165,7 @@ class Leg:
     mode: str | None = None  # bt:transportMode on the event
     distance_km: float | None = None  # bt:distanceKm on the event
     stated: Stated = field(default_factory=Stated)
-    why: str = ""  # what it moved, as stated, when it has no mass
+    why: str = ""  # why what it moved has no mass (the same for every leg of a class)
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,7 +422,7 @@ class Uncounted:
 
 
 def _no_mass(leg: Leg) -> str:
-    return f"no mass for {leg.why}" if leg.why else "its mass is not stated in kg"
+    return f"no mass: {leg.why}" if leg.why else "its mass is not stated in kg"
 
 
 class Builder:

@@ -395,6 +395,13 @@ def parents(conn: Connection) -> dict[str, str]:
     return {child: parent for child, parent in Driver(conn).rows(_PARENTS, ())}
 
 
+def _because(why: str) -> str:
+    """Why a quantity :func:`_weigh` could not weigh has no mass, without what it stated
+    (``stated as 10 LTR; <because>``): the reason shipments' legs not counted are listed
+    under, one line for all the legs of a class, not one per lot."""
+    return why.rpartition("; ")[2]
+
+
 def _weigh(entry: Sequence[Any], materials: MaterialFacts) -> tuple[str, float | None, str]:
     """(class, kg, why not) of a quantity as ``records.figures`` keeps it: kg as stated, or a
     volume or count weighed by the master data (issue 12, points 7 and 11)."""
@@ -483,7 +490,7 @@ def recorded(
         if biz_step == "shipping" and kind != "TransformationEvent":  # what moved: its list
             moved = flows.get("quantityList", flows.get("childQuantityList", ()))
             shipped.extend(
-                _Shipped(seq, event_id, ms, offset, lot, kg, f"{lot} ({why})", site, point)
+                _Shipped(seq, event_id, ms, offset, lot, kg, _because(why), site, point)
                 for lot, kg, why in (_weigh(e, weights) for e in moved)
             )
             continue
@@ -720,16 +727,15 @@ def _item_shipments(
             for batch, n, item_cls in items:
                 moved[seq][(batch, item_cls or "")] += n
             for lot, kg, why in (_weigh(entry, weights) for entry in packed):
-                weighed[seq].append((lot, kg, f"{lot} ({why})"))
+                weighed[seq].append((lot, kg, _because(why)))
         elif epc in origins.commissioned:
             moved[seq][(origins.commissioned[epc], cls)] += 1
         else:
-            why = f"{epc}: nothing recorded made, commissioned or is inside it"
-            weighed[seq].append((epc, None, why))
+            weighed[seq].append((epc, None, "nothing recorded made, commissioned or is inside it"))
     for seq, counted in moved.items():
         for (node, cls), n in counted.items():
             material = weights.material(cls)
-            why = f"{n:g} items of {node}; {unweighed_because(None, cls or 'them')}"
+            why = unweighed_because(None, cls or "them")
             weighed[seq].append((node, None if material is None else material.kg(n, None), why))
     for seq, listed in weighed.items():
         event_id, site, ms, offset, point = shipments[seq]
