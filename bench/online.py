@@ -2,8 +2,9 @@
 derived state kept (issue 14 point 5; decisions 029, 032). Not a test.
 
 The store is the agreement scenario's that ``bench/trace.py`` prepares (``--store DIR`` reuses
-it, ``--events N`` sizes it), except that the latest events of the scenario's last year are held
-back from the preparation: two chunks of ``--day-events`` events each (default 4,000 per 10M
+it, ``--events N`` sizes it; without its holdings replay, each year's document deleted once
+captured), except that the latest events of the scenario's last year are held back from the
+preparation: two chunks of ``--day-events`` events each (default 4,000 per 10M
 events of the store, at least 200: a day at the scenario's average rate), cut at event times so
 the later chunk holds the latest events and the earlier one those just before them
 (``DIR/scenario/held-back-1.jsonld`` and ``-2``). The store is then given the scenario's custody
