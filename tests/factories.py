@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import delete
 
 from batterytrace import workers
 from batterytrace.carbon.pact import Declared
@@ -27,7 +28,7 @@ from batterytrace.epcis.model import (
 from batterytrace.masterdata import BT, MasterData, Party, Site, SiteRole
 from batterytrace.services import custody
 from batterytrace.services.unit_of_work import UnitOfWork
-from batterytrace.store import events
+from batterytrace.store import events, schema
 
 CONTEXT = [
     "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
@@ -314,3 +315,10 @@ def transfer(
 
 def close_period(uow: UnitOfWork, site: str, claim: Claim, period: str) -> None:
     custody.close(uow, custody.Close(site=site, claim=str(claim), period=period))
+
+
+def empty_store(uow: UnitOfWork) -> None:
+    """Every table emptied (children first): a fresh store, schema and key kept."""
+    with uow.engine.begin() as conn:
+        for table in reversed(schema.metadata.sorted_tables):
+            conn.execute(delete(table))

@@ -5,6 +5,7 @@ arrive in time order, equal to a recomputation after each; a late event recomput
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from batterytrace.carbon import activity
 from batterytrace.epcis import documents
@@ -20,6 +23,7 @@ from batterytrace.masterdata import read_master_data
 from batterytrace.services import carbon, derived, events, masterdata
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import derived as kept_rows
+from factories import empty_store
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +108,38 @@ def test_footprints_go_on_year_by_year_and_a_late_event_recomputes(
     events.capture_document(uow, Document(creationDate=made.eventTime, events=[second]))
     assert counted == {"resumed": 1, "declined": 1, "recomputed": 1}
     assert derived.check(uow) is None
+
+
+@settings(
+    max_examples=3,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(seed=st.integers(0, 2**32 - 1), late=st.sampled_from((0.0, 0.001, 0.01)))
+def test_chunks_with_late_events_keep_footprints_equal_to_a_recomputation(
+    uow: UnitOfWork, scenario: Path, seed: int, late: float
+) -> None:
+    """The scenario's events in four chunks in time order, a share ``late`` of the earlier
+    ones held back into a later chunk (late: periods figured already, lots used already),
+    each chunk's events in any order: after each capture the kept state is a
+    recomputation's."""
+    empty_store(uow)  # the store of the test, again for each example
+    masterdata.import_master_data(uow, read_master_data(scenario / "masterdata.json"))
+    model = activity.read_json(orjson.loads((scenario / "carbon.json").read_bytes()), "carbon.json")
+    carbon.import_carbon(uow, model, "carbon.json")
+    paths = sorted(scenario.glob("events-*.jsonld"))
+    every = sorted((e for p in paths for e in documents.read(p).events), key=lambda e: e.eventTime)
+    rng = random.Random(seed)
+    chunks: list[list[Event]] = [[] for _ in range(4)]
+    for n, event in enumerate(every):
+        chunk = n * 4 // len(every)
+        held = chunk < 3 and rng.random() < late
+        chunks[rng.randint(chunk + 1, 3) if held else chunk].append(event)
+    for chunk in chunks:
+        rng.shuffle(chunk)
+        events.capture_document(uow, Document(creationDate=chunk[0].eventTime, events=chunk))
+        assert derived.check(uow) is None
 
 
 def _capture_late(uow: UnitOfWork, event: Event) -> None:

@@ -21,7 +21,6 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import delete
 
 from batterytrace.carbon.activity import from_json
 from batterytrace.carbon.factors import read_csv
@@ -33,7 +32,6 @@ from batterytrace.services import carbon, contracts, custody, derived, masterdat
 from batterytrace.services import events as events_service
 from batterytrace.services.bootstrap import unit_of_work
 from batterytrace.services.unit_of_work import UnitOfWork
-from batterytrace.store import schema
 from batterytrace.trace.lineage import node_id
 from factories import (
     CUSTODY_RULES,
@@ -43,6 +41,7 @@ from factories import (
     at,
     custody_chain,
     custody_sites,
+    empty_store,
     lot,
     received,
 )
@@ -75,19 +74,12 @@ def _rules(period: str) -> CustodyRules:
     return CustodyRules.from_json({**CUSTODY_RULES, "policies": policies})
 
 
-def _empty(uow: UnitOfWork) -> None:
-    """Every table emptied (children first): a fresh store, schema and key kept."""
-    with uow.engine.begin() as conn:
-        for table in reversed(schema.metadata.sorted_tables):
-            conn.execute(delete(table))
-
-
 class KeptState(RuleBasedStateMachine):
     store: UnitOfWork  # set by the test: one store per backend, emptied for each history
 
     def __init__(self) -> None:
         super().__init__()
-        _empty(self.store)
+        empty_store(self.store)
         self.uow = unit_of_work(self.store.url, self.store.key_path)
         masterdata.import_master_data(self.store, custody_sites())
 
