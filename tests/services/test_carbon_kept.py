@@ -23,6 +23,7 @@ from batterytrace.masterdata import read_master_data
 from batterytrace.services import carbon, derived, events, masterdata
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import derived as kept_rows
+from batterytrace.trace.lineage import node_id
 from factories import empty_store
 
 
@@ -110,8 +111,53 @@ def test_footprints_go_on_year_by_year_and_a_late_event_recomputes(
     assert derived.check(uow) is None
 
 
+PACK_PLANT, MINE, REFINERY = (
+    "urn:epc:id:sgln:3700000.00200.0", "urn:epc:id:sgln:6111111.00100.0",
+    "urn:epc:id:sgln:6111111.00200.0",
+)  # fmt: skip
+
+
+def _datum(site: str, period: str, litres: float) -> activity.Model:
+    data = {"activities": [{"site": site, "period": period, "kind": "fuel", "factor": "diesel",
+                            "amount": litres, "unit": "L"}]}  # fmt: skip
+    return activity.from_json(data, "more.json")
+
+
+def test_new_site_data_go_on_from_the_kept_rows_unless_a_product_folded_them(
+    uow: UnitOfWork, scenario: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Activity data imported for a period whose products are kept change its pool's row
+    alone; data for a period no product was made in are listed as taken by none; data for a
+    period a product made after it closed folded (the refinery's 2025, in 2026's cathodes)
+    recompute every footprint. Each equals a recomputation."""
+    masterdata.import_master_data(uow, read_master_data(scenario / "masterdata.json"))
+    model = activity.read_json(orjson.loads((scenario / "carbon.json").read_bytes()), "carbon.json")
+    carbon.import_carbon(uow, model, "carbon.json")
+    years = sorted(scenario.glob("events-*.jsonld"))
+    for path in years:
+        events.capture(uow, path)
+    pack = next(e.parentID for e in documents.read(years[-1]).events
+                if e.bizStep == "packing" and e.parentID and ".030001." in e.parentID)  # fmt: skip
+    before = carbon.footprint(uow, pack).footprint.kg_co2e
+    counted = _counting(monkeypatch)
+    carbon.import_carbon(uow, _datum(PACK_PLANT, "2031", 1e6), "more.json", replace=True)
+    assert counted == {"resumed": 1}
+    assert carbon.footprint(uow, pack).footprint.kg_co2e > before
+    assert derived.check(uow) is None
+    counted.clear()
+    carbon.import_carbon(uow, _datum(MINE, "2032", 10.0), "more.json")
+    assert counted == {"resumed": 1}
+    (unused,) = carbon.not_counted(uow, "2032")
+    assert unused.what == f"Bou Azzer cobalt mine ({node_id(MINE)}) 2032"
+    assert derived.check(uow) is None
+    counted.clear()
+    carbon.import_carbon(uow, _datum(REFINERY, "2025", 1e6), "more.json", replace=True)
+    assert counted == {"declined": 1, "recomputed": 1}
+    assert derived.check(uow) is None
+
+
 @settings(
-    max_examples=3,
+    max_examples=4,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -52,10 +52,11 @@ class Pool:
     end: datetime | None  # the end of its period; None: the products of one event
     kg: dict[KeyT, float]
     sums: list[float]
-    missing: frozenset[str]
+    missing: frozenset[str]  # what its data lack (a factor the set has not)
     materials: frozenset[str]
     measures: dict[str, Fraction]
     per: dict[str, float] = field(default_factory=dict)
+    unweighed: frozenset[str] = frozenset()  # its products without a mass to share by
     folded: bool = False  # into the fixed figures of a product made after it closed
 
     def closed(self, when: datetime) -> bool:
@@ -74,6 +75,7 @@ class Pool:
                 c: f"{m.numerator}/{m.denominator}" for c, m in sorted(self.measures.items())
             },
             "per": dict(sorted(self.per.items())),
+            "unweighed": sorted(self.unweighed),
             "folded": self.folded,
         }
 
@@ -88,6 +90,7 @@ class Pool:
             frozenset(data["materials"]),
             {c: Fraction(m) for c, m in data["measures"].items()},
             dict(data["per"]),
+            frozenset(data["unweighed"]),
             data["folded"],
         )
 
@@ -116,8 +119,10 @@ def pool(system: System, g: int, kept: Pool | None = None) -> Pool:
             sums[n] += value
     if not all(math.isfinite(v) for v in sums):
         raise FootprintError(f"{group.label}: a footprint beyond any finite number of kg CO2e")
-    missing = frozenset(group.missing) | (kept.missing if kept else frozenset())
-    found = Pool(group.label, group.end, kg, sums, missing, frozenset(materials), measures)
+    found = Pool(
+        group.label, group.end, kg, sums, frozenset(group.missing), frozenset(materials), measures
+    )
+    found.unweighed = frozenset(group.unweighed) | (kept.unweighed if kept else frozenset())
     found.per = _per(found, rule.rule, dict(rule.values), group.label)
     found.folded = kept.folded if kept else False
     return found
@@ -228,7 +233,7 @@ class Embodied:
         for (label, c), units in sorted(self.embodied.items()):
             found = pools[label]
             whole.add(units * found.per[c], found.kg, found.sums)
-            missing |= found.missing
+            missing |= found.missing | found.unweighed
         return Figures(
             self.id,
             self.unit,
@@ -343,7 +348,7 @@ def _product(
         if shared.closed(node.time):
             shared.folded = True
             row.add(units * shared.per[key[1]], shared.kg, shared.sums)
-            row.missing |= shared.missing
+            row.missing |= shared.missing | shared.unweighed
             del row.embodied[key]
     _own(system, j, row, measures, allocated=False)
     if node.id in system.suppliers:

@@ -212,7 +212,8 @@ class Group:
     rule: str
     allocated: bool = False  # shared by an allocation rule (a site's period, an event)
     burdens: list[Burden] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # what its data lack (a factor...)
+    unweighed: list[str] = field(default_factory=list)  # its products without a mass
     # an allocated group: the rule, each product's measure under it (node, kg of product or
     # of the rule's element), and the end of the period whose products share it (None: the
     # products of one event, all known when it is made)
@@ -292,6 +293,7 @@ class System:
     suppliers: dict[str, str] = field(default_factory=dict)  # node -> supplier document id
     unused: list[Unused] = field(default_factory=list)  # burden no product takes
     uncounted: dict[Uncounting, Uncounted] = field(default_factory=dict)  # legs, as listed
+    made: dict[str, set[int]] = field(default_factory=dict)  # site -> months it made products in
     sites: dict[str, Site] = field(default_factory=dict)
     mixes: list[tuple[str, frozenset[str]]] = field(default_factory=list)  # site, mix factors
 
@@ -325,7 +327,8 @@ class System:
     def missing(self, j: int) -> list[str]:
         """What product ``j`` itself lacks: its own data, and what its groups lack."""
         node = self.nodes[j]
-        return node.missing + [m for g in node.own for m in self.groups[g].missing]
+        groups = [self.groups[g] for g in node.own]
+        return node.missing + [m for group in groups for m in (*group.missing, *group.unweighed)]
 
     def not_counted(self, period: tuple[Period, int] | None = None) -> list[Unused]:
         """What no product takes; ``period``: only what overlaps it."""
@@ -912,48 +915,67 @@ class Builder:
                 for b in group.burdens
             ]
 
-    def _site_periods(self, every_period: bool) -> None:
-        s = self.system
+    def data_by_span(self) -> dict[tuple[str, Period, int], list[Activity]]:
+        """The model's site data by site and period (length, number)."""
         by_span: dict[tuple[str, Period, int], list[Activity]] = defaultdict(list)
         for a in self.model.activities:
             length, number = a.span()
             by_span[(a.site, length, number)].append(a)
+        return by_span
+
+    def span_unused(self, site: str, length: Period, number: int, data: list[Activity]) -> Unused:
+        """A site's data for a period no product takes, as listed."""
+        return Unused(
+            "activity data",
+            f"{self.system.site_name(site)} ({site}) {data[0].period}",
+            *span(length, number),
+            "no product made there then takes them",
+            tuple(f"{a.where}: {a.kind.value} {a.amount:g} {a.unit}" for a in data),
+        )
+
+    def span_group(self, site: str, length: Period, number: int, data: list[Activity]) -> int:
+        """The group of a site's data for a period, without its products (a new group)."""
+        rule = self.model.allocation_of(site)
+        start, end = span(length, number)
+        label = f"{site} {data[0].period}"
+        group = self._activity_group(
+            label, rule.describe(), data, self._stage(site), "other", start
+        )
+        group.allocation, group.end = rule, end
+        return len(self.system.groups) - 1
+
+    def _site_periods(self, every_period: bool) -> None:
+        s = self.system
+        by_span = self.data_by_span()
         # the products of each site by period, for the period lengths the data use
         made: dict[tuple[str, Period], dict[int, list[_Product]]] = {}
         for site, length in {(site, length) for site, length, _ in by_span}:
             periods = made[(site, length)] = defaultdict(list)
             for i, when, q, els, ev in self._made.get(site, ()):
                 periods[length.number(when)].append((i, q, els, ev))
+        for site, listed in self._made.items():
+            if site:  # a product made nowhere stated shares no site's data
+                s.made.setdefault(site, set()).update(
+                    Period.MONTH.number(when) for _, when, *_ in listed
+                )
         covered: set[int] = set()
         for (site, length, number), data in sorted(
             by_span.items(), key=lambda kv: (kv[0][0], str(kv[0][1]), kv[0][2])
         ):
             products = made[(site, length)].get(number, [])
-            label = f"{site} {data[0].period}"
-            start, end = span(length, number)
-            if not products and every_period:
-                s.unused.append(
-                    Unused(
-                        "activity data",
-                        f"{self.system.site_name(site)} ({site}) {data[0].period}",
-                        start,
-                        end,
-                        "no product made there then takes them",
-                        tuple(f"{a.where}: {a.kind.value} {a.amount:g} {a.unit}" for a in data),
-                    )
-                )
             if not products:
+                if every_period:
+                    s.unused.append(self.span_unused(site, length, number, data))
                 continue
+            label = f"{site} {data[0].period}"
             rule = self.model.allocation_of(site)
             shares = self._allocate(products, rule, label)
-            group = self._activity_group(
-                label, rule.describe(), data, self._stage(site), "other", start
-            )
+            g = self.span_group(site, length, number, data)
+            group = s.groups[g]
             self._material_split(group, [s.nodes[i].material for i, *_ in products])
-            self._members(group, rule, products, end)
+            self._members(group, rule, products, group.end)
             unweighed = self._unweighed_at.get(site, ())  # products to share with, no mass
-            group.missing.extend(why for when, why in unweighed if length.number(when) == number)
-            g = len(s.groups) - 1
+            group.unweighed.extend(why for when, why in unweighed if length.number(when) == number)
             for i, share in shares:
                 s.nodes[i].own[g] = s.nodes[i].own.get(g, 0.0) + share
                 covered.add(i)

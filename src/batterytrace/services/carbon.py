@@ -49,6 +49,8 @@ from batterytrace.carbon.uncertainty import Interval, interval
 from batterytrace.errors import BatteryTraceError, FactorError, FootprintError, ImportConflict
 from batterytrace.identifiers import epc_urn
 from batterytrace.masterdata import MasterData, Material, MaterialKind
+from batterytrace.periods import Period
+from batterytrace.periods import span as period_span
 from batterytrace.services.masterdata import master_data
 from batterytrace.services.unit_of_work import Unit, UnitOfWork, version
 from batterytrace.store import carbon as carbon_store
@@ -472,7 +474,7 @@ def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, derived.Rows]:
     except BatteryTraceError as err:
         return {_PRODUCTS: [], _POOLS: [], _SYSTEM: [("error", "", _json({"error": str(err)}))]}
     _, latest = derived.event_times(conn)
-    return _rows(factors, products, pools, _NotCounted.of(system), latest)
+    return _rows(factors, products, pools, _NotCounted.of(system), latest, system.made)
 
 
 def _rows(
@@ -481,13 +483,16 @@ def _rows(
     pools: Mapping[str, Pool],
     not_counted: _NotCounted,
     latest: int | None,
+    made: Mapping[str, set[int]],
 ) -> dict[str, derived.Rows]:
     """The rows, products first: written as they come (never all held), then the pools
-    (marked folded by then)."""
+    (marked folded by then); ``made``: the months each site made products sharing its data
+    in (what says whether new data for a period change kept products)."""
     system = [
         ("factor set", "", _json({"label": factors.label})),
         ("not counted", "", _json(not_counted.to_json())),
         ("latest", "", _json({"eventTimeMs": latest})),
+        ("made", "", _json({site: sorted(m) for site, m in sorted(made.items())})),
     ]
     return {
         _PRODUCTS: ((node, node, _json(row.to_json())) for node, row in products),
@@ -504,22 +509,24 @@ def resumed_rows(
     conn: Connection, decoded: Decoded, reflected: derived.Inputs
 ) -> dict[str, derived.Rows] | None:
     """The kept rows that change when the events stored since ``reflected`` are added to the
-    kept footprints (decision 034): their new products, the pools they join, the kept products
-    they use or move, what no product takes. None (a recomputation) when anything else the
-    footprints read changed, when they add a product to a period a kept product folded
-    (made after the period closed), a receipt earlier than the latest event taken, make or
-    pack what an earlier event names, make again a kept product, or move a kept product
-    something is made of already, or when the roll-up fails (the recomputation names the
-    error)."""
-    if derived.records_since(conn, reflected.record, UNIT.kinds):
-        return None
+    kept footprints, and the site data imported since to the pools of their periods (decision
+    034): the new products, the pools they join or whose data changed, the kept products they
+    use or move, what no product takes. None (a recomputation) when anything else the
+    footprints read changed (lanes, allocation rules, proxies, factors, supplier footprints,
+    master data, a removed import), when events add a product to a period a kept product
+    folded (made after the period closed), or data change such a period, a period of a kept
+    product without data before, or a site's data start a period length; when events bring
+    a receipt earlier than the latest event taken, make or pack what an earlier event names,
+    make again a kept product, or move a kept product something is made of already; or when
+    the roll-up fails (the recomputation names the error)."""
+    spans = _data_changed(conn, reflected.record)
     system_rows = _system_rows(conn)
-    if "error" in system_rows or "latest" not in system_rows:
+    if spans is None or "error" in system_rows or "made" not in system_rows:
         return None
-    first, last = derived.event_times(conn, reflected.event)
+    _, last = derived.event_times(conn, reflected.event)
     latest = system_rows["latest"]["eventTimeMs"]
     receipt = carbon_store.first_receipt(conn, reflected.event)
-    if first is None or (latest is not None and receipt is not None and receipt < latest):
+    if latest is not None and receipt is not None and receipt < latest:
         return None  # a late receipt: where a kept leg left from may change
     data = masterdata_store.load(conn)
     if carbon_store.made_before(conn, reflected.event, data.materials.values()) is not None:
@@ -546,12 +553,33 @@ def resumed_rows(
         system = builder.build(every_period=False)
         if embodied.downstream_changed(system, kept) is not None:
             return None
-        labels = {g.label for g in system.groups if g.allocated}
-        labels |= {label for row in kept.values() for label, _ in row.embodied}
+        months = {site: set(m) for site, m in system_rows["made"].items()}
+        for site, m in system.made.items():
+            months.setdefault(site, set()).update(m)
+        by_span = builder.data_by_span()
+        joining = {g.label for g in system.groups if g.allocated}
+        labels = joining | {label for row in kept.values() for label, _ in row.embodied}
+        labels |= {f"{key[0]} {by_span[key][0].period}" for key in spans if key in by_span}
         pools = _pools(conn, labels)
+        not_counted = _NotCounted.from_json(system_rows["not counted"])
+        for key in sorted(spans, key=str):
+            site, length, number = key
+            if key not in by_span or all(s in spans for s in by_span if s[:2] == key[:2]):
+                return None  # data gone, or a period length new to the site
+            label = f"{site} {by_span[key][0].period}"
+            if label in pools or label in joining:
+                if label not in joining:  # its products known: its data anew
+                    builder.span_group(site, length, number, by_span[key])
+                continue
+            start, end = period_span(length, number)
+            if any(start <= period_span(Period.MONTH, m)[0] < end for m in months.get(site, ())):
+                return None  # kept products without data for the period: they would change
+            lost = builder.span_unused(site, length, number, by_span[key])
+            not_counted.activity = [u for u in not_counted.activity if u.what != lost.what]
+            not_counted.activity.append(lost)
         joined = embodied.pools(system, pools)
         if any(pools[label].folded for label in joined if label in pools):
-            return None  # a late product of a closed period: what folded it would change
+            return None  # a late product, or new data, of a closed period: what folded it
         found = {**pools, **joined}
         folded = {label for label, pool in found.items() if pool.folded}
         products = list(embodied.products(system, found, kept))
@@ -559,16 +587,34 @@ def resumed_rows(
         return None
     joined.update((label, pool) for label, pool in found.items()
                   if pool.folded and label not in folded)  # fmt: skip
-    not_counted = _NotCounted.from_json(system_rows["not counted"])
     filled = {_activity_of(system, g.label) for g in system.groups if g.end is not None}
     not_counted.activity = [u for u in not_counted.activity if u.what not in filled]
     not_counted.activity += [u for u in system.unused if u.kind != "leg"]
-    for key, legs_of in system.uncounted.items():
-        if key in not_counted.legs:
-            not_counted.legs[key].add(legs_of)
+    for line, legs_of in system.uncounted.items():
+        if line in not_counted.legs:
+            not_counted.legs[line].add(legs_of)
         else:
-            not_counted.legs[key] = legs_of
-    return _rows(factors, products, joined, not_counted, max(last or 0, latest or 0))
+            not_counted.legs[line] = legs_of
+    latest = max(last or 0, latest or 0) if last or latest else None
+    return _rows(factors, products, joined, not_counted, latest, months)
+
+
+def _data_changed(conn: Connection, record: int) -> set[tuple[str, Period, int]] | None:
+    """The site periods whose activity data the carbon imports after import record ``record``
+    changed; None when another import than activity data came (a lane, an allocation rule, a
+    proxy, a removal, factors, a supplier footprint, master data...)."""
+    records = derived.records_since(conn, record, UNIT.kinds)
+    if any((kind, action) not in _DATA_IMPORTS for kind, action, _ in records):
+        return None
+    spans: set[tuple[str, Period, int]] = set()
+    for changed in carbon_store.changes_since(conn, record):
+        if changed.lanes or changed.allocation or changed.proxies:
+            return None
+        spans.update((a.site, *a.span()) for a in changed.activities)
+    return spans
+
+
+_DATA_IMPORTS = {("carbon", "import"), ("carbon", "replace")}
 
 
 def _activity_of(system: System, label: str) -> str:

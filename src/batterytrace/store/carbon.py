@@ -231,6 +231,12 @@ def imports(conn: Connection) -> list[tuple[int | None, str, datetime, Model]]:
     ]  # fmt: skip
 
 
+def changes_since(conn: Connection, record: int) -> list[Model]:
+    """What each carbon import after import record ``record`` changed, in import order."""
+    query = select(M.c.source, M.c.content).where(M.c.record > record).order_by(M.c.id)
+    return [from_json(orjson.loads(content), source) for source, content in conn.execute(query)]
+
+
 def remove_model(conn: Connection, record: int) -> bool:
     """Forget the carbon import kept under import ``record``; whether it was there."""
     return bool(conn.execute(delete(M).where(M.c.record == record)).rowcount)
