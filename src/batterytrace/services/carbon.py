@@ -697,5 +697,5 @@ UNIT = Unit(
     frozenset({"carbon", "factors", "supplier", "masterdata", "vocabulary", "store"}),
     resumed_rows,
     allocations=False,
-    layout=2,  # products as what they embody (decision 034)
+    layout=3,  # products as what they embody, pools (decision 034)
 )
