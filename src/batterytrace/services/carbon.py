@@ -473,7 +473,7 @@ def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, derived.Rows]:
         products = embodied.products(system, pools, {})
     except BatteryTraceError as err:
         return {_PRODUCTS: [], _POOLS: [], _SYSTEM: [("error", "", _json({"error": str(err)}))]}
-    _, latest = derived.event_times(conn)
+    latest = derived.latest_time(conn)
     return _rows(factors, products, pools, _NotCounted.of(system), latest, system.made)
 
 
@@ -523,7 +523,7 @@ def resumed_rows(
     system_rows = _system_rows(conn)
     if spans is None or "error" in system_rows or "made" not in system_rows:
         return None
-    _, last = derived.event_times(conn, reflected.event)
+    last = derived.latest_time(conn, reflected.event)
     latest = system_rows["latest"]["eventTimeMs"]
     receipt = carbon_store.first_receipt(conn, reflected.event)
     if latest is not None and receipt is not None and receipt < latest:

@@ -120,12 +120,15 @@ def _claims_only() -> Any:
     )
 
 
-def event_times(conn: Connection, after: int = 0) -> tuple[int | None, int | None]:
-    """The earliest and latest eventTime (ms, UTC) of the events after ledger number ``after``
-    that are not an allocation only (custody.flows.claims_only); None, None without any."""
-    query = select(func.min(E.c.event_time), func.max(E.c.event_time))
-    first, last = conn.execute(query.where((E.c.seq > after) & ~_claims_only())).one()
-    return first, last
+def latest_time(conn: Connection, after: int = 0) -> int | None:
+    """The latest eventTime (ms, UTC) of the events (after ledger number ``after``) that are
+    not an allocation only (custody.flows.claims_only); None without any. Of every event: the
+    time index walked back to the first such event; after a number: those events alone."""
+    if after:
+        query = select(func.max(E.c.event_time)).where((E.c.seq > after) & ~_claims_only())
+        return conn.execute(query).scalar()
+    query = select(E.c.event_time).where(~_claims_only()).order_by(E.c.event_time.desc())
+    return conn.execute(query.limit(1)).scalar()
 
 
 def inputs(conn: Connection, unit: str) -> Inputs | None:
