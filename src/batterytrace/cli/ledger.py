@@ -87,8 +87,9 @@ def changes(
     ] = 0,
     json_output: Annotated[bool, typer.Option("--json", help="Print the changes as JSON.")] = False,
 ) -> None:
-    """What the kept derived state's refreshes changed (custody accounts, claims per lot,
-    violations), row by row, after a ledger version: late events, new rules, allocations."""
+    """What the kept derived state's refreshes changed (footprints and their pools, custody
+    accounts and claims per lot, contract shipments), row by row and value by value, after a
+    ledger version: late events, new rules or data, allocations."""
     from batterytrace.services import derived
 
     found = derived.changes(make_uow(), since)
