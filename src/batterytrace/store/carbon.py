@@ -446,18 +446,17 @@ def made_before(conn: Connection, after: int, materials: Iterable[Material] = ()
     return None
 
 
-# the first receipt among the events after a ledger number (found by number, not by step)
-_FIRST_RECEIPT = """
-SELECT min(event_time) FROM event WHERE seq > {mark} AND biz_step || '' = 'receiving'
-"""
+# the steps and times of the events after a ledger number (found by number: with a step or a
+# time in the query, SQLite walks that index over every event)
+_STEPS_SINCE = "SELECT biz_step, event_time FROM event WHERE seq > {mark}"
 
 
 def first_receipt(conn: Connection, after: int) -> int | None:
     """The earliest eventTime (ms, UTC) of the receiving events after ledger number ``after``:
     where a shipment that says nowhere where it left is found to leave from (its lot's last
     receipt before it)."""
-    ((first,),) = Driver(conn).rows(_FIRST_RECEIPT, (after,))
-    return None if first is None else int(first)
+    rows = Driver(conn).rows(_STEPS_SINCE, (after,))
+    return min((int(ms) for step, ms in rows if step == "receiving"), default=None)
 
 
 def recorded(
