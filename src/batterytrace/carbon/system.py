@@ -923,6 +923,11 @@ class Builder:
             by_span[(a.site, length, number)].append(a)
         return by_span
 
+    @staticmethod
+    def span_label(site: str, data: list[Activity]) -> str:
+        """The label of a site's data for a period (its group, its pool)."""
+        return f"{site} {data[0].period}"
+
     def span_unused(self, site: str, length: Period, number: int, data: list[Activity]) -> Unused:
         """A site's data for a period no product takes, as listed."""
         return Unused(
@@ -937,7 +942,7 @@ class Builder:
         """The group of a site's data for a period, without its products (a new group)."""
         rule = self.model.allocation_of(site)
         start, end = span(length, number)
-        label = f"{site} {data[0].period}"
+        label = self.span_label(site, data)
         group = self._activity_group(
             label, rule.describe(), data, self._stage(site), "other", start
         )
@@ -967,7 +972,7 @@ class Builder:
                 if every_period:
                     s.unused.append(self.span_unused(site, length, number, data))
                 continue
-            label = f"{site} {data[0].period}"
+            label = self.span_label(site, data)
             rule = self.model.allocation_of(site)
             shares = self._allocate(products, rule, label)
             g = self.span_group(site, length, number, data)

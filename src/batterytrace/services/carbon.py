@@ -559,14 +559,14 @@ def resumed_rows(
         by_span = builder.data_by_span()
         joining = {g.label for g in system.groups if g.allocated}
         labels = joining | {label for row in kept.values() for label, _ in row.embodied}
-        labels |= {f"{key[0]} {by_span[key][0].period}" for key in spans if key in by_span}
+        labels |= {builder.span_label(key[0], by_span[key]) for key in spans if key in by_span}
         pools = _pools(conn, labels)
         not_counted = _NotCounted.from_json(system_rows["not counted"])
         for key in sorted(spans, key=str):
             site, length, number = key
             if key not in by_span or all(s in spans for s in by_span if s[:2] == key[:2]):
                 return None  # data gone, or a period length new to the site
-            label = f"{site} {by_span[key][0].period}"
+            label = builder.span_label(site, by_span[key])
             if label in pools or label in joining:
                 if label not in joining:  # its products known: its data anew
                     builder.span_group(site, length, number, by_span[key])
