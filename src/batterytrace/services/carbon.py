@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from dataclasses import replace as dataclass_replace
 from datetime import datetime
 from typing import Any
 
@@ -72,7 +71,7 @@ def import_carbon(
     (``id``: ``carbon_imports``, ``remove_carbon``)."""
     action = "replace" if replace else "import"
     effect, record = uow.record("carbon", action, model.to_json(), source, owner)
-    return dataclass_replace(effect["entries"], id=record.seq if record else None)
+    return effect["entries"].model_copy(update={"id": record.seq if record else None})
 
 
 def carbon_imports(uow: UnitOfWork) -> list[tuple[int | None, str, datetime, Model]]:

@@ -196,7 +196,7 @@ def add_model(
             "(replacing it is asked with --replace)"
         )
     stored.merged(found.kept)  # checked together with the stored data, before any write
-    done = Imported(found.added, len(found.replaced), found.unchanged)
+    done = Imported(added=found.added, replaced=len(found.replaced), unchanged=found.unchanged)
     if done.changed:
         conn.execute(
             insert(M).values(

@@ -53,7 +53,7 @@ def save(conn: Connection, rules: CustodyRules, owner: str | None = None) -> Imp
     )
     given = Counter((row["kind"], row["content"]) for row in rows)
     kept = sum((stored & given).values())
-    done = Imported(len(rows) - kept, 0, kept, stored.total() - kept)
+    done = Imported(added=len(rows) - kept, unchanged=kept, removed=stored.total() - kept)
     if done.changed:
         conn.execute(delete(R))
         if rows:

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, computed_field
 from sqlalchemy import ColumnElement, Connection, Table, delete, insert, select
 
 Outcome = Literal["added", "replaced", "unchanged"]
 
 
-@dataclass(frozen=True, slots=True)
-class Imported:
+class Imported(BaseModel):
     """Entries an import added, replaced (another content under a stored key), found stored
     already as given (unchanged) and removed (an import that replaces a whole set: custody
     rules); ``id``: the import record a carbon import is kept under (``carbon list``, ``carbon
     remove``), None when it changed nothing (nothing is recorded then)."""
+
+    model_config = ConfigDict(frozen=True)
 
     added: int = 0
     replaced: int = 0
@@ -25,6 +26,7 @@ class Imported:
     removed: int = 0
     id: int | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def changed(self) -> bool:
         return bool(self.added or self.replaced or self.removed)
@@ -36,7 +38,9 @@ class Imported:
     @classmethod
     def of(cls, outcomes: Iterable[Outcome]) -> Imported:
         counted = Counter(outcomes)
-        return cls(counted["added"], counted["replaced"], counted["unchanged"])
+        return cls(
+            added=counted["added"], replaced=counted["replaced"], unchanged=counted["unchanged"]
+        )
 
     def __str__(self) -> str:
         removed = f", {self.removed} removed" if self.removed else ""

@@ -58,7 +58,7 @@ def save_vocabularies(conn: Connection, elements: list[dict[str, Any]]) -> dict[
             if conn.execute(select(C.c.child).where(link)).first() is None:
                 conn.execute(insert(C).values(parent=element["parent"], child=child))
                 links += 1
-    return {"elements": Imported.of(outcomes), "children": Imported(links)}
+    return {"elements": Imported.of(outcomes), "children": Imported(added=links)}
 
 
 def _columns(kind: str, row: dict[str, Any]) -> dict[str, Any]:
