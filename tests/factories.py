@@ -28,6 +28,7 @@ from batterytrace.epcis.model import (
 from batterytrace.masterdata import BT, MasterData, Party, Site, SiteRole
 from batterytrace.services import custody
 from batterytrace.services.unit_of_work import UnitOfWork
+from batterytrace.store import custody as custody_store
 from batterytrace.store import events, schema
 
 CONTEXT = [
@@ -322,3 +323,17 @@ def empty_store(uow: UnitOfWork) -> None:
     with uow.engine.begin() as conn:
         for table in reversed(schema.metadata.sorted_tables):
             conn.execute(delete(table))
+
+
+def event_reads(monkeypatch: pytest.MonkeyPatch, name: str) -> list[tuple[int, datetime | None]]:
+    """Which events ``store.custody.<name>`` (``movements``, ``lot_events``) is asked for from
+    now on: (after ledger number, from time) of each call (decisions 033, 035)."""
+    read: list[tuple[int, datetime | None]] = []
+    reading = getattr(custody_store, name)
+
+    def spy(conn: Any, after: int = 0, since: datetime | None = None) -> Any:
+        read.append((after, since))
+        return reading(conn, after, since)
+
+    monkeypatch.setattr(custody_store, name, spy)
+    return read

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from factories import (
     allocation,
     custody_chain,
     custody_sites,
+    event_reads,
     lot,
     received,
 )
@@ -270,36 +272,61 @@ def test_an_allocation_only_is_told_alike_in_the_store_and_the_domain(
     assert after == (before if claims_only else newest)
 
 
-def test_what_comes_after_the_kept_state_goes_on_from_it_a_late_event_recomputes(
+def test_what_comes_after_the_kept_state_goes_on_from_it(
     stocked: UnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Decision 033: an allocation dated after every event it took is checked on, and kept
-    by, the custody state gone on from the kept one, without a recomputation; an event dated
-    inside what it took (day 9 of the chain) is recomputed from the start. Both equal a
-    recomputation."""
+    by, the custody state gone on from the kept one, without reading an event again; equal to
+    a recomputation."""
     derived.refresh(stocked)
-    recomputed = 0
-    recompute = custody.recompute
-
-    def counting(*args: Any, **named: Any) -> Any:
-        nonlocal recomputed
-        recomputed += 1
-        return recompute(*args, **named)
-
-    monkeypatch.setattr(custody, "recompute", counting)
+    read = event_reads(monkeypatch, "movements")
     before = custody.balances(stocked, PCAM)
     done = _allocate(stocked, 2.0)  # dated now: after the chain
     after = custody.balances(stocked, PCAM)
-    assert recomputed == 0 and after.version == done.version
-    (was,), (now,) = ([a for a in read.accounts if a.claim == "low-carbon" and a.element == "Co"]
-                      for read in (before, after))  # fmt: skip
+    assert read and all(after > 0 and since is None for after, since in read), read
+    assert after.version == done.version
+    (was,), (now,) = ([a for a in r.accounts if a.claim == "low-carbon" and a.element == "Co"]
+                      for r in (before, after))  # fmt: skip
     assert now.balance == pytest.approx(was.balance - 2.0)
     assert derived.check(stocked) is None
-    recomputed = 0
-    late = allocation("P1", "low-carbon", 0.5, 9)
-    events.capture_document(stocked, Document(creationDate=T0, events=[late]))
-    assert recomputed == 1
+
+
+def test_a_late_entry_is_taken_again_from_the_month_it_falls_in(
+    stocked: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decision 035: the state at the end of each month is kept; an entry dated inside what
+    the state took (an allocation checked, then kept; an event captured) goes on from the
+    month it falls in: the events from that month on are read again (and the new ones), not
+    those before. One in the first month has nothing before it: recomputed from the start.
+    Each equals a recomputation, down to later allocations the late one leaves uncovered."""
+    for day in (40, 70, 100):  # February, March, April: after the chain (January)
+        _allocate_on(stocked, 1.0, day)
+    read = event_reads(monkeypatch, "movements")
+    _allocate_on(stocked, 0.5, 65)  # 7 March
+    march = datetime(2025, 3, 1, tzinfo=UTC)
+    assert (0, None) not in read and {since for _, since in read if since} == {march}, read
     assert derived.check(stocked) is None
+    read.clear()
+    # 15 February, captured as it came (not checked): the later allocations are uncovered
+    events.capture_document(stocked, Document(creationDate=T0, events=[
+        allocation("P1", "low-carbon", 6.0, 45)]))  # fmt: skip
+    february = datetime(2025, 2, 1, tzinfo=UTC)
+    assert (0, None) not in read and {since for _, since in read if since} == {february}
+    assert derived.check(stocked) is None
+    violations = custody.balances(stocked, PCAM).violations  # the March and April debits
+    assert len(violations) == 2
+    assert all("exceeds the balance of 0.1 kg by 0.9 kg" in v.text for v in violations)
+    read.clear()
+    late = allocation("P1", "low-carbon", 0.1, 9)  # January: the first month kept
+    events.capture_document(stocked, Document(creationDate=T0, events=[late]))
+    assert (0, None) in read
+    assert derived.check(stocked) is None
+
+
+def _allocate_on(uow: UnitOfWork, kg: float, day: int) -> custody.Allocated:
+    command = custody.Allocate(lot=lot("P1"), claim="low-carbon", kg={"Co": kg}, site=PCAM,
+                               at=T0 + timedelta(days=day))  # fmt: skip
+    return custody.allocate(uow, command)
 
 
 def test_changes_say_what_each_refresh_changed(stocked: UnitOfWork) -> None:
@@ -396,11 +423,12 @@ def test_without_custody_inputs_the_state_is_empty_without_reading_events(
     events.capture_document(uow, Document(creationDate=T0, events=custody_chain()))
     with uow.reading() as conn:
         assert not custody_store.has_inputs(conn)
-        full = custody.kept(custody.recompute(conn, uow.decoded, finish=False))
-        del full["custody.frontier"]  # how far in time it went: no state to go on from kept
+        full = dict(custody.replayed(conn, uow.decoded))
+        for went in ("custody.frontier", "custody.frontier@month"):
+            del full[went]  # how far in time it went: no state to go on from kept
         assert full == {area: [] for area in full}
         assert {area: rows for area, rows in custody.kept_rows(conn, uow.decoded).items()
-                if area != "custody.frontier"} == full  # fmt: skip
+                if area in full} == full  # fmt: skip
     events.capture_document(
         uow, Document(creationDate=T0, events=[allocation("P1", "low-carbon", 1.0, 9)])
     )

@@ -1,5 +1,7 @@
 """Issue 14.2: after every step of a random history (the chain's events captured in any order,
-late and twice; rules imported and replaced; allocations and transfers, some refused; periods
+late and twice; rules imported and replaced; allocations and transfers, some refused, and
+allocations captured unchecked, late ones leaving later ones uncovered; shipments on any
+day; periods
 closed; carbon activity data and factor sets imported, a set put in use and back; an agreement
 imported and replaced, shipments under it and not) every kept
 unit (custody, footprints, contract shipments) equals a fresh recomputation, on SQLite and
@@ -26,7 +28,7 @@ from batterytrace.carbon.activity import from_json
 from batterytrace.carbon.factors import read_csv
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.custody.rules import CustodyRules
-from batterytrace.epcis.model import BizTransaction, Document
+from batterytrace.epcis.model import BizTransaction, Document, Event
 from batterytrace.errors import CustodyError, FactorError, ImportConflict
 from batterytrace.services import carbon, contracts, custody, derived, masterdata
 from batterytrace.services import events as events_service
@@ -38,10 +40,12 @@ from factories import (
     PCAM,
     REFINERY,
     T0,
+    allocation,
     at,
     custody_chain,
     custody_sites,
     empty_store,
+    event_reads,
     lot,
     received,
 )
@@ -108,6 +112,20 @@ class KeptState(RuleBasedStateMachine):
                                    at=T0 + timedelta(days=day))  # fmt: skip
         with suppress(CustodyError):  # refused (no policy, an overdraft, a closed period)
             custody.allocate(self.uow, command)
+
+    @rule(kg=st.floats(0.5, 9.0), day=st.integers(0, 120))
+    def capture_allocation(self, kg: float, day: int) -> None:
+        """An allocation captured as it came, not checked: late ones go on from the month they
+        fall in (decision 035), and may leave later ones uncovered."""
+        event = replace(allocation("P1", "low-carbon", kg, day), eventID=f"urn:uuid:a-{kg}-{day}")
+        events_service.capture_document(self.store, Document(creationDate=T0, events=[event]))
+
+    @rule(shipped=st.sampled_from(_SHIPPED), day=st.integers(0, 120))
+    def capture_shipment(self, shipped: Event, day: int) -> None:
+        """A shipment of S1 or S2 again, on any day: late ones go on from their month."""
+        event = replace(shipped, eventID=f"{shipped.eventID}-{day}",
+                        eventTime=T0 + timedelta(days=day))  # fmt: skip
+        events_service.capture_document(self.store, Document(creationDate=T0, events=[event]))
 
     @rule(period=st.sampled_from(("2025-01", "2025-Q1", "2025")))
     def close(self, period: str) -> None:
@@ -185,37 +203,41 @@ def test_rules_of_each_period_length_refresh(uow: UnitOfWork, period: str) -> No
     assert account.period == period and derived.check(uow) is None
 
 
-def test_deliveries_go_on_from_the_kept_ones_a_late_event_recomputes(
+def test_deliveries_go_on_from_the_kept_ones_or_from_the_month_of_a_late_event(
     uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Decision 033 for contract shipments: events after the latest one taken are taken from
-    the kept deliveries (no recomputation), a late one recomputes them; S1 ships under the
-    purchase order and is delivered at the pCAM plant, S2's shipment names no agreement."""
+    """Decisions 033 and 035 for contract shipments: events after the latest one taken are
+    taken from the kept deliveries (only they are read); a late one goes on from the month it
+    falls in (the events from then on read again), or, in the first month, recomputes; S1
+    ships under the purchase order and is delivered at the pCAM plant, S2's shipments name no
+    agreement (a finding each, in time order)."""
     masterdata.import_master_data(uow, custody_sites())
     contracts.import_contracts(uow, [Agreement.from_json({**AGREEMENT, "annualKg": 1000})])
     first, s2_shipped = CHAIN[:5], CHAIN[8]  # up to day 4
     events_service.capture_document(uow, Document(creationDate=T0, events=first))
-    recomputed = 0
-    recompute = contracts.deliveries_of
-
-    def counting(*args: object) -> object:
-        nonlocal recomputed
-        recomputed += 1
-        return recompute(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(contracts, "deliveries_of", counting)
+    read = event_reads(monkeypatch, "lot_events")
     # S1 shipped (day 5), received at the plant (6), P1 made (8); S2 shipped (7)
     in_time = [CHAIN[7], CHAIN[5], CHAIN[6], s2_shipped]
     events_service.capture_document(uow, Document(creationDate=T0, events=in_time[:1]))
     state, _ = contracts.deliveries(uow)
-    assert recomputed == 0
+    assert read and all(after > 0 for after, _ in read)
     (shipment,) = state.shipments[AGREEMENT["id"]].values()
     assert shipment.lot == node_id(lot("S1")) and shipment.shipped and shipment.delivered is None
     events_service.capture_document(uow, Document(creationDate=T0, events=in_time[1:3]))
     state, _ = contracts.deliveries(uow)
-    assert recomputed == 0 and state.shipments[AGREEMENT["id"]][shipment.lot].delivered
+    assert all(after > 0 for after, _ in read)
+    assert state.shipments[AGREEMENT["id"]][shipment.lot].delivered
     events_service.capture_document(uow, Document(creationDate=T0, events=in_time[3:]))
     state, _ = contracts.deliveries(uow)
-    assert recomputed == 1  # S2 shipped on day 7, before P1 was made on day 8: late
+    assert (0, None) in read  # S2 shipped on day 7, before P1 was made on day 8: late
     assert [f.event for f in state.findings] == ["urn:uuid:s-S2"]
+    assert derived.check(uow) is None
+    s2_again = [replace(s2_shipped, eventID=f"urn:uuid:s-S2-{day}",
+                        eventTime=T0 + timedelta(days=day)) for day in (70, 40)]  # fmt: skip
+    events_service.capture_document(uow, Document(creationDate=T0, events=s2_again[:1]))
+    read.clear()
+    events_service.capture_document(uow, Document(creationDate=T0, events=s2_again[1:]))
+    state, _ = contracts.deliveries(uow)  # 10 February, after 12 March: from February on
+    assert (0, None) not in read and {since for _, since in read if since} == {T0 + timedelta(31)}
+    assert [f.event for f in state.findings] == [f"urn:uuid:s-S2{n}" for n in ("", "-40", "-70")]
     assert derived.check(uow) is None

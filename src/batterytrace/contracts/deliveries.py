@@ -93,9 +93,7 @@ class Deliveries:
             return
         name = event.eventID or ""
         self.latest = max(self.latest or event.eventTime, event.eventTime)
-        lots = kg_by_object(quantity_flows(event.quantityList)) or dict.fromkeys(
-            (node_id(q.epcClass) for q in event.quantityList), 0.0
-        )
+        lots = lots_of(event)
         refs = [b.bizTransaction for b in event.bizTransactionList]
         refs += [str(e.value) for e in event.extensions if e.namespace + e.name == f"{BT}agreement"]
         for named in self._named(refs, name):
@@ -127,6 +125,22 @@ class Deliveries:
                 shipment.delivered, shipment.kg = when, kg
                 shipment.shipped = shipment.shipped or when
 
+    def lot(self, lot: str) -> dict[str, Any] | None:
+        """What the deliveries hold of a lot, as JSON (None: nothing): the agreement it is
+        bound to and its shipment under each agreement."""
+        bound = self.bound.get(lot)
+        shipped = {a: lots[lot].to_json() for a, lots in self.shipments.items() if lot in lots}
+        if bound is None and not shipped:
+            return None
+        return {"bound": None if bound is None else bound.id, "shipments": shipped}
+
+    def restore_lot(self, lot: str, held: Mapping[str, Any]) -> None:
+        """Take back what :meth:`lot` gave of a lot."""
+        if held["bound"] is not None:
+            self.bound[lot] = next(a for a in self.agreements if a.id == held["bound"])
+        for agreement, shipment in held["shipments"].items():
+            self.shipments.setdefault(agreement, {})[lot] = Shipment.from_json(shipment)
+
     def _named(self, refs: list[str], name: str) -> list[Agreement]:
         """The agreements business transactions name (a finding when they name none)."""
         if not refs:
@@ -151,6 +165,13 @@ class Deliveries:
     def as_of(self, when: datetime | None = None) -> datetime:
         """The date a status is for: ``when``, else the latest event, else now."""
         return when or self.latest or datetime.now(UTC)
+
+
+def lots_of(event: Event) -> dict[str, float]:
+    """The lots an event delivers or binds, with kg (0 where it states none)."""
+    return kg_by_object(quantity_flows(event.quantityList)) or dict.fromkeys(
+        (node_id(q.epcClass) for q in event.quantityList), 0.0
+    )
 
 
 MIN_LOTS = 3  # lots counted in a year before its run rate is extrapolated (decision 022)

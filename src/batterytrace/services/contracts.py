@@ -6,7 +6,7 @@ at read."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,10 +22,13 @@ from batterytrace.contracts.deliveries import (
     YearStatus,
     capacity,
     enabled,
+    lots_of,
 )
 from batterytrace.contracts.intensity import Intensity, intensities
 from batterytrace.custody.flows import claims_only
+from batterytrace.epcis.model import Event
 from batterytrace.errors import ContractError
+from batterytrace.periods import Period, span
 from batterytrace.services.unit_of_work import Unit, UnitOfWork
 from batterytrace.store import contracts as contracts_store
 from batterytrace.store import custody as custody_store
@@ -55,27 +58,74 @@ def contracts(uow: UnitOfWork) -> list[Agreement]:
 def deliveries_of(conn: Connection) -> Deliveries:
     """Every agreement's shipments and findings, recomputed from the stored events in
     ``conn``'s transaction."""
+    return _replayed(conn)[0]
+
+
+def _replayed(conn: Connection) -> tuple[Deliveries, dict[str, derived.Rows]]:
+    """The deliveries from every stored event, with the rows of the months they went
+    through."""
     state = Deliveries(contracts_store.load(conn))
-    for event in custody_store.lot_events(conn):
+    return state, _taken(state, custody_store.lot_events(conn))
+
+
+def _taken(state: Deliveries, events: Iterable[Event]) -> dict[str, derived.Rows]:
+    """Take the events (in time order) into the deliveries, writing at the end of each month
+    they went through what each lot they named that month was then, and the latest event and
+    the findings by then (decision 035)."""
+    rows: dict[str, list[tuple[str, str, str | None]]] = {area: [] for area in _MONTHS}
+    touched: set[str] = set()
+
+    def end(month: int) -> None:
+        label = Period.MONTH.label(month)
+        for lot in sorted(touched):
+            held = state.lot(lot)
+            if held is not None:  # once something, a lot stays something
+                rows[_LOT_MONTHS].append((f"{label} {lot}", lot, _json(held)))
+        rows[_STATE_MONTHS].append((label, "", _json(_state(state, len(state.findings)))))
+        touched.clear()
+
+    month: int | None = None
+    for event in events:
+        if claims_only(event):
+            continue  # never taken (Deliveries.apply)
+        at = Period.MONTH.number(event.eventTime.astimezone(UTC))
+        if month is not None and at != month:
+            end(month)
+        month = at
+        touched.update(lots_of(event))
         state.apply(event)
-    return state
+    if month is not None:
+        end(month)
+    return {area: written for area, written in rows.items()}
+
+
+def _state(state: Deliveries, findings: int | None = None) -> dict[str, Any]:
+    """The latest event taken (and, at the end of a month, the findings by then)."""
+    latest = None if state.latest is None else state.latest.isoformat()
+    return {"latest": latest} if findings is None else {"latest": latest, "findings": findings}
 
 
 # --- kept deliveries (decision 032) ------------------------------------------------------------
 
+# each agreement's shipments, the lot each agreement bound, the findings in the order found, the
+# latest event; and, at the end of each month the events went through (decision 035), each lot
+# they named that month and the latest event and findings by then, keyed "<month> <lot>"
 AREA = "contracts"
 _SHIPMENTS, _BOUND = "contract.shipment", "contract.bound"
 _FINDINGS, _STATE = "contract.finding", "contract.state"
+_LOT_MONTHS, _STATE_MONTHS = "contract.lot@month", "contract.state@month"
+_MONTHS = (_LOT_MONTHS, _STATE_MONTHS)
 
 
 def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, derived.Rows]:
     """The kept rows a recomputation of the deliveries gives: each agreement's shipments and
     the lots bound to it (by agreement), the findings in the order found, the latest event's
-    time; none, without reading an event, while no agreement is stored (every purchase order
-    of plain EPCIS traffic would be a finding against nothing)."""
+    time, and the months; none, without reading an event, while no agreement is stored (every
+    purchase order of plain EPCIS traffic would be a finding against nothing)."""
     if not contracts_store.load(conn):
-        return {_SHIPMENTS: [], _BOUND: [], _FINDINGS: [], _STATE: []}
-    return _rows(deliveries_of(conn))
+        return {area: [] for area in (_SHIPMENTS, _BOUND, _FINDINGS, _STATE, *_MONTHS)}
+    state, months = _replayed(conn)
+    return {**_rows(state), **months}
 
 
 def _rows(state: Deliveries, findings: int = 0) -> dict[str, derived.Rows]:
@@ -91,29 +141,46 @@ def _rows(state: Deliveries, findings: int = 0) -> dict[str, derived.Rows]:
         (f"{n:09d}", "", _json({"event": f.event, "text": f.text}))
         for n, f in enumerate(state.findings[findings:], start=findings)
     ]
-    latest = None if state.latest is None else state.latest.isoformat()
     return {_SHIPMENTS: shipments, _BOUND: bound, _FINDINGS: found,
-            _STATE: [("latest", "", _json({"latest": latest}))]}  # fmt: skip
+            _STATE: [("latest", "", _json(_state(state)))]}  # fmt: skip
 
 
 def resumed_rows(
     conn: Connection, decoded: Decoded, reflected: derived.Inputs
 ) -> dict[str, derived.Rows] | None:
-    """The kept rows that change when the deliveries go on from the kept ones with the events
-    stored since, when no agreement changed and those events come after the latest one taken
-    (then taking them gives what a recomputation would: decision 033); None otherwise."""
+    """The kept rows that change when the deliveries go on, while no agreement changed: from
+    the kept ones with the events stored since, when those come after the latest one taken
+    (decision 033); else from what they were when the month of the earliest of them began,
+    with every event from then on taken again (decision 035). Either gives what a
+    recomputation would; None when there is nothing to go on from."""
     agreements = contracts_store.load(conn)
     if not agreements or derived.records_since(conn, reflected.record, UNIT.kinds):
         return None
+    new = [e for e in custody_store.lot_events(conn, reflected.event) if not claims_only(e)]
     state = _kept(conn, agreements)
-    findings = len(state.findings)
-    for event in custody_store.lot_events(conn, reflected.event):
-        if claims_only(event):
-            continue  # never taken (Deliveries.apply)
-        if state.latest is not None and event.eventTime < state.latest:
-            return None  # a late event: recomputed from the start
-        state.apply(event)
-    return _rows(state, findings)
+    if not new or state.latest is None or new[0].eventTime >= state.latest:
+        findings = len(state.findings)
+        months = _taken(state, new)
+        return {**_rows(state, findings), **months}
+    month = Period.MONTH.number(new[0].eventTime.astimezone(UTC))  # a late event: the earliest
+    label = Period.MONTH.label(month)
+    then = derived.as_of(conn, _STATE_MONTHS, label).get("")
+    if then is None:
+        return None  # nothing kept of the months before: recomputed from the start
+    went = orjson.loads(then)
+    state = Deliveries(agreements, findings=state.findings[: went["findings"]])
+    state.latest = None if went["latest"] is None else datetime.fromisoformat(went["latest"])
+    for lot, held in derived.as_of(conn, _LOT_MONTHS, label).items():
+        state.restore_lot(lot, orjson.loads(held))
+    months = _taken(state, custody_store.lot_events(conn, since=span(Period.MONTH, month)[0]))
+    rows = {**_rows(state, went["findings"]), **months}
+    given = {area: {key for key, _, _ in rows[area]} for area in (_FINDINGS, *_MONTHS)}
+    for area, first in ((_FINDINGS, f"{len(state.findings):09d}"),
+                        *((area, label) for area in _MONTHS)):  # fmt: skip
+        gone = [(key, "", None) for key in derived.keys_from(conn, area, first)
+                if key not in given[area]]  # fmt: skip
+        rows[area] = [*rows[area], *gone]
+    return rows
 
 
 def _json(content: object) -> str:
@@ -290,4 +357,12 @@ def delivered_under(uow: UnitOfWork, lots: Iterable[str]) -> dict[str, list[str]
 
 
 # what the kept rows are recomputed by, and the import records they read besides the events
-UNIT = Unit(AREA, kept_rows, frozenset({"contracts", "store"}), resumed_rows, allocations=False)
+UNIT = Unit(
+    AREA,
+    kept_rows,
+    frozenset({"contracts", "store"}),
+    resumed_rows,
+    allocations=False,
+    layout=2,
+    inner=frozenset(_MONTHS),
+)

@@ -8,7 +8,7 @@ import bisect
 import heapq
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import chain, islice
@@ -28,7 +28,7 @@ from batterytrace.epcis.documents import EventStream
 from batterytrace.epcis.hash import event_hash
 from batterytrace.epcis.model import Document, DocumentKind, Event
 from batterytrace.errors import CustodyError, PeriodClosed
-from batterytrace.periods import Period
+from batterytrace.periods import Period, span
 from batterytrace.references import custody_names, require
 from batterytrace.services.trace import trace
 from batterytrace.services.unit_of_work import Unit, UnitOfWork, version
@@ -192,13 +192,18 @@ def recompute(
     (after what is stored at the same time). ``finish``: the closed periods marked (the state
     can then take no more events)."""
     lineage = StoreLineage(conn, decoded)
-    state = Custody(custody_store.load(conn), lineage, custody_store.closes(conn))
+    state = _empty(conn, lineage)
     transfers = custody_store.transfers(conn)
     moves = _with(custody_store.movements(conn), transfers, pending)
     _take(state, lineage, moves, transfers)
     if finish:
         state.finish()
     return state
+
+
+def _empty(conn: Connection, lineage: StoreLineage) -> Custody:
+    """The state before any event, under the stored rules and closes."""
+    return Custody(custody_store.load(conn), lineage, custody_store.closes(conn))
 
 
 def _with(
@@ -221,11 +226,18 @@ def _take(
     moves: Iterator[Movement],
     transfers: list[flows.Transfer],
     restore: Callable[[set[str]], None] | None = None,
+    months: _Months | None = None,
 ) -> None:
     """Take events (in time order) and transfers (in time order) into the state, a transfer
     before the events of a later time; ``restore`` is given the lots each chunk of events
-    names before the chunk is taken."""
+    names before the chunk is taken; ``months`` is told of each entry before it is taken."""
     waiting = deque(transfers)
+
+    def transfer(t: flows.Transfer) -> None:
+        if months is not None:
+            months.reach(t.when)
+        state.transfer(t)
+
     while chunk := list(islice(moves, 2000)):
         named = {node for move in chunk for node in move.objects()}
         lineage.prefetch(named)
@@ -233,10 +245,14 @@ def _take(
             restore(named)
         for move in chunk:
             while waiting and waiting[0].when < move.at:
-                state.transfer(waiting.popleft())
+                transfer(waiting.popleft())
+            if months is not None:
+                months.reach(move.at, move.objects())
             state.apply(move)
-    for transfer in waiting:
-        state.transfer(transfer)
+    for t in waiting:
+        transfer(t)
+    if months is not None:
+        months.end()
 
 
 def state(uow: UnitOfWork) -> Custody:
@@ -248,19 +264,21 @@ def state(uow: UnitOfWork) -> Custody:
 def _admit(conn: Connection, decoded: Decoded, pending: Event | flows.Transfer) -> None:
     """Check an allocation or transfer, at its date, against everything stored: the
     CustodyError of the first violation it makes (its own, or a later entry it overdraws:
-    decision 022), if any. The state it is checked on goes on from the kept state when the
-    entry comes after everything that state took (decision 033), else is recomputed."""
+    decision 022), if any. The state it is checked on goes on from the kept state (decision
+    033), from the month it falls in when it is dated inside what that state took (decision
+    035), else is recomputed."""
     kept = derived.inputs(conn, AREA)
     if kept is not None and kept.layout != UNIT.layout:
         kept = None  # rows of an older version: nothing to go on from
-    resumed = None if kept is None else _resumed(conn, decoded, kept)
-    with_it = None if kept is None or resumed is None else _resumed(conn, decoded, kept, pending)
-    if resumed is None or with_it is None:
-        before, after = recompute(conn, decoded), recompute(conn, decoded, pending)
+    after = None if kept is None else _resumed(conn, decoded, kept, pending)
+    before = None if kept is None or after is None else _resumed(conn, decoded, kept, None,
+                                                                   after.since)  # fmt: skip
+    if after is None or before is None:
+        found = recompute(conn, decoded).violations, recompute(conn, decoded, pending).violations
     else:
-        before, after = resumed.state, with_it.state
-    seen = {note.event for note in before.violations}
-    for note in after.violations:
+        found = before.state.violations, after.state.violations
+    seen = {note.event for note in found[0]}
+    for note in found[1]:
         if note.event not in seen:
             raise note.error()
 
@@ -419,10 +437,15 @@ def report(uow: UnitOfWork, lot: str) -> LotReport:
 # The custody state kept for readers (decision 029) and to go on from (decision 033): each
 # account with all its statements and what it holds (by site), each lot's claims, notes and
 # part of the state (by lot), the violations in the order they were found, and how far in
-# time the state went.
+# time the state went; and what it was at the end of each month it changed in (decision 035):
+# the rows of the lots and accounts it changed that month, how far it went and the violations
+# found by then, keyed "<month> <lot or account>", to go on from when an entry comes late.
 AREA = "custody"
 _ACCOUNTS, _LOTS = "custody.account", "custody.lot"
 _VIOLATIONS, _FRONTIER = "custody.violation", "custody.frontier"
+_LOT_MONTHS, _ACCOUNT_MONTHS = "custody.lot@month", "custody.account@month"
+_FRONTIER_MONTHS = "custody.frontier@month"
+_MONTHS = (_LOT_MONTHS, _ACCOUNT_MONTHS, _FRONTIER_MONTHS)
 
 
 class _KeptAccount(AccountBalance):
@@ -436,34 +459,109 @@ class _LotClaims(BaseModel):
     state: dict[str, Any] | None = None  # flows.Custody.lot_state
 
 
-def kept(
-    state: Custody, prior: dict[str, _LotClaims] | None = None, violations: int = 0
-) -> dict[str, derived.Rows]:
-    """The kept rows of a custody state (it is finished on the way): every lot's, or, going on
-    from kept rows, those of the lots in ``prior`` (what was kept of them; the state then holds
-    only the notes and violations found since, after ``violations`` kept ones)."""
-    held = {key: account.to_json() for key, account in state.accounts.items()}
-    state.finish()
-    accounts = [
-        (f"{site} {claim} {element}", site, _KeptAccount(
-            site=site, name=account.name, claim=str(claim), element=element,
-            period=account.rules.period.value, balance=account.balance,
-            statements=[_statement(s) for s in account.statements()],
-            held=held[site, claim, element],
-        ).model_dump_json())
-        for (site, claim, element), account in state.accounts.items()
-    ]  # fmt: skip
-    notes: dict[str, list[Notice]] = {}
-    for note in state.notes:
-        for lot in note.lots:
-            notes.setdefault(lot, []).append(Notice.of(note))
-    refused: dict[str, list[Notice]] = {}
-    for note in state.violations:
-        for lot in note.lots:
-            refused.setdefault(lot, []).append(Notice.of(note))
-    lots = []
-    for lot in sorted(state.held() | notes.keys() | refused.keys() if prior is None else prior):
-        was = (prior or {}).get(lot) or _LotClaims()
+class _HeldAccount(BaseModel):
+    """An account as it was at the end of a month (ledger.Account.to_json)."""
+
+    site: str
+    claim: str
+    element: str
+    held: dict[str, Any]
+
+
+class _Frontier(BaseModel):
+    """How far in time the state went (``Custody.moved``, ``Custody.transferred``) and, at the
+    end of a month, the violations found by then."""
+
+    moved: datetime | None
+    transferred: tuple[datetime, str] | None
+    violations: int | None = None
+
+
+@dataclass(slots=True)
+class _Months:
+    """A replay that writes, as it goes, what the state was at the end of each month it went
+    through (decision 035); going on from kept rows, what was kept of the lots it restored
+    (``prior``), the violations found before it and the first month it took again (``since``,
+    None when it goes on from the end)."""
+
+    state: Custody
+    prior: dict[str, _LotClaims] | None = None  # None: replayed from the first entry
+    violations: int = 0
+    since: str | None = None
+    held: dict[tuple[str, Claim, str], str] = field(default_factory=dict)  # as last written
+    month: int | None = None
+    touched: set[str] = field(default_factory=set)
+    written: set[str] = field(default_factory=set)  # lots with a month row written
+    notes: dict[str, list[Notice]] = field(default_factory=dict)  # found in this replay
+    refused: dict[str, list[Notice]] = field(default_factory=dict)
+    mapped: tuple[int, int] = (0, 0)  # notes and violations of the state mapped to lots
+    rows: dict[str, list[tuple[str, str, str | None]]] = field(
+        default_factory=lambda: {area: [] for area in _MONTHS}
+    )
+
+    def reach(self, at: datetime, named: Iterable[str] = ()) -> None:
+        """An entry at ``at``, naming these lots, is about to be taken."""
+        month = Period.MONTH.number(at.astimezone(UTC))
+        if self.month is not None and month != self.month:
+            self.end()
+        self.month = month
+        self.touched.update(named)
+
+    def end(self) -> None:
+        """The rows of the month the replay is in, as the state is now."""
+        if self.month is None:
+            return
+        label = Period.MONTH.label(self.month)
+        self._map()
+        for lot in sorted(filter(self._holds, self.touched)):
+            row = self.lot(lot).model_dump_json()
+            self.rows[_LOT_MONTHS].append((f"{label} {lot}", lot, row))
+            self.written.add(lot)
+        self.touched = set()
+        for (site, claim, element), account in self.state.accounts.items():
+            held = orjson.dumps(account.to_json()).decode()
+            if self.held.get((site, claim, element)) != held:
+                self.held[site, claim, element] = held
+                key = f"{site} {claim} {element}"
+                content = _HeldAccount(site=site, claim=str(claim), element=element,
+                                       held=orjson.loads(held))  # fmt: skip
+                self.rows[_ACCOUNT_MONTHS].append((f"{label} {key}", key,
+                                                   content.model_dump_json()))  # fmt: skip
+        found = self.violations + len(self.state.violations)
+        self.rows[_FRONTIER_MONTHS].append((label, "", self.frontier(found).model_dump_json()))
+
+    def frontier(self, violations: int | None = None) -> _Frontier:
+        return _Frontier(moved=self.state.moved, transferred=self.state.transferred,
+                         violations=violations)  # fmt: skip
+
+    def _map(self) -> None:
+        """The notes and violations found since last mapped, to the lots they are about."""
+        notes, violations = self.mapped
+        for found, by_lot in ((self.state.notes[notes:], self.notes),
+                              (self.state.violations[violations:], self.refused)):  # fmt: skip
+            for note in found:
+                for lot in note.lots:
+                    by_lot.setdefault(lot, []).append(Notice.of(note))
+                    self.touched.add(lot)
+        self.mapped = (len(self.state.notes), len(self.state.violations))
+
+    def _holds(self, lot: str) -> bool:
+        """Whether anything is, or was, kept of a lot (most lots a replay meets carry no
+        claim: they get no row)."""
+        state = self.state
+        return (
+            lot in state.lots or lot in state.backing or lot in state.handled
+            or lot in state.received or lot in self.notes or lot in self.refused
+            or any(lot in lots for lots in state.originated.values())
+            or lot in self.written or self._was(lot) != _LotClaims()
+        )  # fmt: skip
+
+    def _was(self, lot: str) -> _LotClaims:
+        return (self.prior or {}).get(lot) or _LotClaims()
+
+    def lot(self, lot: str) -> _LotClaims:
+        """What is kept of a lot: its claims, notes and violations, and its part of the state."""
+        state = self.state
         claims = [
             ClaimCarried(
                 claim=str(claim),
@@ -475,26 +573,44 @@ def kept(
             )
             for claim, elements in sorted(state.claimed(lot).items())
         ]
-        carried = _LotClaims(
+        was = self._was(lot)
+        return _LotClaims(
             claims=claims,
-            notes=was.notes + notes.get(lot, []),
-            violations=was.violations + refused.get(lot, []),
+            notes=was.notes + self.notes.get(lot, []),
+            violations=was.violations + self.refused.get(lot, []),
             state=state.lot_state(lot),
         )
-        empty = carried == _LotClaims()
-        lots.append((lot, lot, None if empty else carried.model_dump_json()))
+
+
+def kept(months: _Months) -> dict[str, derived.Rows]:
+    """The kept rows of a replay (its state is finished on the way): every lot's, or, going on
+    from kept rows, those of the lots it restored; with the rows of the months it went
+    through."""
+    state = months.state
+    months._map()
+    held = {key: account.to_json() for key, account in state.accounts.items()}
+    state.finish()
+    accounts = [
+        (f"{site} {claim} {element}", site, _KeptAccount(
+            site=site, name=account.name, claim=str(claim), element=element,
+            period=account.rules.period.value, balance=account.balance,
+            statements=[_statement(s) for s in account.statements()],
+            held=held[site, claim, element],
+        ).model_dump_json())
+        for (site, claim, element), account in state.accounts.items()
+    ]  # fmt: skip
+    every = state.held() | months.notes.keys() | months.refused.keys()
+    lots = []
+    for lot in sorted(every if months.prior is None else months.prior):
+        carried = months.lot(lot)
+        lots.append((lot, lot, None if carried == _LotClaims() else carried.model_dump_json()))
     found = [
         (f"{i:09d}", "", Notice.of(note).model_dump_json())
-        for i, note in enumerate(state.violations, start=violations)
+        for i, note in enumerate(state.violations, start=months.violations)
     ]
-    frontier = {
-        "moved": None if state.moved is None else state.moved.isoformat(),
-        "transferred": None
-        if state.transferred is None
-        else [state.transferred[0].isoformat(), state.transferred[1]],
-    }
+    frontier = months.frontier().model_dump_json(exclude={"violations"})
     return {_ACCOUNTS: accounts, _LOTS: lots, _VIOLATIONS: found,
-            _FRONTIER: [("frontier", "", orjson.dumps(frontier).decode())]}  # fmt: skip
+            _FRONTIER: [("frontier", "", frontier)], **months.rows}  # fmt: skip
 
 
 def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, derived.Rows]:
@@ -502,17 +618,17 @@ def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, derived.Rows]:
     single event, when nothing can put a claim into the state (a store of plain EPCIS
     traffic: its captures are not followed by a walk of every lot)."""
     if not custody_store.has_inputs(conn):
-        return {_ACCOUNTS: [], _LOTS: [], _VIOLATIONS: [], _FRONTIER: []}
-    return kept(recompute(conn, decoded, finish=False))
+        return {area: [] for area in (_ACCOUNTS, _LOTS, _VIOLATIONS, _FRONTIER, *_MONTHS)}
+    return replayed(conn, decoded)
 
 
-@dataclass(slots=True)
-class _Resumed:
-    """A custody state gone on from the kept one: what was kept of the lots it took events
-    of."""
-
-    state: Custody
-    prior: dict[str, _LotClaims]
+def replayed(conn: Connection, decoded: Decoded) -> dict[str, derived.Rows]:
+    """The kept custody rows of a replay of every stored entry."""
+    lineage = StoreLineage(conn, decoded)
+    months = _Months(_empty(conn, lineage))
+    _take(months.state, lineage, custody_store.movements(conn), custody_store.transfers(conn),
+          months=months)  # fmt: skip
+    return kept(months)
 
 
 def _resumed(
@@ -520,63 +636,147 @@ def _resumed(
     decoded: Decoded,
     kept: derived.Inputs,
     pending: Event | flows.Transfer | None = None,
-) -> _Resumed | None:
+    since: str | None = None,
+) -> _Months | None:
     """The state the kept rows (reflecting ``kept``) hold, with the events and transfers
-    stored since (and ``pending``) taken, when they all come after what it took and nothing
-    else it reads changed (rules, closes, master data): taking them then gives what a
-    recomputation from the start would (decision 033). None otherwise."""
+    stored since (and ``pending``) taken, when nothing else it reads changed (rules, closes,
+    master data). When they all come after what it took, they are taken from the kept rows
+    (decision 033); else the state is taken up as it was when the month of the earliest of
+    them began (or month ``since``, when earlier) and every entry from then on is taken
+    again (decision 035). Either gives what a recomputation from the start would. None when
+    there is nothing to go on from."""
     records = derived.records_since(conn, kept.record, UNIT.kinds)
     if any((kind, action) != ("custody", "transfer") for kind, action, _ in records):
         return None
     frontier = next(derived.contents(conn, _FRONTIER), None)
     if frontier is None:
         return None  # no state was kept to go on from
-    rules = custody_store.load(conn)
     lineage = StoreLineage(conn, decoded)
-    state = Custody(rules, lineage, custody_store.closes(conn))
-    went = orjson.loads(frontier)
-    state.moved = None if went["moved"] is None else datetime.fromisoformat(went["moved"])
-    if went["transferred"] is not None:
-        state.transferred = (datetime.fromisoformat(went["transferred"][0]), went["transferred"][1])
     new = {orjson.loads(content)["ref"] for _, _, content in records}
     transfers = [t for t in custody_store.transfers(conn) if t.ref in new]
     moves = _with(custody_store.movements(conn, kept.event), transfers, pending)
     first = next(moves, None)
-    if not state.resumes([] if first is None else [first.at], [(t.when, t.ref) for t in transfers]):
+    went = _Frontier.model_validate_json(frontier)
+    state = _empty(conn, lineage)
+    state.moved, state.transferred = went.moved, went.transferred
+    restated = custody_store.first_naming_made(conn, kept.event)  # element figures taken then
+    times = [t for t in (None if first is None else first.at, restated) if t is not None]
+    if (
+        since is None
+        and restated is None
+        and state.resumes([] if first is None else [first.at], [(t.when, t.ref) for t in transfers])
+    ):
+        return _going_on(conn, lineage, state, chain([] if first is None else [first], moves),
+                         transfers)  # fmt: skip
+    earliest = min([*times, *(t.when for t in transfers)], default=None)
+    month = None if earliest is None else Period.MONTH.number(earliest.astimezone(UTC))
+    if since is not None:
+        month = min(Period.MONTH.parse(since), month if month is not None else 1 << 62)
+    if month is None:
         return None
+    return _taken_again(conn, lineage, month, pending)
+
+
+def _going_on(
+    conn: Connection,
+    lineage: StoreLineage,
+    state: Custody,
+    moves: Iterator[Movement],
+    transfers: list[flows.Transfer],
+) -> _Months:
+    """The kept state with what comes after it taken (decision 033)."""
+    prior: dict[str, _LotClaims] = {}
+    months = _Months(state, prior, violations=derived.count(conn, _VIOLATIONS))
     for content in derived.contents(conn, _ACCOUNTS):
         account = _KeptAccount.model_validate_json(content)
-        claim = parse_claim(account.claim)
-        policy = rules.policy(account.site, claim).rules
-        state.accounts[account.site, claim, account.element] = ledger.Account.resumed(
-            account.site, claim, account.element, policy, account.held
-        )
-    prior: dict[str, _LotClaims] = {}
+        months.held[_account(state, account.site, account.claim, account.element,
+                             account.held)] = orjson.dumps(account.held).decode()  # fmt: skip
 
     def restore(named: set[str]) -> None:
         wanted = named - prior.keys()
-        found = derived.by_scope(conn, _LOTS, wanted)
-        for lot in wanted:
-            prior[lot] = (
-                _LotClaims.model_validate_json(found[lot][0]) if lot in found else _LotClaims()
-            )
-            held = prior[lot].state
-            if held is not None:
-                state.restore_lot(lot, held)
+        _restore(state, prior, wanted, {
+            lot: found[0] for lot, found in derived.by_scope(conn, _LOTS, wanted).items()
+        })  # fmt: skip
 
-    _take(state, lineage, chain([] if first is None else [first], moves), transfers, restore)
-    return _Resumed(state, prior)
+    _take(state, lineage, moves, transfers, restore, months)
+    return months
+
+
+def _taken_again(
+    conn: Connection, lineage: StoreLineage, month: int, pending: Event | flows.Transfer | None
+) -> _Months | None:
+    """The state as it was when ``month`` began, with every entry from then on taken again
+    (decision 035); None when nothing was kept of the months before it."""
+    label = Period.MONTH.label(month)
+    then = derived.as_of(conn, _FRONTIER_MONTHS, label).get("")
+    if then is None:
+        return None  # nothing before that month: recomputed from the start
+    went = _Frontier.model_validate_json(then)
+    state = _empty(conn, lineage)
+    state.moved, state.transferred = went.moved, went.transferred
+    prior: dict[str, _LotClaims] = {}
+    months = _Months(state, prior, violations=went.violations or 0, since=label)
+    for content in derived.as_of(conn, _ACCOUNT_MONTHS, label).values():
+        account = _HeldAccount.model_validate_json(content)
+        months.held[_account(state, account.site, account.claim, account.element,
+                             account.held)] = orjson.dumps(account.held).decode()  # fmt: skip
+
+    def restore(named: set[str]) -> None:
+        wanted = named - prior.keys()
+        _restore(state, prior, wanted, derived.as_of(conn, _LOT_MONTHS, label, wanted))
+
+    start, _ = span(Period.MONTH, month)
+    transfers = [t for t in custody_store.transfers(conn) if t.when >= start]
+    moves = _with(custody_store.movements(conn, since=start), transfers, pending)
+    _take(state, lineage, moves, transfers, restore, months)
+    return months
+
+
+def _account(
+    state: Custody, site: str, claim: str, element: str, held: dict[str, Any]
+) -> tuple[str, Claim, str]:
+    """An account taken up as ``held`` (ledger.Account.to_json) into the state; its key."""
+    parsed = parse_claim(claim)
+    rules = state.rules.policy(site, parsed).rules
+    state.accounts[site, parsed, element] = ledger.Account.resumed(
+        site, parsed, element, rules, held
+    )
+    return site, parsed, element
+
+
+def _restore(
+    state: Custody, prior: dict[str, _LotClaims], wanted: set[str], found: dict[str, str]
+) -> None:
+    """The lots ``wanted`` taken up as kept (``found``: lot -> kept row; none kept: nothing)
+    into the state, and into ``prior``."""
+    for lot in wanted:
+        prior[lot] = _LotClaims.model_validate_json(found[lot]) if lot in found else _LotClaims()
+        held = prior[lot].state
+        if held is not None:
+            state.restore_lot(lot, held)
 
 
 def resumed_rows(
     conn: Connection, decoded: Decoded, reflected: derived.Inputs
 ) -> dict[str, derived.Rows] | None:
     """The kept rows that change when the state goes on from the kept one (``_resumed``);
-    None when it cannot."""
-    resumed = _resumed(conn, decoded, reflected)
-    if resumed is None:
+    None when it cannot. Taken again from a month, the violations and the rows of the months
+    from then on that the replay did not give again go."""
+    months = _resumed(conn, decoded, reflected)
+    if months is None:
         return None
-    return kept(resumed.state, resumed.prior, derived.count(conn, _VIOLATIONS))
+    rows = kept(months)
+    if months.since is not None:
+        found = months.violations + len(months.state.violations)
+        rows[_VIOLATIONS] = [*rows[_VIOLATIONS], *(
+            (key, "", None) for key in derived.keys_from(conn, _VIOLATIONS, f"{found:09d}")
+        )]  # fmt: skip
+        for area in _MONTHS:
+            given = {key for key, _, _ in rows[area]}
+            gone = [(k, "", None) for k in derived.keys_from(conn, area, months.since)
+                    if k not in given]  # fmt: skip
+            rows[area] = [*rows[area], *gone]
+    return rows
 
 
 def _fresh(uow: UnitOfWork) -> None:
@@ -617,5 +817,10 @@ class _Claims:
 
 # what the kept rows are recomputed by, and the import records they read besides the events
 UNIT = Unit(
-    AREA, kept_rows, frozenset({"custody", "masterdata", "vocabulary", "store"}), resumed_rows
+    AREA,
+    kept_rows,
+    frozenset({"custody", "masterdata", "vocabulary", "store"}),
+    resumed_rows,
+    layout=2,
+    inner=frozenset(_MONTHS),
 )

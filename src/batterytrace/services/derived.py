@@ -166,10 +166,12 @@ class Changes(BaseModel):
 
 def changes(uow: UnitOfWork, since: int = 0) -> Changes:
     """What the kept state's refreshes after ledger version ``since`` changed (brought up to
-    date first), row by row in the order they were made."""
+    date first), row by row in the order they were made; the rows of areas kept only to go
+    on from (``Unit.inner``) left out."""
     done = refresh(uow)
+    inner = {area for unit in UNITS for area in unit.inner}
     with uow.reading() as conn:
-        found = derived.changes_since(conn, since)
+        found = [(at, c) for at, c in derived.changes_since(conn, since) if c.area not in inner]
     return Changes(version=done.version, since=since, changes=[
         Changed(version=at, area=c.area, key=c.key,
                 before=None if c.before is None else orjson.loads(c.before),

@@ -58,6 +58,7 @@ class Unit:
     resume: Resume | None = None
     allocations: bool = True  # False: never reads an event that is an allocation only
     layout: int = 1  # of its rows: kept rows of another layout are recomputed, never read
+    inner: frozenset[str] = frozenset()  # areas kept only to go on from: no answer reads them
 
 
 def version(conn: Connection) -> int:

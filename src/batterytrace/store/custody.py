@@ -110,16 +110,21 @@ def keep_transfer(conn: Connection, t: Transfer) -> None:
     )  # fmt: skip
 
 
-def _moving(after: int = 0) -> Any:
-    """The events after ledger number ``after`` that can move a claim or deliver a lot:
-    transformations, and events naming lots (commissioning, shipping and receiving, purchase
-    orders, allocations)."""
-    if not after:  # every event: the lots' keys looked up once
+def _moving(after: int = 0, since: datetime | None = None) -> Any:
+    """The events after ledger number ``after`` (and at ``since`` or later) that can move a
+    claim or deliver a lot: transformations, and events naming lots (commissioning, shipping
+    and receiving, purchase orders, allocations)."""
+    if not after and since is None:  # every event: the lots' keys looked up once
         lots = select(K.c.seq).where(K.c.role == "epcClass")
         return (E.c.event_type == "TransformationEvent") | E.c.seq.in_(lots)
-    # the latest events only: each looked up by its ledger number
+    # some events only (the latest, or those from a time on): each looked up by its number
     named = select(K.c.seq).where((K.c.seq == E.c.seq) & (K.c.role == "epcClass")).exists()
-    return (E.c.seq > after) & ((E.c.event_type == "TransformationEvent") | named)
+    bound = E.c.seq > after if after else E.c.event_time >= _ms(since)
+    return bound & ((E.c.event_type == "TransformationEvent") | named)
+
+
+def _ms(when: datetime | None) -> int:
+    return 0 if when is None else int(when.timestamp() * 1000)
 
 
 def _in_time_order(conn: Connection, query: Any, after: int) -> Iterator[Any]:
@@ -135,19 +140,21 @@ def _in_time_order(conn: Connection, query: Any, after: int) -> Iterator[Any]:
     yield from sorted(conn.execute(query.order_by(E.c.seq)), key=lambda row: (row[0], row[1]))
 
 
-def lot_events(conn: Connection, after: int = 0) -> Iterator[Event]:
-    """The events after ledger number ``after`` that can move a claim or deliver a lot
-    (``_moving``), in time order (then ledger order)."""
-    query = select(E.c.event_time, E.c.seq, E.c.content).where(_moving(after))
+def lot_events(conn: Connection, after: int = 0, since: datetime | None = None) -> Iterator[Event]:
+    """The events after ledger number ``after`` (or at ``since`` or later) that can move a
+    claim or deliver a lot (``_moving``), in time order (then ledger order)."""
+    query = select(E.c.event_time, E.c.seq, E.c.content).where(_moving(after, since))
     for _, _, content in _in_time_order(conn, query, after):
         yield event_from_content(content)
 
 
-def movements(conn: Connection, after: int = 0) -> Iterator[Movement]:
-    """What custody reads of the same events (those after ledger number ``after``), in the
-    same order, from the event's columns and the figures capture derived (records.figures), as
-    traces read them; the content is read only for object events that may carry a claim's
-    extensions (whose JSON names a claim)."""
+def movements(
+    conn: Connection, after: int = 0, since: datetime | None = None
+) -> Iterator[Movement]:
+    """What custody reads of the same events (those after ledger number ``after``, or at
+    ``since`` or later), in the same order, from the event's columns and the figures capture
+    derived (records.figures), as traces read them; the content is read only for object
+    events that may carry a claim's extensions (whose JSON names a claim)."""
     claims = and_(E.c.event_type == EventType.OBJECT.value, E.c.content.like("%claim%"))
     query = (
         select(
@@ -157,7 +164,7 @@ def movements(conn: Connection, after: int = 0) -> Iterator[Movement]:
             case((claims, E.c.content)),
         )
         .select_from(E.outerjoin(F, F.c.seq == E.c.seq))
-        .where(_moving(after))
+        .where(_moving(after, since))
     )  # fmt: skip
     rows = _in_time_order(conn, query, after)
     for ms, _, kind, action, step, offset, recorded_ms, site, name, figures, content in rows:
@@ -174,6 +181,38 @@ def movements(conn: Connection, after: int = 0) -> Iterator[Movement]:
             _kg(lists.get("outputQuantityList", ())),
             tuple(dict.fromkeys(flow[0] for flow in listed)), {},
         )  # fmt: skip
+
+
+# the keys an event names objects by; those of what it makes (its element figures then come from
+# it: store.lineage), an ObjectEvent's epc and epcClass only when it commissions (ADD)
+_NAMING = ("inputEPCClass", "inputEPC", "childEPCClass", "childEPC", "epcClass", "epc",
+           "outputEPCClass", "outputEPC", "parentID")  # fmt: skip
+_MAKING = ("outputEPCClass", "outputEPC", "parentID")
+
+
+def first_naming_made(conn: Connection, after: int) -> datetime | None:
+    """The earliest eventTime of an event up to ledger number ``after`` that names something an
+    event after it makes or commissions: custody took that event with the element figures
+    known then, which the new one may restate. None when there is none."""
+    commissions = (E.c.event_type == EventType.OBJECT.value) & (E.c.action == Action.ADD.value)
+    made = (
+        select(K.c.value)
+        .select_from(K.join(E, E.c.seq == K.c.seq))
+        .where(
+            (K.c.seq > after)
+            & (K.c.role.in_(_MAKING) | (K.c.role.in_(("epc", "epcClass")) & commissions))
+        )
+    )
+    values = sorted(set(conn.execute(made).scalars()))
+    earliest: int | None = None
+    for start in range(0, len(values), 500):
+        query = select(func.min(E.c.event_time)).select_from(K.join(E, E.c.seq == K.c.seq))
+        found = conn.execute(query.where(
+            K.c.role.in_(_NAMING) & K.c.value.in_(values[start : start + 500]) & (K.c.seq <= after)
+        )).scalar()  # fmt: skip
+        if found is not None and (earliest is None or found < earliest):
+            earliest = found
+    return None if earliest is None else datetime.fromtimestamp(earliest / 1000, UTC)
 
 
 def _kg(flows: list[list[Any]]) -> dict[str, float]:

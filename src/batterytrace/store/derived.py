@@ -187,6 +187,32 @@ def by_scope(conn: Connection, area: str, scopes: Iterable[str]) -> dict[str, li
     return found
 
 
+def as_of(
+    conn: Connection, area: str, before: str, scopes: Iterable[str] | None = None
+) -> dict[str, str]:
+    """Of an area whose keys begin with a month (``2025-03 ...``: what each scope was at the
+    end of a month it changed in), each scope's (those of ``scopes`` only, when given) content
+    in its latest row of a month before ``before``: what it was when that month began."""
+    latest: dict[str, tuple[str, str]] = {}
+    bound = (R.c.area == area) & (R.c.key < before)
+    wanted = None if scopes is None else sorted(scopes)
+    starts = [0] if wanted is None else range(0, len(wanted), _CHUNK)
+    for start in starts:
+        where = bound if wanted is None else bound & R.c.scope.in_(wanted[start : start + _CHUNK])
+        for scope, key, content in conn.execute(
+            select(R.c.scope, R.c.key, R.c.content).where(where)
+        ):
+            if scope not in latest or key > latest[scope][0]:
+                latest[scope] = (key, content)
+    return {scope: content for scope, (_, content) in latest.items()}
+
+
+def keys_from(conn: Connection, area: str, first: str) -> list[str]:
+    """The area's keys from ``first`` on, in key order."""
+    query = select(R.c.key).where((R.c.area == area) & (R.c.key >= first)).order_by(R.c.key)
+    return list(conn.execute(query).scalars())
+
+
 def stored(conn: Connection, area: str) -> dict[str, tuple[str, str]]:
     """The area's rows as kept: key -> (scope, content)."""
     query = select(R.c.key, R.c.scope, R.c.content).where(R.c.area == area)
