@@ -32,7 +32,10 @@ from carbon_examples import (
     EXAMPLES,
     GUEMASSA,
     HUB,
+    ORE_LEGS,
+    SEA_LEG,
     SULFATE,
+    SULFATE_KG,
     VEHICLE,
     VEHICLES,
     master_data_of_examples,
@@ -349,15 +352,6 @@ def examples(uow: UnitOfWork, guemassa: str = "2025-02") -> None:
         uow, from_json(model_of_examples(guemassa), "examples.json"), "examples.json"
     )
     carbon.import_factors(uow, read_csv(EXAMPLE_FACTORS, "test", "1"))
-
-
-# The sulfate lot (4,944 kg, file 01) by hand: the mine's 1,000 L of diesel at 3 (both ore lots
-# were mined in January: all of it), the ore legs (sourceList location, no bizLocation: 60 t
-# and 55 t x 250 km road x 0.1), Guemassa's 20,000 kWh at 0.5 (February), and its own sea leg
-# to the cathode plant (file 02: 4.944 t x 2,500 km x 0.01).
-ORE_LEGS = 60 * 250 * 0.1 + 55 * 250 * 0.1
-SEA_LEG = 4.944 * 2500 * 0.01
-SULFATE_KG = 1000 * 3 + ORE_LEGS + 20000 * 0.5 + SEA_LEG
 
 
 def test_the_examples_give_their_legs(uow: UnitOfWork) -> None:

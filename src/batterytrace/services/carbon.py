@@ -515,7 +515,8 @@ def resumed_rows(
     master data, a removed import), when events add a product to a period a kept product
     folded (made after the period closed), or data change such a period, a period of a kept
     product without data before, or a site's data start a period length; when events bring
-    a receipt earlier than the latest event taken, make or pack what an earlier event names,
+    a receipt earlier than the latest event taken, make or pack what an earlier event names
+    (but a parent packed after the event that commissioned it, as CBV 2.0 records it),
     make again a kept product, or move a kept product something is made of already; or when
     the roll-up fails (the recomputation names the error)."""
     spans = _data_changed(conn, reflected.record)

@@ -156,8 +156,12 @@ WHERE k.seq IN {seqs} AND k.role IN ('outputEPC', 'outputEPCClass', 'parentID', 
 """
 _NAMED = """
 SELECT k.value FROM event_key k
-WHERE k.role IN ({marks}) AND k.value IN {texts} AND k.seq <= {mark} LIMIT 1
+WHERE k.role IN ({marks}) AND k.value IN {texts} AND k.seq <= {mark}{besides} LIMIT 1
 """
+# a parent packed after its commissioning (CBV 2.0: commission the serial, then aggregate) is
+# made by the packing; the commissioning that named it alone changes no kept product
+_BESIDES_COMMISSIONING = """ AND NOT (k.role = 'epc' AND EXISTS (SELECT 1 FROM event c
+    WHERE c.seq = k.seq AND c.event_type = 'ObjectEvent' AND c.action = 'ADD'))"""
 # a transformation the events after a ledger number go on (one step: its earlier events' too)
 _JOINED = """
 SELECT n.transformation_id FROM event n
@@ -441,7 +445,8 @@ def made_before(conn: Connection, after: int, materials: Iterable[Material] = ()
     for kind, values in sorted(made.items()):
         roles = _NAMED_AS[kind]
         params = (*roles, Driver.among(sorted(values)), after)
-        for (value,) in driver.rows(_NAMED, params, len(roles)):
+        besides = _BESIDES_COMMISSIONING if kind == "parent" else ""
+        for (value,) in driver.rows(_NAMED, params, len(roles), besides=besides):
             return str(value)
     return None
 
