@@ -28,6 +28,9 @@ times, in one process:
   site's account, a millisecond apart from the latest event's time (inside the account's last
   open period; the same lot, kg and time twice would be one event by its hash ID); an
   allocation refused (CustodyError: an overdraft...) is timed and counted all the same;
+- late ``custody allocate``: a tenth as many (at least 10), dated 35 days before the latest
+  event: checked on, and kept by, the custody state taken again from the month they fall in
+  (decision 035), beside the whole custody recomputation below;
 - ``rebuild``: ``services.derived.refresh(every=True)``, once, and beside it each unit's
   recomputation alone (its ``kept_rows`` consumed in one read transaction);
 - the peak RSS of the process tree (sampled every 50 ms, with the workers a capture starts,
@@ -37,7 +40,7 @@ Prints the figures with their targets and writes ``bench/results/online.json`` w
 ``summary``: ``events``, ``footprint_p50_ms``, ``custody_report_p50_ms``,
 ``custody_balance_p50_ms``, ``allocate_p50_ms``, ``contract_p50_ms``, ``summary_p50_ms``,
 ``capture_kept_ratio``, ``rebuild_s``, ``peak_rss_mb``, and beside them the p95s, the samples
-taken, the capture times, each unit's recomputation, the preparation and each phase's RSS.
+taken, the late allocations (``late_allocate_p50_ms``...), the capture times, each unit's recomputation, the preparation and each phase's RSS.
 
 Usage: ``python bench/online.py [--store DIR] [--events N] [--samples K] [--write-samples K]
 [--in-place] [--keep] [--out FILE]``
@@ -91,6 +94,7 @@ DAY_PER_10M = 4_000  # events of one day at 10M events (the scenario's average r
 TARGETS_MS = {"footprint": 50, "custody_report": 50, "custody_balance": 50, "contract": 50,
               "summary": 50, "allocate": 200}  # fmt: skip
 CAPTURE_RATIO_TARGET, RSS_TARGET_MB = 0.5, 1024
+LATE = timedelta(days=35)  # how far back the late allocations are dated (no target: a figure)
 
 
 # --- memory ------------------------------------------------------------------------------------
@@ -475,12 +479,19 @@ def reads(
 
 
 def allocates(
-    uow: UnitOfWork, drawn: dict[str, Any], k: int, kg: float, rng: random.Random, console: Console
+    uow: UnitOfWork,
+    drawn: dict[str, Any],
+    k: int,
+    kg: float,
+    rng: random.Random,
+    console: Console,
+    back: timedelta = timedelta(0),
 ) -> tuple[list[float], list[str], int]:
     """ms of each allocation (refused ones too), why each refused one was, and how many were
     accepted but did not move the ledger (stored nothing). Each is a millisecond after the one
     before: the same lot, kg and time again would be the same event by its hash ID (a
-    duplicate, not stored)."""
+    duplicate, not stored). ``back``: dated that much before the latest event (late ones: the
+    custody state goes on from the month they fall in, decision 035)."""
     target = drawn["allocate"]
     times, refusals, unrecorded = [], [], 0
     with uow.reading() as conn:
@@ -491,7 +502,7 @@ def allocates(
             site=target["site"],
             claim=target["claim"],
             kg={"Co": kg},
-            at=target["at"] + timedelta(milliseconds=i),
+            at=target["at"] - back + timedelta(milliseconds=i),
         )
         said = "allocated"
         started = time.perf_counter()
@@ -505,7 +516,8 @@ def allocates(
                 said, unrecorded = "accepted, but the ledger did not move", unrecorded + 1
             before = done.version
         times.append((time.perf_counter() - started) * 1000)
-        console.print(f"allocate {i + 1} of {k}: {times[-1]:,.0f} ms, {said}", soft_wrap=True)
+        late = f" ({back.days} days back)" if back else ""
+        console.print(f"allocate{late} {i + 1} of {k}: {times[-1]:,.0f} ms, {said}", soft_wrap=True)
     return times, refusals, unrecorded
 
 
@@ -594,6 +606,11 @@ def main() -> None:
         allocate_ms, refusals, unrecorded = allocates(
             server, drawn, args.write_samples, args.allocate_kg, rng, console
         )
+    with rss.phase("late_allocate"):
+        late_ms, late_refusals, _ = allocates(
+            server, drawn, max(10, args.write_samples // 10), args.allocate_kg, rng, console,
+            back=LATE,
+        )  # fmt: skip
     with rss.phase("rebuild"):
         rebuilt = rebuild(server, console)
     server.close()
@@ -618,6 +635,12 @@ def main() -> None:
         summary[f"{name}_p95_ms"] = round(percentiles(values)[1], 2) if values else None
         summary[f"{name}_samples"] = len(values)
     summary["allocate_refused"] = len(refusals)
+    summary["late_allocate_p50_ms"], summary["late_allocate_p95_ms"] = (
+        round(value, 2) for value in percentiles(late_ms)
+    )
+    summary["late_allocate_samples"] = len(late_ms)
+    summary["late_allocate_refused"] = len(late_refusals)
+    summary["late_allocate_days_back"] = LATE.days
     summary["allocate_not_recorded"] = unrecorded
     summary |= {k: v for k, v in capture.items() if k != "capture_kept_ratio"}
     summary |= {k: v for k, v in rebuilt.items() if k != "rebuild_s"}
