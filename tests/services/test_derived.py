@@ -22,7 +22,7 @@ from batterytrace.carbon.activity import from_json
 from batterytrace.custody import flows
 from batterytrace.custody.claims import Claim
 from batterytrace.custody.rules import CustodyRules
-from batterytrace.epcis.model import Action, BizTransaction, Document, Event, Extension
+from batterytrace.epcis.model import Action, BizTransaction, Document, Event, Extension, Location
 from batterytrace.errors import BatteryTraceError
 from batterytrace.masterdata import BT
 from batterytrace.services import carbon, custody, derived, events, masterdata
@@ -38,6 +38,7 @@ from factories import (
     REFINERY,
     T0,
     allocation,
+    commission,
     custody_chain,
     custody_sites,
     event_reads,
@@ -321,6 +322,27 @@ def test_a_late_entry_is_taken_again_from_the_month_it_falls_in(
     events.capture_document(stocked, Document(creationDate=T0, events=[late]))
     assert (0, None) in read
     assert derived.check(stocked) is None
+
+
+def test_an_origin_stated_after_the_lot_was_taken_is_taken_again_from_then(
+    stocked: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lot received and allocated in February (its cobalt content unknown then), whose
+    commissioning stating 20 % Co comes later in time and in the ledger: custody took the
+    February events with the figures known then, so the state is taken again from February,
+    not gone on from the end; equal to a recomputation, where the allocation covers a share of
+    known content."""
+    z = dataclasses.replace(received("Z", 10, 40), eventID="urn:uuid:r-Z-feb")
+    events.capture_document(stocked, Document(creationDate=T0, events=[
+        z, allocation("Z", "low-carbon", 1.0, 41)]))  # fmt: skip
+    before = custody.report(stocked, lot("Z")).claims
+    read = event_reads(monkeypatch, "movements")
+    made = dataclasses.replace(commission("Z", 10, 0.2, 60), bizLocation=Location(PCAM))
+    events.capture_document(stocked, Document(creationDate=T0, events=[made]))
+    assert {since for _, since in read if since} == {datetime(2025, 2, 1, tzinfo=UTC)}
+    assert derived.check(stocked) is None
+    after = custody.report(stocked, lot("Z")).claims
+    assert before != after
 
 
 def _allocate_on(uow: UnitOfWork, kg: float, day: int) -> custody.Allocated:

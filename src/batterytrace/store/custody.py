@@ -183,24 +183,22 @@ def movements(
         )  # fmt: skip
 
 
-# the keys an event names objects by; those of what it makes (its element figures then come from
-# it: store.lineage), an ObjectEvent's epc and epcClass only when it commissions (ADD)
-_NAMING = ("inputEPCClass", "inputEPC", "childEPCClass", "childEPC", "epcClass", "epc",
-           "outputEPCClass", "outputEPC", "parentID")  # fmt: skip
-_MAKING = ("outputEPCClass", "outputEPC", "parentID")
+# the keys of the lots custody weighs (the quantity lists Movement reads)
+_WEIGHED = ("epcClass", "inputEPCClass", "outputEPCClass")
 
 
 def first_naming_made(conn: Connection, after: int) -> datetime | None:
-    """The earliest eventTime of an event up to ledger number ``after`` that names something an
-    event after it makes or commissions: custody took that event with the element figures
-    known then, which the new one may restate. None when there is none."""
+    """The earliest eventTime of an event up to ledger number ``after`` that weighs a lot an
+    event after it makes or commissions (their element figures then come from it too:
+    store.lineage): custody took that event with the figures known then, which the new one
+    may restate. None when there is none."""
     commissions = (E.c.event_type == EventType.OBJECT.value) & (E.c.action == Action.ADD.value)
     made = (
         select(K.c.value)
         .select_from(K.join(E, E.c.seq == K.c.seq))
         .where(
             (K.c.seq > after)
-            & (K.c.role.in_(_MAKING) | (K.c.role.in_(("epc", "epcClass")) & commissions))
+            & ((K.c.role == "outputEPCClass") | ((K.c.role == "epcClass") & commissions))
         )
     )
     values = sorted(set(conn.execute(made).scalars()))
@@ -208,7 +206,8 @@ def first_naming_made(conn: Connection, after: int) -> datetime | None:
     for start in range(0, len(values), 500):
         query = select(func.min(E.c.event_time)).select_from(K.join(E, E.c.seq == K.c.seq))
         found = conn.execute(query.where(
-            K.c.role.in_(_NAMING) & K.c.value.in_(values[start : start + 500]) & (K.c.seq <= after)
+            K.c.role.in_(_WEIGHED) & K.c.value.in_(values[start : start + 500])
+            & (K.c.seq <= after)
         )).scalar()  # fmt: skip
         if found is not None and (earliest is None or found < earliest):
             earliest = found
