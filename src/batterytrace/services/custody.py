@@ -668,13 +668,12 @@ def _resumed(
     ):
         return _going_on(conn, lineage, state, chain([] if first is None else [first], moves),
                          transfers)  # fmt: skip
-    earliest = min([*times, *(t.when for t in transfers)], default=None)
-    month = None if earliest is None else Period.MONTH.number(earliest.astimezone(UTC))
+    months = [
+        Period.MONTH.number(t.astimezone(UTC)) for t in (*times, *(t.when for t in transfers))
+    ]
     if since is not None:
-        month = min(Period.MONTH.parse(since), month if month is not None else 1 << 62)
-    if month is None:
-        return None
-    return _taken_again(conn, lineage, month, pending)
+        months.append(Period.MONTH.parse(since))
+    return _taken_again(conn, lineage, min(months), pending) if months else None
 
 
 def _going_on(
