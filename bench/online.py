@@ -40,7 +40,8 @@ Prints the figures with their targets and writes ``bench/results/online.json`` w
 ``summary``: ``events``, ``footprint_p50_ms``, ``custody_report_p50_ms``,
 ``custody_balance_p50_ms``, ``allocate_p50_ms``, ``contract_p50_ms``, ``summary_p50_ms``,
 ``capture_kept_ratio``, ``rebuild_s``, ``peak_rss_mb``, and beside them the p95s, the samples
-taken, the late allocations (``late_allocate_p50_ms``...), the capture times, each unit's recomputation, the preparation and each phase's RSS.
+taken, the late allocations (``late_allocate_p50_ms``...), the capture times, each unit's
+recomputation, the preparation and each phase's RSS.
 
 Usage: ``python bench/online.py [--store DIR] [--events N] [--samples K] [--write-samples K]
 [--in-place] [--keep] [--out FILE]``
