@@ -324,6 +324,44 @@ def test_a_late_entry_is_taken_again_from_the_month_it_falls_in(
     assert derived.check(stocked) is None
 
 
+def test_a_late_transfer_is_taken_again_from_its_month(
+    uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Book and claim (decision 035): the refinery's recycled credits moved to the pCAM plant
+    in February, March and April, then one dated in March between them: checked and kept on
+    the state taken again from March (accounts as they were when it began), equal to a
+    recomputation."""
+    masterdata.import_master_data(uow, custody_sites())
+    booked = {**CUSTODY_RULES, "origins": [*CUSTODY_RULES["origins"], {
+        "claim": "recycled", "site": REFINERY, "evidence": {"reference": "R-1"}}],
+        "policies": [{"site": site, "claim": "recycled", "model": "book-and-claim",
+                      "period": "month"} for site in (REFINERY, PCAM)]}  # fmt: skip
+    custody.import_rules(uow, CustodyRules.from_json(booked))
+    events.capture_document(uow, Document(creationDate=T0, events=custody_chain()))
+
+    def move(kg: float, day: int) -> None:
+        custody.transfer(
+            uow,
+            custody.Transfer(
+                source=REFINERY,
+                target=PCAM,
+                claim="recycled",
+                kg={"Co": kg},
+                at=T0 + timedelta(days=day),
+            ),
+        )
+
+    for day in (40, 70, 100):
+        move(2.0, day)
+    read = event_reads(monkeypatch, "movements")
+    move(1.0, 65)
+    assert (0, None) not in read
+    assert {since for _, since in read if since} == {datetime(2025, 3, 1, tzinfo=UTC)}
+    assert derived.check(uow) is None
+    accounts = {(a.site, a.claim): a.balance for a in custody.balances(uow).accounts}
+    assert accounts[node_id(PCAM), "recycled"] == pytest.approx(7.0)
+
+
 def test_an_origin_stated_after_the_lot_was_taken_is_taken_again_from_then(
     stocked: UnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,11 +1,10 @@
 """Issue 14.2: after every step of a random history (the chain's events captured in any order,
-late and twice; rules imported and replaced; allocations and transfers, some refused, and
-allocations captured unchecked, late ones leaving later ones uncovered; shipments on any
-day; periods
-closed; carbon activity data and factor sets imported, a set put in use and back; an agreement
-imported and replaced, shipments under it and not) every kept
-unit (custody, footprints, contract shipments) equals a fresh recomputation, on SQLite and
-PostgreSQL."""
+late and twice; rules imported and replaced, book and claim too; allocations and transfers,
+some refused, late ones included; allocations captured unchecked, late ones leaving later ones
+uncovered; shipments on any day; periods closed; carbon activity data and factor sets
+imported, a set put in use and back; an agreement imported and replaced, shipments under it
+and not) every kept unit (custody, footprints, contract shipments) equals a fresh
+recomputation, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -73,9 +72,16 @@ diesel,Diesel,fuel,,L,{value},GLO,2025,1.1,,,0,AR6,test,https://example.org
 PERIODS = ("quarter", "month", "year")
 
 
-def _rules(period: str) -> CustodyRules:
+def _rules(period: str, booked: bool = False) -> CustodyRules:
+    """The chain's rules, their period that given; ``booked``: the refinery's output recycled
+    too, credited to the refinery and the pCAM plant under book and claim."""
     policies = [{**CUSTODY_RULES["policies"][0], "period": period}]
-    return CustodyRules.from_json({**CUSTODY_RULES, "policies": policies})
+    origins = list(CUSTODY_RULES["origins"])
+    if booked:
+        origins.append({"claim": "recycled", "site": REFINERY, "evidence": {"reference": "R-1"}})
+        policies += [{"site": site, "claim": "recycled", "model": "book-and-claim",
+                      "period": period} for site in (REFINERY, PCAM)]  # fmt: skip
+    return CustodyRules.from_json({"origins": origins, "policies": policies})
 
 
 class KeptState(RuleBasedStateMachine):
@@ -101,10 +107,10 @@ class KeptState(RuleBasedStateMachine):
         events = [CHAIN[i] for i in picked]
         events_service.capture_document(self.store, Document(creationDate=T0, events=events))
 
-    @rule(period=st.sampled_from(PERIODS))
-    def import_rules(self, period: str) -> None:
+    @rule(period=st.sampled_from(PERIODS), booked=st.booleans())
+    def import_rules(self, period: str, booked: bool) -> None:
         with suppress(CustodyError):  # refused: periods closed at another length
-            custody.import_rules(self.uow, _rules(period))
+            custody.import_rules(self.uow, _rules(period, booked))
 
     @rule(kg=st.floats(0.5, 9.0), day=st.integers(0, 120))
     def allocate(self, kg: float, day: int) -> None:
@@ -132,10 +138,14 @@ class KeptState(RuleBasedStateMachine):
         with suppress(CustodyError):  # another period length, closed already, no account
             custody.close(self.uow, custody.Close(site=PCAM, claim="low-carbon", period=period))
 
-    @rule(kg=st.floats(0.5, 9.0), day=st.integers(0, 120))
-    def transfer(self, kg: float, day: int) -> None:
-        command = custody.Transfer(source=PCAM, target=REFINERY, claim="low-carbon",
-                                   kg={"Co": kg}, at=T0 + timedelta(days=day))  # fmt: skip
+    @rule(kg=st.floats(0.5, 9.0), day=st.integers(0, 120),
+          claim=st.sampled_from(("low-carbon", "recycled")))  # fmt: skip
+    def transfer(self, kg: float, day: int, claim: str) -> None:
+        """Credits moved at a date: low-carbon ones (mass balance: refused), recycled ones
+        from the refinery (book and claim, when the rules say so), late ones included."""
+        source, target = (PCAM, REFINERY) if claim == "low-carbon" else (REFINERY, PCAM)
+        command = custody.Transfer(source=source, target=target, claim=claim, kg={"Co": kg},
+                                   at=T0 + timedelta(days=day))  # fmt: skip
         with suppress(CustodyError):  # refused (no account, an overdraft, a closed period)
             custody.transfer(self.uow, command)
 
