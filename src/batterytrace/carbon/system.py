@@ -853,6 +853,7 @@ class Builder:
                 )
                 continue
             s.nodes[i].inputs[j] = s.nodes[i].inputs.get(j, 0.0) + amount
+        self._pending_inputs = []  # taken: not held while the rest is built
         for leg in self._legs:
             lot = s.index.get(leg.lot)
             if lot is None:
@@ -865,6 +866,7 @@ class Builder:
                 )
             else:
                 self._leg(lot, leg)
+        self._legs = []
         s.unused.extend(legs.line(key) for key, legs in s.uncounted.items())
         self._events()
         self._site_periods(every_period)
