@@ -266,19 +266,24 @@ def _admit(conn: Connection, decoded: Decoded, pending: Event | flows.Transfer) 
     CustodyError of the first violation it makes (its own, or a later entry it overdraws:
     decision 022), if any. The state it is checked on goes on from the kept state (decision
     033), from the month it falls in when it is dated inside what that state took (decision
-    035), else is recomputed."""
+    035), else is recomputed; what it adds is what that state finds beyond the violations of
+    the entries stored (kept, when the kept state is current; else found the same way)."""
     kept = derived.inputs(conn, AREA)
     if kept is not None and kept.layout != UNIT.layout:
         kept = None  # rows of an older version: nothing to go on from
     after = None if kept is None else _resumed(conn, decoded, kept, pending)
-    before = None if kept is None or after is None else _resumed(conn, decoded, kept, None,
-                                                                   after.since)  # fmt: skip
-    if after is None or before is None:
-        found = recompute(conn, decoded).violations, recompute(conn, decoded, pending).violations
-    else:
-        found = before.state.violations, after.state.violations
-    seen = {note.event for note in found[0]}
-    for note in found[1]:
+    if after is not None and derived.current(conn, AREA, UNIT.layout, version(conn)):
+        found = after.state.violations
+        seen = {Notice.model_validate_json(c).event for c in derived.contents(conn, _VIOLATIONS)}
+    else:  # the same way without it (the kept state behind the ledger: a refresh undone)
+        before = None if kept is None or after is None else _resumed(
+            conn, decoded, kept, None, after.since)  # fmt: skip
+        if after is None or before is None:
+            before, after = _Months(recompute(conn, decoded)), _Months(
+                recompute(conn, decoded, pending))  # fmt: skip
+        found = after.state.violations
+        seen = {note.event for note in before.state.violations}
+    for note in found:
         if note.event not in seen:
             raise note.error()
 
