@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +19,26 @@ from hypothesis import strategies as st
 from batterytrace.carbon import activity
 from batterytrace.carbon.factors import read_csv
 from batterytrace.epcis import documents
-from batterytrace.epcis.model import Action, Document, Event, EventType
-from batterytrace.masterdata import read_master_data
+from batterytrace.epcis.model import (
+    Action,
+    Document,
+    Event,
+    EventType,
+    Extension,
+    Location,
+    QuantityElement,
+)
+from batterytrace.masterdata import BT, read_master_data
 from batterytrace.services import carbon, derived, events, masterdata
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import derived as kept_rows
 from batterytrace.trace.lineage import node_id
 from carbon_examples import (
+    CAM,
     DOCUMENTS,
     EXAMPLE_FACTORS,
     EXAMPLES,
+    HUB,
     SULFATE,
     SULFATE_KG,
     master_data_of_examples,
@@ -259,3 +269,41 @@ def test_examples_written_the_cbv_way_go_on_from_the_kept_rows(
     assert refreshed == {"resumed": len(captures)}
     figure = carbon.footprint(uow, SULFATE).footprint
     assert figure.kg_co2e == pytest.approx(SULFATE_KG / 4944, rel=1e-12)
+
+
+def _moved(step: str, day: int, at: str | None, extensions: tuple[Extension, ...] = ()) -> Event:
+    """The cathode lot (all 1,850 kg) received or shipped on a day of March 2025."""
+    return Event(
+        type=EventType.OBJECT, eventTime=datetime(2025, 3, day, tzinfo=UTC),
+        eventTimeZoneOffset="+00:00", action=Action.OBSERVE, bizStep=step,
+        quantityList=(QuantityElement(CAM, 1850.0, "KGM"),),
+        bizLocation=None if at is None else Location(at), extensions=extensions,
+    )  # fmt: skip
+
+
+def test_a_late_receipt_recomputes_only_when_it_moves_where_a_kept_leg_left_from(
+    uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shipment that says nowhere where it left leaves from its lot's last receipt before
+    it: a receipt recorded later but dated before such a kept shipment moves that leg's
+    origin (recomputed); one dated before none (the sulfate lot's shipments all say where
+    they left) changes no kept row (gone on from). Both equal a recomputation."""
+    masterdata.import_master_data(uow, master_data_of_examples())
+    carbon.import_carbon(uow, activity.from_json(model_of_examples(), "ex.json"), "ex.json")
+    carbon.import_factors(uow, read_csv(EXAMPLE_FACTORS, "test", "1"))
+    carbon.use_factors(uow, "test@1")
+    for name in DOCUMENTS:
+        events.capture(uow, EXAMPLES / name)
+    road = (Extension(BT, "transportMode", "road"), Extension(BT, "distanceKm", 40))
+    unplaced = _moved("shipping", 25, None, road)
+    events.capture_document(uow, Document(creationDate=T0, events=[unplaced]))
+    counted = _counting(monkeypatch)
+    received = dataclasses.replace(_moved("receiving", 2, HUB), quantityList=(
+        QuantityElement(SULFATE, 4944.0, "KGM"),))  # fmt: skip
+    events.capture_document(uow, Document(creationDate=T0, events=[received]))
+    assert counted == {"resumed": 1}
+    assert derived.check(uow) is None
+    counted.clear()
+    events.capture_document(uow, Document(creationDate=T0, events=[_moved("receiving", 22, HUB)]))
+    assert counted == {"declined": 1, "recomputed": 1}
+    assert derived.check(uow) is None

@@ -515,7 +515,8 @@ def resumed_rows(
     master data, a removed import), when events add a product to a period a kept product
     folded (made after the period closed), or data change such a period, a period of a kept
     product without data before, or a site's data start a period length; when events bring
-    a receipt earlier than the latest event taken, make or pack what an earlier event names
+    a receipt earlier than a kept shipment of its lot that says nowhere where it left, make
+    or pack what an earlier event names
     (but a parent packed after the event that commissioned it, as CBV 2.0 records it),
     make again a kept product, or move a kept product something is made of already; or when
     the roll-up fails (the recomputation names the error)."""
@@ -525,9 +526,8 @@ def resumed_rows(
         return None
     last = derived.latest_time(conn, reflected.event)
     latest = system_rows["latest"]["eventTimeMs"]
-    receipt = carbon_store.first_receipt(conn, reflected.event)
-    if latest is not None and receipt is not None and receipt < latest:
-        return None  # a late receipt: where a kept leg left from may change
+    if carbon_store.placed_by_a_later_receipt(conn, reflected.event) is not None:
+        return None  # a late receipt: where a kept leg left from changes
     data = masterdata_store.load(conn)
     if carbon_store.made_before(conn, reflected.event, data.materials.values()) is not None:
         return None

@@ -451,17 +451,32 @@ def made_before(conn: Connection, after: int, materials: Iterable[Material] = ()
     return None
 
 
-# the steps and times of the events after a ledger number (found by number: with a step or a
-# time in the query, SQLite walks that index over every event)
-_STEPS_SINCE = "SELECT biz_step, event_time FROM event WHERE seq > {mark}"
+# a shipment up to a ledger number that states nowhere where it left (no bizLocation, readPoint
+# or source location: placed at its lot's last receipt before it) of a lot one of the events
+# after that number receives, somewhere, before it; each event looked up by number
+_PLACED_BY_A_LATER_RECEIPT = """
+SELECT s.event_id FROM event r {join} event_key rk ON rk.seq = r.seq
+  {join} event_key sk ON sk.value = rk.value
+    AND sk.role IN ('epcClass', 'epc', 'childEPCClass', 'childEPC')
+  {join} event s ON s.seq = sk.seq
+WHERE r.seq IN {seqs} AND r.biz_step = 'receiving'
+  AND COALESCE(r.biz_location, r.read_point) IS NOT NULL AND rk.role IN ('epcClass', 'epc')
+  AND s.seq <= {mark} AND s.biz_step = 'shipping' AND s.event_time > r.event_time
+  AND s.biz_location IS NULL AND s.read_point IS NULL
+  AND NOT EXISTS (SELECT 1 FROM event_key x WHERE x.seq = s.seq AND x.role = 'source:location')
+LIMIT 1
+"""
 
 
-def first_receipt(conn: Connection, after: int) -> int | None:
-    """The earliest eventTime (ms, UTC) of the receiving events after ledger number ``after``:
-    where a shipment that says nowhere where it left is found to leave from (its lot's last
-    receipt before it)."""
-    rows = Driver(conn).rows(_STEPS_SINCE, (after,))
-    return min((int(ms) for step, ms in rows if step == "receiving"), default=None)
+def placed_by_a_later_receipt(conn: Connection, after: int) -> str | None:
+    """A shipment up to ledger number ``after`` that says nowhere where it left, of a lot an
+    event after it receives before that shipment: its leg now leaves from that receipt's place
+    (the lot's last receipt before it); None when there is none."""
+    driver = Driver(conn)
+    new = Driver.among(s for (s,) in driver.rows(_NEW, (after,)))
+    for (event_id,) in driver.rows(_PLACED_BY_A_LATER_RECEIPT, (new, after)):
+        return str(event_id)
+    return None
 
 
 def recorded(
