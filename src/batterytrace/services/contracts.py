@@ -173,14 +173,8 @@ def resumed_rows(
     for lot, held in derived.as_of(conn, _LOT_MONTHS, label).items():
         state.restore_lot(lot, orjson.loads(held))
     months = _taken(state, custody_store.lot_events(conn, since=span(Period.MONTH, month)[0]))
-    rows = {**_rows(state, went["findings"]), **months}
-    given = {area: {key for key, _, _ in rows[area]} for area in (_FINDINGS, *_MONTHS)}
-    for area, first in ((_FINDINGS, f"{len(state.findings):09d}"),
-                        *((area, label) for area in _MONTHS)):  # fmt: skip
-        gone = [(key, "", None) for key in derived.keys_from(conn, area, first)
-                if key not in given[area]]  # fmt: skip
-        rows[area] = [*rows[area], *gone]
-    return rows
+    return derived.gone_from(conn, {**_rows(state, went["findings"]), **months}, {
+        _FINDINGS: f"{len(state.findings):09d}", **dict.fromkeys(_MONTHS, label)})  # fmt: skip
 
 
 def _json(content: object) -> str:

@@ -770,17 +770,11 @@ def resumed_rows(
     if months is None:
         return None
     rows = kept(months)
-    if months.since is not None:
-        found = months.violations + len(months.state.violations)
-        rows[_VIOLATIONS] = [*rows[_VIOLATIONS], *(
-            (key, "", None) for key in derived.keys_from(conn, _VIOLATIONS, f"{found:09d}")
-        )]  # fmt: skip
-        for area in _MONTHS:
-            given = {key for key, _, _ in rows[area]}
-            gone = [(k, "", None) for k in derived.keys_from(conn, area, months.since)
-                    if k not in given]  # fmt: skip
-            rows[area] = [*rows[area], *gone]
-    return rows
+    if months.since is None:
+        return rows
+    found = months.violations + len(months.state.violations)
+    return derived.gone_from(conn, rows, {_VIOLATIONS: f"{found:09d}",
+                                          **dict.fromkeys(_MONTHS, months.since)})  # fmt: skip
 
 
 def _fresh(uow: UnitOfWork) -> None:

@@ -207,10 +207,20 @@ def as_of(
     return {scope: content for scope, (_, content) in latest.items()}
 
 
-def keys_from(conn: Connection, area: str, first: str) -> list[str]:
-    """The area's keys from ``first`` on, in key order."""
-    query = select(R.c.key).where((R.c.area == area) & (R.c.key >= first)).order_by(R.c.key)
-    return list(conn.execute(query).scalars())
+def gone_from(
+    conn: Connection, areas: Mapping[str, Rows], firsts: Mapping[str, str]
+) -> dict[str, Rows]:
+    """``areas`` with, in each area of ``firsts``, the kept rows keyed from that key on that it
+    does not give marked to go (content None): what a replay taken again from a point in time
+    no longer gives (decision 035)."""
+    found = dict(areas)
+    for area, first in firsts.items():
+        given = list(found.get(area, ()))
+        keys = {key for key, _, _ in given}
+        query = select(R.c.key).where((R.c.area == area) & (R.c.key >= first)).order_by(R.c.key)
+        gone = [(key, "", None) for key in conn.execute(query).scalars() if key not in keys]
+        found[area] = [*given, *gone]
+    return found
 
 
 def stored(conn: Connection, area: str) -> dict[str, tuple[str, str]]:
