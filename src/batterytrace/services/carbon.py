@@ -516,10 +516,10 @@ def resumed_rows(
     folded (made after the period closed), or data change such a period, a period of a kept
     product without data before, or a site's data start a period length; when events bring
     a receipt earlier than a kept shipment of its lot that says nowhere where it left, make
-    or pack what an earlier event names
-    (but a parent packed after the event that commissioned it, as CBV 2.0 records it),
-    make again a kept product, or move a kept product something is made of already; or when
-    the roll-up fails (the recomputation names the error)."""
+    or pack what an earlier event names (but a parent packed after the event that
+    commissioned it, as CBV 2.0 records it), make again a kept product, or move a kept
+    product something is made of already; or when the roll-up fails (the recomputation names
+    the error)."""
     spans = _data_changed(conn, reflected.record)
     system_rows = _system_rows(conn)
     if spans is None or "error" in system_rows or "made" not in system_rows:
