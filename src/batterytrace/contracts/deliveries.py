@@ -88,12 +88,16 @@ class Deliveries:
     latest: datetime | None = None
     bound: dict[str, Agreement] = field(default_factory=dict)  # the agreement of each lot
 
-    def apply(self, event: Event) -> None:
+    def apply(self, event: Event) -> dict[str, float]:
+        """Take an event (in time order): the lots it names, with kg (none for an allocation
+        only)."""
         if claims_only(event):  # a custody allocation: no delivery, nor the latest event
-            return
+            return {}
         name = event.eventID or ""
         self.latest = max(self.latest or event.eventTime, event.eventTime)
-        lots = lots_of(event)
+        lots = kg_by_object(quantity_flows(event.quantityList)) or dict.fromkeys(
+            (node_id(q.epcClass) for q in event.quantityList), 0.0
+        )
         refs = [b.bizTransaction for b in event.bizTransactionList]
         refs += [str(e.value) for e in event.extensions if e.namespace + e.name == f"{BT}agreement"]
         for named in self._named(refs, name):
@@ -105,7 +109,7 @@ class Deliveries:
                     self.bound[lot] = named
         step = custody_step(event.bizStep) if event.type is EventType.OBJECT else None
         if step is None:
-            return
+            return lots
         place = event.bizLocation or event.readPoint
         site = node_id(place.id) if place else None
         for lot, kg in lots.items():
@@ -124,6 +128,7 @@ class Deliveries:
             elif step == "receiving" and site == bound.delivery_site and not shipment.delivered:
                 shipment.delivered, shipment.kg = when, kg
                 shipment.shipped = shipment.shipped or when
+        return lots
 
     def lot(self, lot: str) -> dict[str, Any] | None:
         """What the deliveries hold of a lot, as JSON (None: nothing): the agreement it is
@@ -165,13 +170,6 @@ class Deliveries:
     def as_of(self, when: datetime | None = None) -> datetime:
         """The date a status is for: ``when``, else the latest event, else now."""
         return when or self.latest or datetime.now(UTC)
-
-
-def lots_of(event: Event) -> dict[str, float]:
-    """The lots an event delivers or binds, with kg (0 where it states none)."""
-    return kg_by_object(quantity_flows(event.quantityList)) or dict.fromkeys(
-        (node_id(q.epcClass) for q in event.quantityList), 0.0
-    )
 
 
 MIN_LOTS = 3  # lots counted in a year before its run rate is extrapolated (decision 022)

@@ -22,7 +22,6 @@ from batterytrace.contracts.deliveries import (
     YearStatus,
     capacity,
     enabled,
-    lots_of,
 )
 from batterytrace.contracts.intensity import Intensity, intensities
 from batterytrace.custody.flows import claims_only
@@ -92,8 +91,7 @@ def _taken(state: Deliveries, events: Iterable[Event]) -> dict[str, derived.Rows
         if month is not None and at != month:
             end(month)
         month = at
-        touched.update(lots_of(event))
-        state.apply(event)
+        touched.update(state.apply(event))
     if month is not None:
         end(month)
     return {area: written for area, written in rows.items()}

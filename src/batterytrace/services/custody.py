@@ -691,10 +691,8 @@ def _going_on(
     """The kept state with what comes after it taken (decision 033)."""
     prior: dict[str, _LotClaims] = {}
     months = _Months(state, prior, violations=derived.count(conn, _VIOLATIONS))
-    for content in derived.contents(conn, _ACCOUNTS):
-        account = _KeptAccount.model_validate_json(content)
-        months.held[_account(state, account.site, account.claim, account.element,
-                             account.held)] = orjson.dumps(account.held).decode()  # fmt: skip
+    _take_up(months, (_KeptAccount.model_validate_json(c)
+                      for c in derived.contents(conn, _ACCOUNTS)))  # fmt: skip
 
     def restore(named: set[str]) -> None:
         wanted = named - prior.keys()
@@ -720,10 +718,8 @@ def _taken_again(
     state.moved, state.transferred = went.moved, went.transferred
     prior: dict[str, _LotClaims] = {}
     months = _Months(state, prior, violations=went.violations or 0, since=label)
-    for content in derived.as_of(conn, _ACCOUNT_MONTHS, label).values():
-        account = _HeldAccount.model_validate_json(content)
-        months.held[_account(state, account.site, account.claim, account.element,
-                             account.held)] = orjson.dumps(account.held).decode()  # fmt: skip
+    _take_up(months, (_HeldAccount.model_validate_json(c)
+                      for c in derived.as_of(conn, _ACCOUNT_MONTHS, label).values()))  # fmt: skip
 
     def restore(named: set[str]) -> None:
         wanted = named - prior.keys()
@@ -736,16 +732,16 @@ def _taken_again(
     return months
 
 
-def _account(
-    state: Custody, site: str, claim: str, element: str, held: dict[str, Any]
-) -> tuple[str, Claim, str]:
-    """An account taken up as ``held`` (ledger.Account.to_json) into the state; its key."""
-    parsed = parse_claim(claim)
-    rules = state.rules.policy(site, parsed).rules
-    state.accounts[site, parsed, element] = ledger.Account.resumed(
-        site, parsed, element, rules, held
-    )
-    return site, parsed, element
+def _take_up(months: _Months, accounts: Iterable[_HeldAccount | _KeptAccount]) -> None:
+    """The accounts as kept (``held``: ledger.Account.to_json) taken up into the replay's
+    state, and noted as written."""
+    state = months.state
+    for account in accounts:
+        claim = parse_claim(account.claim)
+        rules = state.rules.policy(account.site, claim).rules
+        key = (account.site, claim, account.element)
+        state.accounts[key] = ledger.Account.resumed(*key, rules, account.held)
+        months.held[key] = orjson.dumps(account.held).decode()
 
 
 def _restore(

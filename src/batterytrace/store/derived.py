@@ -171,18 +171,27 @@ def contents(conn: Connection, area: str, scope: str | None = None) -> Iterator[
         yield content
 
 
+def _of_scopes(
+    conn: Connection, area: str, scopes: Iterable[str] | None, bound: Any = None
+) -> Iterator[tuple[str, str, str]]:
+    """(scope, key, content) of the area's rows of ``scopes`` (None: every scope) within
+    ``bound``, unordered: ordered in SQL, SQLite walks the area's keys for one scope (10M:
+    0.6 s)."""
+    where = R.c.area == area if bound is None else (R.c.area == area) & bound
+    if scopes is None:
+        yield from conn.execute(select(R.c.scope, R.c.key, R.c.content).where(where))
+        return
+    wanted = sorted(scopes)
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = R.c.scope.in_(wanted[start : start + _CHUNK])
+        yield from conn.execute(select(R.c.scope, R.c.key, R.c.content).where(where & chunk))
+
+
 def by_scope(conn: Connection, area: str, scopes: Iterable[str]) -> dict[str, list[str]]:
     """The area's rows of each of ``scopes`` (those with none left out), each scope's in key
     order."""
-    rows: list[tuple[str, str, str]] = []
-    wanted = sorted(scopes)
-    for start in range(0, len(wanted), _CHUNK):
-        query = select(R.c.scope, R.c.key, R.c.content).where(
-            (R.c.area == area) & R.c.scope.in_(wanted[start : start + _CHUNK])
-        )  # sorted here: ordered in SQL, SQLite walks the area's keys for one scope (10M: 0.6 s)
-        rows.extend((scope, key, content) for scope, key, content in conn.execute(query))
     found: dict[str, list[str]] = {}
-    for scope, _, content in sorted(rows):
+    for scope, _, content in sorted(_of_scopes(conn, area, scopes)):
         found.setdefault(scope, []).append(content)
     return found
 
@@ -194,16 +203,9 @@ def as_of(
     end of a month it changed in), each scope's (those of ``scopes`` only, when given) content
     in its latest row of a month before ``before``: what it was when that month began."""
     latest: dict[str, tuple[str, str]] = {}
-    bound = (R.c.area == area) & (R.c.key < before)
-    wanted = None if scopes is None else sorted(scopes)
-    starts = [0] if wanted is None else range(0, len(wanted), _CHUNK)
-    for start in starts:
-        where = bound if wanted is None else bound & R.c.scope.in_(wanted[start : start + _CHUNK])
-        for scope, key, content in conn.execute(
-            select(R.c.scope, R.c.key, R.c.content).where(where)
-        ):
-            if scope not in latest or key > latest[scope][0]:
-                latest[scope] = (key, content)
+    for scope, key, content in _of_scopes(conn, area, scopes, R.c.key < before):
+        if scope not in latest or key > latest[scope][0]:
+            latest[scope] = (key, content)
     return {scope: content for scope, (_, content) in latest.items()}
 
 
