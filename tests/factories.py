@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import delete
 
 from batterytrace import workers
+from batterytrace.carbon import activity
 from batterytrace.carbon.pact import Declared
 from batterytrace.custody.claims import Claim
 from batterytrace.epcis.model import (
@@ -25,8 +26,8 @@ from batterytrace.epcis.model import (
     Location,
     QuantityElement,
 )
-from batterytrace.masterdata import BT, MasterData, Party, Site, SiteRole
-from batterytrace.services import custody
+from batterytrace.masterdata import BT, MasterData, Party, Site, SiteRole, read_master_data
+from batterytrace.services import carbon, custody, masterdata
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import custody as custody_store
 from batterytrace.store import events, schema
@@ -337,3 +338,10 @@ def event_reads(monkeypatch: pytest.MonkeyPatch, name: str) -> list[tuple[int, d
 
     monkeypatch.setattr(custody_store, name, spy)
     return read
+
+
+def scenario_inputs(uow: UnitOfWork, scenario: Path) -> None:
+    """A generated scenario's master data and carbon model imported."""
+    masterdata.import_master_data(uow, read_master_data(scenario / "masterdata.json"))
+    model = activity.read_json(orjson.loads((scenario / "carbon.json").read_bytes()), "carbon.json")
+    carbon.import_carbon(uow, model, "carbon.json")

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,7 +27,7 @@ from batterytrace.epcis.model import (
     Location,
     QuantityElement,
 )
-from batterytrace.masterdata import BT, read_master_data
+from batterytrace.masterdata import BT
 from batterytrace.services import carbon, derived, events, masterdata
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import derived as kept_rows
@@ -44,7 +43,7 @@ from carbon_examples import (
     master_data_of_examples,
     model_of_examples,
 )
-from factories import T0, empty_store
+from factories import T0, empty_store, scenario_inputs
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +79,7 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 def test_footprints_go_on_year_by_year_and_a_late_event_recomputes(
     uow: UnitOfWork, scenario: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    masterdata.import_master_data(uow, read_master_data(scenario / "masterdata.json"))
-    model = activity.read_json(orjson.loads((scenario / "carbon.json").read_bytes()), "carbon.json")
-    carbon.import_carbon(uow, model, "carbon.json")
+    scenario_inputs(uow, scenario)
     counted = _counting(monkeypatch)
     years = sorted(scenario.glob("events-*.jsonld"))
     figures, refreshed = [], Counter[str]()
@@ -150,9 +147,7 @@ def test_new_site_data_go_on_from_the_kept_rows_unless_a_product_folded_them(
     alone; data for a period no product was made in are listed as taken by none; data for a
     period a product made after it closed folded (the refinery's 2025, in 2026's cathodes)
     recompute every footprint. Each equals a recomputation."""
-    masterdata.import_master_data(uow, read_master_data(scenario / "masterdata.json"))
-    model = activity.read_json(orjson.loads((scenario / "carbon.json").read_bytes()), "carbon.json")
-    carbon.import_carbon(uow, model, "carbon.json")
+    scenario_inputs(uow, scenario)
     years = sorted(scenario.glob("events-*.jsonld"))
     for path in years:
         events.capture(uow, path)
@@ -191,9 +186,7 @@ def test_chunks_with_late_events_keep_footprints_equal_to_a_recomputation(
     each chunk's events in any order: after each capture the kept state is a
     recomputation's."""
     empty_store(uow)  # the store of the test, again for each example
-    masterdata.import_master_data(uow, read_master_data(scenario / "masterdata.json"))
-    model = activity.read_json(orjson.loads((scenario / "carbon.json").read_bytes()), "carbon.json")
-    carbon.import_carbon(uow, model, "carbon.json")
+    scenario_inputs(uow, scenario)
     paths = sorted(scenario.glob("events-*.jsonld"))
     every = sorted((e for p in paths for e in documents.read(p).events), key=lambda e: e.eventTime)
     rng = random.Random(seed)

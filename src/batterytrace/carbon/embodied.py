@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -258,15 +258,19 @@ def pools(system: System, kept: Mapping[str, Pool]) -> dict[str, Pool]:
 
 
 def products(
-    system: System, found: Mapping[str, Pool], kept: Mapping[str, Embodied]
+    system: System,
+    found: Mapping[str, Pool],
+    kept: Mapping[str, Embodied],
+    used: Set[str] = frozenset(),
 ) -> Iterator[tuple[str, Embodied]]:
     """The rows of the products of ``system`` that are new or changed (a recomputation: all of
     them; a capture's steps: its new products, and the kept products it names (``kept``) that
     a leg made after them or a first use changed), figured in genealogy order from their
     inputs' rows, each given when it is final and held only while a product still to figure
     uses it. ``found``: the pools (:func:`pools`, with the kept ones products embody); a pool
-    is marked folded as products fold it. A product made in a quantity of zero, or a cycle in
-    the genealogy, is refused before any row is given."""
+    is marked folded as products fold it. ``used``: products something figured apart is made
+    of. A product made in a quantity of zero, or a cycle in the genealogy, is refused before
+    any row is given."""
     for node in system.nodes:
         if not node.kept and not node.output > 0:
             raise FootprintError(
@@ -277,7 +281,7 @@ def products(
         for i, m in group.members:
             of = measures.setdefault(g, {})
             of[i] = of.get(i, 0.0) + m
-    return _figured(system, found, kept, measures, _in_order(system))
+    return _figured(system, found, kept, measures, _in_order(system), used)
 
 
 def _figured(
@@ -286,6 +290,7 @@ def _figured(
     kept: Mapping[str, Embodied],
     measures: Mapping[int, Mapping[int, float]],
     order: list[int],
+    used: Set[str],
 ) -> Iterator[tuple[str, Embodied]]:
     users = Counter(i for node in system.nodes for i in node.inputs)
     rows: dict[int, Embodied] = {}
@@ -300,7 +305,7 @@ def _figured(
             changed = first_use or bool(node.own or node.missing)
         else:
             row = _product(system, j, rows, found, measures)
-            row.used, changed = users[j] > 0, True
+            row.used, changed = users[j] > 0 or node.id in used, True
         if changed:
             yield node.id, row
         if users[j]:

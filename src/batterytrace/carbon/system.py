@@ -166,6 +166,7 @@ class Leg:
     distance_km: float | None = None  # bt:distanceKm on the event
     stated: Stated = field(default_factory=Stated)
     why: str = ""  # why what it moved has no mass (the same for every leg of a class)
+    seq: int = 0  # its event's place in the ledger (legs not counted are named in that order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,11 +389,11 @@ _Ends = tuple[str | None, str, str | None]  # origin, on what basis, destination
 LISTED_LEGS = 3  # legs named in one line of legs not counted; the rest are counted
 
 
-def _leg_text(named: Sequence[tuple[str, str]], count: int, ends: _Ends) -> str:
+def _leg_text(named: Sequence[tuple[int, str, str]], count: int, ends: _Ends) -> str:
     """``leg E (lot) from A (basis) to B``, or ``N legs E1 (lot1), ... from ...``; ``named``:
-    (event, lot) of the first legs."""
+    (ledger place, event, lot) of the first legs."""
     origin, basis, destination = ends
-    listed = ", ".join(f"{event} ({lot})" for event, lot in named[:LISTED_LEGS])
+    listed = ", ".join(f"{event} ({lot})" for _, event, lot in named[:LISTED_LEGS])
     more = f" and {count - LISTED_LEGS} more" if count > LISTED_LEGS else ""
     which = f"leg {listed}" if count == 1 else f"{count} legs {listed}{more}"
     return f"{which} from {origin} ({basis}) to {destination}"
@@ -405,17 +406,18 @@ Uncounting = tuple[str, str | None, str, str | None, int]
 @dataclass(slots=True)
 class Uncounted:
     """The legs not counted for one reason between the same ends in one month: how many, the
-    first few (event, lot) in ledger order, the first and last time."""
+    first few (ledger place, event, lot) in ledger order, the first and last time."""
 
     count: int
-    named: list[tuple[str, str]]
+    named: list[tuple[int, str, str]]
     first: datetime
     last: datetime
 
     def add(self, other: Uncounted) -> None:
-        """``other``'s legs, recorded after these, added."""
+        """``other``'s legs added (in ledger order, wherever they were recorded)."""
         self.count += other.count
-        self.named = (self.named + other.named)[:LISTED_LEGS]
+        both = sorted(self.named + other.named, key=lambda named: named[0])  # stable: ties kept
+        self.named = both[:LISTED_LEGS]
         self.first, self.last = min(self.first, other.first), max(self.last, other.last)
 
     def line(self, key: Uncounting) -> Unused:
@@ -609,7 +611,7 @@ class Builder:
     def _not_counted(self, leg: Leg, ends: _Ends, reason: str, node: Node | None = None) -> None:
         """A leg not counted: listed (with the others of its ends, reason and month), and
         when its lot is a product, named as missing on it."""
-        one = Uncounted(1, [(leg.event, leg.lot)], leg.time, leg.time)
+        one = Uncounted(1, [(leg.seq, leg.event, leg.lot)], leg.time, leg.time)
         key = (reason, *ends, Period.MONTH.number(leg.time))
         if key in self.system.uncounted:
             self.system.uncounted[key].add(one)

@@ -5,7 +5,8 @@ rolled up into footprints, PACT exports and targets."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,7 +52,7 @@ from batterytrace.masterdata import MasterData, Material, MaterialKind
 from batterytrace.periods import Period
 from batterytrace.periods import span as period_span
 from batterytrace.services.masterdata import master_data
-from batterytrace.services.unit_of_work import Unit, UnitOfWork, version
+from batterytrace.services.unit_of_work import StartAgain, Unit, UnitOfWork, version
 from batterytrace.store import carbon as carbon_store
 from batterytrace.store import derived
 from batterytrace.store import masterdata as masterdata_store
@@ -178,13 +179,15 @@ def _builder(
     )
 
 
+def _classes(data: MasterData, kind: MaterialKind) -> tuple[str, ...]:
+    return tuple(sorted(node_id(m.id) for m in data.materials.values() if m.kind is kind))
+
+
 def _recorded(
-    conn: Connection, data: MasterData, after: int = 0
+    conn: Connection, data: MasterData, after: int = 0, apart: tuple[str, ...] = ()
 ) -> tuple[list[Made], list[Leg], list[Assembled]]:
-    packs = tuple(
-        sorted(node_id(m.id) for m in data.materials.values() if m.kind is MaterialKind.PACK)
-    )
-    return carbon_store.recorded(conn, packs, data.materials.values(), after)
+    packs, materials = _classes(data, MaterialKind.PACK), data.materials.values()
+    return carbon_store.recorded(conn, packs, materials, after, apart=apart)
 
 
 def _feed(builder: Builder, steps: list[Made], legs: list[Leg], assembled: list[Assembled]) -> None:
@@ -443,7 +446,7 @@ class _NotCounted:
             [Unused.from_json(u) for u in data["activity"]],
             {
                 (reason, origin, basis, destination, month): Uncounted(
-                    count, [(e, lot) for e, lot in named], datetime.fromisoformat(first),
+                    count, [(seq, e, lot) for seq, e, lot in named], datetime.fromisoformat(first),
                     datetime.fromisoformat(last),
                 )
                 for reason, origin, basis, destination, month, count, named, first, last
@@ -462,18 +465,139 @@ def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, derived.Rows]:
     latest event taken; or the roll-up's error (a capture is kept all the same, and a
     footprint read names the error, never a stale or zero figure). A store with no carbon data
     at all keeps that, without building the product system (plain EPCIS traffic: its captures
-    are not followed by a roll-up of every lot)."""
+    are not followed by a roll-up of every lot). The packs, most of the products, are figured
+    apart, :data:`PACKS_AT_ONCE` at a time, after the rest (decision 036), unless a
+    transformation used one (then one product system of everything)."""
     if not carbon_store.has_inputs(conn):
-        return {_PRODUCTS: [], _POOLS: [], _SYSTEM: [("error", "", _json({"error": _NOTHING}))]}
+        return _failed(_NOTHING)
     try:
         factors = factor_set_of(conn, _in_use(conn))
-        system = system_of(conn, factors)
-        pools = embodied.pools(system, {})
-        products = embodied.products(system, pools, {})
+        data = masterdata_store.load(conn)
+        if carbon_store.packs_used(conn, _classes(data, MaterialKind.PACK)):
+            return _whole(conn, factors)
+        return _apart(conn, factors, data)
     except BatteryTraceError as err:
-        return {_PRODUCTS: [], _POOLS: [], _SYSTEM: [("error", "", _json({"error": str(err)}))]}
+        return _failed(str(err))
+
+
+PACKS_AT_ONCE = 10_000  # packs (or vehicles) figured at once (decision 036)
+
+
+def _failed(error: str) -> dict[str, derived.Rows]:
+    """The rows a roll-up that failed keeps: its error."""
+    return {_PRODUCTS: [], _POOLS: [], _SYSTEM: [("error", "", _json({"error": error}))]}
+
+
+def _again(conn: Connection, decoded: Decoded) -> dict[str, derived.Rows]:
+    """One product system of everything stored: what figuring packs apart falls back on."""
+    try:
+        return _whole(conn, factor_set_of(conn, _in_use(conn)))
+    except BatteryTraceError as err:
+        return _failed(str(err))
+
+
+def _whole(conn: Connection, factors: FactorSet) -> dict[str, derived.Rows]:
+    system = system_of(conn, factors)
+    pools = embodied.pools(system, {})
+    products = _given(embodied.products(system, pools, {}))
     latest = derived.latest_time(conn)
     return _rows(factors, products, pools, _NotCounted.of(system), latest, system.made)
+
+
+def _apart(conn: Connection, factors: FactorSet, data: MasterData) -> dict[str, derived.Rows]:
+    """The rows of every product but the packs, figured at once (errors raised here), then
+    those of the packs, chunk by chunk, each chunk's packs as the steps of a capture going on
+    from the rows figured before (decision 034): its site periods' pools joined to theirs, the
+    batches its packs hold known as figured; then the legs of vehicles, chunk by chunk (what
+    no product takes). The pools, what no product takes and the months sites made products in
+    follow all the products."""
+    packs, vehicles = _classes(data, MaterialKind.PACK), _classes(data, MaterialKind.VEHICLE)
+    builder = _builder(conn, factors, data)
+    steps, legs, assembled = _recorded(conn, data, apart=packs + vehicles)
+    commissioned = {step.event: _made_by(step) for step in steps if step.commissioned}
+    _feed(builder, steps, legs, assembled)
+    del steps, legs, assembled
+    system = builder.build()
+    pools = embodied.pools(system, {})
+    not_counted = _NotCounted.of(system)
+    months = {site: set(m) for site, m in system.made.items()}
+    packed = carbon_store.packed_batches(conn, packs)
+    rest = embodied.products(system, pools, {}, used=packed)
+    del system, builder
+
+    held: dict[str, bytes] = {}  # the rows packs are made of, compressed (a row per batch)
+
+    def products() -> Iterator[tuple[str, Embodied]]:
+        for node, row in rest:
+            if node in packed:
+                held[node] = zlib.compress(orjson.dumps(row.to_json()), 1)
+            yield node, row
+        materials = data.materials.values()
+        for part in carbon_store.figured_apart(conn, packs, vehicles, materials, PACKS_AT_ONCE):
+            yield from figured(*part)
+            del part  # not held while the next is read
+
+    def figured(
+        steps: list[Made], legs: list[Leg], assembled: list[Assembled]
+    ) -> Iterator[tuple[str, Embodied]]:
+        chunk = _builder(conn, factors, data)
+        new = []
+        for step in steps:  # a commissioning an earlier chunk, or the rest, took already
+            if commissioned.get(step.event, _made_by(step)) != _made_by(step):
+                raise StartAgain(_again)  # a step the rest took in part
+            if step.event not in commissioned:
+                commissioned[step.event] = _made_by(step)
+                new.append(step)
+        _feed(chunk, new, legs, assembled)
+        inputs = {
+            node: Embodied.from_json(orjson.loads(zlib.decompress(held[node])))
+            for node in chunk.referenced() & held.keys()
+        }
+        for row in inputs.values():
+            chunk.known(_stub(row))
+        made = chunk.build(every_period=False)
+        joined = embodied.pools(made, pools)
+        if any(pools[label].folded for label in joined if label in pools):
+            raise StartAgain(_again)  # a pool folded before all its products were known
+        pools.update(joined)
+        for node, row in embodied.products(made, pools, inputs):
+            if node not in inputs:
+                yield node, row
+        _went_on(not_counted, months, made)
+
+    return _rows(factors, _given(products()), pools, not_counted, derived.latest_time(conn),
+                 months)  # fmt: skip
+
+
+def _made_by(step: Made) -> frozenset[str]:
+    """What a step made (its products, and those it made without a mass)."""
+    return frozenset(o.node for o in step.outputs) | {u.node for u in step.unweighed if u.output}
+
+
+def _went_on(not_counted: _NotCounted, months: dict[str, set[int]], system: System) -> None:
+    """What no product takes and the months sites made products in, once ``system``'s steps
+    (going on from kept rows) are figured: the site periods whose pools they joined taken off
+    the list, their legs not counted added."""
+    filled = {_activity_of(system, g.label) for g in system.groups if g.end is not None}
+    not_counted.activity = [u for u in not_counted.activity if u.what not in filled]
+    not_counted.activity += [u for u in system.unused if u.kind != "leg"]
+    for line, legs_of in system.uncounted.items():
+        if line in not_counted.legs:
+            not_counted.legs[line].add(legs_of)
+        else:
+            not_counted.legs[line] = legs_of
+    for site, m in system.made.items():
+        months.setdefault(site, set()).update(m)
+
+
+def _given(rows: Iterator[tuple[str, Embodied]]) -> Iterator[tuple[str, Embodied]]:
+    """Product rows as they are figured; a roll-up refused midway (a footprint beyond any
+    finite number...) keeps its error instead of the rows given."""
+    try:
+        yield from rows
+    except BatteryTraceError as err:
+        error = str(err)
+        raise StartAgain(lambda conn, decoded: _failed(error)) from err
 
 
 def _rows(
@@ -485,22 +609,25 @@ def _rows(
     made: Mapping[str, set[int]],
 ) -> dict[str, derived.Rows]:
     """The rows, products first: written as they come (never all held), then the pools
-    (marked folded by then); ``made``: the months each site made products sharing its data
-    in (what says whether new data for a period change kept products)."""
-    system = [
-        ("factor set", "", _json({"label": factors.label})),
-        ("not counted", "", _json(not_counted.to_json())),
-        ("latest", "", _json({"eventTimeMs": latest})),
-        ("made", "", _json({site: sorted(m) for site, m in sorted(made.items())})),
-    ]
+    (marked folded by then) and what no product takes, read once the products are given;
+    ``made``: the months each site made products sharing its data in (what says whether new
+    data for a period change kept products)."""
+
+    def pool_rows() -> Iterator[tuple[str, str, str]]:
+        for label, pool in pools.items():
+            if pool.end is not None:  # an event's pool is folded into its products
+                yield label, label, _json(pool.to_json())
+
+    def system_rows() -> Iterator[tuple[str, str, str]]:
+        yield "factor set", "", _json({"label": factors.label})
+        yield "not counted", "", _json(not_counted.to_json())
+        yield "latest", "", _json({"eventTimeMs": latest})
+        yield "made", "", _json({site: sorted(m) for site, m in sorted(made.items())})
+
     return {
         _PRODUCTS: ((node, node, _json(row.to_json())) for node, row in products),
-        _POOLS: (
-            (label, label, _json(pool.to_json()))
-            for label, pool in pools.items()
-            if pool.end is not None  # an event's pool is folded into its products
-        ),
-        _SYSTEM: system,
+        _POOLS: pool_rows(),
+        _SYSTEM: system_rows(),
     }
 
 
@@ -554,7 +681,7 @@ def resumed_rows(
         if embodied.downstream_changed(system, kept) is not None:
             return None
         months = {site: set(m) for site, m in system_rows["made"].items()}
-        for site, m in system.made.items():
+        for site, m in system.made.items():  # before the periods' data are looked at
             months.setdefault(site, set()).update(m)
         by_span = builder.data_by_span()
         joining = {g.label for g in system.groups if g.allocated}
@@ -587,14 +714,7 @@ def resumed_rows(
         return None
     joined.update((label, pool) for label, pool in found.items()
                   if pool.folded and label not in folded)  # fmt: skip
-    filled = {_activity_of(system, g.label) for g in system.groups if g.end is not None}
-    not_counted.activity = [u for u in not_counted.activity if u.what not in filled]
-    not_counted.activity += [u for u in system.unused if u.kind != "leg"]
-    for line, legs_of in system.uncounted.items():
-        if line in not_counted.legs:
-            not_counted.legs[line].add(legs_of)
-        else:
-            not_counted.legs[line] = legs_of
+    _went_on(not_counted, months, system)
     latest = max(last or 0, latest or 0) if last or latest else None
     return _rows(factors, products, joined, not_counted, latest, months)
 
@@ -697,5 +817,5 @@ UNIT = Unit(
     frozenset({"carbon", "factors", "supplier", "masterdata", "vocabulary", "store"}),
     resumed_rows,
     allocations=False,
-    layout=3,  # products as what they embody, pools (decision 034)
+    layout=4,  # products as what they embody, pools (decision 034); legs named by ledger place
 )

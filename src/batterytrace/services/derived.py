@@ -8,14 +8,15 @@ areas (store.derived): custody (accounts, claims per lot, violations; decision 0
 
 from __future__ import annotations
 
-from itertools import islice
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Connection
 
 from batterytrace.services import carbon, contracts, custody
-from batterytrace.services.unit_of_work import Unit, UnitOfWork, version
+from batterytrace.services.unit_of_work import StartAgain, Unit, UnitOfWork, version
 from batterytrace.store import derived
 
 UNITS: tuple[Unit, ...] = (custody.UNIT, carbon.UNIT, contracts.UNIT)
@@ -82,12 +83,26 @@ def check(uow: UnitOfWork) -> Difference | None:
             if not derived.current(conn, unit.name, unit.layout, now):
                 return Difference(unit=unit.name, area="", key="", kept=None, recomputed=None,
                                   kept_version=kept_version, version=now)  # fmt: skip
-            for area, rows in unit.recompute(conn, uow.decoded).items():
-                for first in islice(derived.differences(conn, area, rows), 1):
-                    return Difference(unit=unit.name, area=area, key=first.key,
-                                      kept=first.before, recomputed=first.after,
-                                      kept_version=kept_version, version=now)  # fmt: skip
+            try:  # every row given, the first difference kept: the rows may start again
+                found = _first_difference(conn, unit.recompute(conn, uow.decoded))
+            except StartAgain as again:
+                found = _first_difference(conn, again.rows(conn, uow.decoded))
+            if found is not None:
+                area, first = found
+                return Difference(unit=unit.name, area=area, key=first.key, kept=first.before,
+                                  recomputed=first.after, kept_version=kept_version,
+                                  version=now)  # fmt: skip
     return None
+
+
+def _first_difference(
+    conn: Connection, areas: Mapping[str, derived.Rows]
+) -> tuple[str, derived.Change] | None:
+    found = None
+    for area, rows in areas.items():
+        for change in derived.differences(conn, area, rows):
+            found = found or (area, change)
+    return found
 
 
 class Changed(BaseModel):

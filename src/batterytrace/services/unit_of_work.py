@@ -44,6 +44,17 @@ Resume = Callable[
 ]
 
 
+class StartAgain(Exception):
+    """Raised by a recomputation's rows when, some given already, they turn out to be other
+    (a footprint refused midway, a way of figuring that does not hold for this store): what
+    the rows given wrote is undone, and the rows ``rows`` gives, in the same transaction, are
+    kept instead (decision 036)."""
+
+    def __init__(self, rows: Recompute) -> None:
+        super().__init__("a recomputation started again")
+        self.rows = rows
+
+
 @dataclass(frozen=True, slots=True)
 class Unit:
     """A unit of kept derived state (decisions 029, 032, 033): its name, how its rows are
@@ -229,8 +240,13 @@ class UnitOfWork:
                     return derived.replace(
                         w.conn, unit.name, patch, w.version, now, read, whole=False
                     )
-            rows = unit.recompute(w.conn, self.decoded)
-            return derived.replace(w.conn, unit.name, rows, w.version, now, read)
+            try:
+                rows = unit.recompute(w.conn, self.decoded)
+                with w.conn.begin_nested():  # what the rows given wrote, undone if they stop
+                    return derived.replace(w.conn, unit.name, rows, w.version, now, read)
+            except StartAgain as again:
+                rows = again.rows(w.conn, self.decoded)
+                return derived.replace(w.conn, unit.name, rows, w.version, now, read)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -110,7 +110,7 @@ SELECT e.seq, e.event_id, e.biz_location, e.event_time, e.event_time_zone_offset
 FROM {tables}
 WHERE e.biz_step = 'shipping'
   AND k.role = CASE e.event_type WHEN 'ObjectEvent' THEN 'epc'
-                                 WHEN 'AggregationEvent' THEN 'childEPC' END {since}
+                                 WHEN 'AggregationEvent' THEN 'childEPC' END {besides} {since}
 ORDER BY e.seq
 """
 # the lots (childQuantityList) packed into logistic units by aggregations
@@ -148,6 +148,31 @@ WHERE k.role = 'parentID' AND k.value > {mark} AND k.value < {mark}
 ORDER BY e.event_time, e.seq
 """
 
+# the packs of some classes (``{among}``: a range of Digital Links per class), by the time they
+# were first packed; what shipments moved as themselves; the events that pack or ship some of
+# them; whether a transformation used a pack; the batches the items of packs come from
+_PACKS_IN_ORDER = """
+SELECT k.value, MIN(e.event_time) FROM event_key k {join} event e ON e.seq = k.seq
+WHERE k.role = 'parentID' AND ({among}) AND e.event_type = 'AggregationEvent'
+  AND (e.action IS NULL OR e.action <> 'DELETE')
+GROUP BY k.value ORDER BY 2, 1
+"""
+_SHIPPED_AS_SUCH = """
+SELECT DISTINCT k.value FROM event_key k {join} event e ON e.seq = k.seq
+WHERE k.role IN ('epc', 'childEPC') AND ({among}) AND e.biz_step = 'shipping' ORDER BY 1
+"""
+_APART_EVENTS = """
+SELECT DISTINCT k.seq FROM event_key k {join} event e ON e.seq = k.seq
+WHERE k.role IN ('parentID', 'epc', 'childEPC') AND k.value IN {texts}
+  AND ((k.role = 'parentID' AND e.event_type = 'AggregationEvent')
+    OR (k.role <> 'parentID' AND e.biz_step = 'shipping'))
+"""
+_PACK_USED = "SELECT 1 FROM event_key k WHERE k.role = 'inputEPC' AND ({among}) LIMIT 1"
+_PACKED_BATCHES = """
+SELECT DISTINCT e.event_id FROM holding k {join} event e ON e.seq = k.source
+WHERE k.level > 0 AND ({among})
+"""
+_IN_CLASS = "(k.{column} > {mark} AND k.{column} < {mark})"
 # what events make, commission or pack (decision 034: an earlier event naming it already would
 # change a kept footprint), and where an earlier event would have named each
 _MADE = """
@@ -373,16 +398,17 @@ def _when(ms: int, offset: str) -> datetime:
 
 
 def _since(
-    driver: Driver, sql: str, params: tuple[Any, ...], seq: str, new: str | None
+    driver: Driver, sql: str, params: tuple[Any, ...], seq: str, new: str | None, **names: str
 ) -> list[Any]:
     """The rows of ``sql`` (whose ``{since}`` ends its conditions); ``new``: of these events
     only (their numbers, :meth:`Driver.among`), found by number (a range of numbers would let
     SQLite walk a whole role or business step), the event keys first (``{tables}``)."""
     if new is None:
         tables = f"event e {driver.join} event_key k ON k.seq = e.seq"
-        return driver.rows(sql, params, since="", tables=tables)
+        return driver.rows(sql, params, 0, since="", tables=tables, **names)
     tables = f"event_key k {driver.join} event e ON e.seq = k.seq"
-    return driver.rows(sql, (*params, new), since=f"AND {seq} IN {driver.seqs}", tables=tables)
+    since = f"AND {seq} IN {driver.seqs}"
+    return driver.rows(sql, (*params, new), 0, since=since, tables=tables, **names)
 
 
 def _stated(driver: Driver, name: str, new: str | None) -> dict[int, Any]:
@@ -484,16 +510,28 @@ def recorded(
     pack_classes: tuple[str, ...],
     materials: Iterable[Material] = (),
     after: int = 0,
+    events: Iterable[int] | None = None,
+    apart: tuple[str, ...] = (),
 ) -> tuple[list[Made], list[Leg], list[Assembled]]:
     """The steps that made lots and items, the shipping legs, and the packs of these classes;
     ``materials`` weigh what the events state in volumes or counts. ``after``: what the events
     after that ledger number recorded (items they use or move found wherever they were made;
-    the commissionings of items they use, whenever they were)."""
+    the commissionings of items they use, whenever they were); ``events``: what these events
+    (their ledger numbers) recorded. ``apart``: classes of packs and vehicles left out, with
+    the legs that move them as themselves (figured apart: :func:`figured_apart`)."""
     driver = Driver(conn)
-    new = Driver.among(s for (s,) in driver.rows(_NEW, (after,))) if after else None
+    if events is not None:
+        new: str | None = Driver.among(events)
+    else:
+        new = Driver.among(s for (s,) in driver.rows(_NEW, (after,))) if after else None
     weights = MaterialFacts(materials)
     used = _since(driver, _ITEM_INPUTS, (), "k.seq", new)
-    shipped_items = _since(driver, _SHIPPED_ITEMS, (), "k.seq", new)
+    shipped_items = (
+        _since(driver, _SHIPPED_ITEMS, _ranges(apart), "k.seq", new,
+               besides=f"AND NOT ({_in_classes(driver, apart, 'value')})")
+        if apart
+        else _since(driver, _SHIPPED_ITEMS, (), "k.seq", new, besides="")
+    )  # fmt: skip
     origins = _origins(driver, weights, [i for _, i in used] + [e for *_, e in shipped_items])
     item_inputs = _item_inputs(used, origins, weights)
     stated = {name: _stated(driver, name, new) for name in EXTENSIONS}
@@ -557,10 +595,78 @@ def recorded(
         steps[key] = _joined(steps[key], step) if key in steps else step
     for step in origins.commissionings:
         steps[step.event] = _joined(steps[step.event], step) if step.event in steps else step
-    packs = list(_packs(driver, pack_classes, batches, new))
+    together = tuple(cls for cls in pack_classes if cls not in apart)
+    assembled = list(_packs(driver, together, batches, new))
     shipped.extend(_item_shipments(driver, shipped_items, origins, weights, pack_classes))
     shipped.sort(key=lambda s: s.seq)  # legs in ledger order, whatever moved (decision 034)
-    return list(steps.values()), _legs(driver, shipped, stated, new), packs
+    return list(steps.values()), _legs(driver, shipped, stated), assembled
+
+
+def _range(cls: str) -> tuple[str, str]:
+    """The bounds (both excluded) of every Digital Link of a class: ``<class>/21/<serial>``."""
+    return cls + "/", cls + "0"
+
+
+def _ranges(classes: Sequence[str]) -> tuple[str, ...]:
+    return tuple(edge for cls in classes for edge in _range(cls))
+
+
+def _in_classes(driver: Driver, classes: Sequence[str], column: str) -> str:
+    """A condition on ``k.<column>``: inside the range of one of these classes (its
+    parameters: :func:`_ranges`)."""
+    one = _IN_CLASS.format(column=column, mark=driver.mark)
+    return " OR ".join([one] * len(classes))
+
+
+def packs_used(conn: Connection, pack_classes: Sequence[str]) -> bool:
+    """Whether a transformation used a pack of these classes (then no pack is figured apart)."""
+    if not pack_classes:
+        return False
+    driver = Driver(conn)
+    among = _in_classes(driver, pack_classes, "value")
+    return bool(driver.rows(_PACK_USED, _ranges(pack_classes), among=among))
+
+
+def packed_batches(conn: Connection, pack_classes: Sequence[str]) -> set[str]:
+    """The batches (``<event>#outputEPCList``) whose items packs of these classes hold."""
+    if not pack_classes:
+        return set()
+    driver = Driver(conn)
+    among = _in_classes(driver, pack_classes, "container")
+    rows = driver.rows(_PACKED_BATCHES, _ranges(pack_classes), among=among)
+    return {f"{event_id}#outputEPCList" for (event_id,) in rows}
+
+
+def figured_apart(
+    conn: Connection,
+    pack_classes: tuple[str, ...],
+    vehicle_classes: tuple[str, ...],
+    materials: Iterable[Material],
+    size: int,
+) -> Iterator[tuple[list[Made], list[Leg], list[Assembled]]]:
+    """What ``recorded(..., apart=pack_classes + vehicle_classes)`` leaves out, never all held:
+    the packs, ``size`` at a time in the order they were first packed, then the vehicles
+    shipped, ``size`` at a time; each time their legs and what :func:`recorded` gives of the
+    events that pack or ship them (the commissionings of what those move: a step may come
+    again in a later chunk)."""
+    driver = Driver(conn)
+    materials = list(materials)
+    for classes, listing in ((pack_classes, _PACKS_IN_ORDER), (vehicle_classes, _SHIPPED_AS_SUCH)):
+        if not classes:
+            continue
+        in_order = conn.connection.cursor()  # streamed beside the chunks' statements
+        among = _in_classes(driver, classes, "value")
+        in_order.execute(driver.text(listing, among=among), _ranges(classes))
+        while listed := in_order.fetchmany(size):
+            chunk = {row[0] for row in listed}
+            seqs = [seq for (seq,) in driver.rows(_APART_EVENTS, (Driver.among(sorted(chunk)),))]
+            steps, legs, assembled = recorded(conn, pack_classes, materials, events=seqs)
+            yield (
+                steps,
+                [leg for leg in legs if leg.lot in chunk],
+                [pack for pack in assembled if pack.node in chunk],
+            )
+        in_order.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -582,11 +688,11 @@ def _legs(
     driver: Driver,
     shipped: list[_Shipped],
     stated: Mapping[str, Mapping[int, Any]],
-    new: str | None,
 ) -> list[Leg]:
     """The legs, with what their events state of where they went from and to."""
     ends: dict[int, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
-    for seq, role, value in _since(driver, _ENDS, ("source:%", "destination:%"), "k.seq", new):
+    moved = Driver.among(sorted({s.seq for s in shipped}))  # not every shipment's: these
+    for seq, role, value in _since(driver, _ENDS, ("source:%", "destination:%"), "k.seq", moved):
         side, _, kind = role.partition(":")
         ends[seq][side].append((kind, value))
     unplaced = {
@@ -616,6 +722,7 @@ def _legs(
                 stated["distance"].get(s.seq),
                 places,
                 "" if s.kg is not None else s.why,
+                s.seq,
             )
         )
     return legs
@@ -639,7 +746,8 @@ def _chunks(values: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
 class _Origins:
     """Where the product system finds serialised items: in the batch of the transformation that
     made them (a product per item), or in what the ObjectEvent that commissioned them brought
-    in (a product per kg, weighed by its class's mass per item: proxies and suppliers apply)."""
+    in (a product per kg, weighed by its class's mass per item: proxies and suppliers apply);
+    never a pack in its commissioning (its aggregation makes it: a product of its own)."""
 
     made: dict[str, str]  # item -> batch node
     commissioned: dict[str, str]  # item -> commissioning node
@@ -659,8 +767,13 @@ def _origins(driver: Driver, weights: MaterialFacts, items: Iterable[str]) -> _O
         for item, event_id, seq in driver.rows(_MAKERS, chunk, len(chunk)):
             if item not in made or seq < made[item][0]:
                 made[item] = (seq, f"{event_id}#outputEPCList")
+    packs = {  # a pack its aggregation makes (commissioning its serial first: CBV 2.0)
+        item
+        for item in wanted
+        if (m := weights.material(item)) is not None and m.kind is MaterialKind.PACK
+    }
     first: dict[str, tuple[int, str, str, int, str]] = {}
-    for chunk in _chunks(sorted(wanted - vehicles - made.keys())):
+    for chunk in _chunks(sorted(wanted - vehicles - packs - made.keys())):
         for item, seq, event_id, site, ms, offset in driver.rows(_COMMISSIONED, chunk, len(chunk)):
             if item not in first or seq < first[item][0]:
                 first[item] = (seq, event_id, site, ms, offset)
@@ -803,7 +916,7 @@ def _packs(
     """The packs of these classes (``new``: those these events pack), each
     where and when it was first packed, with the items it holds per batch."""
     for cls in classes:
-        low, high = cls + "/", cls + "0"  # every Digital Link of the class: "<class>/21/<serial>"
+        low, high = _range(cls)
         packed: dict[str, tuple[str, int, str]] = {}
         for pack, site, ms, offset in _since(driver, _PACKED, (low, high), "e.seq", new):
             packed.setdefault(pack, (site, ms, offset))
