@@ -201,6 +201,36 @@ def test_chunks_with_late_events_keep_footprints_equal_to_a_recomputation(
         assert derived.check(uow) is None
 
 
+def test_a_factor_set_imported_or_removed_changes_no_footprint_until_it_is_used(
+    uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Footprints are figured with the set in use: another set imported or removed moves
+    the watermark, nothing recomputed, no row changed; using it recomputes them all."""
+    masterdata.import_master_data(uow, master_data_of_examples())
+    carbon.import_carbon(uow, activity.from_json(model_of_examples(), "ex.json"), "ex.json")
+    for name in DOCUMENTS:
+        events.capture(uow, EXAMPLES / name)
+    counted = _counting(monkeypatch)
+
+    def carbon_changes(since: int) -> list[str]:
+        found = derived.changes(uow, since).changes
+        return [c.key for c in found if c.area.startswith(carbon.AREA)]
+
+    before = derived.refresh(uow).version
+    carbon.import_factors(uow, read_csv(EXAMPLE_FACTORS, "test", "1"))
+    carbon.import_factors(uow, read_csv(EXAMPLE_FACTORS, "other", "2"))
+    carbon.remove_factors(uow, "other@2")
+    assert counted == {"resumed": 3}
+    assert carbon_changes(before) == []
+    assert derived.check(uow) is None
+    counted.clear()
+    before = derived.refresh(uow).version
+    carbon.use_factors(uow, "test@1")
+    assert counted == {"declined": 1, "recomputed": 1}
+    assert len(carbon_changes(before)) > 3  # every product figured with the new set
+    assert derived.check(uow) is None
+
+
 def _capture_late(uow: UnitOfWork, event: Event) -> None:
     """The event again as another (its time a millisecond on, so another hash ID)."""
     moved = event.eventTime + timedelta(milliseconds=1)

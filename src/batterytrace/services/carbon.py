@@ -722,9 +722,12 @@ def resumed_rows(
 def _data_changed(conn: Connection, record: int) -> set[tuple[str, Period, int]] | None:
     """The site periods whose activity data the carbon imports after import record ``record``
     changed; None when another import than activity data came (a lane, an allocation rule, a
-    proxy, a removal, factors, a supplier footprint, master data...)."""
+    proxy, a removal, another factor set in use, a supplier footprint, master data...). A
+    factor set imported or removed changes no footprint: they are figured with the set in use
+    (which is never removed, nor imported again with other factors)."""
     records = derived.records_since(conn, record, UNIT.kinds)
-    if any((kind, action) not in _DATA_IMPORTS for kind, action, _ in records):
+    if any((kind, action) not in _DATA_IMPORTS for kind, action, _ in records
+           if (kind, action) not in _OTHER_FACTOR_SETS):  # fmt: skip
         return None
     spans: set[tuple[str, Period, int]] = set()
     for changed in carbon_store.changes_since(conn, record):
@@ -735,6 +738,7 @@ def _data_changed(conn: Connection, record: int) -> set[tuple[str, Period, int]]
 
 
 _DATA_IMPORTS = {("carbon", "import"), ("carbon", "replace")}
+_OTHER_FACTOR_SETS = {("factors", "import"), ("factors", "remove")}
 
 
 def _activity_of(system: System, label: str) -> str:
