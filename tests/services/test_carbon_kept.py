@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -228,6 +229,43 @@ def test_a_factor_set_imported_or_removed_changes_no_footprint_until_it_is_used(
     carbon.use_factors(uow, "test@1")
     assert counted == {"declined": 1, "recomputed": 1}
     assert len(carbon_changes(before)) > 3  # every product figured with the new set
+    assert derived.check(uow) is None
+
+
+def test_a_supplier_footprint_for_what_no_event_names_changes_no_footprint(
+    uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A supplier's PACT footprint sent ahead of the goods moves the watermark alone; the lot
+    of that class captured later is sourced by it, going on from the kept rows; a footprint
+    for a product the events name recomputes them."""
+    masterdata.import_master_data(uow, master_data_of_examples())
+    carbon.import_carbon(uow, activity.from_json(model_of_examples(), "ex.json"), "ex.json")
+    for name in DOCUMENTS:
+        events.capture(uow, EXAMPLES / name)
+    counted = _counting(monkeypatch)
+    document = carbon.pact_footprint(uow, SULFATE, "3")
+    for name in ("pcfExcludingBiogenicUptake", "pcfIncludingBiogenicUptake", "fossilGhgEmissions"):
+        document["pcf"][name] = "2.5"
+    ahead = "urn:epc:idpat:sgtin:6111111.000999.*"
+    before = derived.refresh(uow).version
+    carbon.import_supplier_footprint(uow, {**document, "id": str(uuid.uuid4())}, ahead)
+    assert counted == {"resumed": 1}
+    assert [c for c in derived.changes(uow, before).changes if c.area.startswith("carbon")] == []
+    lot = "urn:epc:class:lgtin:6111111.000999.AHEAD-1"
+    arrived = Event(
+        type=EventType.OBJECT, action=Action.ADD, eventTime=T0, eventTimeZoneOffset="+00:00",
+        quantityList=(QuantityElement(lot, 100.0, "KGM"),), bizLocation=Location(HUB),
+        bizStep="urn:epcglobal:cbv:bizstep:commissioning",
+    )  # fmt: skip
+    events.capture_document(uow, Document(creationDate=T0, events=[arrived]))
+    assert counted == {"resumed": 2}
+    assert carbon.footprint(uow, lot).footprint.kg_co2e == pytest.approx(2.5, rel=1e-12)
+    assert derived.check(uow) is None
+    counted.clear()
+    named = "urn:epc:idpat:sgtin:6111111.000201.*"  # the sulfate's class
+    read, _ = carbon.import_supplier_footprint(uow, {**document, "id": str(uuid.uuid4())}, named)
+    assert counted == {"declined": 1, "recomputed": 1}
+    assert carbon.footprint(uow, SULFATE).footprint.supplier_documents == (read.id,)
     assert derived.check(uow) is None
 
 

@@ -722,13 +722,18 @@ def resumed_rows(
 def _data_changed(conn: Connection, record: int) -> set[tuple[str, Period, int]] | None:
     """The site periods whose activity data the carbon imports after import record ``record``
     changed; None when another import than activity data came (a lane, an allocation rule, a
-    proxy, a removal, another factor set in use, a supplier footprint, master data...). A
-    factor set imported or removed changes no footprint: they are figured with the set in use
-    (which is never removed, nor imported again with other factors)."""
+    proxy, a removal, another factor set in use, master data...). A factor set imported or
+    removed changes no footprint: they are figured with the set in use (never removed, nor
+    imported again with other factors); nor does a supplier footprint for a product no event
+    names (sent ahead of the goods: what names it later is sourced by it as it comes)."""
     records = derived.records_since(conn, record, UNIT.kinds)
-    if any((kind, action) not in _DATA_IMPORTS for kind, action, _ in records
-           if (kind, action) not in _OTHER_FACTOR_SETS):  # fmt: skip
-        return None
+    for kind, action, content in records:
+        if (kind, action) in _OTHER_FACTOR_SETS:
+            continue
+        if kind == "supplier" and not carbon_store.named(conn, orjson.loads(content)["product"]):
+            continue
+        if (kind, action) not in _DATA_IMPORTS:
+            return None
     spans: set[tuple[str, Period, int]] = set()
     for changed in carbon_store.changes_since(conn, record):
         if changed.lanes or changed.allocation or changed.proxies:

@@ -173,6 +173,11 @@ SELECT DISTINCT e.event_id FROM holding k {join} event e ON e.seq = k.source
 WHERE k.level > 0 AND ({among})
 """
 _IN_CLASS = "(k.{column} > {mark} AND k.{column} < {mark})"
+_NAMING = """
+SELECT 1 FROM event_key k WHERE k.role IN ('epc', 'epcClass', 'inputEPC', 'inputEPCClass',
+    'outputEPC', 'outputEPCClass', 'childEPC', 'childEPCClass', 'parentID')
+  AND (k.value = {mark} OR (k.value > {mark} AND k.value < {mark})) LIMIT 1
+"""
 # what events make, commission or pack (decision 034: an earlier event naming it already would
 # change a kept footprint), and where an earlier event would have named each
 _MADE = """
@@ -616,6 +621,12 @@ def _in_classes(driver: Driver, classes: Sequence[str], column: str) -> str:
     parameters: :func:`_ranges`)."""
     one = _IN_CLASS.format(column=column, mark=driver.mark)
     return " OR ".join([one] * len(classes))
+
+
+def named(conn: Connection, product: str) -> bool:
+    """Whether an event names a lot, an item or a class (its lots and items with it)."""
+    low, high = _range(product)
+    return bool(Driver(conn).rows(_NAMING, (product, low, high)))
 
 
 def packs_used(conn: Connection, pack_classes: Sequence[str]) -> bool:
