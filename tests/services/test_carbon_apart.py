@@ -21,7 +21,14 @@ from hypothesis import strategies as st
 from batterytrace.carbon import activity
 from batterytrace.carbon.factors import read_csv
 from batterytrace.carbon.system import Uncounted
-from batterytrace.epcis.model import Document, Event, EventType, Location, QuantityElement
+from batterytrace.epcis.model import (
+    Action,
+    Document,
+    Event,
+    EventType,
+    Location,
+    QuantityElement,
+)
 from batterytrace.errors import FootprintError
 from batterytrace.masterdata import Material, MaterialKind
 from batterytrace.services import carbon, derived, events, masterdata
@@ -29,6 +36,7 @@ from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import carbon as carbon_store
 from batterytrace.store import derived as kept
 from carbon_examples import (
+    CAM,
     DOCUMENTS,
     EXAMPLE_FACTORS,
     EXAMPLES,
@@ -85,7 +93,7 @@ def _recomputed(uow: UnitOfWork) -> dict[tuple[str, str], tuple[str, str]]:
 def _at_once(uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch) -> dict[Any, Any]:
     """The rows of one product system of everything (what a used pack asks for)."""
     with monkeypatch.context() as m:
-        m.setattr(carbon_store, "packs_used", lambda *_: True)
+        m.setattr(carbon_store, "packs_transformed", lambda *_: True)
         return _recomputed(uow)
 
 
@@ -154,6 +162,32 @@ def test_a_pack_a_transformation_used_has_every_product_figured_at_once(
     assert derived.check(uow) is None
     pack = carbon.footprint(uow, PACK).footprint.kg_co2e
     assert carbon.footprint(uow, mass).footprint.kg_co2e * 300 >= pack > 0
+
+
+def test_a_pack_a_transformation_made_moves_with_its_batch_figured_at_once(
+    uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pack serial among a transformation's outputs is an item of its batch: its shipment
+    moves the batch, so the packs are figured with the rest."""
+    _examples_with_a_pack(uow)
+    for name in DOCUMENTS:
+        events.capture(uow, EXAMPLES / name)
+    made = "urn:epc:id:sgtin:3700000.030001.P2506010001"
+    when = datetime(2025, 6, 1, tzinfo=UTC)
+    steps = [
+        Event(type=EventType.TRANSFORMATION, eventTime=when, eventTimeZoneOffset="+01:00",
+              inputQuantityList=(QuantityElement(CAM, 10.0, "KGM"),), outputEPCList=(made,),
+              bizStep="urn:epcglobal:cbv:bizstep:assembling", bizLocation=Location(VEHICLES)),
+        Event(type=EventType.OBJECT, action=Action.OBSERVE, eventTime=when + timedelta(days=1),
+              eventTimeZoneOffset="+01:00", epcList=(made,),
+              bizStep="urn:epcglobal:cbv:bizstep:shipping", bizLocation=Location(VEHICLES)),
+    ]  # fmt: skip
+    parts = _parts(monkeypatch)
+    events.capture_document(uow, Document(creationDate=when, events=steps))
+    assert parts == []
+    assert derived.check(uow) is None
+    batch = carbon.footprint(uow, made).footprint  # the batch's, per item
+    assert batch.id.endswith("#outputEPCList") and batch.kg_co2e > 0
 
 
 def test_a_roll_up_refused_midway_keeps_its_error_and_none_of_the_rows_it_gave(

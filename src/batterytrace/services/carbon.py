@@ -467,13 +467,13 @@ def kept_rows(conn: Connection, decoded: Decoded) -> dict[str, derived.Rows]:
     at all keeps that, without building the product system (plain EPCIS traffic: its captures
     are not followed by a roll-up of every lot). The packs, most of the products, are figured
     apart, :data:`PACKS_AT_ONCE` at a time, after the rest (decision 036), unless a
-    transformation used one (then one product system of everything)."""
+    transformation made or used one (then one product system of everything)."""
     if not carbon_store.has_inputs(conn):
         return _failed(_NOTHING)
     try:
         factors = factor_set_of(conn, _in_use(conn))
         data = masterdata_store.load(conn)
-        if carbon_store.packs_used(conn, _classes(data, MaterialKind.PACK)):
+        if carbon_store.packs_transformed(conn, _classes(data, MaterialKind.PACK)):
             return _whole(conn, factors)
         return _apart(conn, factors, data)
     except BatteryTraceError as err:

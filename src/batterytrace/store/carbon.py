@@ -150,7 +150,7 @@ ORDER BY e.event_time, e.seq
 
 # the packs of some classes (``{among}``: a range of Digital Links per class), by the time they
 # were first packed; what shipments moved as themselves; the events that pack or ship some of
-# them; whether a transformation used a pack; the batches the items of packs come from
+# them; whether a transformation made or used a pack; the batches the items of packs come from
 _PACKS_IN_ORDER = """
 SELECT k.value, MIN(e.event_time) FROM event_key k {join} event e ON e.seq = k.seq
 WHERE k.role = 'parentID' AND ({among}) AND e.event_type = 'AggregationEvent'
@@ -167,7 +167,9 @@ WHERE k.role IN ('parentID', 'epc', 'childEPC') AND k.value IN {texts}
   AND ((k.role = 'parentID' AND e.event_type = 'AggregationEvent')
     OR (k.role <> 'parentID' AND e.biz_step = 'shipping'))
 """
-_PACK_USED = "SELECT 1 FROM event_key k WHERE k.role = 'inputEPC' AND ({among}) LIMIT 1"
+_PACK_TRANSFORMED = """
+SELECT 1 FROM event_key k WHERE k.role IN ('inputEPC', 'outputEPC') AND ({among}) LIMIT 1
+"""
 _PACKED_BATCHES = """
 SELECT DISTINCT e.event_id FROM holding k {join} event e ON e.seq = k.source
 WHERE k.level > 0 AND ({among})
@@ -629,13 +631,14 @@ def named(conn: Connection, product: str) -> bool:
     return bool(Driver(conn).rows(_NAMING, (product, low, high)))
 
 
-def packs_used(conn: Connection, pack_classes: Sequence[str]) -> bool:
-    """Whether a transformation used a pack of these classes (then no pack is figured apart)."""
+def packs_transformed(conn: Connection, pack_classes: Sequence[str]) -> bool:
+    """Whether a transformation made or used a pack of these classes (then the packs are
+    figured with the rest: a pack is an input like any product, or an item of a batch)."""
     if not pack_classes:
         return False
     driver = Driver(conn)
     among = _in_classes(driver, pack_classes, "value")
-    return bool(driver.rows(_PACK_USED, _ranges(pack_classes), among=among))
+    return bool(driver.rows(_PACK_TRANSFORMED, _ranges(pack_classes), among=among))
 
 
 def packed_batches(conn: Connection, pack_classes: Sequence[str]) -> set[str]:
