@@ -32,7 +32,9 @@ times, in one process:
   event: checked on, and kept by, the custody state taken again from the month they fall in
   (decision 035), beside the whole custody recomputation below;
 - ``rebuild``: ``services.derived.refresh(every=True)``, once, and beside it each unit's
-  recomputation alone (its ``kept_rows`` consumed in one read transaction);
+  recomputation alone (its ``kept_rows`` consumed in one read transaction); then, once the
+  RSS sampling has stopped, the footprints recomputed the plainest way, as one product system
+  of everything (before decision 036), in a child process: its time and peak RSS;
 - the peak RSS of the process tree (sampled every 50 ms, with the workers a capture starts,
   and at least the process's own ``ru_maxrss``) over the run, and per phase.
 
@@ -59,6 +61,8 @@ import resource
 import shutil
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -522,6 +526,40 @@ def allocates(
     return times, refusals, unrecorded
 
 
+# the plainest method for the footprints' recomputation, as it was before decision 036: one
+# product system of everything (what a store whose packs a transformation made or used gets),
+# in a process of its own, so that its memory is its own figure
+_ONE_SYSTEM = """
+import json, resource, sys, time
+from pathlib import Path
+from batterytrace.services import carbon
+from batterytrace.services.bootstrap import unit_of_work
+from batterytrace.store import carbon as carbon_store
+carbon_store.packs_transformed = lambda *_: True
+uow = unit_of_work(sys.argv[1], Path(sys.argv[2]))
+started = time.perf_counter()
+with uow.reading() as conn:
+    rows = sum(sum(1 for _ in area) for area in carbon.kept_rows(conn, uow.decoded).values())
+print(json.dumps({"s": time.perf_counter() - started, "rows": rows,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def one_system(url: str, key: Path, console: Console) -> dict[str, Any]:
+    """The footprints recomputed as one product system of everything (the baseline of the
+    rebuild's memory), in a child process: its time, rows and peak RSS."""
+    run = subprocess.run([sys.executable, "-c", _ONE_SYSTEM, url, str(key)], check=True,
+                         capture_output=True, text=True)  # fmt: skip
+    found = json.loads(run.stdout.strip().splitlines()[-1])
+    console.print(f"footprints as one product system: {found['s']:.1f} s, "
+                  f"{found['rss_mb']:,.0f} MB peak")  # fmt: skip
+    return {
+        "recompute_carbon_one_system_s": round(found["s"], 2),
+        "recompute_carbon_one_system_rows": found["rows"],
+        "recompute_carbon_one_system_rss_mb": round(found["rss_mb"], 1),
+    }
+
+
 def rebuild(uow: UnitOfWork, console: Console) -> dict[str, Any]:
     """``rebuild`` (every unit recomputed and compared with its kept rows), then each unit's
     recomputation alone, its rows consumed."""
@@ -616,6 +654,7 @@ def main() -> None:
         rebuilt = rebuild(server, console)
     server.close()
     rss.stop()
+    rebuilt |= one_system(url, key, console)  # after the sampling: its memory is its own
 
     summary: dict[str, Any] = {"events": events}
     p50s: dict[str, float | None] = {}
