@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -157,26 +158,23 @@ def system_of(conn: Connection, factors: FactorSet, model: Model | None = None) 
     transaction, with the emission factors ``factors``; ``model`` replaces the stored carbon
     model (what-if)."""
     data = masterdata_store.load(conn)
-    builder = _builder(conn, factors, data, model)
+    builder = _builders(conn, factors, data, model)()
     _feed(builder, *_recorded(conn, data))
     return builder.build()
 
 
-def _builder(
+def _builders(
     conn: Connection, factors: FactorSet, data: MasterData, model: Model | None = None
-) -> Builder:
+) -> Callable[[], Builder]:
+    """What makes a new :class:`Builder` of the store's carbon model (or ``model``), supplier
+    footprints and location hierarchy, read once for all it makes."""
     suppliers = {}
     for product, document in carbon_store.suppliers(conn):
         read = pact.read(document)
         share = (read.primary_data_share or 0.0) / 100
         suppliers[product] = SupplierPcf(read.id, read.kg_co2e_per_kg, share, read.company_name)
-    return Builder(
-        model or carbon_store.model(conn),
-        factors,
-        data.sites,
-        suppliers,
-        carbon_store.parents(conn),
-    )
+    model = model or carbon_store.model(conn)
+    return partial(Builder, model, factors, data.sites, suppliers, carbon_store.parents(conn))
 
 
 def _classes(data: MasterData, kind: MaterialKind) -> tuple[str, ...]:
@@ -512,7 +510,8 @@ def _apart(conn: Connection, factors: FactorSet, data: MasterData) -> dict[str, 
     no product takes). The pools, what no product takes and the months sites made products in
     follow all the products."""
     packs, vehicles = _classes(data, MaterialKind.PACK), _classes(data, MaterialKind.VEHICLE)
-    builder = _builder(conn, factors, data)
+    builders = _builders(conn, factors, data)
+    builder = builders()
     steps, legs, assembled = _recorded(conn, data, apart=packs + vehicles)
     commissioned = {step.event: _made_by(step) for step in steps if step.commissioned}
     _feed(builder, steps, legs, assembled)
@@ -540,7 +539,7 @@ def _apart(conn: Connection, factors: FactorSet, data: MasterData) -> dict[str, 
     def figured(
         steps: list[Made], legs: list[Leg], assembled: list[Assembled]
     ) -> Iterator[tuple[str, Embodied]]:
-        chunk = _builder(conn, factors, data)
+        chunk = builders()
         new = []
         for step in steps:  # a commissioning an earlier chunk, or the rest, took already
             if commissioned.get(step.event, _made_by(step)) != _made_by(step):
@@ -660,7 +659,7 @@ def resumed_rows(
         return None
     try:
         factors = factor_set_of(conn, _in_use(conn))
-        builder = _builder(conn, factors, data)
+        builder = _builders(conn, factors, data)()
         steps, legs, assembled = _recorded(conn, data, reflected.event)
         made = {o.node for step in steps for o in step.outputs} | {p.node for p in assembled}
         kept = _products(conn, made)
