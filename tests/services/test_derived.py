@@ -24,7 +24,7 @@ from batterytrace.custody.claims import Claim
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Action, BizTransaction, Document, Event, Extension, Location
 from batterytrace.errors import BatteryTraceError, CustodyError
-from batterytrace.masterdata import BT
+from batterytrace.masterdata import BT, Site, SiteRole
 from batterytrace.services import carbon, custody, derived, events, masterdata
 from batterytrace.services.bootstrap import unit_of_work
 from batterytrace.services.unit_of_work import Unit, UnitOfWork, version
@@ -38,6 +38,7 @@ from factories import (
     REFINERY,
     T0,
     allocation,
+    at,
     commission,
     custody_chain,
     custody_sites,
@@ -401,6 +402,42 @@ def test_an_origin_stated_after_the_lot_was_taken_is_taken_again_from_then(
     assert derived.check(stocked) is None
     after = custody.report(stocked, lot("Z")).claims
     assert before != after
+
+
+def test_rules_and_closes_are_taken_again_from_the_first_entry_they_rule(
+    stocked: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decision 037, after allocations in February, March and April and a recycler's first
+    lot on 11 March: an origin added at the recycler is taken again from March (nothing before
+    then is ruled otherwise); a policy of another period at the pCAM plant, whose first entry
+    is in January, from the start; a close of April, from March (a day before the period, for
+    the entries' own clocks). Each equal to a recomputation."""
+    recycler = "urn:epc:id:sgln:6111111.00400.0"
+    data = custody_sites()
+    data.add_site(Site(recycler, "recycler", "urn:epc:id:pgln:6111111.00000", SiteRole.RECYCLER,
+                       "MA"))  # fmt: skip
+    masterdata.import_master_data(stocked, data)
+    events.capture_document(stocked, Document(creationDate=T0, events=[
+        at(recycler, commission("R1", 100, 0.1, 69))]))  # fmt: skip
+    for day in (40, 70, 100):
+        _allocate_on(stocked, 1.0, day)
+    march = datetime(2025, 3, 1, tzinfo=UTC)
+    read = event_reads(monkeypatch, "movements")
+    recycled = {"claim": "recycled", "site": recycler, "evidence": {"reference": "PERMIT-9"}}
+    rules = {**CUSTODY_RULES, "origins": [*CUSTODY_RULES["origins"], recycled]}
+    custody.import_rules(stocked, CustodyRules.from_json(rules))
+    assert (0, None) not in read and {since for _, since in read if since} == {march}, read
+    assert derived.check(stocked) is None
+    assert "recycled" in {c.claim for c in custody.report(stocked, lot("R1")).claims}
+    read.clear()
+    monthly = [{**CUSTODY_RULES["policies"][0], "period": "month"}]
+    custody.import_rules(stocked, CustodyRules.from_json({**rules, "policies": monthly}))
+    assert (0, None) in read
+    assert derived.check(stocked) is None
+    read.clear()
+    custody.close(stocked, custody.Close(site=PCAM, claim="low-carbon", period="2025-04"))
+    assert (0, None) not in read and {since for _, since in read if since} == {march}, read
+    assert derived.check(stocked) is None
 
 
 def _allocate_on(uow: UnitOfWork, kg: float, day: int) -> custody.Allocated:

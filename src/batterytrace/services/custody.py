@@ -10,7 +10,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import chain, islice
 from typing import Any, Literal
 
@@ -23,12 +23,12 @@ from batterytrace.custody.claims import Claim, parse_claim
 from batterytrace.custody.empty import why_empty
 from batterytrace.custody.flows import Custody, Movement, Note, allocation_event
 from batterytrace.custody.recycled import Share, share
-from batterytrace.custody.rules import CustodyRules
+from batterytrace.custody.rules import CustodyRules, Origin, Policy
 from batterytrace.epcis.documents import EventStream
 from batterytrace.epcis.hash import event_hash
 from batterytrace.epcis.model import Document, DocumentKind, Event
 from batterytrace.errors import CustodyError, PeriodClosed
-from batterytrace.periods import Period, span
+from batterytrace.periods import Period, parse_period, span
 from batterytrace.references import custody_names, require
 from batterytrace.services.trace import trace
 from batterytrace.services.unit_of_work import Unit, UnitOfWork, version
@@ -651,13 +651,15 @@ def _resumed(
     again (decision 035). Either gives what a recomputation from the start would. None when
     there is nothing to go on from."""
     records = derived.records_since(conn, kept.record, UNIT.kinds)
-    if any((kind, action) != ("custody", "transfer") for kind, action, _ in records):
+    changed = _changed_from(conn, kept.record, records)
+    if changed is None:
         return None
     frontier = next(derived.contents(conn, _FRONTIER), None)
     if frontier is None:
         return None  # no state was kept to go on from
     lineage = StoreLineage(conn, decoded)
-    new = {orjson.loads(content)["ref"] for _, _, content in records}
+    new = {orjson.loads(content)["ref"] for kind, action, content in records
+           if (kind, action) == ("custody", "transfer")}  # fmt: skip
     transfers = [t for t in custody_store.transfers(conn) if t.ref in new]
     moves = _with(custody_store.movements(conn, kept.event), transfers, pending)
     first = next(moves, None)
@@ -669,16 +671,57 @@ def _resumed(
     if (
         since is None
         and restated is None
+        and not changed
         and state.resumes([] if first is None else [first.at], [(t.when, t.ref) for t in transfers])
     ):
         return _going_on(conn, lineage, state, chain([] if first is None else [first], moves),
                          transfers)  # fmt: skip
     months = [
-        Period.MONTH.number(t.astimezone(UTC)) for t in (*times, *(t.when for t in transfers))
+        Period.MONTH.number(t.astimezone(UTC))
+        for t in (*times, *(t.when for t in transfers), *changed)
     ]
     if since is not None:
         months.append(Period.MONTH.parse(since))
     return _taken_again(conn, lineage, min(months), pending) if months else None
+
+
+def _changed_from(
+    conn: Connection, record: int, records: list[tuple[str, str, str]]
+) -> list[datetime] | None:
+    """The instants from which the rules imported and the periods closed since ledger number
+    ``record`` (``records``) change what the state takes (decision 037): a close, from its
+    period's start; rules, for each origin or policy added, removed or changed, from the first
+    entry at its site; each a day earlier, for the entries' own clocks. None (from the start)
+    after master data or vocabulary."""
+    found: list[datetime] = []
+    ruled = False
+    for kind, action, content in records:
+        if (kind, action) == ("custody", "close"):
+            found.append(span(*parse_period(orjson.loads(content)["period"]))[0])
+        elif (kind, action) == ("custody", "import"):
+            ruled = True
+        elif (kind, action) != ("custody", "transfer"):
+            return None
+    if ruled:
+        stood = derived.content_at(conn, record, "custody", "import")
+        was = CustodyRules.from_json(orjson.loads(stood)) if stood else CustodyRules()
+        found.extend(_first_ruled(conn, was, custody_store.load(conn)))
+    return [at - timedelta(days=1) for at in found]
+
+
+def _first_ruled(conn: Connection, was: CustodyRules, now: CustodyRules) -> Iterator[datetime]:
+    """For each origin or policy in one of the rules but not the other, the first entry it
+    rules: the first event or transfer at its site, whatever its evidence's dates (outside
+    them, a note says why the claim is not attached); none at its site: it rules nothing."""
+    transfers = custody_store.transfers(conn)
+    stood: set[Origin | Policy] = {*was.origins, *was.policies.values()}
+    ruling: set[Origin | Policy] = {*now.origins, *now.policies.values()}
+    for site in {entry.site for entry in stood ^ ruling}:
+        first = [t.when for t in transfers if site in (t.source, t.target)]
+        if (at := custody_store.first_at(conn, site)) is not None:
+            first.append(at)
+        if first:
+            yield min(first)
 
 
 def _going_on(

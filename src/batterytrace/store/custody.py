@@ -183,6 +183,17 @@ def movements(
         )  # fmt: skip
 
 
+def first_at(conn: Connection, site: str) -> datetime | None:
+    """The earliest eventTime of an event custody places at ``site`` (its bizLocation, else its
+    readPoint: :func:`movements`); None without any. Each found by its column's index."""
+    located = select(func.min(E.c.event_time)).where(E.c.biz_location == site)
+    pointed = select(func.min(E.c.event_time)).where(
+        E.c.biz_location.is_(None) & (E.c.read_point == site)
+    )
+    found = [ms for query in (located, pointed) if (ms := conn.execute(query).scalar()) is not None]
+    return datetime.fromtimestamp(min(found) / 1000, UTC) if found else None
+
+
 # the keys of the lots custody weighs (the quantity lists Movement reads)
 _WEIGHED = ("epcClass", "inputEPCClass", "outputEPCClass")
 

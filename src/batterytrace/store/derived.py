@@ -148,6 +148,15 @@ def records_since(conn: Connection, seq: int, kinds: Iterable[str]) -> list[tupl
     ]
 
 
+def content_at(conn: Connection, seq: int, kind: str, action: str) -> str | None:
+    """The content of the latest import record of ``kind`` and ``action`` up to ledger number
+    ``seq`` (what stood then); None without any."""
+    query = select(I.c.content).where(
+        (I.c.seq <= seq) & (I.c.kind == kind) & (I.c.action == action)
+    )
+    return conn.execute(query.order_by(I.c.seq.desc()).limit(1)).scalar()
+
+
 def count(conn: Connection, area: str) -> int:
     return conn.execute(select(func.count()).select_from(R).where(R.c.area == area)).scalar() or 0
 
