@@ -31,6 +31,7 @@ from batterytrace.epcis.model import (
 from batterytrace.masterdata import BT
 from batterytrace.services import carbon, derived, events, masterdata
 from batterytrace.services.unit_of_work import UnitOfWork
+from batterytrace.store import carbon as carbon_store
 from batterytrace.store import derived as kept_rows
 from batterytrace.trace.lineage import node_id
 from carbon_examples import (
@@ -77,7 +78,7 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return counted
 
 
-def test_footprints_go_on_year_by_year_and_a_late_event_recomputes(
+def test_footprints_go_on_year_by_year_and_a_late_event_is_taken_again(
     uow: UnitOfWork, scenario: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scenario_inputs(uow, scenario)
@@ -104,11 +105,12 @@ def test_footprints_go_on_year_by_year_and_a_late_event_recomputes(
     assert counted == {"resumed": 1}
     assert derived.check(uow) is None
     counted.clear()
-    # a lot's shipment again in the first year, after products were made of it: recomputed
+    # a lot's shipment again in the first year, after products were made of it: taken again
+    # from the start of that year (decision 038)
     shipped = next(e for e in documents.read(years[0]).events
                    if e.bizStep == "shipping" and e.quantityList)  # fmt: skip
     _capture_late(uow, shipped)
-    assert counted == {"declined": 1, "recomputed": 1}
+    assert counted == {"resumed": 1}
     assert derived.check(uow) is None
 
     # a transformation recorded in two events (one transformationID): its second event, with
@@ -146,8 +148,9 @@ def test_new_site_data_go_on_from_the_kept_rows_unless_a_product_folded_them(
 ) -> None:
     """Activity data imported for a period whose products are kept change its pool's row
     alone; data for a period no product was made in are listed as taken by none; data for a
-    period a product made after it closed folded (the refinery's 2025, in 2026's cathodes)
-    recompute every footprint. Each equals a recomputation."""
+    period a product made after it closed folded (the refinery's 2030, in 2031's cathodes)
+    take the footprints again from the start of that year, the events read from the day
+    before it (decision 038). Each equals a recomputation."""
     scenario_inputs(uow, scenario)
     years = sorted(scenario.glob("events-*.jsonld"))
     for path in years:
@@ -167,8 +170,17 @@ def test_new_site_data_go_on_from_the_kept_rows_unless_a_product_folded_them(
     assert unused.what == f"Bou Azzer cobalt mine ({node_id(MINE)}) 2032"
     assert derived.check(uow) is None
     counted.clear()
-    carbon.import_carbon(uow, _datum(REFINERY, "2025", 1e6), "more.json", replace=True)
-    assert counted == {"declined": 1, "recomputed": 1}
+    read = []
+    happened_from = carbon_store.happened_from
+
+    def spy(conn: Any, when: datetime) -> list[int]:
+        read.append(when)
+        return happened_from(conn, when)
+
+    monkeypatch.setattr(carbon_store, "happened_from", spy)
+    carbon.import_carbon(uow, _datum(REFINERY, "2030", 1e6), "more.json", replace=True)
+    assert counted == {"resumed": 1} and read == [datetime(2029, 12, 31, tzinfo=UTC)]
+    assert carbon.footprint(uow, pack).footprint.kg_co2e > before
     assert derived.check(uow) is None
 
 
@@ -200,6 +212,62 @@ def test_chunks_with_late_events_keep_footprints_equal_to_a_recomputation(
         rng.shuffle(chunk)
         events.capture_document(uow, Document(creationDate=chunk[0].eventTime, events=chunk))
         assert derived.check(uow) is None
+
+
+_CHANGE = st.one_of(
+    st.tuples(st.just("data"), st.sampled_from((MINE, REFINERY, PACK_PLANT)),
+              st.integers(2025, 2031), st.sampled_from((10.0, 1e5))),
+    st.tuples(st.just("supplier"), st.integers(0, 10**6), st.sampled_from((0.5, 4.0))),
+    st.tuples(st.just("shipped again"), st.integers(0, 10**6)),
+)  # fmt: skip
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(changes=st.lists(_CHANGE, min_size=1, max_size=3), together=st.booleans())
+def test_what_a_folded_period_affects_is_taken_again_equal_to_a_recomputation(
+    uow: UnitOfWork, scenario: Path, changes: list[tuple[Any, ...]], together: bool
+) -> None:
+    """Decision 038 on the scenario's seven years, kept year by year: site data for a year
+    (folded by the products of the next), a supplier footprint for a lot events name, a lot
+    shipped again after products were made of it, in any order, each refreshed after it or
+    (``together``) all in one refresh: the kept state is then a recomputation's."""
+    empty_store(uow)  # the store of the test, again for each example
+    scenario_inputs(uow, scenario)
+    years = sorted(scenario.glob("events-*.jsonld"))
+    for path in years:
+        events.capture(uow, path)
+    every = [e for path in years for e in documents.read(path).events]
+    made = [q.epcClass for e in every for q in e.outputQuantityList]
+    shipped = [e for e in every if e.bizStep == "shipping" and e.quantityList]
+    kept = uow
+    if together:  # no refresh after each write: one for them all
+        uow = UnitOfWork(kept.url, kept.key_path)
+    for n, change in enumerate(changes):
+        if change[0] == "data":
+            _, site, year, litres = change
+            model = _datum(site, str(year), litres)
+            carbon.import_carbon(uow, model, f"more-{n}.json", replace=True)
+        elif change[0] == "supplier":
+            _, pick, kg = change
+            lot = made[pick % len(made)]
+            document = carbon.pact_footprint(uow, lot, "3")
+            for name in ("pcfExcludingBiogenicUptake", "pcfIncludingBiogenicUptake",
+                         "fossilGhgEmissions"):  # fmt: skip
+                document["pcf"][name] = str(kg)
+            carbon.import_supplier_footprint(
+                uow, {**document, "id": str(uuid.uuid4())}, lot, replace=True
+            )
+        else:
+            _capture_late(uow, shipped[change[1] % len(shipped)])
+        if not together:
+            assert derived.check(kept) is None, change
+    derived.refresh(kept)
+    assert derived.check(kept) is None
 
 
 def test_a_factor_set_imported_or_removed_changes_no_footprint_until_it_is_used(
@@ -237,7 +305,8 @@ def test_a_supplier_footprint_for_what_no_event_names_changes_no_footprint(
 ) -> None:
     """A supplier's PACT footprint sent ahead of the goods moves the watermark alone; the lot
     of that class captured later is sourced by it, going on from the kept rows; a footprint
-    for a product the events name recomputes them."""
+    for a product the events name takes them again from the year it was first named
+    (decision 038)."""
     masterdata.import_master_data(uow, master_data_of_examples())
     carbon.import_carbon(uow, activity.from_json(model_of_examples(), "ex.json"), "ex.json")
     for name in DOCUMENTS:
@@ -264,7 +333,7 @@ def test_a_supplier_footprint_for_what_no_event_names_changes_no_footprint(
     counted.clear()
     named = "urn:epc:idpat:sgtin:6111111.000201.*"  # the sulfate's class
     read, _ = carbon.import_supplier_footprint(uow, {**document, "id": str(uuid.uuid4())}, named)
-    assert counted == {"declined": 1, "recomputed": 1}
+    assert counted == {"resumed": 1}  # taken again from the year its lots were first named
     assert carbon.footprint(uow, SULFATE).footprint.supplier_documents == (read.id,)
     assert derived.check(uow) is None
 

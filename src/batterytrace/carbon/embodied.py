@@ -262,6 +262,7 @@ def products(
     found: Mapping[str, Pool],
     kept: Mapping[str, Embodied],
     used: Set[str] = frozenset(),
+    as_kept: bool = False,
 ) -> Iterator[tuple[str, Embodied]]:
     """The rows of the products of ``system`` that are new or changed (a recomputation: all of
     them; a capture's steps: its new products, and the kept products it names (``kept``) that
@@ -269,8 +270,9 @@ def products(
     inputs' rows, each given when it is final and held only while a product still to figure
     uses it. ``found``: the pools (:func:`pools`, with the kept ones products embody); a pool
     is marked folded as products fold it. ``used``: products something figured apart is made
-    of. A product made in a quantity of zero, or a cycle in the genealogy, is refused before
-    any row is given."""
+    of. ``as_kept``: the kept rows are final (their legs in ``system`` counted in them
+    already); only a first use changes one. A product made in a quantity of zero, or a cycle in
+    the genealogy, is refused before any row is given."""
     for node in system.nodes:
         if not node.kept and not node.output > 0:
             raise FootprintError(
@@ -281,7 +283,7 @@ def products(
         for i, m in group.members:
             of = measures.setdefault(g, {})
             of[i] = of.get(i, 0.0) + m
-    return _figured(system, found, kept, measures, _in_order(system), used)
+    return _figured(system, found, kept, measures, _in_order(system), used, as_kept)
 
 
 def _figured(
@@ -291,6 +293,7 @@ def _figured(
     measures: Mapping[int, Mapping[int, float]],
     order: list[int],
     used: Set[str],
+    as_kept: bool,
 ) -> Iterator[tuple[str, Embodied]]:
     users = Counter(i for node in system.nodes for i in node.inputs)
     rows: dict[int, Embodied] = {}
@@ -300,9 +303,11 @@ def _figured(
             row = kept[node.id]
             first_use = users[j] > 0 and not row.used
             row.used = row.used or users[j] > 0
-            row.missing.update(node.missing)
-            _own(system, j, row, measures, allocated=False)
-            changed = first_use or bool(node.own or node.missing)
+            changed = first_use
+            if not as_kept:
+                row.missing.update(node.missing)
+                _own(system, j, row, measures, allocated=False)
+                changed = first_use or bool(node.own or node.missing)
         else:
             row = _product(system, j, rows, found, measures)
             row.used, changed = users[j] > 0 or node.id in used, True
@@ -319,10 +324,10 @@ def _figured(
 def downstream_changed(system: System, kept: Mapping[str, Embodied]) -> str | None:
     """A kept product that something of a capture changes (a leg, a leg not counted) while a
     product is made of it already: what is made of it would change too (then the footprints
-    are recomputed); None when there is none."""
+    are taken again from before it was made); None when there is none."""
     for node in system.nodes:
         if node.kept and (node.own or node.missing) and kept[node.id].used:
-            return f"{node.id}: a leg recorded after a product was made of it"
+            return node.id
     return None
 
 

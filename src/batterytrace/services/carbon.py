@@ -8,8 +8,9 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -50,7 +51,7 @@ from batterytrace.carbon.uncertainty import Interval, interval
 from batterytrace.errors import BatteryTraceError, FactorError, FootprintError, ImportConflict
 from batterytrace.identifiers import epc_urn
 from batterytrace.masterdata import MasterData, Material, MaterialKind
-from batterytrace.periods import Period
+from batterytrace.periods import Period, parse_period
 from batterytrace.periods import span as period_span
 from batterytrace.services.masterdata import master_data
 from batterytrace.services.unit_of_work import StartAgain, Unit, UnitOfWork, version
@@ -182,10 +183,14 @@ def _classes(data: MasterData, kind: MaterialKind) -> tuple[str, ...]:
 
 
 def _recorded(
-    conn: Connection, data: MasterData, after: int = 0, apart: tuple[str, ...] = ()
+    conn: Connection,
+    data: MasterData,
+    after: int = 0,
+    apart: tuple[str, ...] = (),
+    events: list[int] | None = None,
 ) -> tuple[list[Made], list[Leg], list[Assembled]]:
     packs, materials = _classes(data, MaterialKind.PACK), data.materials.values()
-    return carbon_store.recorded(conn, packs, materials, after, apart=apart)
+    return carbon_store.recorded(conn, packs, materials, after, events, apart)
 
 
 def _feed(builder: Builder, steps: list[Made], legs: list[Leg], assembled: list[Assembled]) -> None:
@@ -502,39 +507,63 @@ def _whole(conn: Connection, factors: FactorSet) -> dict[str, derived.Rows]:
     return _rows(factors, products, pools, _NotCounted.of(system), latest, system.made)
 
 
-def _apart(conn: Connection, factors: FactorSet, data: MasterData) -> dict[str, derived.Rows]:
+def _apart(
+    conn: Connection,
+    factors: FactorSet,
+    data: MasterData,
+    since: datetime | None = None,
+    after: int = 0,
+) -> dict[str, derived.Rows]:
     """The rows of every product but the packs, figured at once (errors raised here), then
     those of the packs, chunk by chunk, each chunk's packs as the steps of a capture going on
     from the rows figured before (decision 034): its site periods' pools joined to theirs, the
     batches its packs hold known as figured; then the legs of vehicles, chunk by chunk (what
     no product takes). The pools, what no product takes and the months sites made products in
-    follow all the products."""
+    follow all the products. ``since`` (decision 038): the products made then or later (on
+    their own clock) figured again from the events that happened from a day before, those
+    made before known as kept (their rows final but for a first use); what no product takes
+    as kept, but for the site data of the periods from then on, and the legs the events after
+    ledger number ``after`` (the kept rows' latest) add."""
     packs, vehicles = _classes(data, MaterialKind.PACK), _classes(data, MaterialKind.VEHICLE)
     builders = _builders(conn, factors, data)
     builder = builders()
-    steps, legs, assembled = _recorded(conn, data, apart=packs + vehicles)
+    events = None if since is None else carbon_store.happened_from(conn, _utc(since) - _DAY)
+    steps, legs, assembled = _recorded(conn, data, apart=packs + vehicles, events=events)
+    steps = [step for step in steps if _from(step.time, since)]
     commissioned = {step.event: _made_by(step) for step in steps if step.commissioned}
     _feed(builder, steps, legs, assembled)
-    del steps, legs, assembled
+    del steps, legs, assembled, events
+    known = {} if since is None else _products(conn, builder.referenced())
+    for row in known.values():
+        builder.known(_stub(row))
     system = builder.build()
     pools = embodied.pools(system, {})
+    if since is not None:
+        pools.update(_pools(conn, {label for row in known.values() for label, _ in row.embodied}))
     not_counted = _NotCounted.of(system)
     months = {site: set(m) for site, m in system.made.items()}
     packed = carbon_store.packed_batches(conn, packs)
-    rest = embodied.products(system, pools, {}, used=packed)
+    rest = embodied.products(system, pools, known, used=packed, as_kept=True)
     del system, builder
 
     held: dict[str, bytes] = {}  # the rows packs are made of, compressed (a row per batch)
 
     def products() -> Iterator[tuple[str, Embodied]]:
         for node, row in rest:
-            if node in packed:
+            if node in packed and node not in known:
                 held[node] = zlib.compress(orjson.dumps(row.to_json()), 1)
             yield node, row
         materials = data.materials.values()
-        for part in carbon_store.figured_apart(conn, packs, vehicles, materials, PACKS_AT_ONCE):
+        if since is not None:  # vehicles are no products: their legs are kept as listed
+            parts = carbon_store.figured_apart(conn, packs, (), materials, PACKS_AT_ONCE,
+                                               _utc(since) - _DAY)  # fmt: skip
+        else:
+            parts = carbon_store.figured_apart(conn, packs, vehicles, materials, PACKS_AT_ONCE)
+        for part in parts:
             yield from figured(*part)
             del part  # not held while the next is read
+        if since is not None:
+            _as_kept(conn, not_counted, months, since, _legs_after(conn, data, builders, after))
 
     def figured(
         steps: list[Made], legs: list[Leg], assembled: list[Assembled]
@@ -542,16 +571,23 @@ def _apart(conn: Connection, factors: FactorSet, data: MasterData) -> dict[str, 
         chunk = builders()
         new = []
         for step in steps:  # a commissioning an earlier chunk, or the rest, took already
+            if not _from(step.time, since):
+                continue
             if commissioned.get(step.event, _made_by(step)) != _made_by(step):
                 raise StartAgain(_again)  # a step the rest took in part
             if step.event not in commissioned:
                 commissioned[step.event] = _made_by(step)
                 new.append(step)
-        _feed(chunk, new, legs, assembled)
+        _feed(chunk, new, legs, [pack for pack in assembled if _from(pack.time, since)])
+        referenced = chunk.referenced()
         inputs = {
             node: Embodied.from_json(orjson.loads(zlib.decompress(held[node])))
-            for node in chunk.referenced() & held.keys()
+            for node in referenced & held.keys()
         }
+        if since is not None:  # made before: kept
+            inputs.update(_products(conn, referenced - held.keys()))
+            embodying = {label for row in inputs.values() for label, _ in row.embodied}
+            pools.update(_pools(conn, embodying - pools.keys()))
         for row in inputs.values():
             chunk.known(_stub(row))
         made = chunk.build(every_period=False)
@@ -559,13 +595,74 @@ def _apart(conn: Connection, factors: FactorSet, data: MasterData) -> dict[str, 
         if any(pools[label].folded for label in joined if label in pools):
             raise StartAgain(_again)  # a pool folded before all its products were known
         pools.update(joined)
-        for node, row in embodied.products(made, pools, inputs):
-            if node not in inputs:
+        for node, row in embodied.products(made, pools, inputs, as_kept=True):
+            if node not in held:
                 yield node, row
         _went_on(not_counted, months, made)
 
-    return _rows(factors, _given(products()), pools, not_counted, derived.latest_time(conn),
+    rows = _rows(factors, _given(products()), pools, not_counted, derived.latest_time(conn),
                  months)  # fmt: skip
+    if since is not None:  # the pools of periods from then on no product shares any more go
+        rows[_POOLS] = chain(rows[_POOLS], _gone(conn, pools, since))
+    return rows
+
+
+def _gone(conn: Connection, pools: Mapping[str, Pool], since: datetime) -> derived.Rows:
+    """The kept pools of periods that began at ``since`` (naive) or later that ``pools``
+    lacks, to go."""
+    for label in derived.stored(conn, _POOLS):
+        if label not in pools and _began(label) >= since:
+            yield label, label, None
+
+
+_DAY = timedelta(days=1)  # more than any two clocks of events differ (UTC-12 to UTC+14)
+
+
+def _utc(wall: datetime) -> datetime:
+    """A wall-clock time (naive) as the UTC instant of the same reading."""
+    return wall.replace(tzinfo=UTC)
+
+
+def _from(when: datetime, since: datetime | None) -> bool:
+    """Whether a time on its own clock reads ``since`` (naive: a wall clock) or later."""
+    return since is None or when.replace(tzinfo=None) >= since
+
+
+def _as_kept(
+    conn: Connection,
+    not_counted: _NotCounted,
+    months: dict[str, set[int]],
+    since: datetime,
+    legs: Mapping[Uncounting, Uncounted],
+) -> None:
+    """What no product takes and the months sites made products in, figured from ``since``
+    on, joined to the kept ones of before; the legs not counted as kept, with ``legs``."""
+    kept = _system_rows(conn)
+    was = _NotCounted.from_json(kept["not counted"])
+    not_counted.activity = [u for u in was.activity if not _from(u.start, since)] + [
+        u for u in not_counted.activity if _from(u.start, since)
+    ]
+    not_counted.legs = was.legs
+    for line, legs_of in legs.items():
+        if line in not_counted.legs:
+            not_counted.legs[line].add(legs_of)
+        else:
+            not_counted.legs[line] = legs_of
+    month = Period.MONTH.number(since)
+    for site, made in kept["made"].items():
+        if earlier := {m for m in made if m < month}:
+            months.setdefault(site, set()).update(earlier)
+
+
+def _legs_after(
+    conn: Connection, data: MasterData, builders: Callable[[], Builder], after: int
+) -> dict[Uncounting, Uncounted]:
+    """The legs not counted that the events after ledger number ``after`` record."""
+    builder = builders()
+    _feed(builder, *_recorded(conn, data, after))
+    for row in _products(conn, builder.referenced()).values():
+        builder.known(_stub(row))
+    return builder.build(every_period=False).uncounted
 
 
 def _made_by(step: Made) -> frozenset[str]:
@@ -636,20 +733,22 @@ def resumed_rows(
     """The kept rows that change when the events stored since ``reflected`` are added to the
     kept footprints, and the site data imported since to the pools of their periods (decision
     034): the new products, the pools they join or whose data changed, the kept products they
-    use or move, what no product takes. None (a recomputation) when anything else the
-    footprints read changed (lanes, allocation rules, proxies, factors, supplier footprints,
-    master data, a removed import), when events add a product to a period a kept product
-    folded (made after the period closed), or data change such a period, a period of a kept
-    product without data before, or a site's data start a period length; when events bring
+    use or move, what no product takes. Taken again from the start of a year (decision 038)
+    when events add a product to a period a kept product folded (made after the period
+    closed), or data change such a period or a period of a kept product without data before,
+    when a supplier footprint comes for a product events name, or when events move a kept
+    product something is made of already. None (a recomputation) when anything else the
+    footprints read changed (lanes, allocation rules, proxies, another factor set in use,
+    master data, a removed import), or a site's data start a period length; when events bring
     a receipt earlier than a kept shipment of its lot that says nowhere where it left, make
     or pack what an earlier event names (but a parent packed after the event that
-    commissioned it, as CBV 2.0 records it), make again a kept product, or move a kept
-    product something is made of already; or when the roll-up fails (the recomputation names
-    the error)."""
-    spans = _data_changed(conn, reflected.record)
+    commissioned it, as CBV 2.0 records it), or make again a kept product; or when the
+    roll-up fails (the recomputation names the error)."""
+    changed = _data_changed(conn, reflected.record)
     system_rows = _system_rows(conn)
-    if spans is None or "error" in system_rows or "made" not in system_rows:
+    if changed is None or "error" in system_rows or "made" not in system_rows:
         return None
+    spans, named = changed
     last = derived.latest_time(conn, reflected.event)
     latest = system_rows["latest"]["eventTimeMs"]
     if carbon_store.placed_by_a_later_receipt(conn, reflected.event) is not None:
@@ -657,6 +756,8 @@ def resumed_rows(
     data = masterdata_store.load(conn)
     if carbon_store.made_before(conn, reflected.event, data.materials.values()) is not None:
         return None
+    if named is not None:
+        return _taken_again(conn, data, reflected, _on_any_clock(named), spans)
     try:
         factors = factor_set_of(conn, _in_use(conn))
         builder = _builders(conn, factors, data)()
@@ -677,8 +778,9 @@ def resumed_rows(
         for row in kept.values():
             builder.known(_stub(row))
         system = builder.build(every_period=False)
-        if embodied.downstream_changed(system, kept) is not None:
-            return None
+        if (moved := embodied.downstream_changed(system, kept)) is not None:
+            made_at = kept[moved].made.replace(tzinfo=None)
+            return _taken_again(conn, data, reflected, made_at, spans)
         months = {site: set(m) for site, m in system_rows["made"].items()}
         for site, m in system.made.items():  # before the periods' data are looked at
             months.setdefault(site, set()).update(m)
@@ -699,13 +801,14 @@ def resumed_rows(
                 continue
             start, end = period_span(length, number)
             if any(start <= period_span(Period.MONTH, m)[0] < end for m in months.get(site, ())):
-                return None  # kept products without data for the period: they would change
+                return _taken_again(conn, data, reflected, start.replace(tzinfo=None), spans)
             lost = builder.span_unused(site, length, number, by_span[key])
             not_counted.activity = [u for u in not_counted.activity if u.what != lost.what]
             not_counted.activity.append(lost)
         joined = embodied.pools(system, pools)
-        if any(pools[label].folded for label in joined if label in pools):
-            return None  # a late product, or new data, of a closed period: what folded it
+        closed = [_began(label) for label in joined if label in pools and pools[label].folded]
+        if closed:  # a late product, or new data, of a closed period: what folded it changes
+            return _taken_again(conn, data, reflected, min(closed), spans)
         found = {**pools, **joined}
         folded = {label for label, pool in found.items() if pool.folded}
         products = list(embodied.products(system, found, kept))
@@ -718,27 +821,78 @@ def resumed_rows(
     return _rows(factors, products, joined, not_counted, latest, months)
 
 
-def _data_changed(conn: Connection, record: int) -> set[tuple[str, Period, int]] | None:
+def _data_changed(
+    conn: Connection, record: int
+) -> tuple[set[tuple[str, Period, int]], datetime | None] | None:
     """The site periods whose activity data the carbon imports after import record ``record``
-    changed; None when another import than activity data came (a lane, an allocation rule, a
-    proxy, a removal, another factor set in use, master data...). A factor set imported or
-    removed changes no footprint: they are figured with the set in use (never removed, nor
-    imported again with other factors); nor does a supplier footprint for a product no event
-    names (sent ahead of the goods: what names it later is sourced by it as it comes)."""
+    changed, and when the first event naming a product that a supplier footprint imported
+    since stands for (or stood for, under the same footprint id) happened; None when another
+    import than activity data came (a lane, an allocation rule, a proxy, a removal, another
+    factor set in use, master data...). A factor set imported or removed changes no
+    footprint: they are figured with the set in use (never removed, nor imported again with
+    other factors); nor does a supplier footprint for a product no event names (sent ahead of
+    the goods: what names it later is sourced by it as it comes)."""
     records = derived.records_since(conn, record, UNIT.kinds)
+    named: list[datetime] = []
     for kind, action, content in records:
-        if (kind, action) in _OTHER_FACTOR_SETS:
-            continue
-        if kind == "supplier" and not carbon_store.named(conn, orjson.loads(content)["product"]):
-            continue
-        if (kind, action) not in _DATA_IMPORTS:
+        if kind == "supplier":
+            named.extend(_first_named(conn, orjson.loads(content)["id"]))
+        elif (kind, action) not in _DATA_IMPORTS | _OTHER_FACTOR_SETS:
             return None
     spans: set[tuple[str, Period, int]] = set()
     for changed in carbon_store.changes_since(conn, record):
         if changed.lanes or changed.allocation or changed.proxies:
             return None
         spans.update((a.site, *a.span()) for a in changed.activities)
-    return spans
+    return spans, min(named, default=None)
+
+
+def _first_named(conn: Connection, footprint: str) -> Iterator[datetime]:
+    """When the first event naming each product a supplier footprint id was ever imported for
+    happened (those no event names: none)."""
+    supplied = (orjson.loads(c) for _, _, c in derived.records_since(conn, 0, ("supplier",)))
+    for product in sorted({c["product"] for c in supplied if c["id"] == footprint}):
+        if (first := carbon_store.first_named(conn, product)) is not None:
+            yield first
+
+
+def _taken_again(
+    conn: Connection,
+    data: MasterData,
+    reflected: derived.Inputs,
+    reading: datetime,
+    spans: Iterable[tuple[str, Period, int]],
+) -> dict[str, derived.Rows] | None:
+    """The footprints taken again (decision 038) from the 1 January before the earliest of
+    ``reading`` (a wall-clock time, naive), the site periods whose data changed (``spans``),
+    the events stored since the kept rows and the making of each kept product those events
+    move; None (a recomputation) when no event was kept, or the roll-up fails."""
+    if not reflected.event:
+        return None
+    readings = [
+        reading,
+        *(period_span(length, n)[0].replace(tzinfo=None) for _, length, n in spans),
+    ]
+    if (first := derived.earliest_time(conn, reflected.event)) is not None:
+        readings.append(_on_any_clock(datetime.fromtimestamp(first / 1000, UTC)))
+    _, legs, _ = _recorded(conn, data, reflected.event)
+    moved = _products(conn, {leg.lot for leg in legs}).values()
+    readings.extend(row.made.replace(tzinfo=None) for row in moved)
+    since = datetime(min(readings).year, 1, 1)
+    try:
+        return _apart(conn, factor_set_of(conn, _in_use(conn)), data, since, reflected.event)
+    except BatteryTraceError:
+        return None  # the recomputation names the error
+
+
+def _on_any_clock(instant: datetime) -> datetime:
+    """The earliest wall-clock reading (naive) of an instant on any event's clock."""
+    return (instant.astimezone(UTC) - _DAY).replace(tzinfo=None)
+
+
+def _began(label: str) -> datetime:
+    """When the period of a site's pool (``<site> <period>``) began, on its own clock (naive)."""
+    return period_span(*parse_period(label.rsplit(" ", 1)[1]))[0].replace(tzinfo=None)
 
 
 _DATA_IMPORTS = {("carbon", "import"), ("carbon", "replace")}

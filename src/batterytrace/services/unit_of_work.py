@@ -14,7 +14,7 @@ checkpoint (every capture, import and custody act signs one); 0 before the first
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -237,9 +237,10 @@ class UnitOfWork:
             if not every and kept is not None and kept.layout == unit.layout and unit.resume:
                 patch = unit.resume(w.conn, self.decoded, kept)
                 if patch is not None:
-                    return derived.replace(
-                        w.conn, unit.name, patch, w.version, now, read, whole=False
-                    )
+                    with suppress(StartAgain), w.conn.begin_nested():  # else recomputed
+                        return derived.replace(
+                            w.conn, unit.name, patch, w.version, now, read, whole=False
+                        )
             try:
                 rows = unit.recompute(w.conn, self.decoded)
                 with w.conn.begin_nested():  # what the rows given wrote, undone if they stop

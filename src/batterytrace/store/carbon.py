@@ -155,11 +155,12 @@ _PACKS_IN_ORDER = """
 SELECT k.value, MIN(e.event_time) FROM event_key k {join} event e ON e.seq = k.seq
 WHERE k.role = 'parentID' AND ({among}) AND e.event_type = 'AggregationEvent'
   AND (e.action IS NULL OR e.action <> 'DELETE')
-GROUP BY k.value ORDER BY 2, 1
+GROUP BY k.value {since} ORDER BY 2, 1
 """
 _SHIPPED_AS_SUCH = """
 SELECT DISTINCT k.value FROM event_key k {join} event e ON e.seq = k.seq
-WHERE k.role IN ('epc', 'childEPC') AND ({among}) AND e.biz_step = 'shipping' ORDER BY 1
+WHERE k.role IN ('epc', 'childEPC') AND ({among}) AND e.biz_step = 'shipping' {since}
+ORDER BY 1
 """
 _APART_EVENTS = """
 SELECT DISTINCT k.seq FROM event_key k {join} event e ON e.seq = k.seq
@@ -176,10 +177,12 @@ WHERE k.level > 0 AND ({among})
 """
 _IN_CLASS = "(k.{column} > {mark} AND k.{column} < {mark})"
 _NAMING = """
-SELECT 1 FROM event_key k WHERE k.role IN ('epc', 'epcClass', 'inputEPC', 'inputEPCClass',
-    'outputEPC', 'outputEPCClass', 'childEPC', 'childEPCClass', 'parentID')
-  AND (k.value = {mark} OR (k.value > {mark} AND k.value < {mark})) LIMIT 1
+SELECT MIN(e.event_time) FROM event_key k {join} event e ON e.seq = k.seq
+WHERE k.role IN ('epc', 'epcClass', 'inputEPC', 'inputEPCClass', 'outputEPC',
+    'outputEPCClass', 'childEPC', 'childEPCClass', 'parentID')
+  AND (k.value = {mark} OR (k.value > {mark} AND k.value < {mark}))
 """
+_FROM = "SELECT seq FROM event WHERE event_time >= {mark}"
 # what events make, commission or pack (decision 034: an earlier event naming it already would
 # change a kept footprint), and where an earlier event would have named each
 _MADE = """
@@ -625,10 +628,18 @@ def _in_classes(driver: Driver, classes: Sequence[str], column: str) -> str:
     return " OR ".join([one] * len(classes))
 
 
-def named(conn: Connection, product: str) -> bool:
-    """Whether an event names a lot, an item or a class (its lots and items with it)."""
+def first_named(conn: Connection, product: str) -> datetime | None:
+    """When the first event naming a lot, an item or a class (its lots and items with it)
+    happened; None when none names it."""
     low, high = _range(product)
-    return bool(Driver(conn).rows(_NAMING, (product, low, high)))
+    ((ms,),) = Driver(conn).rows(_NAMING, (product, low, high))
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def happened_from(conn: Connection, when: datetime) -> list[int]:
+    """The ledger numbers of the events that happened at ``when`` or later."""
+    ms = int(when.timestamp() * 1000)
+    return [seq for (seq,) in Driver(conn).rows(_FROM, (ms,))]
 
 
 def packs_transformed(conn: Connection, pack_classes: Sequence[str]) -> bool:
@@ -657,20 +668,29 @@ def figured_apart(
     vehicle_classes: tuple[str, ...],
     materials: Iterable[Material],
     size: int,
+    since: datetime | None = None,
 ) -> Iterator[tuple[list[Made], list[Leg], list[Assembled]]]:
     """What ``recorded(..., apart=pack_classes + vehicle_classes)`` leaves out, never all held:
     the packs, ``size`` at a time in the order they were first packed, then the vehicles
     shipped, ``size`` at a time; each time their legs and what :func:`recorded` gives of the
     events that pack or ship them (the commissionings of what those move: a step may come
-    again in a later chunk)."""
+    again in a later chunk). ``since``: the packs first packed, the vehicles shipped, then or
+    later."""
     driver = Driver(conn)
     materials = list(materials)
-    for classes, listing in ((pack_classes, _PACKS_IN_ORDER), (vehicle_classes, _SHIPPED_AS_SUCH)):
+    from_ = () if since is None else (int(since.timestamp() * 1000),)
+    for classes, listing, time in (
+        (pack_classes, _PACKS_IN_ORDER, "HAVING MIN(e.event_time) >= "),
+        (vehicle_classes, _SHIPPED_AS_SUCH, "AND e.event_time >= "),
+    ):
         if not classes:
             continue
         in_order = conn.connection.cursor()  # streamed beside the chunks' statements
         among = _in_classes(driver, classes, "value")
-        in_order.execute(driver.text(listing, among=among), _ranges(classes))
+        later = time + driver.mark if from_ else ""
+        in_order.execute(
+            driver.text(listing, among=among, since=later), (*_ranges(classes), *from_)
+        )
         while listed := in_order.fetchmany(size):
             chunk = {row[0] for row in listed}
             seqs = [seq for (seq,) in driver.rows(_APART_EVENTS, (Driver.among(sorted(chunk)),))]

@@ -131,6 +131,12 @@ def latest_time(conn: Connection, after: int = 0) -> int | None:
     return conn.execute(query.limit(1)).scalar()
 
 
+def earliest_time(conn: Connection, after: int) -> int | None:
+    """The earliest eventTime (ms, UTC) of the events after ledger number ``after``; None
+    without any."""
+    return conn.execute(select(func.min(E.c.event_time)).where(E.c.seq > after)).scalar()
+
+
 def inputs(conn: Connection, unit: str) -> Inputs | None:
     """What the unit's rows reflect (None: never recomputed, or unknown)."""
     text = conn.execute(select(S.c.inputs).where(S.c.area == unit)).scalar()
