@@ -219,6 +219,10 @@ _CHANGE = st.one_of(
               st.integers(2025, 2031), st.sampled_from((10.0, 1e5))),
     st.tuples(st.just("supplier"), st.integers(0, 10**6), st.sampled_from((0.5, 4.0))),
     st.tuples(st.just("shipped again"), st.integers(0, 10**6)),
+    st.tuples(st.just("allocation"), st.sampled_from((REFINERY, PACK_PLANT)),
+              st.sampled_from(({"rule": "mass"}, {"rule": "element", "element": "Co"}))),
+    st.tuples(st.just("proxy"), st.sampled_from(("sgtin:6901234.000201", "sgtin:6412345.000101")),
+              st.sampled_from(("diesel", None))),
 )  # fmt: skip
 
 
@@ -234,8 +238,9 @@ def test_what_a_folded_period_affects_is_taken_again_equal_to_a_recomputation(
 ) -> None:
     """Decision 038 on the scenario's seven years, kept year by year: site data for a year
     (folded by the products of the next), a supplier footprint for a lot events name, a lot
-    shipped again after products were made of it, in any order, each refreshed after it or
-    (``together``) all in one refresh: the kept state is then a recomputation's."""
+    shipped again after products were made of it, a site's allocation rule, a product's
+    proxy, in any order, each refreshed after it or (``together``) all in one refresh: the
+    kept state is then a recomputation's."""
     empty_store(uow)  # the store of the test, again for each example
     scenario_inputs(uow, scenario)
     years = sorted(scenario.glob("events-*.jsonld"))
@@ -262,6 +267,15 @@ def test_what_a_folded_period_affects_is_taken_again_equal_to_a_recomputation(
             carbon.import_supplier_footprint(
                 uow, {**document, "id": str(uuid.uuid4())}, lot, replace=True
             )
+        elif change[0] == "allocation":
+            _, site, rule = change
+            model = activity.from_json({"allocation": [{"site": site, **rule}]}, "rule.json")
+            carbon.import_carbon(uow, model, f"rule-{n}.json", replace=True)
+        elif change[0] == "proxy":
+            _, cls, factor = change
+            proxy = {"product": f"urn:epc:idpat:{cls}.*", "factor": factor}
+            model = activity.from_json({"proxies": [proxy]}, "p.json")
+            carbon.import_carbon(uow, model, f"proxy-{n}.json", replace=True)
         else:
             _capture_late(uow, shipped[change[1] % len(shipped)])
         if not together:

@@ -736,19 +736,22 @@ def resumed_rows(
     use or move, what no product takes. Taken again from the start of a year (decision 038)
     when events add a product to a period a kept product folded (made after the period
     closed), or data change such a period or a period of a kept product without data before,
-    when a supplier footprint comes for a product events name, or when events move a kept
-    product something is made of already. None (a recomputation) when anything else the
-    footprints read changed (lanes, allocation rules, proxies, another factor set in use,
-    master data, a removed import), or a site's data start a period length; when events bring
+    when an allocation rule changes for a site that made products, a proxy or a supplier
+    footprint for a product events name, or when events move a kept product something is
+    made of already. None (a recomputation) when anything else the footprints read changed
+    (lanes, another factor set in use, master data, a removed import), or a site's data start
+    a period length; when events bring
     a receipt earlier than a kept shipment of its lot that says nowhere where it left, make
     or pack what an earlier event names (but a parent packed after the event that
     commissioned it, as CBV 2.0 records it), or make again a kept product; or when the
     roll-up fails (the recomputation names the error)."""
-    changed = _data_changed(conn, reflected.record)
     system_rows = _system_rows(conn)
-    if changed is None or "error" in system_rows or "made" not in system_rows:
+    if "error" in system_rows or "made" not in system_rows:
         return None
-    spans, named = changed
+    changed = _data_changed(conn, reflected.record, system_rows["made"])
+    if changed is None:
+        return None
+    spans, reached = changed
     last = derived.latest_time(conn, reflected.event)
     latest = system_rows["latest"]["eventTimeMs"]
     if carbon_store.placed_by_a_later_receipt(conn, reflected.event) is not None:
@@ -756,8 +759,8 @@ def resumed_rows(
     data = masterdata_store.load(conn)
     if carbon_store.made_before(conn, reflected.event, data.materials.values()) is not None:
         return None
-    if named is not None:
-        return _taken_again(conn, data, reflected, _on_any_clock(named), spans)
+    if reached is not None:
+        return _taken_again(conn, data, reflected, reached, spans)
     try:
         factors = factor_set_of(conn, _in_use(conn))
         builder = _builders(conn, factors, data)()
@@ -822,29 +825,50 @@ def resumed_rows(
 
 
 def _data_changed(
-    conn: Connection, record: int
+    conn: Connection, record: int, made: Mapping[str, list[int]]
 ) -> tuple[set[tuple[str, Period, int]], datetime | None] | None:
     """The site periods whose activity data the carbon imports after import record ``record``
-    changed, and when the first event naming a product that a supplier footprint imported
-    since stands for (or stood for, under the same footprint id) happened; None when another
-    import than activity data came (a lane, an allocation rule, a proxy, a removal, another
-    factor set in use, master data...). A factor set imported or removed changes no
+    changed, and the earliest wall-clock reading (naive) what else they changed reaches: a
+    site's allocation rule, the first month it made products in (``made``: the kept months);
+    a product's proxy, or a supplier footprint for it (or for another product under the same
+    footprint id), the first event naming it (on any clock). None when a lane, master data, a
+    removal or another factor set in use came. A factor set imported or removed changes no
     footprint: they are figured with the set in use (never removed, nor imported again with
-    other factors); nor does a supplier footprint for a product no event names (sent ahead of
-    the goods: what names it later is sourced by it as it comes)."""
+    other factors); nor does a supplier footprint or proxy for a product no event names (sent
+    ahead of the goods: what names it later is sourced by it as it comes)."""
     records = derived.records_since(conn, record, UNIT.kinds)
-    named: list[datetime] = []
+    firsts: list[datetime] = []
     for kind, action, content in records:
         if kind == "supplier":
-            named.extend(_first_named(conn, orjson.loads(content)["id"]))
+            firsts.extend(_first_named(conn, orjson.loads(content)["id"]))
         elif (kind, action) not in _DATA_IMPORTS | _OTHER_FACTOR_SETS:
             return None
     spans: set[tuple[str, Period, int]] = set()
-    for changed in carbon_store.changes_since(conn, record):
-        if changed.lanes or changed.allocation or changed.proxies:
-            return None
+    readings: list[datetime] = []
+    named = _sites_named(conn, record)
+    for changed in carbon_store.changes_since(conn, record):  # what each import changed
+        if changed.lanes or not named.issuperset(changed.allocation):
+            return None  # where legs go, or which site an event's place counts as, changes
         spans.update((a.site, *a.span()) for a in changed.activities)
-    return spans, min(named, default=None)
+        for site in changed.allocation:
+            first = min(made.get(site, ()), default=None)
+            if first is not None:
+                readings.append(period_span(Period.MONTH, first)[0].replace(tzinfo=None))
+        for cls in changed.proxies:
+            if (first_named := carbon_store.first_named(conn, cls)) is not None:
+                firsts.append(first_named)
+    readings.extend(_on_any_clock(first) for first in firsts)
+    return spans, min(readings, default=None)
+
+
+def _sites_named(conn: Connection, record: int) -> set[str]:
+    """The sites the carbon model named up to import record ``record`` (data, allocation
+    rules, lanes): the places events at their sub-locations count as."""
+    stood = Model()
+    for imported, _, _, model in carbon_store.imports(conn):
+        if imported is None or imported <= record:
+            stood = stood.merged(model)
+    return {a.site for a in stood.activities} | set(stood.allocation) | set().union(*stood.lanes)
 
 
 def _first_named(conn: Connection, footprint: str) -> Iterator[datetime]:
