@@ -651,7 +651,8 @@ def _resumed(
     again (decision 035). Either gives what a recomputation from the start would. None when
     there is nothing to go on from."""
     records = derived.records_since(conn, kept.record, UNIT.kinds)
-    changed = _changed_from(conn, kept.record, records)
+    stored = custody_store.transfers(conn)
+    changed = _changed_from(conn, kept.record, records, stored)
     if changed is None:
         return None
     frontier = next(derived.contents(conn, _FRONTIER), None)
@@ -660,7 +661,7 @@ def _resumed(
     lineage = StoreLineage(conn, decoded)
     new = {orjson.loads(content)["ref"] for kind, action, content in records
            if (kind, action) == ("custody", "transfer")}  # fmt: skip
-    transfers = [t for t in custody_store.transfers(conn) if t.ref in new]
+    transfers = [t for t in stored if t.ref in new]
     moves = _with(custody_store.movements(conn, kept.event), transfers, pending)
     first = next(moves, None)
     went = _Frontier.model_validate_json(frontier)
@@ -686,13 +687,16 @@ def _resumed(
 
 
 def _changed_from(
-    conn: Connection, record: int, records: list[tuple[str, str, str]]
+    conn: Connection,
+    record: int,
+    records: list[tuple[str, str, str]],
+    transfers: list[flows.Transfer],
 ) -> list[datetime] | None:
     """The instants from which the rules imported and the periods closed since ledger number
     ``record`` (``records``) change what the state takes (decision 037): a close, from its
     period's start; rules, for each origin or policy added, removed or changed, from the first
     entry at its site; each a day earlier, for the entries' own clocks. None (from the start)
-    after master data or vocabulary."""
+    after master data or vocabulary. ``transfers``: every one stored."""
     found: list[datetime] = []
     ruled = False
     for kind, action, content in records:
@@ -705,15 +709,16 @@ def _changed_from(
     if ruled:
         stood = derived.content_at(conn, record, "custody", "import")
         was = CustodyRules.from_json(orjson.loads(stood)) if stood else CustodyRules()
-        found.extend(_first_ruled(conn, was, custody_store.load(conn)))
+        found.extend(_first_ruled(conn, was, custody_store.load(conn), transfers))
     return [at - timedelta(days=1) for at in found]
 
 
-def _first_ruled(conn: Connection, was: CustodyRules, now: CustodyRules) -> Iterator[datetime]:
+def _first_ruled(
+    conn: Connection, was: CustodyRules, now: CustodyRules, transfers: list[flows.Transfer]
+) -> Iterator[datetime]:
     """For each origin or policy in one of the rules but not the other, the first entry it
     rules: the first event or transfer at its site, whatever its evidence's dates (outside
     them, a note says why the claim is not attached); none at its site: it rules nothing."""
-    transfers = custody_store.transfers(conn)
     stood: set[Origin | Policy] = {*was.origins, *was.policies.values()}
     ruling: set[Origin | Policy] = {*now.origins, *now.policies.values()}
     for site in {entry.site for entry in stood ^ ruling}:
