@@ -33,6 +33,14 @@ class QueryError(BatteryTraceError):
     """A query parameter is unknown or has an invalid value."""
 
 
+class QueryTooLarge(QueryError):
+    """More events match than the query's maxEventCount allows (QueryTooLargeException)."""
+
+
+class SubscriptionError(BatteryTraceError):
+    """A subscription's controls break a rule (SubscriptionControlsException)."""
+
+
 class StoreError(BatteryTraceError):
     """The store is missing, not initialised or not reachable."""
 
@@ -133,3 +141,27 @@ class SettingError(BatteryTraceError):
 
 class MissingMasterData(BatteryTraceError):
     """An import names sites, parties or products the stored master data do not have."""
+
+
+class AuthenticationError(BatteryTraceError):
+    """Credentials or an access token are missing, wrong, expired, forged or revoked."""
+
+
+class Forbidden(BatteryTraceError):
+    """The caller is known but its scopes do not allow what it asks."""
+
+
+class NoSuchResource(BatteryTraceError):
+    """What a request names (an event, a capture job, a client) is not there."""
+
+
+class NoSuchName(NoSuchResource):
+    """A named query or one of its subscriptions is not there (NoSuchNameException)."""
+
+
+class AlreadyExists(BatteryTraceError):
+    """What a request creates (a named query) exists already under that name."""
+
+
+class CaptureLimitExceeded(BatteryTraceError):
+    """A capture request holds more events or bytes than the server takes at once."""

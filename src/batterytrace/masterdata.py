@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -556,13 +556,28 @@ def read_master_data(path: Path) -> MasterData:
     """Master data from a file: our JSON (``{"parties": […], "sites": […], "materials": […]}``),
     a folder of CSV tables (parties.csv, sites.csv, materials.csv), or an EPCIS document whose
     header carries master data (JSON-LD or XML). Errors name the file first."""
+    return _named(str(path), lambda: _read(path))
+
+
+def master_data_of_json(obj: object, where: str) -> MasterData:
+    """Master data from our JSON already parsed (an API request's body), checked as a file
+    is; errors name ``where`` first."""
+    from batterytrace.formats import MasterDataFormat, checked
+
+    return _named(
+        where,
+        lambda: MasterData.from_json(checked(MasterDataFormat, obj, where, InvalidMasterData)),
+    )
+
+
+def _named(where: str, read: Callable[[], MasterData]) -> MasterData:
+    """``read()`` with its identifiers checked, its error messages starting with ``where``."""
     try:
-        return _check_ids(_read(path))
+        return _check_ids(read())
     except InvalidMasterData as exc:
         message = str(exc)
-        raise InvalidMasterData(
-            message if message.startswith(str(path)) else f"{path}: {message}"
-        ) from None
+        named = message if message.startswith(where) else f"{where}: {message}"
+        raise InvalidMasterData(named) from None
 
 
 def _read(path: Path) -> MasterData:

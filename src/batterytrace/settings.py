@@ -20,6 +20,14 @@ from batterytrace.limits import DRAWS, EVENT_SIZE, EXTENSION_VALUE, IDENTIFIER
 
 PREFIX = "BATTERYTRACE_"
 _SHOWN = 200  # characters of a refused value a message quotes
+_UNITS = {
+    "workers": "worker processes",
+    "token_ttl": "seconds",
+    "capture_limit": "events",
+    "capture_file_size_limit": "bytes",
+    "webhook_attempts": "attempts",
+    "websocket_buffer": "batches",
+}
 _LIMITS = {
     "max_identifier_length": IDENTIFIER,
     "max_extension_length": EXTENSION_VALUE,
@@ -43,6 +51,15 @@ class Settings(BaseSettings):
     max_extension_length: int = EXTENSION_VALUE.default
     max_event_size: int = EVENT_SIZE.default
     max_draws: int = DRAWS.default
+    # The HTTP server (`batterytrace serve`, decision 039)
+    token_key: Path = Path("batterytrace-token.key")  # Ed25519 key signing access tokens
+    token_ttl: int = 3600  # seconds an access token is valid
+    capture_limit: int = 10_000  # events in one capture request (GS1-EPCIS-Capture-Limit)
+    capture_file_size_limit: int = 32 * 1024 * 1024  # bytes of one capture request body
+    webhook_attempts: int = 8  # failed deliveries before a batch goes to the dead letters
+    webhook_timeout: float = 10.0  # seconds a webhook receiver has to answer
+    webhook_backoff: float = 1.0  # seconds before the first retry; doubled at each failure
+    websocket_buffer: int = 64  # batches a slow WebSocket client may fall behind by
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -50,17 +67,27 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             raise SettingError("; ".join(_line(error) for error in exc.errors())) from None
 
-    @field_validator("workers", *_LIMITS, mode="before")
+    @field_validator(
+        "workers", "token_ttl", "capture_limit", "capture_file_size_limit", "webhook_attempts",
+        "websocket_buffer", *_LIMITS, mode="before",
+    )  # fmt: skip
     @classmethod
     def _whole(cls, raw: object, info: ValidationInfo) -> int:
         limit = _LIMITS.get(info.field_name or "")
-        unit, floor = (limit.unit, limit.floor) if limit else ("worker processes", 1)
+        unit, floor = (limit.unit, limit.floor) if limit else (_UNITS[info.field_name or ""], 1)
         try:
             value = int(str(raw).replace("_", ""))  # 10_000 reads as Python reads it
         except ValueError:
             value = floor - 1
         if value < floor:
             raise ValueError(f"is not a whole number of {unit} of at least {floor:,}")
+        return value
+
+    @field_validator("webhook_timeout", "webhook_backoff")
+    @classmethod
+    def _seconds(cls, value: float) -> float:
+        if not 0 < value < 86_400:
+            raise ValueError("is not a number of seconds between 0 and 86,400")
         return value
 
     @field_validator("epcis_schema")

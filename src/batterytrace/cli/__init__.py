@@ -2,9 +2,9 @@
 
 One module per area holds its commands and their printing: :mod:`.events`, :mod:`.ledger`,
 :mod:`.masterdata`, :mod:`.custody`, :mod:`.contracts`, :mod:`.trace`, :mod:`.carbon`,
-:mod:`.demo`; :mod:`.common` what they all use. The root ``app`` here registers them all, by
-name: the top-level commands (``app.command(NAME)(function)``) and the groups, each a Typer
-sub-app of its area (``app.add_typer(sub_app, name=NAME)``)."""
+:mod:`.demo`, :mod:`.server`; :mod:`.common` what they all use. The root ``app`` here
+registers them all, by name: the top-level commands (``app.command(NAME)(function)``) and the
+groups, each a Typer sub-app of its area (``app.add_typer(sub_app, name=NAME)``)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from batterytrace.cli import (
     events,
     ledger,
     masterdata,
+    server,
     summary,
     trace,
 )
@@ -91,6 +92,7 @@ app.command("demo")(demo.demo)
 app.command("footprint")(carbon.footprint_command)
 app.command("targets")(carbon.targets_command)
 app.command("summary")(summary.summary)
+app.command("serve")(server.serve)
 
 app.add_typer(ledger.checkpoint_app, name="checkpoint")
 app.add_typer(ledger.key_app, name="key")
@@ -100,3 +102,4 @@ app.add_typer(contracts.contract_app, name="contract")
 app.add_typer(trace.trace_app, name="trace")
 app.add_typer(carbon.carbon_app, name="carbon")
 app.add_typer(carbon.pact_app, name="pact")
+app.add_typer(server.client_app, name="client")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -255,18 +255,15 @@ def footprint_command(
 
     check_draws(draws)  # before the footprint is computed
     uow = make_uow()
+    if json_output:  # the body the API serves too
+        with working(f"footprint of {identifier}"):
+            data = carbon.footprint_json(uow, identifier, factor_set, draws, seed, explain)
+        out.print_json(orjson.dumps(data).decode())
+        return
     with working(f"footprint of {identifier}"):
         answer = carbon.footprint(uow, identifier, factor_set)
         spread = answer.interval(draws, seed)
     fp = answer.footprint
-    if json_output:
-        data = fp.to_json() | {"uncertainty": spread.to_json(), "version": answer.version,
-                               "kept": answer.kept}  # fmt: skip
-        if explain:
-            tree = carbon.explain_footprint(uow, identifier, factor_set)
-            data["explain"] = _contribution_json(tree)
-        out.print_json(orjson.dumps(data).decode())
-        return
     out.print(footprint_table(fp, spread))
     out.print(
         f"ledger version {answer.version}: "
@@ -366,11 +363,13 @@ def targets_command(
     from batterytrace.carbon.targets import TARGETS
     from batterytrace.services import carbon
 
+    if json_output:  # the body the API serves too
+        with working("footprints against the targets"):
+            body = carbon.targets_json(make_uow(), list(what_if or ()), baseline, factor_set)
+        out.print_json(orjson.dumps(body).decode())
+        return
     with working("footprints against the targets"):
         report = carbon.targets(make_uow(), list(what_if or ()), baseline, factor_set)
-    if json_output:
-        out.print_json(orjson.dumps(report.to_json()).decode())
-        return
     data = report.to_json()
     base = data["baseline"]
     out.print(f"2020 baseline {report.baseline:,.2f} kg CO2e/kWh ({base['source']})")  # type: ignore[index]
@@ -434,8 +433,3 @@ def _contribution_tree(c: Contribution) -> Tree:
     root = Tree(f"{c.kg_co2e:,.4g} kg CO2e  {c.label}  [{c.detail}]")
     grow(root, c)
     return root
-
-
-def _contribution_json(c: Contribution) -> dict[str, Any]:
-    return {"label": c.label, "kgCO2e": float(c.kg_co2e), "detail": c.detail,  # numpy's too
-            "children": [_contribution_json(k) for k in c.children]}  # fmt: skip

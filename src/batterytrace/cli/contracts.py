@@ -74,12 +74,13 @@ def contract_status(
 
     uow = make_uow()
     when = parse_moment(as_of, "--as-of") if as_of else None
-    with working("contract status"):
-        status = contracts.status(uow, contract, when, intensity)
-    if json_output:
-        body = status.model_dump(mode="json")
+    if json_output:  # the body the API serves too
+        with working("contract status"):
+            body = contracts.status_json(uow, contract, when, intensity)
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
+    with working("contract status"):
+        status = contracts.status(uow, contract, when, intensity)
     out.print(f"as of {status.as_of} ({status.as_of_source})", soft_wrap=True)
     named = naming(uow)
     for report in status.contracts:

@@ -231,19 +231,13 @@ def custody_recycled(
     from batterytrace.services import custody
     from batterytrace.trace.lineage import node_id
 
-    with working("recycled content"):
-        shares = custody.recycled(make_uow(), battery)
-    rows = [
-        {"element": s.element, "element_kg": s.element_kg, "traced": s.traced,
-         "claimed": s.claimed, "unknown": list(s.unknown), "meets": s.meets()}
-        for s in shares
-    ]  # fmt: skip
-    minimums = [{"from": str(day), "shares": m} for day, m in MINIMUMS]
-    if json_output:
-        body = {"battery": node_id(battery), "shares": rows, "minimums": minimums,
-                "source": MINIMUM_SOURCE}  # fmt: skip
+    if json_output:  # the body the API serves too
+        with working("recycled content"):
+            body = custody.recycled_json(make_uow(), battery)
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
+    with working("recycled content"):
+        shares = custody.recycled(make_uow(), battery)
     table = Table("element", "kg", "traced", "claimed",
                   *(f"min. from {day}" for day, _ in MINIMUMS),
                   title=f"recycled content of {node_id(battery)}")  # fmt: skip

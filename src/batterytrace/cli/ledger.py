@@ -65,7 +65,7 @@ def verify(
 
         report = ledger.verify(make_uow(), step, against, derived)
     if json_output:
-        body = report.model_dump(exclude_none=derived is False)
+        body = report.to_json()  # the body the API serves too
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
     elif report.ok:
         out.print(

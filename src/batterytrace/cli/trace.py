@@ -37,18 +37,17 @@ def _trace(
     if json_output and form not in ("tree", "json"):
         raise typer.BadParameter(f"--json with --format {form}: give one of them")
     form = "json" if json_output else form
-    from batterytrace.services.trace import contents, trace
+    from batterytrace.services.trace import contents, trace, trace_json
 
     uow = make_uow()
+    if form == "json":  # the body the API serves too
+        with working(f"tracing {direction}"):
+            body = trace_json(uow, identifier, direction, element, items)
+        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
     with working(f"tracing {direction}"):
         result = trace(uow, identifier, direction, element)
         held = contents(uow, identifier) if items else None
-    if form == "json":
-        body = result.to_json()
-        if held is not None:
-            body["held"] = [{"id": node, "level": level} for node, level in held]
-        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return
     if form == "dot":
         sys.stdout.write(result.to_dot())
         return
@@ -163,10 +162,8 @@ def check_balance(
 
     with working("checking element mass balances"):
         report = trace.check_balance(make_uow(), tolerance)
-    if json_output:
-        body = {"ok": report.ok, "steps": report.steps, "checked": report.checked,
-                "violations": [f.to_json() for f in report.violations],
-                "unchecked": [f.to_json() for f in report.unchecked]}  # fmt: skip
+    if json_output:  # the body the API serves too
+        body = trace.balance_json(report)
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         for finding in report.violations:

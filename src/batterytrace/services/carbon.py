@@ -47,8 +47,14 @@ from batterytrace.carbon.system import (
 from batterytrace.carbon.system import Unit as SystemUnit
 from batterytrace.carbon.targets import Targets
 from batterytrace.carbon.targets import targets as targets_of
-from batterytrace.carbon.uncertainty import Interval, interval
-from batterytrace.errors import BatteryTraceError, FactorError, FootprintError, ImportConflict
+from batterytrace.carbon.uncertainty import Interval, check_draws, interval
+from batterytrace.errors import (
+    BatteryTraceError,
+    FactorError,
+    FootprintError,
+    ImportConflict,
+    NoSuchResource,
+)
 from batterytrace.identifiers import epc_urn
 from batterytrace.masterdata import MasterData, Material, MaterialKind
 from batterytrace.periods import Period, parse_period
@@ -286,9 +292,14 @@ def _held(conn: Connection, identifier: str) -> list[tuple[str, int]]:
     return carbon_store.held(conn, node_id(identifier))
 
 
+class NotAProduct(FootprintError, NoSuchResource):
+    """The identifier names no lot, pack, module or item the product system holds (the API
+    answers 404)."""
+
+
 def _known(found: bool, identifier: str) -> None:
     if not found:
-        raise FootprintError(
+        raise NotAProduct(
             f"{identifier}: not a lot, pack, module or item made by a transformation in this store"
         )
 
@@ -361,6 +372,36 @@ def explain_footprint(uow: UnitOfWork, identifier: str, factors: str | None = No
     return explain(result, node, held=inside)
 
 
+def footprint_json(
+    uow: UnitOfWork,
+    identifier: str,
+    factors: str | None = None,
+    draws: int = DRAWS,
+    seed: int = SEED,
+    explained: bool = False,
+) -> dict[str, Any]:
+    """A product's footprint as JSON (the command's ``--json``, the API's answer): the
+    footprint with its Monte Carlo interval (``draws``, ``seed``), the ledger version and
+    whether it was kept; ``explained``: the tree of contributions too (``explain``)."""
+    check_draws(draws)  # before the footprint is computed
+    answer = footprint(uow, identifier, factors)
+    spread = answer.interval(draws, seed)
+    body = answer.footprint.to_json() | {
+        "uncertainty": spread.to_json(),
+        "version": answer.version,
+        "kept": answer.kept,
+    }
+    if explained:
+        body["explain"] = contribution_json(explain_footprint(uow, identifier, factors))
+    return body
+
+
+def contribution_json(c: Contribution) -> dict[str, Any]:
+    """A tree of contributions (:func:`explain_footprint`) as JSON."""
+    return {"label": c.label, "kgCO2e": float(c.kg_co2e), "detail": c.detail,  # numpy's too
+            "children": [contribution_json(k) for k in c.children]}  # fmt: skip
+
+
 def pact_footprint(
     uow: UnitOfWork, identifier: str, version: str = "3", factors: str | None = None
 ) -> dict[str, Any]:
@@ -409,6 +450,13 @@ def targets(
         if m.kind is MaterialKind.PACK and m.energy_kwh
     }
     return targets_of(product_system(uow, factors), packs, what_if, baseline)
+
+
+def targets_json(
+    uow: UnitOfWork, what_if: list[str], baseline: float | None = None, factors: str | None = None
+) -> dict[str, Any]:
+    """:func:`targets` as JSON (the command's ``--json``, the API's answer)."""
+    return targets(uow, what_if, baseline, factors).to_json()
 
 
 # --- the kept footprints (decision 032) ---------------------------------------------------------

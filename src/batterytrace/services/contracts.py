@@ -26,7 +26,7 @@ from batterytrace.contracts.deliveries import (
 from batterytrace.contracts.intensity import Intensity, intensities
 from batterytrace.custody.flows import claims_only
 from batterytrace.epcis.model import Event
-from batterytrace.errors import ContractError
+from batterytrace.errors import ContractError, NoSuchResource
 from batterytrace.periods import Period, span
 from batterytrace.services.unit_of_work import Unit, UnitOfWork
 from batterytrace.store import contracts as contracts_store
@@ -280,6 +280,10 @@ class ContractStatus(BaseModel):
     findings: list[FindingReport]
 
 
+class NoSuchContract(ContractError, NoSuchResource):
+    """The agreement asked for is not stored (the API answers 404)."""
+
+
 def status(
     uow: UnitOfWork,
     contract: str | None = None,
@@ -294,7 +298,7 @@ def status(
     state, at = deliveries(uow)
     chosen = [a for a in state.agreements if contract in (None, a.id)]
     if contract is not None and not chosen:
-        raise ContractError(f"contract: {contract!r} is not a stored agreement")
+        raise NoSuchContract(f"contract: {contract!r} is not a stored agreement")
     source = "--as-of" if as_of else "the latest event" if state.latest else "now"
     return ContractStatus(
         version=at,
@@ -303,6 +307,17 @@ def status(
         contracts=[report(a, state.status(a, table, as_of), table) for a in chosen],
         findings=[FindingReport(event=f.event, text=f.text) for f in state.findings],
     )
+
+
+def status_json(
+    uow: UnitOfWork,
+    contract: str | None = None,
+    as_of: datetime | None = None,
+    intensity: Path | None = None,
+) -> dict[str, Any]:
+    """:func:`status` as JSON (the command's ``--json``, the API's answer)."""
+    body: dict[str, Any] = status(uow, contract, as_of, intensity).model_dump(mode="json")
+    return body
 
 
 def report(

@@ -22,7 +22,8 @@ from batterytrace.custody import flows, ledger
 from batterytrace.custody.claims import Claim, parse_claim
 from batterytrace.custody.empty import why_empty
 from batterytrace.custody.flows import Custody, Movement, Note, allocation_event
-from batterytrace.custody.recycled import Share, share
+from batterytrace.custody.recycled import MINIMUMS, Share, share
+from batterytrace.custody.recycled import SOURCE as MINIMUM_SOURCE
 from batterytrace.custody.rules import CustodyRules, Origin, Policy
 from batterytrace.epcis.documents import EventStream
 from batterytrace.epcis.hash import event_hash
@@ -389,12 +390,15 @@ def close(uow: UnitOfWork, command: Close) -> Closed:
     return Closed(version=done, site=site, claim=str(claim), period=period)
 
 
-def balances(uow: UnitOfWork, site: str | None = None, period: str | None = None) -> Balances:
+def balances(
+    uow: UnitOfWork, site: str | None = None, period: str | None = None, named: str = "--period"
+) -> Balances:
     """Accounts per site, claim and element, period by period; ``site`` and ``period`` (one
     period: 2025-03, 2025-Q1, 2025) narrow what is shown, and say why when nothing is. Read
-    from the kept state (decision 029)."""
+    from the kept state (decision 029). ``named``: the period's name in an error (an option,
+    a query parameter)."""
     if period is not None:
-        ledger.checked_period(period, "--period")
+        ledger.checked_period(period, named)
     wanted = None if site is None else node_id(site)
     _fresh(uow)
     with uow.reading() as conn:
@@ -831,6 +835,20 @@ def recycled(uow: UnitOfWork, battery: str) -> list[Share]:
     """Recycled share of the cobalt, nickel and lithium of a battery, traced and claimed
     (Regulation (EU) 2023/1542 Art. 8; custody.recycled)."""
     return shares(uow, [trace(uow, battery, "backward", e) for e in flows.ELEMENTS])
+
+
+def recycled_json(uow: UnitOfWork, battery: str) -> dict[str, Any]:
+    """:func:`recycled` as JSON (the command's ``--json``, the API's answer): each element's
+    shares and whether it meets each Art. 8 minimum, with the minimums and their source."""
+    found = recycled(uow, battery)
+    rows = [
+        {"element": s.element, "element_kg": s.element_kg, "traced": s.traced,
+         "claimed": s.claimed, "unknown": list(s.unknown), "meets": s.meets()}
+        for s in found
+    ]  # fmt: skip
+    minimums = [{"from": str(day), "shares": m} for day, m in MINIMUMS]
+    return {"battery": node_id(battery), "shares": rows, "minimums": minimums,
+            "source": MINIMUM_SOURCE}  # fmt: skip
 
 
 def shares(uow: UnitOfWork, traces: list[Trace]) -> list[Share]:

@@ -6,13 +6,18 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from batterytrace.epcis import documents
+from batterytrace.epcis.hash import event_hash
+from batterytrace.epcis.json_ld import EPCIS_CONTEXT
 from batterytrace.epcis.model import Document, DocumentKind, Event
-from batterytrace.errors import BatteryTraceError
+from batterytrace.epcis.timestamps import format_timestamp
+from batterytrace.errors import BatteryTraceError, InvalidDocument
 from batterytrace.services.unit_of_work import UnitOfWork
+from batterytrace.store import events as store_events
 from batterytrace.store import query as event_query
 from batterytrace.store import schema
 from batterytrace.store.events import CaptureResult
@@ -132,3 +137,26 @@ def count(uow: UnitOfWork, params: Mapping[str, ParamValue]) -> int:
     simple = SimpleEventQuery(params)
     with uow.reading() as conn:
         return simple.count(conn)
+
+
+def capture_event(uow: UnitOfWork, event: Mapping[str, object]) -> tuple[str, bool]:
+    """Capture one event given as its JSON-LD object (the REST binding's ``POST /events``):
+    the eventID it is stored under, and whether it is new (False: the same event was
+    stored already, under that eventID)."""
+    if not isinstance(event, Mapping):
+        raise InvalidDocument("event: must be a JSON object")
+    body = {k: v for k, v in event.items() if k != "@context"}
+    context = event.get("@context", EPCIS_CONTEXT)
+    document = {
+        "@context": context,
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": format_timestamp(datetime.now(UTC)),
+        "epcisBody": {"eventList": [body]},
+    }
+    parsed = documents.parse_bytes(orjson.dumps(document))
+    done = capture_document(uow, parsed)
+    with uow.reading() as conn:
+        stored = store_events.stored_id(conn, event_hash(parsed.events[0]))
+    assert stored is not None
+    return stored, done.captured == 1

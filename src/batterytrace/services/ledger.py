@@ -8,9 +8,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ConfigDict, Field, computed_field
+from sqlalchemy import make_url
 
 from batterytrace import json_input
-from batterytrace.errors import LedgerKeyError, StoreError
+from batterytrace.errors import LedgerKeyError, NoSuchResource, StoreError
 from batterytrace.ledger import checkpoint, imports, keys
 from batterytrace.ledger.verify import Failure, Progress
 from batterytrace.ledger.verify import verify as verify_store
@@ -51,6 +52,11 @@ class Verified(BaseModel):
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON (the command's ``--json``, the API's answer); ``derived`` only
+        when it was asked for."""
+        return self.model_dump(exclude_none=self.derived is None)
 
 
 def init(uow: UnitOfWork) -> Initialised:
@@ -121,12 +127,17 @@ def verify(
     )  # fmt: skip
 
 
+class NoCheckpoint(StoreError, NoSuchResource):
+    """The store has signed no checkpoint yet (the API answers 404)."""
+
+
 def export_head(uow: UnitOfWork) -> dict[str, Any]:
     """The newest signed checkpoint, to keep outside the store (``verify --against``)."""
     with uow.reading() as conn:
         last = checkpoint.latest(conn)
-    if last is None:
-        raise StoreError(f"{uow.url}: no signed checkpoint yet (nothing captured or imported)")
+    if last is None:  # the store named without its password: the API shows the message
+        store = make_url(uow.url).render_as_string(hide_password=True)
+        raise NoCheckpoint(f"{store}: no signed checkpoint yet (nothing captured or imported)")
     return last.to_json()
 
 

@@ -1,19 +1,21 @@
 """Genealogy as a service: an object's sources or uses, with the element mass along every link,
-what a container holds, and the element balance of every transformation."""
+what a container holds, and the element balance of every transformation; each as the JSON the
+command's ``--json`` prints and the API serves (one body for both)."""
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from batterytrace.errors import QueryError
+from batterytrace.errors import NoSuchResource, QueryError
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import holdings
 from batterytrace.store.lineage import StoreLineage
 from batterytrace.trace.balance import DEFAULT_TOLERANCE, BalanceReport
 from batterytrace.trace.balance import check as balance_of
-from batterytrace.trace.genealogy import Trace, backward, forward
+from batterytrace.trace.genealogy import Trace, UnknownObject, backward, forward
 from batterytrace.trace.lineage import ELEMENT_NAMES, node_id
 
 
@@ -31,6 +33,11 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
+class Untraced(UnknownObject, NoSuchResource):
+    """No stored event mentions the object a trace starts from: an unknown identifier (the
+    API answers 404)."""
+
+
 def trace(
     uow: UnitOfWork, identifier: str, direction: str = "backward", element: str = "Co"
 ) -> Trace:
@@ -42,7 +49,25 @@ def trace(
     if element not in ELEMENT_NAMES:
         raise QueryError(f"element: {element!r} is not one of {', '.join(ELEMENT_NAMES)}")
     with uow.reading() as conn, _no_cycle_collection():
-        return walk(StoreLineage(conn, uow.decoded), identifier, element)
+        try:
+            return walk(StoreLineage(conn, uow.decoded), identifier, element)
+        except UnknownObject as exc:
+            raise Untraced(str(exc)) from None
+
+
+def trace_json(
+    uow: UnitOfWork,
+    identifier: str,
+    direction: str = "backward",
+    element: str = "Co",
+    items: bool = False,
+) -> dict[str, Any]:
+    """A trace as JSON (:meth:`Trace.to_json`); with ``items``, ``held``: every object the
+    start holds at any level, with its containment level (:func:`contents`)."""
+    body = trace(uow, identifier, direction, element).to_json()
+    if items:
+        body["held"] = [{"id": node, "level": level} for node, level in contents(uow, identifier)]
+    return body
 
 
 def contents(uow: UnitOfWork, identifier: str) -> list[tuple[str, int]]:
@@ -57,3 +82,15 @@ def check_balance(uow: UnitOfWork, tolerance: float = DEFAULT_TOLERANCE) -> Bala
     with uow.reading() as conn:
         lineage = StoreLineage(conn)
         return balance_of(lineage, lineage.transformations(), tolerance=tolerance)
+
+
+def balance_json(report: BalanceReport) -> dict[str, Any]:
+    """An element balance report as JSON: ok, counts, each violation and unchecked step."""
+    return {"ok": report.ok, "steps": report.steps, "checked": report.checked,
+            "violations": [f.to_json() for f in report.violations],
+            "unchecked": [f.to_json() for f in report.unchecked]}  # fmt: skip
+
+
+def check_json(uow: UnitOfWork, tolerance: float = DEFAULT_TOLERANCE) -> dict[str, Any]:
+    """The element balance of every stored transformation (:func:`check_balance`) as JSON."""
+    return balance_json(check_balance(uow, tolerance))

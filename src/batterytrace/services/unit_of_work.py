@@ -201,6 +201,15 @@ class UnitOfWork:
         if w.signed and self.follow_up is not None:
             self.follow_up(self)
 
+    @contextmanager
+    def keeping(self, what: str) -> Iterator[Connection]:
+        """One write transaction on the server's own tables (API clients, capture jobs, named
+        queries, subscriptions: decision 039), outside the ledger: it neither takes the
+        ledger's lock on PostgreSQL nor signs anything."""
+        self.ready()
+        with write_lock(self.engine, what, ledger=False) as conn:
+            yield conn
+
     def record(
         self,
         kind: str,

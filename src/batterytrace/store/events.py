@@ -91,15 +91,17 @@ def enable_write_locks(engine: Engine) -> None:
 
 
 @contextmanager
-def write_lock(engine: Engine, what: str) -> Iterator[Connection]:
+def write_lock(engine: Engine, what: str, ledger: bool = True) -> Iterator[Connection]:
     """A transaction that holds the ledger's write lock from its first statement (SQLite
     BEGIN IMMEDIATE, a PostgreSQL transaction-level advisory lock): writers serialise on it.
-    A database error rolls it back, nothing written, and is one StoreError naming ``what``."""
+    ``ledger`` False: a write outside the ledger (the server's own tables), which takes
+    SQLite's one write lock but not PostgreSQL's advisory one. A database error rolls it back,
+    nothing written, and is one StoreError naming ``what``."""
     try:
         with engine.connect() as conn:
             conn = conn.execution_options(**{_WRITE: True})
             with conn.begin():
-                if conn.dialect.name == "postgresql":
+                if ledger and conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(7262022)"))
                 yield conn
     except BatteryTraceError:

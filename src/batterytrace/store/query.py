@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_
 from batterytrace.epcis import vocab
 from batterytrace.epcis.model import Action, Event, EventType
 from batterytrace.epcis.timestamps import parse_timestamp, utc_millis
-from batterytrace.errors import FieldError, InvalidIdentifier, QueryError
+from batterytrace.errors import FieldError, InvalidIdentifier, QueryError, QueryTooLarge
 from batterytrace.identifiers import is_pattern
 from batterytrace.store import schema
 from batterytrace.store.patterns import class_like_patterns, like_pattern
@@ -303,9 +303,8 @@ class SimpleEventQuery:
                 conn.execute(select(func.count()).select_from(E).where(*where)).scalar_one()
             )
             if total > self.max_count:
-                raise QueryError(
-                    f"maxEventCount: {total} events match, more than {self.max_count} "
-                    "(QueryTooLargeException)"
+                raise QueryTooLarge(
+                    f"maxEventCount: {total} events match, more than {self.max_count}"
                 )
         size = self.per_page
         if self.limit is not None:
@@ -328,6 +327,18 @@ class SimpleEventQuery:
         if more and (self.limit is None or returned < self.limit):
             token = self._encode_token((rows[-1][1], rows[-1][2]), returned)
         return QueryPage(events, token)
+
+    def after(self, conn: Connection, seq: int, size: int) -> list[tuple[int, Event]]:
+        """Up to ``size`` matching events stored after ledger entry ``seq``, in capture
+        order, with their entries: what a subscription delivers next (its ordering and
+        paging parameters do not apply)."""
+        stmt = (
+            select(E.c.seq, E.c.content, E.c.event_id)
+            .where(*self._where(conn), E.c.seq > seq)
+            .order_by(E.c.seq)
+            .limit(size)
+        )
+        return [(row[0], event_from_content(row[1], row[2])) for row in conn.execute(stmt)]
 
     def _encode_token(self, after: tuple[int, int], returned: int) -> str:
         payload = orjson.dumps({"q": self.fingerprint(), "a": list(after), "n": returned})
@@ -409,3 +420,49 @@ def _with_descendants(conn: Connection, roots: list[str]) -> list[str]:
         frontier = [c for c in children if c not in found]
         found.update(frontier)
     return sorted(found)
+
+
+# The top-level resources of the REST binding that list values found in events (§12.5): the
+# event column holding them (none: EPCs, in event_key), and the query parameters selecting
+# their events (EPCs: instances, then classes and lots, which the battery chain mostly names).
+_EPC_ROLES = ("epc", "childEPC", "inputEPC", "outputEPC", "parentID", "epcClass",
+              "childEPCClass", "inputEPCClass", "outputEPCClass")  # fmt: skip
+RESOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "epcs": ("", ("MATCH_anyEPC", "MATCH_anyEPCClass")),
+    "bizSteps": ("biz_step", ("EQ_bizStep",)),
+    "bizLocations": ("biz_location", ("EQ_bizLocation",)),
+    "readPoints": ("read_point", ("EQ_readPoint",)),
+    "dispositions": ("disposition", ("EQ_disposition",)),
+}
+
+
+def resource_members(conn: Connection, resource: str, after: str | None, size: int) -> list[str]:
+    """The distinct values of a top-level resource in stored events, in order, after
+    ``after``: EPCs (instances, classes and lots) as their canonical GS1 Digital Links, the
+    others as stored."""
+    column_name, _ = RESOURCES[resource]
+    column = E.c[column_name] if column_name else K.c.value
+    present = column.is_not(None) if column_name else K.c.role.in_(_EPC_ROLES)
+    stmt = select(column).where(present).group_by(column).order_by(column)
+    if after is not None:
+        stmt = stmt.where(column > after)
+    return [str(v) for v in conn.execute(stmt.limit(size)).scalars()]
+
+
+def resource_parameter(conn: Connection, resource: str, value: str) -> str | None:
+    """The query parameter that selects the stored events holding ``value`` in the
+    resource's field; None when no stored event holds it."""
+    for param in RESOURCES[resource][1]:
+        where = SimpleEventQuery({param: [value]})._where(conn)
+        if conn.execute(select(E.c.seq).where(*where).limit(1)).first() is not None:
+            return param
+    return None
+
+
+def last_entry_before(conn: Connection, record_time: int | None) -> int:
+    """The ledger entry of the last event recorded before ``record_time`` (ms since the
+    epoch; None: the last event), 0 when none is: where a subscription starts."""
+    stmt = select(func.max(E.c.seq))
+    if record_time is not None:
+        stmt = stmt.where(E.c.record_time < record_time)
+    return int(conn.execute(stmt).scalar_one() or 0)

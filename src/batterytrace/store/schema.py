@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -306,4 +307,74 @@ derived_change = Table(
     Column("after", Text),
     Column("at", BigInteger, nullable=False),  # ms since the epoch
     Index("ix_derived_change_version", "version"),
+)
+
+# The HTTP server's own state (decision 039): API clients, capture jobs, named queries and their
+# subscriptions. None of it is supply-chain data: it is outside the ledger and `verify`.
+api_client = Table(
+    "api_client",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the OAuth2 client_id
+    Column("name", Text, nullable=False),
+    Column("scopes", Text, nullable=False),  # space-separated, as OAuth2 writes them
+    Column("secret_hash", Text, nullable=False),  # scrypt, salted: never the secret
+    Column("created_at", BigInteger, nullable=False),  # ms since the epoch
+    Column("revoked_at", BigInteger),
+)
+capture_job = Table(
+    "capture_job",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("finished_at", BigInteger),
+    Column("state", String(10), nullable=False),  # queued, running, done
+    Column("success", Integer, nullable=False),  # 0 once an error is known
+    Column("behaviour", String(10), nullable=False),  # rollback or proceed
+    Column("document", LargeBinary),  # the body as received, until the job is done
+    Column("errors", Text, nullable=False),  # JSON list of problem objects
+    Column("result", Text),  # JSON: what the capture stored
+    Column("claimed_by", String(100)),  # host:pid of the process running it
+    Index("ix_capture_job_state", "state"),
+)
+named_query = Table(
+    "named_query",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("query", Text, nullable=False),  # JSON: the EPCIS query body
+    Column("created_at", BigInteger, nullable=False),
+)
+subscription = Table(
+    "subscription",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("query_name", String(200), nullable=False, index=True),
+    Column("client_id", String(64), nullable=False),
+    Column("dest", Text, nullable=False),
+    Column("secret", Text),  # the signatureToken, encrypted with the server's token key
+    Column("stream", Integer, nullable=False),
+    Column("schedule", Text),  # JSON: second, minute, hour, dayOfMonth, month, dayOfWeek
+    Column("report_if_empty", Integer, nullable=False),
+    Column("initial_record_time", BigInteger),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_notified_at", BigInteger),
+    Column("cursor", BigInteger, nullable=False),  # seq of the last event acknowledged
+    Column("failures", Integer, nullable=False),  # consecutive failed deliveries
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("next_run_at", BigInteger),  # a scheduled subscription's next run
+    Column("lease_owner", String(100)),  # the server process delivering it
+    Column("lease_until", BigInteger),
+)
+dead_letter = Table(
+    "dead_letter",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscription_id", String(40), nullable=False, index=True),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("failed_at", BigInteger, nullable=False),
 )

@@ -1,0 +1,27 @@
+"""``GET /summary/{id}``: what a battery passport shows from the chain for a pack or lot, in
+one answer, from the kept state (origins, recycled shares, claims, footprint, agreements,
+ledger version): the JSON of ``summary --json`` (:func:`batterytrace.services.summary.summary`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from batterytrace.api import answers
+from batterytrace.api.security import Caller, needs
+from batterytrace.services.summary import summary as summary_of
+
+router = APIRouter(tags=["Summary"])
+
+
+@router.get(
+    "/summary/{identifier:path}",
+    summary="What a passport shows from the chain for a pack, lot or item, each part with its "
+    "source (`summary --json`).",
+    responses={404: {"description": "No stored event mentions the identifier."}},
+)
+def summary(request: Request, identifier: str, who: Annotated[Caller, needs("query")]) -> Response:
+    answers.only(request, ())
+    return answers.json(summary_of(request.app.state.uow, identifier).model_dump(mode="json"))
