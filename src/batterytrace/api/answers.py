@@ -28,6 +28,24 @@ _ALIASES = {"text/xml": XML}
 PAGING = frozenset({"perPage", "nextPageToken"})
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 1000  # of lists other than events (events: store.query.MAX_PER_PAGE)
+# The paging parameters of a list other than events, for the OpenAPI document
+PAGING_PARAMETERS = [
+    {
+        "in": "query",
+        "name": "perPage",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "default": DEFAULT_PER_PAGE},
+        "description": f"Members a page: at most {MAX_PER_PAGE:,} (more are taken as "
+        f"{MAX_PER_PAGE:,}).",
+    },
+    {
+        "in": "query",
+        "name": "nextPageToken",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "The page the `Link` header of the one before names.",
+    },
+]
 
 
 def accepted(request: Request, offered: tuple[str, ...] = (JSON,)) -> str:
@@ -156,3 +174,16 @@ def position(request: Request, kind: str) -> list[Any] | None:
             400, "QueryParameterException", "nextPageToken: not a token this list issued"
         ) from None
     return at
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether a string of ``value`` (a JSON value: keys too) holds U+0000, which no identifier,
+    term, name or date has, nor any EPCIS event (XML 1.0 has no such character), and which
+    PostgreSQL cannot store or even compare."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(holds_nul(v) for v in value)
+    return False

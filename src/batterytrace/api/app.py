@@ -5,19 +5,31 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import version as package_version
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from batterytrace.api import capture, discovery, domain, events, problems, queries, security
+from batterytrace.api import (
+    answers,
+    capture,
+    discovery,
+    domain,
+    events,
+    problems,
+    queries,
+    security,
+)
 from batterytrace.api.versions import Negotiation
 from batterytrace.errors import BatteryTraceError
 from batterytrace.services import jobs
@@ -121,25 +133,64 @@ def create_app(settings: Settings | None = None, uow: UnitOfWork | None = None) 
     ):
         app.include_router(router)
     _docs(app)
+    _openapi(app)
     negotiation = app.state.negotiation = Negotiation(settings)
 
-    @app.middleware("http")
-    async def epcis_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        refused = negotiation.refusal(request)
-        if refused is not None:
-            response: Response = refused
-        elif request.method == "OPTIONS":
-            response = await discovery.options(request, _allowed(app, request))
-        else:
-            response = await call_next(request)
-            if request.method in ("POST", "PUT", "DELETE") and response.status_code < 300:
-                app.state.deliveries.notify()  # a write may have stored events
-        negotiation.stamp(response)
-        return response
-
+    app.add_middleware(EpcisHeaders, negotiation=negotiation, deliveries=app.state.deliveries)
     return app
+
+
+class EpcisHeaders:
+    """Around every HTTP request (plain ASGI: no copy of the body, no extra task): the version
+    negotiation (406 before any route runs), NUL characters refused, ``OPTIONS`` answered
+    from the routes, the GS1 headers on every response, and the deliveries woken after a
+    write that succeeded (it may have stored events)."""
+
+    def __init__(self, app: ASGIApp, negotiation: Negotiation, deliveries: queries.Deliveries):
+        self.app, self.negotiation, self.deliveries = app, negotiation, deliveries
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        answered = self.negotiation.refusal(request) or _nul(request)
+        if answered is None and request.method == "OPTIONS":
+            answered = await discovery.options(request, _allowed(scope["app"], request))
+        if answered is not None:
+            self.negotiation.stamp(answered.headers)
+            await answered(scope, receive, send)
+            return
+        status = 500
+
+        async def stamped(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                self.negotiation.stamp(MutableHeaders(scope=message))
+            await send(message)
+
+        await self.app(scope, receive, stamped)
+        if request.method in ("POST", "PUT", "DELETE") and status < 300:
+            self.deliveries.notify()
+
+
+def _nul(request: Request) -> Response | None:
+    """The problem of a request whose path or query holds U+0000 (:func:`answers.holds_nul`):
+    404 for a path, which names nothing stored; 400 ValidationException for a query parameter
+    (what any 400 of GS1's binding may be, a subscription's controls too)."""
+    path = request.url.path
+    if answers.holds_nul(path):
+        problem = problems.body(
+            404, "epcisException:NoSuchResourceException", f"{path!r}: no such resource"
+        )
+        return problems.response(404, problem)
+    for name, value in request.query_params.multi_items():
+        if answers.holds_nul([name, value]):
+            detail = f"{name!r}: a NUL character (U+0000), in no identifier, term or date"
+            problem = problems.body(400, "epcisException:ValidationException", detail)
+            return problems.response(400, problem)
+    return None
 
 
 def _allowed(app: FastAPI, request: Request) -> list[str]:
@@ -152,6 +203,18 @@ def _allowed(app: FastAPI, request: Request) -> list[str]:
             for route in app.router.routes
         )
     ]
+
+
+def _openapi(app: FastAPI) -> None:
+    """The OpenAPI document as FastAPI makes it, with the problems each route answers."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            problems.document(generate())  # generate() keeps it in app.openapi_schema
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _docs(app: FastAPI) -> None:

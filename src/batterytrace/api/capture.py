@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from batterytrace.api import answers, problems
+from batterytrace.api import answers, examples, problems
 from batterytrace.api.problems import Problem
 from batterytrace.api.security import Caller, needs
 from batterytrace.services import events, jobs
@@ -58,11 +58,18 @@ async def _body(request: Request, media_types: tuple[str, ...]) -> bytes:
 @router.post(
     "/capture",
     status_code=202,
+    response_class=Response,  # no body
     summary="Capture a document of events as a job (asynchronous).",
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {t: {"schema": _DOCUMENT_SCHEMA} for t in DOCUMENT_TYPES},
+            "content": {
+                t: {
+                    "schema": _DOCUMENT_SCHEMA,
+                    "example": examples.XML_DOCUMENT if "xml" in t else examples.DOCUMENT,
+                }
+                for t in DOCUMENT_TYPES
+            },
         }
     },
     responses={
@@ -101,7 +108,11 @@ def job_json(job: CaptureJob) -> dict[str, Any]:
     return shown
 
 
-@router.get("/capture", summary="Capture jobs, newest first (paged).")
+@router.get(
+    "/capture",
+    summary="Capture jobs, newest first (paged).",
+    openapi_extra={"parameters": answers.PAGING_PARAMETERS},
+)
 def capture_jobs(request: Request, who: Annotated[Caller, needs("capture")]) -> Response:
     answers.only(request, answers.PAGING)
     at = answers.position(request, "capture")
@@ -131,19 +142,23 @@ def capture_job(
 @router.post(
     "/events",
     status_code=201,
+    response_class=Response,  # no body
     summary="Capture one event (synchronous).",
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "application/ld+json": {"schema": {"type": "object"}},
+                "application/json": {"schema": {"type": "object"}, "example": examples.EVENT},
+                "application/ld+json": {"schema": {"type": "object"}, "example": examples.EVENT},
             },
         }
     },
     responses={
         201: {"description": "Captured: the event's URL is in `Location`."},
+        400: {"description": "The body is no EPCIS event."},
         409: {"description": "This event (or its eventID, with other content) is stored."},
+        413: {"description": "More bytes than the capture file-size limit."},
+        415: {"description": "Not JSON-LD or JSON."},
     },
 )
 async def capture_event(request: Request, who: Annotated[Caller, needs("capture")]) -> Response:
@@ -155,6 +170,8 @@ async def capture_event(request: Request, who: Annotated[Caller, needs("capture"
         raise Problem(400, "ValidationException", f"body: not JSON ({exc})") from None
     if not isinstance(event, dict):
         raise Problem(400, "ValidationException", "body: must be one event, a JSON object")
+    if answers.holds_nul(event):
+        raise Problem(400, "ValidationException", "body: a NUL character (U+0000), in no event")
     stored, new = await run_in_threadpool(events.capture_event, request.app.state.uow, event)
     location = f"/events/{quote(stored, safe='')}"
     if not new:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from batterytrace.api import answers
+from batterytrace.api import answers, examples
 from batterytrace.api.security import Caller, needs
 from batterytrace.carbon import DRAWS, SEED
 from batterytrace.services import carbon
@@ -35,7 +35,7 @@ _NOT_A_PRODUCT: dict[int | str, dict[str, Any]] = {
 )
 def footprint(
     request: Request,
-    identifier: str,
+    identifier: Annotated[str, Path(examples=[examples.PACK])],
     who: Annotated[Caller, needs("query")],
     explain: Annotated[
         bool,
@@ -52,7 +52,9 @@ def footprint(
             "BATTERYTRACE_MAX_DRAWS)."
         ),
     ] = DRAWS,
-    seed: Annotated[int, Query(description="Seed of the draws.")] = SEED,
+    seed: Annotated[
+        int, Query(ge=0, le=2**63 - 1, description="Seed of the draws (0 to 2^63 - 1).")
+    ] = SEED,
 ) -> Response:
     answers.only(request, ("explain", "factors", "draws", "seed"))
     uow = request.app.state.uow
@@ -97,7 +99,7 @@ def targets(
 )
 def pact(
     request: Request,
-    identifier: str,
+    identifier: Annotated[str, Path(examples=[examples.SULFATE_LOT])],
     who: Annotated[Caller, needs("query")],
     version: Annotated[str, Query(description="2 (PACT v2.3) or 3 (PACT v3.0).")] = "3",
     factors: Annotated[str | None, _FACTORS] = None,

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from batterytrace.api import answers
+from batterytrace.api import answers, examples
 from batterytrace.api.problems import Problem
 from batterytrace.api.security import Caller, needs
 from batterytrace.epcis.timestamps import parse_moment
@@ -60,12 +60,16 @@ class _Entry(BaseModel):
 class Allocation(_Entry):
     """``custody allocate LOT CLAIM --site SITE``: a claim on a lot from a site's account."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.ALLOCATION]})
+
     lot: str = Field(description="The lot the claim goes on.")
     site: str = Field(description="The site (SGLN) whose account it draws on.")
 
 
 class Transfer(_Entry):
     """``custody transfer SOURCE TARGET CLAIM``: book and claim between two sites' accounts."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.TRANSFER]})
 
     source: str = Field(description="The site (SGLN) whose credits move.")
     target: str = Field(description="The site (SGLN) that receives them.")
@@ -117,7 +121,11 @@ def balances(
     summary="The claims a lot carries, kg and share of each element, backed by what; notes "
     "about claims it lost (`custody report --json`).",
 )
-def lot_report(request: Request, lot: str, who: Annotated[Caller, needs("query")]) -> Response:
+def lot_report(
+    request: Request,
+    lot: Annotated[str, Path(examples=[examples.SULFATE_LOT])],
+    who: Annotated[Caller, needs("query")],
+) -> Response:
     answers.only(request, ())
     return _versioned(custody.report(request.app.state.uow, lot).model_dump(mode="json"))
 
@@ -128,7 +136,11 @@ def lot_report(request: Request, lot: str, who: Annotated[Caller, needs("query")
     "against the minimums of Regulation (EU) 2023/1542 Art. 8 (`custody recycled --json`).",
     responses={404: {"description": "No stored event mentions the identifier."}},
 )
-def recycled(request: Request, battery: str, who: Annotated[Caller, needs("query")]) -> Response:
+def recycled(
+    request: Request,
+    battery: Annotated[str, Path(examples=[examples.PACK])],
+    who: Annotated[Caller, needs("query")],
+) -> Response:
     answers.only(request, ())
     return answers.json(custody.recycled_json(request.app.state.uow, battery))
 

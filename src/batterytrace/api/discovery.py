@@ -79,5 +79,5 @@ async def options(request: Request, allowed: list[str]) -> Response:
     }
     if request.url.path.rstrip("/") == "/capture":
         headers |= request.app.state.negotiation.capture_limits
-        headers["GS1-Capture-Error-Behaviour"] = "rollback, proceed"
+        headers["GS1-Capture-Error-Behaviour"] = "all"  # both: rollback and proceed
     return Response(status_code=204, headers=headers)

@@ -73,13 +73,13 @@ QUERY_PARAMETERS = [
             {
                 **_WHOLE,
                 "default": event_query.DEFAULT_PER_PAGE,
-                "maximum": event_query.MAX_PER_PAGE,
+                "description": f"Events a page: at most {event_query.MAX_PER_PAGE:,} (more are "
+                f"taken as {event_query.MAX_PER_PAGE:,}).",
             },
         ),
         ("nextPageToken", {"type": "string"}),
     )
 ]
-_PAGING_PARAMETERS = [p for p in QUERY_PARAMETERS if p["name"] in answers.PAGING]
 _PAGE_RESPONSE = {
     "description": 'An EPCISQueryDocument; `Link: <…>; rel="next"` names the next page.',
     "content": {
@@ -87,6 +87,11 @@ _PAGE_RESPONSE = {
         answers.JSON: {"schema": {"type": "object"}},
         answers.XML: {"schema": {"type": "string"}},
     },
+}
+# of a route answering a page of a query's events
+QUERY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: _PAGE_RESPONSE,
+    413: {"description": "More events match than `maxEventCount` (QueryTooLargeException)."},
 }
 
 
@@ -104,7 +109,7 @@ def query_page(
     tags=["Events"],
     summary="Events matching the query parameters (EPCIS Query Language), paged.",
     openapi_extra={"parameters": QUERY_PARAMETERS},
-    responses={200: _PAGE_RESPONSE},
+    responses=QUERY_RESPONSES,
 )
 def every_event(request: Request, who: Annotated[Caller, needs("query")]) -> Response:
     uow = request.app.state.uow
@@ -142,7 +147,7 @@ def _event_type(value: str) -> str:
     "/eventTypes/{eventType}/events",
     tags=["Events"],
     summary="Events of one type, paged.",
-    responses={200: _PAGE_RESPONSE},
+    responses=QUERY_RESPONSES,
     openapi_extra={"parameters": [p for p in QUERY_PARAMETERS if p["name"] != "eventType"]},
 )
 def events_of_type(
@@ -214,7 +219,7 @@ def _resource_routes(resource: str, label: str, name: str) -> None:
         methods=["GET"],
         tags=["Top-level"],
         summary=f"The {label}s found in stored events (paged).",
-        openapi_extra={"parameters": _PAGING_PARAMETERS},
+        openapi_extra={"parameters": answers.PAGING_PARAMETERS},
     )
     router.add_api_route(
         f"/{resource}/{{{name}:path}}/events",
@@ -222,7 +227,7 @@ def _resource_routes(resource: str, label: str, name: str) -> None:
         methods=["GET"],
         tags=["Events"],
         summary=f"Events of one {label}, paged.",
-        responses={200: _PAGE_RESPONSE},
+        responses=QUERY_RESPONSES,
         openapi_extra={"parameters": [path_parameter, *QUERY_PARAMETERS]},
     )
     router.add_api_route(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from batterytrace.api import answers
+from batterytrace.api import answers, examples
 from batterytrace.api.capture import _body as read_body
 from batterytrace.api.security import Caller, needs
 from batterytrace.services import masterdata
@@ -41,7 +41,10 @@ def export(request: Request, who: Annotated[Caller, needs("query")]) -> Response
     summary="Add or replace parties, sites and materials by id (`masterdata import`); all or "
     "nothing. What changed, per kind; an import that changes nothing is not recorded.",
     openapi_extra={
-        "requestBody": {"required": True, "content": {"application/json": {"schema": _RECORDS}}}
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _RECORDS, "example": examples.MASTER_DATA}},
+        }
     },
     responses={
         400: {"description": "Not JSON, or records that break a rule (named)."},

@@ -125,15 +125,17 @@ async def on_http(request: Request, exc: Exception) -> Response:
 
 
 async def on_invalid_request(request: Request, exc: Exception) -> Response:
-    """FastAPI's checks of parameters and bodies: a 400 naming each field and rule."""
+    """FastAPI's checks of parameters and bodies: a 400 naming each field and rule
+    (QueryParameterException when they are all query parameters, ValidationException when a
+    header or the body is wrong)."""
     assert isinstance(exc, RequestValidationError)
     parts = []
-    in_body = False
+    in_query = True
     for error in exc.errors():
         where = [str(p) for p in error["loc"]]
-        in_body = in_body or where[:1] == ["body"]
+        in_query = in_query and where[:1] == ["query"]
         parts.append(f"{'.'.join(where[1:]) or where[0]}: {error['msg']}")
-    kind = "ValidationException" if in_body else "QueryParameterException"
+    kind = "QueryParameterException" if in_query else "ValidationException"
     return response(400, body(400, f"epcisException:{kind}", "; ".join(parts)))
 
 
@@ -158,3 +160,58 @@ def of_class(name: str, detail: str) -> dict[str, Any]:
             if issubclass(cls, known):
                 return body(status, type_, detail)
     return body(400, "epcisException:ValidationException", detail)
+
+
+# The problem object, as the OpenAPI document declares it
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An error as RFC 7807 problem details, typed as the EPCIS 2.0 REST binding "
+    "types its exceptions (the project's other errors: `batterytrace:<Error>`).",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {
+            "type": "string",
+            "pattern": "^(epcisException|batterytrace):[A-Za-z]+$",
+            "examples": ["epcisException:QueryParameterException"],
+        },
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+    },
+}
+# What every route, or every route of a kind, may answer
+_ANY = {
+    400: "A malformed request: a parameter, header or body not as this route takes it "
+    "(QueryParameterException, ValidationException, ...).",
+    406: "The Accept header, or the GS1-EPCIS-/GS1-CBV- version headers, ask for what this "
+    "server does not serve (NotAcceptableException).",
+}
+_SECURED = {
+    401: "No bearer access token, or a forged, expired or revoked one (SecurityException).",
+    403: "The token lacks the scope this route needs (SecurityException).",
+}
+_NAMED = {404: "No such resource (NoSuchResourceException, NoSuchNameException)."}
+
+
+def document(openapi: dict[str, Any]) -> None:
+    """Declare in the OpenAPI document ``openapi`` the problems each route answers: 400 and
+    406 (any route: its parameters, the version headers), 401 and 403 (a route that needs a
+    token), 404 (a route with path parameters), and the errors a route declares itself with
+    no content; in place of FastAPI's 422, which is answered 400 (:func:`on_invalid_request`)."""
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = SCHEMA
+    problem = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in openapi.get("paths", {}).items():
+        for operation in operations.values():
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            general = _ANY | (_SECURED if operation.get("security") else {})
+            general |= _NAMED if "{" in path else {}
+            for status, description in general.items():
+                entry = responses.setdefault(str(status), {"description": description})
+                entry.setdefault("content", {}).update(problem)
+            for code, declared in responses.items():
+                if code[0] in "45" and not declared.get("content"):
+                    declared["content"] = dict(problem)
+    for name in ("HTTPValidationError", "ValidationError"):  # the 422's, gone
+        schemas.pop(name, None)

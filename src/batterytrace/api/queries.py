@@ -22,8 +22,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from batterytrace.api import answers, security
-from batterytrace.api.events import QUERY_PARAMETERS, query_page
+from batterytrace.api import answers, examples, security
+from batterytrace.api.events import QUERY_PARAMETERS, QUERY_RESPONSES, query_page
+from batterytrace.api.problems import Problem
 from batterytrace.api.security import Caller, needs
 from batterytrace.epcis import json_ld
 from batterytrace.epcis.model import Document, DocumentKind, Event
@@ -39,10 +40,13 @@ router = APIRouter(tags=["Queries"])
 SIGNATURE = "GS1-Signature"  # sha256=<hex HMAC-SHA256 of the body, keyed by signatureToken>
 _POLL = 1.0  # seconds between looks for events other processes captured
 _LEASE_MS = 30_000
+# the handshake parameters of a WebSocket subscription (GET …/events upgraded)
+_SCHEDULE = ("second", "minute", "hour", "dayOfMonth", "month", "dayOfWeek")
+_CONTROLS = frozenset({*_SCHEDULE, "stream", "reportIfEmpty", "initialRecordTime"})
 
 
 class QueryDefinition(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.QUERY]})
     name: str = Field(examples=["sulfateShipments"])
     query: dict[str, Any] = Field(
         examples=[{"eventType": ["ObjectEvent"], "EQ_bizStep": ["shipping", "receiving"]}]
@@ -50,7 +54,9 @@ class QueryDefinition(BaseModel):
 
 
 class SubscriptionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.SUBSCRIPTION]}
+    )
     dest: str = Field(examples=["https://buyer.example.com/epcis-callback"])
     signatureToken: str | None = Field(default=None, min_length=16, max_length=1000)
     stream: bool | None = None
@@ -178,6 +184,7 @@ class Deliveries:
 @router.post(
     "/queries",
     status_code=201,
+    response_class=Response,  # no body
     summary="Create a named query.",
     responses={
         201: {"description": "Created: its URL is in `Location`."},
@@ -188,11 +195,19 @@ def create_query(
     request: Request, definition: QueryDefinition, who: Annotated[Caller, needs("query")]
 ) -> Response:
     answers.only(request, ())
+    if answers.holds_nul(definition.query):
+        raise Problem(
+            400, "QueryParameterException", "query: a NUL character (U+0000), in no parameter"
+        )
     made = queries.create(request.app.state.uow, who.client_id, definition.name, definition.query)
     return Response(status_code=201, headers={"Location": f"/queries/{made.name}"})
 
 
-@router.get("/queries", summary="The named queries (paged).")
+@router.get(
+    "/queries",
+    summary="The named queries (paged).",
+    openapi_extra={"parameters": answers.PAGING_PARAMETERS},
+)
 def named_queries(request: Request, who: Annotated[Caller, needs("query")]) -> Response:
     answers.only(request, answers.PAGING)
     at = answers.position(request, "queries")
@@ -233,10 +248,17 @@ def delete_query(
     tags=["Events"],
     summary="Run a named query (paged); upgraded to a WebSocket, subscribe to it.",
     openapi_extra={"parameters": [p for p in QUERY_PARAMETERS if p["name"] in answers.PAGING]},
+    responses=QUERY_RESPONSES,
 )
 def named_query_events(
     request: Request, queryName: str, who: Annotated[Caller, needs("query")]
 ) -> Response:
+    controls = [name for name in request.query_params if name in _CONTROLS]
+    if controls:
+        raise SubscriptionError(
+            f"{', '.join(controls)}: controls of a WebSocket subscription (this GET with "
+            "Upgrade: websocket), not of a page of results"
+        )
     answers.only(request, answers.PAGING)
     uow = request.app.state.uow
     query = queries.get(uow, queryName)
@@ -259,7 +281,8 @@ def subscribe(
 ) -> Response:
     answers.only(request, ())
     target = urlsplit(wanted.dest)
-    if target.scheme not in ("http", "https") or not target.netloc:
+    unprintable = any(c.isspace() or not c.isprintable() for c in wanted.dest)
+    if target.scheme not in ("http", "https") or not target.netloc or unprintable:
         raise SubscriptionError(f"dest: {wanted.dest[:200]!r} is not an http(s) URL")
     tokens: security.Tokens = request.app.state.tokens
     sealed = None if wanted.signatureToken is None else tokens.seal(wanted.signatureToken)
@@ -285,6 +308,7 @@ def subscribe(
     "/queries/{queryName}/subscriptions",
     tags=["Subscriptions"],
     summary="The subscriptions of a named query (paged).",
+    openapi_extra={"parameters": answers.PAGING_PARAMETERS},
 )
 def subscriptions(
     request: Request, queryName: str, who: Annotated[Caller, needs("query")]
@@ -368,7 +392,7 @@ async def stream_query(websocket: WebSocket, queryName: str) -> None:
     deliveries.listeners.add(wake)
     outbox: asyncio.Queue[bytes] = asyncio.Queue(maxsize=settings.websocket_buffer)
 
-    async def produce() -> None:
+    async def produce() -> str:
         nonlocal cursor
         while True:
             if plan is None:
@@ -379,7 +403,7 @@ async def stream_query(websocket: WebSocket, queryName: str) -> None:
                 next_run = plan.next_after(datetime.now(UTC))
                 if next_run is None:  # a schedule no time matches: nothing to send, ever
                     await asyncio.Event().wait()
-                    return
+                    return ""
                 await asyncio.sleep(max((next_run - datetime.now(UTC)).total_seconds(), 0))
             found = await run_in_threadpool(_after, uow, params, cursor)
             while found or (plan is not None and report_if_empty):
@@ -388,40 +412,40 @@ async def stream_query(websocket: WebSocket, queryName: str) -> None:
                 try:
                     outbox.put_nowait(query_document(queryName, None, [e for _, e in found]))
                 except asyncio.QueueFull:
-                    await websocket.close(
-                        code=1013,
-                        reason=f"client too slow: {settings.websocket_buffer} batches unread",
-                    )
-                    return
+                    return f"client too slow: {settings.websocket_buffer} batches unread"
                 if len(found) < queries.BATCH:
                     break
                 found = await run_in_threadpool(_after, uow, params, cursor)
 
-    async def send() -> None:
+    async def send() -> str:
         while True:
             message = await outbox.get()
-            try:
+            try:  # waits while the connection's buffers are full: a client not reading
                 await asyncio.wait_for(
                     websocket.send_text(message.decode()), settings.webhook_timeout
                 )
             except TimeoutError:
-                await websocket.close(code=1013, reason="client too slow: a send timed out")
-                return
+                return "client too slow: a send timed out"
 
-    async def listen() -> None:
+    async def listen() -> str:
         with contextlib.suppress(WebSocketDisconnect):
             while True:
                 await websocket.receive_text()
+        return ""  # the client left
 
     tasks = [asyncio.create_task(t()) for t in (produce, send, listen)]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        reason = next(iter(done)).result()
     finally:
         deliveries.listeners.discard(wake)
         for task in tasks:
             task.cancel()
+        await asyncio.wait(tasks)
+    if reason:  # the close frame follows what the client has not read yet; a client that
+        # never reads again is dropped by the server's keep-alive pings
         with contextlib.suppress(Exception):
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await websocket.close(code=1013, reason=reason)
 
 
 def _websocket_controls(
@@ -430,15 +454,11 @@ def _websocket_controls(
     """The schedule (None: stream), the starting cursor, reportIfEmpty and the query of a
     WebSocket subscription's handshake parameters."""
     query = queries.get(uow, name)
-    schedule = {
-        k: v
-        for k, v in given.items()
-        if k in ("second", "minute", "hour", "dayOfMonth", "month", "dayOfWeek")
-    }
+    schedule = {k: v for k, v in given.items() if k in _SCHEDULE}
     stream = given.get("stream")
     if stream not in (None, "true"):
         raise SubscriptionError(f"stream: {stream!r}: only true")
-    unknown = set(given) - set(schedule) - {"stream", "reportIfEmpty", "initialRecordTime"}
+    unknown = set(given) - set(_CONTROLS)
     if unknown:
         raise SubscriptionError(f"{', '.join(sorted(unknown))}: not a subscription parameter")
     plan = queries.controls(True if stream else None, schedule or None)

@@ -21,8 +21,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.responses import Response
+from fastapi.security import OAuth2
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
@@ -33,6 +35,7 @@ from batterytrace.services.unit_of_work import UnitOfWork
 
 ISSUER = "batterytrace"
 ALGORITHM = "EdDSA"
+_VERIFIED = 10_000  # tokens whose verified claims a server process keeps
 
 
 class Tokens:
@@ -43,6 +46,7 @@ class Tokens:
         self.ttl = ttl
         self.key = _key(path)
         self.public = self.key.public_key()
+        self.verified: dict[str, dict[str, object]] = {}  # token -> its claims, until it expires
 
     def issue(self, client: clients.Client, scopes: list[str]) -> str:
         now = int(time.time())
@@ -76,7 +80,19 @@ class Tokens:
         return HKDF(hashes.SHA256(), 32, salt=None, info=b"batterytrace subscriptions").derive(raw)
 
     def read(self, token: str) -> dict[str, object]:
-        """The token's claims; AuthenticationError for a forged, altered or expired one."""
+        """The token's claims; AuthenticationError for a forged, altered or expired one. A
+        token whose signature was verified is not verified again until it expires (a
+        client's revocation is checked at every request apart from this)."""
+        known = self.verified.get(token)
+        if known is not None and int(known["exp"]) > time.time():  # type: ignore[call-overload]
+            return known
+        claims = self._verify(token)
+        if len(self.verified) >= _VERIFIED:
+            self.verified.clear()  # bounded: at worst, tokens are verified again
+        self.verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> dict[str, object]:
         try:
             claims: dict[str, object] = jwt.decode(
                 token,
@@ -131,10 +147,33 @@ def caller(request: HTTPConnection) -> Caller:
     return Caller(client_id, frozenset(str(claims["scope"]).split()))
 
 
+# How the OpenAPI document declares the bearer token each route needs (`caller` reads it)
+BEARER = OAuth2(
+    flows=OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(
+            tokenUrl="/oauth/token",
+            scopes={
+                "query": "Read: events, queries, the domain routes.",
+                "capture": "Write: capture events, custody acts.",
+                "admin": "Everything any scope allows, master data imports too.",
+            },
+        )
+    ),
+    scheme_name="OAuth2",
+    description="A bearer access token from `POST /oauth/token` (client credentials); a token "
+    "with the `admin` scope passes wherever another scope is named.",
+    auto_error=False,
+)
+
+
 def needs(scope: str) -> Any:
     """A dependency: the caller, who must hold ``scope`` (or ``admin``); 403 otherwise."""
 
-    def check(who: Annotated[Caller, Depends(caller)]) -> Caller:
+    declared = Security(BEARER, scopes=[scope])  # for the OpenAPI document alone
+
+    # async: no I/O here, so no hop to the thread pool and back for every request (the
+    # caller's lookup, which reads the store, stays a sync dependency, in the pool)
+    async def check(who: Annotated[Caller, Depends(caller)], _: str | None = declared) -> Caller:
         if scope not in who.scopes and not who.admin:
             raise Forbidden(
                 f"this request needs the {scope!r} scope; the token has "
@@ -146,6 +185,27 @@ def needs(scope: str) -> Any:
 
 
 router = APIRouter(tags=["Authentication"])
+
+# An error of /oauth/token (RFC 6749 §5.2), with the members of a problem beside
+_OAUTH_ERROR = {
+    "type": "object",
+    "required": ["error", "error_description", "type", "title", "status"],
+    "properties": {
+        "error": {
+            "type": "string",
+            "enum": [
+                "invalid_request",
+                "invalid_client",
+                "invalid_scope",
+                "unsupported_grant_type",
+            ],
+        },
+        "error_description": {"type": "string"},
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+    },
+}
 
 
 @router.post(
@@ -188,8 +248,14 @@ router = APIRouter(tags=["Authentication"])
                 }
             },
         },
-        400: {"description": "A malformed request or an unknown scope (RFC 6749 §5.2)."},
-        401: {"description": "Unknown client, wrong secret or revoked client."},
+        400: {
+            "description": "A malformed request or an unknown scope (RFC 6749 §5.2).",
+            "content": {"application/json": {"schema": _OAUTH_ERROR}},
+        },
+        401: {
+            "description": "Unknown client, wrong secret or revoked client.",
+            "content": {"application/json": {"schema": _OAUTH_ERROR}},
+        },
     },
 )
 async def token(request: Request) -> Response:
@@ -212,6 +278,10 @@ async def token(request: Request) -> Response:
         client_id, secret = basic
     if not client_id or secret is None:
         return _oauth_error(401, "invalid_client", "client_id and client_secret: both needed")
+    if "\x00" in client_id:  # in no client's id (and PostgreSQL cannot even look it up)
+        return _oauth_error(
+            401, "invalid_client", "client credentials: unknown client, wrong secret or revoked"
+        )
     uow: UnitOfWork = request.app.state.uow
     try:
         client = await run_in_threadpool(clients.authenticate, uow, client_id, secret)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from batterytrace.api import answers
+from batterytrace.api import answers, examples
 from batterytrace.api.security import Caller, needs
 from batterytrace.services.summary import summary as summary_of
 
@@ -22,6 +22,10 @@ router = APIRouter(tags=["Summary"])
     "source (`summary --json`).",
     responses={404: {"description": "No stored event mentions the identifier."}},
 )
-def summary(request: Request, identifier: str, who: Annotated[Caller, needs("query")]) -> Response:
+def summary(
+    request: Request,
+    identifier: Annotated[str, Path(examples=[examples.PACK, examples.SULFATE_LOT])],
+    who: Annotated[Caller, needs("query")],
+) -> Response:
     answers.only(request, ())
     return answers.json(summary_of(request.app.state.uow, identifier).model_dump(mode="json"))

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from batterytrace.api import answers
+from batterytrace.api import answers, examples
 from batterytrace.api.security import Caller, needs
 from batterytrace.services import trace
 from batterytrace.trace.balance import DEFAULT_TOLERANCE
@@ -31,7 +31,7 @@ _UNKNOWN: dict[int | str, dict[str, Any]] = {
 )
 def trace_back(
     request: Request,
-    identifier: str,
+    identifier: Annotated[str, Path(examples=[examples.PACK, examples.SULFATE_LOT])],
     who: Annotated[Caller, needs("query")],
     element: Annotated[str, _ELEMENT] = "Co",
     items: Annotated[
@@ -55,7 +55,7 @@ def trace_back(
 )
 def trace_forward(
     request: Request,
-    identifier: str,
+    identifier: Annotated[str, Path(examples=[examples.ORE_LOT])],
     who: Annotated[Caller, needs("query")],
     element: Annotated[str, _ELEMENT] = "Co",
 ) -> Response:

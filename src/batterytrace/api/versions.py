@@ -10,6 +10,7 @@ from importlib.metadata import version as package_version
 
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.datastructures import MutableHeaders
 
 from batterytrace.api import problems
 from batterytrace.masterdata import BT
@@ -86,6 +87,7 @@ class Negotiation:
             )
         return None
 
-    def stamp(self, response: Response) -> None:
+    def stamp(self, headers: MutableHeaders) -> None:
+        """The GS1 headers every response carries, unless it set them itself."""
         for name, value in self.stamped.items():
-            response.headers.setdefault(name, value)
+            headers.setdefault(name, value)
