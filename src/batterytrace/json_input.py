@@ -4,7 +4,7 @@ Refused, with the JSON path and the rule: a key repeated in one object (RFC 8259
 repeated names to the reader; orjson and the standard library keep the last silently, EPCIS has
 no use for them and a repeated XML element is refused too); objects and arrays nested deeper
 than :data:`MAX_DEPTH`; NaN, Infinity and numbers too large for a double (RFC 8259 §6), among
-them Python's 4,300-digit bound on integers read from text.
+them Python's 4,300-digit bound on integers read from text; a NUL character in a key or string.
 
 :func:`loads` reads with the standard library's hooks: exact, for import files and tokens. The
 capture hot path keeps orjson for events and reads the document once with the standard
@@ -26,6 +26,9 @@ from batterytrace.errors import BatteryTraceError
 # a dozen; the recursive readers, hashing and orjson (255 levels when writing) need a bound.
 MAX_DEPTH = 64
 
+# U+0000: in no identifier, term, name or date, in no XML 1.0 document; PostgreSQL can neither
+# store nor compare it
+NUL = "a NUL character (U+0000), which no text here may hold"
 _LARGEST = int(sys.float_info.max)
 _LARGEST_DIGITS = len(str(_LARGEST))  # 309
 
@@ -124,6 +127,10 @@ def _problem(value: Any) -> str | None:
             return f"{_path(path)}: {item.rule}"
         if isinstance(item, _Repeated):
             return f"{_path([*path, item.key])}: key repeated in one object (each is named once)"
+        if isinstance(item, str) and "\x00" in item:
+            return f"{_path(path)}: {NUL}"
+        if isinstance(item, dict) and (key := next((k for k in item if "\x00" in k), None)):
+            return f"{_path([*path, key])}: {NUL} (in the key)"
     return None
 
 

@@ -7,14 +7,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-import orjson
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from batterytrace import json_input
 from batterytrace.api import answers, examples, problems
 from batterytrace.api.problems import Problem
 from batterytrace.api.security import Caller, needs
+from batterytrace.errors import InvalidDocument
 from batterytrace.services import events, jobs
 from batterytrace.services.jobs import CaptureJob
 
@@ -164,14 +165,9 @@ def capture_job(
 async def capture_event(request: Request, who: Annotated[Caller, needs("capture")]) -> Response:
     answers.only(request, ())
     body = await _body(request, ("application/json", "application/ld+json"))
-    try:
-        event = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise Problem(400, "ValidationException", f"body: not JSON ({exc})") from None
+    event = json_input.loads(body, "body", InvalidDocument)
     if not isinstance(event, dict):
         raise Problem(400, "ValidationException", "body: must be one event, a JSON object")
-    if answers.holds_nul(event):
-        raise Problem(400, "ValidationException", "body: a NUL character (U+0000), in no event")
     stored, new = await run_in_threadpool(events.capture_event, request.app.state.uow, event)
     location = f"/events/{quote(stored, safe='')}"
     if not new:

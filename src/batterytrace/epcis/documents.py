@@ -79,6 +79,11 @@ def decode(
         except orjson.JSONDecodeError as exc:
             problem = json_input.explain(item) or f"not representable JSON ({exc})"
             raise InvalidDocument(f"event {index}: {problem}") from None
+        if "\\u0000" in item and (nul := json_input.explain(item)):  # a NUL, escaped
+            field, _, rule = nul.partition(": ")
+            event_id = obj.get("eventID") if isinstance(obj, dict) else None
+            named = event_id if isinstance(event_id, str) and "\x00" not in event_id else None
+            raise event_error(index, named, FieldError(field, rule))
         if check and schema_path is not None:
             try:
                 schema.check_event_json(obj, schema_path)

@@ -20,6 +20,7 @@ from batterytrace.epcis.model import (
     Extension,
     QuantityElement,
 )
+from batterytrace.epcis.timestamps import local_time
 from batterytrace.epcis.vocab import is_absolute_uri
 from batterytrace.errors import FieldError, InvalidDocument, InvalidIdentifier, event_error
 from batterytrace.identifiers import validate_identifier
@@ -73,6 +74,12 @@ def check_event(event: Event) -> None:
     for name, empty in _EMPTY.items():
         if name not in allowed and getattr(event, name) != empty:
             raise FieldError(name, f"is not a field of {kind.value}")
+    try:  # the clock custody and carbon read it on (decision 014)
+        local_time(event.eventTime, event.eventTimeZoneOffset)
+    except OverflowError:
+        raise FieldError(
+            "eventTime", "falls outside the years 1 to 9999 on the clock of its eventTimeZoneOffset"
+        ) from None
     _check_shape(event)
     _check_uris(event)
     _check_extension_values(event)
