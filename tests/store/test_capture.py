@@ -193,7 +193,10 @@ BAD_EVENTS = {
     "non-CBV bizStep": ({"bizStep": "mining"}, "bizStep: 'mining' is neither a CBV bizStep term"),
     "un-namespaced extension": ({"cobalt": 1}, "cobalt: not an EPCIS 2.0 field"),
     "NUL in a term": ({"bizStep": "ship\x00ping"}, r"bizStep: a NUL character \(U\+0000\)"),
-    "NUL in an extension's name": ({"bt:a\x00": 1}, r"bt:a\\x00: a NUL character .* \(in the key\)"),
+    "NUL in an extension's name": (
+        {"bt:a\x00": 1},
+        r"bt:a\\x00: a NUL character .* \(in the key\)",
+    ),
     "before year 1 on its own clock": (
         {"eventTime": "0001-01-01T03:00:00.000Z", "eventTimeZoneOffset": "-12:00"},
         "eventTime: falls outside the years 1 to 9999 on the clock of its eventTimeZoneOffset",
