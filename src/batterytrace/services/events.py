@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
@@ -154,7 +154,8 @@ def capture_event(uow: UnitOfWork, event: Mapping[str, object]) -> tuple[str, bo
         "creationDate": format_timestamp(datetime.now(UTC)),
         "epcisBody": {"eventList": [body]},
     }
-    parsed = documents.parse_bytes(orjson.dumps(document))
+    # the standard library writes any integer the request held; the document reader judges it
+    parsed = documents.parse_bytes(json.dumps(document).encode())
     done = capture_document(uow, parsed)
     with uow.reading() as conn:
         stored = store_events.stored_id(conn, event_hash(parsed.events[0]))
