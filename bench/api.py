@@ -858,7 +858,7 @@ def main() -> None:
             latest = int(conn.execute(text("SELECT max(event_time) FROM event")).scalar() or 0)
         calendar = Calendar(latest)
         roots = packs(reader, args.trace_samples, random.Random(args.seed))
-        made = clients.create(reader, "api benchmark", ["capture", "query"])
+        made = clients.create(reader, "api benchmark", ["capture", "query"], organisation=None)
         with serving(stores.server, stores.server_key, work, console) as (base, pid):
             access = token(base, made)
             warm_up(base, access, args, library, calendar, work, errors)

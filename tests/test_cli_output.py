@@ -107,6 +107,8 @@ PLACEHOLDERS = {
     "ID": "urn:epc:class:lgtin:3012345.000810.P2026-0000",  # pact export: a lot (per kg)
     "name@version": "batterytrace@2026.1",  # the shipped factor set
     "VERSION": "1",  # a ledger version: the first checkpoint
+    "GLN": "urn:epc:id:pgln:3012345.00000",  # the precursor plant's company
+    "CARRIER": "0614141000005",  # a logistics provider, as 13 digits
 }
 AGREEMENT = "https://batterytrace.org/agreement/renault-managem-2022"  # the scenario's
 

@@ -56,7 +56,7 @@ def serving(uow: UnitOfWork, settings: Settings) -> Iterator[Api]:
     with TestClient(create_app(settings, uow)) as http:
         made = Api(http, uow, {})
         for scope in ("capture", "query", "admin"):
-            client = clients.create(uow, f"{scope} client", [scope])
+            client = clients.create(uow, f"{scope} client", [scope], organisation=None)
             token = made.token(client.client_id, client.client_secret)
             made.headers[scope] = {"Authorization": f"Bearer {token}"}
         yield made

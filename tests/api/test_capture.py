@@ -16,7 +16,8 @@ from sqlalchemy import func, insert, select
 from api.conftest import Api, settings_for
 from batterytrace.api.app import create_app
 from batterytrace.epcis import documents
-from batterytrace.services import events
+from batterytrace.organisations import organisation_id, site_id
+from batterytrace.services import clients, events, organisations
 from batterytrace.store import schema
 from factories import document, object_event
 
@@ -125,7 +126,7 @@ def test_the_capture_limits_are_advertised_and_enforced(uow: Any, tmp_path: Path
 
     settings = settings_for(uow, tmp_path, capture_limit=3, capture_file_size_limit=4000)
     with TestClient(create_app(settings, uow)) as http:
-        made = clients.create(uow, "c", ["capture"])
+        made = clients.create(uow, "c", ["capture"], organisation=None)
         token = http.post(
             "/oauth/token",
             data={
@@ -265,3 +266,40 @@ def test_a_job_a_stopped_server_left_running_is_run_again(uow: Any, tmp_path: Pa
     assert len(list(events.query_all(uow, {}))) == len(
         documents.read(EXAMPLES / "01-mine-to-sulfate.jsonld").events
     )
+
+
+def test_an_organisations_client_captures_its_events_and_nothing_at_anothers_site(
+    api: Api,
+) -> None:
+    """Issue 16.1: the capture job and POST /events of a client acting for an organisation
+    store its events; one naming another organisation's site is refused whole, 403 over
+    POST /events, a SecurityException error of the job."""
+    miner, refiner = "urn:epc:id:pgln:6111111.00000", "urn:epc:id:pgln:3012345.00000"
+    plant = "urn:epc:id:sgln:6111111.00002.0"
+    organisations.create(api.uow, miner, "Mine company")
+    organisations.create(api.uow, refiner, "Refiner")
+    organisations.assign(api.uow, "urn:epc:id:sgln:6111111.00001.0", miner)  # the mine
+    organisations.assign(api.uow, plant, refiner)
+    made = clients.create(api.uow, "mine ERP", ["capture"], organisation=miner)
+    mine = {"Authorization": f"Bearer {api.token(made.client_id, made.client_secret)}"}
+    at_plant = object_event(2, bizLocation={"id": plant})
+    body = orjson.dumps(document([object_event(1), at_plant]))
+    posted = api.http.post("/capture", content=body, headers=mine | LD)
+    job = api.job(posted.headers["location"], scope="admin")
+    assert job["success"] is False and _stored(api) == 0
+    assert job["errors"][0]["type"] == "epcisException:SecurityException"
+    assert site_id(plant) in job["errors"][0]["detail"]
+    refused = api.http.post("/events", json=at_plant, headers=mine)
+    assert refused.status_code == 403
+    assert refused.json()["type"] == "epcisException:SecurityException"
+    good = api.job(
+        api.http.post(
+            "/capture", content=orjson.dumps(document([object_event(1)])), headers=mine | LD
+        ).headers["location"],
+        scope="admin",
+    )
+    assert good["success"] is True and good["captured"] == 1
+    assert api.http.post("/events", json=object_event(3), headers=mine).status_code == 201
+    with api.uow.reading() as conn:
+        owners = set(conn.execute(select(schema.event.c.owner)).scalars())
+    assert owners == {organisation_id(miner)}

@@ -33,7 +33,7 @@ def _capture(api: Api, headers: dict[str, str]) -> int:
 
 
 def test_a_token_is_bought_with_client_credentials_in_the_form_or_basic(api: Api) -> None:
-    made = clients.create(api.uow, "refinery ERP", ["capture", "query"])
+    made = clients.create(api.uow, "refinery ERP", ["capture", "query"], organisation=None)
     form = {
         "grant_type": "client_credentials",
         "client_id": made.client_id,
@@ -57,7 +57,7 @@ def test_a_token_is_bought_with_client_credentials_in_the_form_or_basic(api: Api
 
 
 def test_bad_credentials_are_refused_as_oauth_errors(api: Api) -> None:
-    made = clients.create(api.uow, "x", ["query"])
+    made = clients.create(api.uow, "x", ["query"], organisation=None)
     cases = [
         ({"grant_type": "password", "client_id": made.client_id}, 400, "unsupported_grant_type"),
         (
@@ -97,8 +97,8 @@ def test_bad_credentials_are_refused_as_oauth_errors(api: Api) -> None:
 
 
 def test_secrets_are_kept_as_salted_hashes_only(api: Api) -> None:
-    one = clients.create(api.uow, "a", ["query"])
-    two = clients.create(api.uow, "b", ["query"])
+    one = clients.create(api.uow, "a", ["query"], organisation=None)
+    two = clients.create(api.uow, "b", ["query"], organisation=None)
     with api.uow.reading() as conn:
         rows = conn.execute(select(schema.api_client.c.id, schema.api_client.c.secret_hash))
         stored = {r[0]: r[1] for r in rows}
@@ -116,7 +116,7 @@ def test_missing_malformed_forged_and_expired_tokens_are_401_and_write_nothing(
     good = api.headers["capture"]["Authorization"].split()[1]
     head, payload, sig = good.split(".")
     other = Tokens(tmp_path / "other.key", 3600)  # another server's key
-    made = clients.create(api.uow, "c", ["capture"])
+    made = clients.create(api.uow, "c", ["capture"], organisation=None)
     forged = other.issue(clients.Client(**made.model_dump(exclude={"client_secret"})), ["capture"])
     expired = Tokens(tmp_path / "token.key", -10).issue(
         clients.Client(**made.model_dump(exclude={"client_secret"})), ["capture"]
@@ -145,7 +145,7 @@ def test_missing_malformed_forged_and_expired_tokens_are_401_and_write_nothing(
 
 
 def test_a_revoked_client_is_refused_from_the_next_request(api: Api) -> None:
-    made = clients.create(api.uow, "carmaker", ["query"])
+    made = clients.create(api.uow, "carmaker", ["query"], organisation=None)
     headers = {"Authorization": f"Bearer {api.token(made.client_id, made.client_secret)}"}
     assert api.http.get("/events", headers=headers).status_code == 200
     clients.revoke(api.uow, made.client_id)
@@ -184,7 +184,7 @@ def test_the_openapi_document_docs_and_health_need_no_token(api: Api) -> None:
 
 def test_a_token_lives_as_long_as_the_setting_says(api: Api, tmp_path: Path) -> None:
     tokens = Tokens(tmp_path / "t.key", 2)
-    made = clients.create(api.uow, "d", ["query"])
+    made = clients.create(api.uow, "d", ["query"], organisation=None)
     token = tokens.issue(clients.Client(**made.model_dump(exclude={"client_secret"})), ["query"])
     assert tokens.read(token)["sub"] == made.client_id
     time.sleep(3.1)

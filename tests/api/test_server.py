@@ -76,7 +76,7 @@ def server(uow: UnitOfWork, tmp_path: Path) -> Iterator[Server]:
     authority.issue_cert("127.0.0.1", "localhost").private_key_and_cert_chain_pem.write_to_path(
         str(tmp_path / "server.pem")
     )
-    made = clients.create(uow, "server test", ["admin"])
+    made = clients.create(uow, "server test", ["admin"], organisation=None)
     port = _free_port()
     env = os.environ | {
         "BATTERYTRACE_DB": uow.url,

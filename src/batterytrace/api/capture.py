@@ -92,7 +92,9 @@ async def capture(
     settings = request.app.state.settings
     await run_in_threadpool(jobs.received, body, settings.capture_limit)
     uow = request.app.state.uow
-    job = await run_in_threadpool(jobs.submit, uow, who.client_id, body, behaviour)
+    job = await run_in_threadpool(
+        jobs.submit, uow, who.client_id, who.organisation, body, behaviour
+    )
     request.app.state.jobs.wake.set()
     headers = {"Location": f"/capture/{job.captureID}"}
     return Response(status_code=202, headers=headers)
@@ -168,7 +170,9 @@ async def capture_event(request: Request, who: Annotated[Caller, needs("capture"
     event = json_input.loads(body, "body", InvalidDocument)
     if not isinstance(event, dict):
         raise Problem(400, "ValidationException", "body: must be one event, a JSON object")
-    stored, new = await run_in_threadpool(events.capture_event, request.app.state.uow, event)
+    stored, new = await run_in_threadpool(
+        events.capture_event, request.app.state.uow, event, who.organisation
+    )
     location = f"/events/{quote(stored, safe='')}"
     if not new:
         raise Problem(

@@ -122,10 +122,12 @@ def _key(path: Path) -> Ed25519PrivateKey:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is asking: the client and the scopes its token carries."""
+    """Who is asking: the client, the scopes its token carries and the organisation it acts
+    for (None: the store's operator, decision 040)."""
 
     client_id: str
     scopes: frozenset[str]
+    organisation: str | None
 
     @property
     def admin(self) -> bool:
@@ -142,9 +144,10 @@ def caller(request: HTTPConnection) -> Caller:
     claims = request.app.state.tokens.read(token.strip())
     client_id = str(claims["sub"])
     uow: UnitOfWork = request.app.state.uow
-    if clients.active(uow, client_id) is None:
+    client = clients.active(uow, client_id)
+    if client is None:
         raise AuthenticationError("access token: its client is revoked or unknown")
-    return Caller(client_id, frozenset(str(claims["scope"]).split()))
+    return Caller(client_id, frozenset(str(claims["scope"]).split()), client.organisation)
 
 
 # How the OpenAPI document declares the bearer token each route needs (`caller` reads it)

@@ -23,6 +23,7 @@ from batterytrace.cli import (
     events,
     ledger,
     masterdata,
+    organisations,
     server,
     summary,
     trace,
@@ -103,3 +104,5 @@ app.add_typer(trace.trace_app, name="trace")
 app.add_typer(carbon.carbon_app, name="carbon")
 app.add_typer(carbon.pact_app, name="pact")
 app.add_typer(server.client_app, name="client")
+app.add_typer(organisations.org_app, name="org")
+app.add_typer(organisations.site_app, name="site")

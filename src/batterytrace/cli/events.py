@@ -34,6 +34,14 @@ def capture(
             dir_okay=False,
         ),
     ] = None,
+    org: Annotated[
+        str | None,
+        typer.Option(
+            "--org",
+            help="Capture for this organisation (a party GLN): its events, refused at a site "
+            "of another that did not delegate capture to it. Without it: the operator's.",
+        ),
+    ] = None,
 ) -> None:
     """Capture documents: each file is stored whole or not at all. An event whose hash ID is
     stored (the same event in any syntax or identifier form) is a duplicate and skipped; a
@@ -42,7 +50,7 @@ def capture(
     if schema_file is not None:  # typer checked it is a file, as the settings check theirs
         settings = settings.model_copy(update={"epcis_schema": schema_file})
     uow = make_uow(settings)
-    results = [capture_file(uow, path) for path in files]
+    results = [capture_file(uow, path, org) for path in files]
     rejected = sum(1 for r in results if r.rejected)
     if json_output:
         body = [r.model_dump() for r in results]
@@ -73,13 +81,13 @@ def capture(
         raise typer.Exit(1)
 
 
-def capture_file(uow: UnitOfWork, path: Path) -> Captured:
+def capture_file(uow: UnitOfWork, path: Path, owner: str | None = None) -> Captured:
     """One file captured with a progress bar; a rejection is a result here."""
     from batterytrace.services import events
 
     with progress_bar() as progress:
         task = progress.add_task(path.name, total=None)
-        return events.capture_file(uow, path, lambda n: progress.update(task, completed=n))
+        return events.capture_file(uow, path, lambda n: progress.update(task, completed=n), owner)
 
 
 def _params(raw: list[str]) -> dict[str, list[str]]:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from batterytrace.cli.common import current_settings, make_uow, out, print_json
+from batterytrace.cli.common import current_settings, fail, make_uow, out, print_json
 
 client_app = typer.Typer(
     help="API clients of the HTTP server (OAuth2 client credentials).", no_args_is_help=True
@@ -59,18 +59,30 @@ def client_create(
     scope: Annotated[
         list[str], typer.Option("--scope", help="capture, query or admin; repeat for several.")
     ] = ["query"],  # noqa: B006
+    org: Annotated[
+        str | None,
+        typer.Option("--org", help="The organisation it acts for (a party GLN, org create)."),
+    ] = None,
+    operator: Annotated[
+        bool,
+        typer.Option("--operator", help="It acts for the store's operator instead: sees all."),
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the client as JSON.")] = False,
 ) -> None:
-    """Create an API client; its secret is printed this once and kept only as a hash."""
+    """Create an API client for one organisation (--org) or for the store's operator
+    (--operator); its secret is printed this once and kept only as a hash."""
     from batterytrace.services import clients
 
-    made = clients.create(make_uow(), name, scope)
+    if (org is None) == (not operator):
+        fail("error", "say whom the client acts for: --org GLN or --operator (one of them)")
+    made = clients.create(make_uow(), name, scope, organisation=org)
     if json_output:
         print_json(made)
         return
     out.print(f"client_id:     {made.client_id}")
     out.print(f"client_secret: {made.client_secret}")
     out.print(f"scopes:        {' '.join(made.scopes)}")
+    out.print(f"acts for:      {made.organisation or 'the operator'}")
     out.print("the secret is shown this once: keep it now")
 
 
@@ -90,12 +102,13 @@ def client_list(
     if not found:
         out.print("no API clients yet: batterytrace client create NAME --scope query")
         return
-    table = Table("client_id", "name", "scopes", "created", "revoked", box=None)
+    table = Table("client_id", "name", "scopes", "acts for", "created", "revoked", box=None)
     for c in found:
         table.add_row(
             c.client_id,
             c.name,
             " ".join(c.scopes),
+            c.organisation or "the operator",
             f"{c.created_at:%Y-%m-%d %H:%M}",
             f"{c.revoked_at:%Y-%m-%d %H:%M}" if c.revoked_at else "",
         )

@@ -38,6 +38,7 @@ from batterytrace.store import chain, schema
 from batterytrace.store import contracts as contracts_store
 from batterytrace.store import custody as custody_store
 from batterytrace.store import masterdata as masterdata_store
+from batterytrace.store import organisations as organisations_store
 from batterytrace.store.imported import Imported
 
 R = schema.import_record
@@ -170,6 +171,39 @@ def _supplier_replace(conn: Connection, content: Content, at: Origin) -> Effect:
     return _supplier(conn, content, at, replace=True)
 
 
+def _organisation(conn: Connection, content: Content, _: Origin) -> Effect:
+    return {"organisations": organisations_store.create(conn, content["id"], content["name"])}
+
+
+def _registered(conn: Connection, organisation: str) -> None:
+    if organisation not in organisations_store.load(conn).names:
+        raise ImportConflict(f"organisation {organisation}: no such organisation (org create)")
+
+
+def _assign(conn: Connection, content: Content, _: Origin) -> Effect:
+    _registered(conn, content["organisation"])
+    return {"sites": organisations_store.assign(conn, content["site"], content["organisation"])}
+
+
+def _delegation(conn: Connection, content: Content, granted: bool) -> Effect:
+    site, organisation = content["site"], content["organisation"]
+    _registered(conn, organisation)
+    owner = organisations_store.load(conn).owners.get(site)
+    if owner is None:
+        raise ImportConflict(f"site {site}: no organisation owns it (site assign)")
+    if owner == organisation:
+        raise ImportConflict(f"site {site}: {organisation} owns it; it needs no delegation")
+    return {"delegations": organisations_store.delegate(conn, site, organisation, granted)}
+
+
+def _delegate(conn: Connection, content: Content, _: Origin) -> Effect:
+    return _delegation(conn, content, granted=True)
+
+
+def _undelegate(conn: Connection, content: Content, _: Origin) -> Effect:
+    return _delegation(conn, content, granted=False)
+
+
 def _vocabulary(conn: Connection, content: Content, _: Origin) -> Effect:
     return masterdata_store.save_vocabularies(conn, content)
 
@@ -205,6 +239,10 @@ APPLIERS: dict[tuple[str, str], Applier] = {
     ("factors", "remove"): _factors_remove,
     ("supplier", "import"): _supplier,
     ("supplier", "replace"): _supplier_replace,
+    ("organisation", "create"): _organisation,
+    ("site", "assign"): _assign,
+    ("site", "delegate"): _delegate,
+    ("site", "undelegate"): _undelegate,
     ("vocabulary", "capture"): _vocabulary,
     ("key", "rotate"): _rotation,
     ("store", "adopt"): _adopt,
@@ -215,7 +253,7 @@ TABLES: tuple[Table, ...] = (
     schema.party, schema.site, schema.material, schema.custody_rule, schema.custody_close,
     schema.custody_transfer, schema.contract, schema.carbon_model, schema.factor_set,
     schema.factor_use, schema.supplier_footprint, schema.vocabulary_element,
-    schema.vocabulary_child,
+    schema.vocabulary_child, schema.organisation, schema.site_owner, schema.capture_delegation,
 )  # fmt: skip
 _NOT_REPLAYED = {"carbon_model": ("id", "imported"), "custody_rule": ("id",)}
 # The tables each kind of record writes: replay compares only those after a record.
@@ -227,6 +265,8 @@ _WRITES: dict[str, tuple[Table, ...]] = {
     "factors": (schema.factor_set, schema.factor_use),
     "supplier": (schema.supplier_footprint,),
     "vocabulary": (schema.vocabulary_element, schema.vocabulary_child),
+    "organisation": (schema.organisation,),
+    "site": (schema.site_owner, schema.capture_delegation),
     "key": (),
     "store": TABLES,
 }

@@ -158,7 +158,7 @@ def _check_entry(row: Row[Any], expected_seq: int, prev: str) -> tuple[Failure |
     seq, event_id = row.seq, row.event_id
     if seq != expected_seq:
         return Failure(expected_seq, None, f"entry missing (the next stored entry is {seq})"), prev
-    entry = chain.entry_hash(prev, seq, row.hash_id, row.content.encode())
+    entry = chain.entry_hash(prev, seq, row.hash_id, row.content.encode(), row.owner)
     if entry != row.entry_hash:
         return Failure(
             seq, event_id, "chain entry does not match its content and predecessor"

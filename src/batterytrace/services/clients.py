@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from batterytrace.errors import AuthenticationError, BatteryTraceError, NoSuchResource
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import clients as store
+from batterytrace.store import organisations
 from batterytrace.store.clients import ClientRow
 
 # capture: write events, allocations, transfers; query: read everything, hold named queries
@@ -28,6 +29,7 @@ class Client(BaseModel):
     client_id: str
     name: str
     scopes: list[str]
+    organisation: str | None  # the organisation it acts for; None: the store's operator
     created_at: datetime
     revoked_at: datetime | None = None
 
@@ -38,8 +40,9 @@ class NewClient(Client):
     client_secret: str
 
 
-def create(uow: UnitOfWork, name: str, scopes: list[str]) -> NewClient:
-    """A new client named ``name`` with ``scopes`` (each one of :data:`SCOPES`)."""
+def create(uow: UnitOfWork, name: str, scopes: list[str], *, organisation: str | None) -> NewClient:
+    """A new client named ``name`` with ``scopes`` (each one of :data:`SCOPES`), acting for
+    ``organisation`` (registered; None: for the store's operator, decision 040)."""
     unknown = [s for s in scopes if s not in SCOPES]
     if not scopes or unknown:
         raise BatteryTraceError(
@@ -48,6 +51,9 @@ def create(uow: UnitOfWork, name: str, scopes: list[str]) -> NewClient:
         )
     if not name.strip():
         raise BatteryTraceError("name: needs a name for the client")
+    if organisation is not None:
+        with uow.reading() as conn:
+            organisation = organisations.load(conn).known(organisation)
     secret = secrets.token_urlsafe(32)
     row = ClientRow(
         id="bt-" + secrets.token_hex(8),
@@ -56,6 +62,7 @@ def create(uow: UnitOfWork, name: str, scopes: list[str]) -> NewClient:
         secret_hash=hash_secret(secret),
         created_at=_now_ms(),
         revoked_at=None,
+        organisation=organisation,
     )
     with uow.keeping("client create") as conn:
         store.add(conn, row)
@@ -129,6 +136,7 @@ def _client(row: ClientRow) -> Client:
         client_id=row.id,
         name=row.name,
         scopes=list(row.scopes),
+        organisation=row.organisation,
         created_at=_time(row.created_at),
         revoked_at=None if row.revoked_at is None else _time(row.revoked_at),
     )

@@ -64,11 +64,14 @@ class Captured(BaseModel):
 
 
 def capture_file(
-    uow: UnitOfWork, path: Path, progress: Callable[[int], None] | None = None
+    uow: UnitOfWork,
+    path: Path,
+    progress: Callable[[int], None] | None = None,
+    owner: str | None = None,
 ) -> Captured:
     """:func:`capture` of one file, its refusal (a BatteryTraceError) reported as a result."""
     try:
-        done = capture(uow, path, progress=progress)
+        done = capture(uow, path, owner, progress)
     except BatteryTraceError as exc:
         return Captured(file=str(path), rejected=True, error=str(exc))
     return Captured(
@@ -139,10 +142,12 @@ def count(uow: UnitOfWork, params: Mapping[str, ParamValue]) -> int:
         return simple.count(conn)
 
 
-def capture_event(uow: UnitOfWork, event: Mapping[str, object]) -> tuple[str, bool]:
-    """Capture one event given as its JSON-LD object (the REST binding's ``POST /events``):
-    the eventID it is stored under, and whether it is new (False: the same event was
-    stored already, under that eventID)."""
+def capture_event(
+    uow: UnitOfWork, event: Mapping[str, object], owner: str | None = None
+) -> tuple[str, bool]:
+    """Capture one event given as its JSON-LD object (the REST binding's ``POST /events``) as
+    ``owner``'s: the eventID it is stored under, and whether it is new (False: the same event
+    was stored already, under that eventID)."""
     if not isinstance(event, Mapping):
         raise InvalidDocument("event: must be a JSON object")
     body = {k: v for k, v in event.items() if k != "@context"}
@@ -156,7 +161,7 @@ def capture_event(uow: UnitOfWork, event: Mapping[str, object]) -> tuple[str, bo
     }
     # the standard library writes any integer the request held; the document reader judges it
     parsed = documents.parse_bytes(json.dumps(document).encode())
-    done = capture_document(uow, parsed)
+    done = capture_document(uow, parsed, owner)
     with uow.reading() as conn:
         stored = store_events.stored_id(conn, event_hash(parsed.events[0]))
     assert stored is not None

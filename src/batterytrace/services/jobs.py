@@ -80,15 +80,18 @@ def received(body: bytes, limit: int) -> int:
     return count
 
 
-def submit(uow: UnitOfWork, client_id: str, body: bytes, behaviour: str) -> CaptureJob:
-    """Keep ``body`` as a queued job of ``client_id``; the runner captures it."""
+def submit(
+    uow: UnitOfWork, client_id: str, organisation: str | None, body: bytes, behaviour: str
+) -> CaptureJob:
+    """Keep ``body`` as a queued job of ``client_id``, acting for ``organisation`` (None: the
+    operator); the runner captures it as that organisation's events."""
     if behaviour not in BEHAVIOURS:
         raise InvalidDocument(
             f"GS1-Capture-Error-Behaviour: {behaviour!r} is not one of {', '.join(BEHAVIOURS)}"
         )
     job_id = secrets.token_hex(12)
     with uow.keeping("capture job") as conn:
-        store.add(conn, job_id, client_id, _now_ms(), behaviour, body)
+        store.add(conn, job_id, client_id, organisation, _now_ms(), behaviour, body)
         row = store.get(conn, job_id)
     assert row is not None
     return _job(row)
@@ -140,14 +143,14 @@ def run_next(uow: UnitOfWork) -> str | None:
     with uow.reading() as conn:
         row = store.get(conn, job_id)
     assert row is not None
-    errors, result = _run(uow, job_id, body, row.behaviour)
+    errors, result = _run(uow, job_id, body, row.behaviour, row.organisation)
     with uow.keeping("capture job done") as conn:
         store.finish(conn, job_id, _now_ms(), not errors, [e.model_dump() for e in errors], result)
     return job_id
 
 
 def _run(
-    uow: UnitOfWork, job_id: str, body: bytes, behaviour: str
+    uow: UnitOfWork, job_id: str, body: bytes, behaviour: str, owner: str | None
 ) -> tuple[list[JobError], dict[str, Any] | None]:
     """Capture the document; the errors, and what was stored (None: nothing)."""
     source = f"capture job {job_id}"
@@ -155,7 +158,7 @@ def _run(
     with _file(body) as path:
         try:
             with uow.writing("capture") as w:
-                done = w.capture(documents.stream(path, schema=schema), source=source)
+                done = w.capture(documents.stream(path, schema=schema), source, owner)
             return [], _result([done], uow)
         except BatteryTraceError as exc:
             refused = exc
@@ -165,7 +168,7 @@ def _run(
     if behaviour == "rollback" or header is None:
         return errors or [_error(refused)], None
     results: list[CaptureResult] = []
-    _greedy(uow, header, good, source, results, errors)
+    _greedy(uow, header, good, (source, owner), results, errors)
     return errors, _result(results, uow) if results else None
 
 
@@ -205,18 +208,19 @@ def _greedy(
     uow: UnitOfWork,
     header: Document,
     events: list[tuple[int, Event]],
-    source: str,
+    source: tuple[str, str | None],
     results: list[CaptureResult],
     errors: list[JobError],
 ) -> None:
-    """Capture ``events``; when the store refuses them, each half on its own, down to the
-    single events it refuses (named in ``errors``)."""
+    """Capture ``events`` (``source``: the record's source and the events' owner); when the
+    store refuses them, each half on its own, down to the single events it refuses (named in
+    ``errors``)."""
     if not events and not header.masterData:
         return
     try:
         with uow.writing("capture") as w:
             stream = EventStream(header, iter([e for _, e in events]), check=False)
-            results.append(w.capture(stream, source=source))
+            results.append(w.capture(stream, *source))
     except BatteryTraceError as exc:
         if len(events) <= 1:
             errors.append(_error(exc, events[0][0] if events else None))

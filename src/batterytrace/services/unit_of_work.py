@@ -28,9 +28,10 @@ from batterytrace.epcis.documents import EventStream
 from batterytrace.errors import StaleVersion, StoreError
 from batterytrace.ledger import checkpoint, imports, keys
 from batterytrace.settings import Settings
-from batterytrace.store import database, derived, events
+from batterytrace.store import database, derived, events, organisations
 from batterytrace.store.events import CaptureResult, enable_write_locks, write_lock
 from batterytrace.store.lineage import Decoded
+from batterytrace.store.records import EventRecord
 
 T = TypeVar("T")
 
@@ -100,7 +101,21 @@ class Writing:
         its header's master data as an import of their own (replayed by verify) and sign the
         heads, all in this transaction; a capture that stores no new event and changes no
         master data signs nothing."""
-        result = events.capture(self.conn, stream, source, owner, progress, workers=self.workers)
+        admit = None
+        if owner is not None:  # an organisation's capture: only at sites it may write for
+            registry = organisations.load(self.conn)
+            owner = registry.known(owner)
+
+            def admit(r: EventRecord) -> None:
+                where = {
+                    "readPoint": r.columns["read_point"],
+                    "bizLocation": r.columns["biz_location"],
+                }
+                registry.admit(owner, r.event_id, {k: v for k, v in where.items() if v})
+
+        result = events.capture(
+            self.conn, stream, source, owner, progress, workers=self.workers, admit=admit
+        )
         vocabulary = result.vocabulary
         _, recorded = imports.apply(self.conn, "vocabulary", "capture", vocabulary, source, owner)
         if result.captured or recorded is not None:

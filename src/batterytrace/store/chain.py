@@ -10,11 +10,16 @@ import hashlib
 GENESIS = "0" * 64
 
 
-def entry_hash(previous: str, seq: int, hash_id: str, content: bytes) -> str:
-    """sha256(previous entry ‖ seq as 8 bytes ‖ hash ID ‖ 0x00 ‖ sha256(content)), hex."""
+def entry_hash(
+    previous: str, seq: int, hash_id: str, content: bytes, owner: str | None = None
+) -> str:
+    """sha256(previous entry ‖ seq as 8 bytes ‖ hash ID ‖ 0x00 ‖ sha256(content)), hex; an
+    event an organisation owns commits to its owner too (‖ 0x00 ‖ owner, decision 040)."""
     h = hashlib.sha256(bytes.fromhex(previous))
     h.update(seq.to_bytes(8, "big"))
     h.update(hash_id.encode())
     h.update(b"\x00")
     h.update(hashlib.sha256(content).digest())
+    if owner is not None:
+        h.update(b"\x00" + owner.encode())
     return h.hexdigest()

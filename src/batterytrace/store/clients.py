@@ -19,6 +19,7 @@ class ClientRow:
     secret_hash: str
     created_at: int  # ms since the epoch
     revoked_at: int | None
+    organisation: str | None  # None: the store's operator (decision 040)
 
 
 def add(conn: Connection, row: ClientRow) -> None:
@@ -30,6 +31,7 @@ def add(conn: Connection, row: ClientRow) -> None:
             secret_hash=row.secret_hash,
             created_at=row.created_at,
             revoked_at=row.revoked_at,
+            organisation=row.organisation,
         )
     )
 
@@ -60,4 +62,5 @@ def _row(m: object) -> ClientRow:
         r["secret_hash"],
         r["created_at"],
         r["revoked_at"],
+        r["organisation"],
     )

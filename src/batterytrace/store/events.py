@@ -120,13 +120,15 @@ def capture(
     progress: Callable[[int], None] | None = None,
     *,
     workers: int,
+    admit: Callable[[EventRecord], None] | None = None,
 ) -> CaptureResult:
     """Store every event of ``stream`` on the chain, in the write transaction the caller holds
     (its checks and this capture commit together, or neither does), prepared by ``workers``
     processes; the header's master data are returned (``vocabulary``) for the caller to record.
 
     An event whose hash ID is stored (or came earlier in the stream) is a duplicate and
-    skipped; an eventID stored with another hash ID rejects the capture.
+    skipped; an eventID stored with another hash ID rejects the capture. ``admit`` sees each
+    event, duplicates too, before its batch is written, and refuses it by raising.
     """
     record_time = datetime.now(UTC)
     result = CaptureResult(record_time=record_time)
@@ -154,13 +156,16 @@ def capture(
     sql = Driver(conn)
     analysed = max(seq, BATCH)  # the size the planner's statistics were last taken at
     for records in _prepared(stream, record_time, result, workers):
+        if admit is not None:
+            for r in records:
+                admit(r)
         new = _new_records(sql, records, result)
         rows: list[tuple[Any, ...]] = []
         key_rows: list[tuple[str, str, int]] = []
         figure_rows: list[tuple[int, str]] = []
         for r in new:
             seq += 1
-            prev = chain.entry_hash(prev, seq, r.hash_id, r.content.encode())
+            prev = chain.entry_hash(prev, seq, r.hash_id, r.content.encode(), owner)
             rows.append(
                 (
                     seq,

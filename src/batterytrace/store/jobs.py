@@ -16,6 +16,7 @@ J = schema.capture_job
 class JobRow:
     id: str
     client_id: str
+    organisation: str | None  # the events' owner (None: the operator's)
     created_at: int  # ms since the epoch
     finished_at: int | None
     state: str  # queued, running, done
@@ -28,6 +29,7 @@ class JobRow:
 _SHOWN = (
     J.c.id,
     J.c.client_id,
+    J.c.organisation,
     J.c.created_at,
     J.c.finished_at,
     J.c.state,
@@ -39,12 +41,19 @@ _SHOWN = (
 
 
 def add(
-    conn: Connection, job_id: str, client_id: str, at: int, behaviour: str, body: bytes
+    conn: Connection,
+    job_id: str,
+    client_id: str,
+    organisation: str | None,
+    at: int,
+    behaviour: str,
+    body: bytes,
 ) -> None:
     conn.execute(
         insert(J).values(
             id=job_id,
             client_id=client_id,
+            organisation=organisation,
             created_at=at,
             state="queued",
             success=1,
@@ -134,6 +143,7 @@ def _row(r: object) -> JobRow:
     return JobRow(
         m["id"],
         m["client_id"],
+        m["organisation"],
         m["created_at"],
         m["finished_at"],
         m["state"],

@@ -177,6 +177,26 @@ site = Table(
     Column("content", Text, nullable=False),
     Index("ix_site_party", "party_id"),
 )
+# Organisations (decision 040), as their ledger records wrote them: each one's name, each
+# site's owner, and the capture rights owners delegated. Keys are canonical Digital Links.
+organisation = Table(
+    "organisation",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+)
+site_owner = Table(
+    "site_owner",
+    metadata,
+    Column("site", Text, primary_key=True),
+    Column("organisation", Text, nullable=False),
+)
+capture_delegation = Table(
+    "capture_delegation",
+    metadata,
+    Column("site", Text, primary_key=True),
+    Column("organisation", Text, primary_key=True),
+)
 material = Table(
     "material",
     metadata,
@@ -318,6 +338,7 @@ api_client = Table(
     Column("name", Text, nullable=False),
     Column("scopes", Text, nullable=False),  # space-separated, as OAuth2 writes them
     Column("secret_hash", Text, nullable=False),  # scrypt, salted: never the secret
+    Column("organisation", Text),  # the organisation it acts for; None: the operator
     Column("created_at", BigInteger, nullable=False),  # ms since the epoch
     Column("revoked_at", BigInteger),
 )
@@ -326,6 +347,7 @@ capture_job = Table(
     metadata,
     Column("id", String(40), primary_key=True),
     Column("client_id", String(64), nullable=False),
+    Column("organisation", Text),  # the client's, when the job was made: the events' owner
     Column("created_at", BigInteger, nullable=False),
     Column("finished_at", BigInteger),
     Column("state", String(10), nullable=False),  # queued, running, done

@@ -1,0 +1,57 @@
+"""Organisations as a service (decision 040): registered, given sites, and delegating capture
+rights; each act a ledger record, what it changed returned."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from batterytrace.errors import InvalidIdentifier
+from batterytrace.organisations import organisation_id, site_id
+from batterytrace.services.unit_of_work import UnitOfWork
+from batterytrace.store import organisations as store
+from batterytrace.store.imported import Imported
+
+
+class Organisation(BaseModel):
+    id: str  # canonical party GLN Digital Link
+    name: str
+    sites: list[str]  # canonical location GLN Digital Links
+    delegated_to_it: list[str]  # sites of others where it may capture
+
+
+def create(uow: UnitOfWork, organisation: str, name: str) -> Imported:
+    """Register ``organisation`` (a party GLN in any of its forms) as ``name``; a name given
+    again replaces the one stored."""
+    if not name.strip():
+        raise InvalidIdentifier("name: an organisation needs a name")
+    content = {"id": organisation_id(organisation), "name": name.strip()}
+    return uow.record("organisation", "create", content)[0]["organisations"]
+
+
+def assign(uow: UnitOfWork, site: str, organisation: str) -> Imported:
+    """Give ``site`` (a location GLN in any form; an SGLN's extension names a part of it) to
+    ``organisation``, which must be registered; capture rights its former owner gave end."""
+    content = {"site": site_id(site), "organisation": organisation_id(organisation)}
+    return uow.record("site", "assign", content)[0]["sites"]
+
+
+def delegate(uow: UnitOfWork, site: str, organisation: str, granted: bool = True) -> Imported:
+    """Let ``organisation`` capture events at ``site`` for its owner (``granted`` False: no
+    longer)."""
+    content = {"site": site_id(site), "organisation": organisation_id(organisation)}
+    action = "delegate" if granted else "undelegate"
+    return uow.record("site", action, content)[0]["delegations"]
+
+
+def every(uow: UnitOfWork) -> list[Organisation]:
+    with uow.reading() as conn:
+        registry = store.load(conn)
+    return [
+        Organisation(
+            id=key,
+            name=name,
+            sites=sorted(s for s, owner in registry.owners.items() if owner == key),
+            delegated_to_it=sorted(s for s, org in registry.delegated if org == key),
+        )
+        for key, name in sorted(registry.names.items())
+    ]

@@ -1,0 +1,54 @@
+"""Organisations, site owners and capture delegations as rows (decision 040); written only by
+their ledger records' appliers."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from batterytrace.organisations import Organisations
+from batterytrace.store import schema
+from batterytrace.store.imported import Imported
+
+ORG, S, D = schema.organisation, schema.site_owner, schema.capture_delegation
+
+
+def load(conn: Connection) -> Organisations:
+    return Organisations(
+        names={r.id: r.name for r in conn.execute(select(ORG))},
+        owners={r.site: r.organisation for r in conn.execute(select(S))},
+        delegated=frozenset((r.site, r.organisation) for r in conn.execute(select(D))),
+    )
+
+
+def create(conn: Connection, key: str, name: str) -> Imported:
+    stored = conn.execute(select(ORG.c.name).where(ORG.c.id == key)).scalar()
+    if stored == name:
+        return Imported(unchanged=1)
+    if stored is None:
+        conn.execute(insert(ORG).values(id=key, name=name))
+        return Imported(added=1)
+    conn.execute(update(ORG).where(ORG.c.id == key).values(name=name))
+    return Imported(replaced=1)
+
+
+def assign(conn: Connection, site: str, organisation: str) -> Imported:
+    stored = conn.execute(select(S.c.organisation).where(S.c.site == site)).scalar()
+    if stored == organisation:
+        return Imported(unchanged=1)
+    conn.execute(delete(S).where(S.c.site == site))
+    conn.execute(insert(S).values(site=site, organisation=organisation))
+    # capture rights were the former owner's to give: they end with its ownership
+    conn.execute(delete(D).where(D.c.site == site))
+    return Imported(added=1) if stored is None else Imported(replaced=1)
+
+
+def delegate(conn: Connection, site: str, organisation: str, granted: bool) -> Imported:
+    key = (D.c.site == site) & (D.c.organisation == organisation)
+    held = conn.execute(select(D.c.site).where(key)).first() is not None
+    if held == granted:
+        return Imported(unchanged=1)
+    if granted:
+        conn.execute(insert(D).values(site=site, organisation=organisation))
+        return Imported(added=1)
+    conn.execute(delete(D).where(key))
+    return Imported(removed=1)
