@@ -818,3 +818,40 @@ def test_events_all_streams_every_match_across_pages(
     assert {e["type"] for e in listed} == {"TransformationEvent"}
     xml = runner.invoke(app, ["events", "--all", "--xml"])
     assert xml.exit_code == 1 and "--all writes JSON" in xml.stderr
+
+
+def test_organisations_their_sites_and_a_capture_for_one(env: Path, tmp_path: Path) -> None:
+    """Issue 16.1 from the command line: org create, site assign and delegate, org list;
+    `capture --org` refused whole at another's site (exit 1, one line); `client create`
+    says whom the client acts for."""
+    mine, plant = "urn:epc:id:sgln:6111111.00001.0", "urn:epc:id:sgln:6111111.00002.0"
+    for args in (
+        ["org", "create", "urn:epc:id:pgln:6111111.00000", "--name", "Mine company"],
+        ["org", "create", "3012345000000", "--name", "Refiner"],
+        ["site", "assign", mine, "--org", "6111111000002"],
+        ["site", "assign", plant, "--org", "3012345000000"],
+        ["site", "delegate", plant, "--to", "6111111000002"],
+        ["site", "delegate", plant, "--to", "6111111000002", "--revoke"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0 and "recorded in the ledger" in result.output, result.output
+    listed = json.loads(runner.invoke(app, ["org", "list", "--json"]).stdout)
+    assert [(o["name"], o["sites"], o["delegated_to_it"]) for o in listed] == [
+        ("Refiner", ["https://id.gs1.org/414/6111111000026"], []),
+        ("Mine company", ["https://id.gs1.org/414/6111111000019"], []),
+    ]
+    at_plant = write(
+        tmp_path / "plant.jsonld", document([object_event(1, bizLocation={"id": plant})])
+    )
+    refused = runner.invoke(app, ["capture", "--org", "6111111000002", str(at_plant)])
+    assert refused.exit_code == 1 and "is a site of https://id.gs1.org/417/3012345000000" in (
+        refused.output
+    )
+    assert "Traceback" not in refused.output
+    done = runner.invoke(app, ["capture", "--org", "3012345000000", str(at_plant)])
+    assert done.exit_code == 1  # the event's readPoint is the mine's
+    assert runner.invoke(app, ["capture", str(at_plant)]).exit_code == 0  # the operator may
+    unsaid = runner.invoke(app, ["client", "create", "erp", "--scope", "query"])
+    assert unsaid.exit_code == 1 and "--org GLN or --operator" in unsaid.output
+    made = runner.invoke(app, ["client", "create", "erp", "--org", "3012345000000", "--json"])
+    assert json.loads(made.stdout)["organisation"] == "https://id.gs1.org/417/3012345000000"
