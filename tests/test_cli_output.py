@@ -119,6 +119,9 @@ def _placeholder(word: str, printed: list[str]) -> str:
         return str(json.loads(listed.stdout)[-1]["id"])
     if word == "ID" and printed[:2] == ["contract", "status"]:
         return AGREEMENT
+    if word == "SHARE_ID":  # the share `share grant` made, as `share list` shows it
+        listed = runner.invoke(app, ["share", "list", "--json"])
+        return str(json.loads(listed.stdout)[-1]["id"])
     if word == "CLIENT_ID":  # the client `client create` made, as `client list` shows it
         listed = runner.invoke(app, ["client", "list", "--json"])
         return str(json.loads(listed.stdout)[-1]["client_id"])

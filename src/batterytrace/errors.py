@@ -151,6 +151,11 @@ class Forbidden(BatteryTraceError):
     """The caller is known but its scopes do not allow what it asks."""
 
 
+class ShareError(BatteryTraceError):
+    """A sharing agreement names an unknown organisation or term, or breaks a rule of its
+    scope (decision 041)."""
+
+
 class NoSuchResource(BatteryTraceError):
     """What a request names (an event, a capture job, a client) is not there."""
 

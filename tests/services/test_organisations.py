@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
 from batterytrace.epcis import documents
-from batterytrace.errors import Forbidden, ImportConflict, InvalidIdentifier
+from batterytrace.errors import Forbidden, ImportConflict, InvalidIdentifier, ShareError
 from batterytrace.organisations import located_site, organisation_id, site_id
 from batterytrace.services import clients, events, organisations
 from batterytrace.services.ledger import verify
@@ -171,3 +171,45 @@ def test_a_client_acts_for_its_organisation_or_for_the_operator(uow: UnitOfWork)
     operator = clients.create(uow, "ops", ["admin"], organisation=None)
     assert operator.organisation is None
     assert [c.organisation for c in clients.every(uow)] == [made.organisation, None]
+
+
+def test_shares_are_granted_listed_and_revoked_as_ledger_records(uow: UnitOfWork) -> None:
+    """Issue 16.2: a share is a ledger record; verify replays it; a share row changed by hand
+    fails verification; what names an unknown organisation or breaks a rule is refused and
+    not recorded."""
+    _registry(uow)
+    granted = organisations.grant(
+        uow,
+        {"owner": REFINER, "grantee": MINER, "scope": {"bizSteps": ["shipping"]},
+         "withheld": ["ilmd"], "footprint": "total", "custody": "claims"},
+    )  # fmt: skip
+    assert granted.owner == organisation_id(REFINER) and granted.grantee == organisation_id(MINER)
+    assert [s.id for s in organisations.shares(uow)] == [granted.id]
+    assert organisations.shares(uow, CARRIER) == []
+    assert [s.id for s in organisations.shares(uow, MINER)] == [granted.id]
+    assert verify(uow).ok
+    with uow.engine.begin() as conn:
+        widened = orjson.dumps(granted.to_json() | {"withheld": []}).decode()
+        conn.execute(update(schema.share).values(content=widened))
+    report = verify(uow)
+    assert not report.ok and "share" in str(report.import_failure)
+    with uow.engine.begin() as conn:
+        conn.execute(update(schema.share).values(content=orjson.dumps(
+            granted.to_json(), option=orjson.OPT_SORT_KEYS).decode()))  # fmt: skip
+    assert verify(uow).ok
+    with uow.reading() as conn:
+        before = conn.execute(select(func.count()).select_from(schema.import_record)).scalar()
+    unknown = "urn:epc:id:pgln:9999999.00000"
+    with pytest.raises(ImportConflict, match="no such organisation"):
+        organisations.grant(uow, {"owner": REFINER, "grantee": unknown})
+    with pytest.raises(ShareError, match=r"products\[0\]"):
+        organisations.grant(
+            uow, {"owner": REFINER, "grantee": MINER, "scope": {"products": ["urn:x:1"]}}
+        )
+    with pytest.raises(ImportConflict, match="no such share"):
+        organisations.revoke(uow, granted.id + 1000)
+    with uow.reading() as conn:
+        after = conn.execute(select(func.count()).select_from(schema.import_record)).scalar()
+    assert after == before
+    organisations.revoke(uow, granted.id)
+    assert organisations.shares(uow) == [] and verify(uow).ok

@@ -1,5 +1,6 @@
-"""Organisations and their sites (decision 040): ``org create | list``, ``site assign |
-delegate``. The command acts as the store's operator; each act is a ledger record."""
+"""Organisations, their sites and what they share (decisions 040, 041): ``org create | list``,
+``site assign | delegate``, ``share grant | revoke | list``. The command acts as the store's
+operator; each act is a ledger record."""
 
 from __future__ import annotations
 
@@ -86,3 +87,114 @@ def site_delegate(
 
 def _said(changed: bool) -> str:
     return "recorded in the ledger" if changed else "already so, nothing recorded"
+
+
+share_app = typer.Typer(
+    help="Sharing agreements: what an organisation lets another read.", no_args_is_help=True
+)
+_MANY = "repeat for several; none: no restriction"
+
+
+@share_app.command("grant")
+def share_grant(
+    owner: Annotated[str, typer.Argument(help="The organisation whose data are shared.")],
+    to: Annotated[str, typer.Option("--to", help="The organisation that may read them.")],
+    event_type: Annotated[
+        list[str], typer.Option("--event-type", help=f"ObjectEvent, …; {_MANY}.")
+    ] = [],  # noqa: B006
+    biz_step: Annotated[
+        list[str], typer.Option("--biz-step", help=f"A CBV business step; {_MANY}.")
+    ] = [],  # noqa: B006
+    site: Annotated[
+        list[str], typer.Option("--site", help=f"Events at this site (SGLN); {_MANY}.")
+    ] = [],  # noqa: B006
+    product: Annotated[
+        list[str],
+        typer.Option("--product", help=f"Events naming an EPC of this class or pattern; {_MANY}."),
+    ] = [],  # noqa: B006
+    since: Annotated[
+        str | None, typer.Option("--from", help="Events at or after this time (RFC 3339).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Events before this time (RFC 3339).")
+    ] = None,
+    withhold: Annotated[
+        list[str],
+        typer.Option("--withhold", help="An event field not shared (quantities, ilmd, …)."),
+    ] = [],  # noqa: B006
+    footprint: Annotated[
+        str, typer.Option("--footprint", help="none, total (and class) or breakdown.")
+    ] = "none",
+    custody: Annotated[
+        str, typer.Option("--custody", help="none, claims (of lots) or balances (accounts).")
+    ] = "none",
+    json_output: Annotated[bool, typer.Option("--json", help="Print the share as JSON.")] = False,
+) -> None:
+    """Share events of OWNER (those in every part of the scope given) with another
+    organisation, and how much of the figures made of them; a ledger record."""
+    import orjson
+
+    from batterytrace.services import organisations
+
+    body = {
+        "owner": owner,
+        "grantee": to,
+        "scope": {
+            "eventTypes": event_type,
+            "bizSteps": biz_step,
+            "sites": site,
+            "products": product,
+            "from": since,
+            "until": until,
+        },
+        "withheld": withhold,
+        "footprint": footprint,
+        "custody": custody,
+    }
+    share = organisations.grant(make_uow(), body)
+    if json_output:
+        sys.stdout.write(orjson.dumps(share.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    out.print(f"share {share.id}: {share.owner} -> {share.grantee}: recorded in the ledger")
+
+
+@share_app.command("revoke")
+def share_revoke(share_id: Annotated[int, typer.Argument(help="The share (share list).")]) -> None:
+    """End a share: nothing more is read through it from the next request on."""
+    from batterytrace.services import organisations
+
+    organisations.revoke(make_uow(), share_id)
+    out.print(f"share {share_id}: revoked, recorded in the ledger")
+
+
+@share_app.command("list")
+def share_list(
+    org: Annotated[
+        str | None, typer.Option("--org", help="Only the shares it granted or was granted.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print them as JSON.")] = False,
+) -> None:
+    """The shares in force."""
+    import orjson
+
+    from batterytrace.services import organisations
+
+    found = organisations.shares(make_uow(), org)
+    if json_output:
+        body = [s.to_json() for s in found]
+        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    if not found:
+        out.print("no shares in force: batterytrace share grant OWNER --to GRANTEE")
+        return
+    table = Table("id", "owner", "grantee", "scope", "withheld", "footprint", "custody", box=None)
+    for s in found:
+        scope = {k: v for k, v in s.to_json()["scope"].items() if v}
+        said = "; ".join(
+            f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in scope.items()
+        )
+        table.add_row(
+            str(s.id), s.owner, s.grantee, said or "all events",
+            ", ".join(sorted(s.withheld)), s.footprint, s.custody,
+        )  # fmt: skip
+    out.print(table)

@@ -33,6 +33,7 @@ from batterytrace.custody.rules import CustodyRules
 from batterytrace.errors import ImportConflict
 from batterytrace.ledger.checkpoint import Rotation
 from batterytrace.masterdata import MasterData
+from batterytrace.sharing import share_of_json
 from batterytrace.store import carbon as carbon_store
 from batterytrace.store import chain, schema
 from batterytrace.store import contracts as contracts_store
@@ -204,6 +205,20 @@ def _undelegate(conn: Connection, content: Content, _: Origin) -> Effect:
     return _delegation(conn, content, granted=False)
 
 
+def _share(conn: Connection, content: Content, at: Origin) -> Effect:
+    share = share_of_json(content, at.seq)
+    for organisation in (share.owner, share.grantee):
+        _registered(conn, organisation)
+    return {"shares": organisations_store.grant(conn, share)}
+
+
+def _unshare(conn: Connection, content: Content, _: Origin) -> Effect:
+    done = organisations_store.revoke(conn, content["id"])
+    if not done.removed:
+        raise ImportConflict(f"share {content['id']}: no such share in force (share list)")
+    return {"shares": done}
+
+
 def _vocabulary(conn: Connection, content: Content, _: Origin) -> Effect:
     return masterdata_store.save_vocabularies(conn, content)
 
@@ -243,6 +258,8 @@ APPLIERS: dict[tuple[str, str], Applier] = {
     ("site", "assign"): _assign,
     ("site", "delegate"): _delegate,
     ("site", "undelegate"): _undelegate,
+    ("share", "grant"): _share,
+    ("share", "revoke"): _unshare,
     ("vocabulary", "capture"): _vocabulary,
     ("key", "rotate"): _rotation,
     ("store", "adopt"): _adopt,
@@ -254,6 +271,7 @@ TABLES: tuple[Table, ...] = (
     schema.custody_transfer, schema.contract, schema.carbon_model, schema.factor_set,
     schema.factor_use, schema.supplier_footprint, schema.vocabulary_element,
     schema.vocabulary_child, schema.organisation, schema.site_owner, schema.capture_delegation,
+    schema.share,
 )  # fmt: skip
 _NOT_REPLAYED = {"carbon_model": ("id", "imported"), "custody_rule": ("id",)}
 # The tables each kind of record writes: replay compares only those after a record.
@@ -267,6 +285,7 @@ _WRITES: dict[str, tuple[Table, ...]] = {
     "vocabulary": (schema.vocabulary_element, schema.vocabulary_child),
     "organisation": (schema.organisation,),
     "site": (schema.site_owner, schema.capture_delegation),
+    "share": (schema.share,),
     "key": (),
     "store": TABLES,
 }

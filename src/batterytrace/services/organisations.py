@@ -1,13 +1,16 @@
-"""Organisations as a service (decision 040): registered, given sites, and delegating capture
-rights; each act a ledger record, what it changed returned."""
+"""Organisations as a service (decisions 040, 041): registered, given sites, delegating
+capture rights, sharing with one another; each act a ledger record."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import BaseModel
 
 from batterytrace.errors import InvalidIdentifier
 from batterytrace.organisations import organisation_id, site_id
 from batterytrace.services.unit_of_work import UnitOfWork
+from batterytrace.sharing import Share, share_of_json
 from batterytrace.store import organisations as store
 from batterytrace.store.imported import Imported
 
@@ -55,3 +58,29 @@ def every(uow: UnitOfWork) -> list[Organisation]:
         )
         for key, name in sorted(registry.names.items())
     ]
+
+
+def grant(uow: UnitOfWork, share: dict[str, Any]) -> Share:
+    """Record a sharing agreement given as its JSON (owner, grantee, scope, withheld,
+    footprint, custody: :func:`batterytrace.sharing.share_of_json`), checked before anything
+    is written; the share as kept, its id the ledger record of the grant."""
+    share_of_json(share, 0)  # ShareError naming the field, before the store is touched
+    _, record = uow.record("share", "grant", share)
+    assert record is not None  # a grant always adds a share
+    with uow.reading() as conn:
+        return next(s for s in store.shares(conn) if s.id == record.seq)
+
+
+def revoke(uow: UnitOfWork, share_id: int) -> None:
+    """End the share ``share_id``: from the next request on, nothing more is read through it."""
+    uow.record("share", "revoke", {"id": share_id})
+
+
+def shares(uow: UnitOfWork, organisation: str | None = None) -> list[Share]:
+    """The shares in force; with ``organisation``, those it granted or was granted."""
+    with uow.reading() as conn:
+        found = store.shares(conn)
+    if organisation is None:
+        return found
+    key = organisation_id(organisation)
+    return [s for s in found if key in (s.owner, s.grantee)]

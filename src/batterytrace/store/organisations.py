@@ -3,13 +3,15 @@ their ledger records' appliers."""
 
 from __future__ import annotations
 
+import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
 from batterytrace.organisations import Organisations
+from batterytrace.sharing import Share, share_of_json
 from batterytrace.store import schema
 from batterytrace.store.imported import Imported
 
-ORG, S, D = schema.organisation, schema.site_owner, schema.capture_delegation
+ORG, S, D, SH = schema.organisation, schema.site_owner, schema.capture_delegation, schema.share
 
 
 def load(conn: Connection) -> Organisations:
@@ -52,3 +54,25 @@ def delegate(conn: Connection, site: str, organisation: str, granted: bool) -> I
         return Imported(added=1)
     conn.execute(delete(D).where(key))
     return Imported(removed=1)
+
+
+def shares(conn: Connection, grantee: str | None = None) -> list[Share]:
+    """The shares in force (to ``grantee`` alone when given), in the order they were granted."""
+    stmt = select(SH.c.id, SH.c.content).order_by(SH.c.id)
+    if grantee is not None:
+        stmt = stmt.where(SH.c.grantee == grantee)
+    return [share_of_json(orjson.loads(content), id_) for id_, content in conn.execute(stmt)]
+
+
+def grant(conn: Connection, share: Share) -> Imported:
+    body = share.to_json()
+    content = orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode()
+    conn.execute(
+        insert(SH).values(id=share.id, owner=share.owner, grantee=share.grantee, content=content)
+    )
+    return Imported(added=1)
+
+
+def revoke(conn: Connection, share_id: int) -> Imported:
+    done = conn.execute(delete(SH).where(SH.c.id == share_id))
+    return Imported(removed=done.rowcount)

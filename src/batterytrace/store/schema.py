@@ -197,6 +197,15 @@ capture_delegation = Table(
     Column("site", Text, primary_key=True),
     Column("organisation", Text, primary_key=True),
 )
+# Sharing agreements (decision 041): each one's content as granted, kept until revoked.
+share = Table(
+    "share",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # its grant's record seq
+    Column("owner", Text, nullable=False),
+    Column("grantee", Text, nullable=False, index=True),
+    Column("content", Text, nullable=False),  # canonical JSON (sharing.Share.to_json)
+)
 material = Table(
     "material",
     metadata,

@@ -1,5 +1,5 @@
 """Organisations, the sites they own and the capture rights they delegate (decision 040); the
-organisation an API client and a capture job act for.
+organisation an API client and a capture job act for; sharing agreements (decision 041).
 
 Revision ID: 0020
 Revises: 0019
@@ -28,6 +28,14 @@ def upgrade() -> None:
         sa.Column("site", sa.Text(), primary_key=True),
         sa.Column("organisation", sa.Text(), primary_key=True),
     )
+    op.create_table(
+        "share",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("owner", sa.Text(), nullable=False),
+        sa.Column("grantee", sa.Text(), nullable=False),
+        sa.Column("content", sa.Text(), nullable=False),
+    )
+    op.create_index("ix_share_grantee", "share", ["grantee"])
     with op.batch_alter_table("api_client") as batch:
         batch.add_column(sa.Column("organisation", sa.Text()))
     with op.batch_alter_table("capture_job") as batch:
@@ -39,6 +47,8 @@ def downgrade() -> None:
         batch.drop_column("organisation")
     with op.batch_alter_table("api_client") as batch:
         batch.drop_column("organisation")
+    op.drop_index("ix_share_grantee", table_name="share")
+    op.drop_table("share")
     op.drop_table("capture_delegation")
     op.drop_table("site_owner")
     op.drop_table("organisation")
