@@ -265,7 +265,9 @@ def test_query_all_reads_every_event_once_page_by_page(
     monkeypatch.setattr("batterytrace.store.query.MAX_PER_PAGE", 2)
     pages: list[int] = []
     query = events_service.query
-    monkeypatch.setattr(events_service, "query", lambda u, p: pages.append(1) or query(u, p))
+    monkeypatch.setattr(
+        events_service, "query", lambda u, p, r=None: pages.append(1) or query(u, p, r)
+    )
     events = list(
         events_service.query_all(stocked, {"orderBy": "eventTime", "orderDirection": "ASC"})
     )

@@ -96,11 +96,12 @@ QUERY_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def query_page(
-    request: Request, uow: UnitOfWork, params: dict[str, list[str]], name: str
+    request: Request, uow: UnitOfWork, params: dict[str, list[str]], name: str, who: Caller
 ) -> Response:
-    """One page of the query ``params`` as an EPCISQueryDocument named ``name``."""
+    """One page of the query ``params`` as an EPCISQueryDocument named ``name``, of the
+    events ``who`` may read."""
     answers.accepted(request, answers.EVENT_TYPES)  # 406 before any work
-    page = events.query(uow, params)
+    page = events.query(uow, params, who.organisation)
     return answers.query_document(request, page.events, page.next_page_token, name)
 
 
@@ -113,7 +114,7 @@ def query_page(
 )
 def every_event(request: Request, who: Annotated[Caller, needs("query")]) -> Response:
     uow = request.app.state.uow
-    return query_page(request, uow, answers.query_params(request), events.QUERY_NAME)
+    return query_page(request, uow, answers.query_params(request), events.QUERY_NAME, who)
 
 
 @router.get(
@@ -125,7 +126,7 @@ def every_event(request: Request, who: Annotated[Caller, needs("query")]) -> Res
 def one_event(request: Request, eventID: str, who: Annotated[Caller, needs("query")]) -> Response:
     answers.only(request, ())
     answers.accepted(request, answers.EVENT_TYPES)
-    page = events.query(request.app.state.uow, {"EQ_eventID": [eventID]})
+    page = events.query(request.app.state.uow, {"EQ_eventID": [eventID]}, who.organisation)
     if not page.events:
         raise NoSuchResource(f"event {eventID!r}: no such event")
     return answers.query_document(request, page.events, None, events.QUERY_NAME)
@@ -154,7 +155,7 @@ def events_of_type(
     request: Request, eventType: str, who: Annotated[Caller, needs("query")]
 ) -> Response:
     params = answers.query_params(request) | {"eventType": [_event_type(eventType)]}
-    return query_page(request, request.app.state.uow, params, events.QUERY_NAME)
+    return query_page(request, request.app.state.uow, params, events.QUERY_NAME, who)
 
 
 @router.get(
@@ -183,8 +184,9 @@ def _resource_routes(resource: str, label: str, name: str) -> None:
         answers.only(request, answers.PAGING)
         at = answers.position(request, resource)
         size = answers.per_page(request)
-        with request.app.state.uow.reading() as conn:
-            found = event_query.resource_members(conn, resource, at[0] if at else None, size + 1)
+        found = events.resource_members(
+            request.app.state.uow, resource, at[0] if at else None, size + 1, who.organisation
+        )
         headers = None
         if len(found) > size:
             found = found[:size]
@@ -192,12 +194,14 @@ def _resource_routes(resource: str, label: str, name: str) -> None:
             headers = {"Link": answers.next_link(request, token)}
         return answers.json(collection(found), headers=headers)
 
-    def selected(request: Request) -> dict[str, list[str]]:
-        """The query parameter selecting the events of the path's value (404: none)."""
+    def selected(request: Request, who: Caller) -> dict[str, list[str]]:
+        """The query parameter selecting the events of the path's value ``who`` may read
+        (404: none; the same answer whether others' events hold it or not)."""
         value: str = request.path_params[name]
         try:
-            with request.app.state.uow.reading() as conn:
-                param = event_query.resource_parameter(conn, resource, value)
+            param = events.resource_parameter(
+                request.app.state.uow, resource, value, who.organisation
+            )
         except QueryError as exc:
             raise NoSuchResource(f"{label} {value!r}: no such {label} ({exc})") from None
         if param is None:
@@ -205,12 +209,12 @@ def _resource_routes(resource: str, label: str, name: str) -> None:
         return {param: [value]}
 
     def its_events(request: Request, who: Annotated[Caller, needs("query")]) -> Response:
-        params = answers.query_params(request) | selected(request)
-        return query_page(request, request.app.state.uow, params, events.QUERY_NAME)
+        params = answers.query_params(request) | selected(request, who)
+        return query_page(request, request.app.state.uow, params, events.QUERY_NAME, who)
 
     def one(request: Request, who: Annotated[Caller, needs("query")]) -> Response:
         answers.only(request, ())
-        selected(request)
+        selected(request, who)
         return answers.json(collection(["events"]))
 
     router.add_api_route(

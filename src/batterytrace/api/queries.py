@@ -263,7 +263,7 @@ def named_query_events(
     uow = request.app.state.uow
     query = queries.get(uow, queryName)
     params = queries.parameters(query.query) | answers.query_params(request)
-    return query_page(request, uow, params, queryName)
+    return query_page(request, uow, params, queryName, who)
 
 
 @router.post(
@@ -405,7 +405,7 @@ async def stream_query(websocket: WebSocket, queryName: str) -> None:
                     await asyncio.Event().wait()
                     return ""
                 await asyncio.sleep(max((next_run - datetime.now(UTC)).total_seconds(), 0))
-            found = await run_in_threadpool(_after, uow, params, cursor)
+            found = await run_in_threadpool(queries.after, uow, params, cursor, who.organisation)
             while found or (plan is not None and report_if_empty):
                 if found:
                     cursor = found[-1][0]
@@ -415,7 +415,9 @@ async def stream_query(websocket: WebSocket, queryName: str) -> None:
                     return f"client too slow: {settings.websocket_buffer} batches unread"
                 if len(found) < queries.BATCH:
                     break
-                found = await run_in_threadpool(_after, uow, params, cursor)
+                found = await run_in_threadpool(
+                    queries.after, uow, params, cursor, who.organisation
+                )
 
     async def send() -> str:
         while True:
@@ -466,8 +468,3 @@ def _websocket_controls(
     params = queries.parameters(query.query)
     SimpleEventQuery(params)
     return plan, cursor, given.get("reportIfEmpty") == "true", params
-
-
-def _after(uow: UnitOfWork, params: dict[str, list[str]], cursor: int) -> list[tuple[int, Event]]:
-    with uow.reading() as conn:
-        return SimpleEventQuery(params).after(conn, cursor, queries.BATCH)

@@ -18,8 +18,8 @@ from batterytrace.epcis.timestamps import format_timestamp
 from batterytrace.errors import BatteryTraceError, InvalidDocument
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import events as store_events
+from batterytrace.store import organisations, schema
 from batterytrace.store import query as event_query
-from batterytrace.store import schema
 from batterytrace.store.events import CaptureResult
 from batterytrace.store.query import ParamValue, QueryPage, SimpleEventQuery
 
@@ -90,19 +90,24 @@ def capture_document(
         return w.capture(documents.EventStream.of(document), owner=owner)
 
 
-def query(uow: UnitOfWork, params: Mapping[str, ParamValue]) -> QueryPage:
-    """One page of a SimpleEventQuery (EPCIS 2.0 §8.2.7.1)."""
-    simple = SimpleEventQuery(params)
+def query(
+    uow: UnitOfWork, params: Mapping[str, ParamValue], reader: str | None = None
+) -> QueryPage:
+    """One page of a SimpleEventQuery (EPCIS 2.0 §8.2.7.1) as ``reader`` (an organisation)
+    may read it: its own events and what others share with it, without the fields they
+    withhold (decision 041); None: as the store's operator, everything."""
     with uow.reading() as conn:
-        return simple.page(conn)
+        return SimpleEventQuery(params, organisations.grants(conn, reader)).page(conn)
 
 
-def query_all(uow: UnitOfWork, params: Mapping[str, ParamValue]) -> Iterator[Event]:
-    """Every matching event, in the query's order, read a page of at most
-    :data:`~batterytrace.store.query.MAX_PER_PAGE` events at a time (bounded memory)."""
+def query_all(
+    uow: UnitOfWork, params: Mapping[str, ParamValue], reader: str | None = None
+) -> Iterator[Event]:
+    """Every matching event ``reader`` may read (:func:`query`), in the query's order, read a
+    page of at most :data:`~batterytrace.store.query.MAX_PER_PAGE` events at a time."""
     params = {k: v for k, v in params.items() if k != "perPage"}
     while True:
-        page = query(uow, params | {"perPage": str(event_query.MAX_PER_PAGE)})
+        page = query(uow, params | {"perPage": str(event_query.MAX_PER_PAGE)}, reader)
         yield from page.events
         if page.next_page_token is None:
             return
@@ -135,11 +140,11 @@ def event_counts(uow: UnitOfWork) -> list[tuple[str, str | None, int]]:
         return [(kind, step, int(n)) for kind, step, n in conn.execute(stmt)]
 
 
-def count(uow: UnitOfWork, params: Mapping[str, ParamValue]) -> int:
-    """How many events match (``eventCountLimit`` caps it; paging parameters are ignored)."""
-    simple = SimpleEventQuery(params)
+def count(uow: UnitOfWork, params: Mapping[str, ParamValue], reader: str | None = None) -> int:
+    """How many events ``reader`` may read match (``eventCountLimit`` caps it; paging
+    parameters are ignored)."""
     with uow.reading() as conn:
-        return simple.count(conn)
+        return SimpleEventQuery(params, organisations.grants(conn, reader)).count(conn)
 
 
 def capture_event(
@@ -166,3 +171,23 @@ def capture_event(
         stored = store_events.stored_id(conn, event_hash(parsed.events[0]))
     assert stored is not None
     return stored, done.captured == 1
+
+
+def resource_members(
+    uow: UnitOfWork, resource: str, after: str | None, size: int, reader: str | None = None
+) -> list[str]:
+    """The values of a top-level resource (``epcs``, ``bizSteps``…) in the events ``reader``
+    may read, in order, after ``after`` (:func:`batterytrace.store.query.resource_members`)."""
+    with uow.reading() as conn:
+        grants = organisations.grants(conn, reader)
+        return event_query.resource_members(conn, resource, after, size, grants)
+
+
+def resource_parameter(
+    uow: UnitOfWork, resource: str, value: str, reader: str | None = None
+) -> str | None:
+    """The query parameter selecting the events ``reader`` may read that hold ``value`` in
+    the resource's field; None when none does."""
+    with uow.reading() as conn:
+        grants = organisations.grants(conn, reader)
+        return event_query.resource_parameter(conn, resource, value, grants)

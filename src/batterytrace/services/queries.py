@@ -33,8 +33,10 @@ from batterytrace.errors import (
     SubscriptionError,
 )
 from batterytrace.services.unit_of_work import UnitOfWork
+from batterytrace.store import clients as clients_store
+from batterytrace.store import organisations
 from batterytrace.store import subscriptions as store
-from batterytrace.store.query import SimpleEventQuery, last_entry_before
+from batterytrace.store.query import ParamValue, SimpleEventQuery, last_entry_before
 from batterytrace.store.subscriptions import QueryRow, SubscriptionRow
 
 _NAME = re.compile(r"[A-Za-z0-9._~-]{1,200}")  # unreserved URI characters (RFC 3986 §2.3)
@@ -266,14 +268,29 @@ def due(row: SubscriptionRow, now: int) -> bool:
 
 
 def next_batch(uow: UnitOfWork, row: SubscriptionRow, size: int = BATCH) -> Batch | None:
-    """The matching events after the subscription's cursor; None when there are none and
-    none is to be reported (a stream, or a schedule without reportIfEmpty)."""
+    """The matching events after the subscription's cursor that its client's organisation may
+    read at delivery time (decision 041); None when there are none and none is to be reported
+    (a stream, or a schedule without reportIfEmpty), or when its client was revoked."""
     query = get(uow, row.query_name)
     with uow.reading() as conn:
-        found = SimpleEventQuery(parameters(query.query)).after(conn, row.cursor, size)
+        client = clients_store.get(conn, row.client_id)
+        if client is None or client.revoked_at is not None:
+            return None  # its client was revoked: nothing delivered, the cursor stays
+        reader = organisations.grants(conn, client.organisation)
+        found = SimpleEventQuery(parameters(query.query), reader).after(conn, row.cursor, size)
     if not found and (row.stream or not row.report_if_empty):
         return None
     return Batch(row, found)
+
+
+def after(
+    uow: UnitOfWork, params: Mapping[str, ParamValue], cursor: int, reader: str | None
+) -> list[tuple[int, Event]]:
+    """The next batch of a WebSocket subscription: what ``reader`` may read now (the shares
+    in force at each delivery) of the events after ledger entry ``cursor``."""
+    with uow.reading() as conn:
+        grants = organisations.grants(conn, reader)
+        return SimpleEventQuery(params, grants).after(conn, cursor, BATCH)
 
 
 def acknowledged(uow: UnitOfWork, batch: Batch) -> None:

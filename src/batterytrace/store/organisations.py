@@ -7,7 +7,7 @@ import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
 from batterytrace.organisations import Organisations
-from batterytrace.sharing import Share, share_of_json
+from batterytrace.sharing import Grants, Share, share_of_json
 from batterytrace.store import schema
 from batterytrace.store.imported import Imported
 
@@ -76,3 +76,8 @@ def grant(conn: Connection, share: Share) -> Imported:
 def revoke(conn: Connection, share_id: int) -> Imported:
     done = conn.execute(delete(SH).where(SH.c.id == share_id))
     return Imported(removed=done.rowcount)
+
+
+def grants(conn: Connection, reader: str | None) -> Grants | None:
+    """What ``reader`` may read, from the shares in force now; None for the operator."""
+    return None if reader is None else Grants.of(reader, shares(conn, reader))

@@ -16,7 +16,7 @@ from batterytrace.identifiers import is_class_link, parse_epc, to_digital_link
 _CACHE_SIZE = 16384
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     """Escape ``\\``, ``%`` and ``_`` for an SQL LIKE with ``ESCAPE '\\'``."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -32,15 +32,15 @@ def like_pattern(pattern: str) -> str:
     prefixes that start with the given one.
     """
     if not pattern.startswith("urn:epc:"):
-        return _escape(to_digital_link(pattern))
+        return escape(to_digital_link(pattern))
     epc = parse_epc(pattern)
-    link = epc.link(_escape)
+    link = epc.link(escape)
     if link is not None:
         return link
     if epc.kind != "idpat":
-        return _escape(pattern)
-    body = ".".join("%" if c is None else _escape(c) for c in epc.comps)
-    return f"urn:epc:id:{_escape(epc.name)}:{body}"
+        return escape(pattern)
+    body = ".".join("%" if c is None else escape(c) for c in epc.comps)
+    return f"urn:epc:id:{escape(epc.name)}:{body}"
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
@@ -49,7 +49,7 @@ def _class_like_patterns(pattern: str) -> tuple[str, ...]:
         epc = parse_epc(pattern)
         if epc.comps[-1] is not None:  # no '*': a single identifier
             return (like_pattern(pattern),)
-        base = epc.class_link(_escape)
+        base = epc.class_link(escape)
         return (base, base + "/10/%") if epc.class_lots else (base,)
     exact = like_pattern(pattern)
     if is_class_link(to_digital_link(pattern)):

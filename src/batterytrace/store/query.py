@@ -20,10 +20,18 @@ from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_
 from batterytrace.epcis import vocab
 from batterytrace.epcis.model import Action, Event, EventType
 from batterytrace.epcis.timestamps import parse_timestamp, utc_millis
-from batterytrace.errors import FieldError, InvalidIdentifier, QueryError, QueryTooLarge
+from batterytrace.errors import (
+    FieldError,
+    InvalidIdentifier,
+    QueryError,
+    QueryTooLarge,
+    StoreError,
+)
 from batterytrace.identifiers import is_pattern
+from batterytrace.sharing import WITHHELD, Grants, project
 from batterytrace.store import schema
 from batterytrace.store.patterns import class_like_patterns, like_pattern
+from batterytrace.store.readers import visible
 from batterytrace.store.records import canonical_id, event_from_content
 
 ParamValue = str | Sequence[str]
@@ -169,8 +177,12 @@ def _canonical(name: str, value: str) -> str:
 class SimpleEventQuery:
     """Parsed, validated query parameters, turned into SQL on demand."""
 
-    def __init__(self, params: Mapping[str, ParamValue]) -> None:
+    def __init__(self, params: Mapping[str, ParamValue], reader: Grants | None = None) -> None:
+        """``reader``: the organisation reading, with the shares it holds (decision 041):
+        only the events it may read match, a parameter on a field only where it sees the
+        field, and each event comes without the fields withheld; None: the operator."""
         self.params = dict(params)
+        self.reader = reader
         self.conditions: list[ColumnElement[bool]] = []
         self.descendants: list[tuple[str, list[str]]] = []
         self.order_column = E.c.event_time
@@ -231,9 +243,10 @@ class SimpleEventQuery:
             role, voc = _TYPED[prefix]
             kind = _term(name, voc, name[len(prefix) :]) if name[len(prefix) :] else ""
             ids = [_canonical(name, v) for v in _values(name, value)]
-            self.conditions.append(_has_key((f"{role}:{kind}",), K.c.value.in_(ids)))
+            found = _has_key((f"{role}:{kind}",), K.c.value.in_(ids))
+            self.conditions.append(self._shown(f"{role}List", found))
         elif name.startswith("EXISTS_"):
-            self.conditions.append(_exists(name, name[len("EXISTS_") :]))
+            self.conditions.append(self._exists(name, name[len("EXISTS_") :]))
         elif name == "orderBy":
             key = _single(name, value)
             if key not in _ORDER:
@@ -257,10 +270,29 @@ class SimpleEventQuery:
         if self.limit is not None and self.max_count is not None:
             raise QueryError("eventCountLimit and maxEventCount cannot be used together")
 
+    def _shown(self, field: str, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        """``condition`` on a field a share may withhold, held only where the reader sees it
+        (else filtering would tell what the field holds)."""
+        if self.reader is None or field not in WITHHELD:
+            return condition
+        return and_(condition, visible(self.reader, field))
+
+    def _exists(self, name: str, field: str) -> ColumnElement[bool]:
+        if field in _EXISTS_FIELDS:
+            return self._shown(field, E.c.content.contains(f'"{field}":'))
+        if ":" in field:  # an extension element, named by its full URI (namespace + local name)
+            return or_(
+                self._shown("extensions", _has_key(("extension",), K.c.value == field)),
+                self._shown("ilmd", _has_key(("ilmd",), K.c.value == field)),
+            )
+        raise QueryError(f"{name}: {field!r} is neither an EPCIS event field nor an extension URI")
+
     # -- SQL -----------------------------------------------------------------------------------
 
     def _where(self, conn: Connection) -> list[ColumnElement[bool]]:
         conditions = list(self.conditions)
+        if self.reader is not None:
+            conditions.append(visible(self.reader))
         for name, roots in self.descendants:
             column = _WITH_DESCENDANTS[name]
             conditions.append(column.in_(_with_descendants(conn, roots)))
@@ -310,7 +342,7 @@ class SimpleEventQuery:
         if self.limit is not None:
             size = min(size, self.limit - returned)
         stmt = (
-            select(E.c.content, self.order_column, E.c.seq, E.c.event_id)
+            select(E.c.content, self.order_column, E.c.seq, E.c.event_id, E.c.owner)
             .where(*where)
             .order_by(
                 self.order_column.desc() if self.descending else self.order_column.asc(),
@@ -321,7 +353,7 @@ class SimpleEventQuery:
         rows = conn.execute(stmt).all() if size > 0 else []
         more = len(rows) > size
         rows = rows[:size]
-        events = [event_from_content(row[0], row[3]) for row in rows]
+        events = [self._read(row[0], row[3], row[4]) for row in rows]
         returned += len(events)
         token = None
         if more and (self.limit is None or returned < self.limit):
@@ -333,12 +365,22 @@ class SimpleEventQuery:
         order, with their entries: what a subscription delivers next (its ordering and
         paging parameters do not apply)."""
         stmt = (
-            select(E.c.seq, E.c.content, E.c.event_id)
+            select(E.c.seq, E.c.content, E.c.event_id, E.c.owner)
             .where(*self._where(conn), E.c.seq > seq)
             .order_by(E.c.seq)
             .limit(size)
         )
-        return [(row[0], event_from_content(row[1], row[2])) for row in conn.execute(stmt)]
+        return [(row[0], self._read(row[1], row[2], row[3])) for row in conn.execute(stmt)]
+
+    def _read(self, content: str, event_id: str, owner: str | None) -> Event:
+        """A stored event as the reader may see it."""
+        event = event_from_content(content, event_id)
+        if self.reader is None:
+            return event
+        withheld = self.reader.withheld(owner, event)
+        if withheld is None:  # the SQL and the rules disagree: a defect, never a leak
+            raise StoreError(f"event {event_id}: selected for a reader whose shares exclude it")
+        return project(event, withheld)
 
     def _encode_token(self, after: tuple[int, int], returned: int) -> str:
         payload = orjson.dumps({"q": self.fingerprint(), "a": list(after), "n": returned})
@@ -399,14 +441,6 @@ def _match_any(name: str, values: list[str], classes: bool) -> ColumnElement[boo
     return or_(*parts) if parts else false()
 
 
-def _exists(name: str, field: str) -> ColumnElement[bool]:
-    if field in _EXISTS_FIELDS:
-        return E.c.content.contains(f'"{field}":')
-    if ":" in field:  # an extension element, named by its full URI (namespace + local name)
-        return _has_key(("extension", "ilmd"), K.c.value == field)
-    raise QueryError(f"{name}: {field!r} is neither an EPCIS event field nor an extension URI")
-
-
 def _with_descendants(conn: Connection, roots: list[str]) -> list[str]:
     """The given locations and every descendant in the master-data hierarchy (§8.2.7.1 WD_)."""
     found = set(roots)
@@ -436,24 +470,32 @@ RESOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def resource_members(conn: Connection, resource: str, after: str | None, size: int) -> list[str]:
-    """The distinct values of a top-level resource in stored events, in order, after
-    ``after``: EPCs (instances, classes and lots) as their canonical GS1 Digital Links, the
-    others as stored."""
+def resource_members(
+    conn: Connection, resource: str, after: str | None, size: int, reader: Grants | None = None
+) -> list[str]:
+    """The distinct values of a top-level resource in the stored events ``reader`` may read
+    (None: all), in order, after ``after``: EPCs (instances, classes and lots) as their
+    canonical GS1 Digital Links, the others as stored."""
     column_name, _ = RESOURCES[resource]
     column = E.c[column_name] if column_name else K.c.value
     present = column.is_not(None) if column_name else K.c.role.in_(_EPC_ROLES)
     stmt = select(column).where(present).group_by(column).order_by(column)
+    if reader is not None:
+        stmt = stmt.where(visible(reader))
+        if not column_name:
+            stmt = stmt.where(K.c.seq == E.c.seq)
     if after is not None:
         stmt = stmt.where(column > after)
     return [str(v) for v in conn.execute(stmt.limit(size)).scalars()]
 
 
-def resource_parameter(conn: Connection, resource: str, value: str) -> str | None:
-    """The query parameter that selects the stored events holding ``value`` in the
-    resource's field; None when no stored event holds it."""
+def resource_parameter(
+    conn: Connection, resource: str, value: str, reader: Grants | None = None
+) -> str | None:
+    """The query parameter that selects the stored events ``reader`` may read holding
+    ``value`` in the resource's field; None when none does."""
     for param in RESOURCES[resource][1]:
-        where = SimpleEventQuery({param: [value]})._where(conn)
+        where = SimpleEventQuery({param: [value]}, reader)._where(conn)
         if conn.execute(select(E.c.seq).where(*where).limit(1)).first() is not None:
             return param
     return None

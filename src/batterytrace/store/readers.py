@@ -1,0 +1,59 @@
+"""What a reader may read of the stored events, as SQL (decision 041): its own events, and
+those in the scope of a share it holds; a field shown where some covering share does not
+withhold it. The same rules as :class:`batterytrace.sharing.Grants`, which judges each event
+read (a test holds the two equal)."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, exists, or_
+
+from batterytrace.epcis.timestamps import utc_millis
+from batterytrace.sharing import Grants, Scope
+from batterytrace.store import schema
+from batterytrace.store.patterns import escape
+
+E = schema.event
+K = schema.event_key.alias("shared_key")  # its own name: never correlated with a caller's keys
+# the event_key roles of the EPCs and classes an event names (a share's products)
+PRODUCT_ROLES = ("parentID", "epc", "childEPC", "inputEPC", "outputEPC", "epcClass",
+                 "childEPCClass", "inputEPCClass", "outputEPCClass")  # fmt: skip
+
+
+def visible(grants: Grants, field: str | None = None) -> ColumnElement[bool]:
+    """The events ``grants.reader`` may read; with ``field`` (one of
+    :data:`batterytrace.sharing.WITHHELD`), those whose ``field`` it may see too."""
+    clauses: list[ColumnElement[bool]] = [E.c.owner == grants.reader]
+    for owner, shares in grants.by_owner.items():
+        for share in shares:
+            if field is None or field not in share.withheld:
+                clauses.append(and_(E.c.owner == owner, *_scope(share.scope)))
+    return or_(*clauses)
+
+
+def _scope(scope: Scope) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if scope.event_types:
+        where.append(E.c.event_type.in_(sorted(scope.event_types)))
+    if scope.biz_steps:
+        where.append(E.c.biz_step.in_(sorted(scope.biz_steps)))
+    if scope.since is not None:
+        where.append(E.c.event_time >= utc_millis(scope.since))
+    if scope.until is not None:
+        where.append(E.c.event_time < utc_millis(scope.until))
+    if scope.sites:
+        places = [(c, site) for c in (E.c.read_point, E.c.biz_location) for site in scope.sites]
+        where.append(or_(*(_in_site(column, site) for column, site in sorted(places, key=str))))
+    if scope.products:
+        named = or_(*(_under(K.c.value, p) for p in scope.products))
+        where.append(exists().where(K.c.seq == E.c.seq, K.c.role.in_(PRODUCT_ROLES), named))
+    return where
+
+
+def _in_site(column: ColumnElement[str | None], site: str) -> ColumnElement[bool]:
+    """The location is the site, or a part of it (its GLN with an extension, AI 254)."""
+    return or_(column == site, column.like(escape(site) + "/254/%", escape="\\"))
+
+
+def _under(column: ColumnElement[str], link: str) -> ColumnElement[bool]:
+    """The key is ``link`` or extends it by whole path segments (a lot or serial of a GTIN)."""
+    return or_(column == link, column.like(escape(link) + "/%", escape="\\"))
