@@ -44,7 +44,8 @@ def trace_back(
 ) -> Response:
     answers.only(request, ("element", "items"))
     uow = request.app.state.uow
-    return answers.json(trace.trace_json(uow, identifier, "backward", element, items))
+    body = trace.trace_json(uow, identifier, "backward", element, items, who.organisation)
+    return answers.json(body)
 
 
 @router.get(
@@ -60,7 +61,10 @@ def trace_forward(
     element: Annotated[str, _ELEMENT] = "Co",
 ) -> Response:
     answers.only(request, ("element",))
-    return answers.json(trace.trace_json(request.app.state.uow, identifier, "forward", element))
+    uow = request.app.state.uow
+    return answers.json(
+        trace.trace_json(uow, identifier, "forward", element, reader=who.organisation)
+    )
 
 
 @router.get(
@@ -76,4 +80,4 @@ def check(
     ] = DEFAULT_TOLERANCE,
 ) -> Response:
     answers.only(request, ("tolerance",))
-    return answers.json(trace.check_json(request.app.state.uow, tolerance))
+    return answers.json(trace.check_json(request.app.state.uow, tolerance, who.organisation))

@@ -11,7 +11,7 @@ from typing import Any
 
 from batterytrace.errors import NoSuchResource, QueryError
 from batterytrace.services.unit_of_work import UnitOfWork
-from batterytrace.store import holdings
+from batterytrace.store import holdings, organisations, readers
 from batterytrace.store.lineage import StoreLineage
 from batterytrace.trace.balance import DEFAULT_TOLERANCE, BalanceReport
 from batterytrace.trace.balance import check as balance_of
@@ -39,20 +39,35 @@ class Untraced(UnknownObject, NoSuchResource):
 
 
 def trace(
-    uow: UnitOfWork, identifier: str, direction: str = "backward", element: str = "Co"
+    uow: UnitOfWork,
+    identifier: str,
+    direction: str = "backward",
+    element: str = "Co",
+    reader: str | None = None,
 ) -> Trace:
     """Genealogy of an object: ``backward`` to its sources or ``forward`` to its uses, with
-    the element mass (kg) allocated along every link."""
+    the element mass (kg) allocated along every link; as ``reader`` (an organisation) sees
+    it (:meth:`Trace.restricted`): an object no event it may read names is unknown to it."""
     walk = {"backward": backward, "forward": forward}.get(direction)
     if walk is None:
         raise QueryError(f"direction: {direction!r} is not backward or forward")
     if element not in ELEMENT_NAMES:
         raise QueryError(f"element: {element!r} is not one of {', '.join(ELEMENT_NAMES)}")
     with uow.reading() as conn, _no_cycle_collection():
+        grants = organisations.grants(conn, reader)
+        if grants is not None and not readers.named_in_readable(
+            conn, grants, [node_id(identifier)]
+        ):
+            raise Untraced(f"{identifier}: no stored event mentions this identifier")
         try:
-            return walk(StoreLineage(conn, uow.decoded), identifier, element)
+            found = walk(StoreLineage(conn, uow.decoded), identifier, element)
         except UnknownObject as exc:
             raise Untraced(str(exc)) from None
+        if grants is None:
+            return found
+        keys = {link.step for link in found.links}
+        keys.update(h.event for o in found.objects.values() for h in o.custody)
+        return found.restricted(readers.readable_keys(conn, grants, keys).__contains__)
 
 
 def trace_json(
@@ -61,27 +76,44 @@ def trace_json(
     direction: str = "backward",
     element: str = "Co",
     items: bool = False,
+    reader: str | None = None,
 ) -> dict[str, Any]:
-    """A trace as JSON (:meth:`Trace.to_json`); with ``items``, ``held``: every object the
-    start holds at any level, with its containment level (:func:`contents`)."""
-    body = trace(uow, identifier, direction, element).to_json()
+    """A trace as JSON (:meth:`Trace.to_json`) as ``reader`` sees it; with ``items``,
+    ``held``: every object the start holds at any level, with its containment level
+    (:func:`contents`)."""
+    body = trace(uow, identifier, direction, element, reader).to_json()
     if items:
-        body["held"] = [{"id": node, "level": level} for node, level in contents(uow, identifier)]
+        held = contents(uow, identifier, reader)
+        body["held"] = [{"id": node, "level": level} for node, level in held]
     return body
 
 
-def contents(uow: UnitOfWork, identifier: str) -> list[tuple[str, int]]:
+def contents(uow: UnitOfWork, identifier: str, reader: str | None = None) -> list[tuple[str, int]]:
     """Every object a container holds at any level (its modules at 1, their cells at 2),
-    one by one, with the fewest containment steps to it."""
+    one by one, with the fewest containment steps to it; those an event ``reader`` may read
+    names."""
     with uow.reading() as conn:
-        return holdings.inside(conn, node_id(identifier))
+        held = holdings.inside(conn, node_id(identifier))
+        grants = organisations.grants(conn, reader)
+        if grants is None:
+            return held
+        named = readers.named_in_readable(conn, grants, [node for node, _ in held])
+        return [(node, level) for node, level in held if node in named]
 
 
-def check_balance(uow: UnitOfWork, tolerance: float = DEFAULT_TOLERANCE) -> BalanceReport:
-    """Element mass in against out for every stored transformation."""
+def check_balance(
+    uow: UnitOfWork, tolerance: float = DEFAULT_TOLERANCE, reader: str | None = None
+) -> BalanceReport:
+    """Element mass in against out for every stored transformation ``reader`` may read."""
     with uow.reading() as conn:
         lineage = StoreLineage(conn)
-        return balance_of(lineage, lineage.transformations(), tolerance=tolerance)
+        steps = lineage.transformations()
+        grants = organisations.grants(conn, reader)
+        if grants is not None:
+            every = list(steps)
+            ok = readers.readable_keys(conn, grants, [step.key for step, _ in every])
+            steps = iter([(step, yields) for step, yields in every if step.key in ok])
+        return balance_of(lineage, steps, tolerance=tolerance)
 
 
 def balance_json(report: BalanceReport) -> dict[str, Any]:
@@ -91,6 +123,9 @@ def balance_json(report: BalanceReport) -> dict[str, Any]:
             "unchecked": [f.to_json() for f in report.unchecked]}  # fmt: skip
 
 
-def check_json(uow: UnitOfWork, tolerance: float = DEFAULT_TOLERANCE) -> dict[str, Any]:
-    """The element balance of every stored transformation (:func:`check_balance`) as JSON."""
-    return balance_json(check_balance(uow, tolerance))
+def check_json(
+    uow: UnitOfWork, tolerance: float = DEFAULT_TOLERANCE, reader: str | None = None
+) -> dict[str, Any]:
+    """The element balance of every stored transformation ``reader`` may read
+    (:func:`check_balance`) as JSON."""
+    return balance_json(check_balance(uow, tolerance, reader))

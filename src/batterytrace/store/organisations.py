@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
-from batterytrace.organisations import Organisations
+from batterytrace.organisations import Organisations, organisation_id
 from batterytrace.sharing import Grants, Share, share_of_json
 from batterytrace.store import schema
 from batterytrace.store.imported import Imported
@@ -79,5 +79,9 @@ def revoke(conn: Connection, share_id: int) -> Imported:
 
 
 def grants(conn: Connection, reader: str | None) -> Grants | None:
-    """What ``reader`` may read, from the shares in force now; None for the operator."""
-    return None if reader is None else Grants.of(reader, shares(conn, reader))
+    """What ``reader`` (an organisation, any spelling of its GLN) may read, from the shares
+    in force now; None for the operator."""
+    if reader is None:
+        return None
+    key = organisation_id(reader)
+    return Grants.of(key, shares(conn, key))

@@ -5,15 +5,19 @@ read (a test holds the two equal)."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, or_
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import ColumnElement, Connection, and_, exists, or_, select
 
 from batterytrace.epcis.timestamps import utc_millis
 from batterytrace.sharing import Grants, Scope
 from batterytrace.store import schema
 from batterytrace.store.patterns import escape
+from batterytrace.store.records import event_from_content
 
 E = schema.event
 K = schema.event_key.alias("shared_key")  # its own name: never correlated with a caller's keys
+_CHUNK = 500  # identifiers per IN list
 # the event_key roles of the EPCs and classes an event names (a share's products)
 PRODUCT_ROLES = ("parentID", "epc", "childEPC", "inputEPC", "outputEPC", "epcClass",
                  "childEPCClass", "inputEPCClass", "outputEPCClass")  # fmt: skip
@@ -57,3 +61,32 @@ def _in_site(column: ColumnElement[str | None], site: str) -> ColumnElement[bool
 def _under(column: ColumnElement[str], link: str) -> ColumnElement[bool]:
     """The key is ``link`` or extends it by whole path segments (a lot or serial of a GTIN)."""
     return or_(column == link, column.like(escape(link) + "/%", escape="\\"))
+
+
+def readable_keys(conn: Connection, grants: Grants, keys: Iterable[str]) -> set[str]:
+    """The keys ``grants.reader`` may read of those given: an eventID, or a transformationID
+    whose every event it may read (a trace's steps and custody hops)."""
+    wanted = sorted(set(keys))
+    events: dict[str, list[bool]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        rows = conn.execute(
+            select(E.c.event_id, E.c.transformation_id, E.c.owner, E.c.content).where(
+                or_(E.c.event_id.in_(chunk), E.c.transformation_id.in_(chunk))
+            )
+        )
+        for event_id, transformation, owner, content in rows:
+            ok = grants.withheld(owner, event_from_content(content, event_id)) is not None
+            for key in {event_id, transformation} & set(chunk):
+                events.setdefault(key, []).append(ok)
+    return {key for key, judged in events.items() if all(judged)}
+
+
+def named_in_readable(conn: Connection, grants: Grants, ids: Sequence[str]) -> set[str]:
+    """The identifiers (canonical links) some event ``grants.reader`` may read names."""
+    found: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        named = select(K.c.value).where(K.c.seq == E.c.seq, K.c.value.in_(chunk), visible(grants))
+        found.update(conn.execute(named.distinct()).scalars())
+    return found

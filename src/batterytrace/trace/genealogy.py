@@ -14,7 +14,7 @@ not followed.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC
 from typing import Any
@@ -46,6 +46,10 @@ RULE = (
     "container holds are counted per class and take their element from the steps that made "
     "them, each in proportion to the element of its items"
 )
+
+
+# What a reader sees in place of all that lies beyond a step it may not read (decision 041)
+NOT_SHARED = "not shared"
 
 
 class UnknownObject(BatteryTraceError):
@@ -100,6 +104,40 @@ class Trace:
             for link in self.links:
                 self._outgoing[link.source].append(link)
         return self._outgoing.get(node, [])
+
+    def restricted(self, readable: Callable[[str], bool]) -> Trace:
+        """The trace as a reader sees it (decision 041): the objects reached from the start
+        through steps ``readable`` (a step's key, a custody hop's event) lets it read. Where a
+        step it may not read leads on, the link goes to one object, ``not shared``, standing
+        for all that lies beyond, with no identifier, quantity or element figure; the start's
+        total and each visible object's share stay the figures of the whole chain."""
+        seen, frontier, links, cut = {self.start}, [self.start], [], set()
+        while frontier:
+            for link in self.children(frontier.pop()):
+                if not readable(link.step):
+                    cut.add(link.source)
+                    continue
+                links.append(link)
+                if link.target not in seen:
+                    seen.add(link.target)
+                    frontier.append(link.target)
+        hidden = [o for o in self.objects if o not in seen]
+        objects = {
+            key: replace(
+                o,
+                custody=tuple(h for h in o.custody if readable(h.event)),
+                gap=None if o.gap and any(h in o.gap for h in hidden) else o.gap,
+            )
+            for key, o in self.objects.items()
+            if key in seen
+        }
+        if cut:
+            depth = min(objects[node].depth for node in cut) + 1
+            objects[NOT_SHARED] = TracedObject(NOT_SHARED, depth)
+            links.extend(Link(n, NOT_SHARED, NOT_SHARED, NOT_SHARED, "", None) for n in sorted(cut))
+        cycles = [c for c in self.cycles if not any(h in c for h in hidden)]
+        return Trace(self.direction, self.element, self.start, self.start_kg, objects, links,
+                     cycles, self.rule)  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
         return {
