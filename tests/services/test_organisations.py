@@ -213,3 +213,27 @@ def test_shares_are_granted_listed_and_revoked_as_ledger_records(uow: UnitOfWork
     assert after == before
     organisations.revoke(uow, granted.id)
     assert organisations.shares(uow) == [] and verify(uow).ok
+
+
+def test_a_contract_is_read_by_its_parties_alone(uow: UnitOfWork) -> None:
+    """Issue 16.3: contract status shows an organisation the agreements it is a party of;
+    another's agreement answers as no agreement at all."""
+    from batterytrace.contracts.agreement import Agreement
+    from batterytrace.scenario.generator import contract
+    from batterytrace.services import contracts
+
+    _registry(uow)
+    organisations.create(uow, "urn:epc:id:pgln:3700000.00000", "Carmaker")
+    agreement = Agreement.from_json(contract(0.001))
+    contracts.import_contracts(uow, [agreement])
+    for party in ("urn:epc:id:pgln:3700000.00000", MINER, None):  # buyer, seller, operator
+        shown = contracts.status_json(uow, reader=party)["contracts"]
+        assert [c["agreement"]["id"] for c in shown] == [agreement.id]
+        assert contracts.status_json(uow, agreement.id, reader=party)["contracts"]
+    assert contracts.status_json(uow, reader=REFINER)["contracts"] == []
+    with pytest.raises(contracts.NoSuchContract) as hidden:
+        contracts.status_json(uow, agreement.id, reader=REFINER)
+    nowhere = "https://example.com/no-such-agreement"
+    with pytest.raises(contracts.NoSuchContract) as absent:
+        contracts.status_json(uow, nowhere, reader=REFINER)
+    assert str(hidden.value).replace(agreement.id, "ID") == str(absent.value).replace(nowhere, "ID")

@@ -25,10 +25,12 @@ _AS_OF = Query(
 )
 
 
-def _status(request: Request, contract: str | None, as_of: str | None) -> Response:
+def _status(request: Request, contract: str | None, as_of: str | None, who: Caller) -> Response:
+    """The agreements ``who``'s organisation is a party of (decision 041)."""
     answers.only(request, ("as-of",))
     when = None if as_of is None else parse_moment(as_of, "as-of")
-    return answers.json(contracts.status_json(request.app.state.uow, contract, when))
+    uow = request.app.state.uow
+    return answers.json(contracts.status_json(uow, contract, when, reader=who.organisation))
 
 
 @router.get(
@@ -41,7 +43,7 @@ def every_status(
     who: Annotated[Caller, needs("query")],
     as_of: Annotated[str | None, _AS_OF] = None,
 ) -> Response:
-    return _status(request, None, as_of)
+    return _status(request, None, as_of, who)
 
 
 @router.get(
@@ -55,4 +57,4 @@ def status(
     who: Annotated[Caller, needs("query")],
     as_of: Annotated[str | None, _AS_OF] = None,
 ) -> Response:
-    return _status(request, contract, as_of)
+    return _status(request, contract, as_of, who)

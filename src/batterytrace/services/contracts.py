@@ -6,6 +6,7 @@ at read."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -26,12 +27,13 @@ from batterytrace.contracts.deliveries import (
 from batterytrace.contracts.intensity import Intensity, intensities
 from batterytrace.custody.flows import claims_only
 from batterytrace.epcis.model import Event
-from batterytrace.errors import ContractError, NoSuchResource
+from batterytrace.errors import ContractError, InvalidIdentifier, NoSuchResource
+from batterytrace.organisations import organisation_id
 from batterytrace.periods import Period, span
 from batterytrace.services.unit_of_work import Unit, UnitOfWork
 from batterytrace.store import contracts as contracts_store
 from batterytrace.store import custody as custody_store
-from batterytrace.store import derived
+from batterytrace.store import derived, organisations, readers
 from batterytrace.store.imported import Imported
 from batterytrace.store.lineage import Decoded
 
@@ -289,24 +291,45 @@ def status(
     contract: str | None = None,
     as_of: datetime | None = None,
     intensity: Path | None = None,
+    reader: str | None = None,
 ) -> ContractStatus:
     """Per contract year, as of a date (default: the latest event): committed, delivered, in
     transit, remaining, element contained, the GWh it enables per chemistry (the intensity
     table shipped, or the CSV at ``intensity``), the year's forecast; from the kept
-    deliveries."""
+    deliveries. ``reader`` (an organisation) sees the agreements it is a party of, and the
+    findings about events it may read (decision 041); None: the operator, all."""
     table = intensities(intensity)
     state, at = deliveries(uow)
-    chosen = [a for a in state.agreements if contract in (None, a.id)]
-    if contract is not None and not chosen:
+    chosen = [a for a in state.agreements if contract in (None, a.id) and _party(a, reader)]
+    if contract is not None and not chosen:  # another's agreement answers as no agreement
         raise NoSuchContract(f"contract: {contract!r} is not a stored agreement")
+    findings = state.findings
+    if reader is not None:
+        with uow.reading() as conn:
+            grants = organisations.grants(conn, reader)
+            assert grants is not None
+            ok = readers.readable_keys(conn, grants, [f.event for f in findings])
+        findings = [f for f in findings if f.event in ok]
     source = "--as-of" if as_of else "the latest event" if state.latest else "now"
     return ContractStatus(
         version=at,
         as_of=state.as_of(as_of).isoformat(),
         as_of_source=source,
         contracts=[report(a, state.status(a, table, as_of), table) for a in chosen],
-        findings=[FindingReport(event=f.event, text=f.text) for f in state.findings],
+        findings=[FindingReport(event=f.event, text=f.text) for f in findings],
     )
+
+
+def _party(agreement: Agreement, reader: str | None) -> bool:
+    """Whether ``reader`` is the agreement's buyer or seller (None: the operator, always)."""
+    if reader is None:
+        return True
+    key = organisation_id(reader)
+    for party in (agreement.buyer, agreement.seller):
+        with suppress(InvalidIdentifier):
+            if organisation_id(party) == key:
+                return True
+    return False
 
 
 def status_json(
@@ -314,9 +337,11 @@ def status_json(
     contract: str | None = None,
     as_of: datetime | None = None,
     intensity: Path | None = None,
+    reader: str | None = None,
 ) -> dict[str, Any]:
     """:func:`status` as JSON (the command's ``--json``, the API's answer)."""
-    body: dict[str, Any] = status(uow, contract, as_of, intensity).model_dump(mode="json")
+    found = status(uow, contract, as_of, intensity, reader)
+    body: dict[str, Any] = found.model_dump(mode="json")
     return body
 
 
