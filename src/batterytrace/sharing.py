@@ -149,6 +149,21 @@ class Grants:
         return frozenset.intersection(*(s.withheld for s in covering))
 
 
+def figures_level(grants: Grants, makers: Iterable[tuple[str | None, Event]], kind: str) -> str:
+    """How much of the figures (``kind``: ``footprint`` or ``custody``) made of an object
+    the reader may see, from the events that made it (owner, event): the most when it made
+    it, else the most a share covering one of those events gives; ``none`` without."""
+    levels: tuple[str, ...] = FOOTPRINT if kind == "footprint" else CUSTODY
+    best = 0
+    for owner, event in makers:
+        if owner == grants.reader:
+            return levels[-1]
+        for share in grants.by_owner.get(owner or "", ()):
+            if share.scope.covers(event):
+                best = max(best, levels.index(getattr(share, kind)))
+    return levels[best]
+
+
 def project(event: Event, withheld: frozenset[str]) -> Event:
     """``event`` without the fields ``withheld`` (names of :data:`WITHHELD`)."""
     if not withheld:

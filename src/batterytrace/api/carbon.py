@@ -58,7 +58,10 @@ def footprint(
 ) -> Response:
     answers.only(request, ("explain", "factors", "draws", "seed"))
     uow = request.app.state.uow
-    return answers.json(carbon.footprint_json(uow, identifier, factors, draws, seed, explain))
+    body = carbon.footprint_json(
+        uow, identifier, factors, draws, seed, explain, reader=who.organisation
+    )
+    return answers.json(body)
 
 
 @router.get(
@@ -106,4 +109,6 @@ def pact(
 ) -> Response:
     answers.only(request, ("version", "factors"))
     uow = request.app.state.uow
-    return answers.json(carbon.pact_footprint(uow, identifier, version, factors))
+    return answers.json(
+        carbon.pact_footprint(uow, identifier, version, factors, reader=who.organisation)
+    )

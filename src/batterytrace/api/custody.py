@@ -112,7 +112,9 @@ def balances(
     period: Annotated[str | None, Query(description="One period: 2025-03, 2025-Q1, 2025.")] = None,
 ) -> Response:
     answers.only(request, ("site", "period"))
-    found = custody.balances(request.app.state.uow, site, period, named="period")
+    found = custody.balances(
+        request.app.state.uow, site, period, named="period", reader=who.organisation
+    )
     return _versioned(found.model_dump(mode="json"))
 
 
@@ -127,7 +129,8 @@ def lot_report(
     who: Annotated[Caller, needs("query")],
 ) -> Response:
     answers.only(request, ())
-    return _versioned(custody.report(request.app.state.uow, lot).model_dump(mode="json"))
+    found = custody.report(request.app.state.uow, lot, who.organisation)
+    return _versioned(found.model_dump(mode="json"))
 
 
 @router.get(
@@ -142,7 +145,7 @@ def recycled(
     who: Annotated[Caller, needs("query")],
 ) -> Response:
     answers.only(request, ())
-    return answers.json(custody.recycled_json(request.app.state.uow, battery))
+    return answers.json(custody.recycled_json(request.app.state.uow, battery, who.organisation))
 
 
 @router.post(
@@ -165,7 +168,7 @@ def allocate(
     answers.only(request, ())
     command = custody.Allocate(lot=body.lot, claim=body.claim, kg=body.kg(), site=body.site,
                                at=body.moment(), expected=_expected(if_match))  # fmt: skip
-    done = custody.allocate(request.app.state.uow, command)
+    done = custody.allocate(request.app.state.uow, command, who.organisation)
     location = f"/events/{quote(done.event_id, safe='')}"
     return _versioned(done.model_dump(mode="json"), 201 if done.recorded else 200,
                       Location=location)  # fmt: skip
@@ -189,5 +192,5 @@ def transfer(
         source=body.source, target=body.target, claim=body.claim, kg=body.kg(),
         at=body.moment(), expected=_expected(if_match),
     )  # fmt: skip
-    done = custody.transfer(request.app.state.uow, command)
+    done = custody.transfer(request.app.state.uow, command, who.organisation)
     return _versioned(done.model_dump(mode="json"), 201)

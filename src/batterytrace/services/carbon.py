@@ -52,6 +52,7 @@ from batterytrace.errors import (
     BatteryTraceError,
     FactorError,
     FootprintError,
+    Forbidden,
     ImportConflict,
     NoSuchResource,
 )
@@ -61,8 +62,9 @@ from batterytrace.periods import Period, parse_period
 from batterytrace.periods import span as period_span
 from batterytrace.services.masterdata import master_data
 from batterytrace.services.unit_of_work import StartAgain, Unit, UnitOfWork, version
+from batterytrace.sharing import figures_level
 from batterytrace.store import carbon as carbon_store
-from batterytrace.store import derived
+from batterytrace.store import derived, organisations, readers
 from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store.imported import Imported
 from batterytrace.store.lineage import Decoded
@@ -379,11 +381,18 @@ def footprint_json(
     draws: int = DRAWS,
     seed: int = SEED,
     explained: bool = False,
+    reader: str | None = None,
 ) -> dict[str, Any]:
     """A product's footprint as JSON (the command's ``--json``, the API's answer): the
     footprint with its Monte Carlo interval (``draws``, ``seed``), the ledger version and
-    whether it was kept; ``explained``: the tree of contributions too (``explain``)."""
+    whether it was kept; ``explained``: the tree of contributions too (``explain``). As
+    ``reader`` (an organisation) may see it (decision 041): whole when it made the product or
+    a share of its maker gives the breakdown; the total and its class alone at ``total``; as
+    no product at all at ``none``."""
     check_draws(draws)  # before the footprint is computed
+    level = shown_level(uow, identifier, reader)
+    if explained and level != "breakdown":
+        raise Forbidden(f"explain: {identifier}: its maker shares the total, not the breakdown")
     answer = footprint(uow, identifier, factors)
     spread = answer.interval(draws, seed)
     body = answer.footprint.to_json() | {
@@ -393,7 +402,34 @@ def footprint_json(
     }
     if explained:
         body["explain"] = contribution_json(explain_footprint(uow, identifier, factors))
-    return body
+    return body if level == "breakdown" else total_only(body)
+
+
+# What a footprint shared at ``total`` shows: the figure, its unit, class and interval, and
+# how it was bounded; not the stages, materials, factors, data quality or supplier documents.
+TOTAL = ("id", "declaredUnit", "kgCO2e", "kgCO2ePerKWh", "capacityKWh", "performanceClass",
+         "complete", "uncertainty", "version", "kept")  # fmt: skip
+
+
+def total_only(body: dict[str, Any]) -> dict[str, Any]:
+    """A footprint's JSON as it is shared at ``total``."""
+    shown = {key: body[key] for key in TOTAL if key in body}
+    bounds = {key: body["provenance"][key] for key in ("boundary", "gwp100")}
+    return shown | {"provenance": bounds | {"shared": "total and class (decision 041)"}}
+
+
+def shown_level(uow: UnitOfWork, identifier: str, reader: str | None) -> str:
+    """How much of a product's footprint ``reader`` may see (:func:`sharing.figures_level`);
+    at ``none`` the product answers as unknown (NotAProduct, the same words)."""
+    if reader is None:
+        return "breakdown"
+    with uow.reading() as conn:
+        grants = organisations.grants(conn, reader)
+        assert grants is not None
+        level = figures_level(grants, readers.makers(conn, node_id(identifier)), "footprint")
+    if level == "none":
+        _known(False, identifier)
+    return level
 
 
 def contribution_json(c: Contribution) -> dict[str, Any]:
@@ -403,9 +439,15 @@ def contribution_json(c: Contribution) -> dict[str, Any]:
 
 
 def pact_footprint(
-    uow: UnitOfWork, identifier: str, version: str = "3", factors: str | None = None
+    uow: UnitOfWork,
+    identifier: str,
+    version: str = "3",
+    factors: str | None = None,
+    reader: str | None = None,
 ) -> dict[str, Any]:
-    """The PACT ProductFootprint (v2.3 or v3.0) of a lot, item or pack."""
+    """The PACT ProductFootprint (v2.3 or v3.0) of a lot, item or pack; for ``reader``, of a
+    product whose maker shares at least its total (:func:`shown_level`)."""
+    shown_level(uow, identifier, reader)
     fp = footprint(uow, identifier, factors).footprint
     with uow.reading() as conn:
         made = _kept(uow, conn, identifier, _node(conn, identifier)).figures

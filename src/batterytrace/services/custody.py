@@ -28,13 +28,15 @@ from batterytrace.custody.rules import CustodyRules, Origin, Policy
 from batterytrace.epcis.documents import EventStream
 from batterytrace.epcis.hash import event_hash
 from batterytrace.epcis.model import Document, DocumentKind, Event
-from batterytrace.errors import CustodyError, PeriodClosed
+from batterytrace.errors import CustodyError, Forbidden, PeriodClosed
+from batterytrace.organisations import organisation_id
 from batterytrace.periods import Period, parse_period, span
 from batterytrace.references import custody_names, require
-from batterytrace.services.trace import trace
+from batterytrace.services.trace import Untraced, trace
 from batterytrace.services.unit_of_work import Unit, UnitOfWork, version
+from batterytrace.sharing import CUSTODY, Grants, figures_level
 from batterytrace.store import custody as custody_store
-from batterytrace.store import derived
+from batterytrace.store import derived, organisations, readers
 from batterytrace.store import events as events_store
 from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store.imported import Imported
@@ -330,7 +332,7 @@ def rules(uow: UnitOfWork) -> CustodyRules:
         return custody_store.load(conn)
 
 
-def allocate(uow: UnitOfWork, command: Allocate) -> Allocated:
+def allocate(uow: UnitOfWork, command: Allocate, reader: str | None = None) -> Allocated:
     """Checked against everything stored at its date (an Overdraft with the shortfall, a
     closed period...), then captured as an allocation event, in one transaction. The same
     allocation again (a retry: same lot, claim, kg, site and time, so the same event hash ID)
@@ -340,6 +342,7 @@ def allocate(uow: UnitOfWork, command: Allocate) -> Allocated:
     lot, site, when = node_id(command.lot), node_id(command.site), command.at or now
     event = allocation_event(lot, claim, dict(command.kg), site, when)
     with uow.writing("custody allocate", command.expected) as w:
+        admit_act(w.conn, site, reader, "custody allocate")
         stored = events_store.stored_id(w.conn, event_hash(event))
         if stored is None:
             _admit(w.conn, uow.decoded, replace(event, recordTime=now))  # the store stamps its own
@@ -350,9 +353,9 @@ def allocate(uow: UnitOfWork, command: Allocate) -> Allocated:
                      lot=lot, site=site, claim=str(claim), at=when)  # fmt: skip
 
 
-def transfer(uow: UnitOfWork, command: Transfer) -> Transferred:
+def transfer(uow: UnitOfWork, command: Transfer, reader: str | None = None) -> Transferred:
     """Checked against everything stored at its date (the source's balance must cover it),
-    then kept, in one transaction."""
+    then kept, in one transaction; ``reader`` (an organisation) must own the source site."""
     now = datetime.now(UTC)
     claim = parse_claim(command.claim)
     when = command.at or now
@@ -361,6 +364,7 @@ def transfer(uow: UnitOfWork, command: Transfer) -> Transferred:
     content = {"ref": move.ref, "at": int(when.timestamp() * 1000), "source": move.source,
                "target": move.target, "claim": str(claim), "kg": dict(command.kg)}  # fmt: skip
     with uow.writing("custody transfer", command.expected) as w:
+        admit_act(w.conn, move.source, reader, "custody transfer")
         _admit(w.conn, uow.decoded, move)
         w.record("custody", "transfer", content)
         done = version(w.conn)
@@ -391,12 +395,18 @@ def close(uow: UnitOfWork, command: Close) -> Closed:
 
 
 def balances(
-    uow: UnitOfWork, site: str | None = None, period: str | None = None, named: str = "--period"
+    uow: UnitOfWork,
+    site: str | None = None,
+    period: str | None = None,
+    named: str = "--period",
+    reader: str | None = None,
 ) -> Balances:
     """Accounts per site, claim and element, period by period; ``site`` and ``period`` (one
     period: 2025-03, 2025-Q1, 2025) narrow what is shown, and say why when nothing is. Read
     from the kept state (decision 029). ``named``: the period's name in an error (an option,
-    a query parameter)."""
+    a query parameter). ``reader`` (an organisation) sees the accounts of its own sites and
+    of sites whose owner shares custody ``balances`` with it, and the notices about events
+    it may read (decision 041)."""
     if period is not None:
         ledger.checked_period(period, named)
     wanted = None if site is None else node_id(site)
@@ -407,6 +417,12 @@ def balances(
         every = [AccountBalance.model_validate_json(content) for content in kept]
         violations = [Notice.model_validate_json(c) for c in derived.contents(conn, _VIOLATIONS)]
         sites = masterdata_store.load(conn).sites
+        grants = organisations.grants(conn, reader)
+        if grants is not None:
+            owners = organisations.load(conn).owners
+            every = [a for a in every if _balances_shown(grants, owners.get(a.site), a.site)]
+            ok = readers.readable_keys(conn, grants, [v.event for v in violations])
+            violations = [v for v in violations if v.event in ok]
     accounts = [
         a.model_copy(update={"statements": [s for s in a.statements if s.period == period]})
         if period is not None else a
@@ -430,14 +446,18 @@ def _statement(s: ledger.Statement) -> AccountStatement:
     )  # fmt: skip
 
 
-def report(uow: UnitOfWork, lot: str) -> LotReport:
+def report(uow: UnitOfWork, lot: str, reader: str | None = None) -> LotReport:
     """The claims a lot carries, kg and share of each element, backed by what; notes about
-    claims it lost. Read from the kept state (decision 029)."""
+    claims it lost. Read from the kept state (decision 029). ``reader`` (an organisation)
+    sees them when it made the lot or its maker shares custody claims with it; else the lot
+    answers as one that carries nothing (decision 041)."""
     node = node_id(lot)
     _fresh(uow)
     with uow.reading() as conn:
         at = derived.watermark(conn, AREA) or 0
         kept = next(derived.contents(conn, _LOTS, node), None)
+        if custody_level(conn, node, reader) == "none":
+            kept = None
     carried = _LotClaims() if kept is None else _LotClaims.model_validate_json(kept)
     notes = carried.notes + carried.violations
     return LotReport(version=at, lot=node, claims=carried.claims, notes=notes)
@@ -837,9 +857,14 @@ def recycled(uow: UnitOfWork, battery: str) -> list[Share]:
     return shares(uow, [trace(uow, battery, "backward", e) for e in flows.ELEMENTS])
 
 
-def recycled_json(uow: UnitOfWork, battery: str) -> dict[str, Any]:
+def recycled_json(uow: UnitOfWork, battery: str, reader: str | None = None) -> dict[str, Any]:
     """:func:`recycled` as JSON (the command's ``--json``, the API's answer): each element's
-    shares and whether it meets each Art. 8 minimum, with the minimums and their source."""
+    shares and whether it meets each Art. 8 minimum, with the minimums and their source.
+    ``reader`` (an organisation) sees it when it made the battery or its maker shares
+    custody claims with it; else the battery answers as unknown (decision 041)."""
+    with uow.reading() as conn:
+        if custody_level(conn, node_id(battery), reader) == "none":
+            raise Untraced(f"{battery}: no stored event mentions this identifier")
     found = recycled(uow, battery)
     rows = [
         {"element": s.element, "element_kg": s.element_kg, "traced": s.traced,
@@ -884,3 +909,32 @@ UNIT = Unit(
     layout=2,
     inner=frozenset(_MONTHS),
 )
+
+
+def custody_level(conn: Connection, node: str, reader: str | None) -> str:
+    """How much of the custody figures of ``node`` ``reader`` may see
+    (:func:`batterytrace.sharing.figures_level`); the operator (None) all."""
+    grants = organisations.grants(conn, reader)
+    if grants is None:
+        return CUSTODY[-1]
+    return figures_level(grants, readers.makers(conn, node), "custody")
+
+
+def _balances_shown(grants: Grants, owner: str | None, site: str) -> bool:
+    """Whether ``grants.reader`` sees the accounts of ``site`` (owned by ``owner``)."""
+    if owner == grants.reader:
+        return True
+    return any(
+        s.custody == "balances" and (not s.scope.sites or site in s.scope.sites)
+        for s in grants.by_owner.get(owner or "", ())
+    )
+
+
+def admit_act(conn: Connection, site: str, reader: str | None, what: str) -> None:
+    """Forbidden unless ``reader`` (None: the operator) owns ``site``: only a site's owner
+    allocates or transfers its credits (decision 041)."""
+    if reader is None:
+        return
+    owner = organisations.load(conn).owners.get(site)
+    if owner != organisation_id(reader):
+        raise Forbidden(f"{what}: {site} is not a site of {organisation_id(reader)}")

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import ColumnElement, Connection, and_, exists, or_, select
 
+from batterytrace.epcis.model import Action, Event, EventType
 from batterytrace.epcis.timestamps import utc_millis
 from batterytrace.sharing import Grants, Scope
 from batterytrace.store import schema
@@ -89,4 +90,25 @@ def named_in_readable(conn: Connection, grants: Grants, ids: Sequence[str]) -> s
         chunk = list(ids[start : start + _CHUNK])
         named = select(K.c.value).where(K.c.seq == E.c.seq, K.c.value.in_(chunk), visible(grants))
         found.update(conn.execute(named.distinct()).scalars())
+    return found
+
+
+# The event_key roles naming what an event made: a transformation's outputs, an aggregation's
+# parent, an ObjectEvent's EPCs and classes (those of an ADD, checked on the event).
+_MADE_ROLES = ("outputEPC", "outputEPCClass", "parentID", "epc", "epcClass")
+
+
+def makers(conn: Connection, link: str) -> list[tuple[str | None, Event]]:
+    """The events that made the object ``link`` (a canonical Digital Link), with their
+    owners: a transformation's output, an aggregation's parent added, an object added."""
+    rows = conn.execute(
+        select(E.c.owner, E.c.content, E.c.event_id)
+        .where(K.c.seq == E.c.seq, K.c.role.in_(_MADE_ROLES), K.c.value == link)
+        .distinct()
+    )
+    found = []
+    for owner, content, event_id in rows:
+        event = event_from_content(content, event_id)
+        if event.type is EventType.TRANSFORMATION or event.action is Action.ADD:
+            found.append((owner, event))
     return found
