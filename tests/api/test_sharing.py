@@ -153,3 +153,26 @@ def test_a_named_query_answers_what_its_reader_may_read_and_a_revoked_share_hide
     assert _ids(api.http.get("/queries/shipments/events", headers=h["buyer"])) == set()
     hidden = api.http.get(f"/events/{quote(ids[1], safe='')}", headers=h["buyer"])
     assert hidden.status_code == 404
+
+
+def test_the_ledger_status_tells_an_organisation_how_many_problems_not_whose(
+    api: Api, chain: dict[str, Any]
+) -> None:
+    from sqlalchemy import update
+
+    from batterytrace.store import schema
+
+    h, ids = chain["headers"], chain["ids"]
+    sound = api.http.get("/ledger/verify", headers=h["buyer"]).json()
+    assert sound["ok"] is True and sound["problems"] == []
+    with api.uow.engine.begin() as conn:
+        conn.execute(
+            update(schema.event).where(schema.event.c.event_id == ids[5]).values(owner=None)
+        )
+    told = api.http.get("/ledger/verify", headers=api.headers["query"]).json()
+    counted = api.http.get("/ledger/verify", headers=h["buyer"]).json()
+    assert told["ok"] is counted["ok"] is False
+    assert any(ids[5] in line for line in told["problems"])
+    assert counted["problems"] == [
+        f"{len(told['problems'])} problem(s); the store's operator sees them"
+    ]

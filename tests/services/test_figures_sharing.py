@@ -120,3 +120,21 @@ def _reports(uow: UnitOfWork) -> list[Any]:
     lots = {e.quantityList[0].epcClass for e in events.query_all(uow, {"EQ_bizStep": "shipping"})
             if e.quantityList}  # fmt: skip
     return [custody.report(uow, lot) for lot in sorted(lots)]
+
+
+def test_a_summary_shows_what_each_part_is_shared_at(uow: UnitOfWork, made: str) -> None:
+    from batterytrace.services.summary import summary
+
+    whole = summary(uow, made)
+    assert summary(uow, made, MAKER) == whole
+    with pytest.raises(trace.Untraced):
+        summary(uow, made, REFINER)
+    organisations.grant(
+        uow,
+        {"owner": MAKER, "grantee": REFINER, "scope": {"eventTypes": ["AggregationEvent"]},
+         "footprint": "total"},
+    )  # fmt: skip
+    shown = summary(uow, made, REFINER)
+    assert shown.footprint == whole.footprint and whole.footprint is not None
+    assert shown.origin == shown.recycled == shown.claims == shown.contracts == []
+    assert whole.origin and shown.id == whole.id

@@ -36,7 +36,7 @@ def verify(
 ) -> Response:
     answers.only(request, ("derived",))
     report = ledger.verify(request.app.state.uow, kept=derived)
-    return answers.json(report.to_json())
+    return answers.json(report.to_json(operator=who.organisation is None))
 
 
 @router.get(

@@ -28,4 +28,5 @@ def summary(
     who: Annotated[Caller, needs("query")],
 ) -> Response:
     answers.only(request, ())
-    return answers.json(summary_of(request.app.state.uow, identifier).model_dump(mode="json"))
+    found = summary_of(request.app.state.uow, identifier, who.organisation)
+    return answers.json(found.model_dump(mode="json"))

@@ -53,10 +53,14 @@ class Verified(BaseModel):
     def ok(self) -> bool:
         return not self.problems
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, operator: bool = True) -> dict[str, Any]:
         """The report as JSON (the command's ``--json``, the API's answer); ``derived`` only
-        when it was asked for."""
-        return self.model_dump(exclude_none=self.derived is None)
+        when it was asked for. Not for the ``operator``: the problems counted, not told
+        (each names an entry, an event or a record of someone's, decision 041)."""
+        body = self.model_dump(exclude_none=self.derived is None)
+        if not operator and self.problems:
+            body["problems"] = [f"{len(self.problems)} problem(s); the store's operator sees them"]
+        return body
 
 
 def init(uow: UnitOfWork) -> Initialised:

@@ -16,11 +16,13 @@ from batterytrace.errors import FootprintError
 from batterytrace.masterdata import MasterData
 from batterytrace.services import carbon, contracts, custody, derived
 from batterytrace.services.custody import ClaimCarried
-from batterytrace.services.trace import trace
+from batterytrace.services.trace import Untraced, trace
 from batterytrace.services.unit_of_work import UnitOfWork, version
+from batterytrace.sharing import figures_level
 from batterytrace.store import derived as kept
 from batterytrace.store import masterdata as masterdata_store
-from batterytrace.trace.genealogy import Trace
+from batterytrace.store import organisations, readers
+from batterytrace.trace.genealogy import NOT_SHARED, Trace
 from batterytrace.trace.lineage import class_of, is_lot, node_id
 
 
@@ -98,9 +100,14 @@ SOURCES = {
 }
 
 
-def summary(uow: UnitOfWork, identifier: str) -> Summary:
-    """The passport's view of the chain for a pack or lot (see the module docstring)."""
+def summary(uow: UnitOfWork, identifier: str, reader: str | None = None) -> Summary:
+    """The passport's view of the chain for a pack or lot (see the module docstring), as
+    ``reader`` (an organisation) may see it (decision 041): an object no event it may read
+    names is unknown; origins, recycled shares and claims at custody ``claims``; the
+    footprint at ``total``; the agreements it is a party of."""
     node = node_id(identifier)
+    if reader is not None:
+        return _shown(summary(uow, identifier), uow, identifier, reader)
     traces = [trace(uow, identifier, "backward", element) for element in ELEMENTS]
     sources = {lot for t in traces for lot in _sources(t)}
     on_trace = {o for t in traces for o in t.objects}
@@ -186,4 +193,27 @@ def _footprint(answer: carbon.Answer) -> FootprintSummary:
         complete=fp.complete,
         missing=len(fp.missing),
         factor_set=fp.factor_set,
+    )
+
+
+def _shown(whole: Summary, uow: UnitOfWork, identifier: str, reader: str) -> Summary:
+    node = node_id(identifier)
+    with uow.reading() as conn:
+        grants = organisations.grants(conn, reader)
+        assert grants is not None
+        if not readers.named_in_readable(conn, grants, [node]):
+            raise Untraced(f"{identifier}: no stored event mentions this identifier")
+        makers = readers.makers(conn, node)
+    claims = figures_level(grants, makers, "custody") != "none"
+    footprint = figures_level(grants, makers, "footprint") != "none"
+    parties = {c.agreement["id"] for c in contracts.status(uow, reader=reader).contracts}
+    return whole.model_copy(
+        update={
+            "origin": whole.origin if claims else [],
+            "recycled": whole.recycled if claims else [],
+            "claims": whole.claims if claims else [],
+            "footprint": whole.footprint if footprint else None,
+            "footprint_error": whole.footprint_error if footprint else NOT_SHARED,
+            "contracts": [d for d in whole.contracts if d.agreement in parties],
+        }
     )
