@@ -91,7 +91,8 @@ def targets(
 ) -> Response:
     answers.only(request, ("what-if", "baseline", "factors"))
     uow = request.app.state.uow
-    return answers.json(carbon.targets_json(uow, list(what_if or ()), baseline, factors))
+    body = carbon.targets_json(uow, list(what_if or ()), baseline, factors, who.organisation)
+    return answers.json(body)
 
 
 @router.get(

@@ -60,6 +60,7 @@ from batterytrace.identifiers import epc_urn
 from batterytrace.masterdata import MasterData, Material, MaterialKind
 from batterytrace.periods import Period, parse_period
 from batterytrace.periods import span as period_span
+from batterytrace.services import contracts
 from batterytrace.services.masterdata import master_data
 from batterytrace.services.unit_of_work import StartAgain, Unit, UnitOfWork, version
 from batterytrace.sharing import figures_level
@@ -495,9 +496,17 @@ def targets(
 
 
 def targets_json(
-    uow: UnitOfWork, what_if: list[str], baseline: float | None = None, factors: str | None = None
+    uow: UnitOfWork,
+    what_if: list[str],
+    baseline: float | None = None,
+    factors: str | None = None,
+    reader: str | None = None,
 ) -> dict[str, Any]:
-    """:func:`targets` as JSON (the command's ``--json``, the API's answer)."""
+    """:func:`targets` as JSON (the command's ``--json``, the API's answer). The targets are
+    the agreement's, figured on every battery of the store: ``reader`` (an organisation) sees
+    them when it is a party of a stored agreement (decision 041)."""
+    if reader is not None and not contracts.status(uow, reader=reader).contracts:
+        raise Forbidden("targets: the agreement's fleet figures are for its parties")
     return targets(uow, what_if, baseline, factors).to_json()
 
 

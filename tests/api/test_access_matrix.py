@@ -1,0 +1,135 @@
+"""The access matrix (issue 16, tests): every route that names an object, for the
+organisation that made it, for another without a share, and for the other once shared; a
+refused read answers as the same route does for an object stored nowhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+import pytest
+
+from api.conftest import Api, serving, settings_for
+from batterytrace.carbon.activity import from_json
+from batterytrace.contracts.agreement import Agreement
+from batterytrace.custody.rules import CustodyRules
+from batterytrace.epcis.documents import read
+from batterytrace.masterdata import read_master_data
+from batterytrace.scenario.generator import PACK, generate
+from batterytrace.services import (
+    carbon,
+    clients,
+    contracts,
+    custody,
+    events,
+    masterdata,
+    organisations,
+)
+from batterytrace.services.unit_of_work import UnitOfWork
+
+MAKER, OTHER = "urn:epc:id:pgln:3700000.00000", "urn:epc:id:pgln:3012345.00000"
+NOWHERE = PACK.serial("999999999")
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("matrix-scenario")
+    generate(out, 0.0002, seed=11)
+    return out
+
+
+@pytest.fixture
+def matrix(uow: UnitOfWork, tmp_path: Path, scenario: Path) -> Iterator[dict[str, Any]]:
+    """The scenario captured by the carmaker (the agreement's buyer) with all its inputs; a
+    client of the carmaker and one of another organisation."""
+    for org, name in ((MAKER, "Carmaker"), (OTHER, "Other")):
+        organisations.create(uow, org, name)
+    masterdata.import_master_data(uow, read_master_data(scenario / "masterdata.json"))
+    for path in sorted(scenario.glob("events-*.jsonld")):
+        events.capture(uow, path, owner=MAKER)
+    rules = CustodyRules.from_json(orjson.loads((scenario / "custody.json").read_bytes()))
+    custody.import_rules(uow, rules, "custody.json")
+    (agreement,) = orjson.loads((scenario / "contracts.json").read_bytes())
+    contracts.import_contracts(uow, [Agreement.from_json(agreement)])
+    model = from_json(orjson.loads((scenario / "carbon.json").read_bytes()), "carbon.json")
+    carbon.import_carbon(uow, model, "carbon.json")
+    last = read(sorted(scenario.glob("events-*.jsonld"))[-1]).events
+    pack = next(
+        e.parentID for e in reversed(last) if (e.parentID or "").startswith(PACK.serial(""))
+    )
+    with serving(uow, settings_for(uow, tmp_path)) as api:
+        headers = {}
+        for org, name in ((MAKER, "maker"), (OTHER, "other")):
+            made = clients.create(uow, name, ["query"], organisation=org)
+            token = api.token(made.client_id, made.client_secret)
+            headers[name] = {"Authorization": f"Bearer {token}"}
+        yield {"api": api, "pack": pack, "headers": headers, "agreement": agreement["id"]}
+
+
+# Each route naming an object: its path for an object, and what a refusal answers.
+ROUTES = [
+    "/trace/back/{}",
+    "/trace/forward/{}",
+    "/footprints/{}",
+    "/products/{}/pact",
+    "/custody/recycled/{}",
+    "/summary/{}",
+    "/epcs/{}",
+    "/epcs/{}/events",
+]
+
+
+def _get(api: Api, path: str, headers: dict[str, str]) -> Any:
+    return api.http.get(path, headers=headers)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_route_answers_the_maker_and_refuses_another_as_it_does_nothing(
+    matrix: dict[str, Any], route: str
+) -> None:
+    api, h = matrix["api"], matrix["headers"]
+    pack = matrix["pack"]
+    own = _get(api, route.format(quote(pack, safe="")), h["maker"])
+    assert own.status_code == 200, own.text
+    refused = _get(api, route.format(quote(pack, safe="")), h["other"])
+    absent = _get(api, route.format(quote(NOWHERE, safe="")), h["other"])
+    assert refused.status_code == absent.status_code == 404, (refused.text, absent.text)
+    assert refused.json()["type"] == absent.json()["type"]
+    assert refused.json()["detail"].replace(pack, "ID") == absent.json()["detail"].replace(
+        NOWHERE, "ID"
+    )
+    organisations.grant(
+        api.uow,
+        {"owner": MAKER, "grantee": OTHER, "footprint": "breakdown", "custody": "balances"},
+    )
+    shared = _get(api, route.format(quote(pack, safe="")), h["other"])
+    assert shared.status_code == 200, shared.text
+    mine, theirs = own.json(), shared.json()
+    for volatile in ("version", "created", "updated", "derived_at", "creationDate"):
+        mine.pop(volatile, None), theirs.pop(volatile, None)
+    if route == "/summary/{}":  # the agreement is shown to its parties alone
+        assert mine.pop("contracts") and theirs.pop("contracts") == []
+    if route != "/products/{}/pact":  # a PACT document is stamped when made
+        assert theirs == mine
+
+
+def test_collections_hold_only_what_the_reader_may_read(matrix: dict[str, Any]) -> None:
+    api, h = matrix["api"], matrix["headers"]
+    for path in ("/events", "/epcs", "/bizSteps", "/bizLocations", "/readPoints"):
+        assert _get(api, path, h["maker"]).status_code == 200
+    other_events = _get(api, "/events", h["other"]).json()
+    assert other_events["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == []
+    for path in ("/epcs", "/bizSteps", "/bizLocations", "/readPoints", "/dispositions"):
+        assert _get(api, path, h["other"]).json()["member"] == [], path
+    assert _get(api, "/custody/balances", h["other"]).json()["accounts"] == []
+    assert _get(api, "/contracts/status", h["other"]).json()["contracts"] == []
+    assert len(_get(api, "/contracts/status", h["maker"]).json()["contracts"]) == 1
+    agreement = quote(matrix["agreement"], safe="")
+    assert _get(api, f"/contracts/{agreement}/status", h["other"]).status_code == 404
+    assert _get(api, "/targets", h["maker"]).status_code == 200
+    assert _get(api, "/targets", h["other"]).status_code == 403
+    assert _get(api, "/check", h["other"]).json()["steps"] == 0
+    assert _get(api, "/check", h["maker"]).json()["steps"] > 0
