@@ -4,6 +4,7 @@ answers as what does not exist; a revoked share holds from the next request."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -176,3 +177,54 @@ def test_the_ledger_status_tells_an_organisation_how_many_problems_not_whose(
     assert counted["problems"] == [
         f"{len(told['problems'])} problem(s); the store's operator sees them"
     ]
+
+
+def test_subscriptions_deliver_what_their_owner_may_read_at_delivery_time(
+    api: Api, chain: dict[str, Any]
+) -> None:
+    """A webhook and a WebSocket of the buyer get the refiner's shared shipments, withheld
+    fields removed, and nothing of what is not shared; after the share is revoked, nothing
+    more, though the refiner goes on shipping."""
+    from api.receiver import receiver
+
+    h = chain["headers"]
+    made = api.http.post(
+        "/queries",
+        json={"name": "shipped", "query": {"EQ_bizStep": ["shipping"]}},
+        headers=h["buyer"],
+    )
+    assert made.status_code == 201, made.text
+
+    def ship(numbers: range, lot: str) -> list[str]:
+        evs = [_event(n, "shipping", lot.format(n=n), PLANT) for n in numbers]
+        parsed = documents.parse_bytes(orjson.dumps(document(evs)))
+        events.capture_document(api.uow, parsed, owner=REFINER)
+        return [e["eventID"] for e in evs]
+
+    with (
+        receiver() as hook,
+        api.http.websocket_connect("/queries/shipped/events?stream=true", headers=h["buyer"]) as ws,
+    ):
+        body = {"dest": hook.url, "signatureToken": "a-token-of-the-buyer-0123456789abcdef",
+                "stream": True}  # fmt: skip
+        assert (
+            api.http.post(
+                "/queries/shipped/subscriptions", json=body, headers=h["buyer"]
+            ).status_code
+            == 201
+        )
+        ship(range(100, 102), OTHER)  # another product: not shared
+        shared = ship(range(110, 113), SULFATE)
+        assert hook.wait(3, timeout=20) == shared
+        streamed: list[dict[str, Any]] = []
+        while len(streamed) < 3:
+            message = orjson.loads(ws.receive_text())
+            streamed += message["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        assert [e["eventID"] for e in streamed] == shared
+        delivered = [e for d in hook.taken for e in d.document["epcisBody"]["queryResults"]
+                     ["resultsBody"]["eventList"]]  # fmt: skip
+        assert all(b"energy" not in orjson.dumps(e) for e in delivered + streamed)
+        organisations.revoke(api.uow, chain["share"])
+        ship(range(120, 122), SULFATE)
+        time.sleep(2.5)  # the deliveries look again every second
+        assert [i for d in hook.taken for i in d.event_ids] == shared
