@@ -100,7 +100,8 @@ def share_grant(
     owner: Annotated[str, typer.Argument(help="The organisation whose data are shared.")],
     to: Annotated[str, typer.Option("--to", help="The organisation that may read them.")],
     event_type: Annotated[
-        list[str], typer.Option("--event-type", help=f"ObjectEvent, …; {_MANY}.")
+        list[str],
+        typer.Option("--event-type", help=f"ObjectEvent, TransformationEvent, …; {_MANY}."),
     ] = [],  # noqa: B006
     biz_step: Annotated[
         list[str], typer.Option("--biz-step", help=f"A CBV business step; {_MANY}.")
@@ -120,7 +121,12 @@ def share_grant(
     ] = None,
     withhold: Annotated[
         list[str],
-        typer.Option("--withhold", help="An event field not shared (quantities, ilmd, …)."),
+        typer.Option(
+            "--withhold",
+            help="An event field not shared: quantities (the amounts; classes stay), ilmd, "
+            "sensorElementList, bizTransactionList, sourceList, destinationList, "
+            "certificationInfo or extensions; repeat for several.",
+        ),
     ] = [],  # noqa: B006
     footprint: Annotated[
         str, typer.Option("--footprint", help="none, total (and class) or breakdown.")
