@@ -17,7 +17,10 @@ from sqlalchemy import delete
 from batterytrace import workers
 from batterytrace.carbon import activity
 from batterytrace.carbon.pact import Declared
+from batterytrace.contracts.agreement import Agreement
 from batterytrace.custody.claims import Claim
+from batterytrace.custody.rules import CustodyRules
+from batterytrace.epcis.documents import read
 from batterytrace.epcis.model import (
     Action,
     Event,
@@ -27,7 +30,9 @@ from batterytrace.epcis.model import (
     QuantityElement,
 )
 from batterytrace.masterdata import BT, MasterData, Party, Site, SiteRole, read_master_data
-from batterytrace.services import carbon, custody, masterdata
+from batterytrace.scenario.generator import PACK as SCENARIO_PACK
+from batterytrace.services import carbon, contracts, custody, masterdata
+from batterytrace.services import events as events_service
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import custody as custody_store
 from batterytrace.store import events, schema
@@ -345,3 +350,24 @@ def scenario_inputs(uow: UnitOfWork, scenario: Path) -> None:
     masterdata.import_master_data(uow, read_master_data(scenario / "masterdata.json"))
     model = activity.read_json(orjson.loads((scenario / "carbon.json").read_bytes()), "carbon.json")
     carbon.import_carbon(uow, model, "carbon.json")
+
+
+def scenario_store(uow: UnitOfWork, scenario: Path, owner: str | None = None) -> str:
+    """A generated scenario stored with everything it comes with: master data, its events
+    (captured as ``owner``'s: None, the operator's), custody rules, the agreement, the carbon
+    model; the last pack assembled."""
+    masterdata.import_master_data(uow, read_master_data(scenario / "masterdata.json"))
+    for path in sorted(scenario.glob("events-*.jsonld")):
+        events_service.capture(uow, path, owner=owner)
+    rules = CustodyRules.from_json(orjson.loads((scenario / "custody.json").read_bytes()))
+    custody.import_rules(uow, rules, "custody.json")
+    (agreement,) = orjson.loads((scenario / "contracts.json").read_bytes())
+    contracts.import_contracts(uow, [Agreement.from_json(agreement)], "contracts.json")
+    model = activity.read_json(orjson.loads((scenario / "carbon.json").read_bytes()), "carbon.json")
+    carbon.import_carbon(uow, model, "carbon.json")
+    last = read(sorted(scenario.glob("events-*.jsonld"))[-1]).events
+    return next(
+        e.parentID
+        for e in reversed(last)
+        if (e.parentID or "").startswith(SCENARIO_PACK.serial(""))
+    )

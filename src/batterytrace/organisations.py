@@ -17,8 +17,7 @@ _LOCATION = f"{CANONICAL_DL_DOMAIN}/414/"  # AI 414: GLN of a physical location
 def organisation_id(text: str) -> str:
     """The canonical key of an organisation given as a PGLN (``urn:epc:id:pgln:…``), a party
     GLN Digital Link or its 13 digits; InvalidIdentifier otherwise."""
-    key = _gs1_key(text, _PARTY, "party GLN")
-    return key
+    return _gs1_key(text, _PARTY, "party GLN")
 
 
 def site_id(text: str) -> str:

@@ -9,26 +9,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import orjson
 import pytest
 
 from api.conftest import Api, serving, settings_for
-from batterytrace.carbon.activity import from_json
-from batterytrace.contracts.agreement import Agreement
-from batterytrace.custody.rules import CustodyRules
-from batterytrace.epcis.documents import read
-from batterytrace.masterdata import read_master_data
-from batterytrace.scenario.generator import PACK, generate
+from batterytrace.scenario.generator import AGREEMENT_ID, PACK, generate
 from batterytrace.services import (
-    carbon,
     clients,
-    contracts,
-    custody,
-    events,
-    masterdata,
     organisations,
 )
 from batterytrace.services.unit_of_work import UnitOfWork
+from factories import scenario_store
 
 MAKER, OTHER = "urn:epc:id:pgln:3700000.00000", "urn:epc:id:pgln:3012345.00000"
 NOWHERE = PACK.serial("999999999")
@@ -47,26 +37,14 @@ def matrix(uow: UnitOfWork, tmp_path: Path, scenario: Path) -> Iterator[dict[str
     client of the carmaker and one of another organisation."""
     for org, name in ((MAKER, "Carmaker"), (OTHER, "Other")):
         organisations.create(uow, org, name)
-    masterdata.import_master_data(uow, read_master_data(scenario / "masterdata.json"))
-    for path in sorted(scenario.glob("events-*.jsonld")):
-        events.capture(uow, path, owner=MAKER)
-    rules = CustodyRules.from_json(orjson.loads((scenario / "custody.json").read_bytes()))
-    custody.import_rules(uow, rules, "custody.json")
-    (agreement,) = orjson.loads((scenario / "contracts.json").read_bytes())
-    contracts.import_contracts(uow, [Agreement.from_json(agreement)])
-    model = from_json(orjson.loads((scenario / "carbon.json").read_bytes()), "carbon.json")
-    carbon.import_carbon(uow, model, "carbon.json")
-    last = read(sorted(scenario.glob("events-*.jsonld"))[-1]).events
-    pack = next(
-        e.parentID for e in reversed(last) if (e.parentID or "").startswith(PACK.serial(""))
-    )
+    pack = scenario_store(uow, scenario, owner=MAKER)
     with serving(uow, settings_for(uow, tmp_path)) as api:
         headers = {}
         for org, name in ((MAKER, "maker"), (OTHER, "other")):
             made = clients.create(uow, name, ["query"], organisation=org)
             token = api.token(made.client_id, made.client_secret)
             headers[name] = {"Authorization": f"Bearer {token}"}
-        yield {"api": api, "pack": pack, "headers": headers, "agreement": agreement["id"]}
+        yield {"api": api, "pack": pack, "headers": headers, "agreement": AGREEMENT_ID}
 
 
 # Each route naming an object: its path for an object, and what a refusal answers.

@@ -15,18 +15,23 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from batterytrace.carbon.activity import from_json
 from batterytrace.cli import app
-from batterytrace.contracts.agreement import Agreement
 from batterytrace.custody.rules import CustodyRules
-from batterytrace.epcis.documents import read
 from batterytrace.epcis.model import Document
-from batterytrace.masterdata import read_master_data
-from batterytrace.scenario.generator import AGREEMENT_ID, ORE, PACK, generate
-from batterytrace.services import carbon, contracts, custody, events, masterdata
+from batterytrace.scenario.generator import AGREEMENT_ID, ORE, generate
+from batterytrace.services import custody, events, masterdata
 from batterytrace.services.unit_of_work import UnitOfWork, version
 from batterytrace.trace.lineage import node_id
-from factories import CERTIFIED_MINE, PCAM, REFINERY, T0, custody_chain, custody_sites, lot
+from factories import (
+    CERTIFIED_MINE,
+    PCAM,
+    REFINERY,
+    T0,
+    custody_chain,
+    custody_sites,
+    lot,
+    scenario_store,
+)
 
 if TYPE_CHECKING:
     from api.conftest import Api
@@ -42,25 +47,6 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("domain-scenario")
     generate(out, 0.0002, seed=11)
     return out
-
-
-def _fill(uow: UnitOfWork, files: Path) -> str:
-    """The scenario stored with everything it comes with; the last pack assembled."""
-    masterdata.import_master_data(uow, read_master_data(files / "masterdata.json"))
-    for path in sorted(files.glob("events-*.jsonld")):
-        events.capture(uow, path)
-    rules = CustodyRules.from_json(orjson.loads((files / "custody.json").read_bytes()))
-    custody.import_rules(uow, rules, "custody.json")
-    (agreement,) = orjson.loads((files / "contracts.json").read_bytes())
-    contracts.import_contracts(uow, [Agreement.from_json(agreement)], "contracts.json")
-    model = from_json(orjson.loads((files / "carbon.json").read_bytes()), "carbon.json")
-    carbon.import_carbon(uow, model, "carbon.json")
-    last = sorted(files.glob("events-*.jsonld"))[-1]
-    return next(
-        e.parentID
-        for e in reversed(read(last).events)
-        if (e.parentID or "").startswith(PACK.serial(""))
-    )
 
 
 @pytest.fixture
@@ -92,7 +78,7 @@ def get(api: Api, path: str, status: int = 200, **params: Any) -> Any:
 def test_trace_check_and_summary_answer_the_commands_json(
     api: Api, cli: Callable[..., Any], scenario: Path
 ) -> None:
-    pack = _fill(api.uow, scenario)
+    pack = scenario_store(api.uow, scenario)
     link = node_id(pack)  # https://id.gs1.org/01/…/21/…: slashes in the path
     back = get(api, f"/trace/back/{link}", items="true")
     assert back == cli("trace", "back", pack, "--json", "--items")
@@ -119,7 +105,7 @@ def test_trace_check_and_summary_answer_the_commands_json(
 def test_custody_contract_and_carbon_reads_answer_the_commands_json(
     api: Api, cli: Callable[..., Any], scenario: Path
 ) -> None:
-    pack = _fill(api.uow, scenario)
+    pack = scenario_store(api.uow, scenario)
     every = get(api, "/custody/balances")
     assert every == cli("custody", "balance", "--json")
     assert every["accounts"] and every["version"] == _version(api.uow)
@@ -443,7 +429,7 @@ def test_a_bad_if_match_is_a_400_naming_it(api: Api) -> None:
 
 
 def test_unknown_identifiers_are_404(api: Api, scenario: Path) -> None:
-    pack = _fill(api.uow, scenario)
+    pack = scenario_store(api.uow, scenario)
     unknown = "urn:epc:id:sgtin:3700000.030001.NOSUCHPACK"
     for path in (f"/trace/back/{unknown}", f"/trace/forward/{unknown}",
                  f"/summary/{unknown}", f"/custody/recycled/{unknown}",

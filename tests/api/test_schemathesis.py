@@ -76,14 +76,8 @@ from schemathesis.core.failures import AcceptedNegativeData
 from schemathesis.schemas import APIOperation, BaseSchema
 
 from api.conftest import Api
-from batterytrace.carbon.activity import from_json
-from batterytrace.contracts.agreement import Agreement
-from batterytrace.custody.rules import CustodyRules
-from batterytrace.epcis.documents import read
-from batterytrace.masterdata import read_master_data
-from batterytrace.scenario.generator import AGREEMENT_ID, ORE, PACK, generate
-from batterytrace.services import carbon, contracts, custody, events, masterdata
-from factories import document, object_event
+from batterytrace.scenario.generator import AGREEMENT_ID, ORE, generate
+from factories import document, object_event, scenario_store
 
 # Bounded for the whole file to run in about three minutes on two cores, both backends
 _HEALTH = [
@@ -224,22 +218,7 @@ def _members(api: Api, path: str) -> list[str]:
 
 @pytest.fixture
 def served(api: Api, scenario: Path) -> Served:
-    uow = api.uow
-    masterdata.import_master_data(uow, read_master_data(scenario / "masterdata.json"))
-    for path in sorted(scenario.glob("events-*.jsonld")):
-        events.capture(uow, path)
-    rules = CustodyRules.from_json(orjson.loads((scenario / "custody.json").read_bytes()))
-    custody.import_rules(uow, rules, "custody.json")
-    (agreement,) = orjson.loads((scenario / "contracts.json").read_bytes())
-    contracts.import_contracts(uow, [Agreement.from_json(agreement)], "contracts.json")
-    model = from_json(orjson.loads((scenario / "carbon.json").read_bytes()), "carbon.json")
-    carbon.import_carbon(uow, model, "carbon.json")
-    last = sorted(scenario.glob("events-*.jsonld"))[-1]
-    pack = next(
-        e.parentID
-        for e in reversed(read(last).events)
-        if e.parentID and e.parentID.startswith(PACK.serial(""))
-    )
+    pack = scenario_store(api.uow, scenario)
     h = api.headers["admin"]
     job = api.http.post(
         "/capture",

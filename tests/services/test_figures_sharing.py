@@ -7,18 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
-from batterytrace.carbon.activity import from_json
-from batterytrace.custody.rules import CustodyRules
-from batterytrace.epcis.documents import read
 from batterytrace.errors import Forbidden
-from batterytrace.masterdata import read_master_data
 from batterytrace.organisations import site_id
 from batterytrace.scenario.generator import PACK, PCAM_PLANT, generate
-from batterytrace.services import carbon, custody, events, masterdata, organisations, trace
+from batterytrace.services import carbon, custody, events, organisations, trace
 from batterytrace.services.unit_of_work import UnitOfWork
+from factories import scenario_store
 
 MAKER, REFINER = "urn:epc:id:pgln:3700000.00000", "urn:epc:id:pgln:3012345.00000"
 
@@ -32,19 +28,11 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def made(uow: UnitOfWork, scenario: Path) -> str:
-    """The scenario's events captured by the carmaker (no site is assigned, so it may), its
-    carbon model imported; the last pack assembled."""
+    """The scenario stored, its events captured by the carmaker (no site is assigned, so it
+    may); the last pack assembled."""
     for org, name in ((MAKER, "Carmaker"), (REFINER, "Refiner")):
         organisations.create(uow, org, name)
-    masterdata.import_master_data(uow, read_master_data(scenario / "masterdata.json"))
-    for path in sorted(scenario.glob("events-*.jsonld")):
-        events.capture(uow, path, owner=MAKER)
-    model = from_json(orjson.loads((scenario / "carbon.json").read_bytes()), "carbon.json")
-    carbon.import_carbon(uow, model, "carbon.json")
-    last = read(sorted(scenario.glob("events-*.jsonld"))[-1]).events
-    return next(
-        e.parentID for e in reversed(last) if (e.parentID or "").startswith(PACK.serial(""))
-    )
+    return scenario_store(uow, scenario, owner=MAKER)
 
 
 def test_a_footprint_is_shown_as_far_as_its_maker_shares_it(uow: UnitOfWork, made: str) -> None:
@@ -87,8 +75,6 @@ def test_custody_claims_balances_and_acts_follow_the_shares(
     """A lot's claims and a battery's recycled shares at custody `claims`; a site's accounts
     at `balances`; an allocation only by the site's owner."""
 
-    rules = CustodyRules.from_json(orjson.loads((scenario / "custody.json").read_bytes()))
-    custody.import_rules(uow, rules, "custody.json")
     organisations.assign(uow, PCAM_PLANT.sgln, MAKER)
     accounts = custody.balances(uow).accounts
     assert accounts and custody.balances(uow, reader=MAKER).accounts == [

@@ -4,6 +4,7 @@ registry and the events' owners are in the ledger, so a hand edit fails verifica
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -237,3 +238,32 @@ def test_a_contract_is_read_by_its_parties_alone(uow: UnitOfWork) -> None:
     with pytest.raises(contracts.NoSuchContract) as absent:
         contracts.status_json(uow, nowhere, reader=REFINER)
     assert str(hidden.value).replace(agreement.id, "ID") == str(absent.value).replace(nowhere, "ID")
+
+
+def test_the_same_act_twice_changes_nothing_and_an_xml_document_is_judged_alike(
+    uow: UnitOfWork,
+) -> None:
+    """An organisation created again, a site assigned again and a share granted again record
+    nothing; a document in the XML syntax (examples/02) is refused at another's site as
+    JSON-LD is."""
+    from pathlib import Path
+
+    _registry(uow)
+    terms = {"owner": REFINER, "grantee": MINER, "scope": {"bizSteps": ["shipping"]}}
+    first = organisations.grant(uow, terms)
+    with uow.reading() as conn:
+        before = conn.execute(select(func.count()).select_from(schema.import_record)).scalar()
+    assert not organisations.create(uow, REFINER, "Refiner").changed
+    assert not organisations.assign(uow, PLANT, REFINER).changed
+    assert organisations.grant(uow, terms).id == first.id
+    assert [s.id for s in organisations.shares(uow)] == [first.id]
+    with uow.reading() as conn:
+        after = conn.execute(select(func.count()).select_from(schema.import_record)).scalar()
+    assert after == before
+    organisations.assign(uow, "urn:epc:id:sgln:3012345.00100.0", REFINER)  # the XML's plant
+    xml = Path(__file__).resolve().parents[2] / "examples" / "02-sulfate-to-cells.xml"
+    with pytest.raises(Forbidden, match=re.escape(site_id("urn:epc:id:sgln:3012345.00100.0"))):
+        events.capture(uow, xml, owner=MINER)
+    assert _stored(uow) == 0
+    done = events.capture(uow, xml, owner=REFINER)  # its own plant, and sites nobody owns
+    assert done.captured == len(documents.read(xml).events) == _stored(uow) > 0

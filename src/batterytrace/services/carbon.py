@@ -505,7 +505,7 @@ def targets_json(
     """:func:`targets` as JSON (the command's ``--json``, the API's answer). The targets are
     the agreement's, figured on every battery of the store: ``reader`` (an organisation) sees
     them when it is a party of a stored agreement (decision 041)."""
-    if reader is not None and not contracts.status(uow, reader=reader).contracts:
+    if reader is not None and not contracts.parties_of(uow, reader):
         raise Forbidden("targets: the agreement's fleet figures are for its parties")
     return targets(uow, what_if, baseline, factors).to_json()
 

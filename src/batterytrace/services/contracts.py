@@ -320,6 +320,11 @@ def status(
     )
 
 
+def parties_of(uow: UnitOfWork, reader: str) -> set[str]:
+    """The ids of the stored agreements ``reader`` (an organisation) is a party of."""
+    return {a.id for a in contracts(uow) if _party(a, reader)}
+
+
 def _party(agreement: Agreement, reader: str | None) -> bool:
     """Whether ``reader`` is the agreement's buyer or seller (None: the operator, always)."""
     if reader is None:

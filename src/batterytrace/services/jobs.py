@@ -168,7 +168,7 @@ def _run(
     if behaviour == "rollback" or header is None:
         return errors or [_error(refused)], None
     results: list[CaptureResult] = []
-    _greedy(uow, header, good, (source, owner), results, errors)
+    _greedy(uow, header, good, source, owner, results, errors)
     return errors, _result(results, uow) if results else None
 
 
@@ -208,26 +208,26 @@ def _greedy(
     uow: UnitOfWork,
     header: Document,
     events: list[tuple[int, Event]],
-    source: tuple[str, str | None],
+    source: str,
+    owner: str | None,
     results: list[CaptureResult],
     errors: list[JobError],
 ) -> None:
-    """Capture ``events`` (``source``: the record's source and the events' owner); when the
-    store refuses them, each half on its own, down to the single events it refuses (named in
-    ``errors``)."""
+    """Capture ``events`` as ``owner``'s; when the store refuses them, each half on its own,
+    down to the single events it refuses (named in ``errors``)."""
     if not events and not header.masterData:
         return
     try:
         with uow.writing("capture") as w:
             stream = EventStream(header, iter([e for _, e in events]), check=False)
-            results.append(w.capture(stream, *source))
+            results.append(w.capture(stream, source, owner))
     except BatteryTraceError as exc:
         if len(events) <= 1:
             errors.append(_error(exc, events[0][0] if events else None))
             return
         half = len(events) // 2
-        _greedy(uow, header, events[:half], source, results, errors)
-        _greedy(uow, _without_master_data(header), events[half:], source, results, errors)
+        _greedy(uow, header, events[:half], source, owner, results, errors)
+        _greedy(uow, _without_master_data(header), events[half:], source, owner, results, errors)
 
 
 def _without_master_data(header: Document) -> Document:

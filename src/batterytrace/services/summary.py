@@ -206,7 +206,7 @@ def _shown(whole: Summary, uow: UnitOfWork, identifier: str, reader: str) -> Sum
         makers = readers.makers(conn, node)
     claims = figures_level(grants, makers, "custody") != "none"
     footprint = figures_level(grants, makers, "footprint") != "none"
-    parties = {c.agreement["id"] for c in contracts.status(uow, reader=reader).contracts}
+    parties = contracts.parties_of(uow, reader)
     return whole.model_copy(
         update={
             "origin": whole.origin if claims else [],

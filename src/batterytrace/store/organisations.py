@@ -65,6 +65,9 @@ def shares(conn: Connection, grantee: str | None = None) -> list[Share]:
 
 
 def grant(conn: Connection, share: Share) -> Imported:
+    """Keep ``share``; one in force already with the same terms is left as it is."""
+    if any(same_terms(held, share) for held in shares(conn, share.grantee)):
+        return Imported(unchanged=1)
     body = share.to_json()
     content = orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode()
     conn.execute(
@@ -85,3 +88,8 @@ def grants(conn: Connection, reader: str | None) -> Grants | None:
         return None
     key = organisation_id(reader)
     return Grants.of(key, shares(conn, key))
+
+
+def same_terms(one: Share, other: Share) -> bool:
+    """Whether two shares grant the same (their ids aside)."""
+    return one.to_json() | {"id": 0} == other.to_json() | {"id": 0}

@@ -71,6 +71,7 @@ def readable_keys(conn: Connection, grants: Grants, keys: Iterable[str]) -> set[
     events: dict[str, list[bool]] = {}
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
+        asked = set(chunk)
         rows = conn.execute(
             select(E.c.event_id, E.c.transformation_id, E.c.owner, E.c.content).where(
                 or_(E.c.event_id.in_(chunk), E.c.transformation_id.in_(chunk))
@@ -78,7 +79,7 @@ def readable_keys(conn: Connection, grants: Grants, keys: Iterable[str]) -> set[
         )
         for event_id, transformation, owner, content in rows:
             ok = grants.withheld(owner, event_from_content(content, event_id)) is not None
-            for key in {event_id, transformation} & set(chunk):
+            for key in {event_id, transformation} & asked:
                 events.setdefault(key, []).append(ok)
     return {key for key, judged in events.items() if all(judged)}
 
