@@ -63,7 +63,6 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import importlib.util
 import math
 import os
 import random
@@ -104,6 +103,7 @@ from batterytrace.trace.lineage import node_id
 from capture import CONTEXT, pg_database
 from capture import events as generated_events
 from report import publish
+from scenario_store import trace_bench
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = (1, 4, 16)
@@ -153,15 +153,6 @@ class Errors:
 # --- the stores and the server -----------------------------------------------------------------
 
 
-def _trace_bench() -> Any:
-    """bench/trace.py by path (a module named "trace" would be the standard library's)."""
-    spec = importlib.util.spec_from_file_location("bench_trace", ROOT / "bench" / "trace.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @dataclass
 class Stores:
     server: str  # the URL of the store the server holds
@@ -175,9 +166,9 @@ class Stores:
 def make_stores(work: Path, events: int, db: str | None, console: Console) -> Stores:
     """The scenario's store for the server and the same again for the library: on SQLite one
     store prepared and its file copied; on PostgreSQL two databases, each prepared."""
-    trace_bench = _trace_bench()
+    bench = trace_bench()
     if db is None:
-        uow, prepared = trace_bench.prepare(work / "server", events, None, console, replay=False)
+        uow, prepared = bench.prepare(work / "server", events, None, console, replay=False)
         uow.close()
         store = work / "server" / "trace.db"
         conn = sqlite3.connect(store)  # the WAL folded in: the file alone is the store
@@ -194,7 +185,7 @@ def make_stores(work: Path, events: int, db: str | None, console: Console) -> St
     urls = [pg_database(db, name) for name in names]
     made = []
     for url, folder in zip(urls, ("server", "library"), strict=True):
-        uow, prepared = trace_bench.prepare(work / folder, events, url, console, replay=False)
+        uow, prepared = bench.prepare(work / folder, events, url, console, replay=False)
         uow.close()
         made.append((url, work / folder / "ledger.key", prepared))
     (server, server_key, prepared), (library, library_key, _) = made

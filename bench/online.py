@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import json
 import os
 import random
@@ -99,6 +98,7 @@ from batterytrace.store import derived as kept
 from batterytrace.store.records import event_from_content
 from batterytrace.trace.lineage import node_id
 from report import publish
+from scenario_store import trace_bench
 
 ROOT = Path(__file__).resolve().parents[1]
 HELD = "held-back.json"  # in the scenario folder: what the preparation held back
@@ -162,15 +162,6 @@ class Rss:
 
 
 # --- the store ---------------------------------------------------------------------------------
-
-
-def _trace_bench() -> Any:
-    """bench/trace.py by path (a module named "trace" would be the standard library's)."""
-    spec = importlib.util.spec_from_file_location("bench_trace", ROOT / "bench" / "trace.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 _EVENT_TIME = re.compile(rb'"eventTime":"([^"]+)"')
@@ -239,9 +230,9 @@ def prepare(
     back (made, or reused); the scenario's custody rules, agreement and carbon model imported
     when not already; the kept state brought up to date. (what trace.py's preparation
     recorded, what was held back, the times of this preparation)."""
-    trace_bench = _trace_bench()
+    bench = trace_bench()
     day = per_chunk or max(200, round(DAY_PER_10M * events / 10_000_000))
-    real_generate = trace_bench.generate
+    real_generate = bench.generate
 
     def generate_holding_back(out: Path, scale: float, seed: int = 2025, **kw: Any) -> Any:
         result = real_generate(out, scale, seed=seed, **kw)
@@ -252,11 +243,9 @@ def prepare(
         )
         return result
 
-    trace_bench.generate = generate_holding_back  # prepare() calls it before it captures
+    bench.generate = generate_holding_back  # prepare() calls it before it captures
     started = time.perf_counter()
-    uow, prepared = trace_bench.prepare(
-        work, events, None, console, replay=False, keep_documents=False
-    )
+    uow, prepared = bench.prepare(work, events, None, console, replay=False, keep_documents=False)
     prepare_s = time.perf_counter() - started
     scenario = work / "scenario"
     if not (scenario / HELD).exists():

@@ -27,11 +27,15 @@ def open_store(
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / f"{name}.json")
     args = parser.parse_args()
-    # bench/trace.py by path: a module named "trace" would be the standard library's
+    work = args.store or Path(tempfile.mkdtemp(prefix=f"bt-{name}-"))
+    uow, prepared = trace_bench().prepare(work, args.events, None, console)
+    return args, uow, prepared
+
+
+def trace_bench() -> Any:
+    """bench/trace.py by path (a module named "trace" would be the standard library's)."""
     spec = importlib.util.spec_from_file_location("bench_trace", ROOT / "bench" / "trace.py")
     assert spec is not None and spec.loader is not None
-    trace_bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(trace_bench)
-    work = args.store or Path(tempfile.mkdtemp(prefix=f"bt-{name}-"))
-    uow, prepared = trace_bench.prepare(work, args.events, None, console)
-    return args, uow, prepared
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
