@@ -147,6 +147,10 @@ class AuthenticationError(BatteryTraceError):
     """Credentials or an access token are missing, wrong, expired, forged or revoked."""
 
 
+class TokenExpired(AuthenticationError):
+    """An access token that was valid has expired."""
+
+
 class Forbidden(BatteryTraceError):
     """The caller is known but its scopes do not allow what it asks."""
 

@@ -76,6 +76,7 @@ from schemathesis.core.failures import AcceptedNegativeData
 from schemathesis.schemas import APIOperation, BaseSchema
 
 from api.conftest import Api
+from batterytrace.api.problems import PACT_PATHS
 from batterytrace.scenario.generator import AGREEMENT_ID, ORE, generate
 from factories import document, object_event, scenario_store
 
@@ -101,7 +102,7 @@ EXCLUDED = [
     schemathesis.checks.positive_data_acceptance,  # why: the module's docstring
     schemathesis.checks.negative_data_rejection,  # as _negative_data_rejection below
 ]
-PUBLIC = {"/health", "/oauth/token"}  # the routes that take no token
+PUBLIC = {"/health", "/oauth/token", "/auth/token", "/.well-known/openid-configuration"}  # no token
 QUERY = {"name": "shipments", "query": {"EQ_bizStep": ["shipping"]}}
 HOOK = {"dest": "http://127.0.0.1:9/hook", "stream": True}  # no one there: deliveries retried
 STUB = "https://gs1.github.io/EPCIS/REST%20Bindings/JSON-Schema-Stub.json#"
@@ -184,16 +185,21 @@ class Served:
 
     def token_enforced(self, ctx: Any, response: Any, case: Case) -> None:
         """A route that answered 2xx with the token answers 401 without it and with a forged
-        one, asked once per operation (schemathesis's ``ignored_auth`` leaves OAuth2 alone)."""
+        one (a PACT route: 400 BadRequest, as PACT wants), asked once per operation
+        (schemathesis's ``ignored_auth`` leaves OAuth2 alone)."""
         label = case.operation.label
         if case.operation.path in PUBLIC or label in self.probed:
             return
         if not 200 <= response.status_code < 300:
             return
         self.probed.add(label)
+        pact = case.operation.path.startswith(PACT_PATHS)
         for sent in ({}, {"Authorization": "Bearer " + ".".join(["forged"] * 3)}):
             refused = case.call(headers=sent)
-            assert refused.status_code == 401, f"{label}: {refused.status_code} with {sent}"
+            expected = 400 if pact else 401
+            assert refused.status_code == expected, f"{label}: {refused.status_code} with {sent}"
+            if pact:
+                assert refused.json()["code"] == "BadRequest", label
 
     def assert_most_succeeded(self, share: float) -> None:
         """At least ``share`` of the operations answered some request with a 2xx."""

@@ -26,6 +26,7 @@ from batterytrace.api import (
     discovery,
     domain,
     events,
+    pact,
     problems,
     queries,
     security,
@@ -98,9 +99,11 @@ def create_app(settings: Settings | None = None, uow: UnitOfWork | None = None) 
         uow.ready()
         app.state.jobs.start()
         app.state.deliveries.start(app.state.tokens)
+        app.state.pact_answers.start()
         try:
             yield
         finally:
+            await app.state.pact_answers.stop()
             await app.state.deliveries.stop()
             app.state.jobs.stop()
 
@@ -132,6 +135,7 @@ def create_app(settings: Settings | None = None, uow: UnitOfWork | None = None) 
         *domain.routers,
     ):
         app.include_router(router)
+    pact.install(app)
     _docs(app)
     _openapi(app)
     negotiation = app.state.negotiation = Negotiation(settings)

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from batterytrace import errors as e
 
 MEDIA_TYPE = "application/problem+json"
+PACT_PATHS = ("/2/", "/3/", "/.well-known/")
 
 # (status, problem type) of each error class; the first class an error is an instance of wins
 _TYPES: list[tuple[type[BaseException], int, str]] = [
@@ -202,6 +203,8 @@ def document(openapi: dict[str, Any]) -> None:
     schemas["Problem"] = SCHEMA
     problem = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path, operations in openapi.get("paths", {}).items():
+        if path.startswith(PACT_PATHS):  # the PACT routes' errors are PACT's (decision 042)
+            continue
         for operation in operations.values():
             responses: dict[str, Any] = operation.setdefault("responses", {})
             responses.pop("422", None)

@@ -28,7 +28,7 @@ from fastapi.security import OAuth2
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
-from batterytrace.errors import AuthenticationError, Forbidden, LedgerKeyError
+from batterytrace.errors import AuthenticationError, Forbidden, LedgerKeyError, TokenExpired
 from batterytrace.ledger import keys
 from batterytrace.services import clients
 from batterytrace.services.unit_of_work import UnitOfWork
@@ -102,9 +102,7 @@ class Tokens:
                 options={"require": ["exp", "iat", "sub", "scope"]},
             )
         except jwt.ExpiredSignatureError:
-            raise AuthenticationError(
-                "access token: expired; ask /oauth/token for another"
-            ) from None
+            raise TokenExpired("access token: expired; ask /oauth/token for another") from None
         except jwt.PyJWTError:
             raise AuthenticationError("access token: not one this server signed") from None
         return claims
@@ -211,9 +209,7 @@ _OAUTH_ERROR = {
 }
 
 
-@router.post(
-    "/oauth/token",
-    summary="An access token for client credentials (OAuth2, RFC 6749 §4.4).",
+_TOKEN_ROUTE: dict[str, Any] = dict(
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -260,6 +256,19 @@ _OAUTH_ERROR = {
             "content": {"application/json": {"schema": _OAUTH_ERROR}},
         },
     },
+)
+
+
+# /auth/token is where PACT partners ask (PACT TS v2.3 §6.3), the same endpoint
+@router.post(
+    "/oauth/token",
+    summary="An access token for client credentials (OAuth2, RFC 6749 §4.4).",
+    **_TOKEN_ROUTE,
+)
+@router.post(
+    "/auth/token",
+    summary="The same token endpoint, where PACT partners ask for it (PACT TS §6.3).",
+    **_TOKEN_ROUTE,
 )
 async def token(request: Request) -> Response:
     """Client credentials in the form body or HTTP Basic; ``scope`` may narrow the client's

@@ -93,6 +93,7 @@ class Declared:
     # The IPCC reports whose GWP100 the factors used (PACT Methodology: AR6 where available, else
     # every report used).
     ipcc_reports: tuple[str, ...] = ("AR6",)
+    preceding: tuple[str, ...] = ()  # ids of the footprints of this product it replaces
 
 
 def export(declared: Declared, version: str = "3") -> dict[str, Any]:
@@ -105,6 +106,7 @@ def export(declared: Declared, version: str = "3") -> dict[str, Any]:
     header: dict[str, Any] = {
         "id": _uuid(d.id),
         "specVersion": SPEC_VERSIONS[version],
+        **({"precedingPfIds": [_uuid(p) for p in d.preceding]} if d.preceding else {}),
     }
     product: dict[str, Any] = {
         "created": _datetime(d.created),

@@ -281,7 +281,8 @@ def footprint_command(
 
 
 pact_app = typer.Typer(
-    help="PACT (WBCSD Pathfinder) product footprints: export ours, import suppliers'.",
+    help="PACT (WBCSD Pathfinder) product footprints: export ours, publish them on the PACT "
+    "host, import suppliers', see what partners sent.",
     no_args_is_help=True,
 )
 
@@ -332,6 +333,67 @@ def pact_import(
         return
     out.print(f"supplier footprint {read.id} ({read.company_name}): {read.kg_co2e_per_kg:.6g} "
               f"kg CO2e/kg, PACT {read.spec_version}, used for {product}")  # fmt: skip
+
+
+@pact_app.command("publish")
+def pact_publish(
+    identifier: Annotated[str, typer.Argument(help="A lot, a pack or a serialised item.")],
+    factor_set: Annotated[
+        str | None, typer.Option("--factors", help="Factor set name@version.")
+    ] = None,
+) -> None:
+    """Publish a product's footprint on the PACT host (/2/footprints, /3/footprints) for the
+    partners it is shared with. Publishing it again after its figures changed makes a new
+    footprint that names the old one (precedingPfIds); the old one becomes Deprecated."""
+    from batterytrace.services import pact
+
+    with working("figuring the footprint"):
+        made, new = pact.publish(make_uow(), identifier, factor_set)
+    if not new:
+        out.print(f"{made.product}: figures unchanged since footprint {made.id}, nothing published")
+        return
+    pcf = made.documents["3"]["pcf"]
+    out.print(f"published footprint {made.id} (publication {made.number}) of {made.product}: "
+              f"{pcf['pcfExcludingBiogenicUptake']} kg CO2e per {pcf['declaredUnitAmount']} "
+              f"{pcf['declaredUnitOfMeasurement']}")  # fmt: skip
+
+
+@pact_app.command("published")
+def pact_published(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the footprints published on the PACT host, oldest first."""
+    from batterytrace.services import pact
+
+    found = pact.published(make_uow())
+    if as_json:
+        rows = [{"id": p.id, "product": p.product, "number": p.number, "created": p.created,
+                 "status": p.status, "updated": p.updated} for p in found]  # fmt: skip
+        out.print_json(orjson.dumps(rows).decode())
+        return
+    table = Table("id", "product", "n", "created", "status")
+    for p in found:
+        table.add_row(p.id, p.product, str(p.number), p.created, p.status)
+    out.print(table)
+
+
+@pact_app.command("received")
+def pact_received(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the PACT events partners sent (requests and how they were answered, footprints
+    fulfilled and what was done with them, updates published), newest first."""
+    from batterytrace.services import pact
+
+    found = pact.received(make_uow(), limit)
+    if as_json:
+        out.print_json(orjson.dumps([x.to_json() for x in found]).decode())
+        return
+    table = Table("event", "kind", "from", "state", "outcome")
+    for x in found:
+        table.add_row(x.event_id, f"{x.kind} (v{x.version})", x.source, x.state, x.outcome or "")
+    out.print(table)
 
 
 def targets_command(

@@ -40,6 +40,7 @@ from batterytrace.store import contracts as contracts_store
 from batterytrace.store import custody as custody_store
 from batterytrace.store import masterdata as masterdata_store
 from batterytrace.store import organisations as organisations_store
+from batterytrace.store import pact as pact_store
 from batterytrace.store.imported import Imported
 
 R = schema.import_record
@@ -219,6 +220,12 @@ def _unshare(conn: Connection, content: Content, _: Origin) -> Effect:
     return {"shares": done}
 
 
+def _publish(conn: Connection, content: Content, _: Origin) -> Effect:
+    return {"footprints published": pact_store.publish(
+        conn, content["product"], content["number"], content["created"], content["documents"]
+    )}  # fmt: skip
+
+
 def _vocabulary(conn: Connection, content: Content, _: Origin) -> Effect:
     return masterdata_store.save_vocabularies(conn, content)
 
@@ -260,6 +267,7 @@ APPLIERS: dict[tuple[str, str], Applier] = {
     ("site", "undelegate"): _undelegate,
     ("share", "grant"): _share,
     ("share", "revoke"): _unshare,
+    ("pact", "publish"): _publish,
     ("vocabulary", "capture"): _vocabulary,
     ("key", "rotate"): _rotation,
     ("store", "adopt"): _adopt,
@@ -271,7 +279,7 @@ TABLES: tuple[Table, ...] = (
     schema.custody_transfer, schema.contract, schema.carbon_model, schema.factor_set,
     schema.factor_use, schema.supplier_footprint, schema.vocabulary_element,
     schema.vocabulary_child, schema.organisation, schema.site_owner, schema.capture_delegation,
-    schema.share,
+    schema.share, schema.pact_footprint,
 )  # fmt: skip
 _NOT_REPLAYED = {"carbon_model": ("id", "imported"), "custody_rule": ("id",)}
 # The tables each kind of record writes: replay compares only those after a record.
@@ -286,6 +294,7 @@ _WRITES: dict[str, tuple[Table, ...]] = {
     "organisation": (schema.organisation,),
     "site": (schema.site_owner, schema.capture_delegation),
     "share": (schema.share,),
+    "pact": (schema.pact_footprint,),
     "key": (),
     "store": TABLES,
 }

@@ -449,6 +449,12 @@ def pact_footprint(
     """The PACT ProductFootprint (v2.3 or v3.0) of a lot, item or pack; for ``reader``, of a
     product whose maker shares at least its total (:func:`shown_level`)."""
     shown_level(uow, identifier, reader)
+    return pact.export(pact_declared(uow, identifier, factors), version)
+
+
+def pact_declared(uow: UnitOfWork, identifier: str, factors: str | None = None) -> pact.Declared:
+    """What a PACT ProductFootprint of a lot, item or pack states, from its kept footprint and
+    the master data (its maker's name, site country, product name and mass)."""
     fp = footprint(uow, identifier, factors).footprint
     with uow.reading() as conn:
         made = _kept(uow, conn, identifier, _node(conn, identifier)).figures
@@ -479,7 +485,7 @@ def pact_footprint(
         mass_kg=kind.mass_kg if kind else None,
         made=made.made,
     )
-    return pact.export(declared(fp, product), version)
+    return declared(fp, product)
 
 
 def targets(

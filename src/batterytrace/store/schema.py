@@ -300,6 +300,18 @@ supplier_footprint = Table(
     Column("owner", String(200)),
 )
 
+pact_footprint = Table(  # the PACT footprints this store publishes (decision 042)
+    "pact_footprint",
+    metadata,
+    Column("id", String(36), primary_key=True),  # the ProductFootprint id, a UUID
+    Column("product", Text, nullable=False, index=True),  # the lot, item or pack (Digital Link)
+    Column("number", Integer, nullable=False),  # the product's 1st, 2nd... publication
+    Column("created", String(20), nullable=False),  # YYYY-MM-DDTHH:MM:SSZ, as PACT writes it
+    Column("status", String(10), nullable=False),  # Active, or Deprecated once published again
+    Column("updated", String(20)),  # when it was deprecated
+    Column("content", Text, nullable=False),  # JSON: {"2": v2.3 document, "3": v3.0 document}
+)
+
 # Kept derived state (decision 029): the answers readers ask for, per area, as rows brought up
 # to date after each write. ``derived_state`` names the ledger version each area reflects.
 derived_state = Table(
@@ -396,6 +408,25 @@ subscription = Table(
     Column("next_run_at", BigInteger),  # a scheduled subscription's next run
     Column("lease_owner", String(100)),  # the server process delivering it
     Column("lease_until", BigInteger),
+)
+pact_exchange = Table(  # PACT events received, until acted on (decision 042)
+    "pact_exchange",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("client_id", String(64), nullable=False),  # who sent it
+    Column("organisation", Text),  # the client's: what the answer may show
+    Column("event_id", Text, nullable=False),  # the CloudEvent's id, answered as requestEventId
+    Column("kind", String(10), nullable=False),  # request (to answer), published (to note)
+    Column("version", String(1), nullable=False),  # 2 or 3: the routes it came by
+    Column("source", Text, nullable=False),  # the sender's host, where the answer goes
+    Column("content", Text, nullable=False),  # JSON: the event's data
+    Column("created_at", BigInteger, nullable=False),
+    Column("state", String(10), nullable=False),  # queued, done, dead
+    Column("failures", Integer, nullable=False),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("outcome", Text),  # what was sent (the answer's type) or the last failure
+    UniqueConstraint("client_id", "event_id", name="uq_pact_exchange_event"),
+    Index("ix_pact_exchange_state", "state", "next_attempt_at"),
 )
 dead_letter = Table(
     "dead_letter",

@@ -1,0 +1,300 @@
+"""The PACT host (decision 042): the routes of the PACT Technical Specifications v2.3 (under
+``/2/``) and v3.0 (under ``/3/``): ``GET /{v}/footprints`` (filters, ``limit``, ``Link``
+paging), ``GET /{v}/footprints/{id}``, ``POST /{v}/events`` (CloudEvents), and the OpenID
+discovery document naming the token endpoint (``/auth/token``, :mod:`.security`). Errors are
+the specifications' ``{"code", "message"}`` JSON objects, never problem details; the requests
+received are answered by :class:`Answers`, off the request."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import httpx2
+import orjson
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from batterytrace.api import security
+from batterytrace.carbon.publications import PARAMETERS, Document, Filter, odata_filter
+from batterytrace.errors import AuthenticationError, PactError, TokenExpired
+from batterytrace.services import pact
+from batterytrace.services.unit_of_work import UnitOfWork
+from batterytrace.settings import Settings
+
+router = APIRouter(tags=["PACT"])
+
+MEDIA_TYPE = "application/json"
+EVENT_MEDIA_TYPE = "application/cloudevents+json; charset=UTF-8"
+MAX_PAGE = 1000  # footprints in one answer without a smaller limit (the rest: Link)
+_NOT_FOUND = {"2": "NoSuchFootprint", "3": "NotFound"}  # the code each version's tests expect
+_POLL = 1.0  # seconds between looks for requests due (another process's, retries)
+_LEASE_MS = 60_000
+
+
+class Failure(Exception):
+    """A PACT error: HTTP ``status``, the specification's error ``code``, one-line message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def on_failure(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Failure)
+    body = {"code": exc.code, "message": exc.message}
+    return Response(orjson.dumps(body), exc.status, media_type=MEDIA_TYPE)
+
+
+def _caller(request: Request, scope: str | None) -> security.Caller:
+    """The caller (TS v2.3 §6.9: an invalid token is a BadRequest, an expired one
+    TokenExpired), who must hold ``scope`` (AccessDenied)."""
+    try:
+        who = security.caller(request)
+    except TokenExpired as exc:
+        raise Failure(401, "TokenExpired", str(exc)) from None
+    except AuthenticationError as exc:
+        raise Failure(400, "BadRequest", str(exc)) from None
+    if scope is not None and scope not in who.scopes and not who.admin:
+        raise Failure(403, "AccessDenied", f"this request needs the {scope!r} scope")
+    return who
+
+
+def _bad(exc: PactError) -> Failure:
+    return Failure(400, "BadRequest", str(exc))
+
+
+def _count(request: Request, name: str, least: int, default: int) -> int:
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit()) or int(text) < least:
+        raise Failure(400, "BadRequest", f"{name}: must be a whole number ≥ {least}")
+    return int(text)
+
+
+# The error codes of the specifications (v2.3 names an unknown footprint NoSuchFootprint)
+_CODES = ("AccessDenied", "BadRequest", "NoSuchFootprint", "NotFound", "TokenExpired",
+          "InternalError", "NotImplemented")  # fmt: skip
+_ERROR = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {
+            "type": "string",
+            "enum": [*_CODES],
+        },
+        "message": {"type": "string"},
+    },
+}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {MEDIA_TYPE: {"schema": _ERROR}}}
+    for status, text in (
+        (400, "BadRequest: a malformed request or an invalid access token."),
+        (401, "TokenExpired: the access token has expired."),
+        (403, "AccessDenied: the token lacks the scope."),
+    )
+}
+_LIST: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": 'The footprints, oldest first; `Link: <…>; rel="next"` when more remain.',
+        "content": {MEDIA_TYPE: {"schema": {"type": "object", "required": ["data"]}}},
+    }
+}
+
+_ONE: dict[str, dict[int | str, dict[str, Any]]] = {
+    version: {
+        200: {"description": 'The footprint, as `{"data": …}`.'},
+        404: {
+            "description": f"{code}: none by that id is published to you.",
+            "content": {MEDIA_TYPE: {"schema": _ERROR}},
+        },
+    }
+    for version, code in _NOT_FOUND.items()
+}
+_RECEIVED: dict[int | str, dict[str, Any]] = {200: {"description": "Received."}}
+
+
+def _routes(version: str) -> None:
+    spec = f"PACT v{'2.3' if version == '2' else '3.0'}"
+
+    @router.get(
+        f"/{version}/footprints",
+        summary=f"ListFootprints ({spec}): the footprints published to the caller.",
+        responses=_LIST | _ERRORS,
+        operation_id=f"pact_list_v{version}",
+    )
+    def list_footprints(request: Request) -> Response:
+        who = _caller(request, "query")
+        limit = _count(request, "limit", 1, MAX_PAGE)
+        offset = _count(request, "offset", 0, 0)
+        try:
+            keep = _filter(version, request)
+        except PactError as exc:
+            raise _bad(exc) from None
+        found = pact.footprints(request.app.state.uow, version, who.organisation, keep)
+        headers = {}
+        if offset + limit < len(found):
+            following = request.url.include_query_params(limit=limit, offset=offset + limit)
+            headers["Link"] = f'<{following}>; rel="next"'
+        body = {"data": found[offset : offset + limit]}
+        return Response(orjson.dumps(body), 200, headers, media_type=MEDIA_TYPE)
+
+    @router.get(
+        f"/{version}/footprints/{{id}}",
+        summary=f"GetFootprint ({spec}): one footprint published to the caller.",
+        responses=_ONE[version] | _ERRORS,
+        operation_id=f"pact_get_v{version}",
+    )
+    def get_footprint(request: Request, id: str) -> Response:
+        who = _caller(request, "query")
+        found = pact.footprint(request.app.state.uow, version, who.organisation, id)
+        if found is None:
+            raise Failure(404, _NOT_FOUND[version], f"footprint {id}: none published to you")
+        return Response(orjson.dumps({"data": found}), 200, media_type=MEDIA_TYPE)
+
+    @router.post(
+        f"/{version}/events",
+        summary=f"Events ({spec}): a request for footprints (answered later, to the "
+        "sender's host), footprints fulfilled, an update published (CloudEvents).",
+        responses=_RECEIVED | _ERRORS,
+        operation_id=f"pact_events_v{version}",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/cloudevents+json": {"schema": {"type": "object"}}},
+            }
+        },
+    )
+    async def events(request: Request) -> Response:
+        who = await run_in_threadpool(_caller, request, None)
+        settings: Settings = request.app.state.settings
+        raw = await request.body()
+        if len(raw) > settings.capture_file_size_limit:
+            raise Failure(400, "BadRequest", "event: larger than this host takes")
+        try:
+            envelope = orjson.loads(raw)
+            kind = pact.kind_of(version, envelope)
+        except orjson.JSONDecodeError:
+            raise Failure(400, "BadRequest", "event: not JSON") from None
+        except PactError as exc:
+            raise _bad(exc) from None
+        scope = pact.SCOPES[kind]
+        if scope not in who.scopes and not who.admin:
+            raise Failure(403, "AccessDenied", f"a {kind} event needs the {scope!r} scope")
+        host = str(request.base_url).rstrip("/")
+        try:
+            await run_in_threadpool(
+                pact.receive, request.app.state.uow, version, envelope, who.client_id,
+                who.organisation, host,
+            )  # fmt: skip
+        except PactError as exc:
+            raise _bad(exc) from None
+        request.app.state.pact_answers.notify()
+        return Response(status_code=200)
+
+
+def _filter(version: str, request: Request) -> Callable[[Document], bool]:
+    query = request.query_params
+    if version == "3":
+        return Filter.of({name: query.getlist(name) for name in PARAMETERS})
+    text = query.get("$filter")
+    return odata_filter(text) if text else lambda _: True
+
+
+for _version in ("2", "3"):
+    _routes(_version)
+
+
+@router.get(
+    "/.well-known/openid-configuration",
+    summary="OpenID Connect discovery (PACT TS §6.3): where to ask for an access token.",
+    tags=["Authentication"],
+)
+def openid_configuration(request: Request) -> dict[str, Any]:
+    base = str(request.base_url).rstrip("/")
+    return {
+        "issuer": base,
+        "token_endpoint": f"{base}/auth/token",
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "response_types_supported": ["token"],
+    }
+
+
+class Answers:
+    """Answers the requests received (RequestCreated events) in this server's event loop:
+    one RequestFulfilled or RequestRejected event each, POSTed to the sender's host
+    (``source`` + ``/{v}/events``), tried again with back-off when that fails; woken by each
+    request and every second (requests another process received, retries)."""
+
+    def __init__(self, uow: UnitOfWork, settings: Settings, log: logging.Logger) -> None:
+        self.uow, self.settings, self.log = uow, settings, log
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self.client: httpx2.AsyncClient | None = None
+
+    def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.client = httpx2.AsyncClient(timeout=self.settings.webhook_timeout)
+        self.task = self.loop.create_task(self._run(), name="pact answers")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        if self.client is not None:
+            await self.client.aclose()
+
+    def notify(self) -> None:
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.wake.set)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.round()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the store is down, a bug: logged, tried again next round
+                self.log.exception("pact answers")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), _POLL)
+            self.wake.clear()
+
+    async def round(self) -> None:
+        assert self.client is not None
+        for exchange, event in await run_in_threadpool(pact.due, self.uow, _LEASE_MS):
+            target = f"{exchange.source.rstrip('/')}/{exchange.version}/events"
+            sent, failure = None, None
+            try:
+                answer = await self.client.post(
+                    target,
+                    content=orjson.dumps(event),
+                    headers={"Content-Type": EVENT_MEDIA_TYPE},
+                )
+                if answer.is_success:
+                    sent = f"{event['type']} sent to {target} (HTTP {answer.status_code})"
+                else:
+                    failure = f"{target} answered HTTP {answer.status_code}"
+            except httpx2.HTTPError as exc:
+                failure = f"{target}: {type(exc).__name__} {exc}"
+            if failure:
+                self.log.warning("pact answer to %s: %s", exchange.event_id, failure)
+            await run_in_threadpool(
+                pact.settle, self.uow, exchange, sent, failure,
+                self.settings.webhook_attempts, self.settings.webhook_backoff,
+            )  # fmt: skip
+
+
+def install(app: FastAPI) -> None:
+    """The PACT routes and their error answers on ``app``, with the answering of requests."""
+    app.state.pact_answers = Answers(app.state.uow, app.state.settings, app.state.log)
+    app.add_exception_handler(Failure, on_failure)
+    app.include_router(router)
