@@ -1,6 +1,6 @@
-"""The access matrix (issue 16, tests): every route that names an object, for the
-organisation that made it, for another without a share, and for the other once shared; a
-refused read answers as the same route does for an object stored nowhere."""
+"""The access matrix (issue 16, tests): every route that names an object (the PACT host's
+too), for the organisation that made it, for another without a share, and for the other once
+shared; a refused read answers as the same route does for an object stored nowhere."""
 
 from __future__ import annotations
 
@@ -8,15 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from uuid import uuid4
 
 import pytest
 
 from api.conftest import Api, serving, settings_for
 from batterytrace.scenario.generator import AGREEMENT_ID, PACK, generate
-from batterytrace.services import (
-    clients,
-    organisations,
-)
+from batterytrace.services import clients, organisations, pact
 from batterytrace.services.unit_of_work import UnitOfWork
 from factories import scenario_store
 
@@ -111,3 +109,27 @@ def test_collections_hold_only_what_the_reader_may_read(matrix: dict[str, Any]) 
     assert _get(api, "/targets", h["other"]).status_code == 403
     assert _get(api, "/check", h["other"]).json()["steps"] == 0
     assert _get(api, "/check", h["maker"]).json()["steps"] > 0
+
+
+@pytest.mark.parametrize("version", ["2", "3"])
+def test_pact_footprints_are_listed_and_read_as_far_as_they_are_shared(
+    matrix: dict[str, Any], version: str
+) -> None:
+    """The PACT host's routes: a footprint published is the maker's to read; another sees it
+    neither in the list nor by id (answered as an id published nowhere) until it is shared."""
+    api, h = matrix["api"], matrix["headers"]
+    published, _ = pact.publish(api.uow, matrix["pack"])
+    one, nowhere = f"/{version}/footprints/{published.id}", f"/{version}/footprints/{uuid4()}"
+    own = _get(api, one, h["maker"])
+    assert own.status_code == 200 and _get(api, f"/{version}/footprints", h["maker"]).json() == {
+        "data": [own.json()["data"]]
+    }
+    assert _get(api, f"/{version}/footprints", h["other"]).json() == {"data": []}
+    refused, absent = _get(api, one, h["other"]), _get(api, nowhere, h["other"])
+    assert refused.status_code == absent.status_code == 404
+    assert refused.json()["code"] == absent.json()["code"]
+    assert refused.json()["message"].replace(published.id, "ID") == absent.json()[
+        "message"
+    ].replace(nowhere.rsplit("/", 1)[1], "ID")
+    organisations.grant(api.uow, {"owner": MAKER, "grantee": OTHER, "footprint": "total"})
+    assert _get(api, one, h["other"]).json() == own.json()
