@@ -83,4 +83,3 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     result = CliRunner().invoke(app, ["init"])
     assert result.exit_code == 0 and "created" in result.output, result.output
     return tmp_path
-
