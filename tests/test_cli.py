@@ -855,3 +855,33 @@ def test_organisations_their_sites_and_a_capture_for_one(env: Path, tmp_path: Pa
     assert unsaid.exit_code == 1 and "--org GLN or --operator" in unsaid.output
     made = runner.invoke(app, ["client", "create", "erp", "--org", "3012345000000", "--json"])
     assert json.loads(made.stdout)["organisation"] == "https://id.gs1.org/417/3012345000000"
+
+
+def test_pact_partners_are_kept_with_their_secret_sealed(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    monkeypatch.setenv("BATTERYTRACE_TOKEN_KEY", str(env / "token.key"))
+    monkeypatch.setenv("BATTERYTRACE_PACT_SECRET", "partner-s3cret")
+    added = runner.invoke(
+        app, ["pact", "partner", "add", "https://pact.supplier.example/", "--client-id", "us"]
+    )
+    assert added.exit_code == 0, added.output
+    assert "partner-s3cret" not in added.output
+    listed = runner.invoke(app, ["pact", "partner", "list", "--json"])
+    assert json.loads(listed.output) == [
+        {"baseUrl": "https://pact.supplier.example", "clientId": "us"}
+    ]
+    with sqlite3.connect(env / "cli.db") as db:
+        (sealed,) = db.execute("SELECT secret FROM pact_partner").fetchone()
+    assert "partner-s3cret" not in sealed
+    from batterytrace.api.security import Tokens
+
+    assert Tokens(env / "token.key", 60).unseal(sealed) == "partner-s3cret"
+    bad = runner.invoke(app, ["pact", "partner", "add", "ftp://x", "--client-id", "us"])
+    assert bad.exit_code == 1 and "base URL" in bad.output
+    gone = runner.invoke(app, ["pact", "partner", "remove", "https://pact.supplier.example"])
+    assert gone.exit_code == 0, gone.output
+    again = runner.invoke(app, ["pact", "partner", "remove", "https://pact.supplier.example"])
+    assert again.exit_code == 1 and "no such partner" in again.output

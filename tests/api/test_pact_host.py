@@ -5,6 +5,7 @@ kept for the roll-up."""
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from batterytrace.carbon.publications import footprint_id
 from batterytrace.epcis.documents import read
 from batterytrace.scenario.generator import PACK, generate
 from batterytrace.services import carbon, clients, organisations, pact
+from batterytrace.store import carbon as carbon_store
 from batterytrace.trace.lineage import node_id
 from factories import scenario_store
 from pact_schema import validators
@@ -75,11 +77,15 @@ def host(api: Api, scenario: Path) -> Host:
 
 @dataclass
 class Receiver:
-    """A partner's host: what was POSTed to it, path and body."""
+    """A partner's PACT host: what was sent to it (method, path, headers, body); it answers
+    events with ``answer``, tokens for ``(client id, secret)``, the footprints it holds."""
 
     url: str
     received: list[tuple[str, dict[str, str], Any]] = field(default_factory=list)
     answer: int = 200
+    credentials: tuple[str, str] = ("buyer-at-supplier", "s3cret")
+    footprints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
 
     def wait(self, count: int, timeout: float = 30) -> list[tuple[str, dict[str, str], Any]]:
         deadline = time.monotonic() + timeout
@@ -94,11 +100,33 @@ def receiver() -> Iterator[Receiver]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
+            host = made[0]
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            made[0].received.append((self.path, dict(self.headers), orjson.loads(body)))
-            self.send_response(made[0].answer)
-            self.send_header("Content-Length", "0")
+            host.calls.append(("POST", self.path, dict(self.headers)))
+            if self.path == "/auth/token":
+                basic = base64.b64encode(":".join(host.credentials).encode()).decode()
+                good = self.headers.get("Authorization") == f"Basic {basic}"
+                self._answer(200 if good else 401, {"access_token": "partner-token"})
+                return
+            host.received.append((self.path, dict(self.headers), orjson.loads(body)))
+            self._answer(host.answer, None)
+
+        def do_GET(self) -> None:
+            host = made[0]
+            host.calls.append(("GET", self.path, dict(self.headers)))
+            document = host.footprints.get(self.path.rsplit("/", 1)[-1])
+            if self.path.startswith("/3/footprints/") and document is not None:
+                self._answer(200, {"data": document})
+            else:
+                self._answer(404, {"code": "NotFound", "message": "no"})
+
+        def _answer(self, status: int, body: Any) -> None:
+            raw = b"" if body is None else orjson.dumps(body)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
             self.end_headers()
+            self.wfile.write(raw)
 
         def log_message(self, *args: object) -> None:
             pass
@@ -109,6 +137,12 @@ def receiver() -> Iterator[Receiver]:
     thread.start()
     yield made[0]
     server.shutdown()
+
+
+def _partner(api: Api, receiver: Receiver) -> None:
+    """The receiver kept as a partner's host, with our credentials there."""
+    sealed = api.http.app.state.tokens.seal(receiver.credentials[1])  # type: ignore[attr-defined]
+    pact.add_partner(api.uow, receiver.url + "/", receiver.credentials[0], sealed)
 
 
 def test_the_footprints_published_are_listed_in_both_versions_valid_and_alike(
@@ -476,3 +510,71 @@ def test_footprints_fulfilled_to_us_are_kept_and_used_by_the_roll_up(
     broken = event | {"id": "f/2", "data": {"requestEventId": "ours/1", "pfs": [{"id": "x"}]}}
     answer = http.post("/3/events", content=orjson.dumps(broken), headers=CE | host.buyer)
     assert answer.status_code == 400 and "data.pfs[0]" in answer.json()["message"]
+
+
+def test_an_update_a_partner_published_is_fetched_from_its_host_and_kept(
+    host: Host, receiver: Receiver, conformance: Path
+) -> None:
+    """With our credentials at the publisher's host, the footprints of a Published event
+    are read from there (a token first, then each footprint) and kept for the products of
+    ours they name; one it does not hold is named."""
+    _partner(host.api, receiver)
+    supplier = _supplier_footprint(conformance)
+    gone = footprint_id("gone", 1)
+    receiver.footprints[supplier["id"]] = supplier
+    event = {
+        "specversion": "1.0",
+        "id": "p/2",
+        "source": receiver.url,
+        "type": TYPES["3"]["published"],
+        "data": {"pfIds": [supplier["id"], gone]},
+    }
+    http = host.api.http
+    answer = http.post("/3/events", content=orjson.dumps(event), headers=CE | host.buyer)
+    assert answer.status_code == 200
+    deadline = time.monotonic() + 30
+    while (noted := pact.received(host.api.uow)[0]).state == "queued":
+        assert time.monotonic() < deadline, noted
+        time.sleep(0.05)
+    assert noted.state == "done", noted.outcome
+    assert f"kept {supplier['id']}" in str(noted.outcome)
+    assert f"not found at {receiver.url}: {gone}" in str(noted.outcome)
+    fetched = [(m, p, h.get("Authorization")) for m, p, h in receiver.calls]
+    assert fetched[-2:] == [
+        ("GET", f"/3/footprints/{supplier['id']}", "Bearer partner-token"),
+        ("GET", f"/3/footprints/{gone}", "Bearer partner-token"),
+    ]
+    assert ("POST", "/auth/token") in [(m, p) for m, p, _ in fetched]
+    with host.api.uow.reading() as conn:
+        kept = dict(carbon_store.suppliers(conn))
+    assert kept[node_id("urn:epc:idpat:sgtin:6111111.000201.*")]["id"] == supplier["id"]
+
+
+def test_an_answer_to_a_partner_carries_a_token_of_its_host(host: Host, receiver: Receiver) -> None:
+    _partner(host.api, receiver)
+    event = {
+        "specversion": "1.0",
+        "id": "t/1",
+        "source": receiver.url,
+        "type": TYPES["3"]["request"],
+        "data": {"productId": ["urn:pact:null"]},
+    }
+    http = host.api.http
+    assert (
+        http.post("/3/events", content=orjson.dumps(event), headers=CE | host.buyer).status_code
+        == 200
+    )
+    ((_, headers, body),) = receiver.wait(1)
+    assert headers["Authorization"] == "Bearer partner-token"
+    assert body["data"]["requestEventId"] == "t/1"
+    receiver.credentials = ("buyer-at-supplier", "changed")  # our secret no longer works there
+    again = event | {"id": "t/2"}
+    http.post("/3/events", content=orjson.dumps(again), headers=CE | host.buyer)
+    deadline = time.monotonic() + 30
+    while not (
+        failed := [x for x in pact.received(host.api.uow) if x.event_id == "t/2" and x.failures]
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert "gave no access token (HTTP 401)" in str(failed[0].outcome)
+    assert len(receiver.received) == 1  # nothing sent without the token

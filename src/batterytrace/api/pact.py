@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx2
 import orjson
+from cryptography.exceptions import InvalidTag
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -25,6 +26,7 @@ from batterytrace.errors import AuthenticationError, PactError, TokenExpired
 from batterytrace.services import pact
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.settings import Settings
+from batterytrace.store.pact import Exchange
 
 router = APIRouter(tags=["PACT"])
 
@@ -227,13 +229,17 @@ def openid_configuration(request: Request) -> dict[str, Any]:
 
 
 class Answers:
-    """Answers the requests received (RequestCreated events) in this server's event loop:
-    one RequestFulfilled or RequestRejected event each, POSTed to the sender's host
-    (``source`` + ``/{v}/events``), tried again with back-off when that fails; woken by each
-    request and every second (requests another process received, retries)."""
+    """Acts on the PACT events received, in this server's event loop: answers each request
+    (RequestCreated) with one RequestFulfilled or RequestRejected event POSTed to the sender's
+    host (``source`` + ``/{v}/events``), and fetches the footprints a partner published from
+    its host; tried again with back-off when that fails. With a partner's credentials (``pact
+    partner add``) each call carries a token of its host. Woken by each event and every
+    second (events another process received, retries)."""
 
-    def __init__(self, uow: UnitOfWork, settings: Settings, log: logging.Logger) -> None:
-        self.uow, self.settings, self.log = uow, settings, log
+    def __init__(
+        self, uow: UnitOfWork, settings: Settings, log: logging.Logger, tokens: security.Tokens
+    ) -> None:
+        self.uow, self.settings, self.log, self.tokens = uow, settings, log, tokens
         self.loop: asyncio.AbstractEventLoop | None = None
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
@@ -269,32 +275,93 @@ class Answers:
             self.wake.clear()
 
     async def round(self) -> None:
-        assert self.client is not None
-        for exchange, event in await run_in_threadpool(pact.due, self.uow, _LEASE_MS):
-            target = f"{exchange.source.rstrip('/')}/{exchange.version}/events"
-            sent, failure = None, None
+        for exchange in await run_in_threadpool(pact.due, self.uow, _LEASE_MS):
+            done, failure = None, None
             try:
-                answer = await self.client.post(
-                    target,
-                    content=orjson.dumps(event),
-                    headers={"Content-Type": EVENT_MEDIA_TYPE},
-                )
-                if answer.is_success:
-                    sent = f"{event['type']} sent to {target} (HTTP {answer.status_code})"
+                if exchange.kind == "request":
+                    done = await self._answer(exchange)
                 else:
-                    failure = f"{target} answered HTTP {answer.status_code}"
-            except httpx2.HTTPError as exc:
-                failure = f"{target}: {type(exc).__name__} {exc}"
-            if failure:
-                self.log.warning("pact answer to %s: %s", exchange.event_id, failure)
+                    done = await self._fetch(exchange)
+            except (httpx2.HTTPError, Unanswered, ValueError) as exc:  # ValueError: not JSON
+                failure = f"{type(exc).__name__}: {exc}"
+                self.log.warning("pact %s %s: %s", exchange.kind, exchange.event_id, failure)
             await run_in_threadpool(
-                pact.settle, self.uow, exchange, sent, failure,
+                pact.settle, self.uow, exchange, done, failure,
                 self.settings.webhook_attempts, self.settings.webhook_backoff,
             )  # fmt: skip
+
+    async def _answer(self, exchange: Exchange) -> str:
+        assert self.client is not None
+        event = await run_in_threadpool(pact.answer, self.uow, exchange)
+        target = f"{exchange.source.rstrip('/')}/{exchange.version}/events"
+        headers = {"Content-Type": EVENT_MEDIA_TYPE} | await self._bearer(exchange.source)
+        answer = await self.client.post(target, content=orjson.dumps(event), headers=headers)
+        if not answer.is_success:
+            raise Unanswered(f"{target} answered HTTP {answer.status_code}")
+        return f"{event['type']} sent to {target} (HTTP {answer.status_code})"
+
+    async def _fetch(self, exchange: Exchange) -> str:
+        """The footprints a partner published, read from its host and kept."""
+        assert self.client is not None
+        partner = await run_in_threadpool(pact.partner_for, self.uow, exchange.source)
+        if partner is None:
+            return f"not fetched: {exchange.source} is no partner's host any more"
+        headers = await self._bearer(exchange.source)
+        found, missing = [], []
+        for id in exchange.data["pfIds"]:
+            url = f"{partner.base_url}/{exchange.version}/footprints/{id}"
+            answer = await self.client.get(url, headers=headers)
+            if answer.status_code == 404:
+                missing.append(id)
+            elif not answer.is_success:
+                raise Unanswered(f"{url} answered HTTP {answer.status_code}")
+            else:
+                found.append(answer.json().get("data"))
+        outcome = [f"not found at {partner.base_url}: {', '.join(missing)}"] if missing else []
+        if found:
+            try:
+                outcome.insert(0, await run_in_threadpool(
+                    pact.keep, self.uow, found, exchange.organisation, "footprint"
+                ))  # fmt: skip
+            except PactError as exc:
+                outcome.insert(0, f"not kept: {exc}")
+        return "; ".join(outcome)
+
+    async def _bearer(self, source: str) -> dict[str, str]:
+        """The Authorization header for the partner host ``source`` is (none without its
+        credentials): a token from its token endpoint (OpenID discovery, else /auth/token)."""
+        assert self.client is not None
+        partner = await run_in_threadpool(pact.partner_for, self.uow, source)
+        if partner is None:
+            return {}
+        endpoint = f"{partner.base_url}/auth/token"
+        with contextlib.suppress(httpx2.HTTPError, ValueError):
+            found = await self.client.get(f"{partner.base_url}/.well-known/openid-configuration")
+            if found.is_success and isinstance(found.json().get("token_endpoint"), str):
+                endpoint = found.json()["token_endpoint"]
+        try:
+            secret = self.tokens.unseal(partner.secret)
+        except InvalidTag:
+            raise Unanswered(
+                f"the credentials for {partner.base_url} were sealed with another token key: "
+                "add the partner again (pact partner add)"
+            ) from None
+        answer = await self.client.post(
+            endpoint, data={"grant_type": "client_credentials"}, auth=(partner.client_id, secret)
+        )
+        token = answer.json().get("access_token") if answer.is_success else None
+        if not isinstance(token, str):
+            raise Unanswered(f"{endpoint} gave no access token (HTTP {answer.status_code})")
+        return {"Authorization": f"Bearer {token}"}
+
+
+class Unanswered(Exception):
+    """A partner's host did not do what was asked (a status not 2xx, no token)."""
 
 
 def install(app: FastAPI) -> None:
     """The PACT routes and their error answers on ``app``, with the answering of requests."""
-    app.state.pact_answers = Answers(app.state.uow, app.state.settings, app.state.log)
+    state = app.state
+    state.pact_answers = Answers(state.uow, state.settings, state.log, state.tokens)
     app.add_exception_handler(Failure, on_failure)
     app.include_router(router)

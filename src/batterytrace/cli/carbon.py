@@ -14,7 +14,15 @@ from rich.table import Table
 from rich.tree import Tree
 
 from batterytrace.carbon import DRAWS, SEED
-from batterytrace.cli.common import finite_from, make_uow, out, read_json, working
+from batterytrace.cli.common import (
+    current_settings,
+    fail,
+    finite_from,
+    make_uow,
+    out,
+    read_json,
+    working,
+)
 from batterytrace.errors import ActivityError, FactorError, PactError
 
 if TYPE_CHECKING:
@@ -394,6 +402,69 @@ def pact_received(
     for x in found:
         table.add_row(x.event_id, f"{x.kind} (v{x.version})", x.source, x.state, x.outcome or "")
     out.print(table)
+
+
+partner_app = typer.Typer(
+    help="Partners' PACT hosts and this store's client credentials there: updates they "
+    "publish are fetched, answers sent to them carry a token.",
+    no_args_is_help=True,
+)
+pact_app.add_typer(partner_app, name="partner")
+
+
+@partner_app.command("add")
+def partner_add(
+    base_url: Annotated[str, typer.Argument(help="The partner's PACT host: https://host[/path].")],
+    client_id: Annotated[str, typer.Option("--client-id", help="Our client id at that host.")],
+    client_secret: Annotated[
+        str,
+        typer.Option(
+            "--client-secret",
+            prompt=True,
+            hide_input=True,
+            envvar="BATTERYTRACE_PACT_SECRET",
+            help="Our client secret there (asked for when not given; or the environment).",
+        ),
+    ],
+) -> None:
+    """Keep a partner's PACT host and our credentials there (the secret encrypted with the
+    server's token key, BATTERYTRACE_TOKEN_KEY), replacing those kept for it."""
+    from batterytrace.api.security import Tokens
+    from batterytrace.services import pact
+
+    settings = current_settings()
+    sealed = Tokens(settings.token_key, settings.token_ttl).seal(client_secret)
+    made = pact.add_partner(make_uow(), base_url, client_id, sealed)
+    out.print(f"partner {made.base_url}: client {made.client_id}")
+
+
+@partner_app.command("list")
+def partner_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The partners' hosts kept, with our client id at each (never the secret)."""
+    from batterytrace.services import pact
+
+    found = [{"baseUrl": p.base_url, "clientId": p.client_id} for p in pact.partners(make_uow())]
+    if as_json:
+        out.print_json(orjson.dumps(found).decode())
+        return
+    table = Table("host", "client id")
+    for p in found:
+        table.add_row(p["baseUrl"], p["clientId"])
+    out.print(table)
+
+
+@partner_app.command("remove")
+def partner_remove(
+    base_url: Annotated[str, typer.Argument(help="The partner's PACT host, as added.")],
+) -> None:
+    """Forget a partner's host and our credentials there."""
+    from batterytrace.services import pact
+
+    if not pact.remove_partner(make_uow(), base_url):
+        fail("error", f"{base_url}: no such partner (pact partner list)")
+    out.print(f"partner {base_url.rstrip('/')}: removed")
 
 
 def targets_command(

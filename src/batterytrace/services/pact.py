@@ -28,7 +28,7 @@ from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.sharing import figures_level
 from batterytrace.store import organisations, readers
 from batterytrace.store import pact as pact_store
-from batterytrace.store.pact import Exchange
+from batterytrace.store.pact import Exchange, Partner
 from batterytrace.trace.lineage import class_of, node_id
 
 # CloudEvents types of the PACT events (TS v2.3 §6.8 "Action Events", TS v3.0 §6.8)
@@ -170,13 +170,19 @@ def receive(
         ids = data.get("pfIds")
         if not isinstance(ids, list) or not ids or not all(_is_uuid(i) for i in ids):
             raise PactError("data.pfIds: must be a non-empty list of ProductFootprint ids (UUIDs)")
-        exchange = dataclasses.replace(
-            exchange,
-            outcome=f"noted: {len(ids)} footprint(s) updated at {source}; fetch them from the "
-            "publisher and `pact import` them",
-        )
+        if partner_for(uow, source) is not None:  # fetched from there by the server
+            exchange = dataclasses.replace(exchange, state="queued")
+        else:
+            exchange = dataclasses.replace(
+                exchange,
+                outcome=f"noted: {len(ids)} footprint(s) updated at {source}, which is no "
+                "partner's host this store holds credentials for (pact partner add)",
+            )
     elif kind == "fulfilled":
-        exchange = dataclasses.replace(exchange, outcome=_fulfilled(uow, data, organisation))
+        pfs = data.get("pfs")
+        if not isinstance(pfs, list) or not pfs:
+            raise PactError("data.pfs: must be a non-empty list of ProductFootprints")
+        exchange = dataclasses.replace(exchange, outcome=keep(uow, pfs, organisation, "data.pfs"))
     else:
         error = data.get("error")
         if not isinstance(error, Mapping):
@@ -189,17 +195,16 @@ def receive(
     return exchange
 
 
-def _fulfilled(uow: UnitOfWork, data: Mapping[str, Any], organisation: str | None) -> str:
-    """Keep the footprints of a RequestFulfilled event as the supplier footprints of the
-    products of ours they name (as ``pact import`` does): the roll-up uses them."""
-    pfs = data.get("pfs")
-    if not isinstance(pfs, list) or not pfs:
-        raise PactError("data.pfs: must be a non-empty list of ProductFootprints")
+def keep(uow: UnitOfWork, pfs: list[Any], organisation: str | None, where: str) -> str:
+    """Keep partners' footprints (fulfilled to us, or fetched after an update was published)
+    as the supplier footprints of the products of ours they name, as ``pact import`` does:
+    the roll-up uses them. What was kept and what not, in words; PactError naming the
+    footprint (``where[i]``) that fails its schema, nothing kept."""
     for i, document in enumerate(pfs):
         try:
             pact.read(document)
         except PactError as exc:
-            raise PactError(f"data.pfs[{i}].{exc}") from None
+            raise PactError(f"{where}[{i}].{exc}") from None
     classes = {node_id(m.id) for m in master_data(uow).materials.values()}
     kept, unused = [], []
     for document in pfs:
@@ -286,29 +291,62 @@ def answer(uow: UnitOfWork, exchange: Exchange) -> dict[str, Any]:
     }
 
 
-def due(uow: UnitOfWork, lease_ms: int) -> list[tuple[Exchange, dict[str, Any]]]:
-    """The requests due for an answer, each taken by this process for ``lease_ms`` (another
-    server process skips it meanwhile), with the answer to send."""
+def due(uow: UnitOfWork, lease_ms: int) -> list[Exchange]:
+    """The events due to be acted on (requests to answer, updates to fetch), each taken by
+    this process for ``lease_ms`` (another server process skips it meanwhile)."""
     now = _now_ms()
     with uow.keeping("pact answers") as conn:
-        taken = [x for x in pact_store.due(conn, now) if pact_store.claim(conn, x, now + lease_ms)]
-    return [(x, answer(uow, x)) for x in taken]
+        return [x for x in pact_store.due(conn, now) if pact_store.claim(conn, x, now + lease_ms)]
 
 
 def settle(
-    uow: UnitOfWork, exchange: Exchange, sent: str | None, failure: str | None, attempts: int,
+    uow: UnitOfWork, exchange: Exchange, done: str | None, failure: str | None, attempts: int,
     backoff_s: float,
 ) -> None:  # fmt: skip
-    """Record how sending an answer went: sent (done), or failed (tried again after a
-    back-off doubled at each failure, until ``attempts`` failures: dead)."""
+    """Record how acting on an event went: ``done`` (what was done), or ``failure`` (tried
+    again after a back-off doubled at each failure, until ``attempts`` failures: dead)."""
     with uow.keeping("pact answers") as conn:
         if failure is None:
-            pact_store.settle(conn, exchange.id, "done", exchange.failures, _now_ms(), str(sent))
+            pact_store.settle(conn, exchange.id, "done", exchange.failures, _now_ms(), str(done))
             return
         failures = exchange.failures + 1
         wait = int(backoff_s * 1000 * 2 ** (failures - 1))
         state = "dead" if failures >= attempts else "queued"
         pact_store.settle(conn, exchange.id, state, failures, _now_ms() + wait, failure)
+
+
+def add_partner(uow: UnitOfWork, base_url: str, client_id: str, sealed: str) -> Partner:
+    """Keep a partner's PACT host (``https://host[/path]``) and this store's client id and
+    secret there (``sealed`` by the server's token key): updates it publishes are fetched,
+    and answers sent to it carry a token."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise PactError(f"base URL: {base_url!r} is not an http(s) URL of a host (and path)")
+    if not client_id:
+        raise PactError("client id: must not be empty")
+    partner = Partner(base_url.rstrip("/"), client_id, sealed, _now_ms())
+    with uow.keeping("pact partner") as conn:
+        pact_store.save_partner(conn, partner)
+    return partner
+
+
+def remove_partner(uow: UnitOfWork, base_url: str) -> bool:
+    with uow.keeping("pact partner") as conn:
+        return pact_store.remove_partner(conn, base_url.rstrip("/"))
+
+
+def partners(uow: UnitOfWork) -> list[Partner]:
+    with uow.reading() as conn:
+        return pact_store.partners(conn)
+
+
+def partner_for(uow: UnitOfWork, source: str) -> Partner | None:
+    """The partner whose host ``source`` (an event's) is, or is under: the longest base URL."""
+    source = source.rstrip("/")
+    found = [
+        p for p in partners(uow) if source == p.base_url or source.startswith(p.base_url + "/")
+    ]
+    return max(found, key=lambda p: len(p.base_url), default=None)
 
 
 def received(uow: UnitOfWork, limit: int = 100) -> list[Exchange]:

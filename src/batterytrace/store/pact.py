@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from batterytrace.carbon.publications import Publication, footprint_id
@@ -16,7 +16,7 @@ from batterytrace.errors import ImportConflict
 from batterytrace.store import schema
 from batterytrace.store.imported import Imported
 
-P, X = schema.pact_footprint, schema.pact_exchange
+P, X, R = schema.pact_footprint, schema.pact_exchange, schema.pact_partner
 
 
 def publications(conn: Connection, product: str | None = None) -> list[Publication]:
@@ -119,10 +119,10 @@ def receive(conn: Connection, exchange: Exchange) -> bool:
 
 
 def due(conn: Connection, now: int, limit: int = 20) -> list[Exchange]:
-    """Requests waiting for an answer whose time has come, oldest first."""
+    """Events waiting to be acted on whose time has come, oldest first."""
     rows = conn.execute(
         select(X)
-        .where(X.c.state == "queued", X.c.kind == "request", X.c.next_attempt_at <= now)
+        .where(X.c.state == "queued", X.c.next_attempt_at <= now)
         .order_by(X.c.next_attempt_at, X.c.id)
         .limit(limit)
     )
@@ -166,3 +166,37 @@ def _exchange(row: Row[Any]) -> Exchange:
         row.source, orjson.loads(row.content), row.created_at, row.state, row.failures,
         row.next_attempt_at, row.outcome,
     )  # fmt: skip
+
+
+# ---- partners' hosts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    """A partner's PACT host and the client credentials this store holds there."""
+
+    base_url: str
+    client_id: str
+    secret: str  # sealed (encrypted with the server's token key)
+    created_at: int
+
+
+def save_partner(conn: Connection, partner: Partner) -> None:
+    conn.execute(delete(R).where(R.c.base_url == partner.base_url))
+    conn.execute(
+        insert(R).values(
+            base_url=partner.base_url, client_id=partner.client_id, secret=partner.secret,
+            created_at=partner.created_at,
+        )
+    )  # fmt: skip
+
+
+def remove_partner(conn: Connection, base_url: str) -> bool:
+    return conn.execute(delete(R).where(R.c.base_url == base_url)).rowcount == 1
+
+
+def partners(conn: Connection) -> list[Partner]:
+    return [
+        Partner(r.base_url, r.client_id, r.secret, r.created_at)
+        for r in conn.execute(select(R).order_by(R.c.base_url))
+    ]

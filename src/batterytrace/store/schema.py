@@ -409,6 +409,14 @@ subscription = Table(
     Column("lease_owner", String(100)),  # the server process delivering it
     Column("lease_until", BigInteger),
 )
+pact_partner = Table(  # PACT hosts of partners and this store's credentials there (decision 042)
+    "pact_partner",
+    metadata,
+    Column("base_url", Text, primary_key=True),  # https://host[/path], no trailing slash
+    Column("client_id", Text, nullable=False),
+    Column("secret", Text, nullable=False),  # encrypted with the server's token key
+    Column("created_at", BigInteger, nullable=False),
+)
 pact_exchange = Table(  # PACT events received, until acted on (decision 042)
     "pact_exchange",
     metadata,

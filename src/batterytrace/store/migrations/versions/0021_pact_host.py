@@ -1,5 +1,5 @@
-"""The PACT host (decision 042): the footprints this store publishes, and the PACT events
-received until they are answered.
+"""The PACT host (decision 042): the footprints this store publishes, the PACT events
+received until they are acted on, the partners' hosts and this store's credentials there.
 
 Revision ID: 0021
 Revises: 0020
@@ -25,6 +25,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_pact_footprint_product", "pact_footprint", ["product"])
     op.create_table(
+        "pact_partner",
+        sa.Column("base_url", sa.Text(), primary_key=True),
+        sa.Column("client_id", sa.Text(), nullable=False),
+        sa.Column("secret", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+    )
+    op.create_table(
         "pact_exchange",
         sa.Column("id", sa.String(40), primary_key=True),
         sa.Column("client_id", sa.String(64), nullable=False),
@@ -47,5 +54,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_pact_exchange_state", table_name="pact_exchange")
     op.drop_table("pact_exchange")
+    op.drop_table("pact_partner")
     op.drop_index("ix_pact_footprint_product", table_name="pact_footprint")
     op.drop_table("pact_footprint")
