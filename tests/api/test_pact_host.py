@@ -461,7 +461,7 @@ def test_a_malformed_event_is_400_naming_the_field(host: Host, change: Any, word
     assert [x.event_id for x in pact.received(host.api.uow)] == []
 
 
-def test_an_update_published_is_noted(host: Host) -> None:
+def test_an_update_published_by_a_host_that_is_no_partners_is_noted_not_kept(host: Host) -> None:
     event = {
         "specversion": "1.0",
         "id": "p/1",
@@ -480,11 +480,15 @@ def test_an_update_published_is_noted(host: Host) -> None:
         "done",
         "https://supplier.example",
     )
+    assert str(noted.outcome).startswith("not kept: 1 footprint(s) of https://supplier.example")
 
 
-def test_footprints_fulfilled_to_us_are_kept_and_used_by_the_roll_up(
-    host: Host, conformance: Path
+def test_footprints_fulfilled_to_us_are_read_from_the_partner_and_used_by_the_roll_up(
+    host: Host, receiver: Receiver, conformance: Path
 ) -> None:
+    """A RequestFulfilled event from a partner's host: its footprints are read from that host
+    (never taken from the event) and kept for the products of ours they name; the pack's
+    footprint uses them. From a host that is no partner's, nothing is kept."""
     pack = host.packs[0]
     before = carbon.footprint(host.api.uow, pack).footprint.kg_co2e
     supplier = _supplier_footprint(conformance)
@@ -492,7 +496,7 @@ def test_footprints_fulfilled_to_us_are_kept_and_used_by_the_roll_up(
     event = {
         "specversion": "1.0",
         "id": "f/1",
-        "source": "https://supplier.example",
+        "source": receiver.url,
         "type": TYPES["3"]["fulfilled"],
         "data": {"requestEventId": "ours/1", "pfs": [supplier, unknown]},
     }
@@ -501,15 +505,35 @@ def test_footprints_fulfilled_to_us_are_kept_and_used_by_the_roll_up(
         http.post("/3/events", content=orjson.dumps(event), headers=CE | host.buyer).status_code
         == 200
     )
-    assert carbon.footprint(host.api.uow, pack).footprint.kg_co2e != before
     (noted,) = pact.received(host.api.uow)
-    assert f"kept {supplier['id']}" in str(noted.outcome)
-    assert f"not used (no product of ours among its productIds): {unknown['id']}" in str(
-        noted.outcome
+    assert noted.state == "done" and "no partner's host" in str(noted.outcome)
+    assert carbon.footprint(host.api.uow, pack).footprint.kg_co2e == before
+    _partner(host.api, receiver)
+    receiver.footprints |= {supplier["id"]: supplier, unknown["id"]: unknown}
+    again = event | {"id": "f/2"}
+    assert (
+        http.post("/3/events", content=orjson.dumps(again), headers=CE | host.buyer).status_code
+        == 200
     )
-    broken = event | {"id": "f/2", "data": {"requestEventId": "ours/1", "pfs": [{"id": "x"}]}}
+    kept = _settled(host.api, "f/2")
+    assert f"kept {supplier['id']}" in str(kept.outcome)
+    assert f"not used (no product of ours among its productIds): {unknown['id']}" in str(
+        kept.outcome
+    )
+    assert carbon.footprint(host.api.uow, pack).footprint.kg_co2e != before
+    broken = event | {"id": "f/3", "data": {"requestEventId": "ours/1", "pfs": [{"id": "x"}]}}
     answer = http.post("/3/events", content=orjson.dumps(broken), headers=CE | host.buyer)
     assert answer.status_code == 400 and "data.pfs[0]" in answer.json()["message"]
+
+
+def _settled(api: Api, event_id: str) -> Any:
+    deadline = time.monotonic() + 30
+    while True:
+        (found,) = [x for x in pact.received(api.uow) if x.event_id == event_id]
+        if found.state != "queued":
+            return found
+        assert time.monotonic() < deadline, found
+        time.sleep(0.05)
 
 
 def test_an_update_a_partner_published_is_fetched_from_its_host_and_kept(
@@ -532,10 +556,7 @@ def test_an_update_a_partner_published_is_fetched_from_its_host_and_kept(
     http = host.api.http
     answer = http.post("/3/events", content=orjson.dumps(event), headers=CE | host.buyer)
     assert answer.status_code == 200
-    deadline = time.monotonic() + 30
-    while (noted := pact.received(host.api.uow)[0]).state == "queued":
-        assert time.monotonic() < deadline, noted
-        time.sleep(0.05)
+    noted = _settled(host.api, "p/2")
     assert noted.state == "done", noted.outcome
     assert f"kept {supplier['id']}" in str(noted.outcome)
     assert f"not found at {receiver.url}: {gone}" in str(noted.outcome)

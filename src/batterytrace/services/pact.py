@@ -142,9 +142,10 @@ def receive(
     host: str,
 ) -> Exchange:
     """Take a PACT event the client ``client_id`` sent to this host (whose base URL is
-    ``host``): a request is kept to be answered (:func:`answer`), once per event id; footprints
-    fulfilled are kept as supplier footprints of the products of ours they name; an update
-    published is noted. PactError (400) naming the field and rule for a malformed event."""
+    ``host``), once per event id: a request is kept to be answered (:func:`answer`); the
+    footprints of an update published or of a request fulfilled are read from the sender's
+    host when it is a partner's (:func:`keep` then), else noted as not kept. PactError (400)
+    naming the field and rule for a malformed event."""
     kind = kind_of(version, envelope)
     if envelope.get("specversion") != "1.0":
         raise PactError(f"specversion: must be '1.0', not {envelope.get('specversion')!r}")
@@ -166,23 +167,17 @@ def receive(
         if urlsplit(source).scheme not in ("http", "https") or not urlsplit(source).netloc:
             raise PactError(f"source: {source!r} is not an http(s) URL to answer at")
         exchange = dataclasses.replace(exchange, state="queued", data=dict(data) | {"_host": host})
-    elif kind == "published":
-        ids = data.get("pfIds")
-        if not isinstance(ids, list) or not ids or not all(_is_uuid(i) for i in ids):
-            raise PactError("data.pfIds: must be a non-empty list of ProductFootprint ids (UUIDs)")
-        if partner_for(uow, source) is not None:  # fetched from there by the server
-            exchange = dataclasses.replace(exchange, state="queued")
+    elif kind in ("published", "fulfilled"):
+        ids = _footprint_ids(kind, data)
+        if partner_for(uow, source) is not None:  # read from there by the server, then kept
+            exchange = dataclasses.replace(exchange, state="queued", data={"pfIds": ids})
         else:
             exchange = dataclasses.replace(
                 exchange,
-                outcome=f"noted: {len(ids)} footprint(s) updated at {source}, which is no "
-                "partner's host this store holds credentials for (pact partner add)",
+                outcome=f"not kept: {len(ids)} footprint(s) of {source}, which is no partner's "
+                "host this store holds credentials for (pact partner add); footprints are "
+                "read from their publisher's host, never taken from an event",
             )
-    elif kind == "fulfilled":
-        pfs = data.get("pfs")
-        if not isinstance(pfs, list) or not pfs:
-            raise PactError("data.pfs: must be a non-empty list of ProductFootprints")
-        exchange = dataclasses.replace(exchange, outcome=keep(uow, pfs, organisation, "data.pfs"))
     else:
         error = data.get("error")
         if not isinstance(error, Mapping):
@@ -195,16 +190,35 @@ def receive(
     return exchange
 
 
+def _footprint_ids(kind: str, data: Mapping[str, Any]) -> list[str]:
+    """The ids of the footprints an update (``data.pfIds``) or a fulfilled request (the
+    schema-valid footprints of ``data.pfs``) names."""
+    if kind == "published":
+        ids = data.get("pfIds")
+        if not isinstance(ids, list) or not ids or not all(_is_uuid(i) for i in ids):
+            raise PactError("data.pfIds: must be a non-empty list of ProductFootprint ids (UUIDs)")
+        return ids
+    pfs = data.get("pfs")
+    if not isinstance(pfs, list) or not pfs:
+        raise PactError("data.pfs: must be a non-empty list of ProductFootprints")
+    return [_read(document, f"data.pfs[{i}]").id for i, document in enumerate(pfs)]
+
+
+def _read(document: object, where: str) -> pact.SupplierFootprint:
+    try:
+        return pact.read(document)  # type: ignore[arg-type]
+    except PactError as exc:
+        raise PactError(f"{where}.{exc}") from None
+
+
 def keep(uow: UnitOfWork, pfs: list[Any], organisation: str | None, where: str) -> str:
-    """Keep partners' footprints (fulfilled to us, or fetched after an update was published)
-    as the supplier footprints of the products of ours they name, as ``pact import`` does:
+    """Keep partners' footprints (read from their host after an update was published or a
+    request fulfilled) as the supplier footprints of the products of ours they name, as
+    ``pact import`` does:
     the roll-up uses them. What was kept and what not, in words; PactError naming the
     footprint (``where[i]``) that fails its schema, nothing kept."""
     for i, document in enumerate(pfs):
-        try:
-            pact.read(document)
-        except PactError as exc:
-            raise PactError(f"{where}[{i}].{exc}") from None
+        _read(document, f"{where}[{i}]")
     classes = {node_id(m.id) for m in master_data(uow).materials.values()}
     kept, unused = [], []
     for document in pfs:
