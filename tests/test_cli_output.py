@@ -155,6 +155,8 @@ def test_readme_examples_run_as_printed(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("BATTERYTRACE_DB", raising=False)
     monkeypatch.delenv("BATTERYTRACE_KEY", raising=False)
+    monkeypatch.setenv("BATTERYTRACE_PACT_SECRET", "secret")  # pact partner add reads it
+    monkeypatch.setenv("BATTERYTRACE_TOKEN_KEY", str(tmp_path / "token.key"))
     (tmp_path / "examples").symlink_to(ROOT / "examples")
     shipped = ROOT / "src" / "batterytrace" / "contracts" / "cobalt_intensity.csv"
     (tmp_path / "kg-co-per-kwh.csv").write_bytes(shipped.read_bytes())  # a user's own table

@@ -405,8 +405,8 @@ def pact_received(
 
 
 partner_app = typer.Typer(
-    help="Partners' PACT hosts and this store's client credentials there: updates they "
-    "publish are fetched, answers sent to them carry a token.",
+    help="Partners' PACT hosts and this store's client credentials there: the footprints "
+    "their events name are read from their host, answers sent to them carry a token.",
     no_args_is_help=True,
 )
 pact_app.add_typer(partner_app, name="partner")
