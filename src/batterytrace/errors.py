@@ -134,6 +134,10 @@ class PactError(FootprintError):
     """A PACT (WBCSD Pathfinder) ProductFootprint document fails its schema or cannot be used."""
 
 
+class CertificateError(BatteryTraceError):
+    """A certificate, assessment, rating or membership record breaks a rule of its format."""
+
+
 class SettingError(BatteryTraceError):
     """An environment variable that sets a limit or an option holds a value that cannot be
     used."""

@@ -283,3 +283,27 @@ class CarbonModelFormat(Strict):
     lanes: list[LaneFormat] = []
     allocation: list[AllocationFormat] = []
     proxies: list[ProxyFormat] = []
+
+
+# ---- certificates, assessments, ratings, memberships (certificates.py) -------------------------
+
+
+class CertificateFormat(Strict):
+    id: Uri
+    scheme: Text
+    issuer: Text
+    holder: Uri
+    status: Text
+    validFrom: Text
+    validUntil: str | None = None
+    sites: list[Uri] = []
+    materials: list[Text] = []
+    schemeVersion: str | None = None
+    assessor: str | None = None
+    level: str | None = None
+    evidence: Uri | None = None
+    evidenceSha256: str | None = None
+
+
+class CertificatesFormat(Strict):
+    certificates: list[CertificateFormat] = Field(min_length=1)

@@ -45,7 +45,7 @@ def test_indexes_serve_the_query_parameters(uow: UnitOfWork) -> None:
 
 
 def test_init_twice_is_harmless(uow: UnitOfWork) -> None:
-    assert ledger.init(uow).revision == "0021"
+    assert ledger.init(uow).revision == "0022"
 
 
 def test_the_time_zone_offset_column_is_derived_for_stored_events(uow: UnitOfWork) -> None:

@@ -17,6 +17,7 @@ from typer.exceptions import TyperException
 
 from batterytrace.cli import (
     carbon,
+    certificates,
     contracts,
     custody,
     demo,
@@ -107,3 +108,4 @@ app.add_typer(server.client_app, name="client")
 app.add_typer(organisations.org_app, name="org")
 app.add_typer(organisations.site_app, name="site")
 app.add_typer(organisations.share_app, name="share")
+app.add_typer(certificates.certificate_app, name="certificate")

@@ -26,6 +26,7 @@ from sqlalchemy.pool import StaticPool
 
 from batterytrace.carbon.activity import from_json as model_from_json
 from batterytrace.carbon.factors import read_csv
+from batterytrace.certificates import Certificate
 from batterytrace.contracts.agreement import Agreement
 from batterytrace.custody.claims import parse_claim
 from batterytrace.custody.flows import Transfer
@@ -35,6 +36,7 @@ from batterytrace.ledger.checkpoint import Rotation
 from batterytrace.masterdata import MasterData
 from batterytrace.sharing import share_of_json
 from batterytrace.store import carbon as carbon_store
+from batterytrace.store import certificates as certificates_store
 from batterytrace.store import chain, schema
 from batterytrace.store import contracts as contracts_store
 from batterytrace.store import custody as custody_store
@@ -220,6 +222,11 @@ def _unshare(conn: Connection, content: Content, _: Origin) -> Effect:
     return {"shares": done}
 
 
+def _certificates(conn: Connection, content: Content, at: Origin) -> Effect:
+    read = [Certificate.from_json(c, f"$[{i}]") for i, c in enumerate(content)]
+    return {"certificates": certificates_store.save(conn, read, at.seq)}
+
+
 def _publish(conn: Connection, content: Content, _: Origin) -> Effect:
     return {"footprints published": pact_store.publish(
         conn, content["product"], content["number"], content["created"], content["documents"]
@@ -268,6 +275,7 @@ APPLIERS: dict[tuple[str, str], Applier] = {
     ("share", "grant"): _share,
     ("share", "revoke"): _unshare,
     ("pact", "publish"): _publish,
+    ("certificate", "import"): _certificates,
     ("vocabulary", "capture"): _vocabulary,
     ("key", "rotate"): _rotation,
     ("store", "adopt"): _adopt,
@@ -279,7 +287,7 @@ TABLES: tuple[Table, ...] = (
     schema.custody_transfer, schema.contract, schema.carbon_model, schema.factor_set,
     schema.factor_use, schema.supplier_footprint, schema.vocabulary_element,
     schema.vocabulary_child, schema.organisation, schema.site_owner, schema.capture_delegation,
-    schema.share, schema.pact_footprint,
+    schema.share, schema.pact_footprint, schema.certificate,
 )  # fmt: skip
 _NOT_REPLAYED = {"carbon_model": ("id", "imported"), "custody_rule": ("id",)}
 # The tables each kind of record writes: replay compares only those after a record.
@@ -295,6 +303,7 @@ _WRITES: dict[str, tuple[Table, ...]] = {
     "site": (schema.site_owner, schema.capture_delegation),
     "share": (schema.share,),
     "pact": (schema.pact_footprint,),
+    "certificate": (schema.certificate,),
     "key": (),
     "store": TABLES,
 }

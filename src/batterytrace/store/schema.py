@@ -300,6 +300,14 @@ supplier_footprint = Table(
     Column("owner", String(200)),
 )
 
+certificate = Table(  # certificates, assessments, ratings, memberships (decision 044)
+    "certificate",
+    metadata,
+    Column("id", Text, primary_key=True),  # the certificate's URI
+    Column("seq", Integer, primary_key=True),  # the import record that stated this version
+    Column("holder", Text, nullable=False, index=True),  # the party (canonical)
+    Column("content", Text, nullable=False),  # canonical JSON (Certificate.to_json)
+)
 pact_footprint = Table(  # the PACT footprints this store publishes (decision 042)
     "pact_footprint",
     metadata,
