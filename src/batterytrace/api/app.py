@@ -52,13 +52,19 @@ exceptions (`epcisException:QueryParameterException`, ...).
 
 
 class JobRunner:
-    """Runs queued capture jobs in a thread of this server process, woken by each new job and
-    every ``poll`` seconds (for jobs other processes queued, or left behind by a crash)."""
+    """Runs the server's background work in a thread of this server process: queued capture
+    jobs, then ``chores`` (the PACT events to act on); woken by each new job or event and
+    every ``poll`` seconds (for work other processes queued, retries, what a crash left)."""
 
     def __init__(
-        self, uow: UnitOfWork, log: logging.Logger, done: Callable[[], None], poll: float = 2.0
+        self,
+        uow: UnitOfWork,
+        log: logging.Logger,
+        done: Callable[[], None],
+        chores: Callable[[], None],
+        poll: float = 2.0,
     ) -> None:
-        self.uow, self.log, self.done, self.poll = uow, log, done, poll
+        self.uow, self.log, self.done, self.chores, self.poll = uow, log, done, chores, poll
         self.wake = threading.Event()
         self.stopping = False
         self.thread = threading.Thread(target=self._loop, name="capture-jobs", daemon=True)
@@ -83,6 +89,7 @@ class JobRunner:
             try:
                 while not self.stopping and jobs.run_next(self.uow) is not None:
                     self.done()
+                self.chores()
             except Exception:  # the store is down, a bug: logged, tried again at the next wake
                 self.log.exception("capture job runner")
 
@@ -99,13 +106,12 @@ def create_app(settings: Settings | None = None, uow: UnitOfWork | None = None) 
         uow.ready()
         app.state.jobs.start()
         app.state.deliveries.start(app.state.tokens)
-        app.state.pact_answers.start()
         try:
             yield
         finally:
-            await app.state.pact_answers.stop()
             await app.state.deliveries.stop()
             app.state.jobs.stop()
+            app.state.pact_answers.close()
 
     app = FastAPI(
         title="batterytrace",
@@ -120,7 +126,8 @@ def create_app(settings: Settings | None = None, uow: UnitOfWork | None = None) 
     app.state.log = log
     app.state.tokens = security.Tokens(settings.token_key, settings.token_ttl)
     app.state.deliveries = queries.Deliveries(uow, settings, log)
-    app.state.jobs = JobRunner(uow, log, app.state.deliveries.notify)
+    app.state.pact_answers = pact.Answers(uow, settings, log, app.state.tokens)
+    app.state.jobs = JobRunner(uow, log, app.state.deliveries.notify, app.state.pact_answers.round)
     app.add_exception_handler(BatteryTraceError, problems.on_error)
     app.add_exception_handler(problems.Problem, problems.on_problem)
     app.add_exception_handler(HTTPException, problems.on_http)

@@ -7,7 +7,6 @@ received are answered by :class:`Answers`, off the request."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -34,7 +33,6 @@ MEDIA_TYPE = "application/json"
 EVENT_MEDIA_TYPE = "application/cloudevents+json; charset=UTF-8"
 MAX_PAGE = 1000  # footprints in one answer without a smaller limit (the rest: Link)
 _NOT_FOUND = {"2": "NoSuchFootprint", "3": "NotFound"}  # the code each version's tests expect
-_POLL = 1.0  # seconds between looks for requests due (another process's, retries)
 _LEASE_MS = 60_000
 
 
@@ -196,7 +194,7 @@ def _routes(version: str) -> None:
             )  # fmt: skip
         except PactError as exc:
             raise _bad(exc) from None
-        request.app.state.pact_answers.notify()
+        request.app.state.jobs.wake.set()  # the runner acts on it now, not at its next poll
         return Response(status_code=200)
 
 
@@ -229,88 +227,57 @@ def openid_configuration(request: Request) -> dict[str, Any]:
 
 
 class Answers:
-    """Acts on the PACT events received, in this server's event loop: answers each request
-    (RequestCreated) with one RequestFulfilled or RequestRejected event POSTed to the sender's
-    host (``source`` + ``/{v}/events``), and fetches the footprints a partner published from
-    its host; tried again with back-off when that fails. With a partner's credentials (``pact
-    partner add``) each call carries a token of its host. Woken by each event and every
-    second (events another process received, retries)."""
+    """Acts on the PACT events received, from the server's background thread (the capture-job
+    runner, :class:`batterytrace.api.app.JobRunner`): answers each request (RequestCreated)
+    with one RequestFulfilled or RequestRejected event POSTed to the sender's host
+    (``source`` + ``/{v}/events``), and reads from a partner's host the footprints its events
+    name; tried again with back-off when that fails. With a partner's credentials (``pact
+    partner add``) each call carries a token of its host."""
 
     def __init__(
         self, uow: UnitOfWork, settings: Settings, log: logging.Logger, tokens: security.Tokens
     ) -> None:
         self.uow, self.settings, self.log, self.tokens = uow, settings, log, tokens
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.wake = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
-        self.client: httpx2.AsyncClient | None = None
+        self.client = httpx2.Client(timeout=settings.webhook_timeout)
 
-    def start(self) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.client = httpx2.AsyncClient(timeout=self.settings.webhook_timeout)
-        self.task = self.loop.create_task(self._run(), name="pact answers")
+    def close(self) -> None:
+        self.client.close()
 
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-        if self.client is not None:
-            await self.client.aclose()
-
-    def notify(self) -> None:
-        if self.loop is not None and not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(self.wake.set)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.round()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the store is down, a bug: logged, tried again next round
-                self.log.exception("pact answers")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), _POLL)
-            self.wake.clear()
-
-    async def round(self) -> None:
-        for exchange in await run_in_threadpool(pact.due, self.uow, _LEASE_MS):
+    def round(self) -> None:
+        """Act on every event due."""
+        for exchange in pact.due(self.uow, _LEASE_MS):
             done, failure = None, None
             try:
-                if exchange.kind == "request":
-                    done = await self._answer(exchange)
-                else:
-                    done = await self._fetch(exchange)
+                done = (
+                    self._answer(exchange) if exchange.kind == "request" else self._fetch(exchange)
+                )
             except (httpx2.HTTPError, Unanswered, ValueError) as exc:  # ValueError: not JSON
                 failure = f"{type(exc).__name__}: {exc}"
                 self.log.warning("pact %s %s: %s", exchange.kind, exchange.event_id, failure)
-            await run_in_threadpool(
-                pact.settle, self.uow, exchange, done, failure,
+            pact.settle(
+                self.uow, exchange, done, failure,
                 self.settings.webhook_attempts, self.settings.webhook_backoff,
             )  # fmt: skip
 
-    async def _answer(self, exchange: Exchange) -> str:
-        assert self.client is not None
-        event = await run_in_threadpool(pact.answer, self.uow, exchange)
+    def _answer(self, exchange: Exchange) -> str:
+        event = pact.answer(self.uow, exchange)
         target = f"{exchange.source.rstrip('/')}/{exchange.version}/events"
-        headers = {"Content-Type": EVENT_MEDIA_TYPE} | await self._bearer(exchange.source)
-        answer = await self.client.post(target, content=orjson.dumps(event), headers=headers)
+        headers = {"Content-Type": EVENT_MEDIA_TYPE} | self._bearer(exchange.source)
+        answer = self.client.post(target, content=orjson.dumps(event), headers=headers)
         if not answer.is_success:
             raise Unanswered(f"{target} answered HTTP {answer.status_code}")
         return f"{event['type']} sent to {target} (HTTP {answer.status_code})"
 
-    async def _fetch(self, exchange: Exchange) -> str:
-        """The footprints a partner published, read from its host and kept."""
-        assert self.client is not None
-        partner = await run_in_threadpool(pact.partner_for, self.uow, exchange.source)
+    def _fetch(self, exchange: Exchange) -> str:
+        """The footprints a partner's event names, read from its host and kept."""
+        partner = pact.partner_for(self.uow, exchange.source)
         if partner is None:
             return f"not fetched: {exchange.source} is no partner's host any more"
-        headers = await self._bearer(exchange.source)
+        headers = self._bearer(exchange.source)
         found, missing = [], []
         for id in exchange.data["pfIds"]:
             url = f"{partner.base_url}/{exchange.version}/footprints/{id}"
-            answer = await self.client.get(url, headers=headers)
+            answer = self.client.get(url, headers=headers)
             if answer.status_code == 404:
                 missing.append(id)
             elif not answer.is_success:
@@ -320,23 +287,20 @@ class Answers:
         outcome = [f"not found at {partner.base_url}: {', '.join(missing)}"] if missing else []
         if found:
             try:
-                outcome.insert(0, await run_in_threadpool(
-                    pact.keep, self.uow, found, exchange.organisation, "footprint"
-                ))  # fmt: skip
+                outcome.insert(0, pact.keep(self.uow, found, exchange.organisation, "footprint"))
             except PactError as exc:
                 outcome.insert(0, f"not kept: {exc}")
         return "; ".join(outcome)
 
-    async def _bearer(self, source: str) -> dict[str, str]:
+    def _bearer(self, source: str) -> dict[str, str]:
         """The Authorization header for the partner host ``source`` is (none without its
         credentials): a token from its token endpoint (OpenID discovery, else /auth/token)."""
-        assert self.client is not None
-        partner = await run_in_threadpool(pact.partner_for, self.uow, source)
+        partner = pact.partner_for(self.uow, source)
         if partner is None:
             return {}
         endpoint = f"{partner.base_url}/auth/token"
         with contextlib.suppress(httpx2.HTTPError, ValueError):
-            found = await self.client.get(f"{partner.base_url}/.well-known/openid-configuration")
+            found = self.client.get(f"{partner.base_url}/.well-known/openid-configuration")
             if found.is_success and isinstance(found.json().get("token_endpoint"), str):
                 endpoint = found.json()["token_endpoint"]
         try:
@@ -346,7 +310,7 @@ class Answers:
                 f"the credentials for {partner.base_url} were sealed with another token key: "
                 "add the partner again (pact partner add)"
             ) from None
-        answer = await self.client.post(
+        answer = self.client.post(
             endpoint, data={"grant_type": "client_credentials"}, auth=(partner.client_id, secret)
         )
         token = answer.json().get("access_token") if answer.is_success else None
@@ -360,8 +324,7 @@ class Unanswered(Exception):
 
 
 def install(app: FastAPI) -> None:
-    """The PACT routes and their error answers on ``app``, with the answering of requests."""
-    state = app.state
-    state.pact_answers = Answers(state.uow, state.settings, state.log, state.tokens)
+    """The PACT routes and their error answers on ``app``; the events received are acted on
+    by the server's background thread (``app.state.jobs``)."""
     app.add_exception_handler(Failure, on_failure)
     app.include_router(router)

@@ -309,6 +309,9 @@ def due(uow: UnitOfWork, lease_ms: int) -> list[Exchange]:
     """The events due to be acted on (requests to answer, updates to fetch), each taken by
     this process for ``lease_ms`` (another server process skips it meanwhile)."""
     now = _now_ms()
+    with uow.reading() as conn:  # most rounds find nothing: no write transaction for them
+        if not pact_store.due(conn, now, limit=1):
+            return []
     with uow.keeping("pact answers") as conn:
         return [x for x in pact_store.due(conn, now) if pact_store.claim(conn, x, now + lease_ms)]
 
