@@ -196,6 +196,8 @@ def test_the_buyer_reads_shipping_and_transformations_of_sulfate_lots_not_activi
         ({"withheld": "ilmd"}, "withheld: must be a list"),
         ({"footprint": "all"}, "footprint: 'all' is not one of none, total, breakdown"),
         ({"custody": "accounts"}, "custody: 'accounts' is not one of"),
+        ({"eventTypes": ["ObjectEvent"]}, "eventTypes: unknown field"),  # outside the scope
+        ({"scope": {"site": ["urn:epc:id:sgln:3012345.00100.0"]}}, "scope.site: unknown field"),
     ],
 )
 def test_a_share_that_breaks_a_rule_is_refused_naming_the_field(

@@ -98,7 +98,9 @@ def share_of_json(obj: Mapping[str, Any], id_: int) -> Share:
     """A share as its grant's content says it (the record's seq its id), checked: each list
     of the scope names real types, terms, sites and EPC patterns; ShareError names the field
     and the rule."""
+    _known(obj, ("id", "owner", "grantee", "scope", "withheld", "footprint", "custody"), "")
     scope = _mapping(obj.get("scope", {}), "scope")
+    _known(scope, ("eventTypes", "bizSteps", "sites", "products", "from", "until"), "scope.")
     since, until = _time(scope.get("from"), "scope.from"), _time(scope.get("until"), "scope.until")
     if since is not None and until is not None and until <= since:
         raise ShareError("scope.until: must be later than scope.from")
@@ -121,6 +123,12 @@ def share_of_json(obj: Mapping[str, Any], id_: int) -> Share:
         footprint=_choice(obj.get("footprint", "none"), "footprint", FOOTPRINT),
         custody=_choice(obj.get("custody", "none"), "custody", CUSTODY),
     )
+
+
+def _known(obj: Mapping[str, Any], names: tuple[str, ...], where: str) -> None:
+    unknown = sorted(set(obj) - set(names))
+    if unknown:
+        raise ShareError(f"{where}{unknown[0]}: unknown field (one of {', '.join(names)})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from batterytrace.cli import (
     contracts,
     custody,
     demo,
+    diligence,
     events,
     ledger,
     masterdata,
@@ -94,6 +95,7 @@ app.command("demo")(demo.demo)
 app.command("footprint")(carbon.footprint_command)
 app.command("targets")(carbon.targets_command)
 app.command("summary")(summary.summary)
+app.command("diligence")(diligence.diligence)
 app.command("serve")(server.serve)
 
 app.add_typer(ledger.checkpoint_app, name="checkpoint")

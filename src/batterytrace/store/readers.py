@@ -67,8 +67,17 @@ def _under(column: ColumnElement[str], link: str) -> ColumnElement[bool]:
 def readable_keys(conn: Connection, grants: Grants, keys: Iterable[str]) -> set[str]:
     """The keys ``grants.reader`` may read of those given: an eventID, or a transformationID
     whose every event it may read (a trace's steps and custody hops)."""
+    judged: dict[str, list[bool]] = {}
+    for key, owner, event in events_of(conn, keys):
+        judged.setdefault(key, []).append(grants.withheld(owner, event) is not None)
+    return {key for key, oks in judged.items() if all(oks)}
+
+
+def events_of(conn: Connection, keys: Iterable[str]) -> list[tuple[str, str | None, Event]]:
+    """The events of ``keys`` (eventIDs, or transformationIDs joining several events), each
+    with the key it was asked by and its owner."""
     wanted = sorted(set(keys))
-    events: dict[str, list[bool]] = {}
+    found = []
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
         asked = set(chunk)
@@ -78,10 +87,9 @@ def readable_keys(conn: Connection, grants: Grants, keys: Iterable[str]) -> set[
             )
         )
         for event_id, transformation, owner, content in rows:
-            ok = grants.withheld(owner, event_from_content(content, event_id)) is not None
-            for key in {event_id, transformation} & asked:
-                events.setdefault(key, []).append(ok)
-    return {key for key, judged in events.items() if all(judged)}
+            event = event_from_content(content, event_id)
+            found += [(key, owner, event) for key in {event_id, transformation} & asked]
+    return found
 
 
 def named_in_readable(conn: Connection, grants: Grants, ids: Sequence[str]) -> set[str]:
