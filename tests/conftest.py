@@ -32,6 +32,18 @@ def conformance() -> Path:
 EXAMPLES = ROOT / "examples"
 
 
+@pytest.fixture(scope="session")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The agreement's scenario, small (scale 0.0002, seed 11), generated once per test
+    process: master data, events, custody rules, the agreement, the carbon model. Tests read
+    it; none writes into it."""
+    from batterytrace.scenario.generator import generate
+
+    out = tmp_path_factory.mktemp("scenario")
+    generate(out, 0.0002, seed=11)
+    return out
+
+
 def _pg_admin_url() -> str | None:
     url = os.environ.get("BATTERYTRACE_TEST_PG")
     if url is None and os.environ.get("CI") == "true":

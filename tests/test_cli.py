@@ -406,10 +406,10 @@ def test_custody_import_refuses_bad_rules(env: Path) -> None:
     assert broken.exit_code == 1 and "not JSON" in broken.stderr
 
 
-def test_contract_commands(env: Path, scenario_files: Path) -> None:
+def test_contract_commands(env: Path, scenario: Path) -> None:
     from batterytrace.scenario.generator import AGREEMENT_ID, contract
 
-    runner.invoke(app, ["masterdata", "import", str(scenario_files / "masterdata.json")])
+    runner.invoke(app, ["masterdata", "import", str(scenario / "masterdata.json")])
 
     agreement = contract(1.0) | {"purchaseOrders": ["PO-1"]}
     path = write(env / "contract.json", agreement)
@@ -438,21 +438,12 @@ def test_contract_commands(env: Path, scenario_files: Path) -> None:
     assert date.exit_code == 1 and "--as-of: '2025-13-01' is not a date" in date.stderr
 
 
-@pytest.fixture(scope="module")
-def scenario_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from batterytrace.scenario.generator import generate
-
-    out = tmp_path_factory.mktemp("cli-scenario")
-    generate(out, 0.0002, seed=11)
-    return out
-
-
-def test_carbon_commands(env: Path, scenario_files: Path) -> None:
-    events = sorted(str(p) for p in scenario_files.glob("events-*.jsonld"))
+def test_carbon_commands(env: Path, scenario: Path) -> None:
+    events = sorted(str(p) for p in scenario.glob("events-*.jsonld"))
     assert runner.invoke(app, ["capture", *events]).exit_code == 0
-    md = runner.invoke(app, ["masterdata", "import", str(scenario_files / "masterdata.json")])
+    md = runner.invoke(app, ["masterdata", "import", str(scenario / "masterdata.json")])
     assert md.exit_code == 0
-    imported = runner.invoke(app, ["carbon", "import", str(scenario_files / "carbon.json")])
+    imported = runner.invoke(app, ["carbon", "import", str(scenario / "carbon.json")])
     assert imported.stdout.startswith(  # import record 2: the master data are record 1
         "carbon import 2 (carbon.json): 205 added, 0 replaced, 0 unchanged (189 activity data, "
         "11 lanes, 0 allocation rules, 5 proxies kept)"
@@ -512,8 +503,8 @@ def test_carbon_errors_are_one_line(env: Path, args: list[str], message: str) ->
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
-def test_carbon_import_refuses_bad_data(env: Path, scenario_files: Path) -> None:
-    runner.invoke(app, ["masterdata", "import", str(scenario_files / "masterdata.json")])
+def test_carbon_import_refuses_bad_data(env: Path, scenario: Path) -> None:
+    runner.invoke(app, ["masterdata", "import", str(scenario / "masterdata.json")])
     csv_path = env / "activity.csv"
     csv_path.write_text(
         "site,period,kind,factor,amount,unit\n"
@@ -661,10 +652,10 @@ def test_imports_refuse_what_their_format_does_not_have(
     assert json.loads(runner.invoke(app, ["imports", "--json"]).stdout) == []
 
 
-def test_contract_years_within_bounds_import_and_report(env: Path, scenario_files: Path) -> None:
+def test_contract_years_within_bounds_import_and_report(env: Path, scenario: Path) -> None:
     """The bounds are inclusive: a 50-year agreement from 2150 is imported and reported year by
     year (2150..2199), and contract status still answers for every contract."""
-    runner.invoke(app, ["masterdata", "import", str(scenario_files / "masterdata.json")])
+    runner.invoke(app, ["masterdata", "import", str(scenario / "masterdata.json")])
     path = write(env / "contract.json", _contract(startYear=2150, years=50))
     assert runner.invoke(app, ["contract", "import", str(path)]).exit_code == 0
     status = runner.invoke(app, ["contract", "status", "--json"])
@@ -694,7 +685,7 @@ def test_csv_imports_refuse_unknown_columns(env: Path) -> None:
     assert json.loads(runner.invoke(app, ["imports", "--json"]).stdout) == []
 
 
-def test_imports_list_every_record_the_master_data_lack(env: Path, scenario_files: Path) -> None:
+def test_imports_list_every_record_the_master_data_lack(env: Path, scenario: Path) -> None:
     """Issue 13, point 5: the sites, parties and products an import names must be stored master
     data; the refusal lists each missing one, and nothing is stored. With the master data
     imported, the same files import."""
@@ -717,11 +708,11 @@ def test_imports_list_every_record_the_master_data_lack(env: Path, scenario_file
         ": party urn:epc:id:pgln:6111111.00000, party urn:epc:id:pgln:3700000.00000, "
         f"site {site}, product {product}\n"
     )
-    carbon = scenario_files / "carbon.json"
+    carbon = scenario / "carbon.json"
     refused = runner.invoke(app, ["carbon", "import", str(carbon)])
     assert refused.exit_code == 1 and "names 17 record(s)" in refused.stderr  # 12 sites, 5 proxies
     assert json.loads(runner.invoke(app, ["imports", "--json"]).stdout) == []
-    md = runner.invoke(app, ["masterdata", "import", str(scenario_files / "masterdata.json")])
+    md = runner.invoke(app, ["masterdata", "import", str(scenario / "masterdata.json")])
     assert md.exit_code == 0
     for command, path in (("contract", contract), ("carbon", carbon)):
         assert runner.invoke(app, [command, "import", str(path)]).exit_code == 0

@@ -13,20 +13,13 @@ from uuid import uuid4
 import pytest
 
 from api.conftest import Api, serving, settings_for
-from batterytrace.scenario.generator import AGREEMENT_ID, PACK, generate
+from batterytrace.scenario.generator import AGREEMENT_ID, PACK
 from batterytrace.services import clients, organisations, pact
 from batterytrace.services.unit_of_work import UnitOfWork
 from factories import scenario_store
 
 MAKER, OTHER = "urn:epc:id:pgln:3700000.00000", "urn:epc:id:pgln:3012345.00000"
 NOWHERE = PACK.serial("999999999")
-
-
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("matrix-scenario")
-    generate(out, 0.0002, seed=11)
-    return out
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from batterytrace.cli import app
 from batterytrace.custody.rules import CustodyRules
 from batterytrace.epcis.model import Document
-from batterytrace.scenario.generator import AGREEMENT_ID, ORE, generate
+from batterytrace.scenario.generator import AGREEMENT_ID, ORE
 from batterytrace.services import custody, events, masterdata
 from batterytrace.services.unit_of_work import UnitOfWork, version
 from batterytrace.trace.lineage import node_id
@@ -38,15 +38,6 @@ if TYPE_CHECKING:
 
 runner = CliRunner()
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The agreement's scenario (small), generated once: master data, events, custody rules,
-    the agreement, the carbon model."""
-    out = tmp_path_factory.mktemp("domain-scenario")
-    generate(out, 0.0002, seed=11)
-    return out
 
 
 @pytest.fixture

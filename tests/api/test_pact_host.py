@@ -21,7 +21,7 @@ from api.conftest import Api
 from batterytrace.api.security import Tokens
 from batterytrace.carbon.publications import footprint_id
 from batterytrace.epcis.documents import read
-from batterytrace.scenario.generator import PACK, generate
+from batterytrace.scenario.generator import PACK
 from batterytrace.services import carbon, clients, organisations, pact
 from batterytrace.store import carbon as carbon_store
 from batterytrace.trace.lineage import node_id
@@ -35,13 +35,6 @@ MAKER, BUYER, OTHER = (
 )
 CE = {"Content-Type": "application/cloudevents+json; charset=UTF-8"}
 TYPES = pact.EVENTS
-
-
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("pact-scenario")
-    generate(out, 0.0002, seed=11)
-    return out
 
 
 @dataclass
@@ -137,6 +130,20 @@ def receiver() -> Iterator[Receiver]:
     thread.start()
     yield made[0]
     server.shutdown()
+
+
+def _event(version: str, kind: str, id: str, source: str, data: Any) -> dict[str, Any]:
+    """A PACT CloudEvent of ``kind`` (request, fulfilled, published...) for the routes of
+    ``version``."""
+    return {"specversion": "1.0", "id": id, "source": source, "type": TYPES[version][kind],
+            "time": "2026-12-07T10:00:00Z", "data": data}  # fmt: skip
+
+
+def _send(host: Host, version: str, event: Any) -> Any:
+    """``event`` POSTed to the host's ``/{version}/events`` by the buyer's client."""
+    return host.api.http.post(
+        f"/{version}/events", content=orjson.dumps(event), headers=CE | host.buyer
+    )
 
 
 def _partner(api: Api, receiver: Receiver) -> None:
@@ -308,13 +315,9 @@ def test_bad_expired_and_narrow_tokens_get_pact_errors(host: Host, tmp_path: Pat
             assert answer.status_code == status, (path, headers)
             assert answer.headers["content-type"] == "application/json"
             assert answer.json()["code"] == code
-    published = {
-        "type": TYPES["3"]["published"],
-        "specversion": "1.0",
-        "id": "1",
-        "source": "https://x.example",
-        "data": {"pfIds": [footprint_id("x", 1)]},
-    }
+    published = _event(
+        "3", "published", "1", "https://x.example", {"pfIds": [footprint_id("x", 1)]}
+    )
     bad = http.post(
         "/2/events",
         content=orjson.dumps(published),
@@ -351,23 +354,14 @@ def test_a_request_is_answered_once_at_the_requesters_host(
 
     def request(id: str, products: list[str]) -> dict[str, Any]:
         asked = {"pf": {"productIds": products}} if version == "2" else {"productId": products}
-        return {
-            "specversion": "1.0",
-            "id": id,
-            "source": receiver.url,
-            "time": "2026-12-07T10:00:00Z",
-            "type": TYPES[version]["request"],
-            "data": asked | {"comment": "this year"},
-        }
+        return _event(version, "request", id, receiver.url, asked | {"comment": "this year"})
 
     for event in (
         request("run/12", wanted),
         request("run/12", wanted),
         request("run/14.A", ["urn:pact:null"]),
     ):
-        answer = http.post(
-            f"/{version}/events", content=orjson.dumps(event), headers=CE | host.buyer
-        )
+        answer = _send(host, version, event)
         assert answer.status_code == 200 and answer.content == b""
     received = receiver.wait(2)
     time.sleep(1.5)  # nothing more comes: the repeated request is answered once
@@ -400,18 +394,8 @@ def test_a_request_is_answered_once_at_the_requesters_host(
 
 def test_an_answer_the_requester_refuses_is_tried_again(host: Host, receiver: Receiver) -> None:
     receiver.answer = 503
-    event = {
-        "specversion": "1.0",
-        "id": "retry/1",
-        "source": receiver.url,
-        "type": TYPES["3"]["request"],
-        "data": {"productId": ["urn:pact:null"]},
-    }
-    http = host.api.http
-    assert (
-        http.post("/3/events", content=orjson.dumps(event), headers=CE | host.buyer).status_code
-        == 200
-    )
+    event = _event("3", "request", "retry/1", receiver.url, {"productId": ["urn:pact:null"]})
+    assert _send(host, "3", event).status_code == 200
     receiver.wait(1)
     receiver.answer = 200
     received = receiver.wait(2)
@@ -444,16 +428,8 @@ def test_an_answer_the_requester_refuses_is_tried_again(host: Host, receiver: Re
     ],
 )
 def test_a_malformed_event_is_400_naming_the_field(host: Host, change: Any, words: str) -> None:
-    event = {
-        "specversion": "1.0",
-        "id": "e/1",
-        "source": "https://x.example",
-        "type": TYPES["3"]["published"],
-        "data": {"pfIds": [footprint_id("x", 1)]},
-    }
-    answer = host.api.http.post(
-        "/3/events", content=orjson.dumps(change(event)), headers=CE | host.buyer
-    )
+    event = _event("3", "published", "e/1", "https://x.example", {"pfIds": [footprint_id("x", 1)]})
+    answer = _send(host, "3", change(event))
     assert answer.status_code == 400
     assert answer.json()["code"] == "BadRequest" and words in answer.json()["message"]
     not_json = host.api.http.post("/3/events", content=b"{", headers=CE | host.buyer)
@@ -462,18 +438,10 @@ def test_a_malformed_event_is_400_naming_the_field(host: Host, change: Any, word
 
 
 def test_an_update_published_by_a_host_that_is_no_partners_is_noted_not_kept(host: Host) -> None:
-    event = {
-        "specversion": "1.0",
-        "id": "p/1",
-        "source": "https://supplier.example",
-        "type": TYPES["2"]["published"],
-        "data": {"pfIds": [footprint_id("x", 1)]},
-    }
-    http = host.api.http
-    assert (
-        http.post("/2/events", content=orjson.dumps(event), headers=CE | host.buyer).status_code
-        == 200
+    event = _event(
+        "2", "published", "p/1", "https://supplier.example", {"pfIds": [footprint_id("x", 1)]}
     )
+    assert _send(host, "2", event).status_code == 200
     (noted,) = pact.received(host.api.uow)
     assert (noted.kind, noted.state, noted.source) == (
         "published",
@@ -493,28 +461,21 @@ def test_footprints_fulfilled_to_us_are_read_from_the_partner_and_used_by_the_ro
     before = carbon.footprint(host.api.uow, pack).footprint.kg_co2e
     supplier = _supplier_footprint(conformance)
     unknown = supplier | {"id": footprint_id("y", 1), "productIds": ["urn:gtin:4712345060507"]}
-    event = {
-        "specversion": "1.0",
-        "id": "f/1",
-        "source": receiver.url,
-        "type": TYPES["3"]["fulfilled"],
-        "data": {"requestEventId": "ours/1", "pfs": [supplier, unknown]},
-    }
-    http = host.api.http
-    assert (
-        http.post("/3/events", content=orjson.dumps(event), headers=CE | host.buyer).status_code
-        == 200
+    event = _event(
+        "3",
+        "fulfilled",
+        "f/1",
+        receiver.url,
+        {"requestEventId": "ours/1", "pfs": [supplier, unknown]},
     )
+    assert _send(host, "3", event).status_code == 200
     (noted,) = pact.received(host.api.uow)
     assert noted.state == "done" and "no partner's host" in str(noted.outcome)
     assert carbon.footprint(host.api.uow, pack).footprint.kg_co2e == before
     _partner(host.api, receiver)
     receiver.footprints |= {supplier["id"]: supplier, unknown["id"]: unknown}
     again = event | {"id": "f/2"}
-    assert (
-        http.post("/3/events", content=orjson.dumps(again), headers=CE | host.buyer).status_code
-        == 200
-    )
+    assert _send(host, "3", again).status_code == 200
     kept = _settled(host.api, "f/2")
     assert f"kept {supplier['id']}" in str(kept.outcome)
     assert f"not used (no product of ours among its productIds): {unknown['id']}" in str(
@@ -522,7 +483,7 @@ def test_footprints_fulfilled_to_us_are_read_from_the_partner_and_used_by_the_ro
     )
     assert carbon.footprint(host.api.uow, pack).footprint.kg_co2e != before
     broken = event | {"id": "f/3", "data": {"requestEventId": "ours/1", "pfs": [{"id": "x"}]}}
-    answer = http.post("/3/events", content=orjson.dumps(broken), headers=CE | host.buyer)
+    answer = _send(host, "3", broken)
     assert answer.status_code == 400 and "data.pfs[0]" in answer.json()["message"]
 
 
@@ -546,15 +507,8 @@ def test_an_update_a_partner_published_is_fetched_from_its_host_and_kept(
     supplier = _supplier_footprint(conformance)
     gone = footprint_id("gone", 1)
     receiver.footprints[supplier["id"]] = supplier
-    event = {
-        "specversion": "1.0",
-        "id": "p/2",
-        "source": receiver.url,
-        "type": TYPES["3"]["published"],
-        "data": {"pfIds": [supplier["id"], gone]},
-    }
-    http = host.api.http
-    answer = http.post("/3/events", content=orjson.dumps(event), headers=CE | host.buyer)
+    event = _event("3", "published", "p/2", receiver.url, {"pfIds": [supplier["id"], gone]})
+    answer = _send(host, "3", event)
     assert answer.status_code == 200
     noted = _settled(host.api, "p/2")
     assert noted.state == "done", noted.outcome
@@ -573,24 +527,14 @@ def test_an_update_a_partner_published_is_fetched_from_its_host_and_kept(
 
 def test_an_answer_to_a_partner_carries_a_token_of_its_host(host: Host, receiver: Receiver) -> None:
     _partner(host.api, receiver)
-    event = {
-        "specversion": "1.0",
-        "id": "t/1",
-        "source": receiver.url,
-        "type": TYPES["3"]["request"],
-        "data": {"productId": ["urn:pact:null"]},
-    }
-    http = host.api.http
-    assert (
-        http.post("/3/events", content=orjson.dumps(event), headers=CE | host.buyer).status_code
-        == 200
-    )
+    event = _event("3", "request", "t/1", receiver.url, {"productId": ["urn:pact:null"]})
+    assert _send(host, "3", event).status_code == 200
     ((_, headers, body),) = receiver.wait(1)
     assert headers["Authorization"] == "Bearer partner-token"
     assert body["data"]["requestEventId"] == "t/1"
     receiver.credentials = ("buyer-at-supplier", "changed")  # our secret no longer works there
     again = event | {"id": "t/2"}
-    http.post("/3/events", content=orjson.dumps(again), headers=CE | host.buyer)
+    _send(host, "3", again)
     deadline = time.monotonic() + 30
     while not (
         failed := [x for x in pact.received(host.api.uow) if x.event_id == "t/2" and x.failures]

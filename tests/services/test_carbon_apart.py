@@ -60,15 +60,6 @@ def _examples_with_a_pack(uow: UnitOfWork) -> None:
     carbon.import_carbon(uow, activity.from_json(model_of_examples(), "ex.json"), "ex.json")
 
 
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from batterytrace.scenario.generator import generate
-
-    out = tmp_path_factory.mktemp("apart")
-    generate(out, 0.0002, seed=11)
-    return out
-
-
 def _parts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, int]]:
     """(steps, legs, packs) of each chunk figured apart, from now on."""
     seen: list[tuple[int, int, int]] = []

@@ -17,7 +17,7 @@ from sqlalchemy import update
 from batterytrace.certificates import CSV_COLUMNS, Certificate, read_certificates
 from batterytrace.errors import CertificateError, MissingMasterData
 from batterytrace.organisations import organisation_id, site_id
-from batterytrace.scenario.generator import MINE, REFINERY, RMAP_CERTIFICATE, generate
+from batterytrace.scenario.generator import MINE, REFINERY, RMAP_CERTIFICATE
 from batterytrace.services import certificates, ledger
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.store import schema
@@ -54,13 +54,6 @@ FCA = {
     "status": "member",
     "validFrom": "2021-03-01",
 }
-
-
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("certificates-scenario")
-    generate(out, 0.0002, seed=11)
-    return out
 
 
 @pytest.fixture
@@ -141,6 +134,7 @@ def test_records_are_ledger_records_with_their_history(stored: UnitOfWork, tmp_p
     versions = certificates.history(stored, RMAP_CERTIFICATE)
     assert [c.status for _, c in versions] == ["conformant", "suspended"]
     listed = certificates.listing(stored, MANAGEM, on=date(2025, 6, 1))
+    assert {c.cited for c in listed.certificates} == {None}  # by party: no events read
     assert {(c.certificate.id, c.valid) for c in listed.certificates} == {
         (RMAP_CERTIFICATE, False),  # suspended: in force, not vouching
         (FCA["id"], True),

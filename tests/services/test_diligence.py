@@ -10,11 +10,13 @@ import pytest
 
 from batterytrace.certificates import read_certificates
 from batterytrace.diligence import PathEvent, assurance, citations
+from batterytrace.epcis.model import Document
 from batterytrace.organisations import organisation_id, site_id
-from batterytrace.scenario.generator import REFINERY, RMAP_CERTIFICATE, generate
+from batterytrace.scenario.generator import REFINERY, RMAP_CERTIFICATE
 from batterytrace.services import certificates, diligence, organisations, trace
+from batterytrace.services import events as events_service
 from batterytrace.services.unit_of_work import UnitOfWork
-from factories import scenario_store
+from factories import T0, commission, lot, scenario_store, transform
 
 ROOT = Path(__file__).resolve().parents[2]
 MANAGEM, MAKER = "urn:epc:id:pgln:6111111.00000", "urn:epc:id:pgln:3700000.00000"
@@ -63,13 +65,6 @@ def test_a_cited_certificate_backs_only_its_holders_events_while_valid() -> None
     }
 
 
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("diligence-scenario")
-    generate(out, 0.0002, seed=11)
-    return out
-
-
 def test_a_packs_genealogy_flags_each_supplier_without_an_assurance(
     uow: UnitOfWork, scenario: Path
 ) -> None:
@@ -112,3 +107,13 @@ def test_steps_not_shared_are_named_by_who_holds_them(uow: UnitOfWork, scenario:
     organisations.create(uow, stranger, "Nickel supplier")
     with pytest.raises(trace.Untraced):  # as for an object stored nowhere
         diligence.check(uow, pack, reader=stranger)
+
+
+def test_more_element_out_than_in_on_the_path_is_flagged(uow: UnitOfWork) -> None:
+    """A refining step that puts out 20 kg Co from a lot holding 10 kg: an element-mass flag
+    naming the step, with the words `check` uses."""
+    events = [commission("A", 1000, 0.01, 1), transform("S", {"A": 1000}, {"S": (100, 0.2)}, 2)]
+    events_service.capture_document(uow, Document(creationDate=T0, events=events))
+    (flag,) = [f for f in diligence.check(uow, lot("S")).flags if f.check == "element mass"]
+    assert flag.severity == "high"
+    assert flag.message.endswith("20 kg Co out but only 10 kg in: 10 kg from nothing")

@@ -11,19 +11,12 @@ import pytest
 
 from batterytrace.errors import Forbidden
 from batterytrace.organisations import site_id
-from batterytrace.scenario.generator import PACK, PCAM_PLANT, generate
+from batterytrace.scenario.generator import PACK, PCAM_PLANT
 from batterytrace.services import carbon, custody, events, organisations, trace
 from batterytrace.services.unit_of_work import UnitOfWork
 from factories import scenario_store
 
 MAKER, REFINER = "urn:epc:id:pgln:3700000.00000", "urn:epc:id:pgln:3012345.00000"
-
-
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("figures-scenario")
-    generate(out, 0.0002, seed=11)
-    return out
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +26,7 @@ from batterytrace.errors import AuthenticationError, PactError, TokenExpired
 from batterytrace.services import pact
 from batterytrace.services.unit_of_work import UnitOfWork
 from batterytrace.settings import Settings
-from batterytrace.store.pact import Exchange
+from batterytrace.store.pact import Exchange, Partner
 
 router = APIRouter(tags=["PACT"])
 
@@ -239,6 +240,7 @@ class Answers:
     ) -> None:
         self.uow, self.settings, self.log, self.tokens = uow, settings, log, tokens
         self.client = httpx2.Client(timeout=settings.webhook_timeout)
+        self.tokens_held: dict[str, tuple[str, float]] = {}  # partner host -> token, until
 
     def close(self) -> None:
         self.client.close()
@@ -262,7 +264,8 @@ class Answers:
     def _answer(self, exchange: Exchange) -> str:
         event = pact.answer(self.uow, exchange)
         target = f"{exchange.source.rstrip('/')}/{exchange.version}/events"
-        headers = {"Content-Type": EVENT_MEDIA_TYPE} | self._bearer(exchange.source)
+        partner = pact.partner_for(self.uow, exchange.source)
+        headers = {"Content-Type": EVENT_MEDIA_TYPE} | self._bearer(partner)
         answer = self.client.post(target, content=orjson.dumps(event), headers=headers)
         if not answer.is_success:
             raise Unanswered(f"{target} answered HTTP {answer.status_code}")
@@ -273,7 +276,7 @@ class Answers:
         partner = pact.partner_for(self.uow, exchange.source)
         if partner is None:
             return f"not fetched: {exchange.source} is no partner's host any more"
-        headers = self._bearer(exchange.source)
+        headers = self._bearer(partner)
         found, missing = [], []
         for id in exchange.data["pfIds"]:
             url = f"{partner.base_url}/{exchange.version}/footprints/{id}"
@@ -292,12 +295,15 @@ class Answers:
                 outcome.insert(0, f"not kept: {exc}")
         return "; ".join(outcome)
 
-    def _bearer(self, source: str) -> dict[str, str]:
-        """The Authorization header for the partner host ``source`` is (none without its
-        credentials): a token from its token endpoint (OpenID discovery, else /auth/token)."""
-        partner = pact.partner_for(self.uow, source)
+    def _bearer(self, partner: Partner | None) -> dict[str, str]:
+        """The Authorization header for ``partner``'s host (none without a partner): a token
+        from its token endpoint (OpenID discovery, else /auth/token), kept until a minute
+        before it expires."""
         if partner is None:
             return {}
+        kept = self.tokens_held.get(partner.base_url)
+        if kept is not None and kept[1] > time.monotonic():
+            return {"Authorization": f"Bearer {kept[0]}"}
         endpoint = f"{partner.base_url}/auth/token"
         with contextlib.suppress(httpx2.HTTPError, ValueError):
             found = self.client.get(f"{partner.base_url}/.well-known/openid-configuration")
@@ -313,9 +319,12 @@ class Answers:
         answer = self.client.post(
             endpoint, data={"grant_type": "client_credentials"}, auth=(partner.client_id, secret)
         )
-        token = answer.json().get("access_token") if answer.is_success else None
+        body = answer.json() if answer.is_success else {}
+        token, lifetime = body.get("access_token"), body.get("expires_in", 60)
         if not isinstance(token, str):
             raise Unanswered(f"{endpoint} gave no access token (HTTP {answer.status_code})")
+        if isinstance(lifetime, int) and lifetime > 60:
+            self.tokens_held[partner.base_url] = (token, time.monotonic() + lifetime - 60)
         return {"Authorization": f"Bearer {token}"}
 
 

@@ -80,7 +80,8 @@ def certificate_list(
         c = listed.certificate
         until = c.valid_until.isoformat() if c.valid_until else "open"
         valid = f"yes on {found.on}" if listed.valid else f"NO on {found.on}"
-        table.add_row(c.id, c.scheme, c.holder, c.status, valid, until, str(listed.cited))
+        cited = "not counted" if listed.cited is None else str(listed.cited)
+        table.add_row(c.id, c.scheme, c.holder, c.status, valid, until, cited)
     out.print(table)
     for uri, count in sorted(found.unrecorded.items()):
         out.print(f"cited by {count} event(s) at the site, no record: {uri}")

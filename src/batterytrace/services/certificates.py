@@ -54,7 +54,7 @@ class Listed:
 
     certificate: Certificate
     valid: bool
-    cited: int
+    cited: int | None  # None: not counted (a listing by party reads no events)
 
     def to_json(self) -> dict[str, Any]:
         c = self.certificate
@@ -95,7 +95,9 @@ def listing(
         found = store.current(conn, holder)
     if site_key is not None:
         found = [c for c in found if c.covers(site_key)]
-    cited = _cited(uow, site_key) if site_key is not None else Counter[str]()
+    if site_key is None:
+        return Listing(on, [Listed(c, c.valid_on(on), None) for c in found], {})
+    cited = _cited(uow, site_key)
     listed = [Listed(c, c.valid_on(on), cited.pop(c.id, 0)) for c in found]
     return Listing(on, listed, dict(cited))
 

@@ -8,7 +8,7 @@ from collections import Counter
 
 from batterytrace import diligence
 from batterytrace.diligence import Diligence, PathEvent
-from batterytrace.epcis.model import Event
+from batterytrace.epcis.model import Event, EventType
 from batterytrace.organisations import located_site, organisation_id, site_id
 from batterytrace.services import trace as trace_service
 from batterytrace.services.masterdata import master_data
@@ -18,6 +18,7 @@ from batterytrace.store import organisations, readers
 from batterytrace.store.lineage import StoreLineage
 from batterytrace.trace.balance import check as balance_of
 from batterytrace.trace.genealogy import NOT_SHARED
+from batterytrace.trace.lineage import transformation_steps
 
 # What the checks cannot look at yet, and why (decision 045): never reported as passed
 NOT_YET = {
@@ -57,9 +58,12 @@ def check(uow: UnitOfWork, identifier: str, reader: str | None = None) -> Dilige
             else readers.readable_keys(conn, grants, steps | hops)
         )
         records = certificates_store.current(conn)
-        lineage = StoreLineage(conn)
-        on_path = [(s, y) for s, y in lineage.transformations() if s.key in steps & readable]
-        report = balance_of(lineage, iter(on_path))
+        transformed = [
+            (event.eventID or key, event)
+            for key, _, event in found
+            if key in steps & readable and event.type is EventType.TRANSFORMATION
+        ]
+        report = balance_of(StoreLineage(conn), transformation_steps(transformed))
     events = [_path_event(key, owner, event, sites) for key, owner, event in found
               if key in readable]  # fmt: skip
     hidden = Counter(owner for _, owner in {(k, o) for k, o, _ in found if k not in readable})

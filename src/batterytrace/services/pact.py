@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import Connection
+
 from batterytrace.carbon import pact
 from batterytrace.carbon.publications import (
     PARAMETERS,
@@ -86,15 +88,20 @@ def published(uow: UnitOfWork, reader: str | None = None) -> list[Publication]:
     or whose maker shares their footprint with it, at ``total`` or more (decision 041)."""
     with uow.reading() as conn:
         found = pact_store.publications(conn)
-        grants = organisations.grants(conn, reader)
-        if grants is None:
-            return found
-        levels: dict[str, str] = {}
-        for p in found:
-            if p.product not in levels:
-                makers = readers.makers(conn, p.product)
-                levels[p.product] = figures_level(grants, makers, "footprint")
-    return [p for p in found if levels[p.product] != "none"]
+        shown = _shown(conn, reader, {p.product for p in found})
+    return [p for p in found if p.product in shown]
+
+
+def _shown(conn: Connection, reader: str | None, products: set[str]) -> set[str]:
+    """The products of those given whose footprints ``reader`` may see."""
+    grants = organisations.grants(conn, reader)
+    if grants is None:
+        return products
+    return {
+        product
+        for product in products
+        if figures_level(grants, readers.makers(conn, product), "footprint") != "none"
+    }
 
 
 def footprints(
@@ -109,10 +116,11 @@ def footprints(
 def footprint(uow: UnitOfWork, version: str, reader: str | None, id: str) -> dict[str, Any] | None:
     """One ProductFootprint by id, or None when there is none ``reader`` may see (an unknown
     id and a hidden one answer alike)."""
-    for p in published(uow, reader):
-        if p.id == id:
-            return p.document(version)
-    return None
+    with uow.reading() as conn:
+        found = pact_store.publication(conn, id)
+        if found is None or not _shown(conn, reader, {found.product}):
+            return None
+    return found.document(version)
 
 
 # ---- PACT events received ----------------------------------------------------------------------

@@ -39,8 +39,7 @@ from batterytrace.trace.lineage import (
     item_class,
     kg_by_object,
     merge,
-    stated_yields,
-    step_of,
+    transformation_steps,
 )
 
 E = schema.event
@@ -503,21 +502,9 @@ class StoreLineage:
             .order_by(E.c.seq)
             .execution_options(yield_per=2000)  # this statement's, not the connection's
         )
-        grouped: dict[str, tuple[list[Step], dict[str, float]]] = {}
-        for event_id, content in rows:
-            event = event_from_content(content)
-            key = event.transformationID or event_id
-            step = step_of(event, key)
-            if step is None:
-                continue
-            if event.transformationID is None:
-                yield step, stated_yields(event)
-                continue
-            parts, yields = grouped.setdefault(key, ([], {}))
-            parts.append(step)
-            yields.update(stated_yields(event))
-        for parts, yields in grouped.values():
-            yield merge(parts), yields
+        yield from transformation_steps(
+            (event_id, event_from_content(content)) for event_id, content in rows
+        )
 
 
 def _inlined(roles: tuple[str, ...]) -> str:

@@ -10,7 +10,7 @@ or ``bt:<element>MassKg`` (kg in one serialised item), each with the event as it
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple, Protocol
@@ -308,6 +308,28 @@ def merge(steps: list[Step]) -> Step:
         tuple(f for s in steps for f in s.inputs), tuple(f for s in steps for f in s.outputs),
         stated, tuple(b for s in steps for b in s.batches),
     )  # fmt: skip
+
+
+def transformation_steps(
+    events: Iterable[tuple[str, Event]],
+) -> Iterator[tuple[Step, dict[str, float]]]:
+    """The transformation steps of ``events`` (each with its eventID), with the yields they
+    state: the events of one transformationID joined into one step, given once all of them
+    came; one without a transformationID at once."""
+    grouped: dict[str, tuple[list[Step], dict[str, float]]] = {}
+    for event_id, event in events:
+        key = event.transformationID or event_id
+        step = step_of(event, key)
+        if step is None:
+            continue
+        if event.transformationID is None:
+            yield step, stated_yields(event)
+            continue
+        parts, yields = grouped.setdefault(key, ([], {}))
+        parts.append(step)
+        yields.update(stated_yields(event))
+    for parts, yields in grouped.values():
+        yield merge(parts), yields
 
 
 def made_quantities(event: Event) -> dict[str, float]:
